@@ -1,0 +1,453 @@
+"""Plugin discovery, loading, validation and the registry, over Python entry points.
+
+Everything here reads entry-point metadata only; a plugin's module is imported when it is
+loaded, never when it is discovered. The names follow the OMI plugin development guide.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import logging
+import os
+import re
+from dataclasses import asdict, dataclass
+from importlib import import_module, metadata
+from typing import Any, Dict, List, Optional
+
+__all__ = [
+    "GROUPS",
+    "GROUP_TITLES",
+    "PLUGIN_GROUPS",
+    "SUPPORTED_INTERFACE_VERSIONS",
+    "InvalidPluginError",
+    "PluginError",
+    "PluginInfo",
+    "PluginLoadError",
+    "PluginRegistry",
+    "PluginValidationError",
+    "base_class_for",
+    "discover_group",
+    "discover_plugins",
+    "load_plugin",
+    "resolve_group",
+    "validate_plugin",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Short name -> entry-point group, as the earlier OMI release exposed it.
+PLUGIN_GROUPS: Dict[str, str] = {
+    "embedding_providers": "omi.embedding_providers",
+    "storage_backends": "omi.storage_backends",
+    "event_handlers": "omi.event_handlers",
+}
+GROUPS: tuple[str, ...] = tuple(PLUGIN_GROUPS.values())
+GROUP_TITLES: Dict[str, str] = {
+    "omi.embedding_providers": "Embedding Providers",
+    "omi.storage_backends": "Storage Backends",
+    "omi.event_handlers": "Event Handlers",
+}
+SUPPORTED_INTERFACE_VERSIONS: tuple[str, ...] = ("1.0",)
+
+# Base classes by group, as import paths so that discovery never imports them.
+_BASE_CLASSES: Dict[str, tuple[str, str]] = {
+    "omi.embedding_providers": ("omi.embeddings", "EmbeddingProvider"),
+    "omi.storage_backends": ("omi.storage", "StorageBackend"),
+    "omi.event_handlers": ("omi.events", "EventHandler"),
+}
+_GROUP_ALIASES: Dict[str, str] = {
+    **{group: group for group in GROUPS},
+    **PLUGIN_GROUPS,
+    "embedding": "omi.embedding_providers",
+    "storage": "omi.storage_backends",
+    "event": "omi.event_handlers",
+}
+OWN_DISTRIBUTION = "omi-openclaw"
+LOAD_SWITCH = "OMI_LOAD_PLUGINS"
+
+
+class PluginError(Exception):
+    """Base class of every plugin error, so callers can catch them all at once."""
+
+
+class PluginLoadError(PluginError):
+    """A plugin could not be found, chosen unambiguously, or imported."""
+
+
+class PluginValidationError(PluginError):
+    """A plugin class does not honour its interface."""
+
+
+class InvalidPluginError(PluginLoadError, PluginValidationError):
+    """Raised by `load_plugin` when a plugin imports but fails validation.
+
+    It is both a load error and a validation error, so code written against either
+    ``except PluginLoadError`` or ``except PluginValidationError`` catches it. `plugin` is
+    the object that was imported, so callers can still report what it declared.
+    """
+
+    def __init__(self, message: str, plugin: Any) -> None:
+        super().__init__(message)
+        self.plugin = plugin
+
+
+def resolve_group(group: str) -> str:
+    """Return the entry-point group for a full or short group name ('embedding', ...)."""
+    try:
+        return _GROUP_ALIASES[group]
+    except KeyError:
+        raise PluginError(
+            f"Unknown plugin group '{group}'; choose one of: {', '.join(GROUPS)}"
+        ) from None
+
+
+def base_class_for(group: str) -> Optional[type]:
+    """The interface every plugin of `group` must implement (None for a foreign group)."""
+    target = _BASE_CLASSES.get(group)
+    if target is None:
+        return None
+    module, attr = target
+    return getattr(import_module(module), attr)
+
+
+# --- discovery ------------------------------------------------------------------------------
+
+
+def distribution_name(entry_point: metadata.EntryPoint) -> str:
+    """The name of the distribution that registered `entry_point` ('?' when unknown)."""
+    dist = getattr(entry_point, "dist", None)
+    return dist.name if dist is not None else "?"
+
+
+def distribution_version(entry_point: metadata.EntryPoint) -> str:
+    """The version of the distribution that registered `entry_point` ('?' when unknown)."""
+    dist = getattr(entry_point, "dist", None)
+    return dist.version if dist is not None else "?"
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def is_builtin(entry_point: metadata.EntryPoint) -> bool:
+    """True for the plugins omi-openclaw itself ships."""
+    return _normalize(distribution_name(entry_point)) == OWN_DISTRIBUTION
+
+
+def _sort_key(entry_point: metadata.EntryPoint) -> tuple[bool, str, str]:
+    # Built-ins first, then by name: stable output whatever order sys.path lists them in.
+    return (not is_builtin(entry_point), entry_point.name, distribution_name(entry_point))
+
+
+def discover_plugins(group: Optional[str] = None) -> Dict[str, List[metadata.EntryPoint]]:
+    """Map each group (all three, or just `group`) to its installed entry points.
+
+    A group with nothing installed maps to an empty list. Modules are not imported.
+    """
+    groups = GROUPS if group is None else (group,)
+    every = metadata.entry_points()  # one scan of sys.path, whatever the number of groups
+    found: Dict[str, List[metadata.EntryPoint]] = {}
+    for name in groups:
+        entry_points = sorted(every.select(group=name), key=_sort_key)
+        logger.debug("Discovered %d plugins in group '%s'", len(entry_points), name)
+        found[name] = entry_points
+    return found
+
+
+def discover_group(group: str) -> List[metadata.EntryPoint]:
+    """The entry points installed in one group (an empty list when there are none)."""
+    return discover_plugins(group)[group]
+
+
+def skip_reason(entry_point: metadata.EntryPoint) -> Optional[str]:
+    """Why OMI_LOAD_PLUGINS keeps this plugin from loading, or None when it may load.
+
+    The switch lists plugin or distribution names, comma-separated; set but empty means no
+    third-party plugin at all. OMI's own plugins are never skipped.
+    """
+    raw = os.environ.get(LOAD_SWITCH)
+    if raw is None or is_builtin(entry_point):
+        return None
+    allowed = {_normalize(part) for part in raw.split(",") if part.strip()}
+    if not allowed:
+        return f"{LOAD_SWITCH} is set but empty, so no third-party plugin loads"
+    if {_normalize(entry_point.name), _normalize(distribution_name(entry_point))} & allowed:
+        return None
+    return f"not listed in {LOAD_SWITCH}={raw}"
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def validate_plugin(plugin: Any, expected_base_class: Optional[type] = None) -> None:
+    """Check a plugin class against its interface; raise PluginValidationError if it fails.
+
+    The checks run in the specification's order: `interface_version` present, version
+    supported, right base class, every abstract method implemented. Without
+    `expected_base_class`, the plugin must inherit from one of OMI's three interfaces.
+    """
+    if not inspect.isclass(plugin):
+        kind = type(plugin).__name__
+        if inspect.isfunction(plugin) or inspect.ismodule(plugin) or inspect.isbuiltin(plugin):
+            raise PluginValidationError(
+                f"Expected a plugin class, got {kind} {getattr(plugin, '__name__', plugin)!r}; "
+                "point the entry point at the plugin class"
+            )
+        raise PluginValidationError(
+            f"Expected a plugin class, got an instance of {kind}; pass the class {kind} itself"
+        )
+    name = plugin.__name__
+
+    version = getattr(plugin, "interface_version", None)
+    if version is None:
+        raise PluginValidationError(
+            f"{name} is missing 'interface_version'; "
+            f'add interface_version = "{SUPPORTED_INTERFACE_VERSIONS[-1]}" to the class'
+        )
+    if not isinstance(version, str) or version not in SUPPORTED_INTERFACE_VERSIONS:
+        raise PluginValidationError(
+            f"{name} has an incompatible interface_version {version!r} "
+            f"(supported: {', '.join(SUPPORTED_INTERFACE_VERSIONS)}); "
+            f'set interface_version = "{SUPPORTED_INTERFACE_VERSIONS[-1]}"'
+        )
+
+    if expected_base_class is not None:
+        bases = [expected_base_class]
+    else:
+        bases = [base_class_for(group) for group in GROUPS]
+    if not any(issubclass(plugin, base) for base in bases):
+        wanted = " or ".join(f"{b.__module__}.{b.__name__}" for b in bases)
+        raise PluginValidationError(f"{name} does not inherit from {wanted}; subclass it")
+
+    missing = sorted(getattr(plugin, "__abstractmethods__", ()))
+    if missing:
+        base = next(b for b in bases if issubclass(plugin, b))
+        raise PluginValidationError(
+            f"{name} does not implement the abstract methods of {base.__name__}: "
+            f"{', '.join(missing)}; implement each of them"
+        )
+    logger.debug("Plugin '%s' passed validation (interface_version=%s)", name, version)
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def _describe_source(entry_point: metadata.EntryPoint) -> str:
+    return f"{distribution_name(entry_point)} {distribution_version(entry_point)}"
+
+
+def _not_found(group: str, name: str, installed: List[str]) -> PluginLoadError:
+    parts = [f"Plugin '{name}' not found in group '{group}'"]
+    close = difflib.get_close_matches(name, installed, n=1)
+    if close:
+        parts.append(f"did you mean '{close[0]}'?")
+    parts.append(f"installed: {', '.join(installed) if installed else '(none)'}")
+    parts.append("check the entry points in pyproject.toml and run pip install -e .")
+    return PluginLoadError("; ".join(parts))
+
+
+def select_entry_point(
+    group: str, name: str, entry_points: List[metadata.EntryPoint]
+) -> metadata.EntryPoint:
+    """Pick the one entry point called `name`; raise if it is missing, doubled or switched off."""
+    matches = [ep for ep in entry_points if ep.name == name]
+    if not matches:
+        names = sorted({ep.name for ep in entry_points})
+        raise _not_found(group, name, names)
+    if len(matches) > 1:
+        sources = ", ".join(f"{_describe_source(ep)} ({ep.value})" for ep in matches)
+        raise PluginLoadError(
+            f"Plugin '{name}' in group '{group}' is registered by {len(matches)} "
+            f"distributions: {sources}; uninstall all but one of them"
+        )
+    entry_point = matches[0]
+    reason = skip_reason(entry_point)
+    if reason:
+        raise PluginLoadError(
+            f"Plugin '{name}' was not loaded: {reason}; add it to {LOAD_SWITCH} or unset it"
+        )
+    return entry_point
+
+
+def import_plugin(entry_point: metadata.EntryPoint) -> Any:
+    """Import the object an entry point names, turning any failure into PluginLoadError."""
+    logger.info("Loading plugin '%s' from group '%s'", entry_point.name, entry_point.group)
+    try:
+        return entry_point.load()
+    except (Exception, SystemExit) as error:
+        raise PluginLoadError(
+            f"Plugin '{entry_point.name}' from {_describe_source(entry_point)} failed to "
+            f"import {entry_point.value}: {type(error).__name__}: {error}"
+        ) from error
+
+
+def _load(
+    group: str,
+    name: str,
+    entry_points: List[metadata.EntryPoint],
+    expected_base_class: Optional[type],
+) -> type:
+    entry_point = select_entry_point(group, name, entry_points)
+    plugin = import_plugin(entry_point)
+    base = expected_base_class if expected_base_class is not None else base_class_for(group)
+    try:
+        validate_plugin(plugin, base)
+    except PluginValidationError as error:
+        raise InvalidPluginError(
+            f"Plugin '{name}' from {_describe_source(entry_point)} failed validation: {error}",
+            plugin,
+        ) from error
+    return plugin
+
+
+def load_plugin(group: str, name: str, expected_base_class: Optional[type] = None) -> type:
+    """Import and validate the plugin `name` of `group`, and return its class.
+
+    The base class defaults to the group's interface. Raises PluginLoadError when the
+    plugin is missing, registered twice, switched off or fails to import, and
+    InvalidPluginError (a PluginLoadError and a PluginValidationError) when it is invalid.
+    """
+    return _load(group, name, discover_group(group), expected_base_class)
+
+
+# --- registry -------------------------------------------------------------------------------
+
+
+@dataclass
+class PluginInfo:
+    """What OMI knows of one installed plugin; `to_dict()` is the JSON shape of `plugins list`."""
+
+    name: str
+    group: str
+    module: str
+    attr: str
+    version: Optional[str] = None
+    interface_version: Optional[str] = None
+    loaded: bool = False
+    error: Optional[str] = None
+    distribution: Optional[str] = None
+    skipped: Optional[str] = None
+
+    @property
+    def class_name(self) -> str:
+        return self.attr.rsplit(".", 1)[-1]
+
+    @property
+    def status(self) -> str:
+        """'ok' (loaded and valid), 'error', 'skipped', or 'unloaded' (not tried yet)."""
+        if self.error:
+            return "error"
+        if self.skipped:
+            return "skipped"
+        return "ok" if self.loaded else "unloaded"
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {**asdict(self), "class_name": self.class_name, "status": self.status}
+
+
+class PluginRegistry:
+    """Discovers plugins once, loads them on demand and caches what it loaded.
+
+    Failures are remembered per plugin, so listing every plugin never raises; loading one
+    that failed raises its error again.
+    """
+
+    def __init__(self) -> None:
+        self._entry_points: Dict[str, List[metadata.EntryPoint]] = {}
+        self._classes: Dict[tuple[str, str], type] = {}
+        self._errors: Dict[tuple[str, str], str] = {}
+        self._rejected: Dict[tuple[str, str], Any] = {}  # imported but failed validation
+
+    def discover_all(self) -> Dict[str, List[metadata.EntryPoint]]:
+        """Scan the environment for every group's entry points (again, if called again)."""
+        self._entry_points = discover_plugins()
+        return dict(self._entry_points)
+
+    def _group(self, group: str) -> List[metadata.EntryPoint]:
+        if group not in self._entry_points:
+            if not self._entry_points and group in GROUPS:
+                self.discover_all()
+            else:
+                self._entry_points.update(discover_plugins(group))
+        return self._entry_points[group]
+
+    def get_plugins(self, group: str) -> Dict[str, PluginInfo]:
+        """The plugins of `group` by name, discovering on first use; nothing is imported."""
+        infos: Dict[str, PluginInfo] = {}
+        for entry_point in self._group(group):
+            if entry_point.name in infos:
+                continue
+            infos[entry_point.name] = self._info(group, entry_point)
+        return infos
+
+    def list_all(self) -> Dict[str, Dict[str, PluginInfo]]:
+        """`get_plugins` for each of the three groups."""
+        return {group: self.get_plugins(group) for group in GROUPS}
+
+    def load(self, group: str, name: str, expected_base_class: Optional[type] = None) -> type:
+        """Load, validate and cache a plugin class; a cached class is returned at once."""
+        key = (group, name)
+        if key in self._classes:
+            return self._classes[key]
+        try:
+            plugin = _load(group, name, self._group(group), expected_base_class)
+        except PluginError as error:
+            self._errors[key] = str(error)
+            if isinstance(error, InvalidPluginError):
+                self._rejected[key] = error.plugin
+            raise
+        self._errors.pop(key, None)
+        self._rejected.pop(key, None)
+        self._classes[key] = plugin
+        return plugin
+
+    def is_loaded(self, group: str, name: str) -> bool:
+        return (group, name) in self._classes
+
+    def load_all(self, group: Optional[str] = None) -> Dict[str, Dict[str, PluginInfo]]:
+        """Try to load every plugin (of `group`, or of all groups) and report each outcome.
+
+        Plugins switched off by OMI_LOAD_PLUGINS are reported as skipped, not imported.
+        """
+        groups = GROUPS if group is None else (group,)
+        report: Dict[str, Dict[str, PluginInfo]] = {}
+        for name in groups:
+            for plugin_name, info in self.get_plugins(name).items():
+                if info.skipped is None and not self.is_loaded(name, plugin_name):
+                    try:
+                        self.load(name, plugin_name)
+                    except PluginError:
+                        pass
+            report[name] = self.get_plugins(name)
+        return report
+
+    def _info(self, group: str, entry_point: metadata.EntryPoint) -> PluginInfo:
+        key = (group, entry_point.name)
+        module, _, attr = entry_point.value.partition(":")
+        plugin = self._classes.get(key)
+        declared = plugin if plugin is not None else self._rejected.get(key)
+        same_name = [ep for ep in self._group(group) if ep.name == entry_point.name]
+        error = self._errors.get(key)
+        if len(same_name) > 1 and error is None:
+            error = (
+                f"registered by {len(same_name)} distributions: "
+                f"{', '.join(_describe_source(ep) for ep in same_name)}; uninstall all but one"
+            )
+        return PluginInfo(
+            name=entry_point.name,
+            group=group,
+            module=module.strip(),
+            attr=attr.strip(),
+            version=distribution_version(entry_point),
+            interface_version=_declared_version(declared),
+            loaded=plugin is not None,
+            error=error,
+            distribution=distribution_name(entry_point),
+            skipped=skip_reason(entry_point),
+        )
+
+
+def _declared_version(plugin: Any) -> Optional[str]:
+    version = getattr(plugin, "interface_version", None) if plugin is not None else None
+    return None if version is None else str(version)

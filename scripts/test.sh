@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set everything up and run the whole test suite: bash scripts/test.sh [pytest args...]
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup-venv.sh"
+cd "$ROOT"
+
+set +e
+python -m pytest "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+    echo "error: pytest collected no tests; a run that tests nothing is a failure" >&2
+    exit 1
+fi
+exit "$status"
