@@ -1,0 +1,91 @@
+"""What every benchmark module returns, and the timing helpers they share.
+
+A benchmark module is `bench/bench_<topic>.py` with a `run(quick: bool) -> list[Figure]`.
+Targets are ratios against a baseline measured in the same run, so a slow machine slows
+both sides and the ratio still means something.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+
+@dataclass
+class Figure:
+    """One measured figure: the subject, its baseline, and the target it is held to."""
+
+    name: str
+    value: float
+    unit: str
+    baseline: Optional[float] = None  # same unit as value; None for absolute figures
+    baseline_name: str = ""
+    target: str = ""  # e.g. "ratio <= 1.30" or ">= 100000"
+    passed: Optional[bool] = None  # None when the figure is informational
+
+    @property
+    def ratio(self) -> Optional[float]:
+        return None if not self.baseline else self.value / self.baseline
+
+
+def ratio_figure(
+    name: str, value: float, baseline: float, unit: str, baseline_name: str, limit: float
+) -> Figure:
+    """A figure held to `value / baseline <= limit`."""
+    return Figure(
+        name=name,
+        value=value,
+        unit=unit,
+        baseline=baseline,
+        baseline_name=baseline_name,
+        target=f"ratio <= {limit:.2f}",
+        passed=value / baseline <= limit,
+    )
+
+
+def best_of(function: Callable[[], object], repeat: int = 5) -> float:
+    """The fastest of `repeat` timed calls, in seconds (the least disturbed by the machine)."""
+    timings = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        timings.append(time.perf_counter() - start)
+    return min(timings)
+
+
+def median_of(function: Callable[[], object], repeat: int = 5) -> float:
+    """The median of `repeat` timed calls, in seconds."""
+    timings = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings)
+
+
+def command_time(argv: Sequence[str], repeat: int = 7, **kwargs) -> float:
+    """Median wall time of running a command to completion (it must succeed)."""
+
+    def once() -> None:
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, **kwargs)
+
+    once()  # warm the OS caches so neither side pays for the first read from disk
+    return median_of(once, repeat)
+
+
+def interleaved_command_times(
+    subject: Sequence[str], baseline: Sequence[str], repeat: int = 9, **kwargs
+) -> tuple[float, float]:
+    """Median wall times of two commands run alternately, so drift hits both equally."""
+    times: dict[int, list[float]] = {0: [], 1: []}
+    for argv in (subject, baseline):
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, **kwargs)
+    for _ in range(repeat):
+        for index, argv in enumerate((subject, baseline)):
+            start = time.perf_counter()
+            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, **kwargs)
+            times[index].append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
