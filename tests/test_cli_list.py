@@ -1,0 +1,179 @@
+"""`omi plugins list` and the CLI's conventions, through click and through the real script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import plugin_sources as src
+from click.testing import CliRunner
+
+from omi.cli import cli
+
+EMB = "omi.embedding_providers"
+OMI = str(Path(sys.executable).with_name("omi"))
+
+SPEC_OUTPUT = """\
+Embedding Providers:
+  nim (NIMEmbedder) - v0.1.0 [interface: 1.0] ✓
+  ollama (OllamaEmbedder) - v0.1.0 [interface: 1.0] ✓
+  my-embedder (MyCustomEmbedder) - v0.1.0 [interface: 1.0] ✓
+
+Storage Backends:
+  (none installed)
+
+Event Handlers:
+  (none installed)
+"""
+
+
+def run(*args: str, **env: str):
+    return CliRunner().invoke(cli, list(args), env=env or None)
+
+
+def install_spec_example(make_dist) -> None:
+    make_dist(
+        "my-omi-plugin",
+        entry_points={EMB: {"my-embedder": "my_omi_plugin.provider:MyCustomEmbedder"}},
+        files={"my_omi_plugin/__init__.py": "", "my_omi_plugin/provider.py": src.embedder()},
+    )
+
+
+def test_list_prints_exactly_what_the_spec_shows(make_dist):
+    install_spec_example(make_dist)
+    result = run("plugins", "list")
+    assert result.exit_code == 0, result.output
+    assert result.output == SPEC_OUTPUT
+
+
+def test_list_through_the_installed_console_script(make_dist):
+    install_spec_example(make_dist)
+    completed = subprocess.run([OMI, "plugins", "list"], capture_output=True, text=True,
+                               env=os.environ.copy())
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == SPEC_OUTPUT
+
+
+def test_broken_plugins_are_listed_with_a_reason_and_never_crash(make_dist):
+    make_dist("omi-broken", "2.0.1",
+              entry_points={
+                  EMB: {"no-import": "missing_mod:Thing", "old": "old_mod:Old",
+                        "exits": "exit_mod:Gone"},
+                  "omi.event_handlers": {"wrong": "wrong_mod:NotAHandler"},
+              },
+              files={"old_mod.py": src.embedder("Old", version="0.9"),
+                     "exit_mod.py": "import os, sys\nsys.exit('bye')\n",
+                     "wrong_mod.py": "class NotAHandler:\n    interface_version = '1.0'\n"})
+    result = run("plugins", "list")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    by_name = {line.split()[0]: line for line in lines if line.startswith("  ") and "(" in line}
+    assert by_name["no-import"].startswith("  no-import (Thing) - v2.0.1 [interface: ?] ✗ ")
+    assert "No module named 'missing_mod'" in by_name["no-import"]
+    assert by_name["old"].startswith("  old (Old) - v2.0.1 [interface: 0.9] ✗ ")
+    assert "incompatible interface_version '0.9'" in by_name["old"]
+    assert "SystemExit: bye" in by_name["exits"]
+    assert "does not inherit from omi.events.EventHandler" in by_name["wrong"]
+    assert "Event Handlers:" in lines
+
+
+def test_skipped_plugins_are_shown_not_imported(make_dist):
+    make_dist("omi-embedding-slow", entry_points={EMB: {"slow": "slow_mod:Slow"}},
+              files={"slow_mod.py": "raise RuntimeError('must not be imported')\n"})
+    result = run("plugins", "list", OMI_LOAD_PLUGINS="")
+    line = next(line for line in result.output.splitlines() if line.startswith("  slow "))
+    assert line == ("  slow (Slow) - v0.1.0 skipped: OMI_LOAD_PLUGINS is set but empty, "
+                    "so no third-party plugin loads")
+    assert "nim (NIMEmbedder)" in result.output  # OMI's own plugins still load
+
+
+def test_group_filter_accepts_full_and_short_names(make_dist):
+    install_spec_example(make_dist)
+    for group in ("omi.storage_backends", "storage", "storage_backends"):
+        result = run("plugins", "list", "--group", group)
+        assert result.output == "Storage Backends:\n  (none installed)\n"
+
+
+def test_unknown_group_is_a_usage_error_listing_the_three():
+    result = run("plugins", "list", "--group", "embeddings")
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "Error: Unknown plugin group 'embeddings'; choose one of: "
+        "omi.embedding_providers, omi.storage_backends, omi.event_handlers"
+    )
+
+
+def test_verbose_shows_distribution_and_module(make_dist):
+    install_spec_example(make_dist)
+    result = run("plugins", "list", "--verbose", "--group", "embedding")
+    assert ("      from my-omi-plugin 0.1.0: my_omi_plugin.provider:MyCustomEmbedder"
+            in result.output.splitlines())
+
+
+def test_json_output_follows_the_documented_schema(make_dist):
+    install_spec_example(make_dist)
+    make_dist("omi-broken", entry_points={EMB: {"broken": "nope_mod:X"}})
+    document = json.loads(run("plugins", "list", "--format", "json").output)
+    assert document["schema"] == "omi.plugins.list/1"
+    assert list(document["groups"]) == [EMB, "omi.storage_backends", "omi.event_handlers"]
+    rows = {row["name"]: row for row in document["groups"][EMB]}
+    assert rows["my-embedder"] == {
+        "name": "my-embedder", "group": EMB, "module": "my_omi_plugin.provider",
+        "attr": "MyCustomEmbedder", "version": "0.1.0", "interface_version": "1.0",
+        "loaded": True, "error": None, "distribution": "my-omi-plugin", "skipped": None,
+        "class_name": "MyCustomEmbedder", "status": "ok",
+    }
+    assert rows["broken"]["status"] == "error" and "nope_mod" in rows["broken"]["error"]
+    assert document["groups"]["omi.storage_backends"] == []
+
+
+def test_cli_group_is_invokable_and_has_a_version():
+    result = run("--version")
+    assert result.exit_code == 0 and result.output.startswith("omi, version ")
+
+
+def test_debug_shows_the_spec_log_lines(make_dist):
+    install_spec_example(make_dist)
+    completed = subprocess.run([OMI, "--debug", "plugins", "list"], capture_output=True,
+                               text=True, env=os.environ.copy())
+    assert "INFO:omi.plugins:Loading plugin 'my-embedder' from group 'omi.embedding_providers'" \
+        in completed.stderr.splitlines()
+    assert ("DEBUG:omi.plugins:Plugin 'MyCustomEmbedder' passed validation "
+            "(interface_version=1.0)") in completed.stderr.splitlines()
+
+
+HEAVY = "numpy cookiecutter pytest jinja2".split()
+PROBE = """
+import sys
+from omi.cli import cli
+try:
+    cli({args!r}, prog_name="omi")
+except SystemExit:
+    pass
+heavy = sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r})
+print("HEAVY:", ",".join(heavy), file=sys.stderr)
+print("PLUGIN:", "my_omi_plugin.provider" in sys.modules, file=sys.stderr)
+"""
+
+
+def probe(args: list[str]) -> tuple[str, str]:
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)],
+        capture_output=True, text=True, env=os.environ.copy(), check=True,
+    )
+    lines = dict(line.split(": ", 1) if ": " in line else (line.rstrip(":"), "")
+                 for line in completed.stderr.splitlines() if line.startswith(("HEAVY", "PLUGIN")))
+    return lines["HEAVY"], lines["PLUGIN"]
+
+
+def test_help_imports_nothing_heavy_and_no_plugin(make_dist):
+    install_spec_example(make_dist)
+    assert probe(["--help"]) == ("", "False")
+
+
+def test_list_imports_plugins_only_to_validate_them_and_nothing_heavy(make_dist):
+    install_spec_example(make_dist)
+    assert probe(["plugins", "list"]) == ("", "True")
