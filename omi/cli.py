@@ -8,12 +8,12 @@ Exit codes: 0 success, 1 a check or operation failed, 2 usage or validation erro
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 from typing import Any
 
 import click
+
+from omi import __version__
 
 
 class OperationFailed(click.ClickException):
@@ -57,7 +57,7 @@ class OmiGroup(click.Group):
 
 
 @click.group(cls=OmiGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="omi-openclaw", prog_name="omi")
+@click.version_option(__version__, prog_name="omi")
 @click.option(
     "--debug",
     is_flag=True,
@@ -73,6 +73,8 @@ def cli(debug: bool) -> None:
       omi plugins check my-embedder
     """
     if debug or os.environ.get("OMI_DEBUG", "") not in ("", "0"):
+        import logging
+
         logging.basicConfig(level=logging.DEBUG)
 
 
@@ -112,7 +114,9 @@ def format_plugin_line(info: Any, verbose: bool = False) -> str:
     help="Only this group: omi.embedding_providers, omi.storage_backends, omi.event_handlers "
     "(or embedding, storage, event).",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Also show each plugin's distribution and module.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Also show each plugin's distribution and module."
+)
 def list_plugins(output_format: str, group: str | None, verbose: bool) -> None:
     """List installed plugins, loading each one to validate it.
 
@@ -130,9 +134,13 @@ def list_plugins(output_format: str, group: str | None, verbose: bool) -> None:
     selected = resolve_group(group) if group else None
     report = PluginRegistry().load_all(selected)
     if output_format == "json":
+        import json
+
         document = {
             "schema": "omi.plugins.list/1",
-            "groups": {g: [info.to_dict() for info in infos.values()] for g, infos in report.items()},
+            "groups": {
+                name: [info.to_dict() for info in infos.values()] for name, infos in report.items()
+            },
         }
         click.echo(json.dumps(document, indent=2))
         return

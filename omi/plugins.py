@@ -6,12 +6,10 @@ loaded, never when it is discovered. The names follow the OMI plugin development
 
 from __future__ import annotations
 
-import difflib
-import inspect
 import logging
 import os
 import re
-from dataclasses import asdict, dataclass
+import types
 from importlib import import_module, metadata
 from typing import Any, Dict, List, Optional
 
@@ -114,16 +112,30 @@ def base_class_for(group: str) -> Optional[type]:
 # --- discovery ------------------------------------------------------------------------------
 
 
+# Reading a distribution's METADATA parses a whole e-mail message; entry points of one
+# distribution share one Distribution object, so its name and version are read once.
+_DIST_FACTS: Dict[metadata.Distribution, tuple[str, str]] = {}
+
+
+def _dist_facts(entry_point: metadata.EntryPoint) -> tuple[str, str]:
+    dist = getattr(entry_point, "dist", None)
+    if dist is None:
+        return ("?", "?")
+    facts = _DIST_FACTS.get(dist)
+    if facts is None:
+        meta = dist.metadata
+        facts = _DIST_FACTS[dist] = (meta["Name"] or "?", meta["Version"] or "?")
+    return facts
+
+
 def distribution_name(entry_point: metadata.EntryPoint) -> str:
     """The name of the distribution that registered `entry_point` ('?' when unknown)."""
-    dist = getattr(entry_point, "dist", None)
-    return dist.name if dist is not None else "?"
+    return _dist_facts(entry_point)[0]
 
 
 def distribution_version(entry_point: metadata.EntryPoint) -> str:
     """The version of the distribution that registered `entry_point` ('?' when unknown)."""
-    dist = getattr(entry_point, "dist", None)
-    return dist.version if dist is not None else "?"
+    return _dist_facts(entry_point)[1]
 
 
 def _normalize(name: str) -> str:
@@ -187,9 +199,9 @@ def validate_plugin(plugin: Any, expected_base_class: Optional[type] = None) -> 
     supported, right base class, every abstract method implemented. Without
     `expected_base_class`, the plugin must inherit from one of OMI's three interfaces.
     """
-    if not inspect.isclass(plugin):
+    if not isinstance(plugin, type):
         kind = type(plugin).__name__
-        if inspect.isfunction(plugin) or inspect.ismodule(plugin) or inspect.isbuiltin(plugin):
+        if isinstance(plugin, (types.FunctionType, types.ModuleType, types.BuiltinFunctionType)):
             raise PluginValidationError(
                 f"Expected a plugin class, got {kind} {getattr(plugin, '__name__', plugin)!r}; "
                 "point the entry point at the plugin class"
@@ -238,6 +250,8 @@ def _describe_source(entry_point: metadata.EntryPoint) -> str:
 
 
 def _not_found(group: str, name: str, installed: List[str]) -> PluginLoadError:
+    import difflib  # only on this error path: keeps loading cheap
+
     parts = [f"Plugin '{name}' not found in group '{group}'"]
     close = difflib.get_close_matches(name, installed, n=1)
     if close:
@@ -314,20 +328,48 @@ def load_plugin(group: str, name: str, expected_base_class: Optional[type] = Non
 # --- registry -------------------------------------------------------------------------------
 
 
-@dataclass
 class PluginInfo:
-    """What OMI knows of one installed plugin; `to_dict()` is the JSON shape of `plugins list`."""
+    """What OMI knows of one installed plugin; `to_dict()` is the JSON shape of `plugins list`.
 
-    name: str
-    group: str
-    module: str
-    attr: str
-    version: Optional[str] = None
-    interface_version: Optional[str] = None
-    loaded: bool = False
-    error: Optional[str] = None
-    distribution: Optional[str] = None
-    skipped: Optional[str] = None
+    A plain class rather than a dataclass: the dataclasses module imports `inspect`, which
+    would cost `omi plugins list` several milliseconds at start-up.
+    """
+
+    __slots__ = ("name", "group", "module", "attr", "version", "interface_version", "loaded",
+                 "error", "distribution", "skipped")
+
+    def __init__(
+        self,
+        name: str,
+        group: str,
+        module: str,
+        attr: str,
+        version: Optional[str] = None,
+        interface_version: Optional[str] = None,
+        loaded: bool = False,
+        error: Optional[str] = None,
+        distribution: Optional[str] = None,
+        skipped: Optional[str] = None,
+    ) -> None:
+        self.name = name
+        self.group = group
+        self.module = module
+        self.attr = attr
+        self.version = version
+        self.interface_version = interface_version
+        self.loaded = loaded
+        self.error = error
+        self.distribution = distribution
+        self.skipped = skipped
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{field}={getattr(self, field)!r}" for field in self.__slots__)
+        return f"PluginInfo({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PluginInfo):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in self.__slots__)
 
     @property
     def class_name(self) -> str:
@@ -343,7 +385,8 @@ class PluginInfo:
         return "ok" if self.loaded else "unloaded"
 
     def to_dict(self) -> Dict[str, Any]:
-        return {**asdict(self), "class_name": self.class_name, "status": self.status}
+        fields = {field: getattr(self, field) for field in self.__slots__}
+        return {**fields, "class_name": self.class_name, "status": self.status}
 
 
 class PluginRegistry:

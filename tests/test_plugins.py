@@ -45,7 +45,10 @@ def install_embedder(make_dist, name="my-embedder", dist="my-omi-plugin", versio
 @pytest.mark.parametrize(
     "base, methods",
     [
-        (EmbeddingProvider, {"embed", "embed_batch", "similarity", "get_dimension", "get_model_name"}),
+        (
+            EmbeddingProvider,
+            {"embed", "embed_batch", "similarity", "get_dimension", "get_model_name"},
+        ),
         (StorageBackend, {"store_memory", "recall", "add_edge", "close"}),
         (EventHandler, {"handle"}),
     ],
@@ -268,7 +271,8 @@ def test_invalid_plugin_is_both_a_load_and_a_validation_error(make_dist):
 
 
 def test_wrong_group_base_is_caught_on_load(make_dist):
-    make_dist("omi-x", entry_points={EMB: {"h": "hmod:MyHandler"}}, files={"hmod.py": src.handler()})
+    make_dist("omi-x", entry_points={EMB: {"h": "hmod:MyHandler"}},
+              files={"hmod.py": src.handler()})
     with pytest.raises(PluginValidationError, match="does not inherit from omi.embeddings"):
         load_plugin(EMB, "h")
 
