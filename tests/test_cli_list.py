@@ -145,7 +145,7 @@ def test_debug_shows_the_spec_log_lines(make_dist):
             "(interface_version=1.0)") in completed.stderr.splitlines()
 
 
-HEAVY = "numpy cookiecutter pytest jinja2".split()
+HEAVY = "numpy cookiecutter pytest jinja2 yaml sqlite3 ssl http".split()
 PROBE = """
 import sys
 from omi.cli import cli
