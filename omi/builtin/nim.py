@@ -1,0 +1,62 @@
+"""NVIDIA NIM embeddings (`nim`): the OpenAI-style /v1/embeddings API of NIM services."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, List, Optional
+
+from omi.builtin.http import JSONClient, MalformedResponseError, NotFoundError
+from omi.builtin.remote import RemoteEmbedder
+
+DEFAULT_BASE_URL = "https://integrate.api.nvidia.com"
+DEFAULT_MODEL = "nvidia/nv-embedqa-e5-v5"
+
+
+class NIMEmbedder(RemoteEmbedder):
+    """Embeddings from an NVIDIA NIM endpoint, hosted or self-hosted.
+
+    The key comes from `api_key` or NVIDIA_API_KEY, the URL from `base_url` or NIM_BASE_URL.
+    `input_type` is "passage" for text being stored and "query" for search text.
+    """
+
+    interface_version = "1.0"
+    service = "NVIDIA NIM"
+
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        model: str = DEFAULT_MODEL,
+        base_url: Optional[str] = None,
+        input_type: str = "passage",
+        batch_size: int = 8,
+        dimension: Optional[int] = None,
+        timeout: float = 30.0,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+    ) -> None:
+        super().__init__(model=model, batch_size=batch_size, dimension=dimension)
+        if input_type not in ("passage", "query"):
+            raise ValueError(f"input_type must be 'passage' or 'query', got {input_type!r}")
+        self.input_type = input_type
+        key = api_key or os.environ.get("NVIDIA_API_KEY")
+        url = base_url or os.environ.get("NIM_BASE_URL") or DEFAULT_BASE_URL
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._client = JSONClient(url, self.service, headers, timeout, max_retries, backoff)
+
+    def _request(self, texts: List[str]) -> List[Any]:
+        body = {"input": texts, "model": self.model, "input_type": self.input_type,
+                "encoding_format": "float"}
+        try:
+            answer = self._client.post("/v1/embeddings", body)
+        except NotFoundError as error:
+            raise NotFoundError(
+                f"NVIDIA NIM does not know the model '{self.model}' ({error}); check `model`",
+                error.status,
+            ) from error
+        try:
+            rows = sorted(answer["data"], key=lambda row: row["index"])
+            return [row["embedding"] for row in rows]
+        except (KeyError, TypeError) as error:
+            raise MalformedResponseError(
+                f"NVIDIA NIM answered without data[].index/embedding ({error!r})"
+            ) from None

@@ -1,0 +1,88 @@
+"""What every embedder behind a web API shares: input checks, batching, dimension, similarity."""
+
+from __future__ import annotations
+
+import math
+from abc import abstractmethod
+from typing import Any, List, Optional
+
+from omi.builtin.http import MalformedResponseError
+from omi.embeddings import EmbeddingProvider, cosine_similarity
+
+
+class RemoteEmbedder(EmbeddingProvider):
+    """Base of the HTTP embedders: subclasses only turn a batch of texts into vectors.
+
+    Texts are checked before anything is sent (empty or whitespace text is a ValueError), sent
+    `batch_size` at a time, and every answer is checked to hold one finite vector per text, all
+    of one length. The dimension is given or learnt from the first answer.
+    """
+
+    service = "the embedding API"
+
+    def __init__(self, model: str, batch_size: int = 8, dimension: Optional[int] = None) -> None:
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if dimension is not None and (not isinstance(dimension, int) or dimension < 1):
+            raise ValueError(f"dimension must be a positive integer, got {dimension!r}")
+        self.model = model
+        self.batch_size = batch_size
+        self.dimension = dimension
+
+    @abstractmethod
+    def _request(self, texts: List[str]) -> List[Any]:
+        """Send one batch and return the raw vectors, in input order."""
+
+    def embed(self, text: str) -> List[float]:
+        return self.embed_batch([text])[0]
+
+    def embed_batch(self, texts: List[str], batch_size: Optional[int] = None) -> List[List[float]]:
+        size = self.batch_size if batch_size is None else batch_size
+        if not isinstance(size, int) or size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {size!r}")
+        for text in texts:
+            if not isinstance(text, str):
+                raise TypeError(f"Texts must be str, got {type(text).__name__}")
+            if not text.strip():
+                raise ValueError("Text cannot be empty")
+        vectors: List[List[float]] = []
+        for start in range(0, len(texts), size):
+            batch = list(texts[start : start + size])
+            vectors.extend(self._checked(batch, self._request(batch)))
+        return vectors
+
+    def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
+        return cosine_similarity(embedding1, embedding2)
+
+    def get_dimension(self) -> int:
+        if self.dimension is None:
+            self.embed("dimension probe")  # learns the dimension from the answer
+        assert self.dimension is not None
+        return self.dimension
+
+    def get_model_name(self) -> str:
+        return self.model
+
+    def _checked(self, batch: List[str], raw: List[Any]) -> List[List[float]]:
+        if len(raw) != len(batch):
+            raise MalformedResponseError(
+                f"{self.service} returned {len(raw)} embeddings for {len(batch)} texts"
+            )
+        vectors = []
+        for vector in raw:
+            if not isinstance(vector, list) or not vector or not all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                for x in vector
+            ):
+                raise MalformedResponseError(
+                    f"{self.service} returned an embedding that is not a list of finite numbers"
+                )
+            if self.dimension is None:
+                self.dimension = len(vector)
+            elif len(vector) != self.dimension:
+                raise MalformedResponseError(
+                    f"{self.service} returned a {len(vector)}-dimensional embedding where "
+                    f"{self.dimension} dimensions were expected; check the model and dimension"
+                )
+            vectors.append([float(x) for x in vector])
+        return vectors

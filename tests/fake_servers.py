@@ -1,0 +1,155 @@
+"""Real HTTP servers on 127.0.0.1 that speak the embedding APIs' formats, for the tests.
+
+Each server validates the request as the real API would and answers with deterministic
+vectors derived from the text, so the same text always gets the same vector. Tests can queue
+scripted answers (a status and body, or a delay) that are served before the normal ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+
+Answer = Tuple[int, Any]
+
+
+def text_vector(text: str, dimension: int) -> List[float]:
+    """A deterministic unit vector for `text` (feature hashing of its words)."""
+    vector = [0.0] * dimension
+    for word in text.lower().split():
+        digest = hashlib.sha256(word.encode("utf-8")).digest()
+        vector[int.from_bytes(digest[:4], "big") % dimension] += 1.0 if digest[4] % 2 else -1.0
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return [x / norm if any(vector) else 1.0 / math.sqrt(dimension) for x in vector]
+
+
+class FakeAPI:
+    """One loopback server; subclasses define `route(path, headers, body) -> (status, json)`."""
+
+    def __init__(self, dimension: int = 16) -> None:
+        self.dimension = dimension
+        self.requests: List[Dict[str, Any]] = []
+        self.scripted: Deque[Callable[[], Tuple[int, Any, Dict[str, str]]]] = deque()
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                length = int(self.headers.get("Content-Length", 0))
+                raw = self.rfile.read(length)
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = None
+                api.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "body": body}
+                )
+                status, payload, extra = (api.scripted.popleft()() if api.scripted
+                                          else (*api.route(self.path, self.headers, body), {}))
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def then(self, status: int, payload: Any, delay: float = 0.0,
+             headers: Optional[Dict[str, str]] = None) -> FakeAPI:
+        """Queue one scripted answer, served (after `delay` seconds) before normal ones."""
+
+        def answer() -> Tuple[int, Any, Dict[str, str]]:
+            time.sleep(delay)
+            return status, payload, headers or {}
+
+        self.scripted.append(answer)
+        return self
+
+    def route(self, path: str, headers: Any, body: Any) -> Answer:
+        raise NotImplementedError
+
+    def __enter__(self) -> FakeAPI:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FakeNIM(FakeAPI):
+    """NVIDIA NIM's POST /v1/embeddings with a Bearer key."""
+
+    def __init__(self, api_key: str = "nim-test-key", models: Tuple[str, ...] = (
+            "nvidia/nv-embedqa-e5-v5",), dimension: int = 16) -> None:
+        super().__init__(dimension)
+        self.api_key = api_key
+        self.models = models
+
+    def route(self, path: str, headers: Any, body: Any) -> Answer:
+        if path != "/v1/embeddings":
+            return 404, {"detail": f"no route {path}"}
+        if headers.get("Authorization") != f"Bearer {self.api_key}":
+            return 401, {"detail": "Authentication failed"}
+        if not isinstance(body, dict) or not isinstance(body.get("input"), list):
+            return 422, {"detail": "input must be a list of strings"}
+        if body.get("model") not in self.models:
+            return 404, {"detail": f"Model {body.get('model')} not found"}
+        if body.get("input_type") not in ("query", "passage"):
+            return 400, {"detail": "input_type must be query or passage"}
+        data = [
+            {"object": "embedding", "index": index, "embedding": text_vector(text, self.dimension)}
+            for index, text in enumerate(body["input"])
+        ]
+        return 200, {"object": "list", "data": list(reversed(data)), "model": body["model"],
+                     "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+
+
+class FakeOllama(FakeAPI):
+    """Ollama's POST /api/embed."""
+
+    def __init__(
+        self, models: Tuple[str, ...] = ("nomic-embed-text",), dimension: int = 16
+    ) -> None:
+        super().__init__(dimension)
+        self.models = models
+
+    def route(self, path: str, headers: Any, body: Any) -> Answer:
+        if path != "/api/embed":
+            return 404, b"404 page not found"
+        if not isinstance(body, dict) or "input" not in body:
+            return 400, {"error": "missing input"}
+        if body.get("model") not in self.models:
+            return 404, {"error": f"model \"{body.get('model')}\" not found, try pulling it first"}
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        return 200, {"model": body["model"],
+                     "embeddings": [text_vector(text, self.dimension) for text in texts]}
+
+
+def closed_port_url() -> str:
+    """A loopback URL where nothing listens (the port was just released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

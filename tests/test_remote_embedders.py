@@ -1,0 +1,183 @@
+"""The nim and ollama embedders against real HTTP servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+from fake_servers import FakeNIM, FakeOllama, closed_port_url, text_vector
+
+from omi.builtin.http import (
+    APIError,
+    AuthenticationError,
+    MalformedResponseError,
+    NotFoundError,
+    UnreachableError,
+)
+from omi.builtin.nim import NIMEmbedder
+from omi.builtin.ollama import OllamaEmbedder
+from omi.embeddings import EmbeddingProvider
+from omi.plugins import load_plugin, validate_plugin
+
+
+def make_nim(server, **options):
+    return NIMEmbedder(api_key="nim-test-key", base_url=server.url, backoff=0.0, **options)
+
+
+def make_ollama(server, **options):
+    return OllamaEmbedder(base_url=server.url, backoff=0.0, **options)
+
+
+KINDS = [(FakeNIM, make_nim), (FakeOllama, make_ollama)]
+
+
+@pytest.fixture(params=KINDS, ids=["nim", "ollama"])
+def api(request):
+    server_class, factory = request.param
+    with server_class() as server:
+        yield server, lambda **options: factory(server, **options)
+
+
+@pytest.mark.parametrize("name, cls", [("nim", NIMEmbedder), ("ollama", OllamaEmbedder)])
+def test_registered_as_entry_points_and_valid(name, cls):
+    assert load_plugin("omi.embedding_providers", name) is cls
+    validate_plugin(cls, EmbeddingProvider)
+
+
+def test_embed_and_batch_speak_the_api(api):
+    server, make = api
+    embedder = make(batch_size=2)
+    texts = ["alpha beta", "gamma", "delta epsilon", "zeta", "eta"]
+    vectors = embedder.embed_batch(texts)
+    assert vectors == [pytest.approx(text_vector(t, server.dimension)) for t in texts]
+    assert [len(r["body"]["input"]) for r in server.requests] == [2, 2, 1]
+    assert embedder.embed("gamma") == pytest.approx(vectors[1])
+    assert embedder.get_dimension() == server.dimension
+    assert embedder.similarity(vectors[0], vectors[0]) == pytest.approx(1.0)
+    assert embedder.embed_batch(texts, batch_size=10) == vectors
+    assert embedder.embed_batch([]) == []
+
+
+def test_nim_sends_model_input_type_and_key():
+    with FakeNIM() as server:
+        NIMEmbedder(api_key="nim-test-key", base_url=server.url, input_type="query").embed("hi")
+        request = server.requests[0]
+    assert request["path"] == "/v1/embeddings"
+    assert request["headers"]["Authorization"] == "Bearer nim-test-key"
+    assert request["body"] == {"input": ["hi"], "model": "nvidia/nv-embedqa-e5-v5",
+                               "input_type": "query", "encoding_format": "float"}
+
+
+def test_key_and_url_come_from_the_environment(monkeypatch):
+    with FakeNIM() as nim, FakeOllama() as ollama:
+        monkeypatch.setenv("NVIDIA_API_KEY", "nim-test-key")
+        monkeypatch.setenv("NIM_BASE_URL", nim.url)
+        monkeypatch.setenv("OLLAMA_HOST", ollama.url.removeprefix("http://"))
+        assert len(NIMEmbedder().embed("x")) == nim.dimension
+        assert len(OllamaEmbedder().embed("x")) == ollama.dimension
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t"])
+def test_empty_text_is_rejected_before_any_request(api, text):
+    server, make = api
+    with pytest.raises(ValueError, match="Text cannot be empty"):
+        make().embed(text)
+    with pytest.raises(ValueError, match="Text cannot be empty"):
+        make().embed_batch(["fine", text])
+    assert server.requests == []
+
+
+def test_wrong_key_is_an_authentication_error():
+    with FakeNIM() as server:
+        embedder = NIMEmbedder(api_key="wrong", base_url=server.url, backoff=0.0)
+        with pytest.raises(AuthenticationError, match="rejected the API key .HTTP 401"):
+            embedder.embed("hello")
+        assert len(server.requests) == 1  # a wrong key is not retried
+
+
+def test_unknown_model_names_the_model(api):
+    server, make = api
+    with pytest.raises(NotFoundError, match="'no-such-model'"):
+        make(model="no-such-model").embed("hello")
+
+
+def test_ollama_unknown_model_says_how_to_pull_it():
+    with FakeOllama() as server:
+        with pytest.raises(NotFoundError, match="run `ollama pull missing`"):
+            make_ollama(server, model="missing").embed("hello")
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_transient_failures_are_retried(api, status):
+    server, make = api
+    server.then(status, {"error": "busy"}).then(status, {"error": "busy"})
+    assert len(make().embed("hello")) == server.dimension
+    assert len(server.requests) == 3
+
+
+def test_retries_are_bounded(api):
+    server, make = api
+    for _ in range(5):
+        server.then(503, {"error": "down"})
+    with pytest.raises(APIError, match="kept failing .HTTP 503: down. after 2 retries"):
+        make(max_retries=2).embed("hello")
+    assert len(server.requests) == 3
+
+
+def test_retry_after_is_honoured(api):
+    import time
+
+    server, make = api
+    server.then(429, {"error": "slow down"}, headers={"Retry-After": "0.3"})
+    start = time.perf_counter()
+    make().embed("hello")
+    assert time.perf_counter() - start >= 0.3  # backoff is 0 here: only Retry-After waited
+    assert len(server.requests) == 2
+
+
+def test_unreachable_server_is_named():
+    url = closed_port_url()
+    for embedder in (NIMEmbedder(api_key="k", base_url=url, max_retries=1, backoff=0.0),
+                     OllamaEmbedder(base_url=url, max_retries=1, backoff=0.0)):
+        with pytest.raises(UnreachableError, match=f"Cannot reach .* at {url}"):
+            embedder.embed("hello")
+
+
+def test_timeout_is_an_unreachable_error(api):
+    server, make = api
+    server.then(200, {}, delay=1.0)
+    with pytest.raises(UnreachableError, match="timed out"):
+        make(timeout=0.2, max_retries=0).embed("hello")
+
+
+@pytest.mark.parametrize("payload", [b"not json", {"nothing": "here"},
+                                     {"data": [{"index": 0}], "embeddings": "nope"}])
+def test_malformed_responses_are_reported(api, payload):
+    server, make = api
+    server.then(200, payload)
+    with pytest.raises(MalformedResponseError):
+        make().embed("hello")
+
+
+def test_vectors_of_the_wrong_count_or_values_are_malformed():
+    with FakeOllama() as server:
+        server.then(200, {"embeddings": [[1.0, 2.0], [3.0, 4.0]]})
+        with pytest.raises(MalformedResponseError, match="2 embeddings for 1 texts"):
+            make_ollama(server).embed("one")
+        server.then(200, {"embeddings": [["a", "b"]]})
+        with pytest.raises(MalformedResponseError, match="finite numbers"):
+            make_ollama(server).embed("one")
+        server.then(200, {"embeddings": [[1.0] * (server.dimension + 1)]})
+        embedder = make_ollama(server, dimension=server.dimension)
+        with pytest.raises(MalformedResponseError, match="17-dimensional embedding where 16"):
+            embedder.embed("one")
+
+
+@pytest.mark.parametrize("option, value", [("batch_size", 0), ("batch_size", "8"),
+                                           ("dimension", -3), ("timeout", 0)])
+def test_bad_options_are_rejected_at_construction(option, value):
+    with pytest.raises(ValueError, match=option):
+        OllamaEmbedder(**{option: value})
+
+
+def test_bad_nim_input_type():
+    with pytest.raises(ValueError, match="input_type must be 'passage' or 'query'"):
+        NIMEmbedder(api_key="k", input_type="document")
