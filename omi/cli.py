@@ -154,6 +154,113 @@ def list_plugins(output_format: str, group: str | None, verbose: bool) -> None:
     click.echo("\n\n".join(blocks))
 
 
+# --- omi plugins check ----------------------------------------------------------------------
+
+
+@plugins.command("check")
+@click.argument("name", required=False)
+@click.option("--all", "check_all", is_flag=True, help="Check every installed plugin.")
+@click.option("--group", metavar="GROUP", help="The group of NAME when several have it.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "junit"]),
+              default="text", show_default=True, help="Report format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here.")
+@click.option("-k", "pattern", metavar="PATTERN", help="Only checks whose name contains PATTERN "
+              "or matches it as a glob.")
+@click.option("--strict", is_flag=True, help="Fail when a declared known failure passes.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the randomized checks.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0,
+              show_default=True, help="Seconds each check may take.")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Passed to the plugin's constructor (JSON values are decoded; {workdir} is "
+              "the check's scratch directory). Repeatable.")
+@click.option("--list-checks", "list_checks", is_flag=True,
+              help="List the checks (of NAME's type: embedding, storage or event) and exit.")
+def check_plugin(name: str | None, check_all: bool, group: str | None, output_format: str,
+                 output: str | None, pattern: str | None, strict: bool, seed: int,
+                 timeout: float, options: tuple[str, ...], list_checks: bool) -> None:
+    """Validate an installed plugin, then prove it behaves with the conformance suite.
+
+    NAME is a plugin name, GROUP:NAME, or an importable package.module:Class. Phase 1 is
+    validate_plugin (exit 2 on failure); phase 2 runs each check in a child process with a
+    timeout (exit 1 when any fails).
+
+    \b
+    Examples:
+      omi plugins check my-embedder
+      omi plugins check storage:postgres --option dsn=postgresql:///omi
+      omi plugins check --all --format junit -o conformance.xml
+      omi plugins check --list-checks storage
+    """
+    from omi import conformance
+    from omi.conformance.target import parse_option, resolve_target
+    from omi.plugins import GROUPS, PluginValidationError, discover_plugins, validate_plugin
+
+    if list_checks:
+        interface = {"embedding": "embedding", "storage": "storage", "event": "event"}.get(
+            name or "", None)
+        if name and interface is None:
+            raise BadInput(f"--list-checks takes embedding, storage or event, not {name!r}")
+        for item in conformance.all_checks():
+            if interface in (None, item.interface):
+                needs = f" [needs {', '.join(sorted(item.requires))}]" if item.requires else ""
+                click.echo(f"{item.interface:9} {item.name:40} {item.description}{needs}")
+        return
+    if bool(name) == check_all:
+        raise BadInput("give a plugin NAME or --all (not both); see omi plugins list")
+    try:
+        parsed = dict(parse_option(text) for text in options)
+    except ValueError as error:
+        raise BadInput(str(error)) from None
+    if output:
+        _check_writable(output)
+    names = ([f"{g}:{ep.name}" for g, eps in discover_plugins().items() if g in GROUPS
+              for ep in eps] if check_all else [name])
+    reports = []
+    for plugin_name in names:
+        target, base = resolve_target(plugin_name, group, parsed)
+        try:
+            validate_plugin(target.plugin_class, base)
+        except PluginValidationError as error:
+            reports.append(conformance.Report(target.label, "?", seed, one_line(error)))
+            continue
+        if pattern and not conformance.select_checks(target.interface, pattern):
+            raise BadInput(f"no {target.interface} check matches -k {pattern!r}; "
+                           f"see omi plugins check --list-checks {target.interface}")
+        reports.append(conformance.run_suite(target, pattern, seed, timeout))
+    rendered = conformance.RENDERERS[output_format](reports)
+    if output:
+        _write_atomically(output, rendered + "\n")
+        click.echo(conformance.summary_line(reports))
+    else:
+        click.echo(rendered)
+    code = max((report.exit_code(strict) for report in reports), default=0)
+    if code:
+        raise SystemExit(code)
+
+
+def _check_writable(path: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
+        raise BadInput(f"cannot write the report to {path}: {directory} is not a writable "
+                       f"directory")
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """Write via a temporary file in the same directory, so no half report is ever left."""
+    import tempfile
+
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".omi-report-")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="omi")

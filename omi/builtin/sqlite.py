@@ -1,0 +1,183 @@
+"""The default storage backend: one SQLite file, full-text recall, edges with referential checks.
+
+It is OMI's own default rather than an entry point, so a fresh install lists no storage
+backends; config selects it as `backend: sqlite` (or by saying nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
+
+from omi.storage import StorageBackend
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS memories (
+    id         TEXT PRIMARY KEY,
+    content    TEXT NOT NULL,
+    document   TEXT NOT NULL,          -- the stored memory as JSON, without its id
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS edges (
+    from_id   TEXT NOT NULL REFERENCES memories(id) ON DELETE CASCADE,
+    to_id     TEXT NOT NULL REFERENCES memories(id) ON DELETE CASCADE,
+    edge_type TEXT NOT NULL,
+    PRIMARY KEY (from_id, to_id, edge_type)
+);
+"""
+FTS_SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5(content, id UNINDEXED);
+"""
+
+
+def default_database_path() -> Path:
+    """Where OMI keeps its memories when config names no path: the user's data directory."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "omi" / "memories.db"
+
+
+def _fts_query(query: str) -> str:
+    """Turn free text into an FTS5 query that cannot be a syntax error: quoted words, OR-ed."""
+    words = [word.replace('"', '""') for word in query.split()]
+    return " OR ".join(f'"{word}"' for word in words)
+
+
+class SQLiteBackend(StorageBackend):
+    """Memories in one SQLite file (WAL), ranked full-text recall (FTS5), typed edges.
+
+    Safe to share between threads: one connection, one lock. A memory is a dict with a
+    non-empty str `content`; everything else in it (metadata, embedding, ...) is kept as JSON
+    and comes back from `recall` with the `id` and a `score` (higher is better).
+    """
+
+    interface_version = "1.0"
+    conformance_capabilities = {"persistent"}
+
+    def __init__(self, path: Union[str, os.PathLike, None] = None) -> None:
+        self.path = Path(path) if path is not None else default_database_path()
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._db: Optional[sqlite3.Connection] = sqlite3.connect(
+                str(self.path), check_same_thread=False, isolation_level=None
+            )
+        except sqlite3.Error as error:
+            raise ValueError(f"Cannot open the SQLite database at {self.path}: {error}") from None
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(SCHEMA)
+        try:
+            self._db.executescript(FTS_SCHEMA)
+            self._fts = True
+        except sqlite3.OperationalError:  # an SQLite built without FTS5: plain LIKE search
+            self._fts = False
+
+    @classmethod
+    def conformance_factory(cls, directory: Path) -> SQLiteBackend:
+        return cls(path=Path(directory) / "memories.db")
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError(f"SQLiteBackend({self.path}) is closed; create a new one")
+        return self._db
+
+    def store_memory(self, memory: Dict[str, Any]) -> str:
+        if not isinstance(memory, dict):
+            raise TypeError(f"memory must be a dict, got {type(memory).__name__}")
+        content = memory.get("content")
+        if not isinstance(content, str) or not content.strip():
+            raise ValueError("memory['content'] must be a non-empty string")
+        document = {key: value for key, value in memory.items() if key != "id"}
+        try:
+            encoded = json.dumps(document, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"memory must be JSON-serialisable: {error}") from None
+        memory_id = uuid.uuid4().hex
+        with self._lock:
+            db = self._connection()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "INSERT INTO memories (id, content, document, created_at) VALUES (?, ?, ?, ?)",
+                    (memory_id, content, encoded, time.time()),
+                )
+                if self._fts:
+                    db.execute("INSERT INTO memories_fts (content, id) VALUES (?, ?)",
+                               (content, memory_id))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return memory_id
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            raise ValueError(f"limit must be a non-negative integer, got {limit!r}")
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a str, got {type(query).__name__}")
+        with self._lock:
+            db = self._connection()
+            if limit == 0:
+                return []
+            if not query.strip():
+                rows = db.execute(
+                    "SELECT id, document, 0.0 FROM memories ORDER BY created_at DESC LIMIT ?",
+                    (limit,),
+                ).fetchall()
+            elif self._fts:
+                rows = db.execute(
+                    "SELECT m.id, m.document, -bm25(memories_fts) FROM memories_fts "
+                    "JOIN memories m ON m.id = memories_fts.id WHERE memories_fts MATCH ? "
+                    "ORDER BY bm25(memories_fts), m.created_at DESC LIMIT ?",
+                    (_fts_query(query), limit),
+                ).fetchall()
+            else:
+                rows = db.execute(
+                    "SELECT id, document, 1.0 FROM memories WHERE content LIKE ? "
+                    "ORDER BY created_at DESC LIMIT ?",
+                    (f"%{query}%", limit),
+                ).fetchall()
+        return [{**json.loads(document), "id": memory_id, "score": float(score)}
+                for memory_id, document, score in rows]
+
+    def add_edge(self, from_id: str, to_id: str, edge_type: str) -> None:
+        if not isinstance(edge_type, str) or not edge_type.strip():
+            raise ValueError("edge_type must be a non-empty string")
+        with self._lock:
+            db = self._connection()
+            known = {row[0] for row in db.execute(
+                "SELECT id FROM memories WHERE id IN (?, ?)", (from_id, to_id))}
+            missing = [memory_id for memory_id in (from_id, to_id) if memory_id not in known]
+            if missing:
+                raise ValueError(f"Unknown memory id '{missing[0]}'; store the memory before "
+                               f"linking it")
+            db.execute("INSERT OR IGNORE INTO edges (from_id, to_id, edge_type) VALUES (?, ?, ?)",
+                       (from_id, to_id, edge_type))
+
+    def edges(self, memory_id: str) -> List[Dict[str, str]]:
+        """The edges leaving `memory_id`, oldest first."""
+        with self._lock:
+            rows = self._connection().execute(
+                "SELECT from_id, to_id, edge_type FROM edges WHERE from_id = ? ORDER BY rowid",
+                (memory_id,),
+            ).fetchall()
+        return [{"from_id": f, "to_id": t, "edge_type": e} for f, t, e in rows]
+
+    def count(self) -> int:
+        """How many memories are stored."""
+        with self._lock:
+            return self._connection().execute("SELECT count(*) FROM memories").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None

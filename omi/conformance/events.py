@@ -1,0 +1,59 @@
+"""Checks for event handlers."""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any, Dict
+
+from omi.conformance.registry import Context, check, expect
+from omi.events import EVENT_TYPES
+
+SAMPLE_PAYLOADS: Dict[str, Dict[str, Any]] = {
+    "memory.stored": {"id": "m1", "content": "The user prefers tea.", "metadata": {"k": [1, 2]}},
+    "memory.recalled": {"query": "tea", "limit": 10, "results": [{"id": "m1", "score": 1.5}]},
+    "session.started": {"session_id": "s1", "started_at": 1700000000.0},
+    "session.ended": {"session_id": "s1", "ended_at": 1700000100.0, "stored": 3},
+    "checkpoint.created": {"checkpoint_id": "c1", "memories": ["m1"], "reason": "compression"},
+    "belief.updated": {"belief": "user likes tea", "old": 0.4, "new": 0.8, "evidence": ["m1"]},
+}
+
+
+@check("event", "handle() accepts every one of the six event types")
+def handles_every_event_type(ctx: Context) -> None:
+    for event_type in EVENT_TYPES:
+        ctx.plugin.handle(event_type, copy.deepcopy(SAMPLE_PAYLOADS[event_type]))
+
+
+@check("event", "unknown event types are ignored, not raised")
+def unknown_event_types_are_ignored(ctx: Context) -> None:
+    try:
+        ctx.plugin.handle("omi.future.event", {"anything": True})
+    except Exception as error:  # noqa: BLE001 - raising is the finding
+        expect(False, "no exception for an unknown event type",
+               f"{type(error).__name__}: {error}",
+               "return early for event types you do not handle; OMI adds new ones")
+
+
+@check("event", "handle() does not change event_data")
+def event_data_is_not_mutated(ctx: Context) -> None:
+    for event_type, payload in SAMPLE_PAYLOADS.items():
+        given = copy.deepcopy(payload)
+        ctx.plugin.handle(event_type, given)
+        expect(given == payload, f"{event_type} payload unchanged", given,
+               "copy event_data before adding fields to it")
+
+
+@check("event", "handle() returns None")
+def handle_returns_none(ctx: Context) -> None:
+    result = ctx.plugin.handle("memory.stored", copy.deepcopy(SAMPLE_PAYLOADS["memory.stored"]))
+    expect(result is None, "None", result, "return nothing from handle()")
+
+
+@check("event", "one handle() call returns within the call timeout")
+def handle_returns_promptly(ctx: Context) -> None:
+    start = time.perf_counter()
+    ctx.plugin.handle("session.started", copy.deepcopy(SAMPLE_PAYLOADS["session.started"]))
+    elapsed = time.perf_counter() - start
+    expect(elapsed <= ctx.call_timeout, f"at most {ctx.call_timeout:.1f} s",
+           f"{elapsed:.2f} s", "do slow work (network) with a timeout or in the background")

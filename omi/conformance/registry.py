@@ -1,0 +1,176 @@
+"""The one registry of named checks that both `omi plugins check` and `omi.testing` run.
+
+A check is a plain function taking a `Context`; it passes by returning and fails by raising.
+`CheckFailure` carries what was expected, what came back and how to fix it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, FrozenSet, List, Optional
+
+INTERFACES = ("embedding", "storage", "event")
+
+# Capabilities a plugin may declare in `conformance_capabilities`.
+CAPABILITIES = {
+    "deterministic": "embedding: the same text always gives the same vector",
+    "semantic": "embedding: similarity tracks meaning (related texts score higher)",
+    "persistent": "storage: data survives close() and a new instance on the same location",
+    "shared": "storage: separate instances see the same data (e.g. one server)",
+}
+
+SUITE_VERSION = "0.1.0"
+
+
+class CheckFailure(AssertionError):
+    """A plugin did not behave: says what was expected, what came back, and how to fix it."""
+
+    def __init__(self, expected: str, got: str, fix: str) -> None:
+        super().__init__(f"expected {expected}; got {got}; fix: {fix}")
+        self.expected, self.got, self.fix = expected, got, fix
+
+
+def expect(condition: bool, expected: str, got: Any, fix: str) -> None:
+    """Fail the running check unless `condition` holds."""
+    if not condition:
+        raise CheckFailure(expected, got if isinstance(got, str) else _short(got), fix)
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def expect_raises(kinds: tuple, call: Callable[[], Any], expected: str, fix: str) -> BaseException:
+    """Fail unless `call()` raises one of `kinds`; return the exception it raised."""
+    try:
+        value = call()
+    except kinds as error:
+        return error
+    except Exception as error:  # noqa: BLE001 - the wrong exception is the finding
+        raise CheckFailure(expected, f"{type(error).__name__}: {error}", fix) from None
+    raise CheckFailure(expected, f"no exception (returned {_short(value)})", fix)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check of one interface."""
+
+    name: str
+    interface: str
+    description: str
+    function: Callable[[Context], None]
+    requires: FrozenSet[str] = frozenset()
+    unless: FrozenSet[str] = frozenset()  # capabilities that make the check not apply
+    since: str = SUITE_VERSION
+
+    def skip_reason(self, declared: FrozenSet[str]) -> Optional[str]:
+        """Why this check does not apply to a plugin declaring `declared`, or None."""
+        missing = sorted(self.requires - declared)
+        if missing:
+            return (f"needs capability {', '.join(map(repr, missing))} (declare it in "
+                    f"conformance_capabilities if the plugin has it)")
+        excluded = sorted(self.unless & declared)
+        if excluded:
+            return f"does not apply: the plugin declares {', '.join(map(repr, excluded))}"
+        return None
+
+
+REGISTRY: Dict[str, Check] = {}
+
+
+def check(
+    interface: str,
+    description: str,
+    requires: tuple = (),
+    unless: tuple = (),
+    since: str = SUITE_VERSION,
+):
+    """Register the decorated function as the check of that name (the function's name)."""
+    if interface not in INTERFACES:
+        raise ValueError(f"unknown interface {interface!r}")
+
+    def register(function: Callable[[Context], None]) -> Callable[[Context], None]:
+        name = function.__name__
+        if name in REGISTRY:
+            raise ValueError(f"two checks are named {name!r}")
+        REGISTRY[name] = Check(name, interface, description, function, frozenset(requires),
+                               frozenset(unless), since)
+        return function
+
+    return register
+
+
+def checks_for(interface: str) -> List[Check]:
+    """Every registered check of one interface, in registration order."""
+    _load_check_modules()
+    return [c for c in REGISTRY.values() if c.interface == interface]
+
+
+def all_checks() -> List[Check]:
+    _load_check_modules()
+    return list(REGISTRY.values())
+
+
+def _load_check_modules() -> None:
+    from omi.conformance import embedding, events, storage  # noqa: F401 - they register
+
+
+@dataclass
+class Context:
+    """What a check gets: a way to build instances, a scratch directory, a seeded RNG.
+
+    `make(location)` builds a new plugin instance whose data lives in `workdir/location`
+    (the same location again means reopening the same data). Every instance built is closed
+    (storage) when the check ends.
+    """
+
+    factory: Callable[[Path], Any]
+    capabilities: FrozenSet[str]
+    seed: int = 0
+    call_timeout: float = 10.0
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="omi-check-")))
+    _instances: List[Any] = field(default_factory=list)
+    _default: Optional[Any] = None
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def make(self, location: str = "default") -> Any:
+        directory = self.workdir / location
+        directory.mkdir(parents=True, exist_ok=True)
+        instance = self.factory(directory)
+        self._instances.append(instance)
+        return instance
+
+    @property
+    def plugin(self) -> Any:
+        """The instance most checks use, built on first use."""
+        if self._default is None:
+            self._default = self.make()
+        return self._default
+
+    def has(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+    def cleanup(self) -> None:
+        for instance in self._instances:
+            close = getattr(instance, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - a check may have closed it already
+                    pass
+        self._instances.clear()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def is_finite_float_list(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(x, float) and math.isfinite(x) for x in value
+    )

@@ -1,0 +1,97 @@
+"""Formatting check reports: text for people, JSON for scripts, JUnit XML for CI."""
+
+from __future__ import annotations
+
+import json
+from typing import List
+from xml.etree import ElementTree
+
+from omi.conformance.suite import Report
+
+MARKS = {"passed": "✓", "failed": "✗", "skipped": "skipped", "xfail": "xfail", "xpass": "xpass"}
+
+
+def summary_line(reports: List[Report]) -> str:
+    """`N passed, N failed, N skipped`, plus xfail/xpass counts when there are any."""
+    totals = {"passed": 0, "failed": 0, "skipped": 0, "xfail": 0, "xpass": 0}
+    for report in reports:
+        for status, count in report.counts().items():
+            totals[status] += count
+        if report.validation_error is not None:
+            totals["failed"] += 1
+    line = f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped"
+    if totals["xfail"] or totals["xpass"]:
+        line += f", {totals['xfail']} xfailed, {totals['xpass']} xpassed"
+    return line
+
+
+def render_text(reports: List[Report]) -> str:
+    lines: List[str] = []
+    for report in reports:
+        lines.append(f"{report.label} [{report.interface}]")
+        if report.validation_error is not None:
+            lines.append("  ✗ validate_plugin")
+            lines.append(f"      {report.validation_error}")
+            continue
+        lines.append("  ✓ validate_plugin")
+        for outcome in report.outcomes:
+            mark = MARKS[outcome.status]
+            line = f"  {mark} {outcome.name} ({outcome.duration:.3f}s)"
+            if outcome.status in ("skipped", "xfail", "xpass"):
+                line += f": {outcome.message}"
+            lines.append(line)
+            if outcome.status == "failed":
+                lines.append(f"      {outcome.message}")
+    lines.append(summary_line(reports))
+    return "\n".join(lines)
+
+
+def render_json(reports: List[Report]) -> str:
+    document = {
+        "schema": "omi.plugins.check/1",
+        "plugins": [
+            {
+                "plugin": report.label,
+                "interface": report.interface,
+                "seed": report.seed,
+                "validation_error": report.validation_error,
+                "results": [outcome.to_dict() for outcome in report.outcomes],
+                "counts": report.counts(),
+                "wall_time": round(report.wall_time, 4),
+            }
+            for report in reports
+        ],
+        "summary": summary_line(reports),
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def render_junit(reports: List[Report]) -> str:
+    suites = ElementTree.Element("testsuites", name="omi plugins check")
+    for report in reports:
+        counts = report.counts()
+        suite = ElementTree.SubElement(
+            suites, "testsuite", name=report.label,
+            tests=str(len(report.outcomes) + 1),
+            failures=str(counts["failed"] + (report.validation_error is not None)),
+            skipped=str(counts["skipped"] + counts["xfail"]), time=f"{report.wall_time:.3f}",
+        )
+        case = ElementTree.SubElement(suite, "testcase", classname=report.interface,
+                                      name="validate_plugin")
+        if report.validation_error is not None:
+            ElementTree.SubElement(case, "failure", message=report.validation_error)
+            continue
+        for outcome in report.outcomes:
+            case = ElementTree.SubElement(suite, "testcase", classname=report.interface,
+                                          name=outcome.name, time=f"{outcome.duration:.3f}")
+            if outcome.status == "failed":
+                ElementTree.SubElement(case, "failure", message=outcome.message)
+            elif outcome.status in ("skipped", "xfail"):
+                ElementTree.SubElement(case, "skipped", message=f"{outcome.status}: "
+                                                                f"{outcome.message}")
+            elif outcome.status == "xpass":
+                ElementTree.SubElement(case, "system-out").text = f"xpass: {outcome.message}"
+    return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True)
+
+
+RENDERERS = {"text": render_text, "json": render_json, "junit": render_junit}

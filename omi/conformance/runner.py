@@ -1,0 +1,156 @@
+"""Running checks: one at a time in-process (`execute`) or in a child process with timeouts.
+
+The behavioural phase runs in a child interpreter so that a plugin which hangs, or kills the
+interpreter, fails the check it was in and the run goes on: the parent enforces each check's
+timeout, and when the child hangs or dies it starts a fresh one for the remaining checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from omi.conformance.registry import Check, CheckFailure, Context
+
+PASSED, FAILED, SKIPPED, XFAIL, XPASS = "passed", "failed", "skipped", "xfail", "xpass"
+
+
+@dataclass
+class Outcome:
+    """The result of one check; `duration` is the time spent in the check, in seconds."""
+
+    name: str
+    status: str
+    duration: float = 0.0
+    message: str = ""
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+def execute(check: Check, factory: Callable[[Path], Any], capabilities, seed: int,
+            call_timeout: float) -> Outcome:
+    """Run one check in this process and say how it went (passed or failed)."""
+    context = Context(factory=factory, capabilities=frozenset(capabilities), seed=seed,
+                      call_timeout=call_timeout)
+    start = time.perf_counter()
+    try:
+        check.function(context)
+        status, message = PASSED, ""
+    except CheckFailure as failure:
+        status, message = FAILED, str(failure)
+    except Exception as error:  # noqa: BLE001 - any exception from the plugin is a failure
+        status, message = FAILED, f"raised {type(error).__name__}: {error}"
+    finally:
+        duration = time.perf_counter() - start
+        context.cleanup()
+    return Outcome(check.name, status, duration, " ".join(message.split()))
+
+
+def apply_known_failures(outcome: Outcome, known: Dict[str, str]) -> Outcome:
+    """A declared known failure that fails is an xfail; one that passes is an xpass."""
+    reason = known.get(outcome.name)
+    if reason is None:
+        return outcome
+    if outcome.status == FAILED:
+        return Outcome(outcome.name, XFAIL, outcome.duration, f"{reason} ({outcome.message})")
+    if outcome.status == PASSED:
+        return Outcome(outcome.name, XPASS, outcome.duration,
+                       f"declared as a known failure ({reason}) but passed; remove it from "
+                       f"conformance_known_failures")
+    return outcome
+
+
+class _Worker:
+    """A child interpreter running checks and streaming one JSON line per event."""
+
+    def __init__(self, spec: Dict[str, Any]) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self.stderr = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "omi.conformance.worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env,
+        )
+        assert self.process.stdin and self.process.stdout
+        self.process.stdin.write(json.dumps(spec).encode() + b"\n")
+        self.process.stdin.close()
+        self.lines: queue.Queue[Optional[bytes]] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.process.stdout
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def next_event(self, timeout: Optional[float]) -> Optional[Dict[str, Any]]:
+        """The next event; None when the child exited. Raises queue.Empty on timeout."""
+        line = self.lines.get(timeout=timeout)
+        return None if line is None else json.loads(line)
+
+    def stderr_tail(self) -> str:
+        self.stderr.seek(0)
+        lines = self.stderr.read().decode("utf-8", "replace").strip().splitlines()
+        return " | ".join(lines[-3:])
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.kill()
+        code = self.process.wait()
+        self.stderr.close()
+        return code
+
+
+def run_in_child(import_path: str, options: Dict[str, Any], checks: Sequence[Check],
+                 capabilities, seed: int, timeout: float, call_timeout: float) -> List[Outcome]:
+    """Run `checks` in child interpreters, each within `timeout` seconds."""
+    outcomes: List[Outcome] = []
+    pending = [c.name for c in checks]
+    while pending:
+        worker = _Worker({"plugin": import_path, "options": options, "checks": pending,
+                          "capabilities": sorted(capabilities), "seed": seed,
+                          "call_timeout": call_timeout})
+        current: Optional[str] = None
+        started = 0.0
+        try:
+            while True:
+                try:
+                    # generous while the child starts up; the check's own timeout after
+                    event = worker.next_event(timeout if current else timeout + 30.0)
+                except queue.Empty:
+                    if current is None:
+                        raise RuntimeError("the check process did not start") from None
+                    outcomes.append(Outcome(current, FAILED, time.perf_counter() - started,
+                                            f"did not finish within {timeout:g} s (the plugin "
+                                            f"hangs, or needs a larger --timeout)"))
+                    break
+                if event is None:
+                    code = worker.process.wait()
+                    if current is None:
+                        raise RuntimeError(f"the check process exited with code {code} before "
+                                           f"running any check: {worker.stderr_tail()}")
+                    outcomes.append(Outcome(current, FAILED, time.perf_counter() - started,
+                                            f"the interpreter died (exit code {code}) during "
+                                            f"this check: {worker.stderr_tail() or 'no output'}"))
+                    break
+                if event["event"] == "start":
+                    current, started = event["check"], time.perf_counter()
+                elif event["event"] == "result":
+                    outcomes.append(Outcome(**event["outcome"]))
+                    current = None
+                elif event["event"] == "done":
+                    break
+        finally:
+            worker.stop()
+        finished = {o.name for o in outcomes}
+        pending = [name for name in pending if name not in finished]
+    return outcomes

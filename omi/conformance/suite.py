@@ -1,0 +1,75 @@
+"""Checking one plugin: validation first, then the behavioural checks that apply to it."""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from omi.conformance.registry import Check, checks_for
+from omi.conformance.runner import (
+    FAILED,
+    SKIPPED,
+    XPASS,
+    Outcome,
+    apply_known_failures,
+    run_in_child,
+)
+from omi.conformance.target import Target
+
+
+def select_checks(interface: str, pattern: Optional[str]) -> List[Check]:
+    """The checks of `interface` whose name contains `pattern` or matches it as a glob."""
+    checks = checks_for(interface)
+    if pattern:
+        checks = [c for c in checks if pattern in c.name or fnmatch.fnmatchcase(c.name, pattern)]
+    return checks
+
+
+@dataclass
+class Report:
+    """Everything `omi plugins check` says about one plugin."""
+
+    label: str
+    interface: str
+    seed: int
+    validation_error: Optional[str] = None
+    outcomes: List[Outcome] = field(default_factory=list)
+    wall_time: float = 0.0
+
+    def counts(self) -> Dict[str, int]:
+        counts = {status: 0 for status in ("passed", "failed", "skipped", "xfail", "xpass")}
+        for outcome in self.outcomes:
+            counts[outcome.status] += 1
+        return counts
+
+    def exit_code(self, strict: bool = False) -> int:
+        """2 when validation failed, 1 when a check failed (or xpassed under strict), else 0."""
+        if self.validation_error is not None:
+            return 2
+        bad = {FAILED, XPASS} if strict else {FAILED}
+        return 1 if any(o.status in bad for o in self.outcomes) else 0
+
+
+def run_suite(target: Target, pattern: Optional[str] = None, seed: int = 0,
+              timeout: float = 60.0, call_timeout: float = 10.0) -> Report:
+    """Run the behavioural checks of `target` (validation is the caller's phase 1)."""
+    start = time.perf_counter()
+    report = Report(target.label, target.interface, seed)
+    capabilities, known = target.capabilities, target.known_failures
+    runnable: List[Check] = []
+    skipped: Dict[str, Outcome] = {}
+    for check in select_checks(target.interface, pattern):
+        reason = check.skip_reason(capabilities)
+        if reason:
+            skipped[check.name] = Outcome(check.name, SKIPPED, 0.0, reason)
+        else:
+            runnable.append(check)
+    ran = {o.name: o for o in run_in_child(target.import_path, target.options, runnable,
+                                           capabilities, seed, timeout, call_timeout)}
+    for check in select_checks(target.interface, pattern):
+        outcome = skipped.get(check.name) or ran[check.name]
+        report.outcomes.append(apply_known_failures(outcome, known))
+    report.wall_time = time.perf_counter() - start
+    return report

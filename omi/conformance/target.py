@@ -1,0 +1,199 @@
+"""What is being checked: the plugin class, its interface, declarations, and how to build it."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, FrozenSet, Iterator
+
+from omi.conformance.registry import CAPABILITIES
+
+INTERFACE_OF_GROUP = {
+    "omi.embedding_providers": "embedding",
+    "omi.storage_backends": "storage",
+    "omi.event_handlers": "event",
+}
+
+
+def interface_of(plugin_class: type) -> str:
+    """'embedding', 'storage' or 'event', from the OMI base class the plugin inherits."""
+    from omi.embeddings import EmbeddingProvider
+    from omi.events import EventHandler
+    from omi.storage import StorageBackend
+
+    for base, interface in ((EmbeddingProvider, "embedding"), (StorageBackend, "storage"),
+                            (EventHandler, "event")):
+        if issubclass(plugin_class, base):
+            return interface
+    raise TypeError(f"{plugin_class.__name__} implements none of OMI's plugin interfaces")
+
+
+def declared_capabilities(plugin_class: type) -> FrozenSet[str]:
+    declared = frozenset(getattr(plugin_class, "conformance_capabilities", ()) or ())
+    unknown = sorted(declared - set(CAPABILITIES))
+    if unknown:
+        raise ValueError(
+            f"{plugin_class.__name__}.conformance_capabilities has unknown "
+            f"{', '.join(map(repr, unknown))}; known: {', '.join(sorted(CAPABILITIES))}"
+        )
+    return declared
+
+
+def declared_known_failures(plugin_class: type) -> Dict[str, str]:
+    from omi.conformance.registry import all_checks
+
+    known = dict(getattr(plugin_class, "conformance_known_failures", {}) or {})
+    names = {c.name for c in all_checks()}
+    for name, reason in known.items():
+        if name not in names:
+            raise ValueError(f"{plugin_class.__name__}.conformance_known_failures names "
+                             f"'{name}', which is not a check; see omi plugins check --list-checks")
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValueError(f"{plugin_class.__name__}.conformance_known_failures['{name}'] "
+                             f"needs a reason (a non-empty string)")
+    return known
+
+
+@contextmanager
+def _working_directory(directory: Path) -> Iterator[None]:
+    previous = os.getcwd()
+    os.chdir(directory)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def _expand(options: Dict[str, Any], directory: Path) -> Dict[str, Any]:
+    return {key: value.replace("{workdir}", str(directory)) if isinstance(value, str) else value
+            for key, value in options.items()}
+
+
+def instance_factory(plugin_class: type, options: Dict[str, Any]) -> Callable[[Path], Any]:
+    """How to build a test instance whose data lives in a given directory.
+
+    In order: a `conformance_factory` classmethod (given the directory when it takes an
+    argument), else the constructor with `options` (where "{workdir}" in a str value becomes
+    the directory), run inside the directory so relative default paths land there.
+    """
+    custom = getattr(plugin_class, "conformance_factory", None)
+    if callable(custom):
+        takes_directory = len(inspect.signature(custom).parameters) >= 1
+
+        def from_factory(directory: Path) -> Any:
+            args = (directory,) if takes_directory else ()
+            return custom(*args, **_expand(options, directory))
+
+        return from_factory
+
+    def from_constructor(directory: Path) -> Any:
+        with _working_directory(directory):
+            return plugin_class(**_expand(options, directory))
+
+    return from_constructor
+
+
+@dataclass
+class Target:
+    """A plugin under check."""
+
+    plugin_class: type
+    import_path: str  # "module:Class", so a child process can import the same class
+    label: str  # how reports name it, e.g. "my-embedder (MyCustomEmbedder)"
+    options: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def interface(self) -> str:
+        return interface_of(self.plugin_class)
+
+    @property
+    def capabilities(self) -> FrozenSet[str]:
+        return declared_capabilities(self.plugin_class)
+
+    @property
+    def known_failures(self) -> Dict[str, str]:
+        return declared_known_failures(self.plugin_class)
+
+
+def parse_option(text: str) -> tuple[str, Any]:
+    """`KEY=VALUE` from the command line; VALUE is read as JSON when it is JSON, else as str."""
+    import json
+
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip().isidentifier():
+        raise ValueError(f"--option takes KEY=VALUE with KEY a Python identifier, got {text!r}")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return key.strip(), value
+
+
+def resolve_target(name: str, group: str | None = None,
+                   options: Dict[str, Any] | None = None) -> tuple[Target, type]:
+    """Find the plugin `name` ("name", "group:name" or "package.module:Class") and import it.
+
+    Returns the target and the base class it must implement. Raises PluginLoadError when it
+    cannot be found, is ambiguous, or fails to import; nothing is validated yet.
+    """
+    from omi import plugins
+
+    options = dict(options or {})
+    prefix, sep, rest = name.partition(":")
+    named_group = None
+    if sep and group is None:
+        try:
+            named_group = plugins.resolve_group(prefix)
+        except plugins.PluginError:
+            named_group = None
+    if named_group is not None:
+        group, name = named_group, rest
+    elif sep and group is None:  # an import path: module:Class
+        try:
+            module = __import__(prefix, fromlist=["_"])
+            plugin_class = module
+            for part in rest.split("."):
+                plugin_class = getattr(plugin_class, part)
+        except (ImportError, AttributeError) as error:
+            raise plugins.PluginLoadError(
+                f"Cannot import {name}: {type(error).__name__}: {error}; give an installed "
+                f"plugin name or an importable module:Class"
+            ) from error
+        return Target(plugin_class, name, name, options), interface_base(plugin_class)
+    groups = (plugins.resolve_group(group),) if group else plugins.GROUPS
+    found = plugins.discover_plugins()
+    matches = [g for g in groups if any(ep.name == name for ep in found.get(g, ()))]
+    if not matches:
+        if group is None:
+            installed = sorted({ep.name for g in plugins.GROUPS for ep in found[g]})
+            raise plugins.PluginLoadError(
+                f"Plugin '{name}' not found in any group; installed: "
+                f"{', '.join(installed) or '(none)'}; check `omi plugins list`"
+            )
+        plugins.select_entry_point(groups[0], name, found[groups[0]])  # raises not found
+    if len(matches) > 1:
+        raise plugins.PluginLoadError(
+            f"Plugin '{name}' is in {len(matches)} groups; say which: "
+            f"{', '.join(f'{g}:{name}' for g in matches)} (or --group)"
+        )
+    chosen = matches[0]
+    entry_point = plugins.select_entry_point(chosen, name, found[chosen])
+    plugin_class = plugins.import_plugin(entry_point)
+    source = f"{plugins.distribution_name(entry_point)} {plugins.distribution_version(entry_point)}"
+    label = f"{name} ({getattr(plugin_class, '__name__', entry_point.value)}) from {source}"
+    return Target(plugin_class, entry_point.value, label, options), plugins.base_class_for(chosen)
+
+
+def interface_base(plugin_class: Any) -> type | None:
+    """The OMI interface a class implements, or None (validation will then explain)."""
+    try:
+        interface = interface_of(plugin_class)
+    except (TypeError, AttributeError):
+        return None
+    from omi.plugins import base_class_for
+
+    group = {v: k for k, v in INTERFACE_OF_GROUP.items()}[interface]
+    return base_class_for(group)

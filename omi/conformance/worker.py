@@ -1,0 +1,36 @@
+"""The child process of the runner: reads one JSON spec on stdin, streams JSON lines out."""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib import import_module
+
+from omi.conformance.registry import all_checks
+from omi.conformance.runner import execute
+from omi.conformance.target import instance_factory
+
+
+def _emit(event: dict) -> None:
+    sys.stdout.write(json.dumps(event) + "\n")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    spec = json.loads(sys.stdin.readline())
+    module, _, attr = spec["plugin"].partition(":")
+    plugin_class = import_module(module)
+    for part in attr.split("."):
+        plugin_class = getattr(plugin_class, part)
+    factory = instance_factory(plugin_class, spec["options"])
+    checks = {c.name: c for c in all_checks()}
+    for name in spec["checks"]:
+        _emit({"event": "start", "check": name})
+        outcome = execute(checks[name], factory, spec["capabilities"], spec["seed"],
+                          spec["call_timeout"])
+        _emit({"event": "result", "outcome": outcome.to_dict()})
+    _emit({"event": "done"})
+
+
+if __name__ == "__main__":
+    main()

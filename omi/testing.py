@@ -1,0 +1,172 @@
+"""pytest front end of the conformance suite: subclass one class, provide one fixture.
+
+    from omi.testing import EmbeddingProviderConformance
+
+    class TestMyEmbedderConformance(EmbeddingProviderConformance):
+        @pytest.fixture
+        def plugin(self):
+            return MyEmbedder()
+
+Storage backends provide `backend_factory` instead: a callable that takes a directory and
+returns a backend whose data lives there (the same directory again reopens the same data).
+Setting `plugin_class = MyPlugin` instead builds instances the way `omi plugins check` does.
+
+Every check of the registry becomes a test named `test_<check name>`. Known failures
+(`known_failures` here, or `conformance_known_failures` on the plugin class) run as xfail.
+Overriding or removing a standard test without declaring it a known failure is an error at
+import time, so a plugin cannot quietly opt out of a check.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Dict, FrozenSet, Optional
+
+import pytest
+
+from omi.conformance.registry import Check, checks_for
+from omi.conformance.runner import FAILED, execute
+from omi.conformance.target import (
+    declared_capabilities,
+    declared_known_failures,
+    instance_factory,
+)
+
+__all__ = ["EmbeddingProviderConformance", "EventHandlerConformance",
+           "StorageBackendConformance"]
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".") if part.isdigit())
+
+
+class _Conformance:
+    interface: ClassVar[str] = ""
+    #: The plugin class, when instances are built like `omi plugins check` builds them.
+    plugin_class: ClassVar[Optional[type]] = None
+    #: Constructor options used with `plugin_class`.
+    plugin_options: ClassVar[Dict[str, Any]] = {}
+    #: Checks this plugin is known to fail, with the reason: {check_name: reason}.
+    known_failures: ClassVar[Dict[str, str]] = {}
+    #: The suite version these tests were written against; newer checks say they are new.
+    suite_version: ClassVar[Optional[str]] = None
+    seed: ClassVar[int] = 0
+    call_timeout: ClassVar[float] = 10.0
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.interface:
+            return
+        known = dict(cls.known_failures)
+        for check in checks_for(cls.interface):
+            attribute = f"test_{check.name}"
+            if attribute in cls.__dict__ and not str(known.get(check.name, "")).strip():
+                raise TypeError(
+                    f"{cls.__name__} overrides or removes the standard conformance test "
+                    f"{attribute}; declare it instead: known_failures = "
+                    f"{{{check.name!r}: 'the reason'}}"
+                )
+
+    # --- how instances are built ----------------------------------------------------------
+
+    def _factory(self, request: pytest.FixtureRequest) -> Callable[[Path], Any]:
+        raise NotImplementedError
+
+    def _declared_on(self, factory: Callable[[Path], Any]) -> type:
+        if self.plugin_class is not None:
+            return self.plugin_class
+        scratch = Path(tempfile.mkdtemp(prefix="omi-probe-"))
+        try:
+            instance = factory(scratch)
+            close = getattr(instance, "close", None)
+            if callable(close) and self.interface == "storage":
+                close()
+            return type(instance)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def _run(self, check: Check, request: pytest.FixtureRequest) -> None:
+        factory = self._factory(request)
+        declared_on = self._declared_on(factory)
+        capabilities: FrozenSet[str] = declared_capabilities(declared_on)
+        known = {**declared_known_failures(declared_on), **self.known_failures}
+        reason = check.skip_reason(capabilities)
+        if reason:
+            pytest.skip(reason)
+        if check.name in known:
+            request.node.add_marker(pytest.mark.xfail(reason=known[check.name], strict=False))
+        outcome = execute(check, factory, capabilities, self.seed, self.call_timeout)
+        if outcome.status == FAILED:
+            prefix = ""
+            if self.suite_version and _version(check.since) > _version(self.suite_version):
+                prefix = (f"[new in conformance suite {check.since}; these tests were written "
+                          f"for {self.suite_version}] ")
+            pytest.fail(f"{prefix}{check.name}: {outcome.message}", pytrace=False)
+
+
+def _standard_test(check: Check) -> Callable[..., None]:
+    def test(self: _Conformance, request: pytest.FixtureRequest) -> None:
+        self._run(check, request)
+
+    test.__name__ = f"test_{check.name}"
+    test.__qualname__ = test.__name__
+    test.__doc__ = check.description
+    return test
+
+
+class _InstanceConformance(_Conformance):
+    """Embedding providers and event handlers: the author provides a `plugin` fixture."""
+
+    @pytest.fixture
+    def plugin(self) -> Any:
+        if self.plugin_class is None:
+            raise pytest.UsageError(
+                f"{type(self).__name__} needs a `plugin` fixture returning an instance, "
+                f"or plugin_class = YourPlugin"
+            )
+        directory = Path(tempfile.mkdtemp(prefix="omi-plugin-"))
+        yield instance_factory(self.plugin_class, self.plugin_options)(directory)
+        shutil.rmtree(directory, ignore_errors=True)
+
+    def _factory(self, request: pytest.FixtureRequest) -> Callable[[Path], Any]:
+        instance = request.getfixturevalue("plugin")
+        return lambda directory: instance
+
+
+class EmbeddingProviderConformance(_InstanceConformance):
+    """The conformance suite for an EmbeddingProvider; provide a `plugin` fixture."""
+
+    interface = "embedding"
+
+
+class EventHandlerConformance(_InstanceConformance):
+    """The conformance suite for an EventHandler; provide a `plugin` fixture."""
+
+    interface = "event"
+
+
+class StorageBackendConformance(_Conformance):
+    """The conformance suite for a StorageBackend; provide a `backend_factory` fixture."""
+
+    interface = "storage"
+
+    @pytest.fixture
+    def backend_factory(self) -> Callable[[Path], Any]:
+        if self.plugin_class is None:
+            raise pytest.UsageError(
+                f"{type(self).__name__} needs a `backend_factory` fixture (a callable taking "
+                f"a directory and returning a backend), or plugin_class = YourBackend"
+            )
+        return instance_factory(self.plugin_class, self.plugin_options)
+
+    def _factory(self, request: pytest.FixtureRequest) -> Callable[[Path], Any]:
+        return request.getfixturevalue("backend_factory")
+
+
+for _base in (EmbeddingProviderConformance, EventHandlerConformance, StorageBackendConformance):
+    for _check in checks_for(_base.interface):
+        setattr(_base, f"test_{_check.name}", _standard_test(_check))
+del _base, _check
+
