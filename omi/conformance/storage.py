@@ -6,7 +6,7 @@ import copy
 import uuid
 from typing import Any, Dict, List
 
-from omi.conformance.registry import Context, check, expect, expect_raises
+from omi.conformance.registry import CheckFailure, Context, check, expect, expect_raises
 
 
 def _memory(ctx: Context, tag: str = "") -> Dict[str, Any]:
@@ -159,26 +159,40 @@ def random_operations_match_a_model(ctx: Context) -> None:
         action = ctx.rng.choice(["store", "store", "recall", "recall", "edge", "bad_edge",
                                  "reopen"])
         where = f"step {step} ({action}, seed {ctx.seed})"
-        if action == "store" or not model:
-            memory = _memory(ctx, str(step))
-            memory_id = backend.store_memory(copy.deepcopy(memory))
-            expect(memory_id not in model, f"a new id at {where}", memory_id,
-                   "never reuse ids")
-            model[memory_id] = memory
-        elif action == "recall":
-            memory_id = ctx.rng.choice(sorted(model))
-            limit = ctx.rng.randint(1, 5)
-            results = backend.recall(_unique_word(model[memory_id]), limit=limit)
-            expect(memory_id in _ids(results) and len(results) <= limit,
-                   f"{memory_id} within {limit} results at {where}", _ids(results),
-                   "recall must find every stored memory by its words")
-        elif action == "edge":
-            a, b = ctx.rng.choice(sorted(model)), ctx.rng.choice(sorted(model))
-            backend.add_edge(a, b, ctx.rng.choice(["related_to", "supports"]))
-        elif action == "bad_edge":
-            a = ctx.rng.choice(sorted(model))
-            expect_raises((Exception,), lambda a=a, b=backend: b.add_edge(a, "no-such-id", "x"),
-                          f"an error for an unknown id at {where}", "validate both ids")
-        elif action == "reopen" and ctx.has("persistent"):
-            backend.close()
-            backend = ctx.make("model")
+        try:
+            backend = _random_step(ctx, backend, model, action, where)
+        except CheckFailure:
+            raise
+        except Exception as error:  # noqa: BLE001 - the plugin's exception is the finding
+            raise CheckFailure(f"{action} to succeed at {where}",
+                               f"{type(error).__name__}: {error}",
+                               f"replay with --seed {ctx.seed} and fix that operation") from None
+
+
+def _random_step(ctx: Context, backend: Any, model: Dict[str, Dict[str, Any]], action: str,
+                 where: str) -> Any:
+    """One operation of the random sequence; returns the backend to use next."""
+    if action == "store" or not model:
+        memory = _memory(ctx, str(len(model)))
+        memory_id = backend.store_memory(copy.deepcopy(memory))
+        expect(memory_id not in model, f"a new id at {where}", memory_id,
+               "never reuse ids")
+        model[memory_id] = memory
+    elif action == "recall":
+        memory_id = ctx.rng.choice(sorted(model))
+        limit = ctx.rng.randint(1, 5)
+        results = backend.recall(_unique_word(model[memory_id]), limit=limit)
+        expect(memory_id in _ids(results) and len(results) <= limit,
+               f"{memory_id} within {limit} results at {where}", _ids(results),
+               "recall must find every stored memory by its words")
+    elif action == "edge":
+        a, b = ctx.rng.choice(sorted(model)), ctx.rng.choice(sorted(model))
+        backend.add_edge(a, b, ctx.rng.choice(["related_to", "supports"]))
+    elif action == "bad_edge":
+        a = ctx.rng.choice(sorted(model))
+        expect_raises((Exception,), lambda a=a, b=backend: b.add_edge(a, "no-such-id", "x"),
+                      f"an error for an unknown id at {where}", "validate both ids")
+    elif action == "reopen" and ctx.has("persistent"):
+        backend.close()
+        backend = ctx.make("model")
+    return backend

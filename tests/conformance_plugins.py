@@ -1,0 +1,209 @@
+"""Plugins for the conformance tests: correct ones, and broken ones that each break one rule.
+
+The runner imports these by "conformance_plugins:Class" in a child process (tests/ is on the
+child's sys.path), exactly as it imports an installed plugin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any, Dict, List
+
+from omi.builtin.sqlite import SQLiteBackend
+from omi.embeddings import EmbeddingProvider, cosine_similarity
+from omi.events import EVENT_TYPES, EventHandler
+
+
+class HashEmbedder(EmbeddingProvider):
+    """Correct: feature-hashed words into a unit vector."""
+
+    interface_version = "1.0"
+    conformance_capabilities = {"deterministic"}
+    dimension = 64
+
+    def embed(self, text: str) -> List[float]:
+        if not text or not text.strip():
+            raise ValueError("Text cannot be empty")
+        vector = [0.0] * self.dimension
+        for word in text.lower().split():
+            digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+            vector[digest[0] % self.dimension] += 1.0 if digest[1] % 2 else -1.0
+        norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+        return [x / norm for x in vector] if any(vector) else [1.0] + [0.0] * (self.dimension - 1)
+
+    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        return [self.embed(text) for text in texts]
+
+    def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
+        return cosine_similarity(embedding1, embedding2)
+
+    def get_dimension(self) -> int:
+        return self.dimension
+
+    def get_model_name(self) -> str:
+        return "hash-64"
+
+
+class WrongDimension(HashEmbedder):
+    def get_dimension(self) -> int:
+        return self.dimension + 1
+
+
+class UnstableDimension(HashEmbedder):
+    calls = 0
+
+    def get_dimension(self) -> int:
+        UnstableDimension.calls += 1
+        return self.dimension + UnstableDimension.calls % 2
+
+
+class NonFinite(HashEmbedder):
+    def embed(self, text: str) -> List[float]:
+        return [math.nan] + super().embed(text)[1:]
+
+
+class BatchDisagrees(HashEmbedder):
+    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        return [self.embed(text) for text in reversed(texts)]
+
+
+class IgnoresBatchSize(HashEmbedder):
+    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        return [self.embed(text) for text in texts[:batch_size]]
+
+
+class SimilarityOutOfRange(HashEmbedder):
+    def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
+        return 2.0 * cosine_similarity(embedding1, embedding2)
+
+
+class AcceptsEmptyText(HashEmbedder):
+    def embed(self, text: str) -> List[float]:
+        return super().embed(text or "empty")
+
+
+class Nondeterministic(HashEmbedder):
+    def embed(self, text: str) -> List[float]:
+        return super().embed(f"{text} {time.perf_counter_ns()}")
+
+
+class MutatesTexts(HashEmbedder):
+    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        vectors = super().embed_batch(texts, batch_size)
+        texts.sort()
+        return vectors
+
+
+class LaxSimilarity(HashEmbedder):
+    def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
+        n = min(len(embedding1), len(embedding2))
+        return cosine_similarity(embedding1[:n], embedding2[:n])
+
+
+class ClaimsSemantic(HashEmbedder):
+    """Gives every text the same vector, so meaning cannot show, yet declares 'semantic'."""
+
+    conformance_capabilities = {"deterministic", "semantic"}
+
+    def embed(self, text: str) -> List[float]:
+        super().embed(text)  # keeps the empty-text check
+        return [1.0] + [0.0] * (self.dimension - 1)
+
+
+class KnownBatchFailure(BatchDisagrees):
+    conformance_known_failures = {"batch_matches_single": "the remote API reorders batches"}
+
+
+class WronglyKnownFailure(HashEmbedder):
+    conformance_known_failures = {"batch_matches_single": "we thought it was broken"}
+
+
+class IntIds(SQLiteBackend):
+    def store_memory(self, memory: Dict[str, Any]) -> str:
+        return len(super().store_memory(memory))  # type: ignore[return-value]
+
+
+class DuplicateIds(SQLiteBackend):
+    def store_memory(self, memory: Dict[str, Any]) -> str:
+        super().store_memory(memory)
+        return "same-id"
+
+
+class IgnoresLimit(SQLiteBackend):
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        return super().recall(query, limit=1000)
+
+
+class DropsSomeMemories(SQLiteBackend):
+    """Silently loses every seventh memory: only a longer random sequence notices."""
+
+    stored = 0
+
+    def store_memory(self, memory: Dict[str, Any]) -> str:
+        DropsSomeMemories.stored += 1
+        if DropsSomeMemories.stored % 7 == 0:
+            return f"lost-{DropsSomeMemories.stored}"
+        return super().store_memory(memory)
+
+
+class ForgetfulButClaimsPersistent(SQLiteBackend):
+    """Keeps everything in memory while claiming data survives reopening."""
+
+    @classmethod
+    def conformance_factory(cls, directory: Path) -> SQLiteBackend:
+        return cls(path=":memory:")
+
+
+class JSONLinesHandler(EventHandler):
+    """Correct: appends each known event as one JSON line."""
+
+    interface_version = "1.0"
+
+    def __init__(self, path: str = "events.jsonl") -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def conformance_factory(cls, directory: Path) -> JSONLinesHandler:
+        return cls(path=str(directory / "events.jsonl"))
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        if event_type not in EVENT_TYPES:
+            return
+        with self.path.open("a", encoding="utf-8") as stream:
+            stream.write(json.dumps({"type": event_type, "data": event_data}) + "\n")
+
+
+class MutatesEventData(JSONLinesHandler):
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        event_data["handled_at"] = 1.0
+        super().handle(event_type, event_data)
+
+
+class RaisesOnUnknownEvent(JSONLinesHandler):
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        if event_type not in EVENT_TYPES:
+            raise KeyError(event_type)
+        super().handle(event_type, event_data)
+
+
+class ReturnsSomething(JSONLinesHandler):
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        super().handle(event_type, event_data)
+        return True  # type: ignore[return-value]
+
+
+class Hangs(JSONLinesHandler):
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        if event_type == "session.started":
+            time.sleep(60)
+
+
+class KillsTheInterpreter(JSONLinesHandler):
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        if event_type == "belief.updated":
+            os._exit(7)

@@ -1,0 +1,134 @@
+"""The conformance suite discriminates: correct plugins pass, each broken one fails its check."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from omi.builtin.sqlite import SQLiteBackend
+from omi.conformance import Target, all_checks, checks_for, run_suite
+from omi.conformance.registry import CheckFailure
+
+plugins = importlib.import_module("conformance_plugins")
+
+
+def run(name: str, timeout: float = 20.0, **kwargs):
+    cls = getattr(plugins, name)
+    return run_suite(Target(cls, f"conformance_plugins:{name}", name), timeout=timeout, **kwargs)
+
+
+def statuses(report) -> dict:
+    return {outcome.name: outcome.status for outcome in report.outcomes}
+
+
+@pytest.mark.parametrize("name", ["HashEmbedder", "JSONLinesHandler"])
+def test_correct_plugins_pass_every_applicable_check(name):
+    report = run(name)
+    assert report.exit_code() == 0, [(o.name, o.message) for o in report.outcomes]
+    assert set(statuses(report).values()) <= {"passed", "skipped"}
+    assert len(report.outcomes) == len(checks_for(report.interface))
+
+
+def test_the_builtin_sqlite_backend_passes_everything_including_persistent():
+    report = run_suite(Target(SQLiteBackend, "omi.builtin.sqlite:SQLiteBackend", "sqlite"))
+    assert statuses(report) == {c.name: "passed" for c in checks_for("storage")}
+
+
+@pytest.mark.parametrize("name, check", [
+    ("WrongDimension", "embed_returns_finite_floats"),
+    ("UnstableDimension", "dimension_positive_and_stable"),
+    ("NonFinite", "embed_returns_finite_floats"),
+    ("BatchDisagrees", "batch_matches_single"),
+    ("IgnoresBatchSize", "batch_size_is_honoured"),
+    ("SimilarityOutOfRange", "similarity_is_symmetric_and_bounded"),
+    ("SimilarityOutOfRange", "self_similarity_is_one"),
+    ("AcceptsEmptyText", "empty_text_raises_value_error"),
+    ("Nondeterministic", "embed_is_deterministic"),
+    ("MutatesTexts", "inputs_are_not_mutated"),
+    ("LaxSimilarity", "similarity_rejects_mismatched_lengths"),
+    ("ClaimsSemantic", "similarity_tracks_meaning"),
+    ("IntIds", "store_returns_unique_ids"),
+    ("DuplicateIds", "store_returns_unique_ids"),
+    ("IgnoresLimit", "recall_honours_limit"),
+    ("ForgetfulButClaimsPersistent", "data_survives_reopen"),
+    ("MutatesEventData", "event_data_is_not_mutated"),
+    ("RaisesOnUnknownEvent", "unknown_event_types_are_ignored"),
+    ("ReturnsSomething", "handle_returns_none"),
+])
+def test_each_broken_plugin_fails_the_named_check(name, check):
+    report = run(name)
+    outcome = next(o for o in report.outcomes if o.name == check)
+    assert outcome.status == "failed"
+    assert outcome.message.startswith(("expected ", "raised "))
+    assert report.exit_code() == 1
+
+
+def test_failure_messages_say_expected_got_and_fix():
+    outcome = next(o for o in run("BatchDisagrees").outcomes if o.name == "batch_matches_single")
+    assert "expected embed_batch(texts)[0] == embed(texts[0])" in outcome.message
+    assert "; got " in outcome.message
+    assert "; fix: return the vectors in input order" in outcome.message
+
+
+def test_a_hanging_plugin_fails_that_check_and_the_run_goes_on():
+    report = run("Hangs", timeout=2.0)
+    result = statuses(report)
+    assert result["handle_returns_promptly"] == "failed"
+    hung = next(o for o in report.outcomes if o.name == "handle_returns_promptly")
+    assert "did not finish within 2 s" in hung.message
+    assert result["handles_every_event_type"] == "failed"  # it also calls session.started
+    assert result["unknown_event_types_are_ignored"] == "passed"
+
+
+def test_a_plugin_that_kills_the_interpreter_fails_that_check_only():
+    report = run("KillsTheInterpreter")
+    result = statuses(report)
+    died = next(o for o in report.outcomes if o.name == "handles_every_event_type")
+    assert died.status == "failed" and "the interpreter died (exit code 7)" in died.message
+    assert result["unknown_event_types_are_ignored"] == "passed"
+    assert result["handle_returns_none"] == "passed"
+
+
+def test_known_failures_are_xfail_and_a_passing_one_is_xpass():
+    report = run("KnownBatchFailure")
+    assert statuses(report)["batch_matches_single"] == "xfail"
+    assert report.exit_code() == 0
+    report = run("WronglyKnownFailure")
+    assert statuses(report)["batch_matches_single"] == "xpass"
+    assert report.exit_code() == 0 and report.exit_code(strict=True) == 1
+
+
+def test_capability_checks_are_skipped_with_the_reason_when_not_declared():
+    report = run("HashEmbedder")
+    skipped = next(o for o in report.outcomes if o.name == "similarity_tracks_meaning")
+    assert skipped.status == "skipped" and "needs capability 'semantic'" in skipped.message
+
+
+def test_pattern_selects_checks_by_substring_or_glob():
+    assert [o.name for o in run("HashEmbedder", pattern="batch_of").outcomes] == [
+        "batch_of_nothing_is_empty"]
+    assert {o.name for o in run("HashEmbedder", pattern="similarity_*").outcomes} == {
+        "similarity_is_symmetric_and_bounded", "similarity_rejects_mismatched_lengths",
+        "similarity_tracks_meaning"}
+
+
+def test_the_random_sequence_is_reproducible_by_seed():
+    first = run("DropsSomeMemories", pattern="random_operations*", seed=5).outcomes[0]
+    second = run("DropsSomeMemories", pattern="random_operations*", seed=5).outcomes[0]
+    assert first.status == second.status == "failed"
+    assert first.message == second.message and "seed 5" in first.message
+
+
+def test_every_check_is_named_described_and_typed():
+    names = [c.name for c in all_checks()]
+    assert len(names) == len(set(names))
+    for item in all_checks():
+        assert item.description and item.interface in ("embedding", "storage", "event")
+        assert item.name.isidentifier()
+
+
+def test_check_failure_carries_its_parts():
+    failure = CheckFailure("1", "2", "3")
+    assert (failure.expected, failure.got, failure.fix) == ("1", "2", "3")
+    assert str(failure) == "expected 1; got 2; fix: 3"
