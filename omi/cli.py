@@ -194,7 +194,14 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
     """
     from omi import conformance
     from omi.conformance.target import parse_option, resolve_target
-    from omi.plugins import GROUPS, PluginValidationError, discover_plugins, validate_plugin
+    from omi.plugins import (
+        GROUPS,
+        PluginError,
+        PluginValidationError,
+        discover_plugins,
+        skip_reason,
+        validate_plugin,
+    )
 
     if list_checks:
         interface = {"embedding": "embedding", "storage": "storage", "event": "event"}.get(
@@ -215,19 +222,30 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
     if output:
         _check_writable(output)
     names = ([f"{g}:{ep.name}" for g, eps in discover_plugins().items() if g in GROUPS
-              for ep in eps] if check_all else [name])
+              for ep in eps if skip_reason(ep) is None] if check_all else [name])
     reports = []
     for plugin_name in names:
-        target, base = resolve_target(plugin_name, group, parsed)
+        try:
+            target, base = resolve_target(plugin_name, group, parsed)
+        except PluginError as error:
+            if not check_all:
+                raise
+            reports.append(conformance.Report(plugin_name, "?", seed, one_line(error)))
+            continue
         try:
             validate_plugin(target.plugin_class, base)
         except PluginValidationError as error:
             reports.append(conformance.Report(target.label, "?", seed, one_line(error)))
             continue
         if pattern and not conformance.select_checks(target.interface, pattern):
+            if check_all:
+                continue
             raise BadInput(f"no {target.interface} check matches -k {pattern!r}; "
                            f"see omi plugins check --list-checks {target.interface}")
         reports.append(conformance.run_suite(target, pattern, seed, timeout))
+    if not reports:
+        raise BadInput("nothing to check: no installed plugin has a check matching the "
+                       "selection; see omi plugins list and --list-checks")
     rendered = conformance.RENDERERS[output_format](reports)
     if output:
         _write_atomically(output, rendered + "\n")

@@ -12,6 +12,7 @@ from typing import Callable, Dict, Optional
 import pytest
 
 MakeDist = Callable[..., Path]
+pytest_plugins = ["pytester"]
 
 
 def write_distribution(

@@ -1,0 +1,164 @@
+"""`omi plugins check` end to end, on plugins installed as real distributions."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree
+
+import plugin_sources as src
+import pytest
+from fake_servers import FakeNIM
+
+OMI = str(Path(sys.executable).with_name("omi"))
+TESTS = Path(__file__).parent
+
+
+def omi(*args: str, **env: str) -> subprocess.CompletedProcess:
+    path = os.pathsep.join([os.environ.get("PYTHONPATH", ""), str(TESTS)])
+    return subprocess.run([OMI, *args], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": path, **env}, timeout=120)
+
+
+@pytest.fixture
+def installed(make_dist):
+    """Install conformance_plugins classes as entry points of a real distribution."""
+
+    def install(group: str, **names: str) -> None:
+        make_dist(f"omi-test-{'-'.join(sorted(names))}".lower()[:60],
+                  entry_points={group: {n: f"conformance_plugins:{c}" for n, c in names.items()}})
+
+    return install
+
+
+def test_a_correct_plugin_passes_with_exit_0(installed):
+    installed("omi.embedding_providers", hashy="HashEmbedder")
+    result = omi("plugins", "check", "hashy")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("hashy (HashEmbedder) from omi-test-hashy 0.1.0 [embedding]")
+    assert lines[1] == "  ✓ validate_plugin"
+    assert any(line.startswith("  ✓ batch_matches_single (") for line in lines)
+    assert any(line.startswith("  skipped similarity_tracks_meaning (") for line in lines)
+    assert lines[-1] == "13 passed, 0 failed, 1 skipped"
+
+
+def test_a_failing_check_exits_1_with_the_message_under_it(installed):
+    installed("omi.embedding_providers", broken="BatchDisagrees")
+    result = omi("plugins", "check", "broken")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith("  ✗ batch_matches_single"))
+    assert lines[index + 1].startswith("      expected embed_batch(texts)[0] == embed(texts[0])")
+    assert lines[-1].endswith("1 failed, 1 skipped") or " failed" in lines[-1]
+
+
+def test_validation_failure_stops_with_exit_2(make_dist):
+    make_dist("omi-old", entry_points={"omi.embedding_providers": {"old": "old_mod:Old"}},
+              files={"old_mod.py": src.embedder("Old", version="2.0")})
+    result = omi("plugins", "check", "old")
+    assert result.returncode == 2
+    assert "  ✗ validate_plugin" in result.stdout
+    assert "incompatible interface_version '2.0'" in result.stdout
+    assert "batch_matches_single" not in result.stdout
+
+
+def test_an_unknown_plugin_is_exit_2_one_line(installed):
+    result = omi("plugins", "check", "does-not-exist")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Plugin 'does-not-exist' not found" in result.stderr
+
+
+def test_a_name_in_two_groups_needs_group(make_dist):
+    make_dist("omi-twice", entry_points={
+        "omi.embedding_providers": {"twin": "conformance_plugins:HashEmbedder"},
+        "omi.event_handlers": {"twin": "conformance_plugins:JSONLinesHandler"}})
+    result = omi("plugins", "check", "twin")
+    assert result.returncode == 2
+    assert "omi.embedding_providers:twin, omi.event_handlers:twin" in result.stderr
+    assert omi("plugins", "check", "event:twin").returncode == 0
+    assert omi("plugins", "check", "twin", "--group", "embedding").returncode == 0
+
+
+def test_import_paths_can_be_checked_without_installing():
+    result = omi("plugins", "check", "omi.builtin.sqlite:SQLiteBackend")
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.splitlines()[-1] == "13 passed, 0 failed, 0 skipped"
+
+
+def test_json_and_junit_reports_and_atomic_output_file(installed, tmp_path):
+    installed("omi.event_handlers", jsonl="JSONLinesHandler")
+    document = json.loads(omi("plugins", "check", "jsonl", "--format", "json").stdout)
+    assert document["schema"] == "omi.plugins.check/1"
+    plugin = document["plugins"][0]
+    assert plugin["interface"] == "event" and plugin["counts"]["passed"] == 5
+    assert {r["name"] for r in plugin["results"]} >= {"handles_every_event_type"}
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    report = reports / "report.xml"
+    result = omi("plugins", "check", "jsonl", "--format", "junit", "-o", str(report))
+    assert result.returncode == 0 and result.stdout.strip() == "5 passed, 0 failed, 0 skipped"
+    suite = ElementTree.parse(report).getroot().find("testsuite")
+    assert suite.get("tests") == "6" and suite.get("failures") == "0"
+    assert [p.name for p in reports.iterdir()] == ["report.xml"]  # no temporary left behind
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--option", "no-equals"], "--option takes KEY=VALUE"),
+    (["-k", "zzz_nothing"], "no event check matches -k 'zzz_nothing'"),
+    (["-o", "/nonexistent-dir/report.txt"], "is not a writable directory"),
+    (["--timeout", "0"], "Invalid value for '--timeout'"),
+])
+def test_bad_inputs_are_one_line_exit_2(installed, args, message):
+    installed("omi.event_handlers", jsonl="JSONLinesHandler")
+    result = omi("plugins", "check", "jsonl", *args)
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_name_and_all_are_exclusive():
+    result = omi("plugins", "check")
+    assert result.returncode == 2 and "give a plugin NAME or --all" in result.stderr
+
+
+def test_strict_fails_on_xpass_and_k_selects(installed):
+    installed("omi.embedding_providers", lucky="WronglyKnownFailure")
+    relaxed = omi("plugins", "check", "lucky", "-k", "batch_matches_single")
+    assert relaxed.returncode == 0 and "xpass batch_matches_single" in relaxed.stdout
+    assert relaxed.stdout.splitlines()[-1] == "0 passed, 0 failed, 0 skipped, 0 xfailed, 1 xpassed"
+    assert omi("plugins", "check", "lucky", "-k", "batch_matches_single",
+               "--strict").returncode == 1
+
+
+def test_all_checks_every_installed_plugin(installed):
+    installed("omi.event_handlers", jsonl="JSONLinesHandler", bad="MutatesEventData")
+    result = omi("plugins", "check", "--all", "-k", "event_data*",
+                 OMI_LOAD_PLUGINS="jsonl,bad")
+    assert "jsonl (JSONLinesHandler)" in result.stdout and "bad (MutatesEventData)" in result.stdout
+    assert result.returncode == 1
+
+
+def test_list_checks_prints_each_check_with_its_description():
+    result = omi("plugins", "check", "--list-checks", "storage")
+    assert result.returncode == 0
+    assert any(line.startswith("storage   data_survives_reopen") and "[needs persistent]" in line
+               for line in result.stdout.splitlines())
+    assert "embedding" not in result.stdout
+    assert omi("plugins", "check", "--list-checks", "graph").returncode == 2
+
+
+@pytest.mark.parametrize("name", ["nim", "ollama"])
+def test_builtin_embedders_pass_against_loopback_servers(name):
+    from fake_servers import FakeOllama
+
+    server_class = FakeNIM if name == "nim" else FakeOllama
+    with server_class() as server:
+        options = ["--option", f"base_url={server.url}", "--option", "backoff=0"]
+        if name == "nim":
+            options += ["--option", "api_key=nim-test-key"]
+        result = omi("plugins", "check", name, *options)
+    assert result.returncode == 0, result.stdout
+    # not declared deterministic or semantic: real servers promise neither
+    assert result.stdout.splitlines()[-1] == "12 passed, 0 failed, 2 skipped"
