@@ -1,0 +1,221 @@
+"""`omi plugins new`: plugin name rules and rendering the cookiecutter templates.
+
+One function, `plugin_names`, derives every name a plugin has from NAME (distribution,
+import package, entry point, class), so they can never disagree. Rendering goes to a temporary
+directory beside the target and is renamed into place at the end: a failure leaves nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from omi import __version__
+
+PLUGIN_TYPES: Dict[str, tuple[str, str]] = {
+    "embedding": ("omi.embedding_providers", "Embedder"),
+    "storage": ("omi.storage_backends", "Backend"),
+    "event": ("omi.event_handlers", "Handler"),
+}
+NAME_RULE = ("lowercase letters, digits and single hyphens, starting with a letter, "
+             "2-40 characters, not a Python keyword")
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+ANSWERS_FILE = ".omi-template.json"
+
+
+class ScaffoldError(ValueError):
+    """Bad input to `omi plugins new`; nothing has been written."""
+
+
+@dataclass(frozen=True)
+class PluginNames:
+    """Every name of one plugin, all derived from the plugin NAME."""
+
+    plugin_type: str
+    name: str
+
+    @property
+    def distribution(self) -> str:
+        return f"omi-{self.plugin_type}-{self.name}"
+
+    @property
+    def import_name(self) -> str:
+        return f"omi_{self.plugin_type}_{self.name.replace('-', '_')}"
+
+    @property
+    def class_name(self) -> str:
+        suffix = PLUGIN_TYPES[self.plugin_type][1]
+        return "".join(part.title() for part in self.name.split("-")) + suffix
+
+    @property
+    def group(self) -> str:
+        return PLUGIN_TYPES[self.plugin_type][0]
+
+
+def suggest_name(name: str) -> str:
+    """A valid name close to `name`, for the error message."""
+    text = re.sub(r"[^a-z0-9]+", "-", name.strip().lower().replace("_", "-")).strip("-")
+    text = re.sub(r"^[0-9-]+", "", text)[:40].strip("-")
+    if len(text) < 2:
+        text = f"my-{text}" if text else "my-plugin"
+    if keyword.iskeyword(text.replace("-", "_")):
+        text = f"{text}-plugin"
+    return text
+
+
+def plugin_names(plugin_type: str, name: str) -> PluginNames:
+    """Check NAME against the rules and derive the plugin's names; raise ScaffoldError."""
+    if plugin_type not in PLUGIN_TYPES:
+        raise ScaffoldError(
+            f"Unknown plugin type '{plugin_type}'; choose one of: {', '.join(PLUGIN_TYPES)}"
+        )
+    problem = None
+    if "/" in name or "\\" in name or name in (".", ".."):
+        problem = "it contains a path separator (use -o DIR to choose where it goes)"
+    elif not 2 <= len(name) <= 40:
+        problem = f"it is {len(name)} characters long"
+    elif not NAME_PATTERN.fullmatch(name):
+        problem = "it has characters or hyphens the rule does not allow"
+    elif keyword.iskeyword(name.replace("-", "_")):
+        problem = "it is a Python keyword"
+    if problem:
+        raise ScaffoldError(
+            f"Invalid plugin name '{name}': {problem}. Names use {NAME_RULE}; "
+            f"try '{suggest_name(name)}'"
+        )
+    return PluginNames(plugin_type, name)
+
+
+def omi_requirement(version: str = __version__) -> str:
+    """The compatible range of omi-openclaw for generated plugins: >=X.Y,<X.(Y+1)."""
+    major, minor = (int(part) for part in version.split(".")[:2])
+    return f"omi-openclaw>={major}.{minor},<{major}.{minor + 1}"
+
+
+def templates_root() -> Path:
+    """The templates: inside the installed package, or at the top of a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if (candidate / "embedding" / "cookiecutter.json").is_file():
+            return candidate
+    raise FileNotFoundError(f"omi-openclaw's templates are missing (looked in {here}); "
+                            f"reinstall omi-openclaw")
+
+
+def git_identity() -> Dict[str, str]:
+    """author and email from `git config`, where git and the settings exist."""
+    identity = {}
+    for key, setting in (("author", "user.name"), ("email", "user.email")):
+        try:
+            value = subprocess.run(["git", "config", "--get", setting], capture_output=True,
+                                   text=True, timeout=5).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return identity
+        if value:
+            identity[key] = value
+    return identity
+
+
+@dataclass
+class Rendered:
+    """What `new_plugin` made (or, on a dry run, would make)."""
+
+    names: PluginNames
+    project_dir: Path
+    files: List[str] = field(default_factory=list)
+    answers: Dict[str, Any] = field(default_factory=dict)
+
+
+def _template_variables(template: Path) -> Dict[str, Any]:
+    return json.loads((template / "cookiecutter.json").read_text(encoding="utf-8"))
+
+
+def new_plugin(
+    plugin_type: str,
+    name: str,
+    output_dir: os.PathLike | str = ".",
+    variables: Optional[Dict[str, str]] = None,
+    no_input: bool = True,
+    dry_run: bool = False,
+    template_dir: Optional[Path] = None,
+) -> Rendered:
+    """Render `omi-<type>-<name>` into `output_dir` and write its answers file.
+
+    `variables` overrides template variables (author, email, description, license, ...);
+    unknown ones are an error. Nothing is written when `dry_run` is true or anything fails.
+    """
+    names = plugin_names(plugin_type, name)
+    output = Path(output_dir).expanduser().resolve()
+    target = output / names.distribution
+    if target.exists():
+        raise ScaffoldError(f"{target} already exists; choose another NAME or -o DIR "
+                            f"(omi plugins new never overwrites)")
+    if not dry_run and (not output.is_dir() or not os.access(output, os.W_OK)):
+        raise ScaffoldError(f"Cannot write to {output}: not a writable directory; "
+                            f"create it or pass another -o DIR")
+    template = template_dir or templates_root() / plugin_type
+    defaults = _template_variables(template)
+    given = {**git_identity(), **(variables or {})}
+    unknown = sorted(key for key in given if key not in defaults or key.startswith("_"))
+    if unknown:
+        settable = sorted(key for key in defaults if not key.startswith("_"))
+        raise ScaffoldError(f"Unknown template variable(s) {', '.join(unknown)}; "
+                            f"settable: {', '.join(settable)}")
+    choices = defaults.get("license")
+    if isinstance(choices, list) and given.get("license", choices[0]) not in choices:
+        raise ScaffoldError(f"Unknown license '{given['license']}'; choose one of: "
+                            f"{', '.join(choices)}")
+    context = {**given, "__plugin_name": names.name, "__omi_version": __version__,
+               "__omi_requirement": omi_requirement()}
+    if isinstance(choices, list) and "license" in given:  # cookiecutter wants the choice first
+        context["license"] = [given["license"]] + [c for c in choices if c != given["license"]]
+
+    from cookiecutter.main import cookiecutter
+
+    scratch = Path(tempfile.mkdtemp(prefix=".omi-new-", dir=output if not dry_run else None))
+    try:
+        rendered_path = Path(cookiecutter(str(template), no_input=no_input, extra_context=context,
+                                          output_dir=str(scratch), accept_hooks=True))
+        full_context = json.loads((rendered_path / ".omi-context.json").read_text()) \
+            if (rendered_path / ".omi-context.json").exists() else None
+        answers = _answers(plugin_type, template, rendered_path, full_context, context)
+        (rendered_path / ANSWERS_FILE).write_text(json.dumps(answers, indent=2) + "\n",
+                                                  encoding="utf-8")
+        files = sorted(str(p.relative_to(rendered_path)) for p in rendered_path.rglob("*")
+                       if p.is_file())
+        if not dry_run:
+            os.rename(rendered_path, target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return Rendered(names, target, files, answers)
+
+
+def _answers(plugin_type: str, template: Path, rendered: Path, full_context: Any,
+             context: Dict[str, Any]) -> Dict[str, Any]:
+    """The answers file: enough to render the same project again from a newer template."""
+    from cookiecutter.generate import generate_context
+    from cookiecutter.prompt import prompt_for_config
+
+    del rendered, full_context
+    resolved = generate_context(context_file=str(template / "cookiecutter.json"),
+                                extra_context=context)
+    values = prompt_for_config(resolved, no_input=True)
+    variables = {key: value for key, value in values.items()
+                 if not key.startswith("_") and key != "license"}
+    variables["license"] = context["license"][0] if isinstance(context.get("license"), list) \
+        else values.get("license")
+    return {
+        "template": plugin_type,
+        "omi_openclaw_version": __version__,
+        "name": context["__plugin_name"],
+        "variables": variables,
+        "skip": [],
+    }
