@@ -154,6 +154,69 @@ def list_plugins(output_format: str, group: str | None, verbose: bool) -> None:
     click.echo("\n\n".join(blocks))
 
 
+# --- omi plugins new ------------------------------------------------------------------------
+
+
+@plugins.command("new")
+@click.argument("plugin_type", metavar="{embedding|storage|event}",
+                type=click.Choice(["embedding", "storage", "event"]))
+@click.argument("name")
+@click.option("-o", "--output-dir", default=".", show_default=True, type=click.Path(),
+              help="Where the omi-<type>-<name> directory is created.")
+@click.option("--no-input", is_flag=True, help="Do not prompt; use defaults and the values given.")
+@click.option("--author", help="Author name (default: git config user.name).")
+@click.option("--email", help="Author e-mail (default: git config user.email).")
+@click.option("--description", help="One-line description of the plugin.")
+@click.option("--license", "license_", help="MIT (default), Apache-2.0 or BSD-3-Clause.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Any other template variable (e.g. --set version=0.2.0). Repeatable.")
+@click.option("--dry-run", is_flag=True, help="List the files it would write; write nothing.")
+def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: bool,
+                       author: str | None, email: str | None, description: str | None,
+                       license_: str | None, settings: tuple[str, ...], dry_run: bool) -> None:
+    """Render a new plugin package, omi-<type>-NAME, ready to install, test and publish.
+
+    NAME uses lowercase letters, digits and single hyphens and starts with a letter; it
+    becomes the entry-point name, the distribution omi-<type>-NAME and the package
+    omi_<type>_NAME.
+
+    \b
+    Examples:
+      omi plugins new embedding my-embedder
+      omi plugins new storage redis -o ~/src --no-input --author "Ada Lovelace"
+      omi plugins new event slack --dry-run
+    """
+    import sys
+
+    from omi.scaffold import ScaffoldError, new_plugin
+
+    variables = {key: value for key, value in (("author", author), ("email", email),
+                 ("description", description), ("license", license_)) if value is not None}
+    for text in settings:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise BadInput(f"--set takes KEY=VALUE, got {text!r}")
+        variables[key.strip()] = value
+    interactive = not no_input and sys.stdin.isatty()
+    try:
+        made = new_plugin(plugin_type, name, output_dir, variables, no_input=not interactive,
+                          dry_run=dry_run)
+    except ScaffoldError as error:
+        raise BadInput(one_line(error)) from None
+    if dry_run:
+        click.echo(f"Would create {made.project_dir} with {len(made.files)} files:")
+        for path in made.files:
+            click.echo(f"  {path}")
+        return
+    where = os.path.relpath(made.project_dir)
+    click.echo(f"Created {made.names.distribution} in {where}: the {made.names.class_name} "
+               f"class, registered as '{made.names.name}' in {made.names.group}.")
+    click.echo("\nNext:")
+    click.echo(f"  pip install -e '{where}[test]'")
+    click.echo(f"  pytest {where}")
+    click.echo(f"  omi plugins check {made.names.name}")
+
+
 # --- omi plugins check ----------------------------------------------------------------------
 
 
