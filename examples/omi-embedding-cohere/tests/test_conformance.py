@@ -1,0 +1,17 @@
+"""OMI's standard conformance suite: the same checks as `omi plugins check cohere`."""
+
+import pytest
+from omi.testing import EmbeddingProviderConformance
+
+from omi_embedding_cohere.embedder import CohereEmbedder
+
+
+class TestConformance(EmbeddingProviderConformance):
+    # The suite version these tests were generated for; checks added later say so.
+    suite_version = "0.1.0"
+    # Checks your plugin cannot pass yet, with the reason: {"check_name": "why"}.
+    known_failures = {}
+
+    @pytest.fixture
+    def plugin(self):
+        return CohereEmbedder()
