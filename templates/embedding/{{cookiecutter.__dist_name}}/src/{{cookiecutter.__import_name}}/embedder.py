@@ -12,7 +12,7 @@ import hashlib
 from typing import List
 
 import numpy as np
-from omi.embeddings import EmbeddingProvider
+from omi.embeddings import EmbeddingProvider, cosine_similarity
 
 
 class {{ cookiecutter.__class_name }}(EmbeddingProvider):
@@ -55,16 +55,8 @@ class {{ cookiecutter.__class_name }}(EmbeddingProvider):
         return vectors
 
     def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
-        """Cosine similarity, in [-1, 1]"""
-        if len(embedding1) != len(embedding2):
-            raise ValueError(
-                f"Embeddings have different lengths ({len(embedding1)} and {len(embedding2)})"
-            )
-        vec1, vec2 = np.asarray(embedding1, dtype=float), np.asarray(embedding2, dtype=float)
-        norms = float(np.linalg.norm(vec1) * np.linalg.norm(vec2))
-        if norms == 0.0:
-            return 0.0
-        return float(np.clip(np.dot(vec1, vec2) / norms, -1.0, 1.0))
+        """Cosine similarity, in [-1, 1]; vectors of different lengths raise ValueError"""
+        return cosine_similarity(embedding1, embedding2)
 
     def get_dimension(self) -> int:
         """Return embedding dimensionality"""

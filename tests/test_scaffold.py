@@ -1,0 +1,288 @@
+"""`omi plugins new`: name rules, bad input, dry runs, the answers file and what it renders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from omi import __version__
+from omi.cli import cli
+from omi.scaffold import (
+    ScaffoldError,
+    new_plugin,
+    omi_requirement,
+    plugin_names,
+    suggest_name,
+    templates_root,
+)
+
+OMI = str(Path(sys.executable).with_name("omi"))
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, ["plugins", "new", *args])
+
+
+@pytest.fixture(autouse=True)
+def no_git_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test sees an empty git configuration and runs outside any repository."""
+    config = tmp_path / "gitconfig"
+    config.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.chdir(tmp_path)
+    return config
+
+
+def test_one_name_gives_distribution_import_and_entry_point_names():
+    names = plugin_names("embedding", "my-embedder2")
+    assert names.distribution == "omi-embedding-my-embedder2"
+    assert names.import_name == "omi_embedding_my_embedder2"
+    assert names.name == "my-embedder2"
+    assert names.class_name == "MyEmbedder2Embedder"
+    assert names.group == "omi.embedding_providers"
+
+
+def test_rendered_project_uses_the_same_three_names(tmp_path: Path):
+    result = invoke("storage", "graph-db", "-o", str(tmp_path), "--no-input")
+    assert result.exit_code == 0, result.output
+    project = tmp_path / "omi-storage-graph-db"
+    pyproject = (project / "pyproject.toml").read_text()
+    assert 'name = "omi-storage-graph-db"' in pyproject
+    assert '[project.entry-points."omi.storage_backends"]' in pyproject
+    assert 'graph-db = "omi_storage_graph_db.backend:GraphDbBackend"' in pyproject
+    assert f'"{omi_requirement()}"' in pyproject
+    assert (project / "src" / "omi_storage_graph_db" / "backend.py").is_file()
+    assert "class GraphDbBackend(StorageBackend)" in (
+        project / "src" / "omi_storage_graph_db" / "backend.py").read_text()
+
+
+def test_requirement_pins_the_compatible_minor_range():
+    assert omi_requirement("0.1.0") == "omi-openclaw>=0.1,<0.2"
+    assert omi_requirement("1.4.2") == "omi-openclaw>=1.4,<1.5"
+
+
+@pytest.mark.parametrize(
+    "plugin_type, files",
+    [
+        ("embedding", ["src/omi_embedding_acme/embedder.py", "tests/test_embedder.py"]),
+        ("storage", ["src/omi_storage_acme/backend.py", "tests/test_backend.py"]),
+        ("event", ["src/omi_event_acme/handler.py", "tests/test_handler.py"]),
+    ],
+)
+def test_every_type_renders_a_complete_package(tmp_path: Path, plugin_type: str, files):
+    made = new_plugin(plugin_type, "acme", tmp_path)
+    common = ["pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", ".gitignore",
+              ".github/workflows/ci.yml", ".github/workflows/release.yml",
+              f"src/omi_{plugin_type}_acme/__init__.py", f"src/omi_{plugin_type}_acme/py.typed",
+              "tests/test_conformance.py", "tests/test_integration.py", ".omi-template.json"]
+    for relative in common + files:
+        assert (made.project_dir / relative).is_file(), relative
+    unrendered = [p for p in made.project_dir.rglob("*") if p.is_file()
+                  and ("{{" in str(p) or "cookiecutter." in p.read_text(errors="ignore"))]
+    assert unrendered == []
+
+
+def test_ci_workflow_covers_three_systems_four_pythons_and_every_step(tmp_path: Path):
+    made = new_plugin("event", "audit", tmp_path)
+    workflow = (made.project_dir / ".github/workflows/ci.yml").read_text()
+    for needle in ("ubuntu-latest", "macos-latest", "windows-latest", '"3.10"', '"3.13"',
+                   "python -m pytest", "omi plugins check audit", "python -m build",
+                   "twine check"):
+        assert needle in workflow, needle
+    release = (made.project_dir / ".github/workflows/release.yml").read_text()
+    assert "id-token: write" in release and "pypa/gh-action-pypi-publish" in release
+
+
+@pytest.mark.parametrize(
+    "license_name, marker, holder",
+    [("MIT", "MIT License", "Ada Lovelace"), ("Apache-2.0", "Apache License", "Version 2.0"),
+     ("BSD-3-Clause", "Redistribution and use", "Ada Lovelace")],
+)
+def test_license_is_selectable(tmp_path: Path, license_name: str, marker: str, holder: str):
+    result = invoke("event", "audit", "-o", str(tmp_path), "--no-input", "--license",
+                    license_name, "--author", "Ada Lovelace")
+    assert result.exit_code == 0, result.output
+    project = tmp_path / "omi-event-audit"
+    text = (project / "LICENSE").read_text()
+    assert marker in text and holder in text
+    assert f'license = "{license_name}"' in (project / "pyproject.toml").read_text()
+
+
+def test_answers_file_records_type_version_and_every_variable(tmp_path: Path):
+    result = invoke("embedding", "acme", "-o", str(tmp_path), "--no-input", "--author", "Ada",
+                    "--email", "ada@example.org", "--description", "Acme vectors",
+                    "--set", "version=0.3.0")
+    assert result.exit_code == 0, result.output
+    answers = json.loads((tmp_path / "omi-embedding-acme" / ".omi-template.json").read_text())
+    assert answers["template"] == "embedding"
+    assert answers["omi_openclaw_version"] == __version__
+    assert answers["name"] == "acme"
+    assert answers["variables"] == {"description": "Acme vectors", "author": "Ada",
+                                    "email": "ada@example.org", "license": "MIT",
+                                    "version": "0.3.0"}
+    assert 'version = "0.3.0"' in (tmp_path / "omi-embedding-acme" / "pyproject.toml").read_text()
+
+
+def test_author_and_email_default_to_git_config(tmp_path: Path, no_git_identity: Path):
+    no_git_identity.write_text("[user]\n\tname = Grace Hopper\n\temail = grace@example.org\n")
+    made = new_plugin("event", "audit", tmp_path)
+    assert made.answers["variables"]["author"] == "Grace Hopper"
+    assert made.answers["variables"]["email"] == "grace@example.org"
+    explicit = new_plugin("event", "other", tmp_path, {"author": "Ada"})
+    assert explicit.answers["variables"]["author"] == "Ada"
+
+
+def test_success_prints_what_it_made_and_the_next_three_commands(tmp_path: Path):
+    result = invoke("embedding", "acme", "-o", str(tmp_path), "--no-input")
+    assert result.exit_code == 0
+    assert "Created omi-embedding-acme" in result.output
+    assert "AcmeEmbedder" in result.output and "omi.embedding_providers" in result.output
+    steps = result.output.split("Next:")[1].strip().splitlines()
+    assert [step.split()[0:2] for step in steps] == [["pip", "install"], ["pytest",
+                                                     steps[1].split()[1]], ["omi", "plugins"]]
+    assert steps[2].strip() == "omi plugins check acme"
+
+
+def test_dry_run_lists_files_and_writes_nothing(tmp_path: Path):
+    result = invoke("storage", "graph", "-o", str(tmp_path), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "omi-storage-graph" in result.output
+    assert "  src/omi_storage_graph/backend.py" in result.output.splitlines()
+    assert "  .omi-template.json" in result.output.splitlines()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gitconfig"]
+
+
+BAD_NAMES = {
+    "x": "it is 1 characters long",
+    "a" * 41: "it is 41 characters long",
+    "My-Plugin": "characters",
+    "my_plugin": "characters",
+    "my plugin": "characters",
+    "my--plugin": "characters",
+    "-plugin": "characters",
+    "plugin-": "characters",
+    "1plugin": "characters",
+    "class": "Python keyword",
+    "../evil": "path separator",
+    "a/b": "path separator",
+    "a\\b": "path separator",
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_NAMES))
+def test_bad_names_get_the_rule_a_valid_suggestion_and_exit_2(tmp_path: Path, name: str):
+    before = sorted(os.listdir(tmp_path))
+    result = invoke("-o", str(tmp_path), "--no-input", "--", "embedding", name)
+    assert result.exit_code == 2
+    message = result.output.strip()
+    assert len(message.splitlines()) == 1
+    assert f"Invalid plugin name '{name}'" in message and BAD_NAMES[name] in message
+    assert "lowercase letters, digits and single hyphens" in message
+    suggestion = message.rsplit("try '", 1)[1].rstrip("'")
+    plugin_names("embedding", suggestion)  # the suggestion itself is valid
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+@pytest.mark.parametrize("name", ["", "!!", "9", "a_" * 30, "import", "--x--"])
+def test_suggestions_are_always_valid_names(name: str):
+    plugin_names("event", suggest_name(name))
+
+
+def test_unknown_type_is_a_usage_error(tmp_path: Path):
+    result = invoke("cache", "acme", "-o", str(tmp_path))
+    assert result.exit_code == 2
+    assert "embedding" in result.output and "storage" in result.output
+    with pytest.raises(ScaffoldError, match="choose one of: embedding, storage, event"):
+        plugin_names("cache", "acme")
+
+
+def test_an_existing_target_is_never_overwritten(tmp_path: Path):
+    target = tmp_path / "omi-event-audit"
+    target.mkdir()
+    (target / "mine.txt").write_text("keep me")
+    result = invoke("event", "audit", "-o", str(tmp_path), "--no-input")
+    assert result.exit_code == 2
+    assert "already exists" in result.output and "never overwrites" in result.output
+    assert [p.name for p in target.iterdir()] == ["mine.txt"]
+    assert (target / "mine.txt").read_text() == "keep me"
+
+
+def test_missing_output_directory_is_an_error_not_a_surprise(tmp_path: Path):
+    result = invoke("event", "audit", "-o", str(tmp_path / "nowhere"), "--no-input")
+    assert result.exit_code == 2
+    assert "not a writable directory" in result.output
+    assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--set", "colour=blue"], "Unknown template variable(s) colour; settable: author"),
+        (["--set", "__plugin_name=evil"], "Unknown template variable(s) __plugin_name"),
+        (["--set", "novalue"], "--set takes KEY=VALUE"),
+        (["--license", "GPL-3.0"], "Unknown license 'GPL-3.0'; choose one of: MIT"),
+    ],
+)
+def test_bad_variables_are_usage_errors_and_write_nothing(tmp_path: Path, args, expected):
+    before = sorted(os.listdir(tmp_path))
+    result = invoke("event", "audit", "-o", str(tmp_path), "--no-input", *args)
+    assert result.exit_code == 2
+    assert expected in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_a_rendering_error_leaves_no_half_written_directory(tmp_path: Path):
+    broken = tmp_path / "broken"
+    shutil.copytree(templates_root() / "event", broken, symlinks=False)
+    handler = next(broken.rglob("handler.py"))
+    handler.write_text(handler.read_text() + "\n{{ cookiecutter.no_such_variable.oops }}\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(Exception, match="no_such_variable|undefined"):
+        new_plugin("event", "audit", out, template_dir=broken)
+    assert list(out.iterdir()) == []
+
+
+def test_interactive_prompts_on_a_terminal(tmp_path: Path):
+    """On a terminal without --no-input, cookiecutter asks; Enter takes each default."""
+    pytest.importorskip("pty")
+    script = (
+        "import os, pty, sys\n"
+        "pid, fd = pty.fork()\n"
+        "if pid == 0:\n"
+        f"    os.execv({OMI!r}, [{OMI!r}, 'plugins', 'new', 'event', 'audit',"
+        f" '-o', {str(tmp_path)!r}, '--author', 'Ada'])\n"
+        "out = b''\n"
+        "import select, time\n"
+        "deadline = time.time() + 60\n"
+        "while time.time() < deadline:\n"
+        "    ready, _, _ = select.select([fd], [], [], 0.5)\n"
+        "    if not ready:\n"
+        "        os.write(fd, b'\\r')\n"
+        "        continue\n"
+        "    try:\n"
+        "        chunk = os.read(fd, 4096)\n"
+        "    except OSError:\n"
+        "        break\n"
+        "    if not chunk:\n"
+        "        break\n"
+        "    out += chunk\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "sys.stdout.write(out.decode(errors='replace'))\n"
+        "sys.exit(os.waitstatus_to_exitcode(status))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               timeout=120)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "author" in completed.stdout  # cookiecutter asked
+    answers = json.loads((tmp_path / "omi-event-audit" / ".omi-template.json").read_text())
+    assert answers["variables"]["author"] == "Ada"  # the given value was the default offered
