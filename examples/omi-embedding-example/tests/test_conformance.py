@@ -1,9 +1,9 @@
-"""OMI's standard conformance suite: the same checks as `omi plugins check example`."""
+"""OMI's standard conformance suite: the same checks as `omi plugins check dummy`."""
 
 import pytest
 from omi.testing import EmbeddingProviderConformance
 
-from omi_embedding_example.embedder import ExampleEmbedder
+from omi_embedding_example.embedder import DummyEmbedder
 
 
 class TestConformance(EmbeddingProviderConformance):
@@ -14,4 +14,4 @@ class TestConformance(EmbeddingProviderConformance):
 
     @pytest.fixture
     def plugin(self):
-        return ExampleEmbedder()
+        return DummyEmbedder()

@@ -2,10 +2,10 @@
 
 from omi.plugins import discover_plugins, load_plugin, validate_plugin
 
-from omi_embedding_example.embedder import ExampleEmbedder
+from omi_embedding_example.embedder import DummyEmbedder
 
 GROUP = "omi.embedding_providers"
-NAME = "example"
+NAME = "dummy"
 
 
 def test_plugin_discovery():
@@ -20,10 +20,21 @@ def test_plugin_loading():
     """Verify OMI can load and validate the plugin"""
     plugin_cls = load_plugin(GROUP, NAME)
 
-    assert plugin_cls is ExampleEmbedder
+    assert plugin_cls is DummyEmbedder
 
 
 def test_plugin_interface():
     """The class passes OMI's static validation and declares interface 1.0"""
-    validate_plugin(ExampleEmbedder)
-    assert ExampleEmbedder.interface_version == "1.0"
+    validate_plugin(DummyEmbedder)
+    assert DummyEmbedder.interface_version == "1.0"
+
+
+def test_plugins_list_shows_the_guides_line():
+    """`omi plugins list` shows the plugin as the guide promises"""
+    from click.testing import CliRunner
+    from omi.cli import cli
+
+    result = CliRunner().invoke(cli, ["plugins", "list", "--group", "embedding"])
+
+    assert result.exit_code == 0, result.output
+    assert "  dummy (DummyEmbedder) - v0.1.0 [interface: 1.0] ✓" in result.output.splitlines()

@@ -1,6 +1,6 @@
-"""The guide's complete example plugin: DummyEmbedder, a local deterministic embedding provider"""
+"""The guide's complete example plugin: DummyEmbedder, a local deterministic embedding provider."""
 
-from omi_embedding_example.embedder import ExampleEmbedder
+from omi_embedding_example.embedder import DummyEmbedder
 
-__all__ = ["ExampleEmbedder"]
+__all__ = ["DummyEmbedder"]
 __version__ = "0.1.0"
