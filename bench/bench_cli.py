@@ -8,12 +8,11 @@ environment (target ratio <= 1.5): listing may cost little more than finding the
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-from common import Figure, interleaved_command_times, ratio_figure
+from common import Figure, installed_env, interleaved_command_times, ratio_figure
 
 PLUGIN_MODULE = '''
 from omi.embeddings import EmbeddingProvider
@@ -63,13 +62,14 @@ def run(quick: bool) -> list[Figure]:
     omi = str(Path(sys.executable).with_name("omi"))
     repeat = 5 if quick else 15
     help_time, click_time = interleaved_command_times(
-        [omi, "--help"], [sys.executable, "-c", "import click"], repeat=repeat
+        [omi, "--help"], [sys.executable, "-c", "import click"], repeat=repeat,
+        env=installed_env(),
     )
     figures = [ratio_figure("omi --help", help_time, click_time, "s",
                             "python -c 'import click'", 1.3)]
     with tempfile.TemporaryDirectory() as tmp:
         site = make_site(Path(tmp), distributions=300, plugins=5)
-        env = {**os.environ, "PYTHONPATH": str(site)}
+        env = installed_env(PYTHONPATH=str(site))
         scan = "import importlib.metadata as m; m.entry_points()"
         list_time, scan_time = interleaved_command_times(
             [omi, "plugins", "list"], [sys.executable, "-c", scan], repeat=repeat, env=env

@@ -7,6 +7,7 @@ both sides and the ratio still means something.
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import time
@@ -29,6 +30,18 @@ class Figure:
     @property
     def ratio(self) -> Optional[float]:
         return None if not self.baseline else self.value / self.baseline
+
+
+def installed_env(**overrides: str) -> dict[str, str]:
+    """The environment of a command as a user runs it: with its bytecode cache.
+
+    pip compiles every installed module to bytecode, but an editable install and a shell with
+    PYTHONDONTWRITEBYTECODE=1 (as in some CI and sandboxes) recompile omi and the plugins from
+    source on every start, which no user pays. Without the variable, the warm-up run of each
+    command writes the cache, for the subject and the baseline alike.
+    """
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, **overrides}
 
 
 def ratio_figure(
