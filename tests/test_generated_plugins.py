@@ -1,0 +1,122 @@
+"""Acceptance of `omi plugins new`: every rendered package is one a plugin author could publish.
+
+omi-openclaw is built as a wheel and installed (not editable) into a fresh virtual environment,
+so the templates are the ones shipped inside the wheel. In that environment, for each of the
+three types: render with --no-input, pip install the package, run its own tests, see it listed
+with a check mark, pass `omi plugins check`, build an sdist and a wheel, pass `twine check`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+TYPES = {
+    "embedding": ("acme-vectors", "AcmeVectorsEmbedder"),
+    "storage": ("acme-store", "AcmeStoreBackend"),
+    "event": ("acme-audit", "AcmeAuditHandler"),
+}
+
+
+def run(argv: list[str], cwd: Path, timeout: float = 600) -> str:
+    """Run a command in `cwd` (never this checkout, whose omi/ would shadow the wheel's)."""
+    completed = subprocess.run([str(part) for part in argv], cwd=cwd, capture_output=True,
+                               text=True, timeout=timeout)
+    if completed.returncode != 0:
+        pytest.fail(f"{' '.join(map(str, argv))} exited {completed.returncode}:\n"
+                    f"{completed.stdout[-4000:]}\n{completed.stderr[-4000:]}")
+    return completed.stdout
+
+
+class Environment:
+    """A fresh virtual environment with omi-openclaw installed from its wheel."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.bin = root / ("Scripts" if sys.platform == "win32" else "bin")
+
+    def tool(self, name: str) -> str:
+        return str(self.bin / name)
+
+
+@pytest.fixture(scope="module")
+def wheel_env(tmp_path_factory: pytest.TempPathFactory) -> Environment:
+    work = tmp_path_factory.mktemp("wheel-env")
+    run([sys.executable, "-m", "build", "--wheel", "--outdir", work / "dist", ROOT], cwd=work)
+    wheel = next((work / "dist").glob("omi_openclaw-*.whl"))
+    venv.create(work / "venv", with_pip=True)
+    env = Environment(work / "venv")
+    run([env.tool("python"), "-m", "pip", "install", "--quiet", wheel, "pytest", "build",
+         "twine"], cwd=work)
+    return env
+
+
+@pytest.fixture(scope="module")
+def projects(wheel_env: Environment, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Render all three types with the wheel's own `omi`, then install them together."""
+    out = tmp_path_factory.mktemp("rendered")
+    for plugin_type, (name, _) in TYPES.items():
+        run([wheel_env.tool("omi"), "plugins", "new", plugin_type, name, "-o", out,
+             "--no-input", "--author", "Ada Lovelace", "--email", "ada@example.org"], cwd=out)
+    run([wheel_env.tool("python"), "-m", "pip", "install", "--quiet",
+         *(f"-e{out / f'omi-{plugin_type}-{name}'}[test]"
+           for plugin_type, (name, _) in TYPES.items())], cwd=out)
+    return out
+
+
+def test_templates_come_from_the_installed_wheel(wheel_env: Environment):
+    location = run([wheel_env.tool("python"), "-c",
+                    "from omi.scaffold import templates_root; print(templates_root())"],
+                   cwd=wheel_env.root).strip()
+    assert Path(location).is_relative_to(wheel_env.root)
+    for plugin_type in TYPES:
+        assert (Path(location) / plugin_type / "cookiecutter.json").is_file()
+
+
+@pytest.mark.parametrize("plugin_type", list(TYPES))
+def test_generated_tests_pass(wheel_env: Environment, projects: Path, plugin_type: str):
+    name, _ = TYPES[plugin_type]
+    project = projects / f"omi-{plugin_type}-{name}"
+    output = run([wheel_env.tool("python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                 cwd=project)
+    summary = output.strip().splitlines()[-1]
+    assert " passed" in summary and "failed" not in summary and "error" not in summary, output
+    assert "conformance" in run([wheel_env.tool("python"), "-m", "pytest", "--collect-only",
+                                 "-q", "-p", "no:cacheprovider"], cwd=project)
+
+
+def test_every_generated_plugin_is_listed_with_a_check_mark(wheel_env: Environment,
+                                                            projects: Path):
+    listing = run([wheel_env.tool("omi"), "plugins", "list"], cwd=projects).splitlines()
+    for name, class_name in TYPES.values():
+        assert f"  {name} ({class_name}) - v0.1.0 [interface: 1.0] ✓" in listing
+
+
+@pytest.mark.parametrize("plugin_type", list(TYPES))
+def test_generated_plugin_passes_omi_plugins_check(wheel_env: Environment, projects: Path,
+                                                   plugin_type: str):
+    name, _ = TYPES[plugin_type]
+    output = run([wheel_env.tool("omi"), "plugins", "check", name], cwd=projects)
+    assert " 0 failed" in output.strip().splitlines()[-1], output
+
+
+@pytest.mark.parametrize("plugin_type", list(TYPES))
+def test_generated_plugin_builds_and_passes_twine_check(wheel_env: Environment, projects: Path,
+                                                        plugin_type: str):
+    name, _ = TYPES[plugin_type]
+    project = projects / f"omi-{plugin_type}-{name}"
+    dist = project / "dist"
+    run([wheel_env.tool("python"), "-m", "build", "--outdir", dist, project], cwd=project)
+    import_name = f"omi_{plugin_type}_{name.replace('-', '_')}"
+    assert sorted(path.name for path in dist.iterdir()) == [
+        f"{import_name}-0.1.0-py3-none-any.whl", f"{import_name}-0.1.0.tar.gz"]
+    output = run([wheel_env.tool("python"), "-m", "twine", "check", "--strict",
+                  *sorted(dist.iterdir())], cwd=project)
+    assert output.count("PASSED") == 2, output
