@@ -182,13 +182,18 @@ def new_plugin(
 
     scratch = Path(tempfile.mkdtemp(prefix=".omi-new-", dir=output if not dry_run else None))
     try:
+        # cookiecutter's replay files and clone cache go to the scratch directory too, so a
+        # run leaves nothing behind in the user's home directory.
+        private = {"replay_dir": str(scratch / "replay"), "cookiecutters_dir": str(scratch)}
         rendered_path = Path(cookiecutter(str(template), no_input=no_input, extra_context=context,
-                                          output_dir=str(scratch), accept_hooks=True))
+                                          output_dir=str(scratch / "out"), accept_hooks=True,
+                                          default_config=private))
         full_context = json.loads((rendered_path / ".omi-context.json").read_text()) \
             if (rendered_path / ".omi-context.json").exists() else None
-        answers = _answers(plugin_type, template, rendered_path, full_context, context)
-        (rendered_path / ANSWERS_FILE).write_text(json.dumps(answers, indent=2) + "\n",
-                                                  encoding="utf-8")
+        from omi.update import record_rendering  # answers file + the base updates merge on
+
+        answers = record_rendering(rendered_path, _answers(plugin_type, template, rendered_path,
+                                                           full_context, context))
         files = sorted(str(p.relative_to(rendered_path)) for p in rendered_path.rglob("*")
                        if p.is_file())
         if not dry_run:

@@ -286,3 +286,15 @@ def test_interactive_prompts_on_a_terminal(tmp_path: Path):
     assert "author" in completed.stdout  # cookiecutter asked
     answers = json.loads((tmp_path / "omi-event-audit" / ".omi-template.json").read_text())
     assert answers["variables"]["author"] == "Ada"  # the given value was the default offered
+
+
+def test_rendering_leaves_nothing_outside_the_target(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    out = tmp_path / "out"
+    out.mkdir()
+    new_plugin("embedding", "acme", out)
+    assert list(home.iterdir()) == []  # no ~/.cookiecutter_replay
+    assert [p.name for p in out.iterdir()] == ["omi-embedding-acme"]  # no scratch directory
