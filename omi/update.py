@@ -1,0 +1,620 @@
+"""`omi plugins update`: bring a generated plugin up to date with the installed templates.
+
+`omi plugins new` stores the pristine rendering a project started from (the *base*) beside
+the answers file. An update renders the installed templates again with the same answers and
+merges the template's changes (base -> fresh rendering) into the author's files (base ->
+project) file by file, with a three-way merge: edits on both sides survive, overlapping edits
+become standard conflict markers. The base travels with the project, so this works after
+`pip install -U omi-openclaw`, offline, and without git; see README, "Keeping a plugin current".
+
+Nothing is written until every file's new content is known and staged beside its target; the
+staged files then replace the originals, and any failure puts the originals back.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import difflib
+import fnmatch
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from omi import __version__
+from omi.scaffold import (
+    ANSWERS_FILE,
+    PLUGIN_TYPES,
+    ScaffoldError,
+    _template_variables,
+    new_plugin,
+    plugin_names,
+    templates_root,
+)
+
+BASE_FILE = ".omi-template-base.json"
+RECORD_FILES = (ANSWERS_FILE, BASE_FILE)
+BASE_NOTE = ("The rendering of the omi-openclaw template this project was last updated from; "
+             "`omi plugins update` merges template changes against it. Do not edit.")
+
+Files = Dict[str, bytes]
+
+
+class UpdateError(ValueError):
+    """The project or the request cannot be updated as asked; nothing has been written."""
+
+
+# --- the record: answers file and stored base ---------------------------------------------
+
+
+def fingerprint(files: Mapping[str, bytes]) -> str:
+    """A digest of a rendering's paths and contents, independent of how the base is stored."""
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        content = files[path]
+        digest.update(f"{path}\0{len(content)}\0".encode())
+        digest.update(content)
+    return f"sha256:{digest.hexdigest()}"
+
+
+def _encode_base(files: Mapping[str, bytes]) -> str:
+    """The base file: one JSON string per line of each text file, so it diffs readably."""
+    encoded: Dict[str, Any] = {}
+    for path in sorted(files):
+        text = _as_text(files[path])
+        encoded[path] = (text.splitlines(keepends=True) if text is not None
+                         else {"base64": base64.b64encode(files[path]).decode("ascii")})
+    return json.dumps({"about": BASE_NOTE, "files": encoded}, indent=1, ensure_ascii=False) + "\n"
+
+
+def _decode_base(text: str) -> Files:
+    files = json.loads(text)["files"]
+    return {path: (base64.b64decode(value["base64"]) if isinstance(value, dict)
+                   else "".join(value).encode("utf-8")) for path, value in files.items()}
+
+
+def record_files(answers: Dict[str, Any], base: Files) -> Files:
+    """The answers file and the base file for `answers` and the rendering `base`."""
+    answers = {**answers, "base": {"file": BASE_FILE, "fingerprint": fingerprint(base)}}
+    return {ANSWERS_FILE: (json.dumps(answers, indent=2) + "\n").encode("utf-8"),
+            BASE_FILE: _encode_base(base).encode("utf-8")}
+
+
+def read_tree(directory: Path) -> Files:
+    """Every regular file under `directory` (the record files left out), by posix path."""
+    files = {}
+    for path in directory.rglob("*"):
+        relative = path.relative_to(directory).as_posix()
+        if path.is_file() and not path.is_symlink() and relative not in RECORD_FILES:
+            files[relative] = path.read_bytes()
+    return files
+
+
+def record_rendering(rendered: Path, answers: Dict[str, Any]) -> Dict[str, Any]:
+    """Write the answers file and the base into a fresh rendering; return the answers written."""
+    written = record_files(answers, read_tree(rendered))
+    for name, content in written.items():
+        (rendered / name).write_bytes(content)
+    return json.loads(written[ANSWERS_FILE])
+
+
+def read_record(project: Path) -> Tuple[Dict[str, Any], Files]:
+    """The answers and the base of `project`, checked; UpdateError says what is wrong."""
+    answers_path, base_path = project / ANSWERS_FILE, project / BASE_FILE
+    if not answers_path.is_file():
+        raise UpdateError(f"{project} has no {ANSWERS_FILE} (it was not made by omi plugins "
+                          f"new); run `omi plugins update --init` to record its answers from "
+                          f"pyproject.toml")
+    answers = _load_json(answers_path)
+    if not isinstance(answers, dict):
+        raise UpdateError(f"{answers_path} is not a JSON object; restore it from version control")
+    missing = [key for key in ("template", "name", "variables") if key not in answers]
+    if missing:
+        raise UpdateError(f"{answers_path} lacks {', '.join(missing)}; restore it from version "
+                          f"control")
+    if answers["template"] not in PLUGIN_TYPES:
+        raise UpdateError(f"{answers_path} names an unknown template "
+                          f"'{answers['template']}'; expected one of {', '.join(PLUGIN_TYPES)}")
+    if not base_path.is_file():
+        raise UpdateError(f"{project} has no {BASE_FILE}, the rendering the update merges "
+                          f"against; restore it from version control, or delete {ANSWERS_FILE} "
+                          f"and run `omi plugins update --init`")
+    try:
+        base = _decode_base(base_path.read_text(encoding="utf-8"))
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise UpdateError(f"{base_path} is damaged ({error}); restore it from version "
+                          f"control") from None
+    recorded = (answers.get("base") or {}).get("fingerprint")
+    if recorded != fingerprint(base):
+        raise UpdateError(f"{BASE_FILE} does not match {ANSWERS_FILE} (edited by hand, or the two "
+                          f"come from different commits); restore both from version control")
+    answers.setdefault("skip", [])
+    return answers, base
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise UpdateError(f"{path} is not valid JSON ({error}); restore it from version "
+                          f"control") from None
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+
+def render(answers: Mapping[str, Any],
+           template_dir: Optional[Path] = None) -> Tuple[Files, Dict[str, Any]]:
+    """Render the template again with `answers`: the files, and the answers as recorded."""
+    scratch = Path(tempfile.mkdtemp(prefix=".omi-update-"))
+    try:
+        made = new_plugin(answers["template"], answers["name"], scratch,
+                          dict(answers["variables"]), no_input=True, template_dir=template_dir)
+        return read_tree(made.project_dir), made.answers
+    except ScaffoldError as error:
+        raise UpdateError(str(error)) from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def still_asked(plugin_type: str, variables: Mapping[str, Any],
+                template_dir: Optional[Path] = None) -> Dict[str, Any]:
+    """The recorded `variables` the template still has (and a license it still offers)."""
+    defaults = _template_variables(template_dir or templates_root() / plugin_type)
+    kept = {key: value for key, value in variables.items()
+            if key in defaults and not key.startswith("_")}
+    if isinstance(defaults.get("license"), list) and kept.get("license") not in defaults["license"]:
+        kept.pop("license", None)
+    return kept
+
+
+# --- three-way merge of one text ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Labels:
+    """What the conflict markers call each side."""
+
+    ours: str = "yours"
+    base: str = "template as generated"
+    theirs: str = "template"
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    text: str
+    conflicts: int
+
+
+def git_available() -> bool:
+    return shutil.which("git") is not None
+
+
+def merge_texts(base: str, ours: str, theirs: str, labels: Labels = Labels(),
+                engine: str = "auto") -> MergeResult:
+    """Three-way merge of one file's text: `git merge-file` where git exists, else difflib.
+
+    Files the author converted to CRLF are merged on LF text and written back with CRLF.
+    """
+    crlf = "\r\n" in ours and "\r\n" not in base
+    if crlf:
+        ours = ours.replace("\r\n", "\n")
+    if engine == "auto":
+        engine = "git" if git_available() else "python"
+    merge = {"git": _merge_with_git, "python": _merge_with_difflib}[engine]
+    result = merge(base, ours, theirs, labels)
+    if crlf:
+        result = MergeResult(result.text.replace("\n", "\r\n"), result.conflicts)
+    return result
+
+
+def _merge_with_git(base: str, ours: str, theirs: str, labels: Labels) -> MergeResult:
+    with tempfile.TemporaryDirectory(prefix="omi-merge-") as scratch:
+        paths = []
+        for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
+            path = Path(scratch) / name
+            path.write_bytes(text.encode("utf-8"))
+            paths.append(str(path))
+        completed = subprocess.run(
+            ["git", "-c", "merge.conflictStyle=merge", "merge-file", "-p",
+             "-L", labels.ours, "-L", labels.base, "-L", labels.theirs, *paths],
+            capture_output=True, cwd=scratch, timeout=60)
+    if not 0 <= completed.returncode < 128:
+        raise RuntimeError(f"git merge-file failed: {completed.stderr.decode(errors='replace')}")
+    return MergeResult(completed.stdout.decode("utf-8"), completed.returncode)
+
+
+def _merge_with_difflib(base: str, ours: str, theirs: str, labels: Labels) -> MergeResult:
+    """diff3 over lines: stable runs that all three share, changed chunks between them."""
+    base_lines, our_lines, their_lines = (text.splitlines(keepends=True)
+                                          for text in (base, ours, theirs))
+    out: List[str] = []
+    conflicts = 0
+    for region in _merge_regions(base_lines, our_lines, their_lines):
+        if len(region) == 1:
+            out += region[0]
+            continue
+        conflicts += 1
+        mine, template = region
+        out.append(f"<<<<<<< {labels.ours}\n")
+        out += _terminated(mine)
+        out.append("=======\n")
+        out += _terminated(template)
+        out.append(f">>>>>>> {labels.theirs}\n")
+    return MergeResult("".join(out), conflicts)
+
+
+def _terminated(lines: List[str]) -> List[str]:
+    return lines[:-1] + [lines[-1] + "\n"] if lines and not lines[-1].endswith("\n") else lines
+
+
+def _matches(base: Sequence[str], other: Sequence[str]) -> Dict[int, int]:
+    """For each base line that `other` kept, where it is in `other`."""
+    matcher = difflib.SequenceMatcher(None, base, other, autojunk=False)
+    return {i + k: j + k for i, j, size in matcher.get_matching_blocks() for k in range(size)}
+
+
+def _merge_regions(base: List[str], ours: List[str],
+                   theirs: List[str]) -> Iterable[Tuple[List[str], ...]]:
+    """Yield (lines,) for settled text and (ours, theirs) for each conflict."""
+    in_ours, in_theirs = _matches(base, ours), _matches(base, theirs)
+    i = o = t = 0
+    while True:
+        run = 0
+        while (i + run < len(base) and in_ours.get(i + run) == o + run
+               and in_theirs.get(i + run) == t + run):
+            run += 1
+        if run:
+            yield (base[i:i + run],)
+            i, o, t = i + run, o + run, t + run
+            continue
+        sync = i
+        while sync < len(base) and not (sync in in_ours and sync in in_theirs):
+            sync += 1
+        o_end, t_end = ((in_ours[sync], in_theirs[sync]) if sync < len(base)
+                        else (len(ours), len(theirs)))
+        yield from _resolve(base[i:sync], ours[o:o_end], theirs[t:t_end])
+        if sync >= len(base):
+            return
+        i, o, t = sync, o_end, t_end
+
+
+def _resolve(base: List[str], ours: List[str],
+             theirs: List[str]) -> Iterable[Tuple[List[str], ...]]:
+    """One changed chunk: take the side that changed; a conflict keeps only what differs."""
+    if ours == theirs or theirs == base:
+        yield (ours,)
+    elif ours == base:
+        yield (theirs,)
+    else:
+        head = 0
+        while head < min(len(ours), len(theirs)) and ours[head] == theirs[head]:
+            head += 1
+        tail = 0
+        while (tail < min(len(ours), len(theirs)) - head
+               and ours[len(ours) - 1 - tail] == theirs[len(theirs) - 1 - tail]):
+            tail += 1
+        yield (ours[:head],)
+        yield (ours[head:len(ours) - tail], theirs[head:len(theirs) - tail])
+        yield (ours[len(ours) - tail:],)
+
+
+# --- planning an update -------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    """What the update does to one file of the project."""
+
+    path: str
+    status: str  # added, updated, merged, deleted, conflict or skipped
+    before: Optional[bytes]  # the project's content now (None: absent)
+    after: Optional[bytes]  # the content after the update (None: absent)
+    note: str = ""
+
+    @property
+    def writes(self) -> bool:
+        return self.status != "skipped" and self.before != self.after
+
+
+@dataclass
+class UpdatePlan:
+    """Everything an update would do; `apply_update` carries it out."""
+
+    project: Path
+    previous: Dict[str, Any]
+    answers: Dict[str, Any]
+    base: Files
+    changes: List[Change] = field(default_factory=list)
+    behind: bool = False
+    record_changed: bool = False
+
+    @property
+    def conflicts(self) -> List[Change]:
+        return [change for change in self.changes if change.status == "conflict"]
+
+    @property
+    def from_version(self) -> str:
+        return str(self.previous.get("omi_openclaw_version", "?"))
+
+
+def is_skipped(path: str, patterns: Iterable[str]) -> bool:
+    """`path` or one of its folders matches a --skip glob."""
+    parts = path.split("/")
+    candidates = ["/".join(parts[:end]) for end in range(1, len(parts) + 1)]
+    return any(fnmatch.fnmatchcase(candidate, pattern.strip("/").removeprefix("./"))
+               for pattern in patterns for candidate in candidates)
+
+
+def _as_text(content: Optional[bytes]) -> Optional[str]:
+    if content is None or b"\0" in content:
+        return None
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _project_file(project: Path, path: str) -> Optional[bytes]:
+    target = project / path
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        raise UpdateError(f"{target} is not a regular file but the template has a file there; "
+                          f"move it aside or add --skip {path}")
+    return target.read_bytes() if target.exists() else None
+
+
+def _decide(path: str, base: Optional[bytes], ours: Optional[bytes], theirs: Optional[bytes],
+            labels: Labels, engine: str) -> Optional[Change]:
+    """The change for one file the template changed (base != theirs), or None for no change."""
+    if ours == theirs:
+        return None
+    if base is None and ours is None:
+        return Change(path, "added", ours, theirs)
+    if theirs is None:
+        if ours is None:
+            return None
+        if ours == base:
+            return Change(path, "deleted", ours, None)
+        return Change(path, "conflict", ours, ours,
+                      "the template deleted it but you changed it; yours is kept: delete it "
+                      "or keep it")
+    if ours is None:
+        return Change(path, "conflict", None, None,
+                      "you deleted it and the template changed it; restore it from the "
+                      "template or add --skip " + path)
+    if ours == base:
+        return Change(path, "updated", ours, theirs)
+    texts = [_as_text(content) if content is not None else "" for content in (base, ours, theirs)]
+    if None in texts:
+        return Change(path, "conflict", ours, ours,
+                      "binary file changed by you and by the template; yours is kept")
+    merged = merge_texts(*texts, labels=labels, engine=engine)
+    after = merged.text.encode("utf-8")
+    if merged.conflicts:
+        how = "you and the template both added it" if base is None else \
+            "you and the template changed the same lines"
+        return Change(path, "conflict", ours, after,
+                      f"{how}; resolve the {merged.conflicts} <<<<<<< block(s)")
+    return Change(path, "merged", ours, after) if after != ours else None
+
+
+def plan_update(project: os.PathLike | str, skip: Sequence[str] = (),
+                settings: Optional[Mapping[str, str]] = None,
+                template_dir: Optional[Path] = None, engine: str = "auto") -> UpdatePlan:
+    """Work out the update of `project` to the installed templates; write nothing.
+
+    `skip` globs are added to the remembered ones; `settings` change template answers.
+    """
+    project = Path(project).resolve()
+    previous, base = read_record(project)
+    answers = copy.deepcopy(previous)
+    answers["skip"] = list(dict.fromkeys([*previous.get("skip", []), *skip]))
+    answers["variables"] = {**still_asked(answers["template"], answers["variables"], template_dir),
+                            **(settings or {})}
+    fresh, rendered_answers = render(answers, template_dir)
+    answers["variables"] = rendered_answers["variables"]
+    answers["omi_openclaw_version"] = __version__
+    plan = UpdatePlan(project, previous, answers, fresh)
+    labels = Labels(base=f"template as generated (omi-openclaw {plan.from_version})",
+                    theirs=f"template (omi-openclaw {__version__})")
+    for path in sorted(set(base) | set(fresh)):
+        old, new = base.get(path), fresh.get(path)
+        if old == new:
+            continue
+        if is_skipped(path, answers["skip"]):
+            plan.changes.append(Change(path, "skipped", None, None, "--skip"))
+            continue
+        plan.behind = True
+        change = _decide(path, old, _project_file(project, path), new, labels, engine)
+        if change:
+            plan.changes.append(change)
+    previous_without_base = {key: value for key, value in previous.items() if key != "base"}
+    plan.record_changed = plan.behind or any(
+        answers.get(key) != previous_without_base.get(key) for key in ("skip", "variables"))
+    return plan
+
+
+# --- applying: stage everything, then swap it in --------------------------------------------
+
+
+def apply_update(plan: UpdatePlan) -> None:
+    """Write the plan's files and the new record, all or nothing."""
+    contents: Dict[str, Optional[bytes]] = {change.path: change.after
+                                            for change in plan.changes if change.writes}
+    if plan.record_changed:
+        kept = {key: value for key, value in plan.answers.items() if key != "base"}
+        contents.update(record_files(kept, plan.base))
+    write_atomically(plan.project, contents)
+
+
+def write_atomically(root: Path, contents: Mapping[str, Optional[bytes]]) -> None:
+    """Set each `root/path` to its content (None deletes it); on any failure, change nothing.
+
+    New contents are first written to temporary files beside their targets (a failure there
+    leaves the originals untouched); then originals are moved aside and the new files renamed
+    into place, and a failure in that phase moves every original back.
+    """
+    created_dirs: List[Path] = []
+    staged: List[Tuple[Path, Optional[Path]]] = []
+    try:
+        for path, content in contents.items():
+            target = root / path
+            staged.append((target, None if content is None
+                           else _stage(target, content, created_dirs)))
+    except BaseException:
+        _discard([temporary for _, temporary in staged], created_dirs)
+        raise
+    swapped: List[Tuple[Path, Optional[Path], bool]] = []
+    try:
+        for target, temporary in staged:
+            backup = None
+            if target.exists():
+                backup = target.with_name(f".{target.name}.omi-backup")
+                os.replace(target, backup)
+            swapped.append((target, backup, False))
+            if temporary is not None:
+                os.replace(temporary, target)
+                swapped[-1] = (target, backup, True)
+    except BaseException:
+        for target, backup, placed in reversed(swapped):
+            if placed:
+                target.unlink()
+            if backup is not None:
+                os.replace(backup, target)
+        _discard([temporary for _, temporary in staged], created_dirs)
+        raise
+    for target, backup, _ in swapped:
+        if backup is not None:
+            backup.unlink()
+        if not target.exists():
+            _remove_empty_parents(target.parent, root)
+
+
+def _stage(target: Path, content: bytes, created_dirs: List[Path]) -> Path:
+    missing = [parent for parent in reversed(target.parents) if not parent.exists()]
+    for directory in missing:
+        directory.mkdir()
+        created_dirs.append(directory)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.omi-new-")
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(content)
+    mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
+    os.chmod(temporary, mode)
+    return Path(temporary)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _discard(temporaries: Iterable[Optional[Path]], created_dirs: List[Path]) -> None:
+    for temporary in temporaries:
+        if temporary is not None and temporary.exists():
+            temporary.unlink()
+    for directory in reversed(created_dirs):
+        if directory.exists() and not any(directory.iterdir()):
+            directory.rmdir()
+
+
+def _remove_empty_parents(directory: Path, root: Path) -> None:
+    while directory != root and root in directory.parents and not any(directory.iterdir()):
+        directory.rmdir()
+        directory = directory.parent
+
+
+# --- git work tree and --init -------------------------------------------------------------
+
+
+def git_worktree_state(project: Path) -> Tuple[str, str]:
+    """("clean" | "dirty" | "no-git" | "not-a-repo", detail) for the project's directory."""
+    try:
+        completed = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=project,
+                                   capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        return "no-git", "git is not installed"
+    if completed.returncode != 0:
+        if "not a git repository" in completed.stderr:
+            return "not-a-repo", f"{project} is not in a git work tree"
+        raise UpdateError(f"git status failed in {project}: "
+                          f"{' '.join(completed.stderr.split())}; fix that or pass --allow-dirty")
+    changed = [line[3:] for line in completed.stdout.splitlines() if line.strip()]
+    if changed:
+        shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3
+                                          else "")
+        return "dirty", shown
+    return "clean", ""
+
+
+def answers_from_pyproject(project: Path) -> Dict[str, Any]:
+    """Answers for a project `omi plugins new` did not make, from its pyproject.toml."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ImportError:
+            raise UpdateError("--init reads pyproject.toml, which needs Python 3.11+ or "
+                              "`pip install tomli`") from None
+    pyproject = project / "pyproject.toml"
+    if not pyproject.is_file():
+        raise UpdateError(f"{project} has no pyproject.toml to take the answers from; "
+                          f"is PATH the plugin project's directory?")
+    try:
+        metadata = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise UpdateError(f"{pyproject} is not valid TOML ({error})") from None
+    dist = str(metadata.get("name", ""))
+    parts = dist.split("-", 2)
+    if len(parts) != 3 or parts[0] != "omi" or parts[1] not in PLUGIN_TYPES:
+        raise UpdateError(f"{pyproject} names the project '{dist}', not omi-<type>-<name> with "
+                          f"type {', '.join(PLUGIN_TYPES)}; --init only adopts OMI plugins")
+    try:
+        plugin_names(parts[1], parts[2])
+    except ScaffoldError as error:
+        raise UpdateError(str(error)) from None
+    variables: Dict[str, str] = {}
+    author = (metadata.get("authors") or [{}])[0]
+    found = {"description": metadata.get("description"), "author": author.get("name"),
+             "email": author.get("email"), "version": metadata.get("version"),
+             "license": metadata.get("license")}
+    if isinstance(found["license"], dict):
+        found["license"] = found["license"].get("text")
+    for key, value in found.items():
+        if isinstance(value, str) and value:
+            variables[key] = value
+    return {"template": parts[1], "omi_openclaw_version": __version__, "name": parts[2],
+            "variables": variables, "skip": []}
+
+
+def init_record(project: os.PathLike | str, skip: Sequence[str] = (),
+                settings: Optional[Mapping[str, str]] = None,
+                template_dir: Optional[Path] = None) -> Tuple[Dict[str, Any], List[str]]:
+    """Record answers (from pyproject.toml) and today's rendering as the base of `project`.
+
+    The project is taken as current with the installed templates: where it differs from them,
+    that is the author's own edit, which later updates keep. Returns the answers and the
+    paths that differ from the template.
+    """
+    project = Path(project).resolve()
+    if (project / ANSWERS_FILE).exists():
+        raise UpdateError(f"{project / ANSWERS_FILE} already exists; --init is for projects "
+                          f"without one (run `omi plugins update` instead)")
+    answers = answers_from_pyproject(project)
+    answers["skip"] = list(dict.fromkeys(skip))
+    answers["variables"] = {**still_asked(answers["template"], answers["variables"], template_dir),
+                            **(settings or {})}
+    fresh, rendered_answers = render(answers, template_dir)
+    answers["variables"] = rendered_answers["variables"]
+    different = [path for path in sorted(fresh)
+                 if not is_skipped(path, answers["skip"])
+                 and (project / path).is_file() and (project / path).read_bytes() != fresh[path]]
+    write_atomically(project, record_files(answers, fresh))
+    return answers, different
