@@ -1,9 +1,20 @@
-"""OMI's standard conformance suite: the same checks as `omi plugins check cohere`."""
+"""OMI's standard conformance suite: the same checks as `omi plugins check cohere`.
+
+The embedder talks to a real HTTP server on 127.0.0.1 that speaks Cohere's v2 API
+(tests/fake_cohere.py); nothing reaches the internet.
+"""
 
 import pytest
+from fake_cohere import FakeCohere
 from omi.testing import EmbeddingProviderConformance
 
 from omi_embedding_cohere.embedder import CohereEmbedder
+
+
+@pytest.fixture(scope="module")
+def cohere_server():
+    with FakeCohere("conformance-key") as server:
+        yield server
 
 
 class TestConformance(EmbeddingProviderConformance):
@@ -13,5 +24,5 @@ class TestConformance(EmbeddingProviderConformance):
     known_failures = {}
 
     @pytest.fixture
-    def plugin(self):
-        return CohereEmbedder()
+    def plugin(self, cohere_server):
+        return CohereEmbedder(api_key="conformance-key", base_url=cohere_server.url)

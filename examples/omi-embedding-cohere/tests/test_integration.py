@@ -27,3 +27,14 @@ def test_plugin_interface():
     """The class passes OMI's static validation and declares interface 1.0"""
     validate_plugin(CohereEmbedder)
     assert CohereEmbedder.interface_version == "1.0"
+
+
+def test_plugins_list_shows_it():
+    """`omi plugins list` shows the plugin; listing never needs a key or the network"""
+    from click.testing import CliRunner
+    from omi.cli import cli
+
+    result = CliRunner().invoke(cli, ["plugins", "list", "--group", "embedding"])
+
+    assert result.exit_code == 0, result.output
+    assert "  cohere (CohereEmbedder) - v0.1.0 [interface: 1.0] ✓" in result.output.splitlines()

@@ -1,4 +1,4 @@
-"""Cohere embeddings (the v2 /v2/embed API) for OMI"""
+"""Cohere embeddings (the v2 /v2/embed API) for OMI."""
 
 from omi_embedding_cohere.embedder import CohereEmbedder
 

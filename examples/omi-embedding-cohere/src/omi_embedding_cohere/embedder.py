@@ -1,86 +1,130 @@
-"""CohereEmbedder: the `cohere` embedding provider for OMI.
+"""CohereEmbedder: the `cohere` embedding provider, over Cohere's v2 embed API.
 
-It works out of the box: a local, deterministic embedder that hashes words and character
-trigrams into a fixed number of dimensions, so texts sharing words or word pieces get similar
-vectors. Replace `_embed_texts` with a call to your model or API; everything around it
-(input checks, batching, similarity) is what OMI's conformance suite expects.
+One request is `POST {base_url}/v2/embed` with `{"model", "texts", "input_type",
+"embedding_types": ["float"], "truncate"}`; the answer carries `{"embeddings": {"float":
+[[...], ...]}}` in input order. Cohere accepts at most 96 texts per request, so larger batches
+are split. The HTTP work (timeouts, retries with backoff on 429 and 5xx honouring Retry-After,
+one error class per cause) is OMI's shared JSON client, `omi.builtin.http`, and the input
+checks, batching and vector validation are OMI's `RemoteEmbedder`, the same code behind the
+built-in `nim` and `ollama` providers.
 """
 
 from __future__ import annotations
 
-import hashlib
-from typing import List
+import copy
+import os
+from typing import Any, Dict, List, Optional
 
-import numpy as np
-from omi.embeddings import EmbeddingProvider, cosine_similarity
+from omi.builtin.http import (
+    AuthenticationError,
+    JSONClient,
+    MalformedResponseError,
+    NotFoundError,
+)
+from omi.builtin.remote import RemoteEmbedder
+
+DEFAULT_BASE_URL = "https://api.cohere.com"
+DEFAULT_MODEL = "embed-english-v3.0"
+#: Cohere's limit on the number of texts in one /v2/embed request.
+MAX_TEXTS_PER_REQUEST = 96
+#: The input types Cohere documents for text. Store documents with "search_document" and
+#: embed search text with "search_query": Cohere's models embed the two differently.
+INPUT_TYPES = ("search_document", "search_query", "classification", "clustering")
+TRUNCATE_MODES = ("NONE", "START", "END")
 
 
-class CohereEmbedder(EmbeddingProvider):
-    """Cohere embeddings (the v2 /v2/embed API) for OMI"""
+class CohereEmbedder(RemoteEmbedder):
+    """Embeddings from Cohere's `/v2/embed` API (or any server that speaks it).
+
+    The key comes from `api_key` or the CO_API_KEY environment variable; `base_url` (or
+    CO_API_URL) points it at another host, such as a proxy or a private deployment.
+    `input_type` is what `embed` and `embed_batch` send; `for_queries()` is the same
+    embedder sending "search_query". `output_dimension` asks models that support it
+    (embed-v4.0) for shorter vectors. `truncate` says what Cohere does with text longer than the model's context.
+    """
 
     # REQUIRED: the OMI plugin interface this class implements.
     interface_version = "1.0"
-    # What OMI's conformance suite may rely on (see `omi plugins check --list-checks`):
-    # "deterministic" = the same text always gives the same vector. Drop it if your model
-    # is not; add "semantic" once similarity tracks meaning.
-    conformance_capabilities = {"deterministic"}
+    service = "Cohere"
+    # No capabilities are declared: OMI's suite cannot prove "deterministic" or "semantic"
+    # against Cohere's hosted models offline, and what is not proved is not claimed.
 
-    def __init__(self, model: str = "cohere-hashing-v1", dimension: int = 256,
-                 batch_size: int = 8) -> None:
-        if dimension < 1:
-            raise ValueError(f"dimension must be positive, got {dimension}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
-        self.model = model
-        self.dimension = dimension
-        self.batch_size = batch_size
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        model: str = DEFAULT_MODEL,
+        base_url: Optional[str] = None,
+        input_type: str = "search_document",
+        batch_size: int = MAX_TEXTS_PER_REQUEST,
+        output_dimension: Optional[int] = None,
+        truncate: str = "END",
+        timeout: float = 30.0,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+    ) -> None:
+        if not isinstance(model, str) or not model.strip():
+            raise ValueError(f"model must be a non-empty string, got {model!r}")
+        super().__init__(model=model, batch_size=batch_size, dimension=output_dimension)
+        if input_type not in INPUT_TYPES:
+            raise ValueError(f"input_type must be one of {', '.join(INPUT_TYPES)}; "
+                             f"got {input_type!r}")
+        if truncate not in TRUNCATE_MODES:
+            raise ValueError(f"truncate must be one of {', '.join(TRUNCATE_MODES)}; "
+                             f"got {truncate!r}")
+        key = api_key or os.environ.get("CO_API_KEY")
+        if not key:
+            raise ValueError("No Cohere API key: pass api_key=... or set the CO_API_KEY "
+                             "environment variable")
+        self.input_type = input_type
+        self.output_dimension = output_dimension
+        self.truncate = truncate
+        url = base_url or os.environ.get("CO_API_URL") or DEFAULT_BASE_URL
+        self._client = JSONClient(url, self.service, {"Authorization": f"Bearer {key}"},
+                                  timeout, max_retries, backoff)
 
-    def embed(self, text: str) -> List[float]:
-        """Generate embedding for a single text"""
-        return self.embed_batch([text])[0]
+    @property
+    def base_url(self) -> str:
+        return self._client.base_url
 
-    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
-        """Generate embeddings for multiple texts, `batch_size` texts per model call"""
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
-        for text in texts:
-            if not isinstance(text, str) or not text.strip():
-                raise ValueError("Text cannot be empty")
-        vectors: List[List[float]] = []
-        for start in range(0, len(texts), batch_size):
-            try:
-                vectors.extend(self._embed_texts(texts[start:start + batch_size]))
-            except (OSError, MemoryError) as error:
-                raise RuntimeError(f"Embedding failed: {error}") from error
+    def for_queries(self) -> CohereEmbedder:
+        """The same embedder, sending input_type "search_query": use it for search text.
+
+        Cohere embeds documents and queries differently; store memories with an embedder
+        whose input_type is "search_document" (the default) and embed what you search for
+        with `embedder.for_queries()`. Both share one HTTP client and configuration.
+        """
+        query = copy.copy(self)
+        query.input_type = "search_query"
+        return query
+
+    def _request(self, texts: List[str]) -> List[Any]:
+        vectors: List[Any] = []
+        for start in range(0, len(texts), MAX_TEXTS_PER_REQUEST):
+            vectors.extend(self._post(texts[start:start + MAX_TEXTS_PER_REQUEST]))
         return vectors
 
-    def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
-        """Cosine similarity, in [-1, 1]; vectors of different lengths raise ValueError"""
-        return cosine_similarity(embedding1, embedding2)
-
-    def get_dimension(self) -> int:
-        """Return embedding dimensionality"""
-        return self.dimension
-
-    def get_model_name(self) -> str:
-        """Return model identifier"""
-        return self.model
-
-    # --- YOUR MODEL GOES HERE ----------------------------------------------------------------
-
-    def _embed_texts(self, texts: List[str]) -> List[List[float]]:
-        """Embed one batch. Replace this with your model or API call."""
-        return [self._hash_features(text) for text in texts]
-
-    def _hash_features(self, text: str) -> List[float]:
-        vector = np.zeros(self.dimension)
-        words = text.lower().split()
-        features = words + [word[i:i + 3] for word in words for i in range(max(1, len(word) - 2))]
-        for feature in features:
-            digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
-            index = int.from_bytes(digest[:4], "little") % self.dimension
-            vector[index] += 1.0 if digest[4] & 1 else -1.0
-        norm = np.linalg.norm(vector)
-        if norm == 0.0:  # every feature cancelled out: fall back to a fixed unit vector
-            vector[0], norm = 1.0, 1.0
-        return (vector / norm).tolist()
+    def _post(self, texts: List[str]) -> List[Any]:
+        body: Dict[str, Any] = {"model": self.model, "texts": texts, "input_type": self.input_type,
+                                "embedding_types": ["float"], "truncate": self.truncate}
+        if self.output_dimension is not None:
+            body["output_dimension"] = self.output_dimension
+        try:
+            answer = self._client.post("/v2/embed", body)
+        except AuthenticationError as error:
+            raise AuthenticationError(f"{error} (api_key or CO_API_KEY)", error.status) from None
+        except NotFoundError as error:
+            raise NotFoundError(
+                f"Cohere does not know the model '{self.model}' or has no /v2/embed at "
+                f"{self.base_url} ({error}); check `model` and `base_url`", error.status,
+            ) from None
+        try:
+            vectors = answer["embeddings"]["float"]
+        except (KeyError, TypeError):
+            raise MalformedResponseError(
+                f"Cohere answered without embeddings.float (keys: "
+                f"{sorted(answer) if isinstance(answer, dict) else type(answer).__name__}); "
+                f"is {self.base_url} a Cohere v2 API?"
+            ) from None
+        if not isinstance(vectors, list):
+            raise MalformedResponseError("Cohere's embeddings.float is not a list")
+        return vectors
