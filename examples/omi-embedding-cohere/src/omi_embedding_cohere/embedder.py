@@ -40,7 +40,8 @@ class CohereEmbedder(RemoteEmbedder):
     CO_API_URL) points it at another host, such as a proxy or a private deployment.
     `input_type` is what `embed` and `embed_batch` send; `for_queries()` is the same
     embedder sending "search_query". `output_dimension` asks models that support it
-    (embed-v4.0) for shorter vectors. `truncate` says what Cohere does with text longer than the model's context.
+    (embed-v4.0) for shorter vectors. `truncate` says what Cohere does with text longer
+    than the model's context.
     """
 
     # REQUIRED: the OMI plugin interface this class implements.
