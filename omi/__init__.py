@@ -6,4 +6,13 @@ so nothing here imports numpy, cookiecutter, pytest, importlib.metadata or any p
 
 __version__ = "0.1.0"  # the single source of the version; pyproject.toml reads it from here
 
-__all__ = ["__version__"]
+__all__ = ["Memory", "__version__"]
+
+
+def __getattr__(name: str):
+    """`omi.Memory` imports the host on first use, so `import omi` stays light."""
+    if name == "Memory":
+        from omi.host import Memory
+
+        return Memory
+    raise AttributeError(f"module 'omi' has no attribute {name!r}")

@@ -3,6 +3,10 @@
 Each server validates the request as the real API would and answers with deterministic
 vectors derived from the text, so the same text always gets the same vector. Tests can queue
 scripted answers (a status and body, or a delay) that are served before the normal ones.
+
+A client that hangs up before the answer is written (the timeout tests do it on purpose) is
+counted in `disconnects`, not printed; any other error inside the server is kept in `errors`
+and fails the test when the server stops, so a broken fake can never pass silently.
 """
 
 from __future__ import annotations
@@ -10,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 import threading
 import time
+import traceback
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
@@ -35,6 +41,8 @@ class FakeAPI:
     def __init__(self, dimension: int = 16) -> None:
         self.dimension = dimension
         self.requests: List[Dict[str, Any]] = []
+        self.disconnects = 0
+        self.errors: List[str] = []
         self.scripted: Deque[Callable[[], Tuple[int, Any, Dict[str, str]]]] = deque()
         api = self
 
@@ -63,8 +71,7 @@ class FakeAPI:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(api, ("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
@@ -91,9 +98,28 @@ class FakeAPI:
         self.thread.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
         self.server.shutdown()
-        self.server.server_close()
+        self.server.server_close()  # joins the request threads, so `errors` is complete
+        if self.errors and exc_type is None:
+            raise AssertionError(f"{type(self).__name__} failed while serving:\n"
+                                 + "\n".join(self.errors))
+
+
+class _Server(ThreadingHTTPServer):
+    """Records request errors on its FakeAPI instead of printing them to stderr."""
+
+    daemon_threads = True
+
+    def __init__(self, api: FakeAPI, *args: Any) -> None:
+        super().__init__(*args)
+        self.api = api
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            self.api.disconnects += 1  # the client gave up first: expected in timeout tests
+        else:
+            self.api.errors.append(traceback.format_exc())
 
 
 class FakeNIM(FakeAPI):

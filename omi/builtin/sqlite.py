@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Union
 from omi.storage import StorageBackend
 
 SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5(content, id UNINDEXED);
 CREATE TABLE IF NOT EXISTS memories (
     id         TEXT PRIMARY KEY,
     content    TEXT NOT NULL,
@@ -31,15 +32,16 @@ CREATE TABLE IF NOT EXISTS edges (
     PRIMARY KEY (from_id, to_id, edge_type)
 );
 """
-FTS_SCHEMA = """
-CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5(content, id UNINDEXED);
-"""
+# WAL's recommended setting: a commit survives a crash of the process; only a power cut can
+# lose the last commits (never corrupt the file). "full" also fsyncs every commit.
+SYNCHRONOUS_MODES = ("normal", "full")
 
 
 def default_database_path() -> Path:
     """Where OMI keeps its memories when config names no path: the user's data directory."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-    return Path(base) / "omi" / "memories.db"
+    from omi.config import user_data_dir
+
+    return user_data_dir() / "memories.db"
 
 
 def _fts_query(query: str) -> str:
@@ -59,26 +61,28 @@ class SQLiteBackend(StorageBackend):
     interface_version = "1.0"
     conformance_capabilities = {"persistent"}
 
-    def __init__(self, path: Union[str, os.PathLike, None] = None) -> None:
-        self.path = Path(path) if path is not None else default_database_path()
-        if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Union[str, os.PathLike, None] = None,
+                 synchronous: str = "normal") -> None:
+        if synchronous not in SYNCHRONOUS_MODES:
+            raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, "
+                             f"got {synchronous!r}")
+        self.path = Path(path).expanduser() if path is not None else default_database_path()
         self._lock = threading.Lock()
+        self._db: Optional[sqlite3.Connection] = None
         try:
-            self._db: Optional[sqlite3.Connection] = sqlite3.connect(
-                str(self.path), check_same_thread=False, isolation_level=None
-            )
-        except sqlite3.Error as error:
-            raise ValueError(f"Cannot open the SQLite database at {self.path}: {error}") from None
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(SCHEMA)
-        try:
-            self._db.executescript(FTS_SCHEMA)
-            self._fts = True
-        except sqlite3.OperationalError:  # an SQLite built without FTS5: plain LIKE search
-            self._fts = False
+            if str(self.path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), check_same_thread=False,
+                                       isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as error:
+            self.close()
+            raise ValueError(f"Cannot open the SQLite database at {self.path}: {error}; give "
+                             f"`path` a writable file location") from None
 
     @classmethod
     def conformance_factory(cls, directory: Path) -> SQLiteBackend:
@@ -109,9 +113,8 @@ class SQLiteBackend(StorageBackend):
                     "INSERT INTO memories (id, content, document, created_at) VALUES (?, ?, ?, ?)",
                     (memory_id, content, encoded, time.time()),
                 )
-                if self._fts:
-                    db.execute("INSERT INTO memories_fts (content, id) VALUES (?, ?)",
-                               (content, memory_id))
+                db.execute("INSERT INTO memories_fts (content, id) VALUES (?, ?)",
+                           (content, memory_id))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -132,18 +135,12 @@ class SQLiteBackend(StorageBackend):
                     "SELECT id, document, 0.0 FROM memories ORDER BY created_at DESC LIMIT ?",
                     (limit,),
                 ).fetchall()
-            elif self._fts:
+            else:
                 rows = db.execute(
                     "SELECT m.id, m.document, -bm25(memories_fts) FROM memories_fts "
                     "JOIN memories m ON m.id = memories_fts.id WHERE memories_fts MATCH ? "
                     "ORDER BY bm25(memories_fts), m.created_at DESC LIMIT ?",
                     (_fts_query(query), limit),
-                ).fetchall()
-            else:
-                rows = db.execute(
-                    "SELECT id, document, 1.0 FROM memories WHERE content LIKE ? "
-                    "ORDER BY created_at DESC LIMIT ?",
-                    (f"%{query}%", limit),
                 ).fetchall()
         return [{**json.loads(document), "id": memory_id, "score": float(score)}
                 for memory_id, document, score in rows]

@@ -1,0 +1,411 @@
+"""config.yaml -> plugin instances: find the file, expand ${VAR}, check its shape, build plugins.
+
+The shape follows the plugin guide::
+
+    embedding: {provider: nim, model: ..., api_key: ${NVIDIA_API_KEY}, batch_size: 16}
+    storage:   {backend: sqlite, path: ~/omi/memories.db}
+    events:    {handlers: [webhook, {name: slack, channel: "#omi"}], background: true}
+
+The selector (`provider`, `backend`, `name`) picks the plugin; every other key of its section
+is passed to the plugin's constructor. Every error is a ConfigError whose one-line message
+names the file, the key, what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Union
+
+__all__ = [
+    "CONFIG_ENV",
+    "Config",
+    "ConfigError",
+    "PluginChoice",
+    "Plugins",
+    "build_plugins",
+    "expand_variables",
+    "find_config",
+    "load_config",
+    "mask_secrets",
+    "parse_config",
+    "user_config_dir",
+    "user_data_dir",
+]
+
+CONFIG_ENV = "OMI_CONFIG"
+LOCAL_CONFIG = "omi.yaml"
+BUILTIN_STORAGE = "sqlite"
+TOP_LEVEL_KEYS = ("embedding", "storage", "events")
+#: Options of `events` besides `handlers`; they go to omi.dispatch.Dispatcher.
+DISPATCH_OPTIONS = ("background", "queue_size", "put_timeout", "slow_handler_seconds",
+                    "close_timeout")
+SECRET_WORDS = ("api_key", "apikey", "token", "password", "secret")
+MASK = "****"
+
+_REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong; the message says where, what, and how to fix it."""
+
+
+# --- where things live ----------------------------------------------------------------------
+
+
+def _xdg_dir(variable: str, fallback: str) -> Path:
+    value = os.environ.get(variable, "")
+    # The XDG spec says relative values are invalid and must be ignored.
+    return Path(value) if os.path.isabs(value) else Path.home() / fallback
+
+
+def user_config_dir() -> Path:
+    """$XDG_CONFIG_HOME/omi, by default ~/.config/omi."""
+    return _xdg_dir("XDG_CONFIG_HOME", ".config") / "omi"
+
+
+def user_data_dir() -> Path:
+    """$XDG_DATA_HOME/omi, by default ~/.local/share/omi: where the default database lives."""
+    return _xdg_dir("XDG_DATA_HOME", os.path.join(".local", "share")) / "omi"
+
+
+def find_config(explicit: Optional[PathLike] = None) -> Optional[Path]:
+    """The config file to read: `explicit`, else $OMI_CONFIG, else ./omi.yaml, else
+    the user config dir's config.yaml; None when there is none (the host runs on defaults).
+
+    A file named explicitly or by OMI_CONFIG must exist: a typo there is an error, not a
+    silent fall back to defaults.
+    """
+    for path, origin in ((explicit, "--config"), (os.environ.get(CONFIG_ENV) or None,
+                                                  CONFIG_ENV)):
+        if path is not None:
+            path = Path(path).expanduser()
+            if not path.is_file():
+                raise ConfigError(f"{origin} names {path}, which is not a file; fix the path "
+                                  f"or create the file")
+            return path
+    for path in (Path(LOCAL_CONFIG), user_config_dir() / "config.yaml"):
+        if path.is_file():
+            return path
+    return None
+
+
+# --- ${VAR} expansion -------------------------------------------------------------------------
+
+
+def expand_variables(value: Any, key: str = "", environ: Optional[Mapping[str, str]] = None
+                     ) -> Any:
+    """Replace ${VAR} and ${VAR:-default} in every string of `value` (keys are left alone).
+
+    `$${` writes a literal `${`. Expanded values stay strings. A variable that is not set and
+    has no default is an error naming the variable and the key that used it.
+    """
+    env = os.environ if environ is None else environ
+    if isinstance(value, dict):
+        return {k: expand_variables(v, _join(key, k), env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_variables(v, f"{key}[{i}]", env) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "$" not in value:
+        return value
+
+    def replace(match: re.Match) -> str:
+        if match.group(0) == "$${":
+            return "${"
+        inner = match.group(1)
+        if inner is None:
+            raise ConfigError(f"{key}: unclosed '${{' in {value!r}; write ${{NAME}}, or $${{ "
+                              f"for a literal '${{'")
+        name, sep, default = inner.partition(":-")
+        if not _NAME.match(name):
+            raise ConfigError(f"{key}: '${{{inner}}}' is not a variable reference; write "
+                              f"${{NAME}} or ${{NAME:-default}}")
+        if name in env:
+            return env[name]
+        if sep:
+            return default
+        raise ConfigError(f"{key}: environment variable {name} is not set; export it or "
+                          f"write ${{{name}:-default}}")
+
+    return _REFERENCE.sub(replace, value)
+
+
+def _join(parent: str, child: Any) -> str:
+    return f"{parent}.{child}" if parent else str(child)
+
+
+# --- the parsed configuration ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PluginChoice:
+    """One plugin chosen by name, the options for its constructor, and where it was chosen."""
+
+    key: str  # "embedding", "storage" or "events.handlers[0]", for error messages
+    name: str
+    options: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Config:
+    """A checked configuration; nothing is imported or built until `build_plugins`."""
+
+    source: Optional[Path] = None  # the file it came from; None when running on defaults
+    embedding: Optional[PluginChoice] = None
+    storage: PluginChoice = field(
+        default_factory=lambda: PluginChoice("storage", BUILTIN_STORAGE))
+    handlers: List[PluginChoice] = field(default_factory=list)
+    dispatch: Dict[str, Any] = field(default_factory=dict)
+
+    def effective(self) -> Dict[str, Any]:
+        """The configuration as the host runs it, defaults filled in (secrets NOT masked)."""
+        storage = {"backend": self.storage.name, **self.storage.options}
+        if self.storage.name == BUILTIN_STORAGE and "path" not in storage:
+            from omi.builtin.sqlite import default_database_path
+
+            storage["path"] = str(default_database_path())
+        embedding = (None if self.embedding is None
+                     else {"provider": self.embedding.name, **self.embedding.options})
+        handlers = [choice.name if not choice.options else {"name": choice.name, **choice.options}
+                    for choice in self.handlers]
+        return {"embedding": embedding, "storage": storage,
+                "events": {"handlers": handlers, **self.dispatch}}
+
+
+def load_config(path: Optional[PathLike] = None,
+                environ: Optional[Mapping[str, str]] = None) -> Config:
+    """Find (see `find_config`), read, expand and check the configuration."""
+    source = find_config(path)
+    if source is None:
+        return Config()
+    import yaml  # only the commands that read a config pay for it
+
+    try:
+        document = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or error
+        raise ConfigError(f"{source}: not valid YAML{where}: {problem}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{source}: cannot read it: {error}") from None
+    try:
+        return parse_config(document, source, environ)
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+
+
+def parse_config(document: Any, source: Optional[Path] = None,
+                 environ: Optional[Mapping[str, str]] = None) -> Config:
+    """Check a loaded YAML document and turn it into a Config (messages omit the file name)."""
+    if document is None:
+        return Config(source=source)
+    if not isinstance(document, dict):
+        raise ConfigError(f"the top level must be a mapping with keys {', '.join(TOP_LEVEL_KEYS)}"
+                          f", not a {type(document).__name__}")
+    unknown = [key for key in document if key not in TOP_LEVEL_KEYS]
+    if unknown:
+        hint = _did_you_mean(unknown[0], TOP_LEVEL_KEYS)
+        raise ConfigError(f"unknown top-level key {unknown[0]!r}{hint}; valid keys: "
+                          f"{', '.join(TOP_LEVEL_KEYS)}")
+    document = expand_variables(document, environ=environ)
+    config = Config(source=source)
+    if document.get("embedding") is not None:
+        config.embedding = _choice(document["embedding"], "embedding", "provider")
+    if document.get("storage") is not None:
+        config.storage = _choice(document["storage"], "storage", "backend")
+    events = document.get("events")
+    if events is not None:
+        if not isinstance(events, dict):
+            raise ConfigError(f"events must be a mapping like {{handlers: [name, ...]}}, not "
+                              f"{_kind(events)}")
+        valid = ("handlers", *DISPATCH_OPTIONS)
+        for key in events:
+            if key not in valid:
+                raise ConfigError(f"events: unknown key {key!r}{_did_you_mean(key, valid)}; valid "
+                                  f"keys: {', '.join(valid)}")
+        handlers = events.get("handlers") or []
+        if not isinstance(handlers, list):
+            raise ConfigError(f"events.handlers must be a list of names or {{name: ..., "
+                              f"options}} mappings, not {_kind(handlers)}")
+        config.handlers = [_choice(entry, f"events.handlers[{index}]", "name")
+                           for index, entry in enumerate(handlers)]
+        config.dispatch = {key: events[key] for key in DISPATCH_OPTIONS if key in events}
+    return config
+
+
+def _choice(section: Any, key: str, selector: str) -> PluginChoice:
+    if isinstance(section, str) and selector == "name":
+        section = {"name": section}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{key} must be a mapping with `{selector}` and the plugin's options, "
+                          f"not {_kind(section)}")
+    name = section.get(selector)
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{key}.{selector} is missing; name the plugin, e.g. {selector}: "
+                          f"{_example(key)} (see `omi plugins list`)")
+    options = {k: v for k, v in section.items() if k != selector}
+    for option in options:
+        if not isinstance(option, str) or not option.isidentifier():
+            raise ConfigError(f"{key}: option {option!r} is not a valid option name")
+    return PluginChoice(key, name.strip(), options)
+
+
+def _example(key: str) -> str:
+    return {"embedding": "nim", "storage": BUILTIN_STORAGE}.get(key, "webhook")
+
+
+def _kind(value: Any) -> str:
+    return f"a {type(value).__name__} ({value!r})"
+
+
+def _did_you_mean(word: str, choices: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# --- masking ----------------------------------------------------------------------------------
+
+
+def is_secret(key: Any) -> bool:
+    """True for keys named like a credential: api_key, token, password, secret."""
+    lowered = str(key).lower().replace("-", "_")
+    return any(word in lowered for word in SECRET_WORDS)
+
+
+def mask_secrets(value: Any) -> Any:
+    """A copy of `value` where every non-empty value of a secret-named key reads '****'."""
+    if isinstance(value, dict):
+        return {k: (MASK if is_secret(k) and v not in (None, "") else mask_secrets(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_secrets(v) for v in value]
+    return value
+
+
+# --- building the plugins ---------------------------------------------------------------------
+
+
+class Plugins(NamedTuple):
+    """The instances a Config describes; handlers are keyed by their configured name."""
+
+    storage: Any
+    embedder: Any
+    handlers: Dict[str, Any]
+
+
+_GROUP_OF = {"embedding": "omi.embedding_providers", "storage": "omi.storage_backends",
+             "events": "omi.event_handlers"}
+_NOUN = {"embedding": "embedding provider", "storage": "storage backend",
+         "events": "event handler"}
+
+
+def build_plugins(config: Config, registry: Any = None) -> Plugins:
+    """Load, validate and construct every plugin of `config`.
+
+    Whatever was built before a failure is closed again, so a bad handler entry does not leave
+    a database open. Raises ConfigError naming the key and the plugin.
+    """
+    from omi.plugins import PluginRegistry
+
+    registry = registry or PluginRegistry()
+    built: List[Any] = []
+    try:
+        storage = _construct(config.storage, _storage_class(config.storage, registry))
+        built.append(storage)
+        embedder = None
+        if config.embedding is not None:
+            embedder = _construct(config.embedding, _plugin_class(config.embedding, registry))
+            built.append(embedder)
+        handlers: Dict[str, Any] = {}
+        for choice in config.handlers:
+            name = choice.name if choice.name not in handlers else f"{choice.name} ({choice.key})"
+            handlers[name] = _construct(choice, _plugin_class(choice, registry))
+            built.append(handlers[name])
+    except BaseException as error:
+        for instance in reversed(built):
+            close = getattr(instance, "close", None)
+            if callable(close):
+                close()
+        if isinstance(error, ConfigError) and config.source is not None:
+            raise ConfigError(f"{config.source}: {error}") from error.__cause__
+        raise
+    return Plugins(storage, embedder, handlers)
+
+
+def _section(choice: PluginChoice) -> str:
+    return choice.key.split(".", 1)[0]
+
+
+def _storage_class(choice: PluginChoice, registry: Any) -> type:
+    if choice.name == BUILTIN_STORAGE:
+        from omi.builtin.sqlite import SQLiteBackend
+
+        return SQLiteBackend
+    return _plugin_class(choice, registry, builtin=(BUILTIN_STORAGE,))
+
+
+def _plugin_class(choice: PluginChoice, registry: Any, builtin: tuple = ()) -> type:
+    from omi.plugins import PluginError
+
+    section = _section(choice)
+    group = _GROUP_OF[section]
+    installed = sorted(registry.get_plugins(group))
+    if choice.name not in installed:
+        valid = [f"{name} (built-in)" for name in builtin] + installed
+        selector = {"embedding": "provider", "storage": "backend"}.get(section, "name")
+        raise ConfigError(
+            f"{choice.key}.{selector}: no {_NOUN[section]} named {choice.name!r}"
+            f"{_did_you_mean(choice.name, [*builtin, *installed])}; valid: "
+            f"{', '.join(valid) or '(none installed)'} (see `omi plugins list`)")
+    try:
+        return registry.load(group, choice.name)
+    except PluginError as error:
+        raise ConfigError(f"{choice.key}: {error}") from error
+
+
+def _construct(choice: PluginChoice, cls: type) -> Any:
+    """`cls(**options)`, with errors that name the plugin and the options (never their values)."""
+    import inspect
+
+    label = f"{choice.key}: {_NOUN[_section(choice)]} {choice.name!r} ({cls.__name__})"
+    try:
+        signature: Optional[inspect.Signature] = inspect.signature(cls)
+    except (TypeError, ValueError):  # some C types have no signature: just try the call
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(**choice.options)
+        except TypeError as error:
+            raise ConfigError(f"{label} {_binding_problem(signature, choice.options, error)}"
+                              ) from None
+    try:
+        return cls(**choice.options)
+    except Exception as error:
+        given = ", ".join(choice.options) or "no options"
+        raise ConfigError(f"{label} rejected its options ({given}): "
+                          f"{type(error).__name__}: {error}") from error
+
+
+def _binding_problem(signature: Any, options: Dict[str, Any], error: TypeError) -> str:
+    import inspect
+
+    accepted = [name for name, p in signature.parameters.items()
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    unknown = [name for name in options if name not in accepted]
+    if unknown and not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+        return (f"does not accept option{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(unknown)}{_did_you_mean(unknown[0], accepted)}; it accepts: "
+                f"{', '.join(accepted) or '(no options)'}")
+    missing = [name for name, p in signature.parameters.items()
+               if p.default is inspect.Parameter.empty and name not in options
+               and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if missing:
+        return f"needs option{'s' if len(missing) > 1 else ''} {', '.join(missing)}; add it"
+    return f"cannot take these options: {error}"

@@ -1,0 +1,188 @@
+"""Event dispatch: every handler gets every event, each with its own copy, and none can hurt
+the others or the caller.
+
+A handler that raises is logged with its name (`omi.events` logger, with the traceback) and the
+next handler still runs; a slow one is logged with its name and how long it took. Delivery is
+in the caller's thread by default, or in one background thread behind a bounded queue, which
+`close()` flushes. When that queue stays full for `put_timeout` seconds the event is dropped
+and an ERROR names the event and the handler that is holding the queue up: never silently.
+"""
+
+from __future__ import annotations
+
+import atexit
+import copy
+import logging
+import marshal
+import queue
+import threading
+import time
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from omi.events import EventHandler
+
+logger = logging.getLogger("omi.events")
+
+Handlers = Union[Mapping[str, EventHandler], Sequence[EventHandler]]
+_STOP = object()
+
+
+def snapshot(data: Dict[str, Any]) -> Callable[[], Dict[str, Any]]:
+    """Freeze `data` now and return a function that makes a fresh deep copy of it.
+
+    Plain data (dict, list, str, numbers, ...: what events carry) is frozen with marshal,
+    whose loads() is a deep copy about six times faster than copy.deepcopy; anything else
+    falls back to deepcopy. Raises TypeError when `data` cannot be copied at all.
+    """
+    try:
+        frozen = marshal.dumps(data)
+    except ValueError:  # a type marshal does not know: a class instance, an OrderedDict, ...
+        try:
+            kept = copy.deepcopy(data)
+        except Exception as error:
+            raise TypeError(f"event data must be copyable plain data (dicts, lists, strings, "
+                            f"numbers): {type(error).__name__}: {error}") from None
+        return lambda: copy.deepcopy(kept)
+    return lambda: marshal.loads(frozen)
+
+
+def _named(handlers: Handlers) -> List[Tuple[str, EventHandler]]:
+    pairs = (list(handlers.items()) if isinstance(handlers, Mapping)
+             else [(type(handler).__name__, handler) for handler in handlers])
+    for name, handler in pairs:
+        if not callable(getattr(handler, "handle", None)):
+            raise TypeError(f"event handler {name!r} has no handle(event_type, event_data) "
+                            f"method; pass an omi.events.EventHandler")
+    return pairs
+
+
+class Dispatcher:
+    """Delivers events to handlers; see the module docstring for the guarantees.
+
+    `handlers` is a mapping name -> handler (the names appear in logs) or a sequence (named
+    by class). Options: `background` (deliver in a worker thread), `queue_size` (events that
+    may wait), `put_timeout` (seconds to wait for room before dropping loudly),
+    `slow_handler_seconds` (warn above this), `close_timeout` (seconds `close` waits).
+    """
+
+    def __init__(self, handlers: Handlers = (), *, background: bool = False,
+                 queue_size: int = 1000, put_timeout: float = 5.0,
+                 slow_handler_seconds: float = 1.0, close_timeout: float = 30.0) -> None:
+        if not isinstance(background, bool):
+            raise ValueError(f"background must be true or false, got {background!r}")
+        if not isinstance(queue_size, int) or isinstance(queue_size, bool) or queue_size < 1:
+            raise ValueError(f"queue_size must be a positive integer, got {queue_size!r}")
+        for name, value in (("put_timeout", put_timeout), ("close_timeout", close_timeout),
+                            ("slow_handler_seconds", slow_handler_seconds)):
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
+        self.handlers = _named(handlers)
+        self.background = background
+        self.put_timeout = float(put_timeout)
+        self.slow_handler_seconds = float(slow_handler_seconds)
+        self.close_timeout = float(close_timeout)
+        self.failures = 0  # handler calls that raised
+        self.dropped = 0  # events that found the queue full for put_timeout seconds
+        self._count_lock = threading.Lock()
+        self._closed = False
+        self._running: Optional[Tuple[str, float]] = None  # (handler, since) in the worker
+        self._queue: Optional[queue.Queue] = None
+        if background and self.handlers:
+            self._queue = queue.Queue(maxsize=queue_size)
+            self._worker = threading.Thread(target=self._work, name="omi-events", daemon=True)
+            self._worker.start()
+            atexit.register(self.close)  # a program that forgets close() still flushes
+
+    @property
+    def has_handlers(self) -> bool:
+        return bool(self.handlers)
+
+    def dispatch(self, event_type: str, data: Dict[str, Any]) -> None:
+        """Deliver (or queue) one event; never raises because of a handler."""
+        if self._closed:
+            raise RuntimeError("the event dispatcher is closed")
+        if not self.handlers:
+            return
+        fresh_copy = snapshot(data)
+        if self._queue is None:
+            self._deliver(event_type, fresh_copy)
+            return
+        try:
+            self._queue.put((event_type, fresh_copy), timeout=self.put_timeout)
+        except queue.Full:
+            with self._count_lock:
+                self.dropped += 1
+            logger.error(
+                "Event %s DROPPED: the event queue stayed full (%d events) for %.1f s%s; "
+                "raise events.queue_size or fix the slow handler", event_type,
+                self._queue.maxsize, self.put_timeout, self._blocker())
+
+    def _blocker(self) -> str:
+        running = self._running
+        if running is None:
+            return ""
+        name, since = running
+        return f" while handler '{name}' has been running for {time.monotonic() - since:.1f} s"
+
+    def _deliver(self, event_type: str, fresh_copy: Callable[[], Dict[str, Any]]) -> None:
+        for name, handler in self.handlers:
+            start = time.monotonic()
+            if self._queue is not None:
+                self._running = (name, start)
+            try:
+                handler.handle(event_type, fresh_copy())
+            except Exception:
+                with self._count_lock:
+                    self.failures += 1
+                logger.exception("Event handler '%s' failed on %s; the memory is kept and "
+                                 "the other handlers still get the event", name, event_type)
+            elapsed = time.monotonic() - start
+            if elapsed > self.slow_handler_seconds:
+                logger.warning("Event handler '%s' took %.2f s on %s; make it faster or set "
+                               "events.background: true", name, elapsed, event_type)
+        self._running = None
+
+    def _work(self) -> None:
+        assert self._queue is not None
+        while True:
+            item = self._queue.get()
+            try:
+                if item is _STOP:
+                    return
+                self._deliver(*item)
+            finally:
+                self._queue.task_done()
+
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Wait until every queued event is delivered; False if `timeout` ran out first."""
+        if self._queue is None:
+            return True
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._queue.all_tasks_done:
+            while self._queue.unfinished_tasks:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._queue.all_tasks_done.wait(remaining)
+        return True
+
+    def close(self) -> None:
+        """Deliver what is queued (waiting up to close_timeout), then refuse new events."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._queue is None:
+            return
+        atexit.unregister(self.close)
+        deadline = time.monotonic() + self.close_timeout
+        try:
+            self._queue.put(_STOP, timeout=self.close_timeout)
+            stop_queued = True
+        except queue.Full:
+            stop_queued = False
+        self._worker.join(max(0.0, deadline - time.monotonic()))
+        if self._worker.is_alive():
+            pending = self._queue.qsize() - stop_queued
+            logger.error("%d queued events and the one in progress were NOT delivered: close() "
+                         "waited %.1f s%s; raise events.close_timeout or fix the slow handler",
+                         pending, self.close_timeout, self._blocker())
