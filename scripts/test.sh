@@ -3,6 +3,9 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup-venv.sh"
 cd "$ROOT"
+# A throwaway PostgreSQL server for the `postgres` tests, stopped on exit (scripts/postgres.sh).
+source "$ROOT/scripts/postgres.sh"
+postgres_start
 
 set +e
 python -m pytest "$@"
