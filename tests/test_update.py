@@ -1,0 +1,538 @@
+"""`omi plugins update`: a project rendered from an older template, edited by its author, then
+updated to the installed templates; the merge engines; the record; atomic writes; the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict
+
+import pytest
+from click.testing import CliRunner
+
+from omi import __version__, update
+from omi.cli import cli
+from omi.scaffold import ANSWERS_FILE, new_plugin
+from omi.update import BASE_FILE, Labels, UpdateError, merge_texts
+
+OLDER_TEMPLATE = Path(__file__).parent / "data" / "older" / "templates" / "embedding"
+PROJECT = "omi-embedding-hello"
+EMBEDDER = "src/omi_embedding_hello/embedder.py"
+OUR_FILE = "src/omi_embedding_hello/tokens.py"
+TEMPLATE_LINE = "`omi plugins update` can bring in later template improvements."
+ENGINES = ["python", pytest.param("git", marks=pytest.mark.skipif(
+    shutil.which("git") is None, reason="git is not installed"))]
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty git configuration, and a working directory outside any repository."""
+    config = tmp_path / "gitconfig"
+    config.write_text("[user]\n\tname = Ada\n\temail = ada@example.org\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.chdir(tmp_path)
+
+
+def render_project(where: Path, template_dir: Path | None = None) -> Path:
+    where.mkdir(exist_ok=True)
+    made = new_plugin("embedding", "hello", where, {"author": "Ada", "email": "ada@example.org"},
+                      template_dir=template_dir)
+    return made.project_dir
+
+
+@pytest.fixture
+def old_project(tmp_path: Path) -> Path:
+    """A project made with the older template (tests/data/older)."""
+    return render_project(tmp_path, OLDER_TEMPLATE)
+
+
+# What an author does to the project; each edit is a function of the text, so the tests can
+# apply it to the template's current rendering and know the exact expected result.
+def edit_embedder(text: str) -> str:
+    old = "        return [self._hash_features(text) for text in texts]\n"
+    assert old in text, "test data: the template's _embed_texts line changed"
+    return text.replace(old, "        # Case-insensitive: our users shout.\n"
+                             "        return [self._hash_features(text.casefold()) "
+                             "for text in texts]\n")
+
+
+def edit_readme(text: str) -> str:
+    return text.replace("## Configuration\n",
+                        "## Why hello\n\nBecause every project starts with one.\n\n"
+                        "## Configuration\n", 1)
+
+
+AUTHOR_EDITS = {EMBEDDER: edit_embedder, "README.md": edit_readme}
+
+
+def edit_as_author(project: Path) -> None:
+    for path, edit in AUTHOR_EDITS.items():
+        (project / path).write_text(edit((project / path).read_text()))
+    (project / OUR_FILE).write_text("def tokens(text):\n    return text.split()\n")
+
+
+def snapshot(project: Path) -> Dict[str, bytes]:
+    """Every file's content and every folder (as b"<dir>") under `project`."""
+    return {p.relative_to(project).as_posix(): p.read_bytes() if p.is_file() else b"<dir>"
+            for p in sorted(project.rglob("*"))}
+
+
+def current_rendering(project: Path) -> Dict[str, bytes]:
+    """What the installed template renders with `project`'s answers."""
+    return update.render(update.read_record(project)[0])[0]
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, ["plugins", "update", *args])
+
+
+def git(project: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=project, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def commit_all(project: Path) -> None:
+    if not (project / ".git").exists():
+        git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "snapshot")
+
+
+# --- the record -----------------------------------------------------------------------------
+
+
+def test_plugins_new_records_answers_and_the_pristine_base(tmp_path: Path):
+    project = render_project(tmp_path)
+    answers, base = update.read_record(project)
+    assert answers["template"] == "embedding" and answers["name"] == "hello"
+    assert answers["omi_openclaw_version"] == __version__
+    assert answers["base"] == {"file": BASE_FILE, "fingerprint": update.fingerprint(base)}
+    on_disk = {path: content for path, content in snapshot(project).items()
+               if content != b"<dir>" and path not in (ANSWERS_FILE, BASE_FILE)}
+    assert base == on_disk
+    assert json.loads((project / BASE_FILE).read_text())["files"]["README.md"][0] == \
+        f"# {PROJECT}\n"  # one JSON string a line: the base diffs readably
+
+
+def test_base_round_trips_text_without_newline_crlf_and_binary(tmp_path: Path):
+    files = {"a.txt": b"no newline", "b.txt": b"one\r\ntwo\r\n", "c.bin": bytes(range(256)),
+             "d/e.txt": "ünïcode\n".encode()}
+    written = update.record_files({"template": "event", "name": "x", "variables": {}}, files)
+    for name, content in written.items():
+        (tmp_path / name).write_bytes(content)
+    assert update.read_record(tmp_path)[1] == files
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda p: (p / ANSWERS_FILE).unlink(), "run `omi plugins update --init`"),
+    (lambda p: (p / BASE_FILE).unlink(), "restore it from version control"),
+    (lambda p: (p / BASE_FILE).write_text((p / BASE_FILE).read_text().replace("CI", "Cl", 1)),
+     "does not match"),
+    (lambda p: (p / BASE_FILE).write_text("{"), "damaged"),
+    (lambda p: (p / ANSWERS_FILE).write_text("{nope"), "not valid JSON"),
+    (lambda p: (p / ANSWERS_FILE).write_text('{"template": "gizmo", "name": "x", '
+                                             '"variables": {}}'), "unknown template 'gizmo'"),
+])
+def test_a_missing_or_damaged_record_is_a_one_line_error_and_nothing_changes(
+        old_project: Path, damage, message: str):
+    damage(old_project)
+    before = snapshot(old_project)
+    result = invoke(str(old_project))
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert snapshot(old_project) == before
+
+
+# --- updating from the older template -------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_update_keeps_the_authors_edits_and_brings_the_templates_changes(
+        old_project: Path, engine: str):
+    edit_as_author(old_project)
+    ours = (old_project / OUR_FILE).read_bytes()
+    plan = update.plan_update(old_project, engine=engine)
+    statuses = {change.path: change.status for change in plan.changes}
+    assert statuses[".github/workflows/ci.yml"] == "updated"
+    assert statuses[".github/workflows/release.yml"] == "added"
+    assert statuses["MANIFEST.in"] == "deleted"
+    assert statuses["README.md"] == "merged"
+    assert plan.behind and not plan.conflicts
+    update.apply_update(plan)
+
+    fresh = current_rendering(old_project)
+    readme = (old_project / "README.md").read_text()
+    assert readme == edit_readme(fresh["README.md"].decode())
+    assert TEMPLATE_LINE in readme and "## Why hello" in readme  # both sides, in one file
+    assert (old_project / EMBEDDER).read_text() == edit_embedder(fresh[EMBEDDER].decode())
+    for path in (".github/workflows/ci.yml", ".github/workflows/release.yml", "pyproject.toml"):
+        assert (old_project / path).read_bytes() == fresh[path], path
+    assert "windows-latest" in (old_project / ".github/workflows/ci.yml").read_text()
+    assert not (old_project / "MANIFEST.in").exists()
+    assert (old_project / OUR_FILE).read_bytes() == ours
+    assert not [p for p in old_project.rglob("*") if ".rej" in p.name or ".omi-" in p.name
+                and p.name not in (ANSWERS_FILE, BASE_FILE)]
+
+    answers, base = update.read_record(old_project)
+    assert answers["omi_openclaw_version"] == __version__
+    assert base == fresh
+    again = update.plan_update(old_project, engine=engine)
+    assert not again.behind and not again.changes and not again.record_changed
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_edit_to_lines_the_template_changed_is_a_conflict_with_markers(
+        old_project: Path, engine: str):
+    ci = old_project / ".github/workflows/ci.yml"
+    ci.write_text(ci.read_text().replace('["3.10", "3.11", "3.12"]', '["3.11", "3.12"]'))
+    plan = update.plan_update(old_project, engine=engine)
+    [conflict] = plan.conflicts
+    assert conflict.path == ".github/workflows/ci.yml"
+    assert "resolve the 1 <<<<<<< block(s)" in conflict.note
+    update.apply_update(plan)
+    text = ci.read_text()
+    mine, theirs = text.split("<<<<<<< yours\n")[1].split(">>>>>>> template (omi-openclaw")[0] \
+        .split("=======\n")
+    assert '["3.11", "3.12"]' in mine and '"3.13"' in theirs
+    assert "- name: Check the distributions" in text  # the template's other change merged
+    assert TEMPLATE_LINE in (old_project / "README.md").read_text()  # other files updated
+
+
+def test_files_the_template_added_or_deleted_against_the_authors_changes(old_project: Path):
+    (old_project / "MANIFEST.in").write_text("include README.md\ninclude NOTICE\n")
+    (old_project / ".github/workflows/release.yml").write_text("name: Our release\n")
+    (old_project / ".github/workflows/ci.yml").unlink()
+    plan = update.plan_update(old_project)
+    notes = {change.path: change.note for change in plan.conflicts}
+    assert "the template deleted it but you changed it" in notes["MANIFEST.in"]
+    assert "you and the template both added it" in notes[".github/workflows/release.yml"]
+    assert "you deleted it and the template changed it" in notes[".github/workflows/ci.yml"]
+    update.apply_update(plan)
+    assert (old_project / "MANIFEST.in").read_text() == "include README.md\ninclude NOTICE\n"
+    release = (old_project / ".github/workflows/release.yml").read_text()
+    assert "<<<<<<< yours\nname: Our release\n=======\n" in release
+    assert not (old_project / ".github/workflows/ci.yml").exists()  # not resurrected
+    assert not update.plan_update(old_project).behind  # reported once; the base moved on
+
+
+def test_skip_leaves_matching_files_alone_and_is_remembered(old_project: Path):
+    edit_as_author(old_project)
+    readme = (old_project / "README.md").read_text()
+    result = invoke(str(old_project), "--skip", "README.md", "--skip", ".github/")
+    assert result.exit_code == 0, result.output
+    assert "S README.md: --skip" in result.output
+    assert (old_project / "README.md").read_text() == readme
+    assert not (old_project / ".github/workflows/release.yml").exists()
+    assert not (old_project / "MANIFEST.in").exists()  # not skipped: deleted as the template did
+    assert update.read_record(old_project)[0]["skip"] == ["README.md", ".github/"]
+    # A later update (here: a changed answer) still leaves README.md alone.
+    result = invoke(str(old_project), "--set", "description=Vectors that say hello")
+    assert result.exit_code == 0, result.output
+    assert (old_project / "README.md").read_text() == readme
+    assert 'description = "Vectors that say hello"' in (old_project / "pyproject.toml").read_text()
+
+
+def test_set_changes_an_answer_and_re_renders(tmp_path: Path):
+    project = render_project(tmp_path)
+    result = invoke(str(project), "--set", "description=Vectors that say hello")
+    assert result.exit_code == 0, result.output
+    assert "M README.md" in result.output and "M pyproject.toml" in result.output
+    assert "Vectors that say hello\n" in (project / "README.md").read_text()
+    assert update.read_record(project)[0]["variables"]["description"] == "Vectors that say hello"
+    assert invoke(str(project), "--check").exit_code == 0
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("colour=red", "Unknown template variable(s) colour"),
+    ("license=WTFPL", "Unknown license 'WTFPL'"),
+    ("description", "--set takes KEY=VALUE"),
+])
+def test_a_bad_set_is_a_one_line_error_and_nothing_changes(old_project: Path, setting: str,
+                                                            message: str):
+    before = snapshot(old_project)
+    result = invoke(str(old_project), "--set", setting)
+    assert result.exit_code == 2 and message in result.stderr, result.output
+    assert snapshot(old_project) == before
+
+
+# --- --check and --dry-run ------------------------------------------------------------------
+
+
+def test_check_exits_0_on_a_current_project_and_1_on_a_behind_one(tmp_path: Path,
+                                                                   old_project: Path):
+    current = render_project(tmp_path / "current")
+    result = invoke(str(current), "--check")
+    assert result.exit_code == 0, result.output
+    assert f"{PROJECT} is current with the omi-openclaw {__version__} templates" in result.output
+
+    before = snapshot(old_project)
+    result = invoke(str(old_project), "--check")
+    assert result.exit_code == 1, result.output
+    assert "is behind" in result.output
+    for line in ("M .github/workflows/ci.yml", "A .github/workflows/release.yml",
+                 "D MANIFEST.in", "M README.md"):
+        assert f"  {line}" in result.output.splitlines(), line
+    assert snapshot(old_project) == before
+
+
+def test_dry_run_prints_the_diff_and_writes_nothing(old_project: Path):
+    edit_as_author(old_project)
+    before = snapshot(old_project)
+    result = invoke(str(old_project), "--dry-run")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "--- /dev/null\n+++ b/.github/workflows/release.yml\n" in out
+    assert "--- a/MANIFEST.in\n+++ /dev/null\n" in out
+    assert "\n-        os: [ubuntu-latest]\n" in out
+    assert "\n+        os: [ubuntu-latest, macos-latest, windows-latest]\n" in out
+    assert f"+{TEMPLATE_LINE}\n" in out and "## Why hello" not in out.split("+++ b/README.md")[1] \
+        .split("@@")[0]
+    assert "nothing written" in out
+    assert snapshot(old_project) == before
+
+
+def test_check_and_dry_run_together_are_refused(old_project: Path):
+    result = invoke(str(old_project), "--check", "--dry-run")
+    assert result.exit_code == 2 and "pick one" in result.stderr
+
+
+# --- the git work tree ----------------------------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_a_dirty_work_tree_is_refused_unless_allowed(old_project: Path):
+    commit_all(old_project)
+    edit_as_author(old_project)
+    before = snapshot(old_project)
+    result = invoke(str(old_project))
+    assert result.exit_code == 2, result.output
+    assert "uncommitted changes" in result.stderr and "--allow-dirty" in result.stderr
+    assert snapshot(old_project) == before
+
+    commit_all(old_project)
+    result = invoke(str(old_project))  # clean now: one reviewable change
+    assert result.exit_code == 0, result.output
+    assert "Note:" not in result.output
+    changed = git(old_project, "status", "--porcelain").splitlines()
+    assert " M .github/workflows/ci.yml" in changed and "?? .github/workflows/release.yml" in \
+        changed
+
+
+def test_outside_git_it_updates_and_says_so(old_project: Path):
+    result = invoke(str(old_project))
+    assert result.exit_code == 0, result.output
+    assert "is not in a git work tree" in result.stderr
+
+
+def test_without_git_installed_it_updates_with_the_python_merge(tmp_path: Path,
+                                                                old_project: Path):
+    edit_as_author(old_project)
+    no_git = tmp_path / "bin"
+    no_git.mkdir()
+    env = {**os.environ, "PATH": str(no_git)}
+    omi = str(Path(sys.executable).with_name("omi"))
+    completed = subprocess.run([omi, "plugins", "update", str(old_project)], env=env,
+                               capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "git is not installed" in completed.stderr
+    readme = (old_project / "README.md").read_text()
+    assert TEMPLATE_LINE in readme and "## Why hello" in readme
+
+
+# --- --init ---------------------------------------------------------------------------------
+
+
+def test_init_records_answers_from_pyproject(tmp_path: Path):
+    project = render_project(tmp_path)
+    (project / ANSWERS_FILE).unlink()
+    (project / BASE_FILE).unlink()
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('version = "0.1.0"', 'version = "0.4.0"'))
+    result = invoke(str(project))
+    assert result.exit_code == 2 and "--init" in result.stderr
+
+    result = invoke(str(project), "--init")
+    assert result.exit_code == 0, result.output
+    answers, base = update.read_record(project)
+    assert answers["template"] == "embedding" and answers["name"] == "hello"
+    assert answers["variables"] == {"description": "An OMI embedding provider", "author": "Ada",
+                                    "email": "ada@example.org", "version": "0.4.0",
+                                    "license": "MIT"}
+    assert (project / "pyproject.toml").read_bytes() == base["pyproject.toml"]
+    assert invoke(str(project), "--check").exit_code == 0
+
+    again = invoke(str(project), "--init")
+    assert again.exit_code == 2 and "already exists" in again.stderr
+
+
+def test_init_takes_a_project_as_current_and_lists_where_it_differs(old_project: Path):
+    (old_project / ANSWERS_FILE).unlink()
+    (old_project / BASE_FILE).unlink()
+    result = invoke(str(old_project), "--init")
+    assert result.exit_code == 0, result.output
+    assert "count as your own edits" in result.output and "README.md" in result.output
+    assert invoke(str(old_project), "--check").exit_code == 0
+
+
+@pytest.mark.parametrize("pyproject, message", [
+    (None, "has no pyproject.toml"),
+    ('[project]\nname = "requests"\n', "not omi-<type>-<name>"),
+    ('[project]\nname = "omi-embedding-Bad_Name"\n', "Invalid plugin name"),
+    ("[project\n", "not valid TOML"),
+])
+def test_init_refuses_what_is_not_an_omi_plugin(tmp_path: Path, pyproject, message: str):
+    if pyproject is not None:
+        (tmp_path / "pyproject.toml").write_text(pyproject)
+    result = invoke(str(tmp_path), "--init")
+    assert result.exit_code == 2 and message in result.stderr, result.output
+    assert not (tmp_path / ANSWERS_FILE).exists() and not (tmp_path / BASE_FILE).exists()
+
+
+# --- all or nothing -------------------------------------------------------------------------
+
+
+def _fail_on_call(monkeypatch: pytest.MonkeyPatch, target, name: str, when: int) -> None:
+    """Make `target.name` raise OSError (a full disk, say) on its `when`-th call."""
+    real = getattr(target, name)
+    calls = []
+
+    def failing(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == when:
+            raise OSError(28, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, failing)
+
+
+@pytest.mark.parametrize("phase", ["staging", "swapping"])
+def test_a_failure_at_any_step_leaves_the_project_as_it_was(old_project: Path,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            phase: str):
+    """Staging writes each new file beside its target (mkstemp); swapping moves originals
+    aside and the new files in (os.replace). Fail each call in turn: nothing may change."""
+    edit_as_author(old_project)
+    plan = update.plan_update(old_project)
+    before = snapshot(old_project)
+    target, name = (update.tempfile, "mkstemp") if phase == "staging" else (update.os, "replace")
+    step = 1
+    while True:
+        with monkeypatch.context() as patch:
+            _fail_on_call(patch, target, name, step)
+            try:
+                update.apply_update(plan)
+            except OSError as error:
+                assert "No space left" in str(error)
+            else:
+                break  # every call succeeded: past the last step
+        assert snapshot(old_project) == before, f"{phase} step {step}"
+        step += 1
+    assert step > 5  # the record files and several project files were written
+    assert TEMPLATE_LINE in (old_project / "README.md").read_text()
+
+
+# --- the merge engines ----------------------------------------------------------------------
+
+
+def numbered(count: int) -> list[str]:
+    return [f"line {i}\n" for i in range(count)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_disjoint_edits_merge_cleanly(engine: str):
+    base = numbered(10)
+    ours = base[:2] + ["ours\n"] + base[3:]
+    theirs = base[:7] + ["theirs 1\n", "theirs 2\n"] + base[8:] + ["appended\n"]
+    result = merge_texts("".join(base), "".join(ours), "".join(theirs), engine=engine)
+    expected = base[:2] + ["ours\n"] + base[3:7] + ["theirs 1\n", "theirs 2\n"] + base[8:] + \
+        ["appended\n"]
+    assert result == update.MergeResult("".join(expected), 0)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_same_change_on_both_sides_is_not_a_conflict(engine: str):
+    base = "".join(numbered(5))
+    both = base.replace("line 2\n", "two\n")
+    assert merge_texts(base, both, both, engine=engine) == update.MergeResult(both, 0)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_overlapping_edits_get_standard_markers_around_only_what_differs(engine: str):
+    base = "a\nb\nc\nd\n"
+    result = merge_texts(base, "a\nB\nc\nd\n", "a\nb2\nc\nd\n",
+                         Labels(ours="yours", theirs="template (omi-openclaw 9.9)"), engine)
+    assert result.conflicts == 1
+    assert result.text == ("a\n<<<<<<< yours\nB\n=======\nb2\n"
+                           ">>>>>>> template (omi-openclaw 9.9)\nc\nd\n")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_last_line_without_newline_and_crlf_files(engine: str):
+    result = merge_texts("a\nb", "a\nb\nmine\n", "z\na\nb", engine=engine)
+    assert result == update.MergeResult("z\na\nb\nmine\n", 0)
+    crlf = merge_texts("a\nb\nc\n", "a\r\nB\r\nc\r\n", "a\nb\nc\nd\n", engine=engine)
+    assert crlf == update.MergeResult("a\r\nB\r\nc\r\nd\r\n", 0)
+    conflict = merge_texts("a\nb", "a\nmine", "a\ntheirs", engine=engine)
+    assert conflict.conflicts == 1
+    assert "mine\n=======\ntheirs\n>>>>>>> template\n" in conflict.text
+
+
+def take_side(text: str, side: str) -> str:
+    """Resolve every conflict in `text` by taking one side."""
+    out, state = [], None
+    for line in text.splitlines(keepends=True):
+        if line.startswith("<<<<<<< "):
+            state = "ours"
+        elif line == "=======\n" and state:
+            state = "theirs"
+        elif line.startswith(">>>>>>> ") and state:
+            state = None
+        elif state in (None, side):
+            out.append(line)
+    return "".join(out)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_random_edits_merge_like_applying_both(engine: str):
+    """Edits in separate places merge to both applied; overlapping ones conflict, and taking
+    one side of every conflict gives back that side's file."""
+    rng = random.Random(20261125)
+    for case in range(150):
+        base = numbered(rng.randint(6, 30))
+        edits = sorted(rng.sample(range(len(base)), rng.randint(2, min(6, len(base)))))
+        ours, theirs, expected = [], [], []
+        for index, line in enumerate(base):
+            if index in edits and edits.index(index) % 2 == 0 and index - 1 not in edits:
+                ours.append(f"ours {index}\n")
+                theirs.append(line)
+                expected.append(f"ours {index}\n")
+            elif index in edits and index - 1 not in edits:
+                ours.append(line)
+                theirs += [f"theirs {index}\n", f"theirs {index}b\n"]
+                expected += [f"theirs {index}\n", f"theirs {index}b\n"]
+            else:
+                ours.append(line)
+                theirs.append(line)
+                expected.append(line)
+        clean = merge_texts("".join(base), "".join(ours), "".join(theirs), engine=engine)
+        assert clean == update.MergeResult("".join(expected), 0), case
+
+        start = rng.randrange(len(base) - 2)
+        ours = base[:start] + ["mine\n"] + base[start + 2:]
+        theirs = base[:start + 1] + ["yours truly\n"] + base[start + 2:]
+        clash = merge_texts("".join(base), "".join(ours), "".join(theirs), engine=engine)
+        assert clash.conflicts >= 1, case
+        assert take_side(clash.text, "ours") == "".join(ours), case
+        assert take_side(clash.text, "theirs") == "".join(theirs), case
+
+
+def test_an_unknown_record_field_in_a_damaged_answers_file_is_an_update_error(tmp_path: Path):
+    (tmp_path / ANSWERS_FILE).write_text('{"template": "embedding"}')
+    with pytest.raises(UpdateError, match="lacks name, variables"):
+        update.read_record(tmp_path)
