@@ -157,17 +157,6 @@ def list_plugins(output_format: str, group: str | None, verbose: bool) -> None:
 # --- omi plugins new ------------------------------------------------------------------------
 
 
-def parse_settings(settings: tuple[str, ...]) -> dict[str, str]:
-    """The --set KEY=VALUE options of `new` and `update`, as a dict."""
-    variables = {}
-    for text in settings:
-        key, sep, value = text.partition("=")
-        if not sep or not key.strip():
-            raise BadInput(f"--set takes KEY=VALUE, got {text!r}")
-        variables[key.strip()] = value
-    return variables
-
-
 @plugins.command("new")
 @click.argument("plugin_type", metavar="{embedding|storage|event}",
                 type=click.Choice(["embedding", "storage", "event"]))
@@ -203,7 +192,11 @@ def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: b
 
     variables = {key: value for key, value in (("author", author), ("email", email),
                  ("description", description), ("license", license_)) if value is not None}
-    variables.update(parse_settings(settings))
+    for text in settings:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise BadInput(f"--set takes KEY=VALUE, got {text!r}")
+        variables[key.strip()] = value
     interactive = not no_input and sys.stdin.isatty()
     try:
         made = new_plugin(plugin_type, name, output_dir, variables, no_input=not interactive,
@@ -222,131 +215,6 @@ def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: b
     click.echo(f"  pip install -e '{where}[test]'")
     click.echo(f"  pytest {where}")
     click.echo(f"  omi plugins check {made.names.name}")
-
-
-# --- omi plugins update ---------------------------------------------------------------------
-
-UPDATE_MARKS = {"added": "A", "updated": "M", "merged": "M", "deleted": "D", "conflict": "C",
-                "skipped": "S"}
-
-
-@plugins.command("update")
-@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False))
-@click.option("--check", "check_only", is_flag=True,
-              help="Write nothing; exit 1 when the project is behind the installed templates "
-              "and list the files an update would change (for CI).")
-@click.option("--dry-run", is_flag=True, help="Print the diff the update would make; write "
-              "nothing.")
-@click.option("--skip", "skips", multiple=True, metavar="GLOB",
-              help="Leave files (or folders) matching GLOB alone; remembered in "
-              ".omi-template.json. Repeatable.")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="Change a template answer (e.g. --set description=...) and re-render. "
-              "Repeatable.")
-@click.option("--allow-dirty", is_flag=True,
-              help="Update even though the git work tree has uncommitted changes.")
-@click.option("--init", "init", is_flag=True,
-              help="Record the answers from pyproject.toml for a project that has no "
-              ".omi-template.json, taking it as current with the installed templates.")
-def update_plugin_command(path: str, check_only: bool, dry_run: bool, skips: tuple[str, ...],
-                          settings: tuple[str, ...], allow_dirty: bool, init: bool) -> None:
-    """Bring a plugin made by `omi plugins new` up to date with the installed templates.
-
-    The template's changes since PATH (default: the current directory) was generated or last
-    updated are merged into it file by file: your edits are kept; where you and the template
-    changed the same lines, the file gets <<<<<<< conflict markers and the command exits 1.
-
-    \b
-    Examples:
-      omi plugins update --check
-      omi plugins update --dry-run
-      omi plugins update path/to/omi-embedding-mine --skip README.md
-      omi plugins update --init
-    """
-    from pathlib import Path
-
-    from omi import update
-
-    if check_only and dry_run:
-        raise BadInput("--check and --dry-run do not go together; pick one")
-    if init and (check_only or dry_run):
-        raise BadInput("--init records answers; it does not go with --check or --dry-run")
-    project = Path(path).resolve()
-    try:
-        if init:
-            answers, different = update.init_record(project, skips, parse_settings(settings))
-            click.echo(f"Recorded answers for omi-{answers['template']}-{answers['name']} in "
-                       f"{update.ANSWERS_FILE}: it now tracks the omi-openclaw {__version__} "
-                       f"templates.")
-            if different:
-                click.echo(f"{len(different)} file(s) differ from the template and count as your "
-                           f"own edits, which updates keep: {', '.join(different)}")
-            return
-        plan = update.plan_update(project, skips, parse_settings(settings))
-    except update.UpdateError as error:
-        raise BadInput(one_line(error)) from None
-    name = f"omi-{plan.answers['template']}-{plan.answers['name']}"
-    if not plan.behind and not plan.record_changed:
-        click.echo(f"{name} is current with the omi-openclaw {__version__} templates.")
-        return
-    if check_only:
-        if not plan.behind:
-            click.echo(f"{name} is current with the omi-openclaw {__version__} templates.")
-            return
-        click.echo(f"{name} is behind the omi-openclaw {__version__} templates (last updated "
-                   f"with {plan.from_version}); omi plugins update would change:")
-        _echo_changes(plan.changes)
-        raise SystemExit(1)
-    if dry_run:
-        _echo_diff(plan.changes)
-        click.echo(f"Dry run: {sum(c.writes for c in plan.changes)} file(s) would change, "
-                   f"{len(plan.conflicts)} with conflicts; nothing written.")
-        if plan.conflicts:
-            raise SystemExit(1)
-        return
-    if not allow_dirty:
-        state, detail = update.git_worktree_state(project)
-        if state == "dirty":
-            raise BadInput(f"the git work tree has uncommitted changes ({detail}); commit or "
-                           f"stash them so the update is one reviewable change, or pass "
-                           f"--allow-dirty")
-        if state != "clean":
-            click.echo(f"Note: {detail}, so the update cannot be checked against a commit; "
-                       f"updating anyway.", err=True)
-    update.apply_update(plan)
-    click.echo(f"Updated {name} to the omi-openclaw {__version__} templates (from "
-               f"{plan.from_version}):")
-    _echo_changes(plan.changes)
-    if plan.conflicts:
-        raise OperationFailed(f"{len(plan.conflicts)} file(s) have conflicts: resolve the "
-                              f"<<<<<<< markers (or the notes above), then commit")
-
-
-def _echo_changes(changes: list[Any]) -> None:
-    if not any(change.status != "skipped" for change in changes):
-        click.echo("  (no file changes; the project already has the template's changes)")
-    for change in changes:
-        note = f": {change.note}" if change.note else ""
-        click.echo(f"  {UPDATE_MARKS[change.status]} {change.path}{note}")
-
-
-def _echo_diff(changes: list[Any]) -> None:
-    """Unified diffs of what the update would write."""
-    import difflib
-
-    for change in changes:
-        if not change.writes:
-            continue
-        try:
-            before, after = ((content or b"").decode("utf-8").splitlines(keepends=True)
-                             for content in (change.before, change.after))
-        except UnicodeDecodeError:
-            click.echo(f"Binary file {change.path} would change")
-            continue
-        old = f"a/{change.path}" if change.before is not None else "/dev/null"
-        new = f"b/{change.path}" if change.after is not None else "/dev/null"
-        for line in difflib.unified_diff(before, after, old, new):
-            click.echo(line if line.endswith("\n") else line + "\n", nl=False)
 
 
 # --- omi plugins check ----------------------------------------------------------------------
@@ -472,6 +340,125 @@ def _write_atomically(path: str, text: str) -> None:
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+# --- omi store / recall / config ------------------------------------------------------------
+
+CONFIG_OPTION_HELP = ("The config file to use (default: $OMI_CONFIG, ./omi.yaml, then "
+                      "~/.config/omi/config.yaml; none found means the defaults).")
+
+
+def _open_memory(config_path: str | None) -> Any:
+    """The host built from config; a configuration problem is a usage error (exit 2)."""
+    from omi.config import ConfigError
+    from omi.host import Memory
+
+    try:
+        return Memory.from_config(config_path)
+    except ConfigError as error:
+        raise BadInput(one_line(error)) from None
+
+
+def _parse_meta(pairs: tuple[str, ...]) -> dict[str, str]:
+    metadata = {}
+    for text in pairs:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise BadInput(f"--meta takes KEY=VALUE, got {text!r}; e.g. --meta source=cli")
+        metadata[key.strip()] = value
+    return metadata
+
+
+@cli.command("store")
+@click.argument("text")
+@click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE",
+              help="Metadata stored with the memory (values are strings). Repeatable.")
+@click.option("--config", "config_path", metavar="PATH", help=CONFIG_OPTION_HELP)
+def store_command(text: str, meta: tuple[str, ...], config_path: str | None) -> None:
+    """Store TEXT as a memory and print its id.
+
+    \b
+    Examples:
+      omi store "The deploy key rotates on Mondays"
+      omi store "Ada prefers short answers" --meta source=chat --meta user=ada
+    """
+    if not text.strip():
+        raise BadInput("TEXT is empty; give the memory's text, e.g. omi store \"...\"")
+    metadata = _parse_meta(meta)
+    with _open_memory(config_path) as memory:
+        click.echo(memory.store(text, metadata))
+
+
+@cli.command("recall")
+@click.argument("query")
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True,
+              help="At most this many memories.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Text for people, JSON (schema omi.recall/1) for scripts.")
+@click.option("--config", "config_path", metavar="PATH", help=CONFIG_OPTION_HELP)
+def recall_command(query: str, limit: int, output_format: str, config_path: str | None) -> None:
+    """Print the memories that best match QUERY, best first.
+
+    \b
+    Examples:
+      omi recall "deploy key"
+      omi recall ada --limit 3 --format json
+    """
+    with _open_memory(config_path) as memory:
+        results = memory.recall(query, limit)
+    shown = [{key: value for key, value in item.items() if key != "embedding"}
+             for item in results]
+    if output_format == "json":
+        import json
+
+        click.echo(json.dumps({"schema": "omi.recall/1", "query": query, "limit": limit,
+                               "results": shown}, indent=2, ensure_ascii=False))
+        return
+    if not shown:
+        click.echo(f"No memories match {query!r}.")
+    for rank, item in enumerate(shown, 1):
+        metadata = item.get("metadata") or {}
+        tags = " ".join(f"{key}={value}" for key, value in metadata.items())
+        click.echo(f"{rank:>2}. {item['id']}  {one_line(item['content'])}"
+                   + (f"  [{tags}]" if tags else ""))
+
+
+@cli.group("config", cls=OmiGroup)
+def config_group() -> None:
+    """Show the configuration OMI runs with."""
+
+
+@config_group.command("show")
+@click.option("--config", "config_path", metavar="PATH", help=CONFIG_OPTION_HELP)
+@click.option("--format", "output_format", type=click.Choice(["yaml", "json"]), default="yaml",
+              show_default=True, help="Output format.")
+def config_show(config_path: str | None, output_format: str) -> None:
+    """Print the effective configuration: the file found, ${VAR}s expanded, defaults filled in,
+    secrets (keys named like api_key, token, password, secret) masked.
+
+    \b
+    Examples:
+      omi config show
+      OMI_CONFIG=prod.yaml omi config show --format json
+    """
+    from omi.config import ConfigError, load_config, mask_secrets
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as error:
+        raise BadInput(one_line(error)) from None
+    document = mask_secrets(config.effective())
+    if output_format == "json":
+        import json
+
+        click.echo(json.dumps({"source": config.source and str(config.source), **document},
+                              indent=2))
+        return
+    import yaml
+
+    origin = config.source or "no config file found, so these are the defaults"
+    click.echo(f"# {origin}")
+    click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True).rstrip())
 
 
 def main() -> None:

@@ -1,0 +1,438 @@
+"""omi.config: lookup order, ${VAR} expansion, shape checks, building plugins, `omi config show`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import plugin_sources as src
+import pytest
+from click.testing import CliRunner
+
+from omi.builtin.nim import NIMEmbedder
+from omi.builtin.sqlite import SQLiteBackend
+from omi.cli import cli
+from omi.config import (
+    Config,
+    ConfigError,
+    PluginChoice,
+    build_plugins,
+    expand_variables,
+    find_config,
+    load_config,
+    mask_secrets,
+    parse_config,
+    user_config_dir,
+    user_data_dir,
+)
+
+STORAGE = "omi.storage_backends"
+EVENTS = "omi.event_handlers"
+
+RECORDING_HANDLER = '''
+from omi.events import EventHandler
+
+CLOSED = []
+
+
+class Recorder(EventHandler):
+    interface_version = "1.0"
+
+    def __init__(self, url, retries=3):
+        if not url.startswith("http"):
+            raise ValueError(f"url must start with http, got {url!r}")
+        self.url, self.retries = url, retries
+
+    def handle(self, event_type, event_data):
+        return None
+
+    def close(self):
+        CLOSED.append(self.url)
+'''
+
+TRACKED_BACKEND = src.BACKEND.format(cls="Tracked").replace(
+    "    def close(self):\n        return None",
+    "    def __init__(self, dsn):\n        self.dsn = dsn\n\n"
+    "    def close(self):\n        CLOSED.append(self.dsn)",
+) + "\nCLOSED = []\n"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An isolated HOME, XDG dirs and working directory, with no OMI_CONFIG."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.delenv("OMI_CONFIG", raising=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return tmp_path / "home"
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_of(call, *args, **kwargs) -> str:
+    with pytest.raises(ConfigError) as info:
+        call(*args, **kwargs)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+# --- lookup order ---------------------------------------------------------------------------
+
+
+def test_lookup_order_explicit_then_env_then_local_then_user_dir(home, monkeypatch, tmp_path):
+    assert find_config() is None
+    user = write(home / ".config" / "omi" / "config.yaml", "")
+    assert find_config() == user
+    local = write(Path("omi.yaml"), "")
+    assert find_config() == Path("omi.yaml") and local.exists()
+    from_env = write(tmp_path / "env.yaml", "")
+    monkeypatch.setenv("OMI_CONFIG", str(from_env))
+    assert find_config() == from_env
+    explicit = write(tmp_path / "explicit.yaml", "")
+    assert find_config(explicit) == explicit
+    assert find_config(str(explicit)) == explicit
+
+
+def test_xdg_dirs_are_honoured_and_relative_values_ignored(home, monkeypatch, tmp_path):
+    assert user_config_dir() == home / ".config" / "omi"
+    assert user_data_dir() == home / ".local" / "share" / "omi"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert user_config_dir() == tmp_path / "cfg" / "omi"
+    assert user_data_dir() == tmp_path / "data" / "omi"
+    user = write(tmp_path / "cfg" / "omi" / "config.yaml", "")
+    assert find_config() == user
+    monkeypatch.setenv("XDG_CONFIG_HOME", "relative/dir")
+    assert user_config_dir() == home / ".config" / "omi"
+
+
+def test_a_named_file_that_does_not_exist_is_an_error_not_a_fallback(home, monkeypatch):
+    write(Path("omi.yaml"), "")
+    assert "--config names nope.yaml, which is not a file" in error_of(find_config, "nope.yaml")
+    monkeypatch.setenv("OMI_CONFIG", "missing.yaml")
+    assert error_of(find_config).startswith("OMI_CONFIG names missing.yaml, which is not a file")
+    monkeypatch.setenv("OMI_CONFIG", str(Path.cwd()))
+    assert "which is not a file" in error_of(find_config)  # a directory
+
+
+def test_no_config_means_defaults(home):
+    config = load_config()
+    assert config == Config()
+    assert config.effective() == {
+        "embedding": None,
+        "storage": {"backend": "sqlite",
+                    "path": str(home / ".local" / "share" / "omi" / "memories.db")},
+        "events": {"handlers": []},
+    }
+
+
+# --- ${VAR} expansion -----------------------------------------------------------------------
+
+
+def test_variables_and_defaults_are_expanded_in_every_string():
+    env = {"KEY": "s3cret", "HOST": "example.org", "EMPTY": ""}
+    document = {"a": "${KEY}", "b": "https://${HOST}:${PORT:-8080}/v1", "c": "${MISSING:-}",
+                "d": ["${KEY}", {"e": "x${EMPTY}y"}], "f": 16, "g": "$${KEY} stays",
+                "h": "${EMPTY:-fallback}", "${KEY}": "keys are not expanded"}
+    assert expand_variables(document, environ=env) == {
+        "a": "s3cret", "b": "https://example.org:8080/v1", "c": "", "d": ["s3cret", {"e": "xy"}],
+        "f": 16, "g": "${KEY} stays", "h": "", "${KEY}": "keys are not expanded"}
+
+
+def test_a_missing_variable_names_the_variable_and_the_key():
+    document = {"events": {"handlers": [{"name": "w"}, {"name": "w", "url": "${HOOK_URL}"}]}}
+    assert error_of(expand_variables, document, environ={}) == (
+        "events.handlers[1].url: environment variable HOOK_URL is not set; export it or write "
+        "${HOOK_URL:-default}")
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("${}", "'${}' is not a variable reference"),
+    ("${1ABC}", "'${1ABC}' is not a variable reference"),
+    ("${A B}", "'${A B}' is not a variable reference"),
+    ("${A:default}", "'${A:default}' is not a variable reference"),
+    ("abc ${OPEN", "unclosed '${' in 'abc ${OPEN'"),
+])
+def test_malformed_references_are_errors_naming_the_key(text, problem):
+    message = error_of(expand_variables, {"storage": {"path": text}}, environ={"A": "1"})
+    assert message.startswith(f"storage.path: {problem}")
+
+
+def test_a_missing_variable_in_a_file_names_the_file(home, monkeypatch):
+    monkeypatch.delenv("NVIDIA_API_KEY", raising=False)
+    write(Path("omi.yaml"), "embedding:\n  provider: nim\n  api_key: ${NVIDIA_API_KEY}\n")
+    assert error_of(load_config) == (
+        "omi.yaml: embedding.api_key: environment variable NVIDIA_API_KEY is not set; export "
+        "it or write ${NVIDIA_API_KEY:-default}")
+
+
+# --- shape ----------------------------------------------------------------------------------
+
+
+def test_the_spec_shape_parses_into_choices(home, monkeypatch):
+    monkeypatch.setenv("MY_KEY", "k-123")
+    write(Path("omi.yaml"), """
+embedding:
+  provider: nim
+  model: nvidia/nv-embedqa-e5-v5
+  api_key: ${MY_KEY}
+  batch_size: 16
+storage:
+  backend: sqlite
+  path: ${DB:-/tmp/omi.db}
+events:
+  handlers:
+    - audit
+    - name: webhook
+      url: https://example.org/hook
+  background: true
+  queue_size: 50
+""")
+    config = load_config()
+    assert config.source == Path("omi.yaml")
+    assert config.embedding == PluginChoice("embedding", "nim", {
+        "model": "nvidia/nv-embedqa-e5-v5", "api_key": "k-123", "batch_size": 16})
+    assert config.storage == PluginChoice("storage", "sqlite", {"path": "/tmp/omi.db"})
+    assert config.handlers == [
+        PluginChoice("events.handlers[0]", "audit"),
+        PluginChoice("events.handlers[1]", "webhook", {"url": "https://example.org/hook"})]
+    assert config.dispatch == {"background": True, "queue_size": 50}
+
+
+@pytest.mark.parametrize("document, message", [
+    ([1, 2], "the top level must be a mapping with keys embedding, storage, events, not a list"),
+    ({"embeddings": {}}, "unknown top-level key 'embeddings' (did you mean 'embedding'?); valid "
+                         "keys: embedding, storage, events"),
+    ({"plugins": 1}, "unknown top-level key 'plugins'; valid keys: embedding, storage, events"),
+    ({"embedding": "nim"}, "embedding must be a mapping with `provider` and the plugin's "
+                           "options, not a str ('nim')"),
+    ({"embedding": {"model": "m"}}, "embedding.provider is missing; name the plugin, e.g. "
+                                    "provider: nim (see `omi plugins list`)"),
+    ({"storage": {"backend": "  "}}, "storage.backend is missing; name the plugin, e.g. "
+                                     "backend: sqlite"),
+    ({"storage": {"backend": "sqlite", 3: "x"}}, "storage: option 3 is not a valid option name"),
+    ({"events": ["webhook"]}, "events must be a mapping like {handlers: [name, ...]}"),
+    ({"events": {"handler": []}}, "events: unknown key 'handler' (did you mean 'handlers'?); "
+                                  "valid keys: handlers, background, queue_size"),
+    ({"events": {"handlers": "webhook"}}, "events.handlers must be a list of names"),
+    ({"events": {"handlers": [3]}}, "events.handlers[0] must be a mapping with `name`"),
+    ({"events": {"handlers": [{"url": "x"}]}}, "events.handlers[0].name is missing"),
+])
+def test_bad_shapes_are_named(document, message):
+    assert message in error_of(parse_config, document)
+
+
+def test_empty_file_and_null_sections_mean_defaults(home):
+    write(Path("omi.yaml"), "# nothing yet\n")
+    assert load_config() == Config(source=Path("omi.yaml"))
+    write(Path("omi.yaml"), "embedding:\nstorage:\nevents:\n")
+    assert load_config() == Config(source=Path("omi.yaml"))
+
+
+def test_invalid_yaml_and_unreadable_files(home):
+    write(Path("omi.yaml"), "embedding:\n  provider: nim\n   model: [x\n")
+    message = error_of(load_config)
+    assert message.startswith("omi.yaml: not valid YAML at line 3, column ")
+    Path("omi.yaml").write_bytes(b"embedding: {provider: \xff\xfe}\n")
+    assert error_of(load_config).startswith("omi.yaml: cannot read it: ")
+
+
+# --- building plugins -----------------------------------------------------------------------
+
+
+def build(document, **kwargs):
+    return build_plugins(parse_config(document), **kwargs)
+
+
+def test_defaults_build_sqlite_in_the_user_data_dir(home):
+    plugins = build(None)
+    try:
+        assert isinstance(plugins.storage, SQLiteBackend)
+        assert plugins.storage.path == home / ".local" / "share" / "omi" / "memories.db"
+        assert plugins.storage.path.exists()
+        assert plugins.embedder is None and plugins.handlers == {}
+    finally:
+        plugins.storage.close()
+
+
+def test_builtin_embedder_gets_its_options(tmp_path):
+    plugins = build({"embedding": {"provider": "nim", "api_key": "k", "batch_size": 4,
+                                   "base_url": "http://127.0.0.1:9"},
+                     "storage": {"backend": "sqlite", "path": str(tmp_path / "m.db")}})
+    plugins.storage.close()
+    assert isinstance(plugins.embedder, NIMEmbedder)
+    assert plugins.embedder.batch_size == 4
+    assert plugins.embedder._client.base_url == "http://127.0.0.1:9"
+
+
+def test_unknown_plugin_names_list_what_is_valid(tmp_path, make_dist):
+    make_dist("omi-storage-tracked", entry_points={STORAGE: {"tracked": "tracked_mod:Tracked"}},
+              files={"tracked_mod.py": TRACKED_BACKEND})
+    assert error_of(build, {"embedding": {"provider": "olama"}}) == (
+        "embedding.provider: no embedding provider named 'olama' (did you mean 'ollama'?); "
+        "valid: nim, ollama (see `omi plugins list`)")
+    assert error_of(build, {"storage": {"backend": "postgres"}}) == (
+        "storage.backend: no storage backend named 'postgres'; valid: sqlite (built-in), "
+        "tracked (see `omi plugins list`)")
+    assert error_of(build, {"events": {"handlers": ["slack"]}}) == (
+        "events.handlers[0].name: no event handler named 'slack'; valid: (none installed) "
+        "(see `omi plugins list`)")
+
+
+def test_a_plugin_that_fails_to_load_is_reported_with_its_key(make_dist):
+    make_dist("omi-event-broken", entry_points={EVENTS: {"broken": "broken_mod:Broken"}},
+              files={"broken_mod.py": "class Broken:\n    interface_version = '1.0'\n"})
+    message = error_of(build, {"events": {"handlers": ["broken"]}})
+    assert message.startswith("events.handlers[0]: Plugin 'broken' from omi-event-broken 0.1.0 "
+                              "failed validation: Broken does not inherit from")
+
+
+def test_third_party_plugins_are_built_with_their_options(tmp_path, make_dist):
+    make_dist("omi-storage-tracked", entry_points={STORAGE: {"tracked": "tracked_mod:Tracked"}},
+              files={"tracked_mod.py": TRACKED_BACKEND})
+    make_dist("omi-event-recorder", entry_points={EVENTS: {"recorder": "recorder_mod:Recorder"}},
+              files={"recorder_mod.py": RECORDING_HANDLER})
+    plugins = build({"storage": {"backend": "tracked", "dsn": "db://x"},
+                     "events": {"handlers": [{"name": "recorder", "url": "http://a"},
+                                             {"name": "recorder", "url": "http://b",
+                                              "retries": 1}]}})
+    assert plugins.storage.dsn == "db://x"
+    assert list(plugins.handlers) == ["recorder", "recorder (events.handlers[1])"]
+    assert [(h.url, h.retries) for h in plugins.handlers.values()] == [("http://a", 3),
+                                                                        ("http://b", 1)]
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"name": "recorder", "uri": "http://a"},
+     "events.handlers[0]: event handler 'recorder' (Recorder) does not accept option uri "
+     "(did you mean 'url'?); it accepts: url, retries"),
+    ({"name": "recorder", "uri": "x", "tries": 2},
+     "does not accept options uri, tries (did you mean 'url'?); it accepts: url, retries"),
+    ("recorder", "events.handlers[0]: event handler 'recorder' (Recorder) needs option url; "
+                 "add it"),
+    ({"name": "recorder", "url": "ftp://a"},
+     "events.handlers[0]: event handler 'recorder' (Recorder) rejected its options (url): "
+     "ValueError: url must start with http, got 'ftp://a'"),
+])
+def test_constructor_problems_name_the_plugin_and_the_options(make_dist, entry, message):
+    make_dist("omi-event-recorder", entry_points={EVENTS: {"recorder": "recorder_mod:Recorder"}},
+              files={"recorder_mod.py": RECORDING_HANDLER})
+    assert message in error_of(build, {"events": {"handlers": [entry]}})
+
+
+def test_secret_values_never_appear_in_constructor_errors():
+    message = error_of(build, {"embedding": {"provider": "nim", "api_key": "TOPSECRET",
+                                             "batch_size": -1}})
+    assert "rejected its options (api_key, batch_size)" in message
+    assert "TOPSECRET" not in message
+
+
+def test_what_was_built_before_a_failure_is_closed(make_dist):
+    make_dist("omi-storage-tracked", entry_points={STORAGE: {"tracked": "tracked_mod:Tracked"}},
+              files={"tracked_mod.py": TRACKED_BACKEND})
+    make_dist("omi-event-recorder", entry_points={EVENTS: {"recorder": "recorder_mod:Recorder"}},
+              files={"recorder_mod.py": RECORDING_HANDLER})
+    error_of(build, {"storage": {"backend": "tracked", "dsn": "db://1"},
+                     "events": {"handlers": [{"name": "recorder", "url": "http://ok"},
+                                             {"name": "recorder", "url": "bad"}]}})
+    import recorder_mod
+    import tracked_mod
+
+    assert tracked_mod.CLOSED == ["db://1"]
+    assert recorder_mod.CLOSED == ["http://ok"]
+
+
+def test_sqlite_that_cannot_open_is_a_config_error(tmp_path):
+    blocker = write(tmp_path / "file", "")
+    message = error_of(build, {"storage": {"backend": "sqlite", "path": str(blocker / "m.db")}})
+    assert message.startswith("storage: storage backend 'sqlite' (SQLiteBackend) rejected its "
+                              "options (path): ValueError: Cannot open the SQLite database at")
+
+
+def test_build_errors_from_a_file_name_the_file(home):
+    write(Path("omi.yaml"), "embedding: {provider: nope}\n")
+    message = error_of(build_plugins, load_config())
+    assert message.startswith("omi.yaml: embedding.provider: no embedding provider named 'nope'")
+
+
+# --- masking and `omi config show` ----------------------------------------------------------
+
+
+def test_secrets_are_masked_by_key_name():
+    document = {"embedding": {"provider": "nim", "api_key": "k", "model": "m"},
+                "storage": {"backend": "pg", "password": "p", "dsn": "x", "token": None},
+                "events": {"handlers": [{"name": "h", "Auth-Token": "t", "client_secret": "s",
+                                         "apiKey": "a", "url": "u", "secret": ""}]}}
+    assert mask_secrets(document) == {
+        "embedding": {"provider": "nim", "api_key": "****", "model": "m"},
+        "storage": {"backend": "pg", "password": "****", "dsn": "x", "token": None},
+        "events": {"handlers": [{"name": "h", "Auth-Token": "****", "client_secret": "****",
+                                 "apiKey": "****", "url": "u", "secret": ""}]}}
+    assert document["embedding"]["api_key"] == "k"  # the input is left alone
+
+
+def show(*args: str, env: dict | None = None):
+    return CliRunner().invoke(cli, ["config", "show", *args], env=env)
+
+
+def test_config_show_prints_the_effective_config_with_secrets_masked(home, monkeypatch):
+    monkeypatch.setenv("NVIDIA_API_KEY", "nvapi-SECRET")
+    write(Path("omi.yaml"), "embedding:\n  provider: nim\n  api_key: ${NVIDIA_API_KEY}\n"
+                            "storage: {backend: sqlite, path: /data/m.db}\n"
+                            "events: {handlers: [audit, {name: hook, token: abc}]}\n")
+    result = show()
+    assert result.exit_code == 0, result.output
+    assert "SECRET" not in result.output and "abc" not in result.output
+    assert result.output == (
+        "# omi.yaml\n"
+        "embedding:\n  provider: nim\n  api_key: '****'\n"
+        "storage:\n  backend: sqlite\n  path: /data/m.db\n"
+        "events:\n  handlers:\n  - audit\n  - name: hook\n    token: '****'\n")
+    document = json.loads(show("--format", "json").output)
+    assert document["source"] == "omi.yaml"
+    assert document["embedding"] == {"provider": "nim", "api_key": "****"}
+
+
+def test_config_show_without_a_file_shows_the_defaults(home):
+    result = show()
+    assert result.exit_code == 0
+    assert result.output.startswith("# no config file found, so these are the defaults\n")
+    assert f"path: {home / '.local' / 'share' / 'omi' / 'memories.db'}" in result.output
+
+
+def test_config_show_honours_config_and_omi_config(home, tmp_path):
+    explicit = write(tmp_path / "a.yaml", "storage: {backend: sqlite, path: /a.db}\n")
+    from_env = write(tmp_path / "b.yaml", "storage: {backend: sqlite, path: /b.db}\n")
+    assert "path: /a.db" in show("--config", str(explicit)).output
+    assert "path: /b.db" in show(env={"OMI_CONFIG": str(from_env)}).output
+    assert "path: /a.db" in show("--config", str(explicit), env={"OMI_CONFIG": str(from_env)}
+                                 ).output
+
+
+@pytest.mark.parametrize("text, message", [
+    ("plugins: {}\n", "Error: omi.yaml: unknown top-level key 'plugins'; valid keys: "),
+    ("storage:\n  backend: sqlite\n  path: ${NO_SUCH_VAR}\n",
+     "Error: omi.yaml: storage.path: environment variable NO_SUCH_VAR is not set"),
+    ("storage: [\n", "Error: omi.yaml: not valid YAML at line 2"),
+])
+def test_config_show_errors_are_one_line_with_exit_2(home, monkeypatch, text, message):
+    monkeypatch.delenv("NO_SUCH_VAR", raising=False)
+    write(Path("omi.yaml"), text)
+    result = show()
+    assert result.exit_code == 2
+    assert result.output.startswith(message) and result.output.count("\n") == 1
+
+
+def test_config_show_with_a_missing_file_is_exit_2(home):
+    result = show("--config", "missing.yaml")
+    assert result.exit_code == 2
+    assert result.output == ("Error: --config names missing.yaml, which is not a file; fix the "
+                             "path or create the file\n")

@@ -1,0 +1,255 @@
+"""omi.dispatch: every handler gets every event, each its own copy; failures stay contained."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from typing import Any, Dict, List, Tuple
+
+import pytest
+
+from omi.dispatch import Dispatcher, snapshot
+from omi.events import EventHandler
+
+
+class Recorder(EventHandler):
+    interface_version = "1.0"
+
+    def __init__(self) -> None:
+        self.events: List[Tuple[str, Dict[str, Any]]] = []
+        self.threads: List[str] = []
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        self.events.append((event_type, event_data))
+        self.threads.append(threading.current_thread().name)
+
+
+class Vandal(EventHandler):
+    """Mutates everything it is given, to prove nobody else sees it."""
+
+    interface_version = "1.0"
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        event_data["metadata"]["tags"].append("vandalised")
+        event_data["content"] = "changed"
+        event_data.clear()
+
+
+class Exploding(EventHandler):
+    interface_version = "1.0"
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        raise RuntimeError(f"boom on {event_type}")
+
+
+class Blocking(EventHandler):
+    """Waits for `release` before returning, to fill the background queue."""
+
+    interface_version = "1.0"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.seen: List[int] = []
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        self.entered.set()
+        self.release.wait(10)
+        self.seen.append(event_data["n"])
+
+
+class Sleepy(EventHandler):
+    interface_version = "1.0"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        time.sleep(self.seconds)
+
+
+def payload() -> Dict[str, Any]:
+    return {"id": "m1", "content": "hello", "metadata": {"tags": ["a"]}}
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_every_handler_gets_every_event_in_order(background):
+    first, second = Recorder(), Recorder()
+    dispatcher = Dispatcher({"first": first, "second": second}, background=background)
+    for n in range(50):
+        dispatcher.dispatch("memory.stored", {"n": n})
+    dispatcher.close()
+    for recorder in (first, second):
+        assert [data["n"] for _, data in recorder.events] == list(range(50))
+    expected_thread = "omi-events" if background else threading.current_thread().name
+    assert set(first.threads) == {expected_thread}
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_each_handler_gets_its_own_copy(background):
+    before, after = Recorder(), Recorder()
+    dispatcher = Dispatcher([before, Vandal(), after], background=background)
+    data = payload()
+    dispatcher.dispatch("memory.stored", data)
+    data["metadata"]["tags"].append("changed by the caller after emitting")
+    dispatcher.close()
+    assert before.events == after.events == [("memory.stored", payload())]
+    assert before.events[0][1] is not after.events[0][1]
+    assert data["content"] == "hello"  # the vandal never touched the caller's dict
+
+
+def test_data_marshal_cannot_freeze_is_still_deep_copied():
+    ordered = OrderedDict(a={"deep": [1]})
+    make = snapshot({"ordered": ordered})
+    copy_one, copy_two = make(), make()
+    copy_one["ordered"]["a"]["deep"].append(2)
+    assert copy_two == {"ordered": OrderedDict(a={"deep": [1]})}
+    assert isinstance(copy_two["ordered"], OrderedDict)
+    ordered["a"]["deep"].append(3)  # frozen at snapshot time
+    assert make()["ordered"]["a"]["deep"] == [1]
+
+
+def test_shared_references_survive_the_copy_like_deepcopy():
+    shared = [1, 2]
+    copied = snapshot({"a": shared, "b": shared})()
+    assert copied["a"] is copied["b"] and copied["a"] is not shared
+
+
+def test_data_that_cannot_be_copied_is_refused():
+    dispatcher = Dispatcher([Recorder()])
+    with pytest.raises(TypeError, match="event data must be copyable plain data"):
+        dispatcher.dispatch("memory.stored", {"lock": threading.Lock()})
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_a_raising_handler_is_logged_by_name_and_others_still_run(background, caplog):
+    after = Recorder()
+    dispatcher = Dispatcher({"exploder": Exploding(), "after": after}, background=background)
+    with caplog.at_level(logging.ERROR, logger="omi.events"):
+        dispatcher.dispatch("session.started", {"session_id": "s"})
+        dispatcher.dispatch("session.ended", {"session_id": "s"})
+        dispatcher.close()
+    assert [event for event, _ in after.events] == ["session.started", "session.ended"]
+    assert dispatcher.failures == 2
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[0] == ("Event handler 'exploder' failed on session.started; the memory is "
+                           "kept and the other handlers still get the event")
+    assert "RuntimeError: boom on session.started" in caplog.records[0].exc_text
+
+
+def test_a_slow_handler_is_logged_with_its_name_and_time(caplog):
+    dispatcher = Dispatcher({"sleepy": Sleepy(0.06)}, slow_handler_seconds=0.03)
+    with caplog.at_level(logging.WARNING, logger="omi.events"):
+        dispatcher.dispatch("memory.recalled", {})
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING
+    assert record.getMessage().startswith("Event handler 'sleepy' took 0.")
+    assert "on memory.recalled; make it faster or set events.background: true" in \
+        record.getMessage()
+
+
+def test_background_dispatch_returns_at_once_and_flush_waits():
+    sleepy = Sleepy(0.05)
+    recorder = Recorder()
+    dispatcher = Dispatcher({"sleepy": sleepy, "recorder": recorder}, background=True)
+    start = time.perf_counter()
+    for n in range(5):
+        dispatcher.dispatch("memory.stored", {"n": n})
+    assert time.perf_counter() - start < 0.05  # the caller did not wait for the handler
+    assert not dispatcher.flush(timeout=0.01)
+    assert dispatcher.flush(timeout=5)
+    assert len(recorder.events) == 5
+    dispatcher.close()
+
+
+def test_close_flushes_every_queued_event():
+    recorder = Recorder()
+    dispatcher = Dispatcher([Sleepy(0.002), recorder], background=True, queue_size=500)
+    for n in range(200):
+        dispatcher.dispatch("memory.stored", {"n": n})
+    dispatcher.close()
+    assert [data["n"] for _, data in recorder.events] == list(range(200))
+
+
+def test_a_full_queue_blocks_then_drops_loudly_naming_the_slow_handler(caplog):
+    blocker = Blocking()
+    dispatcher = Dispatcher({"blocker": blocker}, background=True, queue_size=1,
+                            put_timeout=0.1)
+    dispatcher.dispatch("memory.stored", {"n": 0})
+    assert blocker.entered.wait(5)  # the worker holds event 0; the queue is empty again
+    dispatcher.dispatch("memory.stored", {"n": 1})  # fills the queue
+    with caplog.at_level(logging.ERROR, logger="omi.events"):
+        start = time.perf_counter()
+        dispatcher.dispatch("memory.stored", {"n": 2})
+        waited = time.perf_counter() - start
+    assert waited >= 0.1
+    assert dispatcher.dropped == 1
+    (record,) = caplog.records
+    assert record.getMessage().startswith(
+        "Event memory.stored DROPPED: the event queue stayed full (1 events) for 0.1 s while "
+        "handler 'blocker' has been running for ")
+    assert record.getMessage().endswith("; raise events.queue_size or fix the slow handler")
+    blocker.release.set()
+    dispatcher.close()
+    assert blocker.seen == [0, 1]
+
+
+def test_close_gives_up_after_close_timeout_and_says_what_was_lost(caplog):
+    blocker = Blocking()
+    dispatcher = Dispatcher({"blocker": blocker}, background=True, close_timeout=0.2)
+    for n in range(3):
+        dispatcher.dispatch("memory.stored", {"n": n})
+    assert blocker.entered.wait(5)
+    with caplog.at_level(logging.ERROR, logger="omi.events"):
+        dispatcher.close()
+    (record,) = caplog.records
+    assert record.getMessage().startswith(
+        "2 queued events and the one in progress were NOT delivered: close() waited 0.2 s "
+        "while handler 'blocker' has been running for ")
+    blocker.release.set()
+
+
+def test_a_closed_dispatcher_refuses_events():
+    dispatcher = Dispatcher([Recorder()], background=True)
+    dispatcher.close()
+    dispatcher.close()  # idempotent
+    with pytest.raises(RuntimeError, match="the event dispatcher is closed"):
+        dispatcher.dispatch("memory.stored", {})
+
+
+def test_no_handlers_means_no_worker_thread_and_no_work():
+    before = threading.active_count()
+    dispatcher = Dispatcher((), background=True)
+    assert not dispatcher.has_handlers
+    dispatcher.dispatch("memory.stored", {"lock": threading.Lock()})  # not even copied
+    assert threading.active_count() == before
+    assert dispatcher.flush(0)
+    dispatcher.close()
+
+
+def test_sequence_handlers_are_named_by_class(caplog):
+    dispatcher = Dispatcher([Exploding()])
+    with caplog.at_level(logging.ERROR, logger="omi.events"):
+        dispatcher.dispatch("belief.updated", {})
+    assert "Event handler 'Exploding' failed on belief.updated" in caplog.text
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"queue_size": 0}, "queue_size must be a positive integer, got 0"),
+    ({"queue_size": "10"}, "queue_size must be a positive integer, got '10'"),
+    ({"queue_size": True}, "queue_size must be a positive integer, got True"),
+    ({"put_timeout": -1}, "put_timeout must be a number of seconds >= 0, got -1"),
+    ({"close_timeout": "5"}, "close_timeout must be a number of seconds >= 0, got '5'"),
+    ({"slow_handler_seconds": None}, "slow_handler_seconds must be a number of seconds"),
+    ({"background": "yes"}, "background must be true or false, got 'yes'"),
+])
+def test_bad_options_are_rejected_by_name(options, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        Dispatcher([Recorder()], **options)
+
+
+def test_a_handler_without_handle_is_rejected_by_name():
+    with pytest.raises(TypeError, match="event handler 'odd' has no handle"):
+        Dispatcher({"odd": object()})
