@@ -157,6 +157,17 @@ def list_plugins(output_format: str, group: str | None, verbose: bool) -> None:
 # --- omi plugins new ------------------------------------------------------------------------
 
 
+def parse_settings(settings: tuple[str, ...]) -> dict[str, str]:
+    """The --set KEY=VALUE options of `new` and `update`, as a dict."""
+    variables = {}
+    for text in settings:
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip():
+            raise BadInput(f"--set takes KEY=VALUE, got {text!r}")
+        variables[key.strip()] = value
+    return variables
+
+
 @plugins.command("new")
 @click.argument("plugin_type", metavar="{embedding|storage|event}",
                 type=click.Choice(["embedding", "storage", "event"]))
@@ -192,11 +203,7 @@ def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: b
 
     variables = {key: value for key, value in (("author", author), ("email", email),
                  ("description", description), ("license", license_)) if value is not None}
-    for text in settings:
-        key, sep, value = text.partition("=")
-        if not sep or not key.strip():
-            raise BadInput(f"--set takes KEY=VALUE, got {text!r}")
-        variables[key.strip()] = value
+    variables.update(parse_settings(settings))
     interactive = not no_input and sys.stdin.isatty()
     try:
         made = new_plugin(plugin_type, name, output_dir, variables, no_input=not interactive,
@@ -215,6 +222,131 @@ def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: b
     click.echo(f"  pip install -e '{where}[test]'")
     click.echo(f"  pytest {where}")
     click.echo(f"  omi plugins check {made.names.name}")
+
+
+# --- omi plugins update ---------------------------------------------------------------------
+
+UPDATE_MARKS = {"added": "A", "updated": "M", "merged": "M", "deleted": "D", "conflict": "C",
+                "skipped": "S"}
+
+
+@plugins.command("update")
+@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False))
+@click.option("--check", "check_only", is_flag=True,
+              help="Write nothing; exit 1 when the project is behind the installed templates "
+              "and list the files an update would change (for CI).")
+@click.option("--dry-run", is_flag=True, help="Print the diff the update would make; write "
+              "nothing.")
+@click.option("--skip", "skips", multiple=True, metavar="GLOB",
+              help="Leave files (or folders) matching GLOB alone; remembered in "
+              ".omi-template.json. Repeatable.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Change a template answer (e.g. --set description=...) and re-render. "
+              "Repeatable.")
+@click.option("--allow-dirty", is_flag=True,
+              help="Update even though the git work tree has uncommitted changes.")
+@click.option("--init", "init", is_flag=True,
+              help="Record the answers from pyproject.toml for a project that has no "
+              ".omi-template.json, taking it as current with the installed templates.")
+def update_plugin_command(path: str, check_only: bool, dry_run: bool, skips: tuple[str, ...],
+                          settings: tuple[str, ...], allow_dirty: bool, init: bool) -> None:
+    """Bring a plugin made by `omi plugins new` up to date with the installed templates.
+
+    The template's changes since PATH (default: the current directory) was generated or last
+    updated are merged into it file by file: your edits are kept; where you and the template
+    changed the same lines, the file gets <<<<<<< conflict markers and the command exits 1.
+
+    \b
+    Examples:
+      omi plugins update --check
+      omi plugins update --dry-run
+      omi plugins update path/to/omi-embedding-mine --skip README.md
+      omi plugins update --init
+    """
+    from pathlib import Path
+
+    from omi import update
+
+    if check_only and dry_run:
+        raise BadInput("--check and --dry-run do not go together; pick one")
+    if init and (check_only or dry_run):
+        raise BadInput("--init records answers; it does not go with --check or --dry-run")
+    project = Path(path).resolve()
+    try:
+        if init:
+            answers, different = update.init_record(project, skips, parse_settings(settings))
+            click.echo(f"Recorded answers for omi-{answers['template']}-{answers['name']} in "
+                       f"{update.ANSWERS_FILE}: it now tracks the omi-openclaw {__version__} "
+                       f"templates.")
+            if different:
+                click.echo(f"{len(different)} file(s) differ from the template and count as your "
+                           f"own edits, which updates keep: {', '.join(different)}")
+            return
+        plan = update.plan_update(project, skips, parse_settings(settings))
+    except update.UpdateError as error:
+        raise BadInput(one_line(error)) from None
+    name = f"omi-{plan.answers['template']}-{plan.answers['name']}"
+    if not plan.behind and not plan.record_changed:
+        click.echo(f"{name} is current with the omi-openclaw {__version__} templates.")
+        return
+    if check_only:
+        if not plan.behind:
+            click.echo(f"{name} is current with the omi-openclaw {__version__} templates.")
+            return
+        click.echo(f"{name} is behind the omi-openclaw {__version__} templates (last updated "
+                   f"with {plan.from_version}); omi plugins update would change:")
+        _echo_changes(plan.changes)
+        raise SystemExit(1)
+    if dry_run:
+        _echo_diff(plan.changes)
+        click.echo(f"Dry run: {sum(c.writes for c in plan.changes)} file(s) would change, "
+                   f"{len(plan.conflicts)} with conflicts; nothing written.")
+        if plan.conflicts:
+            raise SystemExit(1)
+        return
+    if not allow_dirty:
+        state, detail = update.git_worktree_state(project)
+        if state == "dirty":
+            raise BadInput(f"the git work tree has uncommitted changes ({detail}); commit or "
+                           f"stash them so the update is one reviewable change, or pass "
+                           f"--allow-dirty")
+        if state != "clean":
+            click.echo(f"Note: {detail}, so the update cannot be checked against a commit; "
+                       f"updating anyway.", err=True)
+    update.apply_update(plan)
+    click.echo(f"Updated {name} to the omi-openclaw {__version__} templates (from "
+               f"{plan.from_version}):")
+    _echo_changes(plan.changes)
+    if plan.conflicts:
+        raise OperationFailed(f"{len(plan.conflicts)} file(s) have conflicts: resolve the "
+                              f"<<<<<<< markers (or the notes above), then commit")
+
+
+def _echo_changes(changes: list[Any]) -> None:
+    if not any(change.status != "skipped" for change in changes):
+        click.echo("  (no file changes; the project already has the template's changes)")
+    for change in changes:
+        note = f": {change.note}" if change.note else ""
+        click.echo(f"  {UPDATE_MARKS[change.status]} {change.path}{note}")
+
+
+def _echo_diff(changes: list[Any]) -> None:
+    """Unified diffs of what the update would write."""
+    import difflib
+
+    for change in changes:
+        if not change.writes:
+            continue
+        try:
+            before, after = ((content or b"").decode("utf-8").splitlines(keepends=True)
+                             for content in (change.before, change.after))
+        except UnicodeDecodeError:
+            click.echo(f"Binary file {change.path} would change")
+            continue
+        old = f"a/{change.path}" if change.before is not None else "/dev/null"
+        new = f"b/{change.path}" if change.after is not None else "/dev/null"
+        for line in difflib.unified_diff(before, after, old, new):
+            click.echo(line if line.endswith("\n") else line + "\n", nl=False)
 
 
 # --- omi plugins check ----------------------------------------------------------------------
