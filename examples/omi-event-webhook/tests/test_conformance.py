@@ -1,9 +1,22 @@
-"""OMI's standard conformance suite: the same checks as `omi plugins check webhook`."""
+"""OMI's standard conformance suite: the same checks as `omi plugins check webhook`.
+
+The handler delivers to a real receiver on 127.0.0.1 that verifies every signature; the last
+test proves that the suite's sample events really arrive, signed, and none is dead-lettered.
+"""
 
 import pytest
 from omi.testing import EventHandlerConformance
+from receiver import Receiver
 
 from omi_event_webhook.handler import WebhookHandler
+
+SECRET = "conformance-secret"
+
+
+@pytest.fixture(scope="module")
+def conformance_receiver():
+    with Receiver(SECRET) as server:
+        yield server
 
 
 class TestConformance(EventHandlerConformance):
@@ -13,5 +26,17 @@ class TestConformance(EventHandlerConformance):
     known_failures = {}
 
     @pytest.fixture
-    def plugin(self, tmp_path):
-        return WebhookHandler(path=tmp_path / "events.jsonl")
+    def plugin(self, conformance_receiver, tmp_path):
+        return WebhookHandler(conformance_receiver.url, SECRET, tmp_path / "dead.jsonl")
+
+
+def test_the_suite_sample_events_arrive_signed(tmp_path):
+    from omi.conformance.events import SAMPLE_PAYLOADS
+
+    with Receiver(SECRET) as server:
+        handler = WebhookHandler(server.url, SECRET, tmp_path / "dead.jsonl")
+        for event_type, payload in SAMPLE_PAYLOADS.items():
+            handler.handle(event_type, payload)
+    assert [(e["type"], e["data"]) for e in server.events()] == list(SAMPLE_PAYLOADS.items())
+    assert len(server.accepted) == len(server.requests)
+    assert not (tmp_path / "dead.jsonl").exists()

@@ -1,11 +1,16 @@
-"""Unit tests for WebhookHandler."""
+"""WebhookHandler against real receivers on 127.0.0.1: ones that succeed and verify the
+signature, fail, time out, refuse, and fail then recover."""
 
+import datetime
 import json
+import subprocess
+import sys
+import time
 
 import pytest
 from omi.events import EVENT_TYPES, EventHandler
 
-from omi_event_webhook.handler import WebhookHandler
+from omi_event_webhook import InvalidSignature, WebhookHandler, sign, verify_signature
 
 
 def test_plugin_interface():
@@ -13,22 +18,257 @@ def test_plugin_interface():
     assert WebhookHandler.interface_version == "1.0"
 
 
-def test_every_event_becomes_one_json_line(tmp_path):
-    handler = WebhookHandler(path=tmp_path / "events.jsonl")
+def test_every_event_is_posted_as_signed_json(receiver, make, tmp_path):
+    server = receiver("ok")
+    handler = make(server.url)
     for event_type in EVENT_TYPES:
-        handler.handle(event_type, {"id": "m1"})
-    records = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
-    assert [record["type"] for record in records] == list(EVENT_TYPES)
-    assert all(record["data"] == {"id": "m1"} for record in records)
+        assert handler.handle(event_type, {"id": "m1", "content": "tea, not coffee ☕"}) is None
+
+    assert len(server.accepted) == len(server.requests) == len(EVENT_TYPES)  # all verified
+    events = server.events()
+    assert [event["type"] for event in events] == list(EVENT_TYPES)
+    assert all(event["data"] == {"id": "m1", "content": "tea, not coffee ☕"} for event in events)
+    assert len({event["id"] for event in events}) == len(EVENT_TYPES)
+    headers = server.accepted[0]["headers"]
+    assert headers["Content-Type"] == "application/json"
+    assert headers["X-OMI-Event"] == "memory.stored"
+    assert headers["X-OMI-Delivery"] == events[0]["id"]
+    assert headers["User-Agent"] == "omi-event-webhook/0.1.0"
+    assert abs(int(headers["X-OMI-Timestamp"]) - time.time()) < 5
+    assert abs(events[0]["created"] - time.time()) < 5
+    assert not (tmp_path / "dead.jsonl").exists()
 
 
-def test_unknown_and_filtered_events_are_ignored(tmp_path):
-    handler = WebhookHandler(path=tmp_path / "events.jsonl", events=["memory.stored"])
+def test_the_signature_covers_timestamp_and_raw_body(receiver, make):
+    server = receiver("ok")
+    make(server.url).handle("memory.stored", {"id": "m1"})
+    request = server.requests[0]
+    timestamp = request["headers"]["X-OMI-Timestamp"]
+    signature = request["headers"]["X-OMI-Signature"]
+
+    assert signature.startswith("sha256=") and len(signature) == len("sha256=") + 64
+    assert signature == sign("test-secret", int(timestamp), request["body"])
+    verify_signature("test-secret", request["body"], timestamp, signature)
+    for secret, body, stamp, message in [
+        ("wrong-secret", request["body"], timestamp, "does not match"),
+        ("test-secret", request["body"] + b" ", timestamp, "does not match"),
+        ("test-secret", request["body"], str(int(timestamp) + 1), "does not match"),
+        ("test-secret", request["body"], "yesterday", "not Unix seconds"),
+        ("test-secret", request["body"], None, "missing"),
+    ]:
+        with pytest.raises(InvalidSignature, match=message):
+            verify_signature(secret, body, stamp, signature)
+    with pytest.raises(InvalidSignature, match="replay"):
+        verify_signature("test-secret", request["body"], timestamp, signature,
+                         now=int(timestamp) + 301)
+
+
+def test_a_receiver_with_another_secret_refuses_and_the_event_is_kept(receiver, make, tmp_path):
+    server = receiver("ok")
+    make(server.url, secret="not-the-receivers-secret").handle("memory.stored", {"id": "m1"})
+
+    assert server.accepted == [] and len(server.requests) == 1  # 401 is not retried
+    kept, = [json.loads(line) for line in (tmp_path / "dead.jsonl").read_text().splitlines()]
+    assert kept["type"] == "memory.stored" and kept["data"] == {"id": "m1"}
+    assert kept["attempts"] == 1 and "HTTP 401" in kept["error"]
+
+
+def test_a_failing_receiver_gets_bounded_retries_then_the_event_is_kept(receiver, make):
+    server = receiver("fail")
+    handler = make(server.url, max_retries=2)
+    handler.handle("memory.stored", {"id": "m1", "content": "keep me"})
+
+    assert len(server.requests) == 3
+    kept, = handler.dead_letters()
+    assert kept["data"] == {"id": "m1", "content": "keep me"}
+    assert kept["attempts"] == 3 and "HTTP 500" in kept["error"]
+    assert json.loads(server.requests[0]["body"])["id"] == kept["id"]
+
+
+def test_retries_back_off_exponentially(receiver, make):
+    server = receiver("flaky", failures=2)
+    start = time.perf_counter()
+    make(server.url, backoff=0.1, max_retries=2).handle("memory.stored", {"id": "m1"})
+    assert time.perf_counter() - start >= 0.1 + 0.2
+    assert len(server.requests) == 3 and len(server.accepted) == 1
+
+
+def test_retry_after_is_honoured(receiver, make):
+    server = receiver("flaky", failures=1, retry_after="0.4")
+    start = time.perf_counter()
+    make(server.url, max_retries=1).handle("memory.stored", {"id": "m1"})
+    assert time.perf_counter() - start >= 0.4
+    assert len(server.accepted) == 1
+
+
+def test_a_receiver_that_fails_then_recovers_gets_the_event_once(receiver, make, tmp_path):
+    server = receiver("flaky", failures=2)
+    make(server.url, max_retries=2).handle("session.started", {"session_id": "s1"})
+
+    assert len(server.requests) == 3
+    assert [event["data"] for event in server.events()] == [{"session_id": "s1"}]
+    assert not (tmp_path / "dead.jsonl").exists()
+
+
+def test_a_receiver_that_times_out_costs_at_most_the_time_budget(receiver, make):
+    server = receiver("slow", delay=1.5)
+    handler = make(server.url, timeout=0.2, max_retries=1, backoff=0.05)
+    start = time.perf_counter()
+    handler.handle("memory.stored", {"id": "m1"})
+    elapsed = time.perf_counter() - start
+
+    assert elapsed < 2 * 0.2 + 0.05 + 0.5  # (max_retries + 1) * timeout + backoff + slack
+    kept, = handler.dead_letters()
+    assert kept["attempts"] == 2 and "timed out" in kept["error"]
+
+
+def test_a_refusal_is_not_retried(receiver, make):
+    server = receiver("reject")
+    handler = make(server.url, max_retries=3)
+    handler.handle("memory.stored", {"id": "m1"})
+    assert len(server.requests) == 1
+    assert "HTTP 400" in handler.dead_letters()[0]["error"]
+
+
+def test_an_unreachable_receiver_is_reported_in_the_dead_letter(make, closed_port_url):
+    handler = make(closed_port_url, max_retries=1)
+    handler.handle("memory.stored", {"id": "m1"})
+    kept, = handler.dead_letters()
+    assert kept["error"].startswith(f"cannot reach {closed_port_url}")
+
+
+def test_a_receiver_that_is_down_is_not_waited_for_again_during_the_cooldown(receiver, make):
+    server = receiver("fail")
+    handler = make(server.url, max_retries=1, cooldown=60)
+    for number in range(5):
+        handler.handle("memory.stored", {"id": f"m{number}"})
+
+    assert len(server.requests) == 2  # the first event's two attempts, then nothing
+    kept = handler.dead_letters()
+    assert [record["data"]["id"] for record in kept] == ["m0", "m1", "m2", "m3", "m4"]
+    assert [record["attempts"] for record in kept] == [2, 0, 0, 0, 0]
+    assert "cooldown" in kept[1]["error"]
+
+
+def test_without_cooldown_every_event_is_tried(receiver, make):
+    server = receiver("fail")
+    handler = make(server.url, max_retries=0, cooldown=0)
+    for number in range(3):
+        handler.handle("memory.stored", {"id": f"m{number}"})
+    assert len(server.requests) == 3
+
+
+def test_redeliver_sends_the_dead_letters_again_with_their_ids(receiver, make, tmp_path):
+    server = receiver("flaky", failures=3)
+    handler = make(server.url, max_retries=0, cooldown=0)
+    for number in range(3):
+        handler.handle("memory.stored", {"id": f"m{number}"})
+    kept_ids = [record["id"] for record in handler.dead_letters()]
+    assert len(kept_ids) == 3 and server.accepted == []
+
+    result = handler.redeliver()
+
+    assert (result.delivered, result.remaining) == (3, 0)
+    assert [event["id"] for event in server.events()] == kept_ids
+    assert [event["data"]["id"] for event in server.events()] == ["m0", "m1", "m2"]
+    assert not (tmp_path / "dead.jsonl").exists()
+    assert handler.redeliver().delivered == 0
+
+
+def test_redeliver_keeps_what_still_fails_and_never_drops_a_line(receiver, make, tmp_path):
+    server = receiver("fail")
+    handler = make(server.url, max_retries=0, cooldown=0)
+    handler.handle("memory.stored", {"id": "m1"})
+    with (tmp_path / "dead.jsonl").open("a") as stream:
+        stream.write("{not json\n")
+
+    result = handler.redeliver()
+
+    assert (result.delivered, result.remaining) == (0, 2)
+    lines = (tmp_path / "dead.jsonl").read_text().splitlines()
+    assert lines[1] == "{not json"
+    record = json.loads(lines[0])
+    assert record["data"] == {"id": "m1"} and record["attempts"] == 2
+
+
+def test_redeliver_from_the_command_line(receiver, make, tmp_path):
+    failing = receiver("fail")
+    make(failing.url, max_retries=0).handle("belief.updated", {"belief": "tea", "new": 0.9})
+    ok = receiver("ok")
+    command = [sys.executable, "-m", "omi_event_webhook", "redeliver", "--url", ok.url,
+               "--secret", "test-secret", "--dead-letters", str(tmp_path / "dead.jsonl")]
+
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("delivered 1, still waiting 0")
+    assert [event["type"] for event in ok.events()] == ["belief.updated"]
+
+    make(failing.url, max_retries=0).handle("memory.stored", {"id": "m2"})
+    still_failing = command[:5] + [failing.url] + command[6:] + ["--max-retries", "0"]
+    done = subprocess.run(still_failing, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "still waiting 1" in done.stdout
+
+    done = subprocess.run(command[:5] + ["ftp://example.invalid"] + command[6:],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: url must be an http:// or https:// URL, got " \
+                                  "'ftp://example.invalid'"
+
+
+def test_unknown_and_filtered_events_are_ignored(receiver, make):
+    server = receiver("ok")
+    handler = make(server.url, events=["memory.stored"])
     handler.handle("session.started", {})
     handler.handle("some.future.event", {})
-    assert not (tmp_path / "events.jsonl").exists()
+    assert server.requests == []
+    handler.handle("memory.stored", {"id": "m1"})
+    assert len(server.accepted) == 1
 
 
-def test_unknown_event_filter_is_rejected(tmp_path):
-    with pytest.raises(ValueError, match="unknown event types"):
-        WebhookHandler(path=tmp_path / "e.jsonl", events=["memory.deleted"])
+def test_event_data_is_not_changed_and_odd_values_are_sent_as_text(receiver, make):
+    server = receiver("ok")
+    when = datetime.datetime(2026, 1, 2, 3, 4, 5)
+    data = {"id": "m1", "at": when, "tags": ["a"]}
+    make(server.url).handle("memory.stored", data)
+    assert data == {"id": "m1", "at": when, "tags": ["a"]}
+    assert server.events()[0]["data"] == {"id": "m1", "at": "2026-01-02 03:04:05", "tags": ["a"]}
+
+
+def test_an_event_that_cannot_even_be_kept_is_a_loud_error(make, closed_port_url, tmp_path):
+    (tmp_path / "a-file").write_text("")
+    handler = make(closed_port_url, max_retries=0, dead_letter_path=tmp_path / "a-file" / "x")
+    with pytest.raises(RuntimeError, match=r"could not keep it in .*a-file/x.*dead_letter_path"):
+        handler.handle("memory.stored", {"id": "m1"})
+
+
+def test_a_relative_dead_letter_path_is_fixed_when_the_handler_is_built(tmp_path, monkeypatch,
+                                                                        closed_port_url):
+    monkeypatch.chdir(tmp_path)
+    handler = WebhookHandler(closed_port_url, "s", max_retries=0)
+    assert handler.dead_letter_path == tmp_path / "omi-webhook-dead-letters.jsonl"
+    monkeypatch.chdir("/")
+    handler.handle("memory.stored", {"id": "m1"})
+    assert (tmp_path / "omi-webhook-dead-letters.jsonl").exists()
+
+
+def test_the_secret_can_come_from_the_environment(receiver, monkeypatch, tmp_path):
+    server = receiver("ok")
+    monkeypatch.setenv("OMI_WEBHOOK_SECRET", "test-secret")
+    WebhookHandler(server.url, dead_letter_path=tmp_path / "d.jsonl").handle("memory.stored", {})
+    assert len(server.accepted) == 1
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"url": "example.com/hook"}, "url must be an http:// or https:// URL"),
+    ({"secret": ""}, "pass secret=... or set OMI_WEBHOOK_SECRET"),
+    ({"timeout": 0}, "timeout must be positive seconds, got 0"),
+    ({"backoff": -1}, "backoff must be 0 or more seconds"),
+    ({"cooldown": "long"}, "cooldown must be 0 or more seconds"),
+    ({"max_retries": -1}, "max_retries must be an integer, 0 or more"),
+    ({"events": ["memory.deleted"]}, "unknown event types"),
+])
+def test_bad_settings_are_rejected(monkeypatch, options, message):
+    monkeypatch.delenv("OMI_WEBHOOK_SECRET", raising=False)
+    options = {"url": "http://127.0.0.1:9/hook", "secret": "s", **options}
+    with pytest.raises(ValueError, match=message):
+        WebhookHandler(**options)

@@ -27,3 +27,14 @@ def test_plugin_interface():
     """The class passes OMI's static validation and declares interface 1.0"""
     validate_plugin(WebhookHandler)
     assert WebhookHandler.interface_version == "1.0"
+
+
+def test_plugins_list_shows_it():
+    """`omi plugins list` shows the plugin; listing never contacts the receiver"""
+    from click.testing import CliRunner
+    from omi.cli import cli
+
+    result = CliRunner().invoke(cli, ["plugins", "list", "--group", "event"])
+
+    assert result.exit_code == 0, result.output
+    assert "  webhook (WebhookHandler) - v0.1.0 [interface: 1.0] ✓" in result.output.splitlines()

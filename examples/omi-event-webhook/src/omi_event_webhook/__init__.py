@@ -1,6 +1,12 @@
-"""Signed HTTP webhooks for OMI memory events, with retries and a dead-letter file"""
+"""Signed HTTP webhooks for OMI memory events, with retries and a dead-letter file."""
 
-from omi_event_webhook.handler import WebhookHandler
+from omi_event_webhook.handler import (
+    DeliveryError,
+    RedeliveryResult,
+    WebhookHandler,
+    __version__ as __version__,
+)
+from omi_event_webhook.signing import InvalidSignature, sign, verify_signature
 
-__all__ = ["WebhookHandler"]
-__version__ = "0.1.0"
+__all__ = ["DeliveryError", "InvalidSignature", "RedeliveryResult", "WebhookHandler", "sign",
+           "verify_signature"]

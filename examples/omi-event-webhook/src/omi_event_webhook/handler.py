@@ -1,51 +1,266 @@
-"""WebhookHandler: the `webhook` event handler for OMI.
+"""WebhookHandler: the `webhook` event handler, which POSTs OMI's events to an HTTP endpoint.
 
-It works out of the box: every lifecycle event is appended to a JSON-lines file, one object
-per line with the event type, the time and the payload. Replace `_deliver` to send events
-somewhere else (a webhook, a queue, analytics); keep it quick, OMI waits for handle().
+Each event is sent as one signed JSON request (see `omi_event_webhook.signing`), with a timeout
+per attempt and a bounded number of retries with exponential backoff. An event that still
+cannot be delivered is appended to a local dead-letter file (JSON lines) before handle()
+returns, so none is lost; `redeliver()` sends them again later.
+
+Delivery is synchronous: when handle() returns, the event was accepted by the receiver or is in
+the dead-letter file. The time one handle() can take is bounded by
+`(max_retries + 1) * timeout` plus the backoff; after a failed delivery the receiver is treated
+as down for `cooldown` seconds, during which events go straight to the dead-letter file, so a
+dead receiver slows OMI down once, not on every event.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import threading
 import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
 
 from omi.events import EVENT_TYPES, EventHandler
 
+from omi_event_webhook.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+
+__version__ = "0.1.0"
+logger = logging.getLogger("omi_event_webhook")
+
+#: Answers worth trying again: the receiver is busy, restarting or briefly broken.
+RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+DEFAULT_DEAD_LETTERS = "omi-webhook-dead-letters.jsonl"
+
+
+class DeliveryError(RuntimeError):
+    """One delivery failed; `retryable` says whether trying again later may help, and
+    `retry_after` is how long the receiver asked us to wait (Retry-After), if it did."""
+
+    def __init__(self, message: str, retryable: bool,
+                 retry_after: Optional[float] = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+@dataclass
+class RedeliveryResult:
+    """What `redeliver()` did: events delivered, and events still in the dead-letter file."""
+
+    delivered: int
+    remaining: int
+
 
 class WebhookHandler(EventHandler):
-    """Signed HTTP webhooks for OMI memory events, with retries and a dead-letter file"""
+    """POSTs every OMI event as signed JSON to `url`; what cannot be delivered is kept."""
 
     # REQUIRED: the OMI plugin interface this class implements.
     interface_version = "1.0"
 
-    def __init__(self, path: Union[str, Path] = "omi-events.jsonl",
-                 events: Optional[Iterable[str]] = None) -> None:
-        self.path = Path(path).expanduser()
-        self.events = frozenset(events) if events is not None else frozenset(EVENT_TYPES)
+    def __init__(
+        self,
+        url: str,
+        secret: Optional[str] = None,
+        dead_letter_path: Union[str, Path] = DEFAULT_DEAD_LETTERS,
+        events: Optional[Iterable[str]] = None,
+        timeout: float = 2.0,
+        max_retries: int = 2,
+        backoff: float = 0.5,
+        cooldown: float = 30.0,
+        headers: Optional[Mapping[str, str]] = None,
+    ) -> None:
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ValueError(f"url must be an http:// or https:// URL, got {url!r}")
+        secret = secret or os.environ.get("OMI_WEBHOOK_SECRET")
+        if not secret:
+            raise ValueError("No webhook secret: pass secret=... or set OMI_WEBHOOK_SECRET "
+                             "(the receiver verifies the X-OMI-Signature header with it)")
+        for name, value, low in (("timeout", timeout, 0.0), ("backoff", backoff, -1e-12),
+                                 ("cooldown", cooldown, -1e-12)):
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= low:
+                relation = "positive" if low == 0.0 else "0 or more"
+                raise ValueError(f"{name} must be {relation} seconds, got {value!r}")
+        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
+            raise ValueError(f"max_retries must be an integer, 0 or more, got {max_retries!r}")
+        self.events = frozenset(EVENT_TYPES if events is None else events)
         unknown = sorted(self.events - set(EVENT_TYPES))
         if unknown:
             raise ValueError(f"unknown event types {unknown}; choose from {list(EVENT_TYPES)}")
-        self._lock = threading.Lock()
+        self.url = url
+        self._secret = secret
+        self.dead_letter_path = Path(dead_letter_path).expanduser().absolute()
+        self.timeout = float(timeout)
+        self.max_retries = max_retries
+        self.backoff = float(backoff)
+        self.cooldown = float(cooldown)
+        self.headers = dict(headers or {})
+        self._down_until = 0.0
+        self._lock = threading.Lock()  # one writer of the dead-letter file per handler
 
     @classmethod
-    def conformance_factory(cls, directory: Path) -> "WebhookHandler":
-        """How OMI's conformance suite builds a test instance: it writes into `directory`."""
-        return cls(path=directory / "events.jsonl")
+    def conformance_factory(cls, directory: Path, **options: Any) -> WebhookHandler:
+        """How OMI's conformance suite builds a test instance: dead letters go to `directory`.
+
+        `url` and `secret` come from `omi plugins check webhook --option url=... --option
+        secret=...`; nothing is started behind the caller's back.
+        """
+        options.setdefault("dead_letter_path", directory / "dead-letters.jsonl")
+        return cls(**options)
 
     def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
-        """Handle a memory event; event types this handler does not know are ignored"""
+        """Deliver one event; on failure keep it in the dead-letter file. Never raises for a
+        receiver that is down or refuses; raises only if the dead-letter file cannot be
+        written, since the event would otherwise be lost."""
         if event_type not in self.events:
             return
-        record = {"type": event_type, "time": time.time(), "data": event_data}
-        self._deliver(json.dumps(record, default=str))
+        envelope = {"id": uuid.uuid4().hex, "type": event_type, "created": time.time(),
+                    "data": event_data}
+        body = json.dumps(envelope, default=str, ensure_ascii=False).encode("utf-8")
+        if time.monotonic() < self._down_until:
+            self._dead_letter(envelope, body, 0, "not sent: the receiver failed recently "
+                              f"(cooldown of {self.cooldown:g} s)")
+            return
+        try:
+            attempts = self._deliver(envelope, body)
+        except _Failed as failure:
+            if failure.error.retryable and self.cooldown:
+                self._down_until = time.monotonic() + self.cooldown
+            self._dead_letter(envelope, body, failure.attempts, str(failure.error))
+            return
+        self._down_until = 0.0
+        logger.debug("delivered %s %s in %d attempt(s)", event_type, envelope["id"], attempts)
 
-    # --- YOUR DELIVERY GOES HERE -------------------------------------------------------------
+    def redeliver(self) -> RedeliveryResult:
+        """Send every dead letter again, oldest first; keep the ones that still fail.
 
-    def _deliver(self, line: str) -> None:
-        """Append one JSON line. Replace this to deliver events elsewhere."""
-        with self._lock, self.path.open("a", encoding="utf-8") as stream:
-            stream.write(line + "\n")
+        Each keeps its original `id`, so a receiver can drop duplicates. Lines that are not
+        valid JSON are kept as they are, never dropped. The file is rewritten atomically.
+        """
+        with self._lock:
+            if not self.dead_letter_path.exists():
+                return RedeliveryResult(0, 0)
+            kept: List[str] = []
+            delivered = 0
+            lines = self.dead_letter_path.read_text(encoding="utf-8").splitlines()
+            for line in filter(str.strip, lines):
+                try:
+                    record = json.loads(line)
+                    envelope = {key: record[key] for key in ("id", "type", "created", "data")}
+                except (ValueError, KeyError, TypeError):
+                    logger.warning("kept an unreadable dead letter: %.80s", line)
+                    kept.append(line)
+                    continue
+                body = json.dumps(envelope, default=str, ensure_ascii=False).encode("utf-8")
+                try:
+                    self._deliver(envelope, body)
+                    delivered += 1
+                except _Failed as failure:
+                    record.update(attempts=record.get("attempts", 0) + failure.attempts,
+                                  error=str(failure.error), failed_at=time.time())
+                    kept.append(json.dumps(record, ensure_ascii=False))
+            self._rewrite(kept)
+        self._down_until = 0.0
+        return RedeliveryResult(delivered, len(kept))
+
+    def dead_letters(self) -> List[Dict[str, Any]]:
+        """The events waiting in the dead-letter file, oldest first (unreadable lines skipped)."""
+        if not self.dead_letter_path.exists():
+            return []
+        records = []
+        for line in self.dead_letter_path.read_text(encoding="utf-8").splitlines():
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue
+        return records
+
+    # --- delivery ------------------------------------------------------------------------------
+
+    def _deliver(self, envelope: Dict[str, Any], body: bytes) -> int:
+        """POST until accepted; return the number of attempts, or raise _Failed."""
+        for attempt in range(self.max_retries + 1):
+            try:
+                self._post_once(envelope, body)
+                return attempt + 1
+            except DeliveryError as error:
+                if not error.retryable or attempt == self.max_retries:
+                    raise _Failed(error, attempt + 1) from None
+                delay = self.backoff * 2**attempt
+                if error.retry_after is not None:
+                    delay = max(delay, min(error.retry_after, 10.0))
+                time.sleep(delay)
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _post_once(self, envelope: Dict[str, Any], body: bytes) -> None:
+        import urllib.error
+        import urllib.request
+
+        timestamp = int(time.time())
+        headers = {**self.headers, "Content-Type": "application/json",
+                   "User-Agent": f"omi-event-webhook/{__version__}",
+                   "X-OMI-Event": envelope["type"], "X-OMI-Delivery": envelope["id"],
+                   TIMESTAMP_HEADER: str(timestamp),
+                   SIGNATURE_HEADER: sign(self._secret, timestamp, body)}
+        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                response.read()
+        except urllib.error.HTTPError as error:
+            detail = " ".join(error.read(200).decode("utf-8", "replace").split())
+            raise DeliveryError(f"{self.url} answered HTTP {error.code}"
+                                f"{': ' + detail if detail else ''}",
+                                retryable=error.code in RETRYABLE_STATUS,
+                                retry_after=_seconds(error.headers.get("Retry-After"))) from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise DeliveryError(f"cannot reach {self.url}: {reason}", retryable=True) from None
+
+    # --- the dead-letter file ------------------------------------------------------------------
+
+    def _dead_letter(self, envelope: Dict[str, Any], body: bytes, attempts: int,
+                     error: str) -> None:
+        record = {**json.loads(body), "attempts": attempts, "error": error,
+                  "failed_at": time.time()}
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        try:
+            with self._lock:
+                self.dead_letter_path.parent.mkdir(parents=True, exist_ok=True)
+                with self.dead_letter_path.open("a", encoding="utf-8") as stream:
+                    stream.write(line)
+                    stream.flush()
+                    os.fsync(stream.fileno())
+        except OSError as io_error:
+            raise RuntimeError(
+                f"Could not deliver {envelope['type']} event {envelope['id']} ({error}) and "
+                f"could not keep it in {self.dead_letter_path}: {io_error}; fix "
+                f"dead_letter_path"
+            ) from io_error
+        logger.warning("kept %s event %s in %s: %s", envelope["type"], envelope["id"],
+                       self.dead_letter_path, error)
+
+    def _rewrite(self, lines: List[str]) -> None:
+        if not lines:
+            self.dead_letter_path.unlink()
+            return
+        scratch = self.dead_letter_path.with_name(self.dead_letter_path.name + ".tmp")
+        scratch.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        os.replace(scratch, self.dead_letter_path)
+
+
+class _Failed(Exception):
+    """Internal: a delivery gave up; carries the last error and how many attempts were made."""
+
+    def __init__(self, error: DeliveryError, attempts: int) -> None:
+        super().__init__(str(error))
+        self.error, self.attempts = error, attempts
+
+
+def _seconds(value: Optional[str]) -> Optional[float]:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None  # an HTTP date: keep our own backoff

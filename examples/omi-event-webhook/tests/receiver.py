@@ -1,0 +1,121 @@
+"""A webhook receiver on 127.0.0.1 for the tests: it verifies signatures and can misbehave.
+
+It checks the X-OMI-Signature header with its own HMAC code (not the package's), so a bug in
+the package's signing cannot hide behind the same bug in the verification. `behaviour` says
+how it answers: "ok" (204 for a valid signature, 401 otherwise), "fail" (500 always), "reject"
+(400 always), "slow" (sleeps `delay` seconds, then 204), or "flaky" (503 for the first
+`failures` requests, with a Retry-After header when `retry_after` is set, then like "ok").
+
+Run it on its own to point `omi plugins check webhook` at it; it prints its URL, then one JSON
+line per accepted delivery:
+
+    python tests/receiver.py --secret test-secret
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Dict, List, Optional
+
+
+class Receiver:
+    """One receiver; `accepted` holds the verified deliveries, `requests` every request."""
+
+    def __init__(self, secret: str, behaviour: str = "ok", delay: float = 0.0,
+                 failures: int = 0, retry_after: Optional[str] = None, port: int = 0,
+                 echo: bool = False) -> None:
+        self.secret, self.behaviour, self.delay, self.failures = secret, behaviour, delay, failures
+        self.retry_after = retry_after
+        self.echo = echo
+        self.requests: List[Dict[str, Any]] = []
+        self.accepted: List[Dict[str, Any]] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                status = receiver._answer(self.headers, raw)  # case-insensitive
+                self.send_response(status)
+                if status == 503 and receiver.retry_after is not None:
+                    self.send_header("Retry-After", receiver.retry_after)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/omi"
+
+    def signature_is_valid(self, headers: Any, raw: bytes) -> bool:
+        timestamp = headers.get("X-OMI-Timestamp", "")
+        expected = hmac.new(self.secret.encode(), timestamp.encode() + b"." + raw,
+                            hashlib.sha256).hexdigest()
+        fresh = timestamp.isdigit() and abs(time.time() - int(timestamp)) < 300
+        return fresh and hmac.compare_digest(f"sha256={expected}",
+                                             headers.get("X-OMI-Signature", ""))
+
+    def _answer(self, headers: Any, raw: bytes) -> int:
+        with self.lock:
+            number = len(self.requests)
+            self.requests.append({"headers": headers, "body": raw})
+        if self.behaviour == "fail":
+            return 500
+        if self.behaviour == "flaky" and number < self.failures:
+            return 503
+        if self.behaviour == "reject":
+            return 400
+        if self.behaviour == "slow":
+            time.sleep(self.delay)
+        if not self.signature_is_valid(headers, raw):
+            return 401
+        delivery = {"headers": headers, "event": json.loads(raw)}
+        with self.lock:
+            self.accepted.append(delivery)
+        if self.echo:
+            print(json.dumps(delivery["event"]), flush=True)
+        return 204
+
+    def events(self) -> List[Dict[str, Any]]:
+        return [delivery["event"] for delivery in self.accepted]
+
+    def __enter__(self) -> Receiver:
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
+                         daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--secret", required=True)
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    args = parser.parse_args(argv)
+    receiver = Receiver(args.secret, port=args.port, echo=True)
+    print(receiver.url, flush=True)
+    try:
+        receiver.server.serve_forever(poll_interval=0.05)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        receiver.server.server_close()
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
