@@ -188,8 +188,9 @@ def new_plugin(
         rendered_path = Path(cookiecutter(str(template), no_input=no_input, extra_context=context,
                                           output_dir=str(scratch / "out"), accept_hooks=True,
                                           default_config=private))
-        full_context = json.loads((rendered_path / ".omi-context.json").read_text()) \
-            if (rendered_path / ".omi-context.json").exists() else None
+        # What cookiecutter rendered with, prompted answers included: its replay file.
+        replay = scratch / "replay" / f"{Path(template).resolve().name}.json"
+        full_context = json.loads(replay.read_text(encoding="utf-8"))["cookiecutter"]
         from omi.update import record_rendering  # answers file + the base updates merge on
 
         answers = record_rendering(rendered_path, _answers(plugin_type, template, rendered_path,
@@ -205,18 +206,14 @@ def new_plugin(
 
 def _answers(plugin_type: str, template: Path, rendered: Path, full_context: Any,
              context: Dict[str, Any]) -> Dict[str, Any]:
-    """The answers file: enough to render the same project again from a newer template."""
-    from cookiecutter.generate import generate_context
-    from cookiecutter.prompt import prompt_for_config
+    """The answers file: enough to render the same project again from a newer template.
 
-    del rendered, full_context
-    resolved = generate_context(context_file=str(template / "cookiecutter.json"),
-                                extra_context=context)
-    values = prompt_for_config(resolved, no_input=True)
-    variables = {key: value for key, value in values.items()
-                 if not key.startswith("_") and key != "license"}
-    variables["license"] = context["license"][0] if isinstance(context.get("license"), list) \
-        else values.get("license")
+    The values are those cookiecutter rendered with (`full_context`, from its replay file),
+    so answers typed at its prompts are recorded too.
+    """
+    del rendered
+    variables = {key: full_context[key] for key in _template_variables(template)
+                 if not key.startswith("_") and key in full_context}
     return {
         "template": plugin_type,
         "omi_openclaw_version": __version__,
