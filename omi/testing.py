@@ -13,8 +13,9 @@ Setting `plugin_class = MyPlugin` instead builds instances the way `omi plugins 
 
 Every check of the registry becomes a test named `test_<check name>`. Known failures
 (`known_failures` here, or `conformance_known_failures` on the plugin class) run as xfail.
-Overriding or removing a standard test without declaring it a known failure is an error at
-import time, so a plugin cannot quietly opt out of a check.
+Overriding or removing a standard test (in the class or a mixin) without declaring it a known
+failure is an error at import time, so a plugin cannot quietly opt out of a check. With
+`suite_version` set, a failing check added by a later release of the suite says it is new.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import pytest
 from omi.conformance.registry import Check, checks_for
 from omi.conformance.runner import FAILED, execute
 from omi.conformance.target import (
+    check_known_failures,
     declared_capabilities,
     declared_known_failures,
     instance_factory,
@@ -57,12 +59,18 @@ class _Conformance:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "interface" in cls.__dict__:  # one of the three suites: one test per check
+            for check in checks_for(cls.interface):
+                setattr(cls, f"test_{check.name}", _standard_test(check))
+            return
         if not cls.interface:
             return
-        known = dict(cls.known_failures)
+        known = check_known_failures(f"{cls.__name__}.known_failures", cls.known_failures,
+                                     cls.interface)
         for check in checks_for(cls.interface):
             attribute = f"test_{check.name}"
-            if attribute in cls.__dict__ and not str(known.get(check.name, "")).strip():
+            standard = getattr(getattr(cls, attribute, None), "conformance_check", None)
+            if standard != check.name and check.name not in known:
                 raise TypeError(
                     f"{cls.__name__} overrides or removes the standard conformance test "
                     f"{attribute}; declare it instead: known_failures = "
@@ -102,7 +110,8 @@ class _Conformance:
             prefix = ""
             if self.suite_version and _version(check.since) > _version(self.suite_version):
                 prefix = (f"[new in conformance suite {check.since}; these tests were written "
-                          f"for {self.suite_version}] ")
+                          f"for {self.suite_version}: fix the plugin, or declare it in "
+                          f"known_failures with the reason] ")
             pytest.fail(f"{prefix}{check.name}: {outcome.message}", pytrace=False)
 
 
@@ -113,6 +122,7 @@ def _standard_test(check: Check) -> Callable[..., None]:
     test.__name__ = f"test_{check.name}"
     test.__qualname__ = test.__name__
     test.__doc__ = check.description
+    test.conformance_check = check.name  # type: ignore[attr-defined] - marks it as standard
     return test
 
 
@@ -164,9 +174,4 @@ class StorageBackendConformance(_Conformance):
     def _factory(self, request: pytest.FixtureRequest) -> Callable[[Path], Any]:
         return request.getfixturevalue("backend_factory")
 
-
-for _base in (EmbeddingProviderConformance, EventHandlerConformance, StorageBackendConformance):
-    for _check in checks_for(_base.interface):
-        setattr(_base, f"test_{_check.name}", _standard_test(_check))
-del _base, _check
 

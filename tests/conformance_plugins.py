@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, List
@@ -115,6 +116,30 @@ class ClaimsSemantic(HashEmbedder):
         return [1.0] + [0.0] * (self.dimension - 1)
 
 
+class EmptyBatchIsNone(HashEmbedder):
+    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        return super().embed_batch(texts, batch_size) if texts else None  # type: ignore
+
+
+class AsciiOnly(HashEmbedder):
+    def embed(self, text: str) -> List[float]:
+        return super().embed(text.encode("ascii").decode())
+
+
+class NoModelName(HashEmbedder):
+    def get_model_name(self) -> str:
+        return ""
+
+
+class NeedsApiKey(HashEmbedder):
+    """Correct, but its constructor needs an option: `--option api_key=...`."""
+
+    def __init__(self, api_key: str) -> None:
+        if not api_key:
+            raise ValueError("api_key must not be empty")
+        self.api_key = api_key
+
+
 class KnownBatchFailure(BatchDisagrees):
     conformance_known_failures = {"batch_matches_single": "the remote API reorders batches"}
 
@@ -149,6 +174,76 @@ class DropsSomeMemories(SQLiteBackend):
         if DropsSomeMemories.stored % 7 == 0:
             return f"lost-{DropsSomeMemories.stored}"
         return super().store_memory(memory)
+
+
+class MutatesMemory(SQLiteBackend):
+    def store_memory(self, memory: Dict[str, Any]) -> str:
+        memory["id"] = super().store_memory(memory)
+        return memory["id"]
+
+
+class DropsMetadata(SQLiteBackend):
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        results = super().recall(query, limit)
+        return [{k: v for k, v in r.items() if k != "metadata"} for r in results]
+
+
+class MatchesOneWordOnly(SQLiteBackend):
+    """Finds a memory by one of its words, but not by its whole content."""
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        return super().recall(query, limit) if len(query.split()) == 1 else []
+
+
+class RecallsTuples(SQLiteBackend):
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        return [tuple(r.items()) for r in super().recall(query, limit)]  # type: ignore
+
+
+class SharesOneFile(SQLiteBackend):
+    """Every instance of one check opens the same file, whatever location it is given."""
+
+    @classmethod
+    def conformance_factory(cls, directory: Path) -> SQLiteBackend:
+        return cls(path=directory.parent / "shared.db")
+
+
+class SharesOneFileAndSaysSo(SharesOneFile):
+    conformance_capabilities = {"persistent", "shared"}
+
+
+class StartsWithAWelcomeMemory(SQLiteBackend):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.count():
+            self.store_memory({"content": "remember: welcome to OMI", "metadata": {}})
+
+
+class EdgesNeedTheirOwnTypes(SQLiteBackend):
+    def add_edge(self, from_id: str, to_id: str, edge_type: str) -> None:
+        if edge_type not in ("parent", "child"):
+            raise ValueError(f"unsupported edge type {edge_type!r}")
+        super().add_edge(from_id, to_id, edge_type)
+
+
+class AcceptsUnknownEdges(SQLiteBackend):
+    def add_edge(self, from_id: str, to_id: str, edge_type: str) -> None:
+        try:
+            super().add_edge(from_id, to_id, edge_type)
+        except ValueError:
+            pass
+
+
+class ClosingTwiceFails(SQLiteBackend):
+    def close(self) -> None:
+        if self._db is None:
+            raise RuntimeError("already closed")
+        super().close()
+
+
+class UsableAfterClose(SQLiteBackend):
+    def close(self) -> None:
+        pass
 
 
 class ForgetfulButClaimsPersistent(SQLiteBackend):
@@ -188,6 +283,22 @@ class RaisesOnUnknownEvent(JSONLinesHandler):
     def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
         if event_type not in EVENT_TYPES:
             raise KeyError(event_type)
+        super().handle(event_type, event_data)
+
+
+class RejectsBeliefUpdates(JSONLinesHandler):
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        if event_type == "belief.updated":
+            raise ValueError("beliefs are not supported")
+        super().handle(event_type, event_data)
+
+
+class Chatty(JSONLinesHandler):
+    """Correct, and prints: its output must not disturb the runner."""
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        print(f"handling {event_type}")
+        print("{not json", file=sys.stderr)
         super().handle(event_type, event_data)
 
 

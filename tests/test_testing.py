@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy  # noqa: F401 - see below
@@ -67,16 +68,37 @@ def test_plugin_declared_known_failures_count_too(suite):
         passed=12, skipped=1, xpassed=1)
 
 
-@pytest.mark.parametrize("body", [
-    "test_batch_matches_single = None",
-    "def test_batch_matches_single(self):\n        pass",
-    "known_failures = {'batch_matches_single': ''}\n    test_batch_matches_single = None",
+OPT_OUT = "*overrides or removes the standard conformance test test_batch_matches_single*"
+
+
+@pytest.mark.parametrize("body, message", [
+    ("test_batch_matches_single = None", OPT_OUT),
+    ("def test_batch_matches_single(self):\n        pass", OPT_OUT),
+    ("known_failures = {'batch_matches_single': ''}\n    test_batch_matches_single = None",
+     "*known_failures[[]'batch_matches_single'[]] needs a reason*"),
+    ("known_failures = {'batch_matches_singel': 'typo'}",
+     "*known_failures names 'batch_matches_singel', which is not a embedding check*"),
 ])
-def test_quietly_opting_out_of_a_check_fails_the_suite(suite, body):
+def test_quietly_opting_out_of_a_check_fails_the_suite(suite, body, message):
     result = suite(EMBEDDER_SUITE.format(cls="HashEmbedder", body=body))
     assert result.ret != 0
-    result.stdout.fnmatch_lines(["*overrides or removes the standard conformance test "
-                                 "test_batch_matches_single*"])
+    result.stdout.fnmatch_lines([message])
+
+
+def test_opting_out_through_a_mixin_fails_the_suite_too(suite):
+    result = suite("""
+from omi.testing import EmbeddingProviderConformance
+from conformance_plugins import HashEmbedder
+
+class Lenient:
+    def test_batch_matches_single(self):
+        pass
+
+class TestConformance(Lenient, EmbeddingProviderConformance):
+    plugin_class = HashEmbedder
+""")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines([OPT_OUT])
 
 
 def test_opting_out_with_a_reason_is_allowed(suite):
@@ -86,10 +108,41 @@ def test_opting_out_with_a_reason_is_allowed(suite):
         passed=12, skipped=1)
 
 
-def test_checks_newer_than_the_authors_suite_say_so(suite):
-    result = suite(EMBEDDER_SUITE.format(cls="BatchDisagrees", body="suite_version = '0.0.1'"))
-    result.stdout.fnmatch_lines(["*[[]new in conformance suite 0.1.0; these tests were written "
-                                 "for 0.0.1[]] batch_matches_single*"])
+def test_a_suite_release_that_adds_checks_names_the_new_ones_the_plugin_fails(pytester,
+                                                                              monkeypatch):
+    """A later release adds checks with `since`; the author's generated tests name theirs."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH",
+                                                                                  "")]))
+    pytester.makeconftest("""
+from omi.conformance.registry import check, expect
+
+@check("embedding", "a check a later release adds", since="99.0.0")
+def model_name_is_short(ctx):
+    name = ctx.plugin.get_model_name()
+    expect(len(name) <= 3, "at most 3 characters", name, "shorten it")
+
+@check("embedding", "another one it adds, which the plugin passes", since="99.0.0")
+def dimension_is_small(ctx):
+    expect(ctx.plugin.get_dimension() < 10_000, "< 10000", ctx.plugin.get_dimension(), "-")
+""")
+    pytester.makepyfile(test_plugin=EMBEDDER_SUITE.format(
+        cls="HashEmbedder", body="suite_version = '0.1.0'"))
+    result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=14, failed=1, skipped=1)
+    result.stdout.fnmatch_lines([
+        "*TestConformance::test_model_name_is_short FAILED*",
+        "*[[]new in conformance suite 99.0.0; these tests were written for 0.1.0: fix the "
+        "plugin, or declare it in known_failures with the reason[]] model_name_is_short: "
+        "expected at most 3 characters; got hash-64*",
+    ])
+    news = [line for line in result.stdout.lines if "new in conformance suite" in line]
+    assert news and all("model_name_is_short" in line for line in news)
+
+
+def test_checks_of_the_authors_suite_version_are_not_called_new(suite):
+    result = suite(EMBEDDER_SUITE.format(cls="BatchDisagrees", body="suite_version = '0.1.0'"))
+    result.stdout.fnmatch_lines(["batch_matches_single: expected embed_batch*"])
+    assert "new in conformance suite" not in result.stdout.str()
 
 
 def test_storage_suite_uses_the_factory_and_proves_persistence(suite):

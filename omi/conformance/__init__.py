@@ -1,23 +1,28 @@
 """The conformance suite: named checks that prove a plugin behaves, not just that it has the
-right shape. Plain Python (no pytest); `omi plugins check` and `omi.testing` both run it."""
+right shape. Plain Python (no pytest); `omi plugins check` and `omi.testing` both run it.
 
-from omi.conformance.registry import (
-    CAPABILITIES,
-    REGISTRY,
-    SUITE_VERSION,
-    Check,
-    CheckFailure,
-    Context,
-    all_checks,
-    checks_for,
-)
-from omi.conformance.report import RENDERERS, summary_line
-from omi.conformance.runner import Outcome, execute
-from omi.conformance.suite import Report, run_suite, select_checks
-from omi.conformance.target import Target, instance_factory, interface_of
+Names are imported on first use, so the child process that runs checks loads only the modules
+it needs (not the report renderers, for instance): its start-up is part of every check run.
+"""
 
-__all__ = [
-    "CAPABILITIES", "REGISTRY", "RENDERERS", "SUITE_VERSION", "Check", "CheckFailure",
-    "Context", "Outcome", "Report", "Target", "all_checks", "checks_for", "execute",
-    "instance_factory", "interface_of", "run_suite", "select_checks", "summary_line",
-]
+from importlib import import_module
+from typing import Any
+
+_HOMES = {
+    "registry": ("CAPABILITIES", "REGISTRY", "SUITE_VERSION", "Check", "CheckFailure", "Context",
+                 "all_checks", "checks_for"),
+    "report": ("RENDERERS", "summary_line"),
+    "runner": ("Outcome", "execute"),
+    "suite": ("Report", "run_suite", "select_checks"),
+    "target": ("Target", "instance_factory", "interface_of"),
+}
+_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'omi.conformance' has no attribute {name!r}")
+    return getattr(import_module(f"omi.conformance.{module}"), name)

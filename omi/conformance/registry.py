@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, FrozenSet, List, Optional
 
+from omi import __version__
+
 INTERFACES = ("embedding", "storage", "event")
 
 # Capabilities a plugin may declare in `conformance_capabilities`.
@@ -24,7 +26,10 @@ CAPABILITIES = {
     "shared": "storage: separate instances see the same data (e.g. one server)",
 }
 
-SUITE_VERSION = "0.1.0"
+#: The release of this suite: omi-openclaw's version. A check added by a later release says
+#: so with `since=`, and pytest suites whose `suite_version` is older report it as new.
+SUITE_VERSION = __version__
+FIRST_SUITE_VERSION = "0.1.0"
 
 
 class CheckFailure(AssertionError):
@@ -67,7 +72,7 @@ class Check:
     function: Callable[[Context], None]
     requires: FrozenSet[str] = frozenset()
     unless: FrozenSet[str] = frozenset()  # capabilities that make the check not apply
-    since: str = SUITE_VERSION
+    since: str = FIRST_SUITE_VERSION
 
     def skip_reason(self, declared: FrozenSet[str]) -> Optional[str]:
         """Why this check does not apply to a plugin declaring `declared`, or None."""
@@ -89,7 +94,7 @@ def check(
     description: str,
     requires: tuple = (),
     unless: tuple = (),
-    since: str = SUITE_VERSION,
+    since: str = FIRST_SUITE_VERSION,
 ):
     """Register the decorated function as the check of that name (the function's name)."""
     if interface not in INTERFACES:
@@ -144,7 +149,14 @@ class Context:
     def make(self, location: str = "default") -> Any:
         directory = self.workdir / location
         directory.mkdir(parents=True, exist_ok=True)
-        instance = self.factory(directory)
+        try:
+            instance = self.factory(directory)
+        except Exception as error:  # noqa: BLE001 - any constructor error is the finding
+            raise CheckFailure(
+                "a test instance of the plugin", f"{type(error).__name__}: {error}",
+                "give constructor options (omi plugins check --option KEY=VALUE, or the "
+                "pytest fixture), or define a conformance_factory() classmethod",
+            ) from None
         self._instances.append(instance)
         return instance
 

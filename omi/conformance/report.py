@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from typing import List
-from xml.etree import ElementTree
 
 from omi.conformance.suite import Report
 
@@ -67,6 +66,8 @@ def render_json(reports: List[Report]) -> str:
 
 
 def render_junit(reports: List[Report]) -> str:
+    from xml.etree import ElementTree  # only JUnit needs it: keeps the text report's start-up short
+
     suites = ElementTree.Element("testsuites", name="omi plugins check")
     for report in reports:
         counts = report.counts()

@@ -102,10 +102,15 @@ class _Worker:
         lines = self.stderr.read().decode("utf-8", "replace").strip().splitlines()
         return " | ".join(lines[-3:])
 
-    def stop(self) -> int:
-        if self.process.poll() is None:
+    def stop(self, grace: float = 0.0) -> int:
+        """End the child: give it `grace` seconds to exit on its own, then kill it."""
+        try:
+            code = self.process.wait(timeout=grace) if grace else self.process.poll()
+        except subprocess.TimeoutExpired:
+            code = None
+        if code is None:
             self.process.kill()
-        code = self.process.wait()
+            code = self.process.wait()
         self.stderr.close()
         return code
 
@@ -120,7 +125,7 @@ def run_in_child(import_path: str, options: Dict[str, Any], checks: Sequence[Che
                           "capabilities": sorted(capabilities), "seed": seed,
                           "call_timeout": call_timeout})
         current: Optional[str] = None
-        started = 0.0
+        started, grace = 0.0, 0.0
         try:
             while True:
                 try:
@@ -148,9 +153,10 @@ def run_in_child(import_path: str, options: Dict[str, Any], checks: Sequence[Che
                     outcomes.append(Outcome(**event["outcome"]))
                     current = None
                 elif event["event"] == "done":
+                    grace = 5.0  # a child that finished may run its exit handlers
                     break
         finally:
-            worker.stop()
+            worker.stop(grace)
         finished = {o.name for o in outcomes}
         pending = [name for name in pending if name not in finished]
     return outcomes

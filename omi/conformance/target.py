@@ -42,19 +42,24 @@ def declared_capabilities(plugin_class: type) -> FrozenSet[str]:
     return declared
 
 
-def declared_known_failures(plugin_class: type) -> Dict[str, str]:
-    from omi.conformance.registry import all_checks
+def check_known_failures(owner: str, known: Dict[str, Any], interface: str) -> Dict[str, str]:
+    """`known` if every key names a check of `interface` with a reason; else ValueError."""
+    from omi.conformance.registry import checks_for
 
-    known = dict(getattr(plugin_class, "conformance_known_failures", {}) or {})
-    names = {c.name for c in all_checks()}
+    names = {c.name for c in checks_for(interface)}
     for name, reason in known.items():
         if name not in names:
-            raise ValueError(f"{plugin_class.__name__}.conformance_known_failures names "
-                             f"'{name}', which is not a check; see omi plugins check --list-checks")
+            raise ValueError(f"{owner} names '{name}', which is not a {interface} check; see "
+                             f"omi plugins check --list-checks {interface}")
         if not isinstance(reason, str) or not reason.strip():
-            raise ValueError(f"{plugin_class.__name__}.conformance_known_failures['{name}'] "
-                             f"needs a reason (a non-empty string)")
-    return known
+            raise ValueError(f"{owner}['{name}'] needs a reason (a non-empty string)")
+    return dict(known)
+
+
+def declared_known_failures(plugin_class: type) -> Dict[str, str]:
+    known = dict(getattr(plugin_class, "conformance_known_failures", {}) or {})
+    return check_known_failures(f"{plugin_class.__name__}.conformance_known_failures", known,
+                                interface_of(plugin_class))
 
 
 @contextmanager
@@ -116,6 +121,11 @@ class Target:
     @property
     def known_failures(self) -> Dict[str, str]:
         return declared_known_failures(self.plugin_class)
+
+    def check_declarations(self) -> None:
+        """Raise ValueError when the conformance declarations are malformed (phase 1)."""
+        self.capabilities  # noqa: B018 - evaluated for its errors
+        self.known_failures  # noqa: B018
 
 
 def parse_option(text: str) -> tuple[str, Any]:

@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from importlib import import_module
+from typing import TextIO
 
 from omi.conformance.registry import all_checks
 from omi.conformance.runner import execute
 from omi.conformance.target import instance_factory
 
 
-def _emit(event: dict) -> None:
-    sys.stdout.write(json.dumps(event) + "\n")
+def _events_channel() -> TextIO:
+    """The original stdout, kept for events; fd 1 itself now goes to stderr.
+
+    A plugin that prints (or a library it uses) would otherwise write into the event stream;
+    its output lands in stderr, which the parent shows when the child dies.
+    """
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
     sys.stdout.flush()
+    os.dup2(2, 1)
+    return channel
 
 
 def main() -> None:
+    events = _events_channel()
+
+    def _emit(event: dict) -> None:
+        events.write(json.dumps(event) + "\n")
+        events.flush()
+
     spec = json.loads(sys.stdin.readline())
     module, _, attr = spec["plugin"].partition(":")
     plugin_class = import_module(module)
