@@ -254,6 +254,26 @@ def test_files_the_template_added_or_deleted_against_the_authors_changes(old_pro
     assert not update.plan_update(old_project).behind  # reported once; the base moved on
 
 
+def test_a_folder_where_the_template_has_a_file_is_a_one_line_error(old_project: Path):
+    (old_project / ".github/workflows/release.yml").mkdir()
+    before = snapshot(old_project)
+    result = invoke(str(old_project))
+    assert result.exit_code == 2, result.output
+    assert "is not a regular file" in result.stderr and "--skip .github/workflows/release.yml" \
+        in result.stderr
+    assert snapshot(old_project) == before
+
+
+def test_path_defaults_to_the_current_directory(old_project: Path,
+                                                monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(old_project)
+    result = invoke("--check")
+    assert result.exit_code == 1 and "A .github/workflows/release.yml" in result.output
+    result = invoke("--init")
+    assert result.exit_code == 2 and "already exists" in result.stderr
+    assert invoke("--init", "--check").exit_code == 2
+
+
 def test_skip_leaves_matching_files_alone_and_is_remembered(old_project: Path):
     edit_as_author(old_project)
     readme = (old_project / "README.md").read_text()
@@ -328,6 +348,18 @@ def test_dry_run_prints_the_diff_and_writes_nothing(old_project: Path):
         .split("@@")[0]
     assert "nothing written" in out
     assert snapshot(old_project) == before
+
+
+@pytest.mark.parametrize("plugin_type", ["embedding", "storage", "event"])
+def test_every_template_re_renders_exactly_so_a_new_project_is_current(tmp_path: Path,
+                                                                       plugin_type: str):
+    made = new_plugin(plugin_type, "acme", tmp_path, {"license": "Apache-2.0"})
+    result = invoke(str(made.project_dir), "--check")
+    assert result.exit_code == 0, result.output
+    result = invoke(str(made.project_dir), "--set", "license=BSD-3-Clause")
+    assert result.exit_code == 0, result.output
+    assert "M LICENSE" in result.output
+    assert "Redistribution and use" in (made.project_dir / "LICENSE").read_text()
 
 
 def test_check_and_dry_run_together_are_refused(old_project: Path):
