@@ -314,6 +314,10 @@ def update_plugin_command(path: str, check_only: bool, dry_run: bool, skips: tup
             click.echo(f"Note: {detail}, so the update cannot be checked against a commit; "
                        f"updating anyway.", err=True)
     update.apply_update(plan)
+    if not plan.behind:
+        click.echo(f"Recorded the new answers in {update.ANSWERS_FILE}; {name} is current with "
+                   f"the omi-openclaw {__version__} templates.")
+        return
     click.echo(f"Updated {name} to the omi-openclaw {__version__} templates (from "
                f"{plan.from_version}):")
     _echo_changes(plan.changes)
@@ -429,7 +433,8 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
             continue
         try:
             validate_plugin(target.plugin_class, base)
-        except PluginValidationError as error:
+            target.check_declarations()
+        except (PluginValidationError, ValueError) as error:
             reports.append(conformance.Report(target.label, "?", seed, one_line(error)))
             continue
         if pattern and not conformance.select_checks(target.interface, pattern):

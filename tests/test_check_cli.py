@@ -162,3 +162,68 @@ def test_builtin_embedders_pass_against_loopback_servers(name):
     assert result.returncode == 0, result.stdout
     # not declared deterministic or semantic: real servers promise neither
     assert result.stdout.splitlines()[-1] == "12 passed, 0 failed, 2 skipped"
+
+
+def test_seed_reaches_the_random_sequence(installed):
+    installed("omi.storage_backends", lossy="DropsSomeMemories")
+    first = omi("plugins", "check", "lossy", "-k", "random_operations*", "--seed", "7")
+    again = omi("plugins", "check", "lossy", "-k", "random_operations*", "--seed", "7")
+    assert first.returncode == again.returncode == 1
+    assert "seed 7" in first.stdout
+    message = [line for line in first.stdout.splitlines() if "expected" in line]
+    assert message == [line for line in again.stdout.splitlines() if "expected" in line]
+
+
+def test_timeout_fails_a_hanging_check_and_the_run_goes_on(installed):
+    installed("omi.event_handlers", stuck="Hangs")
+    result = omi("plugins", "check", "stuck", "--timeout", "1.5")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    index = next(i for i, line in enumerate(lines)
+                 if line.startswith("  ✗ handle_returns_promptly"))
+    assert lines[index + 1] == ("      did not finish within 1.5 s (the plugin hangs, or needs a "
+                                "larger --timeout)")
+    assert any(line.startswith("  ✓ handle_returns_none") for line in lines)
+    assert lines[-1] == "2 passed, 3 failed, 0 skipped"  # three checks call session.started
+
+
+def test_option_builds_a_plugin_whose_constructor_needs_it(installed):
+    installed("omi.embedding_providers", keyed="NeedsApiKey")
+    without = omi("plugins", "check", "keyed", "-k", "model_name*")
+    assert without.returncode == 1
+    assert "fix: give constructor options (omi plugins check --option KEY=VALUE" in without.stdout
+    assert omi("plugins", "check", "keyed", "--option", "api_key=k").returncode == 0
+
+
+def test_known_failures_are_listed_as_xfail_with_the_reason(installed):
+    installed("omi.embedding_providers", known="KnownBatchFailure")
+    result = omi("plugins", "check", "known", "--strict")
+    assert result.returncode == 0
+    assert any(line.startswith("  xfail batch_matches_single (") and
+               "the remote API reorders batches" in line for line in result.stdout.splitlines())
+    assert result.stdout.splitlines()[-1] == "12 passed, 0 failed, 1 skipped, 1 xfailed, 0 xpassed"
+
+
+def test_malformed_declarations_stop_at_phase_1(make_dist):
+    make_dist("omi-typo", entry_points={"omi.embedding_providers": {"typo": "typo_mod:Typo"}},
+              files={"typo_mod.py": "from conformance_plugins import HashEmbedder\n"
+                                    "class Typo(HashEmbedder):\n"
+                                    "    conformance_capabilities = {'determinstic'}\n"})
+    result = omi("plugins", "check", "typo")
+    assert result.returncode == 2
+    assert "  ✗ validate_plugin" in result.stdout
+    assert "Typo.conformance_capabilities has unknown 'determinstic'" in result.stdout
+
+
+def test_an_unknown_group_lists_the_three():
+    result = omi("plugins", "check", "nim", "--group", "embeddings")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("Error: Unknown plugin group 'embeddings'; choose one of: "
+                                     "omi.embedding_providers, omi.storage_backends, "
+                                     "omi.event_handlers")
+
+
+def test_list_checks_without_a_type_lists_all_three():
+    result = omi("plugins", "check", "--list-checks")
+    kinds = {line.split()[0] for line in result.stdout.splitlines()}
+    assert result.returncode == 0 and kinds == {"embedding", "storage", "event"}
