@@ -291,6 +291,17 @@ def test_skip_leaves_matching_files_alone_and_is_remembered(old_project: Path):
     assert 'description = "Vectors that say hello"' in (old_project / "pyproject.toml").read_text()
 
 
+def test_skip_on_a_current_project_is_recorded_without_touching_files(tmp_path: Path):
+    project = render_project(tmp_path)
+    before = snapshot(project)
+    result = invoke(str(project), "--skip", "LICENSE")
+    assert result.exit_code == 0, result.output
+    assert "Recorded the new answers" in result.output
+    after = snapshot(project)
+    assert {path for path in before if before[path] != after[path]} == {ANSWERS_FILE}
+    assert update.read_record(project)[0]["skip"] == ["LICENSE"]
+
+
 def test_set_changes_an_answer_and_re_renders(tmp_path: Path):
     project = render_project(tmp_path)
     result = invoke(str(project), "--set", "description=Vectors that say hello")
