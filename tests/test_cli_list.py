@@ -80,6 +80,17 @@ def test_broken_plugins_are_listed_with_a_reason_and_never_crash(make_dist):
     assert "Event Handlers:" in lines
 
 
+def test_a_name_registered_twice_is_listed_once_with_both_distributions(make_dist):
+    for dist, module in (("omi-first", "first_mod"), ("omi-second", "second_mod")):
+        make_dist(dist, entry_points={EMB: {"twin": f"{module}:MyCustomEmbedder"}},
+                  files={f"{module}.py": src.embedder()})
+    lines = [line for line in run("plugins", "list").output.splitlines()
+             if line.startswith("  twin ")]
+    assert len(lines) == 1 and " ✗ " in lines[0]
+    assert "registered by 2 distributions: omi-first 0.1.0" in lines[0]
+    assert "omi-second 0.1.0" in lines[0]
+
+
 def test_skipped_plugins_are_shown_not_imported(make_dist):
     make_dist("omi-embedding-slow", entry_points={EMB: {"slow": "slow_mod:Slow"}},
               files={"slow_mod.py": "raise RuntimeError('must not be imported')\n"})

@@ -171,6 +171,27 @@ def test_incompatible_version_names_found_and_supported(version):
     assert "supported: 1.0" in str(info.value)
 
 
+class HalfBackend(StorageBackend):  # implements nothing
+    pass
+
+
+@pytest.mark.parametrize("attributes, bases, message", [
+    ({}, (object,), "missing 'interface_version'"),
+    ({"interface_version": "2.0"}, (HalfBackend,), "incompatible interface_version '2.0'"),
+    ({"interface_version": "1.0"}, (HalfBackend,), "does not inherit from "
+                                                   "omi.embeddings.EmbeddingProvider"),
+    ({"interface_version": "1.0"}, (EmbeddingProvider,), "does not implement the abstract "
+     "methods of EmbeddingProvider: embed, embed_batch, get_dimension, get_model_name, "
+     "similarity"),
+])
+def test_the_four_checks_run_in_the_spec_order(attributes, bases, message):
+    """Each plugin fails every later check too; only the first failing one is reported."""
+    plugin = type("Plugin", bases, dict(attributes))
+    with pytest.raises(PluginValidationError) as info:
+        validate_plugin(plugin, expected_base_class=EmbeddingProvider)
+    assert message in str(info.value)
+
+
 def test_wrong_base_class_names_the_expected_one():
     class Handler(EventHandler):
         interface_version = "1.0"
@@ -275,6 +296,15 @@ def test_wrong_group_base_is_caught_on_load(make_dist):
               files={"hmod.py": src.handler()})
     with pytest.raises(PluginValidationError, match="does not inherit from omi.embeddings"):
         load_plugin(EMB, "h")
+
+
+def test_the_version_shown_is_the_distributions(make_dist):
+    source = src.embedder() + '\n__version__ = "9.9.9"\nMyCustomEmbedder.version = "8.8.8"\n'
+    install_embedder(make_dist, dist="omi-embedding-versioned", version="2.3.4", source=source)
+    registry = PluginRegistry()
+    registry.load(EMB, "my-embedder")
+    info = registry.get_plugins(EMB)["my-embedder"]
+    assert (info.version, info.distribution) == ("2.3.4", "omi-embedding-versioned")
 
 
 def test_two_distributions_with_one_name_are_reported(make_dist):
