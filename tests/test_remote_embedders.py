@@ -85,6 +85,16 @@ def test_empty_text_is_rejected_before_any_request(api, text):
     assert server.requests == []
 
 
+def test_a_missing_key_says_where_to_set_it(monkeypatch):
+    monkeypatch.delenv("NVIDIA_API_KEY", raising=False)
+    with FakeNIM() as server:
+        embedder = NIMEmbedder(base_url=server.url, backoff=0.0)
+        with pytest.raises(AuthenticationError, match="wants an API key and none was given .*"
+                                                      "set `api_key` in config or NVIDIA_API_KEY"):
+            embedder.embed("hello")
+        assert "Authorization" not in server.requests[0]["headers"]
+
+
 def test_wrong_key_is_an_authentication_error():
     with FakeNIM() as server:
         embedder = NIMEmbedder(api_key="wrong", base_url=server.url, backoff=0.0)
@@ -181,3 +191,41 @@ def test_bad_options_are_rejected_at_construction(option, value):
 def test_bad_nim_input_type():
     with pytest.raises(ValueError, match="input_type must be 'passage' or 'query'"):
         NIMEmbedder(api_key="k", input_type="document")
+
+
+@pytest.mark.parametrize("cls, server_class, options", [
+    (NIMEmbedder, FakeNIM, {"api_key": "nim-test-key"}),
+    (OllamaEmbedder, FakeOllama, {}),
+])
+def test_both_pass_the_conformance_suite_against_loopback_servers(cls, server_class, options):
+    from omi.conformance import Target, run_suite
+
+    with server_class() as server:
+        target = Target(cls, f"{cls.__module__}:{cls.__name__}", cls.__name__,
+                        {**options, "base_url": server.url, "backoff": 0})
+        report = run_suite(target)
+    statuses = {outcome.name: outcome.status for outcome in report.outcomes}
+    assert report.exit_code() == 0, statuses
+    # real servers promise neither determinism nor meaning, so those two checks are skipped
+    assert sorted(name for name, status in statuses.items() if status != "passed") == [
+        "embed_is_deterministic", "similarity_tracks_meaning"]
+
+
+def test_a_fake_server_that_breaks_fails_the_test_instead_of_printing():
+    class Broken(FakeOllama):
+        def route(self, path, headers, body):
+            raise RuntimeError("bug in the fake")
+
+    with pytest.raises(AssertionError, match="(?s)Broken failed while serving.*bug in the fake"):
+        with Broken() as server:
+            with pytest.raises(UnreachableError):
+                make_ollama(server, max_retries=0).embed("hello")
+
+
+def test_a_client_that_hangs_up_is_counted_not_printed(capfd):
+    with FakeOllama() as server:
+        server.then(200, {"embeddings": [[1.0]] * 1}, delay=0.5)
+        with pytest.raises(UnreachableError, match="timed out"):
+            make_ollama(server, timeout=0.1, max_retries=0).embed("hello")
+    assert server.errors == []
+    assert "Exception occurred during processing" not in capfd.readouterr().err

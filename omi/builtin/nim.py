@@ -5,7 +5,12 @@ from __future__ import annotations
 import os
 from typing import Any, List, Optional
 
-from omi.builtin.http import JSONClient, MalformedResponseError, NotFoundError
+from omi.builtin.http import (
+    AuthenticationError,
+    JSONClient,
+    MalformedResponseError,
+    NotFoundError,
+)
 from omi.builtin.remote import RemoteEmbedder
 
 DEFAULT_BASE_URL = "https://integrate.api.nvidia.com"
@@ -41,6 +46,7 @@ class NIMEmbedder(RemoteEmbedder):
         key = api_key or os.environ.get("NVIDIA_API_KEY")
         url = base_url or os.environ.get("NIM_BASE_URL") or DEFAULT_BASE_URL
         headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._keyless = not key
         self._client = JSONClient(url, self.service, headers, timeout, max_retries, backoff)
 
     def _request(self, texts: List[str]) -> List[Any]:
@@ -48,6 +54,13 @@ class NIMEmbedder(RemoteEmbedder):
                 "encoding_format": "float"}
         try:
             answer = self._client.post("/v1/embeddings", body)
+        except AuthenticationError as error:
+            if not self._keyless:
+                raise
+            raise AuthenticationError(
+                f"NVIDIA NIM at {self._client.base_url} wants an API key and none was given "
+                f"({error}); set `api_key` in config or NVIDIA_API_KEY", error.status
+            ) from error
         except NotFoundError as error:
             raise NotFoundError(
                 f"NVIDIA NIM does not know the model '{self.model}' ({error}); check `model`",
