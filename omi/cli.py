@@ -80,7 +80,7 @@ def cli(debug: bool) -> None:
 
 @cli.group(cls=OmiGroup)
 def plugins() -> None:
-    """List, create and check OMI plugins."""
+    """List, create, check and update OMI plugins."""
 
 
 # --- omi plugins list -----------------------------------------------------------------------
