@@ -100,21 +100,32 @@ def test_each_handler_gets_its_own_copy(background):
     assert data["content"] == "hello"  # the vandal never touched the caller's dict
 
 
-def test_data_marshal_cannot_freeze_is_still_deep_copied():
-    ordered = OrderedDict(a={"deep": [1]})
-    make = snapshot({"ordered": ordered})
-    copy_one, copy_two = make(), make()
-    copy_one["ordered"]["a"]["deep"].append(2)
-    assert copy_two == {"ordered": OrderedDict(a={"deep": [1]})}
-    assert isinstance(copy_two["ordered"], OrderedDict)
-    ordered["a"]["deep"].append(3)  # frozen at snapshot time
-    assert make()["ordered"]["a"]["deep"] == [1]
+@pytest.mark.parametrize("data", [
+    {"id": "m", "n": 1, "x": 1.5, "ok": True, "none": None, "raw": b"\x00"},  # leaves only
+    {"id": "m", "metadata": {"tags": "a"}, "ids": ["a", "b"]},  # flat containers
+    {"results": [{"id": "a", "metadata": {"k": [1, {"deep": True}]}}]},  # deeper: marshal
+    {"ordered": OrderedDict(a={"deep": [1]}), "t": (1, [2])},  # not marshal-able: deepcopy
+])
+def test_every_kind_of_data_is_deep_copied_and_frozen_at_snapshot_time(data):
+    import copy
 
+    original = copy.deepcopy(data)
+    make, frozen = snapshot(data)
+    first, second = make(frozen), make(frozen)
+    assert first == second == original
+    assert type(first) is type(original)
 
-def test_shared_references_survive_the_copy_like_deepcopy():
-    shared = [1, 2]
-    copied = snapshot({"a": shared, "b": shared})()
-    assert copied["a"] is copied["b"] and copied["a"] is not shared
+    def containers(value):
+        if isinstance(value, (dict, list)):
+            yield value
+            for item in value.values() if isinstance(value, dict) else value:
+                yield from containers(item)
+
+    assert not {id(c) for c in containers(first)} & {id(c) for c in containers(second)}
+    assert not {id(c) for c in containers(first)} & {id(c) for c in containers(data)}
+    for container in containers(data):  # the caller changes everything after emitting
+        container.clear()
+    assert make(frozen) == original
 
 
 def test_data_that_cannot_be_copied_is_refused():
