@@ -38,3 +38,28 @@ def test_plugins_list_shows_it():
 
     assert result.exit_code == 0, result.output
     assert "  cohere (CohereEmbedder) - v0.1.0 [interface: 1.0] ✓" in result.output.splitlines()
+
+
+def test_the_readme_config_runs_an_omi_memory(cohere, tmp_path, monkeypatch):
+    """The config.yaml of the README, given to OMI's host, embeds through the Cohere API"""
+    import re
+    from pathlib import Path
+
+    import yaml
+    from omi.config import parse_config
+    from omi.host import Memory
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    document = yaml.safe_load(re.search(r"```yaml\n(.*?)```", readme, re.DOTALL).group(1))
+    document["embedding"]["base_url"] = cohere.url  # instead of https://api.cohere.com
+    document["storage"] = {"backend": "sqlite", "path": str(tmp_path / "memories.db")}
+    monkeypatch.setenv("CO_API_KEY", cohere.api_key)
+
+    with Memory.from_config(parse_config(document)) as memory:
+        assert isinstance(memory.embedder, CohereEmbedder)
+        memory.store("The user prefers green tea in the morning.")
+        memory.recall("green tea", limit=1)
+    sent = [request["body"] for request in cohere.requests]
+    assert sent[0]["texts"] == ["The user prefers green tea in the morning."]
+    assert sent[0]["model"] == document["embedding"]["model"]
+    assert all(body["input_type"] == "search_document" for body in sent)

@@ -38,3 +38,25 @@ def test_plugins_list_shows_the_guides_line():
 
     assert result.exit_code == 0, result.output
     assert "  dummy (DummyEmbedder) - v0.1.0 [interface: 1.0] ✓" in result.output.splitlines()
+
+
+def test_the_readme_config_runs_an_omi_memory(tmp_path):
+    """The config.yaml of the README, given to OMI's host, stores and recalls with DummyEmbedder"""
+    import re
+    from pathlib import Path
+
+    import yaml
+    from omi.config import parse_config
+    from omi.host import Memory
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    document = yaml.safe_load(re.search(r"```yaml\n(.*?)```", readme, re.DOTALL).group(1))
+    document["storage"] = {"backend": "sqlite", "path": str(tmp_path / "memories.db")}
+
+    with Memory.from_config(parse_config(document)) as memory:
+        assert isinstance(memory.embedder, DummyEmbedder)
+        assert memory.embedder.get_dimension() == document["embedding"]["dimension"]
+        memory.store("The user prefers green tea in the morning.")
+        memory.store("The quarterly revenue report is due on Friday.")
+        best = memory.recall("green tea", limit=1)
+    assert best[0]["content"] == "The user prefers green tea in the morning."

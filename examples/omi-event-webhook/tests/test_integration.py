@@ -38,3 +38,33 @@ def test_plugins_list_shows_it():
 
     assert result.exit_code == 0, result.output
     assert "  webhook (WebhookHandler) - v0.1.0 [interface: 1.0] ✓" in result.output.splitlines()
+
+
+def test_the_readme_config_delivers_omi_memory_events(receiver, tmp_path):
+    """The config.yaml of the README, given to OMI's host: its events reach the receiver"""
+    import re
+    from pathlib import Path
+
+    import yaml
+    from omi.config import parse_config
+    from omi.host import Memory
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    document = yaml.safe_load(re.search(r"```yaml\n(.*?)```", readme, re.DOTALL).group(1))
+    server = receiver("ok")
+    options = document["events"]["handlers"][0]
+    options.update(url=server.url, secret="test-secret",
+                   dead_letter_path=str(tmp_path / "dead.jsonl"))
+    document["storage"] = {"backend": "sqlite", "path": str(tmp_path / "memories.db")}
+
+    with Memory.from_config(parse_config(document)) as memory:
+        with memory.session():
+            memory_id = memory.store("The user prefers green tea.")
+            memory.recall("tea")
+            memory.emit("belief.updated", {"belief": "likes tea", "old": 0.5, "new": 0.9})
+    # the README's filter: memory.stored and belief.updated only
+    events = server.events()
+    assert [event["type"] for event in events] == ["memory.stored", "belief.updated"]
+    assert events[0]["data"]["id"] == memory_id
+    assert events[0]["data"]["content"] == "The user prefers green tea."
+    assert not (tmp_path / "dead.jsonl").exists()
