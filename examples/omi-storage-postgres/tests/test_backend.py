@@ -370,6 +370,21 @@ def test_data_survives_into_another_process(backend, dsn, fresh_schema):
     assert (found["id"], found["metadata"]) == (memory_id, {"k": 2})
 
 
+def test_analyze_refreshes_statistics_so_recall_uses_the_index(backend, sql, fresh_schema):
+    backend.store_memories([{"content": f"filler text number {n}"} for n in range(3000)])
+    backend.store_memory({"content": "needle in the haystack"})
+    backend.analyze()
+    stats = sql.execute("SELECT last_vacuum IS NOT NULL, last_analyze IS NOT NULL FROM "
+                        "pg_stat_user_tables WHERE schemaname = %s AND relname = 'memories'",
+                        (fresh_schema,)).fetchone()
+    assert stats == (True, True)
+    plan = "\n".join(row[0] for row in sql.execute(
+        f'EXPLAIN SELECT id FROM "{fresh_schema}".memories '
+        f"WHERE tsv @@ to_tsquery('english', 'needle')"))
+    assert "memories_tsv_idx" in plan
+    assert [r["content"] for r in backend.recall("needle")] == ["needle in the haystack"]
+
+
 def test_drop_schema_removes_everything(make_backend, sql, fresh_schema):
     backend = make_backend()
     backend.store_memory({"content": "x"})

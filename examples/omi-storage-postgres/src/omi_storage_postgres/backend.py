@@ -242,7 +242,10 @@ class PostgresBackend(StorageBackend):
         if rows:
             try:
                 with self._connections().connection() as conn, conn.cursor() as cursor:
-                    cursor.executemany(self._insert(layout), rows)
+                    if len(rows) == 1:  # executemany's pipeline costs more than it saves
+                        cursor.execute(self._insert(layout), rows[0])
+                    else:
+                        cursor.executemany(self._insert(layout), rows)
             except psycopg.Error as error:
                 message = " ".join(str(error).split())
                 raise RuntimeError(f"PostgreSQL refused to store the {what}: {message}; "
@@ -363,6 +366,21 @@ class PostgresBackend(StorageBackend):
                                 .format(self.layout.table("memories"))).fetchone()[0]
 
     # --- lifecycle ------------------------------------------------------------------------
+
+    def analyze(self) -> None:
+        """VACUUM ANALYZE the tables, so recall is planned with fresh statistics.
+
+        Worth calling after a bulk load: until autovacuum catches up (within minutes), the
+        planner may scan every row instead of using the full-text index.
+        """
+        layout = self.layout
+        with self._connections().connection() as conn:
+            conn.autocommit = True  # VACUUM cannot run inside a transaction
+            try:
+                for table in ("memories", "edges"):
+                    conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(layout.table(table)))
+            finally:
+                conn.autocommit = False
 
     def drop_schema(self) -> None:
         """Delete this backend's schema with every memory and edge in it, then close."""
