@@ -19,6 +19,8 @@ from common import Figure  # noqa: E402
 
 
 def _format_value(value: float, unit: str) -> str:
+    if unit == "s" and value < 0.001:
+        return f"{value * 1e6:.0f} µs"
     if unit == "s":
         return f"{value * 1000:.1f} ms"
     if value >= 1000:
