@@ -392,15 +392,9 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
       omi plugins check --list-checks storage
     """
     from omi import conformance
-    from omi.conformance.target import parse_option, resolve_target
-    from omi.plugins import (
-        GROUPS,
-        PluginError,
-        PluginValidationError,
-        discover_plugins,
-        skip_reason,
-        validate_plugin,
-    )
+    from omi.conformance import runner
+    from omi.conformance.target import parse_option
+    from omi.plugins import GROUPS, discover_plugins, skip_reason
 
     if list_checks:
         interface = {"embedding": "embedding", "storage": "storage", "event": "event"}.get(
@@ -422,10 +416,37 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
         _check_writable(output)
     names = ([f"{g}:{ep.name}" for g, eps in discover_plugins().items() if g in GROUPS
               for ep in eps if skip_reason(ep) is None] if check_all else [name])
+    try:
+        reports = _check_each(names, group, parsed, pattern, seed, timeout, check_all)
+    finally:
+        runner.discard_spare()
+    if not reports:
+        raise BadInput("nothing to check: no installed plugin has a check matching the "
+                       "selection; see omi plugins list and --list-checks")
+    rendered = conformance.RENDERERS[output_format](reports)
+    if output:
+        _write_atomically(output, rendered + "\n")
+        click.echo(conformance.summary_line(reports))
+    else:
+        click.echo(rendered)
+    code = max((report.exit_code(strict) for report in reports), default=0)
+    if code:
+        raise SystemExit(code)
+
+
+def _check_each(names: list[str], group: str | None, options: dict[str, Any],
+                pattern: str | None, seed: int, timeout: float, check_all: bool) -> list[Any]:
+    """Phase 1 and phase 2 for each plugin named; a report per plugin."""
+    from omi import conformance
+    from omi.conformance import runner
+    from omi.conformance.target import resolve_target
+    from omi.plugins import PluginError, PluginValidationError, validate_plugin
+
     reports = []
     for plugin_name in names:
+        runner.prestart()  # the child starts up while this process imports and validates
         try:
-            target, base = resolve_target(plugin_name, group, parsed)
+            target, base = resolve_target(plugin_name, group, options)
         except PluginError as error:
             if not check_all:
                 raise
@@ -443,18 +464,7 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
             raise BadInput(f"no {target.interface} check matches -k {pattern!r}; "
                            f"see omi plugins check --list-checks {target.interface}")
         reports.append(conformance.run_suite(target, pattern, seed, timeout))
-    if not reports:
-        raise BadInput("nothing to check: no installed plugin has a check matching the "
-                       "selection; see omi plugins list and --list-checks")
-    rendered = conformance.RENDERERS[output_format](reports)
-    if output:
-        _write_atomically(output, rendered + "\n")
-        click.echo(conformance.summary_line(reports))
-    else:
-        click.echo(rendered)
-    code = max((report.exit_code(strict) for report in reports), default=0)
-    if code:
-        raise SystemExit(code)
+    return reports
 
 
 def _check_writable(path: str) -> None:

@@ -197,3 +197,17 @@ def test_check_failure_carries_its_parts():
     failure = CheckFailure("1", "2", "3")
     assert (failure.expected, failure.got, failure.fix) == ("1", "2", "3")
     assert str(failure) == "expected 1; got 2; fix: 3"
+
+
+def test_a_prestarted_child_is_used_or_ended():
+    from omi.conformance import runner
+
+    runner.prestart()
+    spare = runner._spare[0]
+    report = run("HashEmbedder", pattern="batch_of*")
+    assert not runner._spare and spare.process.returncode == 0  # it ran the checks
+    assert [o.status for o in report.outcomes] == ["passed"]
+    runner.prestart()
+    unused = runner._spare[0]
+    runner.discard_spare()
+    assert not runner._spare and unused.process.returncode == 0  # told to exit, not killed

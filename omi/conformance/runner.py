@@ -73,18 +73,24 @@ def apply_known_failures(outcome: Outcome, known: Dict[str, str]) -> Outcome:
 class _Worker:
     """A child interpreter running checks and streaming one JSON line per event."""
 
-    def __init__(self, spec: Dict[str, Any]) -> None:
+    def __init__(self) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self.stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "omi.conformance.worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env,
         )
-        assert self.process.stdin and self.process.stdout
-        self.process.stdin.write(json.dumps(spec).encode() + b"\n")
-        self.process.stdin.close()
         self.lines: queue.Queue[Optional[bytes]] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
+
+    def send(self, spec: Dict[str, Any]) -> None:
+        """Tell the child what to run; until then it waits, with its imports done."""
+        assert self.process.stdin
+        try:
+            self.process.stdin.write(json.dumps(spec).encode() + b"\n")
+            self.process.stdin.close()
+        except BrokenPipeError:  # it died starting up: next_event reports how
+            pass
 
     def _pump(self) -> None:
         assert self.process.stdout
@@ -115,15 +121,37 @@ class _Worker:
         return code
 
 
+_spare: List[_Worker] = []
+
+
+def prestart() -> None:
+    """Start a child interpreter now, to import the framework while the caller works.
+
+    `omi plugins check` calls this before it resolves, imports and validates the plugin, so
+    the child's start-up overlaps that work instead of following it. `run_in_child` uses the
+    spare child; `discard_spare` ends one that is not needed (validation failed).
+    """
+    if not _spare:
+        _spare.append(_Worker())
+
+
+def discard_spare() -> None:
+    while _spare:
+        worker = _spare.pop()
+        worker.send({})  # an empty spec: the child exits at once
+        worker.stop(grace=5.0)
+
+
 def run_in_child(import_path: str, options: Dict[str, Any], checks: Sequence[Check],
                  capabilities, seed: int, timeout: float, call_timeout: float) -> List[Outcome]:
     """Run `checks` in child interpreters, each within `timeout` seconds."""
     outcomes: List[Outcome] = []
     pending = [c.name for c in checks]
     while pending:
-        worker = _Worker({"plugin": import_path, "options": options, "checks": pending,
-                          "capabilities": sorted(capabilities), "seed": seed,
-                          "call_timeout": call_timeout})
+        worker = _spare.pop() if _spare else _Worker()
+        worker.send({"plugin": import_path, "options": options, "checks": pending,
+                     "capabilities": sorted(capabilities), "seed": seed,
+                     "call_timeout": call_timeout})
         current: Optional[str] = None
         started, grace = 0.0, 0.0
         try:
