@@ -193,8 +193,8 @@ def new_plugin(
         full_context = json.loads(replay.read_text(encoding="utf-8"))["cookiecutter"]
         from omi.update import record_rendering  # answers file + the base updates merge on
 
-        answers = record_rendering(rendered_path, _answers(plugin_type, template, rendered_path,
-                                                           full_context, context))
+        answers = record_rendering(rendered_path, _answers(plugin_type, template, full_context,
+                                                           context))
         files = sorted(str(p.relative_to(rendered_path)) for p in rendered_path.rglob("*")
                        if p.is_file())
         if not dry_run:
@@ -204,14 +204,13 @@ def new_plugin(
     return Rendered(names, target, files, answers)
 
 
-def _answers(plugin_type: str, template: Path, rendered: Path, full_context: Any,
+def _answers(plugin_type: str, template: Path, full_context: Any,
              context: Dict[str, Any]) -> Dict[str, Any]:
     """The answers file: enough to render the same project again from a newer template.
 
     The values are those cookiecutter rendered with (`full_context`, from its replay file),
     so answers typed at its prompts are recorded too.
     """
-    del rendered
     variables = {key: full_context[key] for key in _template_variables(template)
                  if not key.startswith("_") and key in full_context}
     return {

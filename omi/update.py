@@ -20,6 +20,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -587,6 +588,10 @@ def answers_from_pyproject(project: Path) -> Dict[str, Any]:
              "license": metadata.get("license")}
     if isinstance(found["license"], dict):
         found["license"] = found["license"].get("text")
+    license_file = project / "LICENSE"
+    if license_file.is_file():  # the copyright year is an answer too: keep the project's
+        year = re.search(r"Copyright \(c\) (\d{4})", license_file.read_text(errors="replace"))
+        found["year"] = year.group(1) if year else None
     for key, value in found.items():
         if isinstance(value, str) and value:
             variables[key] = value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -24,6 +25,7 @@ from omi.scaffold import (
 )
 
 OMI = str(Path(sys.executable).with_name("omi"))
+YEAR = str(datetime.datetime.now(datetime.timezone.utc).year)
 
 
 def invoke(*args: str):
@@ -113,6 +115,8 @@ def test_license_is_selectable(tmp_path: Path, license_name: str, marker: str, h
     project = tmp_path / "omi-event-audit"
     text = (project / "LICENSE").read_text()
     assert marker in text and holder in text
+    if license_name != "Apache-2.0":
+        assert f"Copyright (c) {YEAR}" in text
     assert f'license = "{license_name}"' in (project / "pyproject.toml").read_text()
 
 
@@ -125,7 +129,7 @@ def test_answers_file_records_type_version_and_every_variable(tmp_path: Path):
     assert answers["template"] == "embedding"
     assert answers["omi_openclaw_version"] == __version__
     assert answers["name"] == "acme"
-    assert answers["variables"] == {"description": "Acme vectors", "author": "Ada",
+    assert answers["variables"] == {"description": "Acme vectors", "author": "Ada", "year": YEAR,
                                     "email": "ada@example.org", "license": "MIT",
                                     "version": "0.3.0"}
     assert 'version = "0.3.0"' in (tmp_path / "omi-embedding-acme" / "pyproject.toml").read_text()
@@ -298,3 +302,9 @@ def test_rendering_leaves_nothing_outside_the_target(tmp_path: Path,
     new_plugin("embedding", "acme", out)
     assert list(home.iterdir()) == []  # no ~/.cookiecutter_replay
     assert [p.name for p in out.iterdir()] == ["omi-embedding-acme"]  # no scratch directory
+
+
+def test_copyright_year_is_an_answer_so_updates_keep_it(tmp_path: Path):
+    made = new_plugin("event", "audit", tmp_path, {"year": "2019", "author": "Ada"})
+    assert made.answers["variables"]["year"] == "2019"
+    assert "Copyright (c) 2019 Ada" in (made.project_dir / "LICENSE").read_text()

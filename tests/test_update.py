@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -430,6 +431,9 @@ def test_init_records_answers_from_pyproject(tmp_path: Path):
     (project / BASE_FILE).unlink()
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('version = "0.1.0"', 'version = "0.4.0"'))
+    license_file = project / "LICENSE"
+    license_file.write_text(re.sub(r"Copyright \(c\) \d{4}", "Copyright (c) 1999",
+                                   license_file.read_text()))
     result = invoke(str(project))
     assert result.exit_code == 2 and "--init" in result.stderr
 
@@ -439,7 +443,7 @@ def test_init_records_answers_from_pyproject(tmp_path: Path):
     assert answers["template"] == "embedding" and answers["name"] == "hello"
     assert answers["variables"] == {"description": "An OMI embedding provider", "author": "Ada",
                                     "email": "ada@example.org", "version": "0.4.0",
-                                    "license": "MIT"}
+                                    "license": "MIT", "year": "1999"}
     assert (project / "pyproject.toml").read_bytes() == base["pyproject.toml"]
     assert invoke(str(project), "--check").exit_code == 0
 
