@@ -136,10 +136,12 @@ class SQLiteBackend(StorageBackend):
                     (limit,),
                 ).fetchall()
             else:
+                # Ranking inside FTS5 first and reading only the `limit` winning documents
+                # is 5x faster at 100k memories than ranking the join (README, Performance).
                 rows = db.execute(
-                    "SELECT m.id, m.document, -bm25(memories_fts) FROM memories_fts "
-                    "JOIN memories m ON m.id = memories_fts.id WHERE memories_fts MATCH ? "
-                    "ORDER BY bm25(memories_fts), m.created_at DESC LIMIT ?",
+                    "SELECT m.id, m.document, -hit.rank FROM (SELECT id, rank FROM memories_fts "
+                    "WHERE memories_fts MATCH ? ORDER BY rank LIMIT ?) AS hit "
+                    "JOIN memories m ON m.id = hit.id ORDER BY hit.rank",
                     (_fts_query(query), limit),
                 ).fetchall()
         return [{**json.loads(document), "id": memory_id, "score": float(score)}
