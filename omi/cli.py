@@ -64,10 +64,14 @@ class OmiGroup(click.Group):
     help="Show DEBUG logs and full tracebacks (same as OMI_DEBUG=1).",
 )
 def cli(debug: bool) -> None:
-    """OMI, the memory host for AI agents: manage and develop its plugins.
+    """OMI, the memory host for AI agents: store and recall memories, manage and develop
+    its plugins.
 
     \b
     Examples:
+      omi store "The deploy key rotates on Mondays" --meta source=ops
+      omi recall "deploy key"
+      omi config show
       omi plugins list
       omi plugins new embedding my-embedder
       omi plugins check my-embedder
