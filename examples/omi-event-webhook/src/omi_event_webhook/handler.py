@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
 
 from omi.events import EVENT_TYPES, EventHandler
 
+from omi_event_webhook.dead_letters import DeadLetterFile
 from omi_event_webhook.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 __version__ = "0.1.0"
@@ -99,7 +99,7 @@ class WebhookHandler(EventHandler):
         self.cooldown = float(cooldown)
         self.headers = dict(headers or {})
         self._down_until = 0.0
-        self._lock = threading.Lock()  # one writer of the dead-letter file per handler
+        self._dead_letters = DeadLetterFile(self.dead_letter_path)
 
     @classmethod
     def conformance_factory(cls, directory: Path, **options: Any) -> WebhookHandler:
@@ -138,40 +138,37 @@ class WebhookHandler(EventHandler):
         """Send every dead letter again, oldest first; keep the ones that still fail.
 
         Each keeps its original `id`, so a receiver can drop duplicates. Lines that are not
-        valid JSON are kept as they are, never dropped. The file is rewritten atomically.
+        valid JSON are kept as they are, never dropped, and events dead-lettered while this
+        runs (by this or another process) stay in the file. Run one redelivery at a time.
         """
-        with self._lock:
-            if not self.dead_letter_path.exists():
-                return RedeliveryResult(0, 0)
-            kept: List[str] = []
-            delivered = 0
-            lines = self.dead_letter_path.read_text(encoding="utf-8").splitlines()
-            for line in filter(str.strip, lines):
-                try:
-                    record = json.loads(line)
-                    envelope = {key: record[key] for key in ("id", "type", "created", "data")}
-                except (ValueError, KeyError, TypeError):
-                    logger.warning("kept an unreadable dead letter: %.80s", line)
-                    kept.append(line)
-                    continue
-                body = json.dumps(envelope, default=str, ensure_ascii=False).encode("utf-8")
-                try:
-                    self._deliver(envelope, body)
-                    delivered += 1
-                except _Failed as failure:
-                    record.update(attempts=record.get("attempts", 0) + failure.attempts,
-                                  error=str(failure.error), failed_at=time.time())
-                    kept.append(json.dumps(record, ensure_ascii=False))
-            self._rewrite(kept)
+        lines, offset = self._dead_letters.snapshot()
+        kept: List[str] = []
+        delivered = 0
+        for line in filter(str.strip, lines):
+            try:
+                record = json.loads(line)
+                envelope = {key: record[key] for key in ("id", "type", "created", "data")}
+            except (ValueError, KeyError, TypeError):
+                logger.warning("kept an unreadable dead letter: %.80s", line)
+                kept.append(line)
+                continue
+            body = json.dumps(envelope, default=str, ensure_ascii=False).encode("utf-8")
+            try:
+                self._deliver(envelope, body)
+                delivered += 1
+            except _Failed as failure:
+                record.update(attempts=record.get("attempts", 0) + failure.attempts,
+                              error=str(failure.error), failed_at=time.time())
+                kept.append(json.dumps(record, ensure_ascii=False))
+        if lines:
+            self._dead_letters.replace_snapshot(offset, kept)
         self._down_until = 0.0
         return RedeliveryResult(delivered, len(kept))
 
     def dead_letters(self) -> List[Dict[str, Any]]:
         """The events waiting in the dead-letter file, oldest first (unreadable lines skipped)."""
-        if not self.dead_letter_path.exists():
-            return []
         records = []
-        for line in self.dead_letter_path.read_text(encoding="utf-8").splitlines():
+        for line in self._dead_letters.snapshot()[0]:
             try:
                 records.append(json.loads(line))
             except ValueError:
@@ -225,14 +222,8 @@ class WebhookHandler(EventHandler):
                      error: str) -> None:
         record = {**json.loads(body), "attempts": attempts, "error": error,
                   "failed_at": time.time()}
-        line = json.dumps(record, ensure_ascii=False) + "\n"
         try:
-            with self._lock:
-                self.dead_letter_path.parent.mkdir(parents=True, exist_ok=True)
-                with self.dead_letter_path.open("a", encoding="utf-8") as stream:
-                    stream.write(line)
-                    stream.flush()
-                    os.fsync(stream.fileno())
+            self._dead_letters.append(json.dumps(record, ensure_ascii=False))
         except OSError as io_error:
             raise RuntimeError(
                 f"Could not deliver {envelope['type']} event {envelope['id']} ({error}) and "
@@ -241,14 +232,6 @@ class WebhookHandler(EventHandler):
             ) from io_error
         logger.warning("kept %s event %s in %s: %s", envelope["type"], envelope["id"],
                        self.dead_letter_path, error)
-
-    def _rewrite(self, lines: List[str]) -> None:
-        if not lines:
-            self.dead_letter_path.unlink()
-            return
-        scratch = self.dead_letter_path.with_name(self.dead_letter_path.name + ".tmp")
-        scratch.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-        os.replace(scratch, self.dead_letter_path)
 
 
 class _Failed(Exception):
