@@ -289,6 +289,7 @@ def test_the_secret_can_come_from_the_environment(receiver, monkeypatch, tmp_pat
     ({"timeout": 0}, "timeout must be positive seconds, got 0"),
     ({"backoff": -1}, "backoff must be 0 or more seconds"),
     ({"cooldown": "long"}, "cooldown must be 0 or more seconds"),
+    ({"timeout": float("nan")}, "timeout must be positive seconds, got nan"),
     ({"max_retries": -1}, "max_retries must be an integer, 0 or more"),
     ({"events": ["memory.deleted"]}, "unknown event types"),
 ])

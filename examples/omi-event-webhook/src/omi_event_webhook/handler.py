@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 import uuid
@@ -79,11 +80,9 @@ class WebhookHandler(EventHandler):
         if not secret:
             raise ValueError("No webhook secret: pass secret=... or set OMI_WEBHOOK_SECRET "
                              "(the receiver verifies the X-OMI-Signature header with it)")
-        for name, value, low in (("timeout", timeout, 0.0), ("backoff", backoff, -1e-12),
-                                 ("cooldown", cooldown, -1e-12)):
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= low:
-                relation = "positive" if low == 0.0 else "0 or more"
-                raise ValueError(f"{name} must be {relation} seconds, got {value!r}")
+        _check_seconds("timeout", timeout, zero_allowed=False)
+        _check_seconds("backoff", backoff, zero_allowed=True)
+        _check_seconds("cooldown", cooldown, zero_allowed=True)
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
             raise ValueError(f"max_retries must be an integer, 0 or more, got {max_retries!r}")
         self.events = frozenset(EVENT_TYPES if events is None else events)
@@ -240,6 +239,13 @@ class _Failed(Exception):
     def __init__(self, error: DeliveryError, attempts: int) -> None:
         super().__init__(str(error))
         self.error, self.attempts = error, attempts
+
+
+def _check_seconds(name: str, value: Any, zero_allowed: bool) -> None:
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not is_number or not math.isfinite(value) or value < 0 or (value == 0 and not zero_allowed):
+        relation = "0 or more" if zero_allowed else "positive"
+        raise ValueError(f"{name} must be {relation} seconds, got {value!r}")
 
 
 def _seconds(value: Optional[str]) -> Optional[float]:
