@@ -60,3 +60,14 @@ def test_the_readme_config_runs_an_omi_memory(tmp_path):
         memory.store("The quarterly revenue report is due on Friday.")
         best = memory.recall("green tea", limit=1)
     assert best[0]["content"] == "The user prefers green tea in the morning."
+
+
+def test_importing_the_plugin_stays_cheap():
+    """`omi plugins list` imports the plugin; numpy waits until the first embedding"""
+    import subprocess
+    import sys
+
+    code = "import sys, omi_embedding_example; print('numpy' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"

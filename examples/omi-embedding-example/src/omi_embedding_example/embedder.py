@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 from typing import List, Optional
 
-import numpy as np
 from omi.embeddings import EmbeddingProvider, cosine_similarity
 
 DEFAULT_MODEL = "dummy-hashing-v1"
@@ -84,6 +83,8 @@ class DummyEmbedder(EmbeddingProvider):
         return [self._hash_features(text) for text in texts]
 
     def _hash_features(self, text: str) -> List[float]:
+        import numpy as np  # here, so that `omi plugins list` does not pay for it
+
         vector = np.zeros(self.dimension)
         words = text.lower().split()
         features = words + [word[i:i + 3] for word in words for i in range(max(1, len(word) - 2))]

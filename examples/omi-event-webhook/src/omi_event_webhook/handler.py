@@ -19,10 +19,8 @@ import logging
 import math
 import os
 import time
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Union
 
 from omi.events import EVENT_TYPES, EventHandler
 
@@ -48,8 +46,7 @@ class DeliveryError(RuntimeError):
         self.retry_after = retry_after
 
 
-@dataclass
-class RedeliveryResult:
+class RedeliveryResult(NamedTuple):
     """What `redeliver()` did: events delivered, and events still in the dead-letter file."""
 
     delivered: int
@@ -116,7 +113,7 @@ class WebhookHandler(EventHandler):
         written, since the event would otherwise be lost."""
         if event_type not in self.events:
             return
-        envelope = {"id": uuid.uuid4().hex, "type": event_type, "created": time.time(),
+        envelope = {"id": os.urandom(16).hex(), "type": event_type, "created": time.time(),
                     "data": event_data}
         body = json.dumps(envelope, default=str, ensure_ascii=False).encode("utf-8")
         if time.monotonic() < self._down_until:
