@@ -305,6 +305,9 @@ def test_missing_dsn_says_how_to_give_one(monkeypatch):
     ({"dimension": 0}, "dimension must be an integer from 1 to 16000"),
     ({"text_search_config": ""}, "text_search_config must name"),
     ({"min_connections": 3, "max_connections": 2}, "must be at least min_connections"),
+    ({"max_connections": "8"}, "max_connections must be an integer from 1 to 1000"),
+    ({"connect_timeout": 0}, "connect_timeout must be a number of seconds"),
+    ({"connect_timeout": "10"}, "connect_timeout must be a number of seconds"),
 ])
 def test_bad_options_are_refused_before_connecting(dsn, options, message):
     with pytest.raises(ValueError, match=message):

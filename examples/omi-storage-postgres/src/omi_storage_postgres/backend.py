@@ -128,6 +128,10 @@ class PostgresBackend(StorageBackend):
                                                                       16000)
         _positive_int("min_connections", min_connections, 1000)
         _positive_int("max_connections", max_connections, 1000)
+        if (not isinstance(connect_timeout, (int, float)) or isinstance(connect_timeout, bool)
+                or not 0 < connect_timeout <= 3600):
+            raise ValueError(f"connect_timeout must be a number of seconds from 0 to 3600, got "
+                             f"{connect_timeout!r}")
         if max_connections < min_connections:
             raise ValueError(f"max_connections ({max_connections}) must be at least "
                              f"min_connections ({min_connections})")
