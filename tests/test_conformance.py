@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import sys
+import threading
 
 import pytest
 
@@ -23,7 +25,7 @@ def statuses(report) -> dict:
 
 
 @pytest.mark.parametrize("name", ["HashEmbedder", "JSONLinesHandler"])
-def test_correct_plugins_pass_every_applicable_check(name):
+def test_correct_plugins_pass_every_applicable_check(name, child_process):
     report = run(name)
     assert report.exit_code() == 0, [(o.name, o.message) for o in report.outcomes]
     assert set(statuses(report).values()) <= {"passed", "skipped"}
@@ -90,7 +92,7 @@ def test_every_check_has_a_broken_plugin_that_fails_it():
 
 
 @pytest.mark.parametrize("name", ["SharesOneFileAndSaysSo", "Chatty"])
-def test_declared_sharing_and_printing_plugins_pass(name):
+def test_declared_sharing_and_printing_plugins_pass(name, child_process):
     report = run(name)
     assert report.exit_code() == 0, [(o.name, o.message) for o in report.outcomes]
     if name == "SharesOneFileAndSaysSo":
@@ -136,7 +138,17 @@ def test_failure_messages_say_expected_got_and_fix():
     assert "; fix: return the vectors in input order" in outcome.message
 
 
-def test_a_hanging_plugin_fails_that_check_and_the_run_goes_on():
+@pytest.fixture(params=["fork", "spawn"])
+def child_process(request, monkeypatch):
+    """Run the test with forked children, then with new interpreters."""
+    from omi.conformance import runner
+
+    monkeypatch.setenv("OMI_CHECK_PROCESS", request.param)
+    assert runner._forks() is (request.param == "fork")  # the test does exercise its kind
+    return request.param
+
+
+def test_a_hanging_plugin_fails_that_check_and_the_run_goes_on(child_process):
     report = run("Hangs", timeout=2.0)
     result = statuses(report)
     assert result["handle_returns_promptly"] == "failed"
@@ -146,7 +158,7 @@ def test_a_hanging_plugin_fails_that_check_and_the_run_goes_on():
     assert result["unknown_event_types_are_ignored"] == "passed"
 
 
-def test_a_plugin_that_kills_the_interpreter_fails_that_check_only():
+def test_a_plugin_that_kills_the_interpreter_fails_that_check_only(child_process):
     report = run("KillsTheInterpreter")
     result = statuses(report)
     died = next(o for o in report.outcomes if o.name == "handles_every_event_type")
@@ -199,8 +211,10 @@ def test_check_failure_carries_its_parts():
     assert str(failure) == "expected 1; got 2; fix: 3"
 
 
-def test_a_prestarted_child_is_used_or_ended():
+def test_a_prestarted_child_is_used_or_ended(monkeypatch):
     from omi.conformance import runner
+
+    monkeypatch.setenv("OMI_CHECK_PROCESS", "spawn")  # a fork needs no head start
 
     runner.prestart()
     spare = runner._spare[0]
@@ -211,3 +225,16 @@ def test_a_prestarted_child_is_used_or_ended():
     unused = runner._spare[0]
     runner.discard_spare()
     assert not runner._spare and unused.process.returncode == 0  # told to exit, not killed
+
+
+def test_forked_children_are_the_default_on_linux_and_spawn_can_be_chosen(monkeypatch):
+    from omi.conformance import runner
+
+    monkeypatch.delenv("OMI_CHECK_PROCESS", raising=False)
+    assert runner._forks() is (sys.platform.startswith("linux")
+                               and threading.active_count() == 1)
+    monkeypatch.setenv("OMI_CHECK_PROCESS", "spawn")
+    assert runner._forks() is False
+    monkeypatch.setenv("OMI_CHECK_PROCESS", "vfork")
+    with pytest.raises(ValueError, match="OMI_CHECK_PROCESS must be fork or spawn, got 'vfork'"):
+        runner._forks()

@@ -1,4 +1,8 @@
-"""The child process of the runner: reads one JSON spec on stdin, streams JSON lines out."""
+"""The child side of the runner: runs a spec's checks and streams one JSON line per event.
+
+Run as `python -m omi.conformance.worker` it reads the spec on stdin (a spawned child); a forked
+child calls `run_checks` directly.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import json
 import os
 import sys
 from importlib import import_module
-from typing import TextIO
+from typing import Any, Callable, Dict, TextIO
 
 from omi.conformance.registry import all_checks
 from omi.conformance.runner import execute
@@ -25,28 +29,38 @@ def _events_channel() -> TextIO:
     return channel
 
 
-def main() -> None:
-    events = _events_channel()
-
-    def _emit(event: dict) -> None:
-        events.write(json.dumps(event) + "\n")
-        events.flush()
-
-    checks = {c.name: c for c in all_checks()}  # before the spec: done while the parent works
-    spec = json.loads(sys.stdin.readline() or "{}")
-    if not spec:  # started in advance, then not needed
-        return
+def run_checks(spec: Dict[str, Any], emit: Callable[[Dict[str, Any]], None]) -> None:
+    """Run the checks a spec names, announcing each one before it starts and its outcome."""
+    checks = {c.name: c for c in all_checks()}
     module, _, attr = spec["plugin"].partition(":")
     plugin_class = import_module(module)
     for part in attr.split("."):
         plugin_class = getattr(plugin_class, part)
     factory = instance_factory(plugin_class, spec["options"])
     for name in spec["checks"]:
-        _emit({"event": "start", "check": name})
+        emit({"event": "start", "check": name})
         outcome = execute(checks[name], factory, spec["capabilities"], spec["seed"],
                           spec["call_timeout"])
-        _emit({"event": "result", "outcome": outcome.to_dict()})
-    _emit({"event": "done"})
+        emit({"event": "result", "outcome": outcome.to_dict()})
+    emit({"event": "done"})
+
+
+def line_writer(stream: TextIO) -> Callable[[Dict[str, Any]], None]:
+    """Events as JSON lines, flushed one by one so the parent sees each as it happens."""
+
+    def emit(event: Dict[str, Any]) -> None:
+        stream.write(json.dumps(event) + "\n")
+        stream.flush()
+
+    return emit
+
+
+def main() -> None:
+    emit = line_writer(_events_channel())
+    all_checks()  # before the spec arrives: done while the parent resolves the plugin
+    spec = json.loads(sys.stdin.readline() or "{}")
+    if spec:  # empty when started in advance and then not needed
+        run_checks(spec, emit)
 
 
 if __name__ == "__main__":
