@@ -124,8 +124,8 @@ def base_class_for(group: str) -> Optional[type]:
 # --- discovery ------------------------------------------------------------------------------
 
 
-# Reading a distribution's METADATA parses a whole e-mail message; entry points of one
-# distribution share one Distribution object, so its name and version are read once.
+# Entry points of one distribution share one Distribution object: its name and version are
+# read once.
 _DIST_FACTS: Dict[metadata.Distribution, tuple[str, str]] = {}
 
 
@@ -135,9 +135,26 @@ def _dist_facts(entry_point: metadata.EntryPoint) -> tuple[str, str]:
         return ("?", "?")
     facts = _DIST_FACTS.get(dist)
     if facts is None:
-        meta = dist.metadata
-        facts = _DIST_FACTS[dist] = (meta["Name"] or "?", meta["Version"] or "?")
+        facts = _DIST_FACTS[dist] = _name_and_version(dist)
     return facts
+
+
+def _name_and_version(dist: metadata.Distribution) -> tuple[str, str]:
+    """Name and Version from the metadata headers.
+
+    `dist.metadata` parses the whole file as an e-mail message (and imports the email parser);
+    these two headers are single lines at the top, so reading up to the first blank line is
+    enough and costs `omi plugins list` a few milliseconds less.
+    """
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    found = {"name": "?", "version": "?"}
+    for line in text.splitlines():
+        if not line.strip():
+            break
+        key, sep, value = line.partition(":")
+        if sep and key.strip().lower() in found and found[key.strip().lower()] == "?":
+            found[key.strip().lower()] = value.strip() or "?"
+    return found["name"], found["version"]
 
 
 def distribution_name(entry_point: metadata.EntryPoint) -> str:

@@ -393,3 +393,18 @@ def test_plugin_info_is_built_by_keyword_and_serialises():
         "interface_version": "1.0", "loaded": True, "error": None,
     }
     assert data["status"] == "ok" and data["class_name"] == "C"
+
+
+def test_name_and_version_come_from_egg_info_too(plugin_site):
+    """setup.py develop and old installs leave *.egg-info with PKG-INFO, not METADATA."""
+    egg = plugin_site / "omi_egg_plugin.egg-info"
+    egg.mkdir()
+    (egg / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: omi-egg-plugin\n"
+                                  "Version: 4.5.6\nSummary: x\n\nName: not-this\n")
+    (egg / "entry_points.txt").write_text(f"[{EMB}]\negg = egg_mod:MyCustomEmbedder\n")
+    (plugin_site / "egg_mod.py").write_text(src.embedder())
+    import importlib
+
+    importlib.invalidate_caches()
+    info = PluginRegistry().get_plugins(EMB)["egg"]
+    assert (info.distribution, info.version) == ("omi-egg-plugin", "4.5.6")
