@@ -4,17 +4,20 @@ At each size (10,000 and 100,000 memories; 2,000 and 10,000 with --quick) both b
 filled with the same synthetic memories (12 words from a 2,000-word vocabulary, plus metadata),
 then measured on the same operations:
 
-- store throughput: 1,000 more `store_memory` calls, one memory and one commit each;
-- recall latency: 300 two-word `recall(query, limit=10)` calls, p50 and p99.
+- recall latency: 300 two-word `recall(query, limit=10)` calls, p50 and p99;
+- store throughput: 1,000 more `store_memory` calls, one memory and one commit each, with
+  PostgreSQL's default durable commits and again with `synchronous_commit=False` (a commit
+  does not wait for its WAL flush; SQLite's WAL with synchronous=NORMAL does not either).
 
-The two backends take turns (ten rounds of 100 stores, then each query on both), so a busy
-machine slows both alike. PostgreSQL is filled with `store_memories` in batches of 1,000, then
-`analyze()` (VACUUM ANALYZE, as the package's README advises after a bulk load); SQLite with
-`store_memory` (it has no batch call). Only the measured operations are compared. The figures are
-informational (no target): they tell a user what moving to a server costs per call. The
-server is the one in OMI_TEST_POSTGRES_DSN or OMI_POSTGRES_DSN (`bash scripts/postgres.sh
-python bench/run.py --only postgres` starts a throwaway one); without either this topic is
-skipped. The package is imported from examples/ without being installed.
+The backends take turns (each query on both, then ten rounds of 100 stores each), so a busy
+machine slows them alike, after 50 untimed stores and recalls each to warm caches. PostgreSQL
+is filled with `store_memories` in batches of 1,000, then `analyze()` (VACUUM ANALYZE, as the
+package's README advises after a bulk load); SQLite with `store_memory` (it has no batch call).
+Only the measured operations are compared. The figures are informational (no target): they
+tell a user what moving to a server costs per call. The server is the one in
+OMI_TEST_POSTGRES_DSN or OMI_POSTGRES_DSN (`bash scripts/postgres.sh python bench/run.py
+--only postgres` starts a throwaway one); without either this topic is skipped. The package is
+imported from examples/ without being installed.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ VOCABULARY_SIZE = 2_000
 WORDS_PER_MEMORY = 12
 EXTRA_STORES = 1_000
 STORE_ROUNDS = 10
+WARM_UP = 50
 RECALLS = 300
 
 
@@ -69,10 +73,25 @@ def _fill(backends: Dict[str, Any], rng: random.Random, vocabulary: List[str],
 
 
 def _compare(backends: Dict[str, Any], size: int) -> Dict[str, Dict[str, float]]:
-    """Fill both backends to `size`, then time stores and recalls, alternating backends."""
+    """Fill the backends to `size`, then time recalls and stores, taking turns."""
     rng = random.Random(size)
     vocabulary = _vocabulary(rng)
     _fill(backends, rng, vocabulary, size)
+    for backend in backends.values():  # warm caches and prepared statements, untimed
+        for memory in _memories(rng, vocabulary, WARM_UP, size):
+            backend.store_memory(memory)
+        for _ in range(WARM_UP):
+            backend.recall(" ".join(rng.sample(vocabulary, 2)), limit=10)
+    readers = {name: backends[name] for name in ("postgres", "sqlite")}
+    latencies: Dict[str, List[float]] = {name: [] for name in readers}
+    for _ in range(RECALLS):
+        query = " ".join(rng.sample(vocabulary, 2))
+        for name, backend in readers.items():
+            began = time.perf_counter()
+            results = backend.recall(query, limit=10)
+            latencies[name].append(time.perf_counter() - began)
+            if not results:
+                raise AssertionError(f"{name}: recall({query!r}) found nothing in {size}")
     store_time = dict.fromkeys(backends, 0.0)
     per_round = EXTRA_STORES // STORE_ROUNDS
     for round_ in range(STORE_ROUNDS):
@@ -82,30 +101,27 @@ def _compare(backends: Dict[str, Any], size: int) -> Dict[str, Dict[str, float]]
             for memory in chunk:
                 backend.store_memory(memory)
             store_time[name] += time.perf_counter() - began
-    latencies: Dict[str, List[float]] = {name: [] for name in backends}
-    for _ in range(RECALLS):
-        query = " ".join(rng.sample(vocabulary, 2))
-        for name, backend in backends.items():
-            began = time.perf_counter()
-            results = backend.recall(query, limit=10)
-            latencies[name].append(time.perf_counter() - began)
-            if not results:
-                raise AssertionError(f"{name}: recall({query!r}) found nothing in {size}")
-    return {name: {"store": EXTRA_STORES / store_time[name],
-                   "p50": statistics.median(latencies[name]),
-                   "p99": _percentile(latencies[name], 0.99)} for name in backends}
+    figures = {name: {"store": EXTRA_STORES / seconds} for name, seconds in store_time.items()}
+    for name, samples in latencies.items():
+        figures[name].update(p50=statistics.median(samples), p99=_percentile(samples, 0.99))
+    return figures
 
 
 def _measure(backend_class: type, dsn: str, size: int) -> Dict[str, Dict[str, float]]:
     from omi.builtin.sqlite import SQLiteBackend
 
+    schema = f"omi_bench_{os.getpid()}"
     with tempfile.TemporaryDirectory(prefix="omi-bench-") as directory:
-        backends = {"postgres": backend_class(dsn=dsn, schema=f"omi_bench_{os.getpid()}"),
+        backends = {"postgres": backend_class(dsn=dsn, schema=schema),
+                    # the same tables; only its commits skip waiting for the WAL flush
+                    "postgres_async": backend_class(dsn=dsn, schema=schema,
+                                                    synchronous_commit=False),
                     "sqlite": SQLiteBackend(Path(directory) / "memories.db")}
         try:
             return _compare(backends, size)
         finally:
             backends["sqlite"].close()
+            backends["postgres_async"].close()
             backends["postgres"].drop_schema()
 
 
@@ -130,6 +146,8 @@ def run(quick: bool) -> list[Figure]:
         figures += [
             Figure(f"postgres store_memory, {label}", postgres["store"], "memories/s",
                    sqlite["store"], "sqlite"),
+            Figure(f"postgres store_memory, synchronous_commit off, {label}",
+                   measured["postgres_async"]["store"], "memories/s", sqlite["store"], "sqlite"),
             Figure(f"postgres recall p50, {label}", postgres["p50"], "s", sqlite["p50"],
                    "sqlite"),
             Figure(f"postgres recall p99, {label}", postgres["p99"], "s", sqlite["p99"],

@@ -308,6 +308,7 @@ def test_missing_dsn_says_how_to_give_one(monkeypatch):
     ({"max_connections": "8"}, "max_connections must be an integer from 1 to 1000"),
     ({"connect_timeout": 0}, "connect_timeout must be a number of seconds"),
     ({"connect_timeout": "10"}, "connect_timeout must be a number of seconds"),
+    ({"synchronous_commit": "off"}, "synchronous_commit must be true or false"),
 ])
 def test_bad_options_are_refused_before_connecting(dsn, options, message):
     with pytest.raises(ValueError, match=message):
@@ -359,6 +360,32 @@ def test_pool_serves_many_threads_with_few_connections(make_backend):
     assert errors == []
     assert backend.count() == 160
     assert len(backend.recall("worker3", limit=100)) == 20
+
+
+def test_connections_dropped_by_the_server_are_replaced(make_backend, sql, fresh_schema):
+    backend = make_backend(min_connections=2, max_connections=2)
+    memory_id = backend.store_memory({"content": "still here after the drop"})
+    killed = sql.execute(
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE application_name = %s", (f"omi-storage-postgres:{fresh_schema}",)
+    ).fetchone()[0]
+    assert killed >= 2
+    assert [r["id"] for r in backend.recall("drop")] == [memory_id]
+    assert backend.store_memory({"content": "and writes go on"})
+
+
+@pytest.mark.parametrize("synchronous", [True, False])
+def test_synchronous_commit_is_set_on_every_pooled_connection(make_backend, synchronous):
+    backend = make_backend(synchronous_commit=synchronous, min_connections=2,
+                           max_connections=2)
+    backend.store_memory({"content": "committed"})
+    settings = set()
+    with backend._connections().connection() as first, \
+            backend._connections().connection() as second:
+        for conn in (first, second):
+            settings.add(conn.execute("SHOW synchronous_commit").fetchone()[0])
+    assert settings == {"on" if synchronous else "off"}
+    assert backend.recall("committed")[0]["content"] == "committed"
 
 
 def test_data_survives_into_another_process(backend, dsn, fresh_schema):

@@ -61,6 +61,10 @@ def _positive_int(name: str, value: Any, maximum: int) -> int:
     return value
 
 
+def _asynchronous_commits(conn: psycopg.Connection) -> None:
+    conn.execute("SET synchronous_commit = off")
+
+
 def _check_limit(limit: Any) -> int:
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
         raise ValueError(f"limit must be a non-negative integer, got {limit!r}")
@@ -107,12 +111,15 @@ class PostgresBackend(StorageBackend):
         min_connections: int = 1,
         max_connections: int = 4,
         connect_timeout: float = 10.0,
+        synchronous_commit: bool = True,
     ) -> None:
         """Connect to the server at `dsn` (default: $OMI_POSTGRES_DSN) and use `schema`.
 
         `vector_search` is "auto" (pgvector when available, else plain SQL), "pgvector"
         (required) or "plain"; `dimension` fixes the embedding length, which with pgvector
-        also builds an HNSW index. Tables are created on first use, not here.
+        also builds an HNSW index. `synchronous_commit=False` lets a commit return before
+        its WAL reaches the disk: faster single writes (1.5-2x in bench_postgres), and a server
+        crash may lose the last moments of writes (never corrupt them). Tables are created on first use, not here.
         """
         self.dsn = _resolve_dsn(dsn)
         self.schema = check_schema_name(schema)
@@ -132,14 +139,26 @@ class PostgresBackend(StorageBackend):
                 or not 0 < connect_timeout <= 3600):
             raise ValueError(f"connect_timeout must be a number of seconds from 0 to 3600, got "
                              f"{connect_timeout!r}")
+        if not isinstance(synchronous_commit, bool):
+            raise ValueError(f"synchronous_commit must be true or false, got "
+                             f"{synchronous_commit!r}")
+        self.synchronous_commit = synchronous_commit
         if max_connections < min_connections:
             raise ValueError(f"max_connections ({max_connections}) must be at least "
                              f"min_connections ({min_connections})")
         self._layout: Optional[Layout] = None
         self._layout_lock = threading.Lock()
+        # `check` replaces a pooled connection the server has dropped (a restart, a failover,
+        # an idle timeout) before it is handed out, for one round trip per call.
         self._pool: Optional[ConnectionPool] = ConnectionPool(
             self.dsn, min_size=min_connections, max_size=max_connections, open=False,
-            timeout=connect_timeout, kwargs={"connect_timeout": max(1, round(connect_timeout))},
+            timeout=connect_timeout, check=ConnectionPool.check_connection,
+            configure=None if synchronous_commit else _asynchronous_commits,
+            # autocommit: a lone statement is its own transaction, without BEGIN and COMMIT
+            # round trips; writes of several statements open one explicitly.
+            kwargs={"autocommit": True, "connect_timeout": max(1, round(connect_timeout)),
+                    # how the connections show in pg_stat_activity
+                    "application_name": f"omi-storage-postgres:{self.schema}"},
             name=f"omi-postgres-{self.schema}",
         )
         try:
@@ -185,7 +204,7 @@ class PostgresBackend(StorageBackend):
         pool = self._connections()
         with self._layout_lock:
             if self._layout is None:
-                with pool.connection() as conn:
+                with pool.connection() as conn, conn.transaction():
                     self._layout = ensure_layout(conn, self.schema, self.text_search_config,
                                                  self.vector_search, self.dimension)
             return self._layout
@@ -245,11 +264,12 @@ class PostgresBackend(StorageBackend):
                what: str) -> List[str]:
         if rows:
             try:
-                with self._connections().connection() as conn, conn.cursor() as cursor:
-                    if len(rows) == 1:  # executemany's pipeline costs more than it saves
-                        cursor.execute(self._insert(layout), rows[0])
+                with self._connections().connection() as conn:
+                    if len(rows) == 1:  # one statement: atomic by itself
+                        conn.execute(self._insert(layout), rows[0])
                     else:
-                        cursor.executemany(self._insert(layout), rows)
+                        with conn.transaction(), conn.cursor() as cursor:
+                            cursor.executemany(self._insert(layout), rows)
             except psycopg.Error as error:
                 message = " ".join(str(error).split())
                 raise RuntimeError(f"PostgreSQL refused to store the {what}: {message}; "
@@ -378,13 +398,9 @@ class PostgresBackend(StorageBackend):
         planner may scan every row instead of using the full-text index.
         """
         layout = self.layout
-        with self._connections().connection() as conn:
-            conn.autocommit = True  # VACUUM cannot run inside a transaction
-            try:
-                for table in ("memories", "edges"):
-                    conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(layout.table(table)))
-            finally:
-                conn.autocommit = False
+        with self._connections().connection() as conn:  # autocommit, as VACUUM needs
+            for table in ("memories", "edges"):
+                conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(layout.table(table)))
 
     def drop_schema(self) -> None:
         """Delete this backend's schema with every memory and edge in it, then close."""
