@@ -142,9 +142,11 @@ class Memory:
         their stored vectors to the query's (added to each result as `similarity`).
         """
         self._check_open()
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a str, got {type(query).__name__}")
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
             raise ValueError(f"limit must be a non-negative integer, got {limit!r}")
-        if self.embedder is None or limit == 0 or not str(query).strip():
+        if self.embedder is None or limit == 0 or not query.strip():
             results = self.storage.recall(query, limit)
         else:
             results = self._rerank(query, self.storage.recall(query, limit * RERANK_POOL), limit)

@@ -132,6 +132,11 @@ def test_bad_limits_are_rejected(memory, limit):
         memory.recall("x", limit)
 
 
+def test_a_query_must_be_text(memory):
+    with pytest.raises(TypeError, match="query must be a str, got NoneType"):
+        memory.recall(None)
+
+
 def test_storage_and_embedder_types_are_checked(db):
     with pytest.raises(TypeError, match="storage must be an omi.storage.StorageBackend, got str"):
         Memory(str(db))
