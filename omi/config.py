@@ -185,12 +185,16 @@ def load_config(path: Optional[PathLike] = None,
     import yaml  # only the commands that read a config pay for it
 
     try:
-        document = yaml.safe_load(source.read_text(encoding="utf-8"))
+        text = source.read_text(encoding="utf-8")
+        document = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or error
-        raise ConfigError(f"{source}: not valid YAML{where}: {problem}") from None
+        line = text.splitlines()[mark.line] if mark and mark.line < len(text.splitlines()) else ""
+        hint = ('; inside {...} quote values that use ${VAR}, e.g. api_key: "${MY_KEY}"'
+                if "${" in line and "{" in line.replace("${", "") else "")
+        raise ConfigError(f"{source}: not valid YAML{where}: {problem}{hint}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{source}: cannot read it: {error}") from None
     try:

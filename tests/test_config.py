@@ -237,6 +237,14 @@ def test_empty_file_and_null_sections_mean_defaults(home):
     assert load_config() == Config(source=Path("omi.yaml"))
 
 
+def test_an_unquoted_variable_in_a_flow_mapping_gets_a_hint(home):
+    write(Path("omi.yaml"), "embedding: {provider: nim, api_key: ${KEY}}\n")
+    assert error_of(load_config).endswith(
+        'inside {...} quote values that use ${VAR}, e.g. api_key: "${MY_KEY}"')
+    write(Path("omi.yaml"), 'embedding: {provider: nim, api_key: "${KEY:-k}"}\n')
+    assert load_config().embedding.options == {"api_key": "k"}
+
+
 def test_invalid_yaml_and_unreadable_files(home):
     write(Path("omi.yaml"), "embedding:\n  provider: nim\n   model: [x\n")
     message = error_of(load_config)
