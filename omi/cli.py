@@ -161,13 +161,15 @@ def list_plugins(output_format: str, group: str | None, verbose: bool) -> None:
 # --- omi plugins new ------------------------------------------------------------------------
 
 
-def parse_settings(settings: tuple[str, ...]) -> dict[str, str]:
-    """The --set KEY=VALUE options of `new` and `update`, as a dict."""
+def parse_settings(settings: tuple[str, ...], option: str = "--set",
+                   example: str = "") -> dict[str, str]:
+    """KEY=VALUE options as a dict: --set of `new` and `update`, --meta of `store`."""
     variables = {}
     for text in settings:
         key, sep, value = text.partition("=")
         if not sep or not key.strip():
-            raise BadInput(f"--set takes KEY=VALUE, got {text!r}")
+            hint = f"; e.g. {example}" if example else ""
+            raise BadInput(f"{option} takes KEY=VALUE, got {text!r}{hint}")
         variables[key.strip()] = value
     return variables
 
@@ -510,16 +512,6 @@ def _open_memory(config_path: str | None) -> Any:
         raise BadInput(one_line(error)) from None
 
 
-def _parse_meta(pairs: tuple[str, ...]) -> dict[str, str]:
-    metadata = {}
-    for text in pairs:
-        key, sep, value = text.partition("=")
-        if not sep or not key.strip():
-            raise BadInput(f"--meta takes KEY=VALUE, got {text!r}; e.g. --meta source=cli")
-        metadata[key.strip()] = value
-    return metadata
-
-
 @cli.command("store")
 @click.argument("text")
 @click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE",
@@ -535,7 +527,7 @@ def store_command(text: str, meta: tuple[str, ...], config_path: str | None) -> 
     """
     if not text.strip():
         raise BadInput("TEXT is empty; give the memory's text, e.g. omi store \"...\"")
-    metadata = _parse_meta(meta)
+    metadata = parse_settings(meta, "--meta", "--meta source=cli")
     with _open_memory(config_path) as memory:
         click.echo(memory.store(text, metadata))
 
