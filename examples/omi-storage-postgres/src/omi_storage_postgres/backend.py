@@ -305,7 +305,9 @@ class PostgresBackend(StorageBackend):
 
     def _fetch(self, query: sql.Composable, params: Dict[str, Any]) -> List[Dict[str, Any]]:
         with self._connections().connection() as conn:
-            rows = conn.execute(query, params).fetchall()
+            # Unprepared: a prepared statement soon switches to a generic plan, which cannot
+            # see the query's words and ranks 2x slower at 100,000 memories.
+            rows = conn.execute(query, params, prepare=False).fetchall()
         results = []
         for memory_id, document, embedding, score in rows:
             if embedding is not None:
