@@ -437,3 +437,24 @@ def test_conformance_schemas_are_isolated_and_dropped_at_exit(dsn, sql, tmp_path
                            capture_output=True, text=True).stdout.split()
     assert len(names) == 2 and all(name.startswith("omi_check_") for name in names)
     assert [schemas(sql, name) for name in names] == [0, 0]
+
+
+def test_check_schemas_left_by_a_killed_process_are_swept_once_their_directory_is_gone(
+        dsn, sql, tmp_path):
+    script = ("import os, sys; from pathlib import Path; "
+              "from omi_storage_postgres import PostgresBackend; "
+              "b = PostgresBackend.conformance_factory(Path(sys.argv[1]), dsn=sys.argv[2]); "
+              "b.store_memory({'content': 'left behind'}); print(b.schema, flush=True); "
+              "os._exit(0)")  # like a forked check child: no exit handlers run
+    gone, kept = tmp_path / "gone", tmp_path / "kept"
+    gone.mkdir()
+    kept.mkdir()
+    names = [subprocess.run([sys.executable, "-c", script, str(directory), dsn], check=True,
+                            capture_output=True, text=True).stdout.strip()
+             for directory in (gone, kept)]
+    assert [schemas(sql, name) for name in names] == [1, 1]
+    gone.rmdir()
+    (tmp_path / "next").mkdir()
+    PostgresBackend.conformance_factory(tmp_path / "next", dsn=dsn).close()
+    assert [schemas(sql, name) for name in names] == [0, 1]
+    kept.rmdir()

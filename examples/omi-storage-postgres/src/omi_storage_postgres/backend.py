@@ -9,15 +9,13 @@ transaction, so a failed write leaves nothing behind.
 
 from __future__ import annotations
 
-import atexit
-import hashlib
 import json
 import math
 import os
 import threading
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import psycopg
 from psycopg import sql
@@ -25,6 +23,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from omi.storage import StorageBackend
+from omi_storage_postgres import conformance
 from omi_storage_postgres.schema import (
     EDGE_FROM_CONSTRAINT,
     VECTOR_SEARCH_MODES,
@@ -118,8 +117,9 @@ class PostgresBackend(StorageBackend):
         `vector_search` is "auto" (pgvector when available, else plain SQL), "pgvector"
         (required) or "plain"; `dimension` fixes the embedding length, which with pgvector
         also builds an HNSW index. `synchronous_commit=False` lets a commit return before
-        its WAL reaches the disk: faster single writes (1.5-2x in bench_postgres), and a server
-        crash may lose the last moments of writes (never corrupt them). Tables are created on first use, not here.
+        its WAL reaches the disk: faster single writes (1.5-2x in bench_postgres), and a
+        server crash may lose the last moments of writes (never corrupt them). Tables are
+        created on first use, not here.
         """
         self.dsn = _resolve_dsn(dsn)
         self.schema = check_schema_name(schema)
@@ -182,12 +182,13 @@ class PostgresBackend(StorageBackend):
     def conformance_factory(cls, directory: Path, **options: Any) -> PostgresBackend:
         """A backend in a schema of its own for `directory` (the same directory reopens it).
 
-        OMI's conformance suite calls this; the schemas it creates are dropped when the
-        process exits.
+        OMI's conformance suite calls this; its schemas are dropped when the process exits,
+        or else by a later check once their directory is gone (see `conformance.py`).
         """
-        digest = hashlib.sha1(str(Path(directory).resolve()).encode()).hexdigest()[:16]
-        backend = cls(schema=f"omi_check_{digest}", **options)
-        _drop_at_exit(backend.dsn, backend.schema)
+        directory = Path(directory).resolve()
+        backend = cls(schema=conformance.schema_for(directory), **options)
+        with backend._connections().connection() as conn:
+            conformance.claim(conn, backend.dsn, backend.schema, directory)
         return backend
 
     # --- connections and layout -----------------------------------------------------------
@@ -417,25 +418,3 @@ class PostgresBackend(StorageBackend):
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.close()
-
-
-# Schemas made by conformance_factory, dropped when the process exits: {dsn: {schema, ...}}.
-_SCHEMAS_TO_DROP: Dict[str, Set[str]] = {}
-
-
-def _drop_at_exit(dsn: str, schema: str) -> None:
-    if not _SCHEMAS_TO_DROP:
-        atexit.register(_drop_schemas)
-    _SCHEMAS_TO_DROP.setdefault(dsn, set()).add(schema)
-
-
-def _drop_schemas() -> None:
-    for dsn, schemas in _SCHEMAS_TO_DROP.items():
-        try:
-            with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
-                for schema in sorted(schemas):
-                    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE")
-                                 .format(sql.Identifier(schema)))
-        except psycopg.Error:  # the server is gone: nothing left to tidy
-            pass
-    _SCHEMAS_TO_DROP.clear()
