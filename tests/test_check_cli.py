@@ -227,3 +227,17 @@ def test_list_checks_without_a_type_lists_all_three():
     result = omi("plugins", "check", "--list-checks")
     kinds = {line.split()[0] for line in result.stdout.splitlines()}
     assert result.returncode == 0 and kinds == {"embedding", "storage", "event"}
+
+
+def test_all_reports_a_plugin_that_fails_to_import_and_checks_the_rest(make_dist):
+    make_dist("omi-mixed", entry_points={"omi.event_handlers": {
+        "good": "conformance_plugins:JSONLinesHandler", "gone": "no_such_module_xyz:Handler"}})
+    result = omi("plugins", "check", "--all", "-k", "handle_returns_none",
+                 OMI_LOAD_PLUGINS="good,gone")
+    assert result.returncode == 2  # the import failure is a phase-1 failure
+    lines = result.stdout.splitlines()
+    gone = lines.index("omi.event_handlers:gone [?]")
+    assert lines[gone + 1] == "  ✗ validate_plugin"
+    assert "No module named 'no_such_module_xyz'" in lines[gone + 2]
+    assert "  ✓ handle_returns_none" in "\n".join(lines)
+    assert lines[-1] == "1 passed, 1 failed, 0 skipped"

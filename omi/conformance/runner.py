@@ -55,11 +55,26 @@ def execute(check: Check, factory: Callable[[Path], Any], capabilities, seed: in
     except CheckFailure as failure:
         status, message = FAILED, str(failure)
     except Exception as error:  # noqa: BLE001 - any exception from the plugin is a failure
-        status, message = FAILED, f"raised {type(error).__name__}: {error}"
+        status, message = FAILED, str(CheckFailure(
+            "the check's calls to succeed",
+            f"{type(error).__name__}: {error} ({_where(error)})",
+            "make that call handle the check's input, or declare the check in "
+            "conformance_known_failures with the reason"))
     finally:
         duration = time.perf_counter() - start
         context.cleanup()
     return Outcome(check.name, status, duration, " ".join(message.split()))
+
+
+def _where(error: BaseException) -> str:
+    """Where an exception was raised: the innermost frame, as file:line in function."""
+    import traceback
+
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return "no traceback"
+    frame = frames[-1]
+    return f"raised at {Path(frame.filename).name}:{frame.lineno} in {frame.name}"
 
 
 def apply_known_failures(outcome: Outcome, known: Dict[str, str]) -> Outcome:
