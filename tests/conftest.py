@@ -72,3 +72,15 @@ def make_dist(plugin_site: Path) -> MakeDist:
         return dist_info
 
     return make
+
+
+@pytest.fixture
+def git_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty global git configuration (and no system one), and a working directory
+    outside any repository, so the developer's own git settings never leak into a test."""
+    config = tmp_path / "gitconfig"
+    config.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.chdir(tmp_path)
+    return config

@@ -33,14 +33,9 @@ def invoke(*args: str):
 
 
 @pytest.fixture(autouse=True)
-def no_git_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def no_git_identity(git_config: Path) -> Path:
     """Each test sees an empty git configuration and runs outside any repository."""
-    config = tmp_path / "gitconfig"
-    config.write_text("")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.chdir(tmp_path)
-    return config
+    return git_config
 
 
 def test_one_name_gives_distribution_import_and_entry_point_names():

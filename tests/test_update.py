@@ -31,13 +31,9 @@ ENGINES = ["python", pytest.param("git", marks=pytest.mark.skipif(
 
 
 @pytest.fixture(autouse=True)
-def isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An empty git configuration, and a working directory outside any repository."""
-    config = tmp_path / "gitconfig"
-    config.write_text("[user]\n\tname = Ada\n\temail = ada@example.org\n")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.chdir(tmp_path)
+def isolated_git(git_config: Path) -> None:
+    """A git configuration with only an identity, outside any repository."""
+    git_config.write_text("[user]\n\tname = Ada\n\temail = ada@example.org\n")
 
 
 def render_project(where: Path, template_dir: Path | None = None) -> Path:
