@@ -420,6 +420,10 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
         raise BadInput(str(error)) from None
     if output:
         _check_writable(output)
+    try:
+        runner.forks()  # OMI_CHECK_PROCESS is valid
+    except ValueError as error:
+        raise BadInput(str(error)) from None
     names = ([f"{g}:{ep.name}" for g, eps in discover_plugins().items() if g in GROUPS
               for ep in eps if skip_reason(ep) is None] if check_all else [name])
     try:

@@ -118,6 +118,15 @@ def test_bad_inputs_are_one_line_exit_2(installed, args, message):
     assert result.returncode == 2 and message in result.stderr
 
 
+def test_an_invalid_check_process_kind_is_exit_2(installed):
+    installed("omi.event_handlers", jsonl="JSONLinesHandler")
+    result = omi("plugins", "check", "jsonl", OMI_CHECK_PROCESS="thread")
+    assert result.returncode == 2
+    assert result.stderr == "Error: OMI_CHECK_PROCESS must be fork or spawn, got 'thread'\n"
+    spawned = omi("plugins", "check", "jsonl", OMI_CHECK_PROCESS="spawn")
+    assert spawned.returncode == 0 and spawned.stdout.endswith("5 passed, 0 failed, 0 skipped\n")
+
+
 def test_name_and_all_are_exclusive():
     result = omi("plugins", "check")
     assert result.returncode == 2 and "give a plugin NAME or --all" in result.stderr

@@ -153,7 +153,7 @@ def child_process(request, monkeypatch):
     from omi.conformance import runner
 
     monkeypatch.setenv("OMI_CHECK_PROCESS", request.param)
-    assert runner._forks() is (request.param == "fork")  # the test does exercise its kind
+    assert runner.forks() is (request.param == "fork")  # the test does exercise its kind
     return request.param
 
 
@@ -240,10 +240,10 @@ def test_forked_children_are_the_default_on_linux_and_spawn_can_be_chosen(monkey
     from omi.conformance import runner
 
     monkeypatch.delenv("OMI_CHECK_PROCESS", raising=False)
-    assert runner._forks() is (sys.platform.startswith("linux")
+    assert runner.forks() is (sys.platform.startswith("linux")
                                and threading.active_count() == 1)
     monkeypatch.setenv("OMI_CHECK_PROCESS", "spawn")
-    assert runner._forks() is False
+    assert runner.forks() is False
     monkeypatch.setenv("OMI_CHECK_PROCESS", "vfork")
     with pytest.raises(ValueError, match="OMI_CHECK_PROCESS must be fork or spawn, got 'vfork'"):
-        runner._forks()
+        runner.forks()

@@ -224,7 +224,7 @@ def _tail(log: Any) -> str:
     return " | ".join(lines[-3:])
 
 
-def _forks() -> bool:
+def forks() -> bool:
     """Whether children are forks of this process (see the module's docstring)."""
     chosen = os.environ.get("OMI_CHECK_PROCESS", "")
     if chosen not in ("", "fork", "spawn"):
@@ -243,7 +243,7 @@ def prestart() -> None:
     the child's start-up overlaps that work instead of following it. `run_in_child` uses the
     spare child; `discard_spare` ends one that is not needed (validation failed).
     """
-    if not _spare and not _forks():
+    if not _spare and not forks():
         _spare.append(_Worker())
 
 
@@ -266,7 +266,7 @@ def run_in_child(import_path: str, options: Dict[str, Any], checks: Sequence[Che
         if _spare:
             worker = _spare.pop()
         else:
-            worker = _ForkedWorker(spec) if _forks() else _Worker()
+            worker = _ForkedWorker(spec) if forks() else _Worker()
         worker.send(spec)
         current: Optional[str] = None
         started, grace = 0.0, 0.0
