@@ -91,8 +91,8 @@ def apply_known_failures(outcome: Outcome, known: Dict[str, str]) -> Outcome:
     return outcome
 
 
-class _Worker:
-    """A child interpreter running checks and streaming one JSON line per event."""
+class _SpawnedWorker:
+    """A new interpreter running checks and streaming one JSON line per event."""
 
     def __init__(self) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
@@ -233,7 +233,7 @@ def forks() -> bool:
             and threading.active_count() == 1)
 
 
-_spare: List[_Worker] = []
+_spare: List[_SpawnedWorker] = []
 
 
 def prestart() -> None:
@@ -244,7 +244,7 @@ def prestart() -> None:
     spare child; `discard_spare` ends one that is not needed (validation failed).
     """
     if not _spare and not forks():
-        _spare.append(_Worker())
+        _spare.append(_SpawnedWorker())
 
 
 def discard_spare() -> None:
@@ -266,7 +266,7 @@ def run_in_child(import_path: str, options: Dict[str, Any], checks: Sequence[Che
         if _spare:
             worker = _spare.pop()
         else:
-            worker = _ForkedWorker(spec) if forks() else _Worker()
+            worker = _ForkedWorker(spec) if forks() else _SpawnedWorker()
         worker.send(spec)
         current: Optional[str] = None
         started, grace = 0.0, 0.0
