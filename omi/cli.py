@@ -433,7 +433,7 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
     if not reports:
         raise BadInput("nothing to check: no installed plugin has a check matching the "
                        "selection; see omi plugins list and --list-checks")
-    rendered = conformance.RENDERERS[output_format](reports)
+    rendered = conformance.RENDERERS[output_format](reports, strict)
     if output:
         _write_atomically(output, rendered + "\n")
         click.echo(conformance.summary_line(reports))

@@ -139,6 +139,16 @@ def test_strict_fails_on_xpass_and_k_selects(installed):
     assert relaxed.stdout.splitlines()[-1] == "0 passed, 0 failed, 0 skipped, 0 xfailed, 1 xpassed"
     assert omi("plugins", "check", "lucky", "-k", "batch_matches_single",
                "--strict").returncode == 1
+    for strict, failures in ((False, "0"), (True, "1")):
+        xml = omi("plugins", "check", "lucky", "-k", "batch_matches_single", "--format", "junit",
+                  *(["--strict"] if strict else [])).stdout
+        suite = ElementTree.fromstring(xml).find("testsuite")
+        assert suite.get("failures") == failures
+        case = suite.find("testcase[@name='batch_matches_single']")
+        assert (case.find("failure") is not None) is strict
+    document = json.loads(omi("plugins", "check", "lucky", "-k", "batch_matches_single",
+                              "--format", "json", "--strict").stdout)
+    assert document["strict"] is True and document["plugins"][0]["exit_code"] == 1
 
 
 def test_all_checks_every_installed_plugin(installed):

@@ -24,7 +24,8 @@ def summary_line(reports: List[Report]) -> str:
     return line
 
 
-def render_text(reports: List[Report]) -> str:
+def render_text(reports: List[Report], strict: bool = False) -> str:
+    """One line per check; `strict` changes nothing here (the exit code says it)."""
     lines: List[str] = []
     for report in reports:
         lines.append(f"{report.label} [{report.interface}]")
@@ -45,9 +46,10 @@ def render_text(reports: List[Report]) -> str:
     return "\n".join(lines)
 
 
-def render_json(reports: List[Report]) -> str:
+def render_json(reports: List[Report], strict: bool = False) -> str:
     document = {
         "schema": "omi.plugins.check/1",
+        "strict": strict,
         "plugins": [
             {
                 "plugin": report.label,
@@ -56,6 +58,7 @@ def render_json(reports: List[Report]) -> str:
                 "validation_error": report.validation_error,
                 "results": [outcome.to_dict() for outcome in report.outcomes],
                 "counts": report.counts(),
+                "exit_code": report.exit_code(strict),
                 "wall_time": round(report.wall_time, 4),
             }
             for report in reports
@@ -65,7 +68,8 @@ def render_json(reports: List[Report]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False)
 
 
-def render_junit(reports: List[Report]) -> str:
+def render_junit(reports: List[Report], strict: bool = False) -> str:
+    """JUnit XML for CI; under `strict` an xpass is a failure, as it is for the exit code."""
     from xml.etree import ElementTree  # only JUnit needs it: keeps the text report's start-up short
 
     suites = ElementTree.Element("testsuites", name="omi plugins check")
@@ -74,7 +78,8 @@ def render_junit(reports: List[Report]) -> str:
         suite = ElementTree.SubElement(
             suites, "testsuite", name=report.label,
             tests=str(len(report.outcomes) + 1),
-            failures=str(counts["failed"] + (report.validation_error is not None)),
+            failures=str(counts["failed"] + (report.validation_error is not None)
+                         + (counts["xpass"] if strict else 0)),
             skipped=str(counts["skipped"] + counts["xfail"]), time=f"{report.wall_time:.3f}",
         )
         case = ElementTree.SubElement(suite, "testcase", classname=report.interface,
@@ -90,6 +95,8 @@ def render_junit(reports: List[Report]) -> str:
             elif outcome.status in ("skipped", "xfail"):
                 ElementTree.SubElement(case, "skipped", message=f"{outcome.status}: "
                                                                 f"{outcome.message}")
+            elif outcome.status == "xpass" and strict:
+                ElementTree.SubElement(case, "failure", message=f"xpass: {outcome.message}")
             elif outcome.status == "xpass":
                 ElementTree.SubElement(case, "system-out").text = f"xpass: {outcome.message}"
     return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True)
