@@ -33,6 +33,15 @@ def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+def plugin_output_to_stderr() -> Any:
+    """A context in which whatever plugins print goes to stderr, so that stdout carries only
+    the command's own output (a plugin printing on import must not break --format json)."""
+    import contextlib
+    import sys
+
+    return contextlib.redirect_stdout(sys.stderr)
+
+
 def _debug_enabled(ctx: click.Context) -> bool:
     root = ctx.find_root()
     return bool(root.params.get("debug")) or os.environ.get("OMI_DEBUG", "") not in ("", "0")
@@ -136,7 +145,8 @@ def list_plugins(output_format: str, group: str | None, verbose: bool) -> None:
     from omi.plugins import GROUP_TITLES, PluginRegistry, resolve_group
 
     selected = resolve_group(group) if group else None
-    report = PluginRegistry().load_all(selected)
+    with plugin_output_to_stderr():
+        report = PluginRegistry().load_all(selected)
     if output_format == "json":
         import json
 
@@ -427,7 +437,8 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
     names = ([f"{g}:{ep.name}" for g, eps in discover_plugins().items() if g in GROUPS
               for ep in eps if skip_reason(ep) is None] if check_all else [name])
     try:
-        reports = _check_each(names, group, parsed, pattern, seed, timeout, check_all)
+        with plugin_output_to_stderr():
+            reports = _check_each(names, group, parsed, pattern, seed, timeout, check_all)
     finally:
         runner.discard_spare()
     if not reports:
@@ -532,8 +543,9 @@ def store_command(text: str, meta: tuple[str, ...], config_path: str | None) -> 
     if not text.strip():
         raise BadInput("TEXT is empty; give the memory's text, e.g. omi store \"...\"")
     metadata = parse_settings(meta, "--meta", "--meta source=cli")
-    with _open_memory(config_path) as memory:
-        click.echo(memory.store(text, metadata))
+    with plugin_output_to_stderr(), _open_memory(config_path) as memory:
+        memory_id = memory.store(text, metadata)
+    click.echo(memory_id)
 
 
 @cli.command("recall")
@@ -551,7 +563,7 @@ def recall_command(query: str, limit: int, output_format: str, config_path: str 
       omi recall "deploy key"
       omi recall ada --limit 3 --format json
     """
-    with _open_memory(config_path) as memory:
+    with plugin_output_to_stderr(), _open_memory(config_path) as memory:
         results = memory.recall(query, limit)
     shown = [{key: value for key, value in item.items() if key != "embedding"}
              for item in results]

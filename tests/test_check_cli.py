@@ -260,3 +260,12 @@ def test_all_reports_a_plugin_that_fails_to_import_and_checks_the_rest(make_dist
     assert "No module named 'no_such_module_xyz'" in lines[gone + 2]
     assert "  ✓ handle_returns_none" in "\n".join(lines)
     assert lines[-1] == "1 passed, 1 failed, 0 skipped"
+
+
+def test_a_plugin_that_prints_cannot_break_the_json_report(make_dist):
+    make_dist("omi-chatty", entry_points={"omi.event_handlers": {"chatty": "chatty_mod:Chatty"}},
+              files={"chatty_mod.py": "print('hello on import')\n" + src.handler("Chatty")})
+    result = omi("plugins", "check", "chatty", "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["plugins"][0]["counts"]["passed"] == 5
+    assert "hello on import" in result.stderr

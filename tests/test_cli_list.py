@@ -188,3 +188,14 @@ def test_help_imports_nothing_heavy_and_no_plugin(make_dist):
 def test_list_imports_plugins_only_to_validate_them_and_nothing_heavy(make_dist):
     install_spec_example(make_dist)
     assert probe(["plugins", "list"]) == ("", "True")
+
+
+def test_a_plugin_that_prints_on_import_cannot_break_the_json(make_dist):
+    make_dist("omi-chatty", entry_points={EMB: {"chatty": "chatty_mod:MyCustomEmbedder"}},
+              files={"chatty_mod.py": "print('hello from chatty')\n" + src.embedder()})
+    completed = subprocess.run([OMI, "plugins", "list", "--format", "json"],
+                               capture_output=True, text=True, env=os.environ.copy())
+    assert completed.returncode == 0, completed.stderr
+    names = [info["name"] for info in json.loads(completed.stdout)["groups"][EMB]]
+    assert "chatty" in names
+    assert "hello from chatty" in completed.stderr

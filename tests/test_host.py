@@ -478,3 +478,21 @@ def test_the_installed_script_stores_and_recalls(tmp_path):
     recalled = subprocess.run([OMI, "recall", "script", "--format", "json"], **run)
     assert json.loads(recalled.stdout)["results"][0]["id"] == stored.stdout.strip()
     assert (tmp_path / "data" / "omi" / "memories.db").exists()
+
+
+def test_cli_output_is_only_the_id_even_when_a_handler_prints(tmp_path, make_dist):
+    make_dist("omi-event-chatty",
+              entry_points={"omi.event_handlers": {"chatty": "chatty_handler:Chatty"}},
+              files={"chatty_handler.py": "from omi.events import EventHandler\n\n"
+                     "class Chatty(EventHandler):\n    interface_version = '1.0'\n\n"
+                     "    def handle(self, event_type, event_data):\n"
+                     "        print('handled', event_type)\n"})
+    config = write_config(tmp_path / "chatty.yaml",
+                          f"storage: {{backend: sqlite, path: '{tmp_path / 'c.db'}'}}\n"
+                          f"events: {{handlers: [chatty]}}\n")
+    stored = omi_cli("store", "quiet please", "--config", str(config))
+    assert stored.exit_code == 0, stored.output
+    assert len(stored.stdout.strip()) == 32 and "handled memory.stored" in stored.stderr
+    recalled = omi_cli("recall", "quiet", "--format", "json", "--config", str(config))
+    assert json.loads(recalled.stdout)["results"][0]["id"] == stored.stdout.strip()
+    assert "handled memory.recalled" in recalled.stderr
