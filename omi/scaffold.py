@@ -52,8 +52,9 @@ class PluginNames:
 
     @property
     def class_name(self) -> str:
+        # capitalize(), not title(): "gpt4all" is Gpt4all, as the templates' Jinja `title` makes it.
         suffix = PLUGIN_TYPES[self.plugin_type][1]
-        return "".join(part.title() for part in self.name.split("-")) + suffix
+        return "".join(part.capitalize() for part in self.name.split("-")) + suffix
 
     @property
     def group(self) -> str:

@@ -61,6 +61,20 @@ def test_rendered_project_uses_the_same_three_names(tmp_path: Path):
         project / "src" / "omi_storage_graph_db" / "backend.py").read_text()
 
 
+PLUGIN_MODULES = {"embedding": "embedder", "storage": "backend", "event": "handler"}
+
+
+@pytest.mark.parametrize("plugin_type", ["embedding", "storage", "event"])
+@pytest.mark.parametrize("name", ["gpt4all", "s3x-store", "a1b2-c3"])
+def test_class_name_is_the_one_the_template_renders(tmp_path: Path, plugin_type: str, name: str):
+    """Names with digits inside a part: Python's title() would say Gpt4All, Jinja's Gpt4all."""
+    made = new_plugin(plugin_type, name, tmp_path)
+    module = made.project_dir / "src" / made.names.import_name / f"{PLUGIN_MODULES[plugin_type]}.py"
+    assert f"class {made.names.class_name}(" in module.read_text()
+    assert f":{made.names.class_name}\"" in (made.project_dir / "pyproject.toml").read_text()
+
+
+
 def test_requirement_pins_the_compatible_minor_range():
     assert omi_requirement("0.1.0") == "omi-openclaw>=0.1,<0.2"
     assert omi_requirement("1.4.2") == "omi-openclaw>=1.4,<1.5"
