@@ -318,3 +318,13 @@ class KillsTheInterpreter(JSONLinesHandler):
     def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
         if event_type == "belief.updated":
             os._exit(7)
+
+
+class HandlerNeedsUrl(JSONLinesHandler):
+    """Correct, but its constructor needs an option (and no conformance_factory)."""
+
+    conformance_factory = None
+
+    def __init__(self, url: str) -> None:
+        self.path = Path("events.jsonl")
+        self.url = url

@@ -112,6 +112,18 @@ def test_a_plugin_that_cannot_be_built_says_how_to_give_options():
     assert run_suite(target, timeout=20.0).exit_code() == 0
 
 
+@pytest.mark.parametrize("name", ["NeedsApiKey", "HandlerNeedsUrl"])
+def test_every_check_of_a_plugin_that_cannot_be_built_says_so_directly(name):
+    """Not wrapped in another check's wording (e.g. 'expected ValueError; got CheckFailure')."""
+    report = run(name)
+    failed = [o for o in report.outcomes if o.status == "failed"]
+    assert failed and len(failed) == len([o for o in report.outcomes if o.status != "skipped"])
+    for outcome in failed:
+        assert outcome.message.startswith("expected a test instance of the plugin; got "
+                                          "TypeError: "), (outcome.name, outcome.message)
+        assert "CheckFailure" not in outcome.message
+
+
 def test_checks_since_no_later_than_this_release():
     assert FIRST_SUITE_VERSION == "0.1.0"
     for item in all_checks():

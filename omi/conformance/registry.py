@@ -52,9 +52,14 @@ def _short(value: Any, limit: int = 120) -> str:
 
 
 def expect_raises(kinds: tuple, call: Callable[[], Any], expected: str, fix: str) -> BaseException:
-    """Fail unless `call()` raises one of `kinds`; return the exception it raised."""
+    """Fail unless `call()` raises one of `kinds`; return the exception it raised.
+
+    A CheckFailure from inside `call` (the instance could not be built) is passed on as is.
+    """
     try:
         value = call()
+    except CheckFailure:
+        raise
     except kinds as error:
         return error
     except Exception as error:  # noqa: BLE001 - the wrong exception is the finding
