@@ -74,7 +74,6 @@ def test_class_name_is_the_one_the_template_renders(tmp_path: Path, plugin_type:
     assert f":{made.names.class_name}\"" in (made.project_dir / "pyproject.toml").read_text()
 
 
-
 def test_requirement_pins_the_compatible_minor_range():
     assert omi_requirement("0.1.0") == "omi-openclaw>=0.1,<0.2"
     assert omi_requirement("1.4.2") == "omi-openclaw>=1.4,<1.5"
@@ -99,6 +98,22 @@ def test_every_type_renders_a_complete_package(tmp_path: Path, plugin_type: str,
     unrendered = [p for p in made.project_dir.rglob("*") if p.is_file()
                   and ("{{" in str(p) or "cookiecutter." in p.read_text(errors="ignore"))]
     assert unrendered == []
+
+
+def test_files_the_types_share_live_once_in_shared():
+    """A file two types would carry word for word (but for the type and module names) is a
+    symlink into templates/_shared."""
+    root = templates_root()
+    seen: dict[tuple[str, bytes], str] = {}
+    for plugin_type in ("embedding", "storage", "event"):
+        for path in sorted((root / plugin_type).rglob("*")):
+            if path.is_file() and not path.is_symlink() and path.name != "cookiecutter.json":
+                relative = path.relative_to(root / plugin_type).as_posix()
+                text = path.read_bytes().replace(plugin_type.encode(), b"<type>")
+                key = (relative, text.replace(PLUGIN_MODULES[plugin_type].encode(), b"<module>"))
+                assert key not in seen, f"{relative} is the same in {seen.get(key)} and " \
+                                        f"{plugin_type}: move it to _shared and symlink it"
+                seen[key] = plugin_type
 
 
 def test_ci_workflow_covers_three_systems_four_pythons_and_every_step(tmp_path: Path):

@@ -1,6 +1,1 @@
-"""{{ cookiecutter.description }}"""
-
-from {{ cookiecutter.__import_name }}.embedder import {{ cookiecutter.__class_name }}
-
-__all__ = ["{{ cookiecutter.__class_name }}"]
-__version__ = "{{ cookiecutter.version }}"
+../../../../_shared/__init__.py

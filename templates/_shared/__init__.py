@@ -1,0 +1,6 @@
+"""{{ cookiecutter.description }}"""
+
+from {{ cookiecutter.__import_name }}.{{ cookiecutter.__module }} import {{ cookiecutter.__class_name }}
+
+__all__ = ["{{ cookiecutter.__class_name }}"]
+__version__ = "{{ cookiecutter.version }}"
