@@ -259,3 +259,37 @@ def test_forked_children_are_the_default_on_linux_and_spawn_can_be_chosen(monkey
     monkeypatch.setenv("OMI_CHECK_PROCESS", "vfork")
     with pytest.raises(ValueError, match="OMI_CHECK_PROCESS must be fork or spawn, got 'vfork'"):
         runner.forks()
+
+
+def test_the_sample_events_have_the_shape_the_host_emits(tmp_path):
+    """A handler written against the host's payloads (README, "Event payloads") must not fail
+    the suite for reading a documented key such as `timestamp` or `duration_seconds`."""
+    from omi.conformance.events import SAMPLE_PAYLOADS
+    from omi.events import EVENT_TYPES, EventHandler
+    from omi.host import Memory
+
+    class Keys(EventHandler):
+        interface_version = "1.0"
+        seen: dict = {}
+
+        def handle(self, event_type, event_data):
+            shape = {key: sorted(value[0]) if key == "results" else type(value).__name__
+                     for key, value in event_data.items()}
+            self.seen.setdefault(event_type, shape)
+
+    keys = Keys()
+    with Memory(SQLiteBackend(tmp_path / "m.db"), handlers=[keys]) as memory:
+        with memory.session(metadata={"agent": "a"}):
+            memory.store("the user prefers tea", {"k": "v"})
+            memory.recall("tea")
+        memory.emit("checkpoint.created", {"checkpoint_id": "c1"})
+        memory.emit("belief.updated", {"belief": "b"})
+    assert set(keys.seen) == set(EVENT_TYPES) == set(SAMPLE_PAYLOADS)
+    for event_type, shape in keys.seen.items():
+        sample = SAMPLE_PAYLOADS[event_type]
+        if event_type in ("checkpoint.created", "belief.updated"):  # free-form, plus timestamp
+            assert "timestamp" in sample
+            continue
+        assert set(sample) == set(shape), event_type
+        if "results" in shape:
+            assert sorted(sample["results"][0]) == shape["results"]

@@ -9,13 +9,23 @@ from typing import Any, Dict
 from omi.conformance.registry import Context, check, expect
 from omi.events import EVENT_TYPES
 
+_AT = "2026-01-01T12:00:00.000000+00:00"
+#: One event of each type, shaped exactly as omi.host.Memory emits it (README, "Event
+#: payloads"), so a handler that reads the documented keys passes the checks.
 SAMPLE_PAYLOADS: Dict[str, Dict[str, Any]] = {
-    "memory.stored": {"id": "m1", "content": "The user prefers tea.", "metadata": {"k": [1, 2]}},
-    "memory.recalled": {"query": "tea", "limit": 10, "results": [{"id": "m1", "score": 1.5}]},
-    "session.started": {"session_id": "s1", "started_at": 1700000000.0},
-    "session.ended": {"session_id": "s1", "ended_at": 1700000100.0, "stored": 3},
-    "checkpoint.created": {"checkpoint_id": "c1", "memories": ["m1"], "reason": "compression"},
-    "belief.updated": {"belief": "user likes tea", "old": 0.4, "new": 0.8, "evidence": ["m1"]},
+    "memory.stored": {"id": "m1", "content": "The user prefers tea.", "metadata": {"k": [1, 2]},
+                      "session_id": "s1", "embedding_model": None, "timestamp": _AT},
+    "memory.recalled": {"query": "tea", "limit": 10, "session_id": "s1", "timestamp": _AT,
+                        "results": [{"id": "m1", "content": "The user prefers tea.",
+                                     "metadata": {"k": [1, 2]}, "score": 1.5}]},
+    "session.started": {"session_id": "s1", "metadata": {"agent": "test"}, "timestamp": _AT},
+    "session.ended": {"session_id": "s1", "metadata": {"agent": "test"},
+                      "duration_seconds": 100.0, "memories_stored": 3, "recalls": 1,
+                      "error": None, "timestamp": _AT},
+    "checkpoint.created": {"checkpoint_id": "c1", "memories": ["m1"], "reason": "compression",
+                           "timestamp": _AT},
+    "belief.updated": {"belief": "user likes tea", "old": 0.4, "new": 0.8, "evidence": ["m1"],
+                       "timestamp": _AT},
 }
 
 
