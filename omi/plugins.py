@@ -247,10 +247,13 @@ def validate_plugin(plugin: Any, expected_base_class: Optional[type] = None) -> 
             f'add interface_version = "{SUPPORTED_INTERFACE_VERSIONS[-1]}" to the class'
         )
     if not isinstance(version, str) or version not in SUPPORTED_INTERFACE_VERSIONS:
+        # 1.0 and "1.0" print alike: say why a number is refused.
+        kind = type(version).__name__
+        quote = "" if isinstance(version, str) else f"it is a {kind}, so quote it: "
         raise PluginValidationError(
             f"{name} has an incompatible interface_version {version!r} "
             f"(supported: {', '.join(SUPPORTED_INTERFACE_VERSIONS)}); "
-            f'set interface_version = "{SUPPORTED_INTERFACE_VERSIONS[-1]}"'
+            f'{quote}set interface_version = "{SUPPORTED_INTERFACE_VERSIONS[-1]}"'
         )
 
     if expected_base_class is not None:

@@ -168,6 +168,8 @@ def test_incompatible_version_names_found_and_supported(version):
         validate_plugin(Bad, EmbeddingProvider)
     assert repr(version) in str(info.value)
     assert "supported: 1.0" in str(info.value)
+    # 1.0 and "1.0" print alike, so a number is named as such
+    assert ("it is a float, so quote it" in str(info.value)) is isinstance(version, float)
 
 
 class HalfBackend(StorageBackend):  # implements nothing
