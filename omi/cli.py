@@ -434,8 +434,10 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
         runner.forks()  # OMI_CHECK_PROCESS is valid
     except ValueError as error:
         raise BadInput(str(error)) from None
-    names = ([f"{g}:{ep.name}" for g, eps in discover_plugins().items() if g in GROUPS
-              for ep in eps if skip_reason(ep) is None] if check_all else [name])
+    # A name two distributions register is one (failing) plugin, reported once.
+    names = (list(dict.fromkeys(f"{g}:{ep.name}" for g, eps in discover_plugins().items()
+                                if g in GROUPS for ep in eps if skip_reason(ep) is None))
+             if check_all else [name])
     try:
         with plugin_output_to_stderr():
             reports = _check_each(names, group, parsed, pattern, seed, timeout, check_all)

@@ -269,3 +269,16 @@ def test_a_plugin_that_prints_cannot_break_the_json_report(make_dist):
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout)["plugins"][0]["counts"]["passed"] == 5
     assert "hello on import" in result.stderr
+
+
+def test_all_reports_a_name_two_distributions_register_once(make_dist):
+    for dist in ("omi-twin-a", "omi-twin-b"):
+        make_dist(dist, entry_points={"omi.event_handlers": {
+            "twin": "conformance_plugins:JSONLinesHandler"}})
+    result = omi("plugins", "check", "--all", "-k", "handle_returns_none",
+                 OMI_LOAD_PLUGINS="twin")
+    assert result.returncode == 2
+    lines = result.stdout.splitlines()
+    assert lines.count("omi.event_handlers:twin [?]") == 1
+    assert "registered by 2 distributions" in lines[lines.index("omi.event_handlers:twin [?]") + 2]
+    assert lines[-1] == "0 passed, 1 failed, 0 skipped"
