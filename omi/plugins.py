@@ -405,7 +405,8 @@ class PluginInfo:
 
     @property
     def class_name(self) -> str:
-        return self.attr.rsplit(".", 1)[-1]
+        """The class the entry point names (the module's name when it names only a module)."""
+        return (self.attr or self.module).rsplit(".", 1)[-1]
 
     @property
     def status(self) -> str:

@@ -199,3 +199,12 @@ def test_a_plugin_that_prints_on_import_cannot_break_the_json(make_dist):
     names = [info["name"] for info in json.loads(completed.stdout)["groups"][EMB]]
     assert "chatty" in names
     assert "hello from chatty" in completed.stderr
+
+
+def test_an_entry_point_naming_only_a_module_shows_the_module(make_dist):
+    make_dist("omi-modonly", entry_points={EMB: {"modonly": "pkg.modonly_mod"}},
+              files={"pkg/__init__.py": "", "pkg/modonly_mod.py": src.embedder()})
+    result = run("plugins", "list", "--group", "embedding")
+    line = next(line for line in result.output.splitlines() if "modonly" in line)
+    assert line.startswith("  modonly (modonly_mod) - v0.1.0 [interface: ?] ✗ ")
+    assert "got module 'pkg.modonly_mod'; point the entry point at the plugin class" in line
