@@ -28,6 +28,8 @@ PLUGIN_TYPES: Dict[str, tuple[str, str]] = {
 NAME_RULE = ("lowercase letters, digits and single hyphens, starting with a letter, "
              "2-40 characters, not a Python keyword")
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+# A PEP 440 public version without epoch or local part: what PyPI takes and authors write.
+VERSION_PATTERN = re.compile(r"\d+(?:\.\d+)*(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?")
 ANSWERS_FILE = ".omi-template.json"
 
 
@@ -170,6 +172,7 @@ def new_plugin(
         settable = sorted(key for key in defaults if not key.startswith("_"))
         raise ScaffoldError(f"Unknown template variable(s) {', '.join(unknown)}; "
                             f"settable: {', '.join(settable)}")
+    _check_values(given)
     choices = defaults.get("license")
     if isinstance(choices, list) and given.get("license", choices[0]) not in choices:
         raise ScaffoldError(f"Unknown license '{given['license']}'; choose one of: "
@@ -203,6 +206,22 @@ def new_plugin(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return Rendered(names, target, files, answers)
+
+
+def _check_values(given: Dict[str, Any]) -> None:
+    """Answers go into one-line strings of pyproject.toml and Python: text on one line, and
+    a version PyPI accepts (quotes and backslashes are escaped by the templates)."""
+    for key, value in given.items():
+        if not isinstance(value, str):
+            raise ScaffoldError(f"Template variable {key} must be text, got {value!r}; "
+                                f"give it as --set {key}=TEXT")
+        if any(ord(char) < 32 or ord(char) == 127 for char in value):
+            raise ScaffoldError(f"Template variable {key} must be one line of text without "
+                                f"control characters, got {value!r}")
+    version = given.get("version")
+    if version is not None and not VERSION_PATTERN.fullmatch(version):
+        raise ScaffoldError(f"Version {version!r} is not a PEP 440 version PyPI accepts; "
+                            f"use e.g. 0.1.0, 1.0.0rc1 or 2.1.0.dev3")
 
 
 def _answers(plugin_type: str, template: Path, full_context: Any,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import datetime
 import json
 import os
@@ -259,6 +260,10 @@ def test_missing_output_directory_is_an_error_not_a_surprise(tmp_path: Path):
         (["--set", "__plugin_name=evil"], "Unknown template variable(s) __plugin_name"),
         (["--set", "novalue"], "--set takes KEY=VALUE"),
         (["--license", "GPL-3.0"], "Unknown license 'GPL-3.0'; choose one of: MIT"),
+        (["--description", "two\nlines"], "description must be one line of text"),
+        (["--author", "Ada\tLovelace"], "author must be one line of text"),
+        (["--set", "version=1.0 beta"], "Version '1.0 beta' is not a PEP 440 version"),
+        (["--set", "version=latest"], "use e.g. 0.1.0"),
     ],
 )
 def test_bad_variables_are_usage_errors_and_write_nothing(tmp_path: Path, args, expected):
@@ -268,6 +273,26 @@ def test_bad_variables_are_usage_errors_and_write_nothing(tmp_path: Path, args, 
     assert expected in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert sorted(os.listdir(tmp_path)) == before
+
+
+@pytest.mark.parametrize("plugin_type", ["embedding", "storage", "event"])
+def test_quotes_and_backslashes_in_answers_keep_pyproject_and_python_valid(tmp_path: Path,
+                                                                          plugin_type: str):
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    description = 'Says "hi" to C:\\new\\N paths, "quoted"'
+    author = 'Jo "JJ" O\'Brien \\'
+    made = new_plugin(plugin_type, "acme", tmp_path, {"description": description,
+                                                     "author": author, "version": "1.0.0rc1"})
+    project = tomllib.loads((made.project_dir / "pyproject.toml").read_text())["project"]
+    assert project["description"] == description
+    assert project["authors"][0]["name"] == author and project["version"] == "1.0.0rc1"
+    package = made.project_dir / "src" / made.names.import_name
+    for module in package.glob("*.py"):
+        tree = ast.parse(module.read_text(), str(module))  # a SyntaxError fails the test
+        docstrings = [ast.get_docstring(node) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef))]
+        if module.name == "__init__.py" or made.names.class_name in module.read_text():
+            assert description in docstrings, module.name
 
 
 def test_a_rendering_error_leaves_no_half_written_directory(tmp_path: Path):

@@ -16,7 +16,7 @@ from omi.embeddings import EmbeddingProvider, cosine_similarity
 
 
 class {{ cookiecutter.__class_name }}(EmbeddingProvider):
-    """{{ cookiecutter.description }}"""
+    """{{ cookiecutter.description|replace('\\', '\\\\')|replace('"', '\\"') }}"""
 
     # REQUIRED: the OMI plugin interface this class implements.
     interface_version = "1.0"

@@ -17,7 +17,7 @@ from omi.events import EVENT_TYPES, EventHandler
 
 
 class {{ cookiecutter.__class_name }}(EventHandler):
-    """{{ cookiecutter.description }}"""
+    """{{ cookiecutter.description|replace('\\', '\\\\')|replace('"', '\\"') }}"""
 
     # REQUIRED: the OMI plugin interface this class implements.
     interface_version = "1.0"

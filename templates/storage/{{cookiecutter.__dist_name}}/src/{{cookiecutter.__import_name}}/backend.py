@@ -18,7 +18,7 @@ from omi.storage import StorageBackend
 
 
 class {{ cookiecutter.__class_name }}(StorageBackend):
-    """{{ cookiecutter.description }}"""
+    """{{ cookiecutter.description|replace('\\', '\\\\')|replace('"', '\\"') }}"""
 
     # REQUIRED: the OMI plugin interface this class implements.
     interface_version = "1.0"
