@@ -102,8 +102,9 @@ def expand_variables(value: Any, key: str = "", environ: Optional[Mapping[str, s
                      ) -> Any:
     """Replace ${VAR} and ${VAR:-default} in every string of `value` (keys are left alone).
 
-    `$${` writes a literal `${`. Expanded values stay strings. A variable that is not set and
-    has no default is an error naming the variable and the key that used it.
+    `$${` writes a literal `${`. Expanded values stay strings. As in the shell, the default
+    replaces a variable that is unset or empty. A variable that is not set and has no default
+    is an error naming the variable and the key that used it.
     """
     env = os.environ if environ is None else environ
     if isinstance(value, dict):
@@ -124,10 +125,10 @@ def expand_variables(value: Any, key: str = "", environ: Optional[Mapping[str, s
         if not _NAME.match(name):
             raise ConfigError(f"{key}: '${{{inner}}}' is not a variable reference; write "
                               f"${{NAME}} or ${{NAME:-default}}")
+        if sep and not env.get(name):  # as in the shell: unset or empty takes the default
+            return default
         if name in env:
             return env[name]
-        if sep:
-            return default
         raise ConfigError(f"{key}: environment variable {name} is not set; export it or "
                           f"write ${{{name}:-default}}")
 

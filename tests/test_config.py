@@ -144,7 +144,7 @@ def test_variables_and_defaults_are_expanded_in_every_string():
                 "h": "${EMPTY:-fallback}", "${KEY}": "keys are not expanded"}
     assert expand_variables(document, environ=env) == {
         "a": "s3cret", "b": "https://example.org:8080/v1", "c": "", "d": ["s3cret", {"e": "xy"}],
-        "f": 16, "g": "${KEY} stays", "h": "", "${KEY}": "keys are not expanded"}
+        "f": 16, "g": "${KEY} stays", "h": "fallback", "${KEY}": "keys are not expanded"}
 
 
 def test_a_missing_variable_names_the_variable_and_the_key():
