@@ -101,7 +101,7 @@ class Memory:
         except (TypeError, ValueError) as error:
             from omi.config import ConfigError
 
-            for instance in (plugins.storage, *plugins.handlers.values()):
+            for instance in (plugins.storage, plugins.embedder, *plugins.handlers.values()):
                 _close(instance)
             where = f"{config.source}: " if config.source else ""
             raise ConfigError(f"{where}events: {error}") from None

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
+import plugin_sources as src
 import pytest
 from click.testing import CliRunner
 from fake_servers import FakeNIM, FakeOllama, closed_port_url
@@ -496,3 +497,19 @@ def test_cli_output_is_only_the_id_even_when_a_handler_prints(tmp_path, make_dis
     recalled = omi_cli("recall", "quiet", "--format", "json", "--config", str(config))
     assert json.loads(recalled.stdout)["results"][0]["id"] == stored.stdout.strip()
     assert "handled memory.recalled" in recalled.stderr
+
+
+def test_bad_dispatch_options_close_the_embedder_too(tmp_path, db, make_dist):
+    closing = src.embedder("Closing") + (
+        "\n    def close(self):\n        import pathlib\n"
+        f"        pathlib.Path({str(tmp_path / 'closed')!r}).write_text('yes')\n")
+    make_dist("omi-embedding-closing",
+              entry_points={"omi.embedding_providers": {"closing": "closing_mod:Closing"}},
+              files={"closing_mod.py": closing})
+    config = write_config(tmp_path / "omi.yaml",
+                          f"embedding: {{provider: closing}}\n"
+                          f"storage: {{backend: sqlite, path: '{db}'}}\n"
+                          "events: {queue_size: 0}\n")
+    with pytest.raises(ConfigError, match="queue_size must be a positive integer"):
+        Memory.from_config(config)
+    assert (tmp_path / "closed").read_text() == "yes"
