@@ -208,3 +208,9 @@ def test_an_entry_point_naming_only_a_module_shows_the_module(make_dist):
     line = next(line for line in result.output.splitlines() if "modonly" in line)
     assert line.startswith("  modonly (modonly_mod) - v0.1.0 [interface: ?] ✗ ")
     assert "got module 'pkg.modonly_mod'; point the entry point at the plugin class" in line
+
+
+def test_json_with_group_holds_that_group_only():
+    document = json.loads(run("plugins", "list", "--group", "storage", "--format", "json").output)
+    assert document == {"schema": "omi.plugins.list/1",
+                        "groups": {"omi.storage_backends": []}}
