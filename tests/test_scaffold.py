@@ -359,3 +359,53 @@ def test_copyright_year_is_an_answer_so_updates_keep_it(tmp_path: Path):
     made = new_plugin("event", "audit", tmp_path, {"year": "2019", "author": "Ada"})
     assert made.answers["variables"]["year"] == "2019"
     assert "Copyright (c) 2019 Ada" in (made.project_dir / "LICENSE").read_text()
+
+
+def readme_config(project: Path) -> str:
+    readme = (project / "README.md").read_text()
+    return readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize("plugin_type", ["embedding", "storage", "event"])
+def test_readme_config_yaml_works_in_a_fresh_home(tmp_path: Path, plugin_type: str,
+                                                  make_dist, monkeypatch: pytest.MonkeyPatch):
+    """The README's config.yaml, read by omi.config, builds a working plugin on a machine
+    where ~/.local/share/omi does not exist yet (and embedding honours its batch_size)."""
+    from omi.config import build_plugins, load_config
+
+    (tmp_path / "out").mkdir()
+    made = new_plugin(plugin_type, "acme", tmp_path / "out")
+    names = made.names
+    module = PLUGIN_MODULES[plugin_type]
+    monkeypatch.syspath_prepend(str(made.project_dir / "src"))
+    make_dist(names.distribution, entry_points={
+        names.group: {names.name: f"{names.import_name}.{module}:{names.class_name}"}})
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for variable in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "OMI_CONFIG"):
+        monkeypatch.delenv(variable, raising=False)
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(readme_config(made.project_dir))
+    plugins = build_plugins(load_config(config_file))
+    try:
+        if plugin_type == "embedding":
+            embedder = plugins.embedder
+            calls: list[int] = []
+            real = embedder._embed_texts
+            embedder._embed_texts = lambda texts: calls.append(len(texts)) or real(texts)
+            vectors = embedder.embed_batch([f"text {i}" for i in range(20)])
+            assert calls == [16, 4]  # config.yaml's batch_size: 16
+            assert len(vectors[0]) == embedder.get_dimension() == 256
+        elif plugin_type == "storage":
+            memory_id = plugins.storage.store_memory({"content": "tea at noon"})
+            assert plugins.storage.recall("tea")[0]["id"] == memory_id
+            assert (home / ".local/share/omi/acme.db").is_file()
+        else:
+            handler = plugins.handlers["acme"]
+            handler.handle("memory.stored", {"id": "m1"})
+            assert (home / ".local/share/omi/events.jsonl").read_text().count("\n") == 1
+    finally:
+        plugins.storage.close()
+        for loaded in [m for m in sys.modules if m.split(".")[0] == names.import_name]:
+            del sys.modules[loaded]

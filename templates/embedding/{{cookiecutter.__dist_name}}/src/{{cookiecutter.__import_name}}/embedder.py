@@ -9,7 +9,7 @@ vectors. Replace `_embed_texts` with a call to your model or API; everything aro
 from __future__ import annotations
 
 import hashlib
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 from omi.embeddings import EmbeddingProvider, cosine_similarity
@@ -39,8 +39,11 @@ class {{ cookiecutter.__class_name }}(EmbeddingProvider):
         """Generate embedding for a single text"""
         return self.embed_batch([text])[0]
 
-    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
-        """Generate embeddings for multiple texts, `batch_size` texts per model call"""
+    def embed_batch(self, texts: List[str],
+                    batch_size: Optional[int] = None) -> List[List[float]]:
+        """Generate embeddings for multiple texts, `batch_size` texts per model call
+        (by default the `batch_size` it was configured with, e.g. in config.yaml)"""
+        batch_size = self.batch_size if batch_size is None else batch_size
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         for text in texts:

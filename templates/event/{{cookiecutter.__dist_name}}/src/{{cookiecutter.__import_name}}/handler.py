@@ -25,6 +25,7 @@ class {{ cookiecutter.__class_name }}(EventHandler):
     def __init__(self, path: Union[str, Path] = "omi-events.jsonl",
                  events: Optional[Iterable[str]] = None) -> None:
         self.path = Path(path).expanduser()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.events = frozenset(events) if events is not None else frozenset(EVENT_TYPES)
         unknown = sorted(self.events - set(EVENT_TYPES))
         if unknown:

@@ -27,6 +27,7 @@ class {{ cookiecutter.__class_name }}(StorageBackend):
 
     def __init__(self, path: Union[str, Path] = "memories.db") -> None:
         self.path = Path(path).expanduser()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._connection: Optional[sqlite3.Connection] = sqlite3.connect(
             self.path, check_same_thread=False
