@@ -237,7 +237,7 @@ def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: b
     click.echo("\nNext:")
     click.echo(f"  pip install -e '{where}[test]'")
     click.echo(f"  pytest {where}")
-    click.echo(f"  omi plugins check {made.names.name}")
+    click.echo(f"  omi plugins check {made.names.plugin_type}:{made.names.name}")
 
 
 # --- omi plugins update ---------------------------------------------------------------------

@@ -123,7 +123,7 @@ def test_ci_workflow_covers_three_systems_four_pythons_and_every_step(tmp_path: 
     made = new_plugin("event", "audit", tmp_path)
     workflow = (made.project_dir / ".github/workflows/ci.yml").read_text()
     for needle in ("ubuntu-latest", "macos-latest", "windows-latest", '"3.10"', '"3.13"',
-                   "python -m pytest", "omi plugins check audit", "python -m build",
+                   "python -m pytest", "omi plugins check event:audit", "python -m build",
                    "twine check"):
         assert needle in workflow, needle
     release = (made.project_dir / ".github/workflows/release.yml").read_text()
@@ -179,7 +179,7 @@ def test_success_prints_what_it_made_and_the_next_three_commands(tmp_path: Path)
     steps = result.output.split("Next:")[1].strip().splitlines()
     assert [step.split()[0:2] for step in steps] == [["pip", "install"], ["pytest",
                                                      steps[1].split()[1]], ["omi", "plugins"]]
-    assert steps[2].strip() == "omi plugins check acme"
+    assert steps[2].strip() == "omi plugins check embedding:acme"
 
 
 def test_dry_run_lists_files_and_writes_nothing(tmp_path: Path):
@@ -409,3 +409,24 @@ def test_readme_config_yaml_works_in_a_fresh_home(tmp_path: Path, plugin_type: s
         plugins.storage.close()
         for loaded in [m for m in sys.modules if m.split(".")[0] == names.import_name]:
             del sys.modules[loaded]
+
+
+def test_the_check_command_it_gives_works_when_another_group_has_the_name(
+        tmp_path: Path, make_dist, monkeypatch: pytest.MonkeyPatch):
+    """A storage plugin named nim beside the built-in nim embedder: the command that the
+    CI workflow, the release workflow, the README and `Next:` give still picks this plugin."""
+    (tmp_path / "out").mkdir()
+    result = invoke("storage", "nim", "-o", str(tmp_path / "out"), "--no-input")
+    assert result.exit_code == 0, result.output
+    project = tmp_path / "out" / "omi-storage-nim"
+    make_dist("omi-storage-nim", entry_points={
+        "omi.storage_backends": {"nim": "omi_storage_nim.backend:NimBackend"}})
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(project / "src"),
+                                                      os.environ["PYTHONPATH"]]))
+    command = result.output.split("Next:")[1].strip().splitlines()[2].strip()
+    for path in (".github/workflows/ci.yml", ".github/workflows/release.yml", "README.md"):
+        assert command in (project / path).read_text(), path
+    completed = subprocess.run([OMI, *command.split()[1:]], capture_output=True, text=True,
+                               timeout=300)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert " 0 failed" in completed.stdout.strip().splitlines()[-1]
