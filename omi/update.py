@@ -20,6 +20,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import posixpath
 import re
 import shutil
 import subprocess
@@ -119,6 +120,15 @@ def read_record(project: Path) -> Tuple[Dict[str, Any], Files]:
     if missing:
         raise UpdateError(f"{answers_path} lacks {', '.join(missing)}; restore it from version "
                           f"control")
+    shapes = {"name": (str, "text"), "variables": (dict, "a JSON object"),
+              "skip": (list, "a list of globs")}
+    for key, (kind, wanted) in shapes.items():
+        if key in answers and not isinstance(answers[key], kind):
+            raise UpdateError(f"{answers_path}: '{key}' must be {wanted}, not "
+                              f"{json.dumps(answers[key])}; restore it from version control")
+    if not all(isinstance(glob, str) for glob in answers.get("skip", [])):
+        raise UpdateError(f"{answers_path}: 'skip' must list globs as strings; restore it from "
+                          f"version control")
     if answers["template"] not in PLUGIN_TYPES:
         raise UpdateError(f"{answers_path} names an unknown template "
                           f"'{answers['template']}'; expected one of {', '.join(PLUGIN_TYPES)}")
@@ -345,12 +355,26 @@ class UpdatePlan:
         return str(self.previous.get("omi_openclaw_version", "?"))
 
 
+def skip_globs(remembered: Sequence[str], given: Sequence[str]) -> List[str]:
+    """The remembered --skip globs plus the new ones, each once; an empty glob is an error."""
+    for glob in given:
+        if _normal_glob(glob) in ("", "."):
+            raise UpdateError(f"--skip {glob!r} names no file; give a path or glob inside the "
+                              f"project, e.g. --skip README.md or --skip 'docs/*'")
+    return list(dict.fromkeys([*remembered, *given]))
+
+
 def is_skipped(path: str, patterns: Iterable[str]) -> bool:
     """`path` or one of its folders matches a --skip glob."""
     parts = path.split("/")
     candidates = ["/".join(parts[:end]) for end in range(1, len(parts) + 1)]
-    return any(fnmatch.fnmatchcase(candidate, pattern.strip("/").removeprefix("./"))
+    return any(fnmatch.fnmatchcase(candidate, _normal_glob(pattern))
                for pattern in patterns for candidate in candidates)
+
+
+def _normal_glob(pattern: str) -> str:
+    """A --skip glob relative to the project: "./docs/*/" is "docs/*"."""
+    return posixpath.normpath(pattern.strip()).strip("/")
 
 
 def _as_text(content: Optional[bytes]) -> Optional[str]:
@@ -415,7 +439,7 @@ def plan_update(project: os.PathLike | str, skip: Sequence[str] = (),
     project = Path(project).resolve()
     previous, base = read_record(project)
     answers = copy.deepcopy(previous)
-    answers["skip"] = list(dict.fromkeys([*previous.get("skip", []), *skip]))
+    answers["skip"] = skip_globs(previous.get("skip", []), skip)
     answers["variables"] = {**still_asked(answers["template"], answers["variables"], template_dir),
                             **(settings or {})}
     fresh, rendered_answers = render(answers, template_dir)
@@ -613,7 +637,7 @@ def init_record(project: os.PathLike | str, skip: Sequence[str] = (),
         raise UpdateError(f"{project / ANSWERS_FILE} already exists; --init is for projects "
                           f"without one (run `omi plugins update` instead)")
     answers = answers_from_pyproject(project)
-    answers["skip"] = list(dict.fromkeys(skip))
+    answers["skip"] = skip_globs([], skip)
     answers["variables"] = {**still_asked(answers["template"], answers["variables"], template_dir),
                             **(settings or {})}
     fresh, rendered_answers = render(answers, template_dir)

@@ -159,6 +159,12 @@ def test_base_round_trips_text_without_newline_crlf_and_binary(tmp_path: Path):
     assert update.read_record(tmp_path)[1] == files
 
 
+def edit_answers(project: Path, **changes) -> None:
+    """Change fields of the answers file by hand (its base fingerprint still matches)."""
+    answers = json.loads((project / ANSWERS_FILE).read_text())
+    (project / ANSWERS_FILE).write_text(json.dumps({**answers, **changes}))
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda p: (p / ANSWERS_FILE).unlink(), "run `omi plugins update --init`"),
     (lambda p: (p / BASE_FILE).unlink(), "restore it from version control"),
@@ -168,6 +174,11 @@ def test_base_round_trips_text_without_newline_crlf_and_binary(tmp_path: Path):
     (lambda p: (p / ANSWERS_FILE).write_text("{nope"), "not valid JSON"),
     (lambda p: (p / ANSWERS_FILE).write_text('{"template": "gizmo", "name": "x", '
                                              '"variables": {}}'), "unknown template 'gizmo'"),
+    (lambda p: edit_answers(p, variables=[]), "'variables' must be a JSON object, not []"),
+    (lambda p: edit_answers(p, skip="README.md"), "'skip' must be a list of globs"),
+    (lambda p: edit_answers(p, skip=[3]), "'skip' must list globs as strings"),
+    (lambda p: edit_answers(p, name=5), "'name' must be text, not 5"),
+    (lambda p: edit_answers(p, variables={"author": 5}), "author must be text, got 5"),
 ])
 def test_a_missing_or_damaged_record_is_a_one_line_error_and_nothing_changes(
         old_project: Path, damage, message: str):
@@ -612,3 +623,18 @@ def test_an_unknown_record_field_in_a_damaged_answers_file_is_an_update_error(tm
     (tmp_path / ANSWERS_FILE).write_text('{"template": "embedding"}')
     with pytest.raises(UpdateError, match="lacks name, variables"):
         update.read_record(tmp_path)
+
+
+@pytest.mark.parametrize("glob", ["", "/", "./", " "])
+def test_an_empty_skip_glob_is_a_usage_error_and_is_not_remembered(old_project: Path,
+                                                                   glob: str):
+    before = snapshot(old_project)
+    result = invoke(str(old_project), "--allow-dirty", "--skip", glob)
+    assert result.exit_code == 2, result.output
+    assert "names no file" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert snapshot(old_project) == before
+    for record in (ANSWERS_FILE, BASE_FILE):
+        (old_project / record).unlink()
+    result = invoke(str(old_project), "--init", "--skip", glob)
+    assert result.exit_code == 2 and "names no file" in result.stderr
+    assert not (old_project / ANSWERS_FILE).exists()
