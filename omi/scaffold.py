@@ -184,7 +184,11 @@ def new_plugin(
 
     from cookiecutter.main import cookiecutter
 
-    scratch = Path(tempfile.mkdtemp(prefix=".omi-new-", dir=output if not dry_run else None))
+    try:
+        scratch = Path(tempfile.mkdtemp(prefix=".omi-new-", dir=output if not dry_run else None))
+    except OSError as error:  # os.access said yes (root, read-only mounts, /proc, ...)
+        raise ScaffoldError(f"Cannot write to {output}: {error.strerror}; pass another "
+                            f"-o DIR") from None
     try:
         # cookiecutter's replay files and clone cache go to the scratch directory too, so a
         # run leaves nothing behind in the user's home directory.

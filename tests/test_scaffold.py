@@ -253,6 +253,15 @@ def test_missing_output_directory_is_an_error_not_a_surprise(tmp_path: Path):
     assert not (tmp_path / "nowhere").exists()
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_directory_that_refuses_files_is_a_usage_error():
+    """/proc passes os.access(W_OK) for root but takes no new directories."""
+    result = invoke("event", "audit", "-o", "/proc", "--no-input")
+    assert result.exit_code == 2, result.output
+    assert "Cannot write to /proc" in result.output and "-o DIR" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize(
     "args, expected",
     [
