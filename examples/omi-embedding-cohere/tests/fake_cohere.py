@@ -1,8 +1,9 @@
 """A loopback HTTP server that speaks Cohere's v2 embed API, for tests and offline checks.
 
 It validates requests as Cohere does (Bearer key, known model, 1 to 96 texts, input_type,
-embedding_types, truncate) and answers with deterministic vectors derived from the words of
-each text, so the same text always gets the same vector and texts sharing words score higher.
+embedding_types, truncate, output_dimension) and answers with deterministic vectors derived from
+the words of each text, so the same text always gets the same vector and texts sharing words
+score higher.
 Tests can queue scripted answers (status, body, delay, headers) served before normal ones.
 
 Run it on its own to point `omi plugins check cohere` at it:
@@ -26,6 +27,9 @@ MODELS = {"embed-english-v3.0": 1024, "embed-multilingual-v3.0": 1024,
           "embed-english-light-v3.0": 384, "embed-v4.0": 1536}
 INPUT_TYPES = {"search_document", "search_query", "classification", "clustering"}
 MAX_TEXTS = 96
+#: output_dimension: the lengths Cohere offers, and the models that offer them.
+DIMENSIONS = {256, 512, 1024, 1536}
+SHORTENABLE = {"embed-v4.0"}
 
 
 def text_vector(text: str, dimension: int) -> List[float]:
@@ -116,7 +120,12 @@ class FakeCohere:
             return 400, {"message": "this fake serves embedding_types ['float'] only"}
         if body.get("truncate", "END") not in ("NONE", "START", "END"):
             return 400, {"message": "invalid request: truncate must be NONE, START or END"}
-        dimension = body.get("output_dimension") or MODELS[model]
+        dimension = body.get("output_dimension")
+        if dimension is not None and (model not in SHORTENABLE or dimension not in DIMENSIONS):
+            return 400, {"message": f"invalid request: output_dimension must be one of "
+                                    f"{sorted(DIMENSIONS)} and is only supported by "
+                                    f"{sorted(SHORTENABLE)}"}
+        dimension = dimension or MODELS[model]
         return 200, {
             "id": f"fake-{len(self.requests)}",
             "embeddings": {"float": [text_vector(text, dimension) for text in texts]},

@@ -82,6 +82,14 @@ def test_dimension_is_learnt_from_the_first_answer(cohere, make):
     assert len(embedder.embed("short")) == embedder.get_dimension()
 
 
+def test_output_dimension_on_a_model_without_it_is_cohere_s_400(cohere, make):
+    embedder = make(model="embed-english-v3.0", output_dimension=256)
+    with pytest.raises(APIError, match=r"HTTP 400: invalid request: output_dimension") as error:
+        embedder.embed("shorter vectors")
+    assert error.value.status == 400
+    assert len(cohere.requests) == 1  # a 400 is not retried
+
+
 def test_output_dimension_is_sent_and_known_without_a_request(cohere, make):
     embedder = make(model="embed-v4.0", output_dimension=256)
     assert embedder.get_dimension() == 256
@@ -200,7 +208,8 @@ def test_the_default_url_is_cohere():
     ({"input_type": "search"}, "input_type must be one of search_document, search_query"),
     ({"truncate": "MIDDLE"}, "truncate must be one of NONE, START, END"),
     ({"batch_size": 0}, "batch_size must be a positive integer"),
-    ({"output_dimension": -5}, "dimension must be a positive integer"),
+    ({"output_dimension": -5}, "output_dimension must be one of 256, 512, 1024, 1536"),
+    ({"output_dimension": 300}, "output_dimension must be one of 256, 512, 1024, 1536"),
     ({"model": ""}, "model must be a non-empty string"),
     ({"timeout": 0}, "timeout must be positive"),
     ({"max_retries": -1}, "max_retries must be 0 or more"),

@@ -31,6 +31,8 @@ MAX_TEXTS_PER_REQUEST = 96
 #: embed search text with "search_query": Cohere's models embed the two differently.
 INPUT_TYPES = ("search_document", "search_query", "classification", "clustering")
 TRUNCATE_MODES = ("NONE", "START", "END")
+#: The vector lengths Cohere offers through `output_dimension` (embed-v4.0 and newer).
+OUTPUT_DIMENSIONS = (256, 512, 1024, 1536)
 
 
 class CohereEmbedder(RemoteEmbedder):
@@ -65,6 +67,10 @@ class CohereEmbedder(RemoteEmbedder):
     ) -> None:
         if not isinstance(model, str) or not model.strip():
             raise ValueError(f"model must be a non-empty string, got {model!r}")
+        if output_dimension is not None and output_dimension not in OUTPUT_DIMENSIONS:
+            raise ValueError(f"output_dimension must be one of "
+                             f"{', '.join(map(str, OUTPUT_DIMENSIONS))} (embed-v4.0 and newer "
+                             f"models), got {output_dimension!r}")
         super().__init__(model=model, batch_size=batch_size, dimension=output_dimension)
         if input_type not in INPUT_TYPES:
             raise ValueError(f"input_type must be one of {', '.join(INPUT_TYPES)}; "
