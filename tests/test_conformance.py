@@ -293,3 +293,14 @@ def test_the_sample_events_have_the_shape_the_host_emits(tmp_path):
         assert set(sample) == set(shape), event_type
         if "results" in shape:
             assert sorted(sample["results"][0]) == shape["results"]
+
+
+def test_a_check_killed_for_hanging_leaves_no_scratch_files(child_process, tmp_path,
+                                                             monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    report = run("Hangs", timeout=1.0, pattern="handle_returns_promptly")
+    assert [o.status for o in report.outcomes] == ["failed"]
+    assert list(tmp_path.iterdir()) == []

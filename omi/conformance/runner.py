@@ -16,6 +16,7 @@ import json
 import os
 import queue
 import select
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -256,12 +257,28 @@ def discard_spare() -> None:
 
 def run_in_child(import_path: str, options: Dict[str, Any], checks: Sequence[Check],
                  capabilities, seed: int, timeout: float, call_timeout: float) -> List[Outcome]:
-    """Run `checks` in child interpreters, each within `timeout` seconds."""
+    """Run `checks` in child interpreters, each within `timeout` seconds.
+
+    The children's temporary files go into one scratch directory that this process removes
+    at the end, so a child killed in the middle of a check leaves nothing behind.
+    """
+    scratch = tempfile.mkdtemp(prefix="omi-check-")
+    try:
+        return _run_checks_in_children(import_path, options, checks, capabilities, seed,
+                                       timeout, call_timeout, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_checks_in_children(import_path: str, options: Dict[str, Any], checks: Sequence[Check],
+                            capabilities, seed: int, timeout: float, call_timeout: float,
+                            scratch: str) -> List[Outcome]:
     outcomes: List[Outcome] = []
     pending = [c.name for c in checks]
     while pending:
         spec = {"plugin": import_path, "options": options, "checks": pending,
-                "capabilities": sorted(capabilities), "seed": seed, "call_timeout": call_timeout}
+                "capabilities": sorted(capabilities), "seed": seed, "call_timeout": call_timeout,
+                "scratch": scratch}
         worker: Any
         if _spare:
             worker = _spare.pop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from importlib import import_module
 from typing import Any, Callable, Dict, TextIO
 
@@ -30,7 +31,13 @@ def _events_channel() -> TextIO:
 
 
 def run_checks(spec: Dict[str, Any], emit: Callable[[Dict[str, Any]], None]) -> None:
-    """Run the checks a spec names, announcing each one before it starts and its outcome."""
+    """Run the checks a spec names, announcing each one before it starts and its outcome.
+
+    Temporary files (the checks' and the plugin's) go into the spec's scratch directory,
+    which the parent removes even when it has to kill this process.
+    """
+    if spec.get("scratch"):
+        tempfile.tempdir = spec["scratch"]
     checks = {c.name: c for c in all_checks()}
     module, _, attr = spec["plugin"].partition(":")
     plugin_class = import_module(module)
