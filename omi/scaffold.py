@@ -30,6 +30,8 @@ NAME_RULE = ("lowercase letters, digits and single hyphens, starting with a lett
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 # A PEP 440 public version without epoch or local part: what PyPI takes and authors write.
 VERSION_PATTERN = re.compile(r"\d+(?:\.\d+)*(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?")
+# Where the project's source lives: pyproject's Source, Issues and Changelog links.
+REPOSITORY_PATTERN = re.compile(r"https?://[^\s\"'\\<>]+(?<!/)")
 ANSWERS_FILE = ".omi-template.json"
 
 
@@ -213,8 +215,8 @@ def new_plugin(
 
 
 def _check_values(given: Dict[str, Any]) -> None:
-    """Answers go into one-line strings of pyproject.toml and Python: text on one line, and
-    a version PyPI accepts (quotes and backslashes are escaped by the templates)."""
+    """Answers go into one-line strings of pyproject.toml and Python: text on one line, a
+    version PyPI accepts, a repository URL (quotes and backslashes are escaped by the templates)."""
     for key, value in given.items():
         if not isinstance(value, str):
             raise ScaffoldError(f"Template variable {key} must be text, got {value!r}; "
@@ -222,6 +224,10 @@ def _check_values(given: Dict[str, Any]) -> None:
         if any(ord(char) < 32 or ord(char) == 127 for char in value):
             raise ScaffoldError(f"Template variable {key} must be one line of text without "
                                 f"control characters, got {value!r}")
+    repository = given.get("repository")
+    if repository and not REPOSITORY_PATTERN.fullmatch(repository):
+        raise ScaffoldError(f"Repository {repository!r} is not a web address like "
+                            f"https://github.com/you/omi-plugin (no trailing slash)")
     version = given.get("version")
     if version is not None and not VERSION_PATTERN.fullmatch(version):
         raise ScaffoldError(f"Version {version!r} is not a PEP 440 version PyPI accepts; "

@@ -609,7 +609,8 @@ def answers_from_pyproject(project: Path) -> Dict[str, Any]:
     author = (metadata.get("authors") or [{}])[0]
     found = {"description": metadata.get("description"), "author": author.get("name"),
              "email": author.get("email"), "version": metadata.get("version"),
-             "license": metadata.get("license")}
+             "license": metadata.get("license"),
+             "repository": (metadata.get("urls") or {}).get("Source")}
     if isinstance(found["license"], dict):
         found["license"] = found["license"].get("text")
     license_file = project / "LICENSE"

@@ -158,7 +158,7 @@ def test_answers_file_records_type_version_and_every_variable(tmp_path: Path):
     assert answers["name"] == "acme"
     assert answers["variables"] == {"description": "Acme vectors", "author": "Ada", "year": YEAR,
                                     "email": "ada@example.org", "license": "MIT",
-                                    "version": "0.3.0"}
+                                    "version": "0.3.0", "repository": ""}
     assert 'version = "0.3.0"' in (tmp_path / "omi-embedding-acme" / "pyproject.toml").read_text()
 
 
@@ -273,6 +273,8 @@ def test_a_directory_that_refuses_files_is_a_usage_error():
         (["--author", "Ada\tLovelace"], "author must be one line of text"),
         (["--set", "version=1.0 beta"], "Version '1.0 beta' is not a PEP 440 version"),
         (["--set", "version=latest"], "use e.g. 0.1.0"),
+        (["--set", "repository=github.com/ada/x"], "is not a web address like https://"),
+        (["--set", "repository=https://github.com/ada/x/"], "(no trailing slash)"),
     ],
 )
 def test_bad_variables_are_usage_errors_and_write_nothing(tmp_path: Path, args, expected):
@@ -302,6 +304,18 @@ def test_quotes_and_backslashes_in_answers_keep_pyproject_and_python_valid(tmp_p
                       if isinstance(node, (ast.Module, ast.ClassDef))]
         if module.name == "__init__.py" or made.names.class_name in module.read_text():
             assert description in docstrings, module.name
+
+
+def test_repository_gives_pypi_its_source_issues_and_changelog_links(tmp_path: Path):
+    tomllib = pytest.importorskip("tomllib")
+    url = "https://github.com/ada/omi-event-audit"
+    made = new_plugin("event", "audit", tmp_path, {"repository": url})
+    project = tomllib.loads((made.project_dir / "pyproject.toml").read_text())["project"]
+    assert project["urls"] == {"Source": url, "Issues": f"{url}/issues",
+                               "Changelog": f"{url}/blob/main/CHANGELOG.md"}
+    plain = new_plugin("event", "other", tmp_path)
+    assert "urls" not in tomllib.loads((plain.project_dir / "pyproject.toml").read_text())[
+        "project"]
 
 
 def test_a_rendering_error_leaves_no_half_written_directory(tmp_path: Path):

@@ -450,12 +450,26 @@ def test_init_records_answers_from_pyproject(tmp_path: Path):
     assert answers["template"] == "embedding" and answers["name"] == "hello"
     assert answers["variables"] == {"description": "An OMI embedding provider", "author": "Ada",
                                     "email": "ada@example.org", "version": "0.4.0",
-                                    "license": "MIT", "year": "1999"}
+                                    "license": "MIT", "year": "1999", "repository": ""}
     assert (project / "pyproject.toml").read_bytes() == base["pyproject.toml"]
     assert invoke(str(project), "--check").exit_code == 0
 
     again = invoke(str(project), "--init")
     assert again.exit_code == 2 and "already exists" in again.stderr
+
+
+def test_repository_is_an_answer_set_init_and_update_agree_on(tmp_path: Path):
+    url = "https://github.com/ada/omi-embedding-hello"
+    project = render_project(tmp_path)
+    commit_all(project)
+    result = invoke(str(project), "--set", f"repository={url}")
+    assert result.exit_code == 0, result.output
+    assert f'Issues = "{url}/issues"' in (project / "pyproject.toml").read_text()
+    (project / ANSWERS_FILE).unlink()
+    (project / BASE_FILE).unlink()
+    assert invoke(str(project), "--init").exit_code == 0
+    assert update.read_record(project)[0]["variables"]["repository"] == url
+    assert invoke(str(project), "--check").exit_code == 0
 
 
 def test_init_takes_a_project_as_current_and_lists_where_it_differs(old_project: Path):
