@@ -10,6 +10,7 @@ import os
 import re
 import sys
 import types
+import weakref
 from importlib import import_module, metadata
 from typing import Any, Dict, List, Optional
 
@@ -125,8 +126,10 @@ def base_class_for(group: str) -> Optional[type]:
 
 
 # Entry points of one distribution share one Distribution object: its name and version are
-# read once.
-_DIST_FACTS: Dict[metadata.Distribution, tuple[str, str]] = {}
+# read once. Every scan makes new Distribution objects, so the cache holds them weakly: a
+# long-running process that discovers again and again does not keep every scan alive.
+_DIST_FACTS: weakref.WeakKeyDictionary[metadata.Distribution, tuple[str, str]] = (
+    weakref.WeakKeyDictionary())
 
 
 def _dist_facts(entry_point: metadata.EntryPoint) -> tuple[str, str]:

@@ -409,3 +409,15 @@ def test_name_and_version_come_from_egg_info_too(plugin_site):
     importlib.invalidate_caches()
     info = PluginRegistry().get_plugins(EMB)["egg"]
     assert (info.distribution, info.version) == ("omi-egg-plugin", "4.5.6")
+
+
+def test_discovering_again_and_again_does_not_keep_old_scans_alive(make_dist):
+    import gc
+
+    from omi import plugins
+
+    make_dist("omi-many", entry_points={EMB: {f"p{n}": f"m{n}:C" for n in range(5)}})
+    for _ in range(20):
+        PluginRegistry().list_all()
+    gc.collect()
+    assert len(plugins._DIST_FACTS) <= 2  # the built-ins' and omi-many's of the last scan
