@@ -82,7 +82,11 @@ class Memory:
         if storage is None:
             from omi.builtin.sqlite import SQLiteBackend
 
-            storage = SQLiteBackend()
+            try:
+                storage = SQLiteBackend()
+            except BaseException:
+                self.dispatcher.close()  # no background thread left behind
+                raise
         self.storage = storage
         self.embedder = embedder
         self._closed = False

@@ -513,3 +513,12 @@ def test_bad_dispatch_options_close_the_embedder_too(tmp_path, db, make_dist):
     with pytest.raises(ConfigError, match="queue_size must be a positive integer"):
         Memory.from_config(config)
     assert (tmp_path / "closed").read_text() == "yes"
+
+
+def test_default_storage_that_cannot_open_leaves_no_event_thread(tmp_path, monkeypatch, recorder):
+    (tmp_path / "not-a-dir").write_text("")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "not-a-dir"))
+    before = set(threading.enumerate())
+    with pytest.raises(ValueError, match="Cannot open the SQLite database"):
+        Memory(handlers=[recorder], background=True)
+    assert not [t for t in set(threading.enumerate()) - before if t.is_alive()]
