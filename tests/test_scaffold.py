@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import datetime
+import importlib
 import json
 import os
 import shutil
@@ -453,3 +454,16 @@ def test_the_check_command_it_gives_works_when_another_group_has_the_name(
                                timeout=300)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert " 0 failed" in completed.stdout.strip().splitlines()[-1]
+
+
+def test_version_is_bumped_in_pyproject_only(tmp_path: Path, make_dist,
+                                              monkeypatch: pytest.MonkeyPatch):
+    """__version__ is the installed distribution's, so a release bumps pyproject.toml alone."""
+    made = new_plugin("event", "audit", tmp_path, {"version": "0.1.0"})
+    monkeypatch.syspath_prepend(str(made.project_dir / "src"))
+    make_dist("omi-event-audit", "0.2.0")  # pyproject.toml bumped to 0.2.0 and reinstalled
+    try:
+        assert importlib.import_module("omi_event_audit").__version__ == "0.2.0"
+    finally:
+        for loaded in [m for m in sys.modules if m.split(".")[0] == "omi_event_audit"]:
+            del sys.modules[loaded]
