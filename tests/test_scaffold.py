@@ -131,6 +131,20 @@ def test_ci_workflow_covers_three_systems_four_pythons_and_every_step(tmp_path: 
     assert "id-token: write" in release and "pypa/gh-action-pypi-publish" in release
 
 
+def test_readme_release_steps_name_the_workflow_and_environment_release_yml_uses(
+        tmp_path: Path):
+    import yaml
+
+    made = new_plugin("storage", "graph", tmp_path)
+    release = yaml.safe_load((made.project_dir / ".github/workflows/release.yml").read_text())
+    publish = release["jobs"]["publish"]
+    assert publish["permissions"] == {"id-token": "write"}
+    readme = (made.project_dir / "README.md").read_text().split("## Releasing", 1)[1]
+    assert "trusted publisher" in readme and "`omi-storage-graph`" in readme
+    assert "workflow `release.yml`" in readme
+    assert f"environment `{publish['environment']['name']}`" in readme
+
+
 @pytest.mark.parametrize(
     "license_name, marker, holder",
     [("MIT", "MIT License", "Ada Lovelace"), ("Apache-2.0", "Apache License", "Version 2.0"),
