@@ -123,6 +123,10 @@ class Dispatcher:
         self.dropped = 0  # events that found the queue full for put_timeout seconds
         self._count_lock = threading.Lock()
         self._closed = False
+        # Callers putting an event on the queue right now: close() waits for them, so no
+        # event can land behind the stop marker, where nobody would deliver it.
+        self._putting = 0
+        self._state = threading.Condition()
         self._running: Optional[Tuple[str, float]] = None  # (handler, since) in the worker
         self._queue: Optional[queue.Queue] = None
         if background and self.handlers:
@@ -145,6 +149,10 @@ class Dispatcher:
         if self._queue is None:
             self._deliver(event_type, make, frozen)
             return
+        with self._state:
+            if self._closed:
+                raise RuntimeError("the event dispatcher is closed")
+            self._putting += 1
         try:
             self._queue.put((event_type, make, frozen), timeout=self.put_timeout)
         except queue.Full:
@@ -154,6 +162,10 @@ class Dispatcher:
                 "Event %s DROPPED: the event queue stayed full (%d events) for %.1f s%s; "
                 "raise events.queue_size or fix the slow handler", event_type,
                 self._queue.maxsize, self.put_timeout, self._blocker())
+        finally:
+            with self._state:
+                self._putting -= 1
+                self._state.notify_all()
 
     def _blocker(self) -> str:
         running = self._running
@@ -208,15 +220,18 @@ class Dispatcher:
 
     def close(self) -> None:
         """Deliver what is queued (waiting up to close_timeout), then refuse new events."""
-        if self._closed:
-            return
-        self._closed = True
+        with self._state:
+            if self._closed:
+                return
+            self._closed = True
         if self._queue is None:
             return
         atexit.unregister(self.close)
         deadline = time.monotonic() + self.close_timeout
+        with self._state:
+            self._state.wait_for(lambda: not self._putting, self.close_timeout)
         try:
-            self._queue.put(_STOP, timeout=self.close_timeout)
+            self._queue.put(_STOP, timeout=max(0.0, deadline - time.monotonic()))
             stop_queued = True
         except queue.Full:
             stop_queued = False

@@ -264,3 +264,23 @@ def test_bad_options_are_rejected_by_name(options, message):
 def test_a_handler_without_handle_is_rejected_by_name():
     with pytest.raises(TypeError, match="event handler 'odd' has no handle"):
         Dispatcher({"odd": object()})
+
+
+def test_an_event_queued_while_another_thread_closes_is_still_delivered():
+    recorder = Recorder()
+    dispatcher = Dispatcher({"recorder": recorder}, background=True)
+    assert dispatcher._queue is not None
+    real_put = dispatcher._queue.put
+    closer = threading.Thread(target=dispatcher.close)
+
+    def put_while_closing(item, *args, **kwargs):
+        if isinstance(item, tuple):  # our event, not the stop marker
+            closer.start()  # close() runs while this caller is between its check and its put
+            closer.join(0.3)
+        return real_put(item, *args, **kwargs)
+
+    dispatcher._queue.put = put_while_closing  # type: ignore[method-assign]
+    dispatcher.dispatch("memory.stored", {"n": 1})
+    closer.join(5)
+    assert not closer.is_alive() and not dispatcher._worker.is_alive()
+    assert [data for _, data in recorder.events] == [{"n": 1}]
