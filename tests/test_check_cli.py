@@ -282,3 +282,15 @@ def test_all_reports_a_name_two_distributions_register_once(make_dist):
     assert lines.count("omi.event_handlers:twin [?]") == 1
     assert "registered by 2 distributions" in lines[lines.index("omi.event_handlers:twin [?]") + 2]
     assert lines[-1] == "0 passed, 1 failed, 0 skipped"
+
+
+@pytest.mark.parametrize("body, error", [
+    ("import sys\nsys.exit(3)\n", "SystemExit: 3"),
+    ("raise ValueError('no config at import time')\n", "ValueError: no config at import time"),
+])
+def test_an_import_path_whose_module_fails_is_one_line_exit_2(plugin_site, body, error):
+    (plugin_site / "fails_on_import.py").write_text(body)
+    result = omi("plugins", "check", "fails_on_import:Plugin")
+    assert result.returncode == 2
+    assert result.stderr == (f"Error: Cannot import fails_on_import:Plugin: {error}; give an "
+                             f"installed plugin name or an importable module:Class\n")

@@ -167,7 +167,7 @@ def resolve_target(name: str, group: str | None = None,
             plugin_class = module
             for part in rest.split("."):
                 plugin_class = getattr(plugin_class, part)
-        except (ImportError, AttributeError) as error:
+        except (Exception, SystemExit) as error:  # whatever the module raises on import
             raise plugins.PluginLoadError(
                 f"Cannot import {name}: {type(error).__name__}: {error}; give an installed "
                 f"plugin name or an importable module:Class"
