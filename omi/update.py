@@ -438,6 +438,11 @@ def plan_update(project: os.PathLike | str, skip: Sequence[str] = (),
     """
     project = Path(project).resolve()
     previous, base = read_record(project)
+    recorded = str(previous.get("omi_openclaw_version", ""))
+    if _release(recorded) > _release(__version__):
+        raise UpdateError(f"{project.name} was last updated with omi-openclaw {recorded}, newer "
+                          f"than the installed {__version__}, whose older templates would undo "
+                          f"that; run `pip install -U omi-openclaw` first")
     answers = copy.deepcopy(previous)
     answers["skip"] = skip_globs(previous.get("skip", []), skip)
     answers["variables"] = {**still_asked(answers["template"], answers["variables"], template_dir),
@@ -463,6 +468,12 @@ def plan_update(project: os.PathLike | str, skip: Sequence[str] = (),
     plan.record_changed = plan.behind or any(
         answers.get(key) != previous_without_base.get(key) for key in ("skip", "variables"))
     return plan
+
+
+def _release(version: str) -> Tuple[int, ...]:
+    """The release numbers of a version, for ordering: "0.10.2rc1" -> (0, 10, 2)."""
+    match = re.match(r"\d+(?:\.\d+)*", version)
+    return tuple(int(part) for part in match.group().split(".")) if match else ()
 
 
 # --- applying: stage everything, then swap it in --------------------------------------------

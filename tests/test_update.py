@@ -652,3 +652,18 @@ def test_an_empty_skip_glob_is_a_usage_error_and_is_not_remembered(old_project: 
     result = invoke(str(old_project), "--init", "--skip", glob)
     assert result.exit_code == 2 and "names no file" in result.stderr
     assert not (old_project / ANSWERS_FILE).exists()
+
+
+@pytest.mark.parametrize("option", [(), ("--check",), ("--dry-run",)])
+def test_a_project_from_a_newer_omi_openclaw_is_not_taken_back_to_older_templates(
+        old_project: Path, option: tuple):
+    edit_answers(old_project, omi_openclaw_version="99.1.0")
+    before = snapshot(old_project)
+    result = invoke(str(old_project), "--allow-dirty", *option)
+    assert result.exit_code == 2, result.output
+    assert f"newer than the installed {__version__}" in result.stderr
+    assert "pip install -U omi-openclaw" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert snapshot(old_project) == before
+    edit_answers(old_project, omi_openclaw_version="0.0.9")
+    assert invoke(str(old_project), "--check").exit_code == 1  # older: just behind
