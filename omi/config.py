@@ -392,10 +392,14 @@ def _construct(choice: PluginChoice, cls: type) -> Any:
                               ) from None
     try:
         return cls(**choice.options)
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # a plugin calling sys.exit() must not end OMI
         given = ", ".join(choice.options) or "no options"
+        problem = str(error)
+        for key, value in choice.options.items():  # the plugin's message may quote a secret
+            if is_secret(key) and isinstance(value, str) and value:
+                problem = problem.replace(value, MASK)
         raise ConfigError(f"{label} rejected its options ({given}): "
-                          f"{type(error).__name__}: {error}") from error
+                          f"{type(error).__name__}: {problem}") from error
 
 
 def _binding_problem(signature: Any, options: Dict[str, Any], error: TypeError) -> str:

@@ -444,3 +444,18 @@ def test_config_show_with_a_missing_file_is_exit_2(home):
     assert result.exit_code == 2
     assert result.output == ("Error: --config names missing.yaml, which is not a file; fix the "
                              "path or create the file\n")
+
+
+@pytest.mark.parametrize("body, message", [
+    ("        raise ValueError(f'bad token {token!r}')\n",
+     "rejected its options (url, token): ValueError: bad token '****'"),
+    ("        import sys\n        sys.exit(4)\n",
+     "rejected its options (url, token): SystemExit: 4"),
+])
+def test_a_constructor_that_quotes_a_secret_or_exits_is_a_config_error(make_dist, body, message):
+    handler = src.handler("Picky") + "\n    def __init__(self, url, token):\n" + body
+    make_dist("omi-event-picky", entry_points={EVENTS: {"picky": "picky_mod:Picky"}},
+              files={"picky_mod.py": handler})
+    error = error_of(build, {"events": {"handlers": [{"name": "picky", "url": "http://a",
+                                                      "token": "TOPSECRET"}]}})
+    assert error.endswith(message) and "TOPSECRET" not in error
