@@ -198,8 +198,9 @@ def new_plugin(
         rendered_path = Path(cookiecutter(str(template), no_input=no_input, extra_context=context,
                                           output_dir=str(scratch / "out"), accept_hooks=True,
                                           default_config=private))
-        # What cookiecutter rendered with, prompted answers included: its replay file.
-        replay = scratch / "replay" / f"{Path(template).resolve().name}.json"
+        # What cookiecutter rendered with, prompted answers included: its replay file (the only
+        # one in this run's replay directory, whatever cookiecutter names it after).
+        replay = next((scratch / "replay").glob("*.json"))
         full_context = json.loads(replay.read_text(encoding="utf-8"))["cookiecutter"]
         from omi.update import record_rendering  # answers file + the base updates merge on
 

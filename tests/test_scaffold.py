@@ -333,6 +333,13 @@ def test_repository_gives_pypi_its_source_issues_and_changelog_links(tmp_path: P
         "project"]
 
 
+def test_a_template_reached_through_a_symlink_renders(tmp_path: Path):
+    link = tmp_path / "my-template"
+    link.symlink_to(templates_root() / "event", target_is_directory=True)
+    made = new_plugin("event", "audit", tmp_path, template_dir=link)
+    assert made.answers["name"] == "audit" and (made.project_dir / "pyproject.toml").is_file()
+
+
 def test_a_rendering_error_leaves_no_half_written_directory(tmp_path: Path):
     broken = tmp_path / "broken"
     shutil.copytree(templates_root() / "event", broken, symlinks=False)
