@@ -3,8 +3,10 @@
 It checks the X-OMI-Signature header with its own HMAC code (not the package's), so a bug in
 the package's signing cannot hide behind the same bug in the verification. `behaviour` says
 how it answers: "ok" (204 for a valid signature, 401 otherwise), "fail" (500 always), "reject"
-(400 always), "slow" (sleeps `delay` seconds, then 204), or "flaky" (503 for the first
-`failures` requests, with a Retry-After header when `retry_after` is set, then like "ok").
+(400 always), "slow" (sleeps `delay` seconds, then 204), "flaky" (503 for the first
+`failures` requests, with a Retry-After header when `retry_after` is set, then like "ok"),
+"redirect" (302 to another path, where a GET answers 200, as an http -> https redirect or a
+moved endpoint does) or "garbage" (a reply that is not HTTP, then the connection is closed).
 
 Run it on its own to point `omi plugins check webhook` at it; it prints its URL, then one JSON
 line per accepted delivery:
@@ -43,11 +45,26 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 status = receiver._answer(self.headers, raw)  # case-insensitive
+                if receiver.behaviour == "garbage":
+                    self.wfile.write(b"SPEAKS NO HTTP\r\n\r\n")
+                    self.close_connection = True
+                    return
                 self.send_response(status)
                 if status == 503 and receiver.retry_after is not None:
                     self.send_header("Retry-After", receiver.retry_after)
+                if status == 302:
+                    self.send_header("Location", "/moved")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+
+            def do_GET(self) -> None:  # noqa: N802 (a page that answers anything)
+                with receiver.lock:
+                    receiver.requests.append({"headers": self.headers, "body": b"",
+                                              "method": "GET"})
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -77,6 +94,8 @@ class Receiver:
             return 503
         if self.behaviour == "reject":
             return 400
+        if self.behaviour in ("redirect", "garbage"):
+            return 302
         if self.behaviour == "slow":
             time.sleep(self.delay)
         if not self.signature_is_valid(headers, raw):

@@ -133,6 +133,30 @@ def test_a_refusal_is_not_retried(receiver, make):
     assert "HTTP 400" in handler.dead_letters()[0]["error"]
 
 
+def test_a_redirect_is_not_followed_and_the_event_is_kept(receiver, make):
+    """urllib would turn the POST into a body-less GET of the new address and call a 200 a
+    delivery: the event would be lost."""
+    server = receiver("redirect")
+    handler = make(server.url)
+    handler.handle("memory.stored", {"id": "m1"})
+    assert [request.get("method", "POST") for request in server.requests] == ["POST"]
+    [letter] = handler.dead_letters()
+    assert letter["data"] == {"id": "m1"} and letter["attempts"] == 1
+    assert letter["error"] == (f"{server.url} answered HTTP 302 (a redirect to "
+                               f"{server.url.rsplit('/hooks', 1)[0]}/moved); set url to the "
+                               f"address that receives the events")
+
+
+def test_a_reply_that_is_not_http_is_retried_then_the_event_is_kept(receiver, make):
+    server = receiver("garbage")
+    handler = make(server.url, max_retries=1)
+    assert handler.handle("memory.stored", {"id": "m1"}) is None
+    assert len(server.requests) == 2
+    [letter] = handler.dead_letters()
+    assert letter["data"] == {"id": "m1"} and letter["attempts"] == 2
+    assert letter["error"].startswith(f"{server.url} did not answer in HTTP: ")
+
+
 def test_an_unreachable_receiver_is_reported_in_the_dead_letter(make, closed_port_url):
     handler = make(closed_port_url, max_retries=1)
     handler.handle("memory.stored", {"id": "m1"})
@@ -202,6 +226,8 @@ def test_events_kept_during_a_redelivery_are_not_lost(receiver, make, closed_por
         elsewhere.handle("memory.stored", {"id": f"old{number}"})
 
     def keep_more():
+        while not slow.requests:  # the redelivery has taken its snapshot and is sending
+            time.sleep(0.001)
         for number in range(20):
             elsewhere.handle("memory.stored", {"id": f"new{number}"})
 

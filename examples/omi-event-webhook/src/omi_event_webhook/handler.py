@@ -14,6 +14,7 @@ dead receiver slows OMI down once, not on every event.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -189,7 +190,9 @@ class WebhookHandler(EventHandler):
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
     def _post_once(self, envelope: Dict[str, Any], body: bytes) -> None:
+        import http.client
         import urllib.error
+        import urllib.parse
         import urllib.request
 
         timestamp = int(time.time())
@@ -200,9 +203,14 @@ class WebhookHandler(EventHandler):
                    SIGNATURE_HEADER: sign(self._secret, timestamp, body)}
         request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with _opener().open(request, timeout=self.timeout) as response:
                 response.read()
         except urllib.error.HTTPError as error:
+            if 300 <= error.code < 400:
+                location = urllib.parse.urljoin(self.url, error.headers.get("Location", ""))
+                raise DeliveryError(f"{self.url} answered HTTP {error.code} (a redirect to "
+                                    f"{location}); set url to the address that receives the "
+                                    f"events", retryable=False) from None
             detail = " ".join(error.read(200).decode("utf-8", "replace").split())
             raise DeliveryError(f"{self.url} answered HTTP {error.code}"
                                 f"{': ' + detail if detail else ''}",
@@ -211,6 +219,9 @@ class WebhookHandler(EventHandler):
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
             reason = getattr(error, "reason", error)
             raise DeliveryError(f"cannot reach {self.url}: {reason}", retryable=True) from None
+        except http.client.HTTPException as error:  # a reply that is not HTTP, or cut short
+            raise DeliveryError(f"{self.url} did not answer in HTTP: "
+                                f"{type(error).__name__}: {error}", retryable=True) from None
 
     # --- the dead-letter file ------------------------------------------------------------------
 
@@ -236,6 +247,19 @@ class _Failed(Exception):
     def __init__(self, error: DeliveryError, attempts: int) -> None:
         super().__init__(str(error))
         self.error, self.attempts = error, attempts
+
+
+@functools.cache
+def _opener() -> Any:
+    """urlopen without following redirects: urllib would turn the POST into a GET without the
+    event and take the new address's 200 for a delivery."""
+    import urllib.request
+
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None  # the 3xx comes back as an HTTPError
+
+    return urllib.request.build_opener(NoRedirects)
 
 
 def _check_seconds(name: str, value: Any, zero_allowed: bool) -> None:
