@@ -187,7 +187,7 @@ def load_config(path: Optional[PathLike] = None,
 
     try:
         text = source.read_text(encoding="utf-8")
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_unique_key_loader())
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -202,6 +202,32 @@ def load_config(path: Optional[PathLike] = None,
         return parse_config(document, source, environ)
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
+
+
+def _unique_key_loader() -> Any:
+    """yaml.SafeLoader, except that a key given twice in one mapping is an error: PyYAML
+    would silently keep the last one (a second `embedding:` would quietly win)."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` may be overridden
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:  # an unhashable key: SafeLoader explains that one
+                    continue
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key {key!r} is given twice; keep one of them",
+                        key_node.start_mark)
+            return super().construct_mapping(node, deep)
+
+    return UniqueKeyLoader
 
 
 def parse_config(document: Any, source: Optional[Path] = None,

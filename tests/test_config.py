@@ -459,3 +459,24 @@ def test_a_constructor_that_quotes_a_secret_or_exits_is_a_config_error(make_dist
     error = error_of(build, {"events": {"handlers": [{"name": "picky", "url": "http://a",
                                                       "token": "TOPSECRET"}]}})
     assert error.endswith(message) and "TOPSECRET" not in error
+
+
+@pytest.mark.parametrize("text, message", [
+    ("embedding:\n  provider: nim\nembedding:\n  provider: ollama\n",
+     "omi.yaml: not valid YAML at line 3, column 1: the key 'embedding' is given twice; keep "
+     "one of them"),
+    ("storage: {backend: sqlite, path: /a.db, path: /b.db}\n",
+     "omi.yaml: not valid YAML at line 1, column 41: the key 'path' is given twice"),
+])
+def test_a_key_given_twice_is_an_error_not_a_silent_last_wins(home, text, message):
+    write(Path("omi.yaml"), text)
+    assert error_of(load_config).startswith(message)
+
+
+def test_yaml_merge_keys_still_work_and_may_be_overridden(home):
+    write(Path("omi.yaml"), "embedding: &base {provider: nim, model: m, batch_size: 4}\n"
+                            "storage:\n  backend: sqlite\n  path: /x.db\n"
+                            "events:\n  handlers:\n    - {name: a, <<: {url: u, retries: 1},"
+                            " retries: 2}\n")
+    config = load_config()
+    assert config.handlers[0].options == {"url": "u", "retries": 2}
