@@ -188,6 +188,19 @@ def test_bad_options_are_rejected_at_construction(option, value):
         OllamaEmbedder(**{option: value})
 
 
+@pytest.mark.parametrize("cls", [NIMEmbedder, OllamaEmbedder])
+@pytest.mark.parametrize("option, value", [
+    ("timeout", "30"), ("timeout", float("nan")), ("timeout", True), ("backoff", -1),
+    ("backoff", "0.5"), ("max_retries", 1.5), ("max_retries", "3"), ("max_retries", -1),
+    ("batch_size", True), ("dimension", True),
+])
+def test_every_numeric_option_is_checked_when_built_not_when_first_used(cls, option, value):
+    """A negative backoff used to surface as 'sleep length must be non-negative' on the first
+    retry, a str timeout as a TypeError from inside the client."""
+    with pytest.raises(ValueError, match=f"^{option} must be "):
+        cls(**{option: value})
+
+
 def test_bad_nim_input_type():
     with pytest.raises(ValueError, match="input_type must be 'passage' or 'query'"):
         NIMEmbedder(api_key="k", input_type="document")

@@ -54,10 +54,12 @@ class JSONClient:
         max_retries: int = 3,
         backoff: float = 0.5,
     ) -> None:
-        if timeout <= 0:
-            raise ValueError(f"timeout must be positive, got {timeout!r}")
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be 0 or more, got {max_retries!r}")
+        if not _seconds(timeout) or timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if not _seconds(backoff) or backoff < 0:
+            raise ValueError(f"backoff must be a number of seconds >= 0, got {backoff!r}")
+        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
+            raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}")
         self.base_url = base_url.rstrip("/")
         self.service = service
         self.headers: Dict[str, str] = {"Content-Type": "application/json",
@@ -131,6 +133,14 @@ class JSONClient:
                 status,
             )
         return APIError(f"{self.service} refused the request (HTTP {status}: {detail})", status)
+
+
+def _seconds(value: Any) -> bool:
+    """A finite int or float (not a bool, not a str such as an unconverted "${VAR}")."""
+    import math
+
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 def _error_detail(raw: bytes) -> str:

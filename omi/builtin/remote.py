@@ -21,9 +21,10 @@ class RemoteEmbedder(EmbeddingProvider):
     service = "the embedding API"
 
     def __init__(self, model: str, batch_size: int = 8, dimension: Optional[int] = None) -> None:
-        if not isinstance(batch_size, int) or batch_size < 1:
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if dimension is not None and (not isinstance(dimension, int) or dimension < 1):
+        if dimension is not None and (not isinstance(dimension, int)
+                                      or isinstance(dimension, bool) or dimension < 1):
             raise ValueError(f"dimension must be a positive integer, got {dimension!r}")
         self.model = model
         self.batch_size = batch_size
