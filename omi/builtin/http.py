@@ -55,11 +55,11 @@ class JSONClient:
         backoff: float = 0.5,
     ) -> None:
         if not _seconds(timeout) or timeout <= 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+            raise ValueError(f"timeout must be positive (seconds), got {timeout!r}")
         if not _seconds(backoff) or backoff < 0:
-            raise ValueError(f"backoff must be a number of seconds >= 0, got {backoff!r}")
+            raise ValueError(f"backoff must be 0 or more (seconds), got {backoff!r}")
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
-            raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+            raise ValueError(f"max_retries must be 0 or more (an integer), got {max_retries!r}")
         self.base_url = base_url.rstrip("/")
         self.service = service
         self.headers: Dict[str, str] = {"Content-Type": "application/json",
