@@ -481,6 +481,13 @@ def _check_each(names: list[str], group: str | None, options: dict[str, Any],
         except (PluginValidationError, ValueError) as error:
             reports.append(conformance.Report(target.label, "?", seed, one_line(error)))
             continue
+        if options and not check_all and not callable(
+                getattr(target.plugin_class, "conformance_factory", None)):
+            from omi.config import options_problem
+
+            problem = options_problem(target.plugin_class, options, partial=True)
+            if problem:  # a typo in --option, said once instead of under every check
+                raise BadInput(f"--option: {target.plugin_class.__name__} {problem}")
         if pattern and not conformance.select_checks(target.interface, pattern):
             if check_all:
                 continue

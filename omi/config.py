@@ -30,6 +30,7 @@ __all__ = [
     "find_config",
     "load_config",
     "mask_secrets",
+    "options_problem",
     "parse_config",
     "user_config_dir",
     "user_data_dir",
@@ -403,19 +404,10 @@ def _plugin_class(choice: PluginChoice, registry: Any, builtin: tuple = ()) -> t
 
 def _construct(choice: PluginChoice, cls: type) -> Any:
     """`cls(**options)`, with errors that name the plugin and the options (never their values)."""
-    import inspect
-
     label = f"{choice.key}: {_NOUN[_section(choice)]} {choice.name!r} ({cls.__name__})"
-    try:
-        signature: Optional[inspect.Signature] = inspect.signature(cls)
-    except (TypeError, ValueError):  # some C types have no signature: just try the call
-        signature = None
-    if signature is not None:
-        try:
-            signature.bind(**choice.options)
-        except TypeError as error:
-            raise ConfigError(f"{label} {_binding_problem(signature, choice.options, error)}"
-                              ) from None
+    problem = options_problem(cls, choice.options)
+    if problem:
+        raise ConfigError(f"{label} {problem}")
     try:
         return cls(**choice.options)
     except (Exception, SystemExit) as error:  # a plugin calling sys.exit() must not end OMI
@@ -426,6 +418,24 @@ def _construct(choice: PluginChoice, cls: type) -> Any:
                 problem = problem.replace(value, MASK)
         raise ConfigError(f"{label} rejected its options ({given}): "
                           f"{type(error).__name__}: {problem}") from error
+
+
+def options_problem(cls: Any, options: Dict[str, Any], partial: bool = False
+                    ) -> Optional[str]:
+    """Why `cls(**options)` cannot be called, naming the options (never their values): an
+    option it does not accept, or (unless `partial`) one it needs. None when they fit, or
+    when `cls` has no signature to check (some C types: the call itself will tell)."""
+    import inspect
+
+    try:
+        signature = inspect.signature(cls)
+    except (TypeError, ValueError):
+        return None
+    try:
+        (signature.bind_partial if partial else signature.bind)(**options)
+    except TypeError as error:
+        return _binding_problem(signature, options, error)
+    return None
 
 
 def _binding_problem(signature: Any, options: Dict[str, Any], error: TypeError) -> str:

@@ -294,3 +294,11 @@ def test_an_import_path_whose_module_fails_is_one_line_exit_2(plugin_site, body,
     assert result.returncode == 2
     assert result.stderr == (f"Error: Cannot import fails_on_import:Plugin: {error}; give an "
                              f"installed plugin name or an importable module:Class\n")
+
+
+def test_an_option_the_constructor_does_not_take_is_one_line_exit_2(installed):
+    installed("omi.embedding_providers", keyed="NeedsApiKey")
+    result = omi("plugins", "check", "keyed", "--option", "api_kye=k")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == ("Error: --option: NeedsApiKey does not accept option api_kye (did "
+                             "you mean 'api_key'?); it accepts: api_key\n")
