@@ -200,3 +200,38 @@ def test_plugins_list_shows_every_example_with_a_tick(venv: Venv):
             expected = (f"  {plugin.name} ({plugin.class_name}) - v{plugin.version} "
                         f"[interface: 1.0] ✓")
             assert expected in lines, f"{example}: no line {expected!r} in\n{result.stdout}"
+
+
+_BUILD_CONFIG = """
+import sys
+from omi.config import build_plugins, load_config
+plugins = build_plugins(load_config(sys.argv[1]))
+print(type(plugins.embedder).__name__, type(plugins.storage).__name__,
+      sorted((name, type(handler).__name__) for name, handler in plugins.handlers.items()))
+"""
+
+
+def _readme_block(language: str, containing: str) -> str:
+    blocks = re.findall(rf"```{language}\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    found = [block for block in blocks if containing in block]
+    assert len(found) == 1, f"README.md: expected one {language} block with {containing!r}"
+    return found[0]
+
+
+def test_the_readme_config_yaml_builds_every_plugin_it_names(venv: Venv, tmp_path: Path):
+    config = tmp_path / "config.yaml"
+    config.write_text(_readme_block("yaml", "handlers:"))
+    env = {**venv.env, "HOME": str(tmp_path), "NVIDIA_API_KEY": "key", "OMI_WEBHOOK_SECRET": "s"}
+    result = subprocess.run([str(venv.path / "bin" / "python"), "-c", _BUILD_CONFIG, str(config)],
+                            cwd=tmp_path, env=env, text=True, capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split(" ", 2) == ["NIMEmbedder", "SQLiteBackend",
+                                           "[('webhook', 'WebhookHandler')]\n"]
+
+
+def test_the_readme_host_from_instances_runs(venv: Venv, tmp_path: Path):
+    code = _readme_block("python", "omi.Memory(storage=") + "memory.close()\n"
+    result = subprocess.run([str(venv.path / "bin" / "python"), "-c", code], cwd=tmp_path,
+                            env=venv.env, text=True, capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "memories.db").exists()
