@@ -311,13 +311,22 @@ def is_secret(key: Any) -> bool:
     return any(word in lowered for word in SECRET_WORDS)
 
 
+# The password inside a value: scheme://user:PASSWORD@host, or libpq's password=PASSWORD.
+_URL_PASSWORD = re.compile(r"(://[^/@:\s]*:)[^/@\s]+@")
+_KEYWORD_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('[^']*'|[^\s']+)", re.IGNORECASE)
+
+
 def mask_secrets(value: Any) -> Any:
-    """A copy of `value` where every non-empty value of a secret-named key reads '****'."""
+    """A copy of `value` where every non-empty value of a secret-named key reads '****', and
+    so does a password written inside any string (a DSN such as postgresql://u:pw@host/db)."""
     if isinstance(value, dict):
         return {k: (MASK if is_secret(k) and v not in (None, "") else mask_secrets(v))
                 for k, v in value.items()}
     if isinstance(value, list):
         return [mask_secrets(v) for v in value]
+    if isinstance(value, str):
+        value = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", value)
+        return _KEYWORD_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}", value)
     return value
 
 

@@ -480,3 +480,15 @@ def test_yaml_merge_keys_still_work_and_may_be_overridden(home):
                             " retries: 2}\n")
     config = load_config()
     assert config.handlers[0].options == {"url": "u", "retries": 2}
+
+
+def test_passwords_inside_values_are_masked_too(home, monkeypatch):
+    monkeypatch.setenv("OMI_POSTGRES_DSN", "postgresql://omi:s3cret@db.internal:5432/omi")
+    assert mask_secrets({"dsn": "host=db user=omi password=s3cret dbname=omi",
+                         "urls": ["redis://:s3cret@cache:6379/0", "postgresql://omi@db/omi"]}
+                        ) == {"dsn": "host=db user=omi password=**** dbname=omi",
+                              "urls": ["redis://:****@cache:6379/0", "postgresql://omi@db/omi"]}
+    write(Path("omi.yaml"), "storage: {backend: sqlite, path: /m.db, dsn: '${OMI_POSTGRES_DSN}'}\n")
+    result = show()
+    assert "s3cret" not in result.output
+    assert "dsn: postgresql://omi:****@db.internal:5432/omi" in result.output
