@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -99,3 +100,40 @@ def test_running_the_script_without_a_command_is_a_usage_error():
     result = run_script()
     assert result.returncode == 2
     assert result.stderr.startswith("usage: bash scripts/postgres.sh COMMAND")
+
+
+# Prints the server's data directory and pid, then waits to be interrupted.
+WAIT = """
+import os, time, psycopg
+with psycopg.connect(os.environ["OMI_TEST_POSTGRES_DSN"]) as conn:
+    data = conn.execute("SHOW data_directory").fetchone()[0]
+with open(os.path.join(data, "postmaster.pid")) as pid_file:
+    print(data, int(pid_file.readline()), flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_the_server_is_stopped_when_the_run_is_interrupted(how):
+    """Ctrl-C reaches the whole foreground process group; a SIGTERM (a CI timeout, `kill`)
+    may reach only the script. Either way the server stops and its directory goes."""
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("OMI_TEST_POSTGRES_DSN", "OMI_POSTGRES_DSN")}
+    process = subprocess.Popen(["bash", str(SCRIPT), sys.executable, "-c", WAIT],
+                               env=environment, text=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        data, server_pid = process.stdout.readline().split()
+        if how == "ctrl-c":
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    finally:
+        try:  # the script, and the waiting command a SIGTERM to the script leaves behind
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+    assert not running(int(server_pid)), "the server must be stopped"
+    assert not Path(data).parent.exists(), "the server's directory must be removed"
