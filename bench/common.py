@@ -12,7 +12,7 @@ import statistics
 import subprocess
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 
 @dataclass
@@ -57,36 +57,6 @@ def ratio_figure(
         target=f"ratio <= {limit:.2f}",
         passed=value / baseline <= limit,
     )
-
-
-def best_of(function: Callable[[], object], repeat: int = 5) -> float:
-    """The fastest of `repeat` timed calls, in seconds (the least disturbed by the machine)."""
-    timings = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        timings.append(time.perf_counter() - start)
-    return min(timings)
-
-
-def median_of(function: Callable[[], object], repeat: int = 5) -> float:
-    """The median of `repeat` timed calls, in seconds."""
-    timings = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
-
-
-def command_time(argv: Sequence[str], repeat: int = 7, **kwargs) -> float:
-    """Median wall time of running a command to completion (it must succeed)."""
-
-    def once() -> None:
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, **kwargs)
-
-    once()  # warm the OS caches so neither side pays for the first read from disk
-    return median_of(once, repeat)
 
 
 def interleaved_command_times(
