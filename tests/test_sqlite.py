@@ -74,6 +74,8 @@ def test_queries_are_words_not_fts_syntax(backend):
     for query in ['"NOT now"', "NOT", "AND", "near*", "(later)", "end:", "she said \"", "-now"]:
         assert memory_id in [r["id"] for r in backend.recall(query)], query
     assert backend.recall("!!! ???") == []
+    assert [r["id"] for r in backend.recall("now\0later")] == [memory_id]  # NUL splits words
+    assert backend.recall("\0") == []
 
 
 def test_blank_query_returns_the_most_recent(backend):

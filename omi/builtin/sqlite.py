@@ -46,7 +46,8 @@ def default_database_path() -> Path:
 
 def _fts_query(query: str) -> str:
     """Turn free text into an FTS5 query that cannot be a syntax error: quoted words, OR-ed."""
-    words = [word.replace('"', '""') for word in query.split()]
+    # NUL would end the query string inside FTS5 ("unterminated string"): it separates words.
+    words = [word.replace('"', '""') for word in query.replace("\0", " ").split()]
     return " OR ".join(f'"{word}"' for word in words)
 
 
