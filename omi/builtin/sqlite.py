@@ -131,7 +131,8 @@ class SQLiteBackend(StorageBackend):
             db = self._connection()
             if limit == 0:
                 return []
-            if not query.strip():
+            match = _fts_query(query)
+            if not match:  # no words at all: the most recent memories
                 rows = db.execute(
                     "SELECT id, document, 0.0 FROM memories ORDER BY created_at DESC LIMIT ?",
                     (limit,),
@@ -143,7 +144,7 @@ class SQLiteBackend(StorageBackend):
                     "SELECT m.id, m.document, -hit.rank FROM (SELECT id, rank FROM memories_fts "
                     "WHERE memories_fts MATCH ? ORDER BY rank LIMIT ?) AS hit "
                     "JOIN memories m ON m.id = hit.id ORDER BY hit.rank",
-                    (_fts_query(query), limit),
+                    (match, limit),
                 ).fetchall()
         return [{**json.loads(document), "id": memory_id, "score": float(score)}
                 for memory_id, document, score in rows]
