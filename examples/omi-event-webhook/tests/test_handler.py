@@ -242,6 +242,37 @@ def test_events_kept_during_a_redelivery_are_not_lost(receiver, make, closed_por
     assert waiting == [f"new{number}" for number in range(20)]
 
 
+def test_overlapping_redeliveries_lose_nothing(receiver, make, closed_port_url):
+    """Two redeliveries at once (a cron run that outlasts its interval): the later one must not
+    rewrite the file the earlier one already replaced, or the events kept meanwhile are lost."""
+    slow = receiver("slow", delay=0.2)
+    fast = receiver("ok")
+    elsewhere = make(closed_port_url, max_retries=0, cooldown=0)
+    for number in range(3):
+        elsewhere.handle("memory.stored", {"id": f"old{number}"})
+    first = threading.Thread(target=make(fast.url, max_retries=0).redeliver)
+    later = make(slow.url, max_retries=0)
+    kept_meanwhile = []
+
+    def keep_one_then_redeliver_fast():
+        while not slow.requests:  # the slow redelivery has its snapshot
+            time.sleep(0.001)
+        elsewhere.handle("memory.stored", {"id": "new"})
+        kept_meanwhile.append("new")
+        first.start()
+        first.join()
+
+    helper = threading.Thread(target=keep_one_then_redeliver_fast)
+    helper.start()
+    later.redeliver()  # about 0.6 s; the fast one replaces the file meanwhile
+    helper.join()
+
+    assert kept_meanwhile == ["new"]
+    delivered = {event["data"]["id"] for event in slow.events() + fast.events()}
+    waiting = {record["data"]["id"] for record in elsewhere.dead_letters()}
+    assert delivered | waiting == {"old0", "old1", "old2", "new"}, (delivered, waiting)
+
+
 def test_redeliver_from_the_command_line(receiver, make, tmp_path):
     failing = receiver("fail")
     make(failing.url, max_retries=0).handle("belief.updated", {"belief": "tea", "new": 0.9})

@@ -2,7 +2,8 @@
 
 Appends are whole lines, flushed and fsync'd under an exclusive lock. A redelivery works on a
 snapshot (the lines up to a byte offset) and then, under the lock, replaces those lines with
-the ones still failing while keeping whatever was appended in the meantime. An appender that
+the ones still failing while keeping whatever was appended in the meantime; redeliveries take
+turns through a lock file beside it (`<name>.lock`). An appender that
 was waiting for the lock while the file was replaced notices (the path no longer names the file
 it opened) and appends to the new file, so no line is lost. Locks are POSIX `flock`; where
 there is none (Windows) only threads of one process are coordinated.
@@ -83,6 +84,19 @@ class DeadLetterFile:
                 yield stream
             finally:
                 stream.close()  # releases the flock
+
+    @contextmanager
+    def redelivery(self) -> Iterator[None]:
+        """Held for a whole redelivery, so redeliveries of one file (threads or processes, e.g.
+        a cron run that outlasts its interval) take turns: one that replaced the file under
+        another's snapshot would drop the events kept in between."""
+        if fcntl is None:  # pragma: no cover - Windows: no flock, one redelivery at a time
+            yield
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.with_name(self.path.name + ".lock").open("a") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            yield  # closing the file releases the flock
 
     def _still_current(self, stream: IO) -> bool:
         try:

@@ -136,8 +136,15 @@ class WebhookHandler(EventHandler):
 
         Each keeps its original `id`, so a receiver can drop duplicates. Lines that are not
         valid JSON are kept as they are, never dropped, and events dead-lettered while this
-        runs (by this or another process) stay in the file. Run one redelivery at a time.
+        runs (by this or another process) stay in the file. Redeliveries of the same file take
+        turns: a second one waits for the first, then sends what is still waiting.
         """
+        if not self.dead_letter_path.exists():
+            return RedeliveryResult(0, 0)
+        with self._dead_letters.redelivery():
+            return self._redeliver()
+
+    def _redeliver(self) -> RedeliveryResult:
         lines, offset = self._dead_letters.snapshot()
         kept: List[str] = []
         delivered = 0
