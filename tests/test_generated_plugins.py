@@ -8,6 +8,8 @@ with a check mark, pass `omi plugins check`, build an sdist and a wheel, pass `t
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -38,12 +40,32 @@ def run(argv: list[str], cwd: Path, timeout: float = 600) -> str:
 class Environment:
     """A fresh virtual environment with omi-openclaw installed from its wheel."""
 
+    wheel: Path  # the omi-openclaw wheel it was made with
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.bin = root / ("Scripts" if sys.platform == "win32" else "bin")
 
     def tool(self, name: str) -> str:
         return str(self.bin / name)
+
+
+def workflow_steps(project: Path, workflow: str, job: str) -> list[str]:
+    """The `run:` commands of one job of a generated GitHub workflow, in order."""
+    import yaml
+
+    jobs = yaml.safe_load((project / ".github" / "workflows" / workflow).read_text())["jobs"]
+    return [step["run"] for step in jobs[job]["steps"] if "run" in step]
+
+
+def run_steps(commands: list[str], env: Environment, cwd: Path) -> None:
+    """Run workflow commands as the runner would (bash, the venv's python first on PATH)."""
+    path = os.pathsep.join([str(env.bin), os.environ.get("PATH", "")])
+    for command in commands:
+        completed = subprocess.run(["bash", "-e", "-c", command], cwd=cwd, capture_output=True,
+                                   text=True, timeout=600, env={**os.environ, "PATH": path})
+        assert completed.returncode == 0, (f"{command!r} exited {completed.returncode}:\n"
+                                           f"{completed.stdout[-3000:]}{completed.stderr[-3000:]}")
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +77,7 @@ def wheel_env(tmp_path_factory: pytest.TempPathFactory) -> Environment:
     env = Environment(work / "venv")
     run([env.tool("python"), "-m", "pip", "install", "--quiet", wheel, "pytest", "build",
          "twine"], cwd=work)
+    env.wheel = wheel
     return env
 
 
@@ -120,3 +143,30 @@ def test_generated_plugin_builds_and_passes_twine_check(wheel_env: Environment, 
     output = run([wheel_env.tool("python"), "-m", "twine", "check", "--strict",
                   *sorted(dist.iterdir())], cwd=project)
     assert output.count("PASSED") == 2, output
+
+
+@pytest.mark.parametrize("plugin_type", list(TYPES))
+def test_every_command_of_the_generated_ci_workflow_passes(wheel_env: Environment,
+                                                           projects: Path, plugin_type: str):
+    project = projects / f"omi-{plugin_type}-{TYPES[plugin_type][0]}"
+    steps = workflow_steps(project, "ci.yml", "test")
+    assert any(step.startswith("omi plugins check") for step in steps)
+    run_steps(steps, wheel_env, project)
+
+
+def test_release_workflow_tests_the_built_wheel_not_the_source(
+        wheel_env: Environment, projects: Path, tmp_path: Path):
+    """The test-wheel job, in a new environment holding only the wheels: its tests import the
+    installed package, and `omi plugins check` finds it."""
+    project = projects / "omi-storage-acme-store"
+    run_steps(workflow_steps(project, "release.yml", "build")[1:], wheel_env, project)
+    venv.create(tmp_path / "venv", with_pip=True)
+    fresh = Environment(tmp_path / "venv")
+    checkout = tmp_path / "checkout"
+    shutil.copytree(project, checkout, ignore=shutil.ignore_patterns("*.egg-info", "dist"))
+    shutil.copytree(project / "dist", checkout / "dist")  # the downloaded artifact
+    run([fresh.tool("python"), "-m", "pip", "install", "--quiet", wheel_env.wheel], cwd=tmp_path)
+    run_steps(workflow_steps(checkout, "release.yml", "test-wheel"), fresh, checkout)
+    location = run([fresh.tool("python"), "-c", "import omi_storage_acme_store as m; "
+                    "print(m.__file__)"], cwd=tmp_path).strip()
+    assert Path(location).is_relative_to(fresh.root)
