@@ -15,16 +15,20 @@ is filled with `store_memories` in batches of 1,000, then `analyze()` (VACUUM AN
 package's README advises after a bulk load); SQLite with `store_memory` (it has no batch call).
 Only the measured operations are compared. The figures are informational (no target): they
 tell a user what moving to a server costs per call. The server is the one in
-OMI_TEST_POSTGRES_DSN or OMI_POSTGRES_DSN (`bash scripts/postgres.sh python bench/run.py
---only postgres` starts a throwaway one); without either this topic is skipped. The package is
+OMI_TEST_POSTGRES_DSN or OMI_POSTGRES_DSN; without either, this module measures in a child
+process beside a throwaway server from scripts/postgres.sh (which installs PostgreSQL as root
+when it is missing), so `python bench/run.py` alone gives every figure. The package is
 imported from examples/ without being installed.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -128,9 +132,7 @@ def _measure(backend_class: type, dsn: str, size: int) -> Dict[str, Dict[str, fl
 def run(quick: bool) -> list[Figure]:
     dsn = os.environ.get("OMI_TEST_POSTGRES_DSN") or os.environ.get("OMI_POSTGRES_DSN")
     if not dsn:
-        print("bench_postgres: skipped, no server: set OMI_TEST_POSTGRES_DSN or run "
-              "`bash scripts/postgres.sh python bench/run.py --only postgres`", file=sys.stderr)
-        return []
+        return _beside_a_throwaway_server(quick)
     sys.path.insert(0, str(ROOT / "examples" / "omi-storage-postgres" / "src"))
     try:
         from omi_storage_postgres import PostgresBackend
@@ -154,3 +156,19 @@ def run(quick: bool) -> list[Figure]:
                    "sqlite"),
         ]
     return figures
+
+
+def _beside_a_throwaway_server(quick: bool) -> list[Figure]:
+    """The figures measured by this module run as a script beside scripts/postgres.sh's server."""
+    command = ["bash", str(ROOT / "scripts" / "postgres.sh"), sys.executable, __file__,
+               *(["--quick"] if quick else [])]
+    result = subprocess.run(command, stdout=subprocess.PIPE, text=True)  # stderr shows progress
+    if result.returncode != 0:
+        print("bench_postgres: skipped, no server (scripts/postgres.sh said why above); set "
+              "OMI_TEST_POSTGRES_DSN to a server you own", file=sys.stderr)
+        return []
+    return [Figure(**row) for row in json.loads(result.stdout)]
+
+
+if __name__ == "__main__":  # run by _beside_a_throwaway_server with the server's DSN set
+    print(json.dumps([dataclasses.asdict(figure) for figure in run("--quick" in sys.argv[1:])]))
