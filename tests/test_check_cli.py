@@ -104,6 +104,9 @@ def test_json_and_junit_reports_and_atomic_output_file(installed, tmp_path):
     suite = ElementTree.parse(report).getroot().find("testsuite")
     assert suite.get("tests") == "6" and suite.get("failures") == "0"
     assert [p.name for p in reports.iterdir()] == ["report.xml"]  # no temporary left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert report.stat().st_mode & 0o777 == 0o666 & ~umask  # readable like any file, not 0600
 
 
 @pytest.mark.parametrize("args, message", [
