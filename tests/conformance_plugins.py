@@ -328,3 +328,12 @@ class HandlerNeedsUrl(JSONLinesHandler):
     def __init__(self, url: str) -> None:
         self.path = Path("events.jsonl")
         self.url = url
+
+
+class SlowToStart(JSONLinesHandler):
+    """Returns, but takes 0.3 s on session.started: too slow for a 0.1 s call timeout."""
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        if event_type == "session.started":
+            time.sleep(0.3)
+        super().handle(event_type, event_data)

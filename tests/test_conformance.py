@@ -304,3 +304,11 @@ def test_a_check_killed_for_hanging_leaves_no_scratch_files(child_process, tmp_p
     report = run("Hangs", timeout=1.0, pattern="handle_returns_promptly")
     assert [o.status for o in report.outcomes] == ["failed"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_handler_slower_than_the_call_timeout_fails_with_its_time():
+    report = run("SlowToStart", pattern="handle_returns_promptly", call_timeout=0.1)
+    (outcome,) = report.outcomes
+    assert outcome.status == "failed"
+    assert outcome.message.startswith("expected at most 0.1 s; got 0.3")
+    assert run("SlowToStart", pattern="handle_returns_promptly").exit_code() == 0
