@@ -204,8 +204,9 @@ def new_plugin(
         full_context = json.loads(replay.read_text(encoding="utf-8"))["cookiecutter"]
         from omi.update import record_rendering  # answers file + the base updates merge on
 
-        answers = record_rendering(rendered_path, _answers(plugin_type, template, full_context,
-                                                           context))
+        rendered_answers = _answers(plugin_type, template, full_context, context)
+        _check_values(rendered_answers["variables"])  # answers typed at the prompts too
+        answers = record_rendering(rendered_path, rendered_answers)
         files = sorted(str(p.relative_to(rendered_path)) for p in rendered_path.rglob("*")
                        if p.is_file())
         if not dry_run:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from terminal import OMI, on_a_terminal
 
 from omi import __version__
 from omi.cli import cli
@@ -26,7 +27,6 @@ from omi.scaffold import (
     templates_root,
 )
 
-OMI = str(Path(sys.executable).with_name("omi"))
 YEAR = str(datetime.datetime.now(datetime.timezone.utc).year)
 
 
@@ -354,38 +354,21 @@ def test_a_rendering_error_leaves_no_half_written_directory(tmp_path: Path):
 
 def test_interactive_prompts_on_a_terminal(tmp_path: Path):
     """On a terminal without --no-input, cookiecutter asks; Enter takes each default."""
-    pytest.importorskip("pty")
-    script = (
-        "import os, pty, sys\n"
-        "pid, fd = pty.fork()\n"
-        "if pid == 0:\n"
-        f"    os.execv({OMI!r}, [{OMI!r}, 'plugins', 'new', 'event', 'audit',"
-        f" '-o', {str(tmp_path)!r}, '--author', 'Ada'])\n"
-        "out = b''\n"
-        "import select, time\n"
-        "deadline = time.time() + 60\n"
-        "while time.time() < deadline:\n"
-        "    ready, _, _ = select.select([fd], [], [], 0.5)\n"
-        "    if not ready:\n"
-        "        os.write(fd, b'\\r')\n"
-        "        continue\n"
-        "    try:\n"
-        "        chunk = os.read(fd, 4096)\n"
-        "    except OSError:\n"
-        "        break\n"
-        "    if not chunk:\n"
-        "        break\n"
-        "    out += chunk\n"
-        "_, status = os.waitpid(pid, 0)\n"
-        "sys.stdout.write(out.decode(errors='replace'))\n"
-        "sys.exit(os.waitstatus_to_exitcode(status))\n"
-    )
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                               timeout=120)
+    completed = on_a_terminal(["plugins", "new", "event", "audit", "-o", str(tmp_path),
+                               "--author", "Ada"])
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "author" in completed.stdout  # cookiecutter asked
     answers = json.loads((tmp_path / "omi-event-audit" / ".omi-template.json").read_text())
     assert answers["variables"]["author"] == "Ada"  # the given value was the default offered
+
+
+def test_a_bad_answer_typed_at_a_prompt_is_refused_and_leaves_nothing(tmp_path: Path):
+    """On a terminal: `latest` typed as the version is checked like --set version=latest."""
+    completed = on_a_terminal(["plugins", "new", "event", "audit", "-o", str(tmp_path)],
+                              {"version": "latest"})
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    assert "Version 'latest' is not a PEP 440 version" in completed.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gitconfig"]
 
 
 def test_rendering_leaves_nothing_outside_the_target(tmp_path: Path,

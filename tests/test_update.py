@@ -15,6 +15,7 @@ from typing import Dict
 
 import pytest
 from click.testing import CliRunner
+from terminal import on_a_terminal
 
 from omi import __version__, update
 from omi.cli import cli
@@ -120,29 +121,8 @@ def test_plugins_new_records_answers_and_the_pristine_base(tmp_path: Path):
 def test_answers_typed_at_the_prompts_are_recorded(tmp_path: Path):
     """On a terminal cookiecutter asks; what the author types (here the first question, the
     description) is what the answers file records, so re-rendering reproduces the project."""
-    pytest.importorskip("pty")
-    omi = str(Path(sys.executable).with_name("omi"))
-    script = (
-        "import os, pty, select, sys, time\n"
-        "pid, fd = pty.fork()\n"
-        "if pid == 0:\n"
-        f"    os.execv({omi!r}, [{omi!r}, 'plugins', 'new', 'embedding', 'hello',"
-        f" '-o', {str(tmp_path)!r}])\n"
-        "answers = [b'Typed at the prompt\\r']\n"
-        "deadline = time.time() + 60\n"
-        "while time.time() < deadline:\n"
-        "    if not select.select([fd], [], [], 0.5)[0]:\n"
-        "        os.write(fd, answers.pop(0) if answers else b'\\r')\n"
-        "        continue\n"
-        "    try:\n"
-        "        if not os.read(fd, 4096):\n"
-        "            break\n"
-        "    except OSError:\n"
-        "        break\n"
-        "sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))\n"
-    )
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                               timeout=120)
+    completed = on_a_terminal(["plugins", "new", "embedding", "hello", "-o", str(tmp_path)],
+                              {"description": "Typed at the prompt"})
     assert completed.returncode == 0, completed.stdout + completed.stderr
     project = tmp_path / PROJECT
     assert "Typed at the prompt" in (project / "README.md").read_text()
