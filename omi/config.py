@@ -115,17 +115,19 @@ def expand_variables(value: Any, key: str = "", environ: Optional[Mapping[str, s
     if not isinstance(value, str) or "$" not in value:
         return value
 
+    secret = is_secret(key.rsplit(".", 1)[-1])  # its text may be the key itself: not shown
+
     def replace(match: re.Match) -> str:
         if match.group(0) == "$${":
             return "${"
         inner = match.group(1)
         if inner is None:
-            raise ConfigError(f"{key}: unclosed '${{' in {value!r}; write ${{NAME}}, or $${{ "
-                              f"for a literal '${{'")
+            raise ConfigError(f"{key}: unclosed '${{' in {MASK if secret else repr(value)}; "
+                              f"write ${{NAME}}, or $${{ for a literal '${{'")
         name, sep, default = inner.partition(":-")
         if not _NAME.match(name):
-            raise ConfigError(f"{key}: '${{{inner}}}' is not a variable reference; write "
-                              f"${{NAME}} or ${{NAME:-default}}")
+            raise ConfigError(f"{key}: '${{{MASK if secret else inner}}}' is not a variable "
+                              f"reference; write ${{NAME}} or ${{NAME:-default}}")
         if sep and not env.get(name):  # as in the shell: unset or empty takes the default
             return default
         if name in env:

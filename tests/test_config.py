@@ -166,6 +166,13 @@ def test_malformed_references_are_errors_naming_the_key(text, problem):
     assert message.startswith(f"storage.path: {problem}")
 
 
+@pytest.mark.parametrize("text", ["${sk-live-12345}", "sk-live-12345${"])
+def test_a_malformed_reference_in_a_secret_never_shows_its_text(text):
+    message = error_of(expand_variables, {"embedding": {"api_key": text}})
+    assert message.startswith("embedding.api_key: ") and "sk-live" not in message
+    assert "****" in message
+
+
 def test_a_missing_variable_in_a_file_names_the_file(home, monkeypatch):
     monkeypatch.delenv("NVIDIA_API_KEY", raising=False)
     write(Path("omi.yaml"), "embedding:\n  provider: nim\n  api_key: ${NVIDIA_API_KEY}\n")
