@@ -160,7 +160,7 @@ def new_plugin(
     names = plugin_names(plugin_type, name)
     output = Path(output_dir).expanduser().resolve()
     target = output / names.distribution
-    if target.exists():
+    if target.exists() or target.is_symlink():  # a dangling symlink is in the way too
         raise ScaffoldError(f"{target} already exists; choose another NAME or -o DIR "
                             f"(omi plugins new never overwrites)")
     if not dry_run and (not output.is_dir() or not os.access(output, os.W_OK)):

@@ -261,6 +261,14 @@ def test_an_existing_target_is_never_overwritten(tmp_path: Path):
     assert (target / "mine.txt").read_text() == "keep me"
 
 
+def test_a_dangling_symlink_in_the_targets_place_is_not_replaced(tmp_path: Path):
+    (tmp_path / "omi-event-audit").symlink_to(tmp_path / "gone")
+    result = invoke("event", "audit", "-o", str(tmp_path), "--no-input")
+    assert result.exit_code == 2 and "already exists" in result.output, result.output
+    assert (tmp_path / "omi-event-audit").is_symlink()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".omi-new-")]
+
+
 def test_missing_output_directory_is_an_error_not_a_surprise(tmp_path: Path):
     result = invoke("event", "audit", "-o", str(tmp_path / "nowhere"), "--no-input")
     assert result.exit_code == 2
