@@ -337,3 +337,11 @@ class SlowToStart(JSONLinesHandler):
         if event_type == "session.started":
             time.sleep(0.3)
         super().handle(event_type, event_data)
+
+
+class FactoryTakesOnlyOptions(JSONLinesHandler):
+    """Its conformance_factory takes keyword options only, no directory."""
+
+    @classmethod
+    def conformance_factory(cls, **options: Any) -> FactoryTakesOnlyOptions:
+        return cls(path=options.get("path", "events.jsonl"))

@@ -312,3 +312,10 @@ def test_a_handler_slower_than_the_call_timeout_fails_with_its_time():
     assert outcome.status == "failed"
     assert outcome.message.startswith("expected at most 0.1 s; got 0.3")
     assert run("SlowToStart", pattern="handle_returns_promptly").exit_code() == 0
+
+
+def test_a_conformance_factory_taking_only_keyword_options_gets_no_directory():
+    target = Target(plugins.FactoryTakesOnlyOptions, "conformance_plugins:FactoryTakesOnlyOptions",
+                    "f", {"path": "{workdir}/events.jsonl"})
+    report = run_suite(target, timeout=20.0)
+    assert report.exit_code() == 0, [(o.name, o.message) for o in report.outcomes]

@@ -86,7 +86,10 @@ def instance_factory(plugin_class: type, options: Dict[str, Any]) -> Callable[[P
     """
     custom = getattr(plugin_class, "conformance_factory", None)
     if callable(custom):
-        takes_directory = len(inspect.signature(custom).parameters) >= 1
+        takes_directory = any(  # `(cls, **options)` takes options, not the directory
+            parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD,
+                               parameter.VAR_POSITIONAL)
+            for parameter in inspect.signature(custom).parameters.values())
 
         def from_factory(directory: Path) -> Any:
             args = (directory,) if takes_directory else ()
