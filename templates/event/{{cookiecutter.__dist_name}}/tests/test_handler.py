@@ -29,6 +29,11 @@ def test_unknown_and_filtered_events_are_ignored(tmp_path):
     assert not (tmp_path / "events.jsonl").exists()
 
 
+def test_one_event_type_may_be_given_as_a_string(tmp_path):
+    handler = {{ cookiecutter.__class_name }}(path=tmp_path / "events.jsonl", events="memory.stored")
+    assert handler.events == {"memory.stored"}
+
+
 def test_unknown_event_filter_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="unknown event types"):
         {{ cookiecutter.__class_name }}(path=tmp_path / "e.jsonl", events=["memory.deleted"])

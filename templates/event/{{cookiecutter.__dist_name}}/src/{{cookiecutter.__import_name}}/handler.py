@@ -26,6 +26,8 @@ class {{ cookiecutter.__class_name }}(EventHandler):
                  events: Optional[Iterable[str]] = None) -> None:
         self.path = Path(path).expanduser()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(events, str):  # `events: memory.stored` in config.yaml
+            events = [events]
         self.events = frozenset(events) if events is not None else frozenset(EVENT_TYPES)
         unknown = sorted(self.events - set(EVENT_TYPES))
         if unknown:
