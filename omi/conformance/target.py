@@ -80,9 +80,10 @@ def _expand(options: Dict[str, Any], directory: Path) -> Dict[str, Any]:
 def instance_factory(plugin_class: type, options: Dict[str, Any]) -> Callable[[Path], Any]:
     """How to build a test instance whose data lives in a given directory.
 
-    In order: a `conformance_factory` classmethod (given the directory when it takes an
-    argument), else the constructor with `options` (where "{workdir}" in a str value becomes
-    the directory), run inside the directory so relative default paths land there.
+    In order: a `conformance_factory` classmethod (given the directory when it takes a
+    positional argument, and the options), else the constructor with `options`, run inside
+    the directory so relative default paths land there. "{workdir}" in a str option value
+    becomes the directory.
     """
     custom = getattr(plugin_class, "conformance_factory", None)
     if callable(custom):
