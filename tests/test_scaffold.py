@@ -145,6 +145,18 @@ def test_readme_release_steps_name_the_workflow_and_environment_release_yml_uses
     assert f"environment `{publish['environment']['name']}`" in readme
 
 
+def test_workflow_tokens_only_read_but_for_the_publish_job(tmp_path: Path):
+    import yaml
+
+    workflows = new_plugin("event", "audit", tmp_path).project_dir / ".github/workflows"
+    ci, release = (yaml.safe_load((workflows / name).read_text())
+                   for name in ("ci.yml", "release.yml"))
+    for workflow in (ci, release):
+        assert workflow["permissions"] == {"contents": "read"}
+    assert {name: job["permissions"] for name, job in release["jobs"].items()
+            if "permissions" in job} == {"publish": {"id-token": "write"}}
+
+
 @pytest.mark.parametrize(
     "license_name, marker, holder",
     [("MIT", "MIT License", "Ada Lovelace"), ("Apache-2.0", "Apache License", "Version 2.0"),
