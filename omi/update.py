@@ -341,7 +341,7 @@ class UpdatePlan:
     project: Path
     previous: Dict[str, Any]
     answers: Dict[str, Any]
-    base: Files
+    base: Files  # the fresh rendering: what the record stores as the base after the update
     changes: List[Change] = field(default_factory=list)
     behind: bool = False
     record_changed: bool = False
