@@ -110,6 +110,11 @@ def read_record(project: Path) -> Tuple[Dict[str, Any], Files]:
     """The answers and the base of `project`, checked; UpdateError says what is wrong."""
     answers_path, base_path = project / ANSWERS_FILE, project / BASE_FILE
     if not answers_path.is_file():
+        outer = next((parent for parent in project.parents if (parent / ANSWERS_FILE).is_file()),
+                     None)
+        if outer is not None:
+            raise UpdateError(f"{project} is inside the plugin project {outer}; run omi plugins "
+                              f"update there, or pass it as PATH")
         raise UpdateError(f"{project} has no {ANSWERS_FILE} (it was not made by omi plugins "
                           f"new); run `omi plugins update --init` to record its answers from "
                           f"pyproject.toml")

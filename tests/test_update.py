@@ -647,3 +647,11 @@ def test_a_project_from_a_newer_omi_openclaw_is_not_taken_back_to_older_template
     assert snapshot(old_project) == before
     edit_answers(old_project, omi_openclaw_version="0.0.9")
     assert invoke(str(old_project), "--check").exit_code == 1  # older: just behind
+
+
+def test_run_from_inside_the_project_names_the_project_to_update(old_project: Path):
+    result = invoke(str(old_project / "src"))
+    assert result.exit_code == 2, result.output
+    assert f"inside the plugin project {old_project}; run omi plugins update there" in \
+        result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
