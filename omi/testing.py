@@ -105,7 +105,10 @@ class _Conformance:
             pytest.skip(reason)
         if check.name in known:
             request.node.add_marker(pytest.mark.xfail(reason=known[check.name], strict=False))
-        outcome = execute(check, factory, capabilities, self.seed, self.call_timeout)
+        # An instance from the `plugin` fixture belongs to the fixture, which may share it
+        # between checks (scope="class"): the check must not close it.
+        outcome = execute(check, factory, capabilities, self.seed, self.call_timeout,
+                          close_instances=self.interface == "storage")
         if outcome.status == FAILED:
             prefix = ""
             if self.suite_version and _version(check.since) > _version(self.suite_version):
@@ -137,7 +140,11 @@ class _InstanceConformance(_Conformance):
                 f"or plugin_class = YourPlugin"
             )
         directory = Path(tempfile.mkdtemp(prefix="omi-plugin-"))
-        yield instance_factory(self.plugin_class, self.plugin_options)(directory)
+        instance = instance_factory(self.plugin_class, self.plugin_options)(directory)
+        yield instance
+        close = getattr(instance, "close", None)  # built here, so closed here
+        if callable(close):
+            close()
         shutil.rmtree(directory, ignore_errors=True)
 
     def _factory(self, request: pytest.FixtureRequest) -> Callable[[Path], Any]:

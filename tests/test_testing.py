@@ -189,3 +189,39 @@ class TestNothing(EmbeddingProviderConformance):
 """)
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*needs a `plugin` fixture returning an instance*"])
+
+
+def test_a_shared_plugin_fixture_is_not_closed_by_the_checks(suite, tmp_path, monkeypatch):
+    """A class-scoped fixture (a model loaded once) serves every check; the fixture owns it."""
+    monkeypatch.setenv("OMI_TEST_CLOSED_DIR", str(tmp_path))
+    result = suite("""
+import os, uuid
+from pathlib import Path
+import pytest
+from omi.testing import EventHandlerConformance
+from conformance_plugins import JSONLinesHandler
+
+class Closing(JSONLinesHandler):
+    closed = False
+
+    def handle(self, event_type, event_data):
+        assert not self.closed, "handle() after close()"
+        super().handle(event_type, event_data)
+
+    def close(self):
+        self.closed = True
+        (Path(os.environ["OMI_TEST_CLOSED_DIR"]) / uuid.uuid4().hex).touch()
+
+class TestShared(EventHandlerConformance):
+    @pytest.fixture(scope="class")
+    def plugin(self, tmp_path_factory):
+        handler = Closing(str(tmp_path_factory.mktemp("h") / "events.jsonl"))
+        yield handler
+        handler.close()
+
+class TestBuilt(EventHandlerConformance):
+    plugin_class = Closing
+""")
+    result.assert_outcomes(passed=10)
+    # the shared one once, by its fixture; each of TestBuilt's five by the plugin_class fixture
+    assert len(list(tmp_path.glob("[0-9a-f]" * 32))) == 6

@@ -137,13 +137,14 @@ class Context:
 
     `make(location)` builds a new plugin instance whose data lives in `workdir/location`
     (the same location again means reopening the same data). Every instance built is closed
-    (storage) when the check ends.
+    when the check ends, unless `close_instances` is False (the factory's caller owns them).
     """
 
     factory: Callable[[Path], Any]
     capabilities: FrozenSet[str]
     seed: int = 0
     call_timeout: float = 10.0
+    close_instances: bool = True
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="omi-check-")))
     _instances: List[Any] = field(default_factory=list)
     _default: Optional[Any] = None
@@ -176,7 +177,7 @@ class Context:
         return capability in self.capabilities
 
     def cleanup(self) -> None:
-        for instance in self._instances:
+        for instance in self._instances if self.close_instances else ():
             close = getattr(instance, "close", None)
             if callable(close):
                 try:

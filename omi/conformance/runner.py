@@ -45,10 +45,14 @@ class Outcome:
 
 
 def execute(check: Check, factory: Callable[[Path], Any], capabilities, seed: int,
-            call_timeout: float) -> Outcome:
-    """Run one check in this process and say how it went (passed or failed)."""
+            call_timeout: float, close_instances: bool = True) -> Outcome:
+    """Run one check in this process and say how it went (passed or failed).
+
+    `close_instances=False` leaves the instances `factory` returns open: the caller owns them
+    (a pytest fixture that may be shared by several checks).
+    """
     context = Context(factory=factory, capabilities=frozenset(capabilities), seed=seed,
-                      call_timeout=call_timeout)
+                      call_timeout=call_timeout, close_instances=close_instances)
     start = time.perf_counter()
     try:
         check.function(context)
