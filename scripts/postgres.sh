@@ -60,6 +60,21 @@ _pg_install() {
         echo "error: 'apt-get install postgresql' failed (log above); install PostgreSQL or set OMI_TEST_POSTGRES_DSN" >&2
         return 1
     fi
+    _pg_stop_system_clusters
+}
+
+# _pg_stop_system_clusters: Debian's package creates a 'main' cluster and starts it where
+# services may start (a VM with systemd; not in a container). The tests use their own, so stop
+# it: nothing the test command set off is left running.
+_pg_stop_system_clusters() {
+    command -v pg_lsclusters >/dev/null 2>&1 || return 0
+    local version name status
+    while read -r version name _ status _; do
+        case "$status" in
+            online*) echo "==> stopping the cluster $version/$name that installing PostgreSQL started" >&2
+                     pg_ctlcluster "$version" "$name" stop >/dev/null 2>&1 || true ;;
+        esac
+    done < <(pg_lsclusters --no-header 2>/dev/null || true)
 }
 
 # _pg_owner: the non-root user that runs the server (PostgreSQL refuses to run as root).
