@@ -319,3 +319,18 @@ def test_a_conformance_factory_taking_only_keyword_options_gets_no_directory():
                     "f", {"path": "{workdir}/events.jsonl"})
     report = run_suite(target, timeout=20.0)
     assert report.exit_code() == 0, [(o.name, o.message) for o in report.outcomes]
+
+
+def test_a_check_module_imported_anew_replaces_its_checks_and_names_stay_unique():
+    import omi.conformance.events as events
+    from omi.conformance.registry import check
+
+    before = [c.name for c in all_checks()]
+    importlib.reload(events)
+    assert [c.name for c in all_checks()] == before
+
+    def handle_returns_none(ctx):  # a different function under a taken name
+        return None
+
+    with pytest.raises(ValueError, match="two checks are named 'handle_returns_none'"):
+        check("event", "a twin")(handle_returns_none)
