@@ -391,6 +391,14 @@ def test_a_bad_answer_typed_at_a_prompt_is_refused_and_leaves_nothing(tmp_path: 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gitconfig"]
 
 
+def test_ctrl_c_at_a_prompt_aborts_and_leaves_nothing(tmp_path: Path):
+    completed = on_a_terminal(["plugins", "new", "event", "audit", "-o", str(tmp_path)],
+                              {"email": "\x03"})
+    assert completed.returncode == 1, completed.stdout
+    assert "Aborted!" in completed.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gitconfig"]
+
+
 def test_rendering_leaves_nothing_outside_the_target(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch):
     home = tmp_path / "home"
