@@ -1,7 +1,8 @@
 """`omi plugins new`: plugin name rules and rendering the cookiecutter templates.
 
 One function, `plugin_names`, derives every name a plugin has from NAME (distribution,
-import package, entry point, class), so they can never disagree. Rendering goes to a temporary
+import package, entry point, class) and the rendering is given those names, so they can never
+disagree. Rendering goes to a temporary
 directory beside the target and is renamed into place at the end: a failure leaves nothing.
 """
 
@@ -179,8 +180,11 @@ def new_plugin(
     if isinstance(choices, list) and given.get("license", choices[0]) not in choices:
         raise ScaffoldError(f"Unknown license '{given['license']}'; choose one of: "
                             f"{', '.join(choices)}")
-    context = {**given, "__plugin_name": names.name, "__omi_version": __version__,
-               "__omi_requirement": omi_requirement()}
+    # The names come from `names`, overriding the templates' own Jinja derivation of them
+    # (which serves plain `cookiecutter` runs), so one function decides every name.
+    context = {**given, "__plugin_name": names.name, "__dist_name": names.distribution,
+               "__import_name": names.import_name, "__class_name": names.class_name,
+               "__omi_version": __version__, "__omi_requirement": omi_requirement()}
     if isinstance(choices, list) and "license" in given:  # cookiecutter wants the choice first
         context["license"] = [given["license"]] + [c for c in choices if c != given["license"]]
 

@@ -76,6 +76,21 @@ def test_class_name_is_the_one_the_template_renders(tmp_path: Path, plugin_type:
     assert f":{made.names.class_name}\"" in (made.project_dir / "pyproject.toml").read_text()
 
 
+def test_the_rendering_takes_every_name_from_plugin_names(tmp_path: Path):
+    """Even a template whose own Jinja would derive other names renders plugin_names' ones."""
+    template = tmp_path / "template"
+    shutil.copytree(templates_root() / "event", template, symlinks=False)
+    variables = json.loads((template / "cookiecutter.json").read_text())
+    for key in ("__dist_name", "__import_name", "__class_name"):
+        variables[key] = "X" + variables[key]  # e.g. XAuditHandler
+    (template / "cookiecutter.json").write_text(json.dumps(variables))
+    (tmp_path / "out").mkdir()
+    made = new_plugin("event", "audit", tmp_path / "out", template_dir=template)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["omi-event-audit"]
+    module = made.project_dir / "src" / "omi_event_audit" / "handler.py"
+    assert "class AuditHandler(EventHandler)" in module.read_text()
+
+
 def test_requirement_pins_the_compatible_minor_range():
     assert omi_requirement("0.1.0") == "omi-openclaw>=0.1,<0.2"
     assert omi_requirement("1.4.2") == "omi-openclaw>=1.4,<1.5"
