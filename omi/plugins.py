@@ -304,11 +304,13 @@ def select_entry_point(
     if not matches:
         names = sorted({ep.name for ep in entry_points})
         raise _not_found(group, name, names)
+    matches = _may_load(matches)
     if len(matches) > 1:
         sources = ", ".join(f"{_describe_source(ep)} ({ep.value})" for ep in matches)
         raise PluginLoadError(
             f"Plugin '{name}' in group '{group}' is registered by {len(matches)} "
-            f"distributions: {sources}; uninstall all but one of them"
+            f"distributions: {sources}; uninstall all but one of them, or name the one to "
+            f"load in {LOAD_SWITCH}"
         )
     entry_point = matches[0]
     reason = skip_reason(entry_point)
@@ -317,6 +319,13 @@ def select_entry_point(
             f"Plugin '{name}' was not loaded: {reason}; add it to {LOAD_SWITCH} or unset it"
         )
     return entry_point
+
+
+def _may_load(same_name: List[metadata.EntryPoint]) -> List[metadata.EntryPoint]:
+    """Entry points of one name, less those OMI_LOAD_PLUGINS keeps out when that leaves one:
+    naming one of two distributions that register a name settles which one loads."""
+    allowed = [ep for ep in same_name if skip_reason(ep) is None]
+    return same_name if len(allowed) > 1 else (allowed or same_name[:1])
 
 
 def import_plugin(entry_point: metadata.EntryPoint) -> Any:
@@ -453,12 +462,12 @@ class PluginRegistry:
 
     def get_plugins(self, group: str) -> Dict[str, PluginInfo]:
         """The plugins of `group` by name, discovering on first use; nothing is imported."""
-        infos: Dict[str, PluginInfo] = {}
+        by_name: Dict[str, List[metadata.EntryPoint]] = {}
         for entry_point in self._group(group):
-            if entry_point.name in infos:
-                continue
-            infos[entry_point.name] = self._info(group, entry_point)
-        return infos
+            by_name.setdefault(entry_point.name, []).append(entry_point)
+        return {name: self._info(group, same_name if len(same_name) == 1
+                                 else _may_load(same_name))
+                for name, same_name in by_name.items()}
 
     def list_all(self) -> Dict[str, Dict[str, PluginInfo]]:
         """`get_plugins` for each of the three groups."""
@@ -501,17 +510,19 @@ class PluginRegistry:
             report[name] = self.get_plugins(name)
         return report
 
-    def _info(self, group: str, entry_point: metadata.EntryPoint) -> PluginInfo:
+    def _info(self, group: str, same_name: List[metadata.EntryPoint]) -> PluginInfo:
+        """The record of one plugin name, from the entry points that may load under it."""
+        entry_point = same_name[0]
         key = (group, entry_point.name)
         module, _, attr = entry_point.value.partition(":")
         plugin = self._classes.get(key)
         declared = plugin if plugin is not None else self._rejected.get(key)
-        same_name = [ep for ep in self._group(group) if ep.name == entry_point.name]
         error = self._errors.get(key)
         if len(same_name) > 1 and error is None:
             error = (
                 f"registered by {len(same_name)} distributions: "
-                f"{', '.join(_describe_source(ep) for ep in same_name)}; uninstall all but one"
+                f"{', '.join(_describe_source(ep) for ep in same_name)}; uninstall all but one, "
+                f"or name the one to load in {LOAD_SWITCH}"
             )
         return PluginInfo(
             name=entry_point.name,

@@ -318,6 +318,24 @@ def test_two_distributions_with_one_name_are_reported(make_dist):
     assert "first-dist 0.1.0" in message and "second-dist 0.2.0" in message
     info_row = PluginRegistry().get_plugins(EMB)["my-embedder"]
     assert info_row.status == "error" and "registered by 2 distributions" in info_row.error
+    assert message.endswith("or name the one to load in OMI_LOAD_PLUGINS")
+
+
+def test_the_load_switch_naming_one_distribution_settles_a_doubled_name(make_dist, monkeypatch):
+    install_embedder(make_dist, dist="first-dist", module="first_mod")
+    install_embedder(make_dist, dist="second-dist", version="0.2.0", module="second_mod")
+    monkeypatch.setenv("OMI_LOAD_PLUGINS", "second-dist")
+    assert load_plugin(EMB, "my-embedder").__module__ == "second_mod"
+    registry = PluginRegistry()
+    registry.load_all(EMB)
+    info = registry.get_plugins(EMB)["my-embedder"]
+    assert (info.status, info.distribution, info.version) == ("ok", "second-dist", "0.2.0")
+    monkeypatch.setenv("OMI_LOAD_PLUGINS", "my-embedder")  # the name lets both: still doubled
+    with pytest.raises(PluginLoadError, match="registered by 2 distributions"):
+        load_plugin(EMB, "my-embedder")
+    monkeypatch.setenv("OMI_LOAD_PLUGINS", "someone-else")  # neither: it is switched off
+    with pytest.raises(PluginLoadError, match="was not loaded: not listed in OMI_LOAD_PLUGINS"):
+        load_plugin(EMB, "my-embedder")
 
 
 def test_load_switch_restricts_third_party_plugins(make_dist, monkeypatch):
