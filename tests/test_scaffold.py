@@ -186,6 +186,8 @@ def test_license_is_selectable(tmp_path: Path, license_name: str, marker: str, h
     assert marker in text and holder in text
     if license_name != "Apache-2.0":
         assert f"Copyright (c) {YEAR}" in text
+    if license_name == "BSD-3-Clause":  # the third clause is what makes it BSD-3-Clause
+        assert "3. Neither the name of the copyright holder nor the names of its" in text
     assert f'license = "{license_name}"' in (project / "pyproject.toml").read_text()
 
 
