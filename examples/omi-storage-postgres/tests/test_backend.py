@@ -211,6 +211,16 @@ def test_similar_ranks_by_cosine_similarity(backend):
     assert backend.similar([1.0, 0.0], limit=0) == []
 
 
+@pytest.mark.parametrize("vector_search", ["auto", "plain"])
+def test_an_all_zero_embedding_is_kept_but_never_a_candidate(make_backend, vector_search):
+    """It has no direction, so no cosine: pgvector's would be NaN (not JSON), plain SQL's NULL."""
+    backend = make_backend(vector_search=vector_search)
+    zero = backend.store_memory({"content": "zero", "embedding": [0.0, 0.0]})
+    west = backend.store_memory({"content": "west", "embedding": [-1.0, 0.0]})
+    assert [(r["id"], r["score"]) for r in backend.similar([1.0, 0.0])] == [(west, -1.0)]
+    assert [r["id"] for r in backend.recall("zero")] == [zero]
+
+
 @pytest.mark.parametrize("embedding, message", [
     ([0.0, 0.0], "all zeros"), ([], "non-empty list"), ([1.0, float("nan")], "finite"),
 ])

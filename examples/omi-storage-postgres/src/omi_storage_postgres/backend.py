@@ -345,8 +345,9 @@ class PostgresBackend(StorageBackend):
     def similar(self, embedding: Sequence[float], limit: int = 10) -> List[Dict[str, Any]]:
         """The memories whose embeddings are closest to `embedding`, by cosine similarity.
 
-        `score` is the cosine similarity (-1.0 to 1.0). Memories without an embedding, or with
-        one of another length, are not candidates.
+        `score` is the cosine similarity (-1.0 to 1.0). Memories without an embedding, with
+        one of another length, or with an all-zero one (no direction, no cosine) are not
+        candidates.
         """
         _check_limit(limit)
         layout = self.layout
@@ -362,10 +363,12 @@ class PostgresBackend(StorageBackend):
                 op=layout.extension_operator("<=>"), type=layout.vector_type())
             statement = sql.SQL(
                 "{select}, 1 - {distance} FROM {memories} m WHERE m.embedding IS NOT NULL "
-                "AND {dims}(m.embedding) = %(dims)s ORDER BY {distance} LIMIT %(limit)s"
+                "AND {dims}(m.embedding) = %(dims)s AND {norm}(m.embedding) > 0 "
+                "ORDER BY {distance} LIMIT %(limit)s"
             ).format(select=self._select(layout), distance=distance,
                      memories=layout.table("memories"),
-                     dims=layout.extension_operator("vector_dims"))
+                     dims=layout.extension_operator("vector_dims"),
+                     norm=layout.extension_operator("vector_norm"))
         else:
             params["v"] = vector
             statement = sql.SQL(
@@ -373,7 +376,7 @@ class PostgresBackend(StorageBackend):
                 "nullif(sqrt(sum(a * a)) * sqrt(sum(b * b)), 0) AS score FROM "
                 "unnest(m.embedding, %(v)s::double precision[]) AS t(a, b)) s "
                 "WHERE m.embedding IS NOT NULL AND cardinality(m.embedding) = %(dims)s "
-                "ORDER BY s.score DESC NULLS LAST, m.seq DESC LIMIT %(limit)s"
+                "AND s.score IS NOT NULL ORDER BY s.score DESC, m.seq DESC LIMIT %(limit)s"
             ).format(select=self._select(layout), memories=layout.table("memories"))
         return self._fetch(statement, params)
 
