@@ -452,6 +452,13 @@ def plan_update(project: os.PathLike | str, skip: Sequence[str] = (),
     answers["skip"] = skip_globs(previous.get("skip", []), skip)
     answers["variables"] = {**still_asked(answers["template"], answers["variables"], template_dir),
                             **(settings or {})}
+    recorded_license = previous["variables"].get("license")
+    if recorded_license is not None and "license" not in answers["variables"]:
+        offered = _template_variables(template_dir or templates_root() / answers["template"])
+        raise UpdateError(f"{ANSWERS_FILE} records the license '{recorded_license}', which the "
+                          f"installed templates do not offer; choose one of "
+                          f"{', '.join(offered['license'])} with --set license=NAME (and "
+                          f"--skip LICENSE to keep your LICENSE file as it is)")
     fresh, rendered_answers = render(answers, template_dir)
     answers["variables"] = rendered_answers["variables"]
     answers["omi_openclaw_version"] = __version__

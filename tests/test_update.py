@@ -655,3 +655,18 @@ def test_run_from_inside_the_project_names_the_project_to_update(old_project: Pa
     assert f"inside the plugin project {old_project}; run omi plugins update there" in \
         result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_license_the_templates_no_longer_offer_is_not_silently_replaced(old_project: Path):
+    """Before, the update fell back to MIT and rewrote LICENSE and pyproject's license."""
+    edit_answers(old_project, variables={**update.read_record(old_project)[0]["variables"],
+                                         "license": "GPL-3.0-only"})
+    before = snapshot(old_project)
+    result = invoke(str(old_project), "--allow-dirty")
+    assert result.exit_code == 2, result.output
+    assert "records the license 'GPL-3.0-only', which the installed templates do not offer" in \
+        result.stderr and "--set license=NAME" in result.stderr
+    assert snapshot(old_project) == before
+    chosen = invoke(str(old_project), "--allow-dirty", "--set", "license=Apache-2.0")
+    assert chosen.exit_code == 0, chosen.output
+    assert update.read_record(old_project)[0]["variables"]["license"] == "Apache-2.0"
