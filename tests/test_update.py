@@ -670,3 +670,15 @@ def test_a_license_the_templates_no_longer_offer_is_not_silently_replaced(old_pr
     chosen = invoke(str(old_project), "--allow-dirty", "--set", "license=Apache-2.0")
     assert chosen.exit_code == 0, chosen.output
     assert update.read_record(old_project)[0]["variables"]["license"] == "Apache-2.0"
+
+
+EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("omi-*"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[path.name for path in EXAMPLES])
+def test_example_packages_are_current_with_the_templates(example: Path):
+    """The examples were rendered by `omi plugins new`; a template change is merged into them
+    with `omi plugins update examples/<name>` (the test that keeps them honest)."""
+    result = invoke(str(example), "--check")
+    assert result.exit_code == 0, result.output
+    assert "is current with" in result.output
