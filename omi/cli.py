@@ -448,7 +448,12 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
                        "selection; see omi plugins list and --list-checks")
     rendered = conformance.RENDERERS[output_format](reports, strict)
     if output:
-        _write_atomically(output, rendered + "\n")
+        from pathlib import Path
+
+        from omi.atomic import write_atomically
+
+        report = Path(output).absolute()
+        write_atomically(report.parent, {report.name: (rendered + "\n").encode("utf-8")})
         click.echo(conformance.summary_line(reports))
     else:
         click.echo(rendered)
@@ -502,24 +507,6 @@ def _check_writable(path: str) -> None:
     if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
         raise BadInput(f"cannot write the report to {path}: {directory} is not a writable "
                        f"directory")
-
-
-def _write_atomically(path: str, text: str) -> None:
-    """Write via a temporary file in the same directory, so no half report is ever left."""
-    import tempfile
-
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".omi-report-")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # as open() would make it, not mkstemp's 0600
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 # --- omi store / recall / config ------------------------------------------------------------

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from omi import __version__
+from omi.atomic import write_atomically
 from omi.scaffold import (
     ANSWERS_FILE,
     PLUGIN_TYPES,
@@ -499,83 +500,6 @@ def apply_update(plan: UpdatePlan) -> None:
         kept = {key: value for key, value in plan.answers.items() if key != "base"}
         contents.update(record_files(kept, plan.base))
     write_atomically(plan.project, contents)
-
-
-def write_atomically(root: Path, contents: Mapping[str, Optional[bytes]]) -> None:
-    """Set each `root/path` to its content (None deletes it); on any failure, change nothing.
-
-    New contents are first written to temporary files beside their targets (a failure there
-    leaves the originals untouched); then originals are moved aside and the new files renamed
-    into place, and a failure in that phase moves every original back.
-    """
-    created_dirs: List[Path] = []
-    staged: List[Tuple[Path, Optional[Path]]] = []
-    try:
-        for path, content in contents.items():
-            target = root / path
-            staged.append((target, None if content is None
-                           else _stage(target, content, created_dirs)))
-    except BaseException:
-        _discard([temporary for _, temporary in staged], created_dirs)
-        raise
-    swapped: List[Tuple[Path, Optional[Path], bool]] = []
-    try:
-        for target, temporary in staged:
-            backup = None
-            if target.exists():
-                backup = target.with_name(f".{target.name}.omi-backup")
-                os.replace(target, backup)
-            swapped.append((target, backup, False))
-            if temporary is not None:
-                os.replace(temporary, target)
-                swapped[-1] = (target, backup, True)
-    except BaseException:
-        for target, backup, placed in reversed(swapped):
-            if placed:
-                target.unlink()
-            if backup is not None:
-                os.replace(backup, target)
-        _discard([temporary for _, temporary in staged], created_dirs)
-        raise
-    for target, backup, _ in swapped:
-        if backup is not None:
-            backup.unlink()
-        if not target.exists():
-            _remove_empty_parents(target.parent, root)
-
-
-def _stage(target: Path, content: bytes, created_dirs: List[Path]) -> Path:
-    missing = [parent for parent in reversed(target.parents) if not parent.exists()]
-    for directory in missing:
-        directory.mkdir()
-        created_dirs.append(directory)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.omi-new-")
-    with os.fdopen(handle, "wb") as stream:
-        stream.write(content)
-    mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
-    os.chmod(temporary, mode)
-    return Path(temporary)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _discard(temporaries: Iterable[Optional[Path]], created_dirs: List[Path]) -> None:
-    for temporary in temporaries:
-        if temporary is not None and temporary.exists():
-            temporary.unlink()
-    for directory in reversed(created_dirs):
-        if directory.exists() and not any(directory.iterdir()):
-            directory.rmdir()
-
-
-def _remove_empty_parents(directory: Path, root: Path) -> None:
-    while directory != root and root in directory.parents and not any(directory.iterdir()):
-        directory.rmdir()
-        directory = directory.parent
 
 
 # --- git work tree and --init -------------------------------------------------------------

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from terminal import on_a_terminal
 
-from omi import __version__, update
+from omi import __version__, atomic, update
 from omi.cli import cli
 from omi.scaffold import ANSWERS_FILE, new_plugin
 from omi.update import BASE_FILE, Labels, UpdateError, merge_texts
@@ -501,7 +501,7 @@ def test_a_failure_at_any_step_leaves_the_project_as_it_was(old_project: Path,
     edit_as_author(old_project)
     plan = update.plan_update(old_project)
     before = snapshot(old_project)
-    target, name = (update.tempfile, "mkstemp") if phase == "staging" else (update.os, "replace")
+    target, name = (atomic.tempfile, "mkstemp") if phase == "staging" else (atomic.os, "replace")
     step = 1
     while True:
         with monkeypatch.context() as patch:
