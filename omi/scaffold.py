@@ -2,8 +2,8 @@
 
 One function, `plugin_names`, derives every name a plugin has from NAME (distribution,
 import package, entry point, class) and the rendering is given those names, so they can never
-disagree. Rendering goes to a temporary
-directory beside the target and is renamed into place at the end: a failure leaves nothing.
+disagree. Rendering goes to a temporary directory beside the target and is renamed into place
+at the end: a failure leaves nothing.
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ def new_plugin(
         full_context = json.loads(replay.read_text(encoding="utf-8"))["cookiecutter"]
         from omi.update import record_rendering  # answers file + the base updates merge on
 
-        rendered_answers = _answers(plugin_type, template, full_context, context)
+        rendered_answers = _answers(plugin_type, names.name, defaults, full_context)
         _check_values(rendered_answers["variables"])  # answers typed at the prompts too
         answers = record_rendering(rendered_path, rendered_answers)
         files = sorted(str(p.relative_to(rendered_path)) for p in rendered_path.rglob("*")
@@ -240,19 +240,19 @@ def _check_values(given: Dict[str, Any]) -> None:
                             f"use e.g. 0.1.0, 1.0.0rc1 or 2.1.0.dev3")
 
 
-def _answers(plugin_type: str, template: Path, full_context: Any,
-             context: Dict[str, Any]) -> Dict[str, Any]:
+def _answers(plugin_type: str, name: str, defaults: Dict[str, Any],
+             full_context: Dict[str, Any]) -> Dict[str, Any]:
     """The answers file: enough to render the same project again from a newer template.
 
     The values are those cookiecutter rendered with (`full_context`, from its replay file),
     so answers typed at its prompts are recorded too.
     """
-    variables = {key: full_context[key] for key in _template_variables(template)
+    variables = {key: full_context[key] for key in defaults
                  if not key.startswith("_") and key in full_context}
     return {
         "template": plugin_type,
         "omi_openclaw_version": __version__,
-        "name": context["__plugin_name"],
+        "name": name,
         "variables": variables,
         "skip": [],
     }
