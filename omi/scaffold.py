@@ -2,12 +2,14 @@
 
 One function, `plugin_names`, derives every name a plugin has from NAME (distribution,
 import package, entry point, class) and the rendering is given those names, so they can never
-disagree. Rendering goes to a temporary directory beside the target and is renamed into place
-at the end: a failure leaves nothing.
+disagree. Answers are data, never template source (see `omi.templating`). Rendering goes to a
+temporary directory beside the target and is renamed into place at the end: a failure leaves
+nothing.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import keyword
 import os
@@ -162,8 +164,7 @@ def new_plugin(
     output = Path(output_dir).expanduser().resolve()
     target = output / names.distribution
     if target.exists() or target.is_symlink():  # a dangling symlink is in the way too
-        raise ScaffoldError(f"{target} already exists; choose another NAME or -o DIR "
-                            f"(omi plugins new never overwrites)")
+        raise _exists(target)
     if not dry_run and (not output.is_dir() or not os.access(output, os.W_OK)):
         raise ScaffoldError(f"Cannot write to {output}: not a writable directory; "
                             f"create it or pass another -o DIR")
@@ -182,42 +183,47 @@ def new_plugin(
                             f"{', '.join(choices)}")
     # The names come from `names`, overriding the templates' own Jinja derivation of them
     # (which serves plain `cookiecutter` runs), so one function decides every name.
-    context = {**given, "__plugin_name": names.name, "__dist_name": names.distribution,
-               "__import_name": names.import_name, "__class_name": names.class_name,
-               "__omi_version": __version__, "__omi_requirement": omi_requirement()}
-    if isinstance(choices, list) and "license" in given:  # cookiecutter wants the choice first
-        context["license"] = [given["license"]] + [c for c in choices if c != given["license"]]
+    given = {**given, "__plugin_name": names.name, "__dist_name": names.distribution,
+             "__import_name": names.import_name, "__class_name": names.class_name,
+             "__omi_version": __version__, "__omi_requirement": omi_requirement()}
 
-    from cookiecutter.main import cookiecutter
+    from omi.templating import render_tree, template_context
+    from omi.update import record_rendering  # answers file + the base updates merge on
 
+    context = template_context(defaults, given, prompt=not no_input)
+    rendered_answers = _answers(plugin_type, names.name, defaults, context)
+    _check_values(rendered_answers["variables"])  # answers typed at the prompts too
     try:
         scratch = Path(tempfile.mkdtemp(prefix=".omi-new-", dir=output if not dry_run else None))
     except OSError as error:  # os.access said yes (root, read-only mounts, /proc, ...)
         raise ScaffoldError(f"Cannot write to {output}: {error.strerror}; pass another "
                             f"-o DIR") from None
     try:
-        # cookiecutter's replay files and clone cache go to the scratch directory too, so a
-        # run leaves nothing behind in the user's home directory.
-        private = {"replay_dir": str(scratch / "replay"), "cookiecutters_dir": str(scratch)}
-        rendered_path = Path(cookiecutter(str(template), no_input=no_input, extra_context=context,
-                                          output_dir=str(scratch / "out"), accept_hooks=True,
-                                          default_config=private))
-        # What cookiecutter rendered with, prompted answers included: its replay file (the only
-        # one in this run's replay directory, whatever cookiecutter names it after).
-        replay = next((scratch / "replay").glob("*.json"))
-        full_context = json.loads(replay.read_text(encoding="utf-8"))["cookiecutter"]
-        from omi.update import record_rendering  # answers file + the base updates merge on
-
-        rendered_answers = _answers(plugin_type, names.name, defaults, full_context)
-        _check_values(rendered_answers["variables"])  # answers typed at the prompts too
+        rendered_path = render_tree(template, context, scratch)
         answers = record_rendering(rendered_path, rendered_answers)
         files = sorted(str(p.relative_to(rendered_path)) for p in rendered_path.rglob("*")
                        if p.is_file())
         if not dry_run:
-            os.rename(rendered_path, target)
+            _move_into_place(rendered_path, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return Rendered(names, target, files, answers)
+
+
+def _exists(target: Path) -> ScaffoldError:
+    return ScaffoldError(f"{target} already exists; choose another NAME or -o DIR "
+                         f"(omi plugins new never overwrites)")
+
+
+def _move_into_place(rendered: Path, target: Path) -> None:
+    """Rename the finished rendering to `target`. Another `omi plugins new` may have put a
+    project there since the first check; then this one lost, and says so."""
+    try:
+        os.rename(rendered, target)
+    except OSError as error:
+        if error.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR):
+            raise _exists(target) from None
+        raise
 
 
 def _check_values(given: Dict[str, Any]) -> None:
@@ -241,14 +247,13 @@ def _check_values(given: Dict[str, Any]) -> None:
 
 
 def _answers(plugin_type: str, name: str, defaults: Dict[str, Any],
-             full_context: Dict[str, Any]) -> Dict[str, Any]:
+             context: Dict[str, Any]) -> Dict[str, Any]:
     """The answers file: enough to render the same project again from a newer template.
 
-    The values are those cookiecutter rendered with (`full_context`, from its replay file),
-    so answers typed at its prompts are recorded too.
+    The values are those of the rendering's `context`, so answers typed at the prompts are
+    recorded too.
     """
-    variables = {key: full_context[key] for key in defaults
-                 if not key.startswith("_") and key in full_context}
+    variables = {key: context[key] for key in defaults if not key.startswith("_")}
     return {
         "template": plugin_type,
         "omi_openclaw_version": __version__,
