@@ -1,5 +1,6 @@
 """Writing files so that a failure changes nothing: `omi plugins update` rewrites a project
-with it, and `omi plugins check -o` writes its report with it.
+with it, and `omi plugins check -o` writes its report with it. Every path must stay inside the
+root (`omi.confine.confined`), checked before anything is written.
 
 New contents are staged in temporary files beside their targets; only when every one is
 written are the originals moved aside and the new files renamed in, and a failure in that
@@ -14,21 +15,25 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, List, Mapping, Optional, Tuple
 
+from omi.confine import confined
+
 __all__ = ["write_atomically"]
 
 
 def write_atomically(root: Path, contents: Mapping[str, Optional[bytes]]) -> None:
     """Set each `root/path` to its content (None deletes it); on any failure, change nothing.
 
+    A path that could lead out of `root` raises `omi.confine.UnsafePath` before anything is
+    written.
     New contents are first written to temporary files beside their targets (a failure there
     leaves the originals untouched); then originals are moved aside and the new files renamed
     into place, and a failure in that phase moves every original back.
     """
+    targets = [(confined(root, path), content) for path, content in contents.items()]
     created_dirs: List[Path] = []
     staged: List[Tuple[Path, Optional[Path]]] = []
     try:
-        for path, content in contents.items():
-            target = root / path
+        for target, content in targets:
             staged.append((target, None if content is None
                            else _stage(target, content, created_dirs)))
     except BaseException:

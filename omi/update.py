@@ -14,6 +14,7 @@ staged files then replace the originals, and any failure puts the originals back
 from __future__ import annotations
 
 import base64
+import binascii
 import copy
 import difflib
 import fnmatch
@@ -31,6 +32,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from omi import __version__
 from omi.atomic import write_atomically
+from omi.confine import UnsafePath, check_relative, confined
 from omi.scaffold import (
     ANSWERS_FILE,
     PLUGIN_TYPES,
@@ -43,6 +45,11 @@ from omi.scaffold import (
 
 BASE_FILE = ".omi-template-base.json"
 RECORD_FILES = (ANSWERS_FILE, BASE_FILE)
+# Far beyond any record `omi plugins new` writes (about 20 kB), far below a memory problem.
+MAX_RECORD_BYTES = 4 << 20
+RECORD_SHAPES = {"template": (str, "text"), "name": (str, "text"),
+                 "omi_openclaw_version": (str, "text"), "variables": (dict, "a JSON object"),
+                 "skip": (list, "a list of globs"), "base": (dict, "a JSON object")}
 BASE_NOTE = ("The rendering of the omi-openclaw template this project was last updated from; "
              "`omi plugins update` merges template changes against it. Do not edit.")
 
@@ -76,10 +83,29 @@ def _encode_base(files: Mapping[str, bytes]) -> str:
     return json.dumps({"about": BASE_NOTE, "files": encoded}, indent=1, ensure_ascii=False) + "\n"
 
 
-def _decode_base(text: str) -> Files:
-    files = json.loads(text)["files"]
-    return {path: (base64.b64decode(value["base64"]) if isinstance(value, dict)
-                   else "".join(value).encode("utf-8")) for path, value in files.items()}
+def _decode_base(document: Any) -> Files:
+    """The files of a base file's JSON. ValueError names the first entry that is not a plain
+    relative path with a list of lines or {"base64": ...}: a base may come from someone else's
+    pull request, and an update deletes the files it lists that are unchanged."""
+    files = document.get("files") if isinstance(document, dict) else None
+    if not isinstance(files, dict):
+        raise ValueError("it has no 'files' object")
+    decoded = {}
+    for path, value in files.items():
+        check_relative(path)
+        if path in RECORD_FILES or ".git" in path.lower().split("/"):
+            raise ValueError(f"it lists {path}, which no rendering has")
+        if isinstance(value, list) and all(isinstance(line, str) for line in value):
+            decoded[path] = "".join(value).encode("utf-8")
+        elif isinstance(value, dict) and isinstance(value.get("base64"), str):
+            try:
+                decoded[path] = base64.b64decode(value["base64"], validate=True)
+            except binascii.Error:
+                raise ValueError(f"the content of {path} is not valid base64") from None
+        else:
+            raise ValueError(f"the content of {path} is neither a list of lines nor "
+                             f'{{"base64": "..."}}')
+    return decoded
 
 
 def record_files(answers: Dict[str, Any], base: Files) -> Files:
@@ -119,47 +145,64 @@ def read_record(project: Path) -> Tuple[Dict[str, Any], Files]:
         raise UpdateError(f"{project} has no {ANSWERS_FILE} (it was not made by omi plugins "
                           f"new); run `omi plugins update --init` to record its answers from "
                           f"pyproject.toml")
-    answers = _load_json(answers_path)
+    answers = _read_record_file(answers_path)
     if not isinstance(answers, dict):
         raise UpdateError(f"{answers_path} is not a JSON object; restore it from version control")
     missing = [key for key in ("template", "name", "variables") if key not in answers]
     if missing:
         raise UpdateError(f"{answers_path} lacks {', '.join(missing)}; restore it from version "
                           f"control")
-    shapes = {"name": (str, "text"), "variables": (dict, "a JSON object"),
-              "skip": (list, "a list of globs")}
-    for key, (kind, wanted) in shapes.items():
+    for key, (kind, wanted) in RECORD_SHAPES.items():
         if key in answers and not isinstance(answers[key], kind):
+            shown = json.dumps(answers[key])
             raise UpdateError(f"{answers_path}: '{key}' must be {wanted}, not "
-                              f"{json.dumps(answers[key])}; restore it from version control")
+                              f"{shown if len(shown) <= 40 else shown[:37] + '...'}; restore it "
+                              f"from version control")
     if not all(isinstance(glob, str) for glob in answers.get("skip", [])):
         raise UpdateError(f"{answers_path}: 'skip' must list globs as strings; restore it from "
                           f"version control")
     if answers["template"] not in PLUGIN_TYPES:
         raise UpdateError(f"{answers_path} names an unknown template "
                           f"'{answers['template']}'; expected one of {', '.join(PLUGIN_TYPES)}")
+    recorded = answers.get("base", {})
+    if not isinstance(recorded.get("fingerprint", ""), str) or \
+            recorded.get("file", BASE_FILE) != BASE_FILE:
+        raise UpdateError(f"{answers_path}: 'base' must be {{\"file\": \"{BASE_FILE}\", "
+                          f"\"fingerprint\": \"sha256:...\"}}; restore it from version control")
     if not base_path.is_file():
         raise UpdateError(f"{project} has no {BASE_FILE}, the rendering the update merges "
                           f"against; restore it from version control, or delete {ANSWERS_FILE} "
                           f"and run `omi plugins update --init`")
     try:
-        base = _decode_base(base_path.read_text(encoding="utf-8"))
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise UpdateError(f"{base_path} is damaged ({error}); restore it from version "
+        base = _decode_base(_read_record_file(base_path))
+    except ValueError as error:  # UnsafePath too
+        raise UpdateError(f"{base_path} is damaged: {error}; restore it from version "
                           f"control") from None
-    recorded = (answers.get("base") or {}).get("fingerprint")
-    if recorded != fingerprint(base):
+    if recorded.get("fingerprint") != fingerprint(base):
         raise UpdateError(f"{BASE_FILE} does not match {ANSWERS_FILE} (edited by hand, or the two "
                           f"come from different commits); restore both from version control")
     answers.setdefault("skip", [])
     return answers, base
 
 
-def _load_json(path: Path) -> Any:
+def _read_record_file(path: Path) -> Any:
+    """The JSON of a record file, which must be a regular file (a symlink could show any
+    file of the machine) of at most MAX_RECORD_BYTES."""
+    if path.is_symlink() or not path.is_file():
+        raise UpdateError(f"{path} is a symlink or not a regular file; restore it from version "
+                          f"control")
+    with path.open("rb") as stream:
+        data = stream.read(MAX_RECORD_BYTES + 1)
+    if len(data) > MAX_RECORD_BYTES:
+        raise UpdateError(f"{path} is larger than {MAX_RECORD_BYTES >> 20} MiB, far more than "
+                          f"omi plugins new writes; restore it from version control")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise UpdateError(f"{path} is not valid JSON ({error}); restore it from version "
+        return json.loads(data.decode("utf-8"))
+    except ValueError as error:  # UnicodeDecodeError too
+        raise UpdateError(f"{path} is damaged: not valid JSON ({error}); restore it from version "
+                          f"control") from None
+    except RecursionError:
+        raise UpdateError(f"{path} is damaged: nested too deeply; restore it from version "
                           f"control") from None
 
 
@@ -393,7 +436,13 @@ def _as_text(content: Optional[bytes]) -> Optional[str]:
 
 
 def _project_file(project: Path, path: str) -> Optional[bytes]:
-    target = project / path
+    """The project's content at `path`, which must be inside it: a regular file or nothing."""
+    try:
+        target = confined(project, path)
+    except UnsafePath as error:
+        raise UpdateError(f"{error}; an update changes only the project's own files: replace "
+                          f"the symlink with the folder it points to, or --skip that folder") \
+            from None
     if target.is_symlink() or (target.exists() and not target.is_file()):
         raise UpdateError(f"{target} is not a regular file but the template has a file there; "
                           f"move it aside or add --skip {path}")

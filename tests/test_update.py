@@ -19,6 +19,7 @@ from terminal import on_a_terminal
 
 from omi import __version__, atomic, update
 from omi.cli import cli
+from omi.confine import UnsafePath
 from omi.scaffold import ANSWERS_FILE, new_plugin
 from omi.update import BASE_FILE, Labels, UpdateError, merge_texts
 
@@ -145,6 +146,24 @@ def edit_answers(project: Path, **changes) -> None:
     (project / ANSWERS_FILE).write_text(json.dumps({**answers, **changes}))
 
 
+def write_base(project: Path, files: Dict[str, object]) -> None:
+    """What anyone can do: write a base of their own and the fingerprint that matches it.
+    A value that is not bytes goes into the base file as it is (a malformed entry)."""
+    answers = {key: value for key, value in json.loads((project / ANSWERS_FILE).read_text())
+               .items() if key != "base"}
+    plain = {path: content for path, content in files.items() if isinstance(content, bytes)}
+    record = update.record_files(answers, plain)
+    base = json.loads(record[BASE_FILE])
+    base["files"].update({path: content for path, content in files.items()
+                          if not isinstance(content, bytes)})
+    (project / ANSWERS_FILE).write_bytes(record[ANSWERS_FILE])
+    (project / BASE_FILE).write_text(json.dumps(base))
+
+
+def damage_base(entries: Dict[str, object]):
+    return lambda p: write_base(p, {**update.read_record(p)[1], **entries})
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda p: (p / ANSWERS_FILE).unlink(), "run `omi plugins update --init`"),
     (lambda p: (p / BASE_FILE).unlink(), "restore it from version control"),
@@ -159,15 +178,120 @@ def edit_answers(project: Path, **changes) -> None:
     (lambda p: edit_answers(p, skip=[3]), "'skip' must list globs as strings"),
     (lambda p: edit_answers(p, name=5), "'name' must be text, not 5"),
     (lambda p: edit_answers(p, variables={"author": 5}), "author must be text, got 5"),
+    (lambda p: edit_answers(p, template=["embedding"]), "'template' must be text, not ["),
+    (lambda p: edit_answers(p, template="../embedding"), "unknown template '../embedding'"),
+    (lambda p: edit_answers(p, omi_openclaw_version={}), "'omi_openclaw_version' must be text"),
+    (lambda p: edit_answers(p, base="x"), "'base' must be a JSON object, not \"x\""),
+    (lambda p: edit_answers(p, base={"file": "../x.json"}), "'base' must be {\"file\""),
+    (lambda p: edit_answers(p, base={"fingerprint": 5}), "'base' must be {\"file\""),
+    (lambda p: edit_answers(p, skip="y" * 5000), "a list of globs, not \"yyyyyyyy"),
+    (lambda p: (p / ANSWERS_FILE).write_bytes(b"{\"template\": \"\xff\"}"), "not valid JSON"),
+    (lambda p: (p / ANSWERS_FILE).write_text("[" * 100_000 + "]" * 100_000),
+     "nested too deeply"),
+    (lambda p: (p / ANSWERS_FILE).write_text(" " * (4 << 20) + "{}"), "larger than 4 MiB"),
+    (lambda p: (p / BASE_FILE).write_text(" " * (4 << 20) + "{}"), "larger than 4 MiB"),
+    (lambda p: (p / BASE_FILE).write_text("[]"), "damaged: it has no 'files' object"),
+    (damage_base({"README.md": ["a\n", 2]}), "the content of README.md is neither a list of"),
+    (damage_base({"README.md": {"base64": "!!"}}), "the content of README.md is not valid base64"),
+    (damage_base({"README.md": {"base64": 5}}), "the content of README.md is neither"),
+    (damage_base({"README.md": None}), "the content of README.md is neither"),
 ])
 def test_a_missing_or_damaged_record_is_a_one_line_error_and_nothing_changes(
         old_project: Path, damage, message: str):
     damage(old_project)
     before = snapshot(old_project)
-    result = invoke(str(old_project))
-    assert result.exit_code == 2, result.output
-    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    for option in ((), ("--check",), ("--dry-run",)):
+        result = invoke(str(old_project), *option)
+        assert result.exit_code == 2, result.output
+        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+        assert len(result.stderr) < 500  # names what is wrong, does not quote it all
     assert snapshot(old_project) == before
+
+
+@pytest.mark.parametrize("record", [ANSWERS_FILE, BASE_FILE])
+def test_a_record_file_that_is_a_symlink_is_not_read(old_project: Path, tmp_path: Path,
+                                                     record: str):
+    """A symlink could make the update read (and quote) any file of the machine."""
+    elsewhere = tmp_path / "elsewhere.json"
+    (old_project / record).rename(elsewhere)
+    (old_project / record).symlink_to(elsewhere)
+    result = invoke(str(old_project), "--check")
+    assert result.exit_code == 2, result.output
+    assert f"{record} is a symlink or not a regular file" in result.stderr
+
+
+# --- the project's bounds: paths from the record, symlinked folders -------------------------
+
+NOT_PLAIN = {"../../victim.txt": "has a '..' segment", "src/../../../victim.txt": "'..' segment",
+             "ABSOLUTE": "is absolute", "./README.md": "has a '.' segment",
+             "src//x.py": "has an empty segment", "src/": "has an empty segment", "": "is empty",
+             "src\\x.py": "contains a backslash", "C:/victim.txt": "starts with a drive letter",
+             "x\0y": "contains a control character", "x\ny": "contains a control character",
+             "a" * 300: "is too long", ".git/HEAD": "which no rendering has",
+             "src/.GIT/config": "which no rendering has", ANSWERS_FILE: "which no rendering has"}
+
+
+@pytest.fixture
+def deep_project(tmp_path: Path) -> Path:
+    """A project two levels below tmp_path, so ../../victim.txt is tmp_path/victim.txt."""
+    return render_project(tmp_path / "work", OLDER_TEMPLATE)
+
+
+@pytest.mark.parametrize("entry", list(NOT_PLAIN), ids=[json.dumps(e)[:24] for e in NOT_PLAIN])
+def test_a_base_naming_a_path_that_is_not_plain_is_refused_before_anything_is_touched(
+        deep_project: Path, tmp_path: Path, entry: str):
+    """A base listing a file unchanged since it was rendered makes the update delete it: a
+    base with ../../victim.txt or an absolute path (fingerprint recomputed) deleted both."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    reason = NOT_PLAIN[entry]
+    entry = str(victim) if entry == "ABSOLUTE" else entry
+    write_base(deep_project, {**update.read_record(deep_project)[1], entry: b"precious\n"})
+    before = snapshot(deep_project)
+    for option in ("--allow-dirty", "--check", "--dry-run"):
+        result = invoke(str(deep_project), option)
+        assert result.exit_code == 2, result.output
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert f"{BASE_FILE} is damaged: " in result.stderr
+        assert json.dumps(entry)[:40] in result.stderr or entry in result.stderr
+        assert reason in result.stderr
+    assert victim.read_text() == "precious\n"
+    assert snapshot(deep_project) == before
+
+
+@pytest.mark.parametrize("option", ["--allow-dirty", "--check", "--dry-run"])
+def test_a_symlinked_folder_is_not_followed_out_of_the_project(tmp_path: Path, option: str):
+    """With src/omi_embedding_hello a symlink to a folder elsewhere, `update --set` rewrote
+    the files there; now nothing is read or written through it."""
+    project = render_project(tmp_path / "work")
+    package = project / "src" / "omi_embedding_hello"
+    elsewhere = tmp_path / "elsewhere"
+    package.rename(elsewhere)
+    package.symlink_to(elsewhere, target_is_directory=True)
+    outside, before = snapshot(elsewhere), snapshot(project)
+    result = invoke(str(project), option, "--set", "description=Rewritten")
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "goes through src/omi_embedding_hello, a symlink" in result.stderr
+    assert "or --skip that folder" in result.stderr
+    assert snapshot(elsewhere) == outside and snapshot(project) == before
+
+
+def test_writes_and_deletes_are_confined_even_when_the_plan_is_wrong(old_project: Path,
+                                                                     tmp_path: Path):
+    """Defence in depth: the atomic writer checks every path itself."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    plan = update.plan_update(old_project)
+    plan.changes.append(update.Change("../victim.txt", "deleted", b"precious\n", None))
+    before = snapshot(old_project)
+    with pytest.raises(UnsafePath, match="has a '..' segment"):
+        update.apply_update(plan)
+    (old_project / "docs").symlink_to(tmp_path, target_is_directory=True)
+    with pytest.raises(UnsafePath, match="goes through docs, a symlink"):
+        atomic.write_atomically(old_project, {"README.md": b"x", "docs/victim.txt": None})
+    assert victim.read_text() == "precious\n"
+    assert snapshot(old_project) == {**before, "docs": b"<dir>"}
 
 
 # --- updating from the older template -------------------------------------------------------
