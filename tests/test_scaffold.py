@@ -10,6 +10,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from terminal import OMI, on_a_terminal
 
 from omi import __version__
 from omi.cli import cli
+from omi.confine import UnsafePath
 from omi.scaffold import (
     ScaffoldError,
     new_plugin,
@@ -296,6 +299,63 @@ def test_a_dangling_symlink_in_the_targets_place_is_not_replaced(tmp_path: Path)
     assert result.exit_code == 2 and "already exists" in result.output, result.output
     assert (tmp_path / "omi-event-audit").is_symlink()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".omi-new-")]
+
+
+def test_of_four_concurrent_news_of_one_name_one_makes_it_and_three_say_it_exists(
+        tmp_path: Path):
+    """Before, the losers of the final rename failed with [Errno 39] and exit 1."""
+    command = [OMI, "plugins", "new", "embedding", "jj", "--no-input", "-o", str(tmp_path)]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(4)]
+    results = [(run.returncode, out, err) for run in runs
+               for out, err in [run.communicate(timeout=120)]]
+    assert sorted(code for code, _, _ in results) == [0, 2, 2, 2], results
+    for code, _, err in results:
+        if code:
+            assert "omi-embedding-jj already exists" in err, err
+            assert len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gitconfig", "omi-embedding-jj"]
+    project = tmp_path / "omi-embedding-jj"
+    check = subprocess.run([OMI, "plugins", "update", str(project), "--check"],
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stdout + check.stderr  # complete: its files, its base
+
+
+def test_the_losers_of_the_race_to_rename_into_place_say_it_exists(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Four renderings of one name held at the rename until all four got there: the race
+    the processes above may or may not run into, every time."""
+    barrier, rename = threading.Barrier(4), os.rename
+
+    def rename_together(*args):
+        barrier.wait(timeout=60)
+        return rename(*args)
+
+    monkeypatch.setattr(os, "rename", rename_together)
+
+    def attempt(_: int) -> str:
+        try:
+            return str(new_plugin("storage", "race", tmp_path).project_dir)
+        except ScaffoldError as error:
+            return str(error)
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = sorted(pool.map(attempt, range(4)))
+    project = tmp_path / "omi-storage-race"
+    assert outcomes[0] == str(project)
+    assert all(f"{project} already exists" in outcome for outcome in outcomes[1:]), outcomes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gitconfig", project.name]
+
+
+def test_a_value_cannot_move_a_rendered_file_out_of_the_project(tmp_path: Path):
+    template = tmp_path / "template"
+    shutil.copytree(templates_root() / "event", template, symlinks=False)
+    (next(template.glob("{{*")) / "{{ cookiecutter.author }}.txt").write_text("x")
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(UnsafePath, match="has a '..' segment"):
+        new_plugin("event", "audit", out, {"author": "../../escaped"}, template_dir=template)
+    assert list(out.iterdir()) == [] and not list(tmp_path.rglob("escaped*"))
 
 
 def test_missing_output_directory_is_an_error_not_a_surprise(tmp_path: Path):
