@@ -22,15 +22,15 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from omi.confine import check_relative
 
-__all__ = ["template_context", "render_tree"]
+__all__ = ["TemplateEnvironment", "render_tree", "template_context"]
 
 
 class TemplateEnvironment(ExtensionLoaderMixin, ImmutableSandboxedEnvironment):
-    """cookiecutter's Jinja environment (undefined names are errors, its extensions loaded),
-    in the sandbox."""
+    """cookiecutter's Jinja environment, in the sandbox: undefined names are errors, and its
+    extensions are loaded, with any a template's `_extensions` variable adds."""
 
-    def __init__(self, template_variables: Mapping[str, Any]) -> None:
-        super().__init__(context={"cookiecutter": template_variables}, undefined=StrictUndefined,
+    def __init__(self, variables: Mapping[str, Any]) -> None:
+        super().__init__(context={"cookiecutter": variables}, undefined=StrictUndefined,
                          keep_trailing_newline=True)
 
     def render_text(self, source: str, context: Mapping[str, Any]) -> str:
