@@ -409,3 +409,45 @@ def test_a_signal_kills_the_check_processes_and_removes_their_files(installed, t
     assert not running(child) and not running(helper) and not group_members(child)
     assert list(scratch.iterdir()) == []
     assert took < 10
+
+
+# A plugin's message spells these characters with these escapes in its source, and the reports
+# must show them the same way (\x1c-\x1f are not among them: messages collapse them as spaces).
+ESCAPES = "nul\\x00 esc\\x1b[31m bel\\x07 del\\x7f csi\\x9b half\\ud800 end"
+
+
+def test_control_characters_and_lone_surrogates_are_escaped_in_every_report(make_dist,
+                                                                           tmp_path):
+    make_dist("omi-hostile", entry_points={"omi.embedding_providers": {"hostile": "hostile:H"}},
+              files={"hostile.py": "from conformance_plugins import HashEmbedder\n"
+                                   "class H(HashEmbedder):\n"
+                                   "    def embed_batch(self, texts, batch_size=8):\n"
+                                   f"        raise ValueError('{ESCAPES}')\n"})
+    check = ("plugins", "check", "hostile", "-k", "batch_matches_single")
+    report = tmp_path / "report.xml"
+    assert omi(*check, "--format", "junit", "-o", str(report)).returncode == 1
+    from_stdout = omi(*check, "--format", "junit")
+    for root in (ElementTree.parse(report).getroot(), ElementTree.fromstring(from_stdout.stdout)):
+        message = root.find("testsuite/testcase[@name='batch_matches_single']/failure").get(
+            "message")
+        assert f"ValueError: {ESCAPES} (raised at hostile.py:4 in embed_batch)" in message
+    document = json.loads(omi(*check, "--format", "json").stdout)
+    assert ESCAPES in document["plugins"][0]["results"][0]["message"]
+    text = omi(*check).stdout
+    assert ESCAPES in text and not {"\x00", "\x1b", "\x07", "\x9b"} & set(text)
+
+
+@pytest.mark.parametrize("process", ["fork", "spawn"])
+def test_a_plugin_writing_to_file_descriptor_1_cannot_break_the_json_report(make_dist, process):
+    make_dist("omi-noisy", entry_points={"omi.event_handlers": {"noisy": "noisy_mod:Noisy"}},
+              files={"noisy_mod.py": "import os\n"
+                                     "os.write(1, b'garbage at import\\n')\n"
+                                     "from conformance_plugins import JSONLinesHandler\n"
+                                     "class Noisy(JSONLinesHandler):\n"
+                                     "    def handle(self, event_type, event_data):\n"
+                                     "        os.write(1, b'garbage from a check\\n')\n"
+                                     "        super().handle(event_type, event_data)\n"})
+    result = omi("plugins", "check", "noisy", "--format", "json", OMI_CHECK_PROCESS=process)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["plugins"][0]["counts"]["passed"] == 5
+    assert "garbage at import" in result.stderr  # the command's own import: shown, on stderr
