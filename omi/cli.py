@@ -8,8 +8,9 @@ Exit codes: 0 success, 1 a check or operation failed, 2 usage or validation erro
 
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Any
+from typing import Any, Iterator
 
 import click
 
@@ -33,13 +34,24 @@ def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def plugin_output_to_stderr() -> Any:
-    """A context in which whatever plugins print goes to stderr, so that stdout carries only
-    the command's own output (a plugin printing on import must not break --format json)."""
-    import contextlib
+@contextlib.contextmanager
+def plugin_output_to_stderr() -> Iterator[None]:
+    """A context in which whatever plugins write to stdout goes to stderr, so that stdout
+    carries only the command's own output (a plugin printing on import must not break
+    --format json). File descriptor 1 itself points to stderr meanwhile, for output that
+    bypasses sys.stdout (os.write(1, ...), C libraries, forked children)."""
     import sys
 
-    return contextlib.redirect_stdout(sys.stderr)
+    sys.stdout.flush()
+    real_stdout = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()  # what a plugin wrote to sys.__stdout__ belongs to stderr too
+        os.dup2(real_stdout, 1)
+        os.close(real_stdout)
 
 
 def _debug_enabled(ctx: click.Context) -> bool:
@@ -386,6 +398,11 @@ def _echo_diff(changes: list[Any]) -> None:
               help="Seed of the randomized checks.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0,
               show_default=True, help="Seconds each check may take.")
+@click.option("--memory-limit", "memory_limit", metavar="SIZE", default="2G", show_default=True,
+              help="Memory (address space) each check process may use: 2G, 512M, 1.5G or a "
+              "number of bytes; 0 or none for no limit. A plugin that goes past it fails the "
+              "check it was in. Enforced where the system has RLIMIT_AS (Linux, BSD); plugins "
+              "built on large native libraries (e.g. torch) may need more.")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Passed to the plugin's constructor (JSON values are decoded; {workdir} is "
               "the check's scratch directory). Repeatable.")
@@ -393,12 +410,14 @@ def _echo_diff(changes: list[Any]) -> None:
               help="List the checks (of NAME's type: embedding, storage or event) and exit.")
 def check_plugin(name: str | None, check_all: bool, group: str | None, output_format: str,
                  output: str | None, pattern: str | None, strict: bool, seed: int,
-                 timeout: float, options: tuple[str, ...], list_checks: bool) -> None:
+                 timeout: float, memory_limit: str, options: tuple[str, ...],
+                 list_checks: bool) -> None:
     """Validate an installed plugin, then prove it behaves with the conformance suite.
 
     NAME is a plugin name, GROUP:NAME, or an importable package.module:Class. Phase 1 is
     validate_plugin (exit 2 on failure); phase 2 runs each check in a child process with a
-    timeout (exit 1 when any fails).
+    timeout and a memory limit (exit 1 when any fails). Ctrl-C or SIGTERM stops the run,
+    killing the check processes and removing their files (exit 130 or 143).
 
     \b
     Examples:
@@ -426,6 +445,7 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
         raise BadInput("give a plugin NAME or --all (not both); see omi plugins list")
     try:
         parsed = dict(parse_option(text) for text in options)
+        limit = runner.parse_memory_limit(memory_limit)
     except ValueError as error:
         raise BadInput(str(error)) from None
     if output:
@@ -439,10 +459,13 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
                                 if g in GROUPS for ep in eps if skip_reason(ep) is None))
              if check_all else [name])
     try:
-        with plugin_output_to_stderr():
-            reports = _check_each(names, group, parsed, pattern, seed, timeout, check_all)
-    finally:
-        runner.discard_spare()
+        with runner.supervised(), plugin_output_to_stderr():
+            reports = _check_each(names, group, parsed, pattern, seed, timeout, limit,
+                                  check_all)
+    except runner.Interrupted as stop:
+        click.echo(f"Error: interrupted by {stop}: the check processes were killed and their "
+                   f"scratch files removed", err=True)
+        raise SystemExit(128 + stop.signum) from None
     if not reports:
         raise BadInput("nothing to check: no installed plugin has a check matching the "
                        "selection; see omi plugins list and --list-checks")
@@ -463,7 +486,8 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
 
 
 def _check_each(names: list[str], group: str | None, options: dict[str, Any],
-                pattern: str | None, seed: int, timeout: float, check_all: bool) -> list[Any]:
+                pattern: str | None, seed: int, timeout: float, memory_limit: int | None,
+                check_all: bool) -> list[Any]:
     """Phase 1 and phase 2 for each plugin named; a report per plugin."""
     from omi import conformance
     from omi.conformance import runner
@@ -498,7 +522,8 @@ def _check_each(names: list[str], group: str | None, options: dict[str, Any],
                 continue
             raise BadInput(f"no {target.interface} check matches -k {pattern!r}; "
                            f"see omi plugins check --list-checks {target.interface}")
-        reports.append(conformance.run_suite(target, pattern, seed, timeout))
+        reports.append(conformance.run_suite(target, pattern, seed, timeout,
+                                             memory_limit=memory_limit))
     return reports
 
 

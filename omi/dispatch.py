@@ -6,6 +6,8 @@ next handler still runs; a slow one is logged with its name and how long it took
 in the caller's thread by default, or in one background thread behind a bounded queue, which
 `close()` flushes. When that queue stays full for `put_timeout` seconds the event is dropped
 and an ERROR names the event and the handler that is holding the queue up: never silently.
+When `close()` gives up after `close_timeout`, the events left are counted and logged, and no
+handler is called again: the host closes the handlers next.
 """
 
 from __future__ import annotations
@@ -128,6 +130,12 @@ class Dispatcher:
         self._putting = 0
         self._state = threading.Condition()
         self._running: Optional[Tuple[str, float]] = None  # (handler, since) in the worker
+        # Under _state: events queued (or being queued) and events delivered to every handler,
+        # whose difference is what close() gives up on; once it has (_abandoned), the worker
+        # calls no handler again.
+        self._accepted = 0
+        self._delivered = 0
+        self._abandoned = False
         self._queue: Optional[queue.Queue] = None
         if background and self.handlers:
             self._queue = queue.Queue(maxsize=queue_size)
@@ -138,6 +146,13 @@ class Dispatcher:
     @property
     def has_handlers(self) -> bool:
         return bool(self.handlers)
+
+    @property
+    def undelivered(self) -> int:
+        """Events close() gave up on when close_timeout ran out: those still queued (or being
+        queued) and the one in progress. 0 unless close() gave up."""
+        with self._state:
+            return self._accepted - self._delivered if self._abandoned else 0
 
     def dispatch(self, event_type: str, data: Dict[str, Any]) -> None:
         """Deliver (or queue) one event; never raises because of a handler."""
@@ -153,8 +168,11 @@ class Dispatcher:
             if self._closed:
                 raise RuntimeError("the event dispatcher is closed")
             self._putting += 1
+            self._accepted += 1  # before the put, so the worker's count never runs ahead
+        queued = False
         try:
             self._queue.put((event_type, make, frozen), timeout=self.put_timeout)
+            queued = True
         except queue.Full:
             with self._count_lock:
                 self.dropped += 1
@@ -165,6 +183,8 @@ class Dispatcher:
         finally:
             with self._state:
                 self._putting -= 1
+                if not queued:
+                    self._accepted -= 1
                 self._state.notify_all()
 
     def _blocker(self) -> str:
@@ -175,11 +195,17 @@ class Dispatcher:
         return f" while handler '{name}' has been running for {time.monotonic() - since:.1f} s"
 
     def _deliver(self, event_type: str, make: Callable[[Any], Dict[str, Any]],
-                 frozen: Any) -> None:
+                 frozen: Any, queued: bool = False) -> bool:
+        """Give the event to each handler in turn. The worker (`queued`) checks before each
+        call, under the lock close() takes, that close() has not given up; False if it has."""
         clock = time.monotonic
         start = clock()
         for name, handler in self.handlers:
-            self._running = (name, start)
+            if queued:
+                with self._state:
+                    if self._abandoned:
+                        return False
+                    self._running = (name, start)
             try:
                 handler.handle(event_type, make(frozen))
             except Exception:
@@ -192,16 +218,20 @@ class Dispatcher:
                 logger.warning("Event handler '%s' took %.2f s on %s; make it faster or set "
                                "events.background: true", name, now - start, event_type)
             start = now
-        self._running = None
+        if queued:
+            with self._state:
+                self._running = None
+                if not self._abandoned:  # else close() has counted it as given up on
+                    self._delivered += 1
+        return True
 
     def _work(self) -> None:
         assert self._queue is not None
         while True:
             item = self._queue.get()
             try:
-                if item is _STOP:
+                if item is _STOP or not self._deliver(*item, queued=True):
                     return
-                self._deliver(*item)
             finally:
                 self._queue.task_done()
 
@@ -219,7 +249,11 @@ class Dispatcher:
         return True
 
     def close(self) -> None:
-        """Deliver what is queued (waiting up to close_timeout), then refuse new events."""
+        """Deliver what is queued (waiting up to close_timeout), then refuse new events.
+
+        When close_timeout runs out first, the events left are logged and counted in
+        `undelivered`, and the worker calls no handler again (the one in its call finishes).
+        """
         with self._state:
             if self._closed:
                 return
@@ -232,12 +266,16 @@ class Dispatcher:
             self._state.wait_for(lambda: not self._putting, self.close_timeout)
         try:
             self._queue.put(_STOP, timeout=max(0.0, deadline - time.monotonic()))
-            stop_queued = True
         except queue.Full:
-            stop_queued = False
+            pass  # the worker is stuck behind a full queue: it is given up on below
         self._worker.join(max(0.0, deadline - time.monotonic()))
-        if self._worker.is_alive():
-            pending = self._queue.qsize() - stop_queued
+        if not self._worker.is_alive():
+            return
+        with self._state:
+            self._abandoned = True
+            lost = self._accepted - self._delivered
+            blocker = self._blocker()
+        if lost:
             logger.error("%d queued events and the one in progress were NOT delivered: close() "
                          "waited %.1f s%s; raise events.close_timeout or fix the slow handler",
-                         pending, self.close_timeout, self._blocker())
+                         lost - 1, self.close_timeout, blocker)

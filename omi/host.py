@@ -228,7 +228,12 @@ class Memory:
                                                   or _now()})
 
     def close(self) -> None:
-        """Deliver queued events, then close handlers, the embedder and storage. Idempotent."""
+        """Deliver queued events, then close handlers, the embedder and storage. Idempotent.
+
+        Events still queued when events.close_timeout runs out are logged and counted in
+        `self.dispatcher.undelivered`, and no handler call starts after that (one already
+        running is not interrupted), so handlers are never called once closed.
+        """
         if self._closed:
             return
         self._closed = True

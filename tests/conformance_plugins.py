@@ -140,6 +140,24 @@ class NeedsApiKey(HashEmbedder):
         self.api_key = api_key
 
 
+class AllocatesWithoutBound(HashEmbedder):
+    """Correct, except that embed_batch of any text allocates until memory runs out."""
+
+    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        hoard = []
+        while texts:
+            hoard.append(bytearray(32 * 2**20))  # zero-filled: really taken, not just reserved
+        return []
+
+
+class DiesOfMemory(HashEmbedder):
+    """Dies the way an interpreter out of memory does when it cannot even raise."""
+
+    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        os.write(2, b"Fatal Python error: _PyErr_NormalizeException: MemoryError\n")
+        os._exit(1)
+
+
 class KnownBatchFailure(BatchDisagrees):
     conformance_known_failures = {"batch_matches_single": "the remote API reorders batches"}
 
@@ -312,6 +330,21 @@ class Hangs(JSONLinesHandler):
     def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
         if event_type == "session.started":
             time.sleep(60)
+
+
+class HangsWithAHelper(JSONLinesHandler):
+    """Starts a helper process, writes both pids to $OMI_TEST_PIDS, then hangs: stopping the
+    check must take down the helper too."""
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        if event_type == "session.started":
+            import subprocess
+
+            helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+            pids = Path(os.environ["OMI_TEST_PIDS"])
+            pids.with_suffix(".part").write_text(f"{os.getpid()} {helper.pid}")
+            pids.with_suffix(".part").replace(pids)
+            time.sleep(120)
 
 
 class KillsTheInterpreter(JSONLinesHandler):

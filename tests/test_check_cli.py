@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -305,3 +307,147 @@ def test_an_option_the_constructor_does_not_take_is_one_line_exit_2(installed):
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr == ("Error: --option: NeedsApiKey does not accept option api_kye (did "
                              "you mean 'api_key'?); it accepts: api_key\n")
+
+
+@pytest.mark.parametrize("process", ["fork", "spawn"])
+def test_a_plugin_that_allocates_without_bound_fails_fast_under_the_memory_limit(installed,
+                                                                                 process):
+    installed("omi.embedding_providers", hog="AllocatesWithoutBound")
+    start = time.perf_counter()
+    result = omi("plugins", "check", "hog", "-k", "batch*", "--memory-limit", "256M",
+                 OMI_CHECK_PROCESS=process)
+    took = time.perf_counter() - start
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    for name in ("batch_matches_single", "batch_size_is_honoured"):
+        index = next(i for i, line in enumerate(lines) if line.startswith(f"  ✗ {name} ("))
+        assert lines[index + 1] == ("      the plugin exceeded the memory limit of 256 MiB "
+                                    "(--memory-limit)")
+    assert any(line.startswith("  ✓ batch_of_nothing_is_empty") for line in lines)  # goes on
+    assert took < 30  # a fraction of that alone; the margin is for a loaded machine
+
+
+@pytest.mark.parametrize("value, message", [
+    ("banana", "--memory-limit takes a size such as 2G, 512M or 1073741824 (bytes), or none "
+               "(or 0) for no limit; got 'banana'"),
+    ("-1G", "got '-1G'"),
+    ("512", "--memory-limit 512 is less than a check process needs to start (32 MiB); give a "
+            "size with its unit, e.g. 512M or 2G"),
+])
+def test_a_bad_memory_limit_is_one_line_exit_2(installed, value, message):
+    installed("omi.event_handlers", jsonl="JSONLinesHandler")
+    result = omi("plugins", "check", "jsonl", "--memory-limit", value)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+
+
+@pytest.mark.parametrize("value", ["none", "0", "1.5G", "4294967296"])
+def test_memory_limits_in_every_accepted_form_run_the_checks(installed, value):
+    installed("omi.event_handlers", jsonl="JSONLinesHandler")
+    result = omi("plugins", "check", "jsonl", "-k", "handle_returns_none", "--memory-limit", value)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a live process (an exited one waiting to be reaped is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def group_members(pgid: int) -> list[int]:
+    """The live processes in process group `pgid`."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except (FileNotFoundError, ProcessLookupError):  # it exited meanwhile
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("process", ["fork", "spawn"])
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_kills_the_check_processes_and_removes_their_files(installed, tmp_path, process,
+                                                                     signum, code):
+    installed("omi.event_handlers", stuck="HangsWithAHelper")
+    scratch, pids = tmp_path / "tmp", tmp_path / "pids"
+    scratch.mkdir()
+    path = os.pathsep.join([os.environ.get("PYTHONPATH", ""), str(TESTS)])
+    # Its own session, so that the signal can go to its whole process group, as Ctrl-C in a
+    # terminal or a CI runner's SIGTERM does.
+    command = subprocess.Popen(
+        [OMI, "plugins", "check", "stuck", "-k", "handle_returns_promptly"], text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": path, "TMPDIR": str(scratch),
+             "OMI_TEST_PIDS": str(pids), "OMI_CHECK_PROCESS": process})
+    try:
+        deadline = time.monotonic() + 60
+        while not pids.exists():
+            assert command.poll() is None and time.monotonic() < deadline, command.stderr.read()
+            time.sleep(0.01)
+        child, helper = map(int, pids.read_text().split())
+        assert running(child) and running(helper) and list(scratch.iterdir())
+        start = time.perf_counter()
+        os.killpg(command.pid, signum)
+        stdout, stderr = command.communicate(timeout=30)
+        took = time.perf_counter() - start
+    finally:
+        if command.poll() is None:
+            command.kill()
+    assert command.returncode == code
+    assert stdout == ""
+    assert stderr == (f"Error: interrupted by {signal.Signals(signum).name}: the check processes "
+                      f"were killed and their scratch files removed\n")
+    assert not running(child) and not running(helper) and not group_members(child)
+    assert list(scratch.iterdir()) == []
+    assert took < 10
+
+
+# A plugin's message spells these characters with these escapes in its source, and the reports
+# must show them the same way (\x1c-\x1f are not among them: messages collapse them as spaces).
+ESCAPES = "nul\\x00 esc\\x1b[31m bel\\x07 del\\x7f csi\\x9b half\\ud800 end"
+
+
+def test_control_characters_and_lone_surrogates_are_escaped_in_every_report(make_dist,
+                                                                           tmp_path):
+    make_dist("omi-hostile", entry_points={"omi.embedding_providers": {"hostile": "hostile:H"}},
+              files={"hostile.py": "from conformance_plugins import HashEmbedder\n"
+                                   "class H(HashEmbedder):\n"
+                                   "    def embed_batch(self, texts, batch_size=8):\n"
+                                   f"        raise ValueError('{ESCAPES}')\n"})
+    check = ("plugins", "check", "hostile", "-k", "batch_matches_single")
+    report = tmp_path / "report.xml"
+    assert omi(*check, "--format", "junit", "-o", str(report)).returncode == 1
+    from_stdout = omi(*check, "--format", "junit")
+    for root in (ElementTree.parse(report).getroot(), ElementTree.fromstring(from_stdout.stdout)):
+        message = root.find("testsuite/testcase[@name='batch_matches_single']/failure").get(
+            "message")
+        assert f"ValueError: {ESCAPES} (raised at hostile.py:4 in embed_batch)" in message
+    document = json.loads(omi(*check, "--format", "json").stdout)
+    assert ESCAPES in document["plugins"][0]["results"][0]["message"]
+    text = omi(*check).stdout
+    assert ESCAPES in text and not {"\x00", "\x1b", "\x07", "\x9b"} & set(text)
+
+
+@pytest.mark.parametrize("process", ["fork", "spawn"])
+def test_a_plugin_writing_to_file_descriptor_1_cannot_break_the_json_report(make_dist, process):
+    make_dist("omi-noisy", entry_points={"omi.event_handlers": {"noisy": "noisy_mod:Noisy"}},
+              files={"noisy_mod.py": "import os\n"
+                                     "os.write(1, b'garbage at import\\n')\n"
+                                     "from conformance_plugins import JSONLinesHandler\n"
+                                     "class Noisy(JSONLinesHandler):\n"
+                                     "    def handle(self, event_type, event_data):\n"
+                                     "        os.write(1, b'garbage from a check\\n')\n"
+                                     "        super().handle(event_type, event_data)\n"})
+    result = omi("plugins", "check", "noisy", "--format", "json", OMI_CHECK_PROCESS=process)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["plugins"][0]["counts"]["passed"] == 5
+    assert "garbage at import" in result.stderr  # the command's own import: shown, on stderr

@@ -188,6 +188,33 @@ def test_a_plugin_that_kills_the_interpreter_fails_that_check_only(child_process
     assert result["handle_returns_none"] == "passed"
 
 
+def test_a_check_process_that_dies_of_memory_names_the_memory_limit(child_process):
+    limited = run("DiesOfMemory", pattern="batch_matches_single", memory_limit=300 * 2**20)
+    assert limited.outcomes[0].message == ("the plugin exceeded the memory limit of 300 MiB "
+                                           "(--memory-limit)")
+    unlimited = run("DiesOfMemory", pattern="batch_matches_single", memory_limit=None)
+    assert unlimited.outcomes[0].message.startswith("the interpreter died (exit code 1)")
+
+
+def test_a_memory_error_a_check_wrapped_still_names_the_memory_limit():
+    """A check may turn what the plugin raised into its own failure (a constructor that
+    runs out of memory, for instance); the limit is still what the report names."""
+    from omi.conformance.registry import Check
+    from omi.conformance.runner import execute
+
+    def builds(ctx):
+        try:
+            raise MemoryError
+        except MemoryError:
+            raise CheckFailure("a test instance", "MemoryError", "give it memory") from None
+
+    check = Check("builds", "embedding", "builds an instance", builds)
+    limited = execute(check, lambda directory: None, (), 0, 1.0, memory_limit=2 * 2**30)
+    assert limited.message == "the plugin exceeded the memory limit of 2 GiB (--memory-limit)"
+    plain = execute(check, lambda directory: None, (), 0, 1.0)
+    assert plain.message == "expected a test instance; got MemoryError; fix: give it memory"
+
+
 def test_known_failures_are_xfail_and_a_passing_one_is_xpass():
     report = run("KnownBatchFailure")
     assert statuses(report)["batch_matches_single"] == "xfail"

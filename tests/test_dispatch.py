@@ -284,3 +284,66 @@ def test_an_event_queued_while_another_thread_closes_is_still_delivered():
     closer.join(5)
     assert not closer.is_alive() and not dispatcher._worker.is_alive()
     assert [data for _, data in recorder.events] == [{"n": 1}]
+
+
+class Timed(EventHandler):
+    """Records when each call starts; sleeps `seconds`, and blocks on event `block_at` until
+    `release` is set."""
+
+    interface_version = "1.0"
+
+    def __init__(self, seconds: float = 0.0, block_at: int = -1) -> None:
+        self.seconds, self.block_at = seconds, block_at
+        self.release = threading.Event()
+        self.calls: List[Tuple[int, float]] = []
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        self.calls.append((event_data["n"], time.monotonic()))
+        if event_data["n"] == self.block_at:
+            self.release.wait(10)
+        time.sleep(self.seconds)
+
+
+def test_once_close_gives_up_no_handler_is_called_again_and_the_loss_is_counted(caplog):
+    first, slow, last = Timed(), Timed(seconds=0.005, block_at=3), Timed()
+    dispatcher = Dispatcher({"first": first, "slow": slow, "last": last}, background=True,
+                            close_timeout=0.3)
+    for n in range(200):
+        dispatcher.dispatch("memory.stored", {"n": n})
+    with caplog.at_level(logging.ERROR, logger="omi.events"):
+        dispatcher.close()
+    closed_at = time.monotonic()
+    slow.release.set()  # the call in progress returns: the worker must stop there
+    time.sleep(0.3)
+    for handler in (first, slow, last):
+        assert all(started < closed_at for _, started in handler.calls)
+    assert [n for n, _ in first.calls] == [n for n, _ in slow.calls] == [0, 1, 2, 3]
+    assert [n for n, _ in last.calls] == [0, 1, 2]  # event 3 was in progress in `slow`
+    assert dispatcher.undelivered == 197
+    (record,) = caplog.records
+    assert record.getMessage().startswith(
+        "196 queued events and the one in progress were NOT delivered: close() waited 0.3 s "
+        "while handler 'slow' has been running for ")
+
+
+def test_a_slow_handler_is_not_called_after_close_gives_up():
+    """The worker used to go on calling handle() on handlers the host had closed."""
+    slow = Timed(seconds=0.01)
+    dispatcher = Dispatcher({"slow": slow}, background=True, close_timeout=0.1)
+    for n in range(200):
+        dispatcher.dispatch("memory.stored", {"n": n})
+    dispatcher.close()
+    closed_at, calls = time.monotonic(), len(slow.calls)
+    time.sleep(0.5)
+    assert len(slow.calls) == calls and slow.calls[-1][1] < closed_at
+    # the one in progress counts too, unless close() gave up between two events
+    assert 200 - calls <= dispatcher.undelivered <= 200 - calls + 1
+    assert not dispatcher._worker.is_alive()
+
+
+def test_nothing_is_undelivered_when_close_delivers_everything():
+    dispatcher = Dispatcher([Timed()], background=True)
+    for n in range(10):
+        dispatcher.dispatch("memory.stored", {"n": n})
+    dispatcher.close()
+    assert dispatcher.undelivered == 0

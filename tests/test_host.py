@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
@@ -276,6 +277,31 @@ def test_background_dispatch_is_flushed_on_close(db, recorder):
             m.store(f"memory number {n}")
     assert [d["content"] for d in recorder.of("memory.stored")] == [
         f"memory number {n}" for n in range(100)]
+
+
+def test_a_closed_handler_is_never_called_even_when_close_times_out(db, caplog):
+    class SlowAndStrict(Recorder):
+        """Slow, and counts every call made after its close()."""
+
+        calls_after_close = 0
+
+        def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+            self.calls_after_close += self.closed
+            time.sleep(0.01)
+
+    handler = SlowAndStrict()
+    memory = Memory(SQLiteBackend(db), handlers={"slow": handler}, background=True,
+                    close_timeout=0.1)
+    for n in range(100):
+        memory.store(f"memory number {n}")
+    with caplog.at_level(logging.ERROR, logger="omi.events"):
+        memory.close()
+    time.sleep(0.5)
+    assert handler.closed and handler.calls_after_close == 0
+    lost = memory.dispatcher.undelivered
+    assert 0 < lost < 100
+    assert caplog.messages[0].startswith(f"{lost - 1} queued events and the one in progress "
+                                         f"were NOT delivered")
 
 
 def test_many_threads_share_one_memory(memory, recorder):

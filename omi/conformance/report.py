@@ -1,13 +1,50 @@
-"""Formatting check reports: text for people, JSON for scripts, JUnit XML for CI."""
+"""Formatting check reports: text for people, JSON for scripts, JUnit XML for CI.
+
+The texts in a report come partly from the plugin (its messages, exceptions, output): each
+renderer gets them `visible`, so no plugin can make a report that is not well-formed XML,
+not encodable as UTF-8, or that drives the terminal it is printed on.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
-from typing import List
+import re
+from typing import Callable, List
 
 from omi.conformance.suite import Report
 
 MARKS = {"passed": "✓", "failed": "✗", "skipped": "skipped", "xfail": "xfail", "xpass": "xpass"}
+
+# What a report cannot carry as is. XML 1.0 allows neither the C0 controls (but tab, newline
+# and carriage return) nor the surrogates nor U+FFFE/U+FFFF; UTF-8 cannot encode a surrogate (a
+# str holds them only unpaired); terminals act on ESC, DEL and the C1 controls (CSI is one).
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def visible(text: str) -> str:
+    """`text` with the characters above written as Python escapes: \\x00, \\x1b, \\ud800."""
+    return _INVISIBLE.sub(lambda match: ascii(match.group())[1:-1], text)
+
+
+def _visible_report(report: Report) -> Report:
+    outcomes = [dataclasses.replace(outcome, name=visible(outcome.name),
+                                    message=visible(outcome.message))
+                for outcome in report.outcomes]
+    error = report.validation_error
+    return dataclasses.replace(report, label=visible(report.label), outcomes=outcomes,
+                               validation_error=None if error is None else visible(error))
+
+
+def _escaped(render: Callable[[List[Report], bool], str]) -> Callable[[List[Report], bool], str]:
+    """The renderer, given the reports with their texts made `visible`."""
+
+    @functools.wraps(render)
+    def escaped(reports: List[Report], strict: bool = False) -> str:
+        return render([_visible_report(report) for report in reports], strict)
+
+    return escaped
 
 
 def summary_line(reports: List[Report]) -> str:
@@ -24,6 +61,7 @@ def summary_line(reports: List[Report]) -> str:
     return line
 
 
+@_escaped
 def render_text(reports: List[Report], strict: bool = False) -> str:
     """One line per check; `strict` changes nothing here (the exit code says it)."""
     lines: List[str] = []
@@ -46,6 +84,7 @@ def render_text(reports: List[Report], strict: bool = False) -> str:
     return "\n".join(lines)
 
 
+@_escaped
 def render_json(reports: List[Report], strict: bool = False) -> str:
     document = {
         "schema": "omi.plugins.check/1",
@@ -68,6 +107,7 @@ def render_json(reports: List[Report], strict: bool = False) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False)
 
 
+@_escaped
 def render_junit(reports: List[Report], strict: bool = False) -> str:
     """JUnit XML for CI; under `strict` an xpass is a failure, as it is for the exit code."""
     from xml.etree import ElementTree  # only JUnit needs it: keeps the text report's start-up short

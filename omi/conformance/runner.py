@@ -8,6 +8,12 @@ On Linux the child is a fork of this process, which has already imported the fra
 plugin: it starts in about a millisecond instead of a new interpreter's 50-100 ms. Elsewhere, or
 when this process runs threads (forking those is unsafe), or with OMI_CHECK_PROCESS=spawn (for
 a plugin whose imports do not survive a fork), it is a new interpreter.
+
+Each child runs in its own process group, under a memory limit (RLIMIT_AS, where the platform
+has it) so that a runaway allocation fails its check instead of exhausting the machine. Ending
+a child kills its whole group: the child and anything the plugin started. Inside
+`supervised()`, SIGINT and SIGTERM raise `Interrupted`, and the unwinding kills the children
+and removes their scratch directories.
 """
 
 from __future__ import annotations
@@ -15,20 +21,62 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from omi.conformance.registry import Check, CheckFailure, Context
 
 PASSED, FAILED, SKIPPED, XFAIL, XPASS = "passed", "failed", "skipped", "xfail", "xpass"
+
+#: The address space a check process may use unless told otherwise (--memory-limit).
+DEFAULT_MEMORY_LIMIT = 2 * 2**30
+#: Less is a mistake (512 meant as megabytes?): a check process needs more to start.
+SMALLEST_MEMORY_LIMIT = 32 * 2**20
+_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?")
+
+
+def parse_memory_limit(text: str) -> Optional[int]:
+    """`2G`, `512M`, `1.5GiB` or a number of bytes, as bytes; `0` or `none`: no limit (None).
+
+    Units are binary (1K = 1024 bytes). Raises ValueError naming the accepted forms.
+    """
+    cleaned = text.strip().lower()
+    match = _SIZE.fullmatch(cleaned)
+    if cleaned != "none" and not match:
+        raise ValueError(f"--memory-limit takes a size such as 2G, 512M or 1073741824 (bytes), "
+                         f"or none (or 0) for no limit; got {text!r}")
+    if not match or float(match[1]) == 0:
+        return None
+    size = int(float(match[1]) * _UNITS[match[2]])
+    if size < SMALLEST_MEMORY_LIMIT:
+        raise ValueError(f"--memory-limit {text.strip()} is less than a check process needs "
+                         f"to start ({format_size(SMALLEST_MEMORY_LIMIT)}); give a size with "
+                         f"its unit, e.g. 512M or 2G")
+    return size
+
+
+def format_size(size: int) -> str:
+    """A size in bytes for people: `2 GiB`, `512 MiB`, `1.5 GiB`, `100 bytes`."""
+    for unit, factor in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= factor:
+            return f"{size / factor:.4g} {unit}"
+    return f"{size} bytes"
+
+
+def memory_limit_message(limit: int) -> str:
+    return f"the plugin exceeded the memory limit of {format_size(limit)} (--memory-limit)"
 
 
 @dataclass
@@ -45,30 +93,48 @@ class Outcome:
 
 
 def execute(check: Check, factory: Callable[[Path], Any], capabilities, seed: int,
-            call_timeout: float, close_instances: bool = True) -> Outcome:
+            call_timeout: float, close_instances: bool = True,
+            memory_limit: Optional[int] = None) -> Outcome:
     """Run one check in this process and say how it went (passed or failed).
 
     `close_instances=False` leaves the instances `factory` returns open: the caller owns them
-    (a pytest fixture that may be shared by several checks).
+    (a pytest fixture that may be shared by several checks). `memory_limit` is the limit this
+    process runs under: a check that runs out of memory fails saying it exceeded it.
     """
     context = Context(factory=factory, capabilities=frozenset(capabilities), seed=seed,
                       call_timeout=call_timeout, close_instances=close_instances)
+    # Made now: when memory has run out, the failure must not need any to be reported.
+    exceeded = memory_limit_message(memory_limit) if memory_limit else None
     start = time.perf_counter()
     try:
         check.function(context)
         status, message = PASSED, ""
-    except CheckFailure as failure:
-        status, message = FAILED, str(failure)
     except Exception as error:  # noqa: BLE001 - any exception from the plugin is a failure
-        status, message = FAILED, str(CheckFailure(
-            "the check's calls to succeed",
-            f"{type(error).__name__}: {error} ({_where(error)})",
-            "make that call handle the check's input, or declare the check in "
-            "conformance_known_failures with the reason"))
+        if exceeded and _ran_out_of_memory(error):
+            status, message = FAILED, exceeded
+        elif isinstance(error, CheckFailure):
+            status, message = FAILED, str(error)
+        else:
+            status, message = FAILED, str(CheckFailure(
+                "the check's calls to succeed",
+                f"{type(error).__name__}: {error} ({_where(error)})",
+                "make that call handle the check's input, or declare the check in "
+                "conformance_known_failures with the reason"))
     finally:
         duration = time.perf_counter() - start
         context.cleanup()
     return Outcome(check.name, status, duration, " ".join(message.split()))
+
+
+def _ran_out_of_memory(error: Optional[BaseException]) -> bool:
+    """Whether a MemoryError is `error` or behind it (a check may wrap what it caught)."""
+    for _ in range(100):  # a chain can loop: raise a from b, then b from a
+        if error is None:
+            return False
+        if isinstance(error, MemoryError):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _where(error: BaseException) -> str:
@@ -96,6 +162,74 @@ def apply_known_failures(outcome: Outcome, known: Dict[str, str]) -> Outcome:
     return outcome
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived inside `supervised()`; `signum` says which."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _Signals:
+    """Turns SIGINT and SIGTERM into one Interrupted in the main thread.
+
+    Only the first signal raises: a second one must not break off the cleaning up that the
+    first one started. Inside `hold()` a signal waits until the block ends, so a child or a
+    directory being created is on record, where the unwinding finds it, before it can come.
+    """
+
+    def __init__(self) -> None:
+        self.held = False
+        self.pending: Optional[int] = None
+        self.raised = False
+
+    def handle(self, signum: int, frame: Any = None) -> None:
+        if self.held:
+            self.pending = signum
+        elif not self.raised:
+            self.raised = True
+            raise Interrupted(signum)
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        outer, self.held = self.held, True
+        try:
+            yield
+        finally:
+            self.held = outer
+            if not outer and self.pending is not None:
+                signum, self.pending = self.pending, None
+                self.handle(signum)
+
+
+_signals = _Signals()
+
+
+@contextmanager
+def supervised() -> Iterator[None]:
+    """Run checks under supervision (main thread only): SIGINT and SIGTERM raise Interrupted,
+    whose unwinding kills the check processes and removes their scratch directories; a
+    prestarted child left unused is ended on the way out."""
+    handlers = {signum: signal.signal(signum, _signals.handle)
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        discard_spare(grace=0.0 if _signals.raised else 5.0)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        _signals.raised, _signals.pending = False, None
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL the process group a child leads: the child, if it still runs, and whatever the
+    plugin started from it."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # nobody left in it (macOS answers EPERM when only the exited child is)
+
+
 class _SpawnedWorker:
     """A new interpreter running checks and streaming one JSON line per event."""
 
@@ -105,6 +239,7 @@ class _SpawnedWorker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "omi.conformance.worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env,
+            start_new_session=True,  # its own process group (ignored on Windows)
         )
         self.lines: queue.Queue[Optional[bytes]] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
@@ -136,16 +271,19 @@ class _SpawnedWorker:
         return _tail(self.stderr)
 
     def stop(self, grace: float = 0.0) -> int:
-        """End the child: give it `grace` seconds to exit on its own, then kill it."""
+        """End the child: give it `grace` seconds to exit on its own, then kill its group."""
         try:
-            code = self.process.wait(timeout=grace) if grace else self.process.poll()
+            self.process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
-            code = None
-        if code is None:
-            self.process.kill()
-            code = self.process.wait()
-        self.stderr.close()
-        return code
+            pass
+        finally:
+            if hasattr(os, "killpg"):
+                _kill_group(self.process.pid)
+            else:  # Windows: no process groups
+                self.process.kill()
+            self.process.wait()
+            self.stderr.close()
+        return self.process.returncode
 
 
 class _ForkedWorker:
@@ -162,6 +300,9 @@ class _ForkedWorker:
         if self.pid == 0:  # the child: never returns into the caller's code
             code = 70
             try:
+                os.setpgid(0, 0)  # its own process group, which stop() kills as a whole
+                for signum in (signal.SIGINT, signal.SIGTERM):  # the parent's are for the parent
+                    signal.signal(signum, signal.SIG_DFL)
                 os.close(read_end)
                 os.dup2(self.stderr.fileno(), 1)  # the plugin's output goes to the log
                 os.dup2(self.stderr.fileno(), 2)
@@ -180,6 +321,10 @@ class _ForkedWorker:
                         pass
                 os._exit(code)
         os.close(write_end)
+        try:
+            os.setpgid(self.pid, self.pid)  # here too, so no kill can come before the child's
+        except OSError:
+            pass  # the child has done it, or has exited already
         self.events, self.buffer, self.code = read_end, b"", None
 
     def send(self, spec: Dict[str, Any]) -> None:
@@ -207,19 +352,20 @@ class _ForkedWorker:
         return _tail(self.stderr)
 
     def stop(self, grace: float = 0.0) -> int:
-        """End the child: give it `grace` seconds to exit on its own, then kill it."""
+        """End the child: give it `grace` seconds to exit on its own, then kill its group."""
         deadline = time.monotonic() + grace
-        while self.code is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.code = os.waitstatus_to_exitcode(status)
-            elif time.monotonic() >= deadline:
-                os.kill(self.pid, 9)  # SIGKILL
-                self.exit_code()
-            else:
-                time.sleep(0.002)
-        os.close(self.events)
-        self.stderr.close()
+        try:
+            while self.code is None and time.monotonic() < deadline:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                if pid:
+                    self.code = os.waitstatus_to_exitcode(status)
+                else:
+                    time.sleep(0.002)
+        finally:
+            _kill_group(self.pid)
+            self.exit_code()
+            os.close(self.events)
+            self.stderr.close()
         return self.code
 
 
@@ -249,49 +395,57 @@ def prestart() -> None:
     spare child; `discard_spare` ends one that is not needed (validation failed).
     """
     if not _spare and not forks():
-        _spare.append(_SpawnedWorker())
+        with _signals.hold():
+            _spare.append(_SpawnedWorker())
 
 
-def discard_spare() -> None:
+def discard_spare(grace: float = 5.0) -> None:
     while _spare:
         worker = _spare.pop()
         worker.send({})  # an empty spec: the child exits at once
-        worker.stop(grace=5.0)
+        worker.stop(grace)
 
 
 def run_in_child(import_path: str, options: Dict[str, Any], checks: Sequence[Check],
-                 capabilities, seed: int, timeout: float, call_timeout: float) -> List[Outcome]:
-    """Run `checks` in child interpreters, each within `timeout` seconds.
+                 capabilities, seed: int, timeout: float, call_timeout: float,
+                 memory_limit: Optional[int] = DEFAULT_MEMORY_LIMIT) -> List[Outcome]:
+    """Run `checks` in child interpreters, each within `timeout` seconds and `memory_limit`
+    bytes of address space (None: no limit).
 
     The children's temporary files go into one scratch directory that this process removes
     at the end, so a child killed in the middle of a check leaves nothing behind.
     """
-    scratch = tempfile.mkdtemp(prefix="omi-check-")
+    scratch = None
     try:
+        with _signals.hold():
+            scratch = tempfile.mkdtemp(prefix="omi-check-")
         return _run_checks_in_children(import_path, options, checks, capabilities, seed,
-                                       timeout, call_timeout, scratch)
+                                       timeout, call_timeout, memory_limit, scratch)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _run_checks_in_children(import_path: str, options: Dict[str, Any], checks: Sequence[Check],
                             capabilities, seed: int, timeout: float, call_timeout: float,
-                            scratch: str) -> List[Outcome]:
+                            memory_limit: Optional[int], scratch: str) -> List[Outcome]:
     outcomes: List[Outcome] = []
     pending = [c.name for c in checks]
+    exceeded = memory_limit_message(memory_limit) if memory_limit else None
     while pending:
         spec = {"plugin": import_path, "options": options, "checks": pending,
                 "capabilities": sorted(capabilities), "seed": seed, "call_timeout": call_timeout,
-                "scratch": scratch}
-        worker: Any
-        if _spare:
-            worker = _spare.pop()
-        else:
-            worker = _ForkedWorker(spec) if forks() else _SpawnedWorker()
-        worker.send(spec)
+                "memory_limit": memory_limit, "scratch": scratch}
+        worker: Any = None
         current: Optional[str] = None
         started, grace = 0.0, 0.0
         try:
+            with _signals.hold():
+                if _spare:
+                    worker = _spare.pop()
+                else:
+                    worker = _ForkedWorker(spec) if forks() else _SpawnedWorker()
+            worker.send(spec)
             while True:
                 try:
                     # generous while the child starts up; the check's own timeout after
@@ -304,13 +458,15 @@ def _run_checks_in_children(import_path: str, options: Dict[str, Any], checks: S
                                             f"hangs, or needs a larger --timeout)"))
                     break
                 if event is None:
-                    code = worker.exit_code()
+                    code, log = worker.exit_code(), worker.stderr_tail()
+                    out_of_memory = exceeded if "MemoryError" in log else None
                     if current is None:
-                        raise RuntimeError(f"the check process exited with code {code} before "
-                                           f"running any check: {worker.stderr_tail()}")
+                        raise RuntimeError(f"{out_of_memory} before running any check"
+                                           if out_of_memory else f"the check process exited "
+                                           f"with code {code} before running any check: {log}")
                     outcomes.append(Outcome(current, FAILED, time.perf_counter() - started,
-                                            f"the interpreter died (exit code {code}) during "
-                                            f"this check: {worker.stderr_tail() or 'no output'}"))
+                                            out_of_memory or f"the interpreter died (exit code "
+                                            f"{code}) during this check: {log or 'no output'}"))
                     break
                 if event["event"] == "start":
                     current, started = event["check"], time.perf_counter()
@@ -321,7 +477,8 @@ def _run_checks_in_children(import_path: str, options: Dict[str, Any], checks: S
                     grace = 5.0  # a child that finished may run its exit handlers
                     break
         finally:
-            worker.stop(grace)
+            if worker is not None:
+                worker.stop(grace)
         finished = {o.name for o in outcomes}
         pending = [name for name in pending if name not in finished]
     return outcomes

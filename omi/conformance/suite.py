@@ -9,6 +9,7 @@ from typing import Dict, List, Optional
 
 from omi.conformance.registry import Check, checks_for
 from omi.conformance.runner import (
+    DEFAULT_MEMORY_LIMIT,
     FAILED,
     SKIPPED,
     XPASS,
@@ -53,8 +54,10 @@ class Report:
 
 
 def run_suite(target: Target, pattern: Optional[str] = None, seed: int = 0,
-              timeout: float = 60.0, call_timeout: float = 10.0) -> Report:
-    """Run the behavioural checks of `target` (validation is the caller's phase 1)."""
+              timeout: float = 60.0, call_timeout: float = 10.0,
+              memory_limit: Optional[int] = DEFAULT_MEMORY_LIMIT) -> Report:
+    """Run the behavioural checks of `target` (validation is the caller's phase 1), each
+    child process limited to `memory_limit` bytes of address space (None: no limit)."""
     start = time.perf_counter()
     report = Report(target.label, target.interface, seed)
     capabilities, known = target.capabilities, target.known_failures
@@ -67,7 +70,8 @@ def run_suite(target: Target, pattern: Optional[str] = None, seed: int = 0,
         else:
             runnable.append(check)
     ran = {o.name: o for o in run_in_child(target.import_path, target.options, runnable,
-                                           capabilities, seed, timeout, call_timeout)}
+                                           capabilities, seed, timeout, call_timeout,
+                                           memory_limit)}
     for check in select_checks(target.interface, pattern):
         outcome = skipped.get(check.name) or ran[check.name]
         report.outcomes.append(apply_known_failures(outcome, known))

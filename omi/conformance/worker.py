@@ -11,7 +11,7 @@ import os
 import sys
 import tempfile
 from importlib import import_module
-from typing import Any, Callable, Dict, TextIO
+from typing import Any, Callable, Dict, Optional, TextIO
 
 from omi.conformance.registry import all_checks
 from omi.conformance.runner import execute
@@ -30,12 +30,33 @@ def _events_channel() -> TextIO:
     return channel
 
 
+def limit_memory(limit: Optional[int]) -> None:
+    """Cap this process's address space at `limit` bytes (RLIMIT_AS), so a runaway plugin
+    gets a MemoryError instead of the machine's memory. None: no cap. Where the platform has
+    no such limit (Windows, or one that refuses it) the checks run without one."""
+    if not limit:
+        return
+    try:
+        import resource
+    except ImportError:  # Windows
+        return
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError):
+        pass  # a platform that refuses it: the checks run without a cap, as on Windows
+
+
 def run_checks(spec: Dict[str, Any], emit: Callable[[Dict[str, Any]], None]) -> None:
     """Run the checks a spec names, announcing each one before it starts and its outcome.
 
     Temporary files (the checks' and the plugin's) go into the spec's scratch directory,
-    which the parent removes even when it has to kill this process.
+    which the parent removes even when it has to kill this process. The memory limit is set
+    before the plugin is imported (a spawned child) or used (a forked one).
     """
+    limit_memory(spec.get("memory_limit"))
     if spec.get("scratch"):
         tempfile.tempdir = spec["scratch"]
     checks = {c.name: c for c in all_checks()}
@@ -47,7 +68,7 @@ def run_checks(spec: Dict[str, Any], emit: Callable[[Dict[str, Any]], None]) -> 
     for name in spec["checks"]:
         emit({"event": "start", "check": name})
         outcome = execute(checks[name], factory, spec["capabilities"], spec["seed"],
-                          spec["call_timeout"])
+                          spec["call_timeout"], memory_limit=spec.get("memory_limit"))
         emit({"event": "result", "outcome": outcome.to_dict()})
     emit({"event": "done"})
 
