@@ -54,7 +54,7 @@ def _now() -> str:
 
 def json_problem(value: Any, path: str, depth: int = 0) -> Optional[str]:
     """What keeps `value` from being stored as JSON and read back unchanged, naming where it is
-    (e.g. "metadata['a'][0] is a set, ..."), or None when it is plain JSON data.
+    (e.g. "metadata['a'][0] has type set, ..."), or None when it is plain JSON data.
 
     Stricter than json.dumps, which silently turns non-str keys into strings and writes lone
     surrogates (undecodable bytes read with errors='surrogateescape') as escapes.
