@@ -9,8 +9,10 @@ Exit codes: 0 success, 1 a check or operation failed, 2 usage or validation erro
 from __future__ import annotations
 
 import contextlib
+import math
 import os
-from typing import Any, Iterator
+import re
+from typing import Any, Iterable, Iterator
 
 import click
 
@@ -59,12 +61,30 @@ def _debug_enabled(ctx: click.Context) -> bool:
     return bool(root.params.get("debug")) or os.environ.get("OMI_DEBUG", "") not in ("", "0")
 
 
+def one_line_usage(error: click.UsageError) -> click.ClickException:
+    """Click's usage error as one line (click prints the usage and a hint above it), ending
+    with where to read how the command is used."""
+    if isinstance(error, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+        return error  # `omi plugins` alone: click 8.2+ prints the group's help this way
+    hint = f"; see '{error.ctx.command_path} --help'" if error.ctx is not None else ""
+    return BadInput(one_line(error.format_message()).rstrip(".") + hint)
+
+
 class OmiGroup(click.Group):
-    """Turns unexpected exceptions into one-line errors, with the traceback under --debug."""
+    """Turns unexpected exceptions into one-line errors, with the traceback under --debug;
+    usage errors too are one line."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as error:  # in the options of `omi` itself
+            raise one_line_usage(error) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:  # in a subcommand's arguments
+            raise one_line_usage(error) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as error:
@@ -75,6 +95,51 @@ class OmiGroup(click.Group):
             code = 2 if isinstance(error, PluginError) else 1
             click.echo(f"Error: {one_line(error)}", err=True)
             ctx.exit(code)
+
+
+class CommandLineText(click.ParamType):
+    """Text that is valid UTF-8, without control characters other than whitespace.
+
+    Undecodable bytes in argv reach Python as lone surrogates (surrogateescape), which storage
+    cannot encode or would keep as mojibake; an ESC stored from the command line would be
+    replayed to the terminal by every `omi recall` that prints it.
+    """
+
+    name = "text"
+    CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")  # Cc but whitespace
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            code = ord(value[error.start])
+            what = f"byte 0x{code - 0xDC00:02X}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+            self.fail(f"not valid UTF-8 ({what} at position {error.start}); pass UTF-8 text "
+                      f"(is the terminal's or the file's encoding UTF-8?)", param, ctx)
+        control = self.CONTROL.search(value)
+        if control:
+            self.fail(f"control character U+{ord(control.group()):04X} at position "
+                      f"{control.start()}; remove it (tabs and line breaks are fine)", param, ctx)
+        return value
+
+
+TEXT = CommandLineText()
+
+
+class Seconds(click.FloatRange):
+    """A positive, finite number of seconds up to `max` (FloatRange alone lets nan through,
+    which compares false with both bounds)."""
+
+    name = "seconds"
+
+    def __init__(self, max: float) -> None:
+        super().__init__(min=0, max=max, min_open=True)
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if math.isnan(seconds):
+            self.fail(f"{value!r} is not a number of seconds; give e.g. 60", param, ctx)
+        return seconds
 
 
 @click.group(cls=OmiGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -186,13 +251,24 @@ def list_plugins(output_format: str, group: str | None, verbose: bool) -> None:
 def parse_settings(settings: tuple[str, ...], option: str = "--set",
                    example: str = "") -> dict[str, str]:
     """KEY=VALUE options as a dict: --set of `new` and `update`, --meta of `store`."""
-    variables = {}
+    pairs = []
     for text in settings:
         key, sep, value = text.partition("=")
         if not sep or not key.strip():
             hint = f"; e.g. {example}" if example else ""
             raise BadInput(f"{option} takes KEY=VALUE, got {text!r}{hint}")
-        variables[key.strip()] = value
+        pairs.append((key.strip(), value))
+    return unique_keys(pairs, option)
+
+
+def unique_keys(pairs: Iterable[tuple[str, Any]], option: str) -> dict[str, Any]:
+    """The pairs as a dict; a KEY given twice is a usage error rather than a silent last-wins.
+    The values stay out of the message: they may be secrets."""
+    variables: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in variables:
+            raise BadInput(f"{option} gives {key!r} twice; give each KEY once")
+        variables[key] = value
     return variables
 
 
@@ -203,11 +279,12 @@ def parse_settings(settings: tuple[str, ...], option: str = "--set",
 @click.option("-o", "--output-dir", default=".", show_default=True, type=click.Path(),
               help="Where the omi-<type>-<name> directory is created.")
 @click.option("--no-input", is_flag=True, help="Do not prompt; use defaults and the values given.")
-@click.option("--author", help="Author name (default: git config user.name).")
-@click.option("--email", help="Author e-mail (default: git config user.email).")
-@click.option("--description", help="One-line description of the plugin.")
-@click.option("--license", "license_", help="MIT (default), Apache-2.0 or BSD-3-Clause.")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+@click.option("--author", type=TEXT, help="Author name (default: git config user.name).")
+@click.option("--email", type=TEXT, help="Author e-mail (default: git config user.email).")
+@click.option("--description", type=TEXT, help="One-line description of the plugin.")
+@click.option("--license", "license_", type=TEXT,
+              help="MIT (default), Apache-2.0 or BSD-3-Clause.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", type=TEXT,
               help="Any other template variable (e.g. --set version=0.2.0). Repeatable.")
 @click.option("--dry-run", is_flag=True, help="List the files it would write; write nothing.")
 def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: bool,
@@ -268,7 +345,7 @@ UPDATE_MARKS = {"added": "A", "updated": "M", "merged": "M", "deleted": "D", "co
 @click.option("--skip", "skips", multiple=True, metavar="GLOB",
               help="Leave files (or folders) matching GLOB alone; remembered in "
               ".omi-template.json. Repeatable.")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", type=TEXT,
               help="Change a template answer (e.g. --set description=...) and re-render. "
               "Repeatable.")
 @click.option("--allow-dirty", is_flag=True,
@@ -396,8 +473,8 @@ def _echo_diff(changes: list[Any]) -> None:
 @click.option("--strict", is_flag=True, help="Fail when a declared known failure passes.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the randomized checks.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0,
-              show_default=True, help="Seconds each check may take.")
+@click.option("--timeout", type=Seconds(max=86_400), default=60.0, show_default=True,
+              help="Seconds each check may take.")
 @click.option("--memory-limit", "memory_limit", metavar="SIZE", default="2G", show_default=True,
               help="Memory (address space) each check process may use: 2G, 512M, 1.5G or a "
               "number of bytes; 0 or none for no limit. A plugin that goes past it fails the "
@@ -444,11 +521,11 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
     if bool(name) == check_all:
         raise BadInput("give a plugin NAME or --all (not both); see omi plugins list")
     try:
-        parsed = dict(parse_option(text) for text in options)
+        parsed = unique_keys((parse_option(text) for text in options), "--option")
         limit = runner.parse_memory_limit(memory_limit)
     except ValueError as error:
         raise BadInput(str(error)) from None
-    if output:
+    if output is not None:
         _check_writable(output)
     try:
         runner.forks()  # OMI_CHECK_PROCESS is valid
@@ -528,6 +605,8 @@ def _check_each(names: list[str], group: str | None, options: dict[str, Any],
 
 
 def _check_writable(path: str) -> None:
+    if not path:  # it would name the current directory, which the report would replace
+        raise BadInput("-o is empty; give the report's file name, e.g. -o report.xml")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
         raise BadInput(f"cannot write the report to {path}: {directory} is not a writable "
@@ -552,8 +631,8 @@ def _open_memory(config_path: str | None) -> Any:
 
 
 @cli.command("store")
-@click.argument("text")
-@click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE",
+@click.argument("text", type=TEXT)
+@click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE", type=TEXT,
               help="Metadata stored with the memory (values are strings). Repeatable.")
 @click.option("--config", "config_path", metavar="PATH", help=CONFIG_OPTION_HELP)
 def store_command(text: str, meta: tuple[str, ...], config_path: str | None) -> None:
@@ -573,9 +652,9 @@ def store_command(text: str, meta: tuple[str, ...], config_path: str | None) -> 
 
 
 @cli.command("recall")
-@click.argument("query")
+@click.argument("query", type=TEXT)
 @click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True,
-              help="At most this many memories.")
+              help="At most this many memories (1 to 10000).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Text for people, JSON (schema omi.recall/1) for scripts.")
 @click.option("--config", "config_path", metavar="PATH", help=CONFIG_OPTION_HELP)
@@ -587,6 +666,11 @@ def recall_command(query: str, limit: int, output_format: str, config_path: str 
       omi recall "deploy key"
       omi recall ada --limit 3 --format json
     """
+    from omi.host import MAX_RECALL_LIMIT
+
+    if limit > MAX_RECALL_LIMIT:
+        raise BadInput(f"--limit {limit} is too large: one recall returns at most "
+                       f"{MAX_RECALL_LIMIT} memories; give 1 to {MAX_RECALL_LIMIT}")
     with plugin_output_to_stderr(), _open_memory(config_path) as memory:
         results = memory.recall(query, limit)
     shown = [{key: value for key, value in item.items() if key != "embedding"}

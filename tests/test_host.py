@@ -23,7 +23,7 @@ from omi.builtin.sqlite import SQLiteBackend
 from omi.cli import cli
 from omi.config import ConfigError
 from omi.events import EVENT_TYPES, EventHandler
-from omi.host import Memory
+from omi.host import MAX_JSON_DEPTH, MAX_RECALL_LIMIT, Memory
 
 OMI = str(Path(sys.executable).with_name("omi"))
 ISO_TIMESTAMP = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+\+00:00$"
@@ -119,6 +119,22 @@ def test_link_records_edges_and_checks_both_ids(memory):
     (None, None, ValueError, "content must be a non-empty string"),
     ("ok", ["not", "a", "dict"], TypeError, "metadata must be a dict, got list"),
     ("ok", {"when": object()}, ValueError, "memory must be JSON-serialisable"),
+    ("ok", {1: "x"}, ValueError, r"metadata has the key 1 \(int\); JSON keys are strings, "
+     r"e.g. '1'"),
+    ("ok", {"a": [{"b": {(1, 2): "x"}}]}, ValueError, r"metadata\['a'\]\[0\]\['b'\] has the key "
+     r"\(1, 2\) \(tuple\)"),
+    ("ok", {"a": [0.5, float("nan")]}, ValueError, r"metadata\['a'\]\[1\] is nan, which JSON "
+     r"cannot hold; use a finite number or None"),
+    ("ok", {"a": float("-inf")}, ValueError, r"metadata\['a'\] is -inf"),
+    ("ok", {"a": {1, 2}}, ValueError, r"metadata\['a'\] has type set, which JSON cannot hold"),
+    ("ok", {"a": [b"raw"]}, ValueError, r"metadata\['a'\]\[0\] has type bytes"),
+    ("ok", {"deep": json.loads("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1))},
+     ValueError, rf"metadata\['deep'\](\[0\]){{{MAX_JSON_DEPTH - 1}}} nests more than "
+     rf"{MAX_JSON_DEPTH} levels deep; flatten it"),
+    ("bad \udcff\udcfe", None, ValueError, r"content is not valid UTF-8 text: lone surrogate "
+     r"U\+DCFF at index 4; decode bytes with errors='strict' or 'replace'"),
+    ("ok", {"a": ["\ud800"]}, ValueError, r"metadata\['a'\]\[0\] is not valid UTF-8 text"),
+    ("ok", {"k\udcff": 1}, ValueError, r"the key of metadata\['k\\udcff'\] is not valid UTF-8"),
 ])
 def test_bad_store_input_is_rejected_and_nothing_is_stored(memory, recorder, content, metadata,
                                                             error, message):
@@ -128,10 +144,34 @@ def test_bad_store_input_is_rejected_and_nothing_is_stored(memory, recorder, con
     assert recorder.events == []
 
 
-@pytest.mark.parametrize("limit", [-1, 1.5, True, "3"])
+@pytest.mark.parametrize("limit", [-1, 1.5, True, "3", MAX_RECALL_LIMIT + 1, 10**23])
 def test_bad_limits_are_rejected(memory, limit):
     with pytest.raises(ValueError, match="limit must be a non-negative integer"):
         memory.recall("x", limit)
+
+
+def test_the_largest_limit_works_also_with_an_embedder(db):
+    """The embedder asks the backend for RERANK_POOL x limit candidates, beyond the host's
+    bound: the backend takes that."""
+    with FakeOllama() as server, Memory(SQLiteBackend(db),
+                                        embedder=OllamaEmbedder(base_url=server.url)) as memory:
+        memory.store("one note")
+        assert len(memory.recall("note", MAX_RECALL_LIMIT)) == 1
+
+
+def test_a_query_that_is_not_valid_unicode_is_named(memory, recorder):
+    with pytest.raises(ValueError, match=r"^query is not valid UTF-8 text: lone surrogate "
+                                         r"U\+DCFF at index 1"):
+        memory.recall("x\udcff")
+    assert recorder.events == []
+
+
+def test_session_metadata_must_be_json_data(memory, recorder):
+    with pytest.raises(ValueError, match=r"session metadata must be JSON-serialisable: "
+                                         r"metadata\['agent'\] has type set"):
+        with memory.session(metadata={"agent": {"claw"}}):
+            pass  # pragma: no cover
+    assert recorder.events == []
 
 
 def test_a_query_must_be_text(memory):

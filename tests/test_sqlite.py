@@ -183,6 +183,11 @@ def test_home_relative_paths_are_expanded(tmp_path, monkeypatch):
     ({"content": 3}, ValueError, r"memory\['content'\] must be a non-empty string"),
     ({"content": "x", "metadata": {"s": {1, 2}}}, ValueError, "must be JSON-serialisable"),
     ({"content": "x", "score": float("nan")}, ValueError, "must be JSON-serialisable"),
+    ({"content": "x", "metadata": {1: "one", "1": "two"}}, ValueError,
+     r"memory\['metadata'\] has the key 1 \(int\)"),
+    ({"content": "x", "embedding": [0.1, float("inf")]}, ValueError,
+     r"memory\['embedding'\]\[1\] is inf"),
+    ({"content": "x\udcff"}, ValueError, r"memory\['content'\] is not valid UTF-8 text"),
 ])
 def test_bad_memories_are_rejected_and_nothing_is_written(backend, memory, error, message):
     with pytest.raises(error, match=message):
@@ -197,6 +202,12 @@ def test_bad_memories_are_rejected_and_nothing_is_written(backend, memory, error
 def test_bad_recall_arguments(backend, query, limit, error):
     with pytest.raises(error):
         backend.recall(query, limit)
+
+
+def test_a_limit_beyond_sqlite_integers_means_every_match(backend):
+    backend.store_memory({"content": "tea time"})
+    assert len(backend.recall("tea", 10**23)) == 1
+    assert len(backend.recall("", 10**23)) == 1
 
 
 def test_unopenable_paths_and_bad_options_are_clear_errors(tmp_path):

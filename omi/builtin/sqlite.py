@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
+from omi.host import json_problem
 from omi.storage import StorageBackend
 
 SCHEMA = """
@@ -35,6 +36,8 @@ CREATE TABLE IF NOT EXISTS edges (
 # WAL's recommended setting: a commit survives a crash of the process; only a power cut can
 # lose the last commits (never corrupt the file). "full" also fsyncs every commit.
 SYNCHRONOUS_MODES = ("normal", "full")
+#: SQLite integers are 64-bit; a larger LIMIT would not even bind.
+SQLITE_MAX_INTEGER = 2**63 - 1
 
 
 def default_database_path() -> Path:
@@ -101,6 +104,9 @@ class SQLiteBackend(StorageBackend):
         if not isinstance(content, str) or not content.strip():
             raise ValueError("memory['content'] must be a non-empty string")
         document = {key: value for key, value in memory.items() if key != "id"}
+        problem = json_problem(document, "memory")
+        if problem:
+            raise ValueError(f"memory must be JSON-serialisable: {problem}")
         try:
             encoded = json.dumps(document, allow_nan=False)
         except (TypeError, ValueError) as error:
@@ -127,6 +133,7 @@ class SQLiteBackend(StorageBackend):
             raise ValueError(f"limit must be a non-negative integer, got {limit!r}")
         if not isinstance(query, str):
             raise TypeError(f"query must be a str, got {type(query).__name__}")
+        limit = min(limit, SQLITE_MAX_INTEGER)  # "at most limit" all the same; no OverflowError
         with self._lock:
             db = self._connection()
             if limit == 0:
