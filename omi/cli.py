@@ -33,6 +33,13 @@ def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+def error_line(error: BaseException) -> str:
+    """One line for an unexpected error; one without a message (a MemoryError) is named by
+    its type rather than printed as a bare 'Error: '."""
+    return one_line(error) or (f"{type(error).__name__} (no message); rerun with --debug for "
+                               f"the traceback")
+
+
 def plugin_output_to_stderr() -> Any:
     """A context in which whatever plugins print goes to stderr, so that stdout carries only
     the command's own output (a plugin printing on import must not break --format json)."""
@@ -61,7 +68,7 @@ class OmiGroup(click.Group):
             from omi.plugins import PluginError
 
             code = 2 if isinstance(error, PluginError) else 1
-            click.echo(f"Error: {one_line(error)}", err=True)
+            click.echo(f"Error: {error_line(error)}", err=True)
             ctx.exit(code)
 
 
