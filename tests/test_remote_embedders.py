@@ -169,6 +169,16 @@ def test_a_server_trickling_its_answer_cannot_hold_the_caller_past_the_timeout(a
     assert time.perf_counter() - start < 1.5
 
 
+def test_an_error_answer_whose_body_never_comes_is_still_an_api_error(api):
+    """Reading the body of an error answer timed out inside the handler of the HTTPError,
+    so a bare TimeoutError escaped instead of the APIError with the status."""
+    server, make = api
+    server.then(500, {"error": "overloaded"}, trickle=2.0)
+    with pytest.raises(APIError, match=r"HTTP 500: no details") as info:
+        make(timeout=0.5, max_retries=0).embed("hello")
+    assert info.value.status == 500
+
+
 def test_a_key_in_the_url_is_not_quoted_in_errors():
     url = closed_port_url()
     embedder = NIMEmbedder(api_key="k", base_url=f"{url}/v1?api_key=SECRET42", max_retries=0)
