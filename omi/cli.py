@@ -599,7 +599,8 @@ def config_group() -> None:
               show_default=True, help="Output format.")
 def config_show(config_path: str | None, output_format: str) -> None:
     """Print the effective configuration: the file found, ${VAR}s expanded, defaults filled in,
-    secrets (keys named like api_key, token, password, secret) masked.
+    secrets masked (values of keys and headers named like api_key, token, password or
+    Authorization, and passwords and tokens inside URLs and DSNs).
 
     \b
     Examples:
