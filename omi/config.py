@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Union
 
-from omi.masking import MASK, is_secret, mask_secrets, mask_text
+from omi.masking import MASK, is_secret, mask_known, mask_secrets, mask_text
 
 __all__ = [
     "CONFIG_ENV",
@@ -253,14 +253,14 @@ def _config_loader() -> Any:
             if isinstance(event, yaml.AliasEvent) and event.anchor in self.anchors:
                 size = self.sizes.get(id(self.anchors[event.anchor]))
                 if size is None:  # its anchor is still open: the alias is inside it
-                    self.refuse(event, f"the alias *{event.anchor} is inside the value it "
-                                       f"refers to; a configuration cannot contain itself")
+                    raise self.Refused(None, None, f"the alias *{event.anchor} is inside the "
+                                       f"value it refers to; a configuration cannot contain "
+                                       f"itself", event.start_mark)
                 self.count(size, event)
                 return super().compose_node(parent, index)
             self.depth += 1
             if self.depth > MAX_CONFIG_DEPTH:
-                self.refuse(event, f"values are nested more than {MAX_CONFIG_DEPTH} levels "
-                                   f"deep; flatten the configuration")
+                self.too_deep(event.start_mark)
             before = self.values
             self.count(1, event)
             node = super().compose_node(parent, index)
@@ -268,15 +268,24 @@ def _config_loader() -> Any:
             self.sizes[id(node)] = self.values - before
             return node
 
+        def fetch_flow_collection_start(self, token_class: Any) -> None:
+            # `[[[[...`: refused by the scanner, before PyYAML looks up to 1024 characters
+            # ahead for keys at every level (seconds on a long line of brackets)
+            if self.flow_level >= MAX_CONFIG_DEPTH:
+                self.too_deep(self.get_mark())
+            super().fetch_flow_collection_start(token_class)
+
+        def too_deep(self, mark: Any) -> None:
+            raise self.Refused(None, None, f"values are nested more than {MAX_CONFIG_DEPTH} "
+                               f"levels deep; flatten the configuration", mark)
+
         def count(self, values: int, event: Any) -> None:
             self.values += values
             if self.values > MAX_CONFIG_VALUES:
-                self.refuse(event, f"the file holds more than {MAX_CONFIG_VALUES:,} values "
-                                   f"once its aliases (*name) are expanded; write a smaller "
-                                   f"configuration without nested aliases")
-
-        def refuse(self, event: Any, problem: str) -> None:
-            raise self.Refused(None, None, problem, event.start_mark)
+                raise self.Refused(None, None, f"the file holds more than "
+                                   f"{MAX_CONFIG_VALUES:,} values once its aliases (*name) are "
+                                   f"expanded; write a smaller configuration without nested "
+                                   f"aliases", event.start_mark)
 
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
             seen = set()
@@ -334,12 +343,11 @@ def parse_config(document: Any, source: Optional[Path] = None,
                               f"options}} mappings, not {_kind(handlers)}")
         config.handlers = [_choice(entry, f"events.handlers[{index}]", "name", environ)
                            for index, entry in enumerate(handlers)]
-        config.dispatch = _dispatch_options(events, environ)
+        config.dispatch = _dispatch_options(events)
     return config
 
 
-def _dispatch_options(events: Dict[str, Any], environ: Optional[Mapping[str, str]]
-                      ) -> Dict[str, Any]:
+def _dispatch_options(events: Dict[str, Any]) -> Dict[str, Any]:
     """The dispatch options of `events`, checked when the file is read: one that only failed
     when the host closed (close_timeout: .inf) came after the memory was already stored."""
     from omi.dispatch import check_option
@@ -499,10 +507,7 @@ def _hide_options(error: BaseException, options: Dict[str, Any]) -> str:
     may quote (a key, a header, a DSN's password) or any other credential written in it."""
     secrets: List[str] = []
     mask_secrets(options, secrets)
-    problem = str(error)
-    for secret in sorted(set(secrets) - {""}, key=len, reverse=True):
-        problem = problem.replace(secret, MASK)
-    problem = mask_text(problem)
+    problem = mask_known(str(error), secrets)
     return f"{type(error).__name__}: {problem}" if problem else type(error).__name__
 
 

@@ -13,9 +13,9 @@ Masking errs towards hiding: a harmless value that looks like a credential reads
 from __future__ import annotations
 
 import re
-from typing import Any, List, Optional
+from typing import Any, Iterable, List, Optional
 
-__all__ = ["MASK", "is_secret", "mask_secrets", "mask_text"]
+__all__ = ["MASK", "is_secret", "mask_known", "mask_secrets", "mask_text"]
 
 MASK = "****"
 
@@ -74,6 +74,14 @@ def mask_text(text: str, found: Optional[List[str]] = None) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(hide, text)
     return text
+
+
+def mask_known(text: str, secrets: Iterable[str]) -> str:
+    """`text` (a message that may quote what it was given) with each of `secrets`, the literal
+    values `mask_secrets` or `mask_text` found, and any other credential replaced by '****'."""
+    for secret in sorted(set(secrets) - {""}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return mask_text(text)
 
 
 def mask_secrets(value: Any, found: Optional[List[str]] = None) -> Any:

@@ -540,10 +540,15 @@ def test_aliases_within_the_limits_still_work(home):
      "omi.yaml: line 1, column 38: the alias *s is inside the value it refers to; a "
      "configuration cannot contain itself"),
     ("storage: {backend: sqlite, deep: " + "[" * 100_000 + "]" * 100_000 + "}\n",
-     "omi.yaml: line 1, column 64: values are nested more than 32 levels deep; flatten the "
+     "omi.yaml: line 1, column 65: values are nested more than 32 levels deep; flatten the "
+     "configuration"),
+    ("storage:\n" + "".join(f"{'  ' * level}k{level}:\n" for level in range(1, 40)),
+     "omi.yaml: line 32, column 63: values are nested more than 32 levels deep; flatten the "
      "configuration"),
 ])
 def test_recursive_and_deeply_nested_documents_are_refused(home, text, message):
+    """The recursive alias and the brackets ended in a RecursionError (the brackets after
+    9 s); the 39 levels of keys were read."""
     write(Path("omi.yaml"), text)
     started = time.perf_counter()
     assert error_of(load_config) == message

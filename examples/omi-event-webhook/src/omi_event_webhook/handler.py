@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from omi.events import EVENT_TYPES, EventHandler
-from omi.masking import MASK, mask_secrets, mask_text
+from omi.masking import mask_known, mask_secrets, mask_text
 
 from omi_event_webhook.dead_letters import DeadLetterFile
 from omi_event_webhook.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
@@ -116,10 +116,9 @@ class WebhookHandler(EventHandler):
         self.cooldown = float(cooldown)
         # What messages may quote of the URL, and the credentials that must never appear
         # in them: the URL's password, its secret query values, secret header values.
-        credentials: List[str] = []
-        mask_text(url, credentials)
-        mask_secrets(self.headers, credentials)
-        self._credentials = sorted(set(credentials) - {""}, key=len, reverse=True)
+        self._credentials: List[str] = []
+        mask_text(url, self._credentials)
+        mask_secrets(self.headers, self._credentials)
         self._shown_url = self._hide(self.url)
         self._down_until = 0.0
         self._dead_letters = DeadLetterFile(self.dead_letter_path)
@@ -259,9 +258,7 @@ class WebhookHandler(EventHandler):
 
     def _hide(self, text: str) -> str:
         """`text` without this handler's credentials, nor any other that looks like one."""
-        for credential in self._credentials:
-            text = text.replace(credential, MASK)
-        return mask_text(text)
+        return mask_known(text, self._credentials)
 
     # --- the dead-letter file ------------------------------------------------------------------
 
