@@ -380,6 +380,10 @@ def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_written(receive
 @pytest.mark.parametrize("options, message", [
     ({"url": "http://[::1/x"}, "url 'http://[::1/x' is not a valid URL (Invalid IPv6 URL); "
                                "write it like https://hooks.example.com/omi"),
+    ({"url": "ftp://omi:pw@example.org/x"}, "url must be an http:// or https:// URL, got "
+                                            "'ftp://omi:****@example.org/x'"),
+    ({"url": {"href": "http://a", "token": "pw"}}, "url must be an http:// or https:// URL, got "
+                                                   "a dict"),
     ({"url": "http://127.0.0.1:99999/x"}, "is not a valid URL (Port out of range 0-65535)"),
     ({"url": "http://127.0.0.1:9/a b"}, "url contains a space, line break or control character"),
     ({"url": "http://127.0.0.1:9/x\r\nX-Evil: 1"}, "url contains a space, line break"),

@@ -310,8 +310,8 @@ def _split_url(url: Any) -> Tuple[str, Optional[str]]:
     import urllib.parse
 
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        shown = mask_text(url) if isinstance(url, str) else url
-        raise ValueError(f"url must be an http:// or https:// URL, got {shown!r}")
+        shown = repr(mask_text(url)) if isinstance(url, str) else f"a {type(url).__name__}"
+        raise ValueError(f"url must be an http:// or https:// URL, got {shown}")
     fix = "; write it like https://hooks.example.com/omi"
     if _CONTROL.search(url) or " " in url:
         raise ValueError(f"url contains a space, line break or control character{fix}")
