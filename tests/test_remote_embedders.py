@@ -187,6 +187,20 @@ def test_a_key_in_the_url_is_not_quoted_in_errors():
     assert "SECRET42" not in str(info.value) and "api_key=****" in str(info.value)
 
 
+def test_a_keyless_nim_does_not_quote_a_token_of_its_url(monkeypatch):
+    monkeypatch.delenv("NVIDIA_API_KEY", raising=False)
+
+    class Locked(FakeNIM):
+        def route(self, path, headers, body):
+            return 401, {"detail": "Authentication failed"}
+
+    with Locked() as server:
+        embedder = NIMEmbedder(base_url=f"{server.url}/?token=SECRET42", max_retries=0)
+        with pytest.raises(AuthenticationError, match="wants an API key") as info:
+            embedder.embed("hello")
+    assert "SECRET42" not in str(info.value) and "token=****" in str(info.value)
+
+
 @pytest.mark.parametrize("payload", [b"not json", {"nothing": "here"},
                                      {"data": [{"index": 0}], "embeddings": "nope"}])
 def test_malformed_responses_are_reported(api, payload):
@@ -211,7 +225,8 @@ def test_vectors_of_the_wrong_count_or_values_are_malformed():
 
 
 @pytest.mark.parametrize("option, value", [("batch_size", 0), ("batch_size", "8"),
-                                           ("dimension", -3), ("timeout", 0)])
+                                           ("batch_size", 10_001), ("dimension", -3),
+                                           ("dimension", 10**9), ("timeout", 0)])
 def test_bad_options_are_rejected_at_construction(option, value):
     with pytest.raises(ValueError, match=option):
         OllamaEmbedder(**{option: value})
