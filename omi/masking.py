@@ -33,8 +33,10 @@ _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 # Each pattern's group "secret" is what gets hidden; "name", when present, must be secret.
 _PATTERNS = (
     # scheme://user:PASSWORD@host: the password ends at the last @ before the path's ? or #,
-    # so a password with an unescaped @ or / is hidden whole
-    re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*:(?P<secret>[^\s?#]+)@"),
+    # so a password with an unescaped @ or / is hidden whole. (The lookbehind and the bounded
+    # lengths keep the search linear on hostile text: no rescanning from inside a word.)
+    re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]{0,256}:"
+               r"(?P<secret>[^\s?#]{1,256})@"),
     # ?token=VALUE, &sig=VALUE, #access_token=VALUE
     re.compile(r"[?&;#](?P<name>[^=&;#?\s]+)=(?P<secret>[^&;#\s]+)"),
     # libpq's key=value form: password=VALUE, password='VALUE'
@@ -43,7 +45,7 @@ _PATTERNS = (
     # Authorization values: Bearer TOKEN, Basic BASE64
     re.compile(r"\b(?:(?i:bearer)|Basic(?=\s+[A-Za-z0-9+/]{6,}))\s+(?P<secret>[^\s,;]+)"),
     # a header written as one line: X-Api-Key: VALUE
-    re.compile(r"^[ \t]*(?P<name>[\w-]+)[ \t]*:[ \t]*(?P<secret>\S.*?)[ \t]*$", re.MULTILINE),
+    re.compile(r"^[ \t]*(?P<name>[\w-]+)[ \t]*:[ \t]*(?P<secret>\S(?:.*\S)?)", re.MULTILINE),
 )
 
 
