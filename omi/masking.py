@@ -33,10 +33,11 @@ _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 # Each pattern's group "secret" is what gets hidden; "name", when present, must be secret.
 _PATTERNS = (
     # scheme://user:PASSWORD@host: the password ends at the last @ before the path's ? or #,
-    # so a password with an unescaped @ or / is hidden whole. (The lookbehind and the bounded
-    # lengths keep the search linear on hostile text: no rescanning from inside a word.)
-    re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]{0,256}:"
-               r"(?P<secret>[^\s?#]{1,256})@"),
+    # so a password with an unescaped @ or / is hidden whole. The search stays linear on
+    # hostile text: a scheme starts only at the start of a word, a password stops at the
+    # next ://, so no character is scanned for two URLs.
+    re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*:"
+               r"(?P<secret>(?:(?!://)[^\s?#])+)@"),
     # ?token=VALUE, &sig=VALUE, #access_token=VALUE
     re.compile(r"[?&;#](?P<name>[^=&;#?\s]+)=(?P<secret>[^&;#\s]+)"),
     # libpq's key=value form: password=VALUE, password='VALUE'
