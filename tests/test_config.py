@@ -612,6 +612,7 @@ def test_every_kind_of_secret_is_masked():
     assert [secret for secret in SECRETS if secret in shown] == []
     assert masked["headers"]["X-Tenant"] == "t" and masked["headers"]["Authorization"] == "****"
     assert masked["dsn"] == "postgresql://user:****@db.internal:5432/omi"
+    assert mask_secrets("https://u:" + "J" * 2000 + "@registry/v2") == "https://u:****@registry/v2"
     assert masked["libpq"] == "host=db user=omi password=**** dbname=omi"
     assert masked["url"].endswith("sig=****&X-Amz-Credential=****&page=2")
     assert masked["extra_headers"] == ["Authorization: ****", "X-Api-Key: ****",
