@@ -40,9 +40,9 @@ _PATTERNS = (
                r"(?P<secret>(?:(?!://)[^\s?#])+)@"),
     # ?token=VALUE, &sig=VALUE, #access_token=VALUE
     re.compile(r"[?&;#](?P<name>[^=&;#?\s]+)=(?P<secret>[^&;#\s]+)"),
-    # libpq's key=value form: password=VALUE, password='VALUE'
+    # libpq's key=value form: password=VALUE, password='VALUE' (or its unclosed start)
     re.compile(r"(?:^|(?<=[\s,]))(?P<name>[A-Za-z_][\w-]*)\s*=\s*"
-               r"(?P<secret>'(?:[^'\\]|\\.)*'|[^\s']+)"),
+               r"(?P<secret>'(?:[^'\\]|\\.)*'|'?[^\s']+)"),
     # Authorization values: Bearer TOKEN, Basic BASE64
     re.compile(r"\b(?:(?i:bearer)|Basic(?=\s+[A-Za-z0-9+/]{6,}))\s+(?P<secret>[^\s,;]+)"),
     # a header written as one line: X-Api-Key: VALUE

@@ -601,6 +601,7 @@ def test_every_kind_of_secret_is_masked():
         "accessToken": "ACCESS10", "API-KEY": "APIKEY11",
         "dsn": "postgresql://user:p@ss/w0rd@db.internal:5432/omi",
         "libpq": "host=db user=omi password=LIBPQ12 dbname=omi",
+        "unclosed": "host=db password='LIBPQ12",
         "extra_headers": ["Authorization: Bearer BEARER13", "X-Api-Key: HEADER14",
                           ["X-Auth-Token", "PAIR15"]],
         "url": "https://hooks.example.com/omi?token=Q16&access_token=Q17&api_key=Q18&key=Q19"
