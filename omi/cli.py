@@ -36,6 +36,13 @@ def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+def error_line(error: BaseException) -> str:
+    """One line for an unexpected error; one without a message (a MemoryError) is named by
+    its type rather than printed as a bare 'Error: '."""
+    return one_line(error) or (f"{type(error).__name__} (no message); rerun with --debug for "
+                               f"the traceback")
+
+
 @contextlib.contextmanager
 def plugin_output_to_stderr() -> Iterator[None]:
     """A context in which whatever plugins write to stdout goes to stderr, so that stdout
@@ -93,7 +100,7 @@ class OmiGroup(click.Group):
             from omi.plugins import PluginError
 
             code = 2 if isinstance(error, PluginError) else 1
-            click.echo(f"Error: {one_line(error)}", err=True)
+            click.echo(f"Error: {error_line(error)}", err=True)
             ctx.exit(code)
 
 
@@ -701,7 +708,8 @@ def config_group() -> None:
               show_default=True, help="Output format.")
 def config_show(config_path: str | None, output_format: str) -> None:
     """Print the effective configuration: the file found, ${VAR}s expanded, defaults filled in,
-    secrets (keys named like api_key, token, password, secret) masked.
+    secrets masked (values of keys and headers named like api_key, token, password or
+    Authorization, and passwords and tokens inside URLs and DSNs).
 
     \b
     Examples:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Union
 
+from omi.masking import MASK, is_secret, mask_known, mask_secrets, mask_text
+
 __all__ = [
     "CONFIG_ENV",
     "Config",
@@ -43,8 +45,11 @@ TOP_LEVEL_KEYS = ("embedding", "storage", "events")
 #: Options of `events` besides `handlers`; they go to omi.dispatch.Dispatcher.
 DISPATCH_OPTIONS = ("background", "queue_size", "put_timeout", "slow_handler_seconds",
                     "close_timeout")
-SECRET_WORDS = ("api_key", "apikey", "token", "password", "secret")
-MASK = "****"
+#: ./omi.yaml may come from someone else's checkout: a config is a few kilobytes, so anything
+#: past these limits is refused before it can cost seconds or gigabytes.
+MAX_CONFIG_BYTES = 256 * 1024
+MAX_CONFIG_VALUES = 10_000  # counting every copy a YAML alias (*name) makes
+MAX_CONFIG_DEPTH = 32
 
 _REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -117,16 +122,19 @@ def expand_variables(value: Any, key: str = "", environ: Optional[Mapping[str, s
 
     secret = is_secret(key.rsplit(".", 1)[-1])  # its text may be the key itself: not shown
 
+    def shown(text: str) -> str:
+        return MASK if secret else mask_text(text)  # a URL's password stays hidden too
+
     def replace(match: re.Match) -> str:
         if match.group(0) == "$${":
             return "${"
         inner = match.group(1)
         if inner is None:
-            raise ConfigError(f"{key}: unclosed '${{' in {MASK if secret else repr(value)}; "
+            raise ConfigError(f"{key}: unclosed '${{' in {shown(value)!r}; "
                               f"write ${{NAME}}, or $${{ for a literal '${{'")
         name, sep, default = inner.partition(":-")
         if not _NAME.match(name):
-            raise ConfigError(f"{key}: '${{{MASK if secret else inner}}}' is not a variable "
+            raise ConfigError(f"{key}: '${{{shown(inner)}}}' is not a variable "
                               f"reference; write ${{NAME}} or ${{NAME:-default}}")
         if sep and not env.get(name):  # as in the shell: unset or empty takes the default
             return default
@@ -188,9 +196,19 @@ def load_config(path: Optional[PathLike] = None,
         return Config()
     import yaml  # only the commands that read a config pay for it
 
+    loader = _config_loader()
     try:
-        text = source.read_text(encoding="utf-8")
-        document = yaml.load(text, Loader=_unique_key_loader())
+        with source.open("rb") as stream:
+            data = stream.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{source}: the file is larger than {MAX_CONFIG_BYTES // 1024} KiB, "
+                              f"which no configuration needs; check that this is the right file")
+        text = data.decode("utf-8")
+        document = yaml.load(text, Loader=loader)
+    except loader.Refused as error:
+        mark = error.problem_mark
+        raise ConfigError(f"{source}: line {mark.line + 1}, column {mark.column + 1}: "
+                          f"{error.problem}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -207,12 +225,68 @@ def load_config(path: Optional[PathLike] = None,
         raise ConfigError(f"{source}: {error}") from None
 
 
-def _unique_key_loader() -> Any:
-    """yaml.SafeLoader, except that a key given twice in one mapping is an error: PyYAML
-    would silently keep the last one (a second `embedding:` would quietly win)."""
+def _config_loader() -> Any:
+    """yaml.SafeLoader, bounded and strict, for files that may come from someone else.
+
+    It refuses (raising its `Refused`, with the place) a document that nests deeper than
+    MAX_CONFIG_DEPTH or holds more than MAX_CONFIG_VALUES values once every alias is counted
+    as the copy it becomes: PyYAML parses a nine-level alias bomb in milliseconds by sharing
+    the aliased objects, but everything that walks the result pays for each copy. Aliases
+    within the limits still work (`<<: *base` merges are useful). A key given twice in one
+    mapping is an error: PyYAML would silently keep the last one (a second `embedding:`
+    would quietly win).
+    """
     import yaml
 
-    class UniqueKeyLoader(yaml.SafeLoader):
+    class ConfigLoader(yaml.SafeLoader):
+        class Refused(yaml.MarkedYAMLError):
+            """A document past the limits: valid YAML that OMI will not read."""
+
+        def __init__(self, stream: Any) -> None:
+            super().__init__(stream)
+            self.depth = 0
+            self.values = 0
+            self.sizes: Dict[int, int] = {}  # id(node) -> values it stands for, aliases expanded
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()
+            if isinstance(event, yaml.AliasEvent) and event.anchor in self.anchors:
+                size = self.sizes.get(id(self.anchors[event.anchor]))
+                if size is None:  # its anchor is still open: the alias is inside it
+                    raise self.Refused(None, None, f"the alias *{event.anchor} is inside the "
+                                       f"value it refers to; a configuration cannot contain "
+                                       f"itself", event.start_mark)
+                self.count(size, event)
+                return super().compose_node(parent, index)
+            self.depth += 1
+            if self.depth > MAX_CONFIG_DEPTH:
+                self.too_deep(event.start_mark)
+            before = self.values
+            self.count(1, event)
+            node = super().compose_node(parent, index)
+            self.depth -= 1
+            self.sizes[id(node)] = self.values - before
+            return node
+
+        def fetch_flow_collection_start(self, token_class: Any) -> None:
+            # `[[[[...`: refused by the scanner, before PyYAML looks up to 1024 characters
+            # ahead for keys at every level (seconds on a long line of brackets)
+            if self.flow_level >= MAX_CONFIG_DEPTH:
+                self.too_deep(self.get_mark())
+            super().fetch_flow_collection_start(token_class)
+
+        def too_deep(self, mark: Any) -> None:
+            raise self.Refused(None, None, f"values are nested more than {MAX_CONFIG_DEPTH} "
+                               f"levels deep; flatten the configuration", mark)
+
+        def count(self, values: int, event: Any) -> None:
+            self.values += values
+            if self.values > MAX_CONFIG_VALUES:
+                raise self.Refused(None, None, f"the file holds more than "
+                                   f"{MAX_CONFIG_VALUES:,} values once its aliases (*name) are "
+                                   f"expanded; write a smaller configuration without nested "
+                                   f"aliases", event.start_mark)
+
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
             seen = set()
             for key_node, _ in node.value:
@@ -230,7 +304,7 @@ def _unique_key_loader() -> Any:
                         key_node.start_mark)
             return super().construct_mapping(node, deep)
 
-    return UniqueKeyLoader
+    return ConfigLoader
 
 
 def parse_config(document: Any, source: Optional[Path] = None,
@@ -246,12 +320,13 @@ def parse_config(document: Any, source: Optional[Path] = None,
         hint = _did_you_mean(unknown[0], TOP_LEVEL_KEYS)
         raise ConfigError(f"unknown top-level key {unknown[0]!r}{hint}; valid keys: "
                           f"{', '.join(TOP_LEVEL_KEYS)}")
-    document = expand_variables(document, environ=environ)
+    # Shapes are checked before ${VAR}s are expanded, so an error quoting a misplaced value
+    # shows the text of the file, never the secret a variable holds.
     config = Config(source=source)
     if document.get("embedding") is not None:
-        config.embedding = _choice(document["embedding"], "embedding", "provider")
+        config.embedding = _choice(document["embedding"], "embedding", "provider", environ)
     if document.get("storage") is not None:
-        config.storage = _choice(document["storage"], "storage", "backend")
+        config.storage = _choice(document["storage"], "storage", "backend", environ)
     events = document.get("events")
     if events is not None:
         if not isinstance(events, dict):
@@ -266,18 +341,41 @@ def parse_config(document: Any, source: Optional[Path] = None,
         if not isinstance(handlers, list):
             raise ConfigError(f"events.handlers must be a list of names or {{name: ..., "
                               f"options}} mappings, not {_kind(handlers)}")
-        config.handlers = [_choice(entry, f"events.handlers[{index}]", "name")
+        config.handlers = [_choice(entry, f"events.handlers[{index}]", "name", environ)
                            for index, entry in enumerate(handlers)]
-        config.dispatch = {key: events[key] for key in DISPATCH_OPTIONS if key in events}
+        config.dispatch = _dispatch_options(events)
     return config
 
 
-def _choice(section: Any, key: str, selector: str) -> PluginChoice:
+def _dispatch_options(events: Dict[str, Any]) -> Dict[str, Any]:
+    """The dispatch options of `events`, checked when the file is read: one that only failed
+    when the host closed (close_timeout: .inf) came after the memory was already stored."""
+    from omi.dispatch import check_option
+
+    options = {}
+    for key in DISPATCH_OPTIONS:
+        if key in events:
+            if isinstance(events[key], str):  # never quoted back: a ${VAR} may hold anything
+                wanted = "true or false" if key == "background" else "a number in plain digits"
+                raise ConfigError(f"events.{key} must be {wanted}, not a string; write it "
+                                  f"without quotes (YAML reads 1e3 as a string, and a ${{VAR}} "
+                                  f"always gives one)")
+            try:
+                check_option(key, events[key])
+            except ValueError as error:
+                raise ConfigError(f"events: {error}") from None
+            options[key] = events[key]
+    return options
+
+
+def _choice(section: Any, key: str, selector: str, environ: Optional[Mapping[str, str]]
+            ) -> PluginChoice:
     if isinstance(section, str) and selector == "name":
         section = {"name": section}
     if not isinstance(section, dict):
         raise ConfigError(f"{key} must be a mapping with `{selector}` and the plugin's options, "
                           f"not {_kind(section)}")
+    section = expand_variables(section, key, environ)
     name = section.get(selector)
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"{key}.{selector} is missing; name the plugin, e.g. {selector}: "
@@ -294,7 +392,12 @@ def _example(key: str) -> str:
 
 
 def _kind(value: Any) -> str:
-    return f"a {type(value).__name__} ({value!r})"
+    """What `value` is, for an error: a scalar is quoted (credentials inside it masked, cut
+    short), a mapping or list is not, since it may hold anything."""
+    if isinstance(value, (dict, list)):
+        return f"a {type(value).__name__}"
+    shown = repr(mask_text(value) if isinstance(value, str) else value)
+    return f"a {type(value).__name__} ({shown if len(shown) <= 60 else shown[:56] + '...'})"
 
 
 def _did_you_mean(word: str, choices: Any) -> str:
@@ -302,34 +405,6 @@ def _did_you_mean(word: str, choices: Any) -> str:
 
     close = difflib.get_close_matches(str(word), list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-# --- masking ----------------------------------------------------------------------------------
-
-
-def is_secret(key: Any) -> bool:
-    """True for keys named like a credential: api_key, token, password, secret."""
-    lowered = str(key).lower().replace("-", "_")
-    return any(word in lowered for word in SECRET_WORDS)
-
-
-# The password inside a value: scheme://user:PASSWORD@host, or libpq's password=PASSWORD.
-_URL_PASSWORD = re.compile(r"(://[^/@:\s]*:)[^/@\s]+@")
-_KEYWORD_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('[^']*'|[^\s']+)", re.IGNORECASE)
-
-
-def mask_secrets(value: Any) -> Any:
-    """A copy of `value` where every non-empty value of a secret-named key reads '****', and
-    so does a password written inside any string (a DSN such as postgresql://u:pw@host/db)."""
-    if isinstance(value, dict):
-        return {k: (MASK if is_secret(k) and v not in (None, "") else mask_secrets(v))
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_secrets(v) for v in value]
-    if isinstance(value, str):
-        value = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", value)
-        return _KEYWORD_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}", value)
-    return value
 
 
 # --- building the plugins ---------------------------------------------------------------------
@@ -423,12 +498,17 @@ def _construct(choice: PluginChoice, cls: type) -> Any:
         return cls(**choice.options)
     except (Exception, SystemExit) as error:  # a plugin calling sys.exit() must not end OMI
         given = ", ".join(choice.options) or "no options"
-        problem = str(error)
-        for key, value in choice.options.items():  # the plugin's message may quote a secret
-            if is_secret(key) and isinstance(value, str) and value:
-                problem = problem.replace(value, MASK)
         raise ConfigError(f"{label} rejected its options ({given}): "
-                          f"{type(error).__name__}: {problem}") from error
+                          f"{_hide_options(error, choice.options)}") from error
+
+
+def _hide_options(error: BaseException, options: Dict[str, Any]) -> str:
+    """`Type: message` of a plugin's error, without the secrets of `options` that the message
+    may quote (a key, a header, a DSN's password) or any other credential written in it."""
+    secrets: List[str] = []
+    mask_secrets(options, secrets)
+    problem = mask_known(str(error), secrets)
+    return f"{type(error).__name__}: {problem}" if problem else type(error).__name__
 
 
 def options_problem(cls: Any, options: Dict[str, Any], partial: bool = False

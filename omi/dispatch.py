@@ -86,6 +86,30 @@ def _two_level_copier(keys: List[str]) -> Callable[[Dict[str, Any]], Dict[str, A
     return make
 
 
+#: The largest value of each numeric option: past it a setting is a typo (or an attack from a
+#: config file), and `.inf` or `1e300` seconds would overflow the clock deep inside close().
+OPTION_LIMITS = {"queue_size": 1_000_000, "put_timeout": 3600, "slow_handler_seconds": 3600,
+                 "close_timeout": 3600}
+
+
+def check_option(name: str, value: Any) -> None:
+    """Raise ValueError, naming the option and its valid range, unless `value` is valid for
+    the Dispatcher option `name` (omi.config checks a config file's options with it)."""
+    if name == "background":
+        if not isinstance(value, bool):
+            raise ValueError(f"background must be true or false, got {value!r}")
+        return
+    if name == "queue_size":
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"queue_size must be a positive integer, got {value!r}")
+    elif (not isinstance(value, (int, float)) or isinstance(value, bool)
+          or not value > 0):  # `not >` also refuses nan
+        raise ValueError(f"{name} must be a number of seconds above 0, got {value!r}")
+    if value > OPTION_LIMITS[name]:
+        unit = "" if name == "queue_size" else " seconds"
+        raise ValueError(f"{name} must be at most {OPTION_LIMITS[name]:,}{unit}, got {value!r}")
+
+
 def _named(handlers: Handlers) -> List[Tuple[str, EventHandler]]:
     pairs = (list(handlers.items()) if isinstance(handlers, Mapping)
              else [(type(handler).__name__, handler) for handler in handlers])
@@ -108,14 +132,10 @@ class Dispatcher:
     def __init__(self, handlers: Handlers = (), *, background: bool = False,
                  queue_size: int = 1000, put_timeout: float = 5.0,
                  slow_handler_seconds: float = 1.0, close_timeout: float = 30.0) -> None:
-        if not isinstance(background, bool):
-            raise ValueError(f"background must be true or false, got {background!r}")
-        if not isinstance(queue_size, int) or isinstance(queue_size, bool) or queue_size < 1:
-            raise ValueError(f"queue_size must be a positive integer, got {queue_size!r}")
-        for name, value in (("put_timeout", put_timeout), ("close_timeout", close_timeout),
+        for name, value in (("background", background), ("queue_size", queue_size),
+                            ("put_timeout", put_timeout), ("close_timeout", close_timeout),
                             ("slow_handler_seconds", slow_handler_seconds)):
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
+            check_option(name, value)
         self.handlers = _named(handlers)
         self.background = background
         self.put_timeout = float(put_timeout)

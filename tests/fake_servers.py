@@ -2,7 +2,8 @@
 
 Each server validates the request as the real API would and answers with deterministic
 vectors derived from the text, so the same text always gets the same vector. Tests can queue
-scripted answers (a status and body, or a delay) that are served before the normal ones.
+scripted answers (a status and body, a delay, a body trickled byte by byte) that are served
+before the normal ones.
 
 A client that hangs up before the answer is written (the timeout tests do it on purpose) is
 counted in `disconnects`, not printed; any other error inside the server is kept in `errors`
@@ -43,7 +44,7 @@ class FakeAPI:
         self.requests: List[Dict[str, Any]] = []
         self.disconnects = 0
         self.errors: List[str] = []
-        self.scripted: Deque[Callable[[], Tuple[int, Any, Dict[str, str]]]] = deque()
+        self.scripted: Deque[Callable[[], Tuple[int, Any, Dict[str, str], float]]] = deque()
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -57,8 +58,9 @@ class FakeAPI:
                 api.requests.append(
                     {"path": self.path, "headers": dict(self.headers), "body": body}
                 )
-                status, payload, extra = (api.scripted.popleft()() if api.scripted
-                                          else (*api.route(self.path, self.headers, body), {}))
+                status, payload, extra, trickle = (
+                    api.scripted.popleft()() if api.scripted
+                    else (*api.route(self.path, self.headers, body), {}, 0.0))
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 for name, value in extra.items():
@@ -66,7 +68,11 @@ class FakeAPI:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                if not trickle:
+                    self.wfile.write(data)
+                for index in range(len(data) if trickle else 0):
+                    time.sleep(trickle)
+                    self.wfile.write(data[index:index + 1])
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -81,12 +87,13 @@ class FakeAPI:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def then(self, status: int, payload: Any, delay: float = 0.0,
-             headers: Optional[Dict[str, str]] = None) -> FakeAPI:
-        """Queue one scripted answer, served (after `delay` seconds) before normal ones."""
+             headers: Optional[Dict[str, str]] = None, trickle: float = 0.0) -> FakeAPI:
+        """Queue one scripted answer, served (after `delay` seconds) before normal ones; with
+        `trickle`, its body is sent one byte every `trickle` seconds."""
 
-        def answer() -> Tuple[int, Any, Dict[str, str]]:
+        def answer() -> Tuple[int, Any, Dict[str, str], float]:
             time.sleep(delay)
-            return status, payload, headers or {}
+            return status, payload, headers or {}, trickle
 
         self.scripted.append(answer)
         return self

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import plugin_sources as src
@@ -13,6 +14,7 @@ from omi.builtin.nim import NIMEmbedder
 from omi.builtin.sqlite import SQLiteBackend
 from omi.cli import cli
 from omi.config import (
+    MAX_CONFIG_BYTES,
     Config,
     ConfigError,
     PluginChoice,
@@ -499,3 +501,201 @@ def test_passwords_inside_values_are_masked_too(home, monkeypatch):
     result = show()
     assert "s3cret" not in result.output
     assert "dsn: postgresql://omi:****@db.internal:5432/omi" in result.output
+
+
+# --- hostile files: size, aliases, depth -----------------------------------------------------
+
+
+def alias_bomb(levels: int = 9) -> str:
+    """`storage:` holding `levels` levels of ten aliases each: 10**levels strings once
+    expanded, from a file of a few hundred bytes."""
+    lines = ["storage:", "  backend: sqlite", "  l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"  l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 10)}]" for n in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_is_refused_at_once_in_one_line(home):
+    """It used to take 2.7 GB and over a minute (${VAR} expansion copied every alias)."""
+    write(Path("omi.yaml"), alias_bomb())
+    started = time.perf_counter()
+    result = show()
+    elapsed = time.perf_counter() - started
+    assert result.exit_code == 2 and elapsed < 1.0, (result.output, elapsed)
+    assert result.output == (
+        "Error: omi.yaml: line 6, column 47: the file holds more than 10,000 values once its "
+        "aliases (*name) are expanded; write a smaller configuration without nested aliases\n")
+
+
+def test_aliases_within_the_limits_still_work(home):
+    write(Path("omi.yaml"), "storage:\n  backend: sqlite\n  path: /m.db\n"
+                            "events:\n  handlers:\n"
+                            "    - {name: a, headers: &h {X-Tenant: t, X-Team: ops}}\n"
+                            "    - {name: b, headers: *h}\n")
+    assert [choice.options for choice in load_config().handlers] == [
+        {"headers": {"X-Tenant": "t", "X-Team": "ops"}}] * 2
+
+
+@pytest.mark.parametrize("text, message", [
+    ("storage: &s {backend: sqlite, again: *s}\n",
+     "omi.yaml: line 1, column 38: the alias *s is inside the value it refers to; a "
+     "configuration cannot contain itself"),
+    ("storage: {backend: sqlite, deep: " + "[" * 100_000 + "]" * 100_000 + "}\n",
+     "omi.yaml: line 1, column 65: values are nested more than 32 levels deep; flatten the "
+     "configuration"),
+    ("storage:\n" + "".join(f"{'  ' * level}k{level}:\n" for level in range(1, 40)),
+     "omi.yaml: line 32, column 63: values are nested more than 32 levels deep; flatten the "
+     "configuration"),
+])
+def test_recursive_and_deeply_nested_documents_are_refused(home, text, message):
+    """The recursive alias and the brackets ended in a RecursionError (the brackets after
+    9 s); the 39 levels of keys were read."""
+    write(Path("omi.yaml"), text)
+    started = time.perf_counter()
+    assert error_of(load_config) == message
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_huge_file_is_refused_without_reading_it(home):
+    """A 50 MB config took 17-34 s to parse; only the first 256 KiB + 1 byte are read now."""
+    with open("omi.yaml", "wb") as stream:
+        stream.truncate(50 * 1024 * 1024)
+    started = time.perf_counter()
+    result = show()
+    assert result.exit_code == 2 and time.perf_counter() - started < 1.0
+    assert result.output == ("Error: omi.yaml: the file is larger than 256 KiB, which no "
+                             "configuration needs; check that this is the right file\n")
+    padding = "# " + "x" * 1021 + "\n"
+    text = "storage: {backend: sqlite, path: /m.db}\n"
+    text += padding * ((MAX_CONFIG_BYTES - len(text)) // len(padding))
+    write(Path("omi.yaml"), text + "#" * (MAX_CONFIG_BYTES - len(text) - 1) + "\n")
+    assert Path("omi.yaml").stat().st_size == MAX_CONFIG_BYTES
+    assert load_config().storage.options == {"path": "/m.db"}
+
+
+def test_an_error_without_a_message_is_never_a_bare_error_line(home, monkeypatch):
+    """Under a memory limit the alias bomb used to end in `Error: ` and nothing else."""
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError()
+
+    monkeypatch.setattr("omi.config.load_config", out_of_memory)
+    result = show()
+    assert result.exit_code == 1
+    assert result.output == ("Error: MemoryError (no message); rerun with --debug for the "
+                             "traceback\n")
+
+
+# --- secrets never print ---------------------------------------------------------------------
+
+SECRETS = ("TOKEN1", "KEY2", "PW3", "SIG4", "COOKIE5", "PASS6", "PRIV7", "CRED8", "AUTH9",
+           "ACCESS10", "APIKEY11", "p@ss/w0rd", "LIBPQ12", "BEARER13", "HEADER14", "PAIR15",
+           "Q16", "Q17", "Q18", "Q19", "Q20", "Q21", "Q22", "Q23", "AMZ24", "PASSWD25", "PWD26")
+
+
+def test_every_kind_of_secret_is_masked():
+    document = {
+        "headers": {"Authorization": "Bearer TOKEN1", "X-Api-Key": "KEY2",
+                    "Proxy-Authorization": "Basic UFczUFcz", "X-Auth-Token": "SIG4",
+                    "Cookie": "session=COOKIE5", "Set-Cookie": "id=COOKIE5", "X-Tenant": "t"},
+        "pass": "PASS6", "passwd": "PASSWD25", "pwd": "PWD26", "private_key": "PRIV7",
+        "credentials": {"user": "u", "secret": "CRED8"}, "auth": ["u", "AUTH9"],
+        "accessToken": "ACCESS10", "API-KEY": "APIKEY11",
+        "dsn": "postgresql://user:p@ss/w0rd@db.internal:5432/omi",
+        "libpq": "host=db user=omi password=LIBPQ12 dbname=omi",
+        "unclosed": "host=db password='LIBPQ12",
+        "extra_headers": ["Authorization: Bearer BEARER13", "X-Api-Key: HEADER14",
+                          ["X-Auth-Token", "PAIR15"]],
+        "url": "https://hooks.example.com/omi?token=Q16&access_token=Q17&api_key=Q18&key=Q19"
+               "&secret=Q20&signature=Q21&password=Q22&sig=Q23&X-Amz-Credential=AMZ24&page=2",
+        "auth_url": "https://auth.example.com/", "cache_key": "k", "model": "m",
+    }
+    masked = mask_secrets(document)
+    shown = json.dumps(masked)
+    assert [secret for secret in SECRETS if secret in shown] == []
+    assert masked["headers"]["X-Tenant"] == "t" and masked["headers"]["Authorization"] == "****"
+    assert masked["dsn"] == "postgresql://user:****@db.internal:5432/omi"
+    assert mask_secrets("https://u:" + "J" * 2000 + "@registry/v2") == "https://u:****@registry/v2"
+    assert masked["libpq"] == "host=db user=omi password=**** dbname=omi"
+    assert masked["url"].endswith("sig=****&X-Amz-Credential=****&page=2")
+    assert masked["extra_headers"] == ["Authorization: ****", "X-Api-Key: ****",
+                                       ["X-Auth-Token", "****"]]
+    assert (masked["auth_url"], masked["cache_key"], masked["model"]) == (
+        "https://auth.example.com/", "k", "m")
+
+
+@pytest.mark.parametrize("text", ["a" * 200_000 + "://u:" + "p" * 50_000,
+                                  "a://b:" * 40_000, "X-Api-Key: a" + " " * 250_000 + "b"])
+def test_masking_a_hostile_string_takes_linear_time(text):
+    """The patterns search a file's worth of text (256 KiB) without rescanning from every
+    position: a first draft took 17 s on 60,000 characters of the first string."""
+    started = time.perf_counter()
+    mask_secrets({"value": text})
+    assert time.perf_counter() - started < 3.0
+
+
+@pytest.mark.parametrize("key", ["api_key", "apiKey", "API-KEY", "ApiKey", "x_api_key",
+                                 "access_token", "accessToken", "pass", "passwd", "pwd",
+                                 "password", "db_password", "private_key", "privateKey",
+                                 "credentials", "auth", "basic_auth", "Authorization",
+                                 "Proxy-Authorization", "Cookie", "Set-Cookie", "X-CSRF-Token",
+                                 "client_secret", "key", "sig"])
+def test_secret_key_names_whatever_their_case_and_separators(key):
+    assert mask_secrets({key: "value"}) == {key: "****"}
+
+
+def test_config_show_masks_headers_urls_and_dsns(home, monkeypatch):
+    monkeypatch.setenv("HOOK_TOKEN", "TOKEN1")
+    write(Path("omi.yaml"), """
+storage: {backend: sqlite, path: /m.db, dsn: 'postgresql://user:p@ss/w0rd@db/omi'}
+events:
+  handlers:
+    - name: webhook
+      url: https://hooks.example.com/omi?token=${HOOK_TOKEN}&tenant=t
+      headers: {Authorization: "Bearer KEY2", X-Api-Key: PW3, X-Tenant: t}
+      apiKey: SIG4
+""")
+    for output_format in ("yaml", "json"):
+        result = show("--format", output_format)
+        assert result.exit_code == 0, result.output
+        assert [secret for secret in SECRETS if secret in result.output] == []
+        assert "tenant=t" in result.output and "X-Tenant" in result.output
+
+
+def test_a_misplaced_mapping_is_never_quoted_in_the_error(home, monkeypatch):
+    """`handlers:` written as a mapping used to print the whole mapping, secret included."""
+    monkeypatch.setenv("NVIDIA_API_KEY", "nvapi-TOKEN1")
+    write(Path("omi.yaml"), "events:\n  handlers: {name: webhook, token: KEY2}\n")
+    message = error_of(load_config)
+    assert message == ("omi.yaml: events.handlers must be a list of names or {name: ..., "
+                       "options} mappings, not a dict")
+    write(Path("omi.yaml"), "embedding: ${NVIDIA_API_KEY}\n")
+    assert error_of(load_config) == ("omi.yaml: embedding must be a mapping with `provider` and "
+                                     "the plugin's options, not a str ('${NVIDIA_API_KEY}')")
+
+
+def test_an_unclosed_reference_never_shows_a_urls_password(home):
+    write(Path("omi.yaml"), "embedding:\n  provider: nim\n"
+                            "  base_url: 'https://user:p@ss/w0rd@nim.internal/v1?key=KEY2&${'\n")
+    message = error_of(load_config)
+    assert message.startswith("omi.yaml: embedding.base_url: unclosed '${' in "
+                              "'https://user:****@nim.internal/v1?key=****&${'")
+    assert [secret for secret in SECRETS if secret in message] == []
+
+
+@pytest.mark.parametrize("body, message", [
+    ("        raise ValueError(f'cannot reach {url} with {headers}')\n",
+     "ValueError: cannot reach https://hooks.example.com/x?token=**** with {'Authorization': "
+     "'****', 'X-Tenant': 't'}"),
+    ("        raise ValueError(f'no database at {dsn}')\n",
+     "ValueError: no database at postgresql://omi:****@db/omi"),
+    ("        raise ValueError()\n", "rejected its options (url, headers, dsn): ValueError"),
+])
+def test_a_plugins_message_never_shows_a_secret_of_its_options(make_dist, body, message):
+    handler = src.handler("Chatty") + "\n    def __init__(self, url, headers, dsn):\n" + body
+    make_dist("omi-event-chatty", entry_points={EVENTS: {"chatty": "chatty_mod:Chatty"}},
+              files={"chatty_mod.py": handler})
+    error = error_of(build, {"events": {"handlers": [{
+        "name": "chatty", "url": "https://hooks.example.com/x?token=TOKEN1",
+        "headers": {"Authorization": "Bearer KEY2", "X-Tenant": "t"},
+        "dsn": "postgresql://omi:p@ss/w0rd@db/omi"}]}})
+    assert error.endswith(message), error
+    assert [secret for secret in SECRETS if secret in error] == []

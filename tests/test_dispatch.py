@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -251,13 +252,20 @@ def test_sequence_handlers_are_named_by_class(caplog):
     ({"queue_size": 0}, "queue_size must be a positive integer, got 0"),
     ({"queue_size": "10"}, "queue_size must be a positive integer, got '10'"),
     ({"queue_size": True}, "queue_size must be a positive integer, got True"),
-    ({"put_timeout": -1}, "put_timeout must be a number of seconds >= 0, got -1"),
-    ({"close_timeout": "5"}, "close_timeout must be a number of seconds >= 0, got '5'"),
+    ({"queue_size": 10**7}, "queue_size must be at most 1,000,000, got 10000000"),
+    ({"put_timeout": -1}, "put_timeout must be a number of seconds above 0, got -1"),
+    ({"put_timeout": 0}, "put_timeout must be a number of seconds above 0, got 0"),
+    ({"put_timeout": 1e300}, "put_timeout must be at most 3,600 seconds, got 1e+300"),
+    ({"close_timeout": "5"}, "close_timeout must be a number of seconds above 0, got '5'"),
+    ({"close_timeout": float("inf")}, "close_timeout must be at most 3,600 seconds, got inf"),
+    ({"close_timeout": float("nan")}, "close_timeout must be a number of seconds above 0, "
+                                      "got nan"),
     ({"slow_handler_seconds": None}, "slow_handler_seconds must be a number of seconds"),
+    ({"slow_handler_seconds": 0.0}, "slow_handler_seconds must be a number of seconds above 0"),
     ({"background": "yes"}, "background must be true or false, got 'yes'"),
 ])
 def test_bad_options_are_rejected_by_name(options, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         Dispatcher([Recorder()], **options)
 
 

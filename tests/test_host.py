@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -21,7 +22,7 @@ import omi
 from omi.builtin.ollama import OllamaEmbedder
 from omi.builtin.sqlite import SQLiteBackend
 from omi.cli import cli
-from omi.config import ConfigError
+from omi.config import Config, ConfigError, load_config
 from omi.events import EVENT_TYPES, EventHandler
 from omi.host import MAX_JSON_DEPTH, MAX_RECALL_LIMIT, Memory
 
@@ -438,15 +439,46 @@ def test_from_config_with_explicit_key_and_url(tmp_path, db, monkeypatch):
         assert server.requests[0]["headers"]["Authorization"] == "Bearer from-config"
 
 
+def with_bad_dispatch(path: Path) -> Config:
+    """The config at `path` with a dispatch option that only the Dispatcher refuses: a file
+    could not carry it, since load_config checks the options before anything is built."""
+    return dataclasses.replace(load_config(path), dispatch={"queue_size": 0})
+
+
 def test_bad_dispatch_options_in_config_name_the_file_and_close_storage(tmp_path, db):
-    config = write_config(tmp_path / "omi.yaml",
-                          f"storage: {{backend: sqlite, path: '{db}'}}\n"
-                          "events: {queue_size: 0}\n")
+    config = write_config(tmp_path / "omi.yaml", f"storage: {{backend: sqlite, path: '{db}'}}\n")
     with pytest.raises(ConfigError) as info:
-        Memory.from_config(config)
+        Memory.from_config(with_bad_dispatch(config))
     assert str(info.value) == (f"{config}: events: queue_size must be a positive integer, "
                                f"got 0")
     assert db.exists() and not Path(f"{db}-wal").exists()  # SQLite removes it on close
+
+
+@pytest.mark.parametrize("options, problem", [
+    ("{queue_size: 0}", "events: queue_size must be a positive integer, got 0"),
+    ("{close_timeout: .inf}", "events: close_timeout must be at most 3,600 seconds, got inf"),
+    ("{put_timeout: 1.0e+300}", "events: put_timeout must be at most 3,600 seconds, got 1e+300"),
+    ("{put_timeout: 1e300}", "events.put_timeout must be a number in plain digits, not a "
+                             "string; write it without quotes"),
+    ("{slow_handler_seconds: .nan}", "events: slow_handler_seconds must be a number of seconds "
+                                     "above 0, got nan"),
+    ("{close_timeout: -1}", "events: close_timeout must be a number of seconds above 0"),
+    ("{put_timeout: 0}", "events: put_timeout must be a number of seconds above 0, got 0"),
+    ("{queue_size: 1000001}", "events: queue_size must be at most 1,000,000, got 1000001"),
+    ('{background: "${FLAG:-yes}"}', "events.background must be true or false, not a string"),
+])
+def test_bad_dispatch_options_are_refused_when_the_file_is_read(tmp_path, db, options,
+                                                                problem):
+    """Before, `close_timeout: .inf` passed the checks and overflowed inside close(): `omi
+    store` stored the memory and then exited 1, which promises that nothing was stored."""
+    config = write_config(tmp_path / "omi.yaml",
+                          f"storage: {{backend: sqlite, path: '{db}'}}\nevents: {options}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(config)
+    assert str(info.value).startswith(f"{config}: {problem}")
+    result = CliRunner().invoke(cli, ["store", "kept?", "--config", str(config)])
+    assert result.exit_code == 2 and result.output == f"Error: {info.value}\n"
+    assert not db.exists()  # nothing was built, so nothing was stored
 
 
 # --- CLI ------------------------------------------------------------------------------------
@@ -574,10 +606,9 @@ def test_bad_dispatch_options_close_the_embedder_too(tmp_path, db, make_dist):
               files={"closing_mod.py": closing})
     config = write_config(tmp_path / "omi.yaml",
                           f"embedding: {{provider: closing}}\n"
-                          f"storage: {{backend: sqlite, path: '{db}'}}\n"
-                          "events: {queue_size: 0}\n")
+                          f"storage: {{backend: sqlite, path: '{db}'}}\n")
     with pytest.raises(ConfigError, match="queue_size must be a positive integer"):
-        Memory.from_config(config)
+        Memory.from_config(with_bad_dispatch(config))
     assert (tmp_path / "closed").read_text() == "yes"
 
 

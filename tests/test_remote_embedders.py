@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fake_servers import FakeNIM, FakeOllama, closed_port_url, text_vector
 
@@ -133,8 +135,6 @@ def test_retries_are_bounded(api):
 
 
 def test_retry_after_is_honoured(api):
-    import time
-
     server, make = api
     server.then(429, {"error": "slow down"}, headers={"Retry-After": "0.3"})
     start = time.perf_counter()
@@ -156,6 +156,49 @@ def test_timeout_is_an_unreachable_error(api):
     server.then(200, {}, delay=1.0)
     with pytest.raises(UnreachableError, match="timed out"):
         make(timeout=0.2, max_retries=0).embed("hello")
+
+
+def test_a_server_trickling_its_answer_cannot_hold_the_caller_past_the_timeout(api):
+    """The timeout bounded each read, so a byte every 0.05 s kept a 0.5 s timeout from ever
+    firing: the embed waited out the whole answer (10 s here)."""
+    server, make = api
+    server.then(200, {"padding": "x" * 200}, trickle=0.05)
+    start = time.perf_counter()
+    with pytest.raises(UnreachableError, match="timed out"):
+        make(timeout=0.5, max_retries=0).embed("hello")
+    assert time.perf_counter() - start < 1.5
+
+
+def test_an_error_answer_whose_body_never_comes_is_still_an_api_error(api):
+    """Reading the body of an error answer timed out inside the handler of the HTTPError,
+    so a bare TimeoutError escaped instead of the APIError with the status."""
+    server, make = api
+    server.then(500, {"error": "overloaded"}, trickle=2.0)
+    with pytest.raises(APIError, match=r"HTTP 500: no details") as info:
+        make(timeout=0.5, max_retries=0).embed("hello")
+    assert info.value.status == 500
+
+
+def test_a_key_in_the_url_is_not_quoted_in_errors():
+    url = closed_port_url()
+    embedder = NIMEmbedder(api_key="k", base_url=f"{url}/v1?api_key=SECRET42", max_retries=0)
+    with pytest.raises(UnreachableError) as info:
+        embedder.embed("hello")
+    assert "SECRET42" not in str(info.value) and "api_key=****" in str(info.value)
+
+
+def test_a_keyless_nim_does_not_quote_a_token_of_its_url(monkeypatch):
+    monkeypatch.delenv("NVIDIA_API_KEY", raising=False)
+
+    class Locked(FakeNIM):
+        def route(self, path, headers, body):
+            return 401, {"detail": "Authentication failed"}
+
+    with Locked() as server:
+        embedder = NIMEmbedder(base_url=f"{server.url}/?token=SECRET42", max_retries=0)
+        with pytest.raises(AuthenticationError, match="wants an API key") as info:
+            embedder.embed("hello")
+    assert "SECRET42" not in str(info.value) and "token=****" in str(info.value)
 
 
 @pytest.mark.parametrize("payload", [b"not json", {"nothing": "here"},
@@ -182,7 +225,8 @@ def test_vectors_of_the_wrong_count_or_values_are_malformed():
 
 
 @pytest.mark.parametrize("option, value", [("batch_size", 0), ("batch_size", "8"),
-                                           ("dimension", -3), ("timeout", 0)])
+                                           ("batch_size", 10_001), ("dimension", -3),
+                                           ("dimension", 10**9), ("timeout", 0)])
 def test_bad_options_are_rejected_at_construction(option, value):
     with pytest.raises(ValueError, match=option):
         OllamaEmbedder(**{option: value})
@@ -192,7 +236,8 @@ def test_bad_options_are_rejected_at_construction(option, value):
 @pytest.mark.parametrize("option, value", [
     ("timeout", "30"), ("timeout", float("nan")), ("timeout", True), ("backoff", -1),
     ("backoff", "0.5"), ("max_retries", 1.5), ("max_retries", "3"), ("max_retries", -1),
-    ("batch_size", True), ("dimension", True),
+    ("batch_size", True), ("dimension", True), ("timeout", 1e300), ("timeout", float("inf")),
+    ("timeout", 3601), ("backoff", 61), ("backoff", float("inf")), ("max_retries", 11),
 ])
 def test_every_numeric_option_is_checked_when_built_not_when_first_used(cls, option, value):
     """A negative backoff used to surface as 'sleep length must be non-negative' on the first

@@ -8,10 +8,16 @@ that `omi plugins list` can import plugins built on it cheaply.
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any, Dict, Mapping, Optional
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+#: Upper bounds of the options: beyond them a setting is a typo, and an unbounded number of
+#: seconds (1e300) would overflow deep inside the socket code at the first request.
+MAX_TIMEOUT = 3600
+MAX_BACKOFF = 60
+MAX_RETRIES = 10
 
 
 class APIError(RuntimeError):
@@ -41,8 +47,9 @@ class MalformedResponseError(APIError):
 class JSONClient:
     """POSTs JSON to one API and returns the decoded JSON answer.
 
-    `service` names the API in error messages ("NVIDIA NIM", "Ollama", ...). `backoff` is the
-    first retry delay in seconds; it doubles on each retry.
+    `service` names the API in error messages ("NVIDIA NIM", "Ollama", ...). `timeout` bounds
+    each attempt as a whole, however slowly the server answers (omi.builtin.deadline).
+    `backoff` is the first retry delay in seconds; it doubles on each retry.
     """
 
     def __init__(
@@ -54,12 +61,16 @@ class JSONClient:
         max_retries: int = 3,
         backoff: float = 0.5,
     ) -> None:
-        if not _seconds(timeout) or timeout <= 0:
-            raise ValueError(f"timeout must be positive (seconds), got {timeout!r}")
-        if not _seconds(backoff) or backoff < 0:
-            raise ValueError(f"backoff must be 0 or more (seconds), got {backoff!r}")
-        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
-            raise ValueError(f"max_retries must be 0 or more (an integer), got {max_retries!r}")
+        if not _seconds(timeout) or not 0 < timeout <= MAX_TIMEOUT:
+            raise ValueError(f"timeout must be positive (seconds) and at most {MAX_TIMEOUT}, "
+                             f"got {timeout!r}")
+        if not _seconds(backoff) or not 0 <= backoff <= MAX_BACKOFF:
+            raise ValueError(f"backoff must be 0 or more (seconds) and at most {MAX_BACKOFF}, "
+                             f"got {backoff!r}")
+        if (not isinstance(max_retries, int) or isinstance(max_retries, bool)
+                or not 0 <= max_retries <= MAX_RETRIES):
+            raise ValueError(f"max_retries must be 0 or more (an integer) and at most "
+                             f"{MAX_RETRIES}, got {max_retries!r}")
         self.base_url = base_url.rstrip("/")
         self.service = service
         self.headers: Dict[str, str] = {"Content-Type": "application/json",
@@ -74,34 +85,37 @@ class JSONClient:
         import urllib.error
         import urllib.request
 
+        from omi.masking import mask_text
+
         url = f"{self.base_url}{path}"
+        shown = mask_text(url)  # what the errors quote: a key in the URL stays hidden
         data = json.dumps(body).encode("utf-8")
         for attempt in range(self.max_retries + 1):
             last_try = attempt == self.max_retries
             request = urllib.request.Request(url, data=data, headers=self.headers, method="POST")
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                with _opener().open(request, timeout=self.timeout) as response:
                     raw = response.read()
             except urllib.error.HTTPError as error:
-                detail = _error_detail(error.read())
+                detail = _error_detail(error)
                 if error.code in RETRYABLE_STATUS and not last_try:
                     self._sleep(attempt, error.headers.get("Retry-After"))
                     continue
-                raise self._status_error(error.code, detail, url) from None
+                raise self._status_error(error.code, detail, shown) from None
             except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
                 if not last_try:
                     self._sleep(attempt, None)
                     continue
                 reason = getattr(error, "reason", error)
                 raise UnreachableError(
-                    f"Cannot reach {self.service} at {url}: {reason}; check the base URL and "
+                    f"Cannot reach {self.service} at {shown}: {reason}; check the base URL and "
                     f"that the server is running"
                 ) from error
             try:
                 return json.loads(raw)
             except ValueError:
                 raise MalformedResponseError(
-                    f"{self.service} at {url} answered with something that is not JSON: "
+                    f"{self.service} at {shown} answered with something that is not JSON: "
                     f"{raw[:120]!r}"
                 ) from None
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
@@ -143,10 +157,24 @@ def _seconds(value: Any) -> bool:
             and math.isfinite(value))
 
 
-def _error_detail(raw: bytes) -> str:
-    """The most useful one-line text of an error body (JSON `error`/`detail`/`message`)."""
+@functools.cache
+def _opener() -> Any:
+    """urllib's opener, with each request's timeout as a deadline for all of it."""
+    from omi.builtin.deadline import build_opener
+
+    return build_opener()
+
+
+def _error_detail(error: Any) -> str:
+    """The most useful one-line text of an error answer's body (JSON `error`/`detail`/
+    `message`); "no details" when the body cannot be read in the time left."""
+    import http.client
     import json
 
+    try:
+        raw = error.read()
+    except (OSError, http.client.HTTPException):
+        raw = b""
     text = raw.decode("utf-8", "replace").strip()
     try:
         document = json.loads(text)

@@ -12,6 +12,7 @@ from omi.builtin.http import (
     NotFoundError,
 )
 from omi.builtin.remote import RemoteEmbedder
+from omi.masking import mask_text
 
 DEFAULT_BASE_URL = "https://integrate.api.nvidia.com"
 DEFAULT_MODEL = "nvidia/nv-embedqa-e5-v5"
@@ -58,7 +59,8 @@ class NIMEmbedder(RemoteEmbedder):
             if not self._keyless:
                 raise
             raise AuthenticationError(
-                f"NVIDIA NIM at {self._client.base_url} wants an API key and none was given "
+                f"NVIDIA NIM at {mask_text(self._client.base_url)} wants an API key and none "
+                f"was given "
                 f"({error}); set `api_key` in config or NVIDIA_API_KEY", error.status
             ) from error
         except NotFoundError as error:

@@ -9,6 +9,11 @@ from typing import Any, List, Optional
 from omi.builtin.http import MalformedResponseError
 from omi.embeddings import EmbeddingProvider, cosine_similarity
 
+#: Past these a setting is a typo: no embedding API takes more texts at once or answers with
+#: longer vectors.
+MAX_BATCH_SIZE = 10_000
+MAX_DIMENSION = 1_000_000
+
 
 class RemoteEmbedder(EmbeddingProvider):
     """Base of the HTTP embedders: subclasses only turn a batch of texts into vectors.
@@ -21,11 +26,15 @@ class RemoteEmbedder(EmbeddingProvider):
     service = "the embedding API"
 
     def __init__(self, model: str, batch_size: int = 8, dimension: Optional[int] = None) -> None:
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if (not isinstance(batch_size, int) or isinstance(batch_size, bool)
+                or not 1 <= batch_size <= MAX_BATCH_SIZE):
+            raise ValueError(f"batch_size must be a positive integer up to {MAX_BATCH_SIZE:,}, "
+                             f"got {batch_size!r}")
         if dimension is not None and (not isinstance(dimension, int)
-                                      or isinstance(dimension, bool) or dimension < 1):
-            raise ValueError(f"dimension must be a positive integer, got {dimension!r}")
+                                      or isinstance(dimension, bool)
+                                      or not 1 <= dimension <= MAX_DIMENSION):
+            raise ValueError(f"dimension must be a positive integer up to {MAX_DIMENSION:,}, "
+                             f"got {dimension!r}")
         self.model = model
         self.batch_size = batch_size
         self.dimension = dimension

@@ -3,10 +3,12 @@
 It checks the X-OMI-Signature header with its own HMAC code (not the package's), so a bug in
 the package's signing cannot hide behind the same bug in the verification. `behaviour` says
 how it answers: "ok" (204 for a valid signature, 401 otherwise), "fail" (500 always), "reject"
-(400 always), "slow" (sleeps `delay` seconds, then 204), "flaky" (503 for the first
-`failures` requests, with a Retry-After header when `retry_after` is set, then like "ok"),
-"redirect" (302 to another path, where a GET answers 200, as an http -> https redirect or a
-moved endpoint does) or "garbage" (a reply that is not HTTP, then the connection is closed).
+(400 always, quoting the path and query it was sent to, as many servers do), "slow" (sleeps
+`delay` seconds, then 204), "trickle" (a 204 sent one byte every `delay` seconds), "flaky"
+(503 for the first `failures` requests, with a Retry-After header when `retry_after` is set,
+then like "ok"), "redirect" (302 to another path, where a GET answers 200, as an http ->
+https redirect or a moved endpoint does) or "garbage" (a reply that is not HTTP, then the
+connection is closed).
 
 Run it on its own to point `omi plugins check webhook` at it; it prints its URL, then one JSON
 line per accepted delivery:
@@ -28,7 +30,8 @@ from typing import Any, Dict, List, Optional
 
 
 class Receiver:
-    """One receiver; `accepted` holds the verified deliveries, `requests` every request."""
+    """One receiver; `accepted` holds the verified deliveries, `requests` every request
+    (headers, body and path)."""
 
     def __init__(self, secret: str, behaviour: str = "ok", delay: float = 0.0,
                  failures: int = 0, retry_after: Optional[str] = None, port: int = 0,
@@ -44,18 +47,32 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                status = receiver._answer(self.headers, raw)  # case-insensitive
+                status = receiver._answer(self.headers, raw, self.path)  # case-insensitive
                 if receiver.behaviour == "garbage":
                     self.wfile.write(b"SPEAKS NO HTTP\r\n\r\n")
                     self.close_connection = True
                     return
+                if receiver.behaviour == "trickle":
+                    self.trickle(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+                    return
+                body = f"no hook at {self.path}".encode() if status == 400 else b""
                 self.send_response(status)
                 if status == 503 and receiver.retry_after is not None:
                     self.send_header("Retry-After", receiver.retry_after)
                 if status == 302:
                     self.send_header("Location", "/moved")
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                self.wfile.write(body)
+
+            def trickle(self, answer: bytes) -> None:
+                self.close_connection = True
+                try:
+                    for index in range(len(answer)):
+                        time.sleep(receiver.delay)
+                        self.wfile.write(answer[index:index + 1])
+                except OSError:
+                    pass  # the client gave up: what the deadline is for
 
             def do_GET(self) -> None:  # noqa: N802 (a page that answers anything)
                 with receiver.lock:
@@ -84,10 +101,10 @@ class Receiver:
         return fresh and hmac.compare_digest(f"sha256={expected}",
                                              headers.get("X-OMI-Signature", ""))
 
-    def _answer(self, headers: Any, raw: bytes) -> int:
+    def _answer(self, headers: Any, raw: bytes, path: str) -> int:
         with self.lock:
             number = len(self.requests)
-            self.requests.append({"headers": headers, "body": raw})
+            self.requests.append({"headers": headers, "body": raw, "path": path})
         if self.behaviour == "fail":
             return 500
         if self.behaviour == "flaky" and number < self.failures:

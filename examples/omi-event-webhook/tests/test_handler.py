@@ -34,7 +34,7 @@ def test_every_event_is_posted_as_signed_json(receiver, make, tmp_path):
     assert headers["Content-Type"] == "application/json"
     assert headers["X-OMI-Event"] == "memory.stored"
     assert headers["X-OMI-Delivery"] == events[0]["id"]
-    assert headers["User-Agent"] == "omi-event-webhook/0.1.0"
+    assert headers["User-Agent"] == "omi-event-webhook/0.2.0"
     assert abs(int(headers["X-OMI-Timestamp"]) - time.time()) < 5
     assert abs(events[0]["created"] - time.time()) < 5
     assert not (tmp_path / "dead.jsonl").exists()
@@ -123,6 +123,20 @@ def test_a_receiver_that_times_out_costs_at_most_the_time_budget(receiver, make)
     assert elapsed < 2 * 0.2 + 0.05 + 1.5
     kept, = handler.dead_letters()
     assert kept["attempts"] == 2 and "timed out" in kept["error"]
+
+
+def test_a_receiver_trickling_its_answer_cannot_stretch_the_timeout(receiver, make):
+    """The timeout bounded each read, so a receiver sending a byte every 0.2 s (every 0.5 s
+    held handle() 19.5 s with timeout=1) never let it expire."""
+    server = receiver("trickle", delay=0.2)
+    handler = make(server.url, timeout=1.0, max_retries=0)
+    start = time.perf_counter()
+    handler.handle("memory.stored", {"id": "m1"})
+    elapsed = time.perf_counter() - start
+
+    assert elapsed < 1.0 + 1.0, elapsed  # the timeout, with slack; not the 9 s of the answer
+    kept, = handler.dead_letters()
+    assert kept["data"] == {"id": "m1"} and "timed out" in kept["error"]
 
 
 def test_a_refusal_is_not_retried(receiver, make):
@@ -338,6 +352,81 @@ def test_the_secret_can_come_from_the_environment(receiver, monkeypatch, tmp_pat
     monkeypatch.setenv("OMI_WEBHOOK_SECRET", "test-secret")
     WebhookHandler(server.url, dead_letter_path=tmp_path / "d.jsonl").handle("memory.stored", {})
     assert len(server.accepted) == 1
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_written(receiver, make,
+                                                                        tmp_path, caplog):
+    ok = receiver("ok")
+    handler = make(ok.url.replace("http://", "http://omi:p%40ss%2Fw0rd@") + "?token=TOKEN1")
+    handler.handle("memory.stored", {"id": "m1"})
+    [delivery] = ok.accepted
+    assert delivery["headers"]["Authorization"] == "Basic b21pOnBAc3MvdzByZA=="  # omi:p@ss/w0rd
+    assert ok.requests[0]["path"] == "/hooks/omi?token=TOKEN1"
+
+    secrets = ("p%40ss", "w0rd", "TOKEN1", "SECRET2", "b21pOnBAc3MvdzByZA")
+    for behaviour in ("reject", "redirect", "trickle", "garbage"):
+        server = receiver(behaviour, delay=0.2)
+        url = server.url.replace("http://", "http://omi:p%40ss%2Fw0rd@") + "?token=TOKEN1"
+        with caplog.at_level("WARNING", logger="omi_event_webhook"):
+            make(url, timeout=0.5, max_retries=0, cooldown=0,
+                 headers={"X-Api-Key": "SECRET2"}).handle("memory.stored", {"id": behaviour})
+    written = (tmp_path / "dead.jsonl").read_text() + caplog.text
+    assert [secret for secret in secrets if secret in written] == []
+    errors = [json.loads(line)["error"] for line in (tmp_path / "dead.jsonl").open()]
+    assert "no hook at /hooks/omi?token=****" in errors[0]
+    assert all("?token=****" in error for error in errors[1:3]), errors
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"url": "http://[::1/x"}, "url 'http://[::1/x' is not a valid URL (Invalid IPv6 URL); "
+                               "write it like https://hooks.example.com/omi"),
+    ({"url": "ftp://omi:pw@example.org/x"}, "url must be an http:// or https:// URL, got "
+                                            "'ftp://omi:****@example.org/x'"),
+    ({"url": {"href": "http://a", "token": "pw"}}, "url must be an http:// or https:// URL, got "
+                                                   "a dict"),
+    ({"url": "http://127.0.0.1:99999/x"}, "is not a valid URL (Port out of range 0-65535)"),
+    ({"url": "http://127.0.0.1:9/a b"}, "url contains a space, line break or control character"),
+    ({"url": "http://127.0.0.1:9/x\r\nX-Evil: 1"}, "url contains a space, line break"),
+    ({"url": "https:///hooks"}, "url 'https:///hooks' has no host name"),
+    ({"url": "http://127.0.0.1:9/caf\u00e9"}, "has characters HTTP cannot send in its path"),
+    ({"url": "http://omi:p@ss/w0rd@127.0.0.1:9/x"}, "url has a user name and password with @ or "
+                                                    "/ in them; percent-encode"),
+    ({"url": "http://u:pw@127.0.0.1:9/x", "headers": {"authorization": "Bearer t"}},
+     "url has a user name and password and headers has an Authorization header"),
+    ({"headers": {"X-Tenant": "a\r\nX-Evil: 1"}},
+     "headers: the value of X-Tenant contains a line break or control character; remove it"),
+    ({"headers": {"X-Bad Name": "v"}}, "headers: 'X-Bad Name' is not a header name"),
+    ({"headers": {"X-Retries": 3}}, "headers: the value of X-Retries must be a string, not a "
+                                    "int; quote it"),
+    ({"headers": {"X-Who": "\u2603"}}, "the value of X-Who has characters HTTP headers cannot "
+                                        "carry"),
+    ({"headers": ["X-Tenant: a"]}, "headers must be a mapping of header names to values"),
+    ({"timeout": 1e300}, "timeout must be at most 3600 seconds, got 1e+300"),
+    ({"backoff": 1e300}, "backoff must be at most 60 seconds"),
+    ({"cooldown": 1e300}, "cooldown must be at most 86400 seconds"),
+    ({"max_retries": 11}, "max_retries must be an integer, 0 or more and at most 10, got 11"),
+])
+def test_what_would_fail_at_the_first_event_is_refused_when_built(options, message, tmp_path):
+    """A malformed URL or a CRLF in a header made handle() raise: the event was neither
+    delivered nor kept. A huge number of seconds overflowed inside urllib or sleep()."""
+    options = {"url": "http://127.0.0.1:9/hook", "secret": "s",
+               "dead_letter_path": tmp_path / "dead.jsonl", **options}
+    with pytest.raises(ValueError) as info:
+        WebhookHandler(**options)
+    assert message in str(info.value)
+    assert "w0rd" not in str(info.value) and "pw" not in str(info.value)
+
+
+def test_redeliver_of_a_file_that_does_not_exist_is_a_usage_error(tmp_path):
+    """It printed 'delivered 0, still waiting 0' and exited 0: a typo passed for success."""
+    done = subprocess.run([sys.executable, "-m", "omi_event_webhook", "redeliver", "--url",
+                           "http://127.0.0.1:9/hook", "--secret", "s", "--dead-letters",
+                           str(tmp_path / "typo.jsonl")], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (f"error: there is no dead-letter file {tmp_path / 'typo.jsonl'}; "
+                           f"check --dead-letters (the handler creates it when an event cannot "
+                           f"be delivered)\n")
 
 
 @pytest.mark.parametrize("options, message", [

@@ -37,7 +37,7 @@ def test_plugins_list_shows_it():
     result = CliRunner().invoke(cli, ["plugins", "list", "--group", "event"])
 
     assert result.exit_code == 0, result.output
-    assert "  webhook (WebhookHandler) - v0.1.0 [interface: 1.0] ✓" in result.output.splitlines()
+    assert "  webhook (WebhookHandler) - v0.2.0 [interface: 1.0] ✓" in result.output.splitlines()
 
 
 def test_the_readme_config_delivers_omi_memory_events(receiver, tmp_path):

@@ -1,7 +1,8 @@
 """`python -m omi_event_webhook redeliver`: send the dead letters again, from a shell or cron.
 
-Exit codes: 0 every dead letter was delivered (or there were none), 1 some are still waiting,
-2 a bad argument (one line on stderr).
+Exit codes: 0 every dead letter was delivered, 1 some are still waiting, 2 a bad argument,
+including a dead-letter file that does not exist (one line on stderr): a typo in
+--dead-letters must not pass for "nothing was waiting".
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                                  max_retries=args.max_retries, cooldown=0)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not handler.dead_letter_path.is_file():
+        print(f"error: there is no dead-letter file {handler.dead_letter_path}; check "
+              f"--dead-letters (the handler creates it when an event cannot be delivered)",
+              file=sys.stderr)
         return 2
     result = handler.redeliver()
     print(f"delivered {result.delivered}, still waiting {result.remaining} "
