@@ -147,7 +147,7 @@ def test_a_check_added_to_the_registry_appears_on_the_page(monkeypatch: pytest.M
 
 # --- links ---------------------------------------------------------------------------------
 
-MARKDOWN_FILES = sorted([ROOT / "README.md",
+MARKDOWN_FILES = sorted([ROOT / "README.md", ROOT / "CHANGELOG.md",
                          *(DOCS / "pages").rglob("*.md"),
                          *(ROOT / "examples").glob("*/README.md"),
                          *(ROOT / "examples").glob("*/CHANGELOG.md")])
