@@ -96,6 +96,15 @@ def test_requirement_pins_the_compatible_minor_range():
     assert omi_requirement("1.4.2") == "omi-openclaw>=1.4,<1.5"
 
 
+@pytest.mark.parametrize("plugin_type", ["embedding", "storage", "event"])
+def test_plain_cookiecutter_runs_get_this_release_too(plugin_type: str):
+    """`omi plugins new` passes the running release; cookiecutter.json's own defaults, which a
+    plain `cookiecutter` run uses, name the same one."""
+    defaults = json.loads((templates_root() / plugin_type / "cookiecutter.json").read_text())
+    assert defaults["__omi_version"] == __version__
+    assert defaults["__omi_requirement"] == omi_requirement()
+
+
 @pytest.mark.parametrize(
     "plugin_type, files",
     [
