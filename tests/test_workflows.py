@@ -1,7 +1,7 @@
-"""GitHub Actions configuration, of omi-openclaw itself and of every generated plugin: valid
-against GitHub's schemas (as check-jsonschema vendors them, so no network is needed),
-hardened (actions pinned to commit SHAs, read-only tokens, time limits), publishing to TestPyPI
-before PyPI; and the project's release workflow run for real against its own wheel."""
+"""GitHub Actions configuration, of omi-openclaw itself, of every generated plugin and of the
+examples: valid against GitHub's schemas (as check-jsonschema vendors them, so no network is
+needed), hardened (actions pinned to commit SHAs, read-only tokens, time limits), publishing to
+TestPyPI before PyPI; and the project's release workflow run for real against its own wheel."""
 
 from __future__ import annotations
 
@@ -39,8 +39,13 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
             for plugin_type in PLUGIN_TYPES}
 
 
+EXAMPLES = {path.name: path / ".github" for path in sorted((ROOT / "examples").glob("omi-*"))}
+
+
 def every_github_dir(rendered: Dict[str, Path]) -> Dict[str, Path]:
-    return {"omi-openclaw": PROJECT, **{f"omi-{t}-acme": path for t, path in rendered.items()}}
+    """This project's .github, a generated plugin's of each type, and each example's."""
+    return {"omi-openclaw": PROJECT, **{f"omi-{t}-acme": path for t, path in rendered.items()},
+            **EXAMPLES}
 
 
 def workflows_of(rendered: Dict[str, Path]) -> List[Path]:
@@ -50,7 +55,8 @@ def workflows_of(rendered: Dict[str, Path]) -> List[Path]:
 
 def test_every_workflow_is_valid_for_github(rendered: Dict[str, Path]):
     found = workflows_of(rendered)
-    assert len(found) == 2 * 4  # ci.yml and release.yml, here and in each plugin
+    assert len(EXAMPLES) == 4
+    assert len(found) == 2 * (1 + 3 + 4)  # ci.yml and release.yml, here and in each plugin
     for path in found:
         assert schema_errors(load(path), "github-workflows") == [], path
 
@@ -96,8 +102,8 @@ def test_every_workflow_is_hardened(rendered: Dict[str, Path]):
 
 def test_the_templates_pin_the_same_action_releases_as_the_project(rendered: Dict[str, Path]):
     """One vetted commit per action everywhere: when Dependabot moves a pin in this project's
-    workflows, templates/_shared/workflows moves with it (then `omi plugins update` the
-    examples)."""
+    workflows, templates/_shared/workflows moves with it, and `omi plugins update` brings it
+    into the examples."""
     pins: Dict[str, set] = {}
     for path in workflows_of(rendered):
         for used in pinned_actions(path):
@@ -107,7 +113,7 @@ def test_the_templates_pin_the_same_action_releases_as_the_project(rendered: Dic
         "actions/download-artifact": 1, PUBLISH_ACTION: 1}, pins
 
 
-@pytest.mark.parametrize("owner", ["omi-openclaw", "omi-storage-acme"])
+@pytest.mark.parametrize("owner", ["omi-openclaw", "omi-storage-acme", "omi-storage-postgres"])
 def test_releases_go_to_testpypi_then_pypi_each_from_its_environment(rendered: Dict[str, Path],
                                                                       owner: str):
     jobs = load(every_github_dir(rendered)[owner] / "workflows" / "release.yml")["jobs"]
