@@ -4,7 +4,7 @@ This module stays import-light on purpose: `omi --help` and `omi plugins list` m
 so nothing here imports numpy, cookiecutter, pytest, importlib.metadata or any plugin.
 """
 
-__version__ = "0.1.0"  # the single source of the version; pyproject.toml reads it from here
+__version__ = "0.4.0"  # the single source of the version; pyproject.toml reads it from here
 
 __all__ = ["Memory", "__version__"]
 

@@ -297,11 +297,11 @@ def unique_keys(pairs: Iterable[tuple[str, Any]], option: str) -> dict[str, Any]
 def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: bool,
                        author: str | None, email: str | None, description: str | None,
                        license_: str | None, settings: tuple[str, ...], dry_run: bool) -> None:
-    """Render a new plugin package, omi-<type>-NAME, ready to install, test and publish.
+    """Render a new plugin package, omi-TYPE-NAME, ready to install, test and publish.
 
     NAME uses lowercase letters, digits and single hyphens and starts with a letter; it
-    becomes the entry-point name, the distribution omi-<type>-NAME and the package
-    omi_<type>_NAME.
+    becomes the entry-point name, the distribution omi-TYPE-NAME and the package
+    omi_TYPE_NAME.
 
     \b
     Examples:

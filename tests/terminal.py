@@ -23,8 +23,8 @@ while time.time() < deadline:
     ready, _, _ = select.select([fd], [], [], 0.5)
     if not ready:  # waiting at a prompt: type its answer once, else press Enter
         asked = out.rsplit(b'\\n', 1)[-1].decode(errors='replace')
-        if not asked.strip():  # no prompt yet (a slow start): a key now would answer the next
-            continue
+        if not asked.rstrip(' ').endswith(':'):
+            continue  # still starting up or working: a key pressed now would answer too early
         word = next((word for word in typed if word in asked), None)
         os.write(fd, (typed.pop(word) if word else '').encode() + b'\\r')
         continue

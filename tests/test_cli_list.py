@@ -11,15 +11,17 @@ from pathlib import Path
 import plugin_sources as src
 from click.testing import CliRunner
 
+from omi import __version__
 from omi.cli import cli
 
 EMB = "omi.embedding_providers"
 OMI = str(Path(sys.executable).with_name("omi"))
 
-SPEC_OUTPUT = """\
+# The spec's listing; nim and ollama show the version of omi-openclaw, which ships them.
+SPEC_OUTPUT = f"""\
 Embedding Providers:
-  nim (NIMEmbedder) - v0.1.0 [interface: 1.0] ✓
-  ollama (OllamaEmbedder) - v0.1.0 [interface: 1.0] ✓
+  nim (NIMEmbedder) - v{__version__} [interface: 1.0] ✓
+  ollama (OllamaEmbedder) - v{__version__} [interface: 1.0] ✓
   my-embedder (MyCustomEmbedder) - v0.1.0 [interface: 1.0] ✓
 
 Storage Backends:

@@ -8,7 +8,6 @@ with a check mark, pass `omi plugins check`, build an sdist and a wheel, pass `t
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import venv
 from pathlib import Path
 
 import pytest
+from workflows import job_commands, run_step, run_steps
 
 pytestmark = pytest.mark.slow
 
@@ -48,24 +48,6 @@ class Environment:
 
     def tool(self, name: str) -> str:
         return str(self.bin / name)
-
-
-def workflow_steps(project: Path, workflow: str, job: str) -> list[str]:
-    """The `run:` commands of one job of a generated GitHub workflow, in order."""
-    import yaml
-
-    jobs = yaml.safe_load((project / ".github" / "workflows" / workflow).read_text())["jobs"]
-    return [step["run"] for step in jobs[job]["steps"] if "run" in step]
-
-
-def run_steps(commands: list[str], env: Environment, cwd: Path) -> None:
-    """Run workflow commands as the runner would (bash, the venv's python first on PATH)."""
-    path = os.pathsep.join([str(env.bin), os.environ.get("PATH", "")])
-    for command in commands:
-        completed = subprocess.run(["bash", "-e", "-c", command], cwd=cwd, capture_output=True,
-                                   text=True, timeout=600, env={**os.environ, "PATH": path})
-        assert completed.returncode == 0, (f"{command!r} exited {completed.returncode}:\n"
-                                           f"{completed.stdout[-3000:]}{completed.stderr[-3000:]}")
 
 
 @pytest.fixture(scope="module")
@@ -145,28 +127,65 @@ def test_generated_plugin_builds_and_passes_twine_check(wheel_env: Environment, 
     assert output.count("PASSED") == 2, output
 
 
+def workflow(project: Path, name: str) -> Path:
+    return project / ".github" / "workflows" / name
+
+
 @pytest.mark.parametrize("plugin_type", list(TYPES))
 def test_every_command_of_the_generated_ci_workflow_passes(wheel_env: Environment,
                                                            projects: Path, plugin_type: str):
     project = projects / f"omi-{plugin_type}-{TYPES[plugin_type][0]}"
-    steps = workflow_steps(project, "ci.yml", "test")
+    steps = job_commands(workflow(project, "ci.yml"), "test")
     assert any(step.startswith("omi plugins check") for step in steps)
-    run_steps(steps, wheel_env, project)
+    run_steps(steps, project, wheel_env.bin)
+
+
+def test_ci_installs_omi_openclaw_from_the_repository_variable_when_it_is_set(
+        wheel_env: Environment, projects: Path, tmp_path: Path):
+    """Before omi-openclaw is on an index, OMI_OPENCLAW_REQUIREMENT (here the wheel's path)
+    supplies it: the whole CI job passes in an environment that has no omi-openclaw."""
+    project = tmp_path / "checkout"
+    shutil.copytree(projects / "omi-event-acme-audit", project,
+                    ignore=shutil.ignore_patterns("*.egg-info", "dist", "build"))
+    venv.create(tmp_path / "venv", with_pip=True)
+    fresh = Environment(tmp_path / "venv")
+    run_steps(job_commands(workflow(project, "ci.yml"), "test"), project, fresh.bin,
+              {"OMI_OPENCLAW_REQUIREMENT": str(wheel_env.wheel)})
+    location = run([fresh.tool("python"), "-c", "import omi; print(omi.__file__)"],
+                   cwd=tmp_path).strip()
+    assert Path(location).is_relative_to(fresh.root)
 
 
 def test_release_workflow_tests_the_built_wheel_not_the_source(
         wheel_env: Environment, projects: Path, tmp_path: Path):
-    """The test-wheel job, in a new environment holding only the wheels: its tests import the
-    installed package, and `omi plugins check` finds it."""
+    """The build job (for the release tag v0.1.0), then the test-wheel job in a new environment
+    holding only the wheels: its tests import the installed package, and `omi plugins check`
+    finds it."""
     project = projects / "omi-storage-acme-store"
-    run_steps(workflow_steps(project, "release.yml", "build")[1:], wheel_env, project)
+    run_steps(job_commands(workflow(project, "release.yml"), "build")[1:], project,
+              wheel_env.bin, {"GITHUB_REF_NAME": "v0.1.0"})
     venv.create(tmp_path / "venv", with_pip=True)
     fresh = Environment(tmp_path / "venv")
     checkout = tmp_path / "checkout"
     shutil.copytree(project, checkout, ignore=shutil.ignore_patterns("*.egg-info", "dist"))
     shutil.copytree(project / "dist", checkout / "dist")  # the downloaded artifact
     run([fresh.tool("python"), "-m", "pip", "install", "--quiet", wheel_env.wheel], cwd=tmp_path)
-    run_steps(workflow_steps(checkout, "release.yml", "test-wheel"), fresh, checkout)
+    run_steps(job_commands(workflow(checkout, "release.yml"), "test-wheel"), checkout, fresh.bin)
     location = run([fresh.tool("python"), "-c", "import omi_storage_acme_store as m; "
                     "print(m.__file__)"], cwd=tmp_path).strip()
     assert Path(location).is_relative_to(fresh.root)
+
+
+@pytest.mark.parametrize("tag", ["v0.2.0", "0.1.0rc1", "release"])
+def test_a_release_whose_tag_is_not_the_version_stops_before_anything_is_published(
+        wheel_env: Environment, projects: Path, tag: str):
+    project = projects / "omi-event-acme-audit"
+    run([wheel_env.tool("python"), "-m", "build", "--wheel", "--outdir", project / "dist",
+         project], cwd=project)
+    check = next(command for command in job_commands(workflow(project, "release.yml"), "build")
+                 if "GITHUB_REF_NAME" in command)
+    assert run_step(check, project, wheel_env.bin, {"GITHUB_REF_NAME": "0.1.0"}).returncode == 0
+    refused = run_step(check, project, wheel_env.bin, {"GITHUB_REF_NAME": tag})
+    assert refused.returncode == 1
+    assert (f"::error::the release tag {tag} does not match the version 0.1.0 in pyproject.toml"
+            in refused.stdout)

@@ -99,6 +99,15 @@ def test_requirement_pins_the_compatible_minor_range():
     assert omi_requirement("1.4.2") == "omi-openclaw>=1.4,<1.5"
 
 
+@pytest.mark.parametrize("plugin_type", ["embedding", "storage", "event"])
+def test_plain_cookiecutter_runs_get_this_release_too(plugin_type: str):
+    """`omi plugins new` passes the running release; cookiecutter.json's own defaults, which a
+    plain `cookiecutter` run uses, name the same one."""
+    defaults = json.loads((templates_root() / plugin_type / "cookiecutter.json").read_text())
+    assert defaults["__omi_version"] == __version__
+    assert defaults["__omi_requirement"] == omi_requirement()
+
+
 @pytest.mark.parametrize(
     "plugin_type, files",
     [
@@ -155,24 +164,29 @@ def test_readme_release_steps_name_the_workflow_and_environment_release_yml_uses
 
     made = new_plugin("storage", "graph", tmp_path)
     release = yaml.safe_load((made.project_dir / ".github/workflows/release.yml").read_text())
-    publish = release["jobs"]["publish"]
-    assert publish["permissions"] == {"id-token": "write"}
     readme = (made.project_dir / "README.md").read_text().split("## Releasing", 1)[1]
     assert "trusted publisher" in readme and "`omi-storage-graph`" in readme
     assert "workflow `release.yml`" in readme
-    assert f"environment `{publish['environment']['name']}`" in readme
+    for job in ("publish-testpypi", "publish"):
+        publish = release["jobs"][job]
+        assert publish["permissions"] == {"id-token": "write"}
+        assert f"environment `{publish['environment']['name']}`" in readme
 
 
-def test_workflow_tokens_only_read_but_for_the_publish_job(tmp_path: Path):
+def test_workflow_tokens_only_read_but_for_the_publishing_jobs(tmp_path: Path):
     import yaml
 
     workflows = new_plugin("event", "audit", tmp_path).project_dir / ".github/workflows"
     ci, release = (yaml.safe_load((workflows / name).read_text())
                    for name in ("ci.yml", "release.yml"))
     for workflow in (ci, release):
-        assert workflow["permissions"] == {"contents": "read"}
-    assert {name: job["permissions"] for name, job in release["jobs"].items()
-            if "permissions" in job} == {"publish": {"id-token": "write"}}
+        assert workflow["permissions"] == {}  # nothing unless a job asks for it
+    read = {"contents": "read"}
+    assert {name: job["permissions"] for name, job in ci["jobs"].items()} == {"test": read}
+    assert {name: job["permissions"] for name, job in release["jobs"].items()} == {
+        "build": read, "test-wheel": read, "publish-testpypi": {"id-token": "write"},
+        "publish": {"id-token": "write"}}
+    assert release["jobs"]["publish"]["needs"] == "publish-testpypi"  # TestPyPI first
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ def conformance_receiver():
 
 class TestConformance(EventHandlerConformance):
     # The suite version these tests were generated for; checks added later say so.
-    suite_version = "0.1.0"
+    suite_version = "0.4.0"
     # Checks your plugin cannot pass yet, with the reason: {"check_name": "why"}.
     known_failures = {}
 

@@ -18,7 +18,7 @@ def _server(dsn, monkeypatch):
 
 class TestConformance(StorageBackendConformance):
     # The suite version these tests were generated for; checks added later say so.
-    suite_version = "0.1.0"
+    suite_version = "0.4.0"
     # Built like `omi plugins check postgres` builds it: conformance_factory(directory).
     plugin_class = PostgresBackend
     # No known failures: every check passes.

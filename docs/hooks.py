@@ -1,0 +1,54 @@
+"""MkDocs hook: the conformance checks page is written from the check registry at build time.
+
+`omi plugins check --list-checks` and this page read the same registry (omi.conformance), so a
+check added to the suite appears here on the next build, with the description the command
+prints; tests/test_docs.py holds the two to the same text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PLACEHOLDER = "<!-- conformance-checks -->"
+TITLES = {"embedding": "Embedding providers", "storage": "Storage backends",
+          "event": "Event handlers"}
+
+
+def _cell(text: str) -> str:
+    """`text` as literal Markdown table-cell text: nothing in a description becomes markup."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
+    for char in "\\`*_[]|":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _names(capabilities: frozenset) -> str:
+    return ", ".join(f"`{name}`" for name in sorted(capabilities)) or "-"
+
+
+def checks_markdown() -> str:
+    """One table of capabilities, then one table of checks per interface, in registry order."""
+    from omi.conformance import CAPABILITIES, all_checks
+    from omi.conformance.registry import INTERFACES
+
+    lines = ["## Capabilities", "",
+             "A plugin declares these in `conformance_capabilities`; checks that need one run "
+             "only when it is declared.", "",
+             "| Capability | What the plugin promises |", "|---|---|"]
+    lines += [f"| `{name}` | {_cell(text)} |" for name, text in CAPABILITIES.items()]
+    checks = all_checks()
+    for interface in INTERFACES:
+        title = TITLES[interface]
+        lines += ["", f"## {title} (`{interface}`)", "",
+                  "| Check | What it proves | Needs | Does not apply with | Since |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| `{check.name}` | {_cell(check.description)} | {_names(check.requires)} "
+                  f"| {_names(check.unless)} | {check.since} |"
+                  for check in checks if check.interface == interface]
+    return "\n".join(lines)
+
+
+def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
+    if PLACEHOLDER in markdown:
+        return markdown.replace(PLACEHOLDER, checks_markdown())
+    return markdown

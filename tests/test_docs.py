@@ -1,0 +1,205 @@
+"""The documentation site in docs/: it builds with every warning an error, its generated pages
+cover the whole API, CLI and check registry, and no link in README.md or the docs leaves the
+repository or points at a missing file."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from omi.cli import cli
+from omi.conformance import registry
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site as `mkdocs build --strict` makes it: any warning fails the build."""
+    out = tmp_path_factory.mktemp("site")
+    completed = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file",
+         str(DOCS / "mkdocs.yml"), "--site-dir", str(out)],
+        capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return out
+
+
+class _Page(HTMLParser):
+    """The ids, the text and the table rows of one built page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.text: List[str] = []
+        self.rows: List[List[str]] = []
+        self._cell: List[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.ids.update(value for name, value in attrs if name == "id" and value)
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def page(site: Path, name: str) -> _Page:
+    parsed = _Page()
+    parsed.feed((site / name / "index.html").read_text(encoding="utf-8"))
+    return parsed
+
+
+def test_the_guide_covers_every_topic_of_a_plugin_author(site: Path):
+    for name in ("interfaces", "discovery", "versioning", "configuration", "testing",
+                 "publishing", "updating", "troubleshooting"):
+        assert (site / "guide" / name / "index.html").is_file(), name
+
+
+def test_the_api_reference_is_generated_for_the_public_modules(site: Path):
+    ids = page(site, "reference/api").ids
+    for name in ("omi.plugins.discover_plugins", "omi.plugins.load_plugin",
+                 "omi.plugins.validate_plugin", "omi.plugins.PluginRegistry.load",
+                 "omi.plugins.PluginValidationError",
+                 "omi.embeddings.EmbeddingProvider.embed_batch",
+                 "omi.storage.StorageBackend.recall", "omi.storage.StorageBackend.close",
+                 "omi.events.EventHandler.handle", "omi.events.EVENT_TYPES",
+                 "omi.testing.EmbeddingProviderConformance",
+                 "omi.testing.StorageBackendConformance.backend_factory",
+                 "omi.testing.EventHandlerConformance.known_failures",
+                 "omi.host.Memory.recall", "omi.host.Memory.from_config"):
+        assert name in ids, name
+
+
+def _commands(command: click.Command, path: str) -> Iterator[tuple[str, click.Command]]:
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _commands(sub, f"{path} {name}")
+
+
+def test_the_cli_reference_has_every_command_and_option(site: Path):
+    built = page(site, "reference/cli")
+    text = " ".join(built.text)
+    for path, command in _commands(cli, "omi"):
+        assert path.replace(" ", "-") in built.ids, path
+        for parameter in command.params:
+            if isinstance(parameter, click.Option):
+                for opt in parameter.opts:
+                    assert opt in text, f"{path} {opt}"
+
+
+LISTED = re.compile(r"(?P<interface>\S+) +(?P<name>\S+) +(?P<description>.*?)"
+                    r"(?: \[needs (?P<needs>[^\]]+)\])?")
+
+
+def test_the_checks_page_says_what_list_checks_prints(site: Path):
+    """Every line of `omi plugins check --list-checks` is a row of the page: the same check,
+    the same description, the same capabilities needed; and the page has no other checks."""
+    result = CliRunner().invoke(cli, ["plugins", "check", "--list-checks"])
+    assert result.exit_code == 0, result.output
+    listed = set()
+    for line in result.output.splitlines():
+        match = LISTED.fullmatch(line)
+        assert match, line
+        listed.add((match["name"], match["description"], match["needs"] or "-"))
+    rows = {(row[0], row[1], row[2]) for row in page(site, "reference/checks").rows
+            if len(row) == 5 and row[0] != "Check"}
+    assert rows == listed
+
+
+def _hooks():
+    spec = importlib.util.spec_from_file_location("docs_hooks", DOCS / "hooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_check_added_to_the_registry_appears_on_the_page(monkeypatch: pytest.MonkeyPatch):
+    registry.all_checks()  # the suite's own checks are registered
+    added = registry.Check("recall_keeps_markup_as_text", "storage",
+                           "recall() keeps <html>, *stars* and a | pipe as text",
+                           lambda ctx: None, frozenset({"persistent"}), since="9.9.0")
+    monkeypatch.setitem(registry.REGISTRY, added.name, added)
+    markdown = _hooks().checks_markdown()
+    assert ("| `recall_keeps_markup_as_text` | recall() keeps &lt;html>, \\*stars\\* and a "
+            "\\| pipe as text | `persistent` | - | 9.9.0 |") in markdown
+
+
+# --- links ---------------------------------------------------------------------------------
+
+MARKDOWN_FILES = sorted([ROOT / "README.md", ROOT / "CHANGELOG.md",
+                         *(DOCS / "pages").rglob("*.md"),
+                         *(ROOT / "examples").glob("*/README.md"),
+                         *(ROOT / "examples").glob("*/CHANGELOG.md")])
+FENCED = re.compile(r"^(```|~~~).*?^\1", re.S | re.M)
+INLINE_CODE = re.compile(r"`[^`\n]*`")
+LINK = re.compile(r"\]\(\s*(?:<([^>]+)>|([^)\s]+))(?:\s+\"[^\"]*\")?\s*\)"  # [text](target)
+                  r"|^\s*\[[^\]]+\]:\s*(\S+)", re.M)  # [label]: target
+
+
+def relative_links(text: str) -> List[str]:
+    """The link targets of a Markdown text that are paths (no scheme, not only an anchor),
+    leaving out code blocks and code spans, where brackets are not links."""
+    text = INLINE_CODE.sub("", FENCED.sub("", text))
+    targets = [next(group for group in groups if group) for groups in LINK.findall(text)]
+    return [target for target in targets
+            if not re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:", target) and not target.startswith("#")]
+
+
+def test_the_link_finder_sees_inline_and_reference_links_but_not_code():
+    text = ('[a](docs/a.md) [b](<b c.md> "title") [web](https://x.org) [top](#top)\n'
+            "`[no](code.md)`\n```\n[no](fenced.md)\n```\n[ref]: ../ref.md#part\n")
+    assert relative_links(text) == ["docs/a.md", "b c.md", "../ref.md#part"]
+
+
+def broken_links(files: List[Path], root: Path = ROOT) -> Dict[str, str]:
+    problems = {}
+    for path in files:
+        for target in relative_links(path.read_text(encoding="utf-8")):
+            resolved = (path.parent / target.split("#", 1)[0].split("?", 1)[0]).resolve()
+            where = f"{path.relative_to(root)}: {target}"
+            if not resolved.is_relative_to(root):
+                problems[where] = "leaves the repository"
+            elif not resolved.exists():
+                problems[where] = "points at a missing file"
+    return problems
+
+
+def test_no_link_leaves_the_repository_or_points_at_a_missing_file():
+    assert ROOT / "README.md" in MARKDOWN_FILES and len(MARKDOWN_FILES) > 10
+    assert broken_links(MARKDOWN_FILES) == {}
+
+
+def test_a_link_out_of_the_repository_or_to_nothing_is_found(tmp_path: Path):
+    root = tmp_path / "repository"
+    (root / "docs" / "guide").mkdir(parents=True)
+    (root / "docs" / "guide" / "testing.md").write_text("# Testing\n")
+    (tmp_path / "shared" / "spec").mkdir(parents=True)
+    (tmp_path / "shared" / "spec" / "guide.md").write_text("# Outside\n")
+    doc = root / "docs" / "index.md"
+    doc.write_text("[spec](../../shared/spec/guide.md) [gone](guide/gone.md) "
+                   "[fine](guide/testing.md#phase)\n", encoding="utf-8")
+    assert broken_links([doc], root) == {
+        "docs/index.md: ../../shared/spec/guide.md": "leaves the repository",
+        "docs/index.md: guide/gone.md": "points at a missing file",
+    }

@@ -1,0 +1,193 @@
+"""GitHub Actions configuration, of omi-openclaw itself, of every generated plugin and of the
+examples: valid against GitHub's schemas (as check-jsonschema vendors them, so no network is
+needed), hardened (actions pinned to commit SHAs, read-only tokens, time limits), publishing to
+TestPyPI before PyPI; and the project's release workflow run for real against its own wheel."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+from workflows import (
+    PUBLISH_ACTION,
+    hardening_problems,
+    job_commands,
+    load,
+    pinned_actions,
+    run_step,
+    run_steps,
+    schema_errors,
+)
+
+from omi import __version__
+from omi.scaffold import new_plugin
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = ROOT / ".github"
+PLUGIN_TYPES = ("embedding", "storage", "event")
+TOOLS = Path(sys.executable).parent  # python, build and twine of the environment running this
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
+    """The .github directory of a freshly generated plugin of each type."""
+    out = tmp_path_factory.mktemp("plugins")
+    return {plugin_type: new_plugin(plugin_type, "acme", out).project_dir / ".github"
+            for plugin_type in PLUGIN_TYPES}
+
+
+EXAMPLES = {path.name: path / ".github" for path in sorted((ROOT / "examples").glob("omi-*"))}
+
+
+def every_github_dir(rendered: Dict[str, Path]) -> Dict[str, Path]:
+    """This project's .github, a generated plugin's of each type, and each example's."""
+    return {"omi-openclaw": PROJECT, **{f"omi-{t}-acme": path for t, path in rendered.items()},
+            **EXAMPLES}
+
+
+def workflows_of(rendered: Dict[str, Path]) -> List[Path]:
+    return [path for github in every_github_dir(rendered).values()
+            for path in sorted((github / "workflows").glob("*.yml"))]
+
+
+def test_every_workflow_is_valid_for_github(rendered: Dict[str, Path]):
+    found = workflows_of(rendered)
+    assert len(EXAMPLES) == 4
+    assert len(found) == 2 * (1 + 3 + 4)  # ci.yml and release.yml, here and in each plugin
+    for path in found:
+        assert schema_errors(load(path), "github-workflows") == [], path
+
+
+def test_every_dependabot_config_is_valid_and_watches_github_actions(rendered: Dict[str, Path]):
+    for name, github in every_github_dir(rendered).items():
+        config = load(github / "dependabot.yml")
+        assert schema_errors(config, "dependabot") == [], name
+        assert {update["package-ecosystem"] for update in config["updates"]} == {"github-actions"}
+
+
+def test_the_hardening_check_finds_what_it_is_for(tmp_path: Path):
+    workflow = tmp_path / "weak.yml"
+    workflow.write_text("""\
+on: push
+permissions: write-all
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: write
+      id-token: write
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@0123456789abcdef0123456789abcdef01234567
+""")
+    assert hardening_problems(workflow) == [
+        "actions/checkout@v4 is not pinned to a commit SHA",
+        "actions/checkout@v4 has no '# vX.Y.Z' comment",
+        "actions/setup-python@0123456789abcdef0123456789abcdef01234567 has no '# vX.Y.Z' comment",
+        "top-level permissions are 'write-all', not {}",
+        "job build has no timeout-minutes",
+        "job build may write contents",
+        "job build may write id-token",
+        "job build checks out without persist-credentials: false",
+    ]
+
+
+def test_every_workflow_is_hardened(rendered: Dict[str, Path]):
+    for path in workflows_of(rendered):
+        assert hardening_problems(path) == [], path
+
+
+def test_the_templates_pin_the_same_action_releases_as_the_project(rendered: Dict[str, Path]):
+    """One vetted commit per action everywhere: when Dependabot moves a pin in this project's
+    workflows, templates/_shared/workflows moves with it, and `omi plugins update` brings it
+    into the examples."""
+    pins: Dict[str, set] = {}
+    for path in workflows_of(rendered):
+        for used in pinned_actions(path):
+            pins.setdefault(used["action"], set()).add((used["ref"], used["tag"]))
+    assert {action: len(refs) for action, refs in pins.items()} == {
+        "actions/checkout": 1, "actions/setup-python": 1, "actions/upload-artifact": 1,
+        "actions/download-artifact": 1, PUBLISH_ACTION: 1}, pins
+
+
+@pytest.mark.parametrize("owner", ["omi-openclaw", "omi-storage-acme", "omi-storage-postgres"])
+def test_releases_go_to_testpypi_then_pypi_each_from_its_environment(rendered: Dict[str, Path],
+                                                                      owner: str):
+    jobs = load(every_github_dir(rendered)[owner] / "workflows" / "release.yml")["jobs"]
+    publishing = {name: job for name, job in jobs.items()
+                  if any(PUBLISH_ACTION in step.get("uses", "") for step in job["steps"])}
+    by_environment = {job["environment"]["name"]: name for name, job in publishing.items()}
+    assert set(by_environment) == {"testpypi", "pypi"}
+    testpypi, pypi = publishing[by_environment["testpypi"]], publishing[by_environment["pypi"]]
+    upload = next(step for step in testpypi["steps"] if PUBLISH_ACTION in step.get("uses", ""))
+    assert upload["with"]["repository-url"] == "https://test.pypi.org/legacy/"
+    assert pypi["needs"] == by_environment["testpypi"]
+    assert testpypi["needs"] == "test-wheel" and jobs["test-wheel"]["needs"] == "build"
+
+
+def test_the_project_releases_on_a_version_tag():
+    release = load(PROJECT / "workflows" / "release.yml")
+    assert release["on"] == {"push": {"tags": ["v*"]}}
+
+
+def test_ci_runs_the_readme_test_command_on_three_systems_and_four_pythons():
+    ci = load(PROJECT / "workflows" / "ci.yml")
+    matrix = ci["jobs"]["test"]["strategy"]["matrix"]
+    assert matrix["os"] == ["ubuntu-latest", "macos-latest", "windows-latest"]
+    assert matrix["python-version"] == ["3.10", "3.11", "3.12", "3.13"]
+    assert any(command.startswith("bash scripts/test.sh")
+               for command in job_commands(PROJECT / "workflows" / "ci.yml", "test"))
+    assert "bash scripts/test.sh" in (ROOT / "README.md").read_text()
+    assert any("mkdocs build --strict" in command
+               for command in job_commands(PROJECT / "workflows" / "ci.yml", "docs"))
+    assert "ruff check omi tests" in job_commands(PROJECT / "workflows" / "ci.yml", "lint")
+
+
+# --- the project's release workflow, run ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The build job of release.yml (its pip install aside) in a copy of the source tree,
+    for the tag of this version; returns the copy, with dist/ in it."""
+    checkout = tmp_path_factory.mktemp("release") / "checkout"
+    shutil.copytree(ROOT, checkout, ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "dist", "build", "site", "__pycache__", "*.egg-info", "examples",
+        "bench"))
+    commands = job_commands(PROJECT / "workflows" / "release.yml", "build")
+    assert commands[0] == "python -m pip install build twine"
+    run_steps(commands[1:], checkout, TOOLS, {"GITHUB_REF_NAME": f"v{__version__}"})
+    return checkout
+
+
+@pytest.mark.slow
+def test_a_tag_other_than_the_version_stops_the_release(built: Path):
+    check = next(command for command in job_commands(PROJECT / "workflows" / "release.yml",
+                                                     "build") if "GITHUB_REF_NAME" in command)
+    refused = run_step(check, built, TOOLS, {"GITHUB_REF_NAME": "v0.0.1"})
+    assert refused.returncode == 1
+    assert (f"::error::the tag v0.0.1 does not match the package version {__version__}"
+            in refused.stdout)
+
+
+@pytest.mark.slow
+def test_the_release_tests_the_built_wheel_in_a_clean_environment(built: Path, tmp_path: Path):
+    """The test-wheel job: only the downloaded dist/ (no source tree), a new virtual
+    environment, and a plugin of each type rendered, tested and checked with that omi."""
+    job = tmp_path / "job"
+    shutil.copytree(built / "dist", job / "dist")
+    runner_temp = tmp_path / "runner"
+    runner_temp.mkdir()
+    run_steps(job_commands(PROJECT / "workflows" / "release.yml", "test-wheel"), job, TOOLS,
+              {"GITHUB_REF_NAME": f"v{__version__}", "RUNNER_TEMP": str(runner_temp)})
+    clean = runner_temp / "clean"
+    listing = run_step("omi plugins list", runner_temp, clean / "bin").stdout.splitlines()
+    for plugin_type, class_name in zip(PLUGIN_TYPES, ("Embedder", "Backend", "Handler"),
+                                       strict=True):
+        assert (f"  release-check (ReleaseCheck{class_name}) - v0.1.0 [interface: 1.0] ✓"
+                in listing), plugin_type
+    installed = list(clean.glob("lib/python*/site-packages/omi/__init__.py"))
+    assert len(installed) == 1  # omi came from the wheel, into the clean environment

@@ -1,0 +1,101 @@
+"""GitHub Actions workflows in the tests: read one as GitHub does, check it against GitHub's
+schema and the hardening rules every workflow here follows, and run the commands of a job."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional
+
+#: `uses: owner/repo@ref  # v1.2.3`, as every step that uses an action is written here.
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<action>[^@\s]+)@(?P<ref>\S+)(?:\s+#\s*(?P<tag>\S+))?")
+PUBLISH_ACTION = "pypa/gh-action-pypi-publish"
+
+
+def load(path: Path) -> Dict[str, Any]:
+    """The workflow as GitHub reads it. PyYAML reads YAML 1.1, where the key `on` is the
+    boolean True; GitHub reads YAML 1.2, where it is the string "on"."""
+    import yaml
+
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if True in document:
+        document["on"] = document.pop(True)
+    return document
+
+
+def schema_errors(document: Any, schema: str) -> List[str]:
+    """Where `document` breaks one of the schemas check-jsonschema ships (no network needed):
+    "github-workflows" or "dependabot"."""
+    import jsonschema
+    from check_jsonschema.builtin_schemas import get_builtin_schema
+
+    definition = get_builtin_schema(f"vendor.{schema}")
+    validator = jsonschema.validators.validator_for(definition)(definition)
+    return [f"{'/'.join(map(str, error.absolute_path)) or '(top)'}: {error.message}"
+            for error in validator.iter_errors(document)]
+
+
+def pinned_actions(path: Path) -> List[Dict[str, Optional[str]]]:
+    """Every action a workflow uses: its name, the ref it is pinned to and the tag comment."""
+    return [match.groupdict() for line in path.read_text(encoding="utf-8").splitlines()
+            if (match := USES.match(line))]
+
+
+def hardening_problems(path: Path) -> List[str]:
+    """What keeps a workflow from the rules: actions pinned to a full commit SHA with the
+    release in a comment, no token left in the checkout, no permission unless a job asks,
+    write access only for the OIDC token of jobs that publish from an environment, and a
+    time limit on every job."""
+    problems = []
+    for used in pinned_actions(path):
+        if not re.fullmatch(r"[0-9a-f]{40}", used["ref"]):
+            problems.append(f"{used['action']}@{used['ref']} is not pinned to a commit SHA")
+        if not used["tag"] or not re.fullmatch(r"v\d+(\.\d+)*", used["tag"]):
+            problems.append(f"{used['action']}@{used['ref']} has no '# vX.Y.Z' comment")
+    document = load(path)
+    if document.get("permissions") != {}:
+        problems.append(f"top-level permissions are {document.get('permissions')!r}, not {{}}")
+    for name, job in document["jobs"].items():
+        if "timeout-minutes" not in job:
+            problems.append(f"job {name} has no timeout-minutes")
+        permissions = job.get("permissions")
+        if permissions is None:
+            problems.append(f"job {name} does not state its permissions")
+            permissions = {}
+        publishes = any(PUBLISH_ACTION in step.get("uses", "") for step in job["steps"])
+        for scope, access in permissions.items():
+            if access == "write" and not (scope == "id-token" and publishes
+                                          and "environment" in job):
+                problems.append(f"job {name} may write {scope}")
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("actions/checkout@") and \
+                    (step.get("with") or {}).get("persist-credentials") is not False:
+                problems.append(f"job {name} checks out without persist-credentials: false")
+    return problems
+
+
+def job_commands(path: Path, job: str) -> List[str]:
+    """The `run:` commands of one job, in order."""
+    return [step["run"] for step in load(path)["jobs"][job]["steps"] if "run" in step]
+
+
+def run_step(command: str, cwd: Path, path_first: Path,
+             env: Optional[Mapping[str, str]] = None) -> subprocess.CompletedProcess:
+    """Run one command as a runner with `shell: bash` does (bash -eo pipefail), with
+    `path_first` (where python and the tools are) first on PATH."""
+    environment = {**os.environ, **(env or {}),
+                   "PATH": os.pathsep.join([str(path_first), os.environ.get("PATH", "")])}
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command],
+                          cwd=cwd, capture_output=True, text=True, timeout=900,
+                          env=environment)
+
+
+def run_steps(commands: List[str], cwd: Path, path_first: Path,
+              env: Optional[Mapping[str, str]] = None) -> None:
+    """Run commands one after the other; each must succeed."""
+    for command in commands:
+        completed = run_step(command, cwd, path_first, env)
+        assert completed.returncode == 0, (f"{command!r} exited {completed.returncode}:\n"
+                                           f"{completed.stdout[-3000:]}{completed.stderr[-3000:]}")
