@@ -17,6 +17,7 @@ from typing import Any, Iterable, Iterator
 import click
 
 from omi import __version__
+from omi.plugins import KIND_NAMES, KINDS
 
 
 class OperationFailed(click.ClickException):
@@ -208,8 +209,8 @@ def format_plugin_line(info: Any, verbose: bool = False) -> str:
 @click.option(
     "--group",
     metavar="GROUP",
-    help="Only this group: omi.embedding_providers, omi.storage_backends, omi.event_handlers "
-    "(or embedding, storage, event).",
+    help=f"Only this group: {', '.join(kind.group for kind in KINDS)} "
+    f"(or {', '.join(KIND_NAMES)}).",
 )
 @click.option(
     "-v", "--verbose", is_flag=True, help="Also show each plugin's distribution and module."
@@ -280,8 +281,8 @@ def unique_keys(pairs: Iterable[tuple[str, Any]], option: str) -> dict[str, Any]
 
 
 @plugins.command("new")
-@click.argument("plugin_type", metavar="{embedding|storage|event}",
-                type=click.Choice(["embedding", "storage", "event"]))
+@click.argument("plugin_type", metavar=f"{{{'|'.join(KIND_NAMES)}}}",
+                type=click.Choice(KIND_NAMES))
 @click.argument("name")
 @click.option("-o", "--output-dir", default=".", show_default=True, type=click.Path(),
               help="Where the omi-<type>-<name> directory is created.")
@@ -516,10 +517,10 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
     from omi.plugins import GROUPS, discover_plugins, skip_reason
 
     if list_checks:
-        interface = {"embedding": "embedding", "storage": "storage", "event": "event"}.get(
-            name or "", None)
+        interface = name if name in KIND_NAMES else None
         if name and interface is None:
-            raise BadInput(f"--list-checks takes embedding, storage or event, not {name!r}")
+            raise BadInput(f"--list-checks takes {', '.join(KIND_NAMES[:-1])} or "
+                           f"{KIND_NAMES[-1]}, not {name!r}")
         for item in conformance.all_checks():
             if interface in (None, item.interface):
                 needs = f" [needs {', '.join(sorted(item.requires))}]" if item.requires else ""

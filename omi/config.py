@@ -418,10 +418,6 @@ class Plugins(NamedTuple):
     handlers: Dict[str, Any]
 
 
-_GROUP_OF = {"embedding": "omi.embedding_providers", "storage": "omi.storage_backends",
-             "events": "omi.event_handlers"}
-_NOUN = {"embedding": "embedding provider", "storage": "storage backend",
-         "events": "event handler"}
 
 
 def build_plugins(config: Config, registry: Any = None) -> Plugins:
@@ -470,16 +466,15 @@ def _storage_class(choice: PluginChoice, registry: Any) -> type:
 
 
 def _plugin_class(choice: PluginChoice, registry: Any, builtin: tuple = ()) -> type:
-    from omi.plugins import PluginError
+    from omi.plugins import KINDS, PluginError
 
-    section = _section(choice)
-    group = _GROUP_OF[section]
+    kind = next(kind for kind in KINDS if kind.section == _section(choice))
+    group = kind.group
     installed = sorted(registry.get_plugins(group))
     if choice.name not in installed:
         valid = [f"{name} (built-in)" for name in builtin] + installed
-        selector = {"embedding": "provider", "storage": "backend"}.get(section, "name")
         raise ConfigError(
-            f"{choice.key}.{selector}: no {_NOUN[section]} named {choice.name!r}"
+            f"{choice.key}.{kind.selector}: no {kind.noun} named {choice.name!r}"
             f"{_did_you_mean(choice.name, [*builtin, *installed])}; valid: "
             f"{', '.join(valid) or '(none installed)'} (see `omi plugins list`)")
     try:

@@ -22,12 +22,11 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from omi import __version__
+from omi.plugins import KINDS
 
-PLUGIN_TYPES: Dict[str, tuple[str, str]] = {
-    "embedding": ("omi.embedding_providers", "Embedder"),
-    "storage": ("omi.storage_backends", "Backend"),
-    "event": ("omi.event_handlers", "Handler"),
-}
+#: Plugin type -> (entry-point group, class-name suffix), derived from the table of kinds.
+PLUGIN_TYPES: Dict[str, tuple[str, str]] = {kind.name: (kind.group, kind.suffix)
+                                            for kind in KINDS}
 NAME_RULE = ("lowercase letters, digits and single hyphens, starting with a letter, "
              "2-40 characters, not a Python keyword")
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
