@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Union
 
+from omi.errors import ConfigError
 from omi.masking import MASK, is_secret, mask_known, mask_secrets, mask_text
 
 __all__ = [
@@ -55,10 +56,6 @@ _REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-class ConfigError(ValueError):
-    """The configuration is wrong; the message says where, what, and how to fix it."""
 
 
 # --- where things live ----------------------------------------------------------------------
@@ -453,8 +450,12 @@ def build_plugins(config: Config, registry: Any = None) -> Plugins:
     return Plugins(storage, embedder, handlers)
 
 
-def _section(choice: PluginChoice) -> str:
-    return choice.key.split(".", 1)[0]
+def _plugin_kind(choice: PluginChoice) -> Any:
+    """The plugin kind whose config section `choice` is in."""
+    from omi.plugins import KINDS
+
+    section = choice.key.split(".", 1)[0]
+    return next(kind for kind in KINDS if kind.section == section)
 
 
 def _storage_class(choice: PluginChoice, registry: Any) -> type:
@@ -466,9 +467,9 @@ def _storage_class(choice: PluginChoice, registry: Any) -> type:
 
 
 def _plugin_class(choice: PluginChoice, registry: Any, builtin: tuple = ()) -> type:
-    from omi.plugins import KINDS, PluginError
+    from omi.plugins import PluginError
 
-    kind = next(kind for kind in KINDS if kind.section == _section(choice))
+    kind = _plugin_kind(choice)
     group = kind.group
     installed = sorted(registry.get_plugins(group))
     if choice.name not in installed:
@@ -485,7 +486,7 @@ def _plugin_class(choice: PluginChoice, registry: Any, builtin: tuple = ()) -> t
 
 def _construct(choice: PluginChoice, cls: type) -> Any:
     """`cls(**options)`, with errors that name the plugin and the options (never their values)."""
-    label = f"{choice.key}: {_NOUN[_section(choice)]} {choice.name!r} ({cls.__name__})"
+    label = f"{choice.key}: {_plugin_kind(choice).noun} {choice.name!r} ({cls.__name__})"
     problem = options_problem(cls, choice.options)
     if problem:
         raise ConfigError(f"{label} {problem}")

@@ -14,6 +14,8 @@ import weakref
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional
 
+from omi.errors import PluginError
+
 if TYPE_CHECKING:
     from importlib import metadata
 
@@ -112,10 +114,6 @@ OWN_DISTRIBUTION = "omi-openclaw"
 LOAD_SWITCH = "OMI_LOAD_PLUGINS"
 
 
-class PluginError(Exception):
-    """Base class of every plugin error, so callers can catch them all at once."""
-
-
 class PluginLoadError(PluginError):
     """A plugin could not be found, chosen unambiguously, or imported."""
 
@@ -162,7 +160,7 @@ def base_class_for(group: str) -> Optional[type]:
 # Entry points of one distribution share one Distribution object: its name and version are
 # read once. Every scan makes new Distribution objects, so the cache holds them weakly: a
 # long-running process that discovers again and again does not keep every scan alive.
-_DIST_FACTS: "weakref.WeakKeyDictionary[metadata.Distribution, tuple[str, str]]" = (
+_DIST_FACTS: weakref.WeakKeyDictionary[metadata.Distribution, tuple[str, str]] = (
     weakref.WeakKeyDictionary())
 
 

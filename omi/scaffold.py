@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from omi import __version__
+from omi.errors import ScaffoldError
 from omi.plugins import KINDS
 
 #: Plugin type -> (entry-point group, class-name suffix), derived from the table of kinds.
@@ -35,10 +36,6 @@ VERSION_PATTERN = re.compile(r"\d+(?:\.\d+)*(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\
 # Where the project's source lives: pyproject's Source, Issues and Changelog links.
 REPOSITORY_PATTERN = re.compile(r"https?://[^\s\"'\\<>]+(?<!/)")
 ANSWERS_FILE = ".omi-template.json"
-
-
-class ScaffoldError(ValueError):
-    """Bad input to `omi plugins new`; nothing has been written."""
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from omi import __version__
 from omi.atomic import write_atomically
 from omi.confine import UnsafePath, check_relative, confined
+from omi.errors import UpdateError
 from omi.scaffold import (
     ANSWERS_FILE,
     PLUGIN_TYPES,
@@ -54,10 +55,6 @@ BASE_NOTE = ("The rendering of the omi-openclaw template this project was last u
              "`omi plugins update` merges template changes against it. Do not edit.")
 
 Files = Dict[str, bytes]
-
-
-class UpdateError(ValueError):
-    """The project or the request cannot be updated as asked; nothing has been written."""
 
 
 # --- the record: answers file and stored base ---------------------------------------------
@@ -572,6 +569,22 @@ def git_worktree_state(project: Path) -> Tuple[str, str]:
                                           else "")
         return "dirty", shown
     return "clean", ""
+
+
+def check_worktree(project: Path, allow_dirty: bool = False) -> Optional[str]:
+    """Whether an update may write into `project`: UpdateError when its git work tree has
+    uncommitted changes (the update should be one reviewable change) unless `allow_dirty`;
+    a note to show when there is no commit to check against; None when all is well."""
+    if allow_dirty:
+        return None
+    state, detail = git_worktree_state(project)
+    if state == "dirty":
+        raise UpdateError(f"the git work tree has uncommitted changes ({detail}); commit or "
+                          f"stash them so the update is one reviewable change, or pass "
+                          f"--allow-dirty")
+    if state != "clean":
+        return f"{detail}, so the update cannot be checked against a commit; updating anyway."
+    return None
 
 
 def answers_from_pyproject(project: Path) -> Dict[str, Any]:
