@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Union
 
 from omi.errors import ConfigError
 from omi.masking import MASK, is_secret, mask_known, mask_secrets, mask_text
+from omi.paths import default_database_path, user_config_dir, user_data_dir
 
 __all__ = [
     "CONFIG_ENV",
@@ -56,25 +57,6 @@ _REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-# --- where things live ----------------------------------------------------------------------
-
-
-def _xdg_dir(variable: str, fallback: str) -> Path:
-    value = os.environ.get(variable, "")
-    # The XDG spec says relative values are invalid and must be ignored.
-    return Path(value) if os.path.isabs(value) else Path.home() / fallback
-
-
-def user_config_dir() -> Path:
-    """$XDG_CONFIG_HOME/omi, by default ~/.config/omi."""
-    return _xdg_dir("XDG_CONFIG_HOME", ".config") / "omi"
-
-
-def user_data_dir() -> Path:
-    """$XDG_DATA_HOME/omi, by default ~/.local/share/omi: where the default database lives."""
-    return _xdg_dir("XDG_DATA_HOME", os.path.join(".local", "share")) / "omi"
 
 
 def find_config(explicit: Optional[PathLike] = None) -> Optional[Path]:
@@ -174,8 +156,6 @@ class Config:
         """The configuration as the host runs it, defaults filled in (secrets NOT masked)."""
         storage = {"backend": self.storage.name, **self.storage.options}
         if self.storage.name == BUILTIN_STORAGE and "path" not in storage:
-            from omi.builtin.sqlite import default_database_path
-
             storage["path"] = str(default_database_path())
         embedding = (None if self.embedding is None
                      else {"provider": self.embedding.name, **self.embedding.options})

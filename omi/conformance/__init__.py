@@ -12,7 +12,7 @@ _HOMES = {
     "registry": ("CAPABILITIES", "REGISTRY", "SUITE_VERSION", "Check", "CheckFailure", "Context",
                  "all_checks", "checks_for"),
     "report": ("RENDERERS", "summary_line"),
-    "runner": ("Outcome", "execute"),
+    "outcome": ("Outcome", "execute"),
     "suite": ("Report", "run_suite", "select_checks"),
     "target": ("Target", "instance_factory", "interface_of"),
 }
