@@ -501,7 +501,6 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
     from omi import conformance
     from omi.conformance import runner
     from omi.conformance.target import parse_option
-    from omi.plugins import GROUPS, discover_plugins, skip_reason
 
     if list_checks:
         interface = name if name in KIND_NAMES else None
@@ -523,24 +522,13 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
     if output is not None:
         _check_writable(output)
     try:
-        runner.forks()  # OMI_CHECK_PROCESS is valid
-    except ValueError as error:
-        raise UsageError(str(error)) from None
-    # A name two distributions register is one (failing) plugin, reported once.
-    names = (list(dict.fromkeys(f"{g}:{ep.name}" for g, eps in discover_plugins().items()
-                                if g in GROUPS for ep in eps if skip_reason(ep) is None))
-             if check_all else [name])
-    try:
-        with runner.supervised(), plugin_output_to_stderr():
-            reports = _check_each(names, group, parsed, pattern, seed, timeout, limit,
-                                  check_all)
+        with plugin_output_to_stderr():
+            reports = conformance.check_plugins(None if check_all else [name], group, parsed,
+                                                pattern, seed, timeout, limit)
     except runner.Interrupted as stop:
         click.echo(f"Error: interrupted by {stop}: the check processes were killed and their "
                    f"scratch files removed", err=True)
         raise SystemExit(128 + stop.signum) from None
-    if not reports:
-        raise UsageError("nothing to check: no installed plugin has a check matching the "
-                       "selection; see omi plugins list and --list-checks")
     rendered = conformance.RENDERERS[output_format](reports, strict)
     if output:
         from pathlib import Path
@@ -552,51 +540,7 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
         click.echo(conformance.summary_line(reports))
     else:
         click.echo(rendered)
-    code = max((report.exit_code(strict) for report in reports), default=0)
-    if code:
-        raise SystemExit(code)
-
-
-def _check_each(names: list[str], group: str | None, options: dict[str, Any],
-                pattern: str | None, seed: int, timeout: float, memory_limit: int | None,
-                check_all: bool) -> list[Any]:
-    """Phase 1 and phase 2 for each plugin named; a report per plugin."""
-    from omi import conformance
-    from omi.conformance import runner
-    from omi.conformance.target import resolve_target
-    from omi.plugins import PluginError, PluginValidationError, validate_plugin
-
-    reports = []
-    for plugin_name in names:
-        runner.prestart()  # the child starts up while this process imports and validates
-        try:
-            target, base = resolve_target(plugin_name, group, options)
-        except PluginError as error:
-            if not check_all:
-                raise
-            reports.append(conformance.Report(plugin_name, "?", seed, one_line(error)))
-            continue
-        try:
-            validate_plugin(target.plugin_class, base)
-            target.check_declarations()
-        except (PluginValidationError, ValueError) as error:
-            reports.append(conformance.Report(target.label, "?", seed, one_line(error)))
-            continue
-        if options and not check_all and not callable(
-                getattr(target.plugin_class, "conformance_factory", None)):
-            from omi.config import options_problem
-
-            problem = options_problem(target.plugin_class, options, partial=True)
-            if problem:  # a typo in --option, said once instead of under every check
-                raise UsageError(f"--option: {target.plugin_class.__name__} {problem}")
-        if pattern and not conformance.select_checks(target.interface, pattern):
-            if check_all:
-                continue
-            raise UsageError(f"no {target.interface} check matches -k {pattern!r}; "
-                           f"see omi plugins check --list-checks {target.interface}")
-        reports.append(conformance.run_suite(target, pattern, seed, timeout,
-                                             memory_limit=memory_limit))
-    return reports
+    click.get_current_context().exit(max(report.exit_code(strict) for report in reports))
 
 
 def _check_writable(path: str) -> None:

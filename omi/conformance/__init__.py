@@ -9,6 +9,7 @@ from importlib import import_module
 from typing import Any
 
 _HOMES = {
+    "check": ("check_plugins",),
     "registry": ("CAPABILITIES", "REGISTRY", "SUITE_VERSION", "Check", "CheckFailure", "Context",
                  "all_checks", "checks_for"),
     "report": ("RENDERERS", "summary_line"),
