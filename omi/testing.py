@@ -27,8 +27,8 @@ from typing import Any, Callable, ClassVar, Dict, FrozenSet, Optional
 
 import pytest
 
+from omi.conformance.outcome import FAILED, execute
 from omi.conformance.registry import Check, checks_for
-from omi.conformance.runner import FAILED, execute
 from omi.conformance.target import (
     check_known_failures,
     declared_capabilities,
