@@ -101,7 +101,9 @@ def plugin_names(plugin_type: str, name: str) -> PluginNames:
 
 def omi_requirement(version: str = __version__) -> str:
     """The compatible range of omi-openclaw for generated plugins: >=X.Y,<X.(Y+1)."""
-    major, minor = (int(part) for part in version.split(".")[:2])
+    from packaging.version import Version
+
+    major, minor = Version(version).release[:2]
     return f"omi-openclaw>={major}.{minor},<{major}.{minor + 1}"
 
 

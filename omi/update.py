@@ -197,7 +197,7 @@ def plan_update(project: os.PathLike | str, skip: Sequence[str] = (),
     project = Path(project).resolve()
     previous, base = read_record(project)
     recorded = str(previous.get("omi_openclaw_version", ""))
-    if _release(recorded) > _release(__version__):
+    if _newer(recorded, __version__):
         raise UpdateError(f"{project.name} was last updated with omi-openclaw {recorded}, newer "
                           f"than the installed {__version__}, whose older templates would undo "
                           f"that; run `pip install -U omi-openclaw` first")
@@ -235,10 +235,15 @@ def plan_update(project: os.PathLike | str, skip: Sequence[str] = (),
     return plan
 
 
-def _release(version: str) -> Tuple[int, ...]:
-    """The release numbers of a version, for ordering: "0.10.2rc1" -> (0, 10, 2)."""
-    match = re.match(r"\d+(?:\.\d+)*", version)
-    return tuple(int(part) for part in match.group().split(".")) if match else ()
+def _newer(recorded: str, installed: str) -> bool:
+    """Whether the recorded version is later than the installed one, by PEP 440 (0.2.0rc1
+    comes before 0.2.0); a record without a valid version counts as older."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(recorded) > Version(installed)
+    except InvalidVersion:
+        return False
 
 
 # --- applying: stage everything, then swap it in --------------------------------------------
