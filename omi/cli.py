@@ -183,8 +183,9 @@ def plugins() -> None:
 # --- omi plugins list -----------------------------------------------------------------------
 
 
-def format_plugin_line(info: Any, verbose: bool = False) -> str:
-    """One `plugins list` entry, as the specification prints it."""
+def format_plugin_line(info: Any, verbose: bool = False, seconds: float | None = None) -> str:
+    """One `plugins list` entry, as the specification prints it; `seconds` is the time its
+    import took, shown with --verbose."""
     head = f"  {info.name} ({info.class_name}) - v{info.version}"
     if info.skipped:
         line = f"{head} skipped: {info.skipped}"
@@ -193,6 +194,8 @@ def format_plugin_line(info: Any, verbose: bool = False) -> str:
         line += f" ✗ {one_line(info.error)}" if info.error else " ✓"
     if verbose:
         line += f"\n      from {info.distribution} {info.version}: {info.module}:{info.attr}"
+        if seconds is not None:
+            line += f" (import {seconds * 1000:.1f} ms)"
     return line
 
 
@@ -212,7 +215,8 @@ def format_plugin_line(info: Any, verbose: bool = False) -> str:
     "(or embedding, storage, event).",
 )
 @click.option(
-    "-v", "--verbose", is_flag=True, help="Also show each plugin's distribution and module."
+    "-v", "--verbose", is_flag=True,
+    help="Also show each plugin's distribution, module and import time, slowest first.",
 )
 def list_plugins(output_format: str, group: str | None, verbose: bool) -> None:
     """List installed plugins, loading each one to validate it.
@@ -229,8 +233,9 @@ def list_plugins(output_format: str, group: str | None, verbose: bool) -> None:
     from omi.plugins import GROUP_TITLES, PluginRegistry, resolve_group
 
     selected = resolve_group(group) if group else None
+    registry = PluginRegistry()
     with plugin_output_to_stderr():
-        report = PluginRegistry().load_all(selected)
+        report = registry.load_all(selected)
     if output_format == "json":
         import json
 
@@ -245,11 +250,81 @@ def list_plugins(output_format: str, group: str | None, verbose: bool) -> None:
     blocks = []
     for group_name, infos in report.items():
         lines = [f"{GROUP_TITLES[group_name]}:"]
-        lines += [format_plugin_line(info, verbose) for info in infos.values()]
+        entries = list(infos.values())
+        if verbose:  # the slowest import first: that is the plugin slowing every start
+            times = registry.import_seconds
+            entries.sort(key=lambda info: -times.get((group_name, info.name), 0.0))
+            lines += [format_plugin_line(info, True, times.get((group_name, info.name)))
+                      for info in entries]
+        else:
+            lines += [format_plugin_line(info) for info in entries]
         if not infos:
             lines.append("  (none installed)")
         blocks.append("\n".join(lines))
     click.echo("\n\n".join(blocks))
+
+
+# --- omi plugins cache -----------------------------------------------------------------------
+
+
+@plugins.group("cache", cls=OmiGroup)
+def plugins_cache() -> None:
+    """Inspect or clear the plugin index, the cache that spares each start a scan of every
+    installed distribution. It is checked against sys.path before each use, so it is
+    never stale; OMI_NO_CACHE=1 turns it off.
+
+    \b
+    Examples:
+      omi plugins cache show
+      omi plugins cache clear
+    """
+
+
+@plugins_cache.command("show")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Text for people, JSON for scripts.")
+def plugins_cache_show(output_format: str) -> None:
+    """Show where this interpreter's plugin index is, its key, its age and its entries.
+
+    \b
+    Examples:
+      omi plugins cache show
+      omi plugins cache show --format json
+    """
+    from omi import index
+
+    report = index.show()
+    if output_format == "json":
+        import json
+
+        click.echo(json.dumps(report, indent=2))
+        return
+    key = report["key"]
+    lines = [f"file: {report['file']}",
+             f"status: {report['status']}" + ("" if report["enabled"]
+                                              else f" (disabled by {index.SWITCH})"),
+             f"interpreter: {key['executable']} ({key['implementation']})",
+             "sys.path:", *(f"  {entry or '(current directory)'}" for entry in key["path"])]
+    if "age_seconds" in report:
+        lines.insert(2, f"age: {report['age_seconds']:.0f} s")
+        lines.append(f"entries: {len(report['entries'])}")
+        lines += [f"  {e['group']}: {e['name']} = {e['value']} "
+                  f"({e['distribution']} {e['version']})" for e in report["entries"]]
+    click.echo("\n".join(lines))
+
+
+@plugins_cache.command("clear")
+def plugins_cache_clear() -> None:
+    """Delete the plugin index of every interpreter; the next command scans again.
+
+    \b
+    Example:
+      omi plugins cache clear
+    """
+    from omi import index
+
+    removed = index.clear()
+    click.echo(f"Removed {len(removed)} plugin index file(s) from {index.cache_dir()}")
 
 
 # --- omi plugins new ------------------------------------------------------------------------

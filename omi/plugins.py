@@ -458,6 +458,9 @@ class PluginRegistry:
         self._classes: Dict[tuple[str, str], type] = {}
         self._errors: Dict[tuple[str, str], str] = {}
         self._rejected: Dict[tuple[str, str], Any] = {}  # imported but failed validation
+        #: Seconds each load took (import and validation), by (group, name): what
+        #: `python -X importtime` would charge the plugin, for `plugins list --verbose`.
+        self.import_seconds: Dict[tuple[str, str], float] = {}
 
     def discover_all(self) -> Dict[str, List[metadata.EntryPoint]]:
         """Scan the environment for every group's entry points (again, if called again)."""
@@ -490,13 +493,19 @@ class PluginRegistry:
         key = (group, name)
         if key in self._classes:
             return self._classes[key]
+        from time import perf_counter
+
+        entry_points = self._group(group)
+        started = perf_counter()
         try:
-            plugin = _load(group, name, self._group(group), expected_base_class)
+            plugin = _load(group, name, entry_points, expected_base_class)
         except PluginError as error:
+            self.import_seconds[key] = perf_counter() - started
             self._errors[key] = str(error)
             if isinstance(error, InvalidPluginError):
                 self._rejected[key] = error.plugin
             raise
+        self.import_seconds[key] = perf_counter() - started
         self._errors.pop(key, None)
         self._rejected.pop(key, None)
         self._classes[key] = plugin

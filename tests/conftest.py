@@ -47,7 +47,8 @@ def write_distribution(
 
 
 @pytest.fixture(autouse=True)
-def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def private_cache(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> Path:
     """Each test's own user cache directory (the plugin index lives there), never the
     developer's ~/.cache."""
     cache = tmp_path_factory.mktemp("xdg-cache")
