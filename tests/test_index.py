@@ -19,10 +19,23 @@ from pathlib import Path
 import plugin_sources as src
 import pytest
 from click.testing import CliRunner
-from conftest import write_distribution
 
 from omi import index
 from omi.cli import cli
+
+
+def _load_conftest():
+    """tests/conftest.py as a module (a bare `import conftest` may find tests/data's)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("omi_tests_conftest",
+                                                  Path(__file__).with_name("conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+write_distribution = _load_conftest().write_distribution
 
 EMB, STO, EVT = "omi.embedding_providers", "omi.storage_backends", "omi.event_handlers"
 
