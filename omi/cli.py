@@ -8,15 +8,15 @@ Exit codes: 0 success, 1 a check or operation failed, 2 usage or validation erro
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import re
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import click
 
 from omi import __version__
+from omi.listing import format_plugin_line, one_line, plugin_output_to_stderr  # noqa: F401
 
 
 class OperationFailed(click.ClickException):
@@ -31,36 +31,11 @@ class BadInput(click.ClickException):
     exit_code = 2
 
 
-def one_line(text: object) -> str:
-    """Collapse a message onto one line, for errors and list entries."""
-    return " ".join(str(text).split())
-
-
 def error_line(error: BaseException) -> str:
     """One line for an unexpected error; one without a message (a MemoryError) is named by
     its type rather than printed as a bare 'Error: '."""
     return one_line(error) or (f"{type(error).__name__} (no message); rerun with --debug for "
                                f"the traceback")
-
-
-@contextlib.contextmanager
-def plugin_output_to_stderr() -> Iterator[None]:
-    """A context in which whatever plugins write to stdout goes to stderr, so that stdout
-    carries only the command's own output (a plugin printing on import must not break
-    --format json). File descriptor 1 itself points to stderr meanwhile, for output that
-    bypasses sys.stdout (os.write(1, ...), C libraries, forked children)."""
-    import sys
-
-    sys.stdout.flush()
-    real_stdout = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
-        sys.stdout.flush()  # what a plugin wrote to sys.__stdout__ belongs to stderr too
-        os.dup2(real_stdout, 1)
-        os.close(real_stdout)
 
 
 def _debug_enabled(ctx: click.Context) -> bool:
@@ -183,22 +158,6 @@ def plugins() -> None:
 # --- omi plugins list -----------------------------------------------------------------------
 
 
-def format_plugin_line(info: Any, verbose: bool = False, seconds: float | None = None) -> str:
-    """One `plugins list` entry, as the specification prints it; `seconds` is the time its
-    import took, shown with --verbose."""
-    head = f"  {info.name} ({info.class_name}) - v{info.version}"
-    if info.skipped:
-        line = f"{head} skipped: {info.skipped}"
-    else:
-        line = f"{head} [interface: {info.interface_version or '?'}]"
-        line += f" ✗ {one_line(info.error)}" if info.error else " ✓"
-    if verbose:
-        line += f"\n      from {info.distribution} {info.version}: {info.module}:{info.attr}"
-        if seconds is not None:
-            line += f" (import {seconds * 1000:.1f} ms)"
-    return line
-
-
 @plugins.command("list")
 @click.option(
     "--format",
@@ -230,38 +189,10 @@ def list_plugins(output_format: str, group: str | None, verbose: bool) -> None:
       omi plugins list --group storage --verbose
       omi plugins list --format json
     """
-    from omi.plugins import GROUP_TITLES, PluginRegistry, resolve_group
+    from omi.listing import list_report, render_list
 
-    selected = resolve_group(group) if group else None
-    registry = PluginRegistry()
-    with plugin_output_to_stderr():
-        report = registry.load_all(selected)
-    if output_format == "json":
-        import json
-
-        document = {
-            "schema": "omi.plugins.list/1",
-            "groups": {
-                name: [info.to_dict() for info in infos.values()] for name, infos in report.items()
-            },
-        }
-        click.echo(json.dumps(document, indent=2))
-        return
-    blocks = []
-    for group_name, infos in report.items():
-        lines = [f"{GROUP_TITLES[group_name]}:"]
-        entries = list(infos.values())
-        if verbose:  # the slowest import first: that is the plugin slowing every start
-            times = registry.import_seconds
-            entries.sort(key=lambda info: -times.get((group_name, info.name), 0.0))
-            lines += [format_plugin_line(info, True, times.get((group_name, info.name)))
-                      for info in entries]
-        else:
-            lines += [format_plugin_line(info) for info in entries]
-        if not infos:
-            lines.append("  (none installed)")
-        blocks.append("\n".join(lines))
-    click.echo("\n\n".join(blocks))
+    report, registry = list_report(group)
+    click.echo(render_list(report, output_format, verbose, registry.import_seconds))
 
 
 # --- omi plugins cache -----------------------------------------------------------------------

@@ -396,4 +396,34 @@ def test_verbose_list_shows_import_times_slowest_first(make_dist):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[1].startswith("  slow (Slow)")
-    assert "(import " in lines[2] and float(lines[2].split("(import ")[1].split()[0]) >= 300
+    assert lines[3].startswith("      imported in ") and float(lines[3].split()[2]) >= 300
+    assert len([line for line in lines if "imported in" in line]) == 3  # nim, ollama, slow
+
+
+@pytest.mark.parametrize("argv", [[], ["-v"], ["--format", "json"], ["--format=json"],
+                                  ["--group=storage", "--verbose"], ["--group", "embedding"]])
+def test_the_console_script_answers_plain_lists_as_click_does(make_dist, argv):
+    make_dist("omi-emb-x", entry_points={EMB: {"x": "emb_x:X"}},
+              files={"emb_x.py": src.embedder("X")})
+    omi = str(Path(sys.executable).with_name("omi"))
+    fast = subprocess.run([omi, "plugins", "list", *argv], capture_output=True, text=True)
+    slow = CliRunner().invoke(cli, ["plugins", "list", *argv])
+    assert fast.returncode == slow.exit_code == 0, fast.stderr
+
+    def timeless(text: str) -> list[str]:  # --verbose orders by import time, which varies
+        lines = [line for line in text.splitlines() if "imported in" not in line]
+        return sorted(lines) if "-v" in argv or "--verbose" in argv else lines
+
+    assert timeless(fast.stdout) == timeless(slow.output)
+
+
+def test_only_plain_list_command_lines_skip_click():
+    from omi.launch import parse_plain_list
+
+    assert parse_plain_list(["plugins", "list", "-v", "--format", "json"]) == ("json", None, True)
+    assert parse_plain_list(["plugins", "list", "--group", "storage"]) == ("text", "storage", False)
+    for argv in (["--debug", "plugins", "list"], ["plugins", "list", "--format", "xml"],
+                 ["plugins", "list", "--bogus"], ["plugins", "list", "--group"],
+                 ["plugins", "list", "--help"], ["plugins", "check", "x"],
+                 ["plugins", "list", "x"]):
+        assert parse_plain_list(argv) is None, argv
