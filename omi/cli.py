@@ -52,11 +52,35 @@ def one_line_usage(error: click.UsageError) -> click.ClickException:
     return BadInput(one_line(error.format_message()).rstrip(".") + hint)
 
 
+def _terminal_width() -> int | None:
+    """The help width click would choose, found as shutil.get_terminal_size finds it but
+    without importing shutil (and the compression modules it imports): a few milliseconds
+    of every `omi --help`. None when click's width is forced (as CliRunner does)."""
+    import sys
+
+    if click.formatting.FORCED_WIDTH is not None:
+        return None
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return max(min(columns or 80, 80) - 2, 50)
+
+
 class OmiGroup(click.Group):
     """Turns unexpected exceptions into one-line errors, with the traceback under --debug;
     usage errors too are one line."""
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        if len(args) < 3 and kwargs.get("parent") is None and "terminal_width" not in kwargs:
+            width = _terminal_width()
+            if width is not None:
+                kwargs["terminal_width"] = width
         try:
             return super().make_context(*args, **kwargs)
         except click.UsageError as error:  # in the options of `omi` itself

@@ -311,12 +311,14 @@ def _read(path: str) -> Optional[Dict[str, Any]]:
 
 def _write(path: str, document: Dict[str, Any]) -> bool:
     import json
-    import tempfile
 
     directory = os.path.dirname(path)
+    # A name of this process's own, created exclusively (tempfile would cost an import of
+    # `random` and more on every cold start).
+    temporary = os.path.join(directory, f".plugins-{os.getpid()}-{id(document):x}.tmp")
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".plugins-", suffix=".tmp", dir=directory)
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as error:
         _log("plugin index not written to %s: %s", directory, error)
         return False
