@@ -12,7 +12,7 @@ import statistics
 import subprocess
 import time
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 
 @dataclass
@@ -60,14 +60,20 @@ def ratio_figure(
 
 
 def interleaved_command_times(
-    subject: Sequence[str], baseline: Sequence[str], repeat: int = 9, **kwargs
+    subject: Sequence[str], baseline: Sequence[str], repeat: int = 9,
+    before_subject: Optional[Callable[[], None]] = None, **kwargs
 ) -> tuple[float, float]:
-    """Median wall times of two commands run alternately, so drift hits both equally."""
+    """Median wall times of two commands run alternately, so drift hits both equally.
+
+    `before_subject`, when given, runs (untimed) before each run of the subject: e.g. to
+    delete a cache and time cold starts."""
     times: dict[int, list[float]] = {0: [], 1: []}
     for argv in (subject, baseline):
         subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, **kwargs)
     for _ in range(repeat):
         for index, argv in enumerate((subject, baseline)):
+            if index == 0 and before_subject is not None:
+                before_subject()
             start = time.perf_counter()
             subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, **kwargs)
             times[index].append(time.perf_counter() - start)

@@ -8,16 +8,16 @@ Exit codes: 0 success, 1 a check or operation failed, 2 usage or validation erro
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import re
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import click
 
 from omi import __version__
 from omi.errors import OmiError, OperationFailed, UsageError
+from omi.listing import format_plugin_line, one_line, plugin_output_to_stderr  # noqa: F401
 from omi.plugins import KIND_NAMES, KINDS
 
 
@@ -27,36 +27,11 @@ class BadInput(click.ClickException):
     exit_code = 2
 
 
-def one_line(text: object) -> str:
-    """Collapse a message onto one line, for errors and list entries."""
-    return " ".join(str(text).split())
-
-
 def error_line(error: BaseException) -> str:
     """One line for an unexpected error; one without a message (a MemoryError) is named by
     its type rather than printed as a bare 'Error: '."""
     return one_line(error) or (f"{type(error).__name__} (no message); rerun with --debug for "
                                f"the traceback")
-
-
-@contextlib.contextmanager
-def plugin_output_to_stderr() -> Iterator[None]:
-    """A context in which whatever plugins write to stdout goes to stderr, so that stdout
-    carries only the command's own output (a plugin printing on import must not break
-    --format json). File descriptor 1 itself points to stderr meanwhile, for output that
-    bypasses sys.stdout (os.write(1, ...), C libraries, forked children)."""
-    import sys
-
-    sys.stdout.flush()
-    real_stdout = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
-        sys.stdout.flush()  # what a plugin wrote to sys.__stdout__ belongs to stderr too
-        os.dup2(real_stdout, 1)
-        os.close(real_stdout)
 
 
 def _debug_enabled(ctx: click.Context) -> bool:
@@ -73,12 +48,36 @@ def one_line_usage(error: click.UsageError) -> click.ClickException:
     return BadInput(one_line(error.format_message()).rstrip(".") + hint)
 
 
+def _terminal_width() -> int | None:
+    """The help width click would choose, found as shutil.get_terminal_size finds it but
+    without importing shutil (and the compression modules it imports): a few milliseconds
+    of every `omi --help`. None when click's width is forced (as CliRunner does)."""
+    import sys
+
+    if click.formatting.FORCED_WIDTH is not None:
+        return None
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return max(min(columns or 80, 80) - 2, 50)
+
+
 class OmiGroup(click.Group):
     """The one place errors become exit codes: an OmiError is one line with its exit code (2 for
     usage errors, 1 for failed operations), any other exception one line with exit 1; under
     --debug both keep their traceback. Click's usage errors too are one line."""
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        if len(args) < 3 and kwargs.get("parent") is None and "terminal_width" not in kwargs:
+            width = _terminal_width()
+            if width is not None:
+                kwargs["terminal_width"] = width
         try:
             return super().make_context(*args, **kwargs)
         except click.UsageError as error:  # in the options of `omi` itself
@@ -183,19 +182,6 @@ def plugins() -> None:
 # --- omi plugins list -----------------------------------------------------------------------
 
 
-def format_plugin_line(info: Any, verbose: bool = False) -> str:
-    """One `plugins list` entry, as the specification prints it."""
-    head = f"  {info.name} ({info.class_name}) - v{info.version}"
-    if info.skipped:
-        line = f"{head} skipped: {info.skipped}"
-    else:
-        line = f"{head} [interface: {info.interface_version or '?'}]"
-        line += f" ✗ {one_line(info.error)}" if info.error else " ✓"
-    if verbose:
-        line += f"\n      from {info.distribution} {info.version}: {info.module}:{info.attr}"
-    return line
-
-
 @plugins.command("list")
 @click.option(
     "--format",
@@ -212,7 +198,8 @@ def format_plugin_line(info: Any, verbose: bool = False) -> str:
     f"(or {', '.join(KIND_NAMES)}).",
 )
 @click.option(
-    "-v", "--verbose", is_flag=True, help="Also show each plugin's distribution and module."
+    "-v", "--verbose", is_flag=True,
+    help="Also show each plugin's distribution, module and import time, slowest first.",
 )
 def list_plugins(output_format: str, group: str | None, verbose: bool) -> None:
     """List installed plugins, loading each one to validate it.
@@ -226,30 +213,73 @@ def list_plugins(output_format: str, group: str | None, verbose: bool) -> None:
       omi plugins list --group storage --verbose
       omi plugins list --format json
     """
-    from omi.plugins import GROUP_TITLES, PluginRegistry, resolve_group
+    from omi.listing import list_report, render_list
 
-    selected = resolve_group(group) if group else None
-    with plugin_output_to_stderr():
-        report = PluginRegistry().load_all(selected)
+    report, registry = list_report(group)
+    click.echo(render_list(report, output_format, verbose, registry.import_seconds))
+
+
+# --- omi plugins cache -----------------------------------------------------------------------
+
+
+@plugins.group("cache", cls=OmiGroup)
+def plugins_cache() -> None:
+    """Inspect or clear the plugin index, the cache that spares each start a scan of every
+    installed distribution. It is checked against sys.path before each use, so it is
+    never stale; OMI_NO_CACHE=1 turns it off.
+
+    \b
+    Examples:
+      omi plugins cache show
+      omi plugins cache clear
+    """
+
+
+@plugins_cache.command("show")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Text for people, JSON for scripts.")
+def plugins_cache_show(output_format: str) -> None:
+    """Show where this interpreter's plugin index is, its key, its age and its entries.
+
+    \b
+    Examples:
+      omi plugins cache show
+      omi plugins cache show --format json
+    """
+    from omi import index
+
+    report = index.show()
     if output_format == "json":
         import json
 
-        document = {
-            "schema": "omi.plugins.list/1",
-            "groups": {
-                name: [info.to_dict() for info in infos.values()] for name, infos in report.items()
-            },
-        }
-        click.echo(json.dumps(document, indent=2))
+        click.echo(json.dumps(report, indent=2))
         return
-    blocks = []
-    for group_name, infos in report.items():
-        lines = [f"{GROUP_TITLES[group_name]}:"]
-        lines += [format_plugin_line(info, verbose) for info in infos.values()]
-        if not infos:
-            lines.append("  (none installed)")
-        blocks.append("\n".join(lines))
-    click.echo("\n\n".join(blocks))
+    key = report["key"]
+    lines = [f"file: {report['file']}",
+             f"status: {report['status']}" + ("" if report["enabled"]
+                                              else f" (disabled by {index.SWITCH})"),
+             f"interpreter: {key['executable']} ({key['implementation']})",
+             "sys.path:", *(f"  {entry or '(current directory)'}" for entry in key["path"])]
+    if "age_seconds" in report:
+        lines.insert(2, f"age: {report['age_seconds']:.0f} s")
+        lines.append(f"entries: {len(report['entries'])}")
+        lines += [f"  {e['group']}: {e['name']} = {e['value']} "
+                  f"({e['distribution']} {e['version']})" for e in report["entries"]]
+    click.echo("\n".join(lines))
+
+
+@plugins_cache.command("clear")
+def plugins_cache_clear() -> None:
+    """Delete the plugin index of every interpreter; the next command scans again.
+
+    \b
+    Example:
+      omi plugins cache clear
+    """
+    from omi import index
+
+    removed = index.clear()
+    click.echo(f"Removed {len(removed)} plugin index file(s) from {index.cache_dir()}")
 
 
 # --- omi plugins new ------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional
 
 from omi.errors import PluginError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # importlib.metadata is imported only when the index cannot answer
     from importlib import metadata
 
 __all__ = [
@@ -160,15 +160,14 @@ def base_class_for(group: str) -> Optional[type]:
 # Entry points of one distribution share one Distribution object: its name and version are
 # read once. Every scan makes new Distribution objects, so the cache holds them weakly: a
 # long-running process that discovers again and again does not keep every scan alive.
-_DIST_FACTS: weakref.WeakKeyDictionary[metadata.Distribution, tuple[str, str]] = (
-    weakref.WeakKeyDictionary())
+_DIST_FACTS: weakref.WeakKeyDictionary[Any, tuple[str, str]] = weakref.WeakKeyDictionary()
 
 
 def _dist_facts(entry_point: metadata.EntryPoint) -> tuple[str, str]:
     dist = getattr(entry_point, "dist", None)
     if dist is None:
         return ("?", "?")
-    facts = _DIST_FACTS.get(dist)
+    facts = getattr(dist, "omi_facts", None) or _DIST_FACTS.get(dist)  # the index knows them
     if facts is None:
         facts = _DIST_FACTS[dist] = _name_and_version(dist)
     return facts
@@ -219,15 +218,23 @@ def _sort_key(entry_point: metadata.EntryPoint) -> tuple[bool, str, str]:
 def discover_plugins(group: Optional[str] = None) -> Dict[str, List[metadata.EntryPoint]]:
     """Map each group (all three, or just `group`) to its installed entry points.
 
-    A group with nothing installed maps to an empty list. Modules are not imported.
+    A group with nothing installed maps to an empty list. Modules are not imported. OMI's
+    own groups come from the persistent plugin index (omi.index), which proves itself
+    current before each use and falls back to a scan otherwise.
     """
     groups = GROUPS if group is None else (group,)
-    from importlib import metadata  # here, not at the top: `omi --help` reads only KINDS
+    if set(groups) <= set(GROUPS):
+        from omi import index
 
-    every = metadata.entry_points()  # one scan of sys.path, whatever the number of groups
+        every = index.entry_points(GROUPS)  # all three: one index, whatever `group` asks
+    else:
+        from importlib import metadata
+
+        scan = metadata.entry_points()  # one scan of sys.path, whatever the number of groups
+        every = {name: list(scan.select(group=name)) for name in groups}
     found: Dict[str, List[metadata.EntryPoint]] = {}
     for name in groups:
-        entry_points = sorted(every.select(group=name), key=_sort_key)
+        entry_points = sorted(every[name], key=_sort_key)
         _log(_DEBUG, "Discovered %d plugins in group '%s'", len(entry_points), name)
         found[name] = entry_points
     return found
@@ -480,6 +487,9 @@ class PluginRegistry:
         self._classes: Dict[tuple[str, str], type] = {}
         self._errors: Dict[tuple[str, str], str] = {}
         self._rejected: Dict[tuple[str, str], Any] = {}  # imported but failed validation
+        #: Seconds each load took (import and validation), by (group, name): what
+        #: `python -X importtime` would charge the plugin, for `plugins list --verbose`.
+        self.import_seconds: Dict[tuple[str, str], float] = {}
 
     def discover_all(self) -> Dict[str, List[metadata.EntryPoint]]:
         """Scan the environment for every group's entry points (again, if called again)."""
@@ -512,13 +522,19 @@ class PluginRegistry:
         key = (group, name)
         if key in self._classes:
             return self._classes[key]
+        from time import perf_counter
+
+        entry_points = self._group(group)
+        started = perf_counter()
         try:
-            plugin = _load(group, name, self._group(group), expected_base_class)
+            plugin = _load(group, name, entry_points, expected_base_class)
         except PluginError as error:
+            self.import_seconds[key] = perf_counter() - started
             self._errors[key] = str(error)
             if isinstance(error, InvalidPluginError):
                 self._rejected[key] = error.plugin
             raise
+        self.import_seconds[key] = perf_counter() - started
         self._errors.pop(key, None)
         self._rejected.pop(key, None)
         self._classes[key] = plugin

@@ -46,6 +46,16 @@ def write_distribution(
     return dist_info
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own user cache directory (the plugin index lives there), never the
+    developer's ~/.cache."""
+    cache = tmp_path_factory.mktemp("xdg-cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache / "omi"
+
+
 @pytest.fixture
 def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh directory on sys.path (and PYTHONPATH, for subprocesses) for test plugins."""

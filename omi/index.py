@@ -1,0 +1,511 @@
+"""A persistent, never-stale index of the entry points of OMI's plugin groups.
+
+Finding plugins with `importlib.metadata.entry_points()` imports the metadata machinery (and
+the e-mail parser behind it) and reads every installed distribution's metadata, on every
+`omi` command and every host start. This module keeps what that scan found for OMI's groups
+in one small JSON file in the user cache directory, and proves it is still true before each
+use, from what an install, an uninstall or an in-place edit changes:
+
+- the interpreter (executable, version, implementation) and `sys.path`, in order: they pick
+  the file, and the file repeats them, so two interpreters sharing a cache never mix;
+- for each `sys.path` entry: its identity (st_dev, st_ino), its nanosecond mtime, and for a
+  directory the sorted names of its `*.dist-info`, `*.egg-info`, `*.egg` and `*.pth` entries;
+- for each of those: identity, nanosecond mtime and size, and the same for its
+  `entry_points.txt` (an editable install rewrites that file in place);
+- for the distributions that register OMI plugins: their METADATA / PKG-INFO file too (the
+  version the index reports comes from it).
+
+Any difference, any doubt (an unreadable, truncated, oversized or foreign file, a custom
+distribution finder on `sys.meta_path`, a file modified too recently for its timestamp to be
+trusted) means a fresh scan. Writing is atomic (a temporary file, then `os.replace`), so
+concurrent writers never leave a torn file; a read-only or missing cache directory only
+costs the cache. OMI_NO_CACHE=1 turns it off.
+
+A hit imports neither `importlib.metadata` nor the plugins: the entry points it returns are
+light objects with the attributes and `load()` of `importlib.metadata.EntryPoint`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+__all__ = [
+    "CachedDistribution",
+    "CachedEntryPoint",
+    "cache_dir",
+    "cache_enabled",
+    "cache_file",
+    "clear",
+    "entry_points",
+    "interpreter_key",
+    "show",
+]
+
+FORMAT = 1
+SWITCH = "OMI_NO_CACHE"
+MAX_BYTES = 8 * 1024 * 1024  # a larger file is not ours, or not sane: ignore it
+# File systems stamp a write with a coarse clock (a few milliseconds on Linux, 2 s on FAT), so
+# a file changed twice within one tick may keep its mtime (and its size). As git does for its
+# index, a fingerprint whose newest mtime is this close to the time it was taken is not
+# trusted: it is not saved, and the next command scans again.
+RACY_NS = 2_000_000_000
+_SUFFIXES = (".dist-info", ".egg-info", ".egg", ".pth")
+_META_FILES = ("METADATA", "PKG-INFO")
+
+_DEBUG = 10
+
+
+def _log(message: str, *args: Any) -> None:
+    logging = sys.modules.get("logging")  # nobody imported logging: nobody listens
+    if logging is not None:
+        logging.getLogger("omi.index").log(_DEBUG, message, *args)
+
+
+# --- where and under which key --------------------------------------------------------------
+
+
+def cache_dir() -> str:
+    """$XDG_CACHE_HOME/omi, or ~/.cache/omi (a relative XDG_CACHE_HOME is ignored, per XDG)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "omi")
+
+
+def cache_enabled() -> bool:
+    return os.environ.get(SWITCH, "") in ("", "0")
+
+
+def interpreter_key() -> Dict[str, Any]:
+    """What picks the index file: this interpreter and its sys.path (and the working
+    directory when a sys.path entry is relative to it)."""
+    path = list(sys.path)
+    key: Dict[str, Any] = {
+        "format": FORMAT,
+        "executable": sys.executable,
+        "version": sys.version,
+        "implementation": sys.implementation.cache_tag or sys.implementation.name,
+        "path": path,
+    }
+    if any(not os.path.isabs(entry) for entry in path):
+        key["cwd"] = os.getcwd()
+    return key
+
+
+def cache_file(key: Optional[Dict[str, Any]] = None) -> str:
+    import zlib
+
+    data = repr(sorted((key or interpreter_key()).items())).encode("utf-8", "surrogatepass")
+    digest = f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
+    return os.path.join(cache_dir(), f"plugins-{digest}.json")
+
+
+# --- the validity fingerprint ---------------------------------------------------------------
+
+
+def _stat(path: str) -> Optional[List[int]]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size]
+
+
+def fingerprint(path: Iterable[str], dist_paths: Iterable[str] = ()) -> Tuple[List[Any], int]:
+    """What an install changes, for every sys.path entry; and the newest mtime seen.
+
+    `dist_paths` are the metadata directories of the distributions in the index, whose
+    METADATA / PKG-INFO is stamped too.
+    """
+    prints: List[Any] = []
+    newest = 0
+    for entry in path:
+        where = entry or "."
+        try:
+            st = os.stat(where)
+        except OSError:
+            prints.append([entry, None])
+            continue
+        newest = max(newest, st.st_mtime_ns)
+        if not os.path.isdir(where):  # a zip or an egg file
+            prints.append([entry, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size])
+            continue
+        children = []
+        try:
+            with os.scandir(where) as listing:
+                names = sorted(e.name for e in listing if e.name.lower().endswith(_SUFFIXES))
+        except OSError:
+            prints.append([entry, "unreadable"])
+            continue
+        for name in names:
+            full = os.path.join(where, name)
+            own = _stat(full)
+            if own is None:
+                children.append([name, None])
+                continue
+            newest = max(newest, own[2])
+            item = [name, *own]
+            if name.lower().endswith((".dist-info", ".egg-info")):
+                eps = _stat(os.path.join(full, "entry_points.txt"))
+                if eps is not None:
+                    newest = max(newest, eps[2])
+                item.append(eps)
+            children.append(item)
+        prints.append([entry, st.st_dev, st.st_ino, st.st_mtime_ns, children])
+    for dist_path in dist_paths:
+        for name in _META_FILES:
+            meta = _stat(os.path.join(dist_path, name))
+            if meta is not None:
+                newest = max(newest, meta[2])
+                prints.append([dist_path, name, *meta])
+                break
+        else:
+            prints.append([dist_path, None])
+    return prints, newest
+
+
+def _foreign_finders() -> List[str]:
+    """Finders on sys.meta_path, other than the standard path finder, that can report
+    distributions: what they report is beyond the fingerprint, so the index stands aside."""
+    found = []
+    for finder in sys.meta_path:
+        if getattr(finder, "find_distributions", None) is None:
+            continue
+        module = getattr(finder, "__module__", "") or getattr(type(finder), "__module__", "")
+        name = getattr(finder, "__name__", type(finder).__name__)
+        if (module, name) != ("_frozen_importlib_external", "PathFinder"):
+            found.append(f"{module}.{name}")
+    return found
+
+
+# --- light stand-ins for importlib.metadata's objects ---------------------------------------
+
+
+class CachedDistribution:
+    """The distribution behind cached entry points: name and version at hand, the rest of
+    its metadata read from disk when asked for (as `importlib.metadata.PathDistribution`)."""
+
+    def __init__(self, path: str, name: str, version: str, requires_omi: List[str]) -> None:
+        self._path = path
+        self.omi_facts = (name, version)
+        self.requires_omi = requires_omi
+
+    @property
+    def name(self) -> str:
+        return self.omi_facts[0]
+
+    @property
+    def version(self) -> str:
+        return self.omi_facts[1]
+
+    def _real(self) -> Any:
+        from importlib import metadata
+        from pathlib import Path
+
+        return metadata.PathDistribution(Path(self._path))
+
+    @property
+    def metadata(self) -> Any:
+        return self._real().metadata
+
+    @property
+    def requires(self) -> Optional[List[str]]:
+        return self._real().requires
+
+    def read_text(self, filename: str) -> Optional[str]:
+        return self._real().read_text(filename)
+
+    def locate_file(self, path: Any) -> Any:
+        return self._real().locate_file(path)
+
+    def __repr__(self) -> str:
+        return f"<CachedDistribution {self.name} {self.version} at {self._path}>"
+
+
+class CachedEntryPoint:
+    """An entry point read from the index: `importlib.metadata.EntryPoint`'s attributes and
+    `load()`, without importing importlib.metadata."""
+
+    __slots__ = ("name", "value", "group", "dist", "__weakref__")
+
+    def __init__(self, name: str, value: str, group: str,
+                 dist: Optional[CachedDistribution] = None) -> None:
+        self.name = name
+        self.value = value
+        self.group = group
+        self.dist = dist
+
+    def _parts(self) -> Tuple[str, str, str]:
+        import re
+
+        match = re.match(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?"
+                         r"((?P<extras>\[.*\])\s*)?$", self.value)
+        if match is None:
+            return self.value.partition(":")[0].strip(), "", ""
+        return match.group("module"), match.group("attr") or "", match.group("extras") or ""
+
+    @property
+    def module(self) -> str:
+        return self._parts()[0]
+
+    @property
+    def attr(self) -> str:
+        return self._parts()[1]
+
+    @property
+    def extras(self) -> List[str]:
+        import re
+
+        return re.findall(r"\w+", self._parts()[2])
+
+    def load(self) -> Any:
+        """Import the module and return the object the entry point names."""
+        from importlib import import_module
+
+        module, attr, _ = self._parts()
+        found = import_module(module)
+        for part in filter(None, attr.split(".")):
+            found = getattr(found, part)
+        return found
+
+    def matches(self, **params: Any) -> bool:
+        return all(getattr(self, key) == value for key, value in params.items())
+
+    def _key(self) -> Tuple[str, str, str]:
+        return (self.name, self.value, self.group)
+
+    def __eq__(self, other: object) -> bool:
+        key = getattr(other, "_key", None)
+        return key is not None and self._key() == key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"EntryPoint(name={self.name!r}, value={self.value!r}, group={self.group!r})"
+
+
+# --- reading and writing the index ----------------------------------------------------------
+
+
+def _read(path: str) -> Optional[Dict[str, Any]]:
+    try:
+        with open(path, "rb") as file:
+            data = file.read(MAX_BYTES + 1)
+    except OSError:
+        return None
+    if len(data) > MAX_BYTES:
+        _log("plugin index %s is larger than %d bytes; ignored", path, MAX_BYTES)
+        return None
+    import json
+
+    try:
+        document = json.loads(data)
+    except ValueError:
+        _log("plugin index %s is not valid JSON; ignored", path)
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _write(path: str, document: Dict[str, Any]) -> bool:
+    import json
+
+    directory = os.path.dirname(path)
+    # A name of this process's own, created exclusively (tempfile would cost an import of
+    # `random` and more on every cold start).
+    temporary = os.path.join(directory, f".plugins-{os.getpid()}-{id(document):x}.tmp")
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as error:
+        _log("plugin index not written to %s: %s", directory, error)
+        return False
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(document, file, separators=(",", ":"))
+        os.replace(temporary, path)
+    except (OSError, ValueError) as error:
+        _log("plugin index not written to %s: %s", path, error)
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        return False
+    return True
+
+
+def _entry_points_from(document: Dict[str, Any]) -> Dict[str, List[CachedEntryPoint]]:
+    """The entry points recorded in a document; raises (KeyError, TypeError, ValueError...)
+    when its shape is not what `_scan` writes."""
+    dists = [CachedDistribution(str(d["path"]), str(d["name"]), str(d["version"]),
+                                [str(r) for r in d["requires_omi"]])
+             for d in document["distributions"]]
+    found: Dict[str, List[CachedEntryPoint]] = {group: [] for group in document["groups"]}
+    for name, value, group, dist in document["entry_points"]:
+        if not all(isinstance(text, str) for text in (name, value, group)):
+            raise TypeError("entry point fields must be strings")
+        found[group].append(CachedEntryPoint(name, value, group,
+                                             None if dist is None else dists[dist]))
+    return found
+
+
+def _headers(text: str) -> Tuple[str, str, List[str]]:
+    """Name, Version and the Requires-Dist lines naming omi-openclaw, from metadata headers."""
+    import re
+
+    name, version, requires = "?", "?", []
+    for line in text.splitlines():
+        if not line.strip():
+            break
+        key, sep, value = line.partition(":")
+        key, value = key.strip().lower(), value.strip()
+        if not sep:
+            continue
+        if key == "name" and name == "?":
+            name = value or "?"
+        elif key == "version" and version == "?":
+            version = value or "?"
+        elif key == "requires-dist" and re.match(r"omi[-_.]openclaw\b", value, re.I):
+            requires.append(value)
+    return name, version, requires
+
+
+def _scan(groups: Tuple[str, ...]) -> Tuple[Dict[str, List[Any]], Dict[str, Any]]:
+    """The entry points of `groups` from a real scan, and the index document recording them."""
+    from importlib import metadata
+
+    every = metadata.entry_points()
+    found: Dict[str, List[Any]] = {}
+    dist_index: Dict[int, int] = {}
+    distributions: List[Dict[str, Any]] = []
+    records: List[List[Any]] = []
+    for group in groups:
+        found[group] = list(every.select(group=group))
+        for entry_point in found[group]:
+            dist = getattr(entry_point, "dist", None)
+            number = None
+            if dist is not None:
+                number = dist_index.get(id(dist))
+                if number is None:
+                    path = getattr(dist, "_path", None)
+                    if path is None:
+                        raise LookupError(f"distribution {dist!r} has no path on disk")
+                    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+                    name, version, requires = _headers(text)
+                    number = dist_index[id(dist)] = len(distributions)
+                    distributions.append({"path": str(path), "name": name, "version": version,
+                                          "requires_omi": requires})
+            records.append([entry_point.name, entry_point.value, group, number])
+    document = {"groups": list(groups), "distributions": distributions, "entry_points": records}
+    return found, document
+
+
+def entry_points(groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
+    """The entry points of `groups`, in the order `importlib.metadata.entry_points()` gives
+    them: from the index when it is provably current, from a scan (which refreshes it)
+    otherwise."""
+    if not cache_enabled():
+        return _scan(groups)[0]
+    foreign = _foreign_finders()
+    if foreign:
+        _log("plugin index bypassed: distribution finders on sys.meta_path: %s",
+             ", ".join(foreign))
+        return _scan(groups)[0]
+    key = interpreter_key()
+    path = cache_file(key)
+    document = _read(path)
+    reason = "no index yet"
+    if document is not None:
+        try:
+            if document.get("key") != key:
+                reason = "index of another interpreter or sys.path"
+            elif not set(groups) <= set(document["groups"]):
+                reason = "index lacks a group"
+            else:
+                dist_paths = [d["path"] for d in document["distributions"]]
+                prints, _ = fingerprint(key["path"], dist_paths)
+                if prints != document["fingerprint"]:
+                    reason = "installed distributions changed"
+                else:
+                    found = _entry_points_from(document)
+                    _log("plugin index hit: %s", path)
+                    return {group: found[group] for group in groups}
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+            reason = f"index unreadable ({type(error).__name__})"
+    _log("plugin index miss (%s): scanning sys.path", reason)
+    import time
+
+    before, _ = fingerprint(key["path"])
+    taken = time.time_ns()
+    try:
+        found, document = _scan(groups)
+    except LookupError as error:  # a distribution the index cannot describe
+        _log("plugin index not written: %s", error)
+        from importlib import metadata
+
+        every = metadata.entry_points()
+        return {group: list(every.select(group=group)) for group in groups}
+    dist_paths = [d["path"] for d in document["distributions"]]
+    prints, newest = fingerprint(key["path"], dist_paths)
+    if prints[: len(before)] != before:
+        _log("plugin index not written: sys.path changed during the scan")
+    elif newest >= taken - RACY_NS:
+        _log("plugin index not written: a file changed too recently to trust its timestamp")
+    else:
+        document.update(key=key, created=taken, fingerprint=prints)
+        if _write(path, document):
+            _log("plugin index written: %s", path)
+    return found
+
+
+# --- inspecting and clearing ----------------------------------------------------------------
+
+
+def show() -> Dict[str, Any]:
+    """Where this interpreter's index is, its key, its age and its entries (or why none)."""
+    import time
+
+    key = interpreter_key()
+    path = cache_file(key)
+    report: Dict[str, Any] = {"directory": cache_dir(), "file": path, "key": key,
+                              "enabled": cache_enabled(), "exists": os.path.exists(path)}
+    document = _read(path) if report["exists"] else None
+    if document is None:
+        report["status"] = "unreadable" if report["exists"] else "absent"
+        return report
+    try:
+        dist_paths = [d["path"] for d in document["distributions"]]
+        current = (document.get("key") == key
+                   and fingerprint(key["path"], dist_paths)[0] == document["fingerprint"])
+        report["status"] = "current" if current else "stale (the next command rescans)"
+        report["age_seconds"] = max(0.0, (time.time_ns() - int(document["created"])) / 1e9)
+        report["entries"] = [
+            {"name": ep.name, "group": ep.group, "value": ep.value,
+             "distribution": ep.dist.name if ep.dist else None,
+             "version": ep.dist.version if ep.dist else None,
+             "requires_omi": ep.dist.requires_omi if ep.dist else []}
+            for eps in _entry_points_from(document).values() for ep in eps
+        ]
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        report["status"] = "unreadable"
+    return report
+
+
+def clear() -> List[str]:
+    """Remove every plugin index in the cache directory (of every interpreter); return them."""
+    directory = cache_dir()
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        if name.startswith(("plugins-", ".plugins-")) and name.endswith((".json", ".tmp")):
+            try:
+                os.unlink(os.path.join(directory, name))
+            except OSError:
+                continue
+            removed.append(os.path.join(directory, name))
+    return sorted(removed)

@@ -1,0 +1,77 @@
+"""The `omi` console script: the plain forms of `omi plugins list` without click.
+
+Importing click costs `omi plugins list` more than finding its plugins does, once the plugin
+index (omi.index) answers. `omi plugins list` with only `--format text|json`, `--group GROUP`
+(a known group) and `-v/--verbose` is answered here, through the same functions the click
+command uses (omi.listing); every other command line, and any doubt, goes to click.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import List, Optional, Tuple
+
+Parsed = Tuple[str, Optional[str], bool]
+
+
+def parse_plain_list(argv: List[str]) -> Optional[Parsed]:
+    """(format, group, verbose) for a plain `plugins list` command line, else None."""
+    if argv[:2] != ["plugins", "list"]:
+        return None
+    output_format, group, verbose = "text", None, False
+    rest = argv[2:]
+    position = 0
+    while position < len(rest):
+        arg = rest[position]
+        name, equals, value = arg.partition("=")
+        if not equals and name in ("--format", "--group") and position + 1 < len(rest):
+            value = rest[position + 1]
+            position += 1
+        elif not equals and name not in ("-v", "--verbose"):
+            return None
+        if name in ("-v", "--verbose") and not equals:
+            verbose = True
+        elif name == "--format" and value in ("text", "json"):
+            output_format = value
+        elif name == "--group" and value:
+            group = value
+        else:
+            return None
+        position += 1
+    return output_format, group, verbose
+
+
+def _plain(argv: List[str]) -> Optional[Parsed]:
+    if os.environ.get("OMI_DEBUG", "") not in ("", "0"):
+        return None  # --debug's logging and tracebacks are click's
+    parsed = parse_plain_list(argv)
+    if parsed is not None and parsed[1] is not None:
+        from omi.plugins import _GROUP_ALIASES
+
+        if parsed[1] not in _GROUP_ALIASES:
+            return None  # click reports the unknown group
+    return parsed
+
+
+def main() -> None:
+    """Console-script entry point."""
+    parsed = _plain(sys.argv[1:])
+    if parsed is None:
+        from omi.cli import main as click_main
+
+        return click_main()
+    from omi.listing import list_report, one_line, render_list
+
+    output_format, group, verbose = parsed
+    try:
+        report, registry = list_report(group)
+        text = render_list(report, output_format, verbose, registry.import_seconds)
+    except Exception as error:  # as OmiGroup reports an unexpected error
+        from omi.plugins import PluginError
+
+        sys.stderr.write(f"Error: {one_line(error) or type(error).__name__}\n")
+        sys.exit(2 if isinstance(error, PluginError) else 1)
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+    sys.exit(0)

@@ -1,0 +1,98 @@
+"""`omi plugins list`: the report and its rendering, without click.
+
+The console script (omi.launch) answers the plain forms of `omi plugins list` from here without
+importing click, which is most of the command's start-up; the click command in omi.cli renders
+through the same functions, so both print the same thing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any, Dict, Iterator, Optional, Tuple
+
+SCHEMA = "omi.plugins.list/1"
+
+
+def one_line(text: object) -> str:
+    """Collapse a message onto one line, for errors and list entries."""
+    return " ".join(str(text).split())
+
+
+@contextlib.contextmanager
+def plugin_output_to_stderr() -> Iterator[None]:
+    """A context in which whatever plugins write to stdout goes to stderr, so that stdout
+    carries only the command's own output (a plugin printing on import must not break
+    --format json). File descriptor 1 itself points to stderr meanwhile, for output that
+    bypasses sys.stdout (os.write(1, ...), C libraries, forked children)."""
+    import sys
+
+    sys.stdout.flush()
+    real_stdout = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()  # what a plugin wrote to sys.__stdout__ belongs to stderr too
+        os.dup2(real_stdout, 1)
+        os.close(real_stdout)
+
+
+def format_plugin_line(info: Any, verbose: bool = False, seconds: Optional[float] = None) -> str:
+    """One `plugins list` entry, as the specification prints it; `seconds` is the time its
+    import took, shown with --verbose."""
+    head = f"  {info.name} ({info.class_name}) - v{info.version}"
+    if info.skipped:
+        line = f"{head} skipped: {info.skipped}"
+    else:
+        line = f"{head} [interface: {info.interface_version or '?'}]"
+        line += f" ✗ {one_line(info.error)}" if info.error else " ✓"
+    if verbose:
+        line += f"\n      from {info.distribution} {info.version}: {info.module}:{info.attr}"
+        if seconds is not None:
+            line += f"\n      imported in {seconds * 1000:.1f} ms"
+    return line
+
+
+def list_report(group: Optional[str]) -> Tuple[Dict[str, Dict[str, Any]], Any]:
+    """Load every plugin (of `group`, a full or short group name) and return the report and
+    the registry that made it (its `import_seconds` are the import times)."""
+    from omi.plugins import PluginRegistry, resolve_group
+
+    selected = resolve_group(group) if group else None
+    registry = PluginRegistry()
+    with plugin_output_to_stderr():
+        report = registry.load_all(selected)
+    return report, registry
+
+
+def render_list(report: Dict[str, Dict[str, Any]], output_format: str, verbose: bool,
+                import_seconds: Dict[Tuple[str, str], float]) -> str:
+    """The text (or JSON) `omi plugins list` prints for `report`."""
+    if output_format == "json":
+        import json
+
+        document = {
+            "schema": SCHEMA,
+            "groups": {
+                name: [info.to_dict() for info in infos.values()] for name, infos in report.items()
+            },
+        }
+        return json.dumps(document, indent=2)
+    from omi.plugins import GROUP_TITLES
+
+    blocks = []
+    for group_name, infos in report.items():
+        lines = [f"{GROUP_TITLES[group_name]}:"]
+        entries = list(infos.values())
+        if verbose:  # the slowest import first: that is the plugin slowing every start
+            entries.sort(key=lambda info: -import_seconds.get((group_name, info.name), 0.0))
+            lines += [format_plugin_line(info, True, import_seconds.get((group_name, info.name)))
+                      for info in entries]
+        else:
+            lines += [format_plugin_line(info) for info in entries]
+        if not infos:
+            lines.append("  (none installed)")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)

@@ -1,0 +1,429 @@
+"""The persistent plugin index: whatever is installed, changed or removed, a listing through
+the index equals the listing of a fresh scan (OMI_NO_CACHE=1).
+
+Each case runs real interpreters on a sys.path of real `*.dist-info` distributions, with the
+user cache directory in tmp_path. Files are dated a minute back before the index may be
+written: the index refuses to trust a timestamp younger than its racy window.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import plugin_sources as src
+import pytest
+from click.testing import CliRunner
+
+from omi import index
+from omi.cli import cli
+
+
+def _load_conftest():
+    """tests/conftest.py as a module (a bare `import conftest` may find tests/data's)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("omi_tests_conftest",
+                                                  Path(__file__).with_name("conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+write_distribution = _load_conftest().write_distribution
+
+EMB, STO, EVT = "omi.embedding_providers", "omi.storage_backends", "omi.event_handlers"
+
+LISTING = """
+import json, logging, sys
+logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
+from omi import plugins
+found = plugins.discover_plugins()
+out = {g: [[ep.name, ep.value, ep.group, plugins.distribution_name(ep),
+            plugins.distribution_version(ep), plugins.is_builtin(ep)] for ep in eps]
+       for g, eps in found.items()}
+registry = plugins.PluginRegistry()
+out["registry"] = {g: {n: i.to_dict() for n, i in infos.items()}
+                   for g, infos in registry.list_all().items()}
+out["load"] = {}
+for g, eps in found.items():
+    for ep in eps:
+        try:
+            plugins.load_plugin(g, ep.name)
+            out["load"][g + ":" + ep.name] = "ok"
+        except plugins.PluginError as error:
+            out["load"][g + ":" + ep.name] = str(error)
+print(json.dumps(out))
+"""
+
+
+def age(*paths: Path, seconds: float = 60.0) -> int:
+    """Date every file and directory under `paths` `seconds` back; return that time in ns."""
+    stamp = time.time_ns() - int(seconds * 1e9)
+    for path in paths:
+        for root, dirs, files in os.walk(path):
+            for name in dirs + files:
+                os.utime(os.path.join(root, name), ns=(stamp, stamp))
+        os.utime(path, ns=(stamp, stamp))
+    return stamp
+
+
+class Env:
+    """Runs the listing in a subprocess with a given PYTHONPATH, cached and uncached."""
+
+    def __init__(self, tmp_path: Path, cache: Path) -> None:
+        self.cwd = tmp_path / "cwd"
+        self.cwd.mkdir()
+        self.cache = cache
+        self.pythonpath: list[Path] = []
+
+    def site(self, name: str) -> Path:
+        site = self.cwd.parent / name
+        site.mkdir(exist_ok=True)
+        return site
+
+    def run(self, *, cached: bool = True, python: list[str] | None = None,
+            extra: dict[str, str] | None = None) -> tuple[dict, str]:
+        env = {**os.environ, "XDG_CACHE_HOME": str(self.cache.parent),
+               "PYTHONPATH": os.pathsep.join(str(p) for p in self.pythonpath),
+               **(extra or {})}
+        env.pop("OMI_NO_CACHE", None)
+        if "OMI_LOAD_PLUGINS" not in (extra or {}):
+            env.pop("OMI_LOAD_PLUGINS", None)
+        if not cached:
+            env["OMI_NO_CACHE"] = "1"
+        age(self.cwd)
+        done = subprocess.run([*(python or [sys.executable]), "-c", LISTING], cwd=self.cwd,
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout), done.stderr
+
+    def check(self, expect: str, **kwargs) -> dict:
+        """Run cached, assert the index was a hit/miss as expected, and that the listing
+        equals an uncached one."""
+        cached, log = self.run(**kwargs)
+        uncached, _ = self.run(cached=False, **kwargs)
+        assert cached == uncached
+        if expect == "hit":
+            assert "plugin index hit" in log, log
+        else:
+            assert "plugin index miss" in log, log
+        return cached
+
+
+@pytest.fixture
+def env(tmp_path: Path, private_cache: Path) -> Env:
+    return Env(tmp_path, private_cache)
+
+
+def embedder_dist(site: Path, name: str = "omi-emb-one", version: str = "0.1.0",
+                  plugin: str = "one", module: str = "emb_one") -> Path:
+    return write_distribution(site, name, version,
+                              entry_points={EMB: {plugin: f"{module}:Embedder"},
+                                            "console_scripts": {name: f"{module}:main"}},
+                              files={f"{module}.py": src.embedder("Embedder")})
+
+
+def names(listing: dict, group: str = EMB) -> list[tuple[str, str]]:
+    return [(ep[0], ep[4]) for ep in listing[group]]
+
+
+def test_first_run_writes_the_index_and_the_second_reads_it(env):
+    site = env.site("site")
+    embedder_dist(site)
+    write_distribution(site, "omi-store", entry_points={STO: {"store": "st:Backend"}},
+                       files={"st.py": src.backend("Backend")})
+    env.pythonpath = [site]
+    age(site)
+    first = env.check("miss")
+    assert ("one", "0.1.0") in names(first) and names(first, STO) == [("store", "0.1.0")]
+    assert ["nim", "ollama"] == [ep[0] for ep in first[EMB] if ep[5]]  # built-ins still first
+    assert len(list(env.cache.glob("plugins-*.json"))) == 1
+    env.check("hit")
+
+
+def test_install_uninstall_and_upgrade_are_seen_at_once(env):
+    site = env.site("site")
+    embedder_dist(site)
+    env.pythonpath = [site]
+    age(site)
+    env.check("miss")
+    env.check("hit")
+    two = embedder_dist(site, "omi-emb-two", plugin="two", module="emb_two")  # install
+    assert ("two", "0.1.0") in names(env.check("miss"))
+    shutil.rmtree(two)  # uninstall
+    assert "two" not in [n for n, _ in names(env.check("miss"))]
+    shutil.rmtree(site / "omi_emb_one-0.1.0.dist-info")  # upgrade, as pip does it
+    embedder_dist(site, version="0.2.0")
+    assert ("one", "0.2.0") in names(env.check("miss"))
+    age(site)
+    env.check("miss")  # the files are old enough now: the index is written again
+    assert ("one", "0.2.0") in names(env.check("hit"))
+
+
+def test_editable_entry_points_changed_in_place_within_the_same_second(env):
+    site = env.site("site")
+    dist_info = embedder_dist(site)
+    write_distribution(site, "other", files={"other_mod.py": src.embedder("Other")})
+    env.pythonpath = [site]
+    stamp = age(site)
+    env.check("miss")
+    env.check("hit")
+    entry_points = dist_info / "entry_points.txt"
+    text = entry_points.read_text()
+    # Same size, same second (1 ns later), directory untouched: only the ns mtime differs.
+    entry_points.write_text(text.replace("one = emb_one:Embedder", "uno = emb_one:Embedder"))
+    os.utime(entry_points, ns=(stamp + 1, stamp + 1))
+    os.utime(dist_info, ns=(stamp, stamp))
+    assert [n for n, _ in names(env.check("miss"))][-1] == "uno"
+    env.check("hit")
+    # Same mtime to the nanosecond, different size: the size gives it away.
+    entry_points.write_text(entry_points.read_text().replace(
+        "uno = emb_one:Embedder", "dos = emb_one:Embedder\nother = other_mod:Other"))
+    os.utime(entry_points, ns=(stamp + 1, stamp + 1))
+    assert {"dos", "other"} <= {n for n, _ in names(env.check("miss"))}
+    env.check("hit")
+
+
+def test_a_version_edited_in_place_in_an_egg_info_is_seen(env):
+    site = env.site("site")
+    egg = site / "omi_egg.egg-info"  # setup.py develop: no version in the directory's name
+    egg.mkdir()
+    (egg / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: omi-egg\nVersion: 1.0\n")
+    (egg / "entry_points.txt").write_text(f"[{EVT}]\negg = egg_mod:Handler\n")
+    (site / "egg_mod.py").write_text(src.handler("Handler"))
+    env.pythonpath = [site]
+    stamp = age(site)
+    assert names(env.check("miss"), EVT) == [("egg", "1.0")]
+    (egg / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: omi-egg\nVersion: 2.0\n")
+    os.utime(egg / "PKG-INFO", ns=(stamp + 1, stamp + 1))
+    os.utime(egg, ns=(stamp, stamp))
+    assert names(env.check("miss"), EVT) == [("egg", "2.0")]
+
+
+def test_pythonpath_changes_and_new_sys_path_entries(env):
+    first, second = env.site("first"), env.site("second")
+    embedder_dist(first)
+    embedder_dist(second, "omi-emb-two", plugin="two", module="emb_two")
+    # the same distribution name twice on sys.path: the first entry wins, as in a scan
+    embedder_dist(second, "omi-emb-one", "9.0", plugin="shadowed", module="emb_shadow")
+    age(first, second)
+    env.pythonpath = [first]
+    env.check("miss")
+    env.pythonpath = [first, second]  # a new sys.path entry: another key, another file
+    both = env.check("miss")
+    assert {"one", "two"} <= {n for n, _ in names(both)}
+    assert "shadowed" not in {n for n, _ in names(both)}
+    env.pythonpath = [second, first]  # the order matters
+    flipped = env.check("miss")
+    assert ("shadowed", "9.0") in names(flipped) and "one" not in {n for n, _ in names(flipped)}
+    env.pythonpath = [first]
+    env.check("hit")  # its own index is still there and still current
+    assert len(list(env.cache.glob("plugins-*.json"))) == 3
+
+
+def test_two_interpreters_share_one_cache_directory(env):
+    site = env.site("site")
+    embedder_dist(site)
+    env.pythonpath = [site]
+    age(site)
+    isolated = [sys.executable, "-I"]  # no PYTHONPATH, no script directory: another sys.path
+    env.check("miss")
+    without = env.check("miss", python=isolated)
+    assert "one" not in {n for n, _ in names(without)}
+    assert ("one", "0.1.0") in names(env.check("hit"))
+    env.check("hit", python=isolated)
+    files = list(env.cache.glob("plugins-*.json"))
+    assert len(files) == 2
+    keys = [json.loads(f.read_text())["key"]["path"] for f in files]
+    assert keys[0] != keys[1]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "not an object", "wrong shape",
+                                    "foreign key"])
+def test_a_damaged_index_means_a_scan_never_an_error(env, damage):
+    site = env.site("site")
+    embedder_dist(site)
+    env.pythonpath = [site]
+    age(site)
+    env.check("miss")
+    (file,) = env.cache.glob("plugins-*.json")
+    data = file.read_bytes()
+    document = json.loads(data)
+    if damage == "truncated":
+        file.write_bytes(data[: len(data) // 2])
+    elif damage == "garbage":
+        file.write_bytes(b"\x00\xff" * 100)
+    elif damage == "not an object":
+        file.write_text("[1, 2, 3]")
+    elif damage == "wrong shape":
+        document["entry_points"] = [[1, 2]]
+        file.write_text(json.dumps(document))
+    else:
+        document["key"]["executable"] = "/elsewhere/python"
+        file.write_text(json.dumps(document))
+    env.check("miss")
+    env.check("hit")  # the scan wrote a good index again
+
+
+def test_an_oversized_index_is_not_read(env, monkeypatch):
+    site = env.site("site")
+    embedder_dist(site)
+    monkeypatch.syspath_prepend(str(site))
+    age(site)
+    index.entry_points((EMB, STO, EVT))
+    (file,) = env.cache.glob("plugins-*.json")
+    assert index._read(str(file)) is not None
+    monkeypatch.setattr(index, "MAX_BYTES", file.stat().st_size - 1)
+    assert index._read(str(file)) is None
+
+
+def test_an_unwritable_cache_directory_costs_only_the_cache(env, tmp_path):
+    site = env.site("site")
+    embedder_dist(site)
+    env.pythonpath = [site]
+    age(site)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    extra = {"XDG_CACHE_HOME": str(blocker)}  # the cache directory cannot be made
+    cached, log = env.run(extra=extra)
+    assert cached == env.run(cached=False)[0]
+    assert "plugin index not written" in log
+
+
+def test_concurrent_writers_leave_a_good_index(env):
+    site = env.site("site")
+    for number in range(20):
+        embedder_dist(site, f"omi-emb-{number}", plugin=f"p{number}", module=f"emb_{number}")
+    env.pythonpath = [site]
+    age(site, env.cwd)
+    expected = env.run(cached=False)[0]
+    environ = {**os.environ, "XDG_CACHE_HOME": str(env.cache.parent),
+               "PYTHONPATH": str(site)}
+    environ.pop("OMI_NO_CACHE", None)
+    processes = [subprocess.Popen([sys.executable, "-c", LISTING], cwd=env.cwd, env=environ,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(6)]
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        assert json.loads(out) == expected
+    assert [p.name for p in env.cache.iterdir()] == [
+        p.name for p in env.cache.glob("plugins-*.json")]  # no temporary file left behind
+    assert env.check("hit") == expected
+
+
+def test_files_too_new_to_trust_are_not_indexed(env):
+    site = env.site("site")
+    embedder_dist(site)  # written just now: its mtime may not move on the next edit
+    env.pythonpath = [site]
+    _, log = env.run()
+    assert "changed too recently" in log
+    assert not list(env.cache.glob("plugins-*.json"))
+
+
+def test_omi_no_cache_writes_nothing(env):
+    site = env.site("site")
+    embedder_dist(site)
+    env.pythonpath = [site]
+    age(site)
+    env.run(cached=False)
+    assert not env.cache.exists() or not list(env.cache.iterdir())
+
+
+def test_doubled_names_and_the_load_switch_behave_as_without_the_index(env):
+    site = env.site("site")
+    embedder_dist(site, "omi-emb-a", plugin="twin", module="emb_a")
+    embedder_dist(site, "omi-emb-b", plugin="twin", module="emb_b")
+    env.pythonpath = [site]
+    age(site)
+    env.check("miss")
+    listing = env.check("hit")
+    assert "registered by 2 distributions" in listing["load"][f"{EMB}:twin"]
+    chosen = env.check("hit", extra={"OMI_LOAD_PLUGINS": "omi-emb-b"})
+    assert chosen["load"][f"{EMB}:twin"] == "ok"
+    assert chosen["registry"][EMB]["twin"]["distribution"] == "omi-emb-b"
+
+
+def test_cache_show_and_clear(env, monkeypatch):
+    site = env.site("site")
+    embedder_dist(site)
+    monkeypatch.syspath_prepend(str(site))
+    age(site)
+    runner = CliRunner()
+    assert "status: absent" in runner.invoke(cli, ["plugins", "cache", "show"]).output
+    index.entry_points((EMB, STO, EVT))
+    shown = runner.invoke(cli, ["plugins", "cache", "show"])
+    assert shown.exit_code == 0, shown.output
+    assert "status: current" in shown.output and "one = emb_one:Embedder" in shown.output
+    document = json.loads(runner.invoke(cli, ["plugins", "cache", "show", "--format",
+                                              "json"]).output)
+    assert document["key"]["path"] == sys.path and document["age_seconds"] >= 0
+    entry = next(e for e in document["entries"] if e["name"] == "one")
+    assert (entry["distribution"], entry["version"]) == ("omi-emb-one", "0.1.0")
+    cleared = runner.invoke(cli, ["plugins", "cache", "clear"])
+    assert cleared.exit_code == 0 and "Removed 1 plugin index file(s)" in cleared.output
+    assert "status: absent" in runner.invoke(cli, ["plugins", "cache", "show"]).output
+
+
+def test_requires_dist_on_omi_is_recorded(env, monkeypatch):
+    site = env.site("site")
+    dist_info = embedder_dist(site)
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: omi-emb-one\nVersion: 0.1.0\n"
+        "Requires-Dist: omi-openclaw>=0.1\nRequires-Dist: requests\n")
+    monkeypatch.syspath_prepend(str(site))
+    age(site)
+    index.entry_points((EMB, STO, EVT))
+    found = index.entry_points((EMB, STO, EVT))[EMB]
+    one = next(ep for ep in found if ep.name == "one")
+    assert isinstance(one, index.CachedEntryPoint)
+    assert one.dist.requires_omi == ["omi-openclaw>=0.1"]
+    assert one.dist.metadata["Version"] == "0.1.0"  # the rest of the metadata, on demand
+    assert (one.module, one.attr) == ("emb_one", "Embedder")
+    assert one.load().__name__ == "Embedder"
+
+
+def test_verbose_list_shows_import_times_slowest_first(make_dist):
+    make_dist("omi-slow", entry_points={EMB: {"slow": "slow_mod:Slow"}},
+              files={"slow_mod.py": "import time\ntime.sleep(0.3)\n" + src.embedder("Slow")})
+    result = CliRunner().invoke(cli, ["plugins", "list", "--verbose", "--group", "embedding"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1].startswith("  slow (Slow)")
+    assert lines[3].startswith("      imported in ") and float(lines[3].split()[2]) >= 300
+    assert len([line for line in lines if "imported in" in line]) == 3  # nim, ollama, slow
+
+
+@pytest.mark.parametrize("argv", [[], ["-v"], ["--format", "json"], ["--format=json"],
+                                  ["--group=storage", "--verbose"], ["--group", "embedding"]])
+def test_the_console_script_answers_plain_lists_as_click_does(make_dist, argv):
+    make_dist("omi-emb-x", entry_points={EMB: {"x": "emb_x:X"}},
+              files={"emb_x.py": src.embedder("X")})
+    omi = str(Path(sys.executable).with_name("omi"))
+    fast = subprocess.run([omi, "plugins", "list", *argv], capture_output=True, text=True)
+    slow = CliRunner().invoke(cli, ["plugins", "list", *argv])
+    assert fast.returncode == slow.exit_code == 0, fast.stderr
+
+    def timeless(text: str) -> list[str]:  # --verbose orders by import time, which varies
+        lines = [line for line in text.splitlines() if "imported in" not in line]
+        return sorted(lines) if "-v" in argv or "--verbose" in argv else lines
+
+    assert timeless(fast.stdout) == timeless(slow.output)
+
+
+def test_only_plain_list_command_lines_skip_click():
+    from omi.launch import parse_plain_list
+
+    assert parse_plain_list(["plugins", "list", "-v", "--format", "json"]) == ("json", None, True)
+    assert parse_plain_list(["plugins", "list", "--group", "storage"]) == ("text", "storage", False)
+    for argv in (["--debug", "plugins", "list"], ["plugins", "list", "--format", "xml"],
+                 ["plugins", "list", "--bogus"], ["plugins", "list", "--group"],
+                 ["plugins", "list", "--help"], ["plugins", "check", "x"],
+                 ["plugins", "list", "x"]):
+        assert parse_plain_list(argv) is None, argv
