@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import copy
 import math
-from typing import List
+import os
+from typing import Any, List, Optional
 
 from omi.conformance.registry import (
+    CheckFailure,
     Context,
     check,
     expect,
     expect_raises,
     is_finite_float_list,
+    shorten,
 )
+from omi.conformance.target import InstanceFactory
 
 TEXTS = ["The cat sat on the mat.", "Quarterly revenue grew by 12 percent.",
          "Photosynthesis turns light into chemical energy.", "A short one", "Paris in spring"]
@@ -20,10 +23,26 @@ UNICODE_TEXT = "naïve café, Größe, 日本語のテキスト, Ελληνικ�
 LONG_TEXT = " ".join(f"word{index % 97}" for index in range(4000))
 
 
-def _close(a: List[float], b: List[float], tolerance: float = 1e-5) -> bool:
-    return len(a) == len(b) and all(
-        math.isclose(x, y, rel_tol=tolerance, abs_tol=tolerance) for x, y in zip(a, b, strict=True)
-    )
+#: Batches of every composition (what, texts, batch_size or None for the plugin's default):
+#: each item of embed_batch(texts) must equal embed() of that text.
+BATCHES = [
+    ("5 different texts", TEXTS, None),
+    ("a batch with duplicates", [TEXTS[0], TEXTS[1], TEXTS[0], TEXTS[2], TEXTS[0]], None),
+    ("a batch of one", [TEXTS[3]], None),
+    ("7 texts with batch_size=3", [*TEXTS, TEXTS[1], TEXTS[3]], 3),
+]
+
+
+def _mismatch(expected: List[float], got: Any, tolerance: float = 1e-5) -> Optional[str]:
+    """Where vector `got` first differs from `expected` beyond `tolerance`, or None."""
+    if not is_finite_float_list(got):
+        return f"{shorten(got)}, not a list of finite floats"
+    if len(got) != len(expected):
+        return f"{len(got)} floats instead of {len(expected)}"
+    for index, (x, y) in enumerate(zip(expected, got, strict=True)):
+        if not math.isclose(x, y, rel_tol=tolerance, abs_tol=tolerance):
+            return f"element {index} is {y!r}, not {x!r}"
+    return None
 
 
 def _vector(ctx: Context, text: str) -> List[float]:
@@ -52,23 +71,76 @@ def embed_returns_finite_floats(ctx: Context) -> None:
         _vector(ctx, text)
 
 
-@check("embedding", "the same text gives the same vector", requires=("deterministic",))
+#: A fresh interpreter may load a model first: it gets the time of this many calls.
+FRESH_INTERPRETER_CALLS = 3
+
+
+@check("embedding", "the same text gives the same vector, also in a fresh interpreter with "
+                    "another PYTHONHASHSEED", requires=("deterministic",))
 def embed_is_deterministic(ctx: Context) -> None:
-    first, second = ctx.plugin.embed(TEXTS[1]), ctx.plugin.embed(TEXTS[1])
-    expect(_close(first, second), "identical vectors for identical text",
-           "vectors that differ", "remove randomness, or do not declare 'deterministic'")
+    texts = TEXTS[1:3]
+    # Built as the runner builds it when the factory says how, else from the instance's class.
+    recipe = (InstanceFactory(ctx.factory.plugin_class, ctx.factory.options)
+              if isinstance(ctx.factory, InstanceFactory) else InstanceFactory(type(ctx.plugin)))
+    seed = ctx.rng.randrange(1, 2**32)
+    if os.environ.get("PYTHONHASHSEED") == str(seed):
+        seed += 1
+    from omi.conformance.fresh import FreshInterpreter
+
+    with FreshInterpreter(recipe, texts, ctx.workdir / "fresh-interpreter", seed) as child:
+        here = []
+        for text in texts:
+            vector = ctx.plugin.embed(text)
+            again = _mismatch(vector, ctx.plugin.embed(text))
+            expect(again is None, f"the same vector for {text[:30]!r} on a second call",
+                   again, "remove randomness (or seed it), or do not declare 'deterministic'")
+            here.append(vector)
+        there = child.answer(FRESH_INTERPRETER_CALLS * ctx.call_timeout)
+    for text, mine, theirs in zip(texts, here, there["vectors"], strict=True):
+        found = _mismatch(mine, theirs)
+        if found is None:
+            continue
+        built, expected = (there["model"], len(theirs)), (ctx.plugin.get_model_name(), len(mine))
+        expect(built == expected, "a fresh interpreter to build the same plugin (model, vector "
+                                  "length)", f"{built} there, {expected} here",
+               "let the suite build it as configured: under pytest set plugin_class and "
+               "plugin_options (the plugin fixture's arguments do not reach another process)")
+        raise CheckFailure(f"embed({text[:30]!r}) in a fresh interpreter (PYTHONHASHSEED={seed}) "
+                           f"to equal the vector here", found,
+                           "derive vectors from the text alone: stable hashes (hashlib), not "
+                           "hash(), which Python salts per process, and seeded random "
+                           "generators; or do not declare 'deterministic'")
 
 
-@check("embedding", "embed_batch() matches embed() item by item and keeps the order")
+@check("embedding", "embed_batch(texts)[i] == embed(texts[i]) for any batch: duplicates, one "
+                    "text, more than batch_size")
 def batch_matches_single(ctx: Context) -> None:
-    batch = ctx.plugin.embed_batch(list(TEXTS))
-    expect(isinstance(batch, list) and len(batch) == len(TEXTS),
-           f"a list of {len(TEXTS)} vectors", batch, "return one vector per input text")
-    for index, text in enumerate(TEXTS):
-        expect(_close(batch[index], ctx.plugin.embed(text), 1e-4),
-               f"embed_batch(texts)[{index}] == embed(texts[{index}])",
-               "a different vector (wrong order, or batching changes results)",
-               "return the vectors in input order, each equal to embed(text)")
+    single = {text: ctx.plugin.embed(text) for text in TEXTS}
+    for what, texts, size in BATCHES:
+        batch = (ctx.plugin.embed_batch(list(texts)) if size is None
+                 else ctx.plugin.embed_batch(list(texts), batch_size=size))
+        expect(isinstance(batch, list), f"a list of {len(texts)} vectors for {what}", batch,
+               "return one vector per input text")
+        merged = len(batch) == len(set(texts)) < len(texts)
+        expect(len(batch) == len(texts), f"{len(texts)} vectors for {what}",
+               f"{len(batch)}" + (" (one per distinct text: the duplicates were merged)"
+                                  if merged else ""),
+               "return one vector per input text, duplicates included (map each distinct "
+               "text's vector back to every position it holds)" if merged
+               else "return one vector per input text")
+        for index, text in enumerate(texts):
+            found = _mismatch(single[text], batch[index], 1e-4)
+            if found is None:
+                continue
+            other = next((j for j, t in enumerate(texts)
+                          if t != text and _mismatch(single[t], batch[index], 1e-4) is None), None)
+            raise CheckFailure(
+                f"embed_batch(texts)[{index}] == embed(texts[{index}]) for {what}",
+                f"the vector of texts[{other}] (wrong order)" if other is not None
+                else f"a different vector: {found}",
+                "return the vectors in input order, each equal to embed(text)" if other is not None
+                else "embed each text of a batch exactly as embed() does (same preprocessing, "
+                     "nothing that depends on the other texts)")
 
 
 @check("embedding", "embed_batch() gives the same result for batch_size 1, 2 and > len(texts)")
@@ -76,11 +148,14 @@ def batch_size_is_honoured(ctx: Context) -> None:
     reference = ctx.plugin.embed_batch(list(TEXTS))
     for size in (1, 2, len(TEXTS) + 3):
         result = ctx.plugin.embed_batch(list(TEXTS), batch_size=size)
-        expect(len(result) == len(TEXTS) and all(_close(a, b, 1e-4)
-                                                 for a, b in zip(result, reference, strict=True)),
-               f"the same {len(TEXTS)} vectors with batch_size={size}",
-               f"{len(result)} vectors, or different ones",
-               "loop over texts[i:i + batch_size] and concatenate the results")
+        expect(len(result) == len(TEXTS), f"{len(TEXTS)} vectors with batch_size={size}",
+               f"{len(result)}", "loop over texts[i:i + batch_size] and concatenate the results")
+        for index, (vector, expected) in enumerate(zip(result, reference, strict=True)):
+            found = _mismatch(expected, vector, 1e-4)
+            expect(found is None, f"the same vectors with batch_size={size} as with the default",
+                   f"vector {index}: {found}",
+                   "batch_size only says how many texts go to the model at once: it must not "
+                   "change the vectors")
 
 
 @check("embedding", "embed_batch([]) returns []")
@@ -109,10 +184,18 @@ def inputs_are_not_mutated(ctx: Context) -> None:
     ctx.plugin.embed_batch(texts, batch_size=2)
     expect(texts == TEXTS, "the texts list unchanged", texts, "work on a copy of the list")
     a, b = ctx.plugin.embed(TEXTS[0]), ctx.plugin.embed(TEXTS[2])
-    a_copy, b_copy = copy.deepcopy(a), copy.deepcopy(b)
+    _expect_similarity_keeps(ctx, a, b, "vectors from embed()")
+
+
+def _expect_similarity_keeps(ctx: Context, a: List[float], b: List[float], what: str) -> None:
+    """similarity(a, b) leaves both lists as they were."""
+    before = (list(a), list(b))
     ctx.plugin.similarity(a, b)
-    expect(a == a_copy and b == b_copy, "both vectors unchanged by similarity()",
-           "a modified vector", "normalise copies (e.g. numpy arrays), not the caller's lists")
+    for name, vector, copied in (("first", a, before[0]), ("second", b, before[1])):
+        if vector != copied:
+            raise CheckFailure(f"both {what} unchanged by similarity()",
+                               f"the {name} one changed: {_mismatch(copied, vector, 0.0)}",
+                               "normalise copies (e.g. numpy arrays), not the caller's lists")
 
 
 @check("embedding", "similarity(v, v) is about 1.0")
@@ -130,12 +213,49 @@ def similarity_is_symmetric_and_bounded(ctx: Context) -> None:
     vectors = [ctx.plugin.embed(text) for text in TEXTS]
     vectors.append([-x for x in vectors[0]])
     for i, a in enumerate(vectors):
-        for b in vectors[i:]:
-            ab, ba = ctx.plugin.similarity(a, b), ctx.plugin.similarity(b, a)
-            expect(isinstance(ab, float) and -1.0 - 1e-9 <= ab <= 1.0 + 1e-9,
-                   "a float in [-1, 1]", ab, "normalise by both norms and clamp to [-1, 1]")
-            expect(math.isclose(ab, ba, abs_tol=1e-9), "similarity(a, b) == similarity(b, a)",
-                   f"{ab} and {ba}", "use a symmetric measure such as cosine")
+        for j in range(i, len(vectors)):
+            _expect_bounded_and_symmetric(ctx, a, vectors[j], f"embedded texts {i} and {j}")
+
+
+def _expect_bounded_and_symmetric(ctx: Context, a: List[float], b: List[float],
+                                  what: str) -> None:
+    ab, ba = ctx.plugin.similarity(a, b), ctx.plugin.similarity(b, a)
+    expect(isinstance(ab, float), f"a float for {what}", f"{type(ab).__name__} {ab!r}",
+           "return float(score)")
+    if not -1.0 - 1e-9 <= ab <= 1.0 + 1e-9:
+        raw = math.isclose(ab, math.fsum(x * y for x, y in zip(a, b, strict=True)),
+                           rel_tol=1e-6)
+        raise CheckFailure(
+            f"a float in [-1, 1] for {what}", f"{ab!r}" + (", their dot product" if raw else ""),
+            "divide the dot product by both norms (cosine): vectors compared need not have "
+            "length 1" if raw else "normalise by both norms and clamp to [-1, 1]")
+    expect(math.isclose(ab, ba, abs_tol=1e-9), f"similarity(a, b) == similarity(b, a) for {what}",
+           f"{ab} and {ba}", "use a symmetric measure such as cosine")
+
+
+def _arbitrary_vectors(ctx: Context, dimension: int) -> List[tuple]:
+    """(name, vector) pairs no embedder returns: long, tiny, all negative, of mixed signs, and a
+    negative multiple of another."""
+
+    def spread(scale: float) -> List[float]:
+        return [ctx.rng.uniform(-1.0, 1.0) * scale for _ in range(dimension)]
+
+    long = spread(1000.0)
+    return [("a long vector", long), ("a tiny vector", spread(0.001)),
+            ("an all-negative vector", [-abs(x) - 0.5 for x in spread(2.0)]),
+            ("a mixed-sign vector", spread(3.0)),
+            ("the long vector times -2.5", [-2.5 * x for x in long])]
+
+
+@check("embedding", "similarity() of any vectors (any length, sign or magnitude, not only "
+                    "embed()'s) is in [-1, 1], symmetric, and leaves them unchanged")
+def similarity_handles_any_vectors(ctx: Context) -> None:
+    vectors = _arbitrary_vectors(ctx, ctx.plugin.get_dimension())
+    for i, (first, a) in enumerate(vectors):
+        for second, b in vectors[i:]:
+            what = f"{first} and {second}" if first != second else f"{first} with itself"
+            _expect_bounded_and_symmetric(ctx, a, b, what)
+            _expect_similarity_keeps(ctx, a, b, what)
 
 
 @check("embedding", "similarity() of vectors of different lengths raises ValueError")
