@@ -12,6 +12,7 @@ import json
 import math
 import os
 import random
+import re
 import sys
 import time
 import unicodedata
@@ -452,8 +453,8 @@ class DocumentStore(StorageBackend):
 
     def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
         memories = self._open()["memories"]
-        words = set(query.lower().split())
-        tokens = {memory_id: memory["content"].lower().split()
+        words = set(re.findall(r"\w+", query.lower()))
+        tokens = {memory_id: re.findall(r"\w+", memory["content"].lower())
                   for memory_id, memory in memories.items()}
         average = sum(map(len, tokens.values())) / max(1, len(tokens))
         holding = {word: sum(word in set(t) for t in tokens.values()) for word in words}

@@ -165,15 +165,16 @@ def recall_finds_exact_content(ctx: Context) -> None:
 
 
 #: The memories of the ranking check: how many of the three query words each holds, and its
-#: text ({0}, {1}, {2} are the words). All but the exact copy of the query have six words, so a
-#: length-normalised score (BM25) compares like with like, and each query word is in fewer
-#: than half of the memories, so its weight (IDF) stays positive.
+#: text ({0}, {1}, {2} are the words). Lengths vary as they do in real use: a long memory
+#: holding all the words must still rank above a short one, or one repeating a word, that
+#: holds only some (BM25 alone can rank those first).
 RANKED = [
-    (1, "{0} notes about the garden plan"),
+    (1, "{0} again"),
     (3, "{0} {1} {2}"),
     (2, "{1} {2} notes about the plan"),
-    (3, "{2} notes {0} about {1} plan"),
-    (1, "{2} notes about the garden plan"),
+    (3, "Yesterday the team discussed {0} at length, then moved on to {1}, and after lunch and "
+        "a long walk around the building someone mentioned {2} in passing"),
+    (1, "{2} {2} {2}, and more {2}"),
     *[(0, f"unrelated notes about the {topic} plan")
       for topic in ("budget", "travel", "hiring", "kitchen", "website", "holiday")],
 ]
