@@ -75,8 +75,8 @@ def embed_returns_finite_floats(ctx: Context) -> None:
 FRESH_INTERPRETER_CALLS = 3
 
 
-@check("embedding", "the same text gives the same vector, also in a fresh interpreter with "
-                    "another PYTHONHASHSEED", requires=("deterministic",))
+@check("embedding", "the same text gives the same vector, also in a new interpreter "
+                    "(another PYTHONHASHSEED)", requires=("deterministic",))
 def embed_is_deterministic(ctx: Context) -> None:
     texts = TEXTS[1:3]
     # Built as the runner builds it when the factory says how, else from the instance's class.
@@ -112,8 +112,8 @@ def embed_is_deterministic(ctx: Context) -> None:
                            "generators; or do not declare 'deterministic'")
 
 
-@check("embedding", "embed_batch(texts)[i] == embed(texts[i]) for any batch: duplicates, one "
-                    "text, more than batch_size")
+@check("embedding", "embed_batch(texts)[i] == embed(texts[i]), with duplicates, one text, "
+                    "more than batch_size")
 def batch_matches_single(ctx: Context) -> None:
     single = {text: ctx.plugin.embed(text) for text in TEXTS}
     for what, texts, size in BATCHES:
@@ -247,8 +247,8 @@ def _arbitrary_vectors(ctx: Context, dimension: int) -> List[tuple]:
             ("the long vector times -2.5", [-2.5 * x for x in long])]
 
 
-@check("embedding", "similarity() of any vectors (any length, sign or magnitude, not only "
-                    "embed()'s) is in [-1, 1], symmetric, and leaves them unchanged")
+@check("embedding", "similarity() of arbitrary vectors (any norm or sign) is in [-1, 1], "
+                    "symmetric, and changes neither")
 def similarity_handles_any_vectors(ctx: Context) -> None:
     vectors = _arbitrary_vectors(ctx, ctx.plugin.get_dimension())
     for i, (first, a) in enumerate(vectors):

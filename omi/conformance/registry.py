@@ -20,7 +20,7 @@ INTERFACES = ("embedding", "storage", "event")
 
 # Capabilities a plugin may declare in `conformance_capabilities`.
 CAPABILITIES = {
-    "deterministic": "embedding: the same text always gives the same vector",
+    "deterministic": "embedding: the same text always gives the same vector, in any process",
     "semantic": "embedding: similarity tracks meaning (related texts score higher)",
     "persistent": "storage: data survives close() and a new instance on the same location",
     "shared": "storage: separate instances see the same data (e.g. one server)",

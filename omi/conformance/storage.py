@@ -133,7 +133,7 @@ def recall_returns_content_and_metadata(ctx: Context) -> None:
     _expect_unchanged(memory, _find(ctx.plugin, memory, memory_id))
 
 
-@check("storage", "non-ASCII and 1 MB content, and nested metadata of every JSON type, come "
+@check("storage", "non-ASCII and 1 MB content and nested metadata of every JSON type come "
                   "back exactly")
 def content_and_metadata_come_back_exactly(ctx: Context) -> None:
     memories = [
@@ -181,7 +181,7 @@ RANKED = [
 
 
 @check("storage", "recall() ranks memories holding all the query's words above those holding "
-                  "some, and scores never increase down the list")
+                  "some; scores never rise")
 def recall_ranks_better_matches_first(ctx: Context) -> None:
     words = [_word(ctx, tag) for tag in "abc"]
     query = " ".join(words)
@@ -259,8 +259,8 @@ NOT_A_SET_FIX = ("store every copy under the id store_memory() returns: a memory
                  "set, so do not deduplicate on content")
 
 
-@check("storage", "the same memory stored twice is two memories: two ids, both recalled, and "
-                  "new ids after a reopen")
+@check("storage", "the same memory stored twice is two memories (two ids, both recalled), "
+                  "also after a reopen")
 def same_memory_twice_is_two_memories(ctx: Context) -> None:
     memory = _memory(ctx, "twice")
     backend = ctx.make("twice")
@@ -343,8 +343,8 @@ TRUNCATION_FIX = ("open existing data as it is: no open(path, 'w'), no DROP or D
 Sessions = List[Dict[str, tuple]]
 
 
-@check("storage", "data survives close() and reopening, again and again: nothing lost or "
-                  "changed, ids never repeat", requires=("persistent",))
+@check("storage", "data survives several close()/reopen cycles unchanged, and ids never "
+                  "repeat", requires=("persistent",))
 def data_survives_reopen(ctx: Context) -> None:
     backend = ctx.make("durable")
     sessions: Sessions = []
