@@ -390,8 +390,9 @@ def test_a_check_module_imported_anew_replaces_its_checks_and_names_stay_unique(
      ["got content differs from character ", "cafe\\u0301", "caf\\xe9",
       "fix: store content exactly as given"]),
     ("DedupesBatch", "batch_matches_single",
-     ["expected 5 vectors for a batch with duplicates; got 3 (one per distinct text: the "
-      "duplicates were merged); fix: return one vector per input text, duplicates included"]),
+     ["expected 7 vectors for 7 texts with duplicates, batch_size=3; got 5 (one per distinct "
+      "text: the duplicates were merged); fix: return one vector per input text, duplicates "
+      "included"]),
     ("DotProductSimilarity", "similarity_handles_any_vectors",
      ["expected a float in [-1, 1] for a long vector with itself; got ",
       ", their dot product; fix: divide the dot product by both norms"]),

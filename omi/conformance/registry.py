@@ -6,7 +6,6 @@ A check is a plain function taking a `Context`; it passes by returning and fails
 
 from __future__ import annotations
 
-import math
 import random
 import shutil
 import tempfile
@@ -294,8 +293,3 @@ class Context:
         self._instances.clear()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
-
-def is_finite_float_list(value: Any) -> bool:
-    return isinstance(value, list) and all(
-        isinstance(x, float) and math.isfinite(x) for x in value
-    )
