@@ -80,9 +80,9 @@ class FreshInterpreter:
             raise CheckFailure(
                 "a fresh interpreter to build the plugin the same way and embed the texts",
                 f"exit code {code}: {self._tail() or 'no output'}",
-                "make the plugin buildable in a new process from its class and options (as "
-                "omi plugins check builds it; under pytest, set plugin_class and plugin_options "
-                "on the test class)")
+                "make the plugin buildable in a new process from its class, importable by its "
+                "module's name, and its options, as omi plugins check builds it (under pytest: "
+                "plugin_class and plugin_options on the test class)")
         return json.loads((self.directory / _ANSWER).read_text(encoding="utf-8"))
 
     def _tail(self) -> str:

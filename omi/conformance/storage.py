@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import uuid
@@ -44,6 +45,12 @@ CONTENT_FIXES = {
 }
 METADATA_FIX = ("store metadata as JSON (json.dumps) and return json.loads of it, so nested dicts "
                 "and lists, ints, floats, booleans, None and any str keys come back as they were")
+NOT_A_SET_FIX = ("store every copy under the id store_memory() returns: a memory store is not a "
+                 "set, so do not deduplicate on content")
+ID_RESTART_FIX = ("continue ids where they left off (uuid4 or a database sequence); do not "
+                  "restart a counter when opening")
+TRUNCATION_FIX = ("open existing data as it is: no open(path, 'w'), no DROP or DELETE when "
+                  "opening; create tables only IF NOT EXISTS")
 
 
 def _word(ctx: Context, tag: str = "") -> str:
@@ -255,10 +262,6 @@ def instances_are_isolated(ctx: Context) -> None:
            "keep each instance's data at its own location, or declare 'shared'")
 
 
-NOT_A_SET_FIX = ("store every copy under the id store_memory() returns: a memory store is not a "
-                 "set, so do not deduplicate on content")
-
-
 @check("storage", "the same memory stored twice is two memories (two ids, both recalled), "
                   "also after a reopen")
 def same_memory_twice_is_two_memories(ctx: Context) -> None:
@@ -277,8 +280,7 @@ def same_memory_twice_is_two_memories(ctx: Context) -> None:
         third = backend.store_memory(copy.deepcopy(memory))
         expect(third not in (first, second), "a new id for a memory stored after reopening",
                f"{third!r}, an id given before the reopen",
-               "continue ids where they left off (uuid4 or a database sequence); do not "
-               "restart a counter when opening")
+               ID_RESTART_FIX)
         found = _ids(backend.recall(_unique_word(memory), limit=10))
         expect(third in found, f"{third} among the results after reopening", f"ids {found}",
                NOT_A_SET_FIX)
@@ -337,8 +339,6 @@ def use_after_close_raises(ctx: Context) -> None:
 
 #: How often the persistence check closes and reopens the backend, storing before each time.
 REOPENS = 3
-TRUNCATION_FIX = ("open existing data as it is: no open(path, 'w'), no DROP or DELETE when "
-                  "opening; create tables only IF NOT EXISTS")
 #: Per session, the memories stored in it: id -> (the memory, what recall returned for it).
 Sessions = List[Dict[str, tuple]]
 
@@ -359,8 +359,7 @@ def data_survives_reopen(ctx: Context) -> None:
                             if memory_id in ids), None)
             expect(earlier is None and memory_id not in stored, f"a new id in session {reopen}",
                    f"{memory_id!r} again, first given in session {earlier or reopen}",
-                   "continue ids where they left off (uuid4 or a database sequence); do not "
-                   "restart a counter when opening")
+                   ID_RESTART_FIX)
             stored[memory_id] = (memory, _find(backend, memory, memory_id,
                                                f" in session {reopen}"))
         sessions.append(stored)
@@ -372,7 +371,11 @@ def data_survives_reopen(ctx: Context) -> None:
 
 def _footprint(directory: Path) -> int:
     """The bytes in the files under `directory` (0 for a backend that keeps none there)."""
-    return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
+    total = 0
+    for path in directory.rglob("*"):
+        with contextlib.suppress(OSError):  # a file the backend removed meanwhile
+            total += path.stat().st_size if path.is_file() else 0
+    return total
 
 
 def _expect_sessions_survive(backend: Any, sessions: Sessions, sizes: tuple) -> None:
@@ -485,8 +488,7 @@ def _random_step(ctx: Context, model: _Model, action: str, step: int, where: str
                 f"a new id at {where}",
                 f"{memory_id!r}, the id given at step {model.stored_at[memory_id]}"
                 + (f", before the reopen at step {model.reopens[-1]}" if before_reopen else ""),
-                "continue ids where they left off (uuid4 or a database sequence); do not "
-                "restart a counter when opening" if before_reopen else "never reuse ids")
+                ID_RESTART_FIX if before_reopen else "never reuse ids")
         model.memories[memory_id] = memory
         model.stored_at[memory_id] = step
         model.session_of[memory_id] = len(model.reopens)
