@@ -441,7 +441,8 @@ def test_a_difference_is_shown_where_it_is_even_in_a_long_value():
 
 @pytest.mark.parametrize("given, got, kind, text", [
     ({"a": [1, True]}, {"a": [1, 1]}, "type", "metadata['a'][1] is 1 (int) instead of True (bool)"),
-    ({"x": 1.0}, {"x": 1}, "type", "metadata['x'] is 1 (int) instead of 1.0 (float)"),
+    ({"x": 6.02e23}, {"x": 602000000000000000000000}, "number",
+     "metadata['x'] is 602000000000000000000000 (int) instead of 6.02e+23 (float)"),
     ({"x": [1, 2]}, {"x": (1, 2)}, "type",
      "metadata['x'] is (1, 2) (tuple) instead of [1, 2] (list)"),
     ({"note": None, "k": 1}, {"k": 1}, "missing", "metadata['note'] is missing"),

@@ -57,8 +57,8 @@ CONTEXT = 16
 @dataclass(frozen=True)
 class Difference:
     """Where a value that came back first differs from the one given, so a check can say it
-    and pick the fix that matches: `kind` is "cut", "unicode", "encoding", "text", "type",
-    "value", "missing", "extra" or "length"."""
+    and pick the fix that matches: `kind` is "cut", "unicode", "encoding", "text", "number"
+    (an int for a float or the reverse), "type", "value", "missing", "extra" or "length"."""
 
     path: str
     kind: str
@@ -97,7 +97,9 @@ def difference(expected: Any, got: Any, path: str = "value") -> Optional[Differe
     if isinstance(expected, str) and isinstance(got, str):
         return None if got == expected else _text_difference(expected, got, path)
     if type(got) is not type(expected):
-        return Difference(path, "type", f"{path} is {_typed(got)} instead of {_typed(expected)}")
+        numbers = all(type(value) in (int, float) for value in (expected, got))
+        return Difference(path, "number" if numbers else "type",
+                          f"{path} is {_typed(got)} instead of {_typed(expected)}")
     if got != expected:
         return Difference(path, "value", f"{path} is {_typed(got)} instead of {_typed(expected)}")
     return None

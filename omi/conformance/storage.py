@@ -31,6 +31,7 @@ RICH_METADATA: Dict[str, Any] = {
                "empty": {}},
     "int": 42, "negative": -7, "beyond_double": 2**53 + 1,
     "float": 0.1, "whole_float": 1.0, "tiny_float": -2.5e-07, "long_float": 0.30000000000000004,
+    "huge_float": 6.02e+23,
     "true": True, "false": False, "none": None, "empty_string": "", "empty_list": [],
     "ключ": "значение", "键": ["值", "🙂"], "clé composée": {"e\u0301": "NFD"},
 }
@@ -45,6 +46,8 @@ CONTENT_FIXES = {
 }
 METADATA_FIX = ("store metadata as JSON (json.dumps) and return json.loads of it, so nested dicts "
                 "and lists, ints, floats, booleans, None and any str keys come back as they were")
+NUMBER_FIX = ("keep numbers as written: a store that normalises JSON numbers (PostgreSQL jsonb) "
+              "returns 6.02e+23 as an integer; keep the JSON text (a json or TEXT column)")
 NOT_A_SET_FIX = ("store every copy under the id store_memory() returns: a memory store is not a "
                  "set, so do not deduplicate on content")
 ID_RESTART_FIX = ("continue ids where they left off (uuid4 or a database sequence); do not "
@@ -109,7 +112,8 @@ def _expect_unchanged(memory: Dict[str, Any], found: Dict[str, Any], when: str =
         changed = difference(memory[key], found[key], key)
         if changed is not None:
             fix = (CONTENT_FIXES.get(changed.kind, "return the stored content unchanged")
-                   if key == "content" else METADATA_FIX)
+                   if key == "content" else NUMBER_FIX if changed.kind == "number"
+                   else METADATA_FIX)
             raise CheckFailure(f"the {key} back exactly as stored{when}", str(changed), fix)
 
 
