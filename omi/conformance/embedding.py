@@ -6,6 +6,7 @@ import math
 import os
 from typing import Any, List, Optional
 
+from omi.conformance.fresh import FreshInterpreter
 from omi.conformance.registry import (
     CheckFailure,
     Context,
@@ -105,8 +106,6 @@ def embed_is_deterministic(ctx: Context) -> None:
     seed = ctx.rng.randrange(1, 2**32)
     if os.environ.get("PYTHONHASHSEED") == str(seed):
         seed += 1
-    from omi.conformance.fresh import FreshInterpreter
-
     with FreshInterpreter(recipe, texts, ctx.workdir / "fresh-interpreter", seed) as child:
         here = []
         for text in texts:
@@ -218,7 +217,7 @@ def _expect_similarity_keeps(ctx: Context, a: List[float], b: List[float], what:
     ctx.plugin.similarity(a, b)
     for name, vector, copied in (("first", a, before[0]), ("second", b, before[1])):
         if vector != copied:
-            raise CheckFailure(f"both {what} unchanged by similarity()",
+            raise CheckFailure(f"similarity() to leave {what} unchanged",
                                f"the {name} one changed: {_mismatch(copied, vector, 0.0)}",
                                "normalise copies (e.g. numpy arrays), not the caller's lists")
 
@@ -244,6 +243,8 @@ def similarity_is_symmetric_and_bounded(ctx: Context) -> None:
 
 def _expect_bounded_and_symmetric(ctx: Context, a: List[float], b: List[float],
                                   what: str) -> None:
+    """similarity() of a and b is a float in [-1, 1], the same both ways round; a score out of
+    range that equals the dot product is named as one (it needs dividing by the norms)."""
     ab, ba = ctx.plugin.similarity(a, b), ctx.plugin.similarity(b, a)
     expect(isinstance(ab, float), f"a float for {what}", f"{type(ab).__name__} {ab!r}",
            "return float(score)")
