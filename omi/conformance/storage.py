@@ -103,18 +103,18 @@ def _find(backend: Any, memory: Dict[str, Any], memory_id: str, when: str = "") 
                        "store every memory, and match any word of the query against the content")
 
 
-def _expect_unchanged(memory: Dict[str, Any], found: Dict[str, Any], when: str = "") -> None:
+def _expect_unchanged(memory: Dict[str, Any], found: Dict[str, Any]) -> None:
     """Fail unless `found` has `memory`'s content and metadata exactly, naming the first
     difference and the fix for its kind."""
     for key in ("content", "metadata"):
-        expect(key in found, f"'{key}' in the recalled dict{when}",
+        expect(key in found, f"'{key}' in the recalled dict",
                f"only the keys {sorted(found)}", f"return the stored {key} with every result")
         changed = difference(memory[key], found[key], key)
         if changed is not None:
             fix = (CONTENT_FIXES.get(changed.kind, "return the stored content unchanged")
                    if key == "content" else NUMBER_FIX if changed.kind == "number"
                    else METADATA_FIX)
-            raise CheckFailure(f"the {key} back exactly as stored{when}", str(changed), fix)
+            raise CheckFailure(f"the {key} back exactly as stored", str(changed), fix)
 
 
 @check("storage", "store_memory() returns a unique, non-empty str id")
