@@ -21,7 +21,7 @@ from typing import Any, Dict, List
 from omi.conformance.registry import CheckFailure
 from omi.conformance.target import InstanceFactory
 
-_SPEC, _ANSWER, _LOG = "spec.pickle", "answer.json", "output.log"
+_SPEC, _ANSWER = "spec.pickle", "answer.json"
 _EMBED_FAILED = 3  # the child's exit code when it built the plugin but embed() raised
 
 
@@ -43,51 +43,52 @@ class FreshInterpreter:
                 "define the plugin class at the top level of an importable module, with "
                 "options a new process can receive (str, numbers, lists, dicts)") from None
         (directory / _SPEC).write_bytes(spec)
-        env = {**os.environ, "PYTHONHASHSEED": str(hash_seed),
+        env = {**os.environ, "PYTHONHASHSEED": str(hash_seed), "TMPDIR": str(directory),
                "PYTHONPATH": os.pathsep.join(os.path.abspath(p or os.curdir) for p in sys.path)}
-        self.log = (directory / _LOG).open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "omi.conformance.fresh", str(directory)], cwd=directory,
-            env=env, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
     def __enter__(self) -> FreshInterpreter:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        if self.process.poll() is None:  # the check failed before asking for the answer
+        if self.process.returncode is None:  # the check failed before asking for the answer
             self.process.kill()
-            self.process.wait()
-        self.log.close()
+            self.process.communicate()
 
     def answer(self, timeout: float) -> Dict[str, Any]:
         """The child's vectors and model name; a CheckFailure when it fails or takes longer
         than `timeout` seconds."""
         try:
-            code = self.process.wait(timeout)
+            # waits on the child's output, which ends when it exits (no polling delay)
+            output = self.process.communicate(timeout=timeout)[0]
         except subprocess.TimeoutExpired:
+            self.process.kill()
+            output = self.process.communicate()[0]
             raise CheckFailure(
                 f"vectors from a fresh interpreter within {timeout:g} s",
-                f"none after {timeout:g} s ({self._tail() or 'no output'})",
-                "make building the plugin and embedding two texts quick in a new process "
+                f"none after {timeout:g} s ({_tail(output) or 'no output'})",
+                "make building the plugin and embedding a text quick in a new process "
                 "(load models once, lazily), or raise --timeout") from None
-        if code == _EMBED_FAILED:
+        if self.process.returncode == _EMBED_FAILED:
             raise CheckFailure(
                 "embed() to work in a fresh interpreter as it does here",
-                f"an error there: {self._tail() or 'no output'}",
+                f"an error there: {_tail(output) or 'no output'}",
                 "depend only on the constructor's options, not on state this process happened "
                 "to have (globals, files, the working directory)")
-        if code != 0:
+        if self.process.returncode != 0:
             raise CheckFailure(
                 "a fresh interpreter to build the plugin the same way and embed the texts",
-                f"exit code {code}: {self._tail() or 'no output'}",
+                f"exit code {self.process.returncode}: {_tail(output) or 'no output'}",
                 "make the plugin buildable in a new process from its class, importable by its "
                 "module's name, and its options, as omi plugins check builds it (under pytest: "
                 "plugin_class and plugin_options on the test class)")
         return json.loads((self.directory / _ANSWER).read_text(encoding="utf-8"))
 
-    def _tail(self) -> str:
-        lines = (self.directory / _LOG).read_text("utf-8", "replace").strip().splitlines()
-        return " | ".join(lines[-3:])
+
+def _tail(output: bytes) -> str:
+    return " | ".join(output.decode("utf-8", "replace").strip().splitlines()[-3:])
 
 
 def main() -> None:
@@ -102,6 +103,11 @@ def main() -> None:
         traceback.print_exc()
         sys.exit(_EMBED_FAILED)
     (where / _ANSWER).write_text(json.dumps(answer, default=float), encoding="utf-8")
+    # Done: skip the interpreter's teardown (freeing a model can take longer than embedding).
+    # Its temporary files are in `where` (TMPDIR), which the check removes.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
