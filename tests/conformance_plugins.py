@@ -206,6 +206,13 @@ class SaltedHash(HashEmbedder):
         return [x / norm for x in vector]
 
 
+class SlowToLoad(HashEmbedder):
+    """Correct, but takes a minute to load its model."""
+
+    def __init__(self) -> None:
+        time.sleep(60)
+
+
 class DedupesBatch(HashEmbedder):
     """Embeds each distinct text of a batch once and returns those vectors: a batch with
     duplicates gets fewer vectors than texts."""

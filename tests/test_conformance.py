@@ -464,3 +464,26 @@ def test_a_difference_says_what_kind_it_is(given, got, kind, text):
     changed = difference(given, got, "metadata")
     assert (changed.kind, changed.text) == (kind, text)
     assert difference(given, given, "metadata") is None
+
+
+def test_the_fresh_interpreter_is_bounded_in_time_and_ended(tmp_path):
+    from omi.conformance.fresh import FreshInterpreter
+    from omi.conformance.target import InstanceFactory
+
+    with FreshInterpreter(InstanceFactory(plugins.SlowToLoad), ["x"], tmp_path, 1) as child:
+        with pytest.raises(CheckFailure, match=r"^expected vectors from a fresh interpreter "
+                                               r"within 0.5 s; got none after 0.5 s"):
+            child.answer(0.5)
+    assert child.process.returncode is not None  # killed, not left running
+
+
+def test_a_plugin_class_a_new_interpreter_cannot_import_is_named(tmp_path):
+    from omi.conformance.fresh import FreshInterpreter
+    from omi.conformance.target import InstanceFactory
+
+    class Local(plugins.HashEmbedder):
+        pass
+
+    with pytest.raises(CheckFailure, match="^expected a recipe for building test_a_plugin_class_"
+                                           ".*Local in another interpreter; got "):
+        FreshInterpreter(InstanceFactory(Local), ["x"], tmp_path, 1)
