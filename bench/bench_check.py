@@ -16,8 +16,9 @@ embedder imports on its first call like a lazily loaded model, is. Overhead is t
 command's wall time minus the plugin's time: CLI start-up, validation, the child process, the
 checks' own assertions and the report. The embedder gets one BLAS thread: on a busy two-core
 machine OpenBLAS's spinning threads made it two to three times slower and its timing erratic.
-Target, from the issue: overhead <= 20% of the plugin's time, and the whole command <= 3 s,
-for the in-process embedder; the SQLite figures are informational.
+Targets, from the issues: overhead <= 20% of the plugin's time, and the whole command <= 3 s,
+for the in-process embedder; the whole command <= 1.5 s for SQLite, whose overhead is
+informational (its operations take well under a millisecond, so fixed costs dominate).
 """
 
 from __future__ import annotations
@@ -166,24 +167,23 @@ def run(quick: bool) -> list:
         env = installed_env(PYTHONPATH=str(Path(__file__).resolve().parent),
                             OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
                             **{TIME_FILE: time_file})
-        for label, target, limits in (
-            ("1,000-dim in-process embedder", "bench_check:BenchEmbedder", True),
-            ("omi.builtin.sqlite", "bench_check:TimedSQLiteBackend", False),
+        for label, target, ratio_limit, wall_limit in (
+            ("1,000-dim in-process embedder", "bench_check:BenchEmbedder", 0.20, 3.0),
+            ("omi.builtin.sqlite", "bench_check:TimedSQLiteBackend", None, 1.5),
         ):
             _check_once(omi, target, env, time_file)  # warm-up: bytecode, OS caches
             runs = sorted(_check_once(omi, target, env, time_file) for _ in range(repeat))
             wall, inside = runs[len(runs) // 2]  # the run of median wall time
             overhead = wall - inside
             name = f"omi plugins check, {label}"
-            if limits:
+            if ratio_limit is not None:
                 figures.append(ratio_figure(f"{name}: framework overhead", overhead, inside,
-                                            "s", "time inside the plugin", 0.20))
-                figures.append(Figure(f"{name}: whole command", wall, "s", target="<= 3 s",
-                                      passed=wall <= 3.0))
+                                            "s", "time inside the plugin", ratio_limit))
             else:
                 figures.append(Figure(f"{name}: framework overhead", overhead, "s", inside,
                                       "time inside the plugin"))
-                figures.append(Figure(f"{name}: whole command", wall, "s"))
+            figures.append(Figure(f"{name}: whole command", wall, "s",
+                                  target=f"<= {wall_limit:g} s", passed=wall <= wall_limit))
             print(f"  {label}: wall {statistics.median(r[0] for r in runs):.3f}s median",
                   file=sys.stderr)
     return figures

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Dict, FrozenSet, Optional
 
@@ -31,6 +32,7 @@ from packaging.version import Version
 from omi.conformance.outcome import FAILED, execute
 from omi.conformance.registry import Check, checks_for
 from omi.conformance.target import (
+    InstanceFactory,
     check_known_failures,
     declared_capabilities,
     declared_known_failures,
@@ -146,7 +148,18 @@ class _InstanceConformance(_Conformance):
 
     def _factory(self, request: pytest.FixtureRequest) -> Callable[[Path], Any]:
         instance = request.getfixturevalue("plugin")
-        return lambda directory: instance
+        return _FixtureInstance(self.plugin_class or type(instance), self.plugin_options, instance)
+
+
+@dataclass(frozen=True)
+class _FixtureInstance(InstanceFactory):
+    """Hands every check the `plugin` fixture's instance; the class and options remain the
+    recipe a fresh interpreter builds the plugin from (`deterministic` across processes)."""
+
+    instance: Any = None
+
+    def __call__(self, directory: Path) -> Any:
+        return self.instance
 
 
 class EmbeddingProviderConformance(_InstanceConformance):

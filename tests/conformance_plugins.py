@@ -6,18 +6,24 @@ child's sys.path), exactly as it imports an installed plugin.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
 import os
+import random
+import re
 import sys
 import time
+import unicodedata
+import uuid
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from omi.builtin.sqlite import SQLiteBackend
 from omi.embeddings import EmbeddingProvider, cosine_similarity
 from omi.events import EVENT_TYPES, EventHandler
+from omi.storage import StorageBackend
 
 
 class HashEmbedder(EmbeddingProvider):
@@ -166,6 +172,82 @@ class WronglyKnownFailure(HashEmbedder):
     conformance_known_failures = {"batch_matches_single": "we thought it was broken"}
 
 
+class OneDimensional(EmbeddingProvider):
+    """Correct, if of little use: one dimension, the sign of a stable hash of the text."""
+
+    interface_version = "1.0"
+    conformance_capabilities = {"deterministic"}
+
+    def embed(self, text: str) -> List[float]:
+        if not text or not text.strip():
+            raise ValueError("Text cannot be empty")
+        return [1.0 if hashlib.blake2b(text.encode()).digest()[0] % 2 else -1.0]
+
+    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        return [self.embed(text) for text in texts]
+
+    def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
+        return cosine_similarity(embedding1, embedding2)
+
+    def get_dimension(self) -> int:
+        return 1
+
+    def get_model_name(self) -> str:
+        return "sign-1"
+
+
+class AngularSimilarity(HashEmbedder):
+    """Correct: its similarity is not cosine but the angle, scaled to [-1, 1] (1 - 2θ/π)."""
+
+    def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
+        return 1.0 - 2.0 * math.acos(cosine_similarity(embedding1, embedding2)) / math.pi
+
+
+class ResizableEmbedder(HashEmbedder):
+    """Correct; its dimension is an option, so another process must be given it too."""
+
+    def __init__(self, dimension: int = 64) -> None:
+        self.dimension = dimension
+
+
+class SaltedHash(HashEmbedder):
+    """Hashes words with Python's hash(), salted per process: the same vector for the same
+    text within one process, another one in the next, yet it declares 'deterministic'."""
+
+    def embed(self, text: str) -> List[float]:
+        if not text or not text.strip():
+            raise ValueError("Text cannot be empty")
+        vector = [0.0] * self.dimension
+        for word in text.lower().split():
+            vector[hash(word) % self.dimension] += 1.0
+        norm = math.sqrt(sum(x * x for x in vector))
+        return [x / norm for x in vector]
+
+
+class SlowToLoad(HashEmbedder):
+    """Correct, but takes a minute to load its model."""
+
+    def __init__(self) -> None:
+        time.sleep(60)
+
+
+class DedupesBatch(HashEmbedder):
+    """Embeds each distinct text of a batch once and returns those vectors: a batch with
+    duplicates gets fewer vectors than texts."""
+
+    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        return [self.embed(text) for text in dict.fromkeys(texts)]
+
+
+class DotProductSimilarity(HashEmbedder):
+    """Scores with the raw dot product: right for its own unit vectors, unbounded for others."""
+
+    def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
+        if len(embedding1) != len(embedding2):
+            raise ValueError("Cannot compare embeddings of different lengths")
+        return math.fsum(x * y for x, y in zip(embedding1, embedding2, strict=True))
+
+
 class IntIds(SQLiteBackend):
     def store_memory(self, memory: Dict[str, Any]) -> str:
         return len(super().store_memory(memory))  # type: ignore[return-value]
@@ -272,6 +354,190 @@ class ForgetfulButClaimsPersistent(SQLiteBackend):
         return cls(path=":memory:")
 
 
+class ReversedRanking(SQLiteBackend):
+    """Sorts by FTS5's rank descending, where rank is lower for better matches: worst first."""
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        return super().recall(query, limit=1_000_000)[::-1][:limit]
+
+
+class ShuffledResults(SQLiteBackend):
+    """Returns the matches in no particular order (as a set, or shards merged unsorted)."""
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        results = super().recall(query, limit)
+        random.Random(query).shuffle(results)
+        return results
+
+
+class ScoresAreDistances(SQLiteBackend):
+    """Ranks well but reports FTS5's bm25() as the score, where lower means better."""
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        return [{**result, "score": -result["score"]} for result in super().recall(query, limit)]
+
+
+class NormalisesUnicode(SQLiteBackend):
+    """Stores content in Unicode NFC form: an accent typed as a combining mark comes back as
+    one precomposed character."""
+
+    def store_memory(self, memory: Dict[str, Any]) -> str:
+        return super().store_memory(
+            {**memory, "content": unicodedata.normalize("NFC", memory["content"])})
+
+
+class CutsContentAt64K(SQLiteBackend):
+    """Keeps at most 65,535 characters of content, like a MySQL TEXT column."""
+
+    def store_memory(self, memory: Dict[str, Any]) -> str:
+        return super().store_memory({**memory, "content": memory["content"][:65_535]})
+
+
+class DeduplicatesContent(SQLiteBackend):
+    """Returns the id of a memory with the same content instead of storing it again."""
+
+    def store_memory(self, memory: Dict[str, Any]) -> str:
+        row = self._connection().execute("SELECT id FROM memories WHERE content = ?",
+                                         (memory.get("content"),)).fetchone()
+        return row[0] if row else super().store_memory(memory)
+
+
+class ClosesOnlyForWrites(SQLiteBackend):
+    """close() marks the backend closed, but only store_memory() looks at the mark; the
+    connection is left for the garbage collector."""
+
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+    def store_memory(self, memory: Dict[str, Any]) -> str:
+        if self.closed:
+            raise RuntimeError("this backend is closed")
+        return super().store_memory(memory)
+
+
+class MigratesOnEveryOpen(SQLiteBackend):
+    """Runs a clean-up meant for files of an old version on every open: it drops the None
+    values from every stored memory's metadata."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        db = self._connection()
+        for memory_id, document in db.execute("SELECT id, document FROM memories").fetchall():
+            memory = json.loads(document)
+            memory["metadata"] = {key: value for key, value in memory["metadata"].items()
+                                  if value is not None}
+            db.execute("UPDATE memories SET document = ? WHERE id = ?",
+                       (json.dumps(memory), memory_id))
+
+
+class DocumentStore(StorageBackend):
+    """Correct, and unlike SQLiteBackend wherever a check could wrongly rely on it: one JSON
+    file rewritten whole on every change, random uuid4 ids, extra keys in every result
+    ("rank", "matched"), and a ranking of its own: memories holding all of the query's words
+    first, then by a BM25 score."""
+
+    interface_version = "1.0"
+    conformance_capabilities = {"persistent"}
+
+    def __init__(self, path: str = "memories.json") -> None:
+        self.path = Path(path)
+        self._data: Optional[Dict[str, Any]] = self._load()
+
+    @classmethod
+    def conformance_factory(cls, directory: Path) -> DocumentStore:
+        return cls(str(directory / "memories.json"))
+
+    def _load(self) -> Dict[str, Any]:
+        if not self.path.exists():
+            return {"memories": {}, "edges": []}
+        return json.loads(self.path.read_text(encoding="utf-8"))
+
+    def _save(self) -> None:
+        self._write(self._open())
+
+    def _write(self, data: Dict[str, Any]) -> None:
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(temporary, self.path)
+
+    def _open(self) -> Dict[str, Any]:
+        if self._data is None:
+            raise RuntimeError(f"DocumentStore({self.path}) is closed")
+        return self._data
+
+    def store_memory(self, memory: Dict[str, Any]) -> str:
+        if not isinstance(memory.get("content"), str) or not memory["content"].strip():
+            raise ValueError("memory['content'] must be a non-empty string")
+        memory_id = str(uuid.uuid4())
+        self._open()["memories"][memory_id] = copy.deepcopy(
+            {key: value for key, value in memory.items() if key != "id"})
+        self._save()
+        return memory_id
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        memories = self._open()["memories"]
+        words = set(re.findall(r"\w+", query.lower()))
+        tokens = {memory_id: re.findall(r"\w+", memory["content"].lower())
+                  for memory_id, memory in memories.items()}
+        average = sum(map(len, tokens.values())) / max(1, len(tokens))
+        holding = {word: sum(word in set(t) for t in tokens.values()) for word in words}
+        scored = []
+        for memory_id, text in tokens.items():
+            matched = words.intersection(text)
+            if not matched:
+                continue
+            bm25 = 0.0
+            for word in matched:
+                idf = math.log(1 + (len(tokens) - holding[word] + 0.5) / (holding[word] + 0.5))
+                frequency = text.count(word)
+                bm25 += idf * frequency * 2.2 / (
+                    frequency + 1.2 * (0.25 + 0.75 * len(text) / average))
+            scored.append((matched == words, bm25, memory_id, matched))
+        scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
+        return [{**copy.deepcopy(memories[memory_id]), "id": memory_id,
+                 "score": float(every) + bm25 / (1.0 + bm25), "rank": rank,
+                 "matched": sorted(matched)}
+                for rank, (every, bm25, memory_id, matched) in enumerate(scored[:limit], 1)]
+
+    def add_edge(self, from_id: str, to_id: str, edge_type: str) -> None:
+        data = self._open()
+        for memory_id in (from_id, to_id):
+            if memory_id not in data["memories"]:
+                raise KeyError(f"unknown memory id {memory_id!r}")
+        if [from_id, to_id, edge_type] not in data["edges"]:
+            data["edges"].append([from_id, to_id, edge_type])
+            self._save()
+
+    def close(self) -> None:
+        self._data = None
+
+
+class TruncatesOnOpen(DocumentStore):
+    """Opens its file with mode "w+" (meant: create it if missing), which empties it."""
+
+    def _load(self) -> Dict[str, Any]:
+        with self.path.open("w+", encoding="utf-8") as stream:
+            text = stream.read()
+        return json.loads(text) if text else {"memories": {}, "edges": []}
+
+
+class SavesOnlyItsOwnWrites(DocumentStore):
+    """Reads what earlier sessions saved but saves only what it stored itself: the memories of
+    the session before last are gone after the next reopen."""
+
+    def __init__(self, path: str = "memories.json") -> None:
+        super().__init__(path)
+        self._loaded = set(self._open()["memories"])
+
+    def _save(self) -> None:
+        data = self._open()
+        self._write({**data, "memories": {memory_id: memory for memory_id, memory
+                                          in data["memories"].items()
+                                          if memory_id not in self._loaded}})
+
+
 class JSONLinesHandler(EventHandler):
     """Correct: appends each known event as one JSON line."""
 
@@ -324,6 +590,15 @@ class ReturnsSomething(JSONLinesHandler):
     def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
         super().handle(event_type, event_data)
         return True  # type: ignore[return-value]
+
+
+class SaysWhetherHandled(JSONLinesHandler):
+    """Returns False for the event types it ignores ("not handled"), None for the others."""
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        if event_type not in EVENT_TYPES:
+            return False  # type: ignore[return-value]
+        super().handle(event_type, event_data)
 
 
 class Hangs(JSONLinesHandler):

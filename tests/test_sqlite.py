@@ -69,6 +69,17 @@ def test_recall_is_ranked_by_fts5_relevance(backend):
     assert scores == sorted(scores, reverse=True) and scores[0] > 0
 
 
+def test_a_long_memory_holding_every_word_ranks_above_short_ones_holding_some(backend):
+    """BM25 alone ranks a short memory with one of the words above a long one with all."""
+    some = [store(backend, "tea again"), store(backend, "green green green, and more green")]
+    every = store(backend, "Yesterday the team talked about the green walls at length, and "
+                           "after lunch and a long walk someone made tea for everyone")
+    results = backend.recall("green tea")
+    assert [r["id"] for r in results][0] == every and {r["id"] for r in results[1:]} == set(some)
+    assert results[0]["score"] >= 1.0 > results[1]["score"] >= results[2]["score"] > 0.0
+    assert backend.recall("tea tea")[0]["score"] >= 1.0  # one distinct word: held by every match
+
+
 def test_queries_are_words_not_fts_syntax(backend):
     memory_id = store(backend, 'she said "NOT now" (AND later) near* the end')
     for query in ['"NOT now"', "NOT", "AND", "near*", "(later)", "end:", "she said \"", "-now"]:

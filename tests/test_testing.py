@@ -43,14 +43,14 @@ class TestConformance(EmbeddingProviderConformance):
 
 def test_every_check_is_a_test_with_the_same_name(suite):
     result = suite(EMBEDDER_SUITE.format(cls="HashEmbedder", body="pass"))
-    result.assert_outcomes(passed=13, skipped=1)
+    result.assert_outcomes(passed=14, skipped=1)
     for check in checks_for("embedding"):
         result.stdout.fnmatch_lines([f"*TestConformance::test_{check.name} *"])
 
 
 def test_a_broken_plugin_fails_the_named_test_with_the_message(suite):
     result = suite(EMBEDDER_SUITE.format(cls="BatchDisagrees", body="pass"))
-    result.assert_outcomes(passed=12, failed=1, skipped=1)
+    result.assert_outcomes(passed=13, failed=1, skipped=1)
     result.stdout.fnmatch_lines(["*test_batch_matches_single FAILED*",
                                  "*batch_matches_single: expected embed_batch(texts)*embed(texts*"])
 
@@ -58,14 +58,14 @@ def test_a_broken_plugin_fails_the_named_test_with_the_message(suite):
 def test_known_failures_are_xfail_and_passing_ones_xpass(suite):
     body = "known_failures = {'batch_matches_single': 'reordered by the API'}"
     suite(EMBEDDER_SUITE.format(cls="BatchDisagrees", body=body)).assert_outcomes(
-        passed=12, skipped=1, xfailed=1)
+        passed=13, skipped=1, xfailed=1)
 
 
 def test_plugin_declared_known_failures_count_too(suite):
     suite(EMBEDDER_SUITE.format(cls="KnownBatchFailure", body="pass")).assert_outcomes(
-        passed=12, skipped=1, xfailed=1)
+        passed=13, skipped=1, xfailed=1)
     suite(EMBEDDER_SUITE.format(cls="WronglyKnownFailure", body="pass")).assert_outcomes(
-        passed=12, skipped=1, xpassed=1)
+        passed=13, skipped=1, xpassed=1)
 
 
 OPT_OUT = "*overrides or removes the standard conformance test test_batch_matches_single*"
@@ -105,7 +105,7 @@ def test_opting_out_with_a_reason_is_allowed(suite):
     body = ("known_failures = {'batch_matches_single': 'not applicable'}\n"
             "    test_batch_matches_single = None")
     suite(EMBEDDER_SUITE.format(cls="HashEmbedder", body=body)).assert_outcomes(
-        passed=12, skipped=1)
+        passed=13, skipped=1)
 
 
 def test_a_suite_release_that_adds_checks_names_the_new_ones_the_plugin_fails(pytester,
@@ -128,7 +128,7 @@ def dimension_is_small(ctx):
     pytester.makepyfile(test_plugin=EMBEDDER_SUITE.format(
         cls="HashEmbedder", body="suite_version = '0.1.0'"))
     result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=14, failed=1, skipped=1)
+    result.assert_outcomes(passed=15, failed=1, skipped=1)
     result.stdout.fnmatch_lines([
         "*TestConformance::test_model_name_is_short FAILED*",
         "*[[]new in conformance suite 99.0.0; these tests were written for 0.1.0: fix the "
@@ -143,6 +143,32 @@ def test_checks_of_the_authors_suite_version_are_not_called_new(suite):
     result = suite(EMBEDDER_SUITE.format(cls="BatchDisagrees", body="suite_version = '0.1.0'"))
     result.stdout.fnmatch_lines(["batch_matches_single: expected embed_batch*"])
     assert "new in conformance suite" not in result.stdout.str()
+
+
+RESIZED_SUITE = """
+import pytest
+from omi.testing import EmbeddingProviderConformance
+from conformance_plugins import ResizableEmbedder
+
+class TestConformance(EmbeddingProviderConformance):
+    {body}
+
+    @pytest.fixture
+    def plugin(self):
+        return ResizableEmbedder(dimension=32)
+"""
+
+
+def test_deterministic_builds_the_plugin_in_a_fresh_interpreter_from_plugin_options(suite):
+    """The fixture's arguments cannot reach another process; plugin_options can."""
+    result = suite(RESIZED_SUITE.format(body="pass"))
+    result.assert_outcomes(passed=13, failed=1, skipped=1)
+    result.stdout.fnmatch_lines([
+        "*embed_is_deterministic: expected a fresh interpreter to build the same plugin (model, "
+        "vector length); got ('hash-64', 64) there, ('hash-64', 32) here; fix: * set "
+        "plugin_class and plugin_options*"])
+    body = "plugin_class = ResizableEmbedder\n    plugin_options = {'dimension': 32}"
+    suite(RESIZED_SUITE.format(body=body)).assert_outcomes(passed=14, skipped=1)
 
 
 def test_storage_suite_uses_the_factory_and_proves_persistence(suite):
@@ -160,7 +186,7 @@ class TestSQLite(StorageBackendConformance):
 class TestForgetful(StorageBackendConformance):
     plugin_class = ForgetfulButClaimsPersistent
 """)
-    result.assert_outcomes(passed=13 + 11, failed=2)  # the random sequence reopens too
+    result.assert_outcomes(passed=16 + 14, failed=2)  # the random sequence reopens too
     result.stdout.fnmatch_lines(["*TestForgetful::test_data_survives_reopen FAILED*",
                                  "*TestForgetful::test_random_operations_match_a_model FAILED*"])
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import copy
 import math
-from typing import List
+import os
+from typing import Any, List, Optional
 
+from omi.conformance.fresh import FreshInterpreter
 from omi.conformance.registry import (
+    CheckFailure,
     Context,
     check,
     expect,
     expect_raises,
-    is_finite_float_list,
+    shorten,
 )
+from omi.conformance.target import InstanceFactory
 
 TEXTS = ["The cat sat on the mat.", "Quarterly revenue grew by 12 percent.",
          "Photosynthesis turns light into chemical energy.", "A short one", "Paris in spring"]
@@ -20,18 +23,55 @@ UNICODE_TEXT = "naïve café, Größe, 日本語のテキスト, Ελληνικ�
 LONG_TEXT = " ".join(f"word{index % 97}" for index in range(4000))
 
 
-def _close(a: List[float], b: List[float], tolerance: float = 1e-5) -> bool:
-    return len(a) == len(b) and all(
-        math.isclose(x, y, rel_tol=tolerance, abs_tol=tolerance) for x, y in zip(a, b, strict=True)
-    )
+#: Batches of every composition (what, texts, batch_size or None for the plugin's default):
+#: each item of embed_batch(texts) must equal embed() of that text. (batch_size_is_honoured
+#: proves the default batch_size gives what the others give.)
+BATCHES = [
+    ("7 texts with duplicates, batch_size=3",
+     [TEXTS[0], TEXTS[1], TEXTS[0], TEXTS[2], TEXTS[0], TEXTS[3], TEXTS[4]], 3),
+    ("a batch of one", [TEXTS[3]], None),
+]
+
+
+def _not_a_vector(value: Any) -> Optional[tuple]:
+    """(what is wrong, the fix) when `value` is not a list of finite floats, else None; names
+    the first bad element, wherever it is in a long vector."""
+    if not isinstance(value, list):
+        return (f"a {type(value).__name__}: {shorten(value)}",
+                "return a list (e.g. array.tolist()), one float per dimension")
+    for index, x in enumerate(value):
+        if not isinstance(x, float):
+            return (f"element {index} is {shorten(x)} ({type(x).__name__})",
+                    "return list(map(float, vector))")
+        if not math.isfinite(x):
+            return (f"element {index} is {x!r}",
+                    "return finite numbers only (a NaN often comes from normalising a zero "
+                    "vector)")
+    return None
+
+
+def _mismatch(expected: List[float], got: Any, tolerance: float = 1e-5) -> Optional[str]:
+    """Where vector `got` first differs from `expected` beyond `tolerance`, or None."""
+    wrong = _not_a_vector(got)
+    if wrong is not None:
+        return f"{wrong[0]}, not a list of finite floats"
+    if len(got) != len(expected):
+        return f"{len(got)} floats instead of {len(expected)}"
+    for index, (x, y) in enumerate(zip(expected, got, strict=True)):
+        if not math.isclose(x, y, rel_tol=tolerance, abs_tol=tolerance):
+            return f"element {index} is {y!r}, not {x!r}"
+    return None
 
 
 def _vector(ctx: Context, text: str) -> List[float]:
     vector = ctx.plugin.embed(text)
     dimension = ctx.plugin.get_dimension()
-    expect(is_finite_float_list(vector) and len(vector) == dimension,
-           f"a list of {dimension} finite floats for {text[:30]!r}", vector,
-           "return list(map(float, vector)) of get_dimension() elements")
+    expected = f"a list of {dimension} finite floats for {text[:30]!r}"
+    wrong = _not_a_vector(vector)
+    if wrong is not None:
+        raise CheckFailure(expected, *wrong)
+    expect(len(vector) == dimension, expected, f"{len(vector)} floats",
+           "return get_dimension() elements, as many as the model's vectors have")
     return vector
 
 
@@ -52,35 +92,94 @@ def embed_returns_finite_floats(ctx: Context) -> None:
         _vector(ctx, text)
 
 
-@check("embedding", "the same text gives the same vector", requires=("deterministic",))
+#: A fresh interpreter may load a model first: it gets the time of this many calls.
+FRESH_INTERPRETER_CALLS = 3
+
+
+@check("embedding", "the same text gives the same vector, also in a new interpreter "
+                    "(another PYTHONHASHSEED)", requires=("deterministic",))
 def embed_is_deterministic(ctx: Context) -> None:
-    first, second = ctx.plugin.embed(TEXTS[1]), ctx.plugin.embed(TEXTS[1])
-    expect(_close(first, second), "identical vectors for identical text",
-           "vectors that differ", "remove randomness, or do not declare 'deterministic'")
+    texts = TEXTS[1:2]  # any text shows a salted hash; a second one costs a model call
+    # Built as the runner builds it when the factory says how, else from the instance's class.
+    recipe = (InstanceFactory(ctx.factory.plugin_class, ctx.factory.options)
+              if isinstance(ctx.factory, InstanceFactory) else InstanceFactory(type(ctx.plugin)))
+    seed = ctx.rng.randrange(1, 2**32)
+    if os.environ.get("PYTHONHASHSEED") == str(seed):
+        seed += 1
+    with FreshInterpreter(recipe, texts, ctx.workdir / "fresh-interpreter", seed) as child:
+        here = []
+        for text in texts:
+            vector = _vector(ctx, text)
+            again = _mismatch(vector, ctx.plugin.embed(text))
+            expect(again is None, f"the same vector for {text[:30]!r} on a second call",
+                   again, "remove randomness (or seed it), or do not declare 'deterministic'")
+            here.append(vector)
+        there = child.answer(FRESH_INTERPRETER_CALLS * ctx.call_timeout)
+    for text, mine, theirs in zip(texts, here, there["vectors"], strict=True):
+        found = _mismatch(mine, theirs)
+        if found is None:
+            continue
+        built, expected = (there["model"], len(theirs)), (ctx.plugin.get_model_name(), len(mine))
+        expect(built == expected, "a fresh interpreter to build the same plugin (model, vector "
+                                  "length)", f"{built} there, {expected} here",
+               "let the suite build it as configured: under pytest set plugin_class and "
+               "plugin_options (the plugin fixture's arguments do not reach another process)")
+        raise CheckFailure(f"embed({text[:30]!r}) in a fresh interpreter (PYTHONHASHSEED={seed}) "
+                           f"to equal the vector here", found,
+                           "derive vectors from the text alone: stable hashes (hashlib), not "
+                           "hash(), which Python salts per process, and seeded random "
+                           "generators; or do not declare 'deterministic'")
 
 
-@check("embedding", "embed_batch() matches embed() item by item and keeps the order")
+@check("embedding", "embed_batch(texts)[i] == embed(texts[i]), with duplicates, one text, "
+                    "more than batch_size")
 def batch_matches_single(ctx: Context) -> None:
-    batch = ctx.plugin.embed_batch(list(TEXTS))
-    expect(isinstance(batch, list) and len(batch) == len(TEXTS),
-           f"a list of {len(TEXTS)} vectors", batch, "return one vector per input text")
-    for index, text in enumerate(TEXTS):
-        expect(_close(batch[index], ctx.plugin.embed(text), 1e-4),
-               f"embed_batch(texts)[{index}] == embed(texts[{index}])",
-               "a different vector (wrong order, or batching changes results)",
-               "return the vectors in input order, each equal to embed(text)")
+    single = {text: _vector(ctx, text) for text in TEXTS}
+    for what, texts, size in BATCHES:
+        batch = (ctx.plugin.embed_batch(list(texts)) if size is None
+                 else ctx.plugin.embed_batch(list(texts), batch_size=size))
+        expect(isinstance(batch, list), f"a list of {len(texts)} vectors for {what}", batch,
+               "return one vector per input text")
+        merged = len(batch) == len(set(texts)) < len(texts)
+        expect(len(batch) == len(texts), f"{len(texts)} vectors for {what}",
+               f"{len(batch)}" + (" (one per distinct text: the duplicates were merged)"
+                                  if merged else ""),
+               "return one vector per input text, duplicates included (map each distinct "
+               "text's vector back to every position it holds)" if merged
+               else "return one vector per input text")
+        for index, text in enumerate(texts):
+            found = _mismatch(single[text], batch[index], 1e-4)
+            if found is None:
+                continue
+            other = next((j for j, t in enumerate(texts)
+                          if t != text and _mismatch(single[t], batch[index], 1e-4) is None), None)
+            raise CheckFailure(
+                f"embed_batch(texts)[{index}] == embed(texts[{index}]) for {what}",
+                f"the vector of texts[{other}] (wrong order)" if other is not None
+                else f"a different vector: {found}",
+                "return the vectors in input order, each equal to embed(text)" if other is not None
+                else "embed each text of a batch exactly as embed() does (same preprocessing, "
+                     "nothing that depends on the other texts)")
 
 
 @check("embedding", "embed_batch() gives the same result for batch_size 1, 2 and > len(texts)")
 def batch_size_is_honoured(ctx: Context) -> None:
     reference = ctx.plugin.embed_batch(list(TEXTS))
+    for index, vector in enumerate(reference):
+        wrong = _not_a_vector(vector)
+        if wrong is not None:
+            raise CheckFailure(f"embed_batch(texts)[{index}] to be a list of finite floats",
+                               *wrong)
     for size in (1, 2, len(TEXTS) + 3):
         result = ctx.plugin.embed_batch(list(TEXTS), batch_size=size)
-        expect(len(result) == len(TEXTS) and all(_close(a, b, 1e-4)
-                                                 for a, b in zip(result, reference, strict=True)),
-               f"the same {len(TEXTS)} vectors with batch_size={size}",
-               f"{len(result)} vectors, or different ones",
-               "loop over texts[i:i + batch_size] and concatenate the results")
+        expect(len(result) == len(TEXTS), f"{len(TEXTS)} vectors with batch_size={size}",
+               f"{len(result)}", "loop over texts[i:i + batch_size] and concatenate the results")
+        for index, (vector, expected) in enumerate(zip(result, reference, strict=True)):
+            found = _mismatch(expected, vector, 1e-4)
+            expect(found is None, f"the same vectors with batch_size={size} as with the default",
+                   f"vector {index}: {found}",
+                   "batch_size only says how many texts go to the model at once: it must not "
+                   "change the vectors")
 
 
 @check("embedding", "embed_batch([]) returns []")
@@ -108,17 +207,25 @@ def inputs_are_not_mutated(ctx: Context) -> None:
     texts = list(TEXTS)
     ctx.plugin.embed_batch(texts, batch_size=2)
     expect(texts == TEXTS, "the texts list unchanged", texts, "work on a copy of the list")
-    a, b = ctx.plugin.embed(TEXTS[0]), ctx.plugin.embed(TEXTS[2])
-    a_copy, b_copy = copy.deepcopy(a), copy.deepcopy(b)
+    a, b = _vector(ctx, TEXTS[0]), _vector(ctx, TEXTS[2])
+    _expect_similarity_keeps(ctx, a, b, "vectors from embed()")
+
+
+def _expect_similarity_keeps(ctx: Context, a: List[float], b: List[float], what: str) -> None:
+    """similarity(a, b) leaves both lists as they were."""
+    before = (list(a), list(b))
     ctx.plugin.similarity(a, b)
-    expect(a == a_copy and b == b_copy, "both vectors unchanged by similarity()",
-           "a modified vector", "normalise copies (e.g. numpy arrays), not the caller's lists")
+    for name, vector, copied in (("first", a, before[0]), ("second", b, before[1])):
+        if vector != copied:
+            raise CheckFailure(f"similarity() to leave {what} unchanged",
+                               f"the {name} one changed: {_mismatch(copied, vector, 0.0)}",
+                               "normalise copies (e.g. numpy arrays), not the caller's lists")
 
 
 @check("embedding", "similarity(v, v) is about 1.0")
 def self_similarity_is_one(ctx: Context) -> None:
     for text in TEXTS[:3]:
-        vector = ctx.plugin.embed(text)
+        vector = _vector(ctx, text)
         score = ctx.plugin.similarity(vector, vector)
         expect(isinstance(score, float) and math.isclose(score, 1.0, abs_tol=1e-4),
                "a float within 1e-4 of 1.0", score,
@@ -127,20 +234,59 @@ def self_similarity_is_one(ctx: Context) -> None:
 
 @check("embedding", "similarity() is symmetric and stays within [-1, 1]")
 def similarity_is_symmetric_and_bounded(ctx: Context) -> None:
-    vectors = [ctx.plugin.embed(text) for text in TEXTS]
+    vectors = [_vector(ctx, text) for text in TEXTS]
     vectors.append([-x for x in vectors[0]])
     for i, a in enumerate(vectors):
-        for b in vectors[i:]:
-            ab, ba = ctx.plugin.similarity(a, b), ctx.plugin.similarity(b, a)
-            expect(isinstance(ab, float) and -1.0 - 1e-9 <= ab <= 1.0 + 1e-9,
-                   "a float in [-1, 1]", ab, "normalise by both norms and clamp to [-1, 1]")
-            expect(math.isclose(ab, ba, abs_tol=1e-9), "similarity(a, b) == similarity(b, a)",
-                   f"{ab} and {ba}", "use a symmetric measure such as cosine")
+        for j in range(i, len(vectors)):
+            _expect_bounded_and_symmetric(ctx, a, vectors[j], f"embedded texts {i} and {j}")
+
+
+def _expect_bounded_and_symmetric(ctx: Context, a: List[float], b: List[float],
+                                  what: str) -> None:
+    """similarity() of a and b is a float in [-1, 1], the same both ways round; a score out of
+    range that equals the dot product is named as one (it needs dividing by the norms)."""
+    ab, ba = ctx.plugin.similarity(a, b), ctx.plugin.similarity(b, a)
+    expect(isinstance(ab, float), f"a float for {what}", f"{type(ab).__name__} {ab!r}",
+           "return float(score)")
+    if not -1.0 - 1e-9 <= ab <= 1.0 + 1e-9:
+        raw = math.isclose(ab, math.fsum(x * y for x, y in zip(a, b, strict=True)),
+                           rel_tol=1e-6)
+        raise CheckFailure(
+            f"a float in [-1, 1] for {what}", f"{ab!r}" + (", their dot product" if raw else ""),
+            "divide the dot product by both norms (cosine): vectors compared need not have "
+            "length 1" if raw else "normalise by both norms and clamp to [-1, 1]")
+    expect(math.isclose(ab, ba, abs_tol=1e-9), f"similarity(a, b) == similarity(b, a) for {what}",
+           f"{ab} and {ba}", "use a symmetric measure such as cosine")
+
+
+def _arbitrary_vectors(ctx: Context, dimension: int) -> List[tuple]:
+    """(name, vector) pairs no embedder returns: long, tiny, all negative, of mixed signs, and a
+    negative multiple of another."""
+
+    def spread(scale: float) -> List[float]:
+        return [ctx.rng.uniform(-1.0, 1.0) * scale for _ in range(dimension)]
+
+    long = spread(1000.0)
+    return [("a long vector", long), ("a tiny vector", spread(0.001)),
+            ("an all-negative vector", [-abs(x) - 0.5 for x in spread(2.0)]),
+            ("a mixed-sign vector", spread(3.0)),
+            ("the long vector times -2.5", [-2.5 * x for x in long])]
+
+
+@check("embedding", "similarity() of arbitrary vectors (any norm or sign) is in [-1, 1], "
+                    "symmetric, and changes neither")
+def similarity_handles_any_vectors(ctx: Context) -> None:
+    vectors = _arbitrary_vectors(ctx, ctx.plugin.get_dimension())
+    for i, (first, a) in enumerate(vectors):
+        for second, b in vectors[i:]:
+            what = f"{first} and {second}" if first != second else f"{first} with itself"
+            _expect_bounded_and_symmetric(ctx, a, b, what)
+            _expect_similarity_keeps(ctx, a, b, what)
 
 
 @check("embedding", "similarity() of vectors of different lengths raises ValueError")
 def similarity_rejects_mismatched_lengths(ctx: Context) -> None:
-    vector = ctx.plugin.embed(TEXTS[0])
+    vector = _vector(ctx, TEXTS[0])
     expect_raises((ValueError,), lambda: ctx.plugin.similarity(vector, vector[:-1] or [0.0, 1.0]),
                   "ValueError for vectors of different lengths",
                   "check len(embedding1) == len(embedding2) and raise ValueError")
@@ -148,9 +294,9 @@ def similarity_rejects_mismatched_lengths(ctx: Context) -> None:
 
 @check("embedding", "related texts score higher than unrelated ones", requires=("semantic",))
 def similarity_tracks_meaning(ctx: Context) -> None:
-    anchor = ctx.plugin.embed("The kitten is sleeping on the sofa.")
-    related = ctx.plugin.embed("A small cat naps on the couch.")
-    unrelated = ctx.plugin.embed("Interest rates rose at the central bank meeting.")
+    anchor = _vector(ctx, "The kitten is sleeping on the sofa.")
+    related = _vector(ctx, "A small cat naps on the couch.")
+    unrelated = _vector(ctx, "Interest rates rose at the central bank meeting.")
     near, far = ctx.plugin.similarity(anchor, related), ctx.plugin.similarity(anchor, unrelated)
     expect(near > far, "similarity(cat, kitten) > similarity(cat, interest rates)",
            f"{near:.4f} <= {far:.4f}", "use a semantic model, or do not declare 'semantic'")

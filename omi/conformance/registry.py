@@ -6,7 +6,6 @@ A check is a plain function taking a `Context`; it passes by returning and fails
 
 from __future__ import annotations
 
-import math
 import random
 import shutil
 import tempfile
@@ -21,7 +20,7 @@ INTERFACES = KIND_NAMES
 
 # Capabilities a plugin may declare in `conformance_capabilities`.
 CAPABILITIES = {
-    "deterministic": "embedding: the same text always gives the same vector",
+    "deterministic": "embedding: the same text always gives the same vector, in any process",
     "semantic": "embedding: similarity tracks meaning (related texts score higher)",
     "persistent": "storage: data survives close() and a new instance on the same location",
     "shared": "storage: separate instances see the same data (e.g. one server)",
@@ -44,12 +43,117 @@ class CheckFailure(AssertionError):
 def expect(condition: bool, expected: str, got: Any, fix: str) -> None:
     """Fail the running check unless `condition` holds."""
     if not condition:
-        raise CheckFailure(expected, got if isinstance(got, str) else _short(got), fix)
+        raise CheckFailure(expected, got if isinstance(got, str) else shorten(got), fix)
 
 
-def _short(value: Any, limit: int = 120) -> str:
+def shorten(value: Any, limit: int = 120) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+#: Characters shown on each side of the first difference between two strings.
+CONTEXT = 16
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Where a value that came back first differs from the one given, so a check can say it
+    and pick the fix that matches: `kind` is "cut", "unicode", "encoding", "text", "number"
+    (an int for a float or the reverse), "type", "value", "missing", "extra" or "length"."""
+
+    path: str
+    kind: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def difference(expected: Any, got: Any, path: str = "value") -> Optional[Difference]:
+    """The first place where `got` differs from `expected`, or None when they are the same.
+
+    Types count (True is not 1, 1 is not 1.0, a tuple is not a list), dicts are compared key
+    by key and lists item by item, and a long string is shown around its first differing
+    character: a long value is never cut off before the part that differs.
+    """
+    if isinstance(expected, dict) and isinstance(got, dict):
+        for key, value in expected.items():
+            if key not in got:
+                return Difference(path, "missing", f"{path}[{key!r}] is missing")
+            found = difference(value, got[key], f"{path}[{key!r}]")
+            if found is not None:
+                return found
+        extra = [key for key in got if key not in expected]
+        return Difference(path, "extra", f"{path} has the key {extra[0]!r}, which was not "
+                                         f"given") if extra else None
+    if isinstance(expected, list) and isinstance(got, list):
+        for index, (item, other) in enumerate(zip(expected, got, strict=False)):
+            found = difference(item, other, f"{path}[{index}]")
+            if found is not None:
+                return found
+        if len(got) == len(expected):
+            return None
+        return Difference(path, "length", f"{path} has {len(got)} items instead of "
+                                          f"{len(expected)}")
+    if isinstance(expected, str) and isinstance(got, str):
+        return None if got == expected else _text_difference(expected, got, path)
+    if type(got) is not type(expected):
+        numbers = all(type(value) in (int, float) for value in (expected, got))
+        return Difference(path, "number" if numbers else "type",
+                          f"{path} is {_typed(got)} instead of {_typed(expected)}")
+    if got != expected:
+        return Difference(path, "value", f"{path} is {_typed(got)} instead of {_typed(expected)}")
+    return None
+
+
+def _typed(value: Any) -> str:
+    return f"{shorten(value, 60)} ({type(value).__name__})"
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """The length of the longest common prefix, by bisection (slices compare at C speed)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _excerpt(text: str, start: int, end: int) -> str:
+    """text[start:end] in ASCII escapes (a combining mark or a right-to-left character is
+    visible as its code point), with "..." where it was cut."""
+    start, end = max(0, start), min(len(text), end)
+    return (("..." if start else "") + ascii(text[start:end])
+            + ("..." if end < len(text) else ""))
+
+
+def _text_difference(expected: str, got: str, path: str) -> Difference:
+    at = _common_prefix(expected, got)
+    if at == len(got):
+        return Difference(path, "cut", (
+            f"{path} is cut off: {len(got):,} of {len(expected):,} characters came back, "
+            f"ending {_excerpt(got, at - CONTEXT, at)}; the rest, from character {at:,}, "
+            f"begins {_excerpt(expected, at, at + CONTEXT)}"))
+    if at == len(expected):
+        return Difference(path, "text", (
+            f"{path} has {len(got) - at:,} characters more than the {at:,} given: "
+            f"{_excerpt(got, at, at + CONTEXT)}"))
+    import unicodedata
+
+    forms = ("NFC", "NFD", "NFKC", "NFKD")
+    if any(unicodedata.normalize(form, expected) == got for form in forms):
+        kind = "unicode"
+    elif got[at] in "?\ufffd" and not expected[at].isascii():
+        kind = "encoding"
+    else:
+        kind = "text"
+    return Difference(path, kind, (
+        f"{path} differs from character {at:,} of {len(expected):,}: given "
+        f"{_excerpt(expected, at - CONTEXT, at + CONTEXT)}, came back "
+        f"{_excerpt(got, at - CONTEXT, at + CONTEXT)} ({len(got):,} characters)"))
 
 
 def expect_raises(kinds: tuple, call: Callable[[], Any], expected: str, fix: str) -> BaseException:
@@ -65,7 +169,7 @@ def expect_raises(kinds: tuple, call: Callable[[], Any], expected: str, fix: str
         return error
     except Exception as error:  # noqa: BLE001 - the wrong exception is the finding
         raise CheckFailure(expected, f"{type(error).__name__}: {error}", fix) from None
-    raise CheckFailure(expected, f"no exception (returned {_short(value)})", fix)
+    raise CheckFailure(expected, f"no exception (returned {shorten(value)})", fix)
 
 
 @dataclass(frozen=True)
@@ -192,8 +296,3 @@ class Context:
         self._instances.clear()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
-
-def is_finite_float_list(value: Any) -> bool:
-    return isinstance(value, list) and all(
-        isinstance(x, float) and math.isfinite(x) for x in value
-    )

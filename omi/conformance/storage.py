@@ -2,25 +2,119 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import uuid
-from typing import Any, Dict, List
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
 
-from omi.conformance.registry import CheckFailure, Context, check, expect, expect_raises
+from omi.conformance.registry import (
+    CheckFailure,
+    Context,
+    check,
+    difference,
+    expect,
+    expect_raises,
+)
+
+#: Text a backend can mangle: CJK, emoji (a joined family, a skin tone), accents written as a
+#: letter and a combining mark (Unicode normalisation changes them), right-to-left Hebrew and
+#: Arabic with a right-to-left mark, Greek, a line break and a tab.
+UNUSUAL_TEXT = ("日本語のテキスト 🙂🚀 👩\u200d👩\u200d👧 👍🏽 cafe\u0301 nai\u0308ve שלום עולם "
+                "\u200fمرحبا بالعالم Ελληνικά\nsecond line\tand a tab")
+
+#: Metadata of every JSON type, nested, with non-ASCII keys.
+RICH_METADATA: Dict[str, Any] = {
+    "nested": {"list": [1, 2.5, "three", None, True, False, {"deep": ["x", {"deeper": []}]}],
+               "empty": {}},
+    "int": 42, "negative": -7, "beyond_double": 2**53 + 1,
+    "float": 0.1, "whole_float": 1.0, "tiny_float": -2.5e-07, "long_float": 0.30000000000000004,
+    "huge_float": 6.02e+23,
+    "true": True, "false": False, "none": None, "empty_string": "", "empty_list": [],
+    "ключ": "значение", "键": ["值", "🙂"], "clé composée": {"e\u0301": "NFD"},
+}
+
+#: The fix for content that came back changed, by the kind of difference (registry.Difference).
+CONTENT_FIXES = {
+    "cut": "store content without a length limit (TEXT, not VARCHAR(n)) and never slice it",
+    "unicode": "store content exactly as given; if search needs normalised text, normalise a "
+               "copy for the index, not the stored content",
+    "encoding": "keep text Unicode end to end (a UTF-8 database and connection, no "
+                "encode(..., 'replace'))",
+}
+METADATA_FIX = ("store metadata as JSON (json.dumps) and return json.loads of it, so nested dicts "
+                "and lists, ints, floats, booleans, None and any str keys come back as they were")
+NUMBER_FIX = ("keep numbers as written: a store that normalises JSON numbers (PostgreSQL jsonb) "
+              "returns 6.02e+23 as an integer; keep the JSON text (a json or TEXT column)")
+NOT_A_SET_FIX = ("store every copy under the id store_memory() returns: a memory store is not a "
+                 "set, so do not deduplicate on content")
+ID_RESTART_FIX = ("continue ids where they left off (uuid4 or a database sequence); do not "
+                  "restart a counter when opening")
+TRUNCATION_FIX = ("open existing data as it is: no open(path, 'w'), no DROP or DELETE when "
+                  "opening; create tables only IF NOT EXISTS")
+
+
+def _word(ctx: Context, tag: str = "") -> str:
+    """A word no other memory has."""
+    return f"zq{ctx.rng.getrandbits(48):012x}{tag}"
 
 
 def _memory(ctx: Context, tag: str = "") -> Dict[str, Any]:
     """A memory whose content contains a word no other memory has, so recall can find it."""
-    word = f"zq{ctx.rng.getrandbits(48):012x}{tag}"
-    return {"content": f"remember {word} for later", "metadata": {"tag": tag or "t", "n": 1}}
+    return {"content": f"remember {_word(ctx, tag)} for later",
+            "metadata": {"tag": tag or "t", "n": 1}}
 
 
 def _unique_word(memory: Dict[str, Any]) -> str:
-    return memory["content"].split()[1]
+    return memory["content"].split(maxsplit=2)[1]  # the word after "remember"
 
 
 def _ids(results: Any) -> List[Any]:
     return [item.get("id") for item in results if isinstance(item, dict)]
+
+
+@functools.lru_cache(maxsize=1)
+def _transcript() -> str:
+    """More than 1 MiB of meeting notes, in characters and in UTF-8 bytes, with non-ASCII text
+    in every line, so a size limit, or chunks that split a character, show. Built once."""
+    return "".join(f"Note {n} — the team met in the café, agreed on priorities (優先) and moved "
+                   f"the launch. " for n in range(12_500)) + UNUSUAL_TEXT
+
+
+def _find(backend: Any, memory: Dict[str, Any], memory_id: str, when: str = "") -> Dict[str, Any]:
+    """The result for `memory_id` when recalling by the memory's unique word; fails saying why
+    it is not there (another id, or not found at all)."""
+    word = _unique_word(memory)
+    results = backend.recall(word, limit=10)
+    expect(isinstance(results, list) and all(isinstance(r, dict) for r in results),
+           f"a list of dicts from recall(){when}", results, "return [dict(row) for row in rows]")
+    for result in results:
+        if result.get("id") == memory_id:
+            return result
+    twins = [r.get("id") for r in results if r.get("content") == memory["content"]]
+    if twins:
+        raise CheckFailure(f"the memory back under the id store_memory() returned, {memory_id!r}"
+                           f"{when}", f"it under the id {twins[0]!r}",
+                           "put the id store_memory() returned in every recalled dict, as 'id'")
+    raise CheckFailure(f"the memory stored as {memory_id!r} among the results of "
+                       f"recall({word!r}){when}", f"ids {_ids(results)}",
+                       "store every memory, and match any word of the query against the content")
+
+
+def _expect_unchanged(memory: Dict[str, Any], found: Dict[str, Any]) -> None:
+    """Fail unless `found` has `memory`'s content and metadata exactly, naming the first
+    difference and the fix for its kind."""
+    for key in ("content", "metadata"):
+        expect(key in found, f"'{key}' in the recalled dict",
+               f"only the keys {sorted(found)}", f"return the stored {key} with every result")
+        changed = difference(memory[key], found[key], key)
+        if changed is not None:
+            fix = (CONTENT_FIXES.get(changed.kind, "return the stored content unchanged")
+                   if key == "content" else NUMBER_FIX if changed.kind == "number"
+                   else METADATA_FIX)
+            raise CheckFailure(f"the {key} back exactly as stored", str(changed), fix)
 
 
 @check("storage", "store_memory() returns a unique, non-empty str id")
@@ -38,7 +132,8 @@ def store_does_not_mutate_input(ctx: Context) -> None:
     memory = _memory(ctx)
     before = copy.deepcopy(memory)
     ctx.plugin.store_memory(memory)
-    expect(memory == before, "the caller's dict unchanged", memory,
+    changed = difference(before, memory, "memory")
+    expect(changed is None, "the caller's dict unchanged", str(changed),
            "copy the dict before adding ids or timestamps")
 
 
@@ -46,14 +141,21 @@ def store_does_not_mutate_input(ctx: Context) -> None:
 def recall_returns_content_and_metadata(ctx: Context) -> None:
     memory = _memory(ctx, "meta")
     memory_id = ctx.plugin.store_memory(copy.deepcopy(memory))
-    results = ctx.plugin.recall(_unique_word(memory))
-    found = [item for item in results if isinstance(item, dict) and item.get("id") == memory_id]
-    expect(bool(found), f"a result with id {memory_id!r}", results,
-           "include 'id' in every recalled dict")
-    expect(found[0].get("content") == memory["content"], f"content {memory['content']!r}",
-           found[0].get("content"), "return the stored content unchanged")
-    expect(found[0].get("metadata") == memory["metadata"], f"metadata {memory['metadata']!r}",
-           found[0].get("metadata"), "store metadata (e.g. as JSON) and return it")
+    _expect_unchanged(memory, _find(ctx.plugin, memory, memory_id))
+
+
+@check("storage", "non-ASCII and 1 MB content and nested metadata of every JSON type come "
+                  "back exactly")
+def content_and_metadata_come_back_exactly(ctx: Context) -> None:
+    memories = [
+        {"content": f"remember {_word(ctx)} {UNUSUAL_TEXT}", "metadata": {"text": "unusual"}},
+        {"content": f"remember {_word(ctx)} {_transcript()}", "metadata": {"size": "1 MB"}},
+        {"content": f"remember {_word(ctx)} with metadata of every kind",
+         "metadata": copy.deepcopy(RICH_METADATA)},
+    ]
+    for memory in memories:
+        memory_id = ctx.plugin.store_memory(copy.deepcopy(memory))
+        _expect_unchanged(memory, _find(ctx.plugin, memory, memory_id))
 
 
 @check("storage", "recall() with a stored memory's exact content finds that memory")
@@ -62,23 +164,89 @@ def recall_finds_exact_content(ctx: Context) -> None:
     ids = [ctx.plugin.store_memory(memory) for memory in memories]
     for memory, memory_id in zip(memories, ids, strict=True):
         results = ctx.plugin.recall(memory["content"], limit=10)
-        expect(memory_id in _ids(results), f"id {memory_id} among the results", _ids(results),
-               "match on the content's words (full-text search), not only exact substrings")
+        if memory_id in _ids(results):
+            continue
+        by_word = memory_id in _ids(ctx.plugin.recall(_unique_word(memory), limit=10))
+        raise CheckFailure(
+            f"id {memory_id} among the results of recall({memory['content']!r})",
+            f"ids {_ids(results)}" + (", though recall of one of its words finds it" if by_word
+                                      else "; recall of its unique word does not find it either"),
+            "match any of the query's words (full-text search with OR), not the whole query as "
+            "one phrase" if by_word else "store every memory under the id store_memory() returns")
+
+
+#: The memories of the ranking check: how many of the three query words each holds, and its
+#: text ({0}, {1}, {2} are the words). Lengths vary as they do in real use: a long memory
+#: holding all the words must still rank above a short one, or one repeating a word, that
+#: holds only some (BM25 alone can rank those first).
+RANKED = [
+    (1, "{0} again"),
+    (3, "{0} {1} {2}"),
+    (2, "{1} {2} notes about the plan"),
+    (3, "Yesterday the team discussed {0} at length, then moved on to {1}, and after lunch and "
+        "a long walk around the building someone mentioned {2} in passing"),
+    (1, "{2} {2} {2}, and more {2}"),
+    *[(0, f"unrelated notes about the {topic} plan")
+      for topic in ("budget", "travel", "hiring", "kitchen", "website", "holiday")],
+]
+
+
+@check("storage", "recall() ranks memories holding all the query's words above those holding "
+                  "some; scores never rise")
+def recall_ranks_better_matches_first(ctx: Context) -> None:
+    words = [_word(ctx, tag) for tag in "abc"]
+    query = " ".join(words)
+    held: Dict[str, int] = {}  # id -> how many query words the memory holds
+    for count, text in RANKED:
+        held[ctx.plugin.store_memory({"content": text.format(*words),
+                                      "metadata": {"query_words": count}})] = count
+    results = ctx.plugin.recall(query, limit=len(RANKED))
+    ranked = [held.get(memory_id) for memory_id in _ids(results)]
+    expect(ranked.count(3) == 2, f"both memories holding all of {query!r} among the results",
+           f"{ranked.count(3)} of them", "match any of the query's words (OR), and rank by them")
+    last_best = max(index for index, count in enumerate(ranked) if count == 3)
+    if any(count != 3 for count in ranked[:last_best]):
+        returned = _ids(results)
+        stored = [memory_id for memory_id in held if memory_id in returned]
+        raise CheckFailure(
+            "the memories holding all of the query's 3 words ranked above those holding some",
+            "results holding " + ", ".join("?" if c is None else str(c) for c in ranked)
+            + " of the query's words, in that order",
+            "rank by relevance (BM25, ts_rank, or how many query words match), not by the time "
+            "of storing" if returned in (stored, stored[::-1]) else _order_fix(ranked))
+    scores = [r.get("score") for r in results if isinstance(r, dict)]
+    if all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in scores):
+        for index in range(1, len(scores)):
+            expect(scores[index] <= scores[index - 1],
+                   "scores that never increase down the list (best first, higher is better)",
+                   f"{scores[index]!r} at position {index} after {scores[index - 1]!r}",
+                   "report a score where higher means better (negate a distance or bm25()) "
+                   "and sort by it, best first")
+
+
+def _order_fix(ranked: List[Optional[int]]) -> str:
+    known = [count for count in ranked if count is not None]
+    if known == sorted(known):
+        return "sort best first (by score descending): the worst matches came first"
+    return "rank by relevance: memories holding more of the query's words first"
 
 
 @check("storage", "recall() honours limit (0, 1, and more than stored) and returns dicts")
 def recall_honours_limit(ctx: Context) -> None:
     word = f"zqshared{ctx.rng.getrandbits(32):08x}"
-    for index in range(4):
-        ctx.plugin.store_memory({"content": f"{word} item {index}", "metadata": {}})
+    ids = [ctx.plugin.store_memory({"content": f"{word} item {index}", "metadata": {}})
+           for index in range(4)]
     for limit, most in ((0, 0), (1, 1), (3, 3), (50, 4)):
         results = ctx.plugin.recall(word, limit=limit)
         expect(isinstance(results, list) and all(isinstance(r, dict) for r in results),
                "a list of dicts", results, "return [dict(row) for row in rows]")
         expect(len(results) <= most, f"at most {most} results for limit={limit}",
                f"{len(results)} results", "apply LIMIT in the query, including LIMIT 0")
-    expect(len(ctx.plugin.recall(word, limit=50)) == 4, "all 4 matching memories for limit=50",
-           len(ctx.plugin.recall(word, limit=50)), "return every match up to the limit")
+    found = _ids(ctx.plugin.recall(word, limit=50))
+    missing = [memory_id for memory_id in ids if memory_id not in found]
+    expect(not missing, "all 4 matching memories for limit=50",
+           f"{len(found)}, without {', '.join(map(repr, missing))}",
+           "return every match up to the limit")
 
 
 @check("storage", "a new instance starts empty", unless=("shared",))
@@ -98,6 +266,30 @@ def instances_are_isolated(ctx: Context) -> None:
            "keep each instance's data at its own location, or declare 'shared'")
 
 
+@check("storage", "the same memory stored twice is two memories (two ids, both recalled), "
+                  "also after a reopen")
+def same_memory_twice_is_two_memories(ctx: Context) -> None:
+    memory = _memory(ctx, "twice")
+    backend = ctx.make("twice")
+    first, second = (backend.store_memory(copy.deepcopy(memory)) for _ in range(2))
+    expect(first != second, "two ids for the same memory stored twice", f"{first!r} both times",
+           "give every store_memory() call a new id (uuid4 or a sequence), never one derived "
+           "from the content")
+    found = _ids(backend.recall(_unique_word(memory), limit=10))
+    expect(first in found and second in found, f"both {first} and {second} among the results",
+           f"ids {found}", NOT_A_SET_FIX)
+    if ctx.has("persistent"):
+        backend.close()
+        backend = ctx.make("twice")
+        third = backend.store_memory(copy.deepcopy(memory))
+        expect(third not in (first, second), "a new id for a memory stored after reopening",
+               f"{third!r}, an id given before the reopen",
+               ID_RESTART_FIX)
+        found = _ids(backend.recall(_unique_word(memory), limit=10))
+        expect(third in found, f"{third} among the results after reopening", f"ids {found}",
+               NOT_A_SET_FIX)
+
+
 @check("storage", "add_edge() links two stored memories and returns None")
 def add_edge_between_stored_memories(ctx: Context) -> None:
     a = ctx.plugin.store_memory(_memory(ctx, "a"))
@@ -112,87 +304,245 @@ def add_edge_rejects_unknown_ids(ctx: Context) -> None:
     known = ctx.plugin.store_memory(_memory(ctx))
     unknown = f"missing-{uuid.uuid4().hex}"
     for args in ((known, unknown), (unknown, known)):
-        error = expect_raises((Exception,), lambda args=args: ctx.plugin.add_edge(*args, "x"),
+        error = expect_raises((Exception,),
+                              lambda args=args: ctx.plugin.add_edge(*args, "related_to"),
                               f"an error for the unknown id {unknown}",
                               "check both ids exist (or use foreign keys) and raise")
-        expect(unknown in str(error), f"the message to name {unknown}", str(error),
-               "say which id is unknown")
+        message = str(error)
+        if unknown in message:
+            continue
+        if str(known) in message:
+            raise CheckFailure(f"the message to name {unknown}",
+                               f"{error} (it names {known}, which store_memory() had just "
+                               f"returned: that memory is not there)",
+                               "store every memory under the id store_memory() returns")
+        if "related_to" in message:
+            raise CheckFailure(f"the message to name {unknown}",
+                               f"{error} (about the edge type, not the id)",
+                               "accept the edge types OMI uses (related_to, supports, ...) and "
+                               "name the id that is unknown")
+        raise CheckFailure(f"the message to name {unknown}", message, "say which id is unknown")
 
 
-@check("storage", "close() can be called twice")
+@check("storage", "close() can be called twice, also after use")
 def close_is_idempotent(ctx: Context) -> None:
     backend = ctx.make("closing")
+    backend.store_memory(_memory(ctx))
     backend.close()
     backend.close()
 
 
-@check("storage", "using a closed backend raises")
+@check("storage", "every method of a closed backend raises: store_memory, recall, add_edge")
 def use_after_close_raises(ctx: Context) -> None:
     backend = ctx.make("closed")
+    memory = _memory(ctx)
+    a, b = backend.store_memory(memory), backend.store_memory(_memory(ctx))
+    backend.recall(_unique_word(memory))  # answered once while open: a cache must not answer
     backend.close()
-    expect_raises((Exception,), lambda: backend.store_memory(_memory(ctx)),
-                  "an error from store_memory() after close()",
-                  "set the connection to None in close() and check it in every method")
+    calls = {"store_memory": lambda: backend.store_memory(_memory(ctx)),
+             "recall": lambda: backend.recall(_unique_word(memory)),
+             "add_edge": lambda: backend.add_edge(a, b, "related_to")}
+    for name, call in calls.items():
+        expect_raises((Exception,), call, f"an error from {name}() after close()",
+                      "set the connection to None in close() and check it in every method")
 
 
-@check("storage", "data survives close() and reopening", requires=("persistent",))
+#: How often the persistence check closes and reopens the backend, storing before each time.
+REOPENS = 3
+#: Per session, the memories stored in it: id -> (the memory, what recall returned for it).
+Sessions = List[Dict[str, tuple]]
+
+
+@check("storage", "data survives several close()/reopen cycles unchanged, and ids never "
+                  "repeat", requires=("persistent",))
 def data_survives_reopen(ctx: Context) -> None:
     backend = ctx.make("durable")
-    memory = _memory(ctx, "durable")
-    memory_id = backend.store_memory(memory)
-    backend.close()
-    reopened = ctx.make("durable")
-    results = reopened.recall(_unique_word(memory), limit=10)
-    expect(memory_id in _ids(results), f"id {memory_id} after reopening", _ids(results),
-           "commit every write and read from the same location, or drop 'persistent'")
-    found = next(r for r in results if r.get("id") == memory_id)
-    expect(found.get("content") == memory["content"] and found.get("metadata") ==
-           memory["metadata"], "the same content and metadata after reopening", found,
-           "store all of the memory durably")
+    sessions: Sessions = []
+    for reopen in range(1, REOPENS + 1):
+        stored: Dict[str, tuple] = {}
+        for index in range(2):
+            memory = {"content": f"remember {_word(ctx)} from session {reopen}",
+                      "metadata": {"session": reopen, "index": index, "note": None,
+                                   "nested": {"weights": [0.5, 1.0], "ok": True}}}
+            memory_id = backend.store_memory(copy.deepcopy(memory))
+            earlier = next((number for number, ids in enumerate(sessions, 1)
+                            if memory_id in ids), None)
+            expect(earlier is None and memory_id not in stored, f"a new id in session {reopen}",
+                   f"{memory_id!r} again, first given in session {earlier or reopen}",
+                   ID_RESTART_FIX)
+            stored[memory_id] = (memory, _find(backend, memory, memory_id,
+                                               f" in session {reopen}"))
+        sessions.append(stored)
+        backend.close()
+        size = _footprint(ctx.workdir / "durable")
+        backend = ctx.make("durable")
+        _expect_sessions_survive(backend, sessions, (size, _footprint(ctx.workdir / "durable")))
+
+
+def _footprint(directory: Path) -> int:
+    """The bytes in the files under `directory` (0 for a backend that keeps none there)."""
+    total = 0
+    for path in directory.rglob("*"):
+        with contextlib.suppress(OSError):  # a file the backend removed meanwhile
+            total += path.stat().st_size if path.is_file() else 0
+    return total
+
+
+def _expect_sessions_survive(backend: Any, sessions: Sessions, sizes: tuple) -> None:
+    """Every memory of every session is found after the latest reopen, as it was recalled
+    before; else fail naming what was lost, or what changed, and when."""
+    reopen = len(sessions)
+    lost: Dict[int, List[str]] = {}
+    for number, stored in enumerate(sessions, 1):
+        for memory_id, (memory, before) in stored.items():
+            results = backend.recall(_unique_word(memory), limit=10)
+            found = next((r for r in results if isinstance(r, dict) and r.get("id") == memory_id),
+                         None)
+            if found is None:
+                lost.setdefault(number, []).append(memory_id)
+                continue
+            for key in ("content", "metadata"):
+                changed = difference(before.get(key), found.get(key), key)
+                expect(changed is None, f"the memories of session {number} as they were before "
+                                        f"reopen {reopen}", f"{memory_id}: {changed}",
+                       "leave stored data as written when opening: no clean-up or migration "
+                       "that rewrites it on every open")
+    if lost:
+        raise CheckFailure(f"every memory stored before reopen {reopen} still there",
+                           *_why_lost(lost, [list(stored) for stored in sessions], sizes))
+
+
+def _why_lost(lost: Dict[int, List[str]], sessions: List[List[str]], sizes: tuple) -> tuple:
+    """(what came back, the fix) for memories missing after the latest of `len(sessions)`
+    reopens, naming the cause: `lost` maps a session's number (from 1) to its missing ids, and
+    `sizes` are the bytes at the location before and after the latest reopen."""
+    reopen, (before, after) = len(sessions), sizes
+    whole = [number for number, ids in lost.items() if len(ids) == len(sessions[number - 1])]
+    if len(whole) == reopen and after < before:
+        return (f"everything stored before is gone: opening truncated the stored data (the "
+                f"files at the location shrank from {before:,} to {after:,} bytes as the new "
+                f"instance opened them)", TRUNCATION_FIX)
+    if len(whole) == reopen == 1:
+        return ("everything stored before close() is gone after reopening",
+                "write to the location the suite gives, commit every write before close() "
+                "returns and read it back when opening; or drop 'persistent'")
+    if len(whole) == reopen:
+        return "everything stored before is gone, though it survived the earlier reopens", \
+            TRUNCATION_FIX
+    gone = "; ".join(f"session {number}: {', '.join(ids)}" for number, ids in sorted(lost.items()))
+    if whole == [reopen] == list(lost):
+        return (f"what was stored after reopen {reopen - 1} is gone, the earlier memories are "
+                f"there ({gone})", "commit writes made after reopening too, to the same location")
+    if whole == sorted(lost) and reopen not in lost:
+        return (f"the memories of earlier sessions are gone, the last session's are there "
+                f"({gone})", "keep the data loaded when opening: writes after a reopen must add "
+                             "to it, not replace the store with this session's memories")
+    return f"some memories are gone ({gone})", "commit every write before close() returns"
+
+
+@dataclass
+class _Model:
+    """What the random sequence has stored, and when: the model the backend must agree with."""
+
+    backend: Any
+    memories: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    stored_at: Dict[str, int] = field(default_factory=dict)  # id -> step
+    session_of: Dict[str, int] = field(default_factory=dict)  # id -> reopens before it
+    reopens: List[int] = field(default_factory=list)  # the steps that reopened the backend
+    sizes: tuple = (0, 0)  # bytes at the location before and after the latest reopen
+
+    def named_in(self, text: str) -> Optional[str]:
+        """The id of the model that `text` (an error message) names, if any."""
+        return next((memory_id for memory_id in self.memories if str(memory_id) in text), None)
 
 
 @check("storage", "a seeded random sequence of operations agrees with a simple model")
 def random_operations_match_a_model(ctx: Context) -> None:
-    backend = ctx.make("model")
-    model: Dict[str, Dict[str, Any]] = {}
+    model = _Model(ctx.make("model"))
     for step in range(60):
         action = ctx.rng.choice(["store", "store", "recall", "recall", "edge", "bad_edge",
                                  "reopen"])
         where = f"step {step} ({action}, seed {ctx.seed})"
         try:
-            backend = _random_step(ctx, backend, model, action, where)
+            _random_step(ctx, model, action, step, where)
         except CheckFailure:
             raise
         except Exception as error:  # noqa: BLE001 - the plugin's exception is the finding
             raise CheckFailure(f"{action} to succeed at {where}",
-                               f"{type(error).__name__}: {error}",
-                               f"replay with --seed {ctx.seed} and fix that operation") from None
+                               *_why_raised(model, error, ctx.seed)) from None
 
 
-def _random_step(ctx: Context, backend: Any, model: Dict[str, Dict[str, Any]], action: str,
-                 where: str) -> Any:
-    """One operation of the random sequence; returns the backend to use next."""
-    if action == "store" or not model:
-        memory = _memory(ctx, str(len(model)))
+def _why_raised(model: _Model, error: Exception, seed: int) -> tuple:
+    """(what came back, the fix) for an exception from an operation of the random sequence."""
+    got = f"{type(error).__name__}: {error}"
+    fix = f"replay with --seed {seed} and fix that operation"
+    named = model.named_in(str(error))
+    if named is None:
+        return got, fix
+    got += f" ({named} is the id store_memory() returned at step {model.stored_at[named]})"
+    lost = _why_missing(model, named)
+    if lost is None:
+        return got, f"store every memory under the id store_memory() returns; {fix}"
+    return f"{got}; {lost[0]}", f"{lost[1]}; {fix}"
+
+
+def _random_step(ctx: Context, model: _Model, action: str, step: int, where: str) -> None:
+    """One operation of the random sequence."""
+    backend = model.backend
+    if action == "store" or not model.memories:
+        memory = _memory(ctx, str(len(model.memories)))
         memory_id = backend.store_memory(copy.deepcopy(memory))
-        expect(memory_id not in model, f"a new id at {where}", memory_id,
-               "never reuse ids")
-        model[memory_id] = memory
+        if memory_id in model.memories:
+            before_reopen = model.session_of[memory_id] < len(model.reopens)
+            raise CheckFailure(
+                f"a new id at {where}",
+                f"{memory_id!r}, the id given at step {model.stored_at[memory_id]}"
+                + (f", before the reopen at step {model.reopens[-1]}" if before_reopen else ""),
+                ID_RESTART_FIX if before_reopen else "never reuse ids")
+        model.memories[memory_id] = memory
+        model.stored_at[memory_id] = step
+        model.session_of[memory_id] = len(model.reopens)
     elif action == "recall":
-        memory_id = ctx.rng.choice(sorted(model))
+        memory_id = ctx.rng.choice(list(model.memories))
         limit = ctx.rng.randint(1, 5)
-        results = backend.recall(_unique_word(model[memory_id]), limit=limit)
-        expect(memory_id in _ids(results) and len(results) <= limit,
-               f"{memory_id} within {limit} results at {where}", _ids(results),
-               "recall must find every stored memory by its words")
+        results = backend.recall(_unique_word(model.memories[memory_id]), limit=limit)
+        expect(len(results) <= limit, f"at most {limit} results at {where}",
+               f"{len(results)} results", "apply the limit in the query")
+        found = _ids(results)
+        if memory_id not in found:
+            lost = _why_missing(model, memory_id)
+            raise CheckFailure(
+                f"{memory_id} (stored at step {model.stored_at[memory_id]}) within {limit} "
+                f"results at {where}", f"ids {found}" + (f"; {lost[0]}" if lost else ""),
+                lost[1] if lost else "recall must find every stored memory by its words")
     elif action == "edge":
-        a, b = ctx.rng.choice(sorted(model)), ctx.rng.choice(sorted(model))
+        a, b = ctx.rng.choice(list(model.memories)), ctx.rng.choice(list(model.memories))
         backend.add_edge(a, b, ctx.rng.choice(["related_to", "supports"]))
     elif action == "bad_edge":
-        a = ctx.rng.choice(sorted(model))
-        expect_raises((Exception,), lambda a=a, b=backend: b.add_edge(a, "no-such-id", "x"),
+        a = ctx.rng.choice(list(model.memories))
+        expect_raises((Exception,), lambda: backend.add_edge(a, "no-such-id", "x"),
                       f"an error for an unknown id at {where}", "validate both ids")
     elif action == "reopen" and ctx.has("persistent"):
         backend.close()
-        backend = ctx.make("model")
-    return backend
+        size = _footprint(ctx.workdir / "model")
+        model.backend = ctx.make("model")
+        model.reopens.append(step)
+        model.sizes = (size, _footprint(ctx.workdir / "model"))
+
+
+def _why_missing(model: _Model, memory_id: str) -> Optional[tuple]:
+    """(what happened, the fix) when a memory stored before the latest reopen is missing, from
+    what else that reopen lost; None for a memory stored since."""
+    reopens = len(model.reopens)
+    if model.session_of[memory_id] == reopens:
+        return None
+    sessions: List[List[str]] = [[] for _ in range(reopens)]
+    lost: Dict[int, List[str]] = {}
+    for other, session in model.session_of.items():
+        if session < reopens:
+            sessions[session].append(other)
+            results = model.backend.recall(_unique_word(model.memories[other]), limit=10)
+            if other not in _ids(results):
+                lost.setdefault(session + 1, []).append(other)
+    got, fix = _why_lost(lost, sessions, model.sizes)
+    return f"since the reopen at step {model.reopens[-1]}: {got}", fix

@@ -7,7 +7,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, FrozenSet, Iterator
+from typing import Any, Dict, FrozenSet, Iterator
 
 from omi.conformance.registry import CAPABILITIES
 from omi.plugins import KINDS, base_class_for
@@ -69,32 +69,36 @@ def _expand(options: Dict[str, Any], directory: Path) -> Dict[str, Any]:
             for key, value in options.items()}
 
 
-def instance_factory(plugin_class: type, options: Dict[str, Any]) -> Callable[[Path], Any]:
-    """How to build a test instance whose data lives in a given directory.
+@dataclass(frozen=True)
+class InstanceFactory:
+    """How to build a test instance of `plugin_class` whose data lives in a given directory.
 
     In order: a `conformance_factory` classmethod (given the directory when it takes a
     positional argument, and the options), else the constructor with `options`, run inside
     the directory so relative default paths land there. "{workdir}" in a str option value
-    becomes the directory.
+    becomes the directory. The class and options are a recipe a fresh interpreter can follow
+    too (the `deterministic` check compares vectors across processes).
     """
-    custom = getattr(plugin_class, "conformance_factory", None)
-    if callable(custom):
-        takes_directory = any(  # `(cls, **options)` takes options, not the directory
-            parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD,
-                               parameter.VAR_POSITIONAL)
-            for parameter in inspect.signature(custom).parameters.values())
 
-        def from_factory(directory: Path) -> Any:
+    plugin_class: type
+    options: Dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, directory: Path) -> Any:
+        custom = getattr(self.plugin_class, "conformance_factory", None)
+        if callable(custom):
+            takes_directory = any(  # `(cls, **options)` takes options, not the directory
+                parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD,
+                                   parameter.VAR_POSITIONAL)
+                for parameter in inspect.signature(custom).parameters.values())
             args = (directory,) if takes_directory else ()
-            return custom(*args, **_expand(options, directory))
-
-        return from_factory
-
-    def from_constructor(directory: Path) -> Any:
+            return custom(*args, **_expand(self.options, directory))
         with _working_directory(directory):
-            return plugin_class(**_expand(options, directory))
+            return self.plugin_class(**_expand(self.options, directory))
 
-    return from_constructor
+
+def instance_factory(plugin_class: type, options: Dict[str, Any]) -> InstanceFactory:
+    """The factory the runner and `omi.testing` build instances with (see InstanceFactory)."""
+    return InstanceFactory(plugin_class, dict(options))
 
 
 @dataclass

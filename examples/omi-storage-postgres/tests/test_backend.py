@@ -285,6 +285,30 @@ def test_a_schema_keeps_the_settings_it_was_built_with(make_backend):
     assert reopened.layout.dimension == 2
 
 
+def test_metadata_comes_back_as_written_even_floats_jsonb_would_make_integers(backend):
+    metadata = {"avogadro": 6.02e23, "big": 1e16, "tiny": 1e-07, "whole": 1.0, "n": 10**20}
+    memory_id = backend.store_memory({"content": "constants", "metadata": metadata})
+    [found] = backend.recall("constants")
+    assert found["id"] == memory_id and found["metadata"] == metadata
+    assert [type(value) for value in found["metadata"].values()] == [float] * 4 + [int]
+
+
+def test_a_layout_1_schema_is_upgraded_to_json_documents_on_first_use(make_backend, sql,
+                                                                      fresh_schema):
+    make_backend().store_memory({"content": "old memory", "metadata": {"k": [1, 2]}})
+    sql.execute(f'ALTER TABLE "{fresh_schema}".memories ALTER COLUMN document TYPE jsonb')
+    sql.execute(f"UPDATE \"{fresh_schema}\".omi_layout SET value = '1' WHERE key = 'version'")
+    upgraded = make_backend()
+    assert [r["metadata"] for r in upgraded.recall("old")] == [{"k": [1, 2]}]
+    assert sql.execute("SELECT data_type FROM information_schema.columns WHERE table_schema = "
+                       "%s AND table_name = 'memories' AND column_name = 'document'",
+                       (fresh_schema,)).fetchone() == ("json",)
+    assert sql.execute(f"SELECT value FROM \"{fresh_schema}\".omi_layout WHERE key = "
+                       f"'version'").fetchone() == ("2",)
+    upgraded.store_memory({"content": "new memory", "metadata": {"big": 1e20}})
+    assert [r["metadata"] for r in make_backend().recall("new")] == [{"big": 1e20}]
+
+
 def test_unknown_text_search_config_is_refused(make_backend):
     with pytest.raises(ValueError, match="'klingon' is not a text search configuration"):
         make_backend(text_search_config="klingon").count()

@@ -90,7 +90,7 @@ class PostgresBackend(StorageBackend):
 
     Safe to share between threads: each call borrows a connection from a pool. A memory is a
     dict with a non-empty str ``content``; an optional ``embedding`` (a list of numbers) is kept
-    in its own column for `similar`; everything else is kept as JSONB and comes back from
+    in its own column for `similar`; everything else is kept as JSON and comes back from
     `recall` with the ``id`` and a ``score`` (higher is better).
     """
 
@@ -242,7 +242,7 @@ class PostgresBackend(StorageBackend):
 
     def _insert(self, layout: Layout) -> sql.Composed:
         return sql.SQL("INSERT INTO {} (id, content, document, embedding) "
-                       "VALUES (%s, %s, %s::jsonb, %s::{})").format(
+                       "VALUES (%s, %s, %s::json, %s::{})").format(
             layout.table("memories"), layout.vector_type())
 
     def store_memory(self, memory: Dict[str, Any]) -> str:

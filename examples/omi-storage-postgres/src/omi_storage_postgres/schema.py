@@ -4,9 +4,10 @@ A schema holds:
 
 - ``omi_layout(key, value)``: the layout version, the text search configuration and the vector
   column type the tables were built with, so a later instance uses (or refuses) the same ones;
-- ``memories``: one row per memory, the memory as JSONB, a generated ``tsvector`` for ranked
-  full-text recall (GIN index), and its embedding, as a pgvector ``vector`` when the extension
-  is available and as ``double precision[]`` otherwise;
+- ``memories``: one row per memory, the memory as ``json`` (kept as written: ``jsonb`` would
+  turn a float such as 1e+20 into an integer), a generated ``tsvector`` for ranked full-text
+  recall (GIN index), and its embedding, as a pgvector ``vector`` when the extension is
+  available and as ``double precision[]`` otherwise;
 - ``edges``: typed edges whose ends are foreign keys to ``memories`` (deleted with them).
 
 Creation runs in one transaction under an advisory lock, so two processes starting at once
@@ -22,7 +23,7 @@ from typing import Dict, Optional
 import psycopg
 from psycopg import sql
 
-LAYOUT_VERSION = "1"
+LAYOUT_VERSION = "2"  # 1 kept documents as jsonb; opening one upgrades it
 SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 VECTOR_SEARCH_MODES = ("auto", "pgvector", "plain")
 # Constraint names, so a foreign-key violation says which end of the edge is unknown.
@@ -94,7 +95,7 @@ def _create_tables(conn: psycopg.Connection, layout: Layout) -> None:
             id         text PRIMARY KEY,
             seq        bigint GENERATED ALWAYS AS IDENTITY,
             content    text NOT NULL,
-            document   jsonb NOT NULL,
+            document   json NOT NULL,
             embedding  {vector},
             tsv        tsvector GENERATED ALWAYS AS (to_tsvector({config}::regconfig, content))
                        STORED,
@@ -174,9 +175,21 @@ def ensure_layout(conn: psycopg.Connection, schema: str, text_search_config: str
     return layout
 
 
+def _upgrade_from_1(conn: psycopg.Connection, schema: str) -> None:
+    """Documents from jsonb to json. What jsonb already changed (1e+20 read back as an
+    integer) stays changed; documents written from now on come back as written."""
+    conn.execute(sql.SQL("ALTER TABLE {}.memories ALTER COLUMN document TYPE json USING "
+                         "document::json").format(sql.Identifier(schema)))
+    conn.execute(sql.SQL("UPDATE {}.omi_layout SET value = %s WHERE key = 'version'")
+                 .format(sql.Identifier(schema)), (LAYOUT_VERSION,))
+
+
 def _existing_layout(conn: psycopg.Connection, schema: str, recorded: Dict[str, str],
                      text_search_config: str, vector_search: str,
                      dimension: Optional[int]) -> Layout:
+    if recorded.get("version") == "1":
+        _upgrade_from_1(conn, schema)
+        recorded["version"] = LAYOUT_VERSION
     if recorded.get("version") != LAYOUT_VERSION:
         raise ValueError(f"schema {schema!r} has layout version {recorded.get('version')!r}; "
                          f"this omi-storage-postgres reads version {LAYOUT_VERSION}; use the "
