@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy  # noqa: F401 - see below
 import pytest
 
-from omi.conformance import checks_for
+from omi.conformance import checks_for, embedding, events, storage  # noqa: F401 - see below
 
-# numpy's C extension cannot be imported twice in one process, and in-process pytester runs
-# drop the modules first imported during the run: numpy must be imported before any run.
+# In-process pytester runs drop the modules first imported during the run. numpy's C extension
+# cannot be imported twice in one process, and the registry (imported above) must not keep the
+# checks of a dropped check module, whose classes (InstanceFactory) would no longer be the ones
+# in sys.modules: both are imported before any run.
 
 TESTS = Path(__file__).parent
 
