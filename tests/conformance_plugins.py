@@ -11,6 +11,7 @@ import json
 import math
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, List
@@ -270,6 +271,20 @@ class ForgetfulButClaimsPersistent(SQLiteBackend):
     @classmethod
     def conformance_factory(cls, directory: Path) -> SQLiteBackend:
         return cls(path=":memory:")
+
+
+class DeadlocksInAddEdge(SQLiteBackend):
+    """Correct until an edge between stored memories: then it takes a lock it already holds."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._edges_lock = threading.Lock()
+
+    def add_edge(self, source_id: str, target_id: str, edge_type: str) -> None:
+        with self._edges_lock:
+            super().add_edge(source_id, target_id, edge_type)  # raises for an unknown id
+            with self._edges_lock:
+                pass
 
 
 class JSONLinesHandler(EventHandler):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import numpy  # noqa: F401 - see below
@@ -20,9 +21,9 @@ TESTS = Path(__file__).parent
 def suite(pytester: pytest.Pytester):
     pytester.syspathinsert(TESTS)
 
-    def run(source: str) -> pytest.RunResult:
+    def run(source: str, *args: str) -> pytest.RunResult:
         pytester.makepyfile(test_plugin=source)
-        return pytester.runpytest_inprocess("-v", "-p", "no:cacheprovider")
+        return pytester.runpytest_inprocess("-v", "-p", "no:cacheprovider", *args)
 
     return run
 
@@ -225,3 +226,24 @@ class TestBuilt(EventHandlerConformance):
     result.assert_outcomes(passed=10)
     # the shared one once, by its fixture; each of TestBuilt's five by the plugin_class fixture
     assert len(list(tmp_path.glob("[0-9a-f]" * 32))) == 6
+
+
+def test_a_deadlocked_check_fails_with_where_it_was_stuck_and_the_run_goes_on(suite):
+    """A lock taken twice in add_edge is one failed test, not a hung CI job."""
+    start = time.monotonic()
+    result = suite("""
+from omi.testing import StorageBackendConformance
+from conformance_plugins import DeadlocksInAddEdge
+
+class TestDeadlock(StorageBackendConformance):
+    plugin_class = DeadlocksInAddEdge
+    check_timeout = 2
+""", "-k", "add_edge")  # the one that deadlocks, then one that passes
+    assert time.monotonic() - start < 30
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*test_add_edge_between_stored_memories FAILED*",
+        "*add_edge_between_stored_memories: did not finish within 2 s*where it was stuck:*",
+        "*conformance_plugins.py*, in add_edge",
+        "*with self._edges_lock:",
+    ])

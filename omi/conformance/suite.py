@@ -9,6 +9,7 @@ from typing import Dict, List, Optional
 
 from omi.conformance.outcome import (
     DEFAULT_MEMORY_LIMIT,
+    DEFAULT_TIMEOUT,
     FAILED,
     SKIPPED,
     XPASS,
@@ -54,7 +55,7 @@ class Report:
 
 
 def run_suite(target: Target, pattern: Optional[str] = None, seed: int = 0,
-              timeout: float = 60.0, call_timeout: float = 10.0,
+              timeout: float = DEFAULT_TIMEOUT, call_timeout: float = 10.0,
               memory_limit: Optional[int] = DEFAULT_MEMORY_LIMIT) -> Report:
     """Run the behavioural checks of `target` (validation is the caller's phase 1), each
     child process limited to `memory_limit` bytes of address space (None: no limit)."""
