@@ -498,8 +498,10 @@ def _echo_diff(changes: list[Any]) -> None:
 @click.option("--strict", is_flag=True, help="Fail when a declared known failure passes.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the randomized checks.")
-@click.option("--timeout", type=Seconds(max=86_400), default=60.0, show_default=True,
-              help="Seconds each check may take.")
+@click.option("--timeout", type=Seconds(max=86_400), default=None,
+              show_default="$OMI_CHECK_TIMEOUT, else 60",
+              help="Seconds each check may take; a check still running then fails, showing "
+              "where the plugin was stuck, and the run goes on.")
 @click.option("--memory-limit", "memory_limit", metavar="SIZE", default="2G", show_default=True,
               help="Memory (address space) each check process may use: 2G, 512M, 1.5G or a "
               "number of bytes; 0 or none for no limit. A plugin that goes past it fails the "
@@ -512,7 +514,7 @@ def _echo_diff(changes: list[Any]) -> None:
               help="List the checks (of NAME's type: embedding, storage or event) and exit.")
 def check_plugin(name: str | None, check_all: bool, group: str | None, output_format: str,
                  output: str | None, pattern: str | None, strict: bool, seed: int,
-                 timeout: float, memory_limit: str, options: tuple[str, ...],
+                 timeout: float | None, memory_limit: str, options: tuple[str, ...],
                  list_checks: bool) -> None:
     """Validate an installed plugin, then prove it behaves with the conformance suite.
 
@@ -530,6 +532,7 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
     """
     from omi import conformance
     from omi.conformance import runner
+    from omi.conformance.outcome import default_timeout
     from omi.conformance.target import parse_option
 
     if list_checks:
@@ -547,6 +550,8 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
     try:
         parsed = unique_keys((parse_option(text) for text in options), "--option")
         limit = runner.parse_memory_limit(memory_limit)
+        if timeout is None:
+            timeout = default_timeout()
     except ValueError as error:
         raise UsageError(str(error)) from None
     if output is not None:

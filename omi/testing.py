@@ -16,20 +16,27 @@ Every check of the registry becomes a test named `test_<check name>`. Known fail
 Overriding or removing a standard test (in the class or a mixin) without declaring it a known
 failure is an error at import time, so a plugin cannot quietly opt out of a check. With
 `suite_version` set, a failing check added by a later release of the suite says it is new.
+
+Each check runs within `check_timeout` seconds (the class attribute; else $OMI_CHECK_TIMEOUT,
+else 60), as under `omi plugins check`: a check still running then fails with a dump of where
+the plugin was stuck, and the session goes on to the next test.
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
+import threading
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Dict, FrozenSet, Optional
+from typing import Any, Callable, ClassVar, Dict, FrozenSet, List, Optional, Tuple, Union
 
 import pytest
 from packaging.version import Version
 
-from omi.conformance.outcome import FAILED, execute
+from omi.conformance.outcome import FAILED, Outcome, default_timeout, execute
 from omi.conformance.registry import Check, checks_for
 from omi.conformance.target import (
     InstanceFactory,
@@ -55,6 +62,8 @@ class _Conformance:
     suite_version: ClassVar[Optional[str]] = None
     seed: ClassVar[int] = 0
     call_timeout: ClassVar[float] = 10.0
+    #: Seconds each check may take; None: $OMI_CHECK_TIMEOUT, else 60.
+    check_timeout: ClassVar[Optional[float]] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -94,20 +103,23 @@ class _Conformance:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
+    def _timeout(self) -> float:
+        if self.check_timeout is not None:
+            return self.check_timeout
+        try:
+            return default_timeout()
+        except ValueError as error:
+            pytest.fail(str(error), pytrace=False)
+
     def _run(self, check: Check, request: pytest.FixtureRequest) -> None:
+        timeout = self._timeout()
         factory = self._factory(request)
-        declared_on = self._declared_on(factory)
-        capabilities: FrozenSet[str] = declared_capabilities(declared_on)
-        known = {**declared_known_failures(declared_on), **self.known_failures}
-        reason = check.skip_reason(capabilities)
-        if reason:
-            pytest.skip(reason)
+        verdict = _within(timeout, check.name, factory, lambda: self._check(check, factory))
+        if isinstance(verdict, str):  # why the check does not apply
+            pytest.skip(verdict)
+        known, outcome = verdict
         if check.name in known:
             request.node.add_marker(pytest.mark.xfail(reason=known[check.name], strict=False))
-        # An instance from the `plugin` fixture belongs to the fixture, which may share it
-        # between checks (scope="class"): the check must not close it.
-        outcome = execute(check, factory, capabilities, self.seed, self.call_timeout,
-                          close_instances=self.interface == "storage")
         if outcome.status == FAILED:
             prefix = ""
             if self.suite_version and Version(check.since) > Version(self.suite_version):
@@ -115,6 +127,59 @@ class _Conformance:
                           f"for {self.suite_version}: fix the plugin, or declare it in "
                           f"known_failures with the reason] ")
             pytest.fail(f"{prefix}{check.name}: {outcome.message}", pytrace=False)
+
+    def _check(self, check: Check, factory: Callable[[Path], Any]
+               ) -> Union[str, Tuple[Dict[str, str], Outcome]]:
+        """The skip reason, or the known failures and the outcome: everything that calls the
+        plugin (building the probe instance too), so the timeout covers all of it."""
+        declared_on = self._declared_on(factory)
+        capabilities: FrozenSet[str] = declared_capabilities(declared_on)
+        known = {**declared_known_failures(declared_on), **self.known_failures}
+        reason = check.skip_reason(capabilities)
+        if reason:
+            return reason
+        # An instance from the `plugin` fixture belongs to the fixture, which may share it
+        # between checks (scope="class"): the check must not close it.
+        return known, execute(check, factory, capabilities, self.seed, self.call_timeout,
+                              close_instances=self.interface == "storage")
+
+
+#: Instances a timed-out check may still hold (a lock, a connection): never handed to
+#: another check. Kept alive by the stuck thread anyway, so holding them costs nothing.
+_STUCK: List[Any] = []
+
+
+def _within(timeout: float, name: str, factory: Callable[[Path], Any],
+            work: Callable[[], Any]) -> Any:
+    """`work()`'s result, computed in a daemon thread given `timeout` seconds.
+
+    A thread cannot be killed: one still running at the deadline is left behind (a daemon, so
+    it never holds up the interpreter's exit) and the test fails with its stack, which shows
+    where the plugin was stuck. The instance it used is marked stuck, so a fixture that
+    shares it (scope="class") fails the later checks at once instead of hanging them too.
+    """
+    result: Dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            result["value"] = work()
+        except BaseException as error:  # noqa: BLE001 - re-raised in the test's thread
+            result["error"] = error
+
+    thread = threading.Thread(target=run, name=f"omi-check-{name}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        frame = sys._current_frames().get(thread.ident or 0)
+        stack = "".join(traceback.format_stack(frame)) if frame else "(no stack)\n"
+        if getattr(factory, "instance", None) is not None:
+            _STUCK.append(factory.instance)
+        pytest.fail(f"{name}: did not finish within {timeout:g} s (the plugin hangs, or needs "
+                    f"a larger check_timeout or OMI_CHECK_TIMEOUT); where it was stuck:\n"
+                    f"{stack}", pytrace=False)
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
 
 
 def _standard_test(check: Check) -> Callable[..., None]:
@@ -148,13 +213,18 @@ class _InstanceConformance(_Conformance):
 
     def _factory(self, request: pytest.FixtureRequest) -> Callable[[Path], Any]:
         instance = request.getfixturevalue("plugin")
+        if any(instance is stuck for stuck in _STUCK):
+            pytest.fail("the `plugin` fixture gave the instance a check that did not finish "
+                        "is still using; give a function-scoped fixture, so each check gets "
+                        "a fresh one", pytrace=False)
         return _FixtureInstance(self.plugin_class or type(instance), self.plugin_options, instance)
 
 
 @dataclass(frozen=True)
 class _FixtureInstance(InstanceFactory):
-    """Hands every check the `plugin` fixture's instance; the class and options remain the
-    recipe a fresh interpreter builds the plugin from (`deterministic` across processes)."""
+    """Hands every check the `plugin` fixture's instance (named, for `_STUCK`); the class and
+    options remain the recipe a fresh interpreter builds the plugin from (`deterministic`
+    across processes)."""
 
     instance: Any = None
 

@@ -205,10 +205,83 @@ def test_timeout_fails_a_hanging_check_and_the_run_goes_on(installed):
     lines = result.stdout.splitlines()
     index = next(i for i, line in enumerate(lines)
                  if line.startswith("  ✗ handle_returns_promptly"))
-    assert lines[index + 1] == ("      did not finish within 1.5 s (the plugin hangs, or needs a "
-                                "larger --timeout)")
+    assert lines[index + 1].startswith("      did not finish within 1.5 s (the plugin hangs, or "
+                                       "needs a larger --timeout); stuck at conformance_plugins"
+                                       ".py:")
+    assert lines[index + 1].endswith(" in handle")  # the plugin's frame, not the check's
     assert any(line.startswith("  ✓ unknown_event_types_are_ignored") for line in lines)
     assert lines[-1] == "1 passed, 4 failed, 0 skipped"  # four checks call session.started
+
+
+@pytest.mark.parametrize("process", ["fork", "spawn"])
+def test_a_deadlock_fails_that_check_saying_where_and_the_run_goes_on(process):
+    start = time.monotonic()
+    result = omi("plugins", "check", "conformance_plugins:DeadlocksInAddEdge", "-k", "add_edge",
+                 "--timeout", "2", OMI_CHECK_PROCESS=process)
+    assert time.monotonic() - start < 30
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    index = lines.index(next(line for line in lines
+                             if line.startswith("  ✗ add_edge_between_stored_memories")))
+    assert lines[index + 1].startswith("      did not finish within 2 s")
+    assert "stuck at conformance_plugins.py:" in lines[index + 1]
+    assert lines[index + 1].endswith(" in add_edge")
+    assert any(line.startswith("  ✓ add_edge_rejects_unknown_ids") for line in lines)
+    assert lines[-1] == "1 passed, 1 failed, 0 skipped"
+
+
+def test_omi_check_timeout_is_the_default_and_timeout_wins(installed):
+    installed("omi.event_handlers", stuck="Hangs")
+    by_environment = omi("plugins", "check", "stuck", "-k", "handle_returns_promptly",
+                         OMI_CHECK_TIMEOUT="1")
+    assert "did not finish within 1 s" in by_environment.stdout
+    explicit = omi("plugins", "check", "stuck", "-k", "handle_returns_promptly",
+                   "--timeout", "1.5", OMI_CHECK_TIMEOUT="1")
+    assert "did not finish within 1.5 s" in explicit.stdout
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-3", "nan", "inf", "1e9"])
+def test_a_bad_omi_check_timeout_is_one_line_exit_2(installed, value):
+    installed("omi.event_handlers", jsonl="JSONLinesHandler")
+    result = omi("plugins", "check", "jsonl", OMI_CHECK_TIMEOUT=value)
+    assert result.returncode == 2
+    assert result.stderr == (f"Error: OMI_CHECK_TIMEOUT must be a number of seconds above 0 "
+                             f"and at most 86400, e.g. 120; got {value!r}\n")
+    assert omi("plugins", "check", "jsonl", "--timeout", "5",
+               OMI_CHECK_TIMEOUT=value).returncode == 0  # not read when --timeout is given
+
+
+PLUGIN_THAT_TAMPERS = """
+import os
+import sys
+
+with open(os.environ["OMI_TEST_MARKER"], "a") as marker:
+    marker.write(f"{os.getpid()}\\n")
+print("noise on stdout at import")
+import omi.conformance.suite
+omi.conformance.suite.Report.exit_code = lambda self, strict=False: 0  # would fake a pass
+from conformance_plugins import BatchDisagrees as Tampers
+"""
+
+
+@pytest.mark.parametrize("process", ["fork", "spawn"])
+def test_the_process_writing_the_report_never_imports_the_plugin(make_dist, tmp_path, process):
+    """A plugin that, on import, patches the verdict and prints cannot change the report:
+    only check processes import it."""
+    make_dist("omi-tampers", entry_points={"omi.embedding_providers": {"tampers": "tamper_mod:"
+                                                                                  "Tampers"}},
+              files={"tamper_mod.py": PLUGIN_THAT_TAMPERS})
+    marker = tmp_path / "pids"
+    path = os.pathsep.join([os.environ.get("PYTHONPATH", ""), str(TESTS)])
+    command = subprocess.Popen([OMI, "plugins", "check", "tampers", "--format", "json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": path, "OMI_CHECK_PROCESS": process,
+                                    "OMI_TEST_MARKER": str(marker)})
+    stdout, stderr = command.communicate(timeout=120)
+    assert command.returncode == 1, stdout + stderr
+    assert json.loads(stdout)["plugins"][0]["counts"]["failed"] == 1
+    importers = {int(pid) for pid in marker.read_text().split()}
+    assert importers and command.pid not in importers
 
 
 def test_option_builds_a_plugin_whose_constructor_needs_it(installed):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import numpy  # noqa: F401 - see below
@@ -22,9 +23,9 @@ TESTS = Path(__file__).parent
 def suite(pytester: pytest.Pytester):
     pytester.syspathinsert(TESTS)
 
-    def run(source: str) -> pytest.RunResult:
+    def run(source: str, *args: str) -> pytest.RunResult:
         pytester.makepyfile(test_plugin=source)
-        return pytester.runpytest_inprocess("-v", "-p", "no:cacheprovider")
+        return pytester.runpytest_inprocess("-v", "-p", "no:cacheprovider", *args)
 
     return run
 
@@ -253,3 +254,76 @@ class TestBuilt(EventHandlerConformance):
     result.assert_outcomes(passed=10)
     # the shared one once, by its fixture; each of TestBuilt's five by the plugin_class fixture
     assert len(list(tmp_path.glob("[0-9a-f]" * 32))) == 6
+
+
+def test_a_deadlocked_check_fails_with_where_it_was_stuck_and_the_run_goes_on(suite):
+    """A lock taken twice in add_edge is one failed test, not a hung CI job."""
+    start = time.monotonic()
+    result = suite("""
+from omi.testing import StorageBackendConformance
+from conformance_plugins import DeadlocksInAddEdge
+
+class TestDeadlock(StorageBackendConformance):
+    plugin_class = DeadlocksInAddEdge
+    check_timeout = 2
+""", "-k", "add_edge")  # the one that deadlocks, then one that passes
+    assert time.monotonic() - start < 30
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*test_add_edge_between_stored_memories FAILED*",
+        "*add_edge_between_stored_memories: did not finish within 2 s*where it was stuck:*",
+        "*conformance_plugins.py*, in add_edge",
+        "*with self._edges_lock:",
+    ])
+
+
+DEADLOCK_SUITE = """
+from omi.testing import StorageBackendConformance
+from conformance_plugins import DeadlocksInAddEdge
+
+class TestDeadlock(StorageBackendConformance):
+    plugin_class = DeadlocksInAddEdge
+"""
+
+
+def test_omi_check_timeout_is_the_default_of_check_timeout(suite, monkeypatch):
+    monkeypatch.setenv("OMI_CHECK_TIMEOUT", "1")
+    result = suite(DEADLOCK_SUITE, "-k", "add_edge_between")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["add_edge_between_stored_memories: did not finish within 1 s*"])
+
+
+def test_a_bad_omi_check_timeout_fails_each_test_in_one_line(suite, monkeypatch):
+    monkeypatch.setenv("OMI_CHECK_TIMEOUT", "soon")
+    result = suite(DEADLOCK_SUITE, "-k", "add_edge")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["OMI_CHECK_TIMEOUT must be a number of seconds above 0 and at "
+                                 "most 86400, e.g. 120; got 'soon'"])
+
+
+def test_a_shared_instance_a_stuck_check_holds_fails_the_later_checks_at_once(suite):
+    start = time.monotonic()
+    result = suite("""
+import pytest
+from omi.testing import EmbeddingProviderConformance
+from conformance_plugins import HashEmbedder
+
+class Stuck(HashEmbedder):
+    def get_dimension(self):
+        import threading
+        threading.Event().wait()
+
+class TestShared(EmbeddingProviderConformance):
+    check_timeout = 1
+
+    @pytest.fixture(scope="class")
+    def plugin(self):
+        return Stuck()
+""", "-k", "dimension_positive or batch_of_nothing")
+    assert time.monotonic() - start < 20
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*test_dimension_positive_and_stable FAILED*",
+                                 "*test_batch_of_nothing_is_empty FAILED*",
+                                 "dimension_positive_and_stable: did not finish within 1 s*",
+                                 "*the `plugin` fixture gave the instance a check that did not "
+                                 "finish is still using*"])

@@ -1,8 +1,9 @@
 """`check_plugins`: the whole of `omi plugins check` as one library call.
 
 For each plugin: phase 1 resolves and validates it (a failure is a report with a validation
-error, exit 2), phase 2 runs its checks in child processes. The command line only parses its
-arguments, calls this and renders the reports.
+error, exit 2), phase 2 runs its checks; both in child processes, so this process never
+imports the plugin. The command line only parses its arguments, calls this and renders the
+reports.
 """
 
 from __future__ import annotations
@@ -10,18 +11,11 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Sequence
 
 from omi.conformance import runner
-from omi.conformance.outcome import DEFAULT_MEMORY_LIMIT
+from omi.conformance.outcome import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT
 from omi.conformance.suite import Report, run_suite, select_checks
-from omi.conformance.target import resolve_target
+from omi.conformance.target import Declared
 from omi.errors import UsageError
-from omi.plugins import (
-    GROUPS,
-    PluginError,
-    PluginValidationError,
-    discover_plugins,
-    skip_reason,
-    validate_plugin,
-)
+from omi.plugins import GROUPS, PluginLoadError, discover_plugins, skip_reason
 
 __all__ = ["check_plugins", "installed_plugin_names"]
 
@@ -35,7 +29,7 @@ def installed_plugin_names() -> List[str]:
 
 def check_plugins(names: Optional[Sequence[str]] = None, group: Optional[str] = None,
                   options: Optional[Dict[str, Any]] = None, pattern: Optional[str] = None,
-                  seed: int = 0, timeout: float = 60.0,
+                  seed: int = 0, timeout: float = DEFAULT_TIMEOUT,
                   memory_limit: Optional[int] = DEFAULT_MEMORY_LIMIT) -> List[Report]:
     """Check the plugins `names` (plugin names, GROUP:NAME or package.module:Class), or every
     installed plugin when `names` is None; one Report per plugin checked.
@@ -69,31 +63,34 @@ def _check_each(names: List[str], group: Optional[str], options: Dict[str, Any],
     """Phase 1 and phase 2 for each plugin named; a report per plugin."""
     reports = []
     for plugin_name in names:
-        runner.prestart()  # the child starts up while this process imports and validates
         try:
-            target, base = resolve_target(plugin_name, group, options)
-        except PluginError as error:
-            if not check_all:
-                raise
-            reports.append(Report(plugin_name, "?", seed, _one_line(error)))
-            continue
-        try:
-            validate_plugin(target.plugin_class, base)
-            target.check_declarations()
-        except (PluginValidationError, ValueError) as error:
-            reports.append(Report(target.label, "?", seed, _one_line(error)))
-            continue
-        if options and not check_all and not callable(
-                getattr(target.plugin_class, "conformance_factory", None)):
-            from omi.config import options_problem
-
-            problem = options_problem(target.plugin_class, options, partial=True)
-            if problem:  # a typo in --option, said once instead of under every check
-                raise UsageError(f"--option: {target.plugin_class.__name__} {problem}")
-        if pattern and not select_checks(target.interface, pattern):
-            if check_all:
-                continue
-            raise UsageError(f"no {target.interface} check matches -k {pattern!r}; "
-                             f"see omi plugins check --list-checks {target.interface}")
-        reports.append(run_suite(target, pattern, seed, timeout, memory_limit=memory_limit))
+            reports += _check_one(plugin_name, group, options, pattern, seed, timeout,
+                                  memory_limit, check_all)
+        finally:
+            runner.discard_spare()  # phase 1's child, when no check followed
     return reports
+
+
+def _check_one(plugin_name: str, group: Optional[str], options: Dict[str, Any],
+               pattern: Optional[str], seed: int, timeout: float,
+               memory_limit: Optional[int], check_all: bool) -> List[Report]:
+    """Phase 1 in a check process, whose plain-data answer is all this process learns of the
+    plugin (see `runner`), then phase 2; no report when `check_all` and nothing matches."""
+    runner.prestart()  # the child starts up while this process gets ready
+    found = runner.resolve_in_child(plugin_name, group, options, timeout, memory_limit)
+    if found.get("error") == "load":
+        if not check_all:
+            raise PluginLoadError(found["message"])
+        return [Report(plugin_name, "?", seed, _one_line(found["message"]))]
+    if found.get("error") == "invalid":
+        return [Report(found["label"], "?", seed, _one_line(found["message"]))]
+    if found["options_problem"] and not check_all:  # a typo in --option, said once
+        raise UsageError(f"--option: {found['options_problem']}")
+    target = Declared(found["label"], found["import_path"], found["interface"],
+                      frozenset(found["capabilities"]), found["known_failures"], options)
+    if pattern and not select_checks(target.interface, pattern):
+        if check_all:
+            return []
+        raise UsageError(f"no {target.interface} check matches -k {pattern!r}; "
+                         f"see omi plugins check --list-checks {target.interface}")
+    return [run_suite(target, pattern, seed, timeout, memory_limit=memory_limit)]

@@ -6,6 +6,8 @@ spawned child never imports the parent's process management.
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import time
 from dataclasses import asdict, dataclass
@@ -16,6 +18,10 @@ from omi.conformance.registry import Check, CheckFailure, Context
 
 PASSED, FAILED, SKIPPED, XFAIL, XPASS = "passed", "failed", "skipped", "xfail", "xpass"
 
+#: Seconds a check may take unless told otherwise (--timeout, check_timeout, OMI_CHECK_TIMEOUT).
+DEFAULT_TIMEOUT = 60.0
+#: The longest timeout accepted: a day (a larger one is a typo, not a plan).
+LONGEST_TIMEOUT = 86_400.0
 #: The address space a check process may use unless told otherwise (--memory-limit).
 DEFAULT_MEMORY_LIMIT = 2 * 2**30
 #: Less is a mistake (512 meant as megabytes?): a check process needs more to start.
@@ -42,6 +48,23 @@ def parse_memory_limit(text: str) -> Optional[int]:
                          f"to start ({format_size(SMALLEST_MEMORY_LIMIT)}); give a size with "
                          f"its unit, e.g. 512M or 2G")
     return size
+
+
+def default_timeout() -> float:
+    """The per-check timeout both front ends use when not given one: OMI_CHECK_TIMEOUT, so CI
+    can raise it for every suite at once, else DEFAULT_TIMEOUT. A bad value is a ValueError
+    naming the variable."""
+    text = os.environ.get("OMI_CHECK_TIMEOUT", "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds <= LONGEST_TIMEOUT:  # also refuses nan and inf
+        raise ValueError(f"OMI_CHECK_TIMEOUT must be a number of seconds above 0 and at most "
+                         f"{LONGEST_TIMEOUT:g}, e.g. 120; got {text!r}")
+    return seconds
 
 
 def format_size(size: int) -> str:

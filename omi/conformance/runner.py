@@ -1,11 +1,16 @@
-"""Running checks in child processes, with timeouts (`outcome.execute` runs one in-process).
+"""Running phase 1 and the checks in child processes, with timeouts (`outcome.execute` runs
+one check in-process).
 
-The behavioural phase runs in a child process so that a plugin which hangs, or kills the
-interpreter, fails the check it was in and the run goes on: the parent enforces each check's
-timeout, and when the child hangs or dies it starts a fresh one for the remaining checks.
+This process, which writes the report, never imports the plugin: phase 1 (`resolve_in_child`)
+imports and validates it in a child that answers in plain data, then runs the checks too, so
+nothing a plugin does on import can reach the verdict by accident. (It is not a sandbox: the
+child runs as the same user.) A plugin which hangs, or kills the interpreter, fails the check
+it was in and the run goes on: the parent enforces each check's timeout, and when the child
+hangs or dies it starts a fresh one for the remaining checks. A check that hangs fails saying
+where: the child dumps its stack (faulthandler) just before the parent gives up on it.
 
-On Linux the child is a fork of this process, which has already imported the framework and the
-plugin: it starts in about a millisecond instead of a new interpreter's 50-100 ms. Elsewhere, or
+On Linux the child is a fork of this process, which has already imported the framework: it
+starts in about a millisecond instead of a new interpreter's 50-100 ms. Elsewhere, or
 when this process runs threads (forking those is unsafe), or with OMI_CHECK_PROCESS=spawn (for
 a plugin whose imports do not survive a fork), it is a new interpreter.
 
@@ -21,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import select
 import shutil
 import signal
@@ -112,7 +118,7 @@ def _kill_group(pid: int) -> None:
 
 
 class _SpawnedWorker:
-    """A new interpreter running checks and streaming one JSON line per event."""
+    """A new interpreter reading specs on stdin and streaming one JSON line per event."""
 
     def __init__(self) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
@@ -126,12 +132,12 @@ class _SpawnedWorker:
         threading.Thread(target=self._pump, daemon=True).start()
 
     def send(self, spec: Dict[str, Any]) -> None:
-        """Tell the child what to run; until then it waits, with its imports done."""
+        """Tell the child what to do next; until then it waits, with its imports done."""
         assert self.process.stdin
         try:
             self.process.stdin.write(json.dumps(spec).encode() + b"\n")
-            self.process.stdin.close()
-        except BrokenPipeError:  # it died starting up: next_event reports how
+            self.process.stdin.flush()
+        except BrokenPipeError:  # it died: next_event reports how
             pass
 
     def _pump(self) -> None:
@@ -151,8 +157,16 @@ class _SpawnedWorker:
     def stderr_tail(self) -> str:
         return _tail(self.stderr)
 
+    def stuck_at(self) -> str:
+        return _stuck_at(self.stderr)
+
     def stop(self, grace: float = 0.0) -> int:
         """End the child: give it `grace` seconds to exit on its own, then kill its group."""
+        try:
+            assert self.process.stdin
+            self.process.stdin.close()
+        except BrokenPipeError:
+            pass
         try:
             self.process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
@@ -168,13 +182,14 @@ class _SpawnedWorker:
 
 
 class _ForkedWorker:
-    """A fork of this process running the checks, streaming events through a pipe."""
+    """A fork of this process reading specs from one pipe, streaming events through another."""
 
-    def __init__(self, spec: Dict[str, Any]) -> None:
-        from omi.conformance.worker import line_writer, run_checks
+    def __init__(self) -> None:
+        from omi.conformance.worker import line_writer, serve
 
         self.stderr = tempfile.TemporaryFile()
         read_end, write_end = os.pipe()
+        spec_read, spec_write = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
         self.pid = os.fork()
@@ -185,10 +200,12 @@ class _ForkedWorker:
                 for signum in (signal.SIGINT, signal.SIGTERM):  # the parent's are for the parent
                     signal.signal(signum, signal.SIG_DFL)
                 os.close(read_end)
+                os.close(spec_write)
                 os.dup2(self.stderr.fileno(), 1)  # the plugin's output goes to the log
                 os.dup2(self.stderr.fileno(), 2)
-                with os.fdopen(write_end, "w", encoding="utf-8") as events:
-                    run_checks(spec, line_writer(events))
+                with os.fdopen(write_end, "w", encoding="utf-8") as events, \
+                        os.fdopen(spec_read, encoding="utf-8") as specs:
+                    serve(specs.readline, line_writer(events))
                 code = 0
             except BaseException:  # noqa: BLE001 - reported through the log and exit code
                 import traceback
@@ -202,14 +219,21 @@ class _ForkedWorker:
                         pass
                 os._exit(code)
         os.close(write_end)
+        os.close(spec_read)
         try:
             os.setpgid(self.pid, self.pid)  # here too, so no kill can come before the child's
         except OSError:
             pass  # the child has done it, or has exited already
         self.events, self.buffer, self.code = read_end, b"", None
+        self.specs = os.fdopen(spec_write, "wb")
 
     def send(self, spec: Dict[str, Any]) -> None:
-        """The spec was given at fork time."""
+        """Tell the child what to do next."""
+        try:
+            self.specs.write(json.dumps(spec).encode() + b"\n")
+            self.specs.flush()
+        except BrokenPipeError:  # it died: next_event reports how
+            pass
 
     def next_event(self, timeout: Optional[float]) -> Optional[Dict[str, Any]]:
         """The next event; None when the child exited. Raises queue.Empty on timeout."""
@@ -232,9 +256,16 @@ class _ForkedWorker:
     def stderr_tail(self) -> str:
         return _tail(self.stderr)
 
+    def stuck_at(self) -> str:
+        return _stuck_at(self.stderr)
+
     def stop(self, grace: float = 0.0) -> int:
         """End the child: give it `grace` seconds to exit on its own, then kill its group."""
         deadline = time.monotonic() + grace
+        try:
+            self.specs.close()
+        except BrokenPipeError:
+            pass
         try:
             while self.code is None and time.monotonic() < deadline:
                 pid, status = os.waitpid(self.pid, os.WNOHANG)
@@ -250,10 +281,38 @@ class _ForkedWorker:
         return self.code
 
 
-def _tail(log: Any) -> str:
+def _read(log: Any) -> str:
     log.seek(0)
-    lines = log.read().decode("utf-8", "replace").strip().splitlines()
-    return " | ".join(lines[-3:])
+    return log.read().decode("utf-8", "replace")
+
+
+def _tail(log: Any) -> str:
+    return " | ".join(_read(log).strip().splitlines()[-3:])
+
+
+_FRAME = re.compile(r'\s*File "(.*)", line (\d+) in (.*)')
+_OURS = os.path.dirname(os.path.abspath(__file__))
+
+
+def _stuck_at(log: Any, wait: float = 1.0) -> str:
+    """Where the check's thread was, innermost first, from the stack the child dumped when the
+    check's time ran out ("" when there is none): the plugin's frames, up to the check's own.
+    Waits up to `wait` seconds for the dump, which races the parent's deadline."""
+    deadline = time.monotonic() + wait
+    while True:
+        text = _read(log)
+        if "Timeout (" in text or time.monotonic() >= deadline:
+            break
+        time.sleep(0.02)
+    dump = text.rpartition("Timeout (")[2]
+    threads = [[match.groups() for match in map(_FRAME.match, section.splitlines()) if match]
+               for section in dump.split("hread 0x")[1:]]  # "Current thread", "Thread"
+    checking = [t for t in threads if any(name == "run_checks" for _, _, name in t)]
+    frames = (checking or threads or [[]])[0]
+    where = [f"{os.path.basename(path)}:{line} in {name}" for path, line, name in frames]
+    check = next((i for i, (path, _, _) in enumerate(frames)
+                  if os.path.dirname(os.path.abspath(path)) == _OURS), len(frames))
+    return " <- ".join(where[:max(check, 1)][:4])
 
 
 def forks() -> bool:
@@ -287,6 +346,46 @@ def discard_spare(grace: float = 5.0) -> None:
         worker.stop(grace)
 
 
+def _new_worker() -> Any:
+    """The spare child, else a new one (a fork when `forks()`)."""
+    with _signals.hold():
+        return _spare.pop() if _spare else _ForkedWorker() if forks() else _SpawnedWorker()
+
+
+def resolve_in_child(name: str, group: Optional[str], options: Dict[str, Any], timeout: float,
+                     memory_limit: Optional[int] = DEFAULT_MEMORY_LIMIT) -> Dict[str, Any]:
+    """Phase 1 in a child: `target.describe`'s answer, in plain data.
+
+    The child stays, as the spare, to run the checks next (`run_in_child`): the plugin is
+    imported once and no second interpreter is started; the caller discards it
+    (`discard_spare`) when no check follows. A child that dies or takes longer than `timeout`
+    (plus start-up time) is a load error.
+    """
+    worker = _new_worker()
+    try:
+        worker.send({"resolve": {"name": name, "group": group, "options": options},
+                     "memory_limit": memory_limit})
+        try:
+            event = worker.next_event(timeout + 30.0)
+        except queue.Empty:
+            event = {"resolved": {"error": "load", "message": f"importing and validating "
+                                  f"{name} did not finish within {timeout + 30.0:g} s"}}
+        if event is None:
+            event = {"resolved": {"error": "load", "message": f"the process importing {name} "
+                                  f"exited with code {worker.exit_code()}: "
+                                  f"{worker.stderr_tail() or 'no output'}"}}
+        else:
+            sys.stderr.write(_read(worker.stderr))  # what the plugin printed on import, as
+            sys.stderr.flush()                      # when the command imported it itself
+            with _signals.hold():
+                _spare.append(worker)
+                worker = None
+        return event["resolved"]
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
 def run_in_child(import_path: str, options: Dict[str, Any], checks: Sequence[Check],
                  capabilities, seed: int, timeout: float, call_timeout: float,
                  memory_limit: Optional[int] = DEFAULT_MEMORY_LIMIT) -> List[Outcome]:
@@ -316,16 +415,12 @@ def _run_checks_in_children(import_path: str, options: Dict[str, Any], checks: S
     while pending:
         spec = {"plugin": import_path, "options": options, "checks": pending,
                 "capabilities": sorted(capabilities), "seed": seed, "call_timeout": call_timeout,
-                "memory_limit": memory_limit, "scratch": scratch}
+                "memory_limit": memory_limit, "scratch": scratch, "timeout": timeout}
         worker: Any = None
         current: Optional[str] = None
         started, grace = 0.0, 0.0
         try:
-            with _signals.hold():
-                if _spare:
-                    worker = _spare.pop()
-                else:
-                    worker = _ForkedWorker(spec) if forks() else _SpawnedWorker()
+            worker = _new_worker()
             worker.send(spec)
             while True:
                 try:
@@ -334,9 +429,11 @@ def _run_checks_in_children(import_path: str, options: Dict[str, Any], checks: S
                 except queue.Empty:
                     if current is None:
                         raise RuntimeError("the check process did not start") from None
+                    stuck = worker.stuck_at()
                     outcomes.append(Outcome(current, FAILED, time.perf_counter() - started,
                                             f"did not finish within {timeout:g} s (the plugin "
-                                            f"hangs, or needs a larger --timeout)"))
+                                            f"hangs, or needs a larger --timeout)"
+                                            + (f"; stuck at {stuck}" if stuck else "")))
                     break
                 if event is None:
                     code, log = worker.exit_code(), worker.stderr_tail()

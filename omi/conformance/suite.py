@@ -9,6 +9,7 @@ from typing import Dict, List, Optional
 
 from omi.conformance.outcome import (
     DEFAULT_MEMORY_LIMIT,
+    DEFAULT_TIMEOUT,
     FAILED,
     SKIPPED,
     XPASS,
@@ -17,7 +18,7 @@ from omi.conformance.outcome import (
 )
 from omi.conformance.registry import Check, checks_for
 from omi.conformance.runner import run_in_child
-from omi.conformance.target import Target
+from omi.conformance.target import Declared, Target
 
 
 def select_checks(interface: str, pattern: Optional[str]) -> List[Check]:
@@ -53,8 +54,8 @@ class Report:
         return 1 if any(o.status in bad for o in self.outcomes) else 0
 
 
-def run_suite(target: Target, pattern: Optional[str] = None, seed: int = 0,
-              timeout: float = 60.0, call_timeout: float = 10.0,
+def run_suite(target: Target | Declared, pattern: Optional[str] = None, seed: int = 0,
+              timeout: float = DEFAULT_TIMEOUT, call_timeout: float = 10.0,
               memory_limit: Optional[int] = DEFAULT_MEMORY_LIMIT) -> Report:
     """Run the behavioural checks of `target` (validation is the caller's phase 1), each
     child process limited to `memory_limit` bytes of address space (None: no limit)."""

@@ -128,6 +128,46 @@ class Target:
         self.known_failures  # noqa: B018
 
 
+@dataclass(frozen=True)
+class Declared:
+    """A plugin as phase 1 found it, in plain data: all that the process which writes the
+    report knows of it, since it never imports the plugin. `run_suite` takes it like a Target."""
+
+    label: str
+    import_path: str
+    interface: str
+    capabilities: FrozenSet[str]
+    known_failures: Dict[str, str]
+    options: Dict[str, Any]
+
+
+def describe(name: str, group: str | None, options: Dict[str, Any]) -> Dict[str, Any]:
+    """Phase 1 (run in a check process): resolve, import and validate the plugin `name`, and
+    read its declarations. Plain, JSON-able data: {"error": "load" or "invalid", "message"
+    (and "label" when it loaded)}, or the fields of `Declared` plus "options_problem" (a
+    constructor that does not take --option's keys, or None)."""
+    from omi.plugins import PluginError, PluginValidationError, validate_plugin
+
+    try:
+        target, base = resolve_target(name, group, options)
+    except PluginError as error:
+        return {"error": "load", "message": str(error)}
+    try:
+        validate_plugin(target.plugin_class, base)
+        target.check_declarations()
+    except (PluginValidationError, ValueError) as error:
+        return {"error": "invalid", "label": target.label, "message": str(error)}
+    problem = None
+    if options and not callable(getattr(target.plugin_class, "conformance_factory", None)):
+        from omi.config import options_problem
+
+        problem = options_problem(target.plugin_class, options, partial=True)
+    return {"label": target.label, "import_path": target.import_path,
+            "interface": target.interface, "capabilities": sorted(target.capabilities),
+            "known_failures": target.known_failures,
+            "options_problem": problem and f"{target.plugin_class.__name__} {problem}"}
+
+
 def parse_option(text: str) -> tuple[str, Any]:
     """`KEY=VALUE` from the command line; VALUE is read as JSON when it is JSON, else as str."""
     import json

@@ -1,11 +1,14 @@
-"""The child side of the runner: runs a spec's checks and streams one JSON line per event.
+"""The child side of the runner: phase 1 and the checks, one JSON line per event.
 
-Run as `python -m omi.conformance.worker` it reads the spec on stdin (a spawned child); a forked
-child calls `run_checks` directly.
+The parent sends up to two specs, one JSON line each: first, optionally, a plugin to resolve
+and validate (phase 1: the answer is plain data, so the parent never imports the plugin), then
+the checks to run. Run as `python -m omi.conformance.worker` it reads them on stdin (a spawned
+child); a forked child calls `serve` with its end of a pipe.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import sys
@@ -15,7 +18,7 @@ from typing import Any, Callable, Dict, Optional, TextIO
 
 from omi.conformance.outcome import execute
 from omi.conformance.registry import all_checks
-from omi.conformance.target import instance_factory
+from omi.conformance.target import describe, instance_factory
 
 
 def _events_channel() -> TextIO:
@@ -66,11 +69,27 @@ def run_checks(spec: Dict[str, Any], emit: Callable[[Dict[str, Any]], None]) -> 
         plugin_class = getattr(plugin_class, part)
     factory = instance_factory(plugin_class, spec["options"])
     for name in spec["checks"]:
+        # Armed before the parent starts its clock: a check that hangs has its stack written
+        # to the log just before the parent gives up on it, to say where the plugin was stuck.
+        faulthandler.dump_traceback_later(spec["timeout"], file=2)
         emit({"event": "start", "check": name})
         outcome = execute(checks[name], factory, spec["capabilities"], spec["seed"],
                           spec["call_timeout"], memory_limit=spec.get("memory_limit"))
+        faulthandler.cancel_dump_traceback_later()
         emit({"event": "result", "outcome": outcome.to_dict()})
     emit({"event": "done"})
+
+
+def serve(read: Callable[[], str], emit: Callable[[Dict[str, Any]], None]) -> None:
+    """Answer the parent's specs (see the module's docstring); `read` gives the next line,
+    "" when the parent has closed its end. An empty spec means exit at once."""
+    spec = json.loads(read() or "{}")
+    if "resolve" in spec:
+        limit_memory(spec.get("memory_limit"))  # the plugin is imported from here on
+        emit({"event": "resolved", "resolved": describe(**spec["resolve"])})
+        spec = json.loads(read() or "{}")
+    if spec:  # empty when started in advance and then not needed
+        run_checks(spec, emit)
 
 
 def line_writer(stream: TextIO) -> Callable[[Dict[str, Any]], None]:
@@ -85,10 +104,8 @@ def line_writer(stream: TextIO) -> Callable[[Dict[str, Any]], None]:
 
 def main() -> None:
     emit = line_writer(_events_channel())
-    all_checks()  # before the spec arrives: done while the parent resolves the plugin
-    spec = json.loads(sys.stdin.readline() or "{}")
-    if spec:  # empty when started in advance and then not needed
-        run_checks(spec, emit)
+    all_checks()  # before the spec arrives: done while the parent gets ready
+    serve(sys.stdin.readline, emit)
 
 
 if __name__ == "__main__":
