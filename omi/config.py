@@ -139,6 +139,13 @@ class PluginChoice:
     key: str  # "embedding", "storage" or "events.handlers[0]", for error messages
     name: str
     options: Dict[str, Any] = field(default_factory=dict)
+    written: str = ""  # the name as written, when it came from a ${VAR}
+
+    @property
+    def shown(self) -> str:
+        """The name for messages: a mistaken ${VAR} may hold a secret, so it is shown as
+        written, never expanded."""
+        return f"{self.written!r} (as expanded)" if self.written else repr(self.name)
 
 
 @dataclass
@@ -352,6 +359,7 @@ def _choice(section: Any, key: str, selector: str, environ: Optional[Mapping[str
     if not isinstance(section, dict):
         raise ConfigError(f"{key} must be a mapping with `{selector}` and the plugin's options, "
                           f"not {_kind(section)}")
+    written = section.get(selector)
     section = expand_variables(section, key, environ)
     name = section.get(selector)
     if not isinstance(name, str) or not name.strip():
@@ -361,7 +369,8 @@ def _choice(section: Any, key: str, selector: str, environ: Optional[Mapping[str
     for option in options:
         if not isinstance(option, str) or not option.isidentifier():
             raise ConfigError(f"{key}: option {option!r} is not a valid option name")
-    return PluginChoice(key, name.strip(), options)
+    from_variable = isinstance(written, str) and "${" in written
+    return PluginChoice(key, name.strip(), options, written if from_variable else "")
 
 
 def _example(key: str) -> str:
@@ -455,7 +464,7 @@ def _plugin_class(choice: PluginChoice, registry: Any, builtin: tuple = ()) -> t
     if choice.name not in installed:
         valid = [f"{name} (built-in)" for name in builtin] + installed
         raise ConfigError(
-            f"{choice.key}.{kind.selector}: no {kind.noun} named {choice.name!r}"
+            f"{choice.key}.{kind.selector}: no {kind.noun} named {choice.shown}"
             f"{_did_you_mean(choice.name, [*builtin, *installed])}; valid: "
             f"{', '.join(valid) or '(none installed)'} (see `omi plugins list`)")
     try:

@@ -699,3 +699,16 @@ def test_a_plugins_message_never_shows_a_secret_of_its_options(make_dist, body, 
         "dsn": "postgresql://omi:p@ss/w0rd@db/omi"}]}})
     assert error.endswith(message), error
     assert [secret for secret in SECRETS if secret in error] == []
+
+
+def test_a_selector_from_a_variable_is_shown_as_written_never_expanded(tmp_path, monkeypatch):
+    """`provider: ${API_KEY}` by mistake must not print the key in 'no provider named ...'."""
+    from omi.cli import cli
+
+    (tmp_path / "omi.yaml").write_text("embedding:\n  provider: ${MY_API_KEY}\n")
+    monkeypatch.setenv("MY_API_KEY", "sk-live-0123456789")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["recall", "x"])
+    assert result.exit_code == 2
+    assert "no embedding provider named '${MY_API_KEY}' (as expanded)" in result.output
+    assert "sk-live" not in result.output
