@@ -6,13 +6,13 @@ from omi.embeddings import EmbeddingProvider
 from omi_embedding_example import DummyEmbedder
 
 
-def test_plugin_interface():
+def test_plugin_interface() -> None:
     """Verify plugin implements EmbeddingProvider"""
     assert issubclass(DummyEmbedder, EmbeddingProvider)
     assert DummyEmbedder.interface_version == "1.0"
 
 
-def test_embed_single():
+def test_embed_single() -> None:
     """Test single text embedding"""
     embedder = DummyEmbedder()
     result = embedder.embed("Hello world")
@@ -41,7 +41,7 @@ def test_the_same_text_gives_the_same_vector_across_instances():
     assert DummyEmbedder().embed("stable text") != DummyEmbedder().embed("other text")
 
 
-def test_similarity():
+def test_similarity() -> None:
     """Test cosine similarity calculation"""
     embedder = DummyEmbedder()
     vec1 = embedder.embed("identical text")

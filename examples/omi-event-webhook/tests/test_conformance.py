@@ -4,6 +4,8 @@ The handler delivers to a real receiver on 127.0.0.1 that verifies every signatu
 test proves that the suite's sample events really arrive, signed, and none is dead-lettered.
 """
 
+from pathlib import Path
+
 import pytest
 from omi.testing import EventHandlerConformance
 from receiver import Receiver

@@ -14,7 +14,7 @@ from omi.events import EVENT_TYPES, EventHandler
 from omi_event_webhook import InvalidSignature, WebhookHandler, sign, verify_signature
 
 
-def test_plugin_interface():
+def test_plugin_interface() -> None:
     assert issubclass(WebhookHandler, EventHandler)
     assert WebhookHandler.interface_version == "1.0"
 
