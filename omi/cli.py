@@ -17,16 +17,12 @@ from typing import Any, Iterable, Iterator
 import click
 
 from omi import __version__
-
-
-class OperationFailed(click.ClickException):
-    """A check or an operation failed (exit 1)."""
-
-    exit_code = 1
+from omi.errors import OmiError, OperationFailed, UsageError
+from omi.plugins import KIND_NAMES, KINDS
 
 
 class BadInput(click.ClickException):
-    """The user asked for something invalid: a bad name, a missing plugin (exit 2)."""
+    """Click's own usage errors (a missing argument, an unknown option), as one line (exit 2)."""
 
     exit_code = 2
 
@@ -78,8 +74,9 @@ def one_line_usage(error: click.UsageError) -> click.ClickException:
 
 
 class OmiGroup(click.Group):
-    """Turns unexpected exceptions into one-line errors, with the traceback under --debug;
-    usage errors too are one line."""
+    """The one place errors become exit codes: an OmiError is one line with its exit code (2 for
+    usage errors, 1 for failed operations), any other exception one line with exit 1; under
+    --debug both keep their traceback. Click's usage errors too are one line."""
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:
@@ -94,14 +91,17 @@ class OmiGroup(click.Group):
             raise one_line_usage(error) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except OmiError as error:
+            if _debug_enabled(ctx) and type(error) not in (UsageError, OperationFailed):
+                raise  # a library's error: its traceback is what --debug is for
+            if str(error):  # without a message, the command's output already said why
+                click.echo(f"Error: {one_line(error)}", err=True)
+            ctx.exit(error.exit_code)
         except Exception as error:
             if _debug_enabled(ctx):
                 raise
-            from omi.plugins import PluginError
-
-            code = 2 if isinstance(error, PluginError) else 1
             click.echo(f"Error: {error_line(error)}", err=True)
-            ctx.exit(code)
+            ctx.exit(1)
 
 
 class CommandLineText(click.ParamType):
@@ -208,8 +208,8 @@ def format_plugin_line(info: Any, verbose: bool = False) -> str:
 @click.option(
     "--group",
     metavar="GROUP",
-    help="Only this group: omi.embedding_providers, omi.storage_backends, omi.event_handlers "
-    "(or embedding, storage, event).",
+    help=f"Only this group: {', '.join(kind.group for kind in KINDS)} "
+    f"(or {', '.join(KIND_NAMES)}).",
 )
 @click.option(
     "-v", "--verbose", is_flag=True, help="Also show each plugin's distribution and module."
@@ -263,7 +263,7 @@ def parse_settings(settings: tuple[str, ...], option: str = "--set",
         key, sep, value = text.partition("=")
         if not sep or not key.strip():
             hint = f"; e.g. {example}" if example else ""
-            raise BadInput(f"{option} takes KEY=VALUE, got {text!r}{hint}")
+            raise UsageError(f"{option} takes KEY=VALUE, got {text!r}{hint}")
         pairs.append((key.strip(), value))
     return unique_keys(pairs, option)
 
@@ -274,14 +274,14 @@ def unique_keys(pairs: Iterable[tuple[str, Any]], option: str) -> dict[str, Any]
     variables: dict[str, Any] = {}
     for key, value in pairs:
         if key in variables:
-            raise BadInput(f"{option} gives {key!r} twice; give each KEY once")
+            raise UsageError(f"{option} gives {key!r} twice; give each KEY once")
         variables[key] = value
     return variables
 
 
 @plugins.command("new")
-@click.argument("plugin_type", metavar="{embedding|storage|event}",
-                type=click.Choice(["embedding", "storage", "event"]))
+@click.argument("plugin_type", metavar=f"{{{'|'.join(KIND_NAMES)}}}",
+                type=click.Choice(KIND_NAMES))
 @click.argument("name")
 @click.option("-o", "--output-dir", default=".", show_default=True, type=click.Path(),
               help="Where the omi-<type>-<name> directory is created.")
@@ -311,17 +311,14 @@ def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: b
     """
     import sys
 
-    from omi.scaffold import ScaffoldError, new_plugin
+    from omi.scaffold import new_plugin
 
     variables = {key: value for key, value in (("author", author), ("email", email),
                  ("description", description), ("license", license_)) if value is not None}
     variables.update(parse_settings(settings))
     interactive = not no_input and sys.stdin.isatty()
-    try:
-        made = new_plugin(plugin_type, name, output_dir, variables, no_input=not interactive,
-                          dry_run=dry_run)
-    except ScaffoldError as error:
-        raise BadInput(one_line(error)) from None
+    made = new_plugin(plugin_type, name, output_dir, variables, no_input=not interactive,
+                      dry_run=dry_run)
     if dry_run:
         click.echo(f"Would create {made.project_dir} with {len(made.files)} files:")
         for path in made.files:
@@ -380,23 +377,20 @@ def update_plugin_command(path: str, check_only: bool, dry_run: bool, skips: tup
     from omi import update
 
     if check_only and dry_run:
-        raise BadInput("--check and --dry-run do not go together; pick one")
+        raise UsageError("--check and --dry-run do not go together; pick one")
     if init and (check_only or dry_run):
-        raise BadInput("--init records answers; it does not go with --check or --dry-run")
+        raise UsageError("--init records answers; it does not go with --check or --dry-run")
     project = Path(path).resolve()
-    try:
-        if init:
-            answers, different = update.init_record(project, skips, parse_settings(settings))
-            click.echo(f"Recorded answers for omi-{answers['template']}-{answers['name']} in "
-                       f"{update.ANSWERS_FILE}: it now tracks the omi-openclaw {__version__} "
-                       f"templates.")
-            if different:
-                click.echo(f"{len(different)} file(s) differ from the template and count as your "
-                           f"own edits, which updates keep: {', '.join(different)}")
-            return
-        plan = update.plan_update(project, skips, parse_settings(settings))
-    except update.UpdateError as error:
-        raise BadInput(one_line(error)) from None
+    if init:
+        answers, different = update.init_record(project, skips, parse_settings(settings))
+        click.echo(f"Recorded answers for omi-{answers['template']}-{answers['name']} in "
+                   f"{update.ANSWERS_FILE}: it now tracks the omi-openclaw {__version__} "
+                   f"templates.")
+        if different:
+            click.echo(f"{len(different)} file(s) differ from the template and count as your "
+                       f"own edits, which updates keep: {', '.join(different)}")
+        return
+    plan = update.plan_update(project, skips, parse_settings(settings))
     name = f"omi-{plan.answers['template']}-{plan.answers['name']}"
     if not plan.behind and not plan.record_changed:
         click.echo(f"{name} is current with the omi-openclaw {__version__} templates.")
@@ -408,23 +402,17 @@ def update_plugin_command(path: str, check_only: bool, dry_run: bool, skips: tup
         click.echo(f"{name} is behind the omi-openclaw {__version__} templates (last updated "
                    f"with {plan.from_version}); omi plugins update would change:")
         _echo_changes(plan.changes)
-        raise SystemExit(1)
+        raise OperationFailed()
     if dry_run:
         _echo_diff(plan.changes)
         click.echo(f"Dry run: {sum(c.writes for c in plan.changes)} file(s) would change, "
                    f"{len(plan.conflicts)} with conflicts; nothing written.")
         if plan.conflicts:
-            raise SystemExit(1)
+            raise OperationFailed()
         return
-    if not allow_dirty:
-        state, detail = update.git_worktree_state(project)
-        if state == "dirty":
-            raise BadInput(f"the git work tree has uncommitted changes ({detail}); commit or "
-                           f"stash them so the update is one reviewable change, or pass "
-                           f"--allow-dirty")
-        if state != "clean":
-            click.echo(f"Note: {detail}, so the update cannot be checked against a commit; "
-                       f"updating anyway.", err=True)
+    note = update.check_worktree(project, allow_dirty)
+    if note:
+        click.echo(f"Note: {note}", err=True)
     update.apply_update(plan)
     if not plan.behind:
         click.echo(f"Recorded the new answers in {update.ANSWERS_FILE}; {name} is current with "
@@ -513,46 +501,34 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
     from omi import conformance
     from omi.conformance import runner
     from omi.conformance.target import parse_option
-    from omi.plugins import GROUPS, discover_plugins, skip_reason
 
     if list_checks:
-        interface = {"embedding": "embedding", "storage": "storage", "event": "event"}.get(
-            name or "", None)
+        interface = name if name in KIND_NAMES else None
         if name and interface is None:
-            raise BadInput(f"--list-checks takes embedding, storage or event, not {name!r}")
+            raise UsageError(f"--list-checks takes {', '.join(KIND_NAMES[:-1])} or "
+                           f"{KIND_NAMES[-1]}, not {name!r}")
         for item in conformance.all_checks():
             if interface in (None, item.interface):
                 needs = f" [needs {', '.join(sorted(item.requires))}]" if item.requires else ""
                 click.echo(f"{item.interface:9} {item.name:40} {item.description}{needs}")
         return
     if bool(name) == check_all:
-        raise BadInput("give a plugin NAME or --all (not both); see omi plugins list")
+        raise UsageError("give a plugin NAME or --all (not both); see omi plugins list")
     try:
         parsed = unique_keys((parse_option(text) for text in options), "--option")
         limit = runner.parse_memory_limit(memory_limit)
     except ValueError as error:
-        raise BadInput(str(error)) from None
+        raise UsageError(str(error)) from None
     if output is not None:
         _check_writable(output)
     try:
-        runner.forks()  # OMI_CHECK_PROCESS is valid
-    except ValueError as error:
-        raise BadInput(str(error)) from None
-    # A name two distributions register is one (failing) plugin, reported once.
-    names = (list(dict.fromkeys(f"{g}:{ep.name}" for g, eps in discover_plugins().items()
-                                if g in GROUPS for ep in eps if skip_reason(ep) is None))
-             if check_all else [name])
-    try:
-        with runner.supervised(), plugin_output_to_stderr():
-            reports = _check_each(names, group, parsed, pattern, seed, timeout, limit,
-                                  check_all)
+        with plugin_output_to_stderr():
+            reports = conformance.check_plugins(None if check_all else [name], group, parsed,
+                                                pattern, seed, timeout, limit)
     except runner.Interrupted as stop:
         click.echo(f"Error: interrupted by {stop}: the check processes were killed and their "
                    f"scratch files removed", err=True)
         raise SystemExit(128 + stop.signum) from None
-    if not reports:
-        raise BadInput("nothing to check: no installed plugin has a check matching the "
-                       "selection; see omi plugins list and --list-checks")
     rendered = conformance.RENDERERS[output_format](reports, strict)
     if output:
         from pathlib import Path
@@ -564,59 +540,15 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
         click.echo(conformance.summary_line(reports))
     else:
         click.echo(rendered)
-    code = max((report.exit_code(strict) for report in reports), default=0)
-    if code:
-        raise SystemExit(code)
-
-
-def _check_each(names: list[str], group: str | None, options: dict[str, Any],
-                pattern: str | None, seed: int, timeout: float, memory_limit: int | None,
-                check_all: bool) -> list[Any]:
-    """Phase 1 and phase 2 for each plugin named; a report per plugin."""
-    from omi import conformance
-    from omi.conformance import runner
-    from omi.conformance.target import resolve_target
-    from omi.plugins import PluginError, PluginValidationError, validate_plugin
-
-    reports = []
-    for plugin_name in names:
-        runner.prestart()  # the child starts up while this process imports and validates
-        try:
-            target, base = resolve_target(plugin_name, group, options)
-        except PluginError as error:
-            if not check_all:
-                raise
-            reports.append(conformance.Report(plugin_name, "?", seed, one_line(error)))
-            continue
-        try:
-            validate_plugin(target.plugin_class, base)
-            target.check_declarations()
-        except (PluginValidationError, ValueError) as error:
-            reports.append(conformance.Report(target.label, "?", seed, one_line(error)))
-            continue
-        if options and not check_all and not callable(
-                getattr(target.plugin_class, "conformance_factory", None)):
-            from omi.config import options_problem
-
-            problem = options_problem(target.plugin_class, options, partial=True)
-            if problem:  # a typo in --option, said once instead of under every check
-                raise BadInput(f"--option: {target.plugin_class.__name__} {problem}")
-        if pattern and not conformance.select_checks(target.interface, pattern):
-            if check_all:
-                continue
-            raise BadInput(f"no {target.interface} check matches -k {pattern!r}; "
-                           f"see omi plugins check --list-checks {target.interface}")
-        reports.append(conformance.run_suite(target, pattern, seed, timeout,
-                                             memory_limit=memory_limit))
-    return reports
+    click.get_current_context().exit(max(report.exit_code(strict) for report in reports))
 
 
 def _check_writable(path: str) -> None:
     if not path:  # it would name the current directory, which the report would replace
-        raise BadInput("-o is empty; give the report's file name, e.g. -o report.xml")
+        raise UsageError("-o is empty; give the report's file name, e.g. -o report.xml")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
-        raise BadInput(f"cannot write the report to {path}: {directory} is not a writable "
+        raise UsageError(f"cannot write the report to {path}: {directory} is not a writable "
                        f"directory")
 
 
@@ -628,13 +560,9 @@ CONFIG_OPTION_HELP = ("The config file to use (default: $OMI_CONFIG, ./omi.yaml,
 
 def _open_memory(config_path: str | None) -> Any:
     """The host built from config; a configuration problem is a usage error (exit 2)."""
-    from omi.config import ConfigError
     from omi.host import Memory
 
-    try:
-        return Memory.from_config(config_path)
-    except ConfigError as error:
-        raise BadInput(one_line(error)) from None
+    return Memory.from_config(config_path)
 
 
 @cli.command("store")
@@ -651,7 +579,7 @@ def store_command(text: str, meta: tuple[str, ...], config_path: str | None) -> 
       omi store "Ada prefers short answers" --meta source=chat --meta user=ada
     """
     if not text.strip():
-        raise BadInput("TEXT is empty; give the memory's text, e.g. omi store \"...\"")
+        raise UsageError("TEXT is empty; give the memory's text, e.g. omi store \"...\"")
     metadata = parse_settings(meta, "--meta", "--meta source=cli")
     with plugin_output_to_stderr(), _open_memory(config_path) as memory:
         memory_id = memory.store(text, metadata)
@@ -676,7 +604,7 @@ def recall_command(query: str, limit: int, output_format: str, config_path: str 
     from omi.host import MAX_RECALL_LIMIT
 
     if limit > MAX_RECALL_LIMIT:
-        raise BadInput(f"--limit {limit} is too large: one recall returns at most "
+        raise UsageError(f"--limit {limit} is too large: one recall returns at most "
                        f"{MAX_RECALL_LIMIT} memories; give 1 to {MAX_RECALL_LIMIT}")
     with plugin_output_to_stderr(), _open_memory(config_path) as memory:
         results = memory.recall(query, limit)
@@ -716,12 +644,9 @@ def config_show(config_path: str | None, output_format: str) -> None:
       omi config show
       OMI_CONFIG=prod.yaml omi config show --format json
     """
-    from omi.config import ConfigError, load_config, mask_secrets
+    from omi.config import load_config, mask_secrets
 
-    try:
-        config = load_config(config_path)
-    except ConfigError as error:
-        raise BadInput(one_line(error)) from None
+    config = load_config(config_path)
     document = mask_secrets(config.effective())
     if output_format == "json":
         import json

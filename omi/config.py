@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Union
 
+from omi.errors import ConfigError
 from omi.masking import MASK, is_secret, mask_known, mask_secrets, mask_text
+from omi.paths import default_database_path, user_config_dir, user_data_dir
 
 __all__ = [
     "CONFIG_ENV",
@@ -55,29 +57,6 @@ _REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-class ConfigError(ValueError):
-    """The configuration is wrong; the message says where, what, and how to fix it."""
-
-
-# --- where things live ----------------------------------------------------------------------
-
-
-def _xdg_dir(variable: str, fallback: str) -> Path:
-    value = os.environ.get(variable, "")
-    # The XDG spec says relative values are invalid and must be ignored.
-    return Path(value) if os.path.isabs(value) else Path.home() / fallback
-
-
-def user_config_dir() -> Path:
-    """$XDG_CONFIG_HOME/omi, by default ~/.config/omi."""
-    return _xdg_dir("XDG_CONFIG_HOME", ".config") / "omi"
-
-
-def user_data_dir() -> Path:
-    """$XDG_DATA_HOME/omi, by default ~/.local/share/omi: where the default database lives."""
-    return _xdg_dir("XDG_DATA_HOME", os.path.join(".local", "share")) / "omi"
 
 
 def find_config(explicit: Optional[PathLike] = None) -> Optional[Path]:
@@ -177,8 +156,6 @@ class Config:
         """The configuration as the host runs it, defaults filled in (secrets NOT masked)."""
         storage = {"backend": self.storage.name, **self.storage.options}
         if self.storage.name == BUILTIN_STORAGE and "path" not in storage:
-            from omi.builtin.sqlite import default_database_path
-
             storage["path"] = str(default_database_path())
         embedding = (None if self.embedding is None
                      else {"provider": self.embedding.name, **self.embedding.options})
@@ -418,10 +395,6 @@ class Plugins(NamedTuple):
     handlers: Dict[str, Any]
 
 
-_GROUP_OF = {"embedding": "omi.embedding_providers", "storage": "omi.storage_backends",
-             "events": "omi.event_handlers"}
-_NOUN = {"embedding": "embedding provider", "storage": "storage backend",
-         "events": "event handler"}
 
 
 def build_plugins(config: Config, registry: Any = None) -> Plugins:
@@ -457,8 +430,12 @@ def build_plugins(config: Config, registry: Any = None) -> Plugins:
     return Plugins(storage, embedder, handlers)
 
 
-def _section(choice: PluginChoice) -> str:
-    return choice.key.split(".", 1)[0]
+def _plugin_kind(choice: PluginChoice) -> Any:
+    """The plugin kind whose config section `choice` is in."""
+    from omi.plugins import KINDS
+
+    section = choice.key.split(".", 1)[0]
+    return next(kind for kind in KINDS if kind.section == section)
 
 
 def _storage_class(choice: PluginChoice, registry: Any) -> type:
@@ -472,14 +449,13 @@ def _storage_class(choice: PluginChoice, registry: Any) -> type:
 def _plugin_class(choice: PluginChoice, registry: Any, builtin: tuple = ()) -> type:
     from omi.plugins import PluginError
 
-    section = _section(choice)
-    group = _GROUP_OF[section]
+    kind = _plugin_kind(choice)
+    group = kind.group
     installed = sorted(registry.get_plugins(group))
     if choice.name not in installed:
         valid = [f"{name} (built-in)" for name in builtin] + installed
-        selector = {"embedding": "provider", "storage": "backend"}.get(section, "name")
         raise ConfigError(
-            f"{choice.key}.{selector}: no {_NOUN[section]} named {choice.name!r}"
+            f"{choice.key}.{kind.selector}: no {kind.noun} named {choice.name!r}"
             f"{_did_you_mean(choice.name, [*builtin, *installed])}; valid: "
             f"{', '.join(valid) or '(none installed)'} (see `omi plugins list`)")
     try:
@@ -490,7 +466,7 @@ def _plugin_class(choice: PluginChoice, registry: Any, builtin: tuple = ()) -> t
 
 def _construct(choice: PluginChoice, cls: type) -> Any:
     """`cls(**options)`, with errors that name the plugin and the options (never their values)."""
-    label = f"{choice.key}: {_NOUN[_section(choice)]} {choice.name!r} ({cls.__name__})"
+    label = f"{choice.key}: {_plugin_kind(choice).noun} {choice.name!r} ({cls.__name__})"
     problem = options_problem(cls, choice.options)
     if problem:
         raise ConfigError(f"{label} {problem}")

@@ -11,23 +11,31 @@ import re
 import sys
 import types
 import weakref
-from importlib import import_module, metadata
-from typing import Any, Dict, List, Optional
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional
+
+from omi.errors import PluginError
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 __all__ = [
     "GROUPS",
     "GROUP_TITLES",
+    "KINDS",
     "PLUGIN_GROUPS",
     "SUPPORTED_INTERFACE_VERSIONS",
     "InvalidPluginError",
     "PluginError",
     "PluginInfo",
+    "PluginKind",
     "PluginLoadError",
     "PluginRegistry",
     "PluginValidationError",
     "base_class_for",
     "discover_group",
     "discover_plugins",
+    "kind_of",
     "load_plugin",
     "resolve_group",
     "validate_plugin",
@@ -47,39 +55,63 @@ def _log(level: int, message: str, *args: Any) -> None:
     if logging is not None:
         logging.getLogger(__name__).log(level, message, *args)
 
+class PluginKind(NamedTuple):
+    """One kind of plugin, written once: everything else derives from the `KINDS` table.
+
+    Strings only (the base class is a module and attribute name), so reading the table imports
+    nothing; a NamedTuple rather than a dataclass because dataclasses imports `inspect`, which
+    would cost `omi plugins list` several milliseconds.
+    """
+
+    name: str  # "embedding": the `plugins new` type and the conformance interface
+    group: str  # the entry-point group
+    title: str  # how `plugins list` heads the group
+    base: tuple  # (module, class) of the interface its plugins implement
+    suffix: str  # of the class name `plugins new` derives: MyThingEmbedder
+    section: str  # its key in config.yaml
+    selector: str  # the key naming the plugin in that section
+    noun: str  # for messages: "no embedding provider named ..."
+
+    @property
+    def short_group(self) -> str:
+        """The group without its "omi." prefix, as the earlier release keyed PLUGIN_GROUPS."""
+        return self.group.split(".", 1)[1]
+
+
+KINDS: tuple[PluginKind, ...] = (
+    PluginKind("embedding", "omi.embedding_providers", "Embedding Providers",
+               ("omi.embeddings", "EmbeddingProvider"), "Embedder", "embedding", "provider",
+               "embedding provider"),
+    PluginKind("storage", "omi.storage_backends", "Storage Backends",
+               ("omi.storage", "StorageBackend"), "Backend", "storage", "backend",
+               "storage backend"),
+    PluginKind("event", "omi.event_handlers", "Event Handlers",
+               ("omi.events", "EventHandler"), "Handler", "events", "name", "event handler"),
+)
+KIND_NAMES: tuple[str, ...] = tuple(kind.name for kind in KINDS)
+
+
+def kind_of(name_or_group: str) -> PluginKind:
+    """The kind called `name_or_group` ("embedding") or owning that entry-point group."""
+    for kind in KINDS:
+        if name_or_group in (kind.name, kind.group):
+            return kind
+    raise KeyError(name_or_group)
+
+
 #: Short name -> entry-point group, as the earlier OMI release exposed it.
-PLUGIN_GROUPS: Dict[str, str] = {
-    "embedding_providers": "omi.embedding_providers",
-    "storage_backends": "omi.storage_backends",
-    "event_handlers": "omi.event_handlers",
-}
-GROUPS: tuple[str, ...] = tuple(PLUGIN_GROUPS.values())
-GROUP_TITLES: Dict[str, str] = {
-    "omi.embedding_providers": "Embedding Providers",
-    "omi.storage_backends": "Storage Backends",
-    "omi.event_handlers": "Event Handlers",
-}
+PLUGIN_GROUPS: Dict[str, str] = {kind.short_group: kind.group for kind in KINDS}
+GROUPS: tuple[str, ...] = tuple(kind.group for kind in KINDS)
+GROUP_TITLES: Dict[str, str] = {kind.group: kind.title for kind in KINDS}
 SUPPORTED_INTERFACE_VERSIONS: tuple[str, ...] = ("1.0",)
 
-# Base classes by group, as import paths so that discovery never imports them.
-_BASE_CLASSES: Dict[str, tuple[str, str]] = {
-    "omi.embedding_providers": ("omi.embeddings", "EmbeddingProvider"),
-    "omi.storage_backends": ("omi.storage", "StorageBackend"),
-    "omi.event_handlers": ("omi.events", "EventHandler"),
-}
 _GROUP_ALIASES: Dict[str, str] = {
     **{group: group for group in GROUPS},
     **PLUGIN_GROUPS,
-    "embedding": "omi.embedding_providers",
-    "storage": "omi.storage_backends",
-    "event": "omi.event_handlers",
+    **{kind.name: kind.group for kind in KINDS},
 }
 OWN_DISTRIBUTION = "omi-openclaw"
 LOAD_SWITCH = "OMI_LOAD_PLUGINS"
-
-
-class PluginError(Exception):
-    """Base class of every plugin error, so callers can catch them all at once."""
 
 
 class PluginLoadError(PluginError):
@@ -115,10 +147,10 @@ def resolve_group(group: str) -> str:
 
 def base_class_for(group: str) -> Optional[type]:
     """The interface every plugin of `group` must implement (None for a foreign group)."""
-    target = _BASE_CLASSES.get(group)
-    if target is None:
+    kind = next((kind for kind in KINDS if kind.group == group), None)
+    if kind is None:
         return None
-    module, attr = target
+    module, attr = kind.base
     return getattr(import_module(module), attr)
 
 
@@ -190,6 +222,8 @@ def discover_plugins(group: Optional[str] = None) -> Dict[str, List[metadata.Ent
     A group with nothing installed maps to an empty list. Modules are not imported.
     """
     groups = GROUPS if group is None else (group,)
+    from importlib import metadata  # here, not at the top: `omi --help` reads only KINDS
+
     every = metadata.entry_points()  # one scan of sys.path, whatever the number of groups
     found: Dict[str, List[metadata.EntryPoint]] = {}
     for name in groups:

@@ -22,12 +22,14 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from omi import __version__
+from omi.errors import ScaffoldError
+from omi.plugins import KINDS
+from omi.record import ANSWERS_FILE as ANSWERS_FILE  # re-exported: its home before record.py
+from omi.record import record_rendering
 
-PLUGIN_TYPES: Dict[str, tuple[str, str]] = {
-    "embedding": ("omi.embedding_providers", "Embedder"),
-    "storage": ("omi.storage_backends", "Backend"),
-    "event": ("omi.event_handlers", "Handler"),
-}
+#: Plugin type -> (entry-point group, class-name suffix), derived from the table of kinds.
+PLUGIN_TYPES: Dict[str, tuple[str, str]] = {kind.name: (kind.group, kind.suffix)
+                                            for kind in KINDS}
 NAME_RULE = ("lowercase letters, digits and single hyphens, starting with a letter, "
              "2-40 characters, not a Python keyword")
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
@@ -35,11 +37,6 @@ NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 VERSION_PATTERN = re.compile(r"\d+(?:\.\d+)*(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?")
 # Where the project's source lives: pyproject's Source, Issues and Changelog links.
 REPOSITORY_PATTERN = re.compile(r"https?://[^\s\"'\\<>]+(?<!/)")
-ANSWERS_FILE = ".omi-template.json"
-
-
-class ScaffoldError(ValueError):
-    """Bad input to `omi plugins new`; nothing has been written."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +101,9 @@ def plugin_names(plugin_type: str, name: str) -> PluginNames:
 
 def omi_requirement(version: str = __version__) -> str:
     """The compatible range of omi-openclaw for generated plugins: >=X.Y,<X.(Y+1)."""
-    major, minor = (int(part) for part in version.split(".")[:2])
+    from packaging.version import Version
+
+    major, minor = Version(version).release[:2]
     return f"omi-openclaw>={major}.{minor},<{major}.{minor + 1}"
 
 
@@ -142,7 +141,8 @@ class Rendered:
     answers: Dict[str, Any] = field(default_factory=dict)
 
 
-def _template_variables(template: Path) -> Dict[str, Any]:
+def template_variables(template: Path) -> Dict[str, Any]:
+    """The variables of a template and their defaults, from its cookiecutter.json."""
     return json.loads((template / "cookiecutter.json").read_text(encoding="utf-8"))
 
 
@@ -169,7 +169,7 @@ def new_plugin(
         raise ScaffoldError(f"Cannot write to {output}: not a writable directory; "
                             f"create it or pass another -o DIR")
     template = template_dir or templates_root() / plugin_type
-    defaults = _template_variables(template)
+    defaults = template_variables(template)
     given = {**git_identity(), **(variables or {})}
     unknown = sorted(key for key in given if key not in defaults or key.startswith("_"))
     if unknown:
@@ -188,7 +188,6 @@ def new_plugin(
              "__omi_version": __version__, "__omi_requirement": omi_requirement()}
 
     from omi.templating import render_tree, template_context
-    from omi.update import record_rendering  # answers file + the base updates merge on
 
     context = template_context(defaults, given, prompt=not no_input)
     rendered_answers = _answers(plugin_type, names.name, defaults, context)

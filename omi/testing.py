@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Dict, FrozenSet, Optional
 
 import pytest
+from packaging.version import Version
 
+from omi.conformance.outcome import FAILED, execute
 from omi.conformance.registry import Check, checks_for
-from omi.conformance.runner import FAILED, execute
 from omi.conformance.target import (
     check_known_failures,
     declared_capabilities,
@@ -38,10 +39,6 @@ from omi.conformance.target import (
 
 __all__ = ["EmbeddingProviderConformance", "EventHandlerConformance",
            "StorageBackendConformance"]
-
-
-def _version(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in text.split(".") if part.isdigit())
 
 
 class _Conformance:
@@ -111,7 +108,7 @@ class _Conformance:
                           close_instances=self.interface == "storage")
         if outcome.status == FAILED:
             prefix = ""
-            if self.suite_version and _version(check.since) > _version(self.suite_version):
+            if self.suite_version and Version(check.since) > Version(self.suite_version):
                 prefix = (f"[new in conformance suite {check.since}; these tests were written "
                           f"for {self.suite_version}: fix the plugin, or declare it in "
                           f"known_failures with the reason] ")

@@ -590,3 +590,12 @@ def test_version_is_bumped_in_pyproject_only(tmp_path: Path, make_dist,
     finally:
         for loaded in [m for m in sys.modules if m.split(".")[0] == "omi_event_audit"]:
             del sys.modules[loaded]
+
+
+@pytest.mark.parametrize(("version", "requirement"), [
+    ("0.4.0", "omi-openclaw>=0.4,<0.5"),
+    ("0.10.2rc1", "omi-openclaw>=0.10,<0.11"),
+    ("1.2.post3", "omi-openclaw>=1.2,<1.3"),
+])
+def test_the_requirement_range_comes_from_the_pep_440_release(version: str, requirement: str):
+    assert omi_requirement(version) == requirement

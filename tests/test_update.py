@@ -806,3 +806,15 @@ def test_example_packages_are_current_with_the_templates(example: Path):
     result = invoke(str(example), "--check")
     assert result.exit_code == 0, result.output
     assert "is current with" in result.output
+
+
+@pytest.mark.parametrize(("recorded", "refused"), [
+    (f"{__version__}.post1", True),    # a post-release of the installed version is newer
+    (f"{__version__}rc1", False),       # its release candidate is older
+    (f"{__version__}.dev3", False),
+])
+def test_recorded_versions_are_ordered_as_pep_440_orders_them(
+        old_project: Path, recorded: str, refused: bool):
+    edit_answers(old_project, omi_openclaw_version=recorded)
+    result = invoke(str(old_project), "--allow-dirty", "--check")
+    assert (result.exit_code == 2) is refused, result.output

@@ -15,7 +15,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-from omi.host import json_problem
+from omi.jsonvalues import json_problem
+from omi.paths import default_database_path
 from omi.storage import StorageBackend
 
 SCHEMA = """
@@ -38,13 +39,6 @@ CREATE TABLE IF NOT EXISTS edges (
 SYNCHRONOUS_MODES = ("normal", "full")
 #: SQLite integers are 64-bit; a larger LIMIT would not even bind.
 SQLITE_MAX_INTEGER = 2**63 - 1
-
-
-def default_database_path() -> Path:
-    """Where OMI keeps its memories when config names no path: the user's data directory."""
-    from omi.config import user_data_dir
-
-    return user_data_dir() / "memories.db"
 
 
 def _fts_query(query: str) -> str:

@@ -9,10 +9,11 @@ from importlib import import_module
 from typing import Any
 
 _HOMES = {
+    "check": ("check_plugins",),
     "registry": ("CAPABILITIES", "REGISTRY", "SUITE_VERSION", "Check", "CheckFailure", "Context",
                  "all_checks", "checks_for"),
     "report": ("RENDERERS", "summary_line"),
-    "runner": ("Outcome", "execute"),
+    "outcome": ("Outcome", "execute"),
     "suite": ("Report", "run_suite", "select_checks"),
     "target": ("Target", "instance_factory", "interface_of"),
 }

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, Callable, Dict, FrozenSet, List, Optional
 
 from omi import __version__
+from omi.plugins import KIND_NAMES
 
-INTERFACES = ("embedding", "storage", "event")
+INTERFACES = KIND_NAMES
 
 # Capabilities a plugin may declare in `conformance_capabilities`.
 CAPABILITIES = {

@@ -7,16 +7,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
-from omi.conformance.registry import Check, checks_for
-from omi.conformance.runner import (
+from omi.conformance.outcome import (
     DEFAULT_MEMORY_LIMIT,
     FAILED,
     SKIPPED,
     XPASS,
     Outcome,
     apply_known_failures,
-    run_in_child,
 )
+from omi.conformance.registry import Check, checks_for
+from omi.conformance.runner import run_in_child
 from omi.conformance.target import Target
 
 

@@ -10,24 +10,16 @@ from pathlib import Path
 from typing import Any, Callable, Dict, FrozenSet, Iterator
 
 from omi.conformance.registry import CAPABILITIES
+from omi.plugins import KINDS, base_class_for
 
-INTERFACE_OF_GROUP = {
-    "omi.embedding_providers": "embedding",
-    "omi.storage_backends": "storage",
-    "omi.event_handlers": "event",
-}
+INTERFACE_OF_GROUP = {kind.group: kind.name for kind in KINDS}
 
 
 def interface_of(plugin_class: type) -> str:
     """'embedding', 'storage' or 'event', from the OMI base class the plugin inherits."""
-    from omi.embeddings import EmbeddingProvider
-    from omi.events import EventHandler
-    from omi.storage import StorageBackend
-
-    for base, interface in ((EmbeddingProvider, "embedding"), (StorageBackend, "storage"),
-                            (EventHandler, "event")):
-        if issubclass(plugin_class, base):
-            return interface
+    for kind in KINDS:
+        if issubclass(plugin_class, base_class_for(kind.group)):
+            return kind.name
     raise TypeError(f"{plugin_class.__name__} implements none of OMI's plugin interfaces")
 
 

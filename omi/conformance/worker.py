@@ -13,8 +13,8 @@ import tempfile
 from importlib import import_module
 from typing import Any, Callable, Dict, Optional, TextIO
 
+from omi.conformance.outcome import execute
 from omi.conformance.registry import all_checks
-from omi.conformance.runner import execute
 from omi.conformance.target import instance_factory
 
 

@@ -1,0 +1,139 @@
+"""One check's outcome, and running one check in this process (`execute`).
+
+Both the runner (the parent) and the worker (the child it starts) import this module, so a
+spawned child never imports the parent's process management.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional
+
+from omi.conformance.registry import Check, CheckFailure, Context
+
+PASSED, FAILED, SKIPPED, XFAIL, XPASS = "passed", "failed", "skipped", "xfail", "xpass"
+
+#: The address space a check process may use unless told otherwise (--memory-limit).
+DEFAULT_MEMORY_LIMIT = 2 * 2**30
+#: Less is a mistake (512 meant as megabytes?): a check process needs more to start.
+SMALLEST_MEMORY_LIMIT = 32 * 2**20
+_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?")
+
+
+def parse_memory_limit(text: str) -> Optional[int]:
+    """`2G`, `512M`, `1.5GiB` or a number of bytes, as bytes; `0` or `none`: no limit (None).
+
+    Units are binary (1K = 1024 bytes). Raises ValueError naming the accepted forms.
+    """
+    cleaned = text.strip().lower()
+    match = _SIZE.fullmatch(cleaned)
+    if cleaned != "none" and not match:
+        raise ValueError(f"--memory-limit takes a size such as 2G, 512M or 1073741824 (bytes), "
+                         f"or none (or 0) for no limit; got {text!r}")
+    if not match or float(match[1]) == 0:
+        return None
+    size = int(float(match[1]) * _UNITS[match[2]])
+    if size < SMALLEST_MEMORY_LIMIT:
+        raise ValueError(f"--memory-limit {text.strip()} is less than a check process needs "
+                         f"to start ({format_size(SMALLEST_MEMORY_LIMIT)}); give a size with "
+                         f"its unit, e.g. 512M or 2G")
+    return size
+
+
+def format_size(size: int) -> str:
+    """A size in bytes for people: `2 GiB`, `512 MiB`, `1.5 GiB`, `100 bytes`."""
+    for unit, factor in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= factor:
+            return f"{size / factor:.4g} {unit}"
+    return f"{size} bytes"
+
+
+def memory_limit_message(limit: int) -> str:
+    return f"the plugin exceeded the memory limit of {format_size(limit)} (--memory-limit)"
+
+
+@dataclass
+class Outcome:
+    """The result of one check; `duration` is the time spent in the check, in seconds."""
+
+    name: str
+    status: str
+    duration: float = 0.0
+    message: str = ""
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+def execute(check: Check, factory: Callable[[Path], Any], capabilities, seed: int,
+            call_timeout: float, close_instances: bool = True,
+            memory_limit: Optional[int] = None) -> Outcome:
+    """Run one check in this process and say how it went (passed or failed).
+
+    `close_instances=False` leaves the instances `factory` returns open: the caller owns them
+    (a pytest fixture that may be shared by several checks). `memory_limit` is the limit this
+    process runs under: a check that runs out of memory fails saying it exceeded it.
+    """
+    context = Context(factory=factory, capabilities=frozenset(capabilities), seed=seed,
+                      call_timeout=call_timeout, close_instances=close_instances)
+    # Made now: when memory has run out, the failure must not need any to be reported.
+    exceeded = memory_limit_message(memory_limit) if memory_limit else None
+    start = time.perf_counter()
+    try:
+        check.function(context)
+        status, message = PASSED, ""
+    except Exception as error:  # noqa: BLE001 - any exception from the plugin is a failure
+        if exceeded and _ran_out_of_memory(error):
+            status, message = FAILED, exceeded
+        elif isinstance(error, CheckFailure):
+            status, message = FAILED, str(error)
+        else:
+            status, message = FAILED, str(CheckFailure(
+                "the check's calls to succeed",
+                f"{type(error).__name__}: {error} ({_where(error)})",
+                "make that call handle the check's input, or declare the check in "
+                "conformance_known_failures with the reason"))
+    finally:
+        duration = time.perf_counter() - start
+        context.cleanup()
+    return Outcome(check.name, status, duration, " ".join(message.split()))
+
+
+def _ran_out_of_memory(error: Optional[BaseException]) -> bool:
+    """Whether a MemoryError is `error` or behind it (a check may wrap what it caught)."""
+    for _ in range(100):  # a chain can loop: raise a from b, then b from a
+        if error is None:
+            return False
+        if isinstance(error, MemoryError):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _where(error: BaseException) -> str:
+    """Where an exception was raised: the innermost frame, as file:line in function."""
+    import traceback
+
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return "no traceback"
+    frame = frames[-1]
+    return f"raised at {Path(frame.filename).name}:{frame.lineno} in {frame.name}"
+
+
+def apply_known_failures(outcome: Outcome, known: Dict[str, str]) -> Outcome:
+    """A declared known failure that fails is an xfail; one that passes is an xpass."""
+    reason = known.get(outcome.name)
+    if reason is None:
+        return outcome
+    if outcome.status == FAILED:
+        return Outcome(outcome.name, XFAIL, outcome.duration, f"{reason} ({outcome.message})")
+    if outcome.status == PASSED:
+        return Outcome(outcome.name, XPASS, outcome.duration,
+                       f"declared as a known failure ({reason}) but passed; remove it from "
+                       f"conformance_known_failures")
+    return outcome
