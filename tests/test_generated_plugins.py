@@ -76,6 +76,28 @@ def projects(wheel_env: Environment, tmp_path_factory: pytest.TempPathFactory) -
     return out
 
 
+#: Answers that are hard on the templates: a multi-part name, quotes, backslashes and Jinja in
+#: the description, a repository URL, and each license once.
+ODD_ANSWERS = {
+    "embedding": ["--description", 'He said "hi" \\ {{ cookiecutter.author }} {% raw %} \\',
+                  "--license", "Apache-2.0", "--set", "repository=https://github.com/ada/x"],
+    "storage": ["--description", "It's \\\"quoted\\\" and {{ x }}", "--license",
+                "BSD-3-Clause", "--set", "repository=https://example.org/ada/omi-store"],
+    "event": ["--description", '\\"""{{ }}\\', "--license", "MIT",
+              "--set", "repository=https://github.com/ada/omi-event-graph-db-x"],
+}
+
+
+@pytest.fixture(scope="module")
+def odd_projects(wheel_env: Environment, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each type rendered as `graph-db-x` with ODD_ANSWERS (not installed: mypy reads src/)."""
+    out = tmp_path_factory.mktemp("odd")
+    for plugin_type, answers in ODD_ANSWERS.items():
+        run([wheel_env.tool("omi"), "plugins", "new", plugin_type, "graph-db-x", "-o", out,
+             "--no-input", *answers], cwd=out)
+    return out
+
+
 def test_templates_come_from_the_installed_wheel(wheel_env: Environment):
     location = run([wheel_env.tool("python"), "-c",
                     "from omi.scaffold import templates_root; print(templates_root())"],
@@ -189,3 +211,18 @@ def test_a_release_whose_tag_is_not_the_version_stops_before_anything_is_publish
     assert refused.returncode == 1
     assert (f"::error::the release tag {tag} does not match the version 0.1.0 in pyproject.toml"
             in refused.stdout)
+
+
+@pytest.mark.parametrize("variant", ["default", "odd"])
+@pytest.mark.parametrize("plugin_type", list(TYPES))
+def test_generated_plugin_passes_mypy_strict_and_ruff(wheel_env: Environment, projects: Path,
+                                                      odd_projects: Path, plugin_type: str,
+                                                      variant: str):
+    """Against the omi of the wheel (its py.typed), with the project's own configuration."""
+    if variant == "default":
+        project = projects / f"omi-{plugin_type}-{TYPES[plugin_type][0]}"
+    else:
+        project = odd_projects / f"omi-{plugin_type}-graph-db-x"
+    output = run([wheel_env.tool("python"), "-m", "mypy", "--strict"], cwd=project)
+    assert output.startswith("Success: no issues found in 5 source files"), output
+    run([wheel_env.tool("python"), "-m", "ruff", "check", "--no-cache"], cwd=project)

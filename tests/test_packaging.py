@@ -38,7 +38,7 @@ def test_the_sdist_has_the_license_the_changelog_and_the_documentation(dist: Pat
     assert not any(name.startswith("docs/site/") for name in names)
 
 
-def test_the_wheel_carries_the_license_and_the_templates(dist: Path):
+def test_the_wheel_carries_the_license_the_templates_and_py_typed(dist: Path):
     wheel = dist / f"omi_openclaw-{__version__}-py3-none-any.whl"
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
@@ -46,3 +46,4 @@ def test_the_wheel_carries_the_license_and_the_templates(dist: Path):
     assert f"omi_openclaw-{__version__}.dist-info/licenses/LICENSE" in names
     assert "License-Expression: MIT" in metadata
     assert "omi/templates/embedding/cookiecutter.json" in names
+    assert "omi/py.typed" in names  # PEP 561: type checkers use omi's annotations

@@ -4,15 +4,17 @@ The embedder talks to a real HTTP server on 127.0.0.1 that speaks Cohere's v2 AP
 (tests/fake_cohere.py); nothing reaches the internet.
 """
 
+from typing import Iterator
+
 import pytest
-from fake_cohere import FakeCohere
 from omi.testing import EmbeddingProviderConformance
 
+from fake_cohere import FakeCohere
 from omi_embedding_cohere.embedder import CohereEmbedder
 
 
 @pytest.fixture(scope="module")
-def cohere_server():
+def cohere_server() -> Iterator[FakeCohere]:
     with FakeCohere("conformance-key") as server:
         yield server
 
@@ -24,5 +26,5 @@ class TestConformance(EmbeddingProviderConformance):
     known_failures = {}
 
     @pytest.fixture
-    def plugin(self, cohere_server):
+    def plugin(self, cohere_server: FakeCohere) -> CohereEmbedder:
         return CohereEmbedder(api_key="conformance-key", base_url=cohere_server.url)

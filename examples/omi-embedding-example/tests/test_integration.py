@@ -1,5 +1,7 @@
 """OMI discovers and loads this plugin through its entry point."""
 
+from pathlib import Path
+
 from omi.plugins import discover_plugins, load_plugin, validate_plugin
 
 from omi_embedding_example.embedder import DummyEmbedder
@@ -8,7 +10,7 @@ GROUP = "omi.embedding_providers"
 NAME = "dummy"
 
 
-def test_plugin_discovery():
+def test_plugin_discovery() -> None:
     """Verify OMI can discover the plugin"""
     plugins = discover_plugins(GROUP)
     plugin_names = [ep.name for ep in plugins[GROUP]]
@@ -16,20 +18,20 @@ def test_plugin_discovery():
     assert NAME in plugin_names
 
 
-def test_plugin_loading():
+def test_plugin_loading() -> None:
     """Verify OMI can load and validate the plugin"""
     plugin_cls = load_plugin(GROUP, NAME)
 
     assert plugin_cls is DummyEmbedder
 
 
-def test_plugin_interface():
+def test_plugin_interface() -> None:
     """The class passes OMI's static validation and declares interface 1.0"""
     validate_plugin(DummyEmbedder)
     assert DummyEmbedder.interface_version == "1.0"
 
 
-def test_plugins_list_shows_the_guides_line():
+def test_plugins_list_shows_the_guides_line() -> None:
     """`omi plugins list` shows the plugin as the guide promises"""
     from click.testing import CliRunner
     from omi.cli import cli
@@ -40,17 +42,18 @@ def test_plugins_list_shows_the_guides_line():
     assert "  dummy (DummyEmbedder) - v0.1.0 [interface: 1.0] ✓" in result.output.splitlines()
 
 
-def test_the_readme_config_runs_an_omi_memory(tmp_path):
+def test_the_readme_config_runs_an_omi_memory(tmp_path: Path) -> None:
     """The config.yaml of the README, given to OMI's host, stores and recalls with DummyEmbedder"""
     import re
-    from pathlib import Path
 
     import yaml
     from omi.config import parse_config
     from omi.host import Memory
 
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    document = yaml.safe_load(re.search(r"```yaml\n(.*?)```", readme, re.DOTALL).group(1))
+    block = re.search(r"```yaml\n(.*?)```", readme, re.DOTALL)
+    assert block, "README.md has no yaml block"
+    document = yaml.safe_load(block.group(1))
     document["storage"] = {"backend": "sqlite", "path": str(tmp_path / "memories.db")}
 
     with Memory.from_config(parse_config(document)) as memory:
@@ -62,7 +65,7 @@ def test_the_readme_config_runs_an_omi_memory(tmp_path):
     assert best[0]["content"] == "The user prefers green tea in the morning."
 
 
-def test_importing_the_plugin_stays_cheap():
+def test_importing_the_plugin_stays_cheap() -> None:
     """`omi plugins list` imports the plugin; numpy waits until the first embedding"""
     import subprocess
     import sys

@@ -1,21 +1,23 @@
 """Fixtures: webhook receivers on 127.0.0.1 and handlers pointed at them."""
 
 import socket
+from pathlib import Path
+from typing import Any, Callable, Iterator, List
 
 import pytest
-from receiver import Receiver
 
 from omi_event_webhook import WebhookHandler
+from receiver import Receiver
 
 SECRET = "test-secret"
 
 
 @pytest.fixture
-def receiver():
+def receiver() -> Iterator[Callable[..., Receiver]]:
     """receiver(behaviour="ok", **options) -> a started Receiver, stopped after the test."""
-    started = []
+    started: List[Receiver] = []
 
-    def start(behaviour="ok", **options):
+    def start(behaviour: str = "ok", **options: Any) -> Receiver:
         server = Receiver(SECRET, behaviour, **options).__enter__()
         started.append(server)
         return server
@@ -26,10 +28,10 @@ def receiver():
 
 
 @pytest.fixture
-def make(tmp_path):
+def make(tmp_path: Path) -> Callable[..., WebhookHandler]:
     """make(url, **options) -> a WebhookHandler whose dead letters go to tmp_path."""
 
-    def make_handler(url, **options):
+    def make_handler(url: str, **options: Any) -> WebhookHandler:
         options = {"secret": SECRET, "dead_letter_path": tmp_path / "dead.jsonl",
                    "backoff": 0.0, **options}
         return WebhookHandler(url, **options)
@@ -38,7 +40,7 @@ def make(tmp_path):
 
 
 @pytest.fixture
-def closed_port_url():
+def closed_port_url() -> str:
     """A loopback URL where nothing listens (the port was just released)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

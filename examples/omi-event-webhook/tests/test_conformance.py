@@ -4,17 +4,20 @@ The handler delivers to a real receiver on 127.0.0.1 that verifies every signatu
 test proves that the suite's sample events really arrive, signed, and none is dead-lettered.
 """
 
+from pathlib import Path
+from typing import Iterator
+
 import pytest
 from omi.testing import EventHandlerConformance
-from receiver import Receiver
 
 from omi_event_webhook.handler import WebhookHandler
+from receiver import Receiver
 
 SECRET = "conformance-secret"
 
 
 @pytest.fixture(scope="module")
-def conformance_receiver():
+def conformance_receiver() -> Iterator[Receiver]:
     with Receiver(SECRET) as server:
         yield server
 
@@ -26,11 +29,11 @@ class TestConformance(EventHandlerConformance):
     known_failures = {}
 
     @pytest.fixture
-    def plugin(self, conformance_receiver, tmp_path):
+    def plugin(self, conformance_receiver: Receiver, tmp_path: Path) -> WebhookHandler:
         return WebhookHandler(conformance_receiver.url, SECRET, tmp_path / "dead.jsonl")
 
 
-def test_the_suite_sample_events_arrive_signed(tmp_path):
+def test_the_suite_sample_events_arrive_signed(tmp_path: Path) -> None:
     from omi.conformance.events import SAMPLE_PAYLOADS
 
     with Receiver(SECRET) as server:

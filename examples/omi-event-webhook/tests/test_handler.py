@@ -7,23 +7,32 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List
 
 import pytest
 from omi.events import EVENT_TYPES, EventHandler
 
 from omi_event_webhook import InvalidSignature, WebhookHandler, sign, verify_signature
+from receiver import Receiver
+
+StartReceiver = Callable[..., Receiver]  # the `receiver` fixture: behaviour, options -> started
+Make = Callable[..., WebhookHandler]  # the `make` fixture: url, options -> a handler
 
 
-def test_plugin_interface():
+def test_plugin_interface() -> None:
     assert issubclass(WebhookHandler, EventHandler)
     assert WebhookHandler.interface_version == "1.0"
 
 
-def test_every_event_is_posted_as_signed_json(receiver, make, tmp_path):
+def test_every_event_is_posted_as_signed_json(receiver: StartReceiver, make: Make,
+                                              tmp_path: Path) -> None:
     server = receiver("ok")
     handler = make(server.url)
     for event_type in EVENT_TYPES:
-        assert handler.handle(event_type, {"id": "m1", "content": "tea, not coffee ☕"}) is None
+        # handle() returns (None) rather than raising
+        assert handler.handle(event_type,  # type: ignore[func-returns-value]
+                              {"id": "m1", "content": "tea, not coffee ☕"}) is None
 
     assert len(server.accepted) == len(server.requests) == len(EVENT_TYPES)  # all verified
     events = server.events()
@@ -40,7 +49,7 @@ def test_every_event_is_posted_as_signed_json(receiver, make, tmp_path):
     assert not (tmp_path / "dead.jsonl").exists()
 
 
-def test_the_signature_covers_timestamp_and_raw_body(receiver, make):
+def test_the_signature_covers_timestamp_and_raw_body(receiver: StartReceiver, make: Make) -> None:
     server = receiver("ok")
     make(server.url).handle("memory.stored", {"id": "m1"})
     request = server.requests[0]
@@ -64,7 +73,9 @@ def test_the_signature_covers_timestamp_and_raw_body(receiver, make):
                          now=int(timestamp) + 301)
 
 
-def test_a_receiver_with_another_secret_refuses_and_the_event_is_kept(receiver, make, tmp_path):
+def test_a_receiver_with_another_secret_refuses_and_the_event_is_kept(receiver: StartReceiver,
+                                                                      make: Make,
+                                                                      tmp_path: Path) -> None:
     server = receiver("ok")
     make(server.url, secret="not-the-receivers-secret").handle("memory.stored", {"id": "m1"})
 
@@ -74,7 +85,8 @@ def test_a_receiver_with_another_secret_refuses_and_the_event_is_kept(receiver, 
     assert kept["attempts"] == 1 and "HTTP 401" in kept["error"]
 
 
-def test_a_failing_receiver_gets_bounded_retries_then_the_event_is_kept(receiver, make):
+def test_a_failing_receiver_gets_bounded_retries_then_the_event_is_kept(receiver: StartReceiver,
+                                                                        make: Make) -> None:
     server = receiver("fail")
     handler = make(server.url, max_retries=2)
     handler.handle("memory.stored", {"id": "m1", "content": "keep me"})
@@ -86,7 +98,7 @@ def test_a_failing_receiver_gets_bounded_retries_then_the_event_is_kept(receiver
     assert json.loads(server.requests[0]["body"])["id"] == kept["id"]
 
 
-def test_retries_back_off_exponentially(receiver, make):
+def test_retries_back_off_exponentially(receiver: StartReceiver, make: Make) -> None:
     server = receiver("flaky", failures=2)
     start = time.perf_counter()
     make(server.url, backoff=0.1, max_retries=2).handle("memory.stored", {"id": "m1"})
@@ -94,7 +106,7 @@ def test_retries_back_off_exponentially(receiver, make):
     assert len(server.requests) == 3 and len(server.accepted) == 1
 
 
-def test_retry_after_is_honoured(receiver, make):
+def test_retry_after_is_honoured(receiver: StartReceiver, make: Make) -> None:
     server = receiver("flaky", failures=1, retry_after="0.4")
     start = time.perf_counter()
     make(server.url, max_retries=1).handle("memory.stored", {"id": "m1"})
@@ -102,7 +114,9 @@ def test_retry_after_is_honoured(receiver, make):
     assert len(server.accepted) == 1
 
 
-def test_a_receiver_that_fails_then_recovers_gets_the_event_once(receiver, make, tmp_path):
+def test_a_receiver_that_fails_then_recovers_gets_the_event_once(receiver: StartReceiver,
+                                                                 make: Make,
+                                                                 tmp_path: Path) -> None:
     server = receiver("flaky", failures=2)
     make(server.url, max_retries=2).handle("session.started", {"session_id": "s1"})
 
@@ -111,7 +125,8 @@ def test_a_receiver_that_fails_then_recovers_gets_the_event_once(receiver, make,
     assert not (tmp_path / "dead.jsonl").exists()
 
 
-def test_a_receiver_that_times_out_costs_at_most_the_time_budget(receiver, make):
+def test_a_receiver_that_times_out_costs_at_most_the_time_budget(receiver: StartReceiver,
+                                                                 make: Make) -> None:
     server = receiver("slow", delay=4.0)
     handler = make(server.url, timeout=0.2, max_retries=1, backoff=0.05)
     start = time.perf_counter()
@@ -125,7 +140,8 @@ def test_a_receiver_that_times_out_costs_at_most_the_time_budget(receiver, make)
     assert kept["attempts"] == 2 and "timed out" in kept["error"]
 
 
-def test_a_receiver_trickling_its_answer_cannot_stretch_the_timeout(receiver, make):
+def test_a_receiver_trickling_its_answer_cannot_stretch_the_timeout(receiver: StartReceiver,
+                                                                    make: Make) -> None:
     """The timeout bounded each read, so a receiver sending a byte every 0.2 s (every 0.5 s
     held handle() 19.5 s with timeout=1) never let it expire."""
     server = receiver("trickle", delay=0.2)
@@ -139,7 +155,7 @@ def test_a_receiver_trickling_its_answer_cannot_stretch_the_timeout(receiver, ma
     assert kept["data"] == {"id": "m1"} and "timed out" in kept["error"]
 
 
-def test_a_refusal_is_not_retried(receiver, make):
+def test_a_refusal_is_not_retried(receiver: StartReceiver, make: Make) -> None:
     server = receiver("reject")
     handler = make(server.url, max_retries=3)
     handler.handle("memory.stored", {"id": "m1"})
@@ -147,7 +163,8 @@ def test_a_refusal_is_not_retried(receiver, make):
     assert "HTTP 400" in handler.dead_letters()[0]["error"]
 
 
-def test_a_redirect_is_not_followed_and_the_event_is_kept(receiver, make):
+def test_a_redirect_is_not_followed_and_the_event_is_kept(receiver: StartReceiver,
+                                                          make: Make) -> None:
     """urllib would turn the POST into a body-less GET of the new address and call a 200 a
     delivery: the event would be lost."""
     server = receiver("redirect")
@@ -161,24 +178,27 @@ def test_a_redirect_is_not_followed_and_the_event_is_kept(receiver, make):
                                f"address that receives the events")
 
 
-def test_a_reply_that_is_not_http_is_retried_then_the_event_is_kept(receiver, make):
+def test_a_reply_that_is_not_http_is_retried_then_the_event_is_kept(receiver: StartReceiver,
+                                                                    make: Make) -> None:
     server = receiver("garbage")
     handler = make(server.url, max_retries=1)
-    assert handler.handle("memory.stored", {"id": "m1"}) is None
+    assert handler.handle("memory.stored", {"id": "m1"}) is None  # type: ignore[func-returns-value]
     assert len(server.requests) == 2
     [letter] = handler.dead_letters()
     assert letter["data"] == {"id": "m1"} and letter["attempts"] == 2
     assert letter["error"].startswith(f"{server.url} did not answer in HTTP: ")
 
 
-def test_an_unreachable_receiver_is_reported_in_the_dead_letter(make, closed_port_url):
+def test_an_unreachable_receiver_is_reported_in_the_dead_letter(make: Make,
+                                                                closed_port_url: str) -> None:
     handler = make(closed_port_url, max_retries=1)
     handler.handle("memory.stored", {"id": "m1"})
     kept, = handler.dead_letters()
     assert kept["error"].startswith(f"cannot reach {closed_port_url}")
 
 
-def test_a_receiver_that_is_down_is_not_waited_for_again_during_the_cooldown(receiver, make):
+def test_a_receiver_that_is_down_is_not_waited_for_again_during_the_cooldown(
+        receiver: StartReceiver, make: Make) -> None:
     server = receiver("fail")
     handler = make(server.url, max_retries=1, cooldown=60)
     for number in range(5):
@@ -191,7 +211,7 @@ def test_a_receiver_that_is_down_is_not_waited_for_again_during_the_cooldown(rec
     assert "cooldown" in kept[1]["error"]
 
 
-def test_without_cooldown_every_event_is_tried(receiver, make):
+def test_without_cooldown_every_event_is_tried(receiver: StartReceiver, make: Make) -> None:
     server = receiver("fail")
     handler = make(server.url, max_retries=0, cooldown=0)
     for number in range(3):
@@ -199,7 +219,8 @@ def test_without_cooldown_every_event_is_tried(receiver, make):
     assert len(server.requests) == 3
 
 
-def test_redeliver_sends_the_dead_letters_again_with_their_ids(receiver, make, tmp_path):
+def test_redeliver_sends_the_dead_letters_again_with_their_ids(receiver: StartReceiver, make: Make,
+                                                               tmp_path: Path) -> None:
     server = receiver("flaky", failures=3)
     handler = make(server.url, max_retries=0, cooldown=0)
     for number in range(3):
@@ -216,7 +237,9 @@ def test_redeliver_sends_the_dead_letters_again_with_their_ids(receiver, make, t
     assert handler.redeliver().delivered == 0
 
 
-def test_redeliver_keeps_what_still_fails_and_never_drops_a_line(receiver, make, tmp_path):
+def test_redeliver_keeps_what_still_fails_and_never_drops_a_line(receiver: StartReceiver,
+                                                                 make: Make,
+                                                                 tmp_path: Path) -> None:
     server = receiver("fail")
     handler = make(server.url, max_retries=0, cooldown=0)
     handler.handle("memory.stored", {"id": "m1"})
@@ -232,14 +255,15 @@ def test_redeliver_keeps_what_still_fails_and_never_drops_a_line(receiver, make,
     assert record["data"] == {"id": "m1"} and record["attempts"] == 2
 
 
-def test_events_kept_during_a_redelivery_are_not_lost(receiver, make, closed_port_url):
+def test_events_kept_during_a_redelivery_are_not_lost(receiver: StartReceiver, make: Make,
+                                                      closed_port_url: str) -> None:
     slow = receiver("slow", delay=0.3)
     redelivering = make(slow.url, max_retries=0, cooldown=0)
     elsewhere = make(closed_port_url, max_retries=0, cooldown=0)  # same file, own instance
     for number in range(3):
         elsewhere.handle("memory.stored", {"id": f"old{number}"})
 
-    def keep_more():
+    def keep_more() -> None:
         while not slow.requests:  # the redelivery has taken its snapshot and is sending
             time.sleep(0.001)
         for number in range(20):
@@ -256,7 +280,8 @@ def test_events_kept_during_a_redelivery_are_not_lost(receiver, make, closed_por
     assert waiting == [f"new{number}" for number in range(20)]
 
 
-def test_overlapping_redeliveries_lose_nothing(receiver, make, closed_port_url):
+def test_overlapping_redeliveries_lose_nothing(receiver: StartReceiver, make: Make,
+                                               closed_port_url: str) -> None:
     """Two redeliveries at once (a cron run that outlasts its interval): the later one must not
     rewrite the file the earlier one already replaced, or the events kept meanwhile are lost."""
     slow = receiver("slow", delay=0.2)
@@ -266,9 +291,9 @@ def test_overlapping_redeliveries_lose_nothing(receiver, make, closed_port_url):
         elsewhere.handle("memory.stored", {"id": f"old{number}"})
     first = threading.Thread(target=make(fast.url, max_retries=0).redeliver)
     later = make(slow.url, max_retries=0)
-    kept_meanwhile = []
+    kept_meanwhile: List[str] = []
 
-    def keep_one_then_redeliver_fast():
+    def keep_one_then_redeliver_fast() -> None:
         while not slow.requests:  # the slow redelivery has its snapshot
             time.sleep(0.001)
         elsewhere.handle("memory.stored", {"id": "new"})
@@ -287,7 +312,8 @@ def test_overlapping_redeliveries_lose_nothing(receiver, make, closed_port_url):
     assert delivered | waiting == {"old0", "old1", "old2", "new"}, (delivered, waiting)
 
 
-def test_redeliver_from_the_command_line(receiver, make, tmp_path):
+def test_redeliver_from_the_command_line(receiver: StartReceiver, make: Make,
+                                         tmp_path: Path) -> None:
     failing = receiver("fail")
     make(failing.url, max_retries=0).handle("belief.updated", {"belief": "tea", "new": 0.9})
     ok = receiver("ok")
@@ -311,7 +337,7 @@ def test_redeliver_from_the_command_line(receiver, make, tmp_path):
                                   "'ftp://example.invalid'"
 
 
-def test_unknown_and_filtered_events_are_ignored(receiver, make):
+def test_unknown_and_filtered_events_are_ignored(receiver: StartReceiver, make: Make) -> None:
     server = receiver("ok")
     handler = make(server.url, events=["memory.stored"])
     handler.handle("session.started", {})
@@ -321,7 +347,8 @@ def test_unknown_and_filtered_events_are_ignored(receiver, make):
     assert len(server.accepted) == 1
 
 
-def test_event_data_is_not_changed_and_odd_values_are_sent_as_text(receiver, make):
+def test_event_data_is_not_changed_and_odd_values_are_sent_as_text(receiver: StartReceiver,
+                                                                   make: Make) -> None:
     server = receiver("ok")
     when = datetime.datetime(2026, 1, 2, 3, 4, 5)
     data = {"id": "m1", "at": when, "tags": ["a"]}
@@ -330,15 +357,16 @@ def test_event_data_is_not_changed_and_odd_values_are_sent_as_text(receiver, mak
     assert server.events()[0]["data"] == {"id": "m1", "at": "2026-01-02 03:04:05", "tags": ["a"]}
 
 
-def test_an_event_that_cannot_even_be_kept_is_a_loud_error(make, closed_port_url, tmp_path):
+def test_an_event_that_cannot_even_be_kept_is_a_loud_error(make: Make, closed_port_url: str,
+                                                           tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("")
     handler = make(closed_port_url, max_retries=0, dead_letter_path=tmp_path / "a-file" / "x")
     with pytest.raises(RuntimeError, match=r"could not keep it in .*a-file/x.*dead_letter_path"):
         handler.handle("memory.stored", {"id": "m1"})
 
 
-def test_a_relative_dead_letter_path_is_fixed_when_the_handler_is_built(tmp_path, monkeypatch,
-                                                                        closed_port_url):
+def test_a_relative_dead_letter_path_is_fixed_when_the_handler_is_built(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, closed_port_url: str) -> None:
     monkeypatch.chdir(tmp_path)
     handler = WebhookHandler(closed_port_url, "s", max_retries=0)
     assert handler.dead_letter_path == tmp_path / "omi-webhook-dead-letters.jsonl"
@@ -347,15 +375,18 @@ def test_a_relative_dead_letter_path_is_fixed_when_the_handler_is_built(tmp_path
     assert (tmp_path / "omi-webhook-dead-letters.jsonl").exists()
 
 
-def test_the_secret_can_come_from_the_environment(receiver, monkeypatch, tmp_path):
+def test_the_secret_can_come_from_the_environment(receiver: StartReceiver,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
     server = receiver("ok")
     monkeypatch.setenv("OMI_WEBHOOK_SECRET", "test-secret")
     WebhookHandler(server.url, dead_letter_path=tmp_path / "d.jsonl").handle("memory.stored", {})
     assert len(server.accepted) == 1
 
 
-def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_written(receiver, make,
-                                                                        tmp_path, caplog):
+def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_written(
+        receiver: StartReceiver, make: Make, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
     ok = receiver("ok")
     handler = make(ok.url.replace("http://", "http://omi:p%40ss%2Fw0rd@") + "?token=TOKEN1")
     handler.handle("memory.stored", {"id": "m1"})
@@ -406,7 +437,9 @@ def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_written(receive
     ({"cooldown": 1e300}, "cooldown must be at most 86400 seconds"),
     ({"max_retries": 11}, "max_retries must be an integer, 0 or more and at most 10, got 11"),
 ])
-def test_what_would_fail_at_the_first_event_is_refused_when_built(options, message, tmp_path):
+def test_what_would_fail_at_the_first_event_is_refused_when_built(options: Dict[str, Any],
+                                                                  message: str,
+                                                                  tmp_path: Path) -> None:
     """A malformed URL or a CRLF in a header made handle() raise: the event was neither
     delivered nor kept. A huge number of seconds overflowed inside urllib or sleep()."""
     options = {"url": "http://127.0.0.1:9/hook", "secret": "s",
@@ -417,7 +450,7 @@ def test_what_would_fail_at_the_first_event_is_refused_when_built(options, messa
     assert "w0rd" not in str(info.value) and "pw" not in str(info.value)
 
 
-def test_redeliver_of_a_file_that_does_not_exist_is_a_usage_error(tmp_path):
+def test_redeliver_of_a_file_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> None:
     """It printed 'delivered 0, still waiting 0' and exited 0: a typo passed for success."""
     done = subprocess.run([sys.executable, "-m", "omi_event_webhook", "redeliver", "--url",
                            "http://127.0.0.1:9/hook", "--secret", "s", "--dead-letters",
@@ -439,7 +472,8 @@ def test_redeliver_of_a_file_that_does_not_exist_is_a_usage_error(tmp_path):
     ({"max_retries": -1}, "max_retries must be an integer, 0 or more"),
     ({"events": ["memory.deleted"]}, "unknown event types"),
 ])
-def test_bad_settings_are_rejected(monkeypatch, options, message):
+def test_bad_settings_are_rejected(monkeypatch: pytest.MonkeyPatch,
+                                   options: Dict[str, Any], message: str) -> None:
     monkeypatch.delenv("OMI_WEBHOOK_SECRET", raising=False)
     options = {"url": "http://127.0.0.1:9/hook", "secret": "s", **options}
     with pytest.raises(ValueError, match=message):

@@ -1,14 +1,20 @@
 """OMI discovers and loads this plugin through its entry point."""
 
+from pathlib import Path
+from typing import Callable
+
 from omi.plugins import discover_plugins, load_plugin, validate_plugin
 
 from omi_event_webhook.handler import WebhookHandler
+from receiver import Receiver
+
+StartReceiver = Callable[..., Receiver]  # the `receiver` fixture
 
 GROUP = "omi.event_handlers"
 NAME = "webhook"
 
 
-def test_plugin_discovery():
+def test_plugin_discovery() -> None:
     """Verify OMI can discover the plugin"""
     plugins = discover_plugins(GROUP)
     plugin_names = [ep.name for ep in plugins[GROUP]]
@@ -16,20 +22,20 @@ def test_plugin_discovery():
     assert NAME in plugin_names
 
 
-def test_plugin_loading():
+def test_plugin_loading() -> None:
     """Verify OMI can load and validate the plugin"""
     plugin_cls = load_plugin(GROUP, NAME)
 
     assert plugin_cls is WebhookHandler
 
 
-def test_plugin_interface():
+def test_plugin_interface() -> None:
     """The class passes OMI's static validation and declares interface 1.0"""
     validate_plugin(WebhookHandler)
     assert WebhookHandler.interface_version == "1.0"
 
 
-def test_plugins_list_shows_it():
+def test_plugins_list_shows_it() -> None:
     """`omi plugins list` shows the plugin; listing never contacts the receiver"""
     from click.testing import CliRunner
     from omi.cli import cli
@@ -40,7 +46,8 @@ def test_plugins_list_shows_it():
     assert "  webhook (WebhookHandler) - v0.2.0 [interface: 1.0] ✓" in result.output.splitlines()
 
 
-def test_the_readme_config_delivers_omi_memory_events(receiver, tmp_path):
+def test_the_readme_config_delivers_omi_memory_events(receiver: StartReceiver,
+                                                      tmp_path: Path) -> None:
     """The config.yaml of the README, given to OMI's host: its events reach the receiver"""
     import re
     from pathlib import Path
@@ -50,7 +57,9 @@ def test_the_readme_config_delivers_omi_memory_events(receiver, tmp_path):
     from omi.host import Memory
 
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    document = yaml.safe_load(re.search(r"```yaml\n(.*?)```", readme, re.DOTALL).group(1))
+    block = re.search(r"```yaml\n(.*?)```", readme, re.DOTALL)
+    assert block, "README.md has no yaml block"
+    document = yaml.safe_load(block.group(1))
     server = receiver("ok")
     options = document["events"]["handlers"][0]
     options.update(url=server.url, secret="test-secret",

@@ -16,7 +16,7 @@ def schemas(sql, name):
                        (name,)).fetchone()[0]
 
 
-def test_plugin_interface():
+def test_plugin_interface() -> None:
     assert issubclass(PostgresBackend, StorageBackend)
     assert PostgresBackend.interface_version == "1.0"
     assert "persistent" in PostgresBackend.conformance_capabilities

@@ -5,6 +5,9 @@ Instances are built as `omi plugins check` builds them, through
 OMI_POSTGRES_DSN (dropped when the test process exits).
 """
 
+from pathlib import Path
+from typing import Callable
+
 import pytest
 from omi.testing import StorageBackendConformance
 

@@ -8,7 +8,7 @@ GROUP = "omi.storage_backends"
 NAME = "postgres"
 
 
-def test_plugin_discovery():
+def test_plugin_discovery() -> None:
     """Verify OMI can discover the plugin"""
     plugins = discover_plugins(GROUP)
     plugin_names = [ep.name for ep in plugins[GROUP]]
@@ -16,14 +16,14 @@ def test_plugin_discovery():
     assert NAME in plugin_names
 
 
-def test_plugin_loading():
+def test_plugin_loading() -> None:
     """Verify OMI can load and validate the plugin"""
     plugin_cls = load_plugin(GROUP, NAME)
 
     assert plugin_cls is PostgresBackend
 
 
-def test_plugin_interface():
+def test_plugin_interface() -> None:
     """The class passes OMI's static validation and declares interface 1.0"""
     validate_plugin(PostgresBackend)
     assert PostgresBackend.interface_version == "1.0"

@@ -92,7 +92,8 @@ class DummyEmbedder(EmbeddingProvider):
             digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
             index = int.from_bytes(digest[:4], "little") % self.dimension
             vector[index] += 1.0 if digest[4] & 1 else -1.0
-        norm = np.linalg.norm(vector)
+        norm = float(np.linalg.norm(vector))
         if norm == 0.0:  # every feature cancelled out: fall back to a fixed unit vector
             vector[0], norm = 1.0, 1.0
-        return (vector / norm).tolist()
+        unit: List[float] = (vector / norm).tolist()
+        return unit

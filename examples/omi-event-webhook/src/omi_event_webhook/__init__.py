@@ -4,6 +4,8 @@ from omi_event_webhook.handler import (
     DeliveryError,
     RedeliveryResult,
     WebhookHandler,
+)
+from omi_event_webhook.handler import (
     __version__ as __version__,
 )
 from omi_event_webhook.signing import InvalidSignature, sign, verify_signature

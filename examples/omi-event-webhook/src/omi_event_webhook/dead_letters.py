@@ -15,7 +15,7 @@ import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator, List, Tuple
+from typing import IO, Any, Iterator, List, Tuple
 
 try:
     import fcntl
@@ -66,13 +66,13 @@ class DeadLetterFile:
             os.replace(scratch, self.path)
 
     @contextmanager
-    def _locked(self, mode: str) -> Iterator[IO]:
+    def _locked(self, mode: str) -> Iterator[IO[Any]]:
         """The file opened in `mode` under the thread lock and an exclusive flock."""
         with self._threads:
             if "a" in mode:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             while True:
-                stream = self.path.open(mode, **({} if "b" in mode else {"encoding": "utf-8"}))
+                stream = self.path.open(mode, encoding=None if "b" in mode else "utf-8")
                 if fcntl is not None:
                     fcntl.flock(stream.fileno(), fcntl.LOCK_EX)
                 if self._still_current(stream):
@@ -98,7 +98,7 @@ class DeadLetterFile:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             yield  # closing the file releases the flock
 
-    def _still_current(self, stream: IO) -> bool:
+    def _still_current(self, stream: IO[Any]) -> bool:
         try:
             return os.fstat(stream.fileno()).st_ino == os.stat(self.path).st_ino
         except FileNotFoundError:

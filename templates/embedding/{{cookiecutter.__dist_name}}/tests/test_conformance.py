@@ -13,5 +13,5 @@ class TestConformance(EmbeddingProviderConformance):
     known_failures = {}
 
     @pytest.fixture
-    def plugin(self):
+    def plugin(self) -> {{ cookiecutter.__class_name }}:
         return {{ cookiecutter.__class_name }}()

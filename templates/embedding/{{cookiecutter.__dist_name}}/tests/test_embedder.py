@@ -6,13 +6,13 @@ from omi.embeddings import EmbeddingProvider
 from {{ cookiecutter.__import_name }}.embedder import {{ cookiecutter.__class_name }}
 
 
-def test_plugin_interface():
+def test_plugin_interface() -> None:
     """Verify plugin implements EmbeddingProvider"""
     assert issubclass({{ cookiecutter.__class_name }}, EmbeddingProvider)
     assert {{ cookiecutter.__class_name }}.interface_version == "1.0"
 
 
-def test_embed_single():
+def test_embed_single() -> None:
     """Test single text embedding"""
     embedder = {{ cookiecutter.__class_name }}()
     result = embedder.embed("Hello world")
@@ -22,7 +22,7 @@ def test_embed_single():
     assert all(isinstance(x, float) for x in result)
 
 
-def test_embed_batch():
+def test_embed_batch() -> None:
     """Test batch embedding"""
     embedder = {{ cookiecutter.__class_name }}()
     texts = ["First text", "Second text", "Third text"]
@@ -33,7 +33,7 @@ def test_embed_batch():
     assert results == [embedder.embed(text) for text in texts]
 
 
-def test_similarity():
+def test_similarity() -> None:
     """Test cosine similarity calculation"""
     embedder = {{ cookiecutter.__class_name }}()
     vec1 = embedder.embed("identical text")
@@ -43,7 +43,7 @@ def test_similarity():
     assert 0.99 <= similarity <= 1.0  # Should be nearly identical
 
 
-def test_shared_words_score_higher_than_unrelated_text():
+def test_shared_words_score_higher_than_unrelated_text() -> None:
     embedder = {{ cookiecutter.__class_name }}()
     anchor = embedder.embed("the quarterly revenue report")
     assert embedder.similarity(anchor, embedder.embed("revenue report for the quarter")) > \
@@ -51,11 +51,11 @@ def test_shared_words_score_higher_than_unrelated_text():
 
 
 @pytest.mark.parametrize("text", ["", "   "])
-def test_empty_text_is_rejected(text):
+def test_empty_text_is_rejected(text: str) -> None:
     with pytest.raises(ValueError, match="Text cannot be empty"):
         {{ cookiecutter.__class_name }}().embed(text)
 
 
-def test_bad_configuration_is_rejected():
+def test_bad_configuration_is_rejected() -> None:
     with pytest.raises(ValueError, match="dimension"):
         {{ cookiecutter.__class_name }}(dimension=0)

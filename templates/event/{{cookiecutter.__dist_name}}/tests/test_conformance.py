@@ -1,5 +1,7 @@
 """OMI's standard conformance suite: the same checks as `omi plugins check {{ cookiecutter.__plugin_name }}`."""
 
+from pathlib import Path
+
 import pytest
 from omi.testing import EventHandlerConformance
 
@@ -13,5 +15,5 @@ class TestConformance(EventHandlerConformance):
     known_failures = {}
 
     @pytest.fixture
-    def plugin(self, tmp_path):
+    def plugin(self, tmp_path: Path) -> {{ cookiecutter.__class_name }}:
         return {{ cookiecutter.__class_name }}(path=tmp_path / "events.jsonl")

@@ -1,5 +1,8 @@
 """Unit tests for {{ cookiecutter.__class_name }}."""
 
+from pathlib import Path
+from typing import Iterator
+
 import pytest
 from omi.storage import StorageBackend
 
@@ -7,18 +10,18 @@ from {{ cookiecutter.__import_name }}.backend import {{ cookiecutter.__class_nam
 
 
 @pytest.fixture
-def backend(tmp_path):
+def backend(tmp_path: Path) -> Iterator[{{ cookiecutter.__class_name }}]:
     backend = {{ cookiecutter.__class_name }}(path=tmp_path / "memories.db")
     yield backend
     backend.close()
 
 
-def test_plugin_interface():
+def test_plugin_interface() -> None:
     assert issubclass({{ cookiecutter.__class_name }}, StorageBackend)
     assert {{ cookiecutter.__class_name }}.interface_version == "1.0"
 
 
-def test_store_and_recall(backend):
+def test_store_and_recall(backend: {{ cookiecutter.__class_name }}) -> None:
     memory_id = backend.store_memory({"content": "The user prefers green tea", "metadata": {"a": 1}})
     results = backend.recall("green tea")
     assert results[0]["id"] == memory_id
@@ -26,7 +29,7 @@ def test_store_and_recall(backend):
     assert results[0]["metadata"] == {"a": 1}
 
 
-def test_recall_ranks_by_matching_words_and_honours_limit(backend):
+def test_recall_ranks_by_matching_words_and_honours_limit(backend: {{ cookiecutter.__class_name }}) -> None:
     backend.store_memory({"content": "tea"})
     best = backend.store_memory({"content": "green tea at noon"})
     assert backend.recall("green tea")[0]["id"] == best
@@ -34,7 +37,7 @@ def test_recall_ranks_by_matching_words_and_honours_limit(backend):
     assert backend.recall("tea", limit=0) == []
 
 
-def test_edges_need_both_memories(backend):
+def test_edges_need_both_memories(backend: {{ cookiecutter.__class_name }}) -> None:
     first = backend.store_memory({"content": "first"})
     second = backend.store_memory({"content": "second"})
     backend.add_edge(first, second, "related_to")
@@ -42,7 +45,7 @@ def test_edges_need_both_memories(backend):
         backend.add_edge(first, "missing", "related_to")
 
 
-def test_data_survives_reopening(tmp_path):
+def test_data_survives_reopening(tmp_path: Path) -> None:
     backend = {{ cookiecutter.__class_name }}(path=tmp_path / "memories.db")
     memory_id = backend.store_memory({"content": "kept across restarts"})
     backend.close()
@@ -51,6 +54,6 @@ def test_data_survives_reopening(tmp_path):
     reopened.close()
 
 
-def test_empty_content_is_rejected(backend):
+def test_empty_content_is_rejected(backend: {{ cookiecutter.__class_name }}) -> None:
     with pytest.raises(ValueError, match="content"):
         backend.store_memory({"content": "  "})

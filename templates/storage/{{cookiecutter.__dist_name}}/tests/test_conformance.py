@@ -1,5 +1,8 @@
 """OMI's standard conformance suite: the same checks as `omi plugins check {{ cookiecutter.__plugin_name }}`."""
 
+from pathlib import Path
+from typing import Callable
+
 import pytest
 from omi.testing import StorageBackendConformance
 
@@ -13,6 +16,6 @@ class TestConformance(StorageBackendConformance):
     known_failures = {}
 
     @pytest.fixture
-    def backend_factory(self):
+    def backend_factory(self) -> Callable[[Path], {{ cookiecutter.__class_name }}]:
         # A new backend whose data lives in `directory`; the same directory reopens it.
         return lambda directory: {{ cookiecutter.__class_name }}(path=directory / "memories.db")
