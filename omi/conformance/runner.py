@@ -294,10 +294,11 @@ _FRAME = re.compile(r'\s*File "(.*)", line (\d+) in (.*)')
 _OURS = os.path.dirname(os.path.abspath(__file__))
 
 
-def _stuck_at(log: Any, wait: float = 1.0) -> str:
+def _stuck_at(log: Any, wait: float = 5.0) -> str:
     """Where the check's thread was, innermost first, from the stack the child dumped when the
     check's time ran out ("" when there is none): the plugin's frames, up to the check's own.
-    Waits up to `wait` seconds for the dump, which races the parent's deadline."""
+    Waits up to `wait` seconds for the dump, which races the parent's deadline: it usually
+    comes at once, but a spawned child on a loaded machine took over a second."""
     deadline = time.monotonic() + wait
     while True:
         text = _read(log)
