@@ -66,7 +66,7 @@ class PluginKind(NamedTuple):
     name: str  # "embedding": the `plugins new` type and the conformance interface
     group: str  # the entry-point group
     title: str  # how `plugins list` heads the group
-    base: tuple  # (module, class) of the interface its plugins implement
+    base: tuple[str, str]  # (module, class) of the interface its plugins implement
     suffix: str  # of the class name `plugins new` derives: MyThingEmbedder
     section: str  # its key in config.yaml
     selector: str  # the key naming the plugin in that section
@@ -148,10 +148,14 @@ def resolve_group(group: str) -> str:
 def base_class_for(group: str) -> Optional[type]:
     """The interface every plugin of `group` must implement (None for a foreign group)."""
     kind = next((kind for kind in KINDS if kind.group == group), None)
-    if kind is None:
-        return None
+    return None if kind is None else interface_class(kind)
+
+
+def interface_class(kind: PluginKind) -> type:
+    """The interface every plugin of `kind` implements (importing its module)."""
     module, attr = kind.base
-    return getattr(import_module(module), attr)
+    interface: type = getattr(import_module(module), attr)
+    return interface
 
 
 # --- discovery ------------------------------------------------------------------------------
@@ -303,7 +307,7 @@ def validate_plugin(plugin: Any, expected_base_class: Optional[type] = None) -> 
     if expected_base_class is not None:
         bases = [expected_base_class]
     else:
-        bases = [base_class_for(group) for group in GROUPS]
+        bases = [interface_class(kind) for kind in KINDS]
     if not any(issubclass(plugin, base) for base in bases):
         wanted = " or ".join(f"{b.__module__}.{b.__name__}" for b in bases)
         raise PluginValidationError(f"{name} does not inherit from {wanted}; subclass it")
@@ -397,6 +401,7 @@ def _load(
             f"Plugin '{name}' from {_describe_source(entry_point)} failed validation: {error}",
             plugin,
         ) from error
+    assert isinstance(plugin, type)  # validate_plugin refuses anything else
     return plugin
 
 

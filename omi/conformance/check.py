@@ -45,7 +45,7 @@ def check_plugins(names: Optional[Sequence[str]] = None, group: Optional[str] = 
         raise UsageError(str(error)) from None
     check_all = names is None
     with runner.supervised():
-        reports = _check_each(installed_plugin_names() if check_all else list(names), group,
+        reports = _check_each(installed_plugin_names() if names is None else list(names), group,
                               options or {}, pattern, seed, timeout, memory_limit, check_all)
     if not reports:
         raise UsageError("nothing to check: no installed plugin has a check matching the "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 from omi.conformance.fresh import FreshInterpreter
 from omi.conformance.registry import (
@@ -33,7 +33,7 @@ BATCHES = [
 ]
 
 
-def _not_a_vector(value: Any) -> Optional[tuple]:
+def _not_a_vector(value: Any) -> Optional[Tuple[str, str]]:
     """(what is wrong, the fix) when `value` is not a list of finite floats, else None; names
     the first bad element, wherever it is in a long vector."""
     if not isinstance(value, list):
@@ -72,7 +72,8 @@ def _vector(ctx: Context, text: str) -> List[float]:
         raise CheckFailure(expected, *wrong)
     expect(len(vector) == dimension, expected, f"{len(vector)} floats",
            "return get_dimension() elements, as many as the model's vectors have")
-    return vector
+    floats: List[float] = vector  # a list of floats: checked above
+    return floats
 
 
 @check("embedding", "get_dimension() is a positive int and never changes")
@@ -191,7 +192,10 @@ def batch_of_nothing_is_empty(ctx: Context) -> None:
 @check("embedding", "empty or whitespace-only text raises ValueError")
 def empty_text_raises_value_error(ctx: Context) -> None:
     for text in ("", "   ", "\n\t"):
-        expect_raises((ValueError,), lambda text=text: ctx.plugin.embed(text),
+        def embed(text: str = text) -> Any:
+            return ctx.plugin.embed(text)
+
+        expect_raises((ValueError,), embed,
                       f"ValueError for embed({text!r})",
                       'raise ValueError("Text cannot be empty") for blank text')
 
@@ -259,7 +263,7 @@ def _expect_bounded_and_symmetric(ctx: Context, a: List[float], b: List[float],
            f"{ab} and {ba}", "use a symmetric measure such as cosine")
 
 
-def _arbitrary_vectors(ctx: Context, dimension: int) -> List[tuple]:
+def _arbitrary_vectors(ctx: Context, dimension: int) -> List[Tuple[str, List[float]]]:
     """(name, vector) pairs no embedder returns: long, tiny, all negative, of mixed signs, and a
     negative multiple of another."""
 

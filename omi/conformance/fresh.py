@@ -84,7 +84,8 @@ class FreshInterpreter:
                 "make the plugin buildable in a new process from its class, importable by its "
                 "module's name, and its options, as omi plugins check builds it (under pytest: "
                 "plugin_class and plugin_options on the test class)")
-        return json.loads((self.directory / _ANSWER).read_text(encoding="utf-8"))
+        answer: Dict[str, Any] = json.loads((self.directory / _ANSWER).read_text(encoding="utf-8"))
+        return answer  # the JSON object main() wrote
 
 
 def _tail(output: bytes) -> str:

@@ -12,7 +12,7 @@ import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Iterable, Optional
 
 from omi.conformance.registry import Check, CheckFailure, Context
 
@@ -92,7 +92,7 @@ class Outcome:
         return asdict(self)
 
 
-def execute(check: Check, factory: Callable[[Path], Any], capabilities, seed: int,
+def execute(check: Check, factory: Callable[[Path], Any], capabilities: Iterable[str], seed: int,
             call_timeout: float, close_instances: bool = True,
             memory_limit: Optional[int] = None) -> Outcome:
     """Run one check in this process and say how it went (passed or failed).

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, FrozenSet, List, Optional
+from typing import Any, Callable, Dict, FrozenSet, List, Literal, Optional, Tuple, TypeVar
 
 from omi import __version__
 from omi.plugins import KIND_NAMES
@@ -143,7 +143,7 @@ def _text_difference(expected: str, got: str, path: str) -> Difference:
             f"{_excerpt(got, at, at + CONTEXT)}"))
     import unicodedata
 
-    forms = ("NFC", "NFD", "NFKC", "NFKD")
+    forms: Tuple[Literal["NFC", "NFD", "NFKC", "NFKD"], ...] = ("NFC", "NFD", "NFKC", "NFKD")
     if any(unicodedata.normalize(form, expected) == got for form in forms):
         kind = "unicode"
     elif got[at] in "?\ufffd" and not expected[at].isascii():
@@ -156,7 +156,8 @@ def _text_difference(expected: str, got: str, path: str) -> Difference:
         f"{_excerpt(got, at - CONTEXT, at + CONTEXT)} ({len(got):,} characters)"))
 
 
-def expect_raises(kinds: tuple, call: Callable[[], Any], expected: str, fix: str) -> BaseException:
+def expect_raises(kinds: Tuple[type[BaseException], ...], call: Callable[[], Any], expected: str,
+                  fix: str) -> BaseException:
     """Fail unless `call()` raises one of `kinds`; return the exception it raised.
 
     A CheckFailure from inside `call` (the instance could not be built) is passed on as is.
@@ -198,19 +199,22 @@ class Check:
 
 REGISTRY: Dict[str, Check] = {}
 
+#: A check function; the decorator hands it back unchanged, so it keeps its own type.
+CheckFunction = TypeVar("CheckFunction", bound=Callable[["Context"], None])
+
 
 def check(
     interface: str,
     description: str,
-    requires: tuple = (),
-    unless: tuple = (),
+    requires: Tuple[str, ...] = (),
+    unless: Tuple[str, ...] = (),
     since: str = FIRST_SUITE_VERSION,
-):
+) -> Callable[[CheckFunction], CheckFunction]:
     """Register the decorated function as the check of that name (the function's name)."""
     if interface not in INTERFACES:
         raise ValueError(f"unknown interface {interface!r}")
 
-    def register(function: Callable[[Context], None]) -> Callable[[Context], None]:
+    def register(function: CheckFunction) -> CheckFunction:
         name = function.__name__
         known = REGISTRY.get(name)
         # The same function registering again is its module being imported anew (a reload,

@@ -36,7 +36,7 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
 from omi.conformance.outcome import (
     DEFAULT_MEMORY_LIMIT,
@@ -224,7 +224,8 @@ class _ForkedWorker:
             os.setpgid(self.pid, self.pid)  # here too, so no kill can come before the child's
         except OSError:
             pass  # the child has done it, or has exited already
-        self.events, self.buffer, self.code = read_end, b"", None
+        self.events, self.buffer = read_end, b""
+        self.code: Optional[int] = None
         self.specs = os.fdopen(spec_write, "wb")
 
     def send(self, spec: Dict[str, Any]) -> None:
@@ -246,7 +247,8 @@ class _ForkedWorker:
                 return None
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
-        return json.loads(line)
+        event: Dict[str, Any] = json.loads(line)  # the child writes one JSON object a line
+        return event
 
     def exit_code(self) -> int:
         if self.code is None:
@@ -278,15 +280,15 @@ class _ForkedWorker:
             self.exit_code()
             os.close(self.events)
             self.stderr.close()
-        return self.code
+        return self.exit_code()
 
 
-def _read(log: Any) -> str:
+def _read(log: IO[bytes]) -> str:
     log.seek(0)
     return log.read().decode("utf-8", "replace")
 
 
-def _tail(log: Any) -> str:
+def _tail(log: IO[bytes]) -> str:
     return " | ".join(_read(log).strip().splitlines()[-3:])
 
 
@@ -294,7 +296,7 @@ _FRAME = re.compile(r'\s*File "(.*)", line (\d+) in (.*)')
 _OURS = os.path.dirname(os.path.abspath(__file__))
 
 
-def _stuck_at(log: Any, wait: float = 5.0) -> str:
+def _stuck_at(log: IO[bytes], wait: float = 5.0) -> str:
     """Where the check's thread was, innermost first, from the stack the child dumped when the
     check's time ran out ("" when there is none): the plugin's frames, up to the check's own.
     Waits up to `wait` seconds for the dump, which races the parent's deadline: it usually
@@ -325,7 +327,10 @@ def forks() -> bool:
             and threading.active_count() == 1)
 
 
-_spare: List[_SpawnedWorker] = []
+#: A check process, either way it was started.
+_Worker = Union[_SpawnedWorker, _ForkedWorker]
+
+_spare: List[_Worker] = []
 
 
 def prestart() -> None:
@@ -347,7 +352,7 @@ def discard_spare(grace: float = 5.0) -> None:
         worker.stop(grace)
 
 
-def _new_worker() -> Any:
+def _new_worker() -> _Worker:
     """The spare child, else a new one (a fork when `forks()`)."""
     with _signals.hold():
         return _spare.pop() if _spare else _ForkedWorker() if forks() else _SpawnedWorker()
@@ -363,6 +368,7 @@ def resolve_in_child(name: str, group: Optional[str], options: Dict[str, Any], t
     (plus start-up time) is a load error.
     """
     worker = _new_worker()
+    kept = False  # as the spare
     try:
         worker.send({"resolve": {"name": name, "group": group, "options": options},
                      "memory_limit": memory_limit})
@@ -380,15 +386,16 @@ def resolve_in_child(name: str, group: Optional[str], options: Dict[str, Any], t
             sys.stderr.flush()                      # when the command imported it itself
             with _signals.hold():
                 _spare.append(worker)
-                worker = None
-        return event["resolved"]
+                kept = True
+        resolved: Dict[str, Any] = event["resolved"]  # what target.describe returned
+        return resolved
     finally:
-        if worker is not None:
+        if not kept:
             worker.stop()
 
 
 def run_in_child(import_path: str, options: Dict[str, Any], checks: Sequence[Check],
-                 capabilities, seed: int, timeout: float, call_timeout: float,
+                 capabilities: Iterable[str], seed: int, timeout: float, call_timeout: float,
                  memory_limit: Optional[int] = DEFAULT_MEMORY_LIMIT) -> List[Outcome]:
     """Run `checks` in child interpreters, each within `timeout` seconds and `memory_limit`
     bytes of address space (None: no limit).
@@ -408,7 +415,8 @@ def run_in_child(import_path: str, options: Dict[str, Any], checks: Sequence[Che
 
 
 def _run_checks_in_children(import_path: str, options: Dict[str, Any], checks: Sequence[Check],
-                            capabilities, seed: int, timeout: float, call_timeout: float,
+                            capabilities: Iterable[str], seed: int, timeout: float,
+                            call_timeout: float,
                             memory_limit: Optional[int], scratch: str) -> List[Outcome]:
     outcomes: List[Outcome] = []
     pending = [c.name for c in checks]
@@ -417,7 +425,7 @@ def _run_checks_in_children(import_path: str, options: Dict[str, Any], checks: S
         spec = {"plugin": import_path, "options": options, "checks": pending,
                 "capabilities": sorted(capabilities), "seed": seed, "call_timeout": call_timeout,
                 "memory_limit": memory_limit, "scratch": scratch, "timeout": timeout}
-        worker: Any = None
+        worker: Optional[_Worker] = None
         current: Optional[str] = None
         started, grace = 0.0, 0.0
         try:

@@ -8,7 +8,7 @@ import functools
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from omi.conformance.registry import (
     CheckFailure,
@@ -68,7 +68,8 @@ def _memory(ctx: Context, tag: str = "") -> Dict[str, Any]:
 
 
 def _unique_word(memory: Dict[str, Any]) -> str:
-    return memory["content"].split(maxsplit=2)[1]  # the word after "remember"
+    content: str = memory["content"]  # the suite's own memories: content is always a str
+    return content.split(maxsplit=2)[1]  # the word after "remember"
 
 
 def _ids(results: Any) -> List[Any]:
@@ -92,7 +93,8 @@ def _find(backend: Any, memory: Dict[str, Any], memory_id: str, when: str = "") 
            f"a list of dicts from recall(){when}", results, "return [dict(row) for row in rows]")
     for result in results:
         if result.get("id") == memory_id:
-            return result
+            found: Dict[str, Any] = result  # a dict: checked just above
+            return found
     twins = [r.get("id") for r in results if r.get("content") == memory["content"]]
     if twins:
         raise CheckFailure(f"the memory back under the id store_memory() returned, {memory_id!r}"
@@ -215,11 +217,12 @@ def recall_ranks_better_matches_first(ctx: Context) -> None:
             "rank by relevance (BM25, ts_rank, or how many query words match), not by the time "
             "of storing" if returned in (stored, stored[::-1]) else _order_fix(ranked))
     scores = [r.get("score") for r in results if isinstance(r, dict)]
-    if all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in scores):
-        for index in range(1, len(scores)):
-            expect(scores[index] <= scores[index - 1],
+    numbers = [s for s in scores if isinstance(s, (int, float)) and not isinstance(s, bool)]
+    if len(numbers) == len(scores):  # every result has a numeric score
+        for index in range(1, len(numbers)):
+            expect(numbers[index] <= numbers[index - 1],
                    "scores that never increase down the list (best first, higher is better)",
-                   f"{scores[index]!r} at position {index} after {scores[index - 1]!r}",
+                   f"{numbers[index]!r} at position {index} after {numbers[index - 1]!r}",
                    "report a score where higher means better (negate a distance or bm25()) "
                    "and sort by it, best first")
 
@@ -303,10 +306,10 @@ def add_edge_between_stored_memories(ctx: Context) -> None:
 def add_edge_rejects_unknown_ids(ctx: Context) -> None:
     known = ctx.plugin.store_memory(_memory(ctx))
     unknown = f"missing-{uuid.uuid4().hex}"
-    for args in ((known, unknown), (unknown, known)):
-        error = expect_raises((Exception,),
-                              lambda args=args: ctx.plugin.add_edge(*args, "related_to"),
-                              f"an error for the unknown id {unknown}",
+    adding = (lambda: ctx.plugin.add_edge(known, unknown, "related_to"),
+              lambda: ctx.plugin.add_edge(unknown, known, "related_to"))
+    for add_edge in adding:
+        error = expect_raises((Exception,), add_edge, f"an error for the unknown id {unknown}",
                               "check both ids exist (or use foreign keys) and raise")
         message = str(error)
         if unknown in message:
@@ -350,7 +353,7 @@ def use_after_close_raises(ctx: Context) -> None:
 #: How often the persistence check closes and reopens the backend, storing before each time.
 REOPENS = 3
 #: Per session, the memories stored in it: id -> (the memory, what recall returned for it).
-Sessions = List[Dict[str, tuple]]
+Sessions = List[Dict[str, Tuple[Dict[str, Any], Dict[str, Any]]]]
 
 
 @check("storage", "data survives several close()/reopen cycles unchanged, and ids never "
@@ -359,7 +362,7 @@ def data_survives_reopen(ctx: Context) -> None:
     backend = ctx.make("durable")
     sessions: Sessions = []
     for reopen in range(1, REOPENS + 1):
-        stored: Dict[str, tuple] = {}
+        stored: Dict[str, Tuple[Dict[str, Any], Dict[str, Any]]] = {}
         for index in range(2):
             memory = {"content": f"remember {_word(ctx)} from session {reopen}",
                       "metadata": {"session": reopen, "index": index, "note": None,
@@ -388,7 +391,7 @@ def _footprint(directory: Path) -> int:
     return total
 
 
-def _expect_sessions_survive(backend: Any, sessions: Sessions, sizes: tuple) -> None:
+def _expect_sessions_survive(backend: Any, sessions: Sessions, sizes: Tuple[int, int]) -> None:
     """Every memory of every session is found after the latest reopen, as it was recalled
     before; else fail naming what was lost, or what changed, and when."""
     reopen = len(sessions)
@@ -412,7 +415,8 @@ def _expect_sessions_survive(backend: Any, sessions: Sessions, sizes: tuple) -> 
                            *_why_lost(lost, [list(stored) for stored in sessions], sizes))
 
 
-def _why_lost(lost: Dict[int, List[str]], sessions: List[List[str]], sizes: tuple) -> tuple:
+def _why_lost(lost: Dict[int, List[str]], sessions: List[List[str]],
+              sizes: Tuple[int, int]) -> Tuple[str, str]:
     """(what came back, the fix) for memories missing after the latest of `len(sessions)`
     reopens, naming the cause: `lost` maps a session's number (from 1) to its missing ids, and
     `sizes` are the bytes at the location before and after the latest reopen."""
@@ -449,7 +453,7 @@ class _Model:
     stored_at: Dict[str, int] = field(default_factory=dict)  # id -> step
     session_of: Dict[str, int] = field(default_factory=dict)  # id -> reopens before it
     reopens: List[int] = field(default_factory=list)  # the steps that reopened the backend
-    sizes: tuple = (0, 0)  # bytes at the location before and after the latest reopen
+    sizes: Tuple[int, int] = (0, 0)  # bytes at the location before and after the latest reopen
 
     def named_in(self, text: str) -> Optional[str]:
         """The id of the model that `text` (an error message) names, if any."""
@@ -472,7 +476,7 @@ def random_operations_match_a_model(ctx: Context) -> None:
                                *_why_raised(model, error, ctx.seed)) from None
 
 
-def _why_raised(model: _Model, error: Exception, seed: int) -> tuple:
+def _why_raised(model: _Model, error: Exception, seed: int) -> Tuple[str, str]:
     """(what came back, the fix) for an exception from an operation of the random sequence."""
     got = f"{type(error).__name__}: {error}"
     fix = f"replay with --seed {seed} and fix that operation"
@@ -530,7 +534,7 @@ def _random_step(ctx: Context, model: _Model, action: str, step: int, where: str
         model.sizes = (size, _footprint(ctx.workdir / "model"))
 
 
-def _why_missing(model: _Model, memory_id: str) -> Optional[tuple]:
+def _why_missing(model: _Model, memory_id: str) -> Optional[Tuple[str, str]]:
     """(what happened, the fix) when a memory stored before the latest reopen is missing, from
     what else that reopen lost; None for a memory stored since."""
     reopens = len(model.reopens)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Dict, FrozenSet, Iterator
 
 from omi.conformance.registry import CAPABILITIES
-from omi.plugins import KINDS, base_class_for
+from omi.plugins import KINDS, interface_class
 
 INTERFACE_OF_GROUP = {kind.group: kind.name for kind in KINDS}
 
@@ -18,7 +18,7 @@ INTERFACE_OF_GROUP = {kind.group: kind.name for kind in KINDS}
 def interface_of(plugin_class: type) -> str:
     """'embedding', 'storage' or 'event', from the OMI base class the plugin inherits."""
     for kind in KINDS:
-        if issubclass(plugin_class, base_class_for(kind.group)):
+        if issubclass(plugin_class, interface_class(kind)):
             return kind.name
     raise TypeError(f"{plugin_class.__name__} implements none of OMI's plugin interfaces")
 
@@ -183,10 +183,11 @@ def parse_option(text: str) -> tuple[str, Any]:
 
 
 def resolve_target(name: str, group: str | None = None,
-                   options: Dict[str, Any] | None = None) -> tuple[Target, type]:
+                   options: Dict[str, Any] | None = None) -> tuple[Target, type | None]:
     """Find the plugin `name` ("name", "group:name" or "package.module:Class") and import it.
 
-    Returns the target and the base class it must implement. Raises PluginLoadError when it
+    Returns the target and the base class it must implement (None when an import path names
+    no OMI interface's subclass: validation then explains). Raises PluginLoadError when it
     cannot be found, is ambiguous, or fails to import; nothing is validated yet.
     """
     from omi import plugins
@@ -203,8 +204,7 @@ def resolve_target(name: str, group: str | None = None,
         group, name = named_group, rest
     elif sep and group is None:  # an import path: module:Class
         try:
-            module = __import__(prefix, fromlist=["_"])
-            plugin_class = module
+            plugin_class: Any = __import__(prefix, fromlist=["_"])  # the module, then its attrs
             for part in rest.split("."):
                 plugin_class = getattr(plugin_class, part)
         except (Exception, SystemExit) as error:  # whatever the module raises on import

@@ -64,7 +64,7 @@ def run_checks(spec: Dict[str, Any], emit: Callable[[Dict[str, Any]], None]) -> 
         tempfile.tempdir = spec["scratch"]
     checks = {c.name: c for c in all_checks()}
     module, _, attr = spec["plugin"].partition(":")
-    plugin_class = import_module(module)
+    plugin_class: Any = import_module(module)  # the module, then its attributes
     for part in attr.split("."):
         plugin_class = getattr(plugin_class, part)
     factory = instance_factory(plugin_class, spec["options"])
