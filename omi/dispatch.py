@@ -26,7 +26,9 @@ from omi.events import EventHandler
 logger = logging.getLogger("omi.events")
 
 Handlers = Union[Mapping[str, EventHandler], Sequence[EventHandler]]
-_STOP = object()
+#: An event in the background queue: its type, how to make each handler's copy of its data,
+#: and the frozen data it is made from. None in the queue tells the worker to stop.
+_Queued = Tuple[str, Callable[[Any], Dict[str, Any]], Any]
 
 
 # Immutable leaf types: a copy may share them.
@@ -156,7 +158,7 @@ class Dispatcher:
         self._accepted = 0
         self._delivered = 0
         self._abandoned = False
-        self._queue: Optional[queue.Queue] = None
+        self._queue: Optional[queue.Queue[Optional[_Queued]]] = None
         if background and self.handlers:
             self._queue = queue.Queue(maxsize=queue_size)
             self._worker = threading.Thread(target=self._work, name="omi-events", daemon=True)
@@ -250,7 +252,7 @@ class Dispatcher:
         while True:
             item = self._queue.get()
             try:
-                if item is _STOP or not self._deliver(*item, queued=True):
+                if item is None or not self._deliver(*item, queued=True):
                     return
             finally:
                 self._queue.task_done()
@@ -285,7 +287,7 @@ class Dispatcher:
         with self._state:
             self._state.wait_for(lambda: not self._putting, self.close_timeout)
         try:
-            self._queue.put(_STOP, timeout=max(0.0, deadline - time.monotonic()))
+            self._queue.put(None, timeout=max(0.0, deadline - time.monotonic()))
         except queue.Full:
             pass  # the worker is stuck behind a full queue: it is given up on below
         self._worker.join(max(0.0, deadline - time.monotonic()))

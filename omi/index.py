@@ -29,7 +29,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
+
+if TYPE_CHECKING:  # a hit of the index never imports importlib.metadata
+    from importlib.metadata import PackageMetadata, PathDistribution
 
 __all__ = [
     "CachedDistribution",
@@ -132,7 +135,7 @@ def fingerprint(path: Iterable[str], dist_paths: Iterable[str] = ()) -> Tuple[Li
         if not os.path.isdir(where):  # a zip or an egg file
             prints.append([entry, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size])
             continue
-        children = []
+        children: List[List[object]] = []
         try:
             with os.scandir(where) as listing:
                 names = sorted(e.name for e in listing if e.name.lower().endswith(_SUFFIXES))
@@ -146,7 +149,7 @@ def fingerprint(path: Iterable[str], dist_paths: Iterable[str] = ()) -> Tuple[Li
                 children.append([name, None])
                 continue
             newest = max(newest, own[2])
-            item = [name, *own]
+            item: List[object] = [name, *own]
             if name.lower().endswith((".dist-info", ".egg-info")):
                 eps = _stat(os.path.join(full, "entry_points.txt"))
                 if eps is not None:
@@ -200,14 +203,14 @@ class CachedDistribution:
     def version(self) -> str:
         return self.omi_facts[1]
 
-    def _real(self) -> Any:
+    def _real(self) -> PathDistribution:
         from importlib import metadata
         from pathlib import Path
 
         return metadata.PathDistribution(Path(self._path))
 
     @property
-    def metadata(self) -> Any:
+    def metadata(self) -> PackageMetadata:
         return self._real().metadata
 
     @property
@@ -496,7 +499,7 @@ def show() -> Dict[str, Any]:
 def clear() -> List[str]:
     """Remove every plugin index in the cache directory (of every interpreter); return them."""
     directory = cache_dir()
-    removed = []
+    removed: List[str] = []
     try:
         names = os.listdir(directory)
     except OSError:

@@ -65,7 +65,7 @@ def mask_text(text: str, found: Optional[List[str]] = None) -> str:
     """`text` with every credential written inside it replaced by '****' (see the module
     docstring); each hidden value is appended to `found` when it is given."""
 
-    def hide(match: re.Match) -> str:
+    def hide(match: re.Match[str]) -> str:
         name = match.groupdict().get("name")
         if name is not None and not is_secret(name):
             return match.group(0)

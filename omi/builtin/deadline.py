@@ -17,7 +17,7 @@ import io
 import socket
 import time
 import urllib.request
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 __all__ = ["build_opener"]
 
@@ -28,12 +28,13 @@ def build_opener(*handlers: Any) -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(_HTTPHandler, _HTTPSHandler, *handlers)
 
 
-class _Deadline:
+class _Deadline(http.client.HTTPConnection):
     """Mixed into an http.client connection: `timeout` becomes a deadline from its creation,
     which urllib does right before sending the request."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        assert self.timeout is not None  # _WithDeadline picks these for a numeric timeout only
         self.deadline = time.monotonic() + self.timeout
         self._create_connection = self._connect_in_time  # what connect() opens the TCP with
 
@@ -50,8 +51,10 @@ class _Deadline:
         return sock
 
     def connect(self) -> None:
-        super().connect()  # type: ignore[misc]
-        self.sock = _DeadlineSocket(self.sock, self.left)
+        super().connect()
+        # A stand-in with the socket's interface (it forwards what it does not override),
+        # which the type system cannot see through __getattr__.
+        self.sock = cast(socket.socket, _DeadlineSocket(self.sock, self.left))
 
 
 class _DeadlineHTTPConnection(_Deadline, http.client.HTTPConnection):
@@ -87,7 +90,7 @@ class _DeadlineSocket:
 class _DeadlineReader(io.RawIOBase):
     """The socket's raw reader, shrinking the socket timeout before every read."""
 
-    def __init__(self, raw: Any, sock: _DeadlineSocket) -> None:
+    def __init__(self, raw: socket.SocketIO, sock: _DeadlineSocket) -> None:
         super().__init__()
         self._raw = raw
         self._sock = sock

@@ -67,7 +67,7 @@ class SQLiteBackend(StorageBackend):
     interface_version = "1.0"
     conformance_capabilities = {"persistent"}
 
-    def __init__(self, path: Union[str, os.PathLike, None] = None,
+    def __init__(self, path: Union[str, os.PathLike[str], None] = None,
                  synchronous: str = "normal") -> None:
         if synchronous not in SYNCHRONOUS_MODES:
             raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, "
@@ -200,7 +200,7 @@ class SQLiteBackend(StorageBackend):
     def count(self) -> int:
         """How many memories are stored."""
         with self._lock:
-            return self._connection().execute("SELECT count(*) FROM memories").fetchone()[0]
+            return int(self._connection().execute("SELECT count(*) FROM memories").fetchone()[0])
 
     def close(self) -> None:
         with self._lock:
