@@ -6,10 +6,14 @@ so nothing here imports numpy, cookiecutter, pytest, importlib.metadata or any p
 
 __version__ = "0.4.0"  # the single source of the version; pyproject.toml reads it from here
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; type checkers read True
+if TYPE_CHECKING:
+    from omi.host import Memory
+
 __all__ = ["Memory", "__version__"]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> "type[Memory]":
     """`omi.Memory` imports the host on first use, so `import omi` stays light."""
     if name == "Memory":
         from omi.host import Memory

@@ -17,11 +17,17 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union, cast
 
 from omi.errors import ConfigError
 from omi.masking import MASK, is_secret, mask_known, mask_secrets, mask_text
 from omi.paths import default_database_path, user_config_dir, user_data_dir
+
+if TYPE_CHECKING:  # imported when plugins are built, not when a config is read
+    from omi.embeddings import EmbeddingProvider
+    from omi.events import EventHandler
+    from omi.plugins import PluginKind, PluginRegistry
+    from omi.storage import StorageBackend
 
 __all__ = [
     "CONFIG_ENV",
@@ -104,7 +110,7 @@ def expand_variables(value: Any, key: str = "", environ: Optional[Mapping[str, s
     def shown(text: str) -> str:
         return MASK if secret else mask_text(text)  # a URL's password stays hidden too
 
-    def replace(match: re.Match) -> str:
+    def replace(match: re.Match[str]) -> str:
         if match.group(0) == "$${":
             return "${"
         inner = match.group(1)
@@ -232,21 +238,24 @@ def _config_loader() -> Any:
             self.values = 0
             self.sizes: Dict[int, int] = {}  # id(node) -> values it stands for, aliases expanded
 
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            event = self.peek_event()
+        def compose_node(self, parent: Optional[yaml.Node], index: int) -> Optional[yaml.Node]:
+            event = self.peek_event()  # type: ignore[no-untyped-call]  # unannotated in the stubs
+            # SafeLoader parses in Python, whose marks are yaml.error.Mark (the stubs allow
+            # the C parser's Mark too)
+            mark = cast(Optional[yaml.error.Mark], event.start_mark)
             if isinstance(event, yaml.AliasEvent) and event.anchor in self.anchors:
                 size = self.sizes.get(id(self.anchors[event.anchor]))
                 if size is None:  # its anchor is still open: the alias is inside it
                     raise self.Refused(None, None, f"the alias *{event.anchor} is inside the "
                                        f"value it refers to; a configuration cannot contain "
-                                       f"itself", event.start_mark)
-                self.count(size, event)
+                                       f"itself", mark)
+                self.count(size, mark)
                 return super().compose_node(parent, index)
             self.depth += 1
             if self.depth > MAX_CONFIG_DEPTH:
-                self.too_deep(event.start_mark)
+                self.too_deep(mark)
             before = self.values
-            self.count(1, event)
+            self.count(1, mark)
             node = super().compose_node(parent, index)
             self.depth -= 1
             self.sizes[id(node)] = self.values - before
@@ -259,17 +268,17 @@ def _config_loader() -> Any:
                 self.too_deep(self.get_mark())
             super().fetch_flow_collection_start(token_class)
 
-        def too_deep(self, mark: Any) -> None:
+        def too_deep(self, mark: Optional[yaml.error.Mark]) -> None:
             raise self.Refused(None, None, f"values are nested more than {MAX_CONFIG_DEPTH} "
                                f"levels deep; flatten the configuration", mark)
 
-        def count(self, values: int, event: Any) -> None:
+        def count(self, values: int, mark: Optional[yaml.error.Mark]) -> None:
             self.values += values
             if self.values > MAX_CONFIG_VALUES:
                 raise self.Refused(None, None, f"the file holds more than "
                                    f"{MAX_CONFIG_VALUES:,} values once its aliases (*name) are "
                                    f"expanded; write a smaller configuration without nested "
-                                   f"aliases", event.start_mark)
+                                   f"aliases", mark)
 
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
             seen = set()
@@ -369,8 +378,8 @@ def _choice(section: Any, key: str, selector: str, environ: Optional[Mapping[str
     for option in options:
         if not isinstance(option, str) or not option.isidentifier():
             raise ConfigError(f"{key}: option {option!r} is not a valid option name")
-    from_variable = isinstance(written, str) and "${" in written
-    return PluginChoice(key, name.strip(), options, written if from_variable else "")
+    from_variable = written if isinstance(written, str) and "${" in written else ""
+    return PluginChoice(key, name.strip(), options, from_variable)
 
 
 def _example(key: str) -> str:
@@ -399,14 +408,14 @@ def _did_you_mean(word: str, choices: Any) -> str:
 class Plugins(NamedTuple):
     """The instances a Config describes; handlers are keyed by their configured name."""
 
-    storage: Any
-    embedder: Any
-    handlers: Dict[str, Any]
+    storage: StorageBackend
+    embedder: Optional[EmbeddingProvider]
+    handlers: Dict[str, EventHandler]
 
 
 
 
-def build_plugins(config: Config, registry: Any = None) -> Plugins:
+def build_plugins(config: Config, registry: Optional[PluginRegistry] = None) -> Plugins:
     """Load, validate and construct every plugin of `config`.
 
     Whatever was built before a failure is closed again, so a bad handler entry does not leave
@@ -439,7 +448,7 @@ def build_plugins(config: Config, registry: Any = None) -> Plugins:
     return Plugins(storage, embedder, handlers)
 
 
-def _plugin_kind(choice: PluginChoice) -> Any:
+def _plugin_kind(choice: PluginChoice) -> PluginKind:
     """The plugin kind whose config section `choice` is in."""
     from omi.plugins import KINDS
 
@@ -447,7 +456,7 @@ def _plugin_kind(choice: PluginChoice) -> Any:
     return next(kind for kind in KINDS if kind.section == section)
 
 
-def _storage_class(choice: PluginChoice, registry: Any) -> type:
+def _storage_class(choice: PluginChoice, registry: PluginRegistry) -> type:
     if choice.name == BUILTIN_STORAGE:
         from omi.builtin.sqlite import SQLiteBackend
 
@@ -455,7 +464,8 @@ def _storage_class(choice: PluginChoice, registry: Any) -> type:
     return _plugin_class(choice, registry, builtin=(BUILTIN_STORAGE,))
 
 
-def _plugin_class(choice: PluginChoice, registry: Any, builtin: tuple = ()) -> type:
+def _plugin_class(choice: PluginChoice, registry: PluginRegistry,
+                  builtin: Tuple[str, ...] = ()) -> type:
     from omi.plugins import PluginError
 
     kind = _plugin_kind(choice)

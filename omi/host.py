@@ -14,7 +14,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterator, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union
 
 from omi.dispatch import Dispatcher, Handlers
 from omi.embeddings import EmbeddingProvider
@@ -22,6 +22,9 @@ from omi.events import EVENT_TYPES
 from omi.jsonvalues import MAX_JSON_DEPTH as MAX_JSON_DEPTH  # re-exported: its home before
 from omi.jsonvalues import json_problem
 from omi.storage import StorageBackend
+
+if TYPE_CHECKING:  # config (and PyYAML behind it) is imported only to build from a config
+    from omi.config import Config, PathLike
 
 __all__ = ["Memory", "Session"]
 
@@ -97,7 +100,7 @@ class Memory:
         self._closed = False
 
     @classmethod
-    def from_config(cls, config: Union[str, Any, None] = None) -> Memory:
+    def from_config(cls, config: Union[PathLike, Config, None] = None) -> Memory:
         """A Memory built from a config file path, a loaded omi.config.Config, or (None) the
         file found by the lookup order. Raises omi.config.ConfigError on any problem."""
         from omi.config import Config, build_plugins, load_config

@@ -108,7 +108,8 @@ def record_rendering(rendered: Path, answers: Dict[str, Any]) -> Dict[str, Any]:
     written = record_files(answers, read_tree(rendered))
     for name, content in written.items():
         (rendered / name).write_bytes(content)
-    return json.loads(written[ANSWERS_FILE])
+    answers_written: Dict[str, Any] = json.loads(written[ANSWERS_FILE])
+    return answers_written
 
 
 def read_record(project: Path) -> Tuple[Dict[str, Any], Files]:

@@ -119,7 +119,7 @@ def templates_root() -> Path:
 
 def git_identity() -> Dict[str, str]:
     """author and email from `git config`, where git and the settings exist."""
-    identity = {}
+    identity: Dict[str, str] = {}
     for key, setting in (("author", "user.name"), ("email", "user.email")):
         try:
             value = subprocess.run(["git", "config", "--get", setting], capture_output=True,
@@ -143,13 +143,15 @@ class Rendered:
 
 def template_variables(template: Path) -> Dict[str, Any]:
     """The variables of a template and their defaults, from its cookiecutter.json."""
-    return json.loads((template / "cookiecutter.json").read_text(encoding="utf-8"))
+    variables: Dict[str, Any] = json.loads((template / "cookiecutter.json").read_text(
+        encoding="utf-8"))
+    return variables
 
 
 def new_plugin(
     plugin_type: str,
     name: str,
-    output_dir: os.PathLike | str = ".",
+    output_dir: os.PathLike[str] | str = ".",
     variables: Optional[Dict[str, str]] = None,
     no_input: bool = True,
     dry_run: bool = False,
