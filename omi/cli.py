@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 import click
 
@@ -61,9 +61,10 @@ def _terminal_width() -> int | None:
     except ValueError:
         columns = 0
     if columns <= 0:
+        stdout = sys.__stdout__  # None when the interpreter started without one
         try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
-        except (AttributeError, ValueError, OSError):
+            columns = os.get_terminal_size(stdout.fileno()).columns if stdout else 0
+        except (ValueError, OSError):
             columns = 0
     return max(min(columns or 80, 80) - 2, 50)
 
@@ -103,7 +104,13 @@ class OmiGroup(click.Group):
             ctx.exit(1)
 
 
-class CommandLineText(click.ParamType):
+if TYPE_CHECKING:  # click releases before ParamType was generic cannot subscript it at run time
+    _TextParamType = click.ParamType[str, str]
+else:
+    _TextParamType = click.ParamType
+
+
+class CommandLineText(_TextParamType):
     """Text that is valid UTF-8, without control characters other than whitespace.
 
     Undecodable bytes in argv reach Python as lone surrogates (surrogateescape), which storage
@@ -114,7 +121,8 @@ class CommandLineText(click.ParamType):
     name = "text"
     CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")  # Cc but whitespace
 
-    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+    def convert(self, value: str, param: Optional[click.Parameter],
+                ctx: Optional[click.Context]) -> str:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError as error:

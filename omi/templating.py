@@ -25,7 +25,8 @@ from omi.confine import check_relative
 __all__ = ["TemplateEnvironment", "render_tree", "template_context"]
 
 
-class TemplateEnvironment(ExtensionLoaderMixin, ImmutableSandboxedEnvironment):
+# cookiecutter has no type hints, so its mixin is Any to a type checker.
+class TemplateEnvironment(ExtensionLoaderMixin, ImmutableSandboxedEnvironment):  # type: ignore[misc]
     """cookiecutter's Jinja environment, in the sandbox: undefined names are errors, and its
     extensions are loaded, with any a template's `_extensions` variable adds."""
 

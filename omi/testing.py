@@ -31,7 +31,7 @@ import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Dict, FrozenSet, List, Optional, Tuple, Union
+from typing import Any, Callable, ClassVar, Dict, FrozenSet, Iterator, List, Optional, Tuple, Union
 
 import pytest
 from packaging.version import Version
@@ -172,8 +172,9 @@ def _within(timeout: float, name: str, factory: Callable[[Path], Any],
     if thread.is_alive():
         frame = sys._current_frames().get(thread.ident or 0)
         stack = "".join(traceback.format_stack(frame)) if frame else "(no stack)\n"
-        if getattr(factory, "instance", None) is not None:
-            _STUCK.append(factory.instance)
+        instance = getattr(factory, "instance", None)  # a _FixtureInstance's
+        if instance is not None:
+            _STUCK.append(instance)
         pytest.fail(f"{name}: did not finish within {timeout:g} s (the plugin hangs, or needs "
                     f"a larger check_timeout or OMI_CHECK_TIMEOUT); where it was stuck:\n"
                     f"{stack}", pytrace=False)
@@ -189,7 +190,7 @@ def _standard_test(check: Check) -> Callable[..., None]:
     test.__name__ = f"test_{check.name}"
     test.__qualname__ = test.__name__
     test.__doc__ = check.description
-    test.conformance_check = check.name  # type: ignore[attr-defined] - marks it as standard
+    test.conformance_check = check.name  # type: ignore[attr-defined]  # marks it as standard
     return test
 
 
@@ -197,7 +198,7 @@ class _InstanceConformance(_Conformance):
     """Embedding providers and event handlers: the author provides a `plugin` fixture."""
 
     @pytest.fixture
-    def plugin(self) -> Any:
+    def plugin(self) -> Iterator[Any]:
         if self.plugin_class is None:
             raise pytest.UsageError(
                 f"{type(self).__name__} needs a `plugin` fixture returning an instance, "
@@ -259,6 +260,7 @@ class StorageBackendConformance(_Conformance):
         return instance_factory(self.plugin_class, self.plugin_options)
 
     def _factory(self, request: pytest.FixtureRequest) -> Callable[[Path], Any]:
-        return request.getfixturevalue("backend_factory")
+        factory: Callable[[Path], Any] = request.getfixturevalue("backend_factory")
+        return factory
 
 

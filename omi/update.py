@@ -20,6 +20,7 @@ import posixpath
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,11 +174,12 @@ def _decide(path: str, base: Optional[bytes], ours: Optional[bytes], theirs: Opt
                       "template or add --skip " + path)
     if ours == base:
         return Change(path, "updated", ours, theirs)
-    texts = [as_text(content) if content is not None else "" for content in (base, ours, theirs)]
-    if None in texts:
+    base_text, our_text, their_text = (as_text(content) if content is not None else ""
+                                       for content in (base, ours, theirs))
+    if base_text is None or our_text is None or their_text is None:
         return Change(path, "conflict", ours, ours,
                       "binary file changed by you and by the template; yours is kept")
-    merged = merge_texts(*texts, labels=labels, engine=engine)
+    merged = merge_texts(base_text, our_text, their_text, labels=labels, engine=engine)
     after = merged.text.encode("utf-8")
     if merged.conflicts:
         how = "you and the template both added it" if base is None else \
@@ -187,7 +189,7 @@ def _decide(path: str, base: Optional[bytes], ours: Optional[bytes], theirs: Opt
     return Change(path, "merged", ours, after) if after != ours else None
 
 
-def plan_update(project: os.PathLike | str, skip: Sequence[str] = (),
+def plan_update(project: os.PathLike[str] | str, skip: Sequence[str] = (),
                 settings: Optional[Mapping[str, str]] = None,
                 template_dir: Optional[Path] = None, engine: str = "auto") -> UpdatePlan:
     """Work out the update of `project` to the installed templates; write nothing.
@@ -300,11 +302,11 @@ def check_worktree(project: Path, allow_dirty: bool = False) -> Optional[str]:
 
 def answers_from_pyproject(project: Path) -> Dict[str, Any]:
     """Answers for a project `omi plugins new` did not make, from its pyproject.toml."""
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ImportError:  # Python 3.10
+    else:
         try:
-            import tomli as tomllib  # type: ignore[no-redef]
+            import tomli as tomllib
         except ImportError:
             raise UpdateError("--init reads pyproject.toml, which needs Python 3.11+ or "
                               "`pip install tomli`") from None
@@ -344,7 +346,7 @@ def answers_from_pyproject(project: Path) -> Dict[str, Any]:
             "variables": variables, "skip": []}
 
 
-def init_record(project: os.PathLike | str, skip: Sequence[str] = (),
+def init_record(project: os.PathLike[str] | str, skip: Sequence[str] = (),
                 settings: Optional[Mapping[str, str]] = None,
                 template_dir: Optional[Path] = None) -> Tuple[Dict[str, Any], List[str]]:
     """Record answers (from pyproject.toml) and today's rendering as the base of `project`.
