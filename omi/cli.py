@@ -20,6 +20,9 @@ from omi.errors import OmiError, OperationFailed, UsageError
 from omi.listing import format_plugin_line, one_line, plugin_output_to_stderr  # noqa: F401
 from omi.plugins import KIND_NAMES, KINDS
 
+if TYPE_CHECKING:  # the host is imported by the commands that use it
+    from omi.host import Memory
+
 
 class BadInput(click.ClickException):
     """Click's own usage errors (a missing argument, an unknown option), as one line (exit 2)."""
@@ -601,7 +604,7 @@ CONFIG_OPTION_HELP = ("The config file to use (default: $OMI_CONFIG, ./omi.yaml,
                       "~/.config/omi/config.yaml; none found means the defaults).")
 
 
-def _open_memory(config_path: str | None) -> Any:
+def _open_memory(config_path: str | None) -> Memory:
     """The host built from config; a configuration problem is a usage error (exit 2)."""
     from omi.host import Memory
 

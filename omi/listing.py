@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Iterator, Optional, Tuple
+
+if TYPE_CHECKING:  # omi.plugins is imported only when plugins are listed
+    from omi.plugins import PluginInfo, PluginRegistry
 
 SCHEMA = "omi.plugins.list/1"
 
@@ -39,7 +42,8 @@ def plugin_output_to_stderr() -> Iterator[None]:
         os.close(real_stdout)
 
 
-def format_plugin_line(info: Any, verbose: bool = False, seconds: Optional[float] = None) -> str:
+def format_plugin_line(info: PluginInfo, verbose: bool = False,
+                       seconds: Optional[float] = None) -> str:
     """One `plugins list` entry, as the specification prints it; `seconds` is the time its
     import took, shown with --verbose."""
     head = f"  {info.name} ({info.class_name}) - v{info.version}"
@@ -55,7 +59,7 @@ def format_plugin_line(info: Any, verbose: bool = False, seconds: Optional[float
     return line
 
 
-def list_report(group: Optional[str]) -> Tuple[Dict[str, Dict[str, Any]], Any]:
+def list_report(group: Optional[str]) -> Tuple[Dict[str, Dict[str, PluginInfo]], PluginRegistry]:
     """Load every plugin (of `group`, a full or short group name) and return the report and
     the registry that made it (its `import_seconds` are the import times)."""
     from omi.plugins import PluginRegistry, resolve_group
@@ -67,7 +71,7 @@ def list_report(group: Optional[str]) -> Tuple[Dict[str, Dict[str, Any]], Any]:
     return report, registry
 
 
-def render_list(report: Dict[str, Dict[str, Any]], output_format: str, verbose: bool,
+def render_list(report: Dict[str, Dict[str, PluginInfo]], output_format: str, verbose: bool,
                 import_seconds: Dict[Tuple[str, str], float]) -> str:
     """The text (or JSON) `omi plugins list` prints for `report`."""
     if output_format == "json":

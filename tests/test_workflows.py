@@ -144,6 +144,7 @@ def test_ci_runs_the_readme_test_command_on_three_systems_and_four_pythons():
     assert any("mkdocs build --strict" in command
                for command in job_commands(PROJECT / "workflows" / "ci.yml", "docs"))
     assert "ruff check omi tests" in job_commands(PROJECT / "workflows" / "ci.yml", "lint")
+    assert "python -m mypy" in job_commands(PROJECT / "workflows" / "ci.yml", "types")
 
 
 # --- the project's release workflow, run ----------------------------------------------------

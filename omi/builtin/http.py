@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import Any, Dict, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
+
+if TYPE_CHECKING:  # urllib is imported on the first request
+    import urllib.request
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 #: Upper bounds of the options: beyond them a setting is a typo, and an unbounded number of
@@ -158,7 +161,7 @@ def _seconds(value: Any) -> bool:
 
 
 @functools.cache
-def _opener() -> Any:
+def _opener() -> urllib.request.OpenerDirector:
     """urllib's opener, with each request's timeout as a deadline for all of it."""
     from omi.builtin.deadline import build_opener
 
