@@ -130,16 +130,7 @@ def test_each_example_passes_its_own_tests(venv: Venv, example: Path):
     assert re.search(r"\d+ passed", output), output[-2000:]
 
 
-#: Examples whose code is not yet annotated for mypy --strict, with what is left.
-NOT_YET_TYPED = {
-    "omi-storage-postgres": "its tests and four spots of backend.py (psycopg's types) are not "
-                            "annotated yet",
-}
-
-
-@pytest.mark.parametrize("example", [
-    pytest.param(path, marks=pytest.mark.xfail(reason=NOT_YET_TYPED[path.name], strict=True))
-    if path.name in NOT_YET_TYPED else path for path in EXAMPLES], ids=lambda path: path.name)
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)
 def test_each_example_passes_mypy_strict_and_ruff(venv: Venv, example: Path, tmp_path: Path):
     """With the example's own [tool.mypy] and [tool.ruff], as its CI runs them."""
     mypy = venv.run("python", "-m", "mypy", "--strict", "--cache-dir", str(tmp_path),

@@ -6,15 +6,17 @@ omi-openclaw's `scripts/test.sh` starts a throwaway server and sets both.
 
 import os
 import uuid
+from typing import Any, Callable, Iterator, List
 
 import psycopg
 import pytest
+from psycopg.rows import TupleRow
 
 from omi_storage_postgres import PostgresBackend
 
 
 @pytest.fixture(scope="session")
-def dsn():
+def dsn() -> str:
     found = os.environ.get("OMI_TEST_POSTGRES_DSN") or os.environ.get("OMI_POSTGRES_DSN")
     if not found:
         pytest.fail("these tests need a PostgreSQL server: set OMI_TEST_POSTGRES_DSN, e.g. "
@@ -24,14 +26,14 @@ def dsn():
 
 
 @pytest.fixture
-def sql(dsn):
+def sql(dsn: str) -> Iterator[psycopg.Connection[TupleRow]]:
     """A direct autocommit connection, to look at what the backend did."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         yield conn
 
 
 @pytest.fixture
-def fresh_schema(dsn):
+def fresh_schema(dsn: str) -> Iterator[str]:
     """The name of a schema no one uses yet; dropped after the test."""
     schema = f"omi_test_{uuid.uuid4().hex[:12]}"
     yield schema
@@ -40,11 +42,11 @@ def fresh_schema(dsn):
 
 
 @pytest.fixture
-def make_backend(dsn, fresh_schema):
+def make_backend(dsn: str, fresh_schema: str) -> Iterator[Callable[..., PostgresBackend]]:
     """Build backends on the test's schema (options may override it); all closed after."""
-    made = []
+    made: List[PostgresBackend] = []
 
-    def make(**options):
+    def make(**options: Any) -> PostgresBackend:
         backend = PostgresBackend(**{"dsn": dsn, "schema": fresh_schema, **options})
         made.append(backend)
         return backend
@@ -55,14 +57,17 @@ def make_backend(dsn, fresh_schema):
 
 
 @pytest.fixture
-def backend(make_backend):
+def backend(make_backend: Callable[..., PostgresBackend]) -> PostgresBackend:
     return make_backend()
 
 
 @pytest.fixture(scope="session")
-def has_pgvector(dsn):
+def has_pgvector(dsn: str) -> bool:
     """Whether the server can create the pgvector extension."""
     with psycopg.connect(dsn) as conn:
-        return conn.execute(
+        row = conn.execute(
             "SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'"
-        ).fetchone()[0] > 0
+        ).fetchone()
+    assert row is not None  # count(*) returns one row
+    available: int = row[0]
+    return available > 0

@@ -3,17 +3,31 @@
 import subprocess
 import sys
 import threading
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Sequence, Set, Tuple, Type
 
 import psycopg
 import pytest
 from omi.storage import StorageBackend
+from psycopg.rows import TupleRow
 
 from omi_storage_postgres.backend import PostgresBackend
 
+#: The conftest fixtures' types: a direct connection (`sql`), a backend builder (`make_backend`).
+Connection = psycopg.Connection[TupleRow]
+MakeBackend = Callable[..., PostgresBackend]
 
-def schemas(sql, name):
-    return sql.execute("SELECT count(*) FROM pg_namespace WHERE nspname = %s",
-                       (name,)).fetchone()[0]
+
+def value(sql: Connection, query: str, params: Sequence[Any] = ()) -> Any:
+    """The first column of the one row `query` returns."""
+    row = sql.execute(query, params).fetchone()
+    assert row is not None, f"no row from {query}"
+    return row[0]
+
+
+def schemas(sql: Connection, name: str) -> int:
+    count: int = value(sql, "SELECT count(*) FROM pg_namespace WHERE nspname = %s", (name,))
+    return count
 
 
 def test_plugin_interface() -> None:
@@ -24,7 +38,7 @@ def test_plugin_interface() -> None:
 
 # --- store and recall -------------------------------------------------------------------------
 
-def test_store_and_recall_round_trip(backend):
+def test_store_and_recall_round_trip(backend: PostgresBackend) -> None:
     memory = {"content": "The user prefers green tea", "metadata": {"a": 1, "tags": ["x"]},
               "embedding": [0.5, -1.0, 2.0]}
     memory_id = backend.store_memory(memory)
@@ -36,7 +50,8 @@ def test_store_and_recall_round_trip(backend):
     assert found["score"] > 0
 
 
-def test_schema_is_created_on_first_use(make_backend, sql, fresh_schema):
+def test_schema_is_created_on_first_use(make_backend: MakeBackend, sql: Connection,
+                                        fresh_schema: str) -> None:
     backend = make_backend()
     assert schemas(sql, fresh_schema) == 0, "constructing a backend must not write anything"
     backend.store_memory({"content": "first"})
@@ -47,7 +62,7 @@ def test_schema_is_created_on_first_use(make_backend, sql, fresh_schema):
     assert tables == {"memories", "edges", "omi_layout"}
 
 
-def test_recall_ranks_by_ts_rank_and_matches_any_word(backend):
+def test_recall_ranks_by_ts_rank_and_matches_any_word(backend: PostgresBackend) -> None:
     one_word = backend.store_memory({"content": "tea"})
     both_words = backend.store_memory({"content": "green tea at noon"})
     other = backend.store_memory({"content": "green walls"})
@@ -57,25 +72,25 @@ def test_recall_ranks_by_ts_rank_and_matches_any_word(backend):
     assert results[0]["score"] > results[-1]["score"]
 
 
-def test_recall_uses_the_language_stemmer(backend):
+def test_recall_uses_the_language_stemmer(backend: PostgresBackend) -> None:
     memory_id = backend.store_memory({"content": "She was running marathons"})
     assert [r["id"] for r in backend.recall("runs marathon")] == [memory_id]
 
 
-def test_recall_honours_limit_and_breaks_ties_newest_first(backend):
+def test_recall_honours_limit_and_breaks_ties_newest_first(backend: PostgresBackend) -> None:
     ids = [backend.store_memory({"content": f"tea number {n}"}) for n in range(5)]
     assert backend.recall("tea", limit=0) == []
     assert [r["id"] for r in backend.recall("tea", limit=2)] == ids[:-3:-1]
     assert len(backend.recall("tea", limit=50)) == 5
 
 
-def test_empty_query_returns_the_newest(backend):
+def test_empty_query_returns_the_newest(backend: PostgresBackend) -> None:
     first = backend.store_memory({"content": "first"})
     second = backend.store_memory({"content": "second"})
     assert [(r["id"], r["score"]) for r in backend.recall("  ")] == [(second, 0.0), (first, 0.0)]
 
 
-def test_queries_that_could_be_tsquery_syntax_are_plain_words(backend):
+def test_queries_that_could_be_tsquery_syntax_are_plain_words(backend: PostgresBackend) -> None:
     memory_id = backend.store_memory({"content": "cats & dogs | birds"})
     for query in ("cats & dogs", "!dogs", "birds:*", "(cats", "'dogs'", "a | | b"):
         results = backend.recall(query)
@@ -88,7 +103,8 @@ def test_queries_that_could_be_tsquery_syntax_are_plain_words(backend):
     (None, 10, TypeError), (b"tea", 10, TypeError),
     ("tea", -1, ValueError), ("tea", 1.5, ValueError), ("tea", True, ValueError),
 ])
-def test_recall_rejects_bad_arguments(backend, query, limit, error):
+def test_recall_rejects_bad_arguments(backend: PostgresBackend, query: Any, limit: Any,
+                                      error: Type[Exception]) -> None:
     with pytest.raises(error, match="query|limit"):
         backend.recall(query, limit=limit)
 
@@ -106,14 +122,15 @@ def test_recall_rejects_bad_arguments(backend, query, limit, error):
     ({"content": "x", "embedding": [0.1, float("inf")]}, "finite numbers"),
     ({"content": "x", "embedding": [0.1, "0.2"]}, "finite numbers"),
 ])
-def test_store_rejects_bad_memories_and_stores_nothing(backend, memory, message):
+def test_store_rejects_bad_memories_and_stores_nothing(backend: PostgresBackend, memory: Any,
+                                                       message: str) -> None:
     backend.store_memory({"content": "already here"})
     with pytest.raises((TypeError, ValueError), match=message):
         backend.store_memory(memory)
     assert backend.count() == 1
 
 
-def test_store_does_not_keep_the_callers_id(backend):
+def test_store_does_not_keep_the_callers_id(backend: PostgresBackend) -> None:
     memory_id = backend.store_memory({"id": "mine", "content": "ids are the backend's"})
     assert memory_id != "mine"
     assert backend.recall("ids")[0]["id"] == memory_id
@@ -121,7 +138,8 @@ def test_store_does_not_keep_the_callers_id(backend):
 
 # --- transactions -----------------------------------------------------------------------------
 
-def test_store_memories_is_one_transaction(backend, sql, fresh_schema):
+def test_store_memories_is_one_transaction(backend: PostgresBackend, sql: Connection,
+                                           fresh_schema: str) -> None:
     backend.store_memory({"content": "before"})  # creates the tables
     sql.execute(f"""
         CREATE FUNCTION "{fresh_schema}".refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -142,7 +160,7 @@ def test_store_memories_is_one_transaction(backend, sql, fresh_schema):
     assert backend.store_memories(batch[:2]) and backend.count() == 3
 
 
-def test_store_memories_validates_every_memory_before_writing(backend):
+def test_store_memories_validates_every_memory_before_writing(backend: PostgresBackend) -> None:
     with pytest.raises(ValueError, match=r"memories\[2\]\['content'\]"):
         backend.store_memories([{"content": "a"}, {"content": "b"}, {"content": ""}])
     assert backend.count() == 0
@@ -153,10 +171,11 @@ def test_store_memories_validates_every_memory_before_writing(backend):
 
 # --- edges ------------------------------------------------------------------------------------
 
-def test_edges_link_stored_memories_once(backend):
+def test_edges_link_stored_memories_once(backend: PostgresBackend) -> None:
     first = backend.store_memory({"content": "first"})
     second = backend.store_memory({"content": "second"})
-    assert backend.add_edge(first, second, "related_to") is None
+    # Returning nothing is the interface's contract: checked at run time too.
+    assert backend.add_edge(first, second, "related_to") is None  # type: ignore[func-returns-value]
     backend.add_edge(first, second, "related_to")  # a repeat is ignored
     backend.add_edge(first, second, "supports")
     assert backend.edges(first) == [
@@ -167,7 +186,8 @@ def test_edges_link_stored_memories_once(backend):
 
 
 @pytest.mark.parametrize("unknown_end", ["from", "to"])
-def test_edges_to_unknown_ids_name_the_id_and_store_nothing(backend, unknown_end):
+def test_edges_to_unknown_ids_name_the_id_and_store_nothing(backend: PostgresBackend,
+                                                            unknown_end: str) -> None:
     known = backend.store_memory({"content": "known"})
     args = ("missing-1", known) if unknown_end == "from" else (known, "missing-1")
     with pytest.raises(ValueError, match="Unknown memory id 'missing-1'; store the memory"):
@@ -175,7 +195,8 @@ def test_edges_to_unknown_ids_name_the_id_and_store_nothing(backend, unknown_end
     assert backend.edges(known) == [] and backend.edges("missing-1") == []
 
 
-def test_edges_are_foreign_keys_enforced_by_the_server(backend, sql, fresh_schema):
+def test_edges_are_foreign_keys_enforced_by_the_server(backend: PostgresBackend, sql: Connection,
+                                                       fresh_schema: str) -> None:
     first = backend.store_memory({"content": "first"})
     second = backend.store_memory({"content": "second"})
     backend.add_edge(first, second, "related_to")
@@ -191,14 +212,15 @@ def test_edges_are_foreign_keys_enforced_by_the_server(backend, sql, fresh_schem
     (("a", None, "x"), TypeError, "to_id must be a str"),
     (("a", "b", " "), ValueError, "edge_type must be a non-empty string"),
 ])
-def test_add_edge_rejects_bad_arguments(backend, args, error, message):
+def test_add_edge_rejects_bad_arguments(backend: PostgresBackend, args: Tuple[Any, ...],
+                                        error: Type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         backend.add_edge(*args)
 
 
 # --- vectors ----------------------------------------------------------------------------------
 
-def test_similar_ranks_by_cosine_similarity(backend):
+def test_similar_ranks_by_cosine_similarity(backend: PostgresBackend) -> None:
     east = backend.store_memory({"content": "east", "embedding": [1.0, 0.0]})
     north_east = backend.store_memory({"content": "north east", "embedding": [1.0, 1.0]})
     west = backend.store_memory({"content": "west", "embedding": [-1.0, 0.0]})
@@ -212,7 +234,8 @@ def test_similar_ranks_by_cosine_similarity(backend):
 
 
 @pytest.mark.parametrize("vector_search", ["auto", "plain"])
-def test_an_all_zero_embedding_is_kept_but_never_a_candidate(make_backend, vector_search):
+def test_an_all_zero_embedding_is_kept_but_never_a_candidate(make_backend: MakeBackend,
+                                                             vector_search: str) -> None:
     """It has no direction, so no cosine: pgvector's would be NaN (not JSON), plain SQL's NULL."""
     backend = make_backend(vector_search=vector_search)
     zero = backend.store_memory({"content": "zero", "embedding": [0.0, 0.0]})
@@ -224,12 +247,13 @@ def test_an_all_zero_embedding_is_kept_but_never_a_candidate(make_backend, vecto
 @pytest.mark.parametrize("embedding, message", [
     ([0.0, 0.0], "all zeros"), ([], "non-empty list"), ([1.0, float("nan")], "finite"),
 ])
-def test_similar_rejects_bad_vectors(backend, embedding, message):
+def test_similar_rejects_bad_vectors(backend: PostgresBackend, embedding: List[float],
+                                     message: str) -> None:
     with pytest.raises(ValueError, match=message):
         backend.similar(embedding)
 
 
-def test_dimension_is_enforced(make_backend):
+def test_dimension_is_enforced(make_backend: MakeBackend) -> None:
     backend = make_backend(dimension=3)
     backend.store_memory({"content": "right", "embedding": [1, 2, 3]})
     with pytest.raises(ValueError, match="has 2 dimensions; this schema keeps 3"):
@@ -239,24 +263,26 @@ def test_dimension_is_enforced(make_backend):
     assert backend.count() == 1
 
 
-def test_plain_vector_search_can_be_forced(make_backend, sql, fresh_schema):
+def test_plain_vector_search_can_be_forced(make_backend: MakeBackend, sql: Connection,
+                                           fresh_schema: str) -> None:
     backend = make_backend(vector_search="plain")
     assert backend.vector_mode == "plain"
-    column_type = sql.execute(
-        "SELECT data_type FROM information_schema.columns WHERE table_schema = %s AND "
-        "table_name = 'memories' AND column_name = 'embedding'", (fresh_schema,)).fetchone()[0]
+    column_type = value(
+        sql, "SELECT data_type FROM information_schema.columns WHERE table_schema = %s AND "
+        "table_name = 'memories' AND column_name = 'embedding'", (fresh_schema,))
     assert column_type == "ARRAY"
     memory_id = backend.store_memory({"content": "x", "embedding": [0.1, 0.2]})
     assert backend.similar([0.1, 0.2])[0]["id"] == memory_id
 
 
-def test_auto_uses_pgvector_exactly_when_the_server_has_it(backend, has_pgvector):
+def test_auto_uses_pgvector_exactly_when_the_server_has_it(backend: PostgresBackend,
+                                                           has_pgvector: bool) -> None:
     expected = "pgvector" if has_pgvector else "plain"
     assert backend.vector_mode == expected
 
 
-def test_pgvector_mode_stores_and_searches_vectors(make_backend, has_pgvector, sql,
-                                                   fresh_schema):
+def test_pgvector_mode_stores_and_searches_vectors(make_backend: MakeBackend, has_pgvector: bool,
+                                                   sql: Connection, fresh_schema: str) -> None:
     if not has_pgvector:
         with pytest.raises(ValueError, match="pgvector extension is not available.*"
                                              "postgresql-<version>-pgvector"):
@@ -275,7 +301,7 @@ def test_pgvector_mode_stores_and_searches_vectors(make_backend, has_pgvector, s
 
 # --- layout recorded per schema ---------------------------------------------------------------
 
-def test_a_schema_keeps_the_settings_it_was_built_with(make_backend):
+def test_a_schema_keeps_the_settings_it_was_built_with(make_backend: MakeBackend) -> None:
     make_backend(text_search_config="simple", dimension=2).store_memory({"content": "x"})
     with pytest.raises(ValueError, match="created with text_search_config 'simple' "
                                          r"\(asked: 'english'\), dimension 2 \(asked: 3\)"):
@@ -285,7 +311,8 @@ def test_a_schema_keeps_the_settings_it_was_built_with(make_backend):
     assert reopened.layout.dimension == 2
 
 
-def test_metadata_comes_back_as_written_even_floats_jsonb_would_make_integers(backend):
+def test_metadata_comes_back_as_written_even_floats_jsonb_would_make_integers(
+        backend: PostgresBackend) -> None:
     metadata = {"avogadro": 6.02e23, "big": 1e16, "tiny": 1e-07, "whole": 1.0, "n": 10**20}
     memory_id = backend.store_memory({"content": "constants", "metadata": metadata})
     [found] = backend.recall("constants")
@@ -293,8 +320,9 @@ def test_metadata_comes_back_as_written_even_floats_jsonb_would_make_integers(ba
     assert [type(value) for value in found["metadata"].values()] == [float] * 4 + [int]
 
 
-def test_a_layout_1_schema_is_upgraded_to_json_documents_on_first_use(make_backend, sql,
-                                                                      fresh_schema):
+def test_a_layout_1_schema_is_upgraded_to_json_documents_on_first_use(make_backend: MakeBackend,
+                                                                      sql: Connection,
+                                                                      fresh_schema: str) -> None:
     make_backend().store_memory({"content": "old memory", "metadata": {"k": [1, 2]}})
     sql.execute(f'ALTER TABLE "{fresh_schema}".memories ALTER COLUMN document TYPE jsonb')
     sql.execute(f"UPDATE \"{fresh_schema}\".omi_layout SET value = '1' WHERE key = 'version'")
@@ -309,14 +337,15 @@ def test_a_layout_1_schema_is_upgraded_to_json_documents_on_first_use(make_backe
     assert [r["metadata"] for r in make_backend().recall("new")] == [{"big": 1e20}]
 
 
-def test_unknown_text_search_config_is_refused(make_backend):
+def test_unknown_text_search_config_is_refused(make_backend: MakeBackend) -> None:
     with pytest.raises(ValueError, match="'klingon' is not a text search configuration"):
         make_backend(text_search_config="klingon").count()
 
 
 # --- configuration ----------------------------------------------------------------------------
 
-def test_dsn_comes_from_the_environment(dsn, fresh_schema, monkeypatch):
+def test_dsn_comes_from_the_environment(dsn: str, fresh_schema: str,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMI_POSTGRES_DSN", dsn)
     backend = PostgresBackend(schema=fresh_schema)
     try:
@@ -325,7 +354,7 @@ def test_dsn_comes_from_the_environment(dsn, fresh_schema, monkeypatch):
         backend.close()
 
 
-def test_missing_dsn_says_how_to_give_one(monkeypatch):
+def test_missing_dsn_says_how_to_give_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OMI_POSTGRES_DSN", raising=False)
     with pytest.raises(ValueError, match="pass dsn=.* or set OMI_POSTGRES_DSN"):
         PostgresBackend()
@@ -344,12 +373,13 @@ def test_missing_dsn_says_how_to_give_one(monkeypatch):
     ({"connect_timeout": "10"}, "connect_timeout must be a number of seconds"),
     ({"synchronous_commit": "off"}, "synchronous_commit must be true or false"),
 ])
-def test_bad_options_are_refused_before_connecting(dsn, options, message):
+def test_bad_options_are_refused_before_connecting(dsn: str, options: Dict[str, Any],
+                                                   message: str) -> None:
     with pytest.raises(ValueError, match=message):
         PostgresBackend(**{"dsn": dsn, **options})
 
 
-def test_unreachable_server_names_it_without_the_password(tmp_path):
+def test_unreachable_server_names_it_without_the_password(tmp_path: Path) -> None:
     dsn = f"host={tmp_path} port=5999 user=nobody password=s3cret dbname=nothing"
     with pytest.raises(ConnectionError) as error:
         PostgresBackend(dsn=dsn, connect_timeout=2)
@@ -362,23 +392,24 @@ def test_unreachable_server_names_it_without_the_password(tmp_path):
 
 # --- lifecycle, pool, persistence --------------------------------------------------------------
 
-def test_close_is_idempotent_and_every_method_refuses_afterwards(backend):
+def test_close_is_idempotent_and_every_method_refuses_afterwards(backend: PostgresBackend) -> None:
     memory_id = backend.store_memory({"content": "x"})
     backend.close()
     backend.close()
-    calls = [lambda: backend.store_memory({"content": "y"}), lambda: backend.recall("x"),
-             lambda: backend.add_edge(memory_id, memory_id, "self"), lambda: backend.count(),
-             lambda: backend.similar([1.0]), lambda: backend.edges(memory_id)]
+    calls: List[Callable[[], object]] = [
+        lambda: backend.store_memory({"content": "y"}), lambda: backend.recall("x"),
+        lambda: backend.add_edge(memory_id, memory_id, "self"), lambda: backend.count(),
+        lambda: backend.similar([1.0]), lambda: backend.edges(memory_id)]
     for call in calls:
         with pytest.raises(RuntimeError, match="is closed; create a new one"):
             call()
 
 
-def test_pool_serves_many_threads_with_few_connections(make_backend):
+def test_pool_serves_many_threads_with_few_connections(make_backend: MakeBackend) -> None:
     backend = make_backend(max_connections=2)
-    errors = []
+    errors: List[Exception] = []
 
-    def work(worker):
+    def work(worker: int) -> None:
         try:
             for n in range(20):
                 backend.store_memory({"content": f"worker{worker} item {n}"})
@@ -396,33 +427,35 @@ def test_pool_serves_many_threads_with_few_connections(make_backend):
     assert len(backend.recall("worker3", limit=100)) == 20
 
 
-def test_connections_dropped_by_the_server_are_replaced(make_backend, sql, fresh_schema):
+def test_connections_dropped_by_the_server_are_replaced(make_backend: MakeBackend, sql: Connection,
+                                                        fresh_schema: str) -> None:
     backend = make_backend(min_connections=2, max_connections=2)
     memory_id = backend.store_memory({"content": "still here after the drop"})
-    killed = sql.execute(
-        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
-        "WHERE application_name = %s", (f"omi-storage-postgres:{fresh_schema}",)
-    ).fetchone()[0]
+    killed = value(
+        sql, "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE application_name = %s", (f"omi-storage-postgres:{fresh_schema}",))
     assert killed >= 2
     assert [r["id"] for r in backend.recall("drop")] == [memory_id]
     assert backend.store_memory({"content": "and writes go on"})
 
 
 @pytest.mark.parametrize("synchronous", [True, False])
-def test_synchronous_commit_is_set_on_every_pooled_connection(make_backend, synchronous):
+def test_synchronous_commit_is_set_on_every_pooled_connection(make_backend: MakeBackend,
+                                                              synchronous: bool) -> None:
     backend = make_backend(synchronous_commit=synchronous, min_connections=2,
                            max_connections=2)
     backend.store_memory({"content": "committed"})
-    settings = set()
+    settings: Set[str] = set()
     with backend._connections().connection() as first, \
             backend._connections().connection() as second:
         for conn in (first, second):
-            settings.add(conn.execute("SHOW synchronous_commit").fetchone()[0])
+            settings.add(value(conn, "SHOW synchronous_commit"))
     assert settings == {"on" if synchronous else "off"}
     assert backend.recall("committed")[0]["content"] == "committed"
 
 
-def test_data_survives_into_another_process(backend, dsn, fresh_schema):
+def test_data_survives_into_another_process(backend: PostgresBackend, dsn: str,
+                                            fresh_schema: str) -> None:
     """`persistent`: what one process stored, a new process on the same schema recalls."""
     script = ("import sys; from omi_storage_postgres import PostgresBackend; "
               "b = PostgresBackend(dsn=sys.argv[1], schema=sys.argv[2]); "
@@ -434,7 +467,9 @@ def test_data_survives_into_another_process(backend, dsn, fresh_schema):
     assert (found["id"], found["metadata"]) == (memory_id, {"k": 2})
 
 
-def test_analyze_refreshes_statistics_so_recall_uses_the_index(backend, sql, fresh_schema):
+def test_analyze_refreshes_statistics_so_recall_uses_the_index(backend: PostgresBackend,
+                                                               sql: Connection,
+                                                               fresh_schema: str) -> None:
     backend.store_memories([{"content": f"filler text number {n}"} for n in range(3000)])
     backend.store_memory({"content": "needle in the haystack"})
     backend.analyze()
@@ -449,7 +484,8 @@ def test_analyze_refreshes_statistics_so_recall_uses_the_index(backend, sql, fre
     assert [r["content"] for r in backend.recall("needle")] == ["needle in the haystack"]
 
 
-def test_drop_schema_removes_everything(make_backend, sql, fresh_schema):
+def test_drop_schema_removes_everything(make_backend: MakeBackend, sql: Connection,
+                                        fresh_schema: str) -> None:
     backend = make_backend()
     backend.store_memory({"content": "x"})
     backend.drop_schema()
@@ -458,7 +494,8 @@ def test_drop_schema_removes_everything(make_backend, sql, fresh_schema):
         backend.count()
 
 
-def test_conformance_schemas_are_isolated_and_dropped_at_exit(dsn, sql, tmp_path):
+def test_conformance_schemas_are_isolated_and_dropped_at_exit(dsn: str, sql: Connection,
+                                                              tmp_path: Path) -> None:
     script = ("import sys; from pathlib import Path; "
               "from omi_storage_postgres import PostgresBackend; "
               "make = lambda name: PostgresBackend.conformance_factory("
@@ -474,7 +511,7 @@ def test_conformance_schemas_are_isolated_and_dropped_at_exit(dsn, sql, tmp_path
 
 
 def test_check_schemas_left_by_a_killed_process_are_swept_once_their_directory_is_gone(
-        dsn, sql, tmp_path):
+        dsn: str, sql: Connection, tmp_path: Path) -> None:
     script = ("import os, sys; from pathlib import Path; "
               "from omi_storage_postgres import PostgresBackend; "
               "b = PostgresBackend.conformance_factory(Path(sys.argv[1]), dsn=sys.argv[2]); "

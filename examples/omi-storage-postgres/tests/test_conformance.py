@@ -5,9 +5,6 @@ Instances are built as `omi plugins check` builds them, through
 OMI_POSTGRES_DSN (dropped when the test process exits).
 """
 
-from pathlib import Path
-from typing import Callable
-
 import pytest
 from omi.testing import StorageBackendConformance
 
@@ -15,7 +12,7 @@ from omi_storage_postgres.backend import PostgresBackend
 
 
 @pytest.fixture(autouse=True)
-def _server(dsn, monkeypatch):
+def _server(dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMI_POSTGRES_DSN", dsn)
 
 

@@ -1,5 +1,6 @@
 """OMI discovers and loads this plugin through its entry point."""
 
+import pytest
 from omi.plugins import discover_plugins, load_plugin, validate_plugin
 
 from omi_storage_postgres.backend import PostgresBackend
@@ -29,7 +30,8 @@ def test_plugin_interface() -> None:
     assert PostgresBackend.interface_version == "1.0"
 
 
-def test_the_readme_config_runs_an_omi_memory(dsn, fresh_schema, monkeypatch):
+def test_the_readme_config_runs_an_omi_memory(dsn: str, fresh_schema: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """The config.yaml of the README, given to OMI's host, stores and recalls in PostgreSQL"""
     import re
     from pathlib import Path
@@ -39,7 +41,9 @@ def test_the_readme_config_runs_an_omi_memory(dsn, fresh_schema, monkeypatch):
     from omi.host import Memory
 
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    document = yaml.safe_load(re.search(r"```yaml\n(.*?)```", readme, re.DOTALL).group(1))
+    block = re.search(r"```yaml\n(.*?)```", readme, re.DOTALL)
+    assert block is not None, "the README shows no config.yaml"
+    document = yaml.safe_load(block.group(1))
     assert document["storage"]["dsn"] == "${OMI_POSTGRES_DSN}"
     document["storage"]["schema"] = fresh_schema
     monkeypatch.setenv("OMI_POSTGRES_DSN", dsn)

@@ -15,14 +15,14 @@ import os
 import threading
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import psycopg
+from omi.storage import StorageBackend
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from omi.storage import StorageBackend
 from omi_storage_postgres import conformance
 from omi_storage_postgres.schema import (
     EDGE_FROM_CONSTRAINT,
@@ -34,11 +34,17 @@ from omi_storage_postgres.schema import (
 
 DSN_VARIABLE = "OMI_POSTGRES_DSN"
 
+#: An embedding as a query parameter: pgvector's text form, a list for double precision[],
+#: or None for a memory without one.
+EmbeddingParameter = Union[str, List[float], None]
+#: (id, content, document JSON, embedding parameter): one memory, ready to insert.
+Row = Tuple[str, str, str, EmbeddingParameter]
+
 
 def _redacted(dsn: str) -> str:
     """The DSN without its password, for error messages."""
     params = {key: value for key, value in conninfo_to_dict(dsn).items() if key != "password"}
-    return make_conninfo(**params) or "(libpq defaults)"
+    return make_conninfo("", **params) or "(libpq defaults)"
 
 
 def _resolve_dsn(dsn: Optional[str]) -> str:
@@ -83,6 +89,11 @@ def _vector(value: Any, what: str, dimension: Optional[int]) -> List[float]:
     if dimension is not None and len(value) != dimension:
         raise ValueError(f"{what} has {len(value)} dimensions; this schema keeps {dimension}")
     return [float(x) for x in value]
+
+
+def _pgvector_text(vector: List[float]) -> str:
+    """`vector` as pgvector reads it: [x,y,...] (repr keeps every digit of each float)."""
+    return "[" + ",".join(repr(x) for x in vector) + "]"
 
 
 class PostgresBackend(StorageBackend):
@@ -217,7 +228,7 @@ class PostgresBackend(StorageBackend):
 
     # --- writing --------------------------------------------------------------------------
 
-    def _row(self, memory: Any, what: str, layout: Layout) -> Tuple[str, str, str, Any]:
+    def _row(self, memory: Any, what: str, layout: Layout) -> Row:
         """(id, content, document JSON, embedding parameter) for one memory, validated."""
         if not isinstance(memory, dict):
             raise TypeError(f"{what} must be a dict, got {type(memory).__name__}")
@@ -236,9 +247,10 @@ class PostgresBackend(StorageBackend):
         if "\\u0000" in encoded:
             raise ValueError(f"{what} contains a NUL character (\\x00), which PostgreSQL cannot "
                              f"store; remove it")
+        parameter: EmbeddingParameter = embedding
         if embedding is not None and layout.vector == "pgvector":
-            embedding = "[" + ",".join(repr(x) for x in embedding) + "]"
-        return uuid.uuid4().hex, content, encoded, embedding
+            parameter = _pgvector_text(embedding)
+        return uuid.uuid4().hex, content, encoded, parameter
 
     def _insert(self, layout: Layout) -> sql.Composed:
         return sql.SQL("INSERT INTO {} (id, content, document, embedding) "
@@ -261,8 +273,7 @@ class PostgresBackend(StorageBackend):
                 for index, memory in enumerate(memories)]
         return self._store(layout, rows, "memories")
 
-    def _store(self, layout: Layout, rows: List[Tuple[str, str, str, Any]],
-               what: str) -> List[str]:
+    def _store(self, layout: Layout, rows: List[Row], what: str) -> List[str]:
         if rows:
             try:
                 with self._connections().connection() as conn:
@@ -304,7 +315,7 @@ class PostgresBackend(StorageBackend):
                      if layout.vector == "pgvector" else sql.SQL("m.embedding"))
         return sql.SQL("SELECT m.id, m.document, {} ").format(embedding)
 
-    def _fetch(self, query: sql.Composable, params: Dict[str, Any]) -> List[Dict[str, Any]]:
+    def _fetch(self, query: sql.Composed, params: Dict[str, Any]) -> List[Dict[str, Any]]:
         with self._connections().connection() as conn:
             # Unprepared: a prepared statement soon switches to a generic plan, which cannot
             # see the query's words and ranks 2x slower at 100,000 memories.
@@ -358,7 +369,7 @@ class PostgresBackend(StorageBackend):
             return []
         params: Dict[str, Any] = {"dims": len(vector), "limit": limit}
         if layout.vector == "pgvector":
-            params["v"] = "[" + ",".join(repr(x) for x in vector) + "]"
+            params["v"] = _pgvector_text(vector)
             distance = sql.SQL("(m.embedding OPERATOR({op}) %(v)s::{type})").format(
                 op=layout.extension_operator("<=>"), type=layout.vector_type())
             statement = sql.SQL(
@@ -392,8 +403,10 @@ class PostgresBackend(StorageBackend):
     def count(self) -> int:
         """How many memories are stored."""
         with self._connections().connection() as conn:
-            return conn.execute(sql.SQL("SELECT count(*) FROM {}")
-                                .format(self.layout.table("memories"))).fetchone()[0]
+            row = conn.execute(sql.SQL("SELECT count(*) FROM {}")
+                               .format(self.layout.table("memories"))).fetchone()
+        assert row is not None  # count(*) returns one row
+        return int(row[0])
 
     # --- lifecycle ------------------------------------------------------------------------
 
