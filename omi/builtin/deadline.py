@@ -57,7 +57,7 @@ class _Deadline(http.client.HTTPConnection):
         self.sock = cast(socket.socket, _DeadlineSocket(self.sock, self.left))
 
 
-class _DeadlineHTTPConnection(_Deadline, http.client.HTTPConnection):
+class _DeadlineHTTPConnection(_Deadline):
     pass
 
 
