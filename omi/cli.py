@@ -569,7 +569,7 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
         _check_writable(output)
     try:
         with plugin_output_to_stderr():
-            reports = conformance.check_plugins(None if check_all else [name], group, parsed,
+            reports = conformance.check_plugins([name] if name else None, group, parsed,
                                                 pattern, seed, timeout, limit)
     except runner.Interrupted as stop:
         click.echo(f"Error: interrupted by {stop}: the check processes were killed and their "

@@ -7,6 +7,7 @@ first run it analyses only what changed, in about a second.
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -37,3 +38,18 @@ def test_the_configured_mypy_run_is_strict_and_for_python_3_10(tmp_path: Path):
     assert "Function is missing a type annotation  [no-untyped-def]" in result.stdout
     assert 'Cannot find implementation or library stub for module named "tomllib"' \
         in result.stdout  # tomllib is new in 3.11
+
+
+def test_the_lazy_names_of_omi_conformance_are_typed_as_what_they_import():
+    """`omi.conformance` imports its names on first use (`_HOMES`); type checkers read them
+    from its `if TYPE_CHECKING:` imports and `__all__`, which must name the same things."""
+    import omi.conformance
+
+    source = ast.parse((ROOT / "omi" / "conformance" / "__init__.py").read_text("utf-8"))
+    [block] = [node for node in source.body if isinstance(node, ast.If)
+               and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"]
+    typed = {node.module: {alias.name for alias in node.names} for node in block.body
+             if isinstance(node, ast.ImportFrom)}
+    assert typed == {f"omi.conformance.{module}": set(names)
+                     for module, names in omi.conformance._HOMES.items()}
+    assert omi.conformance.__all__ == sorted(omi.conformance._MODULE_OF)
