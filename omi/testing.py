@@ -31,7 +31,7 @@ import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Dict, FrozenSet, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, ClassVar, Dict, FrozenSet, List, Optional, Tuple, Union
 
 import pytest
 from packaging.version import Version
@@ -198,7 +198,7 @@ class _InstanceConformance(_Conformance):
     """Embedding providers and event handlers: the author provides a `plugin` fixture."""
 
     @pytest.fixture
-    def plugin(self) -> Iterator[Any]:
+    def plugin(self) -> Any:  # Any: a subclass's fixture returns its own plugin class
         if self.plugin_class is None:
             raise pytest.UsageError(
                 f"{type(self).__name__} needs a `plugin` fixture returning an instance, "
