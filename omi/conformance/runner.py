@@ -416,8 +416,8 @@ def run_in_child(import_path: str, options: Dict[str, Any], checks: Sequence[Che
 
 def _run_checks_in_children(import_path: str, options: Dict[str, Any], checks: Sequence[Check],
                             capabilities: Iterable[str], seed: int, timeout: float,
-                            call_timeout: float,
-                            memory_limit: Optional[int], scratch: str) -> List[Outcome]:
+                            call_timeout: float, memory_limit: Optional[int],
+                            scratch: str) -> List[Outcome]:
     outcomes: List[Outcome] = []
     pending = [c.name for c in checks]
     exceeded = memory_limit_message(memory_limit) if memory_limit else None
