@@ -157,7 +157,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     checkout = tmp_path_factory.mktemp("release") / "checkout"
     shutil.copytree(ROOT, checkout, ignore=shutil.ignore_patterns(
         ".git", ".venv*", "dist", "build", "site", "__pycache__", "*.egg-info", "examples",
-        "bench"))
+        "bench", ".mypy_cache"))
     commands = job_commands(PROJECT / "workflows" / "release.yml", "build")
     assert commands[0] == "python -m pip install build twine"
     run_steps(commands[1:], checkout, TOOLS, {"GITHUB_REF_NAME": f"v{__version__}"})
