@@ -129,12 +129,12 @@ def dimension_is_small(ctx):
     expect(ctx.plugin.get_dimension() < 10_000, "< 10000", ctx.plugin.get_dimension(), "-")
 """)
     pytester.makepyfile(test_plugin=EMBEDDER_SUITE.format(
-        cls="HashEmbedder", body="suite_version = '0.1.0'"))
+        cls="HashEmbedder", body="suite_version = '0.4.0'"))
     result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=15, failed=1, skipped=1)
     result.stdout.fnmatch_lines([
         "*TestConformance::test_model_name_is_short FAILED*",
-        "*[[]new in conformance suite 99.0.0; these tests were written for 0.1.0: fix the "
+        "*[[]new in conformance suite 99.0.0; these tests were written for 0.4.0: fix the "
         "plugin, or declare it in known_failures with the reason[]] model_name_is_short: "
         "expected at most 3 characters; got hash-64*",
     ])
@@ -143,7 +143,7 @@ def dimension_is_small(ctx):
 
 
 def test_checks_of_the_authors_suite_version_are_not_called_new(suite):
-    result = suite(EMBEDDER_SUITE.format(cls="BatchDisagrees", body="suite_version = '0.1.0'"))
+    result = suite(EMBEDDER_SUITE.format(cls="BatchDisagrees", body="suite_version = '0.4.0'"))
     result.stdout.fnmatch_lines(["batch_matches_single: expected embed_batch*"])
     assert "new in conformance suite" not in result.stdout.str()
 

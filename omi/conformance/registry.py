@@ -29,7 +29,9 @@ CAPABILITIES = {
 #: The release of this suite: omi-openclaw's version. A check added by a later release says
 #: so with `since=`, and pytest suites whose `suite_version` is older report it as new.
 SUITE_VERSION = __version__
-FIRST_SUITE_VERSION = "0.1.0"
+#: The first release that shipped the suite (see CHANGELOG.md): a check without `since=`
+#: dates from it.
+FIRST_SUITE_VERSION = "0.4.0"
 
 
 class CheckFailure(AssertionError):
