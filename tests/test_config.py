@@ -52,11 +52,19 @@ class Recorder(EventHandler):
         CLOSED.append(self.url)
 '''
 
-TRACKED_BACKEND = src.BACKEND.format(cls="Tracked").replace(
-    "    def close(self):\n        return None",
-    "    def __init__(self, dsn):\n        self.dsn = dsn\n\n"
-    "    def close(self):\n        CLOSED.append(self.dsn)",
-) + "\nCLOSED = []\n"
+TRACKED_BACKEND = src.backend("Backend") + '''
+
+class Tracked(Backend):
+    def __init__(self, dsn):
+        super().__init__()
+        self.dsn = dsn
+
+    def close(self):
+        CLOSED.append(self.dsn)
+
+
+CLOSED = []
+'''
 
 
 @pytest.fixture
