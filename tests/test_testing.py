@@ -209,6 +209,25 @@ class TestBad(EventHandlerConformance):
     result.stdout.fnmatch_lines(["*TestBad::test_event_data_is_not_mutated FAILED*"])
 
 
+def test_a_handler_slower_than_the_suites_call_timeout_fails_with_its_time(suite):
+    """`call_timeout` is the suite's limit on one call (10 s unless the class sets it)."""
+    source = """
+from omi.testing import EventHandlerConformance
+from conformance_plugins import SlowToStart
+
+class TestStrict(EventHandlerConformance):
+    plugin_class = SlowToStart
+    call_timeout = 0.1
+
+class TestDefault(EventHandlerConformance):
+    plugin_class = SlowToStart
+"""
+    result = suite(source, "-k", "handle_returns_promptly")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*TestStrict::test_handle_returns_promptly FAILED*",
+                                 "*handle_returns_promptly: expected at most 0.1 s; got 0.3*"])
+
+
 def test_missing_fixture_says_what_to_provide(suite):
     result = suite("""
 from omi.testing import EmbeddingProviderConformance

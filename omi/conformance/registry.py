@@ -33,6 +33,10 @@ SUITE_VERSION = __version__
 #: dates from it.
 FIRST_SUITE_VERSION = "0.4.0"
 
+#: Seconds one call of the plugin may take in the checks that time its calls
+#: (`handle_returns_promptly`, `embed_is_deterministic`); a pytest suite may set its own.
+CALL_TIMEOUT = 10.0
+
 
 class CheckFailure(AssertionError):
     """A plugin did not behave: says what was expected, what came back, and how to fix it."""
@@ -254,7 +258,7 @@ class Context:
     factory: Callable[[Path], Any]
     capabilities: FrozenSet[str]
     seed: int = 0
-    call_timeout: float = 10.0
+    call_timeout: float = CALL_TIMEOUT
     close_instances: bool = True
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="omi-check-")))
     _instances: List[Any] = field(default_factory=list)
