@@ -24,30 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import plugin_sources
 from common import Figure, installed_env, interleaved_command_times, ratio_figure
-
-PLUGIN_MODULE = '''
-from omi.embeddings import EmbeddingProvider
-
-
-class Embedder{index}(EmbeddingProvider):
-    interface_version = "1.0"
-
-    def embed(self, text):
-        return [1.0]
-
-    def embed_batch(self, texts, batch_size=8):
-        return [[1.0] for _ in texts]
-
-    def similarity(self, embedding1, embedding2):
-        return 1.0
-
-    def get_dimension(self):
-        return 1
-
-    def get_model_name(self):
-        return "bench"
-'''
 
 
 def make_site(root: Path, distributions: int, plugins: int) -> Path:
@@ -65,45 +43,10 @@ def make_site(root: Path, distributions: int, plugins: int) -> Path:
         if index < plugins:
             target = f"bench_plugin_{index}:Embedder{index}"
             lines += ["[omi.embedding_providers]", f"bench-{index} = {target}", ""]
-            (site / f"bench_plugin_{index}.py").write_text(PLUGIN_MODULE.format(index=index))
+            (site / f"bench_plugin_{index}.py").write_text(
+                plugin_sources.embedder(f"Embedder{index}"))
         (dist_info / "entry_points.txt").write_text("\n".join(lines))
     return site
-
-
-BACKEND_MODULE = '''
-from omi.storage import StorageBackend
-
-
-class Backend(StorageBackend):
-    interface_version = "1.0"
-
-    def __init__(self, **options):
-        self.memories = []
-
-    def store_memory(self, memory):
-        self.memories.append(memory)
-        return str(len(self.memories))
-
-    def recall(self, query, limit=10):
-        return []
-
-    def add_edge(self, from_id, to_id, edge_type):
-        return None
-
-    def close(self):
-        return None
-'''
-
-HANDLER_MODULE = '''
-from omi.events import EventHandler
-
-
-class Handler(EventHandler):
-    interface_version = "1.0"
-
-    def handle(self, event_type, event_data):
-        return None
-'''
 
 
 def backdate(root: Path, seconds: float = 10.0) -> None:
@@ -124,9 +67,9 @@ def add_host_plugins(site: Path) -> None:
         "[omi.embedding_providers]\nbench-emb = bench_host_emb:Embedder0\n\n"
         "[omi.storage_backends]\nbench-store = bench_host_store:Backend\n\n"
         "[omi.event_handlers]\nbench-handler = bench_host_handler:Handler\n")
-    (site / "bench_host_emb.py").write_text(PLUGIN_MODULE.format(index=0))
-    (site / "bench_host_store.py").write_text(BACKEND_MODULE)
-    (site / "bench_host_handler.py").write_text(HANDLER_MODULE)
+    (site / "bench_host_emb.py").write_text(plugin_sources.embedder("Embedder0"))
+    (site / "bench_host_store.py").write_text(plugin_sources.backend("Backend"))
+    (site / "bench_host_handler.py").write_text(plugin_sources.handler("Handler"))
 
 
 def run(quick: bool) -> list[Figure]:

@@ -14,6 +14,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+# The plugin sources the tests install (tests/plugin_sources.py), imported by the same name
+# pytest gives it: the benchmarks time the very plugins the tests check.
+sys.path.append(str(HERE.parent / "tests"))
 
 from common import Figure  # noqa: E402
 

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union
 from omi.dispatch import Dispatcher, Handlers
 from omi.embeddings import EmbeddingProvider
 from omi.events import EVENT_TYPES
-from omi.jsonvalues import MAX_JSON_DEPTH as MAX_JSON_DEPTH  # re-exported: its home before
 from omi.jsonvalues import json_problem
 from omi.storage import StorageBackend
 

@@ -47,9 +47,11 @@ def _plain(argv: List[str]) -> Optional[Parsed]:
         return None  # --debug's logging and tracebacks are click's
     parsed = parse_plain_list(argv)
     if parsed is not None and parsed[1] is not None:
-        from omi.plugins import _GROUP_ALIASES
+        from omi.plugins import PluginError, resolve_group
 
-        if parsed[1] not in _GROUP_ALIASES:
+        try:
+            resolve_group(parsed[1])
+        except PluginError:
             return None  # click reports the unknown group
     return parsed
 

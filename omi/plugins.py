@@ -476,6 +476,7 @@ class PluginInfo:
         return "ok" if self.loaded else "unloaded"
 
     def to_dict(self) -> Dict[str, Any]:
+        """This plugin as one entry of `omi plugins list --format json`."""
         fields = {field: getattr(self, field) for field in self.__slots__}
         return {**fields, "class_name": self.class_name, "status": self.status}
 

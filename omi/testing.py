@@ -37,7 +37,7 @@ import pytest
 from packaging.version import Version
 
 from omi.conformance.outcome import FAILED, Outcome, default_timeout, execute
-from omi.conformance.registry import Check, checks_for
+from omi.conformance.registry import CALL_TIMEOUT, Check, checks_for
 from omi.conformance.target import (
     InstanceFactory,
     check_known_failures,
@@ -61,7 +61,8 @@ class _Conformance:
     #: The suite version these tests were written against; newer checks say they are new.
     suite_version: ClassVar[Optional[str]] = None
     seed: ClassVar[int] = 0
-    call_timeout: ClassVar[float] = 10.0
+    #: Seconds one call of the plugin may take in the checks that time its calls.
+    call_timeout: ClassVar[float] = CALL_TIMEOUT
     #: Seconds each check may take; None: $OMI_CHECK_TIMEOUT, else 60.
     check_timeout: ClassVar[Optional[float]] = None
 

@@ -1,4 +1,5 @@
-"""Source text of small plugin modules that tests install as real distributions."""
+"""Source text of small plugin modules, installed as real distributions by the tests and by
+bench/bench_cli.py (bench/run.py puts this directory on sys.path, as pytest does)."""
 
 EMBEDDER = '''
 from typing import List
@@ -31,8 +32,12 @@ from omi.storage import StorageBackend
 class {cls}(StorageBackend):
     interface_version = "1.0"
 
+    def __init__(self):
+        self.memories = []
+
     def store_memory(self, memory):
-        return "1"
+        self.memories.append(memory)
+        return str(len(self.memories))
 
     def recall(self, query, limit=10):
         return []

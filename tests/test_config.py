@@ -9,6 +9,7 @@ from pathlib import Path
 import plugin_sources as src
 import pytest
 from click.testing import CliRunner
+from fake_servers import FakeNIM
 
 from omi.builtin.nim import NIMEmbedder
 from omi.builtin.sqlite import SQLiteBackend
@@ -52,11 +53,19 @@ class Recorder(EventHandler):
         CLOSED.append(self.url)
 '''
 
-TRACKED_BACKEND = src.BACKEND.format(cls="Tracked").replace(
-    "    def close(self):\n        return None",
-    "    def __init__(self, dsn):\n        self.dsn = dsn\n\n"
-    "    def close(self):\n        CLOSED.append(self.dsn)",
-) + "\nCLOSED = []\n"
+TRACKED_BACKEND = src.backend("Backend") + '''
+
+class Tracked(Backend):
+    def __init__(self, dsn):
+        super().__init__()
+        self.dsn = dsn
+
+    def close(self):
+        CLOSED.append(self.dsn)
+
+
+CLOSED = []
+'''
 
 
 @pytest.fixture
@@ -281,13 +290,15 @@ def test_defaults_build_sqlite_in_the_user_data_dir(home):
 
 
 def test_builtin_embedder_gets_its_options(tmp_path):
-    plugins = build({"embedding": {"provider": "nim", "api_key": "k", "batch_size": 4,
-                                   "base_url": "http://127.0.0.1:9"},
-                     "storage": {"backend": "sqlite", "path": str(tmp_path / "m.db")}})
-    plugins.storage.close()
-    assert isinstance(plugins.embedder, NIMEmbedder)
-    assert plugins.embedder.batch_size == 4
-    assert plugins.embedder._client.base_url == "http://127.0.0.1:9"
+    with FakeNIM(api_key="k") as server:  # it refuses any other key
+        plugins = build({"embedding": {"provider": "nim", "api_key": "k", "batch_size": 2,
+                                       "base_url": server.url},
+                         "storage": {"backend": "sqlite", "path": str(tmp_path / "m.db")}})
+        plugins.storage.close()
+        assert isinstance(plugins.embedder, NIMEmbedder)
+        plugins.embedder.embed_batch(["a", "b", "c"])
+    # the configured URL and key reached the server, in batches of the configured size
+    assert [len(request["body"]["input"]) for request in server.requests] == [2, 1]
 
 
 def test_unknown_plugin_names_list_what_is_valid(tmp_path, make_dist):

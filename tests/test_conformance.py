@@ -7,6 +7,7 @@ import sys
 import threading
 
 import pytest
+from packaging.version import Version
 
 from omi.builtin.sqlite import SQLiteBackend
 from omi.conformance import Target, all_checks, checks_for, run_suite
@@ -153,11 +154,12 @@ def test_every_check_of_a_plugin_that_cannot_be_built_says_so_directly(name):
         assert "CheckFailure" not in outcome.message
 
 
-def test_checks_since_no_later_than_this_release():
-    assert FIRST_SUITE_VERSION == "0.1.0"
+def test_every_check_dates_from_a_release_that_shipped_the_suite():
+    """0.4.0 is the first release with a conformance suite (CHANGELOG.md): no check can be
+    older, and none newer than the installed suite."""
+    assert FIRST_SUITE_VERSION == "0.4.0"
     for item in all_checks():
-        assert tuple(map(int, item.since.split("."))) <= tuple(
-            map(int, SUITE_VERSION.split(".")))
+        assert Version(FIRST_SUITE_VERSION) <= Version(item.since) <= Version(SUITE_VERSION)
 
 
 @pytest.mark.parametrize("attribute, value, message", [
@@ -362,14 +364,6 @@ def test_a_check_killed_for_hanging_leaves_no_scratch_files(child_process, tmp_p
     report = run("Hangs", timeout=1.0, pattern="handle_returns_promptly")
     assert [o.status for o in report.outcomes] == ["failed"]
     assert list(tmp_path.iterdir()) == []
-
-
-def test_a_handler_slower_than_the_call_timeout_fails_with_its_time():
-    report = run("SlowToStart", pattern="handle_returns_promptly", call_timeout=0.1)
-    (outcome,) = report.outcomes
-    assert outcome.status == "failed"
-    assert outcome.message.startswith("expected at most 0.1 s; got 0.3")
-    assert run("SlowToStart", pattern="handle_returns_promptly").exit_code() == 0
 
 
 def test_a_conformance_factory_taking_only_keyword_options_gets_no_directory():

@@ -24,7 +24,8 @@ from omi.builtin.sqlite import SQLiteBackend
 from omi.cli import cli
 from omi.config import Config, ConfigError, load_config
 from omi.events import EVENT_TYPES, EventHandler
-from omi.host import MAX_JSON_DEPTH, MAX_RECALL_LIMIT, Memory
+from omi.host import MAX_RECALL_LIMIT, Memory
+from omi.jsonvalues import MAX_JSON_DEPTH
 
 OMI = str(Path(sys.executable).with_name("omi"))
 ISO_TIMESTAMP = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+\+00:00$"

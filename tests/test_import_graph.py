@@ -4,16 +4,18 @@ Each pair below was an import cycle, hidden by an import inside a function; the 
 lives in a module both import. Importing the first module of a pair, in a fresh interpreter,
 must not import the second, and (but for config, which builds the built-in SQLite backend
 when a config names it) no import statement anywhere in its source, inside functions too, may
-name it.
+name it. Every arrow the README's Layout section draws is an import the code has.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Iterable, Optional
 
 import pytest
 
@@ -38,10 +40,10 @@ def test_importing_a_module_does_not_import_its_former_cycle_partner(module):
     assert [partner for partner in FORMER_CYCLES[module] if partner in loaded] == []
 
 
-def _imported_modules(source: Path) -> set:
-    """Every module an import statement in `source` names, at any depth."""
+def _imported_modules(source: Path, nodes: Optional[Iterable[ast.AST]] = None) -> set:
+    """Every module an import statement in `source` names, at any depth (or among `nodes`)."""
     names = set()
-    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+    for node in nodes if nodes is not None else ast.walk(ast.parse(source.read_text("utf-8"))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -54,3 +56,71 @@ def _imported_modules(source: Path) -> set:
 def test_no_import_inside_a_function_hides_the_cycle_again(module):
     source = Path(omi.__file__).parent.joinpath(*module.split(".")[1:]).with_suffix(".py")
     assert sorted(set(FORMER_CYCLES[module]) & _imported_modules(source)) == []
+
+
+# --- the README's module graph -------------------------------------------------------------
+
+ARROW = re.compile(r"\s*(?:[├└]?─+>|·+>)\s*")
+
+
+def _module_level_imports(source: Path) -> set:
+    """What the import statements at the top of `source` (and in its top-level try/if blocks)
+    name: what importing the module imports."""
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    top = [node for statement in tree.body for node in ast.walk(statement)
+           if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    return _imported_modules(source, top)
+
+
+def _source_of(module: str) -> Path:
+    path = Path(omi.__file__).parent.joinpath(*module.split(".")[1:])
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def _resolve(name: str, near: str = "omi.launch") -> str:
+    """`conformance/suite` is omi.conformance.suite; a bare name is a module of the package of
+    `near` (the module it is drawn beside) if there is one, else of omi."""
+    dotted = name.replace("/", ".")
+    sibling = f"{near.rpartition('.')[0]}.{dotted}"
+    module = sibling if _source_of(sibling).exists() else f"omi.{dotted}"
+    assert _source_of(module).exists(), f"the README draws {name!r}, which is no module of omi"
+    return module
+
+
+def readme_arrows() -> list:
+    """(importer, imported, solid) for every arrow of the README's Layout drawing; a line that
+    starts with an arrow continues from the first module of the line above that does not."""
+    text = (Path(omi.__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    drawing = text.split("## Layout\n", 1)[1].split("```\n", 2)[1]
+    arrows, head = [], ""
+    for line in drawing.splitlines():
+        line = line.split("(", 1)[0].rstrip()
+        if not line.strip():
+            continue
+        parts = ARROW.split(line)
+        kinds = ["·" not in arrow for arrow in ARROW.findall(line)]
+        if not parts[0].strip():
+            parts[0] = head
+        else:
+            head = parts[0] = _resolve(parts[0].strip())
+        importer = parts[0]
+        for solid, targets in zip(kinds, parts[1:], strict=True):
+            names = [_resolve(name.strip(), importer) for name in targets.split(",")]
+            arrows += [(importer, name, solid) for name in names]
+            importer = names[-1]
+    return arrows
+
+
+def test_the_readme_draws_the_module_graph_as_the_code_has_it():
+    arrows = readme_arrows()
+    assert len(arrows) > 50  # the drawing was found and read
+    wrong = []
+    for importer, imported, solid in arrows:
+        source = _source_of(importer)
+        everywhere = _imported_modules(source)
+        at_top = _module_level_imports(source)
+        if solid and imported not in at_top:
+            wrong.append(f"{importer} ──> {imported}: not imported at module level")
+        if not solid and (imported in at_top or imported not in everywhere):
+            wrong.append(f"{importer} ····> {imported}: not imported (only) inside a function")
+    assert wrong == []

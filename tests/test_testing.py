@@ -129,12 +129,12 @@ def dimension_is_small(ctx):
     expect(ctx.plugin.get_dimension() < 10_000, "< 10000", ctx.plugin.get_dimension(), "-")
 """)
     pytester.makepyfile(test_plugin=EMBEDDER_SUITE.format(
-        cls="HashEmbedder", body="suite_version = '0.1.0'"))
+        cls="HashEmbedder", body="suite_version = '0.4.0'"))
     result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=15, failed=1, skipped=1)
     result.stdout.fnmatch_lines([
         "*TestConformance::test_model_name_is_short FAILED*",
-        "*[[]new in conformance suite 99.0.0; these tests were written for 0.1.0: fix the "
+        "*[[]new in conformance suite 99.0.0; these tests were written for 0.4.0: fix the "
         "plugin, or declare it in known_failures with the reason[]] model_name_is_short: "
         "expected at most 3 characters; got hash-64*",
     ])
@@ -143,7 +143,7 @@ def dimension_is_small(ctx):
 
 
 def test_checks_of_the_authors_suite_version_are_not_called_new(suite):
-    result = suite(EMBEDDER_SUITE.format(cls="BatchDisagrees", body="suite_version = '0.1.0'"))
+    result = suite(EMBEDDER_SUITE.format(cls="BatchDisagrees", body="suite_version = '0.4.0'"))
     result.stdout.fnmatch_lines(["batch_matches_single: expected embed_batch*"])
     assert "new in conformance suite" not in result.stdout.str()
 
@@ -207,6 +207,25 @@ class TestBad(EventHandlerConformance):
 """)
     result.assert_outcomes(passed=9, failed=1)
     result.stdout.fnmatch_lines(["*TestBad::test_event_data_is_not_mutated FAILED*"])
+
+
+def test_a_handler_slower_than_the_suites_call_timeout_fails_with_its_time(suite):
+    """`call_timeout` is the suite's limit on one call (10 s unless the class sets it)."""
+    source = """
+from omi.testing import EventHandlerConformance
+from conformance_plugins import SlowToStart
+
+class TestStrict(EventHandlerConformance):
+    plugin_class = SlowToStart
+    call_timeout = 0.1
+
+class TestDefault(EventHandlerConformance):
+    plugin_class = SlowToStart
+"""
+    result = suite(source, "-k", "handle_returns_promptly")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*TestStrict::test_handle_returns_promptly FAILED*",
+                                 "*handle_returns_promptly: expected at most 0.1 s; got 0.3*"])
 
 
 def test_missing_fixture_says_what_to_provide(suite):

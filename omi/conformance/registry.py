@@ -29,7 +29,13 @@ CAPABILITIES = {
 #: The release of this suite: omi-openclaw's version. A check added by a later release says
 #: so with `since=`, and pytest suites whose `suite_version` is older report it as new.
 SUITE_VERSION = __version__
-FIRST_SUITE_VERSION = "0.1.0"
+#: The first release that shipped the suite (see CHANGELOG.md): a check without `since=`
+#: dates from it.
+FIRST_SUITE_VERSION = "0.4.0"
+
+#: Seconds one call of the plugin may take in the checks that time its calls
+#: (`handle_returns_promptly`, `embed_is_deterministic`); a pytest suite may set its own.
+CALL_TIMEOUT = 10.0
 
 
 class CheckFailure(AssertionError):
@@ -256,7 +262,7 @@ class Context:
     factory: Callable[[Path], Any]
     capabilities: FrozenSet[str]
     seed: int = 0
-    call_timeout: float = 10.0
+    call_timeout: float = CALL_TIMEOUT
     close_instances: bool = True
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="omi-check-")))
     _instances: List[Any] = field(default_factory=list)

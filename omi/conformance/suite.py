@@ -16,7 +16,7 @@ from omi.conformance.outcome import (
     Outcome,
     apply_known_failures,
 )
-from omi.conformance.registry import Check, checks_for
+from omi.conformance.registry import CALL_TIMEOUT, Check, checks_for
 from omi.conformance.runner import run_in_child
 from omi.conformance.target import Declared, Target
 
@@ -55,7 +55,7 @@ class Report:
 
 
 def run_suite(target: Target | Declared, pattern: Optional[str] = None, seed: int = 0,
-              timeout: float = DEFAULT_TIMEOUT, call_timeout: float = 10.0,
+              timeout: float = DEFAULT_TIMEOUT,
               memory_limit: Optional[int] = DEFAULT_MEMORY_LIMIT) -> Report:
     """Run the behavioural checks of `target` (validation is the caller's phase 1), each
     child process limited to `memory_limit` bytes of address space (None: no limit)."""
@@ -71,7 +71,7 @@ def run_suite(target: Target | Declared, pattern: Optional[str] = None, seed: in
         else:
             runnable.append(check)
     ran = {o.name: o for o in run_in_child(target.import_path, target.options, runnable,
-                                           capabilities, seed, timeout, call_timeout,
+                                           capabilities, seed, timeout, CALL_TIMEOUT,
                                            memory_limit)}
     for check in select_checks(target.interface, pattern):
         outcome = skipped.get(check.name) or ran[check.name]
