@@ -61,7 +61,7 @@ def load(source: os.PathLike[str], parse: Callable[[bytes], Any], max_bytes: int
         elif before[3] >= time.time_ns() - index.RACY_NS:  # its mtime, as git does
             index._log("config cache not written: %s changed too recently to trust its "
                        "timestamp", path)
-        elif not _cacheable(document, [MAX_ENTRY_BYTES]):
+        elif not _cacheable(document, [MAX_ENTRY_BYTES - 2 * len(_json_text(path)) - 256]):
             index._log("config cache not written: %s holds values JSON cannot carry", path)
         elif _private_directory():
             index.write_private(cache_file(path),
@@ -128,15 +128,15 @@ def _private_directory() -> bool:
 
 
 def _cacheable(value: Any, budget: List[int]) -> bool:
-    """Whether JSON gives `value` back equal and of the same types, within `budget[0]`
-    characters (spent as the walk goes: a YAML alias counts each time it is used)."""
-    budget[0] -= 8
+    """Whether JSON gives `value` back equal and of the same types, in at most `budget[0]`
+    bytes (spent as the walk goes: a YAML alias costs each time it is used)."""
+    budget[0] -= 8  # the punctuation around a value, generously
     if budget[0] < 0:
         return False
     if value is None or isinstance(value, (bool, int, float)):
         return True
     if isinstance(value, str):
-        budget[0] -= len(value)
+        budget[0] -= len(_json_text(value))
         return budget[0] >= 0
     if isinstance(value, list):
         return all(_cacheable(item, budget) for item in value)
@@ -144,6 +144,12 @@ def _cacheable(value: Any, budget: List[int]) -> bool:
         return all(isinstance(key, str) and _cacheable(key, budget) and _cacheable(item, budget)
                    for key, item in value.items())
     return False
+
+
+def _json_text(text: str) -> str:
+    import json
+
+    return json.dumps(text)
 
 
 def clear() -> List[str]:

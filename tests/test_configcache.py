@@ -139,12 +139,15 @@ def test_values_json_cannot_carry_are_parsed_every_time(tmp_path, private_cache,
     assert entries(private_cache) == []
 
 
-def test_a_tree_too_large_once_its_aliases_are_copied_is_not_cached(tmp_path, private_cache):
-    big = "x" * (200 * 1024)
+@pytest.mark.parametrize("big, copies", [
+    ("x" * (200 * 1024), 6),
+    ("\U0001F600" * 60_000, 1),  # 240 KB of UTF-8, but 12 bytes each once escaped in JSON
+])
+def test_a_tree_too_large_for_its_entry_is_not_cached(tmp_path, private_cache, big, copies):
     text = (f"storage:\n  backend: sqlite\n  a: &big {big}\n"
-            "  b: [*big, *big, *big, *big, *big, *big]\n")
+            f"  b: [{', '.join(['*big'] * copies)}]\n")
     config = aged(tmp_path / "config.yaml", text)
-    assert load_config(config).storage.options["b"] == [big] * 6
+    assert load_config(config).storage.options["b"] == [big] * copies
     assert entries(private_cache) == []
 
 
