@@ -215,7 +215,13 @@ class CachedDistribution:
         from importlib import metadata
         from pathlib import Path
 
-        return metadata.PathDistribution(Path(self._path))
+        path: Any = Path(self._path)
+        archive = next((parent for parent in path.parents if parent.is_file()), None)
+        if archive is not None:  # a distribution inside a zip file on sys.path
+            import zipfile
+
+            path = zipfile.Path(archive, at=f"{path.relative_to(archive).as_posix()}/")
+        return metadata.PathDistribution(path)
 
     @property
     def metadata(self) -> Any:

@@ -453,6 +453,16 @@ def test_a_zip_file_on_sys_path_is_fingerprinted_by_its_own_stat(env, tmp_path):
     assert ("rezipped", "0.2.0") in names(env.check("hit"))
 
 
+def test_a_cached_distribution_in_a_zip_file_reads_its_metadata(env, tmp_path, monkeypatch):
+    archive = zipped_site(tmp_path / "staging", tmp_path / "site.zip", "0.3.0", "zipped")
+    monkeypatch.syspath_prepend(str(archive))
+    index.entry_points((EMB,))
+    (entry_point,) = [ep for ep in index.entry_points((EMB,))[EMB] if ep.name == "zipped"]
+    assert isinstance(entry_point, index.CachedEntryPoint)  # served by the index
+    assert entry_point.dist.metadata["Version"] == "0.3.0"
+    assert "emb_zip:Embedder" in entry_point.dist.read_text("entry_points.txt")
+
+
 def test_stale_index_files_are_pruned_only_when_an_index_is_written(env):
     site = env.site("site")
     embedder_dist(site)
