@@ -48,8 +48,9 @@ def tamper(entry: Path, document: object) -> None:
     entry.write_text(json.dumps(data))
 
 
-def test_an_unchanged_file_is_read_from_the_cache_without_importing_yaml(config,
+def test_an_unchanged_file_is_read_from_the_cache_without_importing_yaml(tmp_path,
                                                                           private_cache):
+    config = aged(tmp_path / "config.yaml", CONFIG.replace("/data", str(tmp_path)))
     code = ("import json, sys; from omi.host import Memory; "
             f"Memory.from_config({str(config)!r}).close(); "
             "print(json.dumps(['yaml' in sys.modules, 'omi.configcache' in sys.modules]))")
