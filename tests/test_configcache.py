@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from omi import configcache, index
 from omi.cli import cli
-from omi.config import ConfigError, load_config
+from omi.config import MAX_CONFIG_BYTES, ConfigError, load_config
 
 CONFIG = "storage:\n  backend: sqlite\n  path: /data/one.db\n"
 
@@ -120,10 +120,19 @@ def test_errors_read_the_same_from_the_cache(tmp_path, private_cache):
         f"embedding, storage, events")
 
 
-def test_a_file_that_does_not_parse_is_never_cached(tmp_path, private_cache):
-    config = aged(tmp_path / "config.yaml", "storage: [x\n")
+@pytest.mark.parametrize("text, problem", [
+    ("storage: [x\n", "not valid YAML"),
+    ("storage:\n  backend: sqlite\n  pad: " + "x" * MAX_CONFIG_BYTES + "\n",
+     "the file is larger than 256 KiB"),
+    ("storage: " + "[" * 40 + "]" * 40 + "\n", "nested more than 32 levels deep"),
+    ("a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
+     "more than 10,000 values"),
+])
+def test_a_file_that_does_not_parse_is_never_cached(tmp_path, private_cache, text, problem):
+    config = aged(tmp_path / "config.yaml", text)
     first = str(pytest.raises(ConfigError, load_config, config).value)
-    assert first.startswith(f"{config}: not valid YAML")
+    assert first.startswith(f"{config}: ") and problem in first
     assert str(pytest.raises(ConfigError, load_config, config).value) == first
     assert entries(private_cache) == []
 
