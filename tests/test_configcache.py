@@ -35,9 +35,13 @@ def entries(cache: Path) -> list[Path]:
     return sorted(cache.glob("config-*.json"))
 
 
-@pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+@pytest.fixture(autouse=True)
+def cache_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OMI_NO_CACHE", raising=False)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
     return aged(tmp_path / "config.yaml", CONFIG)
 
 
