@@ -11,8 +11,9 @@
   kind, against one constructing the same three plugins and the `Memory` directly (target
   <= 1.20).
 
-The distributions are dated 10 s back before timing: the index does not trust a timestamp
-younger than 2 s (see omi/index.py), and a user's installed packages are older than that.
+The distributions and the config file are dated 10 s back before timing: the plugin index and
+the parsed-config cache do not trust a timestamp younger than 2 s (see omi/index.py and
+omi/configcache.py), and a user's installed packages and config file are older than that.
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ def run(quick: bool) -> list[Figure]:
         config = root / "config.yaml"
         config.write_text("embedding:\n  provider: bench-emb\nstorage:\n  backend: bench-store\n"
                           "events:\n  handlers:\n    - name: bench-handler\n")
+        backdate(config)
         host = f"from omi.host import Memory; Memory.from_config({str(config)!r}).close()"
         direct = ("from omi.host import Memory; from bench_host_emb import Embedder0; "
                   "from bench_host_store import Backend; from bench_host_handler import Handler; "

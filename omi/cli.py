@@ -281,16 +281,19 @@ def plugins_cache_show(output_format: str) -> None:
 
 @plugins_cache.command("clear")
 def plugins_cache_clear() -> None:
-    """Delete the plugin index of every interpreter; the next command scans again.
+    """Delete the plugin index of every interpreter, and the parsed config files kept beside
+    it; the next command scans (and parses) again.
 
     \b
     Example:
       omi plugins cache clear
     """
-    from omi import index
+    from omi import configcache, index
 
     removed = index.clear()
-    click.echo(f"Removed {len(removed)} plugin index file(s) from {index.cache_dir()}")
+    configs = configcache.clear()
+    click.echo(f"Removed {len(removed)} plugin index file(s) and {len(configs)} parsed config "
+               f"file(s) from {index.cache_dir()}")
 
 
 # --- omi plugins new ------------------------------------------------------------------------

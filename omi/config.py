@@ -180,21 +180,38 @@ class Config:
 
 def load_config(path: Optional[PathLike] = None,
                 environ: Optional[Mapping[str, str]] = None) -> Config:
-    """Find (see `find_config`), read, expand and check the configuration."""
+    """Find (see `find_config`), read, expand and check the configuration.
+
+    The parsed file comes from omi.configcache while the file is unchanged, so most starts
+    never import PyYAML; ${VAR}s are expanded and the shape checked at every load.
+    """
     source = find_config(path)
     if source is None:
         return Config()
-    import yaml  # only the commands that read a config pay for it
+    from omi import configcache
+
+    try:
+        document = configcache.load(source, lambda data: _parse_yaml(source, data),
+                                    MAX_CONFIG_BYTES)
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{source}: cannot read it: {error}") from None
+    try:
+        return parse_config(document, source, environ)
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+
+
+def _parse_yaml(source: Path, data: bytes) -> Any:
+    """The YAML document in `data`, the contents of `source`, read by the bounded loader."""
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source}: the file is larger than {MAX_CONFIG_BYTES // 1024} KiB, "
+                          f"which no configuration needs; check that this is the right file")
+    import yaml  # only a config that is not in the cache pays for it
 
     loader = _config_loader()
+    text = data.decode("utf-8")
     try:
-        with source.open("rb") as stream:
-            data = stream.read(MAX_CONFIG_BYTES + 1)
-        if len(data) > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{source}: the file is larger than {MAX_CONFIG_BYTES // 1024} KiB, "
-                              f"which no configuration needs; check that this is the right file")
-        text = data.decode("utf-8")
-        document = yaml.load(text, Loader=loader)
+        return yaml.load(text, Loader=loader)
     except loader.Refused as error:
         mark = error.problem_mark
         raise ConfigError(f"{source}: line {mark.line + 1}, column {mark.column + 1}: "
@@ -207,12 +224,6 @@ def load_config(path: Optional[PathLike] = None,
         hint = ('; inside {...} quote values that use ${VAR}, e.g. api_key: "${MY_KEY}"'
                 if "${" in line and "{" in line.replace("${", "") else "")
         raise ConfigError(f"{source}: not valid YAML{where}: {problem}{hint}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{source}: cannot read it: {error}") from None
-    try:
-        return parse_config(document, source, environ)
-    except ConfigError as error:
-        raise ConfigError(f"{source}: {error}") from None
 
 
 def _config_loader() -> Any:
@@ -513,15 +524,30 @@ def options_problem(cls: Any, options: Dict[str, Any], partial: bool = False
     when `cls` has no signature to check (some C types: the call itself will tell)."""
     import inspect
 
-    try:
-        signature = inspect.signature(cls)
-    except (TypeError, ValueError):
-        return None
+    if _keeps_object_constructor(cls):
+        signature = inspect.Signature()
+    else:
+        try:
+            signature = inspect.signature(cls)
+        except (TypeError, ValueError):
+            return None
     try:
         (signature.bind_partial if partial else signature.bind)(**options)
     except TypeError as error:
         return _binding_problem(signature, options, error)
     return None
+
+
+def _keeps_object_constructor(cls: Any) -> bool:
+    """Whether calling `cls` runs `object`'s own constructor, which takes no options.
+
+    inspect.signature says the same of such a class (many plugins define no __init__), but
+    only after tokenizing object's text signature, and compiling tokenize's regular
+    expressions costs a host start milliseconds.
+    """
+    init, new = getattr(cls, "__init__", None), getattr(cls, "__new__", None)
+    return (init is object.__init__ and new is object.__new__ and isinstance(cls, type)
+            and type(cls).__call__ is type.__call__)
 
 
 def _binding_problem(signature: Any, options: Dict[str, Any], error: TypeError) -> str:

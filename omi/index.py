@@ -19,7 +19,12 @@ Any difference, any doubt (an unreadable, truncated, oversized or foreign file, 
 distribution finder on `sys.meta_path`, a file modified too recently for its timestamp to be
 trusted) means a fresh scan. Writing is atomic (a temporary file, then `os.replace`), so
 concurrent writers never leave a torn file; a read-only or missing cache directory only
-costs the cache. OMI_NO_CACHE=1 turns it off.
+costs the cache. Writing a new file prunes the files of the same kind that no one rewrote for
+MAX_AGE_DAYS, and the oldest past MAX_FILES. OMI_NO_CACHE=1 turns it off.
+
+Distributions come from directories and zip files on sys.path (importlib.metadata's path
+finder reads nothing else, whatever `sys.path_hooks` import from): a zip file is fingerprinted
+by its own identity, mtime and size, so rewriting it invalidates the index.
 
 A hit imports neither `importlib.metadata` nor the plugins: the entry points it returns are
 light objects with the attributes and `load()` of `importlib.metadata.EntryPoint`.
@@ -43,7 +48,9 @@ __all__ = [
     "clear",
     "entry_points",
     "interpreter_key",
+    "prune",
     "show",
+    "write_private",
 ]
 
 FORMAT = 1
@@ -54,6 +61,10 @@ MAX_BYTES = 8 * 1024 * 1024  # a larger file is not ours, or not sane: ignore it
 # index, a fingerprint whose newest mtime is this close to the time it was taken is not
 # trusted: it is not saved, and the next command scans again.
 RACY_NS = 2_000_000_000
+# Every interpreter and sys.path gets its own file; the files nobody rewrote for this long,
+# and the oldest past this many, are pruned whenever a new one is written.
+MAX_AGE_DAYS = 30
+MAX_FILES = 64
 _SUFFIXES = (".dist-info", ".egg-info", ".egg", ".pth")
 _META_FILES = ("METADATA", "PKG-INFO")
 
@@ -207,7 +218,13 @@ class CachedDistribution:
         from importlib import metadata
         from pathlib import Path
 
-        return metadata.PathDistribution(Path(self._path))
+        path: Any = Path(self._path)
+        archive = next((parent for parent in path.parents if parent.is_file()), None)
+        if archive is not None:  # a distribution inside a zip file on sys.path
+            import zipfile
+
+            path = zipfile.Path(archive, at=f"{path.relative_to(archive).as_posix()}/")
+        return metadata.PathDistribution(path)
 
     @property
     def metadata(self) -> PackageMetadata:
@@ -312,31 +329,73 @@ def _read(path: str) -> Optional[Dict[str, Any]]:
     return document if isinstance(document, dict) else None
 
 
-def _write(path: str, document: Dict[str, Any]) -> bool:
+def write_private(path: str, document: Dict[str, Any], label: str = "plugin index") -> bool:
+    """Write `document` as JSON to `path` (mode 0600, in a directory created 0700), atomically;
+    then prune the stale files of its kind. False, never an exception, when it cannot (the
+    debug log says why, naming the file by `label`)."""
     import json
 
-    directory = os.path.dirname(path)
+    directory, name = os.path.split(path)
+    kind = name.split("-", 1)[0]  # "plugins" of plugins-<key>.json
     # A name of this process's own, created exclusively (tempfile would cost an import of
     # `random` and more on every cold start).
-    temporary = os.path.join(directory, f".plugins-{os.getpid()}-{id(document):x}.tmp")
+    temporary = os.path.join(directory, f".{kind}-{os.getpid()}-{id(document):x}.tmp")
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as error:
-        _log("plugin index not written to %s: %s", directory, error)
+        _log("%s not written to %s: %s", label, directory, error)
         return False
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             json.dump(document, file, separators=(",", ":"))
         os.replace(temporary, path)
     except (OSError, ValueError) as error:
-        _log("plugin index not written to %s: %s", path, error)
+        _log("%s not written to %s: %s", label, path, error)
         try:
             os.unlink(temporary)
         except OSError:
             pass
         return False
+    prune(directory, kind, keep=name)
     return True
+
+
+def prune(directory: str, kind: str, keep: str = "", max_files: int = MAX_FILES) -> List[str]:
+    """Remove the `<kind>-*.json` files of `directory` not written for MAX_AGE_DAYS, and the
+    oldest beyond the `max_files` newest (every venv and sys.path leaves one); return them.
+
+    Called only after writing a new file, so a hit never pays for it. A pruned file that was
+    still in use only costs its next reader a rescan."""
+    import time
+
+    candidates = []
+    try:
+        with os.scandir(directory) as listing:
+            for entry in listing:
+                if (entry.name.startswith(f"{kind}-") and entry.name.endswith(".json")
+                        and entry.name != keep):
+                    try:
+                        candidates.append((entry.stat(follow_symlinks=False).st_mtime,
+                                           entry.path))
+                    except OSError:
+                        continue
+    except OSError:
+        return []
+    candidates.sort(reverse=True)
+    too_old = time.time() - MAX_AGE_DAYS * 86400
+    doomed = [path for rank, (mtime, path) in enumerate(candidates, start=1 if keep else 0)
+              if mtime < too_old or rank >= max_files]
+    removed: List[str] = []
+    for path in doomed:
+        try:
+            os.unlink(path)
+        except OSError:
+            continue
+        removed.append(path)
+    if removed:
+        _log("removed %d stale %s cache file(s) from %s", len(removed), kind, directory)
+    return removed
 
 
 def _entry_points_from(document: Dict[str, Any]) -> Dict[str, List[CachedEntryPoint]]:
@@ -458,7 +517,7 @@ def entry_points(groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
         _log("plugin index not written: a file changed too recently to trust its timestamp")
     else:
         document.update(key=key, created=taken, fingerprint=prints)
-        if _write(path, document):
+        if write_private(path, document):
             _log("plugin index written: %s", path)
     return found
 

@@ -12,8 +12,9 @@ Masking errs towards hiding: a harmless value that looks like a credential reads
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Any, Iterable, List, Optional
+from typing import Any, Iterable, List, Optional, Tuple
 
 __all__ = ["MASK", "is_secret", "mask_known", "mask_secrets", "mask_text"]
 
@@ -30,24 +31,32 @@ _SECRET_NAMES = ("key",)
 
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
-# Each pattern's group "secret" is what gets hidden; "name", when present, must be secret.
-_PATTERNS = (
-    # scheme://user:PASSWORD@host: the password ends at the last @ before the path's ? or #,
-    # so a password with an unescaped @ or / is hidden whole. The search stays linear on
-    # hostile text: a scheme starts only at the start of a word, a password stops at the
-    # next ://, so no character is scanned for two URLs.
-    re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*:"
-               r"(?P<secret>(?:(?!://)[^\s?#])+)@"),
-    # ?token=VALUE, &sig=VALUE, #access_token=VALUE
-    re.compile(r"[?&;#](?P<name>[^=&;#?\s]+)=(?P<secret>[^&;#\s]+)"),
-    # libpq's key=value form: password=VALUE, password='VALUE' (or its unclosed start)
-    re.compile(r"(?:^|(?<=[\s,]))(?P<name>[A-Za-z_][\w-]*)\s*=\s*"
-               r"(?P<secret>'(?:[^'\\]|\\.)*'|'?[^\s']+)"),
-    # Authorization values: Bearer TOKEN, Basic BASE64
-    re.compile(r"\b(?:(?i:bearer)|Basic(?=\s+[A-Za-z0-9+/]{6,}))\s+(?P<secret>[^\s,;]+)"),
-    # a header written as one line: X-Api-Key: VALUE
-    re.compile(r"^[ \t]*(?P<name>[\w-]+)[ \t]*:[ \t]*(?P<secret>\S(?:.*\S)?)", re.MULTILINE),
-)
+
+@functools.cache
+def _patterns() -> Tuple[re.Pattern[str], ...]:
+    """What `mask_text` looks for, compiled when first needed: most processes never mask, and
+    compiling these at import cost every host start milliseconds.
+
+    Each pattern's group "secret" is what gets hidden; "name", when present, must be secret.
+    """
+    return (
+        # scheme://user:PASSWORD@host: the password ends at the last @ before the path's ? or #,
+        # so a password with an unescaped @ or / is hidden whole. The search stays linear on
+        # hostile text: a scheme starts only at the start of a word, a password stops at the
+        # next ://, so no character is scanned for two URLs.
+        re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*:"
+                   r"(?P<secret>(?:(?!://)[^\s?#])+)@"),
+        # ?token=VALUE, &sig=VALUE, #access_token=VALUE
+        re.compile(r"[?&;#](?P<name>[^=&;#?\s]+)=(?P<secret>[^&;#\s]+)"),
+        # libpq's key=value form: password=VALUE, password='VALUE' (or its unclosed start)
+        re.compile(r"(?:^|(?<=[\s,]))(?P<name>[A-Za-z_][\w-]*)\s*=\s*"
+                   r"(?P<secret>'(?:[^'\\]|\\.)*'|'?[^\s']+)"),
+        # Authorization values: Bearer TOKEN, Basic BASE64
+        re.compile(r"\b(?:(?i:bearer)|Basic(?=\s+[A-Za-z0-9+/]{6,}))\s+(?P<secret>[^\s,;]+)"),
+        # a header written as one line: X-Api-Key: VALUE
+        re.compile(r"^[ \t]*(?P<name>[\w-]+)[ \t]*:[ \t]*(?P<secret>\S(?:.*\S)?)",
+                   re.MULTILINE),
+    )
 
 
 def is_secret(key: Any) -> bool:
@@ -74,7 +83,7 @@ def mask_text(text: str, found: Optional[List[str]] = None) -> str:
         start, end = (index - match.start() for index in match.span("secret"))
         return match.group(0)[:start] + MASK + match.group(0)[end:]
 
-    for pattern in _PATTERNS:
+    for pattern in _patterns():
         text = pattern.sub(hide, text)
     return text
 

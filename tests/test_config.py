@@ -356,6 +356,39 @@ def test_constructor_problems_name_the_plugin_and_the_options(make_dist, entry, 
     assert message in error_of(build, {"events": {"handlers": [entry]}})
 
 
+def test_a_class_keeping_objects_constructor_is_checked_without_tokenizing():
+    # inspect.signature would tokenize object's text signature, compiling tokenize's regular
+    # expressions: milliseconds of every host start whose plugins define no __init__.
+    code = """
+import sys
+from omi.config import options_problem
+from omi.events import EventHandler
+
+class Plain(EventHandler):
+    pass
+
+class Called(type):
+    def __call__(cls, url):
+        return None
+
+class Custom(metaclass=Called):
+    pass
+
+print(options_problem(Plain, {}))
+print(options_problem(Plain, {"url": "x"}))
+tokenize = sys.modules.get("tokenize")
+print(tokenize is None or tokenize._compile.cache_info().currsize == 0)
+print(options_problem(Custom, {}))
+"""
+    import subprocess
+    import sys
+
+    lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, timeout=60).stdout.splitlines()
+    assert lines == ["None", "does not accept option url; it accepts: (no options)", "True",
+                     "needs option url; add it"]
+
+
 def test_secret_values_never_appear_in_constructor_errors():
     message = error_of(build, {"embedding": {"provider": "nim", "api_key": "TOPSECRET",
                                              "batch_size": -1}})

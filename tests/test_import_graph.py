@@ -68,8 +68,14 @@ def _module_level_imports(source: Path) -> set:
     name: what importing the module imports."""
     tree = ast.parse(source.read_text(encoding="utf-8"))
     top = [node for statement in tree.body for node in ast.walk(statement)
-           if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+           if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+           and not _only_for_type_checkers(statement)]
     return _imported_modules(source, top)
+
+
+def _only_for_type_checkers(statement: ast.stmt) -> bool:
+    """`if TYPE_CHECKING:` blocks never run, so they import nothing."""
+    return isinstance(statement, ast.If) and "TYPE_CHECKING" in ast.unparse(statement.test)
 
 
 def _source_of(module: str) -> Path:

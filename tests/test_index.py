@@ -79,6 +79,7 @@ class Env:
     def __init__(self, tmp_path: Path, cache: Path) -> None:
         self.cwd = tmp_path / "cwd"
         self.cwd.mkdir()
+        age(self.cwd)  # once: `python -c` puts it on sys.path, so its mtime is fingerprinted
         self.cache = cache
         self.pythonpath: list[Path] = []
 
@@ -97,7 +98,6 @@ class Env:
             env.pop("OMI_LOAD_PLUGINS", None)
         if not cached:
             env["OMI_NO_CACHE"] = "1"
-        age(self.cwd)
         done = subprocess.run([*(python or [sys.executable]), "-c", LISTING], cwd=self.cwd,
                               env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
@@ -109,10 +109,9 @@ class Env:
         cached, log = self.run(**kwargs)
         uncached, _ = self.run(cached=False, **kwargs)
         assert cached == uncached
-        if expect == "hit":
-            assert "plugin index hit" in log, log
-        else:
-            assert "plugin index miss" in log, log
+        first = next(line for line in log.splitlines()
+                     if "plugin index hit" in line or "plugin index miss" in line)
+        assert f"plugin index {expect}" in first, log  # the process's first discovery
         return cached
 
 
@@ -427,3 +426,69 @@ def test_only_plain_list_command_lines_skip_click():
                  ["plugins", "list", "--help"], ["plugins", "check", "x"],
                  ["plugins", "list", "x"]):
         assert parse_plain_list(argv) is None, argv
+
+
+def zipped_site(staging: Path, target: Path, version: str, plugin: str) -> Path:
+    """A zip file holding one distribution (its dist-info and module), as a sys.path entry."""
+    import zipfile
+
+    shutil.rmtree(staging, ignore_errors=True)
+    embedder_dist(staging, "omi-emb-zip", version=version, plugin=plugin, module="emb_zip")
+    with zipfile.ZipFile(target, "w") as archive:
+        for file in sorted(staging.rglob("*")):
+            archive.write(file, file.relative_to(staging).as_posix())
+    age(target)
+    return target
+
+
+def test_a_zip_file_on_sys_path_is_fingerprinted_by_its_own_stat(env, tmp_path):
+    archive = zipped_site(tmp_path / "staging", tmp_path / "site.zip", "0.1.0", "zipped")
+    env.pythonpath = [archive]
+    assert ("zipped", "0.1.0") in names(env.check("miss"))
+    listing = env.check("hit")
+    assert listing["load"][f"{EMB}:zipped"] == "ok"  # the module is imported from the zip
+    zipped_site(tmp_path / "staging", archive, "0.2.0", "rezipped")  # rewritten in place
+    changed = names(env.check("miss"))
+    assert ("rezipped", "0.2.0") in changed and "zipped" not in [n for n, _ in changed]
+    assert ("rezipped", "0.2.0") in names(env.check("hit"))
+
+
+def test_a_cached_distribution_in_a_zip_file_reads_its_metadata(env, tmp_path, monkeypatch):
+    archive = zipped_site(tmp_path / "staging", tmp_path / "site.zip", "0.3.0", "zipped")
+    monkeypatch.syspath_prepend(str(archive))
+    index.entry_points((EMB,))
+    (entry_point,) = [ep for ep in index.entry_points((EMB,))[EMB] if ep.name == "zipped"]
+    assert isinstance(entry_point, index.CachedEntryPoint)  # served by the index
+    assert entry_point.dist.metadata["Version"] == "0.3.0"
+    assert "emb_zip:Embedder" in entry_point.dist.read_text("entry_points.txt")
+
+
+def test_stale_index_files_are_pruned_only_when_an_index_is_written(env):
+    site = env.site("site")
+    embedder_dist(site)
+    env.pythonpath = [site]
+    age(site)
+    env.cache.mkdir(parents=True)
+    days = (index.MAX_AGE_DAYS + 1) * 86400
+    old = env.cache / "plugins-0000000000000000.json"
+    undeletable = env.cache / "plugins-1111111111111111.json"  # a directory: unlink fails
+    other_kind = env.cache / "config-0000000000000000.json"
+    undeletable.mkdir()
+    for file in (old, other_kind):
+        file.write_text("{}")
+    recent = [env.cache / f"plugins-{n:016x}.json" for n in range(2, index.MAX_FILES + 6)]
+    for number, file in enumerate(recent):
+        file.write_text("{}")
+        stamp = time.time() - 3600 + number  # the first ones the oldest
+        os.utime(file, (stamp, stamp))
+    age(old, undeletable, other_kind, seconds=days)
+    env.check("miss")
+    kept = set(env.cache.glob("plugins-*.json"))
+    assert old not in kept and other_kind.exists() and undeletable in kept
+    # the new index and the newest others, up to MAX_FILES besides the undeletable one
+    assert len(kept - {undeletable}) == index.MAX_FILES
+    assert set(recent[-(index.MAX_FILES - 1):]) <= kept and recent[0] not in kept
+    old.write_text("{}")
+    age(old, seconds=days)
+    env.check("hit")
+    assert old.exists()  # a hit writes nothing, so it prunes nothing

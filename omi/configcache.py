@@ -1,0 +1,157 @@
+"""A cache of parsed configuration files, so that a host start need not import PyYAML.
+
+Reading config.yaml costs a start more than everything else OMI does (importing PyYAML and
+its regular expressions, then parsing); the file rarely changes. This module keeps the tree
+the YAML loader built, as JSON, in the user cache directory beside the plugin index
+(omi/index.py), one file per config path, and uses it only while the config file's identity
+is unchanged: device, inode, size and nanosecond mtime and ctime.
+
+- Only the file's own text is cached: `${VAR}` references are expanded by omi.config at
+  every load, after the cache, so no value from the environment is ever written here.
+- The file itself may hold secrets (an `api_key:` written inline). Its copy is private: 0600,
+  in a directory owned by the user and closed to everyone else (0700); when the directory is
+  not, nothing is cached. A cache file that is not the user's own and private is not read.
+- A file modified within RACY_NS of the moment it is read (a second write within one tick of
+  a coarse file-system clock may keep its mtime and size) is not cached: the next load parses.
+- Only trees JSON can carry back unchanged are cached (mappings with string keys, lists,
+  strings, numbers, booleans, null), up to MAX_ENTRY_BYTES: a date, a binary value or a set
+  is parsed every time. Files that fail to parse are never cached, so every error comes from
+  the parser, as before; the parser's bounds (size, values, depth) apply to every miss.
+- A missing, corrupt, foreign or unwritable cache costs only the speed-up. OMI_NO_CACHE=1
+  turns it off.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, List, Tuple
+
+from omi import index
+
+__all__ = ["clear", "load"]
+
+FORMAT = 1
+KIND = "config"  # its files: config-<key>.json
+MAX_ENTRY_BYTES = 1024 * 1024  # aliases copy values: the JSON may outgrow the YAML, not this
+
+_MISS = object()
+
+
+def load(source: os.PathLike[str], parse: Callable[[bytes], Any], max_bytes: int) -> Any:
+    """The parsed contents of `source`: from the cache when it matches the file, else
+    `parse(up to max_bytes + 1 of the file's bytes)`, whose result is cached when it may be.
+    Errors of reading (OSError) and of `parse` propagate unchanged."""
+    path = os.path.abspath(source)
+    enabled = index.cache_enabled()
+    if enabled:
+        document = _cached(path)
+        if document is not _MISS:
+            index._log("config cache hit: %s", path)
+            return document
+    import time
+
+    with open(source, "rb") as stream:
+        before = _identity(os.fstat(stream.fileno()))
+        data = stream.read(max_bytes + 1)  # one more: `parse` refuses a file past the limit
+        after = _identity(os.fstat(stream.fileno()))
+    document = parse(data)
+    if enabled:
+        if before != after:
+            index._log("config cache not written: %s changed while it was read", path)
+        elif before[3] >= time.time_ns() - index.RACY_NS:  # its mtime, as git does
+            index._log("config cache not written: %s changed too recently to trust its "
+                       "timestamp", path)
+        elif not _cacheable(document, [MAX_ENTRY_BYTES - 2 * len(_json_text(path)) - 256]):
+            index._log("config cache not written: %s holds values JSON cannot carry", path)
+        elif _private_directory():
+            index.write_private(cache_file(path),
+                                {"format": FORMAT, "path": path, "identity": list(before),
+                                 "document": document}, label="config cache")
+    return document
+
+
+def cache_file(path: str) -> str:
+    import zlib
+
+    data = path.encode("utf-8", "surrogatepass")
+    return os.path.join(index.cache_dir(),
+                        f"{KIND}-{zlib.crc32(data):08x}{zlib.adler32(data):08x}.json")
+
+
+def _identity(st: os.stat_result) -> Tuple[int, int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _cached(path: str) -> Any:
+    """The cached tree of `path` if its entry is ours and matches the file; _MISS otherwise."""
+    try:
+        identity = list(_identity(os.stat(path)))
+        with open(cache_file(path), "rb") as stream:
+            if not _private(os.fstat(stream.fileno())):
+                index._log("config cache of %s ignored: not private to this user", path)
+                return _MISS
+            data = stream.read(MAX_ENTRY_BYTES + 1)
+    except OSError:
+        return _MISS
+    if len(data) > MAX_ENTRY_BYTES:
+        return _MISS
+    import json
+
+    try:
+        entry = json.loads(data)
+    except ValueError:
+        index._log("config cache of %s is not valid JSON; ignored", path)
+        return _MISS
+    if (not isinstance(entry, dict) or entry.get("format") != FORMAT
+            or entry.get("path") != path or entry.get("identity") != identity
+            or "document" not in entry):
+        return _MISS
+    return entry["document"]
+
+
+def _private(st: os.stat_result) -> bool:
+    """Owned by this user, and no one else may read or write it."""
+    owner = os.getuid() if hasattr(os, "getuid") else st.st_uid
+    return st.st_uid == owner and st.st_mode & 0o077 == 0
+
+
+def _private_directory() -> bool:
+    directory = index.cache_dir()
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        if _private(os.stat(directory)):
+            return True
+    except OSError:
+        return False
+    index._log("config cache not written: %s is open to other users (chmod 700 it)", directory)
+    return False
+
+
+def _cacheable(value: Any, budget: List[int]) -> bool:
+    """Whether JSON gives `value` back equal and of the same types, in at most `budget[0]`
+    bytes (spent as the walk goes: a YAML alias costs each time it is used)."""
+    budget[0] -= 8  # the punctuation around a value, generously
+    if budget[0] < 0:
+        return False
+    if value is None or isinstance(value, (bool, int, float)):
+        return True
+    if isinstance(value, str):
+        budget[0] -= len(_json_text(value))
+        return budget[0] >= 0
+    if isinstance(value, list):
+        return all(_cacheable(item, budget) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _cacheable(key, budget) and _cacheable(item, budget)
+                   for key, item in value.items())
+    return False
+
+
+def _json_text(text: str) -> str:
+    import json
+
+    return json.dumps(text)
+
+
+def clear() -> List[str]:
+    """Remove every cached config file; return their paths."""
+    return sorted(index.prune(index.cache_dir(), KIND, max_files=0))
