@@ -15,6 +15,10 @@ use, from what an install, an uninstall or an in-place edit changes:
 - for the distributions that register OMI plugins: their METADATA / PKG-INFO file too (the
   version the index reports comes from it).
 
+Besides OMI's groups, the index records the entry points of groups that are near misses of
+them ('omi.embedding_provider', 'omi_storage_backends': see omi.diagnosis.intended_group), so
+`omi plugins list` can show a plugin registered under a misspelt group at no extra cost.
+
 Any difference, any doubt (an unreadable, truncated, oversized or foreign file, a custom
 distribution finder on `sys.meta_path`, a file modified too recently for its timestamp to be
 trusted) means a fresh scan. Writing is atomic (a temporary file, then `os.replace`), so
@@ -43,7 +47,7 @@ __all__ = [
     "show",
 ]
 
-FORMAT = 1
+FORMAT = 2  # 2: near-miss groups are recorded too
 SWITCH = "OMI_NO_CACHE"
 MAX_BYTES = 8 * 1024 * 1024  # a larger file is not ours, or not sane: ignore it
 # File systems stamp a write with a coarse clock (a few milliseconds on Linux, 2 s on FAT), so
@@ -189,8 +193,13 @@ class CachedDistribution:
 
     def __init__(self, path: str, name: str, version: str, requires_omi: List[str]) -> None:
         self._path = path
-        self.omi_facts = (name, version)
-        self.requires_omi = requires_omi
+        #: What omi.plugins asks of every distribution: name, version, and the Requires-Dist
+        #: lines naming omi-openclaw.
+        self.omi_facts = (name, version, requires_omi)
+
+    @property
+    def requires_omi(self) -> List[str]:
+        return self.omi_facts[2]
 
     @property
     def name(self) -> str:
@@ -351,8 +360,13 @@ def _entry_points_from(document: Dict[str, Any]) -> Dict[str, List[CachedEntryPo
     return found
 
 
-def _headers(text: str) -> Tuple[str, str, List[str]]:
-    """Name, Version and the Requires-Dist lines naming omi-openclaw, from metadata headers."""
+def metadata_headers(text: str) -> Tuple[str, str, List[str]]:
+    """Name, Version and the Requires-Dist lines naming omi-openclaw, from metadata headers.
+
+    Parsing the whole file as an e-mail message (what `Distribution.metadata` does) imports
+    the e-mail parser; these headers come before the first blank line, so reading up to it is
+    enough and costs a cold `omi plugins list` a few milliseconds less.
+    """
     import re
 
     name, version, requires = "?", "?", []
@@ -372,18 +386,30 @@ def _headers(text: str) -> Tuple[str, str, List[str]]:
     return name, version, requires
 
 
+def _with_near_misses(every: Any, groups: Tuple[str, ...]) -> List[str]:
+    """`groups`, then the groups of `every` (an importlib.metadata scan) that are near misses
+    of them."""
+    from omi.diagnosis import intended_group
+
+    misses = sorted(name for name in every.groups if intended_group(name, groups))
+    return [*groups, *misses]
+
+
+def _select(every: Any, groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
+    return {name: list(every.select(group=name)) for name in _with_near_misses(every, groups)}
+
+
 def _scan(groups: Tuple[str, ...]) -> Tuple[Dict[str, List[Any]], Dict[str, Any]]:
-    """The entry points of `groups` from a real scan, and the index document recording them."""
+    """The entry points of `groups` and of their near misses from a real scan, and the index
+    document recording them."""
     from importlib import metadata
 
-    every = metadata.entry_points()
-    found: Dict[str, List[Any]] = {}
+    found = _select(metadata.entry_points(), groups)
     dist_index: Dict[int, int] = {}
     distributions: List[Dict[str, Any]] = []
     records: List[List[Any]] = []
-    for group in groups:
-        found[group] = list(every.select(group=group))
-        for entry_point in found[group]:
+    for group, group_entry_points in found.items():
+        for entry_point in group_entry_points:
             dist = getattr(entry_point, "dist", None)
             number = None
             if dist is not None:
@@ -393,19 +419,19 @@ def _scan(groups: Tuple[str, ...]) -> Tuple[Dict[str, List[Any]], Dict[str, Any]
                     if path is None:
                         raise LookupError(f"distribution {dist!r} has no path on disk")
                     text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
-                    name, version, requires = _headers(text)
+                    name, version, requires = metadata_headers(text)
                     number = dist_index[id(dist)] = len(distributions)
                     distributions.append({"path": str(path), "name": name, "version": version,
                                           "requires_omi": requires})
             records.append([entry_point.name, entry_point.value, group, number])
-    document = {"groups": list(groups), "distributions": distributions, "entry_points": records}
+    document = {"groups": list(found), "distributions": distributions, "entry_points": records}
     return found, document
 
 
 def entry_points(groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
-    """The entry points of `groups`, in the order `importlib.metadata.entry_points()` gives
-    them: from the index when it is provably current, from a scan (which refreshes it)
-    otherwise."""
+    """The entry points of `groups`, and of any near-miss group, by group, in the order
+    `importlib.metadata.entry_points()` gives them: from the index when it is provably
+    current, from a scan (which refreshes it) otherwise."""
     if not cache_enabled():
         return _scan(groups)[0]
     foreign = _foreign_finders()
@@ -431,7 +457,7 @@ def entry_points(groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
                 else:
                     found = _entry_points_from(document)
                     _log("plugin index hit: %s", path)
-                    return {group: found[group] for group in groups}
+                    return found
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
             reason = f"index unreadable ({type(error).__name__})"
     _log("plugin index miss (%s): scanning sys.path", reason)
@@ -445,8 +471,7 @@ def entry_points(groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
         _log("plugin index not written: %s", error)
         from importlib import metadata
 
-        every = metadata.entry_points()
-        return {group: list(every.select(group=group)) for group in groups}
+        return _select(metadata.entry_points(), groups)
     dist_paths = [d["path"] for d in document["distributions"]]
     prints, newest = fingerprint(key["path"], dist_paths)
     if prints[: len(before)] != before:
