@@ -76,8 +76,8 @@ def intended_group(group: str, groups: Sequence[str]) -> Optional[str]:
 
 def misplaced(group: str, intended: str) -> str:
     """Why an entry point in a near-miss group is not loaded, and what to do."""
-    return (f"registered in group '{group}', which OMI does not read: did you mean "
-            f"'{intended}'? fix the group in pyproject.toml, then reinstall: "
+    return (f"registered in group '{group}', which OMI does not read (did you mean "
+            f"'{intended}'?); fix the group in pyproject.toml, then reinstall: "
             f"{reinstall_command()}")
 
 
@@ -134,7 +134,7 @@ def project_here(name: str, groups: Sequence[str]) -> Optional[str]:
                  "installed)" if _is_installed(project)
                  else f"is not installed for the Python that runs omi ({sys.executable})")
         wrong = ("" if intended == group else
-                 f"; its group '{group}' is not one OMI reads: did you mean '{intended}'?")
+                 f"; its group '{group}' is not one OMI reads (did you mean '{intended}'?)")
         return f"{where}, but project {project} {state}{wrong}; run {reinstall_command()}"
     return None
 
@@ -159,12 +159,10 @@ def _missing_class(module_name: str, attr: str, error: BaseException) -> Optiona
 
     by_lower = {cls.lower(): cls for cls in classes}
     close = difflib.get_close_matches(first.lower(), list(by_lower), n=1)
-    parts = [f"{module_name} defines "
-             + (f"the classes {', '.join(classes)}" if classes else "no class")]
-    if close:
-        parts.append(f"did you mean '{by_lower[close[0]]}'?")
-    parts.append(f"fix the entry point in pyproject.toml, then reinstall: {reinstall_command()}")
-    return "; ".join(parts)
+    defines = f"the classes {', '.join(classes)}" if classes else "no class"
+    guess = f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
+    return (f"{module_name} defines {defines}{guess}; fix the entry point in pyproject.toml, "
+            f"then reinstall: {reinstall_command()}")
 
 
 def _editable_source(dist: Any) -> Optional[str]:

@@ -50,6 +50,7 @@ out = {g: [[ep.name, ep.value, ep.group, plugins.distribution_name(ep),
 registry = plugins.PluginRegistry()
 out["registry"] = {g: {n: i.to_dict() for n, i in infos.items()}
                    for g, infos in registry.list_all().items()}
+out["misplaced"] = [[i.name, i.group, meant] for i, meant in registry.misplaced()]
 out["load"] = {}
 for g, eps in found.items():
     for ep in eps:
@@ -89,6 +90,11 @@ class Env:
 
     def run(self, *, cached: bool = True, python: list[str] | None = None,
             extra: dict[str, str] | None = None) -> tuple[dict, str]:
+        done = self.python(LISTING, cached=cached, python=python, extra=extra)
+        return json.loads(done.stdout), done.stderr
+
+    def python(self, code: str, *, cached: bool = True, python: list[str] | None = None,
+               extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         env = {**os.environ, "XDG_CACHE_HOME": str(self.cache.parent),
                "PYTHONPATH": os.pathsep.join(str(p) for p in self.pythonpath),
                **(extra or {})}
@@ -98,10 +104,10 @@ class Env:
         if not cached:
             env["OMI_NO_CACHE"] = "1"
         age(self.cwd)
-        done = subprocess.run([*(python or [sys.executable]), "-c", LISTING], cwd=self.cwd,
+        done = subprocess.run([*(python or [sys.executable]), "-c", code], cwd=self.cwd,
                               env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout), done.stderr
+        return done
 
     def check(self, expect: str, **kwargs) -> dict:
         """Run cached, assert the index was a hit/miss as expected, and that the listing
@@ -188,6 +194,52 @@ def test_editable_entry_points_changed_in_place_within_the_same_second(env):
     os.utime(entry_points, ns=(stamp + 1, stamp + 1))
     assert {"dos", "other"} <= {n for n, _ in names(env.check("miss"))}
     env.check("hit")
+
+
+# `omi plugins list` as the console script answers it (without click), logging the index. The
+# console script's sys.path does not hold the working directory (which Env.run re-dates).
+CONSOLE_LIST = """
+import logging, sys
+sys.path[:] = [entry for entry in sys.path if entry]
+logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
+sys.argv = ["omi", "plugins", "list"]
+from omi.launch import main
+main()
+"""
+
+
+def console_list(env: Env, expect: str) -> str:
+    done = env.python(CONSOLE_LIST)
+    assert f"plugin index {expect}" in done.stderr, done.stderr
+    return done.stdout
+
+
+def test_a_warm_list_shows_a_misplaced_plugin_until_its_group_is_fixed(env):
+    site = env.site("site")
+    dist_info = write_distribution(site, "omi-emb-mine",
+                                   entry_points={"omi.embedding_provider": {"mine": "mine:Mine"}},
+                                   files={"mine.py": src.embedder("Mine")})
+    env.pythonpath = [site]
+    stamp = age(site)
+    assert env.check("miss")["misplaced"] == [["mine", "omi.embedding_provider", EMB]]
+    cold = console_list(env, "miss")
+    warm = console_list(env, "hit")
+    assert warm == cold
+    assert ("\n\nNot loaded:\n  mine (Mine) - v0.1.0 ✗ registered in group "
+            "'omi.embedding_provider', which OMI does not read (did you mean "
+            f"'{EMB}'?)") in warm
+    # The author fixes the group and reinstalls in place, within the same second.
+    entry_points = dist_info / "entry_points.txt"
+    entry_points.write_text(entry_points.read_text().replace("omi.embedding_provider]",
+                                                             f"{EMB}]"))
+    os.utime(entry_points, ns=(stamp + 1, stamp + 1))
+    os.utime(dist_info, ns=(stamp, stamp))
+    fixed = console_list(env, "miss")
+    assert "Not loaded" not in fixed
+    assert "  mine (Mine) - v0.1.0 [interface: 1.0] ✓" in fixed.splitlines()
+    assert console_list(env, "hit") == fixed
+    listing = env.check("miss")
+    assert listing["misplaced"] == [] and ("mine", "0.1.0") in names(listing)
 
 
 def test_a_version_edited_in_place_in_an_egg_info_is_seen(env):
