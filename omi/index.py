@@ -35,6 +35,8 @@ import os
 import sys
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
+from omi import __version__
+
 __all__ = [
     "CachedDistribution",
     "CachedEntryPoint",
@@ -92,6 +94,7 @@ def interpreter_key() -> Dict[str, Any]:
         "version": sys.version,
         "implementation": sys.implementation.cache_tag or sys.implementation.name,
         "path": path,
+        "omi": __version__,  # the range verdicts recorded below are about this version
     }
     if any(not os.path.isabs(entry) for entry in path):
         key["cwd"] = os.getcwd()
@@ -191,11 +194,10 @@ class CachedDistribution:
     """The distribution behind cached entry points: name and version at hand, the rest of
     its metadata read from disk when asked for (as `importlib.metadata.PathDistribution`)."""
 
-    def __init__(self, path: str, name: str, version: str, requires_omi: List[str]) -> None:
+    def __init__(self, path: str, name: str, version: str, requires_omi: List[str],
+                 omi_conflict: Optional[str] = None) -> None:
         self._path = path
-        #: What omi.plugins asks of every distribution: name, version, and the Requires-Dist
-        #: lines naming omi-openclaw.
-        self.omi_facts = (name, version, requires_omi)
+        self.omi_facts: Facts = (name, version, requires_omi, omi_conflict)
 
     @property
     def requires_omi(self) -> List[str]:
@@ -349,7 +351,8 @@ def _entry_points_from(document: Dict[str, Any]) -> Dict[str, List[CachedEntryPo
     """The entry points recorded in a document; raises (KeyError, TypeError, ValueError...)
     when its shape is not what `_scan` writes."""
     dists = [CachedDistribution(str(d["path"]), str(d["name"]), str(d["version"]),
-                                [str(r) for r in d["requires_omi"]])
+                                [str(r) for r in d["requires_omi"]],
+                                None if d["omi_conflict"] is None else str(d["omi_conflict"]))
              for d in document["distributions"]]
     found: Dict[str, List[CachedEntryPoint]] = {group: [] for group in document["groups"]}
     for name, value, group, dist in document["entry_points"]:
@@ -386,6 +389,24 @@ def metadata_headers(text: str) -> Tuple[str, str, List[str]]:
     return name, version, requires
 
 
+#: What omi.plugins asks of a distribution: its name, its version, its Requires-Dist lines
+#: naming omi-openclaw, and pip check's sentence when the installed omi-openclaw is outside them.
+Facts = Tuple[str, str, List[str], Optional[str]]
+
+
+def distribution_facts(text: str) -> Facts:
+    """The Facts of a distribution, from its metadata text. The range is checked here, when
+    the index is built (packaging is imported only for a distribution that names a range), so
+    a listing the index answers never imports packaging."""
+    name, version, requires = metadata_headers(text)
+    conflict = None
+    if requires:
+        from omi.diagnosis import requirement_conflict
+
+        conflict = requirement_conflict(f"{name} {version}", requires, __version__)
+    return name, version, requires, conflict
+
+
 def _with_near_misses(every: Any, groups: Tuple[str, ...]) -> List[str]:
     """`groups`, then the groups of `every` (an importlib.metadata scan) that are near misses
     of them."""
@@ -419,10 +440,10 @@ def _scan(groups: Tuple[str, ...]) -> Tuple[Dict[str, List[Any]], Dict[str, Any]
                     if path is None:
                         raise LookupError(f"distribution {dist!r} has no path on disk")
                     text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
-                    name, version, requires = metadata_headers(text)
+                    name, version, requires, conflict = distribution_facts(text)
                     number = dist_index[id(dist)] = len(distributions)
                     distributions.append({"path": str(path), "name": name, "version": version,
-                                          "requires_omi": requires})
+                                          "requires_omi": requires, "omi_conflict": conflict})
             records.append([entry_point.name, entry_point.value, group, number])
     document = {"groups": list(found), "distributions": distributions, "entry_points": records}
     return found, document

@@ -19,6 +19,8 @@ from omi.errors import PluginError
 if TYPE_CHECKING:  # importlib.metadata is imported only when the index cannot answer
     from importlib import metadata
 
+    from omi.index import Facts
+
 __all__ = [
     "GROUPS",
     "GROUP_TITLES",
@@ -161,20 +163,19 @@ def base_class_for(group: str) -> Optional[type]:
 # Requires-Dist on omi-openclaw are read once. Every scan makes new Distribution objects, so the
 # cache holds them weakly: a long-running process that discovers again and again does not keep
 # every scan alive.
-_DIST_FACTS: weakref.WeakKeyDictionary[Any, tuple[str, str, List[str]]] = (
-    weakref.WeakKeyDictionary())
+_DIST_FACTS: weakref.WeakKeyDictionary[Any, Facts] = weakref.WeakKeyDictionary()
 
 
-def _dist_facts(entry_point: metadata.EntryPoint) -> tuple[str, str, List[str]]:
+def _dist_facts(entry_point: metadata.EntryPoint) -> Facts:
     dist = getattr(entry_point, "dist", None)
     if dist is None:
-        return ("?", "?", [])
+        return ("?", "?", [], None)
     facts = getattr(dist, "omi_facts", None) or _DIST_FACTS.get(dist)  # the index knows them
     if facts is None:
-        from omi.index import metadata_headers
+        from omi.index import distribution_facts
 
         text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
-        facts = _DIST_FACTS[dist] = metadata_headers(text)
+        facts = _DIST_FACTS[dist] = distribution_facts(text)
     return facts
 
 
@@ -459,7 +460,7 @@ class PluginInfo:
     """
 
     __slots__ = ("name", "group", "module", "attr", "version", "interface_version", "loaded",
-                 "error", "distribution", "skipped", "requires_omi")
+                 "error", "distribution", "skipped", "requires_omi", "conflict")
 
     def __init__(
         self,
@@ -474,6 +475,7 @@ class PluginInfo:
         distribution: Optional[str] = None,
         skipped: Optional[str] = None,
         requires_omi: Optional[List[str]] = None,
+        conflict: Optional[str] = None,
     ) -> None:
         self.name = name
         self.group = group
@@ -487,6 +489,8 @@ class PluginInfo:
         self.skipped = skipped
         #: The Requires-Dist lines of its distribution that name omi-openclaw.
         self.requires_omi = list(requires_omi or [])
+        #: pip check's sentence when the installed omi-openclaw is outside that range.
+        self.conflict = conflict
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{field}={getattr(self, field)!r}" for field in self.__slots__)
@@ -516,23 +520,9 @@ class PluginInfo:
         """True for the plugins omi-openclaw itself ships."""
         return _normalize(self.distribution or "") == OWN_DISTRIBUTION
 
-    @property
-    def conflict(self) -> Optional[str]:
-        """pip check's sentence when the installed omi-openclaw is outside the range the
-        plugin's distribution requires, else None (packaging is imported only to check a
-        range that exists)."""
-        if not self.requires_omi:
-            return None
-        from omi import __version__
-        from omi.diagnosis import requirement_conflict
-
-        source = f"{self.distribution} {self.version}"
-        return requirement_conflict(source, self.requires_omi, __version__)
-
     def to_dict(self) -> Dict[str, Any]:
         fields = {field: getattr(self, field) for field in self.__slots__}
-        return {**fields, "class_name": self.class_name, "status": self.status,
-                "conflict": self.conflict}
+        return {**fields, "class_name": self.class_name, "status": self.status}
 
 
 class PluginRegistry:
@@ -665,6 +655,7 @@ class PluginRegistry:
             distribution=distribution_name(entry_point),
             skipped=skip_reason(entry_point),
             requires_omi=required_omi(entry_point),
+            conflict=_dist_facts(entry_point)[3],
         )
 
 

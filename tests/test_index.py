@@ -20,6 +20,7 @@ import plugin_sources as src
 import pytest
 from click.testing import CliRunner
 
+import omi
 from omi import index
 from omi.cli import cli
 
@@ -199,7 +200,8 @@ def test_editable_entry_points_changed_in_place_within_the_same_second(env):
 # `omi plugins list` as the console script answers it (without click), logging the index. The
 # console script's sys.path does not hold the working directory (which Env.run re-dates).
 CONSOLE_LIST = """
-import logging, sys
+import atexit, logging, sys
+atexit.register(lambda: print("packaging imported:", "packaging" in sys.modules, file=sys.stderr))
 sys.path[:] = [entry for entry in sys.path if entry]
 logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
 sys.argv = ["omi", "plugins", "list"]
@@ -240,6 +242,24 @@ def test_a_warm_list_shows_a_misplaced_plugin_until_its_group_is_fixed(env):
     assert console_list(env, "hit") == fixed
     listing = env.check("miss")
     assert listing["misplaced"] == [] and ("mine", "0.1.0") in names(listing)
+
+
+def test_a_warm_list_shows_a_range_conflict_without_importing_packaging(env):
+    site = env.site("site")
+    dist_info = embedder_dist(site, "omi-emb-old", plugin="old", module="emb_old")
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: omi-emb-old\n"
+                                        "Version: 0.1.0\nRequires-Dist: omi-openclaw<0.3\n")
+    env.pythonpath = [site]
+    age(site)
+    conflict = ("omi-emb-old 0.1.0 has requirement omi-openclaw<0.3, but you have "
+                f"omi-openclaw {omi.__version__}")
+    assert env.check("miss")["registry"][EMB]["old"]["conflict"] == conflict
+    cold = env.python(CONSOLE_LIST)
+    assert "packaging imported: True" in cold.stderr  # the scan checked the range
+    warm = env.python(CONSOLE_LIST)
+    assert "plugin index hit" in warm.stderr and "packaging imported: False" in warm.stderr
+    assert warm.stdout == cold.stdout
+    assert f"  old (Embedder) - v0.1.0 [interface: 1.0] ✓ ⚠ {conflict}" in warm.stdout
 
 
 def test_a_version_edited_in_place_in_an_egg_info_is_seen(env):
@@ -479,3 +499,11 @@ def test_only_plain_list_command_lines_skip_click():
                  ["plugins", "list", "--help"], ["plugins", "check", "x"],
                  ["plugins", "list", "x"]):
         assert parse_plain_list(argv) is None, argv
+
+
+def test_another_omi_version_has_its_own_index(monkeypatch):
+    """The index records range verdicts about the running omi-openclaw: a new version (an
+    editable checkout bumped in place) must not read them."""
+    before = index.cache_file()
+    monkeypatch.setattr(index, "__version__", "99.0")
+    assert index.interpreter_key()["omi"] == "99.0" and index.cache_file() != before
