@@ -211,22 +211,44 @@ def import_failure(entry_point: Any, error: BaseException) -> Optional[str]:
 # --- the omi-openclaw range a plugin requires -----------------------------------------------
 
 
+_REQUIREMENT = re.compile(r"\s*omi[-_.]openclaw\s*(\[[^\]]*\])?\s*(?P<spec>[^;@]*)"
+                         r"(;(?P<marker>.*))?$", re.I)
+
+
 def requirement_conflict(distribution: str, requires: Iterable[str],
                          installed: str) -> Optional[str]:
     """pip check's sentence when `installed` (omi-openclaw's version) is outside a range in
     `requires` (Requires-Dist lines naming omi-openclaw), else None. A requirement whose
-    marker does not apply here (another Python, an extra) is not a conflict."""
-    from packaging.requirements import InvalidRequirement, Requirement
+    marker does not apply here (another Python, an extra) is not a conflict, nor is one that
+    does not parse or names a URL.
+
+    Only packaging.specifiers is imported, and packaging.markers (which costs twice as much
+    again) only for a requirement that has a marker.
+    """
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     for text in requires:
+        match = _REQUIREMENT.match(text)
+        if match is None:
+            continue
         try:
-            requirement = Requirement(text)
-        except InvalidRequirement:
+            specifier = SpecifierSet(match.group("spec").strip().strip("()"))
+        except InvalidSpecifier:
             continue
-        marker = requirement.marker
-        if marker is not None and not marker.evaluate({"extra": ""}):
+        if match.group("marker") and not _marker_applies(match.group("marker")):
             continue
-        if not requirement.specifier.contains(installed, prereleases=True):
+        if not specifier.contains(installed, prereleases=True):
             return (f"{distribution} has requirement {text}, but you have "
                     f"omi-openclaw {installed}")
     return None
+
+
+def _marker_applies(marker: str) -> bool:
+    """Whether an environment marker holds here, outside any extra (an unreadable one
+    does not)."""
+    from packaging.markers import InvalidMarker, Marker
+
+    try:
+        return Marker(marker).evaluate({"extra": ""})
+    except InvalidMarker:
+        return False

@@ -300,3 +300,23 @@ def test_the_range_is_checked_only_when_a_plugin_names_one(make_dist):
     install_with_requirement(make_dist, "omi-embedding-any", "any")
     infos = PluginRegistry().get_plugins(EMB)
     assert infos["any"].requires_omi == [] and infos["any"].conflict is None
+
+
+@pytest.mark.parametrize("requirement, conflicts", [
+    ("omi-openclaw<0.3", True),
+    ("omi-openclaw (<0.3)", True),  # the older parenthesised form
+    ("omi_openclaw[postgres]<0.3", True),
+    ('omi-openclaw<0.3; python_version >= "3"', True),
+    ("omi-openclaw>=0.1,<1", False),
+    ('omi-openclaw<0.3; extra == "legacy"', False),  # only with an extra
+    ('omi-openclaw<0.3; python_version < "3"', False),  # another Python
+    ("omi-openclaw @ file:///somewhere", False),  # a URL names no range
+    ("omi-openclaw<<0.3", False),  # unreadable: not a verdict
+    ("omi-openclaw-tools<0.3", False),  # another project
+])
+def test_which_requirements_exclude_the_installed_omi(requirement, conflicts):
+    from omi.diagnosis import requirement_conflict
+
+    found = requirement_conflict("omi-x 1.0", [requirement], "0.4.0")
+    assert found == (f"omi-x 1.0 has requirement {requirement}, but you have omi-openclaw "
+                     "0.4.0" if conflicts else None)
