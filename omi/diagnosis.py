@@ -77,8 +77,8 @@ def intended_group(group: str, groups: Sequence[str]) -> Optional[str]:
 def misplaced(group: str, intended: str) -> str:
     """Why an entry point in a near-miss group is not loaded, and what to do."""
     return (f"registered in group '{group}', which OMI does not read (did you mean "
-            f"'{intended}'?); fix the group in pyproject.toml, then reinstall: "
-            f"{reinstall_command()}")
+            f"'{intended}'?); fix the group in pyproject.toml, then reinstall the project from "
+            f"its directory: {reinstall_command()}")
 
 
 # --- the project in the working directory ---------------------------------------------------
@@ -162,7 +162,7 @@ def _missing_class(module_name: str, attr: str, error: BaseException) -> Optiona
     defines = f"the classes {', '.join(classes)}" if classes else "no class"
     guess = f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
     return (f"{module_name} defines {defines}{guess}; fix the entry point in pyproject.toml, "
-            f"then reinstall: {reinstall_command()}")
+            f"then reinstall the project from its directory: {reinstall_command()}")
 
 
 def _editable_source(dist: Any) -> Optional[str]:

@@ -69,7 +69,7 @@ def install_misplaced(make_dist) -> None:
 
 MISPLACED = ("registered in group 'omi.embedding_provider', which OMI does not read (did you "
              f"mean 'omi.embedding_providers'?); fix the group in pyproject.toml, then "
-             f"reinstall: {REINSTALL}")
+             f"reinstall the project from its directory: {REINSTALL}")
 
 
 def test_list_ends_with_a_not_loaded_section_naming_the_group_meant(make_dist):
@@ -135,8 +135,8 @@ def test_a_misnamed_class_lists_the_module_classes_with_a_did_you_mean(make_dist
     expected = ("Plugin 'jsonl' from omi-storage-jsonl 0.1.0 failed to import "
                 "jsonl_mod:JSONLBackend: AttributeError: module 'jsonl_mod' has no attribute "
                 "'JSONLBackend'; jsonl_mod defines the classes Helper, JsonlBackend (did you "
-                "mean 'JsonlBackend'?); fix the entry point in pyproject.toml, then reinstall: "
-                f"{REINSTALL}")
+                "mean 'JsonlBackend'?); fix the entry point in pyproject.toml, then reinstall "
+                f"the project from its directory: {REINSTALL}")
     with pytest.raises(PluginLoadError) as raised:
         load_plugin(STO, "jsonl")
     assert str(raised.value) == expected
