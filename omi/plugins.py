@@ -251,13 +251,16 @@ def misplaced_entry_points() -> List[tuple[metadata.EntryPoint, str]]:
 def _near_misses(
     every: Dict[str, List[metadata.EntryPoint]],
 ) -> List[tuple[metadata.EntryPoint, str]]:
+    found: List[tuple[metadata.EntryPoint, str]] = []
+    others = [group for group in every if group not in GROUPS]
+    if not others:  # the usual case: omi.diagnosis is not even imported
+        return found
     from omi.diagnosis import intended_group
 
-    found = []
-    for group, entry_points in every.items():
-        intended = None if group in GROUPS else intended_group(group, GROUPS)
+    for group in others:
+        intended = intended_group(group, GROUPS)
         if intended is not None:
-            found += [(entry_point, intended) for entry_point in entry_points]
+            found += [(entry_point, intended) for entry_point in every[group]]
     return sorted(found, key=lambda pair: _sort_key(pair[0]))
 
 
@@ -553,13 +556,13 @@ class PluginRegistry:
         """The plugins OMI does not load because they are registered under a near miss of
         one of `groups` ('omi.embedding_provider'), each with the group it was meant to be in;
         each one's `error` says so. Nothing is imported."""
-        from omi.diagnosis import misplaced
-
         if not self._entry_points:
             self.discover_all()
-        found = []
+        found: List[tuple[PluginInfo, str]] = []
         for entry_point, intended in self._misplaced:
             if intended in groups:
+                from omi.diagnosis import misplaced  # only when there is one: an error path
+
                 info = self._info(entry_point.group, [entry_point])
                 info.error = misplaced(entry_point.group, intended)
                 found.append((info, intended))
