@@ -242,12 +242,6 @@ def discover_plugins(group: Optional[str] = None) -> Dict[str, List[metadata.Ent
     return _sorted_groups(_entry_points_by_group(groups), groups)
 
 
-def misplaced_entry_points() -> List[tuple[metadata.EntryPoint, str]]:
-    """Entry points OMI does not load because their group is a near miss of one of its own
-    ('omi.embedding_provider'), each with the group it was surely meant to be in."""
-    return _near_misses(_entry_points_by_group(GROUPS))
-
-
 def _near_misses(
     every: Dict[str, List[metadata.EntryPoint]],
 ) -> List[tuple[metadata.EntryPoint, str]]:
@@ -363,12 +357,19 @@ def _not_found(group: str, name: str, installed: List[str]) -> PluginLoadError:
 
 
 def why_not_found(name: str) -> Optional[str]:
-    """Why no OMI group has the plugin `name`, when the cause is a common mistake: it is
-    registered under a near-miss group, or the project in the working directory declares it
-    but is not installed for this interpreter. None when nothing explains it."""
+    """Why the plugin `name` was not found where it was looked for, when the cause is a common
+    mistake: it is in another of OMI's groups, it is registered under a near miss of one, or
+    the project in the working directory declares it but is not installed for this
+    interpreter. None when nothing explains it."""
     from omi import diagnosis
 
-    for entry_point, intended in misplaced_entry_points():
+    every = _entry_points_by_group(GROUPS)
+    for group in GROUPS:
+        for entry_point in every[group]:
+            if entry_point.name == name:
+                return (f"{_describe_source(entry_point)} registers it in group '{group}': "
+                        f"ask for it there")
+    for entry_point, intended in _near_misses(every):
         if entry_point.name == name:
             return (f"{_describe_source(entry_point)} has it "
                     f"{diagnosis.misplaced(entry_point.group, intended)}")

@@ -240,6 +240,19 @@ def test_a_project_installed_before_its_entry_point_was_added(make_dist, tmp_pat
         f"reads (did you mean '{EMB}'?); run {REINSTALL}")
 
 
+def test_a_plugin_asked_for_in_the_wrong_group_is_pointed_to_its_group(make_dist, tmp_path,
+                                                                       monkeypatch):
+    make_dist("omi-embedding-here", entry_points={EMB: {"here": "here_mod:Here"}})
+    project_in(tmp_path / "project", monkeypatch)  # installed: no "not installed" hint
+    with pytest.raises(PluginLoadError) as raised:
+        load_plugin(STO, "here")
+    assert str(raised.value) == (f"Plugin 'here' not found in group '{STO}'; installed: "
+                                 f"(none); omi-embedding-here 0.1.0 registers it in group "
+                                 f"'{EMB}': ask for it there")
+    result = run("plugins", "check", "storage:here")
+    assert result.exit_code == 2 and "registers it in group" in result.stderr
+
+
 def test_a_project_here_that_declares_another_name_adds_nothing(plugin_site, tmp_path,
                                                                  monkeypatch):
     project_in(tmp_path / "project", monkeypatch)
