@@ -28,6 +28,13 @@ PROJECT_FILE = "pyproject.toml"
 MAX_PROJECT_BYTES = 1024 * 1024  # a larger pyproject.toml is not read for a hint
 MAX_DIRECT_URL_BYTES = 64 * 1024
 CLOSE_ENOUGH = 0.8  # difflib ratio between normalized group names that counts as a typo
+MAX_CLASSES = 12  # a module's classes named in one message
+
+
+def _shown(text: str) -> str:
+    """`text` as read from a file, safe to print on one line: escaped when it holds control
+    characters (a terminal escape sequence in a pyproject.toml stays inert)."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def reinstall_command() -> str:
@@ -97,7 +104,7 @@ def _declared_entry_points(directory: str) -> Optional[tuple[str, Dict[str, Dict
         if len(data) > MAX_PROJECT_BYTES:
             return None
         project = tomllib.loads(data.decode("utf-8")).get("project")
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, ValueError, RecursionError):  # ValueError: not UTF-8, not TOML
         return None
     if not isinstance(project, dict) or not isinstance(project.get("name"), str):
         return None
@@ -110,7 +117,7 @@ def _is_installed(distribution: str) -> bool:
 
     try:
         metadata.distribution(distribution)
-    except metadata.PackageNotFoundError:
+    except (metadata.PackageNotFoundError, ValueError):  # ValueError: an empty name
         return False
     return True
 
@@ -129,13 +136,14 @@ def project_here(name: str, groups: Sequence[str]) -> Optional[str]:
         intended = group if group in groups else intended_group(str(group), groups)
         if intended is None:
             continue
-        where = f"{os.path.join(os.getcwd(), PROJECT_FILE)} declares '{name}'"
+        where = f"{_shown(os.path.join(os.getcwd(), PROJECT_FILE))} declares '{name}'"
         state = ("is installed without it (entry points are written when a project is "
                  "installed)" if _is_installed(project)
                  else f"is not installed for the Python that runs omi ({sys.executable})")
-        wrong = ("" if intended == group else
-                 f"; its group '{group}' is not one OMI reads (did you mean '{intended}'?)")
-        return f"{where}, but project {project} {state}{wrong}; run {reinstall_command()}"
+        wrong = ("" if intended == group else f"; its group '{_shown(str(group))}' is not one "
+                 f"OMI reads (did you mean '{intended}'?)")
+        return (f"{where}, but project {_shown(project)} {state}{wrong}; "
+                f"run {reinstall_command()}")
     return None
 
 
@@ -159,7 +167,10 @@ def _missing_class(module_name: str, attr: str, error: BaseException) -> Optiona
 
     by_lower = {cls.lower(): cls for cls in classes}
     close = difflib.get_close_matches(first.lower(), list(by_lower), n=1)
-    defines = f"the classes {', '.join(classes)}" if classes else "no class"
+    listed = ", ".join(classes[:MAX_CLASSES])
+    if len(classes) > MAX_CLASSES:
+        listed += f" and {len(classes) - MAX_CLASSES} more"
+    defines = f"the classes {listed}" if classes else "no class"
     guess = f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
     return (f"{module_name} defines {defines}{guess}; fix the entry point in pyproject.toml, "
             f"then reinstall the project from its directory: {reinstall_command()}")
@@ -196,8 +207,8 @@ def _moved_source(dist: Any, error: BaseException) -> Optional[str]:
     source = _editable_source(dist)
     if source is None or os.path.isdir(source):
         return None
-    return (f"it was installed in editable mode from {source}, which no longer exists: in the "
-            f"project's new directory, run {reinstall_command()}")
+    return (f"it was installed in editable mode from {_shown(source)}, which no longer exists: "
+            f"in the project's new directory, run {reinstall_command()}")
 
 
 def import_failure(entry_point: Any, error: BaseException) -> Optional[str]:

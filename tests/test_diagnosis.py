@@ -333,3 +333,38 @@ def test_which_requirements_exclude_the_installed_omi(requirement, conflicts):
     found = requirement_conflict("omi-x 1.0", [requirement], "0.4.0")
     assert found == (f"omi-x 1.0 has requirement {requirement}, but you have omi-openclaw "
                      "0.4.0" if conflicts else None)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="tomllib is new in Python 3.11")
+def test_a_hostile_pyproject_here_is_printed_inert(plugin_site, tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "evil\\u001b[2J"\n'
+        '[project.entry-points."omi.embedding_provider\\u001b[31m"]\nhere = "m:C"\n')
+    monkeypatch.chdir(project)
+    with pytest.raises(PluginLoadError) as raised:
+        load_plugin(EMB, "here")
+    message = str(raised.value)
+    assert "\x1b" not in message
+    assert "project evil\\x1b[2J is not installed" in message
+    assert "its group 'omi.embedding_provider\\x1b[31m' is not one OMI reads" in message
+
+
+@pytest.mark.parametrize("text", ["[project\n", "\xff\xfe", "[project]\nname = 3\n",
+                                  "x = [" * 2000 + "]" * 2000])
+def test_an_unreadable_pyproject_here_adds_nothing(plugin_site, tmp_path, monkeypatch, text):
+    (tmp_path / "pyproject.toml").write_bytes(text.encode("latin-1"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PluginLoadError, match=r"run pip install -e \.$"):
+        load_plugin(EMB, "here")
+
+
+def test_a_module_with_many_classes_is_listed_briefly(make_dist):
+    classes = "".join(f"class C{i:02}:\n    pass\n" for i in range(20))
+    make_dist("omi-many", entry_points={STO: {"many": "many_mod:Missing"}},
+              files={"many_mod.py": classes})
+    with pytest.raises(PluginLoadError) as raised:
+        load_plugin(STO, "many")
+    assert "many_mod defines the classes C00, C01, C02, C03, C04, C05, C06, C07, C08, C09, " \
+           "C10, C11 and 8 more; fix the entry point" in str(raised.value)
