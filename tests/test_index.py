@@ -496,6 +496,10 @@ def test_verbose_list_shows_import_times_slowest_first(make_dist):
 def test_the_console_script_answers_plain_lists_as_click_does(make_dist, argv):
     make_dist("omi-emb-x", entry_points={EMB: {"x": "emb_x:X"}},
               files={"emb_x.py": src.embedder("X")})
+    make_dist("omi-emb-typo", entry_points={"omi.embedding_provider": {"typo": "emb_x:X"}})
+    old = make_dist("omi-emb-old", entry_points={EMB: {"old": "emb_x:X"}})
+    (old / "METADATA").write_text("Metadata-Version: 2.1\nName: omi-emb-old\nVersion: 0.1.0\n"
+                                  "Requires-Dist: omi-openclaw<0.1\n")
     omi = str(Path(sys.executable).with_name("omi"))
     fast = subprocess.run([omi, "plugins", "list", *argv], capture_output=True, text=True)
     slow = CliRunner().invoke(cli, ["plugins", "list", *argv])
@@ -506,6 +510,8 @@ def test_the_console_script_answers_plain_lists_as_click_does(make_dist, argv):
         return sorted(lines) if "-v" in argv or "--verbose" in argv else lines
 
     assert timeless(fast.stdout) == timeless(slow.output)
+    if "--group=storage" not in argv:
+        assert "typo" in fast.stdout and "has requirement omi-openclaw<0.1" in fast.stdout
 
 
 def test_only_plain_list_command_lines_skip_click():
