@@ -19,11 +19,13 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 __all__ = [
     "import_failure",
     "intended_group",
+    "misplaced",
     "project_here",
     "reinstall_command",
     "requirement_conflict",
 ]
 
+PREFIX = "omi"  # what every candidate near-miss group starts with
 PROJECT_FILE = "pyproject.toml"
 MAX_PROJECT_BYTES = 1024 * 1024  # a larger pyproject.toml is not read for a hint
 MAX_DIRECT_URL_BYTES = 64 * 1024
@@ -64,15 +66,16 @@ def intended_group(group: str, groups: Sequence[str]) -> Optional[str]:
     of one (difflib ratio of at least 0.8), or abbreviates one to the plugin kind
     ('omi.storage', 'omi.embeddings', 'omi.events').
     """
-    if group in groups or not group.lower().startswith("omi"):
+    if group in groups or not group.lower().startswith(PREFIX):
         return None
     wanted = _normalized(group)
     by_normal = {_normalized(name): name for name in groups}
     if wanted in by_normal:
         return by_normal[wanted]
-    rest = wanted[len("omi"):]
+    rest = wanted[len(PREFIX):]
     if len(rest) >= 4:
-        prefixed = [name for normal, name in by_normal.items() if normal[3:].startswith(rest)]
+        prefixed = [name for normal, name in by_normal.items()
+                    if normal[len(PREFIX):].startswith(rest)]
         if len(prefixed) == 1:
             return prefixed[0]
     import difflib
@@ -126,7 +129,11 @@ def project_here(name: str, groups: Sequence[str]) -> Optional[str]:
     """When ./pyproject.toml declares the plugin `name` (in one of `groups` or a near miss of
     one) that no installed distribution provides: that the project is not installed for this
     interpreter (or was installed before the entry point was added), and the command to run."""
-    found = _declared_entry_points(os.getcwd())
+    try:
+        here = os.getcwd()
+    except OSError:  # the working directory was deleted
+        return None
+    found = _declared_entry_points(here)
     if found is None:
         return None
     project, tables = found
@@ -136,7 +143,7 @@ def project_here(name: str, groups: Sequence[str]) -> Optional[str]:
         intended = group if group in groups else intended_group(str(group), groups)
         if intended is None:
             continue
-        where = f"{_shown(os.path.join(os.getcwd(), PROJECT_FILE))} declares '{name}'"
+        where = f"{_shown(os.path.join(here, PROJECT_FILE))} declares '{name}'"
         state = ("is installed without it (entry points are written when a project is "
                  "installed)" if _is_installed(project)
                  else f"is not installed for the Python that runs omi ({sys.executable})")
@@ -214,7 +221,7 @@ def _moved_source(dist: Any, error: BaseException) -> Optional[str]:
 def import_failure(entry_point: Any, error: BaseException) -> Optional[str]:
     """What to do about an entry point that failed to load, when the cause is one of the
     common mistakes (a misnamed class, a moved editable source); None otherwise."""
-    module, _, attr = str(entry_point.value).partition(":")
+    module, _, attr = str(entry_point.value).split("[", 1)[0].partition(":")  # less extras
     return (_missing_class(module.strip(), attr.strip(), error)
             or _moved_source(getattr(entry_point, "dist", None), error))
 
