@@ -368,3 +368,50 @@ def test_a_module_with_many_classes_is_listed_briefly(make_dist):
         load_plugin(STO, "many")
     assert "many_mod defines the classes C00, C01, C02, C03, C04, C05, C06, C07, C08, C09, " \
            "C10, C11 and 8 more; fix the entry point" in str(raised.value)
+
+
+# --- the README shows what omi prints -------------------------------------------------------
+
+
+def readme_troubleshooting_lines() -> list[str]:
+    """The lines of the text blocks of the README's Troubleshooting section."""
+    import re
+
+    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Troubleshooting\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```text\n(.*?)```", section, re.S)
+    return [line for block in blocks for line in block.splitlines()]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="tomllib is new in Python 3.11")
+def test_the_readme_troubleshooting_section_shows_what_omi_prints(make_dist, tmp_path,
+                                                                   monkeypatch):
+    project = tmp_path / "omi-embedding-here"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(PYPROJECT.format(group=EMB))
+    monkeypatch.chdir(project)
+    printed = run("plugins", "check", "here").stderr
+    make_dist("omi-embedding-mine", entry_points={"omi.embedding_provider": {
+        "mine": "omi_embedding_mine.embedder:MineEmbedder"}})
+    printed += run("plugins", "check", "mine").stderr
+    make_dist("omi-storage-jsonl",
+              entry_points={STO: {"jsonl": "omi_storage_jsonl.backend:JSONLBackend"}},
+              files={"omi_storage_jsonl/__init__.py": "",
+                     "omi_storage_jsonl/backend.py": src.backend("JsonlBackend")})
+    moved = make_dist("omi-embedding-moved", entry_points={EMB: {
+        "moved": "omi_embedding_moved.embedder:MovedEmbedder"}})
+    (moved / "direct_url.json").write_text(json.dumps(
+        {"url": "file:///home/me/src/omi-embedding-moved", "dir_info": {"editable": True}}))
+    old = make_dist("omi-embedding-old",
+                    entry_points={EMB: {"old": "omi_embedding_old:OldEmbedder"}},
+                    files={"omi_embedding_old.py": src.embedder("OldEmbedder")})
+    (old / "METADATA").write_text("Metadata-Version: 2.1\nName: omi-embedding-old\n"
+                                  "Version: 0.1.0\nRequires-Dist: omi-openclaw<0.4,>=0.3\n")
+    printed += run("plugins", "list", "--verbose").output
+    printed = printed.replace(shlex.quote(sys.executable), "PYTHON")
+    printed = printed.replace(str(project), "/home/me/omi-embedding-here")
+    shown = [line for line in readme_troubleshooting_lines()
+             if not line.startswith("$ ") and "imported in" not in line]
+    assert len(shown) >= 8
+    for line in shown:
+        assert line in printed.splitlines(), f"README line not printed:\n{line}\n\n{printed}"
