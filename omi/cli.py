@@ -227,7 +227,8 @@ def list_plugins(output_format: str, group: str | None, verbose: bool) -> None:
     from omi.listing import list_report, render_list
 
     report, registry = list_report(group)
-    click.echo(render_list(report, output_format, verbose, registry.import_seconds))
+    click.echo(render_list(report, output_format, verbose, registry.import_seconds,
+                           registry.misplaced(tuple(report))))
 
 
 # --- omi plugins cache -----------------------------------------------------------------------

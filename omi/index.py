@@ -15,6 +15,10 @@ use, from what an install, an uninstall or an in-place edit changes:
 - for the distributions that register OMI plugins: their METADATA / PKG-INFO file too (the
   version the index reports comes from it).
 
+Besides OMI's groups, the index records the entry points of groups that are near misses of
+them ('omi.embedding_provider', 'omi_storage_backends': see omi.diagnosis.intended_group), so
+`omi plugins list` can show a plugin registered under a misspelt group at no extra cost.
+
 Any difference, any doubt (an unreadable, truncated, oversized or foreign file, a custom
 distribution finder on `sys.meta_path`, a file modified too recently for its timestamp to be
 trusted) means a fresh scan. Writing is atomic (a temporary file, then `os.replace`), so
@@ -39,6 +43,8 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
 if TYPE_CHECKING:  # a hit of the index never imports importlib.metadata
     from importlib.metadata import PackageMetadata, PathDistribution
 
+from omi import __version__
+
 __all__ = [
     "CachedDistribution",
     "CachedEntryPoint",
@@ -53,7 +59,7 @@ __all__ = [
     "write_private",
 ]
 
-FORMAT = 1
+FORMAT = 2  # 2: near-miss groups are recorded too
 SWITCH = "OMI_NO_CACHE"
 MAX_BYTES = 8 * 1024 * 1024  # a larger file is not ours, or not sane: ignore it
 # File systems stamp a write with a coarse clock (a few milliseconds on Linux, 2 s on FAT), so
@@ -102,6 +108,7 @@ def interpreter_key() -> Dict[str, Any]:
         "version": sys.version,
         "implementation": sys.implementation.cache_tag or sys.implementation.name,
         "path": path,
+        "omi": __version__,  # the range verdicts recorded below are about this version
     }
     if any(not os.path.isabs(entry) for entry in path):
         key["cwd"] = os.getcwd()
@@ -201,10 +208,14 @@ class CachedDistribution:
     """The distribution behind cached entry points: name and version at hand, the rest of
     its metadata read from disk when asked for (as `importlib.metadata.PathDistribution`)."""
 
-    def __init__(self, path: str, name: str, version: str, requires_omi: List[str]) -> None:
+    def __init__(self, path: str, name: str, version: str, requires_omi: List[str],
+                 omi_conflict: Optional[str] = None) -> None:
         self._path = path
-        self.omi_facts = (name, version)
-        self.requires_omi = requires_omi
+        self.omi_facts: Facts = (name, version, requires_omi, omi_conflict)
+
+    @property
+    def requires_omi(self) -> List[str]:
+        return self.omi_facts[2]
 
     @property
     def name(self) -> str:
@@ -402,7 +413,8 @@ def _entry_points_from(document: Dict[str, Any]) -> Dict[str, List[CachedEntryPo
     """The entry points recorded in a document; raises (KeyError, TypeError, ValueError...)
     when its shape is not what `_scan` writes."""
     dists = [CachedDistribution(str(d["path"]), str(d["name"]), str(d["version"]),
-                                [str(r) for r in d["requires_omi"]])
+                                [str(r) for r in d["requires_omi"]],
+                                None if d["omi_conflict"] is None else str(d["omi_conflict"]))
              for d in document["distributions"]]
     found: Dict[str, List[CachedEntryPoint]] = {group: [] for group in document["groups"]}
     for name, value, group, dist in document["entry_points"]:
@@ -413,8 +425,13 @@ def _entry_points_from(document: Dict[str, Any]) -> Dict[str, List[CachedEntryPo
     return found
 
 
-def _headers(text: str) -> Tuple[str, str, List[str]]:
-    """Name, Version and the Requires-Dist lines naming omi-openclaw, from metadata headers."""
+def metadata_headers(text: str) -> Tuple[str, str, List[str]]:
+    """Name, Version and the Requires-Dist lines naming omi-openclaw, from metadata headers.
+
+    Parsing the whole file as an e-mail message (what `Distribution.metadata` does) imports
+    the e-mail parser; these headers come before the first blank line, so reading up to it is
+    enough and costs a cold `omi plugins list` a few milliseconds less.
+    """
     import re
 
     name, version, requires = "?", "?", []
@@ -434,18 +451,48 @@ def _headers(text: str) -> Tuple[str, str, List[str]]:
     return name, version, requires
 
 
+#: What omi.plugins asks of a distribution: its name, its version, its Requires-Dist lines
+#: naming omi-openclaw, and pip check's sentence when the installed omi-openclaw is outside them.
+Facts = Tuple[str, str, List[str], Optional[str]]
+
+
+def distribution_facts(text: str) -> Facts:
+    """The Facts of a distribution, from its metadata text. The range is checked here, when
+    the index is built (packaging is imported only for a distribution that names a range), so
+    a listing the index answers never imports packaging."""
+    name, version, requires = metadata_headers(text)
+    conflict = None
+    if requires:
+        from omi.diagnosis import requirement_conflict
+
+        conflict = requirement_conflict(f"{name} {version}", requires, __version__)
+    return name, version, requires, conflict
+
+
+def _with_near_misses(every: Any, groups: Tuple[str, ...]) -> List[str]:
+    """`groups`, then the groups of `every` (an importlib.metadata scan) that are near misses
+    of them."""
+    from omi.diagnosis import intended_group
+
+    misses = sorted(name for name in every.groups if intended_group(name, groups))
+    return [*groups, *misses]
+
+
+def _select(every: Any, groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
+    return {name: list(every.select(group=name)) for name in _with_near_misses(every, groups)}
+
+
 def _scan(groups: Tuple[str, ...]) -> Tuple[Dict[str, List[Any]], Dict[str, Any]]:
-    """The entry points of `groups` from a real scan, and the index document recording them."""
+    """The entry points of `groups` and of their near misses from a real scan, and the index
+    document recording them."""
     from importlib import metadata
 
-    every = metadata.entry_points()
-    found: Dict[str, List[Any]] = {}
+    found = _select(metadata.entry_points(), groups)
     dist_index: Dict[int, int] = {}
     distributions: List[Dict[str, Any]] = []
     records: List[List[Any]] = []
-    for group in groups:
-        found[group] = list(every.select(group=group))
-        for entry_point in found[group]:
+    for group, group_entry_points in found.items():
+        for entry_point in group_entry_points:
             dist = getattr(entry_point, "dist", None)
             number = None
             if dist is not None:
@@ -455,19 +502,19 @@ def _scan(groups: Tuple[str, ...]) -> Tuple[Dict[str, List[Any]], Dict[str, Any]
                     if path is None:
                         raise LookupError(f"distribution {dist!r} has no path on disk")
                     text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
-                    name, version, requires = _headers(text)
+                    name, version, requires, conflict = distribution_facts(text)
                     number = dist_index[id(dist)] = len(distributions)
                     distributions.append({"path": str(path), "name": name, "version": version,
-                                          "requires_omi": requires})
+                                          "requires_omi": requires, "omi_conflict": conflict})
             records.append([entry_point.name, entry_point.value, group, number])
-    document = {"groups": list(groups), "distributions": distributions, "entry_points": records}
+    document = {"groups": list(found), "distributions": distributions, "entry_points": records}
     return found, document
 
 
 def entry_points(groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
-    """The entry points of `groups`, in the order `importlib.metadata.entry_points()` gives
-    them: from the index when it is provably current, from a scan (which refreshes it)
-    otherwise."""
+    """The entry points of `groups`, and of any near-miss group, by group, in the order
+    `importlib.metadata.entry_points()` gives them: from the index when it is provably
+    current, from a scan (which refreshes it) otherwise."""
     if not cache_enabled():
         return _scan(groups)[0]
     foreign = _foreign_finders()
@@ -493,7 +540,7 @@ def entry_points(groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
                 else:
                     found = _entry_points_from(document)
                     _log("plugin index hit: %s", path)
-                    return {group: found[group] for group in groups}
+                    return found
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
             reason = f"index unreadable ({type(error).__name__})"
     _log("plugin index miss (%s): scanning sys.path", reason)
@@ -507,8 +554,7 @@ def entry_points(groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
         _log("plugin index not written: %s", error)
         from importlib import metadata
 
-        every = metadata.entry_points()
-        return {group: list(every.select(group=group)) for group in groups}
+        return _select(metadata.entry_points(), groups)
     dist_paths = [d["path"] for d in document["distributions"]]
     prints, newest = fingerprint(key["path"], dist_paths)
     if prints[: len(before)] != before:

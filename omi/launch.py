@@ -68,7 +68,8 @@ def main() -> None:
     output_format, group, verbose = parsed
     try:
         report, registry = list_report(group)
-        text = render_list(report, output_format, verbose, registry.import_seconds)
+        text = render_list(report, output_format, verbose, registry.import_seconds,
+                           registry.misplaced(tuple(report)))
     except Exception as error:  # as OmiGroup reports an unexpected error
         from omi.plugins import PluginError
 

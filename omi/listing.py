@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import TYPE_CHECKING, Dict, Iterator, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Sequence, Tuple
 
 if TYPE_CHECKING:  # omi.plugins is imported only when plugins are listed
     from omi.plugins import PluginInfo, PluginRegistry
@@ -52,10 +52,35 @@ def format_plugin_line(info: PluginInfo, verbose: bool = False,
     else:
         line = f"{head} [interface: {info.interface_version or '?'}]"
         line += f" ✗ {one_line(info.error)}" if info.error else " ✓"
+    conflict = info.conflict
+    if conflict:
+        line += f" ⚠ {conflict}"
     if verbose:
         line += f"\n      from {info.distribution} {info.version}: {info.module}:{info.attr}"
         if seconds is not None:
             line += f"\n      imported in {seconds * 1000:.1f} ms"
+        line += f"\n      {required_range(info)}"
+    return line
+
+
+def required_range(info: Any) -> str:
+    """The omi-openclaw versions a plugin's distribution accepts, for --verbose."""
+    from omi import __version__
+
+    if info.builtin:
+        return f"requires: nothing more (part of omi-openclaw {__version__})"
+    if not info.requires_omi:
+        return "requires: omi-openclaw, any version (no Requires-Dist names it)"
+    return (f"requires: {', '.join(info.requires_omi)} "
+            f"(installed: omi-openclaw {__version__})")
+
+
+def format_misplaced_line(info: Any, verbose: bool = False) -> str:
+    """One entry of the "Not loaded" section: a plugin registered under a group OMI does not
+    read; its `error` says which group was meant."""
+    line = f"  {info.name} ({info.class_name}) - v{info.version} ✗ {one_line(info.error)}"
+    if verbose:
+        line += f"\n      from {info.distribution} {info.version}: {info.module}:{info.attr}"
     return line
 
 
@@ -72,8 +97,11 @@ def list_report(group: Optional[str]) -> Tuple[Dict[str, Dict[str, PluginInfo]],
 
 
 def render_list(report: Dict[str, Dict[str, PluginInfo]], output_format: str, verbose: bool,
-                import_seconds: Dict[Tuple[str, str], float]) -> str:
-    """The text (or JSON) `omi plugins list` prints for `report`."""
+                import_seconds: Dict[Tuple[str, str], float],
+                misplaced: Sequence[Tuple[Any, str]] = ()) -> str:
+    """The text (or JSON) `omi plugins list` prints for `report`, and for the plugins
+    registered under a near miss of one of its groups (`misplaced`: the plugin and the group
+    it was meant to be in), which end it in a "Not loaded" section."""
     if output_format == "json":
         import json
 
@@ -82,6 +110,8 @@ def render_list(report: Dict[str, Dict[str, PluginInfo]], output_format: str, ve
             "groups": {
                 name: [info.to_dict() for info in infos.values()] for name, infos in report.items()
             },
+            "not_loaded": [{**info.to_dict(), "did_you_mean": intended}
+                           for info, intended in misplaced],
         }
         return json.dumps(document, indent=2)
     from omi.plugins import GROUP_TITLES
@@ -98,5 +128,9 @@ def render_list(report: Dict[str, Dict[str, PluginInfo]], output_format: str, ve
             lines += [format_plugin_line(info) for info in entries]
         if not infos:
             lines.append("  (none installed)")
+        blocks.append("\n".join(lines))
+    if misplaced:
+        lines = ["Not loaded:"]
+        lines += [format_misplaced_line(info, verbose) for info, _ in misplaced]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

@@ -19,6 +19,8 @@ from omi.errors import PluginError
 if TYPE_CHECKING:  # importlib.metadata is imported only when the index cannot answer
     from importlib import metadata
 
+    from omi.index import Facts
+
 __all__ = [
     "GROUPS",
     "GROUP_TITLES",
@@ -161,38 +163,24 @@ def interface_class(kind: PluginKind) -> type:
 # --- discovery ------------------------------------------------------------------------------
 
 
-# Entry points of one distribution share one Distribution object: its name and version are
-# read once. Every scan makes new Distribution objects, so the cache holds them weakly: a
-# long-running process that discovers again and again does not keep every scan alive.
-_DIST_FACTS: weakref.WeakKeyDictionary[Any, tuple[str, str]] = weakref.WeakKeyDictionary()
+# Entry points of one distribution share one Distribution object: its name, version and
+# Requires-Dist on omi-openclaw are read once. Every scan makes new Distribution objects, so the
+# cache holds them weakly: a long-running process that discovers again and again does not keep
+# every scan alive.
+_DIST_FACTS: weakref.WeakKeyDictionary[Any, Facts] = weakref.WeakKeyDictionary()
 
 
-def _dist_facts(entry_point: metadata.EntryPoint) -> tuple[str, str]:
+def _dist_facts(entry_point: metadata.EntryPoint) -> Facts:
     dist = getattr(entry_point, "dist", None)
     if dist is None:
-        return ("?", "?")
+        return ("?", "?", [], None)
     facts = getattr(dist, "omi_facts", None) or _DIST_FACTS.get(dist)  # the index knows them
     if facts is None:
-        facts = _DIST_FACTS[dist] = _name_and_version(dist)
+        from omi.index import distribution_facts
+
+        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+        facts = _DIST_FACTS[dist] = distribution_facts(text)
     return facts
-
-
-def _name_and_version(dist: metadata.Distribution) -> tuple[str, str]:
-    """Name and Version from the metadata headers.
-
-    `dist.metadata` parses the whole file as an e-mail message (and imports the email parser);
-    these two headers are single lines at the top, so reading up to the first blank line is
-    enough and costs `omi plugins list` a few milliseconds less.
-    """
-    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
-    found = {"name": "?", "version": "?"}
-    for line in text.splitlines():
-        if not line.strip():
-            break
-        key, sep, value = line.partition(":")
-        if sep and key.strip().lower() in found and found[key.strip().lower()] == "?":
-            found[key.strip().lower()] = value.strip() or "?"
-    return found["name"], found["version"]
 
 
 def distribution_name(entry_point: metadata.EntryPoint) -> str:
@@ -203,6 +191,11 @@ def distribution_name(entry_point: metadata.EntryPoint) -> str:
 def distribution_version(entry_point: metadata.EntryPoint) -> str:
     """The version of the distribution that registered `entry_point` ('?' when unknown)."""
     return _dist_facts(entry_point)[1]
+
+
+def required_omi(entry_point: metadata.EntryPoint) -> List[str]:
+    """The Requires-Dist lines naming omi-openclaw of the distribution of `entry_point`."""
+    return list(_dist_facts(entry_point)[2])
 
 
 def _normalize(name: str) -> str:
@@ -219,6 +212,29 @@ def _sort_key(entry_point: metadata.EntryPoint) -> tuple[bool, str, str]:
     return (not is_builtin(entry_point), entry_point.name, distribution_name(entry_point))
 
 
+def _entry_points_by_group(groups: tuple[str, ...]) -> Dict[str, List[metadata.EntryPoint]]:
+    """The installed entry points of `groups`, unsorted; for OMI's own groups, also those
+    of groups that are near misses of them (keyed by the group they are really in)."""
+    if set(groups) <= set(GROUPS):
+        from omi import index
+
+        return index.entry_points(GROUPS)  # all three: one index, whatever `groups` asks
+    from importlib import metadata
+
+    scan = metadata.entry_points()  # one scan of sys.path, whatever the number of groups
+    return {name: list(scan.select(group=name)) for name in groups}
+
+
+def _sorted_groups(every: Dict[str, List[metadata.EntryPoint]],
+                   groups: tuple[str, ...]) -> Dict[str, List[metadata.EntryPoint]]:
+    found: Dict[str, List[metadata.EntryPoint]] = {}
+    for name in groups:
+        entry_points = sorted(every[name], key=_sort_key)
+        _log(_DEBUG, "Discovered %d plugins in group '%s'", len(entry_points), name)
+        found[name] = entry_points
+    return found
+
+
 def discover_plugins(group: Optional[str] = None) -> Dict[str, List[metadata.EntryPoint]]:
     """Map each group (all three, or just `group`) to its installed entry points.
 
@@ -227,21 +243,23 @@ def discover_plugins(group: Optional[str] = None) -> Dict[str, List[metadata.Ent
     current before each use and falls back to a scan otherwise.
     """
     groups = GROUPS if group is None else (group,)
-    if set(groups) <= set(GROUPS):
-        from omi import index
+    return _sorted_groups(_entry_points_by_group(groups), groups)
 
-        every = index.entry_points(GROUPS)  # all three: one index, whatever `group` asks
-    else:
-        from importlib import metadata
 
-        scan = metadata.entry_points()  # one scan of sys.path, whatever the number of groups
-        every = {name: list(scan.select(group=name)) for name in groups}
-    found: Dict[str, List[metadata.EntryPoint]] = {}
-    for name in groups:
-        entry_points = sorted(every[name], key=_sort_key)
-        _log(_DEBUG, "Discovered %d plugins in group '%s'", len(entry_points), name)
-        found[name] = entry_points
-    return found
+def _near_misses(
+    every: Dict[str, List[metadata.EntryPoint]],
+) -> List[tuple[metadata.EntryPoint, str]]:
+    found: List[tuple[metadata.EntryPoint, str]] = []
+    others = [group for group in every if group not in GROUPS]
+    if not others:  # the usual case: omi.diagnosis is not even imported
+        return found
+    from omi.diagnosis import intended_group
+
+    for group in others:
+        intended = intended_group(group, GROUPS)
+        if intended is not None:
+            found += [(entry_point, intended) for entry_point in every[group]]
+    return sorted(found, key=lambda pair: _sort_key(pair[0]))
 
 
 def discover_group(group: str) -> List[metadata.EntryPoint]:
@@ -337,8 +355,29 @@ def _not_found(group: str, name: str, installed: List[str]) -> PluginLoadError:
     if close:
         parts.append(f"did you mean '{close[0]}'?")
     parts.append(f"installed: {', '.join(installed) if installed else '(none)'}")
-    parts.append("check the entry points in pyproject.toml and run pip install -e .")
+    parts.append(why_not_found(name)
+                 or "check the entry points in pyproject.toml and run pip install -e .")
     return PluginLoadError("; ".join(parts))
+
+
+def why_not_found(name: str) -> Optional[str]:
+    """Why the plugin `name` was not found where it was looked for, when the cause is a common
+    mistake: it is in another of OMI's groups, it is registered under a near miss of one, or
+    the project in the working directory declares it but is not installed for this
+    interpreter. None when nothing explains it."""
+    from omi import diagnosis
+
+    every = _entry_points_by_group(GROUPS)
+    for group in GROUPS:
+        for entry_point in every[group]:
+            if entry_point.name == name:
+                return (f"{_describe_source(entry_point)} registers it in group '{group}': "
+                        f"ask for it there")
+    for entry_point, intended in _near_misses(every):
+        if entry_point.name == name:
+            return (f"{_describe_source(entry_point)} has it "
+                    f"{diagnosis.misplaced(entry_point.group, intended)}")
+    return diagnosis.project_here(name, GROUPS)
 
 
 def select_entry_point(
@@ -379,9 +418,13 @@ def import_plugin(entry_point: metadata.EntryPoint) -> Any:
     try:
         return entry_point.load()
     except (Exception, SystemExit) as error:
+        from omi.diagnosis import import_failure
+
+        hint = import_failure(entry_point, error)
         raise PluginLoadError(
             f"Plugin '{entry_point.name}' from {_describe_source(entry_point)} failed to "
             f"import {entry_point.value}: {type(error).__name__}: {error}"
+            + (f"; {hint}" if hint else "")
         ) from error
 
 
@@ -426,7 +469,7 @@ class PluginInfo:
     """
 
     __slots__ = ("name", "group", "module", "attr", "version", "interface_version", "loaded",
-                 "error", "distribution", "skipped")
+                 "error", "distribution", "skipped", "requires_omi", "conflict")
 
     def __init__(
         self,
@@ -440,6 +483,8 @@ class PluginInfo:
         error: Optional[str] = None,
         distribution: Optional[str] = None,
         skipped: Optional[str] = None,
+        requires_omi: Optional[List[str]] = None,
+        conflict: Optional[str] = None,
     ) -> None:
         self.name = name
         self.group = group
@@ -451,6 +496,10 @@ class PluginInfo:
         self.error = error
         self.distribution = distribution
         self.skipped = skipped
+        #: The Requires-Dist lines of its distribution that name omi-openclaw.
+        self.requires_omi = list(requires_omi or [])
+        #: pip check's sentence when the installed omi-openclaw is outside that range.
+        self.conflict = conflict
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{field}={getattr(self, field)!r}" for field in self.__slots__)
@@ -475,6 +524,11 @@ class PluginInfo:
             return "skipped"
         return "ok" if self.loaded else "unloaded"
 
+    @property
+    def builtin(self) -> bool:
+        """True for the plugins omi-openclaw itself ships."""
+        return _normalize(self.distribution or "") == OWN_DISTRIBUTION
+
     def to_dict(self) -> Dict[str, Any]:
         """This plugin as one entry of `omi plugins list --format json`."""
         fields = {field: getattr(self, field) for field in self.__slots__}
@@ -493,14 +547,33 @@ class PluginRegistry:
         self._classes: Dict[tuple[str, str], type] = {}
         self._errors: Dict[tuple[str, str], str] = {}
         self._rejected: Dict[tuple[str, str], Any] = {}  # imported but failed validation
+        self._misplaced: List[tuple[metadata.EntryPoint, str]] = []  # (entry point, intended)
         #: Seconds each load took (import and validation), by (group, name): what
         #: `python -X importtime` would charge the plugin, for `plugins list --verbose`.
         self.import_seconds: Dict[tuple[str, str], float] = {}
 
     def discover_all(self) -> Dict[str, List[metadata.EntryPoint]]:
         """Scan the environment for every group's entry points (again, if called again)."""
-        self._entry_points = discover_plugins()
+        every = _entry_points_by_group(GROUPS)
+        self._entry_points = _sorted_groups(every, GROUPS)
+        self._misplaced = _near_misses(every)
         return dict(self._entry_points)
+
+    def misplaced(self, groups: tuple[str, ...] = GROUPS) -> List[tuple[PluginInfo, str]]:
+        """The plugins OMI does not load because they are registered under a near miss of
+        one of `groups` ('omi.embedding_provider'), each with the group it was meant to be in;
+        each one's `error` says so. Nothing is imported."""
+        if not self._entry_points:
+            self.discover_all()
+        found: List[tuple[PluginInfo, str]] = []
+        for entry_point, intended in self._misplaced:
+            if intended in groups:
+                from omi.diagnosis import misplaced  # only when there is one: an error path
+
+                info = self._info(entry_point.group, [entry_point])
+                info.error = misplaced(entry_point.group, intended)
+                found.append((info, intended))
+        return found
 
     def _group(self, group: str) -> List[metadata.EntryPoint]:
         if group not in self._entry_points:
@@ -591,6 +664,8 @@ class PluginRegistry:
             error=error,
             distribution=distribution_name(entry_point),
             skipped=skip_reason(entry_point),
+            requires_omi=required_omi(entry_point),
+            conflict=_dist_facts(entry_point)[3],
         )
 
 

@@ -137,10 +137,11 @@ def test_json_output_follows_the_documented_schema(make_dist):
         "name": "my-embedder", "group": EMB, "module": "my_omi_plugin.provider",
         "attr": "MyCustomEmbedder", "version": "0.1.0", "interface_version": "1.0",
         "loaded": True, "error": None, "distribution": "my-omi-plugin", "skipped": None,
-        "class_name": "MyCustomEmbedder", "status": "ok",
+        "class_name": "MyCustomEmbedder", "status": "ok", "requires_omi": [], "conflict": None,
     }
     assert rows["broken"]["status"] == "error" and "nope_mod" in rows["broken"]["error"]
     assert document["groups"]["omi.storage_backends"] == []
+    assert document["not_loaded"] == []
 
 
 def test_cli_group_is_invokable_and_has_a_version():
@@ -215,4 +216,4 @@ def test_an_entry_point_naming_only_a_module_shows_the_module(make_dist):
 def test_json_with_group_holds_that_group_only():
     document = json.loads(run("plugins", "list", "--group", "storage", "--format", "json").output)
     assert document == {"schema": "omi.plugins.list/1",
-                        "groups": {"omi.storage_backends": []}}
+                        "groups": {"omi.storage_backends": []}, "not_loaded": []}

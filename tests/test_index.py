@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import plugin_sources as src
 import pytest
 from click.testing import CliRunner
 
+import omi
 from omi import index
 from omi.cli import cli
 
@@ -50,6 +52,7 @@ out = {g: [[ep.name, ep.value, ep.group, plugins.distribution_name(ep),
 registry = plugins.PluginRegistry()
 out["registry"] = {g: {n: i.to_dict() for n, i in infos.items()}
                    for g, infos in registry.list_all().items()}
+out["misplaced"] = [[i.name, i.group, meant] for i, meant in registry.misplaced()]
 out["load"] = {}
 for g, eps in found.items():
     for ep in eps:
@@ -90,6 +93,11 @@ class Env:
 
     def run(self, *, cached: bool = True, python: list[str] | None = None,
             extra: dict[str, str] | None = None) -> tuple[dict, str]:
+        done = self.python(LISTING, cached=cached, python=python, extra=extra)
+        return json.loads(done.stdout), done.stderr
+
+    def python(self, code: str, *, cached: bool = True, python: list[str] | None = None,
+               extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         env = {**os.environ, "XDG_CACHE_HOME": str(self.cache.parent),
                "PYTHONPATH": os.pathsep.join(str(p) for p in self.pythonpath),
                **(extra or {})}
@@ -98,10 +106,10 @@ class Env:
             env.pop("OMI_LOAD_PLUGINS", None)
         if not cached:
             env["OMI_NO_CACHE"] = "1"
-        done = subprocess.run([*(python or [sys.executable]), "-c", LISTING], cwd=self.cwd,
+        done = subprocess.run([*(python or [sys.executable]), "-c", code], cwd=self.cwd,
                               env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout), done.stderr
+        return done
 
     def check(self, expect: str, **kwargs) -> dict:
         """Run cached, assert the index was a hit/miss as expected, and that the listing
@@ -187,6 +195,90 @@ def test_editable_entry_points_changed_in_place_within_the_same_second(env):
     os.utime(entry_points, ns=(stamp + 1, stamp + 1))
     assert {"dos", "other"} <= {n for n, _ in names(env.check("miss"))}
     env.check("hit")
+
+
+# `omi plugins list` as the console script answers it (without click), logging the index. The
+# console script's sys.path does not hold the working directory (which Env.run re-dates).
+CONSOLE_LIST = """
+import atexit, logging, sys
+WATCHED = ("click", "importlib.metadata", "omi.diagnosis", "packaging")
+atexit.register(lambda: print("imported:", ",".join(m for m in WATCHED if m in sys.modules),
+                              file=sys.stderr))
+sys.path[:] = [entry for entry in sys.path if entry]
+logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
+sys.argv = ["omi", "plugins", "list"]
+from omi.launch import main
+main()
+"""
+
+
+def imported(log: str) -> list[str]:
+    """Which of CONSOLE_LIST's watched modules the process imported."""
+    line = next(line for line in log.splitlines() if line.startswith("imported:"))
+    return [name for name in line.split(":", 1)[1].strip().split(",") if name]
+
+
+def test_a_warm_list_imports_no_diagnosis_packaging_metadata_or_click(env):
+    site = env.site("site")
+    embedder_dist(site)
+    env.pythonpath = [site]
+    age(site)
+    console_list(env, "miss")
+    warm = env.python(CONSOLE_LIST)
+    assert "plugin index hit" in warm.stderr and imported(warm.stderr) == []
+    assert "  one (Embedder) - v0.1.0 [interface: 1.0] ✓" in warm.stdout.splitlines()
+
+
+def console_list(env: Env, expect: str) -> str:
+    done = env.python(CONSOLE_LIST)
+    assert f"plugin index {expect}" in done.stderr, done.stderr
+    return done.stdout
+
+
+def test_a_warm_list_shows_a_misplaced_plugin_until_its_group_is_fixed(env):
+    site = env.site("site")
+    dist_info = write_distribution(site, "omi-emb-mine",
+                                   entry_points={"omi.embedding_provider": {"mine": "mine:Mine"}},
+                                   files={"mine.py": src.embedder("Mine")})
+    env.pythonpath = [site]
+    stamp = age(site)
+    assert env.check("miss")["misplaced"] == [["mine", "omi.embedding_provider", EMB]]
+    cold = console_list(env, "miss")
+    warm = console_list(env, "hit")
+    assert warm == cold
+    assert ("\n\nNot loaded:\n  mine (Mine) - v0.1.0 ✗ registered in group "
+            "'omi.embedding_provider', which OMI does not read (did you mean "
+            f"'{EMB}'?)") in warm
+    # The author fixes the group and reinstalls in place, within the same second.
+    entry_points = dist_info / "entry_points.txt"
+    entry_points.write_text(entry_points.read_text().replace("omi.embedding_provider]",
+                                                             f"{EMB}]"))
+    os.utime(entry_points, ns=(stamp + 1, stamp + 1))
+    os.utime(dist_info, ns=(stamp, stamp))
+    fixed = console_list(env, "miss")
+    assert "Not loaded" not in fixed
+    assert "  mine (Mine) - v0.1.0 [interface: 1.0] ✓" in fixed.splitlines()
+    assert console_list(env, "hit") == fixed
+    listing = env.check("miss")
+    assert listing["misplaced"] == [] and ("mine", "0.1.0") in names(listing)
+
+
+def test_a_warm_list_shows_a_range_conflict_without_importing_packaging(env):
+    site = env.site("site")
+    dist_info = embedder_dist(site, "omi-emb-old", plugin="old", module="emb_old")
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: omi-emb-old\n"
+                                        "Version: 0.1.0\nRequires-Dist: omi-openclaw<0.3\n")
+    env.pythonpath = [site]
+    age(site)
+    conflict = ("omi-emb-old 0.1.0 has requirement omi-openclaw<0.3, but you have "
+                f"omi-openclaw {omi.__version__}")
+    assert env.check("miss")["registry"][EMB]["old"]["conflict"] == conflict
+    cold = env.python(CONSOLE_LIST)
+    assert "packaging" in imported(cold.stderr)  # the scan checked the range
+    warm = env.python(CONSOLE_LIST)
+    assert "plugin index hit" in warm.stderr and imported(warm.stderr) == []
+    assert warm.stdout == cold.stdout
+    assert f"  old (Embedder) - v0.1.0 [interface: 1.0] ✓ ⚠ {conflict}" in warm.stdout
 
 
 def test_a_version_edited_in_place_in_an_egg_info_is_seen(env):
@@ -404,16 +496,23 @@ def test_verbose_list_shows_import_times_slowest_first(make_dist):
 def test_the_console_script_answers_plain_lists_as_click_does(make_dist, argv):
     make_dist("omi-emb-x", entry_points={EMB: {"x": "emb_x:X"}},
               files={"emb_x.py": src.embedder("X")})
+    make_dist("omi-emb-typo", entry_points={"omi.embedding_provider": {"typo": "emb_x:X"}})
+    old = make_dist("omi-emb-old", entry_points={EMB: {"old": "emb_x:X"}})
+    (old / "METADATA").write_text("Metadata-Version: 2.1\nName: omi-emb-old\nVersion: 0.1.0\n"
+                                  "Requires-Dist: omi-openclaw<0.1\n")
     omi = str(Path(sys.executable).with_name("omi"))
     fast = subprocess.run([omi, "plugins", "list", *argv], capture_output=True, text=True)
     slow = CliRunner().invoke(cli, ["plugins", "list", *argv])
     assert fast.returncode == slow.exit_code == 0, fast.stderr
 
     def timeless(text: str) -> list[str]:  # --verbose orders by import time, which varies
+        text = re.sub(r"\S+/python[\d.]* -m pip", "PYTHON -m pip", text)  # python vs python3
         lines = [line for line in text.splitlines() if "imported in" not in line]
         return sorted(lines) if "-v" in argv or "--verbose" in argv else lines
 
     assert timeless(fast.stdout) == timeless(slow.output)
+    if "--group=storage" not in argv:
+        assert "typo" in fast.stdout and "has requirement omi-openclaw<0.1" in fast.stdout
 
 
 def test_only_plain_list_command_lines_skip_click():
@@ -492,3 +591,11 @@ def test_stale_index_files_are_pruned_only_when_an_index_is_written(env):
     age(old, seconds=days)
     env.check("hit")
     assert old.exists()  # a hit writes nothing, so it prunes nothing
+
+
+def test_another_omi_version_has_its_own_index(monkeypatch):
+    """The index records range verdicts about the running omi-openclaw: a new version (an
+    editable checkout bumped in place) must not read them."""
+    before = index.cache_file()
+    monkeypatch.setattr(index, "__version__", "99.0")
+    assert index.interpreter_key()["omi"] == "99.0" and index.cache_file() != before

@@ -221,7 +221,8 @@ def resolve_target(name: str, group: str | None = None,
             installed = sorted({ep.name for g in plugins.GROUPS for ep in found[g]})
             raise plugins.PluginLoadError(
                 f"Plugin '{name}' not found in any group; installed: "
-                f"{', '.join(installed) or '(none)'}; check `omi plugins list`"
+                f"{', '.join(installed) or '(none)'}; "
+                f"{plugins.why_not_found(name) or 'check `omi plugins list`'}"
             )
         plugins.select_entry_point(groups[0], name, found[groups[0]])  # raises not found
     if len(matches) > 1:

@@ -1,0 +1,272 @@
+"""Why a plugin does not show up, or does not load: the explanations OMI adds to its errors.
+
+The most common failure of a new plugin is that it is invisible: its entry point sits in a
+group OMI does not read, names a class its module does not define, belongs to a project that
+was never installed for the Python running omi, or to an editable install whose source moved.
+These functions turn each of those into a sentence saying what to run. They run on error paths
+only (and, for the near-miss rule, when the plugin index scans), so nothing here weighs on a
+listing that finds every plugin where it should be. This module imports nothing of OMI's:
+omi.plugins and omi.index pass it what it needs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+__all__ = [
+    "import_failure",
+    "intended_group",
+    "misplaced",
+    "project_here",
+    "reinstall_command",
+    "requirement_conflict",
+]
+
+PREFIX = "omi"  # what every candidate near-miss group starts with
+PROJECT_FILE = "pyproject.toml"
+MAX_PROJECT_BYTES = 1024 * 1024  # a larger pyproject.toml is not read for a hint
+MAX_DIRECT_URL_BYTES = 64 * 1024
+CLOSE_ENOUGH = 0.8  # difflib ratio between normalized group names that counts as a typo
+MAX_CLASSES = 12  # a module's classes named in one message
+
+
+def _shown(text: str) -> str:
+    """`text` as read from a file, safe to print on one line: escaped when it holds control
+    characters (a terminal escape sequence in a pyproject.toml stays inert)."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
+def reinstall_command() -> str:
+    """The command that installs the project in the working directory for this interpreter."""
+    import shlex
+
+    return f"{shlex.quote(sys.executable)} -m pip install -e ."
+
+
+# --- entry points in a group OMI does not read ----------------------------------------------
+
+
+def _normalized(group: str) -> str:
+    """Case, separators (`.`, `_`, `-`) and plural `s` removed: 'omi.Embeddings_Providers'
+    and 'omi_embedding_provider' both become 'omiembeddingprovider'."""
+    words = re.findall(r"[a-z0-9]+", group.lower())
+    return "".join(word[:-1] if word.endswith("s") and len(word) > 3 else word
+                   for word in words)
+
+
+def intended_group(group: str, groups: Sequence[str]) -> Optional[str]:
+    """The one of `groups` that `group` was surely meant to be, or None.
+
+    Only a group whose name starts with "omi" (omi., omi_, omi-) is a candidate, so
+    console_scripts, pytest11 and every other project's groups are never flagged. It is a near
+    miss when, ignoring case, separators and plural `s`, it equals one of `groups`, is a typo
+    of one (difflib ratio of at least 0.8), or abbreviates one to the plugin kind
+    ('omi.storage', 'omi.embeddings', 'omi.events').
+    """
+    if group in groups or not group.lower().startswith(PREFIX):
+        return None
+    wanted = _normalized(group)
+    by_normal = {_normalized(name): name for name in groups}
+    if wanted in by_normal:
+        return by_normal[wanted]
+    rest = wanted[len(PREFIX):]
+    if len(rest) >= 4:
+        prefixed = [name for normal, name in by_normal.items()
+                    if normal[len(PREFIX):].startswith(rest)]
+        if len(prefixed) == 1:
+            return prefixed[0]
+    import difflib
+
+    close = difflib.get_close_matches(wanted, list(by_normal), n=1, cutoff=CLOSE_ENOUGH)
+    return by_normal[close[0]] if close else None
+
+
+def misplaced(group: str, intended: str) -> str:
+    """Why an entry point in a near-miss group is not loaded, and what to do."""
+    return (f"registered in group '{group}', which OMI does not read (did you mean "
+            f"'{intended}'?); fix the group in pyproject.toml, then reinstall the project from "
+            f"its directory: {reinstall_command()}")
+
+
+# --- the project in the working directory ---------------------------------------------------
+
+
+def _declared_entry_points(directory: str) -> Optional[tuple[str, Dict[str, Dict[str, Any]]]]:
+    """(project name, entry-point tables) of directory/pyproject.toml, or None when there is
+    no readable, sane one (or no TOML parser: Python 3.10 has none built in)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:
+        return None
+    try:
+        with open(os.path.join(directory, PROJECT_FILE), "rb") as file:
+            data = file.read(MAX_PROJECT_BYTES + 1)
+        if len(data) > MAX_PROJECT_BYTES:
+            return None
+        project = tomllib.loads(data.decode("utf-8")).get("project")
+    except (OSError, ValueError, RecursionError):  # ValueError: not UTF-8, not TOML
+        return None
+    if not isinstance(project, dict) or not isinstance(project.get("name"), str):
+        return None
+    tables = project.get("entry-points")
+    return project["name"], tables if isinstance(tables, dict) else {}
+
+
+def _is_installed(distribution: str) -> bool:
+    from importlib import metadata
+
+    try:
+        metadata.distribution(distribution)
+    except (metadata.PackageNotFoundError, ValueError):  # ValueError: an empty name
+        return False
+    return True
+
+
+def project_here(name: str, groups: Sequence[str]) -> Optional[str]:
+    """When ./pyproject.toml declares the plugin `name` (in one of `groups` or a near miss of
+    one) that no installed distribution provides: that the project is not installed for this
+    interpreter (or was installed before the entry point was added), and the command to run."""
+    try:
+        here = os.getcwd()
+    except OSError:  # the working directory was deleted
+        return None
+    found = _declared_entry_points(here)
+    if found is None:
+        return None
+    project, tables = found
+    for group, entries in tables.items():
+        if not isinstance(entries, dict) or name not in entries:
+            continue
+        intended = group if group in groups else intended_group(str(group), groups)
+        if intended is None:
+            continue
+        where = f"{_shown(os.path.join(here, PROJECT_FILE))} declares '{name}'"
+        state = ("is installed without it (entry points are written when a project is "
+                 "installed)" if _is_installed(project)
+                 else f"is not installed for the Python that runs omi ({sys.executable})")
+        wrong = ("" if intended == group else f"; its group '{_shown(str(group))}' is not one "
+                 f"OMI reads (did you mean '{intended}'?)")
+        return (f"{where}, but project {_shown(project)} {state}{wrong}; "
+                f"run {reinstall_command()}")
+    return None
+
+
+# --- an entry point that does not import ----------------------------------------------------
+
+
+def _classes_of(module: Any) -> List[str]:
+    return sorted(name for name, value in vars(module).items()
+                  if isinstance(value, type) and value.__module__ == module.__name__)
+
+
+def _missing_class(module_name: str, attr: str, error: BaseException) -> Optional[str]:
+    """The module imported but lacks the class the entry point names: list its classes."""
+    module = sys.modules.get(module_name)
+    first = attr.split(".", 1)[0]
+    if not isinstance(error, AttributeError) or module is None or not first \
+            or hasattr(module, first):
+        return None
+    classes = _classes_of(module)
+    import difflib
+
+    by_lower = {cls.lower(): cls for cls in classes}
+    close = difflib.get_close_matches(first.lower(), list(by_lower), n=1)
+    listed = ", ".join(classes[:MAX_CLASSES])
+    if len(classes) > MAX_CLASSES:
+        listed += f" and {len(classes) - MAX_CLASSES} more"
+    defines = f"the classes {listed}" if classes else "no class"
+    guess = f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
+    return (f"{module_name} defines {defines}{guess}; fix the entry point in pyproject.toml, "
+            f"then reinstall the project from its directory: {reinstall_command()}")
+
+
+def _editable_source(dist: Any) -> Optional[str]:
+    """The source directory of an editable install, from its direct_url.json (PEP 610)."""
+    import json
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        text = dist.read_text("direct_url.json") if dist is not None else None
+        if not text or len(text) > MAX_DIRECT_URL_BYTES:
+            return None
+        record = json.loads(text)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("url"), str):
+        return None
+    info = record.get("dir_info")
+    if not isinstance(info, dict) or info.get("editable") is not True:
+        return None
+    url = urlsplit(record["url"])
+    if url.scheme != "file" or url.netloc not in ("", "localhost"):
+        return None
+    return unquote(url.path)
+
+
+def _moved_source(dist: Any, error: BaseException) -> Optional[str]:
+    """An editable install whose source directory is gone: say to reinstall from its new
+    place."""
+    if not isinstance(error, ImportError):
+        return None
+    source = _editable_source(dist)
+    if source is None or os.path.isdir(source):
+        return None
+    return (f"it was installed in editable mode from {_shown(source)}, which no longer exists: "
+            f"in the project's new directory, run {reinstall_command()}")
+
+
+def import_failure(entry_point: Any, error: BaseException) -> Optional[str]:
+    """What to do about an entry point that failed to load, when the cause is one of the
+    common mistakes (a misnamed class, a moved editable source); None otherwise."""
+    module, _, attr = str(entry_point.value).split("[", 1)[0].partition(":")  # less extras
+    return (_missing_class(module.strip(), attr.strip(), error)
+            or _moved_source(getattr(entry_point, "dist", None), error))
+
+
+# --- the omi-openclaw range a plugin requires -----------------------------------------------
+
+
+_REQUIREMENT = re.compile(r"\s*omi[-_.]openclaw\s*(\[[^\]]*\])?\s*(?P<spec>[^;@]*)"
+                         r"(;(?P<marker>.*))?$", re.I)
+
+
+def requirement_conflict(distribution: str, requires: Iterable[str],
+                         installed: str) -> Optional[str]:
+    """pip check's sentence when `installed` (omi-openclaw's version) is outside a range in
+    `requires` (Requires-Dist lines naming omi-openclaw), else None. A requirement whose
+    marker does not apply here (another Python, an extra) is not a conflict, nor is one that
+    does not parse or names a URL.
+
+    Only packaging.specifiers is imported, and packaging.markers (which costs twice as much
+    again) only for a requirement that has a marker.
+    """
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    for text in requires:
+        match = _REQUIREMENT.match(text)
+        if match is None:
+            continue
+        try:
+            specifier = SpecifierSet(match.group("spec").strip().strip("()"))
+        except InvalidSpecifier:
+            continue
+        if match.group("marker") and not _marker_applies(match.group("marker")):
+            continue
+        if not specifier.contains(installed, prereleases=True):
+            return (f"{distribution} has requirement {text}, but you have "
+                    f"omi-openclaw {installed}")
+    return None
+
+
+def _marker_applies(marker: str) -> bool:
+    """Whether an environment marker holds here, outside any extra (an unreadable one
+    does not)."""
+    from packaging.markers import InvalidMarker, Marker
+
+    try:
+        return Marker(marker).evaluate({"extra": ""})
+    except InvalidMarker:
+        return False
