@@ -579,6 +579,35 @@ def test_the_check_command_it_gives_works_when_another_group_has_the_name(
     assert " 0 failed" in completed.stdout.strip().splitlines()[-1]
 
 
+def install_rendered(made, make_dist, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Install a rendered project as pip would (its entry point, its src/ importable), for
+    `omi` subprocesses."""
+    names = made.names
+    module = PLUGIN_MODULES[names.plugin_type]
+    make_dist(names.distribution, entry_points={
+        names.group: {names.name: f"{names.import_name}.{module}:{names.class_name}"}})
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(made.project_dir / "src"),
+                                                      os.environ["PYTHONPATH"]]))
+
+
+@pytest.mark.parametrize("plugin_type, option", [
+    ("storage", "path={workdir}/mine.db"),
+    ("event", "path={workdir}/mine.jsonl"),
+    ("embedding", "dimension=64"),
+])
+def test_a_generated_plugin_takes_the_options_of_omi_plugins_check(
+        tmp_path: Path, make_dist, monkeypatch: pytest.MonkeyPatch, plugin_type: str,
+        option: str):
+    """Its conformance_factory passes --option on to the class (before, every check failed
+    with "unexpected keyword argument 'path'")."""
+    (tmp_path / "out").mkdir()
+    install_rendered(new_plugin(plugin_type, "acme", tmp_path / "out"), make_dist, monkeypatch)
+    completed = subprocess.run([OMI, "plugins", "check", f"{plugin_type}:acme", "--option",
+                                option], capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert " 0 failed" in completed.stdout.strip().splitlines()[-1]
+
+
 def test_version_is_bumped_in_pyproject_only(tmp_path: Path, make_dist,
                                               monkeypatch: pytest.MonkeyPatch):
     """__version__ is the installed distribution's, so a release bumps pyproject.toml alone."""
