@@ -243,9 +243,9 @@ def new_plugin(
         answers = record_rendering(rendered_path, rendered_answers)
         files = sorted(str(p.relative_to(rendered_path)) for p in rendered_path.rglob("*")
                        if p.is_file())
-        if git and not dry_run:
-            _commit_rendering(rendered_path, names, context)
         if not dry_run:
+            if git:  # before the move: a commit git refuses leaves nothing
+                _commit_rendering(rendered_path, names, context)
             _move_into_place(rendered_path, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
