@@ -571,6 +571,17 @@ def test_readme_config_yaml_works_in_a_fresh_home(tmp_path: Path, plugin_type: s
             del sys.modules[loaded]
 
 
+def install_rendered(project: Path, make_dist, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Install a rendered project as pip would (its entry point, its src/ importable), for
+    `omi` subprocesses."""
+    names = plugin_names(*project.name.split("-", 2)[1:])
+    module = PLUGIN_MODULES[names.plugin_type]
+    make_dist(names.distribution, entry_points={
+        names.group: {names.name: f"{names.import_name}.{module}:{names.class_name}"}})
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(project / "src"),
+                                                      os.environ["PYTHONPATH"]]))
+
+
 def test_the_check_command_it_gives_works_when_another_group_has_the_name(
         tmp_path: Path, make_dist, monkeypatch: pytest.MonkeyPatch):
     """A storage plugin named nim beside the built-in nim embedder: the command that the
@@ -579,10 +590,7 @@ def test_the_check_command_it_gives_works_when_another_group_has_the_name(
     result = invoke("storage", "nim", "-o", str(tmp_path / "out"), "--no-input")
     assert result.exit_code == 0, result.output
     project = tmp_path / "out" / "omi-storage-nim"
-    make_dist("omi-storage-nim", entry_points={
-        "omi.storage_backends": {"nim": "omi_storage_nim.backend:NimBackend"}})
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(project / "src"),
-                                                      os.environ["PYTHONPATH"]]))
+    install_rendered(project, make_dist, monkeypatch)
     command = result.output.split("Next:")[1].strip().splitlines()[2].strip()
     for path in (".github/workflows/ci.yml", ".github/workflows/release.yml", "README.md"):
         assert command in (project / path).read_text(), path
@@ -590,17 +598,6 @@ def test_the_check_command_it_gives_works_when_another_group_has_the_name(
                                timeout=300)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert " 0 failed" in completed.stdout.strip().splitlines()[-1]
-
-
-def install_rendered(made, make_dist, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Install a rendered project as pip would (its entry point, its src/ importable), for
-    `omi` subprocesses."""
-    names = made.names
-    module = PLUGIN_MODULES[names.plugin_type]
-    make_dist(names.distribution, entry_points={
-        names.group: {names.name: f"{names.import_name}.{module}:{names.class_name}"}})
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(made.project_dir / "src"),
-                                                      os.environ["PYTHONPATH"]]))
 
 
 @pytest.mark.parametrize("plugin_type, option", [
@@ -614,7 +611,8 @@ def test_a_generated_plugin_takes_the_options_of_omi_plugins_check(
     """Its conformance_factory passes --option on to the class (before, every check failed
     with "unexpected keyword argument 'path'")."""
     (tmp_path / "out").mkdir()
-    install_rendered(new_plugin(plugin_type, "acme", tmp_path / "out"), make_dist, monkeypatch)
+    install_rendered(new_plugin(plugin_type, "acme", tmp_path / "out").project_dir, make_dist,
+                     monkeypatch)
     completed = subprocess.run([OMI, "plugins", "check", f"{plugin_type}:acme", "--option",
                                 option], capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stdout + completed.stderr
