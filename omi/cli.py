@@ -324,7 +324,19 @@ def unique_keys(pairs: Iterable[tuple[str, Any]], option: str) -> dict[str, Any]
     return variables
 
 
-@plugins.command("new")
+class NewCommand(click.Command):
+    """`plugins new`, whose help ends with every --set variable and its default, read from
+    the templates only when the help is shown."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from omi.scaffold import settable_defaults
+
+        with formatter.section("Template variables (--set KEY=VALUE, default)"):
+            formatter.write_dl(list(settable_defaults().items()))
+        super().format_epilog(ctx, formatter)
+
+
+@plugins.command("new", cls=NewCommand)
 @click.argument("plugin_type", metavar=f"{{{'|'.join(KIND_NAMES)}}}",
                 type=click.Choice(KIND_NAMES))
 @click.argument("name")
@@ -337,33 +349,39 @@ def unique_keys(pairs: Iterable[tuple[str, Any]], option: str) -> dict[str, Any]
 @click.option("--license", "license_", type=TEXT,
               help="MIT (default), Apache-2.0 or BSD-3-Clause.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", type=TEXT,
-              help="Any other template variable (e.g. --set version=0.2.0). Repeatable.")
+              help="Any other template variable (e.g. --set version=0.2.0; all are listed "
+              "below). Repeatable.")
+@click.option("--git", is_flag=True, help="Make the project a git repository with one commit "
+              "of every file (omi plugins update wants a clean tree).")
 @click.option("--dry-run", is_flag=True, help="List the files it would write; write nothing.")
 def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: bool,
                        author: str | None, email: str | None, description: str | None,
-                       license_: str | None, settings: tuple[str, ...], dry_run: bool) -> None:
+                       license_: str | None, settings: tuple[str, ...], git: bool,
+                       dry_run: bool) -> None:
     """Render a new plugin package, omi-TYPE-NAME, ready to install, test and publish.
 
     NAME uses lowercase letters, digits and single hyphens and starts with a letter; it
     becomes the entry-point name, the distribution omi-TYPE-NAME and the package
-    omi_TYPE_NAME.
+    omi_TYPE_NAME. A NAME that an installed plugin of that type (a built-in too) already has
+    is refused. On a terminal, each answer is checked as it is typed.
 
     \b
     Examples:
-      omi plugins new embedding my-embedder
+      omi plugins new embedding my-embedder --git
       omi plugins new storage redis -o ~/src --no-input --author "Ada Lovelace"
       omi plugins new event slack --dry-run
     """
     import sys
 
-    from omi.scaffold import new_plugin
+    from omi.scaffold import new_plugin, plugin_names, refuse_taken_name
 
+    refuse_taken_name(plugin_names(plugin_type, name))
     variables = {key: value for key, value in (("author", author), ("email", email),
                  ("description", description), ("license", license_)) if value is not None}
     variables.update(parse_settings(settings))
     interactive = not no_input and sys.stdin.isatty()
     made = new_plugin(plugin_type, name, output_dir, variables, no_input=not interactive,
-                      dry_run=dry_run)
+                      dry_run=dry_run, git=git)
     if dry_run:
         click.echo(f"Would create {made.project_dir} with {len(made.files)} files:")
         for path in made.files:
@@ -372,6 +390,8 @@ def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: b
     where = os.path.relpath(made.project_dir)
     click.echo(f"Created {made.names.distribution} in {where}: the {made.names.class_name} "
                f"class, registered as '{made.names.name}' in {made.names.group}.")
+    if git:
+        click.echo("It is a git repository with one commit of every file.")
     click.echo("\nNext:")
     click.echo(f"  pip install -e '{where}[test]'")
     click.echo(f"  pytest {where}")

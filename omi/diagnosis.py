@@ -97,10 +97,13 @@ def misplaced(group: str, intended: str) -> str:
 def _declared_entry_points(directory: str) -> Optional[tuple[str, Dict[str, Dict[str, Any]]]]:
     """(project name, entry-point tables) of directory/pyproject.toml, or None when there is
     no readable, sane one (or no TOML parser: Python 3.10 has none built in)."""
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:
-        return None
+    else:
+        try:
+            import tomli as tomllib
+        except ImportError:
+            return None
     try:
         with open(os.path.join(directory, PROJECT_FILE), "rb") as file:
             data = file.read(MAX_PROJECT_BYTES + 1)

@@ -15,7 +15,6 @@ import keyword
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,18 +116,53 @@ def templates_root() -> Path:
                             f"reinstall omi-openclaw")
 
 
+#: The answers whose default is a git setting, when git has one.
+GIT_DEFAULTS = {"author": "user.name", "email": "user.email"}
+
+
 def git_identity() -> Dict[str, str]:
     """author and email from `git config`, where git and the settings exist."""
-    identity: Dict[str, str] = {}
-    for key, setting in (("author", "user.name"), ("email", "user.email")):
-        try:
-            value = subprocess.run(["git", "config", "--get", setting], capture_output=True,
-                                   text=True, timeout=5).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return identity
-        if value:
-            identity[key] = value
-    return identity
+    from omi.gitrepo import config_value
+
+    identity = {key: config_value(setting) for key, setting in GIT_DEFAULTS.items()}
+    return {key: value for key, value in identity.items() if value}
+
+
+def refuse_taken_name(names: PluginNames) -> None:
+    """ScaffoldError when an installed distribution (omi-openclaw's built-ins too) registers
+    the entry point the new plugin would: installed beside it, one would shadow the other."""
+    from omi.plugins import discover_group, distribution_name, kind_of
+
+    owners = sorted({distribution_name(entry_point) for entry_point in discover_group(names.group)
+                     if entry_point.name == names.name})
+    if owners:
+        noun = kind_of(names.plugin_type).noun
+        article = "an" if noun[0] in "aeiou" else "a"
+        raise ScaffoldError(f"'{names.name}' is already {article} {noun} ({', '.join(owners)}); "
+                            f"pick another name")
+
+
+def settable_defaults() -> Dict[str, str]:
+    """Each variable --set may give, with its default as `omi plugins new --help` shows it: a
+    default that differs by plugin type is given for each type."""
+    from omi.templating import template_context
+
+    shown: Dict[str, Dict[str, str]] = {}
+    for plugin_type in PLUGIN_TYPES:
+        defaults = template_variables(templates_root() / plugin_type)
+        values = template_context(defaults, {})
+        for key, default in defaults.items():
+            if key.startswith("_"):
+                continue
+            text = repr(values[key]) if values[key] == "" else str(values[key])
+            if isinstance(default, list):
+                text += f" (or {', '.join(str(choice) for choice in default[1:])})"
+            if key in GIT_DEFAULTS:
+                text = f"git config {GIT_DEFAULTS[key]}, else {text}"
+            shown.setdefault(key, {})[plugin_type] = text
+    return {key: next(iter(by_type.values())) if len(set(by_type.values())) == 1
+            else "; ".join(f"{plugin_type}: {text}" for plugin_type, text in by_type.items())
+            for key, by_type in shown.items()}
 
 
 @dataclass
@@ -156,13 +190,20 @@ def new_plugin(
     no_input: bool = True,
     dry_run: bool = False,
     template_dir: Optional[Path] = None,
+    git: bool = False,
 ) -> Rendered:
     """Render `omi-<type>-<name>` into `output_dir` and write its answers file.
 
     `variables` overrides template variables (author, email, description, license, ...);
-    unknown ones are an error. Nothing is written when `dry_run` is true or anything fails.
+    unknown ones are an error. Answers typed at the prompts (unless `no_input`) are checked as
+    they are typed. With `git`, the project is a git repository holding one commit of it all.
+    Nothing is written when `dry_run` is true or anything fails.
     """
     names = plugin_names(plugin_type, name)
+    if git:
+        from omi.gitrepo import require_git
+
+        require_git()
     output = Path(output_dir).expanduser().resolve()
     target = output / names.distribution
     if target.exists() or target.is_symlink():  # a dangling symlink is in the way too
@@ -191,7 +232,7 @@ def new_plugin(
 
     from omi.templating import render_tree, template_context
 
-    context = template_context(defaults, given, prompt=not no_input)
+    context = template_context(defaults, given, prompt=not no_input, check=check_answer)
     rendered_answers = _answers(plugin_type, names.name, defaults, context)
     _check_values(rendered_answers["variables"])  # answers typed at the prompts too
     try:
@@ -205,10 +246,21 @@ def new_plugin(
         files = sorted(str(p.relative_to(rendered_path)) for p in rendered_path.rglob("*")
                        if p.is_file())
         if not dry_run:
+            if git:  # before the move: a commit git refuses leaves nothing
+                _commit_rendering(rendered_path, names, context)
             _move_into_place(rendered_path, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return Rendered(names, target, files, answers)
+
+
+def _commit_rendering(project: Path, names: PluginNames, context: Dict[str, Any]) -> None:
+    """The project's first commit, by the author answers where git knows nobody."""
+    from omi.gitrepo import commit_everything
+
+    identity = {setting: str(context[key]) for key, setting in GIT_DEFAULTS.items()}
+    commit_everything(project, f"Create {names.distribution} with omi plugins new "
+                               f"(omi-openclaw {__version__})", identity)
 
 
 def _exists(target: Path) -> ScaffoldError:
@@ -227,24 +279,28 @@ def _move_into_place(rendered: Path, target: Path) -> None:
         raise
 
 
-def _check_values(given: Dict[str, Any]) -> None:
-    """Answers go into one-line strings of pyproject.toml and Python: text on one line, a
-    version PyPI accepts, a repository URL (quotes and backslashes are escaped by the templates)."""
-    for key, value in given.items():
-        if not isinstance(value, str):
-            raise ScaffoldError(f"Template variable {key} must be text, got {value!r}; "
-                                f"give it as --set {key}=TEXT")
-        if any(ord(char) < 32 or ord(char) == 127 for char in value):
-            raise ScaffoldError(f"Template variable {key} must be one line of text without "
-                                f"control characters, got {value!r}")
-    repository = given.get("repository")
-    if repository and not REPOSITORY_PATTERN.fullmatch(repository):
-        raise ScaffoldError(f"Repository {repository!r} is not a web address like "
+def check_answer(key: str, value: Any) -> None:
+    """Raise ScaffoldError when `value` cannot be the answer to `key`. Answers go into one-line
+    strings of pyproject.toml and Python: text on one line, a version PyPI accepts, a
+    repository URL (quotes and backslashes are escaped by the templates). The one check of an
+    answer, whether given with --set, recorded, or typed at a prompt."""
+    if not isinstance(value, str):
+        raise ScaffoldError(f"Template variable {key} must be text, got {value!r}; "
+                            f"give it as --set {key}=TEXT")
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ScaffoldError(f"Template variable {key} must be one line of text without "
+                            f"control characters, got {value!r}")
+    if key == "repository" and value and not REPOSITORY_PATTERN.fullmatch(value):
+        raise ScaffoldError(f"Repository {value!r} is not a web address like "
                             f"https://github.com/you/omi-plugin (no trailing slash)")
-    version = given.get("version")
-    if version is not None and not VERSION_PATTERN.fullmatch(version):
-        raise ScaffoldError(f"Version {version!r} is not a PEP 440 version PyPI accepts; "
+    if key == "version" and not VERSION_PATTERN.fullmatch(value):
+        raise ScaffoldError(f"Version {value!r} is not a PEP 440 version PyPI accepts; "
                             f"use e.g. 0.1.0, 1.0.0rc1 or 2.1.0.dev3")
+
+
+def _check_values(given: Dict[str, Any]) -> None:
+    for key, value in given.items():
+        check_answer(key, value)
 
 
 def _answers(plugin_type: str, name: str, defaults: Dict[str, Any],

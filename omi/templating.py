@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
-from typing import Any, Dict, Mapping, Sequence
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 from cookiecutter.environment import ExtensionLoaderMixin
 from jinja2 import StrictUndefined
@@ -38,14 +39,19 @@ class TemplateEnvironment(ExtensionLoaderMixin, ImmutableSandboxedEnvironment): 
         return self.from_string(source).render(cookiecutter=context)
 
 
+#: Raises ValueError, with a message for the person typing, when a value cannot be an answer.
+Check = Callable[[str, Any], None]
+
+
 def template_context(variables: Mapping[str, Any], given: Mapping[str, Any],
-                     prompt: bool = False) -> Dict[str, Any]:
+                     prompt: bool = False, check: Optional[Check] = None) -> Dict[str, Any]:
     """The values of a template's `variables` (cookiecutter.json), in its order.
 
     A value in `given` is taken as it is; any other is its default rendered against the values
     before it (a list is a choice, its first item the default). With `prompt`, each variable
     not starting with `_` is asked on the terminal, offering that value; what is typed is taken
-    as it is too.
+    as it is too, once `check(key, value)` accepts it: a value it refuses is reported and asked
+    again, so one typo does not cost the answers before it.
     """
     environment = TemplateEnvironment(variables)
     asked = [key for key in variables if not key.startswith("_")]
@@ -59,9 +65,22 @@ def template_context(variables: Mapping[str, Any], given: Mapping[str, Any],
             value = choices[0] if choices else environment.render_text(str(default), context)
         if prompt and key in asked:
             prefix = f"  [dim][{asked.index(key) + 1}/{len(asked)}][/] "
-            value = _ask(key, value, choices, prefix)
+            value = _ask_until_valid(key, value, choices, prefix, check)
         context[key] = value
     return context
+
+
+def _ask_until_valid(key: str, value: Any, choices: Sequence[str] | None, prefix: str,
+                     check: Optional[Check]) -> Any:
+    while True:
+        answer = _ask(key, value, choices, prefix)
+        try:
+            if check is not None:
+                check(key, answer)
+        except ValueError as error:
+            print(f"Error: {error}", file=sys.stderr, flush=True)
+            continue
+        return answer
 
 
 def _ask(key: str, value: Any, choices: Sequence[str] | None, prefix: str) -> Any:

@@ -44,6 +44,7 @@ from omi.conformance.target import (
     declared_capabilities,
     declared_known_failures,
     instance_factory,
+    options_problem,
 )
 
 __all__ = ["EmbeddingProviderConformance", "EventHandlerConformance",
@@ -205,6 +206,7 @@ class _InstanceConformance(_Conformance):
                 f"{type(self).__name__} needs a `plugin` fixture returning an instance, "
                 f"or plugin_class = YourPlugin"
             )
+        _check_options(self.plugin_class, self.plugin_options)
         directory = Path(tempfile.mkdtemp(prefix="omi-plugin-"))
         instance = instance_factory(self.plugin_class, self.plugin_options)(directory)
         yield instance
@@ -234,6 +236,13 @@ class _FixtureInstance(InstanceFactory):
         return self.instance
 
 
+def _check_options(plugin_class: type, options: Dict[str, Any]) -> None:
+    """Fail at once, saying how to fix it, when `plugin_options` cannot build the plugin."""
+    problem = options_problem(plugin_class, options) if options else None
+    if problem:
+        pytest.fail(f"plugin_options: {problem}", pytrace=False)
+
+
 class EmbeddingProviderConformance(_InstanceConformance):
     """The conformance suite for an EmbeddingProvider; provide a `plugin` fixture."""
 
@@ -258,6 +267,7 @@ class StorageBackendConformance(_Conformance):
                 f"{type(self).__name__} needs a `backend_factory` fixture (a callable taking "
                 f"a directory and returning a backend), or plugin_class = YourBackend"
             )
+        _check_options(self.plugin_class, self.plugin_options)
         return instance_factory(self.plugin_class, self.plugin_options)
 
     def _factory(self, request: pytest.FixtureRequest) -> Callable[[Path], Any]:

@@ -536,3 +536,15 @@ def test_deterministic_is_checked_in_a_fresh_interpreter(installed):
                               "interpreter (PYTHONHASHSEED=")
     assert "fix: derive vectors from the text alone" in message
     assert omi("plugins", "check", "stable", "-k", "embed_is_deterministic").returncode == 0
+
+
+def test_an_option_a_conformance_factory_does_not_take_says_to_accept_options(installed):
+    """Before, every check failed with 'unexpected keyword argument' and the fix said to
+    define the conformance_factory the plugin already had."""
+    installed("omi.event_handlers", jsonl="JSONLinesHandler")
+    result = omi("plugins", "check", "jsonl", "--option", "path={workdir}/x.jsonl")
+    assert result.returncode == 2 and result.stdout == "", result.stdout + result.stderr
+    assert result.stderr == (
+        "Error: --option: JSONLinesHandler.conformance_factory() does not accept option path; "
+        "let it take the options and pass them on: def conformance_factory(cls, directory, "
+        "**options), calling JSONLinesHandler(..., **options)\n")

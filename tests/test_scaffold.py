@@ -7,6 +7,7 @@ import datetime
 import importlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -473,13 +474,25 @@ def test_interactive_prompts_on_a_terminal(tmp_path: Path):
     assert answers["variables"]["author"] == "Ada"  # the given value was the default offered
 
 
-def test_a_bad_answer_typed_at_a_prompt_is_refused_and_leaves_nothing(tmp_path: Path):
-    """On a terminal: `latest` typed as the version is checked like --set version=latest."""
+@pytest.mark.parametrize("key, typed, error", [
+    ("version", "latest", "Error: Version 'latest' is not a PEP 440 version PyPI accepts"),
+    ("repository", "github.com/ada/x", "Error: Repository 'github.com/ada/x' is not a web "
+                                       "address like https://"),
+])
+def test_a_bad_answer_typed_at_a_prompt_is_refused_and_asked_again(tmp_path: Path, key: str,
+                                                                   typed: str, error: str):
+    """On a terminal, each answer is checked as --set checks it when it is typed; the question
+    comes again (Enter then takes the default) and the answers before it are kept."""
     completed = on_a_terminal(["plugins", "new", "event", "audit", "-o", str(tmp_path)],
-                              {"version": "latest"})
-    assert completed.returncode == 2, completed.stdout + completed.stderr
-    assert "Version 'latest' is not a PEP 440 version" in completed.stdout
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["gitconfig"]
+                              {"description": "Audits", key: typed})
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", completed.stdout)  # without the prompts' colours
+    assert error in shown
+    assert f"] {key} (" in shown.split(error, 1)[1].splitlines()[1]  # the same question again
+    variables = json.loads((tmp_path / "omi-event-audit" / ".omi-template.json").read_text())[
+        "variables"]
+    assert variables["description"] == "Audits"
+    assert variables[key] == {"version": "0.1.0", "repository": ""}[key]
 
 
 def test_ctrl_c_at_a_prompt_aborts_and_leaves_nothing(tmp_path: Path):
@@ -558,6 +571,17 @@ def test_readme_config_yaml_works_in_a_fresh_home(tmp_path: Path, plugin_type: s
             del sys.modules[loaded]
 
 
+def install_rendered(project: Path, make_dist, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Install a rendered project as pip would (its entry point, its src/ importable), for
+    `omi` subprocesses."""
+    names = plugin_names(*project.name.split("-", 2)[1:])
+    module = PLUGIN_MODULES[names.plugin_type]
+    make_dist(names.distribution, entry_points={
+        names.group: {names.name: f"{names.import_name}.{module}:{names.class_name}"}})
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(project / "src"),
+                                                      os.environ["PYTHONPATH"]]))
+
+
 def test_the_check_command_it_gives_works_when_another_group_has_the_name(
         tmp_path: Path, make_dist, monkeypatch: pytest.MonkeyPatch):
     """A storage plugin named nim beside the built-in nim embedder: the command that the
@@ -566,15 +590,31 @@ def test_the_check_command_it_gives_works_when_another_group_has_the_name(
     result = invoke("storage", "nim", "-o", str(tmp_path / "out"), "--no-input")
     assert result.exit_code == 0, result.output
     project = tmp_path / "out" / "omi-storage-nim"
-    make_dist("omi-storage-nim", entry_points={
-        "omi.storage_backends": {"nim": "omi_storage_nim.backend:NimBackend"}})
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(project / "src"),
-                                                      os.environ["PYTHONPATH"]]))
+    install_rendered(project, make_dist, monkeypatch)
     command = result.output.split("Next:")[1].strip().splitlines()[2].strip()
     for path in (".github/workflows/ci.yml", ".github/workflows/release.yml", "README.md"):
         assert command in (project / path).read_text(), path
     completed = subprocess.run([OMI, *command.split()[1:]], capture_output=True, text=True,
                                timeout=300)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert " 0 failed" in completed.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("plugin_type, option", [
+    ("storage", "path={workdir}/mine.db"),
+    ("event", "path={workdir}/mine.jsonl"),
+    ("embedding", "dimension=64"),
+])
+def test_a_generated_plugin_takes_the_options_of_omi_plugins_check(
+        tmp_path: Path, make_dist, monkeypatch: pytest.MonkeyPatch, plugin_type: str,
+        option: str):
+    """Its conformance_factory passes --option on to the class (before, every check failed
+    with "unexpected keyword argument 'path'")."""
+    (tmp_path / "out").mkdir()
+    install_rendered(new_plugin(plugin_type, "acme", tmp_path / "out").project_dir, make_dist,
+                     monkeypatch)
+    completed = subprocess.run([OMI, "plugins", "check", f"{plugin_type}:acme", "--option",
+                                option], capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert " 0 failed" in completed.stdout.strip().splitlines()[-1]
 
@@ -599,3 +639,117 @@ def test_version_is_bumped_in_pyproject_only(tmp_path: Path, make_dist,
 ])
 def test_the_requirement_range_comes_from_the_pep_440_release(version: str, requirement: str):
     assert omi_requirement(version) == requirement
+
+
+# --- a NAME a plugin already has ---------------------------------------------------------
+
+
+def test_a_built_in_name_of_the_same_type_is_refused_and_nothing_is_written(tmp_path: Path):
+    """Installed, omi-embedding-nim would have broken the built-in nim provider."""
+    for extra in ([], ["--dry-run"]):
+        result = invoke("embedding", "nim", "-o", str(tmp_path), "--no-input", *extra)
+        assert result.exit_code == 2, result.output
+        assert result.output == ("Error: 'nim' is already an embedding provider (omi-openclaw); "
+                                 "pick another name\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gitconfig"]
+
+
+def test_an_installed_plugin_name_of_the_same_type_is_refused(tmp_path: Path, make_dist):
+    make_dist("omi-event-audit-log", entry_points={
+        "omi.event_handlers": {"audit-log": "audit_log:Handler"},
+        "omi.storage_backends": {"graph": "audit_log:Backend"}})
+    result = invoke("event", "audit-log", "-o", str(tmp_path), "--no-input")
+    assert result.exit_code == 2, result.output
+    assert result.output == ("Error: 'audit-log' is already an event handler "
+                             "(omi-event-audit-log); pick another name\n")
+    assert invoke("event", "graph", "-o", str(tmp_path), "--no-input").exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gitconfig", "omi-event-graph", "site"]
+
+
+def test_the_refusal_compares_the_entry_point_name_the_template_writes(tmp_path: Path,
+                                                                       make_dist):
+    """The name checked is the one the rendered pyproject.toml registers."""
+    made = new_plugin("storage", "graph-db", tmp_path, dry_run=True)
+    make_dist("omi-storage-other", entry_points={made.names.group: {made.names.name: "x:Y"}})
+    result = invoke("storage", "graph-db", "-o", str(tmp_path), "--no-input")
+    assert result.exit_code == 2
+    assert "'graph-db' is already a storage backend (omi-storage-other)" in result.output
+
+
+# --- --git ----------------------------------------------------------------------------------
+
+
+def git(project: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True,
+                          check=True, timeout=60).stdout
+
+
+def test_git_makes_one_commit_by_the_author_answers_where_git_knows_nobody(tmp_path: Path):
+    result = invoke("storage", "graph", "-o", str(tmp_path), "--no-input", "--git",
+                    "--author", "Ada Lovelace", "--email", "ada@example.org")
+    assert result.exit_code == 0, result.output
+    project = tmp_path / "omi-storage-graph"
+    assert git(project, "log", "--format=%an <%ae>|%cn <%ce>|%s").splitlines() == [
+        "Ada Lovelace <ada@example.org>|Ada Lovelace <ada@example.org>|Create "
+        f"omi-storage-graph with omi plugins new (omi-openclaw {__version__})"]
+    assert git(project, "status", "--porcelain", "--ignored") == ""
+    tracked = git(project, "ls-files").split()
+    assert ".omi-template.json" in tracked and ".omi-template-base.json" in tracked
+    update = CliRunner().invoke(cli, ["plugins", "update", str(project)])
+    assert update.exit_code == 0, update.output  # no "uncommitted changes", no note
+    assert update.output == ("omi-storage-graph is current with the omi-openclaw "
+                             f"{__version__} templates.\n")
+
+
+def test_git_leaves_an_identity_git_has_alone(tmp_path: Path, no_git_identity: Path):
+    no_git_identity.write_text("[user]\n\tname = Grace Hopper\n\temail = grace@example.org\n")
+    result = invoke("event", "audit", "-o", str(tmp_path), "--no-input", "--git",
+                    "--author", "Ada")
+    assert result.exit_code == 0, result.output
+    assert git(tmp_path / "omi-event-audit", "log", "--format=%an|%cn") == (
+        "Grace Hopper|Grace Hopper\n")
+
+
+def test_git_missing_is_a_usage_error_before_anything_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    (tmp_path / "bin").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    result = invoke("event", "audit", "-o", str(tmp_path), "--no-input", "--git")
+    assert result.exit_code == 2
+    assert result.output == ("Error: --git needs git, which is not installed (no git program "
+                             "on PATH); install git, or leave out --git\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "gitconfig"]
+
+
+def test_a_commit_git_refuses_leaves_nothing(tmp_path: Path):
+    """No git identity and an empty author answer: git will not commit, and the project,
+    which would have been half made without its commit, is not there."""
+    result = invoke("event", "audit", "-o", str(tmp_path), "--no-input", "--git",
+                    "--author", "")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: --git: git commit failed: ")
+    assert result.output.rstrip().endswith("; nothing was written")
+    assert len(result.output.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gitconfig"]
+
+
+# --- --help -------------------------------------------------------------------------------
+
+
+def test_help_lists_every_set_variable_with_its_default():
+    from omi.templating import template_context
+
+    result = invoke("--help")
+    assert result.exit_code == 0
+    section = " ".join(result.output.split("Template variables (--set KEY=VALUE, default):")[1]
+                       .split())
+    for plugin_type in ("embedding", "storage", "event"):
+        defaults = json.loads((templates_root() / plugin_type / "cookiecutter.json").read_text())
+        values = template_context(defaults, {})
+        for key in (key for key in defaults if not key.startswith("_")):
+            assert f" {key} " in f" {section} ", key
+            shown = section.split(f"{key} ", 1)[1]
+            assert (repr(values[key]) if values[key] == "" else values[key]) in shown, key
+    assert "author git config user.name, else Your Name" in section
+    assert "license MIT (or Apache-2.0, BSD-3-Clause)" in section
+    assert "storage: An OMI storage backend" in section

@@ -346,3 +346,19 @@ class TestShared(EmbeddingProviderConformance):
                                  "dimension_positive_and_stable: did not finish within 1 s*",
                                  "*the `plugin` fixture gave the instance a check that did not "
                                  "finish is still using*"])
+
+
+def test_plugin_options_a_conformance_factory_does_not_take_fail_saying_to_accept_them(suite):
+    result = suite("""
+from omi.testing import EventHandlerConformance
+from conformance_plugins import JSONLinesHandler
+
+class TestOptions(EventHandlerConformance):
+    plugin_class = JSONLinesHandler
+    plugin_options = {"path": "events.jsonl"}
+""")
+    result.assert_outcomes(failed=5)  # each check, told how to fix the plugin
+    result.stdout.fnmatch_lines(["*plugin_options: JSONLinesHandler.conformance_factory() does "
+                                 "not accept option path; let it take the options and pass "
+                                 "them on: def conformance_factory(cls, directory, **options)*"])
+    result.stdout.no_fnmatch_line("*define a conformance_factory*")

@@ -7,7 +7,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Iterator
+from typing import Any, Dict, FrozenSet, Iterator, Optional
 
 from omi.conformance.registry import CAPABILITIES
 from omi.plugins import KINDS, interface_class
@@ -86,19 +86,52 @@ class InstanceFactory:
     def __call__(self, directory: Path) -> Any:
         custom = getattr(self.plugin_class, "conformance_factory", None)
         if callable(custom):
-            takes_directory = any(  # `(cls, **options)` takes options, not the directory
-                parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD,
-                                   parameter.VAR_POSITIONAL)
-                for parameter in inspect.signature(custom).parameters.values())
-            args = (directory,) if takes_directory else ()
+            args = (directory,) if _takes_directory(custom) else ()
             return custom(*args, **_expand(self.options, directory))
         with _working_directory(directory):
             return self.plugin_class(**_expand(self.options, directory))
 
 
+def _takes_directory(factory: Any) -> bool:
+    """Whether a conformance_factory takes the directory: `(cls, **options)` does not."""
+    return any(parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD,
+                                  parameter.VAR_POSITIONAL)
+               for parameter in inspect.signature(factory).parameters.values())
+
+
 def instance_factory(plugin_class: type, options: Dict[str, Any]) -> InstanceFactory:
     """The factory the runner and `omi.testing` build instances with (see InstanceFactory)."""
     return InstanceFactory(plugin_class, dict(options))
+
+
+def options_problem(plugin_class: type, options: Dict[str, Any]) -> Optional[str]:
+    """Why the suite cannot build `plugin_class` with `options` (naming the options, never
+    their values), or None: a conformance_factory that takes no such keyword, or (without
+    one) a constructor that does not take them."""
+    custom = getattr(plugin_class, "conformance_factory", None)
+    if not callable(custom):
+        from omi.config import options_problem as constructor_problem
+
+        problem = constructor_problem(plugin_class, options, partial=True)
+        return problem and f"{plugin_class.__name__} {problem}"
+    try:
+        parameters = list(inspect.signature(custom).parameters.values())
+    except (TypeError, ValueError):  # no signature to read: the call itself will tell
+        return None
+    if any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters):
+        return None
+    if _takes_directory(custom):  # the first parameter is given the directory
+        parameters = parameters[1:]
+    accepted = [parameter.name for parameter in parameters
+                if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)]
+    unknown = [key for key in options if key not in accepted]
+    if not unknown:
+        return None
+    name = plugin_class.__name__
+    return (f"{name}.conformance_factory() does not accept option"
+            f"{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; let it take the options "
+            f"and pass them on: def conformance_factory(cls, directory, **options), calling "
+            f"{name}(..., **options)")
 
 
 @dataclass
@@ -157,15 +190,10 @@ def describe(name: str, group: str | None, options: Dict[str, Any]) -> Dict[str,
         target.check_declarations()
     except (PluginValidationError, ValueError) as error:
         return {"error": "invalid", "label": target.label, "message": str(error)}
-    problem = None
-    if options and not callable(getattr(target.plugin_class, "conformance_factory", None)):
-        from omi.config import options_problem
-
-        problem = options_problem(target.plugin_class, options, partial=True)
     return {"label": target.label, "import_path": target.import_path,
             "interface": target.interface, "capabilities": sorted(target.capabilities),
             "known_failures": target.known_failures,
-            "options_problem": problem and f"{target.plugin_class.__name__} {problem}"}
+            "options_problem": options_problem(target.plugin_class, options) if options else None}
 
 
 def parse_option(text: str) -> tuple[str, Any]:

@@ -35,9 +35,12 @@ class {{ cookiecutter.__class_name }}(EventHandler):
         self._lock = threading.Lock()
 
     @classmethod
-    def conformance_factory(cls, directory: Path) -> "{{ cookiecutter.__class_name }}":
-        """How OMI's conformance suite builds a test instance: it writes into `directory`."""
-        return cls(path=directory / "events.jsonl")
+    def conformance_factory(cls, directory: Path,
+                            **options: Any) -> "{{ cookiecutter.__class_name }}":
+        """How OMI's conformance suite builds a test instance: it writes into `directory`.
+        `options` (`omi plugins check --option`, `plugin_options`) go to the constructor."""
+        options.setdefault("path", directory / "events.jsonl")
+        return cls(**options)
 
     def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
         """Handle a memory event; event types this handler does not know are ignored"""

@@ -45,9 +45,12 @@ class {{ cookiecutter.__class_name }}(StorageBackend):
             )
 
     @classmethod
-    def conformance_factory(cls, directory: Path) -> "{{ cookiecutter.__class_name }}":
-        """How OMI's conformance suite builds a test instance: its data lives in `directory`."""
-        return cls(path=directory / "memories.db")
+    def conformance_factory(cls, directory: Path,
+                            **options: Any) -> "{{ cookiecutter.__class_name }}":
+        """How OMI's conformance suite builds a test instance: its data lives in `directory`.
+        `options` (`omi plugins check --option`, `plugin_options`) go to the constructor."""
+        options.setdefault("path", directory / "memories.db")
+        return cls(**options)
 
     def store_memory(self, memory: Dict[str, Any]) -> str:
         """Store a memory and return its ID"""
