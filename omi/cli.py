@@ -422,38 +422,45 @@ def update_plugin_command(path: str, check_only: bool, dry_run: bool, skips: tup
         return
     plan = update.plan_update(project, skips, parse_settings(settings))
     name = f"omi-{plan.answers['template']}-{plan.answers['name']}"
-    if not plan.behind and not plan.record_changed:
-        click.echo(f"{name} is current with the omi-openclaw {__version__} templates.")
+    current = f"{name} is current with the omi-openclaw {__version__} templates."
+    if not plan.behind and (check_only or not plan.record_changed):
+        click.echo(current)
+        _echo_notes(plan.notes)
         return
     if check_only:
-        if not plan.behind:
-            click.echo(f"{name} is current with the omi-openclaw {__version__} templates.")
-            return
         click.echo(f"{name} is behind the omi-openclaw {__version__} templates (last updated "
                    f"with {plan.from_version}); omi plugins update would change:")
         _echo_changes(plan.changes)
+        _echo_notes(plan.notes)
         raise OperationFailed()
     if dry_run:
         _echo_diff(plan.changes)
         click.echo(f"Dry run: {sum(c.writes for c in plan.changes)} file(s) would change, "
                    f"{len(plan.conflicts)} with conflicts; nothing written.")
+        _echo_notes(plan.notes)
         if plan.conflicts:
             raise OperationFailed()
         return
-    note = update.check_worktree(project, allow_dirty)
+    note = update.check_worktree(project, allow_dirty, list(plan.contents()))
     if note:
         click.echo(f"Note: {note}", err=True)
     update.apply_update(plan)
     if not plan.behind:
-        click.echo(f"Recorded the new answers in {update.ANSWERS_FILE}; {name} is current with "
-                   f"the omi-openclaw {__version__} templates.")
+        click.echo(f"Recorded the new answers in {update.ANSWERS_FILE}; {current}")
+        _echo_notes(plan.notes)
         return
     click.echo(f"Updated {name} to the omi-openclaw {__version__} templates (from "
                f"{plan.from_version}):")
     _echo_changes(plan.changes)
+    _echo_notes(plan.notes)
     if plan.conflicts:
         raise OperationFailed(f"{len(plan.conflicts)} file(s) have conflicts: resolve the "
                               f"<<<<<<< markers (or the notes above), then commit")
+
+
+def _echo_notes(notes: list[str]) -> None:
+    for note in notes:
+        click.echo(f"Note: {note}")
 
 
 def _echo_changes(changes: list[Any]) -> None:
