@@ -16,7 +16,7 @@ from typing import Any, Iterable
 import click
 
 from omi import __version__
-from omi.errors import OmiError, OperationFailed, UsageError
+from omi.errors import OmiError, OperationFailed, UsageError, did_you_mean
 from omi.listing import format_plugin_line, one_line, plugin_output_to_stderr  # noqa: F401
 from omi.plugins import KIND_NAMES, KINDS
 
@@ -519,10 +519,13 @@ def _echo_diff(changes: list[Any]) -> None:
               "the check's scratch directory). Repeatable.")
 @click.option("--list-checks", "list_checks", is_flag=True,
               help="List the checks (of NAME's type: embedding, storage or event) and exit.")
+@click.option("--explain", metavar="CHECK",
+              help="Print what the check CHECK does, why OMI needs it and the usual fix, "
+              "and exit.")
 def check_plugin(name: str | None, check_all: bool, group: str | None, output_format: str,
                  output: str | None, pattern: str | None, strict: bool, seed: int,
                  timeout: float | None, memory_limit: str, options: tuple[str, ...],
-                 list_checks: bool) -> None:
+                 list_checks: bool, explain: str | None) -> None:
     """Validate an installed plugin, then prove it behaves with the conformance suite.
 
     NAME is a plugin name, GROUP:NAME, or an importable package.module:Class. Phase 1 is
@@ -536,17 +539,24 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
       omi plugins check storage:postgres --option dsn=postgresql:///omi
       omi plugins check --all --format junit -o conformance.xml
       omi plugins check --list-checks storage
+      omi plugins check --explain recall_honours_limit
     """
     from omi import conformance
     from omi.conformance import runner
     from omi.conformance.outcome import default_timeout
     from omi.conformance.target import parse_option
 
+    if explain is not None:
+        if name or check_all or list_checks:
+            raise UsageError("--explain CHECK goes alone; drop the plugin NAME, --all and "
+                             "--list-checks")
+        _explain_check(explain)
+        return
     if list_checks:
         interface = name if name in KIND_NAMES else None
         if name and interface is None:
             raise UsageError(f"--list-checks takes {', '.join(KIND_NAMES[:-1])} or "
-                           f"{KIND_NAMES[-1]}, not {name!r}")
+                             f"{KIND_NAMES[-1]}, not {name!r}{did_you_mean(name, KIND_NAMES)}")
         for item in conformance.all_checks():
             if interface in (None, item.interface):
                 needs = f" [needs {', '.join(sorted(item.requires))}]" if item.requires else ""
@@ -583,6 +593,25 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
     else:
         click.echo(rendered)
     click.get_current_context().exit(max(report.exit_code(strict) for report in reports))
+
+
+def _explain_check(name: str) -> None:
+    """What `--explain` prints: the check's description, why it exists and the usual fix."""
+    from omi.conformance.registry import REGISTRY, unknown_check
+
+    problem = unknown_check(name)
+    if problem:
+        raise UsageError(f"--explain names {problem}")
+    item = REGISTRY[name]
+    click.echo(f"{item.name} ({item.interface} check, since omi-openclaw {item.since})")
+    click.echo(f"  What it proves: {item.description}")
+    click.echo(f"  Why: {item.why}")
+    click.echo(f"  Usual fix: {item.fix}")
+    if item.requires:
+        click.echo(f"  Runs only when the plugin declares: {', '.join(sorted(item.requires))}")
+    if item.unless:
+        click.echo(f"  Does not apply when the plugin declares: "
+                   f"{', '.join(sorted(item.unless))}")
 
 
 def _check_writable(path: str) -> None:
