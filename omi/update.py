@@ -244,7 +244,7 @@ def plan_update(project: os.PathLike | str, skip: Sequence[str] = (),
     previous_without_base = {key: value for key, value in previous.items() if key != "base"}
     plan.record_changed = plan.behind or any(
         answers.get(key) != previous_without_base.get(key) for key in ("skip", "variables"))
-    plan.notes = [note for note in (requirement_note(plan.changes),
+    plan.notes = [note for note in (requirement_note(base, fresh, answers["skip"]),
                                     suite_note(project, fresh, answers["template"])) if note]
     return plan
 
@@ -337,19 +337,19 @@ def suite_note(project: Path, fresh: Files, interface: str) -> Optional[str]:
     return None
 
 
-def requirement_note(changes: Sequence[Change]) -> Optional[str]:
-    """What to say when the update changes the omi-openclaw requirement in pyproject.toml:
-    the plugin's next release then no longer installs beside the releases it drops."""
-    for change in changes:
-        if change.path != "pyproject.toml" or not change.writes:
-            continue
-        before, after = (REQUIREMENT.search(as_text(content) or "")
-                         for content in (change.before, change.after))
-        if before and after and before.group(1) != after.group(1):
-            return (f"pyproject.toml: the omi-openclaw requirement moves from "
-                    f"'{before.group(1)}' to '{after.group(1)}': the plugin's next release "
-                    f"drops users of the omi-openclaw releases the old range allowed; give it "
-                    f"a new version and say so in CHANGELOG.md")
+def requirement_note(base: Files, fresh: Files, skip: Sequence[str]) -> Optional[str]:
+    """What to say when the template moves the omi-openclaw requirement of pyproject.toml
+    (merged cleanly or not): the plugin's next release then no longer installs beside the
+    releases the old range allowed."""
+    if is_skipped("pyproject.toml", skip):
+        return None
+    before, after = (REQUIREMENT.search(as_text(files.get("pyproject.toml")) or "")
+                     for files in (base, fresh))
+    if before and after and before.group(1) != after.group(1):
+        return (f"pyproject.toml: the omi-openclaw requirement moves from '{before.group(1)}' "
+                f"to '{after.group(1)}': the plugin's next release drops users of the "
+                f"omi-openclaw releases the old range allowed; give it a new version and say "
+                f"so in CHANGELOG.md")
     return None
 
 

@@ -954,3 +954,18 @@ def test_untracked_files_block_an_update_only_when_it_would_overwrite_them(
     assert result.exit_code == 0, result.output
     assert (old_project / "notes.txt").read_text() == "to do\n"
     assert release.is_file() and "uncommitted" not in result.output
+
+
+def test_the_requirement_note_comes_even_when_the_author_changed_that_line(tmp_path: Path):
+    project = render_project(tmp_path)
+    as_if_made_by(project, "0.3.0")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("omi-openclaw>=0.3,<0.4",
+                                                       "omi-openclaw>=0.3,<0.5"))
+    result = invoke(str(project), "--check")
+    assert "  C pyproject.toml: you and the template changed the same lines; resolve the 1 " \
+        "<<<<<<< block(s)" in result.output.splitlines(), result.output
+    assert "Note: pyproject.toml: the omi-openclaw requirement moves from " \
+        "'omi-openclaw>=0.3,<0.4' to 'omi-openclaw>=" in result.output
+    result = invoke(str(project), "--check", "--skip", "pyproject.toml")
+    assert "requirement" not in result.output, result.output

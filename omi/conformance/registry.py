@@ -255,15 +255,15 @@ def unknown_check(name: str, interface: Optional[str] = None) -> Optional[str]:
     if known is not None and interface in (None, known.interface):
         return None
     if known is not None:
-        return (f"{name!r}, which is {article(known.interface)} check, not {article(interface)} "
+        return (f"{name!r}, which is {_article(known.interface)} check, not {_article(interface)} "
                 f"one; see omi plugins check --list-checks {interface}")
     candidates = [c.name for c in checks.values() if interface in (None, c.interface)]
-    kind = f"{article(interface)} check" if interface else "a check"
+    kind = f"{_article(interface)} check" if interface else "a check"
     return (f"{name!r}, which is not {kind}{did_you_mean(name, candidates)}; see omi plugins "
             f"check --list-checks{' ' + interface if interface else ''}")
 
 
-def article(word: Optional[str]) -> str:
+def _article(word: Optional[str]) -> str:
     """`word` with "a" or "an" before it."""
     return f"{'an' if str(word)[:1] in 'aeiou' else 'a'} {word}"
 
