@@ -320,7 +320,10 @@ def suite_note(project: Path, fresh: Files, interface: str) -> Optional[str]:
     for path in sorted(fresh):
         if _suite_version(fresh[path]) is None:
             continue
-        written_for = _suite_version(_project_file(project, path))
+        try:
+            written_for = _suite_version(_project_file(project, path))
+        except UpdateError:  # not a regular file: the plan says so if the update touches it
+            return None
         try:
             older = written_for is not None and Version(written_for) < Version(SUITE_VERSION)
         except InvalidVersion:
@@ -329,11 +332,10 @@ def suite_note(project: Path, fresh: Files, interface: str) -> Optional[str]:
             return None
         new = [check.name for check in checks_for(interface)
                if Version(check.since) > Version(str(written_for))]
-        added = (f"checks added since: {', '.join(new)}" if new
-                 else f"no {interface} check was added since")
+        advice = (f"checks added since: {', '.join(new)}; raise it once the plugin passes them"
+                  if new else f"no {interface} check was added since, so raise it when you like")
         return (f"conformance suite {SUITE_VERSION} is available; {path} has suite_version = "
-                f"{written_for!r}, which the update leaves as it is ({added}): raise it once "
-                f"the plugin passes them")
+                f"{written_for!r}, which the update leaves as it is; {advice}")
     return None
 
 

@@ -3,6 +3,7 @@ updated to the installed templates; the merge engines; the record; atomic writes
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -892,8 +893,8 @@ def test_update_never_raises_suite_version_and_says_a_newer_suite_exists(tmp_pat
     tests = project / "tests/test_conformance.py"
     suite_note = (f"Note: conformance suite {__version__} is available; "
                   f"tests/test_conformance.py has suite_version = '0.3.0', which the update "
-                  f"leaves as it is (no embedding check was added since): raise it once the "
-                  f"plugin passes them")
+                  f"leaves as it is; no embedding check was added since, so raise it when you "
+                  f"like")
     result = invoke(str(project), "--check")
     assert result.exit_code == 1, result.output
     assert "tests/test_conformance.py" not in result.output.split("Note:")[0]
@@ -909,6 +910,22 @@ def test_update_never_raises_suite_version_and_says_a_newer_suite_exists(tmp_pat
     tests.write_text(tests.read_text().replace('"0.3.0"', f'"{__version__}"'))  # the author
     result = invoke(str(project), "--check")
     assert result.exit_code == 0 and "Note:" not in result.output, result.output
+
+
+def test_the_suite_note_lists_the_checks_added_since_the_authors_suite_version(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from omi.conformance import registry
+
+    [batch] = [check for check in registry.all_checks() if check.name == "batch_matches_single"]
+    newer = dataclasses.replace(batch, since=__version__)
+    monkeypatch.setitem(registry.REGISTRY, newer.name, newer)
+    project = render_project(tmp_path)
+    as_if_made_by(project, "0.3.0")
+    result = invoke(str(project), "--check")
+    assert (f"Note: conformance suite {__version__} is available; tests/test_conformance.py "
+            f"has suite_version = '0.3.0', which the update leaves as it is; checks added "
+            f"since: batch_matches_single; raise it once the plugin passes them"
+            ) in result.output.splitlines(), result.output
 
 
 def test_a_new_omi_openclaw_requirement_range_is_said_explicitly(tmp_path: Path):
