@@ -312,10 +312,8 @@ def keep_suite_version(fresh: Files, base: Files) -> Files:
 
 def suite_note(project: Path, fresh: Files, interface: str) -> Optional[str]:
     """What to say when the project's tests name an older conformance suite than the
-    installed one, or None."""
+    installed one (whose version is omi-openclaw's), or None."""
     from packaging.version import InvalidVersion, Version
-
-    from omi.conformance.registry import SUITE_VERSION, checks_for
 
     for path in sorted(fresh):
         if _suite_version(fresh[path]) is None:
@@ -325,16 +323,18 @@ def suite_note(project: Path, fresh: Files, interface: str) -> Optional[str]:
         except UpdateError:  # not a regular file: the plan says so if the update touches it
             return None
         try:
-            older = written_for is not None and Version(written_for) < Version(SUITE_VERSION)
+            older = written_for is not None and Version(written_for) < Version(__version__)
         except InvalidVersion:
             return None  # the pytest suite reports a bad suite_version itself
         if not older:
             return None
+        from omi.conformance.registry import checks_for  # the checks: only when it matters
+
         new = [check.name for check in checks_for(interface)
                if Version(check.since) > Version(str(written_for))]
         advice = (f"checks added since: {', '.join(new)}; raise it once the plugin passes them"
                   if new else f"no {interface} check was added since, so raise it when you like")
-        return (f"conformance suite {SUITE_VERSION} is available; {path} has suite_version = "
+        return (f"conformance suite {__version__} is available; {path} has suite_version = "
                 f"{written_for!r}, which the update leaves as it is; {advice}")
     return None
 
