@@ -1,8 +1,9 @@
 """MkDocs hook: the conformance checks page is written from the check registry at build time.
 
-`omi plugins check --list-checks` and this page read the same registry (omi.conformance), so a
-check added to the suite appears here on the next build, with the description the command
-prints; tests/test_docs.py holds the two to the same text.
+`omi plugins check --list-checks`, `--explain` and this page read the same registry
+(omi.conformance), so a check added to the suite appears here on the next build, with the
+description, the why and the usual fix the command prints; tests/test_docs.py holds them to
+the same text.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def _names(capabilities: frozenset) -> str:
 
 
 def checks_markdown() -> str:
-    """One table of capabilities, then one table of checks per interface, in registry order."""
+    """One table of capabilities, one table of checks per interface, in registry order, then
+    each check's why and usual fix."""
     from omi.conformance import CAPABILITIES, all_checks
     from omi.conformance.registry import INTERFACES
 
@@ -45,6 +47,11 @@ def checks_markdown() -> str:
         lines += [f"| `{check.name}` | {_cell(check.description)} | {_names(check.requires)} "
                   f"| {_names(check.unless)} | {check.since} |"
                   for check in checks if check.interface == interface]
+    lines += ["", "## Why each check exists, and the usual fix", "",
+              "What `omi plugins check --explain CHECK` prints for each check."]
+    for check in checks:
+        lines += ["", f"### `{check.name}`", "", f"{_cell(check.description)}", "",
+                  f"**Why:** {_cell(check.why)}", "", f"**Usual fix:** {_cell(check.fix)}"]
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional
 import click
 
 from omi import __version__
-from omi.errors import OmiError, OperationFailed, UsageError
+from omi.errors import OmiError, OperationFailed, UsageError, did_you_mean
 from omi.listing import format_plugin_line, one_line, plugin_output_to_stderr  # noqa: F401
 from omi.plugins import KIND_NAMES, KINDS
 
@@ -457,38 +457,45 @@ def update_plugin_command(path: str, check_only: bool, dry_run: bool, skips: tup
         return
     plan = update.plan_update(project, skips, parse_settings(settings))
     name = f"omi-{plan.answers['template']}-{plan.answers['name']}"
-    if not plan.behind and not plan.record_changed:
-        click.echo(f"{name} is current with the omi-openclaw {__version__} templates.")
+    current = f"{name} is current with the omi-openclaw {__version__} templates."
+    if not plan.behind and (check_only or not plan.record_changed):
+        click.echo(current)
+        _echo_notes(plan.notes)
         return
     if check_only:
-        if not plan.behind:
-            click.echo(f"{name} is current with the omi-openclaw {__version__} templates.")
-            return
         click.echo(f"{name} is behind the omi-openclaw {__version__} templates (last updated "
                    f"with {plan.from_version}); omi plugins update would change:")
         _echo_changes(plan.changes)
+        _echo_notes(plan.notes)
         raise OperationFailed()
     if dry_run:
         _echo_diff(plan.changes)
         click.echo(f"Dry run: {sum(c.writes for c in plan.changes)} file(s) would change, "
                    f"{len(plan.conflicts)} with conflicts; nothing written.")
+        _echo_notes(plan.notes)
         if plan.conflicts:
             raise OperationFailed()
         return
-    note = update.check_worktree(project, allow_dirty)
+    note = update.check_worktree(project, allow_dirty, list(plan.contents()))
     if note:
         click.echo(f"Note: {note}", err=True)
     update.apply_update(plan)
     if not plan.behind:
-        click.echo(f"Recorded the new answers in {update.ANSWERS_FILE}; {name} is current with "
-                   f"the omi-openclaw {__version__} templates.")
+        click.echo(f"Recorded the new answers in {update.ANSWERS_FILE}; {current}")
+        _echo_notes(plan.notes)
         return
     click.echo(f"Updated {name} to the omi-openclaw {__version__} templates (from "
                f"{plan.from_version}):")
     _echo_changes(plan.changes)
+    _echo_notes(plan.notes)
     if plan.conflicts:
         raise OperationFailed(f"{len(plan.conflicts)} file(s) have conflicts: resolve the "
                               f"<<<<<<< markers (or the notes above), then commit")
+
+
+def _echo_notes(notes: list[str]) -> None:
+    for note in notes:
+        click.echo(f"Note: {note}")
 
 
 def _echo_changes(changes: list[Any]) -> None:
@@ -547,10 +554,13 @@ def _echo_diff(changes: list[Any]) -> None:
               "the check's scratch directory). Repeatable.")
 @click.option("--list-checks", "list_checks", is_flag=True,
               help="List the checks (of NAME's type: embedding, storage or event) and exit.")
+@click.option("--explain", metavar="CHECK",
+              help="Print what the check CHECK does, why OMI needs it and the usual fix, "
+              "and exit.")
 def check_plugin(name: str | None, check_all: bool, group: str | None, output_format: str,
                  output: str | None, pattern: str | None, strict: bool, seed: int,
                  timeout: float | None, memory_limit: str, options: tuple[str, ...],
-                 list_checks: bool) -> None:
+                 list_checks: bool, explain: str | None) -> None:
     """Validate an installed plugin, then prove it behaves with the conformance suite.
 
     NAME is a plugin name, GROUP:NAME, or an importable package.module:Class. Phase 1 is
@@ -564,17 +574,24 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
       omi plugins check storage:postgres --option dsn=postgresql:///omi
       omi plugins check --all --format junit -o conformance.xml
       omi plugins check --list-checks storage
+      omi plugins check --explain recall_honours_limit
     """
     from omi import conformance
     from omi.conformance import runner
     from omi.conformance.outcome import default_timeout
     from omi.conformance.target import parse_option
 
+    if explain is not None:
+        if name or check_all or list_checks:
+            raise UsageError("--explain CHECK goes alone; drop the plugin NAME, --all and "
+                             "--list-checks")
+        _explain_check(explain)
+        return
     if list_checks:
         interface = name if name in KIND_NAMES else None
         if name and interface is None:
             raise UsageError(f"--list-checks takes {', '.join(KIND_NAMES[:-1])} or "
-                           f"{KIND_NAMES[-1]}, not {name!r}")
+                             f"{KIND_NAMES[-1]}, not {name!r}{did_you_mean(name, KIND_NAMES)}")
         for item in conformance.all_checks():
             if interface in (None, item.interface):
                 needs = f" [needs {', '.join(sorted(item.requires))}]" if item.requires else ""
@@ -611,6 +628,25 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
     else:
         click.echo(rendered)
     click.get_current_context().exit(max(report.exit_code(strict) for report in reports))
+
+
+def _explain_check(name: str) -> None:
+    """What `--explain` prints: the check's description, why it exists and the usual fix."""
+    from omi.conformance.registry import REGISTRY, unknown_check
+
+    problem = unknown_check(name)
+    if problem:
+        raise UsageError(f"--explain names {problem}")
+    item = REGISTRY[name]
+    click.echo(f"{item.name} ({item.interface} check, since omi-openclaw {item.since})")
+    click.echo(f"  What it proves: {item.description}")
+    click.echo(f"  Why: {item.why}")
+    click.echo(f"  Usual fix: {item.fix}")
+    if item.requires:
+        click.echo(f"  Runs only when the plugin declares: {', '.join(sorted(item.requires))}")
+    if item.unless:
+        click.echo(f"  Does not apply when the plugin declares: "
+                   f"{', '.join(sorted(item.unless))}")
 
 
 def _check_writable(path: str) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union, cast
 
 from omi.errors import ConfigError
+from omi.errors import did_you_mean as _did_you_mean
 from omi.masking import MASK, is_secret, mask_known, mask_secrets, mask_text
 from omi.paths import default_database_path, user_config_dir, user_data_dir
 
@@ -404,13 +405,6 @@ def _kind(value: Any) -> str:
         return f"a {type(value).__name__}"
     shown = repr(mask_text(value) if isinstance(value, str) else value)
     return f"a {type(value).__name__} ({shown if len(shown) <= 60 else shown[:56] + '...'})"
-
-
-def _did_you_mean(word: str, choices: Any) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 # --- building the plugins ---------------------------------------------------------------------

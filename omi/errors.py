@@ -10,8 +10,10 @@ The errors of the modules that name them (`omi.plugins.PluginError`, `omi.config
 
 from __future__ import annotations
 
+from typing import Iterable
+
 __all__ = ["ConfigError", "OmiError", "OperationFailed", "PluginError", "ScaffoldError",
-           "UpdateError", "UsageError"]
+           "UpdateError", "UsageError", "did_you_mean"]
 
 
 class OmiError(Exception):
@@ -46,3 +48,12 @@ class ScaffoldError(UsageError, ValueError):
 
 class UpdateError(UsageError, ValueError):
     """The project or the request cannot be updated as asked; nothing has been written."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """" (did you mean 'x'?)" with the choice closest to a mistyped `word`, or "" when none
+    is close: the end of an error message about a name that does not exist."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

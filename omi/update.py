@@ -107,6 +107,7 @@ class UpdatePlan:
     changes: List[Change] = field(default_factory=list)
     behind: bool = False
     record_changed: bool = False
+    notes: List[str] = field(default_factory=list)  # what the author should know beyond files
 
     @property
     def conflicts(self) -> List[Change]:
@@ -115,6 +116,14 @@ class UpdatePlan:
     @property
     def from_version(self) -> str:
         return str(self.previous.get("omi_openclaw_version", "?"))
+
+    def contents(self) -> Dict[str, Optional[bytes]]:
+        """What the update writes, by path: the new content, or None to delete the file."""
+        contents = {change.path: change.after for change in self.changes if change.writes}
+        if self.record_changed:
+            kept = {key: value for key, value in self.answers.items() if key != "base"}
+            contents.update(record_files(kept, self.base))
+        return contents
 
 
 def skip_globs(remembered: Sequence[str], given: Sequence[str]) -> List[str]:
@@ -215,8 +224,11 @@ def plan_update(project: os.PathLike[str] | str, skip: Sequence[str] = (),
                           f"{', '.join(offered['license'])} with --set license=NAME (and "
                           f"--skip LICENSE to keep your LICENSE file as it is)")
     fresh, rendered_answers = render(answers, template_dir)
+    fresh = keep_suite_version(fresh, base)
     answers["variables"] = rendered_answers["variables"]
     answers["omi_openclaw_version"] = __version__
+    refuse_conflict_markers(project, [path for path in sorted(set(base) | set(fresh))
+                                      if not is_skipped(path, answers["skip"])])
     plan = UpdatePlan(project, previous, answers, fresh)
     labels = Labels(base=f"template as generated (omi-openclaw {plan.from_version})",
                     theirs=f"template (omi-openclaw {__version__})")
@@ -234,7 +246,115 @@ def plan_update(project: os.PathLike[str] | str, skip: Sequence[str] = (),
     previous_without_base = {key: value for key, value in previous.items() if key != "base"}
     plan.record_changed = plan.behind or any(
         answers.get(key) != previous_without_base.get(key) for key in ("skip", "variables"))
+    plan.notes = [note for note in (requirement_note(base, fresh, answers["skip"]),
+                                    suite_note(project, fresh, answers["template"])) if note]
     return plan
+
+
+# --- what an update must not do on its own -------------------------------------------------
+
+#: A conflict left by an earlier update: the whole <<<<<<< ... ======= ... >>>>>>> block, so a
+#: Markdown or reStructuredText heading underlined with ======= is not one.
+CONFLICT_BLOCK = re.compile(r"^<<<<<<<(?: .*)?\r?\n(?:.*\n)*?=======\r?\n(?:.*\n)*?"
+                            r">>>>>>>(?: |\r?$)", re.MULTILINE)
+#: `suite_version = "X"` in a generated test module.
+SUITE_LINE = re.compile(r"""^(?P<head>[ \t]*suite_version[ \t]*=[ \t]*)"""
+                        r"""(?P<q>["'])(?P<version>[^"'\n]*)(?P=q)""", re.MULTILINE)
+#: The omi-openclaw requirement in a generated pyproject.toml.
+REQUIREMENT = re.compile(r'"(omi-openclaw[^"]*)"')
+
+
+def refuse_conflict_markers(project: Path, paths: Iterable[str]) -> None:
+    """UpdateError naming the files among `paths` that still hold a conflict block: merging
+    into them again would bury the unresolved block in another, and `--check` would call the
+    project current."""
+    unresolved = []
+    for path in paths:
+        try:
+            target = confined(project, path)
+        except UnsafePath:  # the plan refuses it if the update touches it
+            continue
+        if target.is_file() and not target.is_symlink():
+            text = as_text(target.read_bytes())
+            if text is not None and CONFLICT_BLOCK.search(text):
+                unresolved.append(path)
+    if unresolved:
+        raise UpdateError(f"{_some(unresolved)} still hold(s) <<<<<<< conflict markers from an "
+                          f"earlier update; resolve them (keep the lines you want, delete the "
+                          f"marker lines), commit, then run omi plugins update again")
+
+
+def _some(paths: Sequence[str], shown: int = 3) -> str:
+    """The first `shown` paths, and how many more."""
+    more = len(paths) - shown
+    return ", ".join(paths[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def _suite_version(content: Optional[bytes]) -> Optional[str]:
+    found = SUITE_LINE.search(as_text(content) or "")
+    return found.group("version") if found else None
+
+
+def keep_suite_version(fresh: Files, base: Files) -> Files:
+    """The fresh rendering with the `suite_version` the base has, file by file.
+
+    The template writes the installed release there, but the value says which checks the
+    author's tests were written against: only the author may raise it (see `suite_note`).
+    """
+    kept = dict(fresh)
+    for path, content in fresh.items():
+        recorded = _suite_version(base.get(path))
+        text = as_text(content)
+        found = SUITE_LINE.search(text or "")
+        if recorded is not None and text is not None and found is not None:
+            start, end = found.span("version")
+            kept[path] = (text[:start] + recorded + text[end:]).encode("utf-8")
+    return kept
+
+
+def suite_note(project: Path, fresh: Files, interface: str) -> Optional[str]:
+    """What to say when the project's tests name an older conformance suite than the
+    installed one (whose version is omi-openclaw's), or None."""
+    from packaging.version import InvalidVersion, Version
+
+    for path in sorted(fresh):
+        if _suite_version(fresh[path]) is None:
+            continue
+        try:
+            written_for = _suite_version(_project_file(project, path))
+        except UpdateError:  # not a regular file: the plan says so if the update touches it
+            return None
+        try:
+            older = written_for is not None and Version(written_for) < Version(__version__)
+        except InvalidVersion:
+            return None  # the pytest suite reports a bad suite_version itself
+        if not older:
+            return None
+        from omi.conformance.registry import checks_for  # the checks: only when it matters
+
+        new = [check.name for check in checks_for(interface)
+               if Version(check.since) > Version(str(written_for))]
+        advice = (f"checks added since: {', '.join(new)}; raise it once the plugin passes them"
+                  if new else f"no {interface} check was added since, so raise it when you like")
+        return (f"conformance suite {__version__} is available; {path} has suite_version = "
+                f"{written_for!r}, which the update leaves as it is; {advice}")
+    return None
+
+
+def requirement_note(base: Files, fresh: Files, skip: Sequence[str]) -> Optional[str]:
+    """What to say when the template moves the omi-openclaw requirement of pyproject.toml
+    (merged cleanly or not): the plugin's next release then no longer installs beside the
+    releases the old range allowed."""
+    if is_skipped("pyproject.toml", skip):
+        return None
+    before, after = (REQUIREMENT.search(as_text(files.get("pyproject.toml")) or "")
+                     for files in (base, fresh))
+    if before and after and before.group(1) != after.group(1):
+        return (f"pyproject.toml: the omi-openclaw requirement moves from '{before.group(1)}' "
+                f"to '{after.group(1)}': the plugin's next release drops users of the "
+                f"omi-openclaw releases the old range allowed; give it a new version and say "
+                f"so in CHANGELOG.md")
+    return None
 
 
 def _newer(recorded: str, installed: str) -> bool:
@@ -253,23 +373,26 @@ def _newer(recorded: str, installed: str) -> bool:
 
 def apply_update(plan: UpdatePlan) -> None:
     """Write the plan's files and the new record, all or nothing."""
-    contents: Dict[str, Optional[bytes]] = {change.path: change.after
-                                            for change in plan.changes if change.writes}
-    if plan.record_changed:
-        kept = {key: value for key, value in plan.answers.items() if key != "base"}
-        contents.update(record_files(kept, plan.base))
-    write_atomically(plan.project, contents)
+    write_atomically(plan.project, plan.contents())
 
 
 # --- git work tree and --init -------------------------------------------------------------
 
 
-def git_worktree_state(project: Path) -> Tuple[str, str]:
-    """("clean" | "dirty" | "no-git" | "not-a-repo", detail) for the project's directory."""
+def _git(project: Path, *args: str) -> Optional[subprocess.CompletedProcess[str]]:
+    """git's answer in `project`, or None when git is not installed."""
     try:
-        completed = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=project,
-                                   capture_output=True, text=True, timeout=60)
+        return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True,
+                              timeout=60)
     except FileNotFoundError:
+        return None
+
+
+def git_worktree_state(project: Path) -> Tuple[str, str]:
+    """("clean" | "dirty" | "no-git" | "not-a-repo", detail) for the project's directory;
+    untracked files do not count (see `untracked_among`)."""
+    completed = _git(project, "status", "--porcelain", "--untracked-files=no", "--", ".")
+    if completed is None:
         return "no-git", "git is not installed"
     if completed.returncode != 0:
         if "not a git repository" in completed.stderr:
@@ -278,16 +401,29 @@ def git_worktree_state(project: Path) -> Tuple[str, str]:
                           f"{' '.join(completed.stderr.split())}; fix that or pass --allow-dirty")
     changed = [line[3:] for line in completed.stdout.splitlines() if line.strip()]
     if changed:
-        shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3
-                                          else "")
-        return "dirty", shown
+        return "dirty", _some(changed)
     return "clean", ""
 
 
-def check_worktree(project: Path, allow_dirty: bool = False) -> Optional[str]:
-    """Whether an update may write into `project`: UpdateError when its git work tree has
-    uncommitted changes (the update should be one reviewable change) unless `allow_dirty`;
-    a note to show when there is no commit to check against; None when all is well."""
+def untracked_among(project: Path, paths: Sequence[str]) -> List[str]:
+    """The `paths` (relative to `project`) that exist but git does not track, ignored ones
+    included: what git could not give back if the update overwrote or deleted them."""
+    if not paths:
+        return []
+    completed = _git(project, "--literal-pathspecs", "ls-files", "--others", "-z", "--",
+                     *paths)
+    if completed is None or completed.returncode != 0:
+        raise UpdateError(f"git ls-files failed in {project}; fix that or pass --allow-dirty")
+    return sorted(name for name in completed.stdout.split("\0") if name)
+
+
+def check_worktree(project: Path, allow_dirty: bool = False,
+                   writes: Sequence[str] = ()) -> Optional[str]:
+    """Whether an update writing (or deleting) the paths `writes` may go ahead in `project`:
+    UpdateError when its git work tree has uncommitted changes to tracked files (the update
+    should be one reviewable change) or when it would overwrite an untracked file, unless
+    `allow_dirty`; a note to show when there is no commit to check against; None when all is
+    well. Untracked files the update does not touch are no concern of it."""
     if allow_dirty:
         return None
     state, detail = git_worktree_state(project)
@@ -297,6 +433,11 @@ def check_worktree(project: Path, allow_dirty: bool = False) -> Optional[str]:
                           f"--allow-dirty")
     if state != "clean":
         return f"{detail}, so the update cannot be checked against a commit; updating anyway."
+    untracked = untracked_among(project, writes)
+    if untracked:
+        raise UpdateError(f"the update would overwrite {_some(untracked)}, which git does not "
+                          f"track and could not give back; commit or move them aside first, "
+                          f"or pass --allow-dirty")
     return None
 
 

@@ -548,3 +548,59 @@ def test_an_option_a_conformance_factory_does_not_take_says_to_accept_options(in
         "Error: --option: JSONLinesHandler.conformance_factory() does not accept option path; "
         "let it take the options and pass them on: def conformance_factory(cls, directory, "
         "**options), calling JSONLinesHandler(..., **options)\n")
+
+
+# --- did you mean, --explain (issue 14) ------------------------------------------------------
+
+
+def test_a_typo_in_known_failures_is_exit_2_with_the_check_meant(make_dist):
+    make_dist("omi-known-typo", entry_points={"omi.storage_backends": {"typo": "typo_mod:Typo"}},
+              files={"typo_mod.py": "from conformance_plugins import SQLiteBackend\n"
+                                    "class Typo(SQLiteBackend):\n"
+                                    "    conformance_known_failures = "
+                                    "{'recall_honors_limit': 'too many results'}\n"})
+    result = omi("plugins", "check", "typo")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert ("Typo.conformance_known_failures names 'recall_honors_limit', which is not a "
+            "storage check (did you mean 'recall_honours_limit'?); see omi plugins check "
+            "--list-checks storage") in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["jsonl", "-k", "handle_returns_nune"],
+     "Error: no event check matches -k 'handle_returns_nune' (did you mean "
+     "'handle_returns_none'?); see omi plugins check --list-checks event\n"),
+    (["--list-checks", "storge"],
+     "Error: --list-checks takes embedding, storage or event, not 'storge' (did you mean "
+     "'storage'?)\n"),
+    (["--explain", "recall_honors_limit"],
+     "Error: --explain names 'recall_honors_limit', which is not a check (did you mean "
+     "'recall_honours_limit'?); see omi plugins check --list-checks\n"),
+    (["--explain", "zzz"],
+     "Error: --explain names 'zzz', which is not a check; see omi plugins check --list-checks\n"),
+    (["jsonl", "--explain", "handle_returns_none"],
+     "Error: --explain CHECK goes alone; drop the plugin NAME, --all and --list-checks\n"),
+])
+def test_a_mistyped_name_is_one_line_exit_2_saying_the_name_meant(installed, args, message):
+    installed("omi.event_handlers", jsonl="JSONLinesHandler")
+    result = omi("plugins", "check", *args)
+    assert result.returncode == 2 and result.stderr == message and not result.stdout
+
+
+def test_explain_prints_what_each_check_does_why_and_the_usual_fix():
+    from click.testing import CliRunner
+
+    from omi.cli import cli
+    from omi.conformance import all_checks
+
+    for item in all_checks():
+        result = CliRunner().invoke(cli, ["plugins", "check", "--explain", item.name])
+        assert result.exit_code == 0, result.output
+        lines = result.output.splitlines()
+        assert lines[:4] == [
+            f"{item.name} ({item.interface} check, since omi-openclaw {item.since})",
+            f"  What it proves: {item.description}", f"  Why: {item.why}",
+            f"  Usual fix: {item.fix}"]
+    result = omi("plugins", "check", "--explain", "data_survives_reopen")
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[-1] == "  Runs only when the plugin declares: persistent"

@@ -165,7 +165,13 @@ def test_every_check_dates_from_a_release_that_shipped_the_suite():
 @pytest.mark.parametrize("attribute, value, message", [
     ("conformance_capabilities", {"persistant"}, "unknown 'persistant'; known: deterministic"),
     ("conformance_known_failures", {"recall_honours_limit": "x"},
-     "names 'recall_honours_limit', which is not a embedding check"),
+     "names 'recall_honours_limit', which is a storage check, not an embedding one; see omi "
+     "plugins check --list-checks embedding"),
+    ("conformance_known_failures", {"batch_matches_singel": "x"},
+     r"names 'batch_matches_singel', which is not an embedding check \(did you mean "
+     r"'batch_matches_single'\?\)"),
+    ("conformance_known_failures", {"zzz": "x"},
+     "names 'zzz', which is not an embedding check; see omi plugins check --list-checks"),
     ("conformance_known_failures", {"batch_matches_single": " "}, "needs a reason"),
 ])
 def test_malformed_declarations_are_refused(attribute, value, message):
@@ -286,6 +292,17 @@ def test_every_check_is_named_described_and_typed():
         assert item.name.isidentifier()
 
 
+def test_every_check_says_why_it_exists_and_the_usual_fix():
+    """What `omi plugins check --explain` prints and the checks page shows."""
+    from omi.conformance.registry import check
+
+    for item in all_checks():
+        assert item.why.strip() and item.fix.strip(), item.name
+        assert len({item.description, item.why, item.fix}) == 3, item.name
+    with pytest.raises(ValueError, match="a check needs why= and fix="):
+        check("event", "no reasons given")(lambda ctx: None)
+
+
 def test_check_failure_carries_its_parts():
     failure = CheckFailure("1", "2", "3")
     assert (failure.expected, failure.got, failure.fix) == ("1", "2", "3")
@@ -385,7 +402,7 @@ def test_a_check_module_imported_anew_replaces_its_checks_and_names_stay_unique(
         return None
 
     with pytest.raises(ValueError, match="two checks are named 'handle_returns_none'"):
-        check("event", "a twin")(handle_returns_none)
+        check("event", "a twin", why="-", fix="-")(handle_returns_none)
 
 
 @pytest.mark.parametrize("name, check, parts", [

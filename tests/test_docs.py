@@ -127,6 +127,15 @@ def test_the_checks_page_says_what_list_checks_prints(site: Path):
     assert rows == listed
 
 
+def test_the_checks_page_says_why_each_check_exists_and_the_usual_fix(site: Path):
+    """What `omi plugins check --explain CHECK` prints, for every check of the registry."""
+    built = page(site, "reference/checks")
+    text = " ".join("".join(built.text).split())
+    for item in registry.all_checks():
+        assert item.name in built.ids, item.name  # a heading: a link can point at it
+        assert f"Why: {item.why} Usual fix: {item.fix}" in text, item.name
+
+
 def _hooks():
     spec = importlib.util.spec_from_file_location("docs_hooks", DOCS / "hooks.py")
     module = importlib.util.module_from_spec(spec)
@@ -138,11 +147,13 @@ def test_a_check_added_to_the_registry_appears_on_the_page(monkeypatch: pytest.M
     registry.all_checks()  # the suite's own checks are registered
     added = registry.Check("recall_keeps_markup_as_text", "storage",
                            "recall() keeps <html>, *stars* and a | pipe as text",
-                           lambda ctx: None, frozenset({"persistent"}), since="9.9.0")
+                           lambda ctx: None, frozenset({"persistent"}), since="9.9.0",
+                           why="markup is <data>", fix="store it as *text*")
     monkeypatch.setitem(registry.REGISTRY, added.name, added)
     markdown = _hooks().checks_markdown()
     assert ("| `recall_keeps_markup_as_text` | recall() keeps &lt;html>, \\*stars\\* and a "
             "\\| pipe as text | `persistent` | - | 9.9.0 |") in markdown
+    assert ("**Why:** markup is &lt;data>\n\n**Usual fix:** store it as \\*text\\*") in markdown
 
 
 # --- links ---------------------------------------------------------------------------------

@@ -80,12 +80,29 @@ OPT_OUT = "*overrides or removes the standard conformance test test_batch_matche
     ("known_failures = {'batch_matches_single': ''}\n    test_batch_matches_single = None",
      "*known_failures[[]'batch_matches_single'[]] needs a reason*"),
     ("known_failures = {'batch_matches_singel': 'typo'}",
-     "*known_failures names 'batch_matches_singel', which is not a embedding check*"),
+     "*known_failures names 'batch_matches_singel', which is not an embedding check (did you "
+     "mean 'batch_matches_single'?); see omi plugins check --list-checks embedding*"),
+    ("known_failures = {'recall_honours_limit': 'wrong suite'}",
+     "*known_failures names 'recall_honours_limit', which is a storage check, not an "
+     "embedding one*"),
 ])
 def test_quietly_opting_out_of_a_check_fails_the_suite(suite, body, message):
     result = suite(EMBEDDER_SUITE.format(cls="HashEmbedder", body=body))
     assert result.ret != 0
     result.stdout.fnmatch_lines([message])
+
+
+def test_a_typo_in_the_plugins_own_known_failures_fails_each_test_with_the_suggestion(suite):
+    source = EMBEDDER_SUITE.format(cls="Typo", body="pass").replace(
+        "from conformance_plugins import Typo",
+        "from conformance_plugins import HashEmbedder\n\n"
+        "class Typo(HashEmbedder):\n"
+        "    conformance_known_failures = {'recall_honors_limit': 'typo'}\n")
+    result = suite(source)
+    assert result.ret != 0 and result.parseoutcomes().get("passed", 0) == 0
+    result.stdout.fnmatch_lines([
+        "*Typo.conformance_known_failures names 'recall_honors_limit', which is not an "
+        "embedding check*"])
 
 
 def test_opting_out_through_a_mixin_fails_the_suite_too(suite):
@@ -119,12 +136,14 @@ def test_a_suite_release_that_adds_checks_names_the_new_ones_the_plugin_fails(py
     pytester.makeconftest("""
 from omi.conformance.registry import check, expect
 
-@check("embedding", "a check a later release adds", since="99.0.0")
+@check("embedding", "a check a later release adds", since="99.0.0", why="short names",
+       fix="shorten it")
 def model_name_is_short(ctx):
     name = ctx.plugin.get_model_name()
     expect(len(name) <= 3, "at most 3 characters", name, "shorten it")
 
-@check("embedding", "another one it adds, which the plugin passes", since="99.0.0")
+@check("embedding", "another one it adds, which the plugin passes", since="99.0.0",
+       why="small vectors", fix="use fewer dimensions")
 def dimension_is_small(ctx):
     expect(ctx.plugin.get_dimension() < 10_000, "< 10000", ctx.plugin.get_dimension(), "-")
 """)

@@ -3,6 +3,7 @@ updated to the installed templates; the merge engines; the record; atomic writes
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -363,6 +364,7 @@ def test_files_the_template_added_or_deleted_against_the_authors_changes(old_pro
     release = (old_project / ".github/workflows/release.yml").read_text()
     assert "<<<<<<< yours\nname: Our release\n=======\n" in release
     assert not (old_project / ".github/workflows/ci.yml").exists()  # not resurrected
+    (old_project / ".github/workflows/release.yml").write_text("name: Our release\n")
     assert not update.plan_update(old_project).behind  # reported once; the base moved on
 
 
@@ -818,3 +820,169 @@ def test_recorded_versions_are_ordered_as_pep_440_orders_them(
     edit_answers(old_project, omi_openclaw_version=recorded)
     result = invoke(str(old_project), "--allow-dirty", "--check")
     assert (result.exit_code == 2) is refused, result.output
+
+
+# --- what an update must not do on its own (issue 14) -----------------------------------------
+
+
+def test_committed_conflict_markers_fail_check_dry_run_and_update(old_project: Path):
+    """Before, markers committed after a conflicted update made --check say "current"."""
+    ci = old_project / ".github/workflows/ci.yml"
+    ci.write_text(ci.read_text().replace('["3.10", "3.11", "3.12"]', '["3.11", "3.12"]'))
+    assert invoke(str(old_project), "--allow-dirty").exit_code == 1  # the conflict
+    assert "<<<<<<< yours\n" in ci.read_text()
+    commit_all(old_project)
+    before = snapshot(old_project)
+    for options in [("--check",), ("--dry-run",), (), ("--set", "description=Changed")]:
+        result = invoke(str(old_project), *options)
+        assert result.exit_code == 2, result.output
+        assert result.stderr == (
+            "Error: .github/workflows/ci.yml still hold(s) <<<<<<< conflict markers from an "
+            "earlier update; resolve them (keep the lines you want, delete the marker lines), "
+            "commit, then run omi plugins update again\n")
+        assert snapshot(old_project) == before
+    ci.write_text(current_rendering(old_project)[".github/workflows/ci.yml"].decode())
+    result = invoke(str(old_project), "--check")
+    assert result.exit_code == 0 and "is current" in result.output, result.output
+
+
+@pytest.mark.parametrize("text", [
+    "Usage\n=======\n\nRun it.\n",  # a heading underline alone
+    "<<<<<<< quoted\n\nUsage\n=======\n",  # no closing marker
+    "Usage\n=======\n>>>>>>> quoted\n",  # no opening marker before it
+])
+def test_text_that_only_looks_like_a_marker_is_not_a_conflict(tmp_path: Path, text: str):
+    project = render_project(tmp_path)
+    (project / "README.md").write_text(text)
+    result = invoke(str(project), "--check")
+    assert result.exit_code == 0, result.output
+
+
+def test_markers_in_files_the_template_does_not_manage_are_the_authors_business(
+        old_project: Path):
+    (old_project / OUR_FILE).write_text("<<<<<<< a\nx = 1\n=======\nx = 2\n>>>>>>> b\n")
+    assert invoke(str(old_project), "--check").exit_code == 1  # behind, not refused
+    assert update.CONFLICT_BLOCK.search((old_project / OUR_FILE).read_text())
+    (old_project / "README.md").write_text("<<<<<<< a\r\nx\r\n=======\r\ny\r\n>>>>>>> b")
+    assert invoke(str(old_project), "--check").exit_code == 2  # CRLF, no final newline
+
+
+def as_if_made_by(project: Path, release: str) -> None:
+    """Make `project` look rendered by omi-openclaw `release`, in its files and its base: the
+    suite_version its tests were written for and the requirement range its pyproject has."""
+    major, minor = release.split(".")[:2]
+    installed = ".".join(__version__.split(".")[:2])
+    installed_next = f"{installed.split('.')[0]}.{int(installed.split('.')[1]) + 1}"
+
+    def older(text: str) -> str:
+        return text.replace(f'suite_version = "{__version__}"', f'suite_version = "{release}"') \
+            .replace(f"omi-openclaw>={installed},<{installed_next}",
+                     f"omi-openclaw>={major}.{minor},<{major}.{int(minor) + 1}")
+
+    base = {path: older(content.decode()).encode()
+            for path, content in update.read_record(project)[1].items()}
+    for path in ("tests/test_conformance.py", "pyproject.toml"):
+        (project / path).write_bytes(base[path])
+    edit_answers(project, omi_openclaw_version=release)
+    write_base(project, base)
+
+
+def test_update_never_raises_suite_version_and_says_a_newer_suite_exists(tmp_path: Path):
+    project = render_project(tmp_path)
+    as_if_made_by(project, "0.3.0")
+    tests = project / "tests/test_conformance.py"
+    suite_note = (f"Note: conformance suite {__version__} is available; "
+                  f"tests/test_conformance.py has suite_version = '0.3.0', which the update "
+                  f"leaves as it is; no embedding check was added since, so raise it when you "
+                  f"like")
+    result = invoke(str(project), "--check")
+    assert result.exit_code == 1, result.output
+    assert "tests/test_conformance.py" not in result.output.split("Note:")[0]
+    assert suite_note in result.output.splitlines()
+
+    result = invoke(str(project))
+    assert result.exit_code == 0, result.output
+    assert 'suite_version = "0.3.0"' in tests.read_text()
+    assert suite_note in result.output.splitlines()
+    result = invoke(str(project), "--check")  # current, and still says so
+    assert result.exit_code == 0 and suite_note in result.output.splitlines(), result.output
+
+    tests.write_text(tests.read_text().replace('"0.3.0"', f'"{__version__}"'))  # the author
+    result = invoke(str(project), "--check")
+    assert result.exit_code == 0 and "Note:" not in result.output, result.output
+
+
+def test_the_suite_note_lists_the_checks_added_since_the_authors_suite_version(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from omi.conformance import registry
+
+    [batch] = [check for check in registry.all_checks() if check.name == "batch_matches_single"]
+    newer = dataclasses.replace(batch, since=__version__)
+    monkeypatch.setitem(registry.REGISTRY, newer.name, newer)
+    project = render_project(tmp_path)
+    as_if_made_by(project, "0.3.0")
+    result = invoke(str(project), "--check")
+    assert (f"Note: conformance suite {__version__} is available; tests/test_conformance.py "
+            f"has suite_version = '0.3.0', which the update leaves as it is; checks added "
+            f"since: batch_matches_single; raise it once the plugin passes them"
+            ) in result.output.splitlines(), result.output
+
+
+def test_a_new_omi_openclaw_requirement_range_is_said_explicitly(tmp_path: Path):
+    project = render_project(tmp_path)
+    as_if_made_by(project, "0.3.0")
+    installed = ".".join(__version__.split(".")[:2])
+    next_minor = f"{installed.split('.')[0]}.{int(installed.split('.')[1]) + 1}"
+    note = (f"Note: pyproject.toml: the omi-openclaw requirement moves from "
+            f"'omi-openclaw>=0.3,<0.4' to 'omi-openclaw>={installed},<{next_minor}': the "
+            f"plugin's next release drops users of the omi-openclaw releases the old range "
+            f"allowed; give it a new version and say so in CHANGELOG.md")
+    for option in ("--check", "--dry-run"):
+        assert note in invoke(str(project), option).output.splitlines()
+    result = invoke(str(project))
+    assert result.exit_code == 0, result.output
+    assert "  M pyproject.toml" in result.output.splitlines()
+    assert note in result.output.splitlines()
+    assert f"omi-openclaw>={installed},<{next_minor}" in (project / "pyproject.toml").read_text()
+    assert "requirement" not in invoke(str(project), "--check").output  # said once
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+@pytest.mark.parametrize("repository", ["project", "parent"])
+def test_untracked_files_block_an_update_only_when_it_would_overwrite_them(
+        old_project: Path, repository: str):
+    """Before, any untracked file (a scratch note, a new module) refused the update."""
+    root = old_project if repository == "project" else old_project.parent
+    commit_all(root)
+    (old_project / "notes.txt").write_text("to do\n")
+    release = old_project / ".github/workflows/release.yml"
+    release.write_text("name: Our release\n")  # the update would write it
+    before = snapshot(old_project)
+    result = invoke(str(old_project))
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        "Error: the update would overwrite .github/workflows/release.yml, which git does not "
+        "track and could not give back; commit or move them aside first, or pass "
+        "--allow-dirty\n")
+    assert snapshot(old_project) == before
+
+    release.unlink()
+    result = invoke(str(old_project))
+    assert result.exit_code == 0, result.output
+    assert (old_project / "notes.txt").read_text() == "to do\n"
+    assert release.is_file() and "uncommitted" not in result.output
+
+
+def test_the_requirement_note_comes_even_when_the_author_changed_that_line(tmp_path: Path):
+    project = render_project(tmp_path)
+    as_if_made_by(project, "0.3.0")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("omi-openclaw>=0.3,<0.4",
+                                                       "omi-openclaw>=0.3,<0.5"))
+    result = invoke(str(project), "--check")
+    assert "  C pyproject.toml: you and the template changed the same lines; resolve the 1 " \
+        "<<<<<<< block(s)" in result.output.splitlines(), result.output
+    assert "Note: pyproject.toml: the omi-openclaw requirement moves from " \
+        "'omi-openclaw>=0.3,<0.4' to 'omi-openclaw>=" in result.output
+    result = invoke(str(project), "--check", "--skip", "pyproject.toml")
+    assert "requirement" not in result.output, result.output

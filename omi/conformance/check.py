@@ -12,9 +12,10 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from omi.conformance import runner
 from omi.conformance.outcome import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT
+from omi.conformance.registry import all_checks, checks_for
 from omi.conformance.suite import Report, run_suite, select_checks
 from omi.conformance.target import Declared
-from omi.errors import UsageError
+from omi.errors import UsageError, did_you_mean
 from omi.plugins import GROUPS, PluginLoadError, discover_plugins, skip_reason
 
 __all__ = ["check_plugins", "installed_plugin_names"]
@@ -48,8 +49,9 @@ def check_plugins(names: Optional[Sequence[str]] = None, group: Optional[str] = 
         reports = _check_each(installed_plugin_names() if names is None else list(names), group,
                               options or {}, pattern, seed, timeout, memory_limit, check_all)
     if not reports:
-        raise UsageError("nothing to check: no installed plugin has a check matching the "
-                         "selection; see omi plugins list and --list-checks")
+        hint = did_you_mean(pattern, [c.name for c in all_checks()]) if pattern else ""
+        raise UsageError(f"nothing to check: no installed plugin has a check matching the "
+                         f"selection{hint}; see omi plugins list and --list-checks")
     return reports
 
 
@@ -91,6 +93,8 @@ def _check_one(plugin_name: str, group: Optional[str], options: Dict[str, Any],
     if pattern and not select_checks(target.interface, pattern):
         if check_all:
             return []
-        raise UsageError(f"no {target.interface} check matches -k {pattern!r}; "
-                         f"see omi plugins check --list-checks {target.interface}")
+        names = [c.name for c in checks_for(target.interface)]
+        raise UsageError(f"no {target.interface} check matches -k {pattern!r}"
+                         f"{did_you_mean(pattern, names)}; see omi plugins check "
+                         f"--list-checks {target.interface}")
     return [run_suite(target, pattern, seed, timeout, memory_limit=memory_limit)]

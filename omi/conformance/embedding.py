@@ -76,7 +76,11 @@ def _vector(ctx: Context, text: str) -> List[float]:
     return floats
 
 
-@check("embedding", "get_dimension() is a positive int and never changes")
+@check("embedding", "get_dimension() is a positive int and never changes",
+       why="OMI sizes its vector storage from get_dimension() once; a value that changes or is "
+           "not a positive int corrupts the index",
+       fix="return a constant positive int, fixed when the provider is built (from the model or "
+           "an option), not recomputed per call")
 def dimension_positive_and_stable(ctx: Context) -> None:
     first = ctx.plugin.get_dimension()
     expect(isinstance(first, int) and not isinstance(first, bool) and first > 0,
@@ -87,7 +91,11 @@ def dimension_positive_and_stable(ctx: Context) -> None:
            "cache the dimension; do not change it between calls")
 
 
-@check("embedding", "embed() returns a list of get_dimension() finite floats")
+@check("embedding", "embed() returns a list of get_dimension() finite floats",
+       why="vectors are stored and compared as get_dimension() floats; a NaN, an infinity, a "
+           "numpy array or a wrong length breaks recall",
+       fix="return [float(x) for x in vector], check its length against get_dimension(), and "
+           "replace or reject non-finite values")
 def embed_returns_finite_floats(ctx: Context) -> None:
     for text in TEXTS:
         _vector(ctx, text)
@@ -98,7 +106,11 @@ FRESH_INTERPRETER_CALLS = 3
 
 
 @check("embedding", "the same text gives the same vector, also in a new interpreter "
-                    "(another PYTHONHASHSEED)", requires=("deterministic",))
+                    "(another PYTHONHASHSEED)", requires=("deterministic",),
+       why="a plugin declaring 'deterministic' promises stored vectors stay comparable across "
+           "restarts; hash() and unseeded randomness differ per process",
+       fix="derive vectors from the text alone (hashlib, seeded generators), or do not declare "
+           "'deterministic'")
 def embed_is_deterministic(ctx: Context) -> None:
     texts = TEXTS[1:2]  # any text shows a salted hash; a second one costs a model call
     # Built as the runner builds it when the factory says how, else from the instance's class.
@@ -133,7 +145,11 @@ def embed_is_deterministic(ctx: Context) -> None:
 
 
 @check("embedding", "embed_batch(texts)[i] == embed(texts[i]), with duplicates, one text, "
-                    "more than batch_size")
+                    "more than batch_size",
+       why="OMI embeds stored memories in batches and queries one at a time; if the two differ, "
+           "recall compares unlike vectors",
+       fix="compute embed_batch() with the same code path as embed() and keep the results in "
+           "input order, one per text, duplicates included")
 def batch_matches_single(ctx: Context) -> None:
     single = {text: _vector(ctx, text) for text in TEXTS}
     for what, texts, size in BATCHES:
@@ -163,7 +179,11 @@ def batch_matches_single(ctx: Context) -> None:
                      "nothing that depends on the other texts)")
 
 
-@check("embedding", "embed_batch() gives the same result for batch_size 1, 2 and > len(texts)")
+@check("embedding", "embed_batch() gives the same result for batch_size 1, 2 and > len(texts)",
+       why="batch_size only bounds each request to the model; results must not depend on how "
+           "texts are split",
+       fix="split texts into chunks of batch_size, embed each chunk, and concatenate the results "
+           "in order")
 def batch_size_is_honoured(ctx: Context) -> None:
     reference = ctx.plugin.embed_batch(list(TEXTS))
     for index, vector in enumerate(reference):
@@ -183,13 +203,19 @@ def batch_size_is_honoured(ctx: Context) -> None:
                    "change the vectors")
 
 
-@check("embedding", "embed_batch([]) returns []")
+@check("embedding", "embed_batch([]) returns []",
+       why="hosts call embed_batch([]) when there is nothing new; a model call or an error there "
+           "fails a harmless operation",
+       fix="return [] at the start of embed_batch() when texts is empty")
 def batch_of_nothing_is_empty(ctx: Context) -> None:
     result = ctx.plugin.embed_batch([])
     expect(result == [], "[]", result, "return [] before calling the model")
 
 
-@check("embedding", "empty or whitespace-only text raises ValueError")
+@check("embedding", "empty or whitespace-only text raises ValueError",
+       why="an empty text has no meaning to embed; a vector for it would match nothing or "
+           "everything",
+       fix='raise ValueError("Text cannot be empty") when text.strip() is empty')
 def empty_text_raises_value_error(ctx: Context) -> None:
     for text in ("", "   ", "\n\t"):
         def embed(text: str = text) -> Any:
@@ -200,13 +226,20 @@ def empty_text_raises_value_error(ctx: Context) -> None:
                       'raise ValueError("Text cannot be empty") for blank text')
 
 
-@check("embedding", "unicode and long texts embed like any other")
+@check("embedding", "unicode and long texts embed like any other",
+       why="memories hold any language, emoji and long documents; an encoding error or a length "
+           "limit loses them",
+       fix="pass text to the model as str (UTF-8 on the wire) and truncate or chunk long texts "
+           "instead of raising")
 def unicode_and_long_text(ctx: Context) -> None:
     _vector(ctx, UNICODE_TEXT)
     _vector(ctx, LONG_TEXT)
 
 
-@check("embedding", "embed_batch() and similarity() leave their arguments unchanged")
+@check("embedding", "embed_batch() and similarity() leave their arguments unchanged",
+       why="the host reuses the lists it passes in; changing them corrupts the caller's data",
+       fix="work on copies (list(texts), list(vector)) instead of sorting, normalizing or "
+           "appending in place")
 def inputs_are_not_mutated(ctx: Context) -> None:
     texts = list(TEXTS)
     ctx.plugin.embed_batch(texts, batch_size=2)
@@ -226,7 +259,9 @@ def _expect_similarity_keeps(ctx: Context, a: List[float], b: List[float], what:
                                "normalise copies (e.g. numpy arrays), not the caller's lists")
 
 
-@check("embedding", "similarity(v, v) is about 1.0")
+@check("embedding", "similarity(v, v) is about 1.0",
+       why="a vector is as similar to itself as anything can be; recall ranks by this score",
+       fix="use cosine similarity: dot(a, b) / (norm(a) * norm(b))")
 def self_similarity_is_one(ctx: Context) -> None:
     for text in TEXTS[:3]:
         vector = _vector(ctx, text)
@@ -236,7 +271,10 @@ def self_similarity_is_one(ctx: Context) -> None:
                "use cosine similarity: dot(a, b) / (|a| * |b|)")
 
 
-@check("embedding", "similarity() is symmetric and stays within [-1, 1]")
+@check("embedding", "similarity() is symmetric and stays within [-1, 1]",
+       why="recall ranks by similarity(); an order-dependent or unbounded score ranks memories "
+           "inconsistently",
+       fix="use cosine similarity and clamp the result to [-1, 1] against rounding")
 def similarity_is_symmetric_and_bounded(ctx: Context) -> None:
     vectors = [_vector(ctx, text) for text in TEXTS]
     vectors.append([-x for x in vectors[0]])
@@ -278,7 +316,10 @@ def _arbitrary_vectors(ctx: Context, dimension: int) -> List[Tuple[str, List[flo
 
 
 @check("embedding", "similarity() of arbitrary vectors (any norm or sign) is in [-1, 1], "
-                    "symmetric, and changes neither")
+                    "symmetric, and changes neither",
+       why="stored vectors may come from older models or other providers, with any norm or sign",
+       fix="normalize inside similarity() on copies, return 0.0 for a zero vector, and clamp to "
+           "[-1, 1]")
 def similarity_handles_any_vectors(ctx: Context) -> None:
     vectors = _arbitrary_vectors(ctx, ctx.plugin.get_dimension())
     for i, (first, a) in enumerate(vectors):
@@ -288,7 +329,10 @@ def similarity_handles_any_vectors(ctx: Context) -> None:
             _expect_similarity_keeps(ctx, a, b, what)
 
 
-@check("embedding", "similarity() of vectors of different lengths raises ValueError")
+@check("embedding", "similarity() of vectors of different lengths raises ValueError",
+       why="vectors of different lengths come from different models; zip() silently compares a "
+           "prefix and returns a meaningless score",
+       fix='raise ValueError("vectors have different lengths") when len(a) != len(b)')
 def similarity_rejects_mismatched_lengths(ctx: Context) -> None:
     vector = _vector(ctx, TEXTS[0])
     expect_raises((ValueError,), lambda: ctx.plugin.similarity(vector, vector[:-1] or [0.0, 1.0]),
@@ -296,7 +340,10 @@ def similarity_rejects_mismatched_lengths(ctx: Context) -> None:
                   "check len(embedding1) == len(embedding2) and raise ValueError")
 
 
-@check("embedding", "related texts score higher than unrelated ones", requires=("semantic",))
+@check("embedding", "related texts score higher than unrelated ones", requires=("semantic",),
+       why="a plugin declaring 'semantic' promises that recall finds memories by meaning, not by "
+           "spelling",
+       fix="use a model trained for sentence similarity, or do not declare 'semantic'")
 def similarity_tracks_meaning(ctx: Context) -> None:
     anchor = _vector(ctx, "The kitten is sleeping on the sofa.")
     related = _vector(ctx, "A small cat naps on the couch.")
@@ -306,7 +353,10 @@ def similarity_tracks_meaning(ctx: Context) -> None:
            f"{near:.4f} <= {far:.4f}", "use a semantic model, or do not declare 'semantic'")
 
 
-@check("embedding", "get_model_name() is a non-empty str")
+@check("embedding", "get_model_name() is a non-empty str",
+       why="OMI records which model made each vector, so vectors of different models are never "
+           "compared",
+       fix="return the model's name as a non-empty str, including its version where it has one")
 def model_name_is_a_non_empty_string(ctx: Context) -> None:
     name = ctx.plugin.get_model_name()
     expect(isinstance(name, str) and name.strip() != "", "a non-empty str", name,

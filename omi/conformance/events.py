@@ -29,7 +29,10 @@ SAMPLE_PAYLOADS: Dict[str, Dict[str, Any]] = {
 }
 
 
-@check("event", "handle() accepts every one of the six event types")
+@check("event", "handle() accepts every one of the six event types",
+       why="the host emits all six lifecycle events to every handler; one that raises on any of "
+           "them is reported as failing",
+       fix="accept every type in omi.events.EVENT_TYPES, even if handle() does nothing for some")
 def handles_every_event_type(ctx: Context) -> None:
     for event_type in EVENT_TYPES:
         ctx.plugin.handle(event_type, copy.deepcopy(SAMPLE_PAYLOADS[event_type]))
@@ -39,7 +42,9 @@ def handles_every_event_type(ctx: Context) -> None:
 UNKNOWN_EVENT = ("omi.future.event", {"anything": True})
 
 
-@check("event", "unknown event types are ignored, not raised")
+@check("event", "unknown event types are ignored, not raised",
+       why="later OMI releases add event types; a handler that raises on them breaks on upgrade",
+       fix="return without doing anything for event types the handler does not know")
 def unknown_event_types_are_ignored(ctx: Context) -> None:
     plugin = ctx.plugin  # outside the try: a constructor error is its own finding
     event_type, payload = UNKNOWN_EVENT
@@ -51,7 +56,10 @@ def unknown_event_types_are_ignored(ctx: Context) -> None:
                "return early for event types you do not handle; OMI adds new ones")
 
 
-@check("event", "handle() does not change event_data")
+@check("event", "handle() does not change event_data",
+       why="every handler gets the same event_data; changing it changes what the other handlers "
+           "see",
+       fix="copy event_data (copy.deepcopy) before changing or adding anything")
 def event_data_is_not_mutated(ctx: Context) -> None:
     for event_type, payload in SAMPLE_PAYLOADS.items():
         given = copy.deepcopy(payload)
@@ -61,7 +69,10 @@ def event_data_is_not_mutated(ctx: Context) -> None:
                "copy event_data before adding fields to it")
 
 
-@check("event", "handle() returns None for every event type, unknown ones included")
+@check("event", "handle() returns None for every event type, unknown ones included",
+       why="the host ignores what handle() returns; a value returned there is usually a bug, "
+           "such as work the handler meant to do",
+       fix="return None from handle(); report results through your own channel (a log, a queue)")
 def handle_returns_none(ctx: Context) -> None:
     for event_type, payload in [*SAMPLE_PAYLOADS.items(), UNKNOWN_EVENT]:
         result = ctx.plugin.handle(event_type, copy.deepcopy(payload))
@@ -69,7 +80,10 @@ def handle_returns_none(ctx: Context) -> None:
                "return nothing from handle(), also for the event types it ignores")
 
 
-@check("event", "one handle() call returns within the call timeout")
+@check("event", "one handle() call returns within the call timeout",
+       why="events are delivered while the host waits; a slow handler delays every memory stored",
+       fix="queue the work (a thread, a task queue) and return, or give network calls a short "
+           "timeout")
 def handle_returns_promptly(ctx: Context) -> None:
     start = time.perf_counter()
     ctx.plugin.handle("session.started", copy.deepcopy(SAMPLE_PAYLOADS["session.started"]))

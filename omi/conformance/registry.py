@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, FrozenSet, List, Literal, Optional, Tuple, TypeVar
 
 from omi import __version__
+from omi.errors import did_you_mean
 from omi.plugins import KIND_NAMES
 
 INTERFACES = KIND_NAMES
@@ -190,6 +191,8 @@ class Check:
     requires: FrozenSet[str] = frozenset()
     unless: FrozenSet[str] = frozenset()  # capabilities that make the check not apply
     since: str = FIRST_SUITE_VERSION
+    why: str = ""  # why OMI needs the behaviour (omi plugins check --explain)
+    fix: str = ""  # the usual fix when a plugin fails it
 
     def skip_reason(self, declared: FrozenSet[str]) -> Optional[str]:
         """Why this check does not apply to a plugin declaring `declared`, or None."""
@@ -215,10 +218,18 @@ def check(
     requires: Tuple[str, ...] = (),
     unless: Tuple[str, ...] = (),
     since: str = FIRST_SUITE_VERSION,
+    why: str = "",
+    fix: str = "",
 ) -> Callable[[CheckFunction], CheckFunction]:
-    """Register the decorated function as the check of that name (the function's name)."""
+    """Register the decorated function as the check of that name (the function's name).
+
+    `why` (what the behaviour is for) and `fix` (the usual fix) are what `--explain` prints
+    beside the description; every check says both.
+    """
     if interface not in INTERFACES:
         raise ValueError(f"unknown interface {interface!r}")
+    if not why.strip() or not fix.strip():
+        raise ValueError("a check needs why= and fix= (what --explain prints)")
 
     def register(function: CheckFunction) -> CheckFunction:
         name = function.__name__
@@ -229,7 +240,7 @@ def check(
                 function.__module__, function.__qualname__):
             raise ValueError(f"two checks are named {name!r}")
         REGISTRY[name] = Check(name, interface, description, function, frozenset(requires),
-                               frozenset(unless), since)
+                               frozenset(unless), since, why, fix)
         return function
 
     return register
@@ -244,6 +255,27 @@ def checks_for(interface: str) -> List[Check]:
 def all_checks() -> List[Check]:
     _load_check_modules()
     return list(REGISTRY.values())
+
+
+def unknown_check(name: str, interface: Optional[str] = None) -> Optional[str]:
+    """Why `name` is not a check (of `interface`, when given), with the closest name, for an
+    error message; None when it is one."""
+    checks = {c.name: c for c in all_checks()}
+    known = checks.get(name)
+    if known is not None and interface in (None, known.interface):
+        return None
+    if known is not None:
+        return (f"{name!r}, which is {_article(known.interface)} check, not {_article(interface)} "
+                f"one; see omi plugins check --list-checks {interface}")
+    candidates = [c.name for c in checks.values() if interface in (None, c.interface)]
+    kind = f"{_article(interface)} check" if interface else "a check"
+    return (f"{name!r}, which is not {kind}{did_you_mean(name, candidates)}; see omi plugins "
+            f"check --list-checks{' ' + interface if interface else ''}")
+
+
+def _article(word: Optional[str]) -> str:
+    """`word` with "a" or "an" before it."""
+    return f"{'an' if str(word)[:1] in 'aeiou' else 'a'} {word}"
 
 
 def _load_check_modules() -> None:

@@ -119,7 +119,10 @@ def _expect_unchanged(memory: Dict[str, Any], found: Dict[str, Any]) -> None:
             raise CheckFailure(f"the {key} back exactly as stored", str(changed), fix)
 
 
-@check("storage", "store_memory() returns a unique, non-empty str id")
+@check("storage", "store_memory() returns a unique, non-empty str id",
+       why="the id is the only handle OMI has on a stored memory; a reused or empty id loses or "
+           "overwrites memories",
+       fix="return str(uuid.uuid4()) or the database's generated key, as a non-empty str")
 def store_returns_unique_ids(ctx: Context) -> None:
     ids = [ctx.plugin.store_memory(_memory(ctx)) for _ in range(20)]
     for memory_id in ids:
@@ -129,7 +132,10 @@ def store_returns_unique_ids(ctx: Context) -> None:
            f"{len(set(ids))} distinct", "generate ids with uuid4() or a database sequence")
 
 
-@check("storage", "store_memory() leaves the memory it was given unchanged")
+@check("storage", "store_memory() leaves the memory it was given unchanged",
+       why="the caller keeps using the memory dict it passed; adding an id or changing metadata "
+           "in it surprises them",
+       fix="build the row from a copy of the memory (dict(memory), copy.deepcopy for metadata)")
 def store_does_not_mutate_input(ctx: Context) -> None:
     memory = _memory(ctx)
     before = copy.deepcopy(memory)
@@ -139,7 +145,10 @@ def store_does_not_mutate_input(ctx: Context) -> None:
            "copy the dict before adding ids or timestamps")
 
 
-@check("storage", "recall() returns the stored content and metadata, with the id")
+@check("storage", "recall() returns the stored content and metadata, with the id",
+       why="recall() results are what agents read; without the content, metadata or id they "
+           "cannot use or link a memory",
+       fix="return dicts with 'id', 'content' and 'metadata' as stored")
 def recall_returns_content_and_metadata(ctx: Context) -> None:
     memory = _memory(ctx, "meta")
     memory_id = ctx.plugin.store_memory(copy.deepcopy(memory))
@@ -147,7 +156,11 @@ def recall_returns_content_and_metadata(ctx: Context) -> None:
 
 
 @check("storage", "non-ASCII and 1 MB content and nested metadata of every JSON type come "
-                  "back exactly")
+                  "back exactly",
+       why="memories are data that must survive storage unchanged: any language, large texts and "
+           "nested JSON metadata",
+       fix="store content as UTF-8 text without a length limit and metadata as JSON (json.dumps "
+           "/ json.loads), keeping types")
 def content_and_metadata_come_back_exactly(ctx: Context) -> None:
     memories = [
         {"content": f"remember {_word(ctx)} {UNUSUAL_TEXT}", "metadata": {"text": "unusual"}},
@@ -160,7 +173,11 @@ def content_and_metadata_come_back_exactly(ctx: Context) -> None:
         _expect_unchanged(memory, _find(ctx.plugin, memory, memory_id))
 
 
-@check("storage", "recall() with a stored memory's exact content finds that memory")
+@check("storage", "recall() with a stored memory's exact content finds that memory",
+       why="asking for a memory by its own words is the simplest recall; if it fails, no recall "
+           "can be trusted",
+       fix="match the query against stored content (full-text search or embeddings) and return "
+           "the best matches")
 def recall_finds_exact_content(ctx: Context) -> None:
     memories = [_memory(ctx, str(index)) for index in range(5)]
     ids = [ctx.plugin.store_memory(memory) for memory in memories]
@@ -194,7 +211,10 @@ RANKED = [
 
 
 @check("storage", "recall() ranks memories holding all the query's words above those holding "
-                  "some; scores never rise")
+                  "some; scores never rise",
+       why="agents read recall results top down and often only the first few",
+       fix="score by how many query words a memory holds (or by similarity) and sort by score, "
+           "highest first")
 def recall_ranks_better_matches_first(ctx: Context) -> None:
     words = [_word(ctx, tag) for tag in "abc"]
     query = " ".join(words)
@@ -234,7 +254,11 @@ def _order_fix(ranked: List[Optional[int]]) -> str:
     return "rank by relevance: memories holding more of the query's words first"
 
 
-@check("storage", "recall() honours limit (0, 1, and more than stored) and returns dicts")
+@check("storage", "recall() honours limit (0, 1, and more than stored) and returns dicts",
+       why="limit bounds how much memory an agent has to read; more results overflow its "
+           "context, 0 asks for none",
+       fix="apply limit in the query (LIMIT ?) or slice results[:limit], and return a list of "
+           "dicts")
 def recall_honours_limit(ctx: Context) -> None:
     word = f"zqshared{ctx.rng.getrandbits(32):08x}"
     ids = [ctx.plugin.store_memory({"content": f"{word} item {index}", "metadata": {}})
@@ -252,14 +276,21 @@ def recall_honours_limit(ctx: Context) -> None:
            "return every match up to the limit")
 
 
-@check("storage", "a new instance starts empty", unless=("shared",))
+@check("storage", "a new instance starts empty", unless=("shared",),
+       why="each OMI host owns its data; a fresh instance that shows old data mixes up users or "
+           "tests",
+       fix="keep data where the constructor's location option says, or declare 'shared' if every "
+           "instance sees one server")
 def new_instance_starts_empty(ctx: Context) -> None:
     results = ctx.make("fresh").recall("remember", limit=10)
     expect(results == [], "no memories in a fresh instance", results,
            "start from an empty store for a new location")
 
 
-@check("storage", "two instances do not see each other's data", unless=("shared",))
+@check("storage", "two instances do not see each other's data", unless=("shared",),
+       why="two hosts configured with different locations must not see each other's memories",
+       fix="keep all state per instance (no module-level or class-level stores), or declare "
+           "'shared'")
 def instances_are_isolated(ctx: Context) -> None:
     first, second = ctx.make("first"), ctx.make("second")
     memory = _memory(ctx, "iso")
@@ -270,7 +301,10 @@ def instances_are_isolated(ctx: Context) -> None:
 
 
 @check("storage", "the same memory stored twice is two memories (two ids, both recalled), "
-                  "also after a reopen")
+                  "also after a reopen",
+       why="the same words may be said twice and both times matter; deduplicating silently loses "
+           "a memory and its metadata",
+       fix="give every store_memory() call a new id and a new row; do not key rows by content")
 def same_memory_twice_is_two_memories(ctx: Context) -> None:
     memory = _memory(ctx, "twice")
     backend = ctx.make("twice")
@@ -293,7 +327,10 @@ def same_memory_twice_is_two_memories(ctx: Context) -> None:
                NOT_A_SET_FIX)
 
 
-@check("storage", "add_edge() links two stored memories and returns None")
+@check("storage", "add_edge() links two stored memories and returns None",
+       why="edges link memories into a graph (related_to, supports, ...); OMI ignores the return "
+           "value",
+       fix="insert the edge (source, target, type) and return None")
 def add_edge_between_stored_memories(ctx: Context) -> None:
     a = ctx.plugin.store_memory(_memory(ctx, "a"))
     b = ctx.plugin.store_memory(_memory(ctx, "b"))
@@ -302,7 +339,11 @@ def add_edge_between_stored_memories(ctx: Context) -> None:
     ctx.plugin.add_edge(b, a, "supports")
 
 
-@check("storage", "add_edge() with an unknown id raises an error naming it")
+@check("storage", "add_edge() with an unknown id raises an error naming it",
+       why="an edge to a memory that does not exist is a dangling link; the error must say which "
+           "id is wrong",
+       fix="check that both ids exist (or use foreign keys) and raise an error naming the "
+           "unknown id")
 def add_edge_rejects_unknown_ids(ctx: Context) -> None:
     known = ctx.plugin.store_memory(_memory(ctx))
     unknown = f"missing-{uuid.uuid4().hex}"
@@ -327,7 +368,9 @@ def add_edge_rejects_unknown_ids(ctx: Context) -> None:
         raise CheckFailure(f"the message to name {unknown}", message, "say which id is unknown")
 
 
-@check("storage", "close() can be called twice, also after use")
+@check("storage", "close() can be called twice, also after use",
+       why="hosts close backends on shutdown and in error paths, so close() may run twice",
+       fix="set a closed flag in close() and return at once when it is already set")
 def close_is_idempotent(ctx: Context) -> None:
     backend = ctx.make("closing")
     backend.store_memory(_memory(ctx))
@@ -335,7 +378,11 @@ def close_is_idempotent(ctx: Context) -> None:
     backend.close()
 
 
-@check("storage", "every method of a closed backend raises: store_memory, recall, add_edge")
+@check("storage", "every method of a closed backend raises: store_memory, recall, add_edge",
+       why="a closed backend has released its connection; silently working or returning nothing "
+           "hides a bug in the host",
+       fix="set the connection to None in close() and check it at the start of every method, "
+           'raising RuntimeError("backend is closed")')
 def use_after_close_raises(ctx: Context) -> None:
     backend = ctx.make("closed")
     memory = _memory(ctx)
@@ -357,7 +404,10 @@ Sessions = List[Dict[str, Tuple[Dict[str, Any], Dict[str, Any]]]]
 
 
 @check("storage", "data survives several close()/reopen cycles unchanged, and ids never "
-                  "repeat", requires=("persistent",))
+                  "repeat", requires=("persistent",),
+       why="a plugin declaring 'persistent' promises memories outlive the process",
+       fix="commit every write before returning and reopen the same location, or do not declare "
+           "'persistent'")
 def data_survives_reopen(ctx: Context) -> None:
     backend = ctx.make("durable")
     sessions: Sessions = []
@@ -460,7 +510,11 @@ class _Model:
         return next((memory_id for memory_id in self.memories if str(memory_id) in text), None)
 
 
-@check("storage", "a seeded random sequence of operations agrees with a simple model")
+@check("storage", "a seeded random sequence of operations agrees with a simple model",
+       why="mixed sequences of store, recall and edge operations find bugs single checks miss "
+           "(stale caches, lost writes)",
+       fix="run the failing sequence it prints (same --seed) and compare each result with what a "
+           "plain dict would hold")
 def random_operations_match_a_model(ctx: Context) -> None:
     model = _Model(ctx.make("model"))
     for step in range(60):

@@ -35,14 +35,14 @@ def declared_capabilities(plugin_class: type) -> FrozenSet[str]:
 
 
 def check_known_failures(owner: str, known: Dict[str, Any], interface: str) -> Dict[str, str]:
-    """`known` if every key names a check of `interface` with a reason; else ValueError."""
-    from omi.conformance.registry import checks_for
+    """`known` if every key names a check of `interface` with a reason; else ValueError,
+    which suggests the check a mistyped name was meant to be."""
+    from omi.conformance.registry import unknown_check
 
-    names = {c.name for c in checks_for(interface)}
     for name, reason in known.items():
-        if name not in names:
-            raise ValueError(f"{owner} names '{name}', which is not a {interface} check; see "
-                             f"omi plugins check --list-checks {interface}")
+        problem = unknown_check(name, interface)
+        if problem:
+            raise ValueError(f"{owner} names {problem}")
         if not isinstance(reason, str) or not reason.strip():
             raise ValueError(f"{owner}['{name}'] needs a reason (a non-empty string)")
     return dict(known)
