@@ -14,10 +14,14 @@
 The distributions and the config file are dated 10 s back before timing: the plugin index and
 the parsed-config cache do not trust a timestamp younger than 2 s (see omi/index.py and
 omi/configcache.py), and a user's installed packages and config file are older than that.
+The plugin modules are compiled first, as pip compiles what it installs: otherwise the first
+import writes `__pycache__` into the sys.path entry, which changes it, and the index would be
+rebuilt, untrusted, for the next two seconds of runs.
 """
 
 from __future__ import annotations
 
+import compileall
 import os
 import shutil
 import sys
@@ -51,12 +55,20 @@ def make_site(root: Path, distributions: int, plugins: int) -> Path:
 
 
 def backdate(root: Path, seconds: float = 10.0) -> None:
-    """Date everything under `root` back, as an install some seconds old is."""
+    """Date everything under `root` back, as an install some seconds old is, and compile its
+    modules as pip does; bytecode records its source's mtime, so both dates are one stamp."""
     stamp = time.time_ns() - int(seconds * 1e9)
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            os.utime(os.path.join(folder, name), ns=(stamp, stamp))
-    os.utime(root, ns=(stamp, stamp))
+
+    def date_all() -> None:
+        for folder, dirs, files in os.walk(root):
+            for name in dirs + files:
+                os.utime(os.path.join(folder, name), ns=(stamp, stamp))
+        os.utime(root, ns=(stamp, stamp))
+
+    date_all()
+    if root.is_dir():
+        compileall.compile_dir(root, quiet=1)
+        date_all()
 
 
 def add_host_plugins(site: Path) -> None:

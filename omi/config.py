@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union, cast
 
 from omi.errors import ConfigError
 from omi.errors import did_you_mean as _did_you_mean
 from omi.masking import MASK, is_secret, mask_known, mask_secrets, mask_text
-from omi.paths import default_database_path, user_config_dir, user_data_dir
+from omi.paths import default_database_path, user_config_dir, user_config_file, user_data_dir
 
 if TYPE_CHECKING:  # imported when plugins are built, not when a config is read
+    from pathlib import Path
+
     from omi.embeddings import EmbeddingProvider
     from omi.events import EventHandler
     from omi.plugins import PluginKind, PluginRegistry
@@ -60,8 +60,9 @@ MAX_CONFIG_BYTES = 256 * 1024
 MAX_CONFIG_VALUES = 10_000  # counting every copy a YAML alias (*name) makes
 MAX_CONFIG_DEPTH = 32
 
-_REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# Patterns, compiled (and cached by `re`) when a value holds a "$": most never do.
+_REFERENCE = r"\$\$\{|\$\{([^}]*)\}|\$\{"
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*\Z"
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -73,16 +74,26 @@ def find_config(explicit: Optional[PathLike] = None) -> Optional[Path]:
     A file named explicitly or by OMI_CONFIG must exist: a typo there is an error, not a
     silent fall back to defaults.
     """
+    found = _locate_config(explicit)
+    if found is None:
+        return None
+    from pathlib import Path
+
+    return Path(found)
+
+
+def _locate_config(explicit: Optional[PathLike]) -> Optional[str]:
+    """`find_config` as a string: the host's start looks the file up without `pathlib`."""
     for path, origin in ((explicit, "--config"), (os.environ.get(CONFIG_ENV) or None,
                                                   CONFIG_ENV)):
         if path is not None:
-            path = Path(path).expanduser()
-            if not path.is_file():
+            path = os.path.expanduser(os.fspath(path))
+            if not os.path.isfile(path):
                 raise ConfigError(f"{origin} names {path}, which is not a file; fix the path "
                                   f"or create the file")
             return path
-    for path in (Path(LOCAL_CONFIG), user_config_dir() / "config.yaml"):
-        if path.is_file():
+    for path in (LOCAL_CONFIG, user_config_file()):
+        if os.path.isfile(path):
             return path
     return None
 
@@ -119,7 +130,7 @@ def expand_variables(value: Any, key: str = "", environ: Optional[Mapping[str, s
             raise ConfigError(f"{key}: unclosed '${{' in {shown(value)!r}; "
                               f"write ${{NAME}}, or $${{ for a literal '${{'")
         name, sep, default = inner.partition(":-")
-        if not _NAME.match(name):
+        if not re.match(_NAME, name):
             raise ConfigError(f"{key}: '${{{shown(inner)}}}' is not a variable "
                               f"reference; write ${{NAME}} or ${{NAME:-default}}")
         if sep and not env.get(name):  # as in the shell: unset or empty takes the default
@@ -129,7 +140,7 @@ def expand_variables(value: Any, key: str = "", environ: Optional[Mapping[str, s
         raise ConfigError(f"{key}: environment variable {name} is not set; export it or "
                           f"write ${{{name}:-default}}")
 
-    return _REFERENCE.sub(replace, value)
+    return re.sub(_REFERENCE, replace, value)
 
 
 def _join(parent: str, child: Any) -> str:
@@ -139,14 +150,39 @@ def _join(parent: str, child: Any) -> str:
 # --- the parsed configuration ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PluginChoice:
+class _Record:
+    """Equality and a repr over `_fields`, as @dataclass would write them: building a dataclass
+    runs `exec` for each method, about 1.5 ms a class at every host start."""
+
+    __slots__: Tuple[str, ...] = ()
+    _fields: Tuple[str, ...] = ()
+
+    def _values(self) -> Tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable options: unhashable, as before
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({shown})"
+
+
+class PluginChoice(_Record):
     """One plugin chosen by name, the options for its constructor, and where it was chosen."""
 
-    key: str  # "embedding", "storage" or "events.handlers[0]", for error messages
-    name: str
-    options: Dict[str, Any] = field(default_factory=dict)
-    written: str = ""  # the name as written, when it came from a ${VAR}
+    __slots__ = _fields = ("key", "name", "options", "written")
+
+    def __init__(self, key: str, name: str, options: Optional[Dict[str, Any]] = None,
+                 written: str = "") -> None:
+        self.key = key  # "embedding", "storage" or "events.handlers[0]", for error messages
+        self.name = name
+        self.options: Dict[str, Any] = {} if options is None else options
+        self.written = written  # the name as written, when it came from a ${VAR}
 
     @property
     def shown(self) -> str:
@@ -155,16 +191,31 @@ class PluginChoice:
         return f"{self.written!r} (as expanded)" if self.written else repr(self.name)
 
 
-@dataclass
-class Config:
+class Config(_Record):
     """A checked configuration; nothing is imported or built until `build_plugins`."""
 
-    source: Optional[Path] = None  # the file it came from; None when running on defaults
-    embedding: Optional[PluginChoice] = None
-    storage: PluginChoice = field(
-        default_factory=lambda: PluginChoice("storage", BUILTIN_STORAGE))
-    handlers: List[PluginChoice] = field(default_factory=list)
-    dispatch: Dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("_source", "embedding", "storage", "handlers", "dispatch")
+    _fields = ("source", "embedding", "storage", "handlers", "dispatch")
+
+    def __init__(self, source: Optional[PathLike] = None,
+                 embedding: Optional[PluginChoice] = None,
+                 storage: Optional[PluginChoice] = None,
+                 handlers: Optional[List[PluginChoice]] = None,
+                 dispatch: Optional[Dict[str, Any]] = None) -> None:
+        self._source = None if source is None else os.fspath(source)
+        self.embedding = embedding
+        self.storage = PluginChoice("storage", BUILTIN_STORAGE) if storage is None else storage
+        self.handlers: List[PluginChoice] = [] if handlers is None else handlers
+        self.dispatch: Dict[str, Any] = {} if dispatch is None else dispatch
+
+    @property
+    def source(self) -> Optional[Path]:
+        """The file it came from; None when running on defaults."""
+        if self._source is None:
+            return None
+        from pathlib import Path
+
+        return Path(self._source)
 
     def effective(self) -> Dict[str, Any]:
         """The configuration as the host runs it, defaults filled in (secrets NOT masked)."""
@@ -186,7 +237,7 @@ def load_config(path: Optional[PathLike] = None,
     The parsed file comes from omi.configcache while the file is unchanged, so most starts
     never import PyYAML; ${VAR}s are expanded and the shape checked at every load.
     """
-    source = find_config(path)
+    source = _locate_config(path)
     if source is None:
         return Config()
     from omi import configcache
@@ -202,7 +253,7 @@ def load_config(path: Optional[PathLike] = None,
         raise ConfigError(f"{source}: {error}") from None
 
 
-def _parse_yaml(source: Path, data: bytes) -> Any:
+def _parse_yaml(source: str, data: bytes) -> Any:
     """The YAML document in `data`, the contents of `source`, read by the bounded loader."""
     if len(data) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{source}: the file is larger than {MAX_CONFIG_BYTES // 1024} KiB, "
@@ -312,7 +363,7 @@ def _config_loader() -> Any:
     return ConfigLoader
 
 
-def parse_config(document: Any, source: Optional[Path] = None,
+def parse_config(document: Any, source: Optional[PathLike] = None,
                  environ: Optional[Mapping[str, str]] = None) -> Config:
     """Check a loaded YAML document and turn it into a Config (messages omit the file name)."""
     if document is None:

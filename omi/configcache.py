@@ -24,7 +24,7 @@ is unchanged: device, inode, size and nanosecond mtime and ctime.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, List, Tuple, Union
 
 from omi import index
 
@@ -37,7 +37,8 @@ MAX_ENTRY_BYTES = 1024 * 1024  # aliases copy values: the JSON may outgrow the Y
 _MISS = object()
 
 
-def load(source: os.PathLike[str], parse: Callable[[bytes], Any], max_bytes: int) -> Any:
+def load(source: Union[str, os.PathLike[str]], parse: Callable[[bytes], Any],
+         max_bytes: int) -> Any:
     """The parsed contents of `source`: from the cache when it matches the file, else
     `parse(up to max_bytes + 1 of the file's bytes)`, whose result is cached when it may be.
     Errors of reading (OSError) and of `parse` propagate unchanged."""
@@ -71,11 +72,8 @@ def load(source: os.PathLike[str], parse: Callable[[bytes], Any], max_bytes: int
 
 
 def cache_file(path: str) -> str:
-    import zlib
-
-    data = path.encode("utf-8", "surrogatepass")
     return os.path.join(index.cache_dir(),
-                        f"{KIND}-{zlib.crc32(data):08x}{zlib.adler32(data):08x}.json")
+                        f"{KIND}-{index.digest(path.encode('utf-8', 'surrogatepass'))}.json")
 
 
 def _identity(st: os.stat_result) -> Tuple[int, int, int, int, int]:

@@ -115,12 +115,20 @@ def interpreter_key() -> Dict[str, Any]:
     return key
 
 
-def cache_file(key: Optional[Dict[str, Any]] = None) -> str:
-    import zlib
+_DIGEST_MODULUS = (1 << 64) - 59  # the largest prime below 2**64
 
+
+def digest(data: bytes) -> str:
+    """16 hex digits naming a cache file after `data`. Not cryptographic, and need not be: each
+    file records the key it was written for, so one named alike by other data is a miss. Plain
+    integer arithmetic, so that no extension module (zlib, hashlib) is loaded at start-up."""
+    number = int.from_bytes(b"\x01" + data, "big")  # the 1 makes leading zero bytes count
+    return f"{number % _DIGEST_MODULUS:016x}"
+
+
+def cache_file(key: Optional[Dict[str, Any]] = None) -> str:
     data = repr(sorted((key or interpreter_key()).items())).encode("utf-8", "surrogatepass")
-    digest = f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
-    return os.path.join(cache_dir(), f"plugins-{digest}.json")
+    return os.path.join(cache_dir(), f"plugins-{digest(data)}.json")
 
 
 # --- the validity fingerprint ---------------------------------------------------------------
@@ -255,6 +263,11 @@ class CachedDistribution:
         return f"<CachedDistribution {self.name} {self.version} at {self._path}>"
 
 
+def _dotted(text: str) -> bool:
+    """Whether `text` matches the pattern's `[\\w.]+`: word characters and dots."""
+    return bool(text) and all(char.isalnum() or char in "._" for char in text)
+
+
 class CachedEntryPoint:
     """An entry point read from the index: `importlib.metadata.EntryPoint`'s attributes and
     `load()`, without importing importlib.metadata."""
@@ -269,7 +282,12 @@ class CachedEntryPoint:
         self.dist = dist
 
     def _parts(self) -> Tuple[str, str, str]:
-        import re
+        """(module, attribute, extras) as importlib.metadata's pattern splits the value."""
+        module, colon, attr = self.value.partition(":")
+        module, attr = module.rstrip(), attr.strip()
+        if _dotted(module) and (_dotted(attr) if colon else not attr):  # "pkg.mod:Class"
+            return module, attr, ""
+        import re  # extras, stray spaces: the pattern, compiled only for such values
 
         match = re.match(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?"
                          r"((?P<extras>\[.*\])\s*)?$", self.value)

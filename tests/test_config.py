@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -380,8 +382,6 @@ tokenize = sys.modules.get("tokenize")
 print(tokenize is None or tokenize._compile.cache_info().currsize == 0)
 print(options_problem(Custom, {}))
 """
-    import subprocess
-    import sys
 
     lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True, timeout=60).stdout.splitlines()
@@ -756,3 +756,18 @@ def test_a_selector_from_a_variable_is_shown_as_written_never_expanded(tmp_path,
     assert result.exit_code == 2
     assert "no embedding provider named '${MY_API_KEY}' (as expanded)" in result.output
     assert "sk-live" not in result.output
+
+
+def test_loading_a_named_config_imports_no_pathlib_until_source_is_read(tmp_path):
+    """The host's start skips `pathlib` (several milliseconds); `Config.source` is still a Path."""
+    config = tmp_path / "omi.yaml"
+    config.write_text("storage:\n  backend: sqlite\n  path: /data/omi.db\n", encoding="utf-8")
+    code = ("import json, sys; before = 'pathlib' in sys.modules; "
+            "from omi.config import load_config; "
+            f"config = load_config({str(config)!r}); after = 'pathlib' in sys.modules; "
+            "from pathlib import Path; print(json.dumps("
+            "[before, after, isinstance(config.source, Path), str(config.source)]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    before, after, is_path, shown = json.loads(out)
+    assert (after, is_path, shown) == (before, True, str(config))

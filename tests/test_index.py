@@ -599,3 +599,31 @@ def test_another_omi_version_has_its_own_index(monkeypatch):
     before = index.cache_file()
     monkeypatch.setattr(index, "__version__", "99.0")
     assert index.interpreter_key()["omi"] == "99.0" and index.cache_file() != before
+
+
+@pytest.mark.parametrize("value", [
+    "pkg.mod:Class", "mod", "mod:", "mod :Class", "mod: Class ", "mod:Outer.Inner",
+    " mod:Class", "mod:Class extra", "mod:Class [extra1, extra2]", "mod[extra]", "1mod:x",
+    "pkg..mod:x", "mod:Cla-ss", "módulo:Clase", "mod\u00a0:Class", "mod:Class\n", "a\u00b7b:C",
+    "mod::Class", "mod:Class:Other", "", ":Class",
+])
+def test_an_indexed_entry_point_splits_its_value_as_importlib_metadata_does(value):
+    from importlib.metadata import EntryPoint
+
+    real = EntryPoint(name="x", value=value, group="omi.embedding_providers")
+    cached = index.CachedEntryPoint("x", value, "omi.embedding_providers")
+    match = real.pattern.match(value)
+    if match is None:  # importlib.metadata raises for these; the index names the module part
+        assert (cached.module, cached.attr, cached.extras) == (value.partition(":")[0].strip(),
+                                                               "", [])
+    else:
+        assert (cached.module, cached.attr, cached.extras) == (real.module, real.attr or "",
+                                                               real.extras)
+
+
+def test_cache_file_names_are_stable_and_tell_keys_apart():
+    names = {index.digest(f"/venv-{number}/bin/python".encode()) for number in range(1000)}
+    assert len(names) == 1000
+    assert all(re.fullmatch(r"[0-9a-f]{16}", name) for name in names)
+    assert index.digest(b"/usr/bin/python3") == index.digest(b"/usr/bin/python3")
+    assert index.digest(b"") != index.digest(b"\x00")  # a leading zero byte still counts
