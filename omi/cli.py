@@ -17,8 +17,8 @@ import click
 
 from omi import __version__
 from omi.errors import OmiError, OperationFailed, UsageError, did_you_mean
+from omi.kinds import KIND_NAMES, KINDS
 from omi.listing import format_plugin_line, one_line, plugin_output_to_stderr  # noqa: F401
-from omi.plugins import KIND_NAMES, KINDS
 
 if TYPE_CHECKING:  # the host is imported by the commands that use it
     from omi.host import Memory
@@ -122,7 +122,8 @@ class CommandLineText(_TextParamType):
     """
 
     name = "text"
-    CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")  # Cc but whitespace
+    # Cc but whitespace; compiled (and cached by `re`) at the first value, not by `omi --help`.
+    CONTROL = r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]"
 
     def convert(self, value: str, param: Optional[click.Parameter],
                 ctx: Optional[click.Context]) -> str:
@@ -133,7 +134,7 @@ class CommandLineText(_TextParamType):
             what = f"byte 0x{code - 0xDC00:02X}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
             self.fail(f"not valid UTF-8 ({what} at position {error.start}); pass UTF-8 text "
                       f"(is the terminal's or the file's encoding UTF-8?)", param, ctx)
-        control = self.CONTROL.search(value)
+        control = re.search(self.CONTROL, value)
         if control:
             self.fail(f"control character U+{ord(control.group()):04X} at position "
                       f"{control.start()}; remove it (tabs and line breaks are fine)", param, ctx)

@@ -12,9 +12,17 @@ import sys
 import types
 import weakref
 from importlib import import_module
-from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from omi.errors import PluginError
+from omi.kinds import (
+    GROUP_TITLES,
+    GROUPS,
+    KINDS,
+    PLUGIN_GROUPS,
+    PluginKind,
+    kind_of,
+)
 
 if TYPE_CHECKING:  # importlib.metadata is imported only when the index cannot answer
     from importlib import metadata
@@ -57,54 +65,6 @@ def _log(level: int, message: str, *args: Any) -> None:
     if logging is not None:
         logging.getLogger(__name__).log(level, message, *args)
 
-class PluginKind(NamedTuple):
-    """One kind of plugin, written once: everything else derives from the `KINDS` table.
-
-    Strings only (the base class is a module and attribute name), so reading the table imports
-    nothing; a NamedTuple rather than a dataclass because dataclasses imports `inspect`, which
-    would cost `omi plugins list` several milliseconds.
-    """
-
-    name: str  # "embedding": the `plugins new` type and the conformance interface
-    group: str  # the entry-point group
-    title: str  # how `plugins list` heads the group
-    base: tuple[str, str]  # (module, class) of the interface its plugins implement
-    suffix: str  # of the class name `plugins new` derives: MyThingEmbedder
-    section: str  # its key in config.yaml
-    selector: str  # the key naming the plugin in that section
-    noun: str  # for messages: "no embedding provider named ..."
-
-    @property
-    def short_group(self) -> str:
-        """The group without its "omi." prefix, as the earlier release keyed PLUGIN_GROUPS."""
-        return self.group.split(".", 1)[1]
-
-
-KINDS: tuple[PluginKind, ...] = (
-    PluginKind("embedding", "omi.embedding_providers", "Embedding Providers",
-               ("omi.embeddings", "EmbeddingProvider"), "Embedder", "embedding", "provider",
-               "embedding provider"),
-    PluginKind("storage", "omi.storage_backends", "Storage Backends",
-               ("omi.storage", "StorageBackend"), "Backend", "storage", "backend",
-               "storage backend"),
-    PluginKind("event", "omi.event_handlers", "Event Handlers",
-               ("omi.events", "EventHandler"), "Handler", "events", "name", "event handler"),
-)
-KIND_NAMES: tuple[str, ...] = tuple(kind.name for kind in KINDS)
-
-
-def kind_of(name_or_group: str) -> PluginKind:
-    """The kind called `name_or_group` ("embedding") or owning that entry-point group."""
-    for kind in KINDS:
-        if name_or_group in (kind.name, kind.group):
-            return kind
-    raise KeyError(name_or_group)
-
-
-#: Short name -> entry-point group, as the earlier OMI release exposed it.
-PLUGIN_GROUPS: Dict[str, str] = {kind.short_group: kind.group for kind in KINDS}
-GROUPS: tuple[str, ...] = tuple(kind.group for kind in KINDS)
-GROUP_TITLES: Dict[str, str] = {kind.group: kind.title for kind in KINDS}
 SUPPORTED_INTERFACE_VERSIONS: tuple[str, ...] = ("1.0",)
 
 _GROUP_ALIASES: Dict[str, str] = {

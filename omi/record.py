@@ -16,7 +16,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 from omi.confine import check_relative
 from omi.errors import UpdateError
-from omi.plugins import KIND_NAMES
+from omi.kinds import KIND_NAMES
 
 ANSWERS_FILE = ".omi-template.json"
 BASE_FILE = ".omi-template-base.json"

@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional
 
 from omi import __version__
 from omi.errors import ScaffoldError
-from omi.plugins import KINDS
+from omi.kinds import KINDS
 from omi.record import ANSWERS_FILE as ANSWERS_FILE  # re-exported: its home before record.py
 from omi.record import record_rendering
 

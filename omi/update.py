@@ -30,8 +30,8 @@ from omi import __version__
 from omi.atomic import write_atomically
 from omi.confine import UnsafePath, confined
 from omi.errors import ScaffoldError, UpdateError
+from omi.kinds import KIND_NAMES
 from omi.merge import Labels, MergeResult, merge_texts
-from omi.plugins import KIND_NAMES
 from omi.record import (
     ANSWERS_FILE,
     BASE_FILE,

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, FrozenSet, List, Literal, Optional, Tupl
 
 from omi import __version__
 from omi.errors import did_you_mean
-from omi.plugins import KIND_NAMES
+from omi.kinds import KIND_NAMES
 
 INTERFACES = KIND_NAMES
 
