@@ -1,9 +1,13 @@
-"""MkDocs hook: the conformance checks page is written from the check registry at build time.
+"""MkDocs hooks: the conformance checks page is written from the check registry at build time,
+and the command-line page sees every command.
 
 `omi plugins check --list-checks`, `--explain` and this page read the same registry
 (omi.conformance), so a check added to the suite appears here on the next build, with the
 description, the why and the usual fix the command prints; tests/test_docs.py holds them to
 the same text.
+
+mkdocs-click walks a group's loaded commands only; `omi`'s `plugins` group is loaded on first
+use (omi.cli's lazy table), so the build loads every lazy subcommand first.
 """
 
 from __future__ import annotations
@@ -53,6 +57,17 @@ def checks_markdown() -> str:
         lines += ["", f"### `{check.name}`", "", f"{_cell(check.description)}", "",
                   f"**Why:** {_cell(check.why)}", "", f"**Usual fix:** {_cell(check.fix)}"]
     return "\n".join(lines)
+
+
+def on_config(config: Any, **kwargs: Any) -> Any:
+    import click
+
+    from omi.cli import cli
+
+    context = click.Context(cli, info_name="omi")
+    for name in cli.lazy:
+        cli.get_command(context, name)
+    return config
 
 
 def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:

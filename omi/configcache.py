@@ -24,11 +24,11 @@ is unchanged: device, inode, size and nanosecond mtime and ctime.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, List, Tuple, Union
+from typing import Any, Callable, Dict, List, Tuple, Union
 
 from omi import index
 
-__all__ = ["clear", "load"]
+__all__ = ["clear", "entries", "load"]
 
 FORMAT = 1
 KIND = "config"  # its files: config-<key>.json
@@ -148,6 +148,47 @@ def _json_text(text: str) -> str:
     import json
 
     return json.dumps(text)
+
+
+def entries() -> List[Dict[str, Any]]:
+    """The parsed config files kept, for `omi plugins cache show`: the config file each one
+    holds, its age and whether it still matches that file. Never their contents: a config
+    file may hold secrets."""
+    import json
+    import time
+
+    found: List[Dict[str, Any]] = []
+    directory = index.cache_dir()
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return found
+    for name in names:
+        if not (name.startswith(f"{KIND}-") and name.endswith(".json")):
+            continue
+        entry: Dict[str, Any] = {"file": os.path.join(directory, name), "config": None,
+                                 "status": "unreadable"}
+        found.append(entry)
+        try:
+            with open(entry["file"], "rb") as stream:
+                st = os.fstat(stream.fileno())
+                if not _private(st):
+                    entry["status"] = "ignored: not private to this user"
+                    continue
+                data = json.loads(stream.read(MAX_ENTRY_BYTES + 1))
+            source = data["path"]
+            if not isinstance(source, str) or data.get("format") != FORMAT:
+                continue
+        except (OSError, ValueError, TypeError, KeyError):
+            continue
+        entry["config"] = source
+        entry["age_seconds"] = max(0.0, time.time() - st.st_mtime)
+        try:
+            current = list(_identity(os.stat(source))) == data.get("identity")
+        except OSError:
+            current = False
+        entry["status"] = "current" if current else "stale (the next load parses again)"
+    return found
 
 
 def clear() -> List[str]:

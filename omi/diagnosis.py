@@ -5,8 +5,8 @@ group OMI does not read, names a class its module does not define, belongs to a 
 was never installed for the Python running omi, or to an editable install whose source moved.
 These functions turn each of those into a sentence saying what to run. They run on error paths
 only (and, for the near-miss rule, when the plugin index scans), so nothing here weighs on a
-listing that finds every plugin where it should be. This module imports nothing of OMI's:
-omi.plugins and omi.index pass it what it needs.
+listing that finds every plugin where it should be. Of OMI's modules it imports only
+omi.tomlfile, when it reads ./pyproject.toml: omi.plugins and omi.index pass it what it needs.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ __all__ = [
 
 PREFIX = "omi"  # what every candidate near-miss group starts with
 PROJECT_FILE = "pyproject.toml"
-MAX_PROJECT_BYTES = 1024 * 1024  # a larger pyproject.toml is not read for a hint
 MAX_DIRECT_URL_BYTES = 64 * 1024
 CLOSE_ENOUGH = 0.8  # difflib ratio between normalized group names that counts as a typo
 MAX_CLASSES = 12  # a module's classes named in one message
@@ -97,20 +96,11 @@ def misplaced(group: str, intended: str) -> str:
 def _declared_entry_points(directory: str) -> Optional[tuple[str, Dict[str, Dict[str, Any]]]]:
     """(project name, entry-point tables) of directory/pyproject.toml, or None when there is
     no readable, sane one (or no TOML parser: Python 3.10 has none built in)."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:
-        try:
-            import tomli as tomllib
-        except ImportError:
-            return None
+    from omi import tomlfile
+
     try:
-        with open(os.path.join(directory, PROJECT_FILE), "rb") as file:
-            data = file.read(MAX_PROJECT_BYTES + 1)
-        if len(data) > MAX_PROJECT_BYTES:
-            return None
-        project = tomllib.loads(data.decode("utf-8")).get("project")
-    except (OSError, ValueError, RecursionError):  # ValueError: not UTF-8, not TOML
+        project = tomlfile.load(os.path.join(directory, PROJECT_FILE)).get("project")
+    except (tomlfile.NoParser, OSError, ValueError):
         return None
     if not isinstance(project, dict) or not isinstance(project.get("name"), str):
         return None

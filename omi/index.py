@@ -61,6 +61,7 @@ __all__ = [
 
 FORMAT = 2  # 2: near-miss groups are recorded too
 SWITCH = "OMI_NO_CACHE"
+KIND = "plugins"  # its files: plugins-<key>.json
 MAX_BYTES = 8 * 1024 * 1024  # a larger file is not ours, or not sane: ignore it
 # File systems stamp a write with a coarse clock (a few milliseconds on Linux, 2 s on FAT), so
 # a file changed twice within one tick may keep its mtime (and its size). As git does for its
@@ -71,6 +72,7 @@ RACY_NS = 2_000_000_000
 # and the oldest past this many, are pruned whenever a new one is written.
 MAX_AGE_DAYS = 30
 MAX_FILES = 64
+STALE_TEMPORARY_S = 3600  # a writer renames its temporary file within milliseconds
 _SUFFIXES = (".dist-info", ".egg-info", ".egg", ".pth")
 _META_FILES = ("METADATA", "PKG-INFO")
 
@@ -128,7 +130,7 @@ def digest(data: bytes) -> str:
 
 def cache_file(key: Optional[Dict[str, Any]] = None) -> str:
     data = repr(sorted((key or interpreter_key()).items())).encode("utf-8", "surrogatepass")
-    return os.path.join(cache_dir(), f"plugins-{digest(data)}.json")
+    return os.path.join(cache_dir(), f"{KIND}-{digest(data)}.json")
 
 
 # --- the validity fingerprint ---------------------------------------------------------------
@@ -365,7 +367,7 @@ def write_private(path: str, document: Dict[str, Any], label: str = "plugin inde
     import json
 
     directory, name = os.path.split(path)
-    kind = name.split("-", 1)[0]  # "plugins" of plugins-<key>.json
+    kind = name.split("-", 1)[0]  # "plugins" of plugins-<key>.json, "config" of config-...
     # A name of this process's own, created exclusively (tempfile would cost an import of
     # `random` and more on every cold start).
     temporary = os.path.join(directory, f".{kind}-{os.getpid()}-{id(document):x}.tmp")
@@ -392,29 +394,38 @@ def write_private(path: str, document: Dict[str, Any], label: str = "plugin inde
 
 def prune(directory: str, kind: str, keep: str = "", max_files: int = MAX_FILES) -> List[str]:
     """Remove the `<kind>-*.json` files of `directory` not written for MAX_AGE_DAYS, and the
-    oldest beyond the `max_files` newest (every venv and sys.path leaves one); return them.
+    oldest beyond the `max_files` newest (every venv and sys.path leaves one); and the
+    temporary files of writers that died before renaming them (older than STALE_TEMPORARY_S,
+    or all of them when `max_files` is 0); return what was removed.
 
     Called only after writing a new file, so a hit never pays for it. A pruned file that was
     still in use only costs its next reader a rescan."""
     import time
 
-    candidates = []
+    candidates: List[Tuple[float, str]] = []
+    temporaries: List[Tuple[float, str]] = []
     try:
         with os.scandir(directory) as listing:
             for entry in listing:
-                if (entry.name.startswith(f"{kind}-") and entry.name.endswith(".json")
-                        and entry.name != keep):
-                    try:
-                        candidates.append((entry.stat(follow_symlinks=False).st_mtime,
-                                           entry.path))
-                    except OSError:
-                        continue
+                name = entry.name
+                index_file = name.startswith(f"{kind}-") and name.endswith(".json")
+                temporary = name.startswith(f".{kind}-") and name.endswith(".tmp")
+                if not (index_file and name != keep or temporary):
+                    continue
+                try:
+                    mtime = entry.stat(follow_symlinks=False).st_mtime
+                except OSError:
+                    continue
+                (candidates if index_file else temporaries).append((mtime, entry.path))
     except OSError:
         return []
     candidates.sort(reverse=True)
-    too_old = time.time() - MAX_AGE_DAYS * 86400
+    now = time.time()
+    too_old = now - MAX_AGE_DAYS * 86400
     doomed = [path for rank, (mtime, path) in enumerate(candidates, start=1 if keep else 0)
               if mtime < too_old or rank >= max_files]
+    doomed += [path for mtime, path in temporaries
+               if max_files == 0 or mtime < now - STALE_TEMPORARY_S]
     removed: List[str] = []
     for path in doomed:
         try:
@@ -620,18 +631,6 @@ def show() -> Dict[str, Any]:
 
 
 def clear() -> List[str]:
-    """Remove every plugin index in the cache directory (of every interpreter); return them."""
-    directory = cache_dir()
-    removed: List[str] = []
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return removed
-    for name in names:
-        if name.startswith(("plugins-", ".plugins-")) and name.endswith((".json", ".tmp")):
-            try:
-                os.unlink(os.path.join(directory, name))
-            except OSError:
-                continue
-            removed.append(os.path.join(directory, name))
-    return sorted(removed)
+    """Remove every plugin index in the cache directory (of every interpreter), and any
+    writer's temporary file; return them."""
+    return sorted(prune(cache_dir(), KIND, max_files=0))

@@ -20,7 +20,6 @@ import posixpath
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -443,22 +442,20 @@ def check_worktree(project: Path, allow_dirty: bool = False,
 
 def answers_from_pyproject(project: Path) -> Dict[str, Any]:
     """Answers for a project `omi plugins new` did not make, from its pyproject.toml."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:
-        try:
-            import tomli as tomllib
-        except ImportError:
-            raise UpdateError("--init reads pyproject.toml, which needs Python 3.11+ or "
-                              "`pip install tomli`") from None
+    from omi import tomlfile
+
     pyproject = project / "pyproject.toml"
     if not pyproject.is_file():
         raise UpdateError(f"{project} has no pyproject.toml to take the answers from; "
                           f"is PATH the plugin project's directory?")
     try:
-        metadata = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise UpdateError(f"{pyproject} is not valid TOML ({error})") from None
+        metadata = tomlfile.load(str(pyproject)).get("project", {})
+    except tomlfile.NoParser as error:
+        raise UpdateError(f"--init: {error}") from None
+    except OSError as error:
+        raise UpdateError(f"cannot read {pyproject}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise UpdateError(f"{pyproject} {error}") from None
     dist = str(metadata.get("name", ""))
     parts = dist.split("-", 2)
     if len(parts) != 3 or parts[0] != "omi" or parts[1] not in KIND_NAMES:

@@ -217,3 +217,30 @@ def test_json_with_group_holds_that_group_only():
     document = json.loads(run("plugins", "list", "--group", "storage", "--format", "json").output)
     assert document == {"schema": "omi.plugins.list/1",
                         "groups": {"omi.storage_backends": []}, "not_loaded": []}
+
+
+def test_help_lists_the_lazy_plugins_group_as_click_would_without_importing_it():
+    """`omi --help` takes the `plugins` row from the lazy table; once the group is loaded,
+    click's own row (from its docstring) must read the same."""
+    code = ("import sys; from omi.cli import cli\n"
+            "try:\n    cli(['--help'], prog_name='omi')\nexcept SystemExit:\n    pass\n"
+            "print('LOADED', 'omi.plugins_cli' in sys.modules, file=sys.stderr)\n")
+    lazy = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env={**os.environ, "COLUMNS": "100"})
+    assert "LOADED False" in lazy.stderr
+    from omi.plugins_cli import plugins
+
+    ((name, short),) = cli.lazy.values()
+    assert name == "omi.plugins_cli:plugins"
+    assert short == plugins.get_short_help_str(limit=200)
+    row = next(line for line in lazy.stdout.splitlines() if line.lstrip().startswith("plugins"))
+    assert row.split(None, 1)[1] == short
+
+
+def test_a_plugins_command_line_loads_the_group_and_runs():
+    result = CliRunner().invoke(cli, ["plugins", "check", "--explain", "recall_honours_limit"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("recall_honours_limit (storage check")
+    result = CliRunner().invoke(cli, ["plugins", "nope"])
+    assert result.exit_code == 2
+    assert "No such command 'nope'" in result.output

@@ -241,3 +241,43 @@ def test_stale_entries_are_pruned_when_a_new_one_is_written(config, private_cach
     load_config(config)
     assert old not in entries(private_cache) and recent in entries(private_cache)
     assert len(entries(private_cache)) == 2
+
+
+def test_cache_show_lists_each_kept_config_never_its_contents(tmp_path, private_cache):
+    secret = "sk-live-0123456789abcdef"
+    config = aged(tmp_path / "config.yaml", f"embedding:\n  provider: nim\n  api_key: {secret}\n"
+                                            "storage:\n  backend: sqlite\n")
+    load_config(config)
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["plugins", "cache", "show"])
+    assert shown.exit_code == 0, shown.output
+    assert f"parsed config files: 1\n  {config} (" in shown.output
+    assert shown.output.rstrip().endswith("current)")
+    report = json.loads(runner.invoke(cli, ["plugins", "cache", "show", "--format",
+                                            "json"]).output)
+    (entry,) = report["configs"]
+    assert (entry["config"], entry["status"]) == (str(config), "current")
+    assert entry["age_seconds"] >= 0 and entry["file"] == str(entries(private_cache)[0])
+    aged(config, CONFIG)  # changed since: the entry is stale until the next load
+    again = runner.invoke(cli, ["plugins", "cache", "show"])
+    assert "stale (the next load parses again)" in again.output
+    assert secret not in shown.output + again.output + json.dumps(report)
+
+
+def test_temporary_files_of_dead_writers_are_removed(tmp_path, private_cache):
+    """A writer killed between creating its temporary file and renaming it leaves the file
+    behind; the next write removes it once it is an hour old, `cache clear` at once."""
+    private_cache.mkdir(mode=0o700, parents=True, exist_ok=True)
+    old = private_cache / ".config-4242-7f00.tmp"
+    fresh = private_cache / ".config-4343-7f00.tmp"
+    other = private_cache / ".plugins-4242-7f00.tmp"
+    for path in (old, fresh, other):
+        path.write_text("{", encoding="utf-8")
+    stamp = time.time_ns() - int(2 * 3600 * 1e9)
+    for path in (old, other):
+        os.utime(path, ns=(stamp, stamp))
+    load_config(aged(tmp_path / "config.yaml", CONFIG))  # writes an entry, then prunes
+    assert not old.exists() and fresh.exists() and other.exists()  # each kind prunes its own
+    cleared = CliRunner().invoke(cli, ["plugins", "cache", "clear"])
+    assert cleared.exit_code == 0, cleared.output
+    assert not fresh.exists() and not other.exists()

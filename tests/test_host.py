@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -443,7 +442,9 @@ def test_from_config_with_explicit_key_and_url(tmp_path, db, monkeypatch):
 def with_bad_dispatch(path: Path) -> Config:
     """The config at `path` with a dispatch option that only the Dispatcher refuses: a file
     could not carry it, since load_config checks the options before anything is built."""
-    return dataclasses.replace(load_config(path), dispatch={"queue_size": 0})
+    config = load_config(path)
+    config.dispatch = {"queue_size": 0}
+    return config
 
 
 def test_bad_dispatch_options_in_config_name_the_file_and_close_storage(tmp_path, db):

@@ -564,6 +564,25 @@ def test_init_records_answers_from_pyproject(tmp_path: Path):
     assert again.exit_code == 2 and "already exists" in again.stderr
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="tomllib is new in Python 3.11")
+@pytest.mark.parametrize("content, message", [
+    (b"[project\nname = 1\n", "is not valid TOML ("),
+    (b'[project]\nname = "omi-embedding-caf\xe9"\n', "is not UTF-8 text; save it as UTF-8"),
+    (b"# " + b"x" * (1024 * 1024) + b"\n", "is larger than 1024 KiB"),
+    (b"[[[[" * 2000, "is not valid TOML ("),
+])
+def test_init_refuses_a_bad_pyproject_in_one_line(tmp_path: Path, content: bytes, message: str):
+    project = render_project(tmp_path)
+    (project / ANSWERS_FILE).unlink()
+    (project / BASE_FILE).unlink()
+    (project / "pyproject.toml").write_bytes(content)
+    result = invoke(str(project), "--init")
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"Error: {project / 'pyproject.toml'} {message}")
+    assert not (project / ANSWERS_FILE).exists() and not (project / BASE_FILE).exists()
+
+
 def test_repository_is_an_answer_set_init_and_update_agree_on(tmp_path: Path):
     url = "https://github.com/ada/omi-embedding-hello"
     project = render_project(tmp_path)
