@@ -2,8 +2,8 @@
 
 Each server validates the request as the real API would and answers with deterministic
 vectors derived from the text, so the same text always gets the same vector. Tests can queue
-scripted answers (a status and body, a delay, a body trickled byte by byte) that are served
-before the normal ones.
+scripted answers (a status and body, a delay, a body trickled byte by byte, a `Flood` of any
+size) that are served before the normal ones.
 
 A client that hangs up before the answer is written (the timeout tests do it on purpose) is
 counted in `disconnects`, not printed; any other error inside the server is kept in `errors`
@@ -61,6 +61,9 @@ class FakeAPI:
                 status, payload, extra, trickle = (
                     api.scripted.popleft()() if api.scripted
                     else (*api.route(self.path, self.headers, body), {}, 0.0))
+                if isinstance(payload, Flood):
+                    payload.send(self, status)
+                    return
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 for name, value in extra.items():
@@ -111,6 +114,53 @@ class FakeAPI:
         if self.errors and exc_type is None:
             raise AssertionError(f"{type(self).__name__} failed while serving:\n"
                                  + "\n".join(self.errors))
+
+
+class Flood:
+    """A scripted answer body of `size` bytes that is never held whole: `start`, then spaces,
+    written `piece` bytes at a time (`pause` seconds apart), so a test can offer gigabytes.
+
+    `framing` says how its end is marked: "length" (a Content-Length header), "chunked"
+    (chunked transfer coding) or "close" (no length: the connection closes at its end). With
+    `withhold`, only the headers are sent and the body waits until the client hangs up.
+    `sent` counts the body bytes the server got to write: how much the client took in,
+    plus what the sockets' buffers held.
+    """
+
+    def __init__(self, size: int, framing: str = "length", start: bytes = b"",
+                 piece: int = 64 * 1024, pause: float = 0.0, withhold: bool = False) -> None:
+        assert framing in ("length", "chunked", "close") and len(start) <= size
+        self.size, self.framing, self.start = size, framing, start
+        self.piece, self.pause, self.withhold = piece, pause, withhold
+        self.sent = 0
+
+    def send(self, handler: BaseHTTPRequestHandler, status: int) -> None:
+        handler.protocol_version = "HTTP/1.1"  # chunked coding needs it
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        if self.framing == "length":
+            handler.send_header("Content-Length", str(self.size))
+        elif self.framing == "chunked":
+            handler.send_header("Transfer-Encoding", "chunked")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.close_connection = True
+        if self.withhold:
+            handler.rfile.read()  # returns when the client closes its end
+            return
+        filler = b" " * self.piece
+        data, left = self.start, self.size - len(self.start)
+        while data or left:
+            if not data:
+                data = filler[:left]
+                left -= len(data)
+            handler.wfile.write(b"%x\r\n%b\r\n" % (len(data), data)
+                                if self.framing == "chunked" else data)
+            self.sent += len(data)
+            data = b""
+            time.sleep(self.pause)
+        if self.framing == "chunked":
+            handler.wfile.write(b"0\r\n\r\n")
 
 
 class _Server(ThreadingHTTPServer):

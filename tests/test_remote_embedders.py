@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+import tracemalloc
 
 import pytest
-from fake_servers import FakeNIM, FakeOllama, closed_port_url, text_vector
+from fake_servers import FakeNIM, FakeOllama, Flood, closed_port_url, text_vector
 
 from omi.builtin.http import (
+    MAX_RESPONSE_BYTES,
     APIError,
     AuthenticationError,
+    JSONClient,
     MalformedResponseError,
     NotFoundError,
     UnreachableError,
@@ -287,3 +290,106 @@ def test_a_client_that_hangs_up_is_counted_not_printed(capfd):
             make_ollama(server, timeout=0.1, max_retries=0).embed("hello")
     assert server.errors == []
     assert "Exception occurred during processing" not in capfd.readouterr().err
+
+
+# --- bounded answers: no server can make the client hold more than a limit in memory --------
+
+FRAMINGS = ["length", "chunked", "close"]
+
+
+def test_an_answer_announced_over_the_limit_is_refused_before_its_body_is_read(api):
+    """The server sends the headers and holds the body back: reading any of it would wait
+    out the whole timeout instead of failing at once."""
+    server, make = api
+    flood = Flood(MAX_RESPONSE_BYTES + 1, withhold=True)
+    server.then(200, flood)
+    embedder = make(timeout=5, max_retries=0)
+    start = time.perf_counter()
+    with pytest.raises(MalformedResponseError) as info:
+        embedder.embed("hello")
+    assert time.perf_counter() - start < 2
+    assert flood.sent == 0
+    assert str(info.value).startswith(f"{embedder.service} at {server.url}/")
+    assert str(info.value).endswith(
+        f" announced an answer of 268,435,457 bytes, more than the 256 MiB an answer may "
+        f"have; check that the base URL is the {embedder.service} API, or ask for less per "
+        f"request (a smaller batch_size)")
+
+
+@pytest.mark.parametrize("cls", [NIMEmbedder, OllamaEmbedder])
+def test_the_refusal_of_a_long_answer_does_not_quote_a_token_of_the_url(cls):
+    with FakeNIM() as server:
+        server.then(200, Flood(MAX_RESPONSE_BYTES + 1, withhold=True))
+        embedder = cls(api_key="k", base_url=f"{server.url}/?token=SECRET42", max_retries=0)
+        with pytest.raises(MalformedResponseError, match="announced an answer") as info:
+            embedder.embed("hello")
+    assert "SECRET42" not in str(info.value) and "token=****" in str(info.value)
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_an_endless_answer_is_cut_off_at_the_limit_and_never_held_whole(framing):
+    """256 MiB offered with a Content-Length, chunked, or until the connection closes: the
+    client refuses it at 64 KiB, so the server cannot even send most of it, and the memory the
+    client used stays far below what was offered."""
+    with FakeOllama() as server:
+        client = JSONClient(server.url, "Ollama", max_retries=0, max_response_bytes=64 * 1024)
+        client.post("/api/embed", {"model": "nomic-embed-text", "input": ["imports done"]})
+        flood = Flood(256 * 1024 * 1024, framing, start=b'{"embeddings": [[')
+        server.then(200, flood)
+        tracemalloc.start()
+        try:
+            with pytest.raises(MalformedResponseError) as info:
+                client.post("/api/embed", {"model": "m", "input": ["hello"]})
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    said = ("announced an answer of 268,435,456 bytes, more" if framing == "length"
+            else "sent an answer longer")
+    assert str(info.value) == (
+        f"Ollama at {server.url}/api/embed {said} than the 64 KiB an answer may have; check "
+        f"that the base URL is the Ollama API, or ask for less per request (a smaller "
+        f"batch_size)")
+    assert peak < 2 * 1024 * 1024
+    assert flood.sent < flood.size // 4
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_an_answer_of_exactly_the_limit_is_read_and_one_byte_more_is_not(framing):
+    start = b'{"embeddings": [[0.5, 1.5]]}'
+    with FakeOllama() as server:
+        client = JSONClient(server.url, "Ollama", max_retries=0, max_response_bytes=100_000)
+        server.then(200, Flood(100_000, framing, start=start, piece=4096))
+        assert client.post("/api/embed", {}) == {"embeddings": [[0.5, 1.5]]}
+        server.then(200, Flood(100_001, framing, start=start, piece=4096))
+        with pytest.raises(MalformedResponseError, match="than the 100,000 bytes an answer"):
+            client.post("/api/embed", {})
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_a_huge_error_answer_gives_the_usual_message_from_its_first_bytes(api, framing):
+    server, make = api
+    flood = Flood(256 * 1024 * 1024, framing, start=b'{"error": "input too long"}')
+    server.then(400, flood)
+    with pytest.raises(APIError) as info:
+        make(max_retries=0).embed("hello")
+    assert str(info.value).endswith("refused the request (HTTP 400: input too long)")
+    assert info.value.status == 400
+    assert flood.sent < flood.size // 4
+
+
+@pytest.mark.parametrize("framing", ["chunked", "close"])
+def test_an_answer_of_no_announced_length_dripping_in_still_ends_at_the_timeout(api, framing):
+    """The answer is read a piece at a time; every read gets only what is left of the
+    timeout, as the single read did."""
+    server, make = api
+    server.then(200, Flood(10_000, framing, piece=1, pause=0.05))
+    start = time.perf_counter()
+    with pytest.raises(UnreachableError, match="timed out"):
+        make(timeout=0.5, max_retries=0).embed("hello")
+    assert time.perf_counter() - start < 1.5
+
+
+@pytest.mark.parametrize("value", [0, -1, True, "1000", 1.5])
+def test_the_answer_limit_is_checked_when_the_client_is_built(value):
+    with pytest.raises(ValueError, match="^max_response_bytes must be a positive integer"):
+        JSONClient("http://127.0.0.1:1", "Ollama", max_response_bytes=value)

@@ -1,9 +1,9 @@
 """A small JSON-over-HTTP client for plugins that call web APIs.
 
-Timeouts, bounded retries with backoff for 429 and 5xx (honouring Retry-After), and one error
-class per thing a user can fix: a wrong key, an unknown model, an unreachable server, a
-response that is not what the API promises. Standard library only, imported on first use, so
-that `omi plugins list` can import plugins built on it cheaply.
+Timeouts, bounded retries with backoff for 429 and 5xx (honouring Retry-After), bounded
+answers, and one error class per thing a user can fix: a wrong key, an unknown model, an
+unreachable server, a response that is not what the API promises. Standard library only,
+imported on first use, so that `omi plugins list` can import plugins built on it cheaply.
 """
 
 from __future__ import annotations
@@ -21,6 +21,17 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_TIMEOUT = 3600
 MAX_BACKOFF = 60
 MAX_RETRIES = 10
+#: The most bytes of an answer that are read (256 MiB); a longer one is refused. An embedding
+#: answer is about one JSON number per dimension per text, and a number takes at most 25 bytes
+#: with its separator ("-1.2345678901234567e-05, "; real ones are mostly shorter). 2,048 texts
+#: (the largest batch hosted embedding APIs take) of 4,096 dimensions (the longest vectors in
+#: common use) come to 210 MB, 10,000 texts (remote.MAX_BATCH_SIZE) of 1,024 dimensions to
+#: 256 MB; past that the server is not the API, or is broken or hostile, and reading on would
+#: only exhaust memory.
+MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+#: The most bytes of an error answer that are read: its message is in the first few lines.
+MAX_ERROR_BYTES = 4 * 1024
+_PIECE = 1024 * 1024  # an answer is read this much at a time, each read under the deadline
 
 
 class APIError(RuntimeError):
@@ -52,7 +63,8 @@ class JSONClient:
 
     `service` names the API in error messages ("NVIDIA NIM", "Ollama", ...). `timeout` bounds
     each attempt as a whole, however slowly the server answers (omi.builtin.deadline).
-    `backoff` is the first retry delay in seconds; it doubles on each retry.
+    `backoff` is the first retry delay in seconds; it doubles on each retry. An answer longer
+    than `max_response_bytes` is refused without being read whole (MalformedResponseError).
     """
 
     def __init__(
@@ -63,6 +75,7 @@ class JSONClient:
         timeout: float = 30.0,
         max_retries: int = 3,
         backoff: float = 0.5,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         if not _seconds(timeout) or not 0 < timeout <= MAX_TIMEOUT:
             raise ValueError(f"timeout must be positive (seconds) and at most {MAX_TIMEOUT}, "
@@ -74,6 +87,10 @@ class JSONClient:
                 or not 0 <= max_retries <= MAX_RETRIES):
             raise ValueError(f"max_retries must be 0 or more (an integer) and at most "
                              f"{MAX_RETRIES}, got {max_retries!r}")
+        if (not isinstance(max_response_bytes, int) or isinstance(max_response_bytes, bool)
+                or max_response_bytes < 1):
+            raise ValueError(f"max_response_bytes must be a positive integer (bytes), "
+                             f"got {max_response_bytes!r}")
         self.base_url = base_url.rstrip("/")
         self.service = service
         self.headers: Dict[str, str] = {"Content-Type": "application/json",
@@ -81,6 +98,7 @@ class JSONClient:
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff = backoff
+        self.max_response_bytes = max_response_bytes
 
     def post(self, path: str, body: Any) -> Any:
         """POST `body` as JSON to `path`; retry what is worth retrying; raise APIError otherwise."""
@@ -98,7 +116,7 @@ class JSONClient:
             request = urllib.request.Request(url, data=data, headers=self.headers, method="POST")
             try:
                 with _opener().open(request, timeout=self.timeout) as response:
-                    raw = response.read()
+                    raw = self._read(response, shown)
             except urllib.error.HTTPError as error:
                 detail = _error_detail(error)
                 if error.code in RETRYABLE_STATUS and not last_try:
@@ -119,9 +137,33 @@ class JSONClient:
             except ValueError:
                 raise MalformedResponseError(
                     f"{self.service} at {shown} answered with something that is not JSON: "
-                    f"{raw[:120]!r}"
+                    f"{bytes(raw[:120])!r}"
                 ) from None
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _read(self, response: Any, url: str) -> bytearray:
+        """The answer's body, read a piece at a time so that the deadline still bounds it;
+        MalformedResponseError once it passes max_response_bytes, or at once when its
+        Content-Length says it will."""
+        limit = self.max_response_bytes
+        announced = getattr(response, "length", None)  # http.client's Content-Length, if any
+        if announced is not None and announced > limit:
+            raise self._too_long(url, announced)
+        raw = bytearray()
+        while piece := response.read(min(_PIECE, limit + 1 - len(raw))):
+            raw += piece
+            if len(raw) > limit:
+                raise self._too_long(url, None)
+        return raw
+
+    def _too_long(self, url: str, announced: Optional[int]) -> MalformedResponseError:
+        limit = _size(self.max_response_bytes)
+        what = (f"announced an answer of {announced:,} bytes, more than the {limit}"
+                if announced is not None else f"sent an answer longer than the {limit}")
+        return MalformedResponseError(
+            f"{self.service} at {url} {what} an answer may have; check that the base URL is "
+            f"the {self.service} API, or ask for less per request (a smaller batch_size)"
+        )
 
     def _sleep(self, attempt: int, retry_after: Optional[str]) -> None:
         delay = self.backoff * (2**attempt)
@@ -168,16 +210,27 @@ def _opener() -> urllib.request.OpenerDirector:
     return build_opener()
 
 
+def _size(count: int) -> str:
+    """A number of bytes as people write it: 256 MiB, 4 KiB, 1,000 bytes."""
+    for unit, size in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count % size == 0:
+            return f"{count // size:,} {unit}"
+    return f"{count:,} bytes"
+
+
 def _error_detail(error: Any) -> str:
     """The most useful one-line text of an error answer's body (JSON `error`/`detail`/
-    `message`); "no details" when the body cannot be read in the time left."""
+    `message`), from its first MAX_ERROR_BYTES only; "no details" when those cannot be read in
+    the time left. The connection is closed, so the rest is never read."""
     import http.client
     import json
 
     try:
-        raw = error.read()
+        raw = error.read(MAX_ERROR_BYTES)
     except (OSError, http.client.HTTPException):
         raw = b""
+    finally:
+        error.close()
     text = raw.decode("utf-8", "replace").strip()
     try:
         document = json.loads(text)

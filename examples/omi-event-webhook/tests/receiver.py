@@ -7,8 +7,10 @@ how it answers: "ok" (204 for a valid signature, 401 otherwise), "fail" (500 alw
 `delay` seconds, then 204), "trickle" (a 204 sent one byte every `delay` seconds), "flaky"
 (503 for the first `failures` requests, with a Retry-After header when `retry_after` is set,
 then like "ok"), "redirect" (302 to another path, where a GET answers 200, as an http ->
-https redirect or a moved endpoint does) or "garbage" (a reply that is not HTTP, then the
-connection is closed).
+https redirect or a moved endpoint does), "garbage" (a reply that is not HTTP, then the
+connection is closed) or "huge" (like "ok", but a 200 whose body is `size` bytes, sent 64 KiB
+at a time with a Content-Length, or without one when `announce` is False; `sent` counts what
+the client let it write).
 
 Run it on its own to point `omi plugins check webhook` at it; it prints its URL, then one JSON
 line per accepted delivery:
@@ -35,10 +37,11 @@ class Receiver:
 
     def __init__(self, secret: str, behaviour: str = "ok", delay: float = 0.0,
                  failures: int = 0, retry_after: Optional[str] = None, port: int = 0,
-                 echo: bool = False) -> None:
+                 echo: bool = False, size: int = 0, announce: bool = True) -> None:
         self.secret, self.behaviour, self.delay, self.failures = secret, behaviour, delay, failures
         self.retry_after = retry_after
         self.echo = echo
+        self.size, self.announce, self.sent = size, announce, 0
         self.requests: List[Dict[str, Any]] = []
         self.accepted: List[Dict[str, Any]] = []
         self.lock = threading.Lock()
@@ -51,6 +54,9 @@ class Receiver:
                 if receiver.behaviour == "garbage":
                     self.wfile.write(b"SPEAKS NO HTTP\r\n\r\n")
                     self.close_connection = True
+                    return
+                if receiver.behaviour == "huge" and status == 204:
+                    self.flood()
                     return
                 if receiver.behaviour == "trickle":
                     self.trickle(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
@@ -73,6 +79,20 @@ class Receiver:
                         self.wfile.write(answer[index:index + 1])
                 except OSError:
                     pass  # the client gave up: what the deadline is for
+
+            def flood(self) -> None:
+                self.close_connection = True
+                self.send_response(200)
+                if receiver.announce:
+                    self.send_header("Content-Length", str(receiver.size))
+                self.end_headers()
+                piece = b" " * 65536
+                try:
+                    while receiver.sent < receiver.size:
+                        self.wfile.write(piece[:receiver.size - receiver.sent])
+                        receiver.sent += min(len(piece), receiver.size - receiver.sent)
+                except OSError:
+                    pass  # the client stopped reading and hung up: what it should do
 
             def do_GET(self) -> None:  # noqa: N802 (a page that answers anything)
                 with receiver.lock:

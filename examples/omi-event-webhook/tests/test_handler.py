@@ -155,6 +155,20 @@ def test_a_receiver_trickling_its_answer_cannot_stretch_the_timeout(receiver: St
     assert kept["data"] == {"id": "m1"} and "timed out" in kept["error"]
 
 
+@pytest.mark.parametrize("announce", [True, False])
+def test_a_huge_answer_is_not_read_and_the_event_counts_as_delivered(
+        receiver: StartReceiver, make: Make, tmp_path: Path, announce: bool) -> None:
+    """A receiver answering 200 with 1 GiB (with a Content-Length or until it closes the
+    connection) used to have all of it read into memory; only the first 64 KiB are now."""
+    server = receiver("huge", size=1 << 30, announce=announce)
+    handler = make(server.url, timeout=30, max_retries=0)
+    handler.handle("memory.stored", {"id": "m1"})
+
+    assert [event["data"] for event in server.events()] == [{"id": "m1"}]
+    assert not (tmp_path / "dead.jsonl").exists()
+    assert server.sent < server.size // 16  # the socket buffers' worth, not the body
+
+
 def test_a_refusal_is_not_retried(receiver: StartReceiver, make: Make) -> None:
     server = receiver("reject")
     handler = make(server.url, max_retries=3)

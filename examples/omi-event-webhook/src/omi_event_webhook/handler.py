@@ -10,7 +10,9 @@ the dead-letter file. `timeout` is a deadline for each whole attempt (connecting
 reading the answer; a receiver trickling its answer cannot stretch it), so one handle() takes
 at most `(max_retries + 1) * timeout` plus the backoff; after a failed delivery the receiver is
 treated as down for `cooldown` seconds, during which events go straight to the dead-letter
-file, so a dead receiver slows OMI down once, not on every event.
+file, so a dead receiver slows OMI down once, not on every event. At most MAX_DRAIN_BYTES of
+a successful answer's body are read, and 200 bytes of an error answer's (for the message), so
+a receiver cannot make the handler hold more however much it sends.
 
 The URL and headers are checked when the handler is built: one that urllib would refuse at the
 first event would otherwise be neither delivered nor kept. Credentials in the URL
@@ -46,6 +48,9 @@ DEFAULT_DEAD_LETTERS = "omi-webhook-dead-letters.jsonl"
 #: The largest settings: past them a value is a typo, and an unbounded number of seconds would
 #: overflow inside the socket or sleep call, losing the event.
 LIMITS = {"timeout": 3600, "backoff": 60, "cooldown": 86400, "max_retries": 10}
+#: The most of a successful answer that is read before the connection is closed: the status
+#: alone says the event was delivered, and a receiver's body could be endless.
+MAX_DRAIN_BYTES = 64 * 1024
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")  # an HTTP token
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # all but the tab
 
@@ -237,7 +242,7 @@ class WebhookHandler(EventHandler):
         url = self._shown_url
         try:
             with _opener().open(request, timeout=self.timeout) as response:
-                response.read()
+                response.read(MAX_DRAIN_BYTES)  # closing drops the rest unread
         except urllib.error.HTTPError as error:
             if 300 <= error.code < 400:
                 location = urllib.parse.urljoin(self.url, error.headers.get("Location", ""))
