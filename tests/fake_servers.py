@@ -124,14 +124,17 @@ class Flood:
     (chunked transfer coding) or "close" (no length: the connection closes at its end). With
     `withhold`, only the headers are sent and the body waits until the client hangs up.
     `sent` counts the body bytes the server got to write: how much the client took in,
-    plus what the sockets' buffers held.
+    plus what the sockets' buffers held. With `cut`, the server hangs up after that many body
+    bytes, before the end its framing promised (a server that crashed mid-answer).
     """
 
     def __init__(self, size: int, framing: str = "length", start: bytes = b"",
-                 piece: int = 64 * 1024, pause: float = 0.0, withhold: bool = False) -> None:
+                 piece: int = 64 * 1024, pause: float = 0.0, withhold: bool = False,
+                 cut: Optional[int] = None) -> None:
         assert framing in ("length", "chunked", "close") and len(start) <= size
         self.size, self.framing, self.start = size, framing, start
         self.piece, self.pause, self.withhold = piece, pause, withhold
+        self.cut = size if cut is None else cut
         self.sent = 0
 
     def send(self, handler: BaseHTTPRequestHandler, status: int) -> None:
@@ -150,16 +153,17 @@ class Flood:
             return
         filler = b" " * self.piece
         data, left = self.start, self.size - len(self.start)
-        while data or left:
+        while (data or left) and self.sent < self.cut:
             if not data:
                 data = filler[:left]
                 left -= len(data)
+            data = data[:self.cut - self.sent]
             handler.wfile.write(b"%x\r\n%b\r\n" % (len(data), data)
                                 if self.framing == "chunked" else data)
             self.sent += len(data)
             data = b""
             time.sleep(self.pause)
-        if self.framing == "chunked":
+        if self.framing == "chunked" and self.sent >= self.size:
             handler.wfile.write(b"0\r\n\r\n")
 
 

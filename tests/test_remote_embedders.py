@@ -393,3 +393,20 @@ def test_an_answer_of_no_announced_length_dripping_in_still_ends_at_the_timeout(
 def test_the_answer_limit_is_checked_when_the_client_is_built(value):
     with pytest.raises(ValueError, match="^max_response_bytes must be a positive integer"):
         JSONClient("http://127.0.0.1:1", "Ollama", max_response_bytes=value)
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_an_answer_broken_off_is_retried_then_named_as_unreachable(api, framing):
+    """A server that hangs up before the end its framing promised: the client tries again,
+    then says it could not reach the service; no http.client exception leaks out."""
+    server, make = api
+    for _ in range(2):
+        server.then(200, Flood(100_000, framing, start=b'{"embeddings": [[', cut=5_000))
+    embedder = make(max_retries=1)
+    with pytest.raises(UnreachableError) as info:
+        embedder.embed("hello")
+    message = str(info.value)
+    assert message.startswith(f"Cannot reach {embedder.service} at {server.url}/")
+    assert ("the answer broke off 95,000 bytes before its end" if framing == "length"
+            else "IncompleteRead") in message and "\n" not in message
+    assert message.endswith("check the base URL and that the server is running")

@@ -102,6 +102,7 @@ class JSONClient:
 
     def post(self, path: str, body: Any) -> Any:
         """POST `body` as JSON to `path`; retry what is worth retrying; raise APIError otherwise."""
+        import http.client
         import json
         import urllib.error
         import urllib.request
@@ -123,7 +124,8 @@ class JSONClient:
                     self._sleep(attempt, error.headers.get("Retry-After"))
                     continue
                 raise self._status_error(error.code, detail, shown) from None
-            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
+            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError,
+                    http.client.HTTPException) as error:  # the last: an answer broken off
                 if not last_try:
                     self._sleep(attempt, None)
                     continue
@@ -154,6 +156,9 @@ class JSONClient:
             raw += piece
             if len(raw) > limit:
                 raise self._too_long(url, None)
+        missing = getattr(response, "length", None)  # promised by Content-Length, never sent
+        if missing:  # read(n) returns short at a hang-up instead of raising, as read() would
+            raise ConnectionError(f"the answer broke off {missing:,} bytes before its end")
         return raw
 
     def _too_long(self, url: str, announced: Optional[int]) -> MalformedResponseError:
