@@ -16,7 +16,7 @@ import functools
 import re
 from typing import Any, Iterable, List, Optional, Tuple
 
-__all__ = ["MASK", "is_secret", "mask_known", "mask_secrets", "mask_text"]
+__all__ = ["MASK", "is_secret", "mask_error", "mask_known", "mask_secrets", "mask_text"]
 
 MASK = "****"
 
@@ -94,6 +94,16 @@ def mask_known(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted(set(secrets) - {""}, key=len, reverse=True):
         text = text.replace(secret, MASK)
     return mask_text(text)
+
+
+def mask_error(error: BaseException, given: Any = None) -> str:
+    """`Type: message` of an error a plugin raised, with the secrets of `given` (what it was
+    given, e.g. its options, which the message may quote) and any other credential written
+    in the message replaced by '****'."""
+    secrets: List[str] = []
+    mask_secrets(given, secrets)
+    message = mask_known(str(error), secrets)
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def mask_secrets(value: Any, found: Optional[List[str]] = None) -> Any:

@@ -37,7 +37,7 @@ import pytest
 from packaging.version import Version
 
 from omi.conformance.outcome import FAILED, Outcome, default_timeout, execute
-from omi.conformance.registry import CALL_TIMEOUT, Check, checks_for
+from omi.conformance.registry import CALL_TIMEOUT, Check, CheckFailure, checks_for
 from omi.conformance.target import (
     InstanceFactory,
     check_known_failures,
@@ -208,7 +208,11 @@ class _InstanceConformance(_Conformance):
             )
         _check_options(self.plugin_class, self.plugin_options)
         directory = Path(tempfile.mkdtemp(prefix="omi-plugin-"))
-        instance = instance_factory(self.plugin_class, self.plugin_options)(directory)
+        try:
+            instance = instance_factory(self.plugin_class, self.plugin_options)(directory)
+        except CheckFailure as failure:  # the text omi plugins check gives, not a traceback
+            shutil.rmtree(directory, ignore_errors=True)
+            pytest.fail(str(failure), pytrace=False)
         yield instance
         close = getattr(instance, "close", None)  # built here, so closed here
         if callable(close):

@@ -147,6 +147,48 @@ class NeedsApiKey(HashEmbedder):
         self.api_key = api_key
 
 
+class NeedsKeyAndRegion(HashEmbedder):
+    """Correct, but its constructor needs two options, one of them keyword-only."""
+
+    def __init__(self, api_key: str, *, region: str, retries: int = 3) -> None:
+        self.api_key, self.region, self.retries = api_key, region, retries
+
+
+class FactoryRaises(HashEmbedder):
+    """Its conformance_factory fails, quoting the key it was given (as a careless one might)."""
+
+    @classmethod
+    def conformance_factory(cls, directory: Path, **options: Any) -> FactoryRaises:
+        raise ConnectionError(f"the service refused the key {options.get('api_key')}")
+
+
+#: Plugins the suite cannot build, each with options, what it raises and the fix every check
+#: then gives (the same in omi plugins check and omi.testing).
+BUILD_FAILURES = [  # (class name, options, what it raised, the fix)
+    ("NeedsApiKey", {}, "TypeError: NeedsApiKey.__init__() missing 1 required positional "
+     "argument: 'api_key'",
+     "NeedsApiKey needs the option api_key, which was not given: pass it with omi plugins check "
+     "--option api_key=VALUE (under pytest: plugin_options = {'api_key': ...}), or define a "
+     "conformance_factory() classmethod that builds a test instance"),
+    ("NeedsKeyAndRegion", {"retries": 1}, "TypeError: NeedsKeyAndRegion.__init__() missing 1 "
+     "required positional argument: 'api_key'",
+     "NeedsKeyAndRegion needs the options api_key, region, which were not given: pass them with "
+     "omi plugins check --option api_key=VALUE --option region=VALUE (under pytest: "
+     "plugin_options = {'api_key': ..., 'region': ...}), or define a conformance_factory() "
+     "classmethod that builds a test instance"),
+    ("FactoryRaises", {"api_key": "s3cret-value"},
+     "ConnectionError: the service refused the key ****",
+     "FactoryRaises.conformance_factory() raised: make it build a test instance in the "
+     "directory it is given; if it needs options, give them (omi plugins check --option "
+     "KEY=VALUE, or plugin_options under pytest)"),
+    ("NeedsApiKey", {"api_key": ""}, "ValueError: api_key must not be empty",
+     "give the plugin the options it needs (omi plugins check --option KEY=VALUE; under "
+     "pytest, plugin_options or the fixture), or define a conformance_factory() classmethod "
+     "that builds a test instance"),
+]
+BUILD_FAILURE_IDS = ["missing-argument", "missing-arguments", "factory-raised", "generic"]
+
+
 class AllocatesWithoutBound(HashEmbedder):
     """Correct, except that embed_batch of any text allocates until memory runs out."""
 
@@ -513,6 +555,16 @@ class DocumentStore(StorageBackend):
 
     def close(self) -> None:
         self._data = None
+
+
+class StoreNeedsBucket(DocumentStore):
+    """Correct, but its constructor needs an option (and no conformance_factory)."""
+
+    conformance_factory = None
+
+    def __init__(self, bucket: str, path: str = "memories.json") -> None:
+        super().__init__(path)
+        self.bucket = bucket
 
 
 class TruncatesOnOpen(DocumentStore):

@@ -13,6 +13,7 @@ from xml.etree import ElementTree
 
 import plugin_sources as src
 import pytest
+from conformance_plugins import BUILD_FAILURE_IDS, BUILD_FAILURES
 from fake_servers import FakeNIM
 
 OMI = str(Path(sys.executable).with_name("omi"))
@@ -284,11 +285,22 @@ def test_the_process_writing_the_report_never_imports_the_plugin(make_dist, tmp_
     assert importers and command.pid not in importers
 
 
+@pytest.mark.parametrize("name, options, got, fix", BUILD_FAILURES, ids=BUILD_FAILURE_IDS)
+def test_a_plugin_that_cannot_be_built_gets_the_fix_that_applies(installed, name, options, got,
+                                                                 fix):
+    installed("omi.embedding_providers", unbuilt=name)
+    given = [f"--option={key}={value if isinstance(value, str) else json.dumps(value)}"
+             for key, value in options.items()]
+    result = omi("plugins", "check", "unbuilt", "-k", "model_name*", *given)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[2].startswith("  ✗ model_name_is_a_non_empty_string (")
+    assert lines[3] == f"      expected a test instance of the plugin; got {got}; fix: {fix}"
+    assert "s3cret" not in result.stdout + result.stderr
+
+
 def test_option_builds_a_plugin_whose_constructor_needs_it(installed):
     installed("omi.embedding_providers", keyed="NeedsApiKey")
-    without = omi("plugins", "check", "keyed", "-k", "model_name*")
-    assert without.returncode == 1
-    assert "fix: give constructor options (omi plugins check --option KEY=VALUE" in without.stdout
     assert omi("plugins", "check", "keyed", "--option", "api_key=k").returncode == 0
 
 
@@ -360,6 +372,84 @@ def test_all_reports_a_name_two_distributions_register_once(make_dist):
     assert lines.count("omi.event_handlers:twin [?]") == 1
     assert "registered by 2 distributions" in lines[lines.index("omi.event_handlers:twin [?]") + 2]
     assert lines[-1] == "0 passed, 1 failed, 0 skipped"
+
+
+GOOD = {"omi.event_handlers": {"good": "conformance_plugins:JSONLinesHandler"}}
+
+
+def _lost(make_dist) -> str:
+    """Install a handler under a near miss of its group; what plugins list says of it."""
+    make_dist("omi-lost", entry_points={"omi.event_handler": {
+        "lost": "conformance_plugins:JSONLinesHandler"}})
+    listed = omi("plugins", "list", OMI_LOAD_PLUGINS="good,lost").stdout.splitlines()
+    line = listed[listed.index("Not loaded:") + 1]
+    assert line.startswith("  lost (JSONLinesHandler) - v0.1.0 ✗ registered in group "
+                           "'omi.event_handler', which OMI does not read (did you mean "
+                           "'omi.event_handlers'?); fix the group in pyproject.toml")
+    return line.split(" ✗ ", 1)[1]
+
+
+LOST = "omi.event_handler:lost (JSONLinesHandler) from omi-lost 0.1.0"
+
+
+def test_all_fails_on_a_plugin_registered_under_a_near_miss_group_in_every_format(make_dist):
+    """Else a plugin's CI passes `--all` while OMI cannot see the plugin at all."""
+    make_dist("omi-good", entry_points=GOOD)
+    alone = omi("plugins", "check", "--all", "-k", "handle_returns_none",
+                OMI_LOAD_PLUGINS="good,lost")
+    assert alone.returncode == 0 and alone.stdout.endswith("1 passed, 0 failed, 0 skipped\n")
+    reason = _lost(make_dist)
+    run = ["plugins", "check", "--all", "-k", "handle_returns_none"]
+    text = omi(*run, OMI_LOAD_PLUGINS="good,lost")
+    assert text.returncode == 2, text.stdout + text.stderr
+    lines = text.stdout.splitlines()
+    assert "  ✓ handle_returns_none" in "\n".join(lines)  # the rest is still checked
+    assert lines[lines.index(f"{LOST} [?]"):] == [
+        f"{LOST} [?]", "  ✗ validate_plugin", f"      {reason}", "1 passed, 1 failed, 0 skipped"]
+    document = json.loads(omi(*run, "--format", "json", OMI_LOAD_PLUGINS="good,lost").stdout)
+    lost = document["plugins"][-1]
+    assert (lost["plugin"], lost["validation_error"], lost["exit_code"]) == (LOST, reason, 2)
+    junit = omi(*run, "--format", "junit", OMI_LOAD_PLUGINS="good,lost")
+    assert junit.returncode == 2
+    suite = ElementTree.fromstring(junit.stdout).find(f"testsuite[@name='{LOST}']")
+    assert suite.get("failures") == "1"
+    assert suite.find("testcase[@name='validate_plugin']/failure").get("message") == reason
+
+
+def test_all_with_group_and_k_and_a_plugin_under_a_near_miss_group(make_dist):
+    """--group keeps the plugins meant for that group, the misplaced one too; -k selects
+    checks, so it never hides a plugin that no check can reach; OMI_LOAD_PLUGINS can."""
+    make_dist("omi-good", entry_points=GOOD)
+    reason = _lost(make_dist)
+    make_dist("omi-store", entry_points={"omi.storage_backends": {
+        "store": "conformance_plugins:DocumentStore"}})
+    loads = {"OMI_LOAD_PLUGINS": "good,lost,store"}
+    events = omi("plugins", "check", "--all", "--group", "event", "-k", "handle_returns_none",
+                 **loads)
+    assert events.returncode == 2 and reason in events.stdout
+    assert "good (JSONLinesHandler)" in events.stdout and "store" not in events.stdout
+    storage = omi("plugins", "check", "--all", "--group", "storage", "-k",
+                  "recall_honours_limit", **loads)
+    assert storage.returncode == 0, storage.stdout + storage.stderr
+    assert "lost" not in storage.stdout and storage.stdout.endswith("1 passed, 0 failed, "
+                                                                    "0 skipped\n")
+    every = omi("plugins", "check", "--all", "-k", "recall_honours_limit", **loads)
+    assert every.returncode == 2 and f"{LOST} [?]" in every.stdout
+    assert "good (JSONLinesHandler)" not in every.stdout  # no check of it matches
+    kept_out = omi("plugins", "check", "--all", "-k", "recall_honours_limit",
+                   OMI_LOAD_PLUGINS="good,store")
+    assert kept_out.returncode == 0 and "lost" not in kept_out.stdout
+
+
+@pytest.mark.parametrize("group, message", [
+    ("storage", "Error: nothing to check: no plugin in group omi.storage_backends is installed "
+                "and allowed to load; see omi plugins list\n"),
+    ("graph", "Error: Unknown plugin group 'graph'; choose one of: omi.embedding_providers, "
+              "omi.storage_backends, omi.event_handlers\n"),
+])
+def test_all_with_a_group_that_has_nothing_or_does_not_exist_is_exit_2(group, message):
+    result = omi("plugins", "check", "--all", "--group", group)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", message)
 
 
 @pytest.mark.parametrize("body, error", [

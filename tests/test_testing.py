@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy  # noqa: F401 - see below
 import pytest
+from conformance_plugins import BUILD_FAILURE_IDS, BUILD_FAILURES
 
 from omi.conformance import checks_for, embedding, events, storage  # noqa: F401 - see below
 
@@ -381,3 +382,38 @@ class TestOptions(EventHandlerConformance):
                                  "not accept option path; let it take the options and pass "
                                  "them on: def conformance_factory(cls, directory, **options)*"])
     result.stdout.no_fnmatch_line("*define a conformance_factory*")
+
+
+@pytest.mark.parametrize("name, options, got, fix", BUILD_FAILURES, ids=BUILD_FAILURE_IDS)
+def test_plugin_class_that_cannot_be_built_fails_with_the_fix_omi_plugins_check_gives(
+        suite, name, options, got, fix):
+    result = suite(f"""
+from omi.testing import EmbeddingProviderConformance
+from conformance_plugins import {name}
+
+class TestBuild(EmbeddingProviderConformance):
+    plugin_class = {name}
+    plugin_options = {options!r}
+""", "-k", "model_name")
+    result.assert_outcomes(failed=1)
+    assert f"expected a test instance of the plugin; got {got}; fix: {fix}\n" in (
+        result.stdout.str())
+    assert "s3cret" not in result.stdout.str()
+
+
+def test_a_storage_plugin_class_that_cannot_be_built_says_which_option_each_check_lacks(suite):
+    result = suite("""
+from omi.testing import StorageBackendConformance
+from conformance_plugins import StoreNeedsBucket
+
+class TestBuild(StorageBackendConformance):
+    plugin_class = StoreNeedsBucket
+""", "-k", "store_returns or recall_honours")
+    result.assert_outcomes(failed=2)
+    for check in ("store_returns_unique_ids", "recall_honours_limit"):
+        result.stdout.fnmatch_lines([
+            f"{check}: expected a test instance of the plugin; got TypeError: *missing 1 "
+            f"required positional argument: 'bucket'; fix: StoreNeedsBucket needs the option "
+            f"bucket, which was not given: pass it with omi plugins check --option "
+            f"bucket=VALUE (under pytest: plugin_options = {{'bucket': ...}}), or define a "
+            f"conformance_factory() classmethod that builds a test instance"])

@@ -16,16 +16,35 @@ from omi.conformance.registry import all_checks, checks_for
 from omi.conformance.suite import Report, run_suite, select_checks
 from omi.conformance.target import Declared
 from omi.errors import UsageError, did_you_mean
-from omi.plugins import GROUPS, PluginLoadError, discover_plugins, skip_reason
+from omi.plugins import (
+    GROUPS,
+    PluginLoadError,
+    PluginRegistry,
+    discover_plugins,
+    resolve_group,
+    skip_reason,
+)
 
-__all__ = ["check_plugins", "installed_plugin_names"]
+__all__ = ["check_plugins", "installed_plugin_names", "misplaced_reports"]
 
 
-def installed_plugin_names() -> List[str]:
-    """GROUP:NAME of every installed plugin that may load; a name two distributions register
-    is one (failing) plugin, listed once."""
-    return list(dict.fromkeys(f"{group}:{ep.name}" for group, eps in discover_plugins().items()
-                              if group in GROUPS for ep in eps if skip_reason(ep) is None))
+def installed_plugin_names(group: Optional[str] = None) -> List[str]:
+    """GROUP:NAME of every installed plugin (of `group` only, a full or short group name) that
+    may load; a name two distributions register is one (failing) plugin, listed once."""
+    groups = (resolve_group(group),) if group else GROUPS
+    return list(dict.fromkeys(f"{name}:{ep.name}" for name, eps in discover_plugins().items()
+                              if name in groups for ep in eps if skip_reason(ep) is None))
+
+
+def misplaced_reports(group: Optional[str] = None, seed: int = 0) -> List[Report]:
+    """A failed phase 1 for each plugin registered under a near miss of one of OMI's groups
+    (of `group`, when given, by the group it was meant for): OMI never loads it, so checking
+    every plugin must not pass without it. Its message is the one `omi plugins list` gives.
+    Plugins that OMI_LOAD_PLUGINS keeps out are left out, as from the rest of `--all`."""
+    groups = (resolve_group(group),) if group else GROUPS
+    return [Report(f"{info.group}:{info.name} ({info.class_name}) from {info.distribution} "
+                   f"{info.version}", "?", seed, _one_line(info.error))
+            for info, _ in PluginRegistry().misplaced(groups) if info.skipped is None]
 
 
 def check_plugins(names: Optional[Sequence[str]] = None, group: Optional[str] = None,
@@ -35,24 +54,36 @@ def check_plugins(names: Optional[Sequence[str]] = None, group: Optional[str] = 
     """Check the plugins `names` (plugin names, GROUP:NAME or package.module:Class), or every
     installed plugin when `names` is None; one Report per plugin checked.
 
-    Checking every plugin reports a plugin that cannot be resolved instead of raising, and
-    leaves out plugins without a check matching `pattern`. A single plugin that cannot be
-    found raises PluginError; a bad --option or a pattern matching nothing raises UsageError.
-    SIGINT and SIGTERM raise `runner.Interrupted` once the check processes are gone.
+    Checking every plugin (of `group`, when given) reports a plugin that cannot be resolved
+    instead of raising, leaves out plugins without a check matching `pattern`, and ends with
+    a failed report for each plugin registered under a near miss of a group (see
+    `misplaced_reports`), whatever `pattern` is: no check of it can run. A single plugin that
+    cannot be found raises PluginError; a bad --option or a pattern matching nothing raises
+    UsageError. SIGINT and SIGTERM raise `runner.Interrupted` once the check processes are
+    gone.
     """
     try:
         runner.forks()  # OMI_CHECK_PROCESS is valid
     except ValueError as error:
         raise UsageError(str(error)) from None
-    check_all = names is None
-    with runner.supervised():
-        reports = _check_each(installed_plugin_names() if names is None else list(names), group,
-                              options or {}, pattern, seed, timeout, memory_limit, check_all)
-    if not reports:
-        hint = did_you_mean(pattern, [c.name for c in all_checks()]) if pattern else ""
-        raise UsageError(f"nothing to check: no installed plugin has a check matching the "
-                         f"selection{hint}; see omi plugins list and --list-checks")
-    return reports
+    if names is not None:
+        with runner.supervised():
+            return _check_each(list(names), group, options or {}, pattern, seed, timeout,
+                               memory_limit, False)
+    every = installed_plugin_names(group)
+    with runner.supervised():  # every name is GROUP:NAME: no --group to apply
+        reports = _check_each(every, None, options or {}, pattern, seed, timeout,
+                              memory_limit, True)
+    reports += misplaced_reports(group, seed)
+    if reports:
+        return reports
+    if not every:
+        where = f" in group {resolve_group(group)}" if group else ""
+        raise UsageError(f"nothing to check: no plugin{where} is installed and allowed to "
+                         f"load; see omi plugins list")
+    hint = did_you_mean(pattern, [c.name for c in all_checks()]) if pattern else ""
+    raise UsageError(f"nothing to check: no installed plugin has a check matching the "
+                     f"selection{hint}; see omi plugins list and --list-checks")
 
 
 def _one_line(text: object) -> str:

@@ -47,6 +47,22 @@ class CheckFailure(AssertionError):
         self.expected, self.got, self.fix = expected, got, fix
 
 
+#: The fix for a plugin that could not be built, when nothing more precise is known.
+BUILD_FIX = ("give the plugin the options it needs (omi plugins check --option KEY=VALUE; "
+             "under pytest, plugin_options or the fixture), or define a conformance_factory() "
+             "classmethod that builds a test instance")
+
+
+def build_failure(error: BaseException, fix: str = BUILD_FIX,
+                  options: Optional[Dict[str, Any]] = None) -> CheckFailure:
+    """The failure of a check that could not build the plugin: what it raised, with no
+    credential in it (neither a secret among `options`, the options it was given, which its
+    message may quote, nor any other), and `fix`."""
+    from omi.masking import mask_error
+
+    return CheckFailure("a test instance of the plugin", mask_error(error, options), fix)
+
+
 def expect(condition: bool, expected: str, got: Any, fix: str) -> None:
     """Fail the running check unless `condition` holds."""
     if not condition:
@@ -308,12 +324,10 @@ class Context:
         directory.mkdir(parents=True, exist_ok=True)
         try:
             instance = self.factory(directory)
+        except CheckFailure:  # the factory said why itself (see target.InstanceFactory)
+            raise
         except Exception as error:  # noqa: BLE001 - any constructor error is the finding
-            raise CheckFailure(
-                "a test instance of the plugin", f"{type(error).__name__}: {error}",
-                "give constructor options (omi plugins check --option KEY=VALUE, or the "
-                "pytest fixture), or define a conformance_factory() classmethod",
-            ) from None
+            raise build_failure(error) from None
         self._instances.append(instance)
         return instance
 

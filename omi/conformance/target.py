@@ -7,9 +7,9 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Iterator, Optional
+from typing import Any, Dict, FrozenSet, Iterator, List, Optional
 
-from omi.conformance.registry import CAPABILITIES
+from omi.conformance.registry import BUILD_FIX, CAPABILITIES, build_failure
 from omi.plugins import KINDS, interface_class
 
 INTERFACE_OF_GROUP = {kind.group: kind.name for kind in KINDS}
@@ -84,12 +84,48 @@ class InstanceFactory:
     options: Dict[str, Any] = field(default_factory=dict)
 
     def __call__(self, directory: Path) -> Any:
+        """A new instance; a CheckFailure saying what to fix when it cannot be built."""
         custom = getattr(self.plugin_class, "conformance_factory", None)
-        if callable(custom):
-            args = (directory,) if _takes_directory(custom) else ()
-            return custom(*args, **_expand(self.options, directory))
-        with _working_directory(directory):
-            return self.plugin_class(**_expand(self.options, directory))
+        try:
+            if callable(custom):
+                args = (directory,) if _takes_directory(custom) else ()
+                return custom(*args, **_expand(self.options, directory))
+            with _working_directory(directory):
+                return self.plugin_class(**_expand(self.options, directory))
+        except Exception as error:  # noqa: BLE001 - any constructor error is the finding
+            raise build_failure(error, build_fix(self.plugin_class, self.options, error),
+                                self.options) from None
+
+
+def build_fix(plugin_class: type, options: Dict[str, Any], error: BaseException) -> str:
+    """How to fix a plugin the suite could not build with `options` (naming options, never
+    their values): its conformance_factory raised; or its constructor needs arguments that
+    were not given (a TypeError); or, failing those, the generic fix."""
+    name = plugin_class.__name__
+    if callable(getattr(plugin_class, "conformance_factory", None)):
+        return (f"{name}.conformance_factory() raised: make it build a test instance in the "
+                f"directory it is given; if it needs options, give them (omi plugins check "
+                f"--option KEY=VALUE, or plugin_options under pytest)")
+    missing = _missing_arguments(plugin_class, options) if isinstance(error, TypeError) else []
+    if not missing:
+        return BUILD_FIX
+    some = len(missing) > 1
+    return (f"{name} needs the option{'s' if some else ''} {', '.join(missing)}, which "
+            f"{'were' if some else 'was'} not given: pass {'them' if some else 'it'} with "
+            f"omi plugins check {' '.join(f'--option {key}=VALUE' for key in missing)} "
+            f"(under pytest: plugin_options = {{{', '.join(f'{key!r}: ...' for key in missing)}"
+            f"}}), or define a conformance_factory() classmethod that builds a test instance")
+
+
+def _missing_arguments(plugin_class: type, options: Dict[str, Any]) -> List[str]:
+    """The required keyword-capable parameters of the constructor that `options` lacks."""
+    try:
+        parameters = inspect.signature(plugin_class).parameters.values()
+    except (TypeError, ValueError):  # no signature to read
+        return []
+    return [parameter.name for parameter in parameters
+            if parameter.default is parameter.empty and parameter.name not in options
+            and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)]
 
 
 def _takes_directory(factory: Any) -> bool:
