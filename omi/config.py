@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NamedTuple, Optional
 
 from omi.errors import ConfigError
 from omi.errors import did_you_mean as _did_you_mean
-from omi.masking import MASK, is_secret, mask_known, mask_secrets, mask_text
+from omi.masking import MASK, is_secret, mask_error, mask_secrets, mask_text
 from omi.paths import default_database_path, user_config_dir, user_config_file, user_data_dir
 
 if TYPE_CHECKING:  # imported when plugins are built, not when a config is read
@@ -550,16 +550,7 @@ def _construct(choice: PluginChoice, cls: type) -> Any:
     except (Exception, SystemExit) as error:  # a plugin calling sys.exit() must not end OMI
         given = ", ".join(choice.options) or "no options"
         raise ConfigError(f"{label} rejected its options ({given}): "
-                          f"{_hide_options(error, choice.options)}") from error
-
-
-def _hide_options(error: BaseException, options: Dict[str, Any]) -> str:
-    """`Type: message` of a plugin's error, without the secrets of `options` that the message
-    may quote (a key, a header, a DSN's password) or any other credential written in it."""
-    secrets: List[str] = []
-    mask_secrets(options, secrets)
-    problem = mask_known(str(error), secrets)
-    return f"{type(error).__name__}: {problem}" if problem else type(error).__name__
+                          f"{mask_error(error, choice.options)}") from error
 
 
 def options_problem(cls: Any, options: Dict[str, Any], partial: bool = False

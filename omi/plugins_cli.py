@@ -364,7 +364,8 @@ def _echo_diff(changes: list[Any]) -> None:
 @plugins.command("check")
 @click.argument("name", required=False)
 @click.option("--all", "check_all", is_flag=True, help="Check every installed plugin.")
-@click.option("--group", metavar="GROUP", help="The group of NAME when several have it.")
+@click.option("--group", metavar="GROUP", help="The group of NAME when several have it; with "
+              "--all, only the plugins of that group.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "junit"]),
               default="text", show_default=True, help="Report format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here.")
