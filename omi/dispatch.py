@@ -150,11 +150,15 @@ class Dispatcher:
         # Callers putting an event on the queue right now: close() waits for them, so no
         # event can land behind the stop marker, where nobody would deliver it.
         self._putting = 0
-        self._state = threading.Condition()
+        self._state = threading.Condition()  # the callers' side: _closed, _putting, _accepted
+        # The worker's side, a lock of its own so that callers and the worker do not queue for
+        # one lock on every event: the handler running, the events delivered to every handler,
+        # and whether close() has given up (_abandoned), after which no handler call starts.
+        # close() takes _state, then _gate.
+        self._gate = threading.Lock()
         self._running: Optional[Tuple[str, float]] = None  # (handler, since) in the worker
-        # Under _state: events queued (or being queued) and events delivered to every handler,
-        # whose difference is what close() gives up on; once it has (_abandoned), the worker
-        # calls no handler again.
+        # Events queued (or being queued) and events delivered: their difference is what
+        # close() gives up on.
         self._accepted = 0
         self._delivered = 0
         self._abandoned = False
@@ -173,7 +177,7 @@ class Dispatcher:
     def undelivered(self) -> int:
         """Events close() gave up on when close_timeout ran out: those still queued (or being
         queued) and the one in progress. 0 unless close() gave up."""
-        with self._state:
+        with self._state, self._gate:
             return self._accepted - self._delivered if self._abandoned else 0
 
     def dispatch(self, event_type: str, data: Dict[str, Any]) -> None:
@@ -207,7 +211,8 @@ class Dispatcher:
                 self._putting -= 1
                 if not queued:
                     self._accepted -= 1
-                self._state.notify_all()
+                if self._closed:  # close() may be waiting for the last put to finish
+                    self._state.notify_all()
 
     def _blocker(self) -> str:
         running = self._running
@@ -224,7 +229,7 @@ class Dispatcher:
         start = clock()
         for name, handler in self.handlers:
             if queued:
-                with self._state:
+                with self._gate:
                     if self._abandoned:
                         return False
                     self._running = (name, start)
@@ -241,7 +246,7 @@ class Dispatcher:
                                "events.background: true", name, now - start, event_type)
             start = now
         if queued:
-            with self._state:
+            with self._gate:
                 self._running = None
                 if not self._abandoned:  # else close() has counted it as given up on
                     self._delivered += 1
@@ -293,7 +298,7 @@ class Dispatcher:
         self._worker.join(max(0.0, deadline - time.monotonic()))
         if not self._worker.is_alive():
             return
-        with self._state:
+        with self._state, self._gate:
             self._abandoned = True
             lost = self._accepted - self._delivered
             blocker = self._blocker()
