@@ -299,7 +299,7 @@ def recall_command(query: str, limit: int, output_format: str, config_path: str 
     if limit > MAX_RECALL_LIMIT:
         raise UsageError(f"--limit {limit} is too large: one recall returns at most "
                        f"{MAX_RECALL_LIMIT} memories; give 1 to {MAX_RECALL_LIMIT}")
-    from omi.listing import one_line, plugin_output_to_stderr
+    from omi.listing import one_line, plugin_output_to_stderr, visible
 
     with plugin_output_to_stderr(), _open_memory(config_path) as memory:
         results = memory.recall(query, limit)
@@ -316,8 +316,8 @@ def recall_command(query: str, limit: int, output_format: str, config_path: str 
     for rank, item in enumerate(shown, 1):
         metadata = item.get("metadata") or {}
         tags = " ".join(f"{key}={value}" for key, value in metadata.items())
-        click.echo(f"{rank:>2}. {item['id']}  {one_line(item['content'])}"
-                   + (f"  [{tags}]" if tags else ""))
+        click.echo(visible(f"{rank:>2}. {item['id']}  {one_line(item['content'])}"
+                           + (f"  [{tags}]" if tags else "")))  # stored by any program
 
 
 @cli.group("config", cls=OmiGroup)

@@ -265,6 +265,22 @@ class CachedDistribution:
         return f"<CachedDistribution {self.name} {self.version} at {self._path}>"
 
 
+def split_value(value: str) -> Optional[Tuple[str, str, str]]:
+    """(module, attribute, extras) of an entry point's value as importlib.metadata's pattern
+    splits it, or None when the value does not match it (nothing can be imported then)."""
+    module, colon, attr = value.partition(":")
+    module, attr = module.rstrip(), attr.strip()
+    if _dotted(module) and (_dotted(attr) if colon else not attr):  # "pkg.mod:Class"
+        return module, attr, ""
+    import re  # extras, stray spaces: the pattern, compiled only for such values
+
+    match = re.match(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?"
+                     r"((?P<extras>\[.*\])\s*)?$", value)
+    if match is None:
+        return None
+    return match.group("module"), match.group("attr") or "", match.group("extras") or ""
+
+
 def _dotted(text: str) -> bool:
     """Whether `text` matches the pattern's `[\\w.]+`: word characters and dots."""
     return bool(text) and all(char.isalnum() or char in "._" for char in text)
@@ -284,18 +300,8 @@ class CachedEntryPoint:
         self.dist = dist
 
     def _parts(self) -> Tuple[str, str, str]:
-        """(module, attribute, extras) as importlib.metadata's pattern splits the value."""
-        module, colon, attr = self.value.partition(":")
-        module, attr = module.rstrip(), attr.strip()
-        if _dotted(module) and (_dotted(attr) if colon else not attr):  # "pkg.mod:Class"
-            return module, attr, ""
-        import re  # extras, stray spaces: the pattern, compiled only for such values
-
-        match = re.match(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?"
-                         r"((?P<extras>\[.*\])\s*)?$", self.value)
-        if match is None:
-            return self.value.partition(":")[0].strip(), "", ""
-        return match.group("module"), match.group("attr") or "", match.group("extras") or ""
+        parts = split_value(self.value)
+        return (self.value.partition(":")[0].strip(), "", "") if parts is None else parts
 
     @property
     def module(self) -> str:

@@ -17,9 +17,23 @@ if TYPE_CHECKING:  # omi.plugins is imported only when plugins are listed
 SCHEMA = "omi.plugins.list/1"
 
 
+# What a terminal acts on (ESC, DEL, the C1 controls such as CSI), what XML 1.0 cannot carry
+# (the other C0 controls but tab and line breaks, U+FFFE, U+FFFF) and what UTF-8 cannot encode
+# (lone surrogates). Plugins, their metadata and their errors are text OMI did not write.
+_INVISIBLE = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]"
+
+
+def visible(text: str) -> str:
+    """`text` with the characters above written as Python escapes (\\x1b, \\ud800), so that
+    no plugin can drive the terminal, or break the XML or the UTF-8, that OMI prints it to."""
+    import re
+
+    return re.sub(_INVISIBLE, lambda match: ascii(match.group())[1:-1], text)
+
+
 def one_line(text: object) -> str:
-    """Collapse a message onto one line, for errors and list entries."""
-    return " ".join(str(text).split())
+    """Collapse a message onto one line, for errors and list entries, `visible`."""
+    return visible(" ".join(str(text).split()))
 
 
 @contextlib.contextmanager
@@ -133,4 +147,4 @@ def render_list(report: Dict[str, Dict[str, PluginInfo]], output_format: str, ve
         lines = ["Not loaded:"]
         lines += [format_misplaced_line(info, verbose) for info, _ in misplaced]
         blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
+    return visible("\n\n".join(blocks))  # names and versions come from the plugins' metadata

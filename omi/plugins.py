@@ -375,6 +375,14 @@ def _may_load(same_name: List[metadata.EntryPoint]) -> List[metadata.EntryPoint]
 def import_plugin(entry_point: metadata.EntryPoint) -> Any:
     """Import the object an entry point names, turning any failure into PluginLoadError."""
     _log(_INFO, "Loading plugin '%s' from group '%s'", entry_point.name, entry_point.group)
+    from omi.index import split_value
+
+    if split_value(entry_point.value) is None:  # importlib.metadata would fail obscurely
+        raise PluginLoadError(
+            f"Plugin '{entry_point.name}' from {_describe_source(entry_point)} names "
+            f"{entry_point.value!r}, which is not a module with an optional ':attribute' "
+            f"(e.g. my_plugin.provider:MyEmbedder); fix the entry point in the plugin's "
+            f"pyproject.toml and reinstall it")
     try:
         return entry_point.load()
     except (Exception, SystemExit) as error:

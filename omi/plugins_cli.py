@@ -17,7 +17,7 @@ from omi import __version__
 from omi.cli import TEXT, OmiGroup, parse_settings, unique_keys
 from omi.errors import OperationFailed, UsageError, did_you_mean
 from omi.kinds import KIND_NAMES, KINDS
-from omi.listing import plugin_output_to_stderr
+from omi.listing import plugin_output_to_stderr, visible
 
 
 class Seconds(click.FloatRange):
@@ -134,7 +134,7 @@ def plugins_cache_show(output_format: str) -> None:
     for entry in report["configs"]:
         age = f"{entry['age_seconds']:.0f} s old, " if "age_seconds" in entry else ""
         lines.append(f"  {entry['config'] or entry['file']} ({age}{entry['status']})")
-    click.echo("\n".join(lines))
+    click.echo(visible("\n".join(lines)))  # entry points and paths are text OMI did not write
 
 
 @plugins_cache.command("clear")

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import plugin_sources as src
@@ -162,6 +163,7 @@ def test_debug_shows_the_spec_log_lines(make_dist):
 HEAVY = "numpy cookiecutter pytest jinja2 yaml sqlite3 ssl http".split()
 PROBE = """
 import sys
+import time
 from omi.cli import cli
 try:
     cli({args!r}, prog_name="omi")
@@ -244,3 +246,34 @@ def test_a_plugins_command_line_loads_the_group_and_runs():
     result = CliRunner().invoke(cli, ["plugins", "nope"])
     assert result.exit_code == 2
     assert "No such command 'nope'" in result.output
+
+
+def test_plugin_metadata_cannot_drive_the_terminal(make_dist, tmp_path):
+    """Names, versions and entry-point values are text OMI did not write: escaped, with or
+    without the plugin index, in the listing and in `cache show`; and a value that is no
+    module path says so instead of failing deep inside importlib.metadata."""
+    dist_info = make_dist("omi-hostile", version="1.0\x1b[31m",
+                          entry_points={EMB: {"bad\x9b2Jname": "hostile_mod\x1b[31m:Cls",
+                                              "bell\x07": "hostile_mod:Missing"}},
+                          files={"hostile_mod.py": "x = 1\n"})
+    stamp = time.time_ns() - 60 * 10**9  # older than the index's racy window
+    for path in (dist_info.parent, dist_info, *dist_info.parent.rglob("*")):
+        os.utime(path, ns=(stamp, stamp))
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    outputs = []
+    for switch in ("1", "0", "0"):  # no index; the scan that writes it; the index
+        completed = subprocess.run([OMI, "plugins", "list"], capture_output=True, text=True,
+                                   env={**env, "OMI_NO_CACHE": switch}, timeout=60)
+        outputs.append(completed.stdout)
+    shown = subprocess.run([OMI, "plugins", "cache", "show"], capture_output=True, text=True,
+                           env=env, timeout=60).stdout
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert "entries: " in shown and "bad\\x9b2Jname = hostile_mod\\x1b[31m:Cls" in shown
+    for text in (*outputs, shown):
+        assert not {"\x1b", "\x9b", "\x07"} & set(text)
+    line = next(line for line in outputs[0].splitlines() if line.startswith("  bad"))
+    assert line.startswith("  bad\\x9b2Jname (Cls) - v1.0\\x1b[31m [interface: ?] ✗ ")
+    assert ("names 'hostile_mod\\x1b[31m:Cls', which is not a module with an optional "
+            "':attribute' (e.g. my_plugin.provider:MyEmbedder); fix the entry point in the "
+            "plugin's pyproject.toml and reinstall it") in line
+    assert "  bell\\x07 (Missing) - v1.0\\x1b[31m [interface: ?] ✗ " in outputs[0]

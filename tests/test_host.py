@@ -621,3 +621,14 @@ def test_default_storage_that_cannot_open_leaves_no_event_thread(tmp_path, monke
     with pytest.raises(ValueError, match="Cannot open the SQLite database"):
         Memory(handlers=[recorder], background=True)
     assert not [t for t in set(threading.enumerate()) - before if t.is_alive()]
+
+
+def test_cli_recall_escapes_what_other_programs_stored(cli_config, tmp_path):
+    """The CLI refuses control characters, but the Python API stores any text: recall shows
+    them escaped rather than letting a memory drive the terminal."""
+    with Memory(SQLiteBackend(tmp_path / "cli.db")) as memory:
+        memory_id = memory.store("red \x1b[31m alert\x9b2J", {"from\x07": "api\x1b]0;x\x07"})
+    result = omi_cli("recall", "alert", "--config", str(cli_config))
+    assert result.exit_code == 0, result.output
+    assert result.output == (f" 1. {memory_id}  red \\x1b[31m alert\\x9b2J  "
+                             f"[from\\x07=api\\x1b]0;x\\x07]\n")

@@ -10,23 +10,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import re
 from typing import Callable, List
 
 from omi.conformance.suite import Report
+from omi.listing import visible
 
 MARKS = {"passed": "✓", "failed": "✗", "skipped": "skipped", "xfail": "xfail", "xpass": "xpass"}
-
-# What a report cannot carry as is. XML 1.0 allows neither the C0 controls (but tab, newline
-# and carriage return) nor the surrogates nor U+FFFE/U+FFFF; UTF-8 cannot encode a surrogate (a
-# str holds them only unpaired); terminals act on ESC, DEL and the C1 controls (CSI is one).
-_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-
-
-def visible(text: str) -> str:
-    """`text` with the characters above written as Python escapes: \\x00, \\x1b, \\ud800."""
-    return _INVISIBLE.sub(lambda match: ascii(match.group())[1:-1], text)
-
 
 def _visible_report(report: Report) -> Report:
     outcomes = [dataclasses.replace(outcome, name=visible(outcome.name),
