@@ -277,3 +277,15 @@ def test_plugin_metadata_cannot_drive_the_terminal(make_dist, tmp_path):
             "':attribute' (e.g. my_plugin.provider:MyEmbedder); fix the entry point in the "
             "plugin's pyproject.toml and reinstall it") in line
     assert "  bell\\x07 (Missing) - v1.0\\x1b[31m [interface: ?] ✗ " in outputs[0]
+
+
+def test_python_dash_m_omi_is_the_omi_command():
+    for args in (["--version"], ["plugins", "list", "--format", "json"]):
+        module = subprocess.run([sys.executable, "-m", "omi", *args], capture_output=True,
+                                text=True, timeout=60)
+        script = subprocess.run([OMI, *args], capture_output=True, text=True, timeout=60)
+        assert (module.returncode, module.stdout) == (script.returncode, script.stdout) == (
+            0, script.stdout)
+    bad = subprocess.run([sys.executable, "-m", "omi", "nope"], capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 2 and bad.stderr == "Error: No such command 'nope'; see 'omi --help'\n"
