@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional
 import click
 
 from omi import __version__
-from omi.errors import OmiError, OperationFailed, UsageError
+from omi.errors import OmiError, OperationFailed, UsageError, did_you_mean
 
 if TYPE_CHECKING:  # the host is imported by the commands that use it
     from omi.host import Memory
@@ -101,6 +101,18 @@ class OmiGroup(click.Group):
             module, _, attribute = self.lazy[cmd_name][0].partition(":")
             self.add_command(getattr(import_module(module), attribute), cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def resolve_command(self, ctx: click.Context, args: List[str]
+                        ) -> tuple[Optional[str], Optional[click.Command], List[str]]:
+        """Click's lookup; a mistyped subcommand is told the closest real one."""
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError:
+            name = args[0] if args else ""
+            hint = did_you_mean(name, self.list_commands(ctx)) if name else ""
+            if not hint or self.get_command(ctx, name) is not None:
+                raise
+            raise click.UsageError(f"No such command {name!r}{hint}", ctx) from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Click's list of subcommands, with a lazy one's short help read from the table rather

@@ -166,6 +166,12 @@ def test_an_undecodable_template_answer_creates_nothing(tmp_path):
     (["store"], "Error: Missing argument 'TEXT'; see 'omi store --help'\n"),
     (["--bogus"], "Error: No such option '--bogus'; see 'omi --help'\n"),
     (["nosuch"], "Error: No such command 'nosuch'; see 'omi --help'\n"),
+    (["plugin", "list"], "Error: No such command 'plugin' (did you mean 'plugins'?); see "
+     "'omi --help'\n"),
+    (["plugins", "chek", "x"], "Error: No such command 'chek' (did you mean 'check'?); see "
+     "'omi plugins --help'\n"),
+    (["plugins", "cache", "clr"], "Error: No such command 'clr' (did you mean 'clear'?); see "
+     "'omi plugins cache --help'\n"),
     (["recall", "x", "--format", "xml"], "Error: Invalid value for '--format': 'xml' is not one "
      "of 'text', 'json'; see 'omi recall --help'\n"),
     (["plugins", "update", "a-file"], "Error: Invalid value for '[PATH]': Directory 'a-file' is "
