@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import plugin_sources as src
+import pytest
 from click.testing import CliRunner
 
 from omi import __version__
@@ -289,3 +290,15 @@ def test_python_dash_m_omi_is_the_omi_command():
     bad = subprocess.run([sys.executable, "-m", "omi", "nope"], capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode == 2 and bad.stderr == "Error: No such command 'nope'; see 'omi --help'\n"
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("plain\ntext", "plain\ntext"), ("tab\there\r\n", "tab\there\r\n"),
+    ("esc\x1b[31m", "esc\\x1b[31m"), ("csi\x9b2J", "csi\\x9b2J"), ("bel\x07", "bel\\x07"),
+    ("del\x7f", "del\\x7f"), ("half\ud800", "half\\ud800"), ("nonchar\ufffe", "nonchar\\ufffe"),
+    ("nbsp\u00a0and\u2028line", "nbsp\u00a0and\u2028line"),  # not printable, yet harmless
+])
+def test_visible_escapes_exactly_what_drives_a_terminal_or_breaks_xml(text, shown):
+    from omi.listing import visible
+
+    assert visible(text) == shown
