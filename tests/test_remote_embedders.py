@@ -410,3 +410,21 @@ def test_an_answer_broken_off_is_retried_then_named_as_unreachable(api, framing)
     assert ("the answer broke off 95,000 bytes before its end" if framing == "length"
             else "IncompleteRead") in message and "\n" not in message
     assert message.endswith("check the base URL and that the server is running")
+
+
+@pytest.mark.parametrize("status, body", [
+    (401, {"error": "invalid key sk-echoed-9f8e7d6c5b4a"}),
+    (400, {"detail": "Authorization 'Bearer sk-echoed-9f8e7d6c5b4a' is malformed"}),
+    (200, Flood(60, start=b"not json: your key was sk-echoed-9f8e7d6c5b4a")),
+])
+def test_an_answer_echoing_the_api_key_never_shows_it(status, body):
+    """A server may quote the key it got back in its answer; the error quoting that answer
+    says **** instead."""
+    with FakeNIM() as server:
+        server.then(status, body)
+        embedder = NIMEmbedder(api_key="sk-echoed-9f8e7d6c5b4a", base_url=server.url,
+                               max_retries=0)
+        with pytest.raises(APIError) as info:
+            embedder.embed("hello")
+    assert "sk-echoed-9f8e7d6c5b4a" not in str(info.value)
+    assert "****" in str(info.value)

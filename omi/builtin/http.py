@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 
 if TYPE_CHECKING:  # urllib is imported on the first request
     import urllib.request
@@ -107,10 +107,11 @@ class JSONClient:
         import urllib.error
         import urllib.request
 
-        from omi.masking import mask_text
+        from omi.masking import mask_known, mask_text
 
         url = f"{self.base_url}{path}"
         shown = mask_text(url)  # what the errors quote: a key in the URL stays hidden
+        sent = self._credentials()  # an answer may echo them back: never quoted
         data = json.dumps(body).encode("utf-8")
         for attempt in range(self.max_retries + 1):
             last_try = attempt == self.max_retries
@@ -119,7 +120,7 @@ class JSONClient:
                 with _opener().open(request, timeout=self.timeout) as response:
                     raw = self._read(response, shown)
             except urllib.error.HTTPError as error:
-                detail = _error_detail(error)
+                detail = mask_known(_error_detail(error), sent)
                 if error.code in RETRYABLE_STATUS and not last_try:
                     self._sleep(attempt, error.headers.get("Retry-After"))
                     continue
@@ -139,9 +140,18 @@ class JSONClient:
             except ValueError:
                 raise MalformedResponseError(
                     f"{self.service} at {shown} answered with something that is not JSON: "
-                    f"{bytes(raw[:120])!r}"
+                    f"{mask_known(repr(bytes(raw[:120])), sent)}"
                 ) from None
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _credentials(self) -> List[str]:
+        """What this client sends that must never be shown: the values of its secret-named
+        headers (Authorization, X-API-Key, ...) and, of "Bearer KEY", the KEY alone."""
+        from omi.masking import mask_secrets
+
+        found: List[str] = []
+        mask_secrets([[name, value] for name, value in self.headers.items()], found)
+        return found + [value.split()[-1] for value in found if len(value.split()) > 1]
 
     def _read(self, response: Any, url: str) -> bytearray:
         """The answer's body, read a piece at a time so that the deadline still bounds it;
