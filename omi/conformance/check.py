@@ -16,6 +16,7 @@ from omi.conformance.registry import all_checks, checks_for
 from omi.conformance.suite import Report, run_suite, select_checks
 from omi.conformance.target import Declared
 from omi.errors import UsageError, did_you_mean
+from omi.listing import one_line
 from omi.plugins import (
     GROUPS,
     PluginLoadError,
@@ -43,7 +44,7 @@ def misplaced_reports(group: Optional[str] = None, seed: int = 0) -> List[Report
     Plugins that OMI_LOAD_PLUGINS keeps out are left out, as from the rest of `--all`."""
     groups = (resolve_group(group),) if group else GROUPS
     return [Report(f"{info.group}:{info.name} ({info.class_name}) from {info.distribution} "
-                   f"{info.version}", "?", seed, _one_line(info.error))
+                   f"{info.version}", "?", seed, one_line(info.error))
             for info, _ in PluginRegistry().misplaced(groups) if info.skipped is None]
 
 
@@ -86,10 +87,6 @@ def check_plugins(names: Optional[Sequence[str]] = None, group: Optional[str] = 
                      f"selection{hint}; see omi plugins list and --list-checks")
 
 
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
 def _check_each(names: List[str], group: Optional[str], options: Dict[str, Any],
                 pattern: Optional[str], seed: int, timeout: float,
                 memory_limit: Optional[int], check_all: bool) -> List[Report]:
@@ -114,9 +111,9 @@ def _check_one(plugin_name: str, group: Optional[str], options: Dict[str, Any],
     if found.get("error") == "load":
         if not check_all:
             raise PluginLoadError(found["message"])
-        return [Report(plugin_name, "?", seed, _one_line(found["message"]))]
+        return [Report(plugin_name, "?", seed, one_line(found["message"]))]
     if found.get("error") == "invalid":
-        return [Report(found["label"], "?", seed, _one_line(found["message"]))]
+        return [Report(found["label"], "?", seed, one_line(found["message"]))]
     if found["options_problem"] and not check_all:  # a typo in --option, said once
         raise UsageError(f"--option: {found['options_problem']}")
     target = Declared(found["label"], found["import_path"], found["interface"],
