@@ -24,7 +24,7 @@ is unchanged: device, inode, size and nanosecond mtime and ctime.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, List, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from omi import index
 
@@ -80,31 +80,50 @@ def _identity(st: os.stat_result) -> Tuple[int, int, int, int, int]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
+# Why _read_entry refused an entry, for the messages that tell the two apart.
+_NOT_PRIVATE = "is not private to this user"
+_NOT_JSON = "is not valid JSON"
+
+
 def _cached(path: str) -> Any:
     """The cached tree of `path` if its entry is ours and matches the file; _MISS otherwise."""
     try:
         identity = list(_identity(os.stat(path)))
-        with open(cache_file(path), "rb") as stream:
-            if not _private(os.fstat(stream.fileno())):
-                index._log("config cache of %s ignored: not private to this user", path)
-                return _MISS
-            data = stream.read(MAX_ENTRY_BYTES + 1)
     except OSError:
         return _MISS
-    if len(data) > MAX_ENTRY_BYTES:
+    entry, problem = _read_entry(cache_file(path))
+    if entry is None:
+        if problem == _NOT_PRIVATE:
+            index._log("config cache of %s ignored: not private to this user", path)
+        elif problem == _NOT_JSON:
+            index._log("config cache of %s is not valid JSON; ignored", path)
         return _MISS
+    if entry.get("path") != path or entry.get("identity") != identity or "document" not in entry:
+        return _MISS
+    return entry["document"]
+
+
+def _read_entry(file: str) -> Tuple[Optional[Dict[str, Any]], str]:
+    """(the entry in `file`, "") when it is ours: private to this user, at most
+    MAX_ENTRY_BYTES, a JSON object of this FORMAT; else (None, what is wrong with it)."""
+    try:
+        with open(file, "rb") as stream:
+            if not _private(os.fstat(stream.fileno())):
+                return None, _NOT_PRIVATE
+            data = stream.read(MAX_ENTRY_BYTES + 1)
+    except OSError:
+        return None, "cannot be read"
+    if len(data) > MAX_ENTRY_BYTES:
+        return None, "is too large"
     import json
 
     try:
         entry = json.loads(data)
     except ValueError:
-        index._log("config cache of %s is not valid JSON; ignored", path)
-        return _MISS
-    if (not isinstance(entry, dict) or entry.get("format") != FORMAT
-            or entry.get("path") != path or entry.get("identity") != identity
-            or "document" not in entry):
-        return _MISS
-    return entry["document"]
+        return None, _NOT_JSON
+    if not isinstance(entry, dict) or entry.get("format") != FORMAT:
+        return None, "is of another format"
+    return entry, ""
 
 
 def _private(st: os.stat_result) -> bool:
@@ -154,7 +173,6 @@ def entries() -> List[Dict[str, Any]]:
     """The parsed config files kept, for `omi plugins cache show`: the config file each one
     holds, its age and whether it still matches that file. Never their contents: a config
     file may hold secrets."""
-    import json
     import time
 
     found: List[Dict[str, Any]] = []
@@ -166,25 +184,19 @@ def entries() -> List[Dict[str, Any]]:
     for name in names:
         if not (name.startswith(f"{KIND}-") and name.endswith(".json")):
             continue
-        entry: Dict[str, Any] = {"file": os.path.join(directory, name), "config": None,
-                                 "status": "unreadable"}
+        file = os.path.join(directory, name)
+        data, problem = _read_entry(file)
+        source = None if data is None else data.get("path")
+        entry: Dict[str, Any] = {
+            "file": file, "config": source if isinstance(source, str) else None,
+            "status": "ignored: not private to this user" if problem == _NOT_PRIVATE
+            else "unreadable"}
         found.append(entry)
-        try:
-            with open(entry["file"], "rb") as stream:
-                st = os.fstat(stream.fileno())
-                if not _private(st):
-                    entry["status"] = "ignored: not private to this user"
-                    continue
-                data = json.loads(stream.read(MAX_ENTRY_BYTES + 1))
-            source = data["path"]
-            if not isinstance(source, str) or data.get("format") != FORMAT:
-                continue
-        except (OSError, ValueError, TypeError, KeyError):
+        if data is None or entry["config"] is None:
             continue
-        entry["config"] = source
-        entry["age_seconds"] = max(0.0, time.time() - st.st_mtime)
         try:
-            current = list(_identity(os.stat(source))) == data.get("identity")
+            entry["age_seconds"] = max(0.0, time.time() - os.stat(file).st_mtime)
+            current = list(_identity(os.stat(entry["config"]))) == data.get("identity")
         except OSError:
             current = False
         entry["status"] = "current" if current else "stale (the next load parses again)"
