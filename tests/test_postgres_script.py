@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -80,14 +81,26 @@ def test_a_dsn_given_by_the_caller_is_used_as_is():
 
 def test_without_postgresql_a_non_root_user_is_told_how_to_install_it(tmp_path):
     environment = {"PATH": "/usr/bin:/bin", "OMI_PG_LIBDIR": str(tmp_path), "HOME": "/tmp"}
-    command = ["bash", str(SCRIPT), "true"]
+    script = SCRIPT
+    command = ["bash", str(script), "true"]
     if os.geteuid() == 0:
         runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
         if runuser is None:
             pytest.skip("running as root without runuser: cannot become a non-root user")
-        command = [runuser, "-u", "nobody", "--", *command]
-    result = subprocess.run(command, env=environment, text=True, capture_output=True,
-                            timeout=60)
+        # A copy nobody can read: the checkout may sit in a directory only root may enter
+        # (git clone into `mktemp -d` makes one).
+        readable = Path(tempfile.mkdtemp(dir="/tmp"))
+        readable.chmod(0o755)
+        script = readable / SCRIPT.name
+        shutil.copyfile(SCRIPT, script)
+        script.chmod(0o644)
+        command = [runuser, "-u", "nobody", "--", "bash", str(script), "true"]
+    try:
+        result = subprocess.run(command, env=environment, text=True, capture_output=True,
+                                timeout=60)
+    finally:
+        if script != SCRIPT:
+            shutil.rmtree(script.parent)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "error: the tests need PostgreSQL (initdb, pg_ctl) and none is installed; install it "
