@@ -226,7 +226,7 @@ def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: b
     if git:
         click.echo("It is a git repository with one commit of every file.")
     click.echo("\nNext:")
-    click.echo(f"  pip install -e '{where}[test]'")
+    click.echo(f"  pip install -e '{where}[testing]'")
     click.echo(f"  pytest {where}")
     click.echo(f"  omi plugins check {made.names.plugin_type}:{made.names.name}")
 
