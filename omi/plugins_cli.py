@@ -311,14 +311,15 @@ def update_plugin_command(path: str, check_only: bool, dry_run: bool, skips: tup
         if plan.conflicts:
             raise OperationFailed()
         return
-    note = update.check_worktree(project, allow_dirty, list(plan.contents()))
+    # Recording that a note was shown touches the answers file alone, on any work tree.
+    noting_only = not plan.behind and not plan.answers_changed
+    note = None if noting_only else update.check_worktree(project, allow_dirty,
+                                                          list(plan.contents()))
     if note:
         click.echo(f"Note: {note}", err=True)
     update.apply_update(plan)
     if not plan.behind:
-        answers_changed = any(plan.answers.get(key) != plan.previous.get(key)
-                              for key in ("skip", "variables"))
-        recorded = "the new answers" if answers_changed else "that the note below was shown"
+        recorded = "that the note below was shown" if noting_only else "the new answers"
         click.echo(f"Recorded {recorded} in {update.ANSWERS_FILE}; {current}")
         _echo_footer(plan)
         return

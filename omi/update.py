@@ -129,6 +129,12 @@ class UpdatePlan:
         return [change for change in self.changes if change.status == "conflict"]
 
     @property
+    def answers_changed(self) -> bool:
+        """Whether the skip globs or the variables differ from the recorded ones."""
+        return any(self.answers.get(key) != self.previous.get(key)
+                   for key in ("skip", "variables"))
+
+    @property
     def from_version(self) -> str:
         return str(self.previous.get("omi_openclaw_version", "?"))
 
@@ -256,8 +262,8 @@ def plan_update(project: os.PathLike[str] | str, skip: Sequence[str] = (),
         answers["suite_noted"] = __version__  # said once per release: the record remembers it
     else:
         suite = None
-    plan.record_changed = plan.behind or any(
-        answers.get(key) != previous.get(key) for key in ("skip", "variables", "suite_noted"))
+    plan.record_changed = plan.behind or plan.answers_changed or \
+        answers.get("suite_noted") != previous.get("suite_noted")
     plan.notes = [note for note in (requirement_note(base, fresh, answers["skip"]), suite)
                   if note]
     return plan

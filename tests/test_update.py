@@ -182,6 +182,7 @@ def damage_base(entries: Dict[str, object]):
     (lambda p: edit_answers(p, template=["embedding"]), "'template' must be text, not ["),
     (lambda p: edit_answers(p, template="../embedding"), "unknown template '../embedding'"),
     (lambda p: edit_answers(p, omi_openclaw_version={}), "'omi_openclaw_version' must be text"),
+    (lambda p: edit_answers(p, suite_noted=["0.4.0"]), "'suite_noted' must be text, not ["),
     (lambda p: edit_answers(p, base="x"), "'base' must be a JSON object, not \"x\""),
     (lambda p: edit_answers(p, base={"file": "../x.json"}), "'base' must be {\"file\""),
     (lambda p: edit_answers(p, base={"fingerprint": 5}), "'base' must be {\"file\""),
@@ -954,6 +955,8 @@ def test_the_suite_note_is_said_until_an_update_records_it(tmp_path: Path,
     for _ in range(2):
         result = invoke(str(project), "--check")
         assert result.exit_code == 0 and "Note: conformance suite" in result.output
+    commit_all(project)
+    (project / "README.md").write_text("work in progress\n")  # a dirty tree does not stop it
     result = invoke(str(project))
     assert result.exit_code == 0, result.output
     assert (f"Recorded that the note below was shown in {ANSWERS_FILE}; omi-embedding-hello is "
