@@ -292,6 +292,17 @@ def test_python_dash_m_omi_is_the_omi_command():
     assert bad.returncode == 2 and bad.stderr == "Error: No such command 'nope'; see 'omi --help'\n"
 
 
+def test_python_dash_m_omi_imports_nothing_from_the_working_directory(tmp_path):
+    for name in ("click", "json"):  # one the command imports, one its JSON output does
+        (tmp_path / f"{name}.py").write_text("raise SystemExit('imported from the cwd')\n")
+    for args in (["--version"], ["plugins", "list", "--format", "json"],
+                 ["plugins", "cache", "show", "--format", "json"]):
+        completed = subprocess.run([sys.executable, "-m", "omi", *args], capture_output=True,
+                                   text=True, timeout=60, cwd=tmp_path)
+        assert completed.returncode == 0, completed.stderr
+        assert "imported from the cwd" not in completed.stderr
+
+
 @pytest.mark.parametrize("text, shown", [
     ("plain\ntext", "plain\ntext"), ("tab\there\r\n", "tab\there\r\n"),
     ("esc\x1b[31m", "esc\\x1b[31m"), ("csi\x9b2J", "csi\\x9b2J"), ("bel\x07", "bel\\x07"),
