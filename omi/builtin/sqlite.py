@@ -7,13 +7,14 @@ backends; config selects it as `backend: sqlite` (or by saying nothing).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 from omi.jsonvalues import json_problem
 from omi.paths import default_database_path
@@ -48,6 +49,23 @@ def _fts_words(query: str) -> List[str]:
     return [f'"{word}"' for word in dict.fromkeys(words)]
 
 
+# A memory's id and document as SQLite stores them, decoded by SQLiteBackend._memory: a row that
+# another program wrote with invalid UTF-8 would make the sqlite3 module fail the whole query.
+_RAW_ID_DOCUMENT = "CAST(m.id AS BLOB), CAST(m.document AS BLOB)"
+
+
+def _naming_file(error: sqlite3.Error, path: Path) -> sqlite3.Error:
+    """`error` (its type, message and SQLite codes) with the database file it was about."""
+    hint = ""
+    if getattr(error, "sqlite_errorname", "") == "SQLITE_IOERR_WRITE":  # EFBIG, EIO...
+        hint = ": writing failed; is a file-size limit (ulimit -f) reached or the disk failing?"
+    named = type(error)(f"{error} (the SQLite database at {path}){hint}")
+    for attribute in ("sqlite_errorcode", "sqlite_errorname"):
+        if hasattr(error, attribute):
+            setattr(named, attribute, getattr(error, attribute))
+    return named
+
+
 def _score(every: int, rank: float) -> float:
     """Higher is better: 1 and more for a memory holding every word of the query, under 1 for
     one holding some; within each, FTS5's BM25 relevance (-rank) squashed into [0, 1)."""
@@ -75,6 +93,7 @@ class SQLiteBackend(StorageBackend):
         self.path = Path(path).expanduser() if path is not None else default_database_path()
         self._lock = threading.Lock()
         self._db: Optional[sqlite3.Connection] = None
+        self._unreadable: Set[bytes] = set()  # the ids of the rows recall reported and skips
         try:
             if str(self.path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,20 +134,31 @@ class SQLiteBackend(StorageBackend):
             raise ValueError(f"memory must be JSON-serialisable: {error}") from None
         memory_id = uuid.uuid4().hex
         with self._lock:
-            db = self._connection()
+            self._write([
+                ("INSERT INTO memories (id, content, document, created_at) VALUES (?, ?, ?, ?)",
+                 (memory_id, content, encoded, time.time())),
+                ("INSERT INTO memories_fts (content, id) VALUES (?, ?)", (content, memory_id)),
+            ])
+        return memory_id
+
+    def _write(self, statements: List[Tuple[str, Tuple[Any, ...]]]) -> None:
+        """Run `statements` in one transaction. On an error, roll back what is left of it
+        (after some errors, a full disk among them, SQLite has rolled it back already, and a
+        second ROLLBACK would fail, hiding the first error) and raise the error, naming the
+        file."""
+        db = self._connection()
+        try:
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.execute(
-                    "INSERT INTO memories (id, content, document, created_at) VALUES (?, ?, ?, ?)",
-                    (memory_id, content, encoded, time.time()),
-                )
-                db.execute("INSERT INTO memories_fts (content, id) VALUES (?, ?)",
-                           (content, memory_id))
+                for statement, parameters in statements:
+                    db.execute(statement, parameters)
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
-        return memory_id
+        except sqlite3.Error as error:
+            raise _naming_file(error, self.path) from None
 
     def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
@@ -136,24 +166,50 @@ class SQLiteBackend(StorageBackend):
         if not isinstance(query, str):
             raise TypeError(f"query must be a str, got {type(query).__name__}")
         limit = min(limit, SQLITE_MAX_INTEGER)  # "at most limit" all the same; no OverflowError
+        words = _fts_words(query)
         with self._lock:
             db = self._connection()
-            if limit == 0:
-                return []
-            words = _fts_words(query)
-            if not words:  # no words at all: the most recent memories, score 0.0
-                rows = db.execute(
-                    "SELECT id, document, 0, 0.0 FROM memories ORDER BY created_at DESC LIMIT ?",
-                    (limit,),
-                ).fetchall()
-            else:
-                rows = self._ranked_rows(db, words, limit)
-        return [{**json.loads(document), "id": memory_id, "score": _score(every, rank)}
-                for memory_id, document, every, rank in rows]
+            wanted = limit
+            while True:  # more rows when unreadable ones took some of the places
+                rows = self._rows(db, words, wanted) if limit else []
+                memories = [memory for memory in map(self._memory, rows) if memory is not None]
+                if len(memories) >= limit or len(rows) < wanted:
+                    return memories[:limit]
+                wanted = min(SQLITE_MAX_INTEGER, wanted + 2 * (len(rows) - len(memories)))
+
+    def _rows(self, db: sqlite3.Connection, words: List[str],
+              limit: int) -> List[Tuple[bytes, bytes, int, float]]:
+        if words:
+            return self._ranked_rows(db, words, limit)
+        # no words at all: the most recent memories, score 0.0
+        return db.execute(f"SELECT {_RAW_ID_DOCUMENT}, 0, 0.0 FROM memories m "
+                          f"ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()
+
+    def _memory(self, row: Tuple[bytes, bytes, int, float]) -> Optional[Dict[str, Any]]:
+        """The memory of a row; None, reported once, when another program wrote one that is
+        not UTF-8 text holding a JSON object."""
+        raw_id, document, every, rank = row
+        try:
+            memory_id = raw_id.decode("utf-8")
+            memory = json.loads(document.decode("utf-8"))
+            if isinstance(memory, dict):
+                return {**memory, "id": memory_id, "score": _score(every, rank)}
+            problem = f"holds JSON {type(memory).__name__}, not an object"
+        except UnicodeDecodeError as error:
+            problem = f"is not valid UTF-8 (byte 0x{error.object[error.start]:02X})"
+        except ValueError as error:
+            problem = f"is not valid JSON ({error})"
+        if raw_id not in self._unreadable:
+            self._unreadable.add(raw_id)
+            shown = ascii(raw_id.decode("utf-8", "backslashreplace"))
+            logging.getLogger(__name__).warning(
+                "memory %s in %s %s: recall skips it (was it written by another program?)",
+                shown, self.path, problem)
+        return None
 
     @staticmethod
     def _ranked_rows(db: sqlite3.Connection, words: List[str],
-                     limit: int) -> List[Tuple[str, str, int, float]]:
+                     limit: int) -> List[Tuple[bytes, bytes, int, float]]:
         """(id, document, holds every word, FTS5 rank) of the best `limit` matches.
 
         Memories holding every word come first (they match better than those holding a few,
@@ -162,7 +218,7 @@ class SQLiteBackend(StorageBackend):
         inside FTS5 first and reads only the `limit` winning documents, 5x faster at 100k
         memories than ranking the join (README, Performance).
         """
-        query = ("SELECT m.id, m.document, hit.rank FROM (SELECT id, rank FROM memories_fts "
+        query = (f"SELECT {_RAW_ID_DOCUMENT}, hit.rank FROM (SELECT id, rank FROM memories_fts "
                  "WHERE memories_fts MATCH ? ORDER BY rank LIMIT ?) AS hit "
                  "JOIN memories m ON m.id = hit.id ORDER BY hit.rank")
         rows = [(memory_id, document, 1, rank) for memory_id, document, rank
@@ -185,8 +241,8 @@ class SQLiteBackend(StorageBackend):
             if missing:
                 raise ValueError(f"Unknown memory id '{missing[0]}'; store the memory before "
                                f"linking it")
-            db.execute("INSERT OR IGNORE INTO edges (from_id, to_id, edge_type) VALUES (?, ?, ?)",
-                       (from_id, to_id, edge_type))
+            self._write([("INSERT OR IGNORE INTO edges (from_id, to_id, edge_type) "
+                          "VALUES (?, ?, ?)", (from_id, to_id, edge_type))])
 
     def edges(self, memory_id: str) -> List[Dict[str, str]]:
         """The edges leaving `memory_id`, oldest first."""
