@@ -329,10 +329,9 @@ def test_entry_points_of_an_egg_directory_on_sys_path_are_fingerprinted(env):
     env.check("hit")
     (egg / "EGG-INFO" / "entry_points.txt").write_text(f"[{EVT}]\negg = egg_mod:Handler\n"
                                                        f"second = egg_mod:Handler\n")
-    age(egg, seconds=30)
+    os.utime(egg / "EGG-INFO" / "entry_points.txt", ns=(stamp + 1, stamp + 1))  # dirs as were
     assert names(env.check("miss"), EVT) == [("egg", "1.0"), ("second", "1.0")]
     env.check("hit")
-    assert stamp
 
 
 PLANTED = ["planted", "planted_mod:Cls", EMB, None]
