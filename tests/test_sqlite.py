@@ -324,7 +324,7 @@ def test_a_row_another_program_broke_is_reported_once_and_recall_returns_the_res
         for query, limit in (("tea", 10), ("tea", 3), ("", 3), ("tea number", 3), ("tea", 3)):
             found = backend.recall(query, limit)
             assert sorted(m["id"] for m in found) == sorted(good), (query, limit)
-    shown = ascii(memory_id.decode("utf-8", "backslashreplace"))
+    shown = repr(memory_id.decode("utf-8", "backslashreplace"))
     messages = [record.getMessage() for record in caplog.records]
     assert len(messages) == 1, messages  # once, however many recalls meet the row
     assert messages[0].startswith(f"memory {shown} in {db} {problem}")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 from omi.jsonvalues import json_problem
+from omi.listing import visible
 from omi.paths import default_database_path
 from omi.storage import StorageBackend
 
@@ -201,10 +202,10 @@ class SQLiteBackend(StorageBackend):
             problem = f"is not valid JSON ({error})"
         if raw_id not in self._unreadable:
             self._unreadable.add(raw_id)
-            shown = ascii(raw_id.decode("utf-8", "backslashreplace"))
+            shown = visible(repr(raw_id.decode("utf-8", "backslashreplace")))
             logging.getLogger(__name__).warning(
                 "memory %s in %s %s: recall skips it (was it written by another program?)",
-                shown, self.path, problem)
+                shown, visible(self.path), problem)
         return None
 
     @staticmethod
