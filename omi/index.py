@@ -381,8 +381,11 @@ CLOSED_TO_WRITERS = 0o022  # the mode bits `trusted` refuses by default: group a
 def trusted(st: os.stat_result, closed_to: int = CLOSED_TO_WRITERS) -> bool:
     """Whether a file (or directory) is this user's own and has none of the `closed_to` mode
     bits: by default, no one else may write it; 0o077, no one else may read it either."""
-    owner = os.getuid() if hasattr(os, "getuid") else st.st_uid
-    return st.st_uid == owner and st.st_mode & closed_to == 0
+    if not hasattr(os, "getuid"):  # Windows: os.stat shows no owner, its mode bits only the
+        # read-only flag; the user's profile is closed to others by its ACL, which is trusted
+        # not to let them write, not promised to keep them from reading.
+        return closed_to == CLOSED_TO_WRITERS
+    return st.st_uid == os.getuid() and st.st_mode & closed_to == 0
 
 
 def read_trusted(path: str, max_bytes: int,
@@ -395,18 +398,18 @@ def read_trusted(path: str, max_bytes: int,
     The file is opened without following a symlink, relative to the directory checked, so
     neither can be swapped for another between the check and the read."""
     directory, name = os.path.split(path)
+    folder = None
     try:
-        folder = os.open(directory or ".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return None, "cannot be read"
-    try:
-        if not trusted(os.fstat(folder), closed_to):
-            return None, UNTRUSTED_DIRECTORY
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
         if os.open in os.supports_dir_fd:
-            handle = os.open(name, flags, dir_fd=folder)
-        else:  # no openat (Windows): the path again
-            handle = os.open(path, flags)
+            folder = os.open(directory or ".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            where = os.fstat(folder)
+        else:  # no openat (Windows): the directory by its path
+            where = os.stat(directory or ".")
+        if not trusted(where, closed_to):
+            return None, UNTRUSTED_DIRECTORY
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        handle = os.open(name, flags, dir_fd=folder) if folder is not None else os.open(path,
+                                                                                       flags)
         with os.fdopen(handle, "rb") as stream:
             if not trusted(os.fstat(handle), closed_to):
                 return None, UNTRUSTED
@@ -414,7 +417,8 @@ def read_trusted(path: str, max_bytes: int,
     except OSError:  # missing, or a symlink (ELOOP)
         return None, "cannot be read"
     finally:
-        os.close(folder)
+        if folder is not None:
+            os.close(folder)
 
 
 def _read(path: str) -> Tuple[Optional[Dict[str, Any]], str]:

@@ -194,6 +194,7 @@ def test_an_entry_others_may_write_is_not_read(config, private_cache):
     assert load_config(config).storage.name == "sqlite"
 
 
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="Windows: os.stat has no owner or modes")
 @pytest.mark.parametrize("how", ["directory open to others", "a symlink to a private file"])
 def test_an_entry_in_an_open_directory_or_behind_a_symlink_is_not_read(config, private_cache,
                                                                        tmp_path, how):

@@ -353,6 +353,7 @@ def planted_index(env: Env, monkeypatch) -> Path:
     return file
 
 
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="Windows: os.stat has no owner or modes")
 @pytest.mark.parametrize("how", ["file open to others", "directory open to others",
                                  "another user's file", "a symlink to a file"])
 def test_an_index_another_user_could_have_written_is_not_read(env, monkeypatch, how):

@@ -25,6 +25,9 @@ import pytest
 from omi.builtin.sqlite import SQLiteBackend
 from omi.listing import one_line, visible
 
+pytestmark = pytest.mark.skipif(sys.platform == "win32",
+                                reason="Windows file names cannot hold control characters")
+
 OMI = str(Path(sys.executable).with_name("omi"))
 EMB = "omi.embedding_providers"
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -282,10 +284,8 @@ print(backend.count())
 """
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE and SIGXFSZ are POSIX")
 def test_a_file_size_limit_reports_sqlites_error_with_the_path(db):
-    import subprocess
-    import sys
-
     completed = subprocess.run([sys.executable, "-c", FILE_SIZE_LIMITED, str(db)],
                                capture_output=True, text=True, timeout=60)
     assert completed.returncode == 0, completed.stderr
