@@ -299,7 +299,7 @@ def test_a_file_size_limit_reports_sqlites_error_with_the_path(db):
     reopened.close()
 
 
-def write_raw(db: Path, memory_id: bytes, document: bytes, content: str = "tea") -> None:
+def write_raw(db: Path, memory_id: bytes | None, document: bytes, content: str = "tea") -> None:
     """A row as another program may write it: bytes SQLite keeps as TEXT, unchecked."""
     with sqlite3.connect(db) as other:
         other.execute("INSERT INTO memories (id, content, document, created_at) "
@@ -315,6 +315,7 @@ def write_raw(db: Path, memory_id: bytes, document: bytes, content: str = "tea")
     (b"bad-\xc3(-id", b'{"content": "tea"}', "is not valid UTF-8 (byte 0xC3)"),
     (b"not-json", b"{tea", "is not valid JSON (Expecting property name"),
     (b"a-list", b'["tea"]', "holds JSON list, not an object"),
+    (None, b'{"content": "tea"}', "has no id or no document (a NULL, or a search entry "),
 ])
 def test_a_row_another_program_broke_is_reported_once_and_recall_returns_the_rest(
         db, backend, caplog, memory_id, document, problem):
@@ -324,7 +325,7 @@ def test_a_row_another_program_broke_is_reported_once_and_recall_returns_the_res
         for query, limit in (("tea", 10), ("tea", 3), ("", 3), ("tea number", 3), ("tea", 3)):
             found = backend.recall(query, limit)
             assert sorted(m["id"] for m in found) == sorted(good), (query, limit)
-    shown = repr(memory_id.decode("utf-8", "backslashreplace"))
+    shown = "NULL" if memory_id is None else repr(memory_id.decode("utf-8", "backslashreplace"))
     messages = [record.getMessage() for record in caplog.records]
     assert len(messages) == 1, messages  # once, however many recalls meet the row
     assert messages[0].startswith(f"memory {shown} in {db} {problem}")

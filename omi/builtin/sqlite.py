@@ -67,6 +67,23 @@ def _naming_file(error: sqlite3.Error, path: Path) -> sqlite3.Error:
     return named
 
 
+def _decoded(raw_id: Optional[bytes],
+             document: Optional[bytes]) -> Tuple[Optional[Dict[str, Any]], str]:
+    """(the memory a row's document holds, "") or (None, what is wrong with the row)."""
+    if raw_id is None or document is None:
+        return None, "has no id or no document (a NULL, or a search entry without a memory)"
+    try:
+        raw_id.decode("utf-8")
+        memory = json.loads(document.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        return None, f"is not valid UTF-8 (byte 0x{error.object[error.start]:02X})"
+    except ValueError as error:
+        return None, f"is not valid JSON ({error})"
+    if not isinstance(memory, dict):
+        return None, f"holds JSON {type(memory).__name__}, not an object"
+    return memory, ""
+
+
 def _score(every: int, rank: float) -> float:
     """Higher is better: 1 and more for a memory holding every word of the query, under 1 for
     one holding some; within each, FTS5's BM25 relevance (-rank) squashed into [0, 1)."""
@@ -94,7 +111,7 @@ class SQLiteBackend(StorageBackend):
         self.path = Path(path).expanduser() if path is not None else default_database_path()
         self._lock = threading.Lock()
         self._db: Optional[sqlite3.Connection] = None
-        self._unreadable: Set[bytes] = set()  # the ids of the rows recall reported and skips
+        self._unreadable: Set[Optional[bytes]] = set()  # ids of the rows recall skips
         try:
             if str(self.path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -179,49 +196,45 @@ class SQLiteBackend(StorageBackend):
                 wanted = min(SQLITE_MAX_INTEGER, wanted + 2 * (len(rows) - len(memories)))
 
     def _rows(self, db: sqlite3.Connection, words: List[str],
-              limit: int) -> List[Tuple[bytes, bytes, int, float]]:
+              limit: int) -> List[Tuple[Optional[bytes], Optional[bytes], int, float]]:
         if words:
             return self._ranked_rows(db, words, limit)
         # no words at all: the most recent memories, score 0.0
         return db.execute(f"SELECT {_RAW_ID_DOCUMENT}, 0, 0.0 FROM memories m "
                           f"ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()
 
-    def _memory(self, row: Tuple[bytes, bytes, int, float]) -> Optional[Dict[str, Any]]:
+    def _memory(self, row: Tuple[Optional[bytes], Optional[bytes], int, float]
+                ) -> Optional[Dict[str, Any]]:
         """The memory of a row; None, reported once, when another program wrote one that is
         not UTF-8 text holding a JSON object."""
         raw_id, document, every, rank = row
-        try:
-            memory_id = raw_id.decode("utf-8")
-            memory = json.loads(document.decode("utf-8"))
-            if isinstance(memory, dict):
-                return {**memory, "id": memory_id, "score": _score(every, rank)}
-            problem = f"holds JSON {type(memory).__name__}, not an object"
-        except UnicodeDecodeError as error:
-            problem = f"is not valid UTF-8 (byte 0x{error.object[error.start]:02X})"
-        except ValueError as error:
-            problem = f"is not valid JSON ({error})"
+        memory, problem = _decoded(raw_id, document)
+        if memory is not None and raw_id is not None:
+            return {**memory, "id": raw_id.decode("utf-8"), "score": _score(every, rank)}
         if raw_id not in self._unreadable:
             self._unreadable.add(raw_id)
-            shown = visible(repr(raw_id.decode("utf-8", "backslashreplace")))
+            shown = "NULL" if raw_id is None else repr(raw_id.decode("utf-8", "backslashreplace"))
             logging.getLogger(__name__).warning(
                 "memory %s in %s %s: recall skips it (was it written by another program?)",
-                shown, visible(self.path), problem)
+                visible(shown), visible(self.path), problem)
         return None
 
     @staticmethod
     def _ranked_rows(db: sqlite3.Connection, words: List[str],
-                     limit: int) -> List[Tuple[bytes, bytes, int, float]]:
+                     limit: int) -> List[Tuple[Optional[bytes], Optional[bytes], int, float]]:
         """(id, document, holds every word, FTS5 rank) of the best `limit` matches.
 
         Memories holding every word come first (they match better than those holding a few,
         however BM25 weighs their lengths), each group by BM25: for one word, one query;
         for more, one for all of them (AND) and one for any (OR), 20% more time. Each ranks
         inside FTS5 first and reads only the `limit` winning documents, 5x faster at 100k
-        memories than ranking the join (README, Performance).
+        memories than ranking the join (README, Performance). A search entry without its
+        memory (another program's doing) comes back as a row without a document, so that
+        recall counts it as unreadable, not as the end of the matches.
         """
         query = (f"SELECT {_RAW_ID_DOCUMENT}, hit.rank FROM (SELECT id, rank FROM memories_fts "
                  "WHERE memories_fts MATCH ? ORDER BY rank LIMIT ?) AS hit "
-                 "JOIN memories m ON m.id = hit.id ORDER BY hit.rank")
+                 "LEFT JOIN memories m ON m.id = hit.id ORDER BY hit.rank")
         rows = [(memory_id, document, 1, rank) for memory_id, document, rank
                 in db.execute(query, (" AND ".join(words), limit))]
         if len(rows) < limit and len(words) > 1:
