@@ -182,9 +182,8 @@ def fingerprint(path: Iterable[str], dist_paths: Iterable[str] = ()) -> Tuple[Li
         in_egg = where.lower().rstrip("/" + os.sep).endswith(".egg")
         try:
             with os.scandir(where) as listing:
-                names = sorted(e.name for e in listing
-                               if e.name.lower().endswith(_SUFFIXES) or _metadata_dir(e.name,
-                                                                                     in_egg))
+                names = sorted(e.name for e in listing if e.name.lower().endswith(_SUFFIXES)
+                               or _metadata_dir(e.name, in_egg))
         except OSError:
             prints.append([entry, "unreadable"])
             continue
