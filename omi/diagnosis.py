@@ -16,6 +16,10 @@ import re
 import sys
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
+# Text read from a file, shown on one line with its control and bidi characters escaped (a
+# terminal escape sequence in a pyproject.toml stays inert).
+from omi.listing import visible as _shown
+
 __all__ = [
     "import_failure",
     "intended_group",
@@ -30,12 +34,6 @@ PROJECT_FILE = "pyproject.toml"
 MAX_DIRECT_URL_BYTES = 64 * 1024
 CLOSE_ENOUGH = 0.8  # difflib ratio between normalized group names that counts as a typo
 MAX_CLASSES = 12  # a module's classes named in one message
-
-
-def _shown(text: str) -> str:
-    """`text` as read from a file, safe to print on one line: escaped when it holds control
-    characters (a terminal escape sequence in a pyproject.toml stays inert)."""
-    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def reinstall_command() -> str:
