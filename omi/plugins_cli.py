@@ -370,7 +370,7 @@ def _echo_diff(changes: list[Any]) -> None:
 # --- omi plugins diff -----------------------------------------------------------------------
 
 DIFF_SUMMARIES = {"deleted": "deleted by you", "replaced": "no longer a regular file",
-                  "binary": "changed (binary or larger than 1 MiB; not shown)"}
+                  "binary": "changed (binary, control characters or over 1 MiB; not shown)"}
 
 
 @plugins.command("diff")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 from omi.confine import UnsafePath, confined
+from omi.listing import unsafe
 from omi.record import as_text, read_record
 
 #: A file larger than this is said to differ, not shown line by line.
@@ -45,6 +46,15 @@ def _current(project: Path, path: str) -> Tuple[str, bytes]:
         return "file", stream.read(MAX_SHOWN_BYTES + 1)
 
 
+def _plain(text: Optional[str]) -> Optional[str]:
+    """`text` when a terminal can show it raw (no control or format character but tabs and
+    line ends: the files, the base even, may come from someone else), else None."""
+    if text is None or all(line.isprintable() for line in
+                           text.replace("\t", " ").replace("\r", " ").split("\n")):
+        return text
+    return text if not any(unsafe(char) for char in text if char not in "\t\r\n") else None
+
+
 def _diff(path: str, template: bytes, project: Path) -> Optional[FileDiff]:
     """How the author's `path` differs from the template's content, or None."""
     kind, yours = _current(project, path)
@@ -52,8 +62,8 @@ def _diff(path: str, template: bytes, project: Path) -> Optional[FileDiff]:
         return None
     if kind == "other":
         return FileDiff(path, "replaced", [])
-    old = as_text(template)
-    new = "" if kind == "missing" else as_text(yours)
+    old = _plain(as_text(template))
+    new = "" if kind == "missing" else _plain(as_text(yours))
     if old is None or new is None or len(yours) > MAX_SHOWN_BYTES:
         return FileDiff(path, "deleted" if kind == "missing" else "binary", [])
     target = "/dev/null" if kind == "missing" else f"b/{path}"

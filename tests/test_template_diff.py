@@ -57,19 +57,23 @@ def test_the_diff_shows_edits_and_deletions_and_git_apply_takes_them_back(projec
     assert template_diff(project)[1] == []
 
 
-def test_files_that_cannot_be_shown_as_text_are_named(project: Path, tmp_path: Path):
+def test_files_that_cannot_be_shown_as_plain_text_are_named_and_not_printed(
+        project: Path, tmp_path: Path):
     (project / "README.md").write_bytes(b"\0binary")
     (project / "CHANGELOG.md").write_text("x" * (MAX_SHOWN_BYTES + 10))
     outside = tmp_path / "elsewhere.txt"
     outside.write_text("not the project's\n")
     (project / "LICENSE").unlink()
     (project / "LICENSE").symlink_to(outside)
+    (project / "pyproject.toml").write_text("# \x1b]0;owned\x07 \u202e\u2028\n")
+    (project / ".gitignore").write_text("tabs\tand CRLF\r\n")
     result = diff(str(project))
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [
-        "CHANGELOG.md: changed (binary or larger than 1 MiB; not shown)",
-        "LICENSE: no longer a regular file",
-        "README.md: changed (binary or larger than 1 MiB; not shown)"]
+    hidden = "changed (binary, control characters or over 1 MiB; not shown)"
+    assert [line for line in result.stdout.splitlines() if ": " in line] == [
+        f"CHANGELOG.md: {hidden}", "LICENSE: no longer a regular file",
+        f"README.md: {hidden}", f"pyproject.toml: {hidden}"]
+    assert b"+tabs\tand CRLF\r\n" in result.stdout_bytes  # tabs and line ends: plain text
     assert "not the project's" not in result.output
 
 
