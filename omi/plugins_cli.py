@@ -1,4 +1,4 @@
-"""The `omi plugins` commands: list, cache, new, update and check.
+"""The `omi plugins` commands: list, cache, new, update, diff and check.
 
 Their own module because they are most of the command line's options: `omi --help`, `omi store`
 and the rest build none of them. omi.cli names the group in its table of lazy subcommands and
@@ -225,7 +225,7 @@ def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: b
     if git:
         click.echo("It is a git repository with one commit of every file.")
     click.echo("\nNext:")
-    click.echo(f"  pip install -e '{where}[test]'")
+    click.echo(f"  pip install -e '{where}[testing]'")
     click.echo(f"  pytest {where}")
     click.echo(f"  omi plugins check {made.names.plugin_type}:{made.names.name}")
 
@@ -261,6 +261,8 @@ def update_plugin_command(path: str, check_only: bool, dry_run: bool, skips: tup
     The template's changes since PATH (default: the current directory) was generated or last
     updated are merged into it file by file: your edits are kept; where you and the template
     changed the same lines, the file gets <<<<<<< conflict markers and the command exits 1.
+    The implementation module and its unit tests are yours: written once, never updated.
+    `omi plugins diff` shows what you changed against the template.
 
     \b
     Examples:
@@ -292,41 +294,49 @@ def update_plugin_command(path: str, check_only: bool, dry_run: bool, skips: tup
     current = f"{name} is current with the omi-openclaw {__version__} templates."
     if not plan.behind and (check_only or not plan.record_changed):
         click.echo(current)
-        _echo_notes(plan.notes)
+        _echo_footer(plan)
         return
     if check_only:
         click.echo(f"{name} is behind the omi-openclaw {__version__} templates (last updated "
                    f"with {plan.from_version}); omi plugins update would change:")
         _echo_changes(plan.changes)
-        _echo_notes(plan.notes)
+        _echo_footer(plan)
         raise OperationFailed()
     if dry_run:
         _echo_diff(plan.changes)
         click.echo(f"Dry run: {sum(c.writes for c in plan.changes)} file(s) would change, "
                    f"{len(plan.conflicts)} with conflicts; nothing written.")
-        _echo_notes(plan.notes)
+        _echo_footer(plan)
         if plan.conflicts:
             raise OperationFailed()
         return
-    note = update.check_worktree(project, allow_dirty, list(plan.contents()))
+    # Recording that a note was shown touches the answers file alone, on any work tree.
+    noting_only = not plan.behind and not plan.answers_changed
+    note = None if noting_only else update.check_worktree(project, allow_dirty,
+                                                          list(plan.contents()))
     if note:
         click.echo(f"Note: {note}", err=True)
     update.apply_update(plan)
     if not plan.behind:
-        click.echo(f"Recorded the new answers in {update.ANSWERS_FILE}; {current}")
-        _echo_notes(plan.notes)
+        recorded = "that the note below was shown" if noting_only else "the new answers"
+        click.echo(f"Recorded {recorded} in {update.ANSWERS_FILE}; {current}")
+        _echo_footer(plan)
         return
     click.echo(f"Updated {name} to the omi-openclaw {__version__} templates (from "
                f"{plan.from_version}):")
     _echo_changes(plan.changes)
-    _echo_notes(plan.notes)
+    _echo_footer(plan)
     if plan.conflicts:
         raise OperationFailed(f"{len(plan.conflicts)} file(s) have conflicts: resolve the "
                               f"<<<<<<< markers (or the notes above), then commit")
 
 
-def _echo_notes(notes: list[str]) -> None:
-    for note in notes:
+def _echo_footer(plan: Any) -> None:
+    """Which files the update keeps current and which it leaves to the author; the notes."""
+    if plan.yours:
+        click.echo(f"Yours, never updated (written once): {', '.join(plan.yours)}; the update "
+                   f"keeps the other {len(plan.managed)} template file(s) current.")
+    for note in plan.notes:
         click.echo(f"Note: {note}")
 
 
@@ -355,6 +365,44 @@ def _echo_diff(changes: list[Any]) -> None:
         new = f"b/{change.path}" if change.after is not None else "/dev/null"
         for line in difflib.unified_diff(before, after, old, new):
             click.echo(line if line.endswith("\n") else line + "\n", nl=False)
+
+
+# --- omi plugins diff -----------------------------------------------------------------------
+
+DIFF_SUMMARIES = {"deleted": "deleted by you", "replaced": "no longer a regular file",
+                  "binary": "changed (binary, control characters or over 1 MiB; not shown)"}
+
+
+@plugins.command("diff")
+@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False))
+@click.option("--name-only", is_flag=True, help="Print only the paths of the changed files.")
+def diff_plugin_command(path: str, name_only: bool) -> None:
+    """Show what you changed in a plugin made by `omi plugins new`, against the template.
+
+    The template side is the rendering PATH (default: the current directory) was generated or
+    last updated from, so the diff holds your own work only: a unified diff with a/ for the
+    template and b/ for your files. Files you added are not shown.
+
+    \b
+    Examples:
+      omi plugins diff
+      omi plugins diff --name-only
+      omi plugins diff path/to/omi-storage-mine > my-changes.patch
+    """
+    from omi.templatediff import template_diff
+
+    version, changed = template_diff(path)
+    if not changed:
+        click.echo(f"No changes against the omi-openclaw {version} template.", err=True)
+    for found in changed:
+        if name_only:
+            click.echo(found.path)
+        elif found.lines:
+            for line in found.lines:
+                click.echo(line if line.endswith("\n") else line + "\n\\ No newline at end "
+                           "of file\n", nl=False)
+        else:
+            click.echo(f"{found.path}: {DIFF_SUMMARIES[found.status]}")
 
 
 # --- omi plugins check ----------------------------------------------------------------------

@@ -4,7 +4,10 @@
 the answers file. An update renders the installed templates again with the same answers and
 merges the template's changes (base -> fresh rendering) into the author's files (base ->
 project) file by file, with a three-way merge: edits on both sides survive, overlapping edits
-become standard conflict markers. The base travels with the project, so this works after
+become standard conflict markers. The files a template lists as `_written_once` in its
+cookiecutter.json (the implementation module and its unit tests, which the author rewrites)
+are the author's once written: an update adds one the template newly has and the project
+lacks, and never touches them after. The base travels with the project, so this works after
 `pip install -U omi-openclaw`, offline, and without git; see README, "Keeping a plugin current".
 
 Nothing is written until every file's new content is known and staged beside its target; the
@@ -77,6 +80,17 @@ def still_asked(plugin_type: str, variables: Mapping[str, Any],
     return kept
 
 
+def written_once(plugin_type: str, template_dir: Optional[Path] = None) -> List[str]:
+    """The globs of the files the template writes once and then leaves to the author: the
+    `_written_once` list of its cookiecutter.json."""
+    globs = template_variables(template_dir or templates_root() / plugin_type).get(
+        "_written_once", [])
+    if not isinstance(globs, list) or not all(isinstance(glob, str) for glob in globs):
+        raise UpdateError(f"the {plugin_type} template's cookiecutter.json: '_written_once' "
+                          f"must be a list of globs; reinstall omi-openclaw")
+    return globs
+
+
 # --- planning an update -------------------------------------------------------------------
 
 
@@ -107,10 +121,18 @@ class UpdatePlan:
     behind: bool = False
     record_changed: bool = False
     notes: List[str] = field(default_factory=list)  # what the author should know beyond files
+    managed: List[str] = field(default_factory=list)  # the paths the update keeps current
+    yours: List[str] = field(default_factory=list)  # written once, then the author's alone
 
     @property
     def conflicts(self) -> List[Change]:
         return [change for change in self.changes if change.status == "conflict"]
+
+    @property
+    def answers_changed(self) -> bool:
+        """Whether the skip globs or the variables differ from the recorded ones."""
+        return any(self.answers.get(key) != self.previous.get(key)
+                   for key in ("skip", "variables"))
 
     @property
     def from_version(self) -> str:
@@ -226,28 +248,46 @@ def plan_update(project: os.PathLike[str] | str, skip: Sequence[str] = (),
     fresh = keep_suite_version(fresh, base)
     answers["variables"] = rendered_answers["variables"]
     answers["omi_openclaw_version"] = __version__
+    owned = written_once(answers["template"], template_dir)
+    left_alone = [*answers["skip"], *owned]
     refuse_conflict_markers(project, [path for path in sorted(set(base) | set(fresh))
-                                      if not is_skipped(path, answers["skip"])])
+                                      if not is_skipped(path, left_alone)])
     plan = UpdatePlan(project, previous, answers, fresh)
+    plan.managed = [path for path in sorted(fresh) if not is_skipped(path, left_alone)]
+    plan.yours = [path for path in sorted(fresh)
+                  if is_skipped(path, owned) and not is_skipped(path, answers["skip"])]
+    _plan_changes(plan, base, owned, engine)
+    suite = suite_note(project, fresh, answers["template"])
+    if suite and previous.get("suite_noted") != __version__:
+        answers["suite_noted"] = __version__  # said once per release: the record remembers it
+    else:
+        suite = None
+    plan.record_changed = plan.behind or plan.answers_changed or \
+        answers.get("suite_noted") != previous.get("suite_noted")
+    plan.notes = [note for note in (requirement_note(base, fresh, answers["skip"]), suite)
+                  if note]
+    return plan
+
+
+def _plan_changes(plan: UpdatePlan, base: Files, owned: Sequence[str], engine: str) -> None:
+    """Add to `plan` a change for each file the template changed since `base`: merged into a
+    managed file, or written once where a file the author owns (`owned` globs) is missing."""
     labels = Labels(base=f"template as generated (omi-openclaw {plan.from_version})",
                     theirs=f"template (omi-openclaw {__version__})")
-    for path in sorted(set(base) | set(fresh)):
-        old, new = base.get(path), fresh.get(path)
+    for path in sorted(set(base) | set(plan.base)):
+        old, new = base.get(path), plan.base.get(path)
         if old == new:
             continue
-        if is_skipped(path, answers["skip"]):
+        if is_skipped(path, plan.answers["skip"]):
             plan.changes.append(Change(path, "skipped", None, None, "--skip"))
-            continue
-        plan.behind = True
-        change = _decide(path, old, _project_file(project, path), new, labels, engine)
-        if change:
-            plan.changes.append(change)
-    previous_without_base = {key: value for key, value in previous.items() if key != "base"}
-    plan.record_changed = plan.behind or any(
-        answers.get(key) != previous_without_base.get(key) for key in ("skip", "variables"))
-    plan.notes = [note for note in (requirement_note(base, fresh, answers["skip"]),
-                                    suite_note(project, fresh, answers["template"])) if note]
-    return plan
+        elif not is_skipped(path, owned):
+            plan.behind = True
+            change = _decide(path, old, _project_file(plan.project, path), new, labels, engine)
+            if change:
+                plan.changes.append(change)
+        elif old is None and new is not None and _project_file(plan.project, path) is None:
+            plan.behind = True  # new in the template: written once, the author's from now on
+            plan.changes.append(Change(path, "added", None, new))
 
 
 # --- what an update must not do on its own -------------------------------------------------

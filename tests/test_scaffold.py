@@ -698,7 +698,9 @@ def test_git_makes_one_commit_by_the_author_answers_where_git_knows_nobody(tmp_p
     update = CliRunner().invoke(cli, ["plugins", "update", str(project)])
     assert update.exit_code == 0, update.output  # no "uncommitted changes", no note
     assert update.output == ("omi-storage-graph is current with the omi-openclaw "
-                             f"{__version__} templates.\n")
+                             f"{__version__} templates.\nYours, never updated (written once): "
+                             "src/omi_storage_graph/backend.py, tests/test_backend.py; the "
+                             "update keeps the other 12 template file(s) current.\n")
 
 
 def test_git_leaves_an_identity_git_has_alone(tmp_path: Path, no_git_identity: Path):

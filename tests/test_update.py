@@ -182,6 +182,7 @@ def damage_base(entries: Dict[str, object]):
     (lambda p: edit_answers(p, template=["embedding"]), "'template' must be text, not ["),
     (lambda p: edit_answers(p, template="../embedding"), "unknown template '../embedding'"),
     (lambda p: edit_answers(p, omi_openclaw_version={}), "'omi_openclaw_version' must be text"),
+    (lambda p: edit_answers(p, suite_noted=["0.4.0"]), "'suite_noted' must be text, not ["),
     (lambda p: edit_answers(p, base="x"), "'base' must be a JSON object, not \"x\""),
     (lambda p: edit_answers(p, base={"file": "../x.json"}), "'base' must be {\"file\""),
     (lambda p: edit_answers(p, base={"fingerprint": 5}), "'base' must be {\"file\""),
@@ -303,8 +304,10 @@ def test_update_keeps_the_authors_edits_and_brings_the_templates_changes(
         old_project: Path, engine: str):
     edit_as_author(old_project)
     ours = (old_project / OUR_FILE).read_bytes()
+    embedder = (old_project / EMBEDDER).read_bytes()
     plan = update.plan_update(old_project, engine=engine)
     statuses = {change.path: change.status for change in plan.changes}
+    assert EMBEDDER not in statuses  # the author's since `new` wrote it: never merged into
     assert statuses[".github/workflows/ci.yml"] == "updated"
     assert statuses[".github/workflows/release.yml"] == "added"
     assert statuses["MANIFEST.in"] == "deleted"
@@ -316,7 +319,7 @@ def test_update_keeps_the_authors_edits_and_brings_the_templates_changes(
     readme = (old_project / "README.md").read_text()
     assert readme == edit_readme(fresh["README.md"].decode())
     assert TEMPLATE_LINE in readme and "## Why hello" in readme  # both sides, in one file
-    assert (old_project / EMBEDDER).read_text() == edit_embedder(fresh[EMBEDDER].decode())
+    assert (old_project / EMBEDDER).read_bytes() == embedder != fresh[EMBEDDER]
     for path in (".github/workflows/ci.yml", ".github/workflows/release.yml", "pyproject.toml"):
         assert (old_project / path).read_bytes() == fresh[path], path
     assert "windows-latest" in (old_project / ".github/workflows/ci.yml").read_text()
@@ -934,12 +937,97 @@ def test_update_never_raises_suite_version_and_says_a_newer_suite_exists(
     assert result.exit_code == 0, result.output
     assert 'suite_version = "0.3.0"' in tests.read_text()
     assert suite_note in result.output.splitlines()
-    result = invoke(str(project), "--check")  # current, and still says so
-    assert result.exit_code == 0 and suite_note in result.output.splitlines(), result.output
+    assert update.read_record(project)[0]["suite_noted"] == __version__
+    for again in (["--check"], []):  # said once: neither repeats it
+        result = invoke(str(project), *again)
+        assert result.exit_code == 0 and "Note:" not in result.output, result.output
+        assert "is current with" in result.output
 
-    tests.write_text(tests.read_text().replace('"0.3.0"', f'"{__version__}"'))  # the author
-    result = invoke(str(project), "--check")
-    assert result.exit_code == 0 and "Note:" not in result.output, result.output
+
+def test_the_suite_note_is_said_until_an_update_records_it(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch):
+    """A project already current: `--check` (read-only) says it each time; the first
+    `update` says it, records that in the answers file, and nothing says it again."""
+    suite_of("0.3.0", monkeypatch)
+    project = render_project(tmp_path)
+    tests = project / "tests/test_conformance.py"
+    tests.write_text(tests.read_text().replace(f'"{__version__}"', '"0.3.0"'))
+    for _ in range(2):
+        result = invoke(str(project), "--check")
+        assert result.exit_code == 0 and "Note: conformance suite" in result.output
+    commit_all(project)
+    (project / "README.md").write_text("work in progress\n")  # a dirty tree does not stop it
+    result = invoke(str(project))
+    assert result.exit_code == 0, result.output
+    assert (f"Recorded that the note below was shown in {ANSWERS_FILE}; omi-embedding-hello is "
+            f"current") in result.output and "Note: conformance suite" in result.output
+    for again in (["--check"], []):
+        result = invoke(str(project), *again)
+        assert result.exit_code == 0 and "Note:" not in result.output, result.output
+
+
+# --- files written once ---------------------------------------------------------------------
+
+
+def test_files_the_author_owns_are_never_updated_nor_restored(old_project: Path):
+    """The implementation module and its unit tests changed in the template: the update
+    leaves the author's module as it is, does not bring back the deleted test, and says which
+    files it leaves alone."""
+    edit_as_author(old_project)
+    embedder = (old_project / EMBEDDER).read_bytes()
+    (old_project / "tests/test_embedder.py").unlink()
+    fresh = current_rendering(old_project)
+    base = update.read_record(old_project)[1]
+    assert base[EMBEDDER] != fresh[EMBEDDER]  # the template did change them
+    assert base["tests/test_embedder.py"] != fresh["tests/test_embedder.py"]
+    result = invoke(str(old_project), "--check")
+    assert result.exit_code == 1
+    assert EMBEDDER not in result.output.split("Yours")[0]
+    assert (f"Yours, never updated (written once): {EMBEDDER}, tests/test_embedder.py; the "
+            f"update keeps the other 12 template file(s) current.") in result.output
+    result = invoke(str(old_project))
+    assert result.exit_code == 0, result.output
+    assert (old_project / EMBEDDER).read_bytes() == embedder
+    assert not (old_project / "tests/test_embedder.py").exists()
+    assert not update.plan_update(old_project).behind
+
+
+def test_a_file_the_author_owns_that_the_template_adds_is_written_once(old_project: Path):
+    answers, base = update.read_record(old_project)
+    del base["tests/test_embedder.py"]  # as if the older template had no such test
+    (old_project / "tests/test_embedder.py").unlink()
+    write_base(old_project, base)
+    plan = update.plan_update(old_project)
+    [added] = [change for change in plan.changes if change.path == "tests/test_embedder.py"]
+    assert added.status == "added"
+    update.apply_update(plan)
+    fresh = current_rendering(old_project)
+    assert (old_project / "tests/test_embedder.py").read_bytes() == \
+        fresh["tests/test_embedder.py"]
+    (old_project / "tests/test_embedder.py").write_text("def test_mine() -> None: ...\n")
+    assert not update.plan_update(old_project).behind
+
+
+@pytest.mark.parametrize("plugin_type", ["embedding", "storage", "event"])
+def test_each_template_names_its_implementation_module_and_unit_tests_written_once(
+        tmp_path: Path, plugin_type: str):
+    made = new_plugin(plugin_type, "acme", tmp_path)
+    plan = update.plan_update(made.project_dir)
+    module = {"embedding": "embedder", "storage": "backend", "event": "handler"}[plugin_type]
+    assert plan.yours == [f"src/omi_{plugin_type}_acme/{module}.py", f"tests/test_{module}.py"]
+    assert "tests/test_conformance.py" in plan.managed and "README.md" in plan.managed
+    assert "_written_once" not in json.loads((made.project_dir / ANSWERS_FILE).read_text())[
+        "variables"]
+
+
+def test_a_bad_written_once_list_is_a_one_line_error(tmp_path: Path):
+    template = tmp_path / "template"
+    shutil.copytree(OLDER_TEMPLATE, template)
+    project = render_project(tmp_path / "p", template)
+    config = json.loads((template / "cookiecutter.json").read_text())
+    (template / "cookiecutter.json").write_text(json.dumps({**config, "_written_once": "x"}))
+    with pytest.raises(UpdateError, match="'_written_once' must be a list of globs"):
+        update.plan_update(project, template_dir=template)
 
 
 def test_the_suite_note_lists_the_checks_added_since_the_authors_suite_version(
