@@ -733,6 +733,67 @@ def test_a_commit_git_refuses_leaves_nothing(tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gitconfig"]
 
 
+def test_git_ignores_the_repository_variables_a_git_hook_inherits(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch):
+    """Inside a hook, GIT_DIR, GIT_INDEX_FILE, GIT_WORK_TREE... point at the hook's repository:
+    the new project gets its own repository and commit, and the other one is not touched."""
+    other = tmp_path / "other"
+    other.mkdir()
+    for arguments in (["init", "-q"], ["-c", "user.name=A", "-c", "user.email=a@b.c", "commit",
+                                       "-q", "--allow-empty", "-m", "theirs"]):
+        git(other, *arguments)
+    index_before = (other / ".git" / "index").read_bytes() if (other / ".git" / "index").exists() \
+        else None
+    head_before = git(other, "rev-parse", "HEAD")
+    for name, value in {"GIT_DIR": other / ".git", "GIT_WORK_TREE": other,
+                        "GIT_INDEX_FILE": other / ".git" / "index",
+                        "GIT_OBJECT_DIRECTORY": other / ".git" / "objects",
+                        "GIT_COMMON_DIR": other / ".git", "GIT_CONFIG_COUNT": "1",
+                        "GIT_CONFIG_KEY_0": "core.bare", "GIT_CONFIG_VALUE_0": "true"}.items():
+        monkeypatch.setenv(name, str(value))
+    result = invoke("event", "audit", "-o", str(tmp_path), "--no-input", "--git",
+                    "--author", "Ada", "--email", "ada@example.org")
+    assert result.exit_code == 0, result.output
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
+                 "GIT_COMMON_DIR", "GIT_CONFIG_COUNT"):
+        monkeypatch.delenv(name)
+    project = tmp_path / "omi-event-audit"
+    assert git(project, "rev-parse", "--show-toplevel").strip() == str(project)
+    assert git(project, "log", "--format=%s").startswith("Create omi-event-audit")
+    assert git(project, "status", "--porcelain") == ""
+    assert git(other, "rev-parse", "HEAD") == head_before
+    assert git(other, "log", "--format=%s") == "theirs\n"
+    index_after = (other / ".git" / "index").read_bytes() if (other / ".git" / "index").exists() \
+        else None
+    assert index_after == index_before
+
+
+def test_every_variable_git_calls_repository_local_is_cleared():
+    from omi.gitrepo import REPOSITORY_VARIABLES
+
+    local = subprocess.run(["git", "rev-parse", "--local-env-vars"], capture_output=True,
+                           text=True, check=True, timeout=60).stdout.split()
+    assert local and set(local) <= REPOSITORY_VARIABLES
+
+
+def test_a_git_that_says_it_committed_but_did_not_leaves_nothing(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch):
+    """The commit is verified before the command says the project is a repository."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    real = shutil.which("git")
+    (fake / "git").write_text(f"#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = commit ] && exit 0; "
+                              f"done\nexec {real} \"$@\"\n")
+    (fake / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    result = invoke("event", "audit", "-o", str(tmp_path), "--no-input", "--git",
+                    "--author", "Ada", "--email", "ada@example.org")
+    assert result.exit_code == 1
+    assert result.output == ("Error: --git: git reported success but omi-event-audit holds no "
+                             "commit of its own; nothing was written\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "gitconfig"]
+
+
 # --- --help -------------------------------------------------------------------------------
 
 
