@@ -212,9 +212,12 @@ def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: b
     variables = {key: value for key, value in (("author", author), ("email", email),
                  ("description", description), ("license", license_)) if value is not None}
     variables.update(parse_settings(settings))
+    from omi.interrupts import sigterm_as_interrupt
+
     interactive = not no_input and sys.stdin.isatty()
-    made = new_plugin(plugin_type, name, output_dir, variables, no_input=not interactive,
-                      dry_run=dry_run, git=git)
+    with sigterm_as_interrupt("nothing was written"):
+        made = new_plugin(plugin_type, name, output_dir, variables, no_input=not interactive,
+                          dry_run=dry_run, git=git)
     if dry_run:
         click.echo(f"Would create {made.project_dir} with {len(made.files)} files:")
         for path in made.files:
@@ -312,7 +315,10 @@ def update_plugin_command(path: str, check_only: bool, dry_run: bool, skips: tup
     note = update.check_worktree(project, allow_dirty, list(plan.contents()))
     if note:
         click.echo(f"Note: {note}", err=True)
-    update.apply_update(plan)
+    from omi.interrupts import sigterm_as_interrupt
+
+    with sigterm_as_interrupt("nothing was written"):
+        update.apply_update(plan)
     if not plan.behind:
         click.echo(f"Recorded the new answers in {update.ANSWERS_FILE}; {current}")
         _echo_notes(plan.notes)

@@ -794,6 +794,40 @@ def test_a_git_that_says_it_committed_but_did_not_leaves_nothing(tmp_path: Path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "gitconfig"]
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_during_new_leaves_nothing_as_ctrl_c_does(tmp_path: Path, no_git_identity: Path):
+    """A pre-commit hook holds `new --git` in the middle of its work (the rendering, with its
+    .git, sits in .omi-new-XXXX); SIGTERM then ends it with nothing left behind."""
+    import signal
+    import time
+
+    hooks, started = tmp_path / "hooks", tmp_path / "hook-started"
+    hooks.mkdir()
+    (hooks / "pre-commit").write_text(f"#!/bin/sh\ntouch {started}\nsleep 30\n")
+    (hooks / "pre-commit").chmod(0o755)
+    no_git_identity.write_text(f"[core]\n\thooksPath = {hooks}\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    command = subprocess.Popen([OMI, "plugins", "new", "event", "audit", "-o", str(out),
+                                "--no-input", "--git", "--author", "Ada", "--email",
+                                "ada@example.org"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists():
+            assert command.poll() is None and time.monotonic() < deadline, command.stderr.read()
+            time.sleep(0.02)
+        assert [p.name[:9] for p in out.iterdir()] == [".omi-new-"]
+        command.send_signal(signal.SIGTERM)
+        _, stderr = command.communicate(timeout=20)
+    finally:
+        if command.poll() is None:
+            command.kill()
+    assert command.returncode == 143, stderr
+    assert stderr == "Error: interrupted by SIGTERM: nothing was written\n"
+    assert list(out.iterdir()) == []
+
+
 # --- --help -------------------------------------------------------------------------------
 
 
