@@ -47,6 +47,7 @@ from omi.conformance.outcome import (
 from omi.conformance.outcome import execute as execute  # re-exported: its home before
 from omi.conformance.outcome import parse_memory_limit as parse_memory_limit  # likewise
 from omi.conformance.registry import Check
+from omi.conformance.tail import last_lines, read_tail
 
 
 class Interrupted(BaseException):
@@ -283,15 +284,23 @@ class _ForkedWorker:
         return self.exit_code()
 
 
-def _read(log: IO[bytes]) -> str:
-    log.seek(0)
-    return log.read().decode("utf-8", "replace")
+def _show_import_output(log: IO[bytes]) -> None:
+    """What the plugin printed on import, on stderr as when the command imported it itself:
+    its end, when there is more than omi.conformance.tail reads."""
+    text, cut = read_tail(log)
+    if cut:
+        sys.stderr.write(f"[the first {cut:,} bytes the plugin printed on import are not "
+                         f"shown]\n")
+    sys.stderr.write(text)
+    sys.stderr.flush()
 
 
 def _tail(log: IO[bytes]) -> str:
-    return " | ".join(_read(log).strip().splitlines()[-3:])
+    return last_lines(log)
 
 
+#: How much of the end of the output `_stuck_at` reads for the stack the child dumped.
+STACK_BYTES = 1024 * 1024
 _FRAME = re.compile(r'\s*File "(.*)", line (\d+) in (.*)')
 _OURS = os.path.dirname(os.path.abspath(__file__))
 
@@ -303,7 +312,7 @@ def _stuck_at(log: IO[bytes], wait: float = 5.0) -> str:
     comes at once, but a spawned child on a loaded machine took over a second."""
     deadline = time.monotonic() + wait
     while True:
-        text = _read(log)
+        text = read_tail(log, STACK_BYTES)[0]
         if "Timeout (" in text or time.monotonic() >= deadline:
             break
         time.sleep(0.02)
@@ -382,8 +391,7 @@ def resolve_in_child(name: str, group: Optional[str], options: Dict[str, Any], t
                                   f"exited with code {worker.exit_code()}: "
                                   f"{worker.stderr_tail() or 'no output'}"}}
         else:
-            sys.stderr.write(_read(worker.stderr))  # what the plugin printed on import, as
-            sys.stderr.flush()                      # when the command imported it itself
+            _show_import_output(worker.stderr)
             with _signals.hold():
                 _spare.append(worker)
                 kept = True
