@@ -756,3 +756,53 @@ def test_a_plugin_printing_100_mb_on_import_shows_only_the_end(make_dist):
                                     "are not shown]\nxxx")
     assert len(result.stderr) < 100_000
     assert peak < 150, f"{peak} MiB"
+
+
+ESCAPING = """\
+import os, subprocess, sys, threading
+from conformance_plugins import JSONLinesHandler
+
+SLEEP = [sys.executable, "-c", "import time; time.sleep(60)"]
+# Starts SLEEP in a session of its own, notes its pid and exits at once: SLEEP is an orphan.
+DAEMON = [sys.executable, "-c", "import os, subprocess as s, sys; pid = s.Popen(sys.argv[1:], "
+          "start_new_session=True, stdout=s.DEVNULL, stderr=s.DEVNULL).pid; "
+          "open(os.environ['OMI_TEST_PIDS'], 'a').write(f'{pid} ')", *SLEEP]
+
+class Escapes(JSONLinesHandler):
+    def handle(self, event_type, event_data):
+        helper = subprocess.Popen(SLEEP, start_new_session=True)
+        subprocess.run(DAEMON, check=True)
+        with open(os.environ["OMI_TEST_PIDS"], "a") as pids:
+            pids.write(f"{helper.pid}\\n")
+        if os.environ.get("ESCAPE_AND_HANG"):
+            threading.Event().wait()
+        super().handle(event_type, event_data)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a subreaper is Linux's")
+@pytest.mark.parametrize("process", ["fork", "spawn"])
+@pytest.mark.parametrize("hang", [False, True], ids=["returns", "hangs"])
+def test_processes_a_plugin_starts_in_new_sessions_do_not_survive_the_check(make_dist, tmp_path,
+                                                                           process, hang):
+    make_dist("omi-escapes", entry_points={"omi.event_handlers": {"escapes": "esc_mod:Escapes"}},
+              files={"esc_mod.py": ESCAPING})
+    pids = tmp_path / "pids"
+    env = {"OMI_TEST_PIDS": str(pids), "OMI_CHECK_PROCESS": process}
+    if hang:
+        env["ESCAPE_AND_HANG"] = "1"
+    result = omi("plugins", "check", "escapes", "-k", "handle_returns_none",
+                 *(["--timeout", "2"] if hang else []), **env)
+    assert pids.exists(), result.stdout + result.stderr
+    started = [int(pid) for pid in pids.read_text().split()]
+    try:
+        assert result.returncode == (1 if hang else 0), result.stdout + result.stderr
+        assert len(started) >= 2  # a helper and an orphan for each call
+        deadline = time.monotonic() + 2
+        while any(map(running, started)) and time.monotonic() < deadline:
+            time.sleep(0.02)  # killed: init reaps them
+        assert not any(map(running, started))
+    finally:
+        for pid in started:
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -46,6 +46,7 @@ from omi.conformance.outcome import (
 )
 from omi.conformance.outcome import execute as execute  # re-exported: its home before
 from omi.conformance.outcome import parse_memory_limit as parse_memory_limit  # likewise
+from omi.conformance.reaper import kill_descendants
 from omi.conformance.registry import Check
 from omi.conformance.tail import last_lines, read_tail
 
@@ -109,9 +110,16 @@ def supervised() -> Iterator[None]:
         _signals.raised, _signals.pending = False, None
 
 
-def _kill_group(pid: int) -> None:
+def _kill_group(pid: int, reaped: bool) -> None:
     """SIGKILL the process group a child leads: the child, if it still runs, and whatever the
-    plugin started from it."""
+    plugin started from it; until the child is `reaped` (its pid is still its own), what the
+    plugin started out of the group too (omi.conformance.reaper)."""
+    if not reaped:
+        try:
+            os.killpg(pid, signal.SIGSTOP)  # so that it starts nothing more meanwhile
+        except (ProcessLookupError, PermissionError):
+            pass
+        kill_descendants(pid)
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -174,7 +182,7 @@ class _SpawnedWorker:
             pass
         finally:
             if hasattr(os, "killpg"):
-                _kill_group(self.process.pid)
+                _kill_group(self.process.pid, reaped=self.process.returncode is not None)
             else:  # Windows: no process groups
                 self.process.kill()
             self.process.wait()
@@ -277,7 +285,7 @@ class _ForkedWorker:
                 else:
                     time.sleep(0.002)
         finally:
-            _kill_group(self.pid)
+            _kill_group(self.pid, reaped=self.code is not None)
             self.exit_code()
             os.close(self.events)
             self.stderr.close()
