@@ -177,6 +177,7 @@ class Dispatcher:
         # Deliveries in progress (caller threads', or the worker's current event), and what
         # closes the handlers once the last of them ends after close() gave up on them.
         self._in_flight = 0
+        self._here = threading.local()  # `depth`: this thread's own deliveries in progress
         self._pending_close: Optional[Callable[[], None]] = None
         self._dead = False  # the worker thread ended without being told to
         self._queue: Optional[queue.Queue[Optional[_Queued]]] = None
@@ -251,9 +252,11 @@ class Dispatcher:
             self._in_flight += 1
             self._accepted += 1
         delivered = False
+        self._here.depth = getattr(self._here, "depth", 0) + 1
         try:
             delivered = self._deliver(event_type, make, frozen)
         finally:
+            self._here.depth -= 1
             self._leave(delivered)
 
     def _leave(self, delivered: bool = False) -> None:
@@ -382,18 +385,22 @@ class Dispatcher:
 
     def _wait_for_deliveries(self, deadline: float) -> None:
         """Until `deadline`: for the callers putting events and the deliveries in caller
-        threads to end; then for the worker to deliver the queue and stop."""
+        threads to end; then for the worker to deliver the queue and stop. A handler calling
+        close() waits for none of its own thread's deliveries, which wait for it."""
+        own = getattr(self._here, "depth", 0)
         with self._state:
             self._state.wait_for(lambda: not self._putting and
-                                 (self._queue is not None or not self._in_flight),
+                                 (self._queue is not None or self._in_flight <= own),
                                  max(0.0, deadline - time.monotonic()))
         if self._queue is None:
             return
+        worker = threading.current_thread() is self._worker  # nobody else empties the queue
         try:
-            self._queue.put(None, timeout=max(0.0, deadline - time.monotonic()))
+            self._queue.put(None, timeout=0 if worker else max(0.0, deadline - time.monotonic()))
         except queue.Full:
             pass  # the worker is stuck behind a full queue: it is given up on
-        self._worker.join(max(0.0, deadline - time.monotonic()))
+        if not worker:
+            self._worker.join(max(0.0, deadline - time.monotonic()))
 
     def _report_abandoned(self, lost: int, blocker: str, deferred: bool) -> None:
         if lost and self._queue is not None:

@@ -508,3 +508,26 @@ def test_a_dead_worker_is_noticed_and_what_it_left_is_counted_and_logged(caplog,
     assert caplog.records[0].exc_info[0] is MemoryError
     assert messages[1] == ("Event memory.stored NOT delivered: the event thread has died (see "
                            "the error logged then)")
+
+
+class ClosesItsDispatcher(Gated):
+    dispatcher: Dispatcher
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        self.log.append("handle")
+        self.dispatcher.close(lambda handler: handler.close())
+        self.log.append("returned")
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_a_handler_closing_its_own_dispatcher_neither_waits_for_itself_nor_is_closed_under_it(
+        background):
+    handler = ClosesItsDispatcher()
+    dispatcher = handler.dispatcher = Dispatcher({"self": handler}, background=background,
+                                                 close_timeout=5)
+    start = time.monotonic()
+    dispatcher.dispatch("memory.stored", {"n": 1})
+    if background:
+        dispatcher._worker.join(5)
+    assert time.monotonic() - start < 2  # not close_timeout
+    assert handler.log == ["handle", "returned", "close"]
