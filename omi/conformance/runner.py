@@ -194,6 +194,8 @@ class _ForkedWorker:
     """A fork of this process reading specs from one pipe, streaming events through another."""
 
     def __init__(self) -> None:
+        import ctypes  # noqa: F401 - imported once here, not in each fork (omi...reaper)
+
         from omi.conformance.worker import line_writer, serve
 
         self.stderr = tempfile.TemporaryFile()
