@@ -1084,3 +1084,29 @@ def test_the_requirement_note_comes_even_when_the_author_changed_that_line(tmp_p
         "'omi-openclaw>=0.3,<0.4' to 'omi-openclaw>=" in result.output
     result = invoke(str(project), "--check", "--skip", "pyproject.toml")
     assert "requirement" not in result.output, result.output
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_while_the_update_swaps_files_puts_every_original_back(
+        old_project: Path, monkeypatch: pytest.MonkeyPatch):
+    """SIGTERM arrives after the first original was moved aside: handled as Ctrl-C is, the
+    update is undone and the command exits 143."""
+    import signal
+
+    edit_as_author(old_project)
+    before = snapshot(old_project)
+    real, calls = atomic.os.replace, []
+
+    def replace(source, target):
+        calls.append(target)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # handled before the next bytecode
+        return real(source, target)
+
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    handler = signal.getsignal(signal.SIGTERM)
+    result = invoke(str(old_project), "--allow-dirty")
+    assert result.exit_code == 143, result.output
+    assert result.stderr == "Error: interrupted by SIGTERM: nothing was written\n"
+    assert snapshot(old_project) == before
+    assert signal.getsignal(signal.SIGTERM) == handler  # put back
