@@ -180,6 +180,7 @@ class Dispatcher:
         self._here = threading.local()  # `depth`: this thread's own deliveries in progress
         self._pending_close: Optional[Callable[[], None]] = None
         self._dead = False  # the worker thread ended without being told to
+        self._handlers_closed = False  # by a close_handler given to close()
         self._queue: Optional[queue.Queue[Optional[_Queued]]] = None
         if background and self.handlers:
             self._queue = queue.Queue(maxsize=queue_size)
@@ -363,9 +364,11 @@ class Dispatcher:
         when the call returns, by the thread running it, never during it.
         """
         with self._state:
-            if self._closed:
-                return
-            self._closed = True
+            again, self._closed = self._closed, True
+        if again:  # closed before (by the program, or at exit): the handlers may still be open
+            if close_handler is not None:
+                self._close_handlers_when_idle(self._closer(close_handler))
+            return
         if self._queue is not None:
             atexit.unregister(self.close)
         self._wait_for_deliveries(time.monotonic() + self.close_timeout)
@@ -416,8 +419,22 @@ class Dispatcher:
                          "returns%s, never during it: one that never returns leaves them open",
                          blocker)
 
+    def _close_handlers_when_idle(self, closing: Callable[[], None]) -> None:
+        """Close the handlers now, or when the handler call still running returns."""
+        with self._state:
+            if self._in_flight and self._pending_close is None:
+                self._pending_close = closing
+                return
+        closing()
+
     def _closer(self, close_handler: Callable[[EventHandler], None]) -> Callable[[], None]:
+        """Closes every handler with `close_handler`: once, however often it is called."""
+
         def close_all() -> None:
+            with self._state:
+                if self._handlers_closed:
+                    return
+                self._handlers_closed = True
             for _, handler in self.handlers:
                 close_handler(handler)
 

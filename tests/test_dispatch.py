@@ -531,3 +531,18 @@ def test_a_handler_closing_its_own_dispatcher_neither_waits_for_itself_nor_is_cl
         dispatcher._worker.join(5)
     assert time.monotonic() - start < 2  # not close_timeout
     assert handler.log == ["handle", "returned", "close"]
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_handlers_are_closed_once_even_when_the_dispatcher_was_closed_before(background):
+    """The program (or the exit handler) closed the dispatcher; Memory.close still closes
+    the handlers, and only once however often it is asked."""
+    gated = Gated()
+    gated.release.set()
+    dispatcher = Dispatcher({"gated": gated}, background=background)
+    dispatcher.dispatch("memory.stored", {"n": 1})
+    dispatcher.close()
+    assert gated.log == ["handle", "returned"]
+    for _ in range(2):
+        dispatcher.close(lambda handler: handler.close())
+    assert gated.log == ["handle", "returned", "close"]
