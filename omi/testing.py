@@ -229,11 +229,16 @@ class _InstanceConformance(_Conformance):
             )
         _check_options(self.plugin_class, self.plugin_options)
         directory = Path(tempfile.mkdtemp(prefix="omi-plugin-"))
+        problem = None
         try:
             instance = instance_factory(self.plugin_class, self.plugin_options)(directory)
         except CheckFailure as failure:  # the text omi plugins check gives, not a traceback
+            problem = str(failure)
+        except EXITS as error:  # the plugin's constructor: not the end of the session
+            problem = exit_failure(error)
+        if problem is not None:
             shutil.rmtree(directory, ignore_errors=True)
-            pytest.fail(str(failure), pytrace=False)
+            pytest.fail(problem, pytrace=False)
         yield instance
         close = getattr(instance, "close", None)  # built here, so closed here
         if callable(close):

@@ -504,3 +504,25 @@ def test_a_timed_out_check_leaves_no_scratch_directory(suite, monkeypatch, tmp_p
                    stuck=True)
     result.assert_outcomes(failed=1)
     assert [path.name for path in scratch.iterdir() if path.name.startswith("omi-")] == []
+
+
+def test_a_constructor_raising_systemexit_fails_its_tests_and_the_session_goes_on(suite):
+    result = suite("""
+from omi.testing import EventHandlerConformance
+from conformance_plugins import JSONLinesHandler
+
+class Quits(JSONLinesHandler):
+    def __init__(self, **options):
+        raise SystemExit("no")
+
+class TestQuits(EventHandlerConformance):
+    plugin_class = Quits
+
+def test_after():
+    pass
+""", "-k", "handle_returns_none or after")
+    result.assert_outcomes(failed=1, passed=1)
+    assert "During handling" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["*expected the plugin's calls to return, or to raise an "
+                                 "Exception; got SystemExit(no) (raised at test_plugin.py:6 in "
+                                 "__init__)*"])
