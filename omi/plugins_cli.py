@@ -211,9 +211,12 @@ def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: b
     variables = {key: value for key, value in (("author", author), ("email", email),
                  ("description", description), ("license", license_)) if value is not None}
     variables.update(parse_settings(settings))
+    from omi.interrupts import sigterm_as_interrupt
+
     interactive = not no_input and sys.stdin.isatty()
-    made = new_plugin(plugin_type, name, output_dir, variables, no_input=not interactive,
-                      dry_run=dry_run, git=git)
+    with sigterm_as_interrupt("nothing was written"):
+        made = new_plugin(plugin_type, name, output_dir, variables, no_input=not interactive,
+                          dry_run=dry_run, git=git)
     if dry_run:
         click.echo(f"Would create {made.project_dir} with {len(made.files)} files:")
         for path in made.files:
@@ -316,7 +319,10 @@ def update_plugin_command(path: str, check_only: bool, dry_run: bool, skips: tup
                                                           list(plan.contents()))
     if note:
         click.echo(f"Note: {note}", err=True)
-    update.apply_update(plan)
+    from omi.interrupts import sigterm_as_interrupt
+
+    with sigterm_as_interrupt("nothing was written"):
+        update.apply_update(plan)
     if not plan.behind:
         recorded = "that the note below was shown" if noting_only else "the new answers"
         click.echo(f"Recorded {recorded} in {update.ANSWERS_FILE}; {current}")

@@ -292,10 +292,6 @@ def _plan_changes(plan: UpdatePlan, base: Files, owned: Sequence[str], engine: s
 
 # --- what an update must not do on its own -------------------------------------------------
 
-#: A conflict left by an earlier update: the whole <<<<<<< ... ======= ... >>>>>>> block, so a
-#: Markdown or reStructuredText heading underlined with ======= is not one.
-CONFLICT_BLOCK = re.compile(r"^<<<<<<<(?: .*)?\r?\n(?:.*\n)*?=======\r?\n(?:.*\n)*?"
-                            r">>>>>>>(?: |\r?$)", re.MULTILINE)
 #: `suite_version = "X"` in a generated test module.
 SUITE_LINE = re.compile(r"""^(?P<head>[ \t]*suite_version[ \t]*=[ \t]*)"""
                         r"""(?P<q>["'])(?P<version>[^"'\n]*)(?P=q)""", re.MULTILINE)
@@ -315,12 +311,32 @@ def refuse_conflict_markers(project: Path, paths: Iterable[str]) -> None:
             continue
         if target.is_file() and not target.is_symlink():
             text = as_text(target.read_bytes())
-            if text is not None and CONFLICT_BLOCK.search(text):
+            if text is not None and has_conflict_block(text):
                 unresolved.append(path)
     if unresolved:
         raise UpdateError(f"{_some(unresolved)} still hold(s) <<<<<<< conflict markers from an "
                           f"earlier update; resolve them (keep the lines you want, delete the "
                           f"marker lines), commit, then run omi plugins update again")
+
+
+def has_conflict_block(text: str) -> bool:
+    """Whether `text` holds a conflict left by an earlier update: a `<<<<<<<` line, later a
+    `=======` line, later a `>>>>>>>` line (a Markdown or reStructuredText heading underlined
+    with ======= alone is not one). One pass over the lines: linear in the text's length,
+    whatever the text (a regular expression spanning lines backtracked for minutes on a
+    long README)."""
+    lines = text.split("\n")
+    stage = 0  # 0: looking for <<<<<<<, 1: for =======, 2: for >>>>>>>
+    for number, line in enumerate(lines):
+        line = line[:-1] if line.endswith("\r") else line
+        ended = number < len(lines) - 1  # the first two markers are whole lines
+        if stage == 0 and ended and (line == "<<<<<<<" or line.startswith("<<<<<<< ")):
+            stage = 1
+        elif stage == 1 and ended and line == "=======":
+            stage = 2
+        elif stage == 2 and (line == ">>>>>>>" or line.startswith(">>>>>>> ")):
+            return True
+    return False
 
 
 def _some(paths: Sequence[str], shown: int = 3) -> str:
@@ -419,10 +435,12 @@ def apply_update(plan: UpdatePlan) -> None:
 
 
 def _git(project: Path, *args: str) -> Optional[subprocess.CompletedProcess[str]]:
-    """git's answer in `project`, or None when git is not installed."""
+    """git's answer in `project` (never another repository's, see `omi.gitrepo.run_git`), or
+    None when git is not installed."""
+    from omi.gitrepo import run_git
+
     try:
-        return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True,
-                              timeout=60)
+        return run_git(list(args), project)
     except FileNotFoundError:
         return None
 

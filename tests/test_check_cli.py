@@ -694,3 +694,115 @@ def test_explain_prints_what_each_check_does_why_and_the_usual_fix():
     result = omi("plugins", "check", "--explain", "data_survives_reopen")
     assert result.returncode == 0
     assert result.stdout.splitlines()[-1] == "  Runs only when the plugin declares: persistent"
+
+
+# --- bounds (issue 23) ------------------------------------------------------------------------
+
+LOUD = """\
+import os
+from conformance_plugins import JSONLinesHandler
+
+def shout(megabytes):
+    chunk = b"x" * (1 << 20)  # one line of them all: no newline
+    for _ in range(megabytes):
+        os.write(1, chunk)
+
+if os.environ.get("LOUD_ON_IMPORT"):
+    shout(100)
+
+class Loud(JSONLinesHandler):
+    def handle(self, event_type, event_data):
+        shout(100)
+        os._exit(1)
+"""
+
+
+def run_measured(*args: str, **env: str) -> tuple[subprocess.CompletedProcess, int]:
+    """`omi ARGS` and the largest resident size, in MiB, of it and the processes it ran."""
+    measure = ("import resource, subprocess, sys\n"
+               "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+               "sys.stdout.write(done.stdout)\nsys.stderr.write(done.stderr)\n"
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)\n"
+               "sys.exit(done.returncode)\n")
+    path = os.pathsep.join([os.environ.get("PYTHONPATH", ""), str(TESTS)])
+    result = subprocess.run([sys.executable, "-c", measure, OMI, *args], capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": path, **env},
+                            timeout=120)
+    *output, peak = result.stdout.splitlines()
+    result.stdout = "\n".join(output)
+    return result, int(peak)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss in KiB")
+@pytest.mark.parametrize("process", ["fork", "spawn"])
+def test_a_plugin_printing_100_mb_gets_a_short_report_and_no_memory_peak(make_dist, process):
+    make_dist("omi-loud", entry_points={"omi.event_handlers": {"loud": "loud_mod:Loud"}},
+              files={"loud_mod.py": LOUD})
+    result, peak = run_measured("plugins", "check", "loud", "-k", "handle_returns_none",
+                                OMI_CHECK_PROCESS=process)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "the interpreter died (exit code 1) during this check: xxx" in result.stdout
+    assert "... (line cut)" in result.stdout
+    assert len(result.stdout) < 3000 and len(result.stderr) < 3000
+    assert peak < 150, f"{peak} MiB"  # reading it all took more than 300 MiB
+
+
+def test_a_plugin_printing_100_mb_on_import_shows_only_the_end(make_dist):
+    make_dist("omi-loud", entry_points={"omi.event_handlers": {"loud": "loud_mod:Loud"}},
+              files={"loud_mod.py": LOUD})
+    result, peak = run_measured("plugins", "check", "loud", "-k", "unknown_event_types",
+                                LOUD_ON_IMPORT="1")
+    assert result.stderr.startswith("[the first 104,792,064 bytes the plugin printed on import "
+                                    "are not shown]\nxxx")
+    assert len(result.stderr) < 100_000
+    assert peak < 150, f"{peak} MiB"
+
+
+ESCAPING = """\
+import os, subprocess, sys, threading
+from conformance_plugins import JSONLinesHandler
+
+SLEEP = [sys.executable, "-c", "import time; time.sleep(60)"]
+# Starts SLEEP in a session of its own, notes its pid and exits at once: SLEEP is an orphan.
+DAEMON = [sys.executable, "-c", "import os, subprocess as s, sys; pid = s.Popen(sys.argv[1:], "
+          "start_new_session=True, stdout=s.DEVNULL, stderr=s.DEVNULL).pid; "
+          "open(os.environ['OMI_TEST_PIDS'], 'a').write(f'{pid} ')", *SLEEP]
+
+class Escapes(JSONLinesHandler):
+    def handle(self, event_type, event_data):
+        helper = subprocess.Popen(SLEEP, start_new_session=True)
+        subprocess.run(DAEMON, check=True)
+        with open(os.environ["OMI_TEST_PIDS"], "a") as pids:
+            pids.write(f"{helper.pid}\\n")
+        if os.environ.get("ESCAPE_AND_HANG"):
+            threading.Event().wait()
+        super().handle(event_type, event_data)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a subreaper is Linux's")
+@pytest.mark.parametrize("process", ["fork", "spawn"])
+@pytest.mark.parametrize("hang", [False, True], ids=["returns", "hangs"])
+def test_processes_a_plugin_starts_in_new_sessions_do_not_survive_the_check(make_dist, tmp_path,
+                                                                           process, hang):
+    make_dist("omi-escapes", entry_points={"omi.event_handlers": {"escapes": "esc_mod:Escapes"}},
+              files={"esc_mod.py": ESCAPING})
+    pids = tmp_path / "pids"
+    env = {"OMI_TEST_PIDS": str(pids), "OMI_CHECK_PROCESS": process}
+    if hang:
+        env["ESCAPE_AND_HANG"] = "1"
+    result = omi("plugins", "check", "escapes", "-k", "handle_returns_none",
+                 *(["--timeout", "2"] if hang else []), **env)
+    assert pids.exists(), result.stdout + result.stderr
+    started = [int(pid) for pid in pids.read_text().split()]
+    try:
+        assert result.returncode == (1 if hang else 0), result.stdout + result.stderr
+        assert len(started) >= 2  # a helper and an orphan for each call
+        deadline = time.monotonic() + 2
+        while any(map(running, started)) and time.monotonic() < deadline:
+            time.sleep(0.02)  # killed: init reaps them
+        assert not any(map(running, started))
+    finally:
+        for pid in started:
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)

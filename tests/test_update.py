@@ -517,6 +517,28 @@ def test_a_dirty_work_tree_is_refused_unless_allowed(old_project: Path):
         changed
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_git_status_asks_the_projects_repository_not_the_one_git_dir_names(
+        old_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Run from a git hook of another repository (GIT_DIR, GIT_WORK_TREE set), the update
+    still checks the project's own work tree: clean, so no refusal and no note."""
+    commit_all(old_project)
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "-q")
+    (other / "dirty.txt").write_text("uncommitted\n")
+    git(other, "add", "dirty.txt")  # staged, uncommitted: a dirty tree there
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(other))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(other / ".git" / "index"))
+    result = invoke(str(old_project))
+    assert result.exit_code == 0, result.output
+    assert "Note:" not in result.output and "uncommitted" not in result.output
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        monkeypatch.delenv(name)
+    assert " M README.md" in git(old_project, "status", "--porcelain").splitlines()
+
+
 def test_outside_git_it_updates_and_says_so(old_project: Path):
     result = invoke(str(old_project))
     assert result.exit_code == 0, result.output
@@ -884,9 +906,54 @@ def test_markers_in_files_the_template_does_not_manage_are_the_authors_business(
         old_project: Path):
     (old_project / OUR_FILE).write_text("<<<<<<< a\nx = 1\n=======\nx = 2\n>>>>>>> b\n")
     assert invoke(str(old_project), "--check").exit_code == 1  # behind, not refused
-    assert update.CONFLICT_BLOCK.search((old_project / OUR_FILE).read_text())
+    assert update.has_conflict_block((old_project / OUR_FILE).read_text())
     (old_project / "README.md").write_text("<<<<<<< a\r\nx\r\n=======\r\ny\r\n>>>>>>> b")
     assert invoke(str(old_project), "--check").exit_code == 2  # CRLF, no final newline
+
+
+def test_the_conflict_scan_is_linear_in_the_file_size(old_project: Path):
+    """Megabytes of lines that each start a marker block (the shape that made the old
+    multi-line regular expression backtrack for minutes on a 29 KB README) are scanned at
+    the speed of reading them."""
+    import time
+
+    kilobytes = "<<<<<<< x\n=======\n" * 50 + "plain text line\n" * 60
+    readme = old_project / "README.md"
+    for size in (1, 4):  # megabytes
+        readme.write_text(kilobytes * (size * 1024 * 1024 // len(kilobytes)))
+        start = time.perf_counter()
+        assert update.has_conflict_block(readme.read_text()) is False
+        took = time.perf_counter() - start
+        assert took < 2.0, f"{size} MB took {took:.1f} s"
+    readme.write_text(readme.read_text() + ">>>>>>> y\n")
+    assert invoke(str(old_project), "--check").exit_code == 2
+
+
+@pytest.mark.parametrize("text, found", [
+    ("<<<<<<< a\nx\n=======\ny\n>>>>>>> b\n", True),
+    ("<<<<<<<\n=======\n>>>>>>>", True),
+    ("<<<<<<< a\r\n=======\r\n>>>>>>>\r\n", True),
+    ("<<<<<<< a\n<<<<<<< b\nx\n=======\n=======\n>>>>>>> b\n", True),
+    ("=======\n<<<<<<< a\n>>>>>>> b\n=======\n", False),  # out of order
+    ("<<<<<<<a\n=======\n>>>>>>> b\n", False),  # no space after the marker
+    ("<<<<<<< a\n=======\n>>>>>>>b\n", False),
+    ("<<<<<<< a\n========\n>>>>>>> b\n", False),  # a longer underline
+    ("<<<<<<< a\n=======", False),  # the separator must end its line
+])
+def test_a_conflict_block_is_three_marker_lines_in_order(text: str, found: bool):
+    assert update.has_conflict_block(text) is found
+
+
+def test_a_file_named_like_a_backup_is_never_overwritten_or_deleted(old_project: Path):
+    """Originals are moved aside under names made for the purpose (O_EXCL), so an author's
+    `.README.md.omi-backup` survives the update as it was."""
+    mine = old_project / ".README.md.omi-backup"
+    mine.write_text("the author's own notes\n")
+    result = invoke(str(old_project))
+    assert result.exit_code == 0, result.output
+    assert TEMPLATE_LINE in (old_project / "README.md").read_text()
+    assert mine.read_text() == "the author's own notes\n"
+    assert sorted(p.name for p in old_project.iterdir() if "omi-backup" in p.name) == [mine.name]
 
 
 def as_if_made_by(project: Path, release: str) -> None:
@@ -1105,3 +1172,29 @@ def test_the_requirement_note_comes_even_when_the_author_changed_that_line(tmp_p
         "'omi-openclaw>=0.3,<0.4' to 'omi-openclaw>=" in result.output
     result = invoke(str(project), "--check", "--skip", "pyproject.toml")
     assert "requirement" not in result.output, result.output
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_while_the_update_swaps_files_puts_every_original_back(
+        old_project: Path, monkeypatch: pytest.MonkeyPatch):
+    """SIGTERM arrives after the first original was moved aside: handled as Ctrl-C is, the
+    update is undone and the command exits 143."""
+    import signal
+
+    edit_as_author(old_project)
+    before = snapshot(old_project)
+    real, calls = atomic.os.replace, []
+
+    def replace(source, target):
+        calls.append(target)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # handled before the next bytecode
+        return real(source, target)
+
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    handler = signal.getsignal(signal.SIGTERM)
+    result = invoke(str(old_project), "--allow-dirty")
+    assert result.exit_code == 143, result.output
+    assert result.stderr == "Error: interrupted by SIGTERM: nothing was written\n"
+    assert snapshot(old_project) == before
+    assert signal.getsignal(signal.SIGTERM) == handler  # put back

@@ -17,6 +17,7 @@ from importlib import import_module
 from typing import Any, Callable, Dict, Optional, TextIO
 
 from omi.conformance.outcome import execute
+from omi.conformance.reaper import become_subreaper, kill_descendants
 from omi.conformance.registry import all_checks
 from omi.conformance.target import describe, instance_factory
 
@@ -82,7 +83,16 @@ def run_checks(spec: Dict[str, Any], emit: Callable[[Dict[str, Any]], None]) -> 
 
 def serve(read: Callable[[], str], emit: Callable[[Dict[str, Any]], None]) -> None:
     """Answer the parent's specs (see the module's docstring); `read` gives the next line,
-    "" when the parent has closed its end. An empty spec means exit at once."""
+    "" when the parent has closed its end. An empty spec means exit at once. Every process
+    the plugin started is killed on the way out (see omi.conformance.reaper)."""
+    become_subreaper()
+    try:
+        _answer(read, emit)
+    finally:
+        kill_descendants(os.getpid())
+
+
+def _answer(read: Callable[[], str], emit: Callable[[Dict[str, Any]], None]) -> None:
     spec = json.loads(read() or "{}")
     if "resolve" in spec:
         limit_memory(spec.get("memory_limit"))  # the plugin is imported from here on
