@@ -78,7 +78,8 @@ def render_html(matrix: Matrix) -> str:
         rows.append(f"<tr data-plugin=\"{escape(title)}\" data-grade=\"{rank}\">"
                     f"<th title=\"{escape(plugin)}\">{escape(title)}</th>"
                     f"{''.join(_td(cell) for cell in cells)}</tr>")
-    baseline = (f"; baseline {escape(omi_title(matrix, matrix.baseline))}" if matrix.baseline else "")
+    baseline = (f"; baseline {escape(omi_title(matrix, matrix.baseline))}"
+                if matrix.baseline else "")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{POLICY}">
