@@ -2,13 +2,16 @@
 its failing checks and their messages, rows sortable by plugin or by grade.
 
 The page loads nothing (its style and script are inline, and its Content-Security-Policy
-forbids any other source). Every text in it, the plugins' output most of all, is escaped.
+forbids any other source). Every text in it, the plugins' output most of all, is escaped, its control characters
+shown as escapes.
 """
 
 from __future__ import annotations
 
-from html import escape
+from html import escape as escape_markup
 from typing import Dict, List, Optional, Tuple
+
+from omi.listing import visible
 
 from omi.matrix.cells import PASS, Cell
 from omi.matrix.grade import TIERS
@@ -33,6 +36,11 @@ document.getElementById('by-plugin').onclick=()=>sortRows('plugin');
 document.getElementById('by-grade').onclick=()=>sortRows('grade');
 """
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+
+
+def escape(text: str) -> str:
+    """`text` as HTML text or attribute value: markup escaped, control characters shown."""
+    return escape_markup(visible(text))
 
 
 def _details(cell: Cell) -> str:
