@@ -38,7 +38,9 @@ FACTS = {"name": "omi-embedding-x", "version": "1.0", "plugins": ["omi.embedding
 
 
 def evidence(*statuses: str, **facts: Any) -> Evidence:
-    results = [{"name": f"check_{n}", "status": status} for n, status in enumerate(statuses)]
+    results = [{"name": f"check_{n}", "status": status,
+                "message": "needs capability 'semantic' (declare it ...)"
+                if status == "skipped" else ""} for n, status in enumerate(statuses)]
     return Evidence([{"plugin": "x", "validation_error": None, "results": results}],
                     {**FACTS, **facts})
 
@@ -61,12 +63,20 @@ def test_every_rule_met_is_platinum():
     (("passed",), {"typed_classifier": False}, "silver", ["typed"]),
     (("passed",), {"project_urls": []}, "silver", ["project-urls"]),
     (("passed",), {"readme": False}, "silver", ["readme"]),
-    (("passed", "skipped"), {}, "gold", ["every-check-ran"]),
+    (("passed", "skipped"), {}, "gold", ["all-capabilities"]),
     (("passed",), {"plugins": []}, None, ["installs"]),
 ])
 def test_each_rule_holds_its_tier(statuses, facts, tier, missing):
     result = grade(evidence(*statuses, **facts))
     assert (result.tier, result.missing) == (tier, missing)
+
+
+def test_a_check_that_does_not_apply_is_no_missing_capability():
+    shared = evidence("passed")
+    shared.reports[0]["results"].append({"name": "isolated", "status": "skipped",
+                                         "message": "does not apply: the plugin declares "
+                                                    "'shared'"})
+    assert grade(shared).tier == "platinum"
 
 
 def test_a_tier_needs_every_tier_below_it():
@@ -254,3 +264,272 @@ def test_neither_help_nor_list_imports_the_matrix():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, check=True)
     assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+# --- real matrices, offline, from a local wheelhouse (slow) ------------------------------------
+
+EXAMPLES = ("omi-embedding-example", "omi-event-webhook")
+KINDS = ("embedding", "storage", "event")
+
+
+def _run(argv: List[Any], cwd: Path, timeout: float = 900) -> str:
+    done = subprocess.run([str(arg) for arg in argv], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+    if done.returncode != 0:
+        pytest.fail(f"{argv[:4]} failed:\n{(done.stdout + done.stderr)[-3000:]}", pytrace=False)
+    return done.stdout
+
+
+def _stricter_checkout(target: Path) -> Path:
+    """A copy of this checkout as omi-openclaw 0.4.1, whose get_dimension() check wants 1024
+    dimensions or more: a release that breaks a plugin which was fine."""
+    files = _run(["git", "ls-files", "-z"], ROOT).split("\0")
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, target / name)
+    for relative, old, new in (("omi/__init__.py", '"0.4.0"', '"0.4.1"'),
+                               ("omi/conformance/embedding.py", "and first > 0,",
+                                "and first >= 1024,")):
+        text = (target / relative).read_text(encoding="utf-8")
+        assert old in text, f"{relative} changed: the stricter variant needs a new edit"
+        (target / relative).write_text(text.replace(old, new), encoding="utf-8")
+    return target
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
+    """Wheels of both omi-openclaw versions, the examples and a freshly rendered plugin of
+    each kind, and of every dependency; by short name."""
+    work = tmp_path_factory.mktemp("matrix-wheelhouse")
+    house = work / "wheels"
+    rendered = work / "rendered"
+    rendered.mkdir()
+    for kind in KINDS:
+        _run([OMI, "plugins", "new", kind, "fresh", "-o", rendered, "--no-input", "--set",
+              f"repository=https://github.com/example/omi-{kind}-fresh"], work)
+    sources = [ROOT, *(ROOT / "examples" / name for name in EXAMPLES),
+               *(rendered / f"omi-{kind}-fresh" for kind in KINDS)]
+    pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", house]
+    _run([*pip, *sources], work)
+    _run([*pip, "--no-deps", _stricter_checkout(work / "strict")], work)
+
+    def wheel(prefix: str) -> Path:
+        return next(house.glob(f"{prefix}-*.whl"))
+
+    found = {"omi": wheel("omi_openclaw-0.4.0"), "strict": wheel("omi_openclaw-0.4.1"),
+             **{name: wheel(name.replace("-", "_")) for name in EXAMPLES},
+             **{kind: wheel(f"omi_{kind}_fresh") for kind in KINDS}}
+    return {"house": house, **found}
+
+
+@pytest.fixture(scope="session")
+def env_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("matrix-envs")
+
+
+def matrix(wheelhouse: Dict[str, Path], cache: Path, *args: Any,
+           cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([OMI, "plugins", "matrix", *map(str, args), "--find-links",
+                           str(wheelhouse["house"]), "--offline", "--cache-dir", str(cache)],
+                          cwd=cwd, capture_output=True, text=True, timeout=1800)
+
+
+def run_args(wheelhouse: Dict[str, Path]) -> List[Any]:
+    return ["--plugin", wheelhouse["omi-embedding-example"], "--plugin",
+            wheelhouse["omi-event-webhook"], "--baseline", wheelhouse["omi"],
+            "--omi", wheelhouse["strict"]]
+
+
+@pytest.fixture(scope="session")
+def regression_run(wheelhouse: Dict[str, Path], env_cache: Path,
+                   tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
+    """Both examples against 0.4.0 (the baseline) and the stricter 0.4.1, two cells at once."""
+    work = tmp_path_factory.mktemp("matrix-run")
+    done = matrix(wheelhouse, env_cache, *run_args(wheelhouse), "--jobs", "2", "--format",
+                  "json", "--html", work / "matrix.html", cwd=work)
+    return {"done": done, "document": json.loads(done.stdout), "html": work / "matrix.html",
+            "work": work}
+
+
+def cells_by(document: Dict[str, Any]) -> Dict[tuple, Dict[str, Any]]:
+    return {(Path(c["plugin"]).name.split("-")[0], c["omi_version"]): c
+            for c in document["cells"]}
+
+
+@pytest.mark.slow
+def test_a_regression_is_found_and_only_it_fails_the_run(regression_run):
+    document = regression_run["document"]
+    assert document["schema"] == "omi-matrix/1"
+    cells = cells_by(document)
+    example = cells[("omi_embedding_example", "0.4.1")]
+    assert (example["status"], example["regression"]) == ("fail", True)
+    assert [c["check"] for c in example["failed_checks"]] == ["dimension_positive_and_stable"]
+    assert cells[("omi_embedding_example", "0.4.0")]["status"] == "pass"
+    # the webhook needs its url: it fails on both, which is no regression
+    assert [c["status"] for k, c in cells.items() if k[0] == "omi_event_webhook"] == ["fail"] * 2
+    assert [c["regression"] for c in document["cells"]].count(True) == 1
+    assert (regression_run["done"].returncode, document["exit_code"]) == (1, 1)
+    assert document["installer"] in regression_run["done"].stderr
+
+
+@pytest.mark.slow
+def test_without_a_regression_failing_cells_do_not_fail_a_baseline_run(
+        wheelhouse, env_cache, regression_run):
+    work = regression_run["work"]
+    webhook = ["--plugin", wheelhouse["omi-event-webhook"]]
+    done = matrix(wheelhouse, env_cache, *webhook, "--baseline", wheelhouse["omi"], "--omi",
+                  wheelhouse["strict"], cwd=work)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 regression(s)" in done.stdout and "✗" in done.stdout
+    done = matrix(wheelhouse, env_cache, *webhook, "--omi", wheelhouse["strict"], cwd=work)
+    assert done.returncode == 1  # without a baseline, any failure
+
+
+@pytest.mark.slow
+def test_a_cached_rerun_installs_nothing(wheelhouse, env_cache, regression_run):
+    markers = {path: path.stat().st_mtime_ns for path in env_cache.glob(f"*/{envs.MARKER}")}
+    assert len(markers) >= 4 and not any(c["cached"] for c in regression_run["document"]["cells"])
+    done = matrix(wheelhouse, env_cache, *run_args(wheelhouse), "--format", "json",
+                  cwd=regression_run["work"])
+    document = json.loads(done.stdout)
+    assert all(cell["cached"] for cell in document["cells"])
+    assert {p: p.stat().st_mtime_ns for p in env_cache.glob(f"*/{envs.MARKER}")} == markers
+    strip = ("seconds", "cached")
+    before = regression_run["document"]["cells"]
+    assert [{k: v for k, v in c.items() if k not in strip} for c in document["cells"]] == \
+        [{k: v for k, v in c.items() if k not in strip} for c in before]
+
+
+@pytest.mark.slow
+def test_merging_the_per_cell_reports_equals_the_one_machine_run(wheelhouse, env_cache,
+                                                                 regression_run):
+    work = regression_run["work"]
+    jobs = json.loads(matrix(wheelhouse, env_cache, *run_args(wheelhouse), "--github-matrix",
+                             cwd=work).stdout)["include"]
+    assert len(jobs) == 4
+    reports = []
+    for n, job in enumerate(jobs):  # what each CI job of the example workflow runs
+        done = matrix(wheelhouse, env_cache, "--plugin", job["plugin"], job["omi_flag"],
+                      job["omi"], "--python", job["python"], "--format", "json", cwd=work)
+        reports.append(work / f"cell-{n}.json")
+        reports[-1].write_text(done.stdout)
+    merged = subprocess.run([OMI, "plugins", "matrix", "merge", *map(str, reports), "--format",
+                             "json"], capture_output=True, text=True, timeout=120)
+    assert merged.returncode == 1
+    strip = ("seconds", "cached", "installer")
+
+    def comparable(document: Dict[str, Any]) -> Any:
+        return {**{k: v for k, v in document.items() if k not in strip},
+                "cells": [{k: v for k, v in c.items() if k not in strip}
+                          for c in document["cells"]]}
+
+    assert comparable(json.loads(merged.stdout)) == comparable(regression_run["document"])
+    text = subprocess.run([OMI, "plugins", "matrix", "merge", *map(str, reports)],
+                          capture_output=True, text=True, timeout=120).stdout
+    assert "REGRESSION" in text
+
+
+@pytest.mark.slow
+def test_an_uninstallable_plugin_is_an_install_error_with_the_resolvers_line(
+        wheelhouse, env_cache, regression_run):
+    done = matrix(wheelhouse, env_cache, "--plugin", "omi-embedding-nowhere==9.9", "--omi",
+                  wheelhouse["omi"], "--format", "json", cwd=regression_run["work"])
+    cell = json.loads(done.stdout)["cells"][0]
+    assert (done.returncode, cell["status"]) == (1, "install-error")
+    assert "omi-embedding-nowhere" in cell["message"] and "\n" not in cell["message"]
+    assert len(list(env_cache.glob(f"*/{envs.MARKER}"))) >= 4  # no environment kept for it
+
+
+class _Balanced(HTMLParser):
+    """Fails on a closing tag that closes nothing open: the page's structure is sound."""
+
+    VOID = {"meta", "br", "img", "input", "link"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: List[str] = []
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.open and self.open.pop() == tag, f"</{tag}> closes nothing"
+
+
+BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def in_browser(page: str, tmp_path: Path, *args: str) -> str:
+    """The DOM of `page` after its own buttons sorted it by grade and every cell was opened."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no chromium to open the page in")
+    opened = tmp_path / "opened.html"
+    opened.write_text(page.replace("</body>", "<script>document.getElementById('by-grade')"
+                                   ".click();document.querySelectorAll('details').forEach("
+                                   "d=>d.open=true)</script></body>"), encoding="utf-8")
+    flags = [*BROWSER_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args]
+    return subprocess.run([browser, *flags, "--dump-dom", opened.as_uri()], capture_output=True,
+                          text=True, timeout=120).stdout
+
+
+@pytest.mark.slow
+def test_the_html_page_is_well_formed_and_opens_in_a_headless_browser(regression_run,
+                                                                      tmp_path: Path):
+    page = regression_run["html"].read_text(encoding="utf-8")
+    parser = _Balanced()
+    parser.feed(page)
+    assert parser.open == []
+    dom = in_browser(page, tmp_path)
+    assert dom.count("<details open") == 4
+    assert "dimension_positive_and_stable" in dom and "missing 1 required positional" in dom
+    assert 'class="fail regression"' in dom
+
+
+@pytest.mark.slow
+def test_the_html_rows_sort_by_grade_in_a_browser(tmp_path: Path):
+    cells = [Cell(name, "o", "3.11", status="pass", grade=tier, plugin_name=name)
+             for name, tier in (("a-plugin", None), ("b-plugin", "gold"), ("c-plugin", "silver"))]
+    page = render_html(Matrix(["a-plugin", "b-plugin", "c-plugin"], ["o"], ["3.11"], None, "",
+                              cells))
+    assert re.findall(r'<tr data-plugin="([^"]+)"', page) == ["a-plugin", "b-plugin", "c-plugin"]
+    dom = in_browser(page, tmp_path)
+    assert re.findall(r'<tr data-plugin="([^"]+)"', dom) == ["b-plugin", "c-plugin", "a-plugin"]
+
+
+@pytest.mark.slow
+def test_fresh_plugins_reach_the_highest_tier_their_kind_can_without_a_model(
+        wheelhouse, env_cache, regression_run, tmp_path: Path):
+    done = matrix(wheelhouse, env_cache, *(arg for kind in KINDS
+                                           for arg in ("--plugin", wheelhouse[kind])),
+                  "--omi", wheelhouse["omi"], "--format", "json", cwd=tmp_path)
+    cells = {c["plugin_name"]: c for c in json.loads(done.stdout)["cells"]}
+    assert done.returncode == 0, done.stdout
+    assert {name: (c["grade"], c["grade_missing"]) for name, c in cells.items()} == {
+        "omi-embedding-fresh": ("gold", ["all-capabilities"]),  # semantic needs a real model
+        "omi-storage-fresh": ("platinum", []),
+        "omi-event-fresh": ("platinum", []),
+    }
+
+
+@pytest.mark.slow
+def test_check_grade_prints_the_checklist_and_writes_the_badge(wheelhouse, env_cache,
+                                                               regression_run, tmp_path: Path):
+    matrix(wheelhouse, env_cache, "--plugin", wheelhouse["storage"], "--omi", wheelhouse["omi"],
+           cwd=tmp_path)  # cached by the test above, or made now
+    ready = [m.parent for m in env_cache.glob(f"*/{envs.MARKER}")
+             if (m.parent / "bin" / "omi").exists()
+             and list(m.parent.glob("lib/python*/site-packages/omi_storage_fresh"))]
+    assert ready, "no environment with the fresh storage plugin"
+    badge_file = tmp_path / "badge.json"
+    done = subprocess.run([str(ready[0] / "bin" / "omi"), "plugins", "check", "fresh",
+                           "--grade", "--badge", str(badge_file)], capture_output=True,
+                          text=True, timeout=600, cwd=tmp_path,
+                          env={**os.environ, "VIRTUAL_ENV": str(ready[0])})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "omi-storage-fresh 0.1.0: platinum" in done.stdout
+    assert "✓ gold     typed" in done.stdout
+    assert json.loads(badge_file.read_text()) == badge("platinum")

@@ -2,8 +2,8 @@
 its failing checks and their messages, rows sortable by plugin or by grade.
 
 The page loads nothing (its style and script are inline, and its Content-Security-Policy
-forbids any other source). Every text in it, the plugins' output most of all, is escaped, its control characters
-shown as escapes.
+forbids any other source). Every text in it, the plugins' output most of all, is escaped, and
+its control characters are shown as escapes.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from html import escape as escape_markup
 from typing import Dict, List, Optional, Tuple
 
 from omi.listing import visible
-
 from omi.matrix.cells import PASS, Cell
 from omi.matrix.grade import TIERS
 from omi.matrix.render import cell_text, column_title, columns, omi_title, row_title, summary
