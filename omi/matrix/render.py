@@ -80,13 +80,13 @@ def summary(matrix: Matrix) -> str:
     """The counts of the cells (the candidates' when there is a baseline)."""
     counts = matrix.counts()
     counted = len(matrix.candidates() or matrix.cells)
-    line = (f"{counted} cells: {counts[PASS]} ✓ pass, {counts[FAIL]} ✗ fail, "
+    line = (f"{counted} cell(s): {counts[PASS]} ✓ pass, {counts[FAIL]} ✗ fail, "
             f"{counts[NOT_TESTED]} ⚠ not tested, {counts[INSTALL_ERROR]} ✗ install error")
     if matrix.baseline is not None:
         line += (f"; {counts['regressions']} regression(s) against "
                  f"{omi_title(matrix, matrix.baseline)}")
         if matrix.candidates():
-            line += f" (its {len(matrix.cells) - counted} cells not counted)"
+            line += f"; its own {len(matrix.cells) - counted} cell(s) are not counted"
     return line
 
 
