@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from omi.cli import cli
 from omi.matrix import envs
 from omi.matrix.cells import Cell, judge
-from omi.matrix.grade import Evidence, badge, grade
+from omi.matrix.grade import RULES, Evidence, badge, grade
 from omi.matrix.html import render_html
 from omi.matrix.render import github_matrix, render_markdown, render_text
 from omi.matrix.run import Matrix, mark_regressions
@@ -240,6 +240,10 @@ def test_merge_refuses_what_is_not_a_matrix_report(tmp_path: Path):
         "not JSON": ("{", "is not JSON"),
         "schema": ({"schema": "omi.plugins.check/1"}, "is not an omi-matrix/1 report"),
         "status": ({**report, "cells": [{**cell, "status": "great"}]}, "needs a status"),
+        "type": ({**report, "cells": [{**cell, "regression": "yes"}]},
+                 "a cell's 'regression' is not bool"),
+        "grade": ({**report, "cells": [{**cell, "grade": "diamond"}]}, "grade is not one of"),
+        "no plugin": ({**report, "cells": [{**cell, "plugin": None}]}, "'plugin' is not str"),
         "missing": (None, "cannot read"),
     }
     for name, (document, message) in cases.items():
@@ -533,3 +537,27 @@ def test_check_grade_prints_the_checklist_and_writes_the_badge(wheelhouse, env_c
     assert "omi-storage-fresh 0.1.0: platinum" in done.stdout
     assert "✓ gold     typed" in done.stdout
     assert json.loads(badge_file.read_text()) == badge("platinum")
+
+
+@pytest.mark.slow
+def test_the_progress_line_is_shown_on_a_terminal_only(wheelhouse, env_cache, regression_run):
+    from terminal import on_a_terminal
+
+    done = on_a_terminal(["plugins", "matrix", *map(str, run_args(wheelhouse)), "--find-links",
+                          str(wheelhouse["house"]), "--offline", "--cache-dir", str(env_cache)])
+    assert "\x1b[K[4/4] " in done.stdout and "REGRESSION" in done.stdout
+    assert "[4/4]" not in regression_run["done"].stderr
+
+
+def test_the_docs_list_every_grade_rule_with_why_it_matters():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hooks", ROOT / "docs" / "hooks.py")
+    assert spec is not None and spec.loader is not None
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    table = hooks.grades_markdown()
+    page = (ROOT / "docs" / "pages" / "reference" / "matrix.md").read_text(encoding="utf-8")
+    assert hooks.GRADES_PLACEHOLDER in page
+    for rule in RULES:
+        assert f"| {rule.tier} | `{rule.name}` |" in table and rule.why[:30] in table

@@ -96,7 +96,7 @@ def requirement_name(requirement: str) -> Optional[str]:
 
 
 def _env_vars(env: Path) -> Dict[str, str]:
-    variables = envs._clean_env()
+    variables = envs.clean_environment()
     variables.update(VIRTUAL_ENV=str(env), PATH=f"{env / 'bin'}{os.pathsep}"
                      f"{variables.get('PATH', '')}", PYTHONDONTWRITEBYTECODE="1")
     return variables

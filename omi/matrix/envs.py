@@ -165,13 +165,14 @@ def resolver_message(output: str) -> str:
         :MAX_MESSAGE]
 
 
-def _clean_env() -> Dict[str, str]:
+def clean_environment() -> Dict[str, str]:
+    """os.environ without what would make a cell's Python see another environment."""
     return {key: value for key, value in os.environ.items()
             if key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "UV_PYTHON")}
 
 
 def _install(env: Path, commands: List[List[str]], offline: bool) -> None:
-    variables = _clean_env()
+    variables = clean_environment()
     if offline:
         variables["UV_PYTHON_DOWNLOADS"] = "never"
     for command in commands:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from omi import __version__
 from omi.errors import UsageError
 from omi.matrix.cells import FAILING, PASS, STATUSES, Cell, CellSpec, Settings, run_cell
+from omi.matrix.grade import TIERS
 
 SCHEMA = "omi-matrix/1"
 MAX_CELLS = 10_000
@@ -97,18 +98,38 @@ def to_document(matrix: Matrix) -> Dict[str, Any]:
             "exit_code": matrix.exit_code(), "cells": [cell.to_dict() for cell in matrix.cells]}
 
 
-CELL_FIELDS = {f.name: f.type for f in fields(Cell)}
+#: The JSON types each field of a cell may have in a report (None: the field may be null).
+CELL_TYPES: Dict[str, tuple[type, ...]] = {
+    "plugin": (str,), "omi": (str,), "python": (str,), "status": (str,),
+    "plugin_name": (str, type(None)), "plugin_version": (str, type(None)),
+    "omi_version": (str, type(None)), "message": (str, type(None)),
+    "grade": (str, type(None)), "baseline": (bool,), "regression": (bool,), "cached": (bool,),
+    "seconds": (int, float), "failed_checks": (list,), "counts": (dict,),
+    "grade_missing": (list,),
+}
 
 
 def _cell(data: Any, where: str) -> Cell:
-    if not isinstance(data, dict) or not isinstance(data.get("status"), str) \
-            or data["status"] not in STATUSES:
+    """A cell of a report, every field checked as data; one line naming what is wrong."""
+    if not isinstance(data, dict) or data.get("status") not in STATUSES:
         raise UsageError(f"{where}: a cell is not an omi-matrix/1 cell (needs a status of "
                          f"{', '.join(STATUSES)})")
-    for name in ("plugin", "omi", "python"):
-        if not isinstance(data.get(name), str):
-            raise UsageError(f"{where}: a cell has no {name!r} text")
-    return Cell(**{key: value for key, value in data.items() if key in CELL_FIELDS})
+    for name, types in CELL_TYPES.items():
+        if (name in data or name in ("plugin", "omi", "python")) \
+                and not isinstance(data.get(name), types):
+            raise UsageError(f"{where}: a cell's {name!r} is not "
+                             f"{' or '.join(t.__name__ for t in types)}")
+    if data.get("grade") not in (None, *TIERS):
+        raise UsageError(f"{where}: a cell's grade is not one of {', '.join(TIERS)}")
+    values = {name: data[name] for name in CELL_TYPES if name in data}
+    values["failed_checks"] = [{key: str(item.get(key, "")) for key in ("plugin", "check",
+                                                                        "message")}
+                               for item in data.get("failed_checks", [])
+                               if isinstance(item, dict)]
+    values["counts"] = {str(k): v for k, v in data.get("counts", {}).items()
+                        if isinstance(v, int)}
+    values["grade_missing"] = [str(name) for name in data.get("grade_missing", [])]
+    return Cell(**values)
 
 
 def load_document(path: str) -> Matrix:
