@@ -11,6 +11,7 @@ install leaves no environment behind, so it is tried again next time.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -148,10 +149,12 @@ def _commands(env: Path, requirements: Sequence[str], python: str, installer: In
         return [[installer.uv, "venv", "--quiet", "--python", python, str(env)],
                 [installer.uv, "pip", "install", "--quiet", "--python", target,
                  *_index_args(find_links, offline, True), *local]]
-    pip = ["--disable-pip-version-check", "--no-input", "--quiet"]
-    return [[python, "-m", "venv", str(env)],
-            [target, "-m", "pip", "install", *pip, *_index_args(find_links, offline, False),
-             *local]]
+    pip = ["install", "--disable-pip-version-check", "--no-input", "--quiet",
+           *_index_args(find_links, offline, False), *local]
+    if importlib.util.find_spec("pip") is not None:  # this pip installs into the environment:
+        return [[python, "-m", "venv", "--without-pip", str(env)],  # no ensurepip, 10-25 s less
+                [sys.executable, "-m", "pip", "--python", target, *pip]]
+    return [[python, "-m", "venv", str(env)], [target, "-m", "pip", *pip]]
 
 
 def resolver_message(output: str) -> str:
