@@ -507,9 +507,11 @@ def test_the_html_rows_sort_by_grade_in_a_browser(tmp_path: Path):
 @pytest.mark.slow
 def test_fresh_plugins_reach_the_highest_tier_their_kind_can_without_a_model(
         wheelhouse, env_cache, regression_run, tmp_path: Path):
-    done = matrix(wheelhouse, env_cache, *(arg for kind in KINDS
-                                           for arg in ("--plugin", wheelhouse[kind])),
-                  "--omi", wheelhouse["omi"], "--format", "json", cwd=tmp_path)
+    listed = tmp_path / "plugins.txt"  # an ecosystem's list: one REQ a line, # comments
+    listed.write_text("# fresh from omi plugins new\n\n" + "".join(
+        f"{wheelhouse[kind]}  # {kind}\n" for kind in KINDS), encoding="utf-8")
+    done = matrix(wheelhouse, env_cache, "--plugins-file", listed, "--omi", wheelhouse["omi"],
+                  "--format", "json", cwd=tmp_path)
     cells = {c["plugin_name"]: c for c in json.loads(done.stdout)["cells"]}
     assert done.returncode == 0, done.stdout
     assert {name: (c["grade"], c["grade_missing"]) for name, c in cells.items()} == {

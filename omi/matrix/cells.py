@@ -26,6 +26,7 @@ STATUSES = (PASS, FAIL, NOT_TESTED, INSTALL_ERROR)
 FAILING = (FAIL, INSTALL_ERROR)
 MAX_REPORT = 16 * 2**20  # bytes of a check report read back
 MAX_MESSAGE = 1000  # characters of a failed check's message kept
+PROBED = ".omi-matrix-probe.json"  # the probe's answer, kept in the environment
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,23 @@ def _run(command: List[str], env: Path, timeout: float) -> subprocess.CompletedP
 
 
 def probe_environment(env: Path, name: Optional[str]) -> Dict[str, Any]:
-    """The plugin distribution's facts, read by the environment's own Python."""
+    """The plugin distribution's facts, read by the environment's own Python once: a cached
+    environment never changes, so they are kept beside it."""
+    kept = env / PROBED
+    try:
+        stored = json.loads(kept.read_text(encoding="utf-8"))
+        if isinstance(stored, dict) and stored.get("name") == name \
+                and isinstance(stored.get("facts"), dict):
+            return dict(stored["facts"])
+    except (OSError, ValueError):
+        pass
+    facts = _probe(env, name)
+    if "error" not in facts:
+        kept.write_text(json.dumps({"name": name, "facts": facts}), encoding="utf-8")
+    return facts
+
+
+def _probe(env: Path, name: Optional[str]) -> Dict[str, Any]:
     done = _run([str(env / "bin" / "python"), "-I", probe.__file__, *([name] if name else [])],
                 env, 120)
     try:

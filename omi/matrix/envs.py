@@ -10,6 +10,7 @@ install leaves no environment behind, so it is tried again next time.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -115,11 +116,17 @@ def _listing(directory: str) -> List[List[object]]:
     return [[e.name, e.stat().st_size, e.stat().st_mtime_ns] for e in entries if e.is_file()]
 
 
+@functools.cache
+def python_version(python: str) -> str:
+    """The full version of the interpreter `python` (asked once per run)."""
+    return subprocess.run([python, "-c", "import sys; print(sys.version)"], check=True,
+                          capture_output=True, text=True, timeout=60).stdout.strip()
+
+
 def environment_key(requirements: Sequence[str], python: str, installer: Installer,
                     find_links: Sequence[str], offline: bool) -> tuple[str, Dict[str, object]]:
     """The environment's name in the cache and the inputs it hashes."""
-    version = subprocess.run([python, "-c", "import sys; print(sys.version)"], check=True,
-                             capture_output=True, text=True, timeout=60).stdout.strip()
+    version = python_version(python)
     inputs: Dict[str, object] = {
         "requirements": [[req, fingerprint(req)] for req in requirements],
         "python": [os.path.realpath(python), version],
