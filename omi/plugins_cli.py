@@ -559,7 +559,7 @@ HTML_OPTION = click.option("--html", metavar="FILE", type=click.Path(dir_okay=Fa
 @click.option("--plugin", "plugin_reqs", multiple=True, metavar="REQ", type=TEXT,
               help="A plugin: anything pip installs (name with a range, wheel, directory). "
               "Repeatable.")
-@click.option("--plugins-file", type=click.File("r", encoding="utf-8"),
+@click.option("--plugins-file", type=click.File("r", encoding="utf-8"), metavar="FILE",
               help="A file of plugins, one REQ a line (# starts a comment).")
 @click.option("--omi", "omi_reqs", multiple=True, metavar="REQ", type=TEXT,
               help="An omi-openclaw to test against (e.g. omi-openclaw==0.4.0, a wheel, a "
