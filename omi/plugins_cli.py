@@ -443,7 +443,7 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
         raise UsageError("--grade and --badge grade one plugin on its whole suite: give a "
                          "plugin NAME, without --all or -k")
     if badge is not None:
-        _check_writable(badge)
+        _check_writable(badge, "--badge", "omi-badge.json")
     try:
         parsed = unique_keys((parse_option(text) for text in options), "--option")
         limit = runner.parse_memory_limit(memory_limit)
@@ -510,9 +510,10 @@ def _explain_check(name: str) -> None:
                    f"{', '.join(sorted(item.unless))}")
 
 
-def _check_writable(path: str) -> None:
+def _check_writable(path: str, option: str = "-o", example: str = "report.xml") -> None:
     if not path:  # it would name the current directory, which the report would replace
-        raise UsageError("-o is empty; give the report's file name, e.g. -o report.xml")
+        raise UsageError(f"{option} is empty; give the report's file name, e.g. {option} "
+                         f"{example}")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
         raise UsageError(f"cannot write the report to {path}: {directory} is not a writable "
@@ -623,6 +624,13 @@ def matrix_command(ctx: click.Context, plugin_reqs: tuple[str, ...], plugins_fil
         raise UsageError("give at least one --plugin REQ (or --plugins-file FILE)")
     if not omi_reqs and not baseline:
         raise UsageError("give at least one --omi REQ (or a --baseline REQ)")
+    for requirement in [*plugin_list, *omi_reqs, *([baseline] if baseline else [])]:
+        if requirement.startswith("-") or not requirement.strip():
+            raise UsageError(f"{requirement!r} is not a requirement (an installer would read "
+                             f"it as an option); give a name with a range, a wheel or a "
+                             f"directory")
+    if html is not None:
+        _check_writable(html, "--html", "matrix.html")
     matrix = Matrix(list(dict.fromkeys(plugin_list)), list(dict.fromkeys(omi_reqs)),
                     list(dict.fromkeys(pythons)) or [_this_python()], baseline)
     if github_matrix:
@@ -689,4 +697,6 @@ def matrix_merge(reports: tuple[str, ...], output_format: str, html: str | None)
     """
     from omi.matrix.run import merge
 
+    if html is not None:
+        _check_writable(html, "--html", "matrix.html")
     _matrix_output(merge(reports), output_format, html)

@@ -220,6 +220,10 @@ def test_the_github_matrix_has_one_job_per_cell():
     (["plugins", "matrix", "--plugin", "x", "merge", "r.json"], "go with the run"),
     (["plugins", "matrix", "--plugin", "x", "--omi", ".", "--jobs", "0"], "--jobs"),
     (["plugins", "check", "--all", "--grade"], "--grade and --badge grade one plugin"),
+    (["plugins", "matrix", "--plugin", "--index-url=http://example.invalid", "--omi", "."],
+     "an installer would read it as an option"),
+    (["plugins", "matrix", "--plugin", "x", "--omi", ".", "--html", "/nonexistent/m.html"],
+     "is not a writable directory"),
 ])
 def test_usage_errors_are_one_line_and_exit_2(args, message):
     result = CliRunner().invoke(cli, args)
