@@ -439,11 +439,7 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
         return
     if bool(name) == check_all:
         raise UsageError("give a plugin NAME or --all (not both); see omi plugins list")
-    if (show_grade or badge is not None) and (check_all or pattern):
-        raise UsageError("--grade and --badge grade one plugin on its whole suite: give a "
-                         "plugin NAME, without --all or -k")
-    if badge is not None:
-        _check_writable(badge, "--badge", "omi-badge.json")
+    _check_grade_options(show_grade or badge is not None, check_all or bool(pattern), badge)
     try:
         parsed = unique_keys((parse_option(text) for text in options), "--option")
         limit = runner.parse_memory_limit(memory_limit)
@@ -475,6 +471,14 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
     if show_grade or badge is not None:
         _echo_grade(name or "", group, reports, badge)
     click.get_current_context().exit(max(report.exit_code(strict) for report in reports))
+
+
+def _check_grade_options(grading: bool, partial: bool, badge: str | None) -> None:
+    if grading and partial:
+        raise UsageError("--grade and --badge grade one plugin on its whole suite: give a "
+                         "plugin NAME, without --all or -k")
+    if badge is not None:
+        _check_writable(badge, "--badge", "omi-badge.json")
 
 
 def _echo_grade(name: str, group: str | None, reports: list[Any], badge: str | None) -> None:
