@@ -73,9 +73,10 @@ def _status_rule(statuses: tuple[str, ...], what: str) -> Callable[[Evidence], O
     return missing
 
 
-def _fact(key: str, what: str) -> Callable[[Evidence], Optional[str]]:
+def _fact(key: str, what: str, fix: str) -> Callable[[Evidence], Optional[str]]:
     def missing(evidence: Evidence) -> Optional[str]:
-        return None if evidence.facts.get(key) else f"no {what} in the installed metadata"
+        return None if evidence.facts.get(key) else \
+            f"no {what} in the installed metadata; fix: {fix}"
     return missing
 
 
@@ -83,7 +84,8 @@ def _typed(evidence: Evidence) -> Optional[str]:
     lacks = [what for key, what in (("py_typed", "a py.typed file"),
                                     ("typed_classifier", "the Typing :: Typed classifier"))
              if not evidence.facts.get(key)]
-    return f"no {' and no '.join(lacks)}" if lacks else None
+    return (f"no {' and no '.join(lacks)}; fix: put an empty py.typed in the package (and in "
+            f"its package data) and add the classifier") if lacks else None
 
 
 def _unproven_capabilities(evidence: Evidence) -> Optional[str]:
@@ -114,10 +116,13 @@ RULES = (
          _status_rule(("xfail", "xpass"), "known failure(s) declared")),
     Rule("silver", "requires-python", "states the Pythons it supports (Requires-Python)",
          "installers then pick a release that works on the user's Python instead of breaking",
-         _fact("requires_python", "Requires-Python")),
+         _fact("requires_python", "Requires-Python",
+               'requires-python = ">=3.10" in [project] of pyproject.toml')),
     Rule("silver", "license", "states its license as an SPDX expression (License-Expression)",
          "people and tools can tell whether they may use it without reading its source",
-         _fact("license_expression", "License-Expression")),
+         _fact("license_expression", "License-Expression",
+               'license = "MIT" (an SPDX expression) in [project], built with setuptools>=77 '
+               'or hatchling')),
     Rule("gold", "no-advisories", "follows every piece of the contract's advice "
          "(no advisory result)", "advice is what makes a plugin pleasant in a real host",
          _status_rule(("advisory",), "advisory result(s)")),
@@ -125,10 +130,12 @@ RULES = (
          "type checkers then check the code that uses the plugin", _typed),
     Rule("gold", "readme", "has a README as its long description",
          "the package index page is where users decide; it should say what the plugin does",
-         _fact("readme", "README (long description)")),
+         _fact("readme", "README (long description)", 'readme = "README.md" in [project]')),
     Rule("gold", "project-urls", "names its source and issue tracker (Project-URL)",
          "users can read the code, report a bug and see that someone maintains it",
-         _fact("project_urls", "Project-URL")),
+         _fact("project_urls", "Project-URL",
+               "a [project.urls] table with Source and Issues (omi plugins new writes it when "
+               "given --set repository=URL)")),
     Rule("platinum", "all-capabilities", "declares and proves every optional capability of "
          "its interface: no check skipped for want of one",
          "the whole contract is proven, including the optional promises (persistent storage, "
