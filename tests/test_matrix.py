@@ -336,11 +336,13 @@ def env_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("matrix-envs")
 
 
-def matrix(wheelhouse: Dict[str, Path], cache: Path, *args: Any,
-           cwd: Path) -> subprocess.CompletedProcess:
+def matrix(wheelhouse: Dict[str, Path], cache: Path, *args: Any, cwd: Path,
+           installer: str = "pip") -> subprocess.CompletedProcess:
+    """A matrix run offline from the wheelhouse, with venv + pip unless told otherwise."""
     return subprocess.run([OMI, "plugins", "matrix", *map(str, args), "--find-links",
-                           str(wheelhouse["house"]), "--offline", "--cache-dir", str(cache)],
-                          cwd=cwd, capture_output=True, text=True, timeout=1800)
+                           str(wheelhouse["house"]), "--offline", "--cache-dir", str(cache),
+                           "--installer", installer], cwd=cwd, capture_output=True, text=True,
+                          timeout=1800)
 
 
 def run_args(wheelhouse: Dict[str, Path]) -> List[Any]:
@@ -449,6 +451,24 @@ def test_an_uninstallable_plugin_is_an_install_error_with_the_resolvers_line(
     assert len(list(env_cache.glob(f"*/{envs.MARKER}"))) >= 4  # no environment kept for it
 
 
+@pytest.mark.slow
+def test_uv_environments_give_the_verdicts_pip_environments_give(wheelhouse, env_cache,
+                                                                 regression_run, tmp_path):
+    if envs.find_uv() is None:
+        pytest.skip("uv is not installed (pip install uv)")
+    done = matrix(wheelhouse, env_cache, "--plugin", wheelhouse["omi-embedding-example"],
+                  "--omi", wheelhouse["omi"], "--format", "json", cwd=tmp_path,
+                  installer="uv")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["installer"].startswith("uv (")
+    assert document["installer"] in done.stderr  # said on the run's first line
+    by_pip = cells_by(regression_run["document"])[("omi_embedding_example", "0.4.0")]
+    strip = ("seconds", "cached", "baseline")
+    assert {k: v for k, v in document["cells"][0].items() if k not in strip} == \
+        {k: v for k, v in by_pip.items() if k not in strip}
+
+
 class _Balanced(HTMLParser):
     """Fails on a closing tag that closes nothing open: the page's structure is sound."""
 
@@ -550,7 +570,8 @@ def test_the_progress_line_is_shown_on_a_terminal_only(wheelhouse, env_cache, re
     from terminal import on_a_terminal
 
     done = on_a_terminal(["plugins", "matrix", *map(str, run_args(wheelhouse)), "--find-links",
-                          str(wheelhouse["house"]), "--offline", "--cache-dir", str(env_cache)])
+                          str(wheelhouse["house"]), "--offline", "--cache-dir", str(env_cache),
+                          "--installer", "pip"])
     assert "\x1b[K[4/4] " in done.stdout and "REGRESSION" in done.stdout
     assert "[4/4]" not in regression_run["done"].stderr
 
