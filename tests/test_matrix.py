@@ -264,6 +264,23 @@ def test_merge_refuses_what_is_not_a_matrix_report(tmp_path: Path):
     assert result.exit_code == 2 and "different baselines" in result.output
 
 
+def test_the_documented_workflow_is_valid_hardened_and_runs_each_cell_as_printed(
+        tmp_path: Path):
+    from workflows import hardening_problems, load, pinned_actions, schema_errors
+
+    page = (ROOT / "docs" / "pages" / "reference" / "matrix.md").read_text(encoding="utf-8")
+    workflow = tmp_path / "matrix.yml"
+    workflow.write_text(page.split("```yaml\n", 1)[1].split("```", 1)[0], encoding="utf-8")
+    assert schema_errors(load(workflow), "github-workflows") == []
+    assert hardening_problems(workflow) == []
+    ours = {(a["action"], a["ref"]) for path in (ROOT / ".github" / "workflows").glob("*.yml")
+            for a in pinned_actions(path)}
+    assert {(a["action"], a["ref"]) for a in pinned_actions(workflow)} <= ours
+    keys = set(json.loads(github_matrix(Matrix(["p"], ["."], ["3.12"], "b")))["include"][0])
+    used = set(re.findall(r"\$\{\{ matrix\.(\w+) \}\}", workflow.read_text()))
+    assert used == keys
+
+
 def test_neither_help_nor_list_imports_the_matrix():
     code = ("import sys\nfrom omi.cli import cli\nfor args in (['--help'], ['plugins', 'list'], "
             "['plugins', '--help'], ['plugins', 'check', '--help']):\n"
