@@ -662,7 +662,7 @@ def _read_plugins_file(stream: Any) -> list[str]:
 
 def _run_matrix(matrix: Any, find_links: tuple[str, ...], offline: bool, jobs: int | None,
                 installer: str, cache_dir: str | None, refresh: bool, timeout: float) -> None:
-    """Run the cells, with a progress line on a terminal."""
+    """Run the cells, with what makes the environments and a progress line on a terminal."""
     import sys
     from pathlib import Path
 
@@ -676,8 +676,9 @@ def _run_matrix(matrix: Any, find_links: tuple[str, ...], offline: bool, jobs: i
         envs.find_python(python)  # a missing Python is a usage error before anything runs
     settings = Settings(Path(cache_dir or os.path.join(omi_cache_dir(), "matrix")).absolute(),
                         chosen, find_links, offline, refresh, timeout)
-    click.echo(f"Environments: {chosen.describe()}, cached in {settings.cache}", err=True)
     tty = sys.stderr.isatty()
+    if tty:  # early word on a terminal; every output format says it too
+        click.echo(f"Environments: {chosen.describe()}, cached in {settings.cache}", err=True)
 
     def progress(done: int, total: int, cell: Any) -> None:
         click.echo(f"\r\033[K[{done}/{total}] {cell.status}: {visible(cell.plugin)} x "
