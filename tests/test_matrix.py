@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 from omi.cli import cli
 from omi.matrix import envs
-from omi.matrix.cells import Cell, judge
+from omi.matrix.cells import Cell, judge, requirement_name
 from omi.matrix.grade import RULES, Evidence, badge, grade
 from omi.matrix.html import render_html
 from omi.matrix.render import github_matrix, render_markdown, render_text
@@ -150,6 +150,17 @@ def test_the_environment_key_follows_a_directory_s_contents(tmp_path: Path):
     changed = envs.environment_key([str(tmp_path)], sys.executable, installer, [], False)[0]
     offline = envs.environment_key([str(tmp_path)], sys.executable, installer, [], True)[0]
     assert len({key, changed, offline}) == 3
+
+
+def test_the_distribution_a_requirement_names(tmp_path: Path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'omi-storage-here'\n")
+    wheel = tmp_path / "omi_embedding_x-1.0-py3-none-any.whl"
+    wheel.write_bytes(b"")
+    assert [requirement_name(r) for r in (
+        "omi-event-y[extra]>=1,<2", "omi-event-z @ https://example.invalid/z.whl",
+        "git+https://example.invalid/repo", str(wheel), str(tmp_path),
+        str(tmp_path / "missing"))] == [
+        "omi-event-y", "omi-event-z", None, "omi_embedding_x", "omi-storage-here", None]
 
 
 # --- rendering: plugin output is data ----------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import time
 from dataclasses import asdict, dataclass, field
@@ -88,12 +87,17 @@ def requirement_name(requirement: str) -> Optional[str]:
         from omi import tomlfile
 
         try:
-            name = tomlfile.load(str(path / "pyproject.toml")).get("project", {}).get("name")
-        except Exception:  # no or unreadable pyproject.toml: the probe finds the distribution
+            project = tomlfile.load(str(path / "pyproject.toml")).get("project")
+        except (OSError, ValueError, tomlfile.NoParser):  # the probe finds the distribution
             return None
+        name = project.get("name") if isinstance(project, dict) else None
         return name if isinstance(name, str) else None
-    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
-    return match.group(1) if match and not path.exists() else None
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:  # a name with a range or extras, or `name @ url`; a bare URL has no name to read
+        return None if path.exists() else Requirement(requirement).name
+    except InvalidRequirement:
+        return None
 
 
 def _env_vars(env: Path) -> Dict[str, str]:

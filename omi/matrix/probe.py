@@ -42,12 +42,13 @@ def _plugin_distributions() -> List[metadata.Distribution]:
 
 
 def find_distribution(name: Optional[str]) -> Optional[metadata.Distribution]:
-    """The distribution `name`; without a name, the only plugin distribution installed."""
+    """The distribution `name`; without it (or when a name read from a requirement is not
+    what the distribution calls itself), the only plugin distribution installed."""
     if name:
         try:
             return metadata.distribution(name)
         except metadata.PackageNotFoundError:
-            return None
+            pass
     candidates = _plugin_distributions()
     return candidates[0] if len(candidates) == 1 else None
 
