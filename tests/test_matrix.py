@@ -440,6 +440,18 @@ def test_a_cached_rerun_installs_nothing(wheelhouse, env_cache, regression_run):
 
 
 @pytest.mark.slow
+def test_refresh_makes_a_cached_environment_again(wheelhouse, env_cache, regression_run):
+    args = ["--plugin", wheelhouse["omi-event-webhook"], "--omi", wheelhouse["strict"],
+            "--format", "json"]
+    before = {p: p.stat().st_mtime_ns for p in env_cache.glob(f"*/{envs.MARKER}")}
+    done = matrix(wheelhouse, env_cache, *args, "--refresh", cwd=regression_run["work"])
+    assert json.loads(done.stdout)["cells"][0]["cached"] is False
+    after = {p: p.stat().st_mtime_ns for p in env_cache.glob(f"*/{envs.MARKER}")}
+    assert set(after) == set(before)  # the same environment, made again
+    assert [p for p in before if before[p] != after[p]] != []
+
+
+@pytest.mark.slow
 def test_merging_the_per_cell_reports_equals_the_one_machine_run(wheelhouse, env_cache,
                                                                  regression_run):
     work = regression_run["work"]
