@@ -36,7 +36,7 @@ from typing import Any, Callable, ClassVar, Dict, FrozenSet, List, Optional, Tup
 import pytest
 from packaging.version import Version
 
-from omi.conformance.outcome import FAILED, Outcome, default_timeout, execute
+from omi.conformance.outcome import FAILED, NOT_TESTED, Outcome, default_timeout, execute
 from omi.conformance.registry import CALL_TIMEOUT, Check, CheckFailure, checks_for
 from omi.conformance.target import (
     InstanceFactory,
@@ -120,6 +120,8 @@ class _Conformance:
         if isinstance(verdict, str):  # why the check does not apply
             pytest.skip(verdict)
         known, outcome = verdict
+        if outcome.status == NOT_TESTED:  # the plugin's service could not be reached
+            pytest.skip(f"not tested: {outcome.message}")
         if check.name in known:
             request.node.add_marker(pytest.mark.xfail(reason=known[check.name], strict=False))
         if outcome.status == FAILED:

@@ -22,6 +22,7 @@ from omi.plugins import (
     PluginLoadError,
     PluginRegistry,
     discover_plugins,
+    is_builtin,
     resolve_group,
     skip_reason,
 )
@@ -29,12 +30,14 @@ from omi.plugins import (
 __all__ = ["check_plugins", "installed_plugin_names", "misplaced_reports"]
 
 
-def installed_plugin_names(group: Optional[str] = None) -> List[str]:
+def installed_plugin_names(group: Optional[str] = None, builtins: bool = True) -> List[str]:
     """GROUP:NAME of every installed plugin (of `group` only, a full or short group name) that
-    may load; a name two distributions register is one (failing) plugin, listed once."""
+    may load, those that ship with omi-openclaw too unless `builtins` is False; a name two
+    distributions register is one (failing) plugin, listed once."""
     groups = (resolve_group(group),) if group else GROUPS
     return list(dict.fromkeys(f"{name}:{ep.name}" for name, eps in discover_plugins().items()
-                              if name in groups for ep in eps if skip_reason(ep) is None))
+                              if name in groups for ep in eps if skip_reason(ep) is None
+                              and (builtins or not is_builtin(ep))))
 
 
 def misplaced_reports(group: Optional[str] = None, seed: int = 0) -> List[Report]:
@@ -51,9 +54,11 @@ def misplaced_reports(group: Optional[str] = None, seed: int = 0) -> List[Report
 def check_plugins(names: Optional[Sequence[str]] = None, group: Optional[str] = None,
                   options: Optional[Dict[str, Any]] = None, pattern: Optional[str] = None,
                   seed: int = 0, timeout: float = DEFAULT_TIMEOUT,
-                  memory_limit: Optional[int] = DEFAULT_MEMORY_LIMIT) -> List[Report]:
+                  memory_limit: Optional[int] = DEFAULT_MEMORY_LIMIT,
+                  builtins: bool = True) -> List[Report]:
     """Check the plugins `names` (plugin names, GROUP:NAME or package.module:Class), or every
-    installed plugin when `names` is None; one Report per plugin checked.
+    installed plugin when `names` is None (less OMI's own when `builtins` is False); one
+    Report per plugin checked.
 
     Checking every plugin (of `group`, when given) reports a plugin that cannot be resolved
     instead of raising, leaves out plugins without a check matching `pattern`, and ends with
@@ -71,7 +76,7 @@ def check_plugins(names: Optional[Sequence[str]] = None, group: Optional[str] = 
         with runner.supervised():
             return _check_each(list(names), group, options or {}, pattern, seed, timeout,
                                memory_limit, False)
-    every = installed_plugin_names(group)
+    every = installed_plugin_names(group, builtins)
     with runner.supervised():  # every name is GROUP:NAME: no --group to apply
         reports = _check_each(every, None, options or {}, pattern, seed, timeout,
                               memory_limit, True)

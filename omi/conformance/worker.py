@@ -16,7 +16,8 @@ import tempfile
 from importlib import import_module
 from typing import Any, Callable, Dict, Optional, TextIO
 
-from omi.conformance.outcome import execute
+from omi.conformance.outcome import NOT_TESTED, Outcome, execute
+from omi.conformance.reachability import probe_plugin
 from omi.conformance.registry import all_checks
 from omi.conformance.target import describe, instance_factory
 
@@ -57,7 +58,9 @@ def run_checks(spec: Dict[str, Any], emit: Callable[[Dict[str, Any]], None]) -> 
 
     Temporary files (the checks' and the plugin's) go into the spec's scratch directory,
     which the parent removes even when it has to kill this process. The memory limit is set
-    before the plugin is imported (a spawned child) or used (a forked one).
+    before the plugin is imported (a spawned child) or used (a forked one). When the plugin's
+    service cannot be reached (see `reachability`), before the checks or in one of them, the
+    checks left are not tested: each would only wait for the same server.
     """
     limit_memory(spec.get("memory_limit"))
     if spec.get("scratch"):
@@ -68,15 +71,25 @@ def run_checks(spec: Dict[str, Any], emit: Callable[[Dict[str, Any]], None]) -> 
     for part in attr.split("."):
         plugin_class = getattr(plugin_class, part)
     factory = instance_factory(plugin_class, spec["options"])
-    for name in spec["checks"]:
+    unreachable: Optional[str] = None
+    for index, name in enumerate(spec["checks"]):
+        if unreachable:  # once a service is out of reach, no further check can test anything
+            emit({"event": "result",
+                  "outcome": Outcome(name, NOT_TESTED, 0.0, unreachable).to_dict()})
+            continue
         # Armed before the parent starts its clock: a check that hangs has its stack written
         # to the log just before the parent gives up on it, to say where the plugin was stuck.
         faulthandler.dump_traceback_later(spec["timeout"], file=2)
         emit({"event": "start", "check": name})
-        outcome = execute(checks[name], factory, spec["capabilities"], spec["seed"],
-                          spec["call_timeout"], memory_limit=spec.get("memory_limit"))
+        if index == 0:  # the probe counts as part of the first check, under its timeout
+            unreachable = probe_plugin(factory)
+        outcome = (Outcome(name, NOT_TESTED, 0.0, unreachable) if unreachable else
+                   execute(checks[name], factory, spec["capabilities"], spec["seed"],
+                           spec["call_timeout"], memory_limit=spec.get("memory_limit")))
         faulthandler.cancel_dump_traceback_later()
         emit({"event": "result", "outcome": outcome.to_dict()})
+        if outcome.status == NOT_TESTED:
+            unreachable = outcome.message
     emit({"event": "done"})
 
 
