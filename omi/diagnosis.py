@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 __all__ = [
     "import_failure",
@@ -23,13 +23,18 @@ __all__ = [
     "project_here",
     "reinstall_command",
     "requirement_conflict",
+    "stale_install",
 ]
 
 PREFIX = "omi"  # what every candidate near-miss group starts with
 PROJECT_FILE = "pyproject.toml"
 MAX_DIRECT_URL_BYTES = 64 * 1024
 CLOSE_ENOUGH = 0.8  # difflib ratio between normalized group names that counts as a typo
+#: An entry point as (group, name, value).
+EntryLine = Tuple[str, str, str]
 MAX_CLASSES = 12  # a module's classes named in one message
+MAX_MODULES = 1000  # a package's modules compared with a mistyped one
+MAX_RECORD_FILES = 100_000  # a distribution's files read for its top-level modules
 
 
 def _shown(text: str) -> str:
@@ -147,6 +152,60 @@ def project_here(name: str, groups: Sequence[str]) -> Optional[str]:
     return None
 
 
+def stale_install(groups: Sequence[str], directory: str) -> Optional[str]:
+    """When directory/pyproject.toml declares entry points in `groups` that differ from those
+    of the installed distribution of that project (edited since the last install), or the
+    project is not installed at all: what is wrong and the command to run. None otherwise,
+    and at once (without parsing the file) when the file names none of `groups`."""
+    from omi.tomlfile import MAX_BYTES
+
+    path = os.path.join(directory, PROJECT_FILE)
+    try:
+        with open(path, "rb") as file:
+            head = file.read(MAX_BYTES)
+    except OSError:
+        return None
+    if not any(group.encode() in head for group in groups):
+        return None
+    found = _declared_entry_points(directory)
+    if found is None:
+        return None
+    project, tables = found
+    declared = _omi_entry_points(tables, groups)
+    if not declared:
+        return None
+    from importlib import metadata
+
+    where = _shown(os.path.join(directory, PROJECT_FILE))
+    try:
+        dist = metadata.distribution(project)
+    except (metadata.PackageNotFoundError, ValueError):
+        return (f"{where} declares OMI plugins, but project {_shown(project)} is not "
+                f"installed for the Python that runs omi ({sys.executable}); run "
+                f"{reinstall_command()}")
+    installed = {(ep.group, ep.name, ep.value.strip()) for ep in dist.entry_points
+                 if ep.group in groups}
+    if installed == declared:
+        return None
+    only_declared, only_installed = _listed(declared - installed), _listed(installed - declared)
+    return (f"the installed metadata of {_shown(dist.metadata['Name'] or project)} "
+            f"{_shown(dist.version or '?')} differs from {where} (pyproject.toml: "
+            f"{only_declared}; installed: {only_installed}): entry points are written when a "
+            f"project is installed; run {reinstall_command()}")
+
+
+def _omi_entry_points(tables: Dict[str, Any], groups: Sequence[str]) -> set[EntryLine]:
+    return {(group, str(name), value.strip()) for group, entries in tables.items()
+            if group in groups and isinstance(entries, dict)
+            for name, value in entries.items() if isinstance(value, str)}
+
+
+def _listed(entries: set[EntryLine], most: int = 3) -> str:
+    shown = [f"{group} {name} = {value}" for group, name, value in sorted(entries)]
+    more = f" and {len(shown) - most} more" if len(shown) > most else ""
+    return _shown(", ".join(shown[:most]) + more) if shown else "nothing"
+
+
 # --- an entry point that does not import ----------------------------------------------------
 
 
@@ -174,6 +233,54 @@ def _missing_class(module_name: str, attr: str, error: BaseException) -> Optiona
     guess = f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
     return (f"{module_name} defines {defines}{guess}; fix the entry point in pyproject.toml, "
             f"then reinstall the project from its directory: {reinstall_command()}")
+
+
+def _missing_module(module_name: str, error: BaseException, dist: Any) -> Optional[str]:
+    """The entry point names a module that does not exist, one close to a module that does (a
+    typo: omi_x.backends for omi_x.backend): that module, among those of the package it sits
+    in, or of the distribution's top level when the package itself is the typo."""
+    missing = getattr(error, "name", None)
+    if not isinstance(error, ModuleNotFoundError) or not missing or not (
+            module_name == missing or module_name.startswith(f"{missing}.")):
+        return None  # the module exists; something it imports does not: the error says what
+    parent, _, _ = missing.rpartition(".")
+    siblings = _submodules(parent) if parent else _top_level(dist)
+    import difflib
+
+    close = difflib.get_close_matches(missing, siblings, n=1, cutoff=0.6)
+    if not close:  # no typo in sight: the module may be missing for another reason
+        return None
+    where = f"package {parent}" if parent else "the distribution"
+    return (f"{where} has no module {missing} (did you mean '{close[0]}'?); fix the entry "
+            f"point in pyproject.toml, then reinstall the project from its directory: "
+            f"{reinstall_command()}")
+
+
+def _submodules(package: str) -> List[str]:
+    """The modules of an importable package (not imported), by their full names."""
+    import pkgutil
+
+    module = sys.modules.get(package)
+    path = getattr(module, "__path__", None)
+    if path is None:
+        return []
+    return [f"{package}.{info.name}" for info in pkgutil.iter_modules(path)][:MAX_MODULES]
+
+
+def _top_level(dist: Any) -> List[str]:
+    """The top-level modules and packages a distribution installs, from its RECORD."""
+    try:
+        files = (dist.files or []) if dist is not None else []
+    except (OSError, ValueError):
+        return []
+    names = set()
+    for path in files[:MAX_RECORD_FILES]:
+        top = path.parts[0] if path.parts else ""
+        if top.endswith(".py"):
+            names.add(top[:-3])
+        elif len(path.parts) > 1 and top.isidentifier() and path.name == "__init__.py":
+            names.add(top)
+    return sorted(names)
 
 
 def _editable_source(dist: Any) -> Optional[str]:
@@ -213,10 +320,12 @@ def _moved_source(dist: Any, error: BaseException) -> Optional[str]:
 
 def import_failure(entry_point: Any, error: BaseException) -> Optional[str]:
     """What to do about an entry point that failed to load, when the cause is one of the
-    common mistakes (a misnamed class, a moved editable source); None otherwise."""
+    common mistakes (a misnamed class, a moved editable source, a misnamed module); None
+    otherwise."""
     module, _, attr = str(entry_point.value).split("[", 1)[0].partition(":")  # less extras
+    dist = getattr(entry_point, "dist", None)
     return (_missing_class(module.strip(), attr.strip(), error)
-            or _moved_source(getattr(entry_point, "dist", None), error))
+            or _moved_source(dist, error) or _missing_module(module.strip(), error, dist))
 
 
 # --- the omi-openclaw range a plugin requires -----------------------------------------------

@@ -63,23 +63,29 @@ def plugins() -> None:
     "-v", "--verbose", is_flag=True,
     help="Also show each plugin's distribution, module and import time, slowest first.",
 )
-def list_plugins(output_format: str, group: str | None, verbose: bool) -> None:
+@click.option("--strict", is_flag=True,
+              help="Exit 1 when any plugin fails to load (for CI); the list is printed all "
+              "the same.")
+def list_plugins(output_format: str, group: str | None, verbose: bool, strict: bool) -> None:
     """List installed plugins, loading each one to validate it.
 
     A broken plugin is shown with ✗ and the reason; plugins that OMI_LOAD_PLUGINS keeps out
-    are shown as skipped and are not imported.
+    are shown as skipped and are not imported. In a project directory whose pyproject.toml
+    declares plugins, a note says when the installed entry points differ from it.
 
     \b
     Examples:
       omi plugins list
       omi plugins list --group storage --verbose
       omi plugins list --format json
+      omi plugins list --strict
     """
-    from omi.listing import list_report, render_list
+    from omi.listing import listing, strict_failure
 
-    report, registry = list_report(group)
-    click.echo(render_list(report, output_format, verbose, registry.import_seconds,
-                           registry.misplaced(tuple(report))))
+    text, failed = listing(group, output_format, verbose)
+    click.echo(text)
+    if strict and failed:
+        raise OperationFailed(strict_failure(failed))
 
 
 # --- omi plugins cache -----------------------------------------------------------------------

@@ -1,0 +1,134 @@
+"""What a plugin author meets in the first week, each made for real: a module typo in an entry
+point, a project edited since it was installed, `plugins list --strict` in CI."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import plugin_sources as src
+import pytest
+
+from omi.plugins import GROUPS, PluginLoadError, load_plugin
+
+EMB, STO, EVT = GROUPS
+OMI = str(Path(sys.executable).with_name("omi"))
+REINSTALL = f"{shlex.quote(sys.executable)} -m pip install -e ."
+
+
+def omi(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([OMI, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+# --- a module typo in an entry point ---------------------------------------------------------
+
+
+def test_a_mistyped_module_gets_the_module_beside_it(make_dist):
+    make_dist("omi-storage-x", entry_points={STO: {"x": "omi_x.backends:XBackend"}},
+              files={"omi_x/__init__.py": "", "omi_x/backend.py": src.backend("XBackend"),
+                     "omi_x/util.py": ""})
+    with pytest.raises(PluginLoadError) as raised:
+        load_plugin(STO, "x")
+    assert str(raised.value) == (
+        "Plugin 'x' from omi-storage-x 0.1.0 failed to import omi_x.backends:XBackend: "
+        "ModuleNotFoundError: No module named 'omi_x.backends'; package omi_x has no module "
+        "omi_x.backends (did you mean 'omi_x.backend'?); fix the entry point in "
+        f"pyproject.toml, then reinstall the project from its directory: {REINSTALL}")
+
+
+def test_a_mistyped_package_gets_the_distributions_top_level(make_dist):
+    dist_info = make_dist("omi-storage-y", entry_points={STO: {"y": "omi_yy.backend:Y"}},
+                          files={"omi_y/__init__.py": "", "omi_y/backend.py": src.backend("Y")})
+    (dist_info / "RECORD").write_text(
+        "omi_y/__init__.py,,\nomi_y/backend.py,,\n"
+        f"{dist_info.name}/METADATA,,\n{dist_info.name}/RECORD,,\n")
+    with pytest.raises(PluginLoadError, match=r"the distribution has no module omi_yy \(did "
+                                              r"you mean 'omi_y'\?\); fix the entry point in "
+                                              r"pyproject.toml, then reinstall"):
+        load_plugin(STO, "y")
+
+
+def test_a_missing_dependency_is_not_called_a_typo(make_dist):
+    make_dist("omi-storage-z", entry_points={STO: {"z": "omi_z.backend:Z"}},
+              files={"omi_z/__init__.py": "",
+                     "omi_z/backend.py": "import not_installed_anywhere\n"})
+    with pytest.raises(PluginLoadError) as raised:
+        load_plugin(STO, "z")
+    assert str(raised.value).endswith("No module named 'not_installed_anywhere'")
+
+
+# --- a project edited since it was installed -------------------------------------------------
+
+
+def project(directory: Path, name: str, entry_points: dict) -> Path:
+    """A pyproject.toml declaring `entry_points` ({group: {name: value}})."""
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = ["[project]", f'name = "{name}"', 'version = "0.1.0"', ""]
+    for group, names in entry_points.items():
+        lines.append(f'[project.entry-points."{group}"]')
+        lines += [f'{key} = "{value}"' for key, value in names.items()] + [""]
+    (directory / "pyproject.toml").write_text("\n".join(lines))
+    return directory
+
+
+def test_list_in_a_project_says_the_installed_entry_points_are_stale(make_dist, tmp_path):
+    make_dist("omi-storage-x", entry_points={STO: {"x": "omi_x.backend:XBackend"}},
+              files={"omi_x/__init__.py": "", "omi_x/backend.py": src.backend("XBackend")})
+    here = project(tmp_path / "omi-storage-x", "omi-storage-x",
+                   {STO: {"x": "omi_x.store:XBackend"}})
+    result = omi("plugins", "list", "--group", "storage", cwd=here)
+    assert result.returncode == 0, result.stderr
+    note = result.stdout.split("\n\n")[-1].strip()
+    assert note == (
+        f"Note: the installed metadata of omi-storage-x 0.1.0 differs from {here}/pyproject.toml "
+        f"(pyproject.toml: {STO} x = omi_x.store:XBackend; installed: {STO} x = "
+        f"omi_x.backend:XBackend): entry points are written when a project is installed; run "
+        f"{REINSTALL}")
+    document = json.loads(omi("plugins", "list", "--format", "json", cwd=here).stdout)
+    assert document["notes"] == [note.removeprefix("Note: ")]
+
+
+def test_list_in_a_project_that_is_not_installed_says_so(tmp_path):
+    here = project(tmp_path / "p", "omi-event-new", {EVT: {"new": "omi_new.handler:H"}})
+    note = omi("plugins", "list", cwd=here).stdout.split("\n\n")[-1]
+    assert note.startswith(f"Note: {here}/pyproject.toml declares OMI plugins, but project "
+                           f"omi-event-new is not installed for the Python that runs omi")
+
+
+def test_list_says_nothing_of_a_current_install_or_an_unrelated_project(make_dist, tmp_path):
+    make_dist("omi-storage-x", entry_points={STO: {"x": "omi_x.backend:XBackend"}},
+              files={"omi_x/__init__.py": "", "omi_x/backend.py": src.backend("XBackend")})
+    current = project(tmp_path / "a", "omi-storage-x", {STO: {"x": "omi_x.backend:XBackend"}})
+    other = project(tmp_path / "b", "unrelated", {"console_scripts": {"u": "u:main"}})
+    for directory in (current, other):
+        assert "Note:" not in omi("plugins", "list", cwd=directory).stdout
+
+
+# --- plugins list --strict --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("plain", [True, False])
+def test_list_strict_exits_1_when_a_plugin_fails_to_load(make_dist, tmp_path, plain):
+    args = ["plugins", "list", "--strict"] + ([] if plain else ["--format=json", "-v"])
+    assert omi(*args).returncode == 0
+    make_dist("omi-emb-broken", entry_points={EMB: {"broken": "no_such_module:X"}})
+    make_dist("omi-emb-typo", entry_points={"omi.embedding_provider": {"typo": "m:X"}})
+    result = omi(*args)
+    assert result.returncode == 1
+    assert result.stderr == ("Error: 2 plugins failed to load (--strict); the reasons are "
+                             "above\n")
+    assert "broken" in result.stdout  # the listing is printed all the same
+    assert omi("plugins", "list").returncode == 0
+
+
+def test_list_strict_is_the_same_through_click(make_dist):
+    from click.testing import CliRunner
+
+    from omi.cli import cli
+
+    make_dist("omi-emb-broken", entry_points={EMB: {"broken": "no_such_module:X"}})
+    result = CliRunner().invoke(cli, ["plugins", "list", "--strict", "--group", "embedding"])
+    assert result.exit_code == 1 and "1 plugin failed to load (--strict)" in result.output
