@@ -167,11 +167,10 @@ def stale_install(groups: Sequence[str], directory: str) -> Optional[str]:
         return None
     if not any(group.encode() in head for group in groups):
         return None
-    found = _declared_entry_points(directory)
+    found = _quick_entry_points(head, groups) or _parsed_entry_points(directory, groups)
     if found is None:
         return None
-    project, tables = found
-    declared = _omi_entry_points(tables, groups)
+    project, declared = found
     if not declared:
         return None
     from importlib import metadata
@@ -194,10 +193,52 @@ def stale_install(groups: Sequence[str], directory: str) -> Optional[str]:
             f"project is installed; run {reinstall_command()}")
 
 
-def _omi_entry_points(tables: Dict[str, Any], groups: Sequence[str]) -> set[EntryLine]:
-    return {(group, str(name), value.strip()) for group, entries in tables.items()
-            if group in groups and isinstance(entries, dict)
-            for name, value in entries.items() if isinstance(value, str)}
+def _parsed_entry_points(directory: str, groups: Sequence[str]
+                         ) -> Optional[tuple[str, set[EntryLine]]]:
+    found = _declared_entry_points(directory)
+    if found is None:
+        return None
+    project, tables = found
+    return project, {(group, str(name), value.strip()) for group, entries in tables.items()
+                     if group in groups and isinstance(entries, dict)
+                     for name, value in entries.items() if isinstance(value, str)}
+
+
+_PROJECT_NAME = re.compile(rb'^\[project\][ \t]*\r?\n(?:(?!\[).*\r?\n)*?name[ \t]*=[ \t]*'
+                           rb'"([A-Za-z0-9._-]+)"[ \t]*\r?$', re.M)
+_GROUP_TABLE = re.compile(rb'^\[project\.entry-points\."([a-z0-9._-]+)"\][ \t]*\r?$', re.M)
+_ENTRY_LINE = re.compile(rb'(?:"(?P<quoted>[A-Za-z0-9._-]+)"|(?P<bare>[A-Za-z0-9._-]+))'
+                         rb'[ \t]*=[ \t]*"(?P<value>[A-Za-z0-9_.: \[\],-]+)"[ \t]*(?:#.*)?')
+
+
+def _quick_entry_points(text: bytes, groups: Sequence[str]
+                        ) -> Optional[tuple[str, set[EntryLine]]]:
+    """The project's name and its entry points in `groups`, read from pyproject.toml's usual
+    layout (`[project.entry-points."group"]` tables of `name = "value"` lines) without a
+    TOML parser, which would cost every `omi plugins list` in a project directory more than
+    the rest of it; None when the file is laid out any other way (then it is parsed)."""
+    name = _PROJECT_NAME.search(text)
+    tables = list(_GROUP_TABLE.finditer(text))
+    if name is None or any(text.count(group.encode()) != sum(
+            table.group(1) == group.encode() for table in tables) for group in groups):
+        return None  # an omi group named elsewhere too: an inline table, a comment...
+    declared: set[EntryLine] = set()
+    for table in tables:
+        group = table.group(1).decode()
+        if group not in groups:
+            continue
+        following = _NEXT_TABLE.search(text, table.end())
+        for line in text[table.end():following.start() if following else len(text)].splitlines():
+            entry = _ENTRY_LINE.fullmatch(line.strip())
+            if entry is None and line.strip() and not line.strip().startswith(b"#"):
+                return None
+            if entry is not None:
+                declared.add((group, (entry["quoted"] or entry["bare"]).decode(),
+                              entry["value"].decode().strip()))
+    return name.group(1).decode(), declared
+
+
+_NEXT_TABLE = re.compile(rb"^[ \t]*\[", re.M)
 
 
 def _listed(entries: set[EntryLine], most: int = 3) -> str:

@@ -4,6 +4,7 @@ point, a project edited since it was installed, `plugins list --strict` in CI.""
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -132,3 +133,78 @@ def test_list_strict_is_the_same_through_click(make_dist):
     make_dist("omi-emb-broken", entry_points={EMB: {"broken": "no_such_module:X"}})
     result = CliRunner().invoke(cli, ["plugins", "list", "--strict", "--group", "embedding"])
     assert result.exit_code == 1 and "1 plugin failed to load (--strict)" in result.output
+
+
+# --- checking a class by its import path, from the project's directory ----------------------
+
+
+def test_check_by_path_works_in_a_generated_project_that_is_not_installed(tmp_path):
+    made = omi("plugins", "new", "storage", "foo", "--no-input", "-o", str(tmp_path))
+    assert made.returncode == 0, made.stderr
+    here = tmp_path / "omi-storage-foo"
+    result = omi("plugins", "check", "omi_storage_foo.backend:FooBackend", "-k", "recall*",
+                 cwd=here)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[0].startswith("omi_storage_foo.backend:FooBackend")
+    version = subprocess.run([sys.executable, "-c", "import omi_storage_foo as m; "
+                              "print(m.__version__)"], capture_output=True, text=True,
+                             cwd=here, env={**os.environ, "PYTHONPATH": str(here / "src")})
+    assert version.stdout == "0+unknown\n", version.stderr  # not installed: no metadata
+
+
+def test_check_by_path_of_a_module_in_the_current_directory_names_pythonpath(tmp_path):
+    (tmp_path / "lax.py").write_text("from omi.builtin.sqlite import SQLiteBackend\n\n\n"
+                                     "class Lax(SQLiteBackend):\n    pass\n")
+    result = omi("plugins", "check", "lax:Lax", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "Error: Cannot import lax:Lax: ModuleNotFoundError: No module named 'lax'; lax.py is "
+        "in the current directory, which omi does not import from: run PYTHONPATH=. omi "
+        "plugins check lax:Lax, or install the project\n")
+    assert subprocess.run([OMI, "plugins", "check", "lax:Lax", "-k", "recall*"], cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": "."}).returncode == 0
+
+
+STANDARD = f'''[project]
+name = "omi-storage-x"
+version = "0.1.0"
+
+[project.entry-points."{STO}"]
+x = "omi_x.backend:XBackend"  # the plugin
+"y" = "omi_x.other:Y"
+
+[project.entry-points."{EVT}"]
+log = "omi_x.log:Log"
+
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+'''
+INLINE = f'''[project]
+name = "omi-storage-x"
+version = "0.1.0"
+entry-points."{STO}" = {{ x = "omi_x.backend:XBackend" }}
+'''
+
+
+@pytest.mark.parametrize("text, quick", [(STANDARD, False), (INLINE, None),
+                                         (STANDARD + f"# see {STO}\n", None)])
+def test_the_quick_read_agrees_with_the_parser_or_steps_aside(tmp_path, text, quick):
+    from omi.diagnosis import _parsed_entry_points, _quick_entry_points
+
+    (tmp_path / "pyproject.toml").write_text(text)
+    parsed = _parsed_entry_points(str(tmp_path), GROUPS)
+    assert parsed is not None and parsed[1]
+    found = _quick_entry_points(text.encode(), GROUPS)
+    assert found is None if quick is None else found == parsed
+
+
+def test_list_in_a_current_project_imports_no_toml_parser(make_dist, tmp_path):
+    make_dist("omi-storage-x", entry_points={STO: {"x": "omi_x.backend:XBackend"}},
+              files={"omi_x/__init__.py": "", "omi_x/backend.py": src.backend("XBackend")})
+    here = project(tmp_path / "x", "omi-storage-x", {STO: {"x": "omi_x.backend:XBackend"}})
+    code = ("import sys; sys.argv = ['omi', 'plugins', 'list']\nfrom omi.launch import main\n"
+            "try:\n    main()\nfinally:\n    print('TOML', 'tomllib' in sys.modules or "
+            "'tomli' in sys.modules, file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=here)
+    assert "TOML False" in result.stderr and "Note:" not in result.stdout

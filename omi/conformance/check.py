@@ -14,7 +14,7 @@ from omi.conformance import runner
 from omi.conformance.outcome import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT
 from omi.conformance.registry import all_checks, checks_for
 from omi.conformance.suite import Report, run_suite, select_checks
-from omi.conformance.target import Declared
+from omi.conformance.target import Declared, source_root
 from omi.errors import UsageError, did_you_mean
 from omi.listing import one_line
 from omi.plugins import (
@@ -111,6 +111,14 @@ def _check_one(plugin_name: str, group: Optional[str], options: Dict[str, Any],
                memory_limit: Optional[int], check_all: bool) -> List[Report]:
     """Phase 1 in a check process, whose plain-data answer is all this process learns of the
     plugin (see `runner`), then phase 2; no report when `check_all` and nothing matches."""
+    with source_root(plugin_name):  # children started in it import from ./src too
+        return _resolve_and_run(plugin_name, group, options, pattern, seed, timeout,
+                                memory_limit, check_all)
+
+
+def _resolve_and_run(plugin_name: str, group: Optional[str], options: Dict[str, Any],
+                     pattern: Optional[str], seed: int, timeout: float,
+                     memory_limit: Optional[int], check_all: bool) -> List[Report]:
     runner.prestart()  # the child starts up while this process gets ready
     found = runner.resolve_in_child(plugin_name, group, options, timeout, memory_limit)
     if found.get("error") == "load":
