@@ -219,15 +219,19 @@ def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: b
                  ("description", description), ("license", license_)) if value is not None}
     variables.update(parse_settings(settings))
     interactive = not no_input and sys.stdin.isatty()
-    made = new_plugin(plugin_type, name, output_dir, variables, no_input=not interactive,
-                      dry_run=dry_run, git=git)
+    try:
+        made = new_plugin(plugin_type, name, output_dir, variables, no_input=not interactive,
+                          dry_run=dry_run, git=git)
+    except EOFError:  # Ctrl-D at a prompt: stop as Ctrl-C does (nothing is left behind)
+        raise click.Abort() from None
     if dry_run:
         click.echo(f"Would create {made.project_dir} with {len(made.files)} files:")
         for path in made.files:
             click.echo(f"  {path}")
         return
     where = os.path.relpath(made.project_dir)
-    click.echo(f"Created {made.names.distribution} in {where}: the {made.names.class_name} "
+    place = "" if where == made.names.distribution else f" in {where}"
+    click.echo(f"Created {made.names.distribution}{place}: the {made.names.class_name} "
                f"class, registered as '{made.names.name}' in {made.names.group}.")
     if git:
         click.echo("It is a git repository with one commit of every file.")

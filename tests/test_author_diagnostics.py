@@ -208,3 +208,130 @@ def test_list_in_a_current_project_imports_no_toml_parser(make_dist, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=here)
     assert "TOML False" in result.stderr and "Note:" not in result.stdout
+
+
+# --- answers at the prompts of `omi plugins new` ---------------------------------------------
+
+
+@pytest.mark.parametrize("typed, chosen", [("mit", "MIT"), ("APACHE-2.0", "Apache-2.0"),
+                                           ("2", "MIT"), ("", "BSD-3-Clause")])
+def test_the_license_prompt_takes_a_name_in_any_case_or_a_number(tmp_path, git_config, typed,
+                                                                 chosen):
+    from terminal import on_a_terminal
+
+    # the license given is the one offered first (1); the others follow in the template's order
+    completed = on_a_terminal(["plugins", "new", "event", "audit", "-o", str(tmp_path),
+                               "--license", "BSD-3-Clause"], {"license": typed})
+    assert completed.returncode == 0, completed.stdout
+    answers = json.loads((tmp_path / "omi-event-audit" / ".omi-template.json").read_text())
+    assert answers["variables"]["license"] == chosen
+
+
+def test_a_name_that_is_no_option_is_refused_and_asked_again(tmp_path, git_config):
+    from terminal import on_a_terminal
+
+    completed = on_a_terminal(["plugins", "new", "event", "audit", "-o", str(tmp_path)],
+                              {"license": "GPL"})
+    assert completed.returncode == 0, completed.stdout
+    assert ("Error: 'GPL' is not one of the options; type its number (1-3) or its name, e.g. "
+            "MIT") in completed.stdout
+    answers = json.loads((tmp_path / "omi-event-audit" / ".omi-template.json").read_text())
+    assert answers["variables"]["license"] == "MIT"  # Enter, the second time: the default
+
+
+def test_ctrl_d_at_a_prompt_stops_as_ctrl_c_does(tmp_path, git_config):
+    from terminal import on_a_terminal
+
+    completed = on_a_terminal(["plugins", "new", "event", "audit", "-o", str(tmp_path)],
+                              {"email": "\x04"})
+    assert completed.returncode == 1, completed.stdout
+    assert "Aborted!" in completed.stdout and "EOFError" not in completed.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gitconfig"]
+
+
+def test_new_names_the_project_once_when_it_is_made_here(tmp_path):
+    result = omi("plugins", "new", "event", "audit", "--no-input", cwd=tmp_path)
+    assert result.stdout.splitlines()[0] == (
+        "Created omi-event-audit: the AuditHandler class, registered as 'audit' in "
+        "omi.event_handlers.")
+    (tmp_path / "sub").mkdir()
+    elsewhere = omi("plugins", "new", "event", "audit", "--no-input", "-o", "sub", cwd=tmp_path)
+    assert elsewhere.stdout.splitlines()[0].startswith(
+        f"Created omi-event-audit in {os.path.join('sub', 'omi-event-audit')}: the ")
+
+
+# --- messages that pointed the wrong way ------------------------------------------------------
+
+GENERATOR_RECALL = '''
+from omi.builtin.sqlite import SQLiteBackend
+
+
+class Lazy(SQLiteBackend):
+    def recall(self, query, limit=10):
+        yield from super().recall(query, limit)
+'''
+NO_LIMIT = '''
+from omi.builtin.sqlite import SQLiteBackend
+
+
+class NoLimit(SQLiteBackend):
+    def recall(self, query):
+        return super().recall(query, 10)
+'''
+BAD_DECLARATION = '''
+from omi.builtin.sqlite import SQLiteBackend
+
+
+class Declares(SQLiteBackend):
+    conformance_capabilities = ("persistant",)
+'''
+
+
+def test_a_recall_returning_a_generator_is_told_to_return_a_list(make_dist):
+    make_dist("omi-storage-lazy", files={"lazy_mod.py": GENERATOR_RECALL},
+              entry_points={STO: {"lazy": "lazy_mod:Lazy"}})
+    result = omi("plugins", "check", "lazy", "-k", "new_instance_starts_empty")
+    assert result.returncode == 1
+    assert "start from an empty store" not in result.stdout
+    assert ("expected a list of dicts from recall(); got <generator object Lazy.recall at "
+            in result.stdout)
+    assert "fix: return a list, e.g. [dict(row) for row in rows], not a generator" in \
+        result.stdout
+
+
+def test_a_recall_without_limit_fails_validation_saying_so(make_dist):
+    make_dist("omi-storage-nolimit", files={"nolimit_mod.py": NO_LIMIT},
+              entry_points={STO: {"nolimit": "nolimit_mod:NoLimit"}})
+    with pytest.raises(PluginLoadError) as raised:
+        load_plugin(STO, "nolimit")
+    assert str(raised.value).endswith(
+        "failed validation: NoLimit.recall(self, query) cannot be called as "
+        "StorageBackend.recall(self, query, limit=10) is, which is how OMI calls it; give it "
+        "the interface's parameters: def recall(self, query, limit=10)")
+    result = omi("plugins", "check", "nolimit")
+    assert result.returncode == 2 and "  ✗ validate_plugin" in result.stdout
+
+
+@pytest.mark.parametrize("source", [
+    "def recall(self, query, limit=10, *rest):\n        return []",
+    "def recall(self, *args, **kwargs):\n        return []",
+    "def recall(self, query, count, extra=None):\n        return []",
+    "@staticmethod\n    def recall(query, limit=10):\n        return []",
+])
+def test_signatures_omi_can_call_pass_validation(source):
+    from omi.builtin.sqlite import SQLiteBackend
+    from omi.plugins import validate_plugin
+
+    namespace: dict = {"SQLiteBackend": SQLiteBackend}
+    exec(f"class Fine(SQLiteBackend):\n    {source}\n", namespace)
+    validate_plugin(namespace["Fine"])
+
+
+def test_an_invalid_declaration_names_the_kind_of_plugin(make_dist):
+    make_dist("omi-storage-declares", files={"declares_mod.py": BAD_DECLARATION},
+              entry_points={STO: {"declares": "declares_mod:Declares"}})
+    result = omi("plugins", "check", "declares")
+    assert result.returncode == 2
+    first = result.stdout.splitlines()[0]
+    assert first == "declares (Declares) from omi-storage-declares 0.1.0 [storage]"
+    assert "unknown 'persistant'" in result.stdout

@@ -227,3 +227,16 @@ def test_errors_that_mean_unreachable_and_errors_that_do_not():
     assert reachability.unreachable_reason(UnreachableError("Cannot reach X")) == "Cannot reach X"
     assert reachability.unreachable_reason(APIError("refused (HTTP 400)")) is None
     assert reachability.unreachable_reason(ValueError("bad text")) is None
+
+
+def test_a_wrong_declaration_fails_the_first_check_saying_so(make_dist):
+    make_dist("omi-storage-wrong", files={"wrong_store.py": DECLARED_SERVICE.replace(
+        '"env": "ACMEDB_URL"}', '"port": 5432}')},
+              entry_points={"omi.storage_backends": {"wrong": "wrong_store:AcmeStore"}})
+    result = omi("plugins", "check", "wrong", "-k", "recall*", ACMEDB_URL=closed_port_url())
+    assert result.returncode == 1, result.stdout
+    lines = result.stdout.splitlines()
+    failed = next(i for i, line in enumerate(lines) if line.startswith("  ✗ "))
+    assert lines[failed + 1] == ("      AcmeStore.conformance_service() returned unknown key(s) "
+                                 "port; it takes name, url, option and env")
+    assert sum(line.startswith("  ✓ ") for line in lines) == 4  # validate and the other three

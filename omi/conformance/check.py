@@ -14,7 +14,7 @@ from omi.conformance import runner
 from omi.conformance.outcome import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT
 from omi.conformance.registry import all_checks, checks_for
 from omi.conformance.suite import Report, run_suite, select_checks
-from omi.conformance.target import Declared, source_root
+from omi.conformance.target import INTERFACE_OF_GROUP, UNKNOWN, Declared, source_root
 from omi.errors import UsageError, did_you_mean
 from omi.listing import one_line
 from omi.plugins import (
@@ -47,8 +47,8 @@ def misplaced_reports(group: Optional[str] = None, seed: int = 0) -> List[Report
     Plugins that OMI_LOAD_PLUGINS keeps out are left out, as from the rest of `--all`."""
     groups = (resolve_group(group),) if group else GROUPS
     return [Report(f"{info.group}:{info.name} ({info.class_name}) from {info.distribution} "
-                   f"{info.version}", "?", seed, one_line(info.error))
-            for info, _ in PluginRegistry().misplaced(groups) if info.skipped is None]
+                   f"{info.version}", INTERFACE_OF_GROUP[intended], seed, one_line(info.error))
+            for info, intended in PluginRegistry().misplaced(groups) if info.skipped is None]
 
 
 def check_plugins(names: Optional[Sequence[str]] = None, group: Optional[str] = None,
@@ -124,9 +124,11 @@ def _resolve_and_run(plugin_name: str, group: Optional[str], options: Dict[str, 
     if found.get("error") == "load":
         if not check_all:
             raise PluginLoadError(found["message"])
-        return [Report(plugin_name, "?", seed, one_line(found["message"]))]
+        group_named = plugin_name.partition(":")[0]
+        return [Report(plugin_name, INTERFACE_OF_GROUP.get(group_named, UNKNOWN), seed,
+                       one_line(found["message"]))]
     if found.get("error") == "invalid":
-        return [Report(found["label"], "?", seed, one_line(found["message"]))]
+        return [Report(found["label"], found["interface"], seed, one_line(found["message"]))]
     if found["options_problem"] and not check_all:  # a typo in --option, said once
         raise UsageError(f"--option: {found['options_problem']}")
     target = Declared(found["label"], found["import_path"], found["interface"],

@@ -56,12 +56,19 @@ class Service:
 def declared_service(instance: Any) -> Optional[Service]:
     """The service `instance.conformance_service()` declares, or None when it declares none.
     Its answer is the plugin's data: a mapping of str to str, each at most 2,048 characters,
-    with "name" and "url"; anything else is a ValueError saying what is wrong."""
+    with "name" and "url"; anything else (or an exception) is a ValueError saying what is
+    wrong."""
     declare = getattr(instance, "conformance_service", None)
     if not callable(declare):
         return None
-    answer = declare()
     owner = f"{type(instance).__name__}.conformance_service()"
+    try:
+        answer = declare()
+    except Exception as error:  # noqa: BLE001 - the plugin's code: reported as its mistake
+        from omi.masking import mask_error
+
+        raise ValueError(f"{owner} raised {mask_error(error)}; let it return the service's "
+                         f"name and url") from error
     if not isinstance(answer, dict):
         raise ValueError(f"{owner} must return a dict with name and url (str), got "
                          f"{type(answer).__name__}")
@@ -124,17 +131,19 @@ def probe(service: Service, seconds: float = PROBE_SECONDS) -> Optional[str]:
 def probe_plugin(factory: Callable[[Path], Any]) -> Optional[str]:
     """The not-tested line of a plugin whose service cannot be reached, or None: one instance
     is built (in a directory of its own) and its declared service probed. An instance that
-    cannot be built, or a declaration that is wrong, is left for the checks to report."""
+    cannot be built is left for the checks to report; a declaration that is wrong is a
+    ValueError saying what is wrong."""
     directory = Path(tempfile.mkdtemp(prefix="omi-probe-"))
     instance = None
     try:
-        instance = factory(directory)
+        try:
+            instance = factory(directory)
+        except Exception as error:  # noqa: BLE001 - the checks report it, with their context
+            reason = unreachable_reason(error)
+            return f"a service could not be reached: {reason}" if reason else None
         service = declared_service(instance)
         reason = probe(service) if service else None
         return service.not_tested(reason) if service and reason else None
-    except Exception as error:  # noqa: BLE001 - the checks report it, with their context
-        reason = unreachable_reason(error)
-        return f"a service could not be reached: {reason}" if reason else None
     finally:
         close = getattr(instance, "close", None)
         if callable(close):

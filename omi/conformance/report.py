@@ -14,6 +14,7 @@ from typing import Callable, List
 
 from omi.conformance.outcome import NOT_TESTED, STATUSES
 from omi.conformance.suite import Report, exit_code
+from omi.conformance.target import UNKNOWN
 from omi.listing import visible
 
 MARKS = {"passed": "✓", "failed": "✗", "skipped": "skipped", "xfail": "xfail", "xpass": "xpass"}
@@ -60,7 +61,8 @@ def render_text(reports: List[Report], strict: bool = False) -> str:
     """One line per check; `strict` changes nothing here (the exit code says it)."""
     lines: List[str] = []
     for report in reports:
-        lines.append(f"{report.label} [{report.interface}]")
+        lines.append(report.label + ("" if report.interface == UNKNOWN
+                                     else f" [{report.interface}]"))
         if report.validation_error is not None:
             lines.append("  ✗ validate_plugin")
             lines.append(f"      {report.validation_error}")

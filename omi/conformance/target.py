@@ -14,6 +14,8 @@ from omi.conformance.registry import BUILD_FIX, CAPABILITIES, build_failure
 from omi.plugins import KINDS, interface_class
 
 INTERFACE_OF_GROUP = {kind.group: kind.name for kind in KINDS}
+#: The interface of a plugin that could not be resolved far enough to know it.
+UNKNOWN = "?"
 
 
 def interface_of(plugin_class: type) -> str:
@@ -226,11 +228,24 @@ def describe(name: str, group: str | None, options: Dict[str, Any]) -> Dict[str,
         validate_plugin(target.plugin_class, base)
         target.check_declarations()
     except (PluginValidationError, ValueError) as error:
-        return {"error": "invalid", "label": target.label, "message": str(error)}
+        return {"error": "invalid", "label": target.label, "message": str(error),
+                "interface": _interface_or_unknown(target.plugin_class, base)}
     return {"label": target.label, "import_path": target.import_path,
             "interface": target.interface, "capabilities": sorted(target.capabilities),
             "known_failures": target.known_failures,
             "options_problem": options_problem(target.plugin_class, options) if options else None}
+
+
+def _interface_or_unknown(plugin_class: Any, base: type | None) -> str:
+    """The interface a plugin that failed validation implements, or was meant to (its
+    group's); UNKNOWN when neither says."""
+    for candidate in (plugin_class, base):
+        if isinstance(candidate, type):
+            try:
+                return interface_of(candidate)
+            except TypeError:  # implements none of them
+                continue
+    return UNKNOWN
 
 
 def parse_option(text: str) -> tuple[str, Any]:
