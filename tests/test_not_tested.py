@@ -15,8 +15,13 @@ from xml.etree import ElementTree
 import pytest
 from fake_servers import FakeNIM, closed_port_url
 
-from omi.conformance import reachability
-from omi.conformance.reachability import Service, declared_service, endpoint, probe
+from omi.conformance.reachability import (
+    Service,
+    declared_service,
+    endpoint,
+    probe,
+    unusable_service,
+)
 
 OMI = str(Path(sys.executable).with_name("omi"))
 TESTS = Path(__file__).parent
@@ -215,7 +220,7 @@ def test_a_wrong_declaration_is_a_value_error(answer, message):
 
 
 def test_errors_that_mean_unreachable_and_errors_that_do_not():
-    from omi.builtin.http import APIError, UnreachableError
+    from omi.builtin.http import APIError, AuthenticationError, UnreachableError
 
     try:
         try:
@@ -223,10 +228,25 @@ def test_errors_that_mean_unreachable_and_errors_that_do_not():
         except OSError as error:
             raise RuntimeError("driver failed") from error
     except RuntimeError as wrapped:
-        assert reachability.unreachable_reason(wrapped) == "connection refused"
-    assert reachability.unreachable_reason(UnreachableError("Cannot reach X")) == "Cannot reach X"
-    assert reachability.unreachable_reason(APIError("refused (HTTP 400)")) is None
-    assert reachability.unreachable_reason(ValueError("bad text")) is None
+        assert unusable_service(wrapped) == ("a service could not be reached: connection "
+                                             "refused")
+    assert unusable_service(UnreachableError("Cannot reach X")) == ("a service could not be "
+                                                                    "reached: Cannot reach X")
+    assert unusable_service(AuthenticationError("X rejected the API key (HTTP 401)")) == (
+        "a service refused the credentials: X rejected the API key (HTTP 401)")
+    assert unusable_service(APIError("refused (HTTP 400)")) is None
+    assert unusable_service(ValueError("bad text")) is None
+
+
+def test_a_server_that_refuses_the_key_is_not_tested_in_one_request():
+    with FakeNIM() as server:
+        result = omi("plugins", "check", "nim", "--option", f"base_url={server.url}",
+                     "--option", "api_key=wrong-key")
+        requests = len(server.requests)
+    assert result.returncode == 3, result.stdout
+    assert "a service refused the credentials: NVIDIA NIM rejected the API key (HTTP 401" in \
+        result.stdout and "wrong-key" not in result.stdout
+    assert requests == 1  # the first check's first call; the other checks are not run
 
 
 def test_a_wrong_declaration_fails_the_first_check_saying_so(make_dist):

@@ -117,7 +117,7 @@ def execute(check: Check, factory: Callable[[Path], Any], capabilities: Iterable
         if exceeded and _ran_out_of_memory(error):
             status, message = FAILED, exceeded
         elif (unreachable := _unreachable(error)) is not None:
-            status, message = NOT_TESTED, f"a service could not be reached: {unreachable}"
+            status, message = NOT_TESTED, unreachable
         elif isinstance(error, CheckFailure):
             status, message = FAILED, str(error)
         else:
@@ -132,9 +132,9 @@ def execute(check: Check, factory: Callable[[Path], Any], capabilities: Iterable
 
 def _unreachable(error: BaseException) -> Optional[str]:
     """Imported at the first error: a run that passes does not need the module."""
-    from omi.conformance.reachability import unreachable_reason
+    from omi.conformance.reachability import unusable_service
 
-    return unreachable_reason(error)
+    return unusable_service(error)
 
 
 def _call_fix(factory: Callable[[Path], Any]) -> str:

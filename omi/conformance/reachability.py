@@ -7,7 +7,7 @@ Two ways to find out, both in the check process (the parent never imports the pl
   (`conformance_service()`: a name, the URL it uses, the option and environment variable that
   set it), opens one TCP connection to that URL's host and port (or to the proxy urllib would
   go through), for at most PROBE_SECONDS;
-- during a check, `unreachable_reason` recognises the errors that say a service could not be
+- during a check, `unusable_service` recognises the errors that say a service could not be
   reached or refused the credentials (`omi.builtin.http`'s UnreachableError and
   AuthenticationError, a refused connection, a name that does not resolve, anywhere in the
   exception's chain), so a plugin that declares nothing is not tested from the first such
@@ -139,8 +139,7 @@ def probe_plugin(factory: Callable[[Path], Any]) -> Optional[str]:
         try:
             instance = factory(directory)
         except Exception as error:  # noqa: BLE001 - the checks report it, with their context
-            reason = unreachable_reason(error)
-            return f"a service could not be reached: {reason}" if reason else None
+            return unusable_service(error)
         service = declared_service(instance)
         reason = probe(service) if service else None
         return service.not_tested(reason) if service and reason else None
@@ -154,11 +153,12 @@ def probe_plugin(factory: Callable[[Path], Any]) -> Optional[str]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def unreachable_reason(error: BaseException) -> Optional[str]:
-    """Why the service behind `error` could not be used, when its chain (causes and contexts)
-    holds an error saying so: omi.builtin.http's UnreachableError or AuthenticationError (the
-    message, which names the service and its masked URL), a refused connection or a name that
-    does not resolve. None for any other error: that one is the plugin's."""
+def unusable_service(error: BaseException) -> Optional[str]:
+    """Why the service behind `error` could not be used, as a report says it, when the error's
+    chain (causes and contexts) holds one saying so: omi.builtin.http's UnreachableError or
+    AuthenticationError (their message names the service and its masked URL), a refused
+    connection or a name that does not resolve. None for any other error: that one is the
+    plugin's."""
     from omi.builtin.http import AuthenticationError, UnreachableError
     from omi.masking import mask_text
 
@@ -166,10 +166,12 @@ def unreachable_reason(error: BaseException) -> Optional[str]:
     for _ in range(100):  # a chain can loop: raise a from b, then b from a
         if current is None:
             return None
-        if isinstance(current, (UnreachableError, AuthenticationError)):
-            return mask_text(" ".join(str(current).split()))
+        if isinstance(current, AuthenticationError):
+            return f"a service refused the credentials: {mask_text(' '.join(str(current).split()))}"
+        if isinstance(current, UnreachableError):
+            return f"a service could not be reached: {mask_text(' '.join(str(current).split()))}"
         if isinstance(current, (ConnectionRefusedError, socket.gaierror)):
-            return _why(current)
+            return f"a service could not be reached: {_why(current)}"
         current = current.__cause__ or current.__context__
     return None
 
