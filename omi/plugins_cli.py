@@ -448,11 +448,7 @@ def check_plugin(name: str | None, check_all: bool, no_builtins: bool, group: st
                 needs = f" [needs {', '.join(sorted(item.requires))}]" if item.requires else ""
                 click.echo(f"{item.interface:9} {item.name:40} {item.description}{needs}")
         return
-    if bool(name) == check_all:
-        raise UsageError("give a plugin NAME or --all (not both); see omi plugins list")
-    if no_builtins and not check_all:
-        raise UsageError("--no-builtins goes with --all; a plugin NAME is checked whoever "
-                         "wrote it")
+    _check_selection(name, check_all, no_builtins)
     try:
         parsed = unique_keys((parse_option(text) for text in options), "--option")
         limit = runner.parse_memory_limit(memory_limit)
@@ -483,6 +479,15 @@ def check_plugin(name: str | None, check_all: bool, no_builtins: bool, group: st
     else:
         click.echo(rendered)
     click.get_current_context().exit(exit_code(reports, strict))
+
+
+def _check_selection(name: str | None, check_all: bool, no_builtins: bool) -> None:
+    """A plugin NAME or --all, and --no-builtins only with --all (exit 2 otherwise)."""
+    if bool(name) == check_all:
+        raise UsageError("give a plugin NAME or --all (not both); see omi plugins list")
+    if no_builtins and not check_all:
+        raise UsageError("--no-builtins goes with --all; a plugin NAME is checked whoever "
+                         "wrote it")
 
 
 def _explain_check(name: str) -> None:
