@@ -260,3 +260,22 @@ def test_a_wrong_declaration_fails_the_first_check_saying_so(make_dist):
     assert lines[failed + 1] == ("      AcmeStore.conformance_service() returned unknown key(s) "
                                  "port; it takes name, url, option and env")
     assert sum(line.startswith("  ✓ ") for line in lines) == 4  # validate and the other three
+
+
+def test_under_pytest_a_check_that_meets_an_unreachable_server_is_skipped(pytester):
+    pytester.makepyfile(test_plugin=f'''
+import pytest
+from omi.builtin.nim import NIMEmbedder
+from omi.testing import EmbeddingProviderConformance
+
+
+class TestConformance(EmbeddingProviderConformance):
+    @pytest.fixture
+    def plugin(self):
+        return NIMEmbedder(base_url="{closed_port_url()}", max_retries=0)
+''')
+    result = pytester.runpytest_inprocess("-rs", "-p", "no:cacheprovider", "-k",
+                                          "batch_matches_single")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*not tested: a service could not be reached: Cannot reach "
+                                 "NVIDIA NIM at http://127.0.0.1:*"])

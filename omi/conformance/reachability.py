@@ -132,7 +132,11 @@ def probe_plugin(factory: Callable[[Path], Any]) -> Optional[str]:
     """The not-tested line of a plugin whose service cannot be reached, or None: one instance
     is built (in a directory of its own) and its declared service probed. An instance that
     cannot be built is left for the checks to report; a declaration that is wrong is a
-    ValueError saying what is wrong."""
+    ValueError saying what is wrong. Nothing is built for a class that declares no service:
+    an instance may take long to build (a model to load), and the checks find out anyway."""
+    plugin_class = getattr(factory, "plugin_class", None)
+    if not callable(getattr(plugin_class, "conformance_service", None)):
+        return None
     directory = Path(tempfile.mkdtemp(prefix="omi-probe-"))
     instance = None
     try:
