@@ -16,6 +16,10 @@ import re
 import sys
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
+# Text read from a file, shown on one line with its control and bidi characters escaped (a
+# terminal escape sequence in a pyproject.toml stays inert).
+from omi.listing import visible as _shown
+
 __all__ = [
     "import_failure",
     "intended_group",
@@ -35,12 +39,6 @@ EntryLine = Tuple[str, str, str]
 MAX_CLASSES = 12  # a module's classes named in one message
 MAX_MODULES = 1000  # a package's modules compared with a mistyped one
 MAX_RECORD_FILES = 100_000  # a distribution's files read for its top-level modules
-
-
-def _shown(text: str) -> str:
-    """`text` as read from a file, safe to print on one line: escaped when it holds control
-    characters (a terminal escape sequence in a pyproject.toml stays inert)."""
-    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def reinstall_command() -> str:
@@ -309,18 +307,21 @@ def _submodules(package: str) -> List[str]:
 
 
 def _top_level(dist: Any) -> List[str]:
-    """The top-level modules and packages a distribution installs, from its RECORD."""
+    """The top-level modules and packages a distribution installs, from its RECORD (read
+    through `read_text`, which the plugin index's cached distributions answer too)."""
+    import csv
+
     try:
-        files = (dist.files or []) if dist is not None else []
+        record = dist.read_text("RECORD") if dist is not None else None
     except (OSError, ValueError):
         return []
     names = set()
-    for path in files[:MAX_RECORD_FILES]:
-        top = path.parts[0] if path.parts else ""
-        if top.endswith(".py"):
-            names.add(top[:-3])
-        elif len(path.parts) > 1 and top.isidentifier() and path.name == "__init__.py":
-            names.add(top)
+    for row in csv.reader((record or "").splitlines()[:MAX_RECORD_FILES]):
+        parts = row[0].split("/") if row else []
+        if len(parts) == 1 and parts[0].endswith(".py"):
+            names.add(parts[0][:-3])
+        elif len(parts) > 1 and parts[0].isidentifier() and parts[-1] == "__init__.py":
+            names.add(parts[0])
     return sorted(names)
 
 

@@ -136,10 +136,11 @@ def _dist_facts(entry_point: metadata.EntryPoint) -> Facts:
         return ("?", "?", [], None)
     facts = getattr(dist, "omi_facts", None) or _DIST_FACTS.get(dist)  # the index knows them
     if facts is None:
-        from omi.index import distribution_facts
+        from omi.index import distribution_facts, metadata_text, report_broken
 
-        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
-        facts = _DIST_FACTS[dist] = distribution_facts(text)
+        broken: List[str] = []
+        facts = _DIST_FACTS[dist] = distribution_facts(metadata_text(dist, broken))
+        report_broken(broken)
     return facts
 
 
@@ -179,9 +180,11 @@ def _entry_points_by_group(groups: tuple[str, ...]) -> Dict[str, List[metadata.E
         from omi import index
 
         return index.entry_points(GROUPS)  # all three: one index, whatever `groups` asks
-    from importlib import metadata
+    from omi.index import report_broken, scan_entry_points
 
-    scan = metadata.entry_points()  # one scan of sys.path, whatever the number of groups
+    broken: List[str] = []
+    scan = scan_entry_points(broken)  # one scan of sys.path, whatever the number of groups
+    report_broken(broken)
     return {name: list(scan.select(group=name)) for name in groups}
 
 

@@ -17,7 +17,7 @@ from omi import __version__
 from omi.cli import TEXT, OmiGroup, parse_settings, unique_keys
 from omi.errors import OperationFailed, UsageError, did_you_mean
 from omi.kinds import KIND_NAMES, KINDS
-from omi.listing import plugin_output_to_stderr, visible
+from omi.listing import json_text, plugin_output_to_stderr, visible
 
 
 class Seconds(click.FloatRange):
@@ -121,26 +121,25 @@ def plugins_cache_show(output_format: str) -> None:
     report = index.show()
     report["configs"] = configcache.entries()
     if output_format == "json":
-        import json
-
-        click.echo(json.dumps(report, indent=2))
+        click.echo(json_text(report))
         return
     key = report["key"]
-    lines = [f"file: {report['file']}",
+    v = visible  # entry points and paths are text OMI did not write
+    lines = [f"file: {v(report['file'])}",
              f"status: {report['status']}" + ("" if report["enabled"]
                                               else f" (disabled by {index.SWITCH})"),
-             f"interpreter: {key['executable']} ({key['implementation']})",
-             "sys.path:", *(f"  {entry or '(current directory)'}" for entry in key["path"])]
+             f"interpreter: {v(key['executable'])} ({v(key['implementation'])})",
+             "sys.path:", *(f"  {v(entry) or '(current directory)'}" for entry in key["path"])]
     if "age_seconds" in report:
         lines.insert(2, f"age: {report['age_seconds']:.0f} s")
         lines.append(f"entries: {len(report['entries'])}")
-        lines += [f"  {e['group']}: {e['name']} = {e['value']} "
-                  f"({e['distribution']} {e['version']})" for e in report["entries"]]
+        lines += [f"  {v(e['group'])}: {v(e['name'])} = {v(e['value'])} "
+                  f"({v(e['distribution'])} {v(e['version'])})" for e in report["entries"]]
     lines.append(f"parsed config files: {len(report['configs'])}")
     for entry in report["configs"]:
         age = f"{entry['age_seconds']:.0f} s old, " if "age_seconds" in entry else ""
-        lines.append(f"  {entry['config'] or entry['file']} ({age}{entry['status']})")
-    click.echo(visible("\n".join(lines)))  # entry points and paths are text OMI did not write
+        lines.append(f"  {v(entry['config'] or entry['file'])} ({age}{entry['status']})")
+    click.echo("\n".join(lines))
 
 
 @plugins_cache.command("clear")
