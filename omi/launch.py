@@ -65,11 +65,11 @@ def main() -> None:
         from omi.cli import main as click_main
 
         return click_main()
-    from omi.listing import listing, one_line, strict_failure
+    from omi.listing import list_output, one_line, strict_failure
 
     output_format, group, verbose, strict = parsed
     try:
-        text, failed = listing(group, output_format, verbose)
+        text, failed = list_output(group, output_format, verbose)
     except Exception as error:  # as OmiGroup reports an unexpected error
         from omi.plugins import PluginError
 

@@ -158,7 +158,7 @@ def list_report(group: Optional[str]) -> Tuple[Dict[str, Dict[str, PluginInfo]],
     return report, registry
 
 
-def listing(group: Optional[str], output_format: str, verbose: bool) -> Tuple[str, int]:
+def list_output(group: Optional[str], output_format: str, verbose: bool) -> Tuple[str, int]:
     """What `omi plugins list` prints, and how many plugins failed to load (those registered
     under a near miss of a group too; not those OMI_LOAD_PLUGINS keeps out)."""
     report, registry = list_report(group)

@@ -80,9 +80,9 @@ def list_plugins(output_format: str, group: str | None, verbose: bool, strict: b
       omi plugins list --format json
       omi plugins list --strict
     """
-    from omi.listing import listing, strict_failure
+    from omi.listing import list_output, strict_failure
 
-    text, failed = listing(group, output_format, verbose)
+    text, failed = list_output(group, output_format, verbose)
     click.echo(text)
     if strict and failed:
         raise OperationFailed(strict_failure(failed))
