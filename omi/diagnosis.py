@@ -36,6 +36,8 @@ MAX_DIRECT_URL_BYTES = 64 * 1024
 CLOSE_ENOUGH = 0.8  # difflib ratio between normalized group names that counts as a typo
 #: An entry point as (group, name, value).
 EntryLine = Tuple[str, str, str]
+#: An installed entry point: (group, name, value, distribution name, distribution version).
+InstalledEntry = Tuple[str, str, str, str, str]
 MAX_CLASSES = 12  # a module's classes named in one message
 MAX_MODULES = 1000  # a package's modules compared with a mistyped one
 MAX_RECORD_FILES = 100_000  # a distribution's files read for its top-level modules
@@ -150,45 +152,49 @@ def project_here(name: str, groups: Sequence[str]) -> Optional[str]:
     return None
 
 
-def stale_install(groups: Sequence[str], directory: str) -> Optional[str]:
+def stale_install(groups: Sequence[str], directory: str,
+                  installed: Iterable[InstalledEntry]) -> Optional[str]:
     """When directory/pyproject.toml declares entry points in `groups` that differ from those
-    of the installed distribution of that project (edited since the last install), or the
-    project is not installed at all: what is wrong and the command to run. None otherwise,
-    and at once (without parsing the file) when the file names none of `groups`."""
+    installed for that project (the file was edited since the last install), or the project
+    is not installed at all: what is wrong and the command to run. None otherwise, and at
+    once (without parsing the file) when the file names none of `groups`.
+
+    `installed` is every entry point OMI found in `groups`, with its distribution's name and
+    version (the plugin index's answer): importlib.metadata, which a listing served by the
+    index never imports, is imported only when the project has none among them.
+    """
     from omi.tomlfile import MAX_BYTES
 
-    path = os.path.join(directory, PROJECT_FILE)
     try:
-        with open(path, "rb") as file:
+        with open(os.path.join(directory, PROJECT_FILE), "rb") as file:
             head = file.read(MAX_BYTES)
     except OSError:
         return None
     if not any(group.encode() in head for group in groups):
         return None
     found = _quick_entry_points(head, groups) or _parsed_entry_points(directory, groups)
-    if found is None:
+    if found is None or not found[1]:
         return None
     project, declared = found
-    if not declared:
+    ours = [entry for entry in installed if _normalized_name(entry[3]) == _normalized_name(project)]
+    have = {entry[:3] for entry in ours}
+    if have == declared:
         return None
-    from importlib import metadata
-
     where = _shown(os.path.join(directory, PROJECT_FILE))
-    try:
-        dist = metadata.distribution(project)
-    except (metadata.PackageNotFoundError, ValueError):
+    if not ours and not _is_installed(project):
         return (f"{where} declares OMI plugins, but project {_shown(project)} is not "
                 f"installed for the Python that runs omi ({sys.executable}); run "
                 f"{reinstall_command()}")
-    installed = {(ep.group, ep.name, ep.value.strip()) for ep in dist.entry_points
-                 if ep.group in groups}
-    if installed == declared:
-        return None
-    only_declared, only_installed = _listed(declared - installed), _listed(installed - declared)
-    return (f"the installed metadata of {_shown(dist.metadata['Name'] or project)} "
-            f"{_shown(dist.version or '?')} differs from {where} (pyproject.toml: "
-            f"{only_declared}; installed: {only_installed}): entry points are written when a "
-            f"project is installed; run {reinstall_command()}")
+    version = f" {_shown(ours[0][4])}" if ours else ""
+    return (f"the installed metadata of {_shown(project)}{version} differs from {where} "
+            f"(pyproject.toml: {_listed(declared - have)}; installed: "
+            f"{_listed(have - declared)}): entry points are written when a project is "
+            f"installed; run {reinstall_command()}")
+
+
+def _normalized_name(name: str) -> str:
+    """A distribution name as PEP 503 compares them: omi_Storage.x is omi-storage-x."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _parsed_entry_points(directory: str, groups: Sequence[str]

@@ -185,9 +185,13 @@ def project_notes() -> List[str]:
     if not os.path.isfile(os.path.join(here, "pyproject.toml")):
         return []
     from omi.diagnosis import stale_install
-    from omi.plugins import GROUPS
+    from omi.plugins import GROUPS, discover_plugins, distribution_name, distribution_version
 
-    note = stale_install(GROUPS, here)
+    installed = [(group, entry_point.name, entry_point.value.strip(),
+                  distribution_name(entry_point), distribution_version(entry_point))
+                 for group, entry_points in discover_plugins().items()
+                 for entry_point in entry_points]
+    note = stale_install(GROUPS, here, installed)
     return [note] if note else []
 
 

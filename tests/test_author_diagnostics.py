@@ -198,16 +198,24 @@ def test_the_quick_read_agrees_with_the_parser_or_steps_aside(tmp_path, text, qu
     assert found is None if quick is None else found == parsed
 
 
-def test_list_in_a_current_project_imports_no_toml_parser(make_dist, tmp_path):
+def test_list_in_a_current_project_imports_nothing_more(make_dist, tmp_path):
+    """No TOML parser, and no importlib.metadata that the listing itself did not need (a
+    listing the plugin index answers never imports it)."""
     make_dist("omi-storage-x", entry_points={STO: {"x": "omi_x.backend:XBackend"}},
               files={"omi_x/__init__.py": "", "omi_x/backend.py": src.backend("XBackend")})
     here = project(tmp_path / "x", "omi-storage-x", {STO: {"x": "omi_x.backend:XBackend"}})
+    (tmp_path / "plain").mkdir()
     code = ("import sys; sys.argv = ['omi', 'plugins', 'list']\nfrom omi.launch import main\n"
-            "try:\n    main()\nfinally:\n    print('TOML', 'tomllib' in sys.modules or "
-            "'tomli' in sys.modules, file=sys.stderr)\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=here)
-    assert "TOML False" in result.stderr and "Note:" not in result.stdout
+            "try:\n    main()\nfinally:\n    print('LOADED', sorted({'tomllib', 'tomli', "
+            "'importlib.metadata'} & set(sys.modules)), file=sys.stderr)\n")
+    loaded = {}
+    for directory in (tmp_path / "plain", here):
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                cwd=directory)
+        assert "Note:" not in result.stdout
+        loaded[directory] = result.stderr.rpartition("LOADED ")[2]
+    assert loaded[here] == loaded[tmp_path / "plain"]
+    assert "toml" not in loaded[here]
 
 
 # --- answers at the prompts of `omi plugins new` ---------------------------------------------
