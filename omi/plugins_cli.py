@@ -63,23 +63,29 @@ def plugins() -> None:
     "-v", "--verbose", is_flag=True,
     help="Also show each plugin's distribution, module and import time, slowest first.",
 )
-def list_plugins(output_format: str, group: str | None, verbose: bool) -> None:
+@click.option("--strict", is_flag=True,
+              help="Exit 1 when any plugin fails to load (for CI); the list is printed all "
+              "the same.")
+def list_plugins(output_format: str, group: str | None, verbose: bool, strict: bool) -> None:
     """List installed plugins, loading each one to validate it.
 
     A broken plugin is shown with ✗ and the reason; plugins that OMI_LOAD_PLUGINS keeps out
-    are shown as skipped and are not imported.
+    are shown as skipped and are not imported. In a project directory whose pyproject.toml
+    declares plugins, a note says when the installed entry points differ from it.
 
     \b
     Examples:
       omi plugins list
       omi plugins list --group storage --verbose
       omi plugins list --format json
+      omi plugins list --strict
     """
-    from omi.listing import list_report, render_list
+    from omi.listing import list_output, strict_failure
 
-    report, registry = list_report(group)
-    click.echo(render_list(report, output_format, verbose, registry.import_seconds,
-                           registry.misplaced(tuple(report))))
+    text, failed = list_output(group, output_format, verbose)
+    click.echo(text)
+    if strict and failed:
+        raise OperationFailed(strict_failure(failed))
 
 
 # --- omi plugins cache -----------------------------------------------------------------------
@@ -214,16 +220,20 @@ def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: b
     from omi.interrupts import sigterm_as_interrupt
 
     interactive = not no_input and sys.stdin.isatty()
-    with sigterm_as_interrupt("nothing was written"):
-        made = new_plugin(plugin_type, name, output_dir, variables, no_input=not interactive,
-                          dry_run=dry_run, git=git)
+    try:
+        with sigterm_as_interrupt("nothing was written"):
+            made = new_plugin(plugin_type, name, output_dir, variables,
+                              no_input=not interactive, dry_run=dry_run, git=git)
+    except EOFError:  # Ctrl-D at a prompt: stop as Ctrl-C does (nothing is left behind)
+        raise click.Abort() from None
     if dry_run:
         click.echo(f"Would create {made.project_dir} with {len(made.files)} files:")
         for path in made.files:
             click.echo(f"  {path}")
         return
     where = os.path.relpath(made.project_dir)
-    click.echo(f"Created {made.names.distribution} in {where}: the {made.names.class_name} "
+    place = "" if where == made.names.distribution else f" in {where}"
+    click.echo(f"Created {made.names.distribution}{place}: the {made.names.class_name} "
                f"class, registered as '{made.names.name}' in {made.names.group}.")
     if git:
         click.echo("It is a git repository with one commit of every file.")
@@ -417,6 +427,8 @@ def diff_plugin_command(path: str, name_only: bool) -> None:
 @plugins.command("check")
 @click.argument("name", required=False)
 @click.option("--all", "check_all", is_flag=True, help="Check every installed plugin.")
+@click.option("--no-builtins", "no_builtins", is_flag=True,
+              help="With --all, leave out the plugins that ship with omi-openclaw.")
 @click.option("--group", metavar="GROUP", help="The group of NAME when several have it; with "
               "--all, only the plugins of that group.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "junit"]),
@@ -449,8 +461,9 @@ def diff_plugin_command(path: str, name_only: bool) -> None:
               "checklist of rules behind it.")
 @click.option("--badge", metavar="FILE", type=click.Path(dir_okay=False),
               help="Write the grade as a shields.io endpoint JSON to FILE (implies --grade).")
-def check_plugin(name: str | None, check_all: bool, group: str | None, output_format: str,
-                 output: str | None, pattern: str | None, strict: bool, seed: int,
+def check_plugin(name: str | None, check_all: bool, no_builtins: bool, group: str | None,
+                 output_format: str, output: str | None, pattern: str | None, strict: bool,
+                 seed: int,
                  timeout: float | None, memory_limit: str, options: tuple[str, ...],
                  list_checks: bool, explain: str | None, show_grade: bool,
                  badge: str | None) -> None:
@@ -458,20 +471,24 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
 
     NAME is a plugin name, GROUP:NAME, or an importable package.module:Class. Phase 1 is
     validate_plugin (exit 2 on failure); phase 2 runs each check in a child process with a
-    timeout and a memory limit (exit 1 when any fails). Ctrl-C or SIGTERM stops the run,
-    killing the check processes and removing their files (exit 130 or 143).
+    timeout and a memory limit (exit 1 when any fails). A plugin whose service cannot be
+    reached is not tested, which is not failed: exit 3 when no plugin could be tested, 0 when
+    the others passed. Ctrl-C or SIGTERM stops the run, killing the check processes and
+    removing their files (exit 130 or 143).
 
     \b
     Examples:
       omi plugins check my-embedder
       omi plugins check storage:postgres --option dsn=postgresql:///omi
       omi plugins check --all --format junit -o conformance.xml
+      omi plugins check --all --no-builtins
       omi plugins check --list-checks storage
       omi plugins check --explain recall_honours_limit
     """
     from omi import conformance
     from omi.conformance import runner
     from omi.conformance.outcome import default_timeout
+    from omi.conformance.suite import exit_code
     from omi.conformance.target import parse_option
 
     if explain is not None:
@@ -490,8 +507,7 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
                 needs = f" [needs {', '.join(sorted(item.requires))}]" if item.requires else ""
                 click.echo(f"{item.interface:9} {item.name:40} {item.description}{needs}")
         return
-    if bool(name) == check_all:
-        raise UsageError("give a plugin NAME or --all (not both); see omi plugins list")
+    _check_selection(name, check_all, no_builtins)
     _check_grade_options(show_grade or badge is not None, check_all or bool(pattern), badge)
     try:
         parsed = unique_keys((parse_option(text) for text in options), "--option")
@@ -505,7 +521,8 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
     try:
         with plugin_output_to_stderr():
             reports = conformance.check_plugins([name] if name else None, group, parsed,
-                                                pattern, seed, timeout, limit)
+                                                pattern, seed, timeout, limit,
+                                                builtins=not no_builtins)
     except runner.Interrupted as stop:
         click.echo(f"Error: interrupted by {stop}: the check processes were killed and their "
                    f"scratch files removed", err=True)
@@ -523,7 +540,16 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
         click.echo(rendered)
     if show_grade or badge is not None:
         _echo_grade(name or "", group, reports, badge)
-    click.get_current_context().exit(max(report.exit_code(strict) for report in reports))
+    click.get_current_context().exit(exit_code(reports, strict))
+
+
+def _check_selection(name: str | None, check_all: bool, no_builtins: bool) -> None:
+    """A plugin NAME or --all, and --no-builtins only with --all (exit 2 otherwise)."""
+    if bool(name) == check_all:
+        raise UsageError("give a plugin NAME or --all (not both); see omi plugins list")
+    if no_builtins and not check_all:
+        raise UsageError("--no-builtins goes with --all; a plugin NAME is checked whoever "
+                         "wrote it")
 
 
 def _check_grade_options(grading: bool, partial: bool, badge: str | None) -> None:
