@@ -18,6 +18,10 @@ from omi.plugins import GROUPS, PluginLoadError, load_plugin
 EMB, STO, EVT = GROUPS
 OMI = str(Path(sys.executable).with_name("omi"))
 REINSTALL = f"{shlex.quote(sys.executable)} -m pip install -e ."
+# The command names the interpreter running omi: in the console script, its shebang's, which
+# may be spelt python3 where pytest runs as python.
+SCRIPT_REINSTALL = (f"{shlex.quote(Path(OMI).read_text().splitlines()[0].removeprefix('#!'))}"
+                    " -m pip install -e .")
 
 
 def omi(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -87,7 +91,7 @@ def test_list_in_a_project_says_the_installed_entry_points_are_stale(make_dist, 
         f"Note: the installed metadata of omi-storage-x 0.1.0 differs from {here}/pyproject.toml "
         f"(pyproject.toml: {STO} x = omi_x.store:XBackend; installed: {STO} x = "
         f"omi_x.backend:XBackend): entry points are written when a project is installed; run "
-        f"{REINSTALL}")
+        f"{SCRIPT_REINSTALL}")
     document = json.loads(omi("plugins", "list", "--format", "json", cwd=here).stdout)
     assert document["notes"] == [note.removeprefix("Note: ")]
 
