@@ -27,7 +27,7 @@ from omi.kinds import (
 if TYPE_CHECKING:  # importlib.metadata is imported only when the index cannot answer
     from importlib import metadata
 
-    from omi.index import Facts
+    from omi.distributions import Facts
 
 __all__ = [
     "GROUPS",
@@ -136,7 +136,7 @@ def _dist_facts(entry_point: metadata.EntryPoint) -> Facts:
         return ("?", "?", [], None)
     facts = getattr(dist, "omi_facts", None) or _DIST_FACTS.get(dist)  # the index knows them
     if facts is None:
-        from omi.index import distribution_facts, metadata_text, report_broken
+        from omi.distributions import distribution_facts, metadata_text, report_broken
 
         broken: List[str] = []
         facts = _DIST_FACTS[dist] = distribution_facts(metadata_text(dist, broken))
@@ -180,7 +180,7 @@ def _entry_points_by_group(groups: tuple[str, ...]) -> Dict[str, List[metadata.E
         from omi import index
 
         return index.entry_points(GROUPS)  # all three: one index, whatever `groups` asks
-    from omi.index import report_broken, scan_entry_points
+    from omi.distributions import report_broken, scan_entry_points
 
     broken: List[str] = []
     scan = scan_entry_points(broken)  # one scan of sys.path, whatever the number of groups
@@ -378,7 +378,7 @@ def _may_load(same_name: List[metadata.EntryPoint]) -> List[metadata.EntryPoint]
 def import_plugin(entry_point: metadata.EntryPoint) -> Any:
     """Import the object an entry point names, turning any failure into PluginLoadError."""
     _log(_INFO, "Loading plugin '%s' from group '%s'", entry_point.name, entry_point.group)
-    from omi.index import split_value
+    from omi.distributions import split_value
 
     if split_value(entry_point.value) is None:  # importlib.metadata would fail obscurely
         raise PluginLoadError(
