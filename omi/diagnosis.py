@@ -18,7 +18,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 # Text read from a file, shown on one line with its control and bidi characters escaped (a
 # terminal escape sequence in a pyproject.toml stays inert).
-from omi.listing import visible as _shown
+from omi.textsafety import visible
 
 __all__ = [
     "import_failure",
@@ -134,13 +134,13 @@ def project_here(name: str, groups: Sequence[str]) -> Optional[str]:
         intended = group if group in groups else intended_group(str(group), groups)
         if intended is None:
             continue
-        where = f"{_shown(os.path.join(here, PROJECT_FILE))} declares '{name}'"
+        where = f"{visible(os.path.join(here, PROJECT_FILE))} declares '{name}'"
         state = ("is installed without it (entry points are written when a project is "
                  "installed)" if _is_installed(project)
                  else f"is not installed for the Python that runs omi ({sys.executable})")
-        wrong = ("" if intended == group else f"; its group '{_shown(str(group))}' is not one "
+        wrong = ("" if intended == group else f"; its group '{visible(str(group))}' is not one "
                  f"OMI reads (did you mean '{intended}'?)")
-        return (f"{where}, but project {_shown(project)} {state}{wrong}; "
+        return (f"{where}, but project {visible(project)} {state}{wrong}; "
                 f"run {reinstall_command()}")
     return None
 
@@ -205,7 +205,7 @@ def _moved_source(dist: Any, error: BaseException) -> Optional[str]:
     source = _editable_source(dist)
     if source is None or os.path.isdir(source):
         return None
-    return (f"it was installed in editable mode from {_shown(source)}, which no longer exists: "
+    return (f"it was installed in editable mode from {visible(source)}, which no longer exists: "
             f"in the project's new directory, run {reinstall_command()}")
 
 

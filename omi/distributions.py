@@ -214,7 +214,7 @@ def report_broken(problems: Iterable[str]) -> None:
             _REPORTED.add(problem)
             import logging
 
-            from omi.listing import one_line
+            from omi.textsafety import one_line
 
             logging.getLogger("omi.index").warning("%s", one_line(problem))
 

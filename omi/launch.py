@@ -63,7 +63,8 @@ def main() -> None:
         from omi.cli import main as click_main
 
         return click_main()
-    from omi.listing import list_report, one_line, render_list
+    from omi.listing import list_report, render_list
+    from omi.textsafety import error_line
 
     output_format, group, verbose = parsed
     try:
@@ -73,7 +74,7 @@ def main() -> None:
     except Exception as error:  # as OmiGroup reports an unexpected error
         from omi.plugins import PluginError
 
-        sys.stderr.write(f"Error: {one_line(error) or type(error).__name__}\n")
+        sys.stderr.write(f"Error: {error_line(error)}\n")
         sys.exit(2 if isinstance(error, PluginError) else 1)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
