@@ -122,7 +122,7 @@ GIT_DEFAULTS = {"author": "user.name", "email": "user.email"}
 
 def git_identity() -> Dict[str, str]:
     """author and email from `git config`, where git and the settings exist."""
-    from omi.gitrepo import config_value
+    from omi.git import config_value
 
     identity = {key: config_value(setting) for key, setting in GIT_DEFAULTS.items()}
     return {key: value for key, value in identity.items() if value}
@@ -201,7 +201,7 @@ def new_plugin(
     """
     names = plugin_names(plugin_type, name)
     if git:
-        from omi.gitrepo import require_git
+        from omi.git import require_git
 
         require_git()
     output = Path(output_dir).expanduser().resolve()
@@ -256,7 +256,7 @@ def new_plugin(
 
 def _commit_rendering(project: Path, names: PluginNames, context: Dict[str, Any]) -> None:
     """The project's first commit, by the author answers where git knows nobody."""
-    from omi.gitrepo import commit_everything
+    from omi.git import commit_everything
 
     identity = {setting: str(context[key]) for key, setting in GIT_DEFAULTS.items()}
     commit_everything(project, f"Create {names.distribution} with omi plugins new "
