@@ -277,27 +277,40 @@ def entry_points(groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
         return _scan(groups)[0]
     key = interpreter_key()
     path = cache_file(key)
-    document, problem = _read(path)
-    reason = f"index {problem}" if problem else "no index yet"
-    if document is not None:
-        try:
-            if document.get("key") != key:
-                reason = "index of another interpreter or sys.path"
-            elif not set(groups) <= set(document["groups"]):
-                reason = "index lacks a group"
-            else:
-                dist_paths = [d["path"] for d in document["distributions"]]
-                prints, _ = fingerprint(key["path"], dist_paths)
-                if prints != document["fingerprint"]:
-                    reason = "installed distributions changed"
-                else:
-                    found = _entry_points_from(document)
-                    report_broken(str(problem) for problem in document["broken"])
-                    cachefiles.log("plugin index hit: %s", path)
-                    return found
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
-            reason = f"index unreadable ({type(error).__name__})"
+    found, reason = _from_index(path, key, groups)
+    if found is not None:
+        cachefiles.log("plugin index hit: %s", path)
+        return found
     cachefiles.log("plugin index miss (%s): scanning sys.path", reason)
+    return _scan_and_save(path, key, groups)
+
+
+def _from_index(path: str, key: Dict[str, Any],
+                groups: Tuple[str, ...]) -> Tuple[Optional[Dict[str, List[Any]]], str]:
+    """(the entry points the index file `path` records, "") when it is provably current for
+    `key` and holds `groups`; else (None, why not)."""
+    document, problem = _read(path)
+    if document is None:
+        return None, f"index {problem}" if problem else "no index yet"
+    try:
+        if document.get("key") != key:
+            return None, "index of another interpreter or sys.path"
+        if not set(groups) <= set(document["groups"]):
+            return None, "index lacks a group"
+        dist_paths = [d["path"] for d in document["distributions"]]
+        if fingerprint(key["path"], dist_paths)[0] != document["fingerprint"]:
+            return None, "installed distributions changed"
+        found = _entry_points_from(document)
+        report_broken(str(problem) for problem in document["broken"])
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+        return None, f"index unreadable ({type(error).__name__})"
+    return found, ""
+
+
+def _scan_and_save(path: str, key: Dict[str, Any],
+                   groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
+    """The entry points of a scan, written to the index file `path` when nothing changed
+    during the scan and every file it stamped is old enough to be trusted."""
     import time
 
     before, _ = fingerprint(key["path"])
