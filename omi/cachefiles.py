@@ -78,10 +78,10 @@ def cache_enabled() -> bool:
 _DIGEST_MODULUS = (1 << 64) - 59  # the largest prime below 2**64
 
 
+# Not hashlib: importing it (OpenSSL's _hashlib) costs a warm `omi plugins list` 3.6 ms of 48.
 def digest(data: bytes) -> str:
     """16 hex digits naming a cache file after `data`. Not cryptographic, and need not be: each
-    file records the key it was written for, so one named alike by other data is a miss. Plain
-    integer arithmetic, so that no extension module (zlib, hashlib) is loaded at start-up."""
+    file records the key it was written for, so one named alike by other data is a miss."""
     number = int.from_bytes(b"\x01" + data, "big")  # the 1 makes leading zero bytes count
     return f"{number % _DIGEST_MODULUS:016x}"
 

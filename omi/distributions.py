@@ -6,7 +6,7 @@ headers `omi plugins list` shows, and a scan that one broken distribution cannot
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Iterable, List, NamedTuple, Optional, Tuple
 
 if TYPE_CHECKING:  # a hit of the index never imports importlib.metadata
     from importlib.metadata import PackageMetadata, PathDistribution
@@ -17,6 +17,7 @@ __all__ = [
     "CachedDistribution",
     "CachedEntryPoint",
     "Facts",
+    "UNKNOWN",
     "distribution_facts",
     "metadata_headers",
     "metadata_text",
@@ -27,9 +28,17 @@ __all__ = [
 
 META_FILES = ("METADATA", "PKG-INFO")
 
-#: What omi.plugins asks of a distribution: its name, its version, its Requires-Dist lines
-#: naming omi-openclaw, and pip check's sentence when the installed omi-openclaw is outside them.
-Facts = Tuple[str, str, List[str], Optional[str]]
+
+class Facts(NamedTuple):
+    """What omi.plugins asks of a distribution."""
+
+    name: str
+    version: str
+    requires_omi: List[str]  # its Requires-Dist lines naming omi-openclaw
+    omi_conflict: Optional[str]  # pip check's sentence when this omi-openclaw is outside them
+
+
+UNKNOWN = Facts("?", "?", [], None)  # an entry point without a distribution
 
 
 class CachedDistribution:
@@ -39,19 +48,19 @@ class CachedDistribution:
     def __init__(self, path: str, name: str, version: str, requires_omi: List[str],
                  omi_conflict: Optional[str] = None) -> None:
         self._path = path
-        self.omi_facts: Facts = (name, version, requires_omi, omi_conflict)
+        self.omi_facts = Facts(name, version, requires_omi, omi_conflict)
 
     @property
     def requires_omi(self) -> List[str]:
-        return self.omi_facts[2]
+        return self.omi_facts.requires_omi
 
     @property
     def name(self) -> str:
-        return self.omi_facts[0]
+        return self.omi_facts.name
 
     @property
     def version(self) -> str:
-        return self.omi_facts[1]
+        return self.omi_facts.version
 
     def _real(self) -> PathDistribution:
         from importlib import metadata
@@ -198,7 +207,7 @@ def distribution_facts(text: str) -> Facts:
         from omi.diagnosis import requirement_conflict
 
         conflict = requirement_conflict(f"{name} {version}", requires, __version__)
-    return name, version, requires, conflict
+    return Facts(name, version, requires, conflict)
 
 
 # --- scanning, whatever one distribution holds ----------------------------------------------

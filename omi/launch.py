@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import List, Optional, Tuple
+from typing import List, NamedTuple, Optional
 
-Parsed = Tuple[str, Optional[str], bool]
+
+class Parsed(NamedTuple):
+    """A plain `plugins list` command line."""
+
+    output_format: str
+    group: Optional[str]
+    verbose: bool
 
 
 def parse_plain_list(argv: List[str]) -> Optional[Parsed]:
@@ -39,18 +45,18 @@ def parse_plain_list(argv: List[str]) -> Optional[Parsed]:
         else:
             return None
         position += 1
-    return output_format, group, verbose
+    return Parsed(output_format, group, verbose)
 
 
 def _plain(argv: List[str]) -> Optional[Parsed]:
     if os.environ.get("OMI_DEBUG", "") not in ("", "0"):
         return None  # --debug's logging and tracebacks are click's
     parsed = parse_plain_list(argv)
-    if parsed is not None and parsed[1] is not None:
+    if parsed is not None and parsed.group is not None:
         from omi.plugins import PluginError, resolve_group
 
         try:
-            resolve_group(parsed[1])
+            resolve_group(parsed.group)
         except PluginError:
             return None  # click reports the unknown group
     return parsed

