@@ -491,12 +491,8 @@ def options_problem(cls: Any, options: Dict[str, Any], partial: bool = False
 
 
 def _keeps_object_constructor(cls: Any) -> bool:
-    """Whether calling `cls` runs `object`'s own constructor, which takes no options.
-
-    inspect.signature says the same of such a class (many plugins define no __init__), but
-    only after tokenizing object's text signature, and compiling tokenize's regular
-    expressions costs a host start milliseconds.
-    """
+    """Whether calling `cls` runs `object`'s own constructor, which takes no options (as
+    inspect.signature would say, after compiling tokenize's patterns: ms of a host start)."""
     init, new = getattr(cls, "__init__", None), getattr(cls, "__new__", None)
     return (init is object.__init__ and new is object.__new__ and isinstance(cls, type)
             and type(cls).__call__ is type.__call__)

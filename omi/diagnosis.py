@@ -4,9 +4,11 @@ The most common failure of a new plugin is that it is invisible: its entry point
 group OMI does not read, names a class its module does not define, belongs to a project that
 was never installed for the Python running omi, or to an editable install whose source moved.
 These functions turn each of those into a sentence saying what to run. They run on error paths
-only (and, for the near-miss rule, when the plugin index scans), so nothing here weighs on a
-listing that finds every plugin where it should be. Of OMI's modules it imports only
-omi.tomlfile, when it reads ./pyproject.toml: omi.plugins and omi.index pass it what it needs.
+and when installed distributions are scanned (the near-miss groups; the omi-openclaw range a
+plugin's distribution requires, judged once per scan of the plugin index, or at every listing
+with OMI_NO_CACHE=1), so a listing the index answers never imports this module. Of OMI's
+modules it imports omi.textsafety, and omi.tomlfile when it reads ./pyproject.toml:
+omi.plugins, omi.index and omi.distributions pass it what it needs.
 """
 
 from __future__ import annotations

@@ -55,12 +55,8 @@ _DEBUG, _INFO = 10, 20  # logging.DEBUG and logging.INFO
 
 
 def _log(level: int, message: str, *args: Any) -> None:
-    """Log to the `omi.plugins` logger, without importing logging for nobody.
-
-    If nothing in the process has imported logging, no handler can be listening and these
-    DEBUG/INFO records would be dropped; skipping the import saves `omi plugins list` about
-    3 ms of its start-up.
-    """
+    """Log to `omi.plugins` without importing logging: if no one did, no one listens (and
+    `omi plugins list` starts about 3 ms sooner)."""
     logging = sys.modules.get("logging")
     if logging is not None:
         logging.getLogger(__name__).log(level, message, *args)

@@ -23,7 +23,6 @@ from typing import Any, Dict, List, Optional
 from omi import __version__
 from omi.errors import ScaffoldError
 from omi.kinds import KINDS
-from omi.record import ANSWERS_FILE as ANSWERS_FILE  # re-exported: its home before record.py
 from omi.record import record_rendering
 
 #: Plugin type -> (entry-point group, class-name suffix), derived from the table of kinds.
@@ -324,11 +323,8 @@ def _check_values(given: Dict[str, Any]) -> None:
 
 def _answers(plugin_type: str, name: str, defaults: Dict[str, Any],
              context: Dict[str, Any]) -> Dict[str, Any]:
-    """The answers file: enough to render the same project again from a newer template.
-
-    The values are those of the rendering's `context`, so answers typed at the prompts are
-    recorded too.
-    """
+    """The answers file, from the rendering's `context` (so answers typed at the prompts are
+    recorded too): enough to render the same project again from a newer template."""
     variables = {key: context[key] for key in defaults if not key.startswith("_")}
     return {
         "template": plugin_type,

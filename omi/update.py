@@ -32,24 +32,20 @@ from omi.atomic import write_atomically
 from omi.confine import UnsafePath, confined
 from omi.errors import ScaffoldError, UpdateError
 from omi.kinds import KIND_NAMES
-from omi.merge import Labels, MergeResult, merge_texts
+from omi.merge import Labels, merge_texts
 from omi.record import (
     ANSWERS_FILE,
-    BASE_FILE,
     Files,
     as_text,
-    fingerprint,
     read_record,
     read_tree,
     record_files,
 )
 from omi.scaffold import new_plugin, plugin_names, template_variables, templates_root
 
-# What omi.update exported before the record and the merge got modules of their own.
-__all__ = ["ANSWERS_FILE", "BASE_FILE", "Change", "Labels", "MergeResult", "UpdateError",
-           "UpdatePlan", "apply_update", "check_worktree", "fingerprint",
-           "init_record", "merge_texts", "plan_update", "read_record", "read_tree",
-           "record_files", "render", "still_asked"]
+# ANSWERS_FILE: plugins_cli reads it here (until it imports it from omi.record).
+__all__ = ["ANSWERS_FILE", "Change", "UpdateError", "UpdatePlan", "apply_update",
+           "check_worktree", "init_record", "plan_update", "render", "still_asked"]
 
 # --- rendering ----------------------------------------------------------------------------
 
