@@ -644,6 +644,22 @@ def test_only_plain_list_command_lines_skip_click():
         assert parse_plain_list(argv) is None, argv
 
 
+def test_the_fast_path_names_an_error_without_a_message_as_click_does(monkeypatch, capsys):
+    from omi import launch
+
+    def out_of_memory(group):
+        raise MemoryError()
+
+    monkeypatch.setattr("omi.listing.list_report", out_of_memory)
+    monkeypatch.setattr(sys, "argv", ["omi", "plugins", "list"])
+    monkeypatch.delenv("OMI_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        launch.main()
+    assert exited.value.code == 1
+    assert capsys.readouterr().err == ("Error: MemoryError (no message); rerun with --debug for "
+                                       "the traceback\n")
+
+
 def zipped_site(staging: Path, target: Path, version: str, plugin: str) -> Path:
     """A zip file holding one distribution (its dist-info and module), as a sys.path entry."""
     import zipfile
