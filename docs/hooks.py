@@ -1,5 +1,5 @@
 """MkDocs hooks: the conformance checks page is written from the check registry at build time,
-and the command-line page sees every command.
+the grade rules from omi.matrix.grade, and the command-line page sees every command.
 
 `omi plugins check --list-checks`, `--explain` and this page read the same registry
 (omi.conformance), so a check added to the suite appears here on the next build, with the
@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 PLACEHOLDER = "<!-- conformance-checks -->"
+GRADES_PLACEHOLDER = "<!-- grade-rules -->"
 TITLES = {"embedding": "Embedding providers", "storage": "Storage backends",
           "event": "Event handlers"}
 
@@ -59,6 +60,16 @@ def checks_markdown() -> str:
     return "\n".join(lines)
 
 
+def grades_markdown() -> str:
+    """The grade's rules, tier by tier, as `omi plugins check --grade` checks them."""
+    from omi.matrix.grade import RULES
+
+    lines = ["| Tier | Rule | The plugin... | Why it matters |", "|---|---|---|---|"]
+    lines += [f"| {rule.tier} | `{rule.name}` | {_cell(rule.text)} | {_cell(rule.why)} |"
+              for rule in RULES]
+    return "\n".join(lines)
+
+
 def on_config(config: Any, **kwargs: Any) -> Any:
     import click
 
@@ -73,4 +84,6 @@ def on_config(config: Any, **kwargs: Any) -> Any:
 def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
     if PLACEHOLDER in markdown:
         return markdown.replace(PLACEHOLDER, checks_markdown())
+    if GRADES_PLACEHOLDER in markdown:
+        return markdown.replace(GRADES_PLACEHOLDER, grades_markdown())
     return markdown

@@ -7,7 +7,8 @@ renders through the same functions, so both print the same thing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple
+import os
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 # plugins_cli and conformance import these four from here (until they name omi.textsafety)
 from omi.textsafety import json_text as json_text
@@ -81,12 +82,50 @@ def list_report(group: Optional[str]) -> Tuple[Dict[str, Dict[str, PluginInfo]],
     return report, registry
 
 
+def list_output(group: Optional[str], output_format: str, verbose: bool) -> Tuple[str, int]:
+    """What `omi plugins list` prints, and how many plugins failed to load (those registered
+    under a near miss of a group too; not those OMI_LOAD_PLUGINS keeps out)."""
+    report, registry = list_report(group)
+    misplaced = registry.misplaced(tuple(report))
+    text = render_list(report, output_format, verbose, registry.import_seconds, misplaced,
+                       project_notes())
+    failed = sum(bool(info.error) for infos in report.values() for info in infos.values())
+    return text, failed + len(misplaced)
+
+
+def strict_failure(failed: int) -> str:
+    """The error line of `omi plugins list --strict` when `failed` plugins did not load."""
+    return (f"{failed} plugin{'s' if failed > 1 else ''} failed to load (--strict); the "
+            f"reason{'s are' if failed > 1 else ' is'} above")
+
+
+def project_notes() -> List[str]:
+    """In a project directory: that the installed entry points differ from ./pyproject.toml's
+    (omi.diagnosis.stale_install). Nothing is read where there is no pyproject.toml."""
+    try:
+        here = os.getcwd()
+    except OSError:  # the working directory was deleted
+        return []
+    if not os.path.isfile(os.path.join(here, "pyproject.toml")):
+        return []
+    from omi.diagnosis import stale_install
+    from omi.plugins import GROUPS, discover_plugins, distribution_name, distribution_version
+
+    installed = [(group, entry_point.name, entry_point.value.strip(),
+                  distribution_name(entry_point), distribution_version(entry_point))
+                 for group, entry_points in discover_plugins().items()
+                 for entry_point in entry_points]
+    note = stale_install(GROUPS, here, installed)
+    return [note] if note else []
+
+
 def render_list(report: Dict[str, Dict[str, PluginInfo]], output_format: str, verbose: bool,
                 import_seconds: Dict[Tuple[str, str], float],
-                misplaced: Sequence[Tuple[Any, str]] = ()) -> str:
+                misplaced: Sequence[Tuple[Any, str]] = (), notes: Sequence[str] = ()) -> str:
     """The text (or JSON) `omi plugins list` prints for `report`, and for the plugins
     registered under a near miss of one of its groups (`misplaced`: the plugin and the group
-    it was meant to be in), which end it in a "Not loaded" section."""
+    it was meant to be in), which end it in a "Not loaded" section; `notes` (about the
+    project in the working directory) come last."""
     if output_format == "json":
         document = {
             "schema": SCHEMA,
@@ -95,6 +134,7 @@ def render_list(report: Dict[str, Dict[str, PluginInfo]], output_format: str, ve
             },
             "not_loaded": [{**info.to_dict(), "did_you_mean": intended}
                            for info, intended in misplaced],
+            "notes": list(notes),
         }
         return json_text(document)
     from omi.plugins import GROUP_TITLES
@@ -116,4 +156,5 @@ def render_list(report: Dict[str, Dict[str, PluginInfo]], output_format: str, ve
         lines = ["Not loaded:"]
         lines += [format_misplaced_line(info, verbose) for info, _ in misplaced]
         blocks.append("\n".join(lines))
+    blocks += [f"Note: {visible(note)}" for note in notes]  # it quotes pyproject.toml
     return "\n\n".join(blocks)

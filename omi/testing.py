@@ -40,6 +40,7 @@ from packaging.version import Version
 from omi.conformance.outcome import (
     EXITS,
     FAILED,
+    NOT_TESTED,
     Outcome,
     default_timeout,
     execute,
@@ -131,6 +132,8 @@ class _Conformance:
         if isinstance(verdict, str):  # why the check does not apply
             pytest.skip(verdict)
         known, outcome = verdict
+        if outcome.status == NOT_TESTED:  # the plugin's service could not be reached
+            pytest.skip(f"not tested: {outcome.message}")
         if check.name in known:
             request.node.add_marker(pytest.mark.xfail(reason=known[check.name], strict=False))
         if outcome.status == FAILED:

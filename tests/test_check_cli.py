@@ -345,7 +345,7 @@ def test_all_reports_a_plugin_that_fails_to_import_and_checks_the_rest(make_dist
                  OMI_LOAD_PLUGINS="good,gone")
     assert result.returncode == 2  # the import failure is a phase-1 failure
     lines = result.stdout.splitlines()
-    gone = lines.index("omi.event_handlers:gone [?]")
+    gone = lines.index("omi.event_handlers:gone [event]")
     assert lines[gone + 1] == "  ✗ validate_plugin"
     assert "No module named 'no_such_module_xyz'" in lines[gone + 2]
     assert "  ✓ handle_returns_none" in "\n".join(lines)
@@ -369,8 +369,9 @@ def test_all_reports_a_name_two_distributions_register_once(make_dist):
                  OMI_LOAD_PLUGINS="twin")
     assert result.returncode == 2
     lines = result.stdout.splitlines()
-    assert lines.count("omi.event_handlers:twin [?]") == 1
-    assert "registered by 2 distributions" in lines[lines.index("omi.event_handlers:twin [?]") + 2]
+    assert lines.count("omi.event_handlers:twin [event]") == 1
+    twin = lines.index("omi.event_handlers:twin [event]")
+    assert "registered by 2 distributions" in lines[twin + 2]
     assert lines[-1] == "0 passed, 1 failed, 0 skipped"
 
 
@@ -404,8 +405,9 @@ def test_all_fails_on_a_plugin_registered_under_a_near_miss_group_in_every_forma
     assert text.returncode == 2, text.stdout + text.stderr
     lines = text.stdout.splitlines()
     assert "  ✓ handle_returns_none" in "\n".join(lines)  # the rest is still checked
-    assert lines[lines.index(f"{LOST} [?]"):] == [
-        f"{LOST} [?]", "  ✗ validate_plugin", f"      {reason}", "1 passed, 1 failed, 0 skipped"]
+    assert lines[lines.index(f"{LOST} [event]"):] == [
+        f"{LOST} [event]", "  ✗ validate_plugin", f"      {reason}",
+        "1 passed, 1 failed, 0 skipped"]
     document = json.loads(omi(*run, "--format", "json", OMI_LOAD_PLUGINS="good,lost").stdout)
     lost = document["plugins"][-1]
     assert (lost["plugin"], lost["validation_error"], lost["exit_code"]) == (LOST, reason, 2)
@@ -434,7 +436,7 @@ def test_all_with_group_and_k_and_a_plugin_under_a_near_miss_group(make_dist):
     assert "lost" not in storage.stdout and storage.stdout.endswith("1 passed, 0 failed, "
                                                                     "0 skipped\n")
     every = omi("plugins", "check", "--all", "-k", "recall_honours_limit", **loads)
-    assert every.returncode == 2 and f"{LOST} [?]" in every.stdout
+    assert every.returncode == 2 and f"{LOST} [event]" in every.stdout
     assert "good (JSONLinesHandler)" not in every.stdout  # no check of it matches
     kept_out = omi("plugins", "check", "--all", "-k", "recall_honours_limit",
                    OMI_LOAD_PLUGINS="good,store")

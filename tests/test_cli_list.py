@@ -219,7 +219,7 @@ def test_an_entry_point_naming_only_a_module_shows_the_module(make_dist):
 def test_json_with_group_holds_that_group_only():
     document = json.loads(run("plugins", "list", "--group", "storage", "--format", "json").output)
     assert document == {"schema": "omi.plugins.list/1",
-                        "groups": {"omi.storage_backends": []}, "not_loaded": []}
+                        "groups": {"omi.storage_backends": []}, "not_loaded": [], "notes": []}
 
 
 def test_help_lists_the_lazy_plugins_group_as_click_would_without_importing_it():

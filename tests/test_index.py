@@ -635,12 +635,15 @@ def test_the_console_script_answers_plain_lists_as_click_does(make_dist, argv):
 def test_only_plain_list_command_lines_skip_click():
     from omi.launch import parse_plain_list
 
-    assert parse_plain_list(["plugins", "list", "-v", "--format", "json"]) == ("json", None, True)
-    assert parse_plain_list(["plugins", "list", "--group", "storage"]) == ("text", "storage", False)
+    assert parse_plain_list(["plugins", "list", "-v", "--format", "json"]) == ("json", None, True,
+                                                                                False)
+    assert parse_plain_list(["plugins", "list", "--group", "storage"]) == ("text", "storage", False,
+                                                                           False)
+    assert parse_plain_list(["plugins", "list", "--strict"]) == ("text", None, False, True)
     for argv in (["--debug", "plugins", "list"], ["plugins", "list", "--format", "xml"],
                  ["plugins", "list", "--bogus"], ["plugins", "list", "--group"],
                  ["plugins", "list", "--help"], ["plugins", "check", "x"],
-                 ["plugins", "list", "x"]):
+                 ["plugins", "list", "x"], ["plugins", "list", "--strict=yes"]):
         assert parse_plain_list(argv) is None, argv
 
 

@@ -17,6 +17,10 @@ from typing import Any, Callable, Dict, Iterable, Optional
 from omi.conformance.registry import Check, CheckFailure, Context
 
 PASSED, FAILED, SKIPPED, XFAIL, XPASS = "passed", "failed", "skipped", "xfail", "xpass"
+#: The plugin's service could not be reached (or refused the credentials): not a verdict.
+NOT_TESTED = "not-tested"
+#: Every status, in the order reports count them.
+STATUSES = (PASSED, FAILED, SKIPPED, NOT_TESTED, XFAIL, XPASS)
 
 #: Seconds a check may take unless told otherwise (--timeout, check_timeout, OMI_CHECK_TIMEOUT).
 DEFAULT_TIMEOUT = 60.0
@@ -143,14 +147,14 @@ def execute(check: Check, factory: Callable[[Path], Any], capabilities: Iterable
     except Exception as error:  # noqa: BLE001 - any exception from the plugin is a failure
         if exceeded and _ran_out_of_memory(error):
             status, message = FAILED, exceeded
+        elif (unreachable := _unreachable(error)) is not None:
+            status, message = NOT_TESTED, unreachable
         elif isinstance(error, CheckFailure):
             status, message = FAILED, str(error)
         else:
             status, message = FAILED, str(CheckFailure(
                 "the check's calls to succeed",
-                f"{type(error).__name__}: {error} ({_where(error)})",
-                "make that call handle the check's input, or declare the check in "
-                "conformance_known_failures with the reason"))
+                f"{type(error).__name__}: {error} ({_where(error)})", _call_fix(factory)))
     finally:
         duration = time.perf_counter() - start
         context.cleanup()
@@ -163,6 +167,25 @@ def one_line_message(message: str) -> str:
     if len(text) <= MESSAGE_LIMIT and len(message) <= MESSAGE_LIMIT * 2:
         return text
     return f"{text[:MESSAGE_LIMIT]}... (cut: {len(message):,} characters in all)"
+
+
+def _unreachable(error: BaseException) -> Optional[str]:
+    """Imported at the first error: a run that passes does not need the module."""
+    from omi.conformance.reachability import unusable_service
+
+    return unusable_service(error)
+
+
+def _call_fix(factory: Callable[[Path], Any]) -> str:
+    """The fix for a call that raised: the author's to make, unless the plugin is one of
+    OMI's own (whose author is not the person running the check)."""
+    module = getattr(getattr(factory, "plugin_class", None), "__module__", "") or ""
+    if module.startswith("omi."):
+        return ("this plugin ships with omi-openclaw, it is not yours to change: check the "
+                "options it was given (--option) and its service; if they are right, report "
+                "this output to omi-openclaw")
+    return ("make that call handle the check's input, or declare the check in "
+            "conformance_known_failures with the reason")
 
 
 def _ran_out_of_memory(error: Optional[BaseException]) -> bool:

@@ -12,7 +12,9 @@ import functools
 import json
 from typing import Callable, List
 
-from omi.conformance.suite import Report
+from omi.conformance.outcome import NOT_TESTED, STATUSES
+from omi.conformance.suite import Report, exit_code
+from omi.conformance.target import UNKNOWN
 from omi.listing import visible
 
 MARKS = {"passed": "✓", "failed": "✗", "skipped": "skipped", "xfail": "xfail", "xpass": "xpass"}
@@ -38,13 +40,17 @@ def _escaped(render: Callable[[List[Report], bool], str]) -> Callable[[List[Repo
 
 def summary_line(reports: List[Report]) -> str:
     """`N passed, N failed, N skipped`, plus xfail/xpass counts when there are any."""
-    totals = {"passed": 0, "failed": 0, "skipped": 0, "xfail": 0, "xpass": 0}
+    totals = dict.fromkeys(STATUSES, 0)
     for report in reports:
         for status, count in report.counts().items():
             totals[status] += count
         if report.validation_error is not None:
             totals["failed"] += 1
     line = f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped"
+    if totals[NOT_TESTED]:
+        untested = sum(report.untested is not None for report in reports)
+        line += (f", {totals[NOT_TESTED]} not tested ({untested} plugin"
+                 f"{'s' if untested > 1 else ''} whose service could not be reached)")
     if totals["xfail"] or totals["xpass"]:
         line += f", {totals['xfail']} xfailed, {totals['xpass']} xpassed"
     return line
@@ -55,13 +61,16 @@ def render_text(reports: List[Report], strict: bool = False) -> str:
     """One line per check; `strict` changes nothing here (the exit code says it)."""
     lines: List[str] = []
     for report in reports:
-        lines.append(f"{report.label} [{report.interface}]")
+        lines.append(report.label + ("" if report.interface == UNKNOWN
+                                     else f" [{report.interface}]"))
         if report.validation_error is not None:
             lines.append("  ✗ validate_plugin")
             lines.append(f"      {report.validation_error}")
             continue
         lines.append("  ✓ validate_plugin")
         for outcome in report.outcomes:
+            if outcome.status == NOT_TESTED:
+                continue  # said once, below
             mark = MARKS[outcome.status]
             line = f"  {mark} {outcome.name} ({outcome.duration:.3f}s)"
             if outcome.status in ("skipped", "xfail", "xpass"):
@@ -69,6 +78,10 @@ def render_text(reports: List[Report], strict: bool = False) -> str:
             lines.append(line)
             if outcome.status == "failed":
                 lines.append(f"      {outcome.message}")
+        if report.untested is not None:
+            count = report.counts()[NOT_TESTED]
+            lines.append(f"  not tested ({count} check{'s' if count > 1 else ''}): "
+                         f"{report.untested}")
     lines.append(summary_line(reports))
     return "\n".join(lines)
 
@@ -92,6 +105,7 @@ def render_json(reports: List[Report], strict: bool = False) -> str:
             for report in reports
         ],
         "summary": summary_line(reports),
+        "exit_code": exit_code(reports, strict),
     }
     return json.dumps(document, indent=2, ensure_ascii=False)
 
@@ -109,7 +123,8 @@ def render_junit(reports: List[Report], strict: bool = False) -> str:
             tests=str(len(report.outcomes) + 1),
             failures=str(counts["failed"] + (report.validation_error is not None)
                          + (counts["xpass"] if strict else 0)),
-            skipped=str(counts["skipped"] + counts["xfail"]), time=f"{report.wall_time:.3f}",
+            skipped=str(counts["skipped"] + counts["xfail"] + counts[NOT_TESTED]),
+            time=f"{report.wall_time:.3f}",
         )
         case = ElementTree.SubElement(suite, "testcase", classname=report.interface,
                                       name="validate_plugin")
@@ -121,7 +136,7 @@ def render_junit(reports: List[Report], strict: bool = False) -> str:
                                           name=outcome.name, time=f"{outcome.duration:.3f}")
             if outcome.status == "failed":
                 ElementTree.SubElement(case, "failure", message=outcome.message)
-            elif outcome.status in ("skipped", "xfail"):
+            elif outcome.status in ("skipped", "xfail", NOT_TESTED):
                 ElementTree.SubElement(case, "skipped", message=f"{outcome.status}: "
                                                                 f"{outcome.message}")
             elif outcome.status == "xpass" and strict:

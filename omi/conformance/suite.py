@@ -11,7 +11,9 @@ from omi.conformance.outcome import (
     DEFAULT_MEMORY_LIMIT,
     DEFAULT_TIMEOUT,
     FAILED,
+    NOT_TESTED,
     SKIPPED,
+    STATUSES,
     XPASS,
     Outcome,
     apply_known_failures,
@@ -41,17 +43,40 @@ class Report:
     wall_time: float = 0.0
 
     def counts(self) -> Dict[str, int]:
-        counts = {status: 0 for status in ("passed", "failed", "skipped", "xfail", "xpass")}
+        counts = {status: 0 for status in STATUSES}
         for outcome in self.outcomes:
             counts[outcome.status] += 1
         return counts
 
+    @property
+    def untested(self) -> Optional[str]:
+        """Why the plugin was not tested (its service could not be reached), or None."""
+        return next((o.message for o in self.outcomes if o.status == NOT_TESTED), None)
+
     def exit_code(self, strict: bool = False) -> int:
-        """2 when validation failed, 1 when a check failed (or xpassed under strict), else 0."""
+        """2 when validation failed, 1 when a check failed (or xpassed under strict), 3 when
+        it was not tested (NOT_TESTED_EXIT), else 0."""
         if self.validation_error is not None:
             return 2
         bad = {FAILED, XPASS} if strict else {FAILED}
-        return 1 if any(o.status in bad for o in self.outcomes) else 0
+        if any(o.status in bad for o in self.outcomes):
+            return 1
+        return NOT_TESTED_EXIT if self.untested else 0
+
+
+#: The exit code of a run in which no plugin could be tested (see `exit_code`).
+NOT_TESTED_EXIT = 3
+
+
+def exit_code(reports: List[Report], strict: bool = False) -> int:
+    """The exit code of a run: a plugin that is wrong wins (2 for validation, else 1); when
+    none is, 3 if every plugin was not tested (nothing could be tested), else 0: the plugins
+    that were tested passed, and those whose service was out of reach are reported so."""
+    codes = [report.exit_code(strict) for report in reports]
+    wrong = [code for code in codes if code != NOT_TESTED_EXIT]
+    if codes and not wrong:
+        return NOT_TESTED_EXIT
+    return max(wrong, default=0)
 
 
 def run_suite(target: Target | Declared, pattern: Optional[str] = None, seed: int = 0,
