@@ -12,7 +12,7 @@
   <= 1.20).
 
 The distributions and the config file are dated 10 s back before timing: the plugin index and
-the parsed-config cache do not trust a timestamp younger than 2 s (see omi/index.py and
+the parsed-config cache do not trust a timestamp younger than 2 s (see omi/cachefiles.py and
 omi/configcache.py), and a user's installed packages and config file are older than that.
 The plugin modules are compiled first, as pip compiles what it installs: otherwise the first
 import writes `__pycache__` into the sys.path entry, which changes it, and the index would be

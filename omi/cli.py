@@ -30,15 +30,6 @@ class BadInput(click.ClickException):
     exit_code = 2
 
 
-def error_line(error: BaseException) -> str:
-    """One line for an unexpected error; one without a message (a MemoryError) is named by
-    its type rather than printed as a bare 'Error: '."""
-    from omi.listing import one_line
-
-    return one_line(error) or (f"{type(error).__name__} (no message); rerun with --debug for "
-                               f"the traceback")
-
-
 def _debug_enabled(ctx: click.Context) -> bool:
     root = ctx.find_root()
     return bool(root.params.get("debug")) or os.environ.get("OMI_DEBUG", "") not in ("", "0")
@@ -49,16 +40,16 @@ def one_line_usage(error: click.UsageError) -> click.ClickException:
     with where to read how the command is used."""
     if isinstance(error, getattr(click.exceptions, "NoArgsIsHelpError", ())):
         return error  # `omi plugins` alone: click 8.2+ prints the group's help this way
-    from omi.listing import one_line
+    from omi.textsafety import one_line
 
     hint = f"; see '{error.ctx.command_path} --help'" if error.ctx is not None else ""
     return BadInput(one_line(error.format_message()).rstrip(".") + hint)
 
 
+# Not shutil.get_terminal_size: importing shutil (bz2, lzma...) costs `omi --help` 2.8 ms of 59.
 def _terminal_width() -> int | None:
-    """The help width click would choose, found as shutil.get_terminal_size finds it but
-    without importing shutil (and the compression modules it imports): a few milliseconds
-    of every `omi --help`. None when click's width is forced (as CliRunner does)."""
+    """The help width click would choose, found as shutil.get_terminal_size finds it; None
+    when click's width is forced (as CliRunner does)."""
     import sys
 
     if click.formatting.FORCED_WIDTH is not None:
@@ -154,11 +145,15 @@ class OmiGroup(click.Group):
             if _debug_enabled(ctx) and type(error) not in (UsageError, OperationFailed):
                 raise  # a library's error: its traceback is what --debug is for
             if str(error):  # without a message, the command's output already said why
+                from omi.textsafety import error_line
+
                 click.echo(f"Error: {error_line(error)}", err=True)
             ctx.exit(error.exit_code)
         except Exception as error:
             if _debug_enabled(ctx):
                 raise
+            from omi.textsafety import error_line
+
             click.echo(f"Error: {error_line(error)}", err=True)
             ctx.exit(1)
 
@@ -284,7 +279,7 @@ def store_command(text: str, meta: tuple[str, ...], config_path: str | None) -> 
     if not text.strip():
         raise UsageError("TEXT is empty; give the memory's text, e.g. omi store \"...\"")
     metadata = parse_settings(meta, "--meta", "--meta source=cli")
-    from omi.listing import plugin_output_to_stderr
+    from omi.textsafety import plugin_output_to_stderr
 
     with plugin_output_to_stderr(), _open_memory(config_path) as memory:
         memory_id = memory.store(text, metadata)
@@ -311,7 +306,7 @@ def recall_command(query: str, limit: int, output_format: str, config_path: str 
     if limit > MAX_RECALL_LIMIT:
         raise UsageError(f"--limit {limit} is too large: one recall returns at most "
                        f"{MAX_RECALL_LIMIT} memories; give 1 to {MAX_RECALL_LIMIT}")
-    from omi.listing import json_text, one_line, plugin_output_to_stderr, visible
+    from omi.textsafety import json_text, one_line, plugin_output_to_stderr, visible
 
     with plugin_output_to_stderr(), _open_memory(config_path) as memory:
         results = memory.recall(query, limit)
@@ -350,7 +345,7 @@ def config_show(config_path: str | None, output_format: str) -> None:
       OMI_CONFIG=prod.yaml omi config show --format json
     """
     from omi.config import load_config, mask_secrets
-    from omi.listing import json_text, safe_lines, visible
+    from omi.textsafety import json_text, safe_lines, visible
 
     config = load_config(config_path)
     document = mask_secrets(config.effective())

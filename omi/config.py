@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union, cast
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from omi.errors import ConfigError
 from omi.errors import did_you_mean as _did_you_mean
@@ -55,10 +55,9 @@ TOP_LEVEL_KEYS = ("embedding", "storage", "events")
 DISPATCH_OPTIONS = ("background", "queue_size", "put_timeout", "slow_handler_seconds",
                     "close_timeout")
 #: ./omi.yaml may come from someone else's checkout: a config is a few kilobytes, so anything
-#: past these limits is refused before it can cost seconds or gigabytes.
+#: past this size (or the loader's limits, omi.configyaml) is refused before it can cost
+#: seconds or gigabytes.
 MAX_CONFIG_BYTES = 256 * 1024
-MAX_CONFIG_VALUES = 10_000  # counting every copy a YAML alias (*name) makes
-MAX_CONFIG_DEPTH = 32
 
 # Patterns, compiled (and cached by `re`) when a value holds a "$": most never do.
 _REFERENCE = r"\$\$\{|\$\{([^}]*)\}|\$\{"
@@ -150,9 +149,10 @@ def _join(parent: str, child: Any) -> str:
 # --- the parsed configuration ---------------------------------------------------------------
 
 
+# Not @dataclass: building the two classes (exec of each method) costs every host start 1.4 ms,
+# of the 12 ms it may spend over building the plugins directly (bench_cli: ratio <= 1.20).
 class _Record:
-    """Equality and a repr over `_fields`, as @dataclass would write them: building a dataclass
-    runs `exec` for each method, about 1.5 ms a class at every host start."""
+    """Equality and a repr over `_fields`, as @dataclass would write them."""
 
     __slots__: Tuple[str, ...] = ()
     _fields: Tuple[str, ...] = ()
@@ -260,14 +260,15 @@ def _parse_yaml(source: str, data: bytes) -> Any:
                           f"which no configuration needs; check that this is the right file")
     import yaml  # only a config that is not in the cache pays for it
 
-    loader = _config_loader()
+    from omi.configyaml import ConfigLoader, Refused
+
     text = data.decode("utf-8")
     try:
-        return yaml.load(text, Loader=loader)
-    except loader.Refused as error:
-        mark = error.problem_mark
-        raise ConfigError(f"{source}: line {mark.line + 1}, column {mark.column + 1}: "
-                          f"{error.problem}") from None
+        return yaml.load(text, Loader=ConfigLoader)
+    except Refused as error:
+        at = error.problem_mark
+        where = f"line {at.line + 1}, column {at.column + 1}: " if at is not None else ""
+        raise ConfigError(f"{source}: {where}{error.problem}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -276,91 +277,6 @@ def _parse_yaml(source: str, data: bytes) -> Any:
         hint = ('; inside {...} quote values that use ${VAR}, e.g. api_key: "${MY_KEY}"'
                 if "${" in line and "{" in line.replace("${", "") else "")
         raise ConfigError(f"{source}: not valid YAML{where}: {problem}{hint}") from None
-
-
-def _config_loader() -> Any:
-    """yaml.SafeLoader, bounded and strict, for files that may come from someone else.
-
-    It refuses (raising its `Refused`, with the place) a document that nests deeper than
-    MAX_CONFIG_DEPTH or holds more than MAX_CONFIG_VALUES values once every alias is counted
-    as the copy it becomes: PyYAML parses a nine-level alias bomb in milliseconds by sharing
-    the aliased objects, but everything that walks the result pays for each copy. Aliases
-    within the limits still work (`<<: *base` merges are useful). A key given twice in one
-    mapping is an error: PyYAML would silently keep the last one (a second `embedding:`
-    would quietly win).
-    """
-    import yaml
-
-    class ConfigLoader(yaml.SafeLoader):
-        class Refused(yaml.MarkedYAMLError):
-            """A document past the limits: valid YAML that OMI will not read."""
-
-        def __init__(self, stream: Any) -> None:
-            super().__init__(stream)
-            self.depth = 0
-            self.values = 0
-            self.sizes: Dict[int, int] = {}  # id(node) -> values it stands for, aliases expanded
-
-        def compose_node(self, parent: Optional[yaml.Node], index: int) -> Optional[yaml.Node]:
-            event = self.peek_event()  # type: ignore[no-untyped-call]  # unannotated in the stubs
-            # SafeLoader parses in Python, whose marks are yaml.error.Mark (the stubs allow
-            # the C parser's Mark too)
-            mark = cast(Optional[yaml.error.Mark], event.start_mark)
-            if isinstance(event, yaml.AliasEvent) and event.anchor in self.anchors:
-                size = self.sizes.get(id(self.anchors[event.anchor]))
-                if size is None:  # its anchor is still open: the alias is inside it
-                    raise self.Refused(None, None, f"the alias *{event.anchor} is inside the "
-                                       f"value it refers to; a configuration cannot contain "
-                                       f"itself", mark)
-                self.count(size, mark)
-                return super().compose_node(parent, index)
-            self.depth += 1
-            if self.depth > MAX_CONFIG_DEPTH:
-                self.too_deep(mark)
-            before = self.values
-            self.count(1, mark)
-            node = super().compose_node(parent, index)
-            self.depth -= 1
-            self.sizes[id(node)] = self.values - before
-            return node
-
-        def fetch_flow_collection_start(self, token_class: Any) -> None:
-            # `[[[[...`: refused by the scanner, before PyYAML looks up to 1024 characters
-            # ahead for keys at every level (seconds on a long line of brackets)
-            if self.flow_level >= MAX_CONFIG_DEPTH:
-                self.too_deep(self.get_mark())
-            super().fetch_flow_collection_start(token_class)
-
-        def too_deep(self, mark: Optional[yaml.error.Mark]) -> None:
-            raise self.Refused(None, None, f"values are nested more than {MAX_CONFIG_DEPTH} "
-                               f"levels deep; flatten the configuration", mark)
-
-        def count(self, values: int, mark: Optional[yaml.error.Mark]) -> None:
-            self.values += values
-            if self.values > MAX_CONFIG_VALUES:
-                raise self.Refused(None, None, f"the file holds more than "
-                                   f"{MAX_CONFIG_VALUES:,} values once its aliases (*name) are "
-                                   f"expanded; write a smaller configuration without nested "
-                                   f"aliases", mark)
-
-        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-            seen = set()
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` may be overridden
-                    continue
-                key = self.construct_object(key_node, deep=deep)
-                try:
-                    duplicate = key in seen
-                    seen.add(key)
-                except TypeError:  # an unhashable key: SafeLoader explains that one
-                    continue
-                if duplicate:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"the key {key!r} is given twice; keep one of them",
-                        key_node.start_mark)
-            return super().construct_mapping(node, deep)
-
-    return ConfigLoader
 
 
 def parse_config(document: Any, source: Optional[PathLike] = None,
@@ -575,12 +491,8 @@ def options_problem(cls: Any, options: Dict[str, Any], partial: bool = False
 
 
 def _keeps_object_constructor(cls: Any) -> bool:
-    """Whether calling `cls` runs `object`'s own constructor, which takes no options.
-
-    inspect.signature says the same of such a class (many plugins define no __init__), but
-    only after tokenizing object's text signature, and compiling tokenize's regular
-    expressions costs a host start milliseconds.
-    """
+    """Whether calling `cls` runs `object`'s own constructor, which takes no options (as
+    inspect.signature would say, after compiling tokenize's patterns: ms of a host start)."""
     init, new = getattr(cls, "__init__", None), getattr(cls, "__new__", None)
     return (init is object.__init__ and new is object.__new__ and isinstance(cls, type)
             and type(cls).__call__ is type.__call__)

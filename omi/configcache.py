@@ -2,9 +2,9 @@
 
 Reading config.yaml costs a start more than everything else OMI does (importing PyYAML and
 its regular expressions, then parsing); the file rarely changes. This module keeps the tree
-the YAML loader built, as JSON, in the user cache directory beside the plugin index
-(omi/index.py), one file per config path, and uses it only while the config file's identity
-is unchanged: device, inode, size and nanosecond mtime and ctime.
+the YAML loader built, as JSON, in the user cache directory beside the plugin index (both
+through omi.cachefiles), one file per config path, and uses it only while the config file's
+identity is unchanged: device, inode, size and nanosecond mtime and ctime.
 
 - Only the file's own text is cached: `${VAR}` references are expanded by omi.config at
   every load, after the cache, so no value from the environment is ever written here.
@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
-from omi import index
+from omi import cachefiles
 
 __all__ = ["clear", "entries", "load"]
 
@@ -44,11 +44,11 @@ def load(source: Union[str, os.PathLike[str]], parse: Callable[[bytes], Any],
     `parse(up to max_bytes + 1 of the file's bytes)`, whose result is cached when it may be.
     Errors of reading (OSError) and of `parse` propagate unchanged."""
     path = os.path.abspath(source)
-    enabled = index.cache_enabled()
+    enabled = cachefiles.cache_enabled()
     if enabled:
         document = _cached(path)
         if document is not _MISS:
-            index._log("config cache hit: %s", path)
+            cachefiles.log("config cache hit: %s", path)
             return document
     import time
 
@@ -59,32 +59,30 @@ def load(source: Union[str, os.PathLike[str]], parse: Callable[[bytes], Any],
     document = parse(data)
     if enabled:
         if before != after:
-            index._log("config cache not written: %s changed while it was read", path)
-        elif before[3] >= time.time_ns() - index.RACY_NS:  # its mtime, as git does
-            index._log("config cache not written: %s changed too recently to trust its "
-                       "timestamp", path)
+            cachefiles.log("config cache not written: %s changed while it was read", path)
+        elif before[3] >= time.time_ns() - cachefiles.RACY_NS:  # its mtime, as git does
+            cachefiles.log("config cache not written: %s changed too recently to trust its "
+                           "timestamp", path)
         elif not _cacheable(document, [MAX_ENTRY_BYTES - 2 * len(_json_text(path)) - 256]):
-            index._log("config cache not written: %s holds values JSON cannot carry", path)
+            cachefiles.log("config cache not written: %s holds values JSON cannot carry", path)
         else:
-            index.write_private(cache_file(path),
-                                {"format": FORMAT, "path": path, "identity": list(before),
-                                 "document": document}, label="config cache",
-                                closed_to=PRIVATE)
+            cachefiles.write_private(cache_file(path),
+                                     {"format": FORMAT, "path": path, "identity": list(before),
+                                      "document": document}, label="config cache",
+                                     closed_to=PRIVATE)
     return document
 
 
 def cache_file(path: str) -> str:
-    return os.path.join(index.cache_dir(),
-                        f"{KIND}-{index.digest(path.encode('utf-8', 'surrogatepass'))}.json")
+    return cachefiles.named(KIND, path.encode("utf-8", "surrogatepass"))
 
 
 def _identity(st: os.stat_result) -> Tuple[int, int, int, int, int]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-# Why _read_entry refused an entry, for the messages that tell the two apart.
+# Why _read_entry refused an entry, for the messages that tell it apart.
 _NOT_PRIVATE = "is not private to this user"
-_NOT_JSON = "is not valid JSON"
 
 
 def _cached(path: str) -> Any:
@@ -96,9 +94,9 @@ def _cached(path: str) -> Any:
     entry, problem = _read_entry(cache_file(path))
     if entry is None:
         if problem == _NOT_PRIVATE:
-            index._log("config cache of %s ignored: not private to this user", path)
-        elif problem == _NOT_JSON:
-            index._log("config cache of %s is not valid JSON; ignored", path)
+            cachefiles.log("config cache of %s ignored: not private to this user", path)
+        elif problem == cachefiles.NOT_JSON:
+            cachefiles.log("config cache of %s is not valid JSON; ignored", path)
         return _MISS
     if entry.get("path") != path or entry.get("identity") != identity or "document" not in entry:
         return _MISS
@@ -107,21 +105,13 @@ def _cached(path: str) -> Any:
 
 def _read_entry(file: str) -> Tuple[Optional[Dict[str, Any]], str]:
     """(the entry in `file`, "") when it is ours: private to this user (the file and its
-    directory, as omi.index.read_trusted checks them), at most MAX_ENTRY_BYTES, a JSON
-    object of this FORMAT; else (None, what is wrong with it)."""
-    data, problem = index.read_trusted(file, MAX_ENTRY_BYTES, closed_to=PRIVATE)
-    if data is None:
-        return None, (_NOT_PRIVATE if problem in (index.UNTRUSTED, index.UNTRUSTED_DIRECTORY)
-                      else problem)
-    if len(data) > MAX_ENTRY_BYTES:
-        return None, "is too large"
-    import json
-
-    try:
-        entry = json.loads(data)
-    except ValueError:
-        return None, _NOT_JSON
-    if not isinstance(entry, dict) or entry.get("format") != FORMAT:
+    directory), at most MAX_ENTRY_BYTES, a JSON object of this FORMAT; else (None, what is
+    wrong with it)."""
+    entry, problem = cachefiles.read_json(file, MAX_ENTRY_BYTES, closed_to=PRIVATE)
+    if entry is None:
+        return None, (_NOT_PRIVATE if problem in (cachefiles.UNTRUSTED,
+                                                  cachefiles.UNTRUSTED_DIRECTORY) else problem)
+    if entry.get("format") != FORMAT:
         return None, "is of another format"
     return entry, ""
 
@@ -158,7 +148,7 @@ def entries() -> List[Dict[str, Any]]:
     import time
 
     found: List[Dict[str, Any]] = []
-    directory = index.cache_dir()
+    directory = cachefiles.cache_dir()
     try:
         names = sorted(os.listdir(directory))
     except OSError:
@@ -187,4 +177,4 @@ def entries() -> List[Dict[str, Any]]:
 
 def clear() -> List[str]:
     """Remove every cached config file; return their paths."""
-    return sorted(index.prune(index.cache_dir(), KIND, max_files=0))
+    return sorted(cachefiles.prune(cachefiles.cache_dir(), KIND, max_files=0))

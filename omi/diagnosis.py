@@ -3,10 +3,12 @@
 The most common failure of a new plugin is that it is invisible: its entry point sits in a
 group OMI does not read, names a class its module does not define, belongs to a project that
 was never installed for the Python running omi, or to an editable install whose source moved.
-These functions turn each of those into a sentence saying what to run. They run on error paths
-only (and, for the near-miss rule, when the plugin index scans), so nothing here weighs on a
-listing that finds every plugin where it should be. Of OMI's modules it imports only
-omi.tomlfile, when it reads ./pyproject.toml: omi.plugins and omi.index pass it what it needs.
+These functions turn each of those into a sentence saying what to run. They run on error paths,
+when installed distributions are scanned (the near-miss groups; the omi-openclaw range a
+plugin's distribution requires, judged once per scan of the plugin index, or at every listing
+with OMI_NO_CACHE=1), and when `plugins list` runs in a project directory (stale_install), so a
+listing the index answers elsewhere never imports this module. Of OMI's modules it imports
+omi.textsafety, and omi.tomlfile when it reads ./pyproject.toml: its callers pass it the rest.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 # Text read from a file, shown on one line with its control and bidi characters escaped (a
 # terminal escape sequence in a pyproject.toml stays inert).
-from omi.listing import visible as _shown
+from omi.textsafety import visible
 
 __all__ = [
     "import_failure",
@@ -141,13 +143,13 @@ def project_here(name: str, groups: Sequence[str]) -> Optional[str]:
         intended = group if group in groups else intended_group(str(group), groups)
         if intended is None:
             continue
-        where = f"{_shown(os.path.join(here, PROJECT_FILE))} declares '{name}'"
+        where = f"{visible(os.path.join(here, PROJECT_FILE))} declares '{name}'"
         state = ("is installed without it (entry points are written when a project is "
                  "installed)" if _is_installed(project)
                  else f"is not installed for the Python that runs omi ({sys.executable})")
-        wrong = ("" if intended == group else f"; its group '{_shown(str(group))}' is not one "
+        wrong = ("" if intended == group else f"; its group '{visible(str(group))}' is not one "
                  f"OMI reads (did you mean '{intended}'?)")
-        return (f"{where}, but project {_shown(project)} {state}{wrong}; "
+        return (f"{where}, but project {visible(project)} {state}{wrong}; "
                 f"run {reinstall_command()}")
     return None
 
@@ -180,13 +182,13 @@ def stale_install(groups: Sequence[str], directory: str,
     have = {entry[:3] for entry in ours}
     if have == declared:
         return None
-    where = _shown(os.path.join(directory, PROJECT_FILE))
+    where = visible(os.path.join(directory, PROJECT_FILE))
     if not ours and not _is_installed(project):
-        return (f"{where} declares OMI plugins, but project {_shown(project)} is not "
+        return (f"{where} declares OMI plugins, but project {visible(project)} is not "
                 f"installed for the Python that runs omi ({sys.executable}); run "
                 f"{reinstall_command()}")
-    version = f" {_shown(ours[0][4])}" if ours else ""
-    return (f"the installed metadata of {_shown(project)}{version} differs from {where} "
+    version = f" {visible(ours[0][4])}" if ours else ""
+    return (f"the installed metadata of {visible(project)}{version} differs from {where} "
             f"(pyproject.toml: {_listed(declared - have)}; installed: "
             f"{_listed(have - declared)}): entry points are written when a project is "
             f"installed; run {reinstall_command()}")
@@ -248,7 +250,7 @@ _NEXT_TABLE = re.compile(rb"^[ \t]*\[", re.M)
 def _listed(entries: set[EntryLine], most: int = 3) -> str:
     shown = [f"{group} {name} = {value}" for group, name, value in sorted(entries)]
     more = f" and {len(shown) - most} more" if len(shown) > most else ""
-    return _shown(", ".join(shown[:most]) + more) if shown else "nothing"
+    return visible(", ".join(shown[:most]) + more) if shown else "nothing"
 
 
 # --- an entry point that does not import ----------------------------------------------------
@@ -362,7 +364,7 @@ def _moved_source(dist: Any, error: BaseException) -> Optional[str]:
     source = _editable_source(dist)
     if source is None or os.path.isdir(source):
         return None
-    return (f"it was installed in editable mode from {_shown(source)}, which no longer exists: "
+    return (f"it was installed in editable mode from {visible(source)}, which no longer exists: "
             f"in the project's new directory, run {reinstall_command()}")
 
 

@@ -27,10 +27,8 @@ distribution finder on `sys.meta_path`, a file modified too recently for its tim
 trusted) means a fresh scan. A distribution whose entry_points.txt or METADATA is not UTF-8 is
 reported (a logged warning, at every command) rather than failing the scan.
 
-Writing is atomic (a temporary file, then `os.replace`), so concurrent writers never leave a
-torn file; a read-only or missing cache directory only costs the cache. Writing a new file
-prunes the files of the same kind that no one rewrote for MAX_AGE_DAYS, and the oldest past
-MAX_FILES. OMI_NO_CACHE=1 turns it off.
+The file is read, written and pruned as omi.cachefiles does for every cache (private, atomic,
+trusted only when it is the user's own); OMI_NO_CACHE=1 turns it off.
 
 Distributions come from directories and zip files on sys.path (importlib.metadata's path
 finder reads nothing else, whatever `sys.path_hooks` import from): a zip file is fingerprinted
@@ -44,66 +42,38 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-if TYPE_CHECKING:  # a hit of the index never imports importlib.metadata
-    from importlib.metadata import PackageMetadata, PathDistribution
+from omi import __version__, cachefiles
 
-from omi import __version__
+# plugins_cli reads these two here (until it imports them from omi.cachefiles)
+from omi.cachefiles import SWITCH as SWITCH
+from omi.cachefiles import cache_dir as cache_dir
+from omi.distributions import (
+    META_FILES,
+    CachedDistribution,
+    CachedEntryPoint,
+    distribution_facts,
+    metadata_text,
+    report_broken,
+    scan_entry_points,
+)
 
 __all__ = [
-    "CachedDistribution",
-    "CachedEntryPoint",
-    "cache_dir",
-    "cache_enabled",
     "cache_file",
     "clear",
     "entry_points",
+    "fingerprint",
     "interpreter_key",
-    "prune",
     "show",
-    "write_private",
 ]
 
 FORMAT = 3  # 2: near-miss groups are recorded too; 3: ctimes, .egg directories
-SWITCH = "OMI_NO_CACHE"
 KIND = "plugins"  # its files: plugins-<key>.json
 MAX_BYTES = 8 * 1024 * 1024  # a larger file is not ours, or not sane: ignore it
-# File systems stamp a write with a coarse clock (a few milliseconds on Linux, 2 s on FAT), so
-# a file changed twice within one tick may keep its mtime (and its size). As git does for its
-# index, a fingerprint whose newest mtime is this close to the time it was taken is not
-# trusted: it is not saved, and the next command scans again.
-RACY_NS = 2_000_000_000
-# Every interpreter and sys.path gets its own file; the files nobody rewrote for this long,
-# and the oldest past this many, are pruned whenever a new one is written.
-MAX_AGE_DAYS = 30
-MAX_FILES = 64
-STALE_TEMPORARY_S = 3600  # a writer renames its temporary file within milliseconds
 _SUFFIXES = (".dist-info", ".egg-info", ".egg", ".pth")
-_META_FILES = ("METADATA", "PKG-INFO")
 
-_DEBUG = 10
-
-
-def _log(message: str, *args: Any) -> None:
-    logging = sys.modules.get("logging")  # nobody imported logging: nobody listens
-    if logging is not None:
-        logging.getLogger("omi.index").log(_DEBUG, message, *args)
-
-
-# --- where and under which key --------------------------------------------------------------
-
-
-def cache_dir() -> str:
-    """$XDG_CACHE_HOME/omi, or ~/.cache/omi (a relative XDG_CACHE_HOME is ignored, per XDG)."""
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):
-        base = os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "omi")
-
-
-def cache_enabled() -> bool:
-    return os.environ.get(SWITCH, "") in ("", "0")
+# --- under which key ------------------------------------------------------------------------
 
 
 def interpreter_key() -> Dict[str, Any]:
@@ -123,20 +93,9 @@ def interpreter_key() -> Dict[str, Any]:
     return key
 
 
-_DIGEST_MODULUS = (1 << 64) - 59  # the largest prime below 2**64
-
-
-def digest(data: bytes) -> str:
-    """16 hex digits naming a cache file after `data`. Not cryptographic, and need not be: each
-    file records the key it was written for, so one named alike by other data is a miss. Plain
-    integer arithmetic, so that no extension module (zlib, hashlib) is loaded at start-up."""
-    number = int.from_bytes(b"\x01" + data, "big")  # the 1 makes leading zero bytes count
-    return f"{number % _DIGEST_MODULUS:016x}"
-
-
 def cache_file(key: Optional[Dict[str, Any]] = None) -> str:
     data = repr(sorted((key or interpreter_key()).items())).encode("utf-8", "surrogatepass")
-    return os.path.join(cache_dir(), f"{KIND}-{digest(data)}.json")
+    return cachefiles.named(KIND, data)
 
 
 # --- the validity fingerprint ---------------------------------------------------------------
@@ -194,7 +153,7 @@ def fingerprint(path: Iterable[str], dist_paths: Iterable[str] = ()) -> Tuple[Li
             children.append(item)
         prints.append([entry, *own[:4], children])
     for dist_path in dist_paths:
-        for name in _META_FILES:
+        for name in META_FILES:
             meta = _stat(os.path.join(dist_path, name))
             if meta is not None:
                 newest = max(newest, meta[2])
@@ -235,290 +194,13 @@ def _foreign_finders() -> List[str]:
     return found
 
 
-# --- light stand-ins for importlib.metadata's objects ---------------------------------------
-
-
-class CachedDistribution:
-    """The distribution behind cached entry points: name and version at hand, the rest of
-    its metadata read from disk when asked for (as `importlib.metadata.PathDistribution`)."""
-
-    def __init__(self, path: str, name: str, version: str, requires_omi: List[str],
-                 omi_conflict: Optional[str] = None) -> None:
-        self._path = path
-        self.omi_facts: Facts = (name, version, requires_omi, omi_conflict)
-
-    @property
-    def requires_omi(self) -> List[str]:
-        return self.omi_facts[2]
-
-    @property
-    def name(self) -> str:
-        return self.omi_facts[0]
-
-    @property
-    def version(self) -> str:
-        return self.omi_facts[1]
-
-    def _real(self) -> PathDistribution:
-        from importlib import metadata
-        from pathlib import Path
-
-        path: Any = Path(self._path)
-        archive = next((parent for parent in path.parents if parent.is_file()), None)
-        if archive is not None:  # a distribution inside a zip file on sys.path
-            import zipfile
-
-            path = zipfile.Path(archive, at=f"{path.relative_to(archive).as_posix()}/")
-        return metadata.PathDistribution(path)
-
-    @property
-    def metadata(self) -> PackageMetadata:
-        return self._real().metadata
-
-    @property
-    def requires(self) -> Optional[List[str]]:
-        return self._real().requires
-
-    def read_text(self, filename: str) -> Optional[str]:
-        return self._real().read_text(filename)
-
-    def locate_file(self, path: Any) -> Any:
-        return self._real().locate_file(path)
-
-    def __repr__(self) -> str:
-        return f"<CachedDistribution {self.name} {self.version} at {self._path}>"
-
-
-def split_value(value: str) -> Optional[Tuple[str, str, str]]:
-    """(module, attribute, extras) of an entry point's value as importlib.metadata's pattern
-    splits it, or None when the value does not match it (nothing can be imported then)."""
-    module, colon, attr = value.partition(":")
-    module, attr = module.rstrip(), attr.strip()
-    if _dotted(module) and (_dotted(attr) if colon else not attr):  # "pkg.mod:Class"
-        return module, attr, ""
-    import re  # extras, stray spaces: the pattern, compiled only for such values
-
-    match = re.match(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?"
-                     r"((?P<extras>\[.*\])\s*)?$", value)
-    if match is None:
-        return None
-    return match.group("module"), match.group("attr") or "", match.group("extras") or ""
-
-
-def _dotted(text: str) -> bool:
-    """Whether `text` matches the pattern's `[\\w.]+`: word characters and dots."""
-    return bool(text) and all(char.isalnum() or char in "._" for char in text)
-
-
-class CachedEntryPoint:
-    """An entry point read from the index: `importlib.metadata.EntryPoint`'s attributes and
-    `load()`, without importing importlib.metadata."""
-
-    __slots__ = ("name", "value", "group", "dist", "__weakref__")
-
-    def __init__(self, name: str, value: str, group: str,
-                 dist: Optional[CachedDistribution] = None) -> None:
-        self.name = name
-        self.value = value
-        self.group = group
-        self.dist = dist
-
-    def _parts(self) -> Tuple[str, str, str]:
-        parts = split_value(self.value)
-        return (self.value.partition(":")[0].strip(), "", "") if parts is None else parts
-
-    @property
-    def module(self) -> str:
-        return self._parts()[0]
-
-    @property
-    def attr(self) -> str:
-        return self._parts()[1]
-
-    @property
-    def extras(self) -> List[str]:
-        import re
-
-        return re.findall(r"\w+", self._parts()[2])
-
-    def load(self) -> Any:
-        """Import the module and return the object the entry point names."""
-        from importlib import import_module
-
-        module, attr, _ = self._parts()
-        found = import_module(module)
-        for part in filter(None, attr.split(".")):
-            found = getattr(found, part)
-        return found
-
-    def matches(self, **params: Any) -> bool:
-        return all(getattr(self, key) == value for key, value in params.items())
-
-    def _key(self) -> Tuple[str, str, str]:
-        return (self.name, self.value, self.group)
-
-    def __eq__(self, other: object) -> bool:
-        key = getattr(other, "_key", None)
-        return key is not None and self._key() == key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return f"EntryPoint(name={self.name!r}, value={self.value!r}, group={self.group!r})"
-
-
 # --- reading and writing the index ----------------------------------------------------------
-
-
-# Why read_trusted refused a file, for the callers that tell the cases apart.
-UNTRUSTED = "is not this user's own, or is open to other users"
-UNTRUSTED_DIRECTORY = "is in a directory that is not this user's own, or is open to other users"
-CLOSED_TO_WRITERS = 0o022  # the mode bits `trusted` refuses by default: group and others write
-
-
-def trusted(st: os.stat_result, closed_to: int = CLOSED_TO_WRITERS) -> bool:
-    """Whether a file (or directory) is this user's own and has none of the `closed_to` mode
-    bits: by default, no one else may write it; 0o077, no one else may read it either."""
-    if not hasattr(os, "getuid"):  # Windows: os.stat shows no owner, its mode bits only the
-        # read-only flag; the user's profile is closed to others by its ACL, which is trusted
-        # not to let them write, not promised to keep them from reading.
-        return closed_to == CLOSED_TO_WRITERS
-    return st.st_uid == os.getuid() and st.st_mode & closed_to == 0
-
-
-def read_trusted(path: str, max_bytes: int,
-                 closed_to: int = CLOSED_TO_WRITERS) -> Tuple[Optional[bytes], str]:
-    """(up to `max_bytes` + 1 bytes of the file, "") when it and its directory are `trusted`;
-    else (None, what is wrong: UNTRUSTED, UNTRUSTED_DIRECTORY, or that it cannot be read).
-
-    In a cache directory another user may write to (a shared XDG_CACHE_HOME, a HOME kept under
-    sudo), a file of theirs would decide which plugins OMI lists and imports: it is not read.
-    The file is opened without following a symlink, relative to the directory checked, so
-    neither can be swapped for another between the check and the read."""
-    directory, name = os.path.split(path)
-    folder = None
-    try:
-        if os.open in os.supports_dir_fd:
-            folder = os.open(directory or ".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-            where = os.fstat(folder)
-        else:  # no openat (Windows): the directory by its path
-            where = os.stat(directory or ".")
-        if not trusted(where, closed_to):
-            return None, UNTRUSTED_DIRECTORY
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-        handle = os.open(name, flags, dir_fd=folder) if folder is not None else os.open(path,
-                                                                                       flags)
-        with os.fdopen(handle, "rb") as stream:
-            if not trusted(os.fstat(handle), closed_to):
-                return None, UNTRUSTED
-            return stream.read(max_bytes + 1), ""
-    except OSError:  # missing, or a symlink (ELOOP)
-        return None, "cannot be read"
-    finally:
-        if folder is not None:
-            os.close(folder)
 
 
 def _read(path: str) -> Tuple[Optional[Dict[str, Any]], str]:
     """(the index document in `path`, "") when it is trusted, sane and a JSON object; else
     (None, why not)."""
-    data, problem = read_trusted(path, MAX_BYTES)
-    if data is None:
-        return None, problem
-    if len(data) > MAX_BYTES:
-        return None, f"is larger than {MAX_BYTES} bytes"
-    import json
-
-    try:
-        document = json.loads(data)
-    except ValueError:
-        return None, "is not valid JSON"
-    return (document, "") if isinstance(document, dict) else (None, "is not a JSON object")
-
-
-def write_private(path: str, document: Dict[str, Any], label: str = "plugin index",
-                  closed_to: int = CLOSED_TO_WRITERS) -> bool:
-    """Write `document` as JSON to `path` (mode 0600, in a directory created 0700), atomically;
-    then prune the stale files of its kind. Nothing is written in a directory that is not
-    `trusted` with `closed_to` (read_trusted would not read it back). False, never an
-    exception, when it cannot (the debug log says why, naming the file by `label`)."""
-    import json
-
-    directory, name = os.path.split(path)
-    kind = name.split("-", 1)[0]  # "plugins" of plugins-<key>.json, "config" of config-...
-    # A name of this process's own, created exclusively (tempfile would cost an import of
-    # `random` and more on every cold start).
-    temporary = os.path.join(directory, f".{kind}-{os.getpid()}-{id(document):x}.tmp")
-    try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        if not trusted(os.stat(directory), closed_to):
-            _log("%s not written: %s is not this user's own or is open to other users "
-                 "(chmod %o it)", label, directory, 0o777 & ~closed_to)
-            return False
-        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as error:
-        _log("%s not written to %s: %s", label, directory, error)
-        return False
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(document, file, separators=(",", ":"))
-        os.replace(temporary, path)
-    except (OSError, ValueError) as error:
-        _log("%s not written to %s: %s", label, path, error)
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        return False
-    prune(directory, kind, keep=name)
-    return True
-
-
-def prune(directory: str, kind: str, keep: str = "", max_files: int = MAX_FILES) -> List[str]:
-    """Remove the `<kind>-*.json` files of `directory` not written for MAX_AGE_DAYS, and the
-    oldest beyond the `max_files` newest (every venv and sys.path leaves one); and the
-    temporary files of writers that died before renaming them (older than STALE_TEMPORARY_S,
-    or all of them when `max_files` is 0); return what was removed.
-
-    Called only after writing a new file, so a hit never pays for it. A pruned file that was
-    still in use only costs its next reader a rescan."""
-    import time
-
-    candidates: List[Tuple[float, str]] = []
-    temporaries: List[Tuple[float, str]] = []
-    try:
-        with os.scandir(directory) as listing:
-            for entry in listing:
-                name = entry.name
-                index_file = name.startswith(f"{kind}-") and name.endswith(".json")
-                temporary = name.startswith(f".{kind}-") and name.endswith(".tmp")
-                if not (index_file and name != keep or temporary):
-                    continue
-                try:
-                    mtime = entry.stat(follow_symlinks=False).st_mtime
-                except OSError:
-                    continue
-                (candidates if index_file else temporaries).append((mtime, entry.path))
-    except OSError:
-        return []
-    candidates.sort(reverse=True)
-    now = time.time()
-    too_old = now - MAX_AGE_DAYS * 86400
-    doomed = [path for rank, (mtime, path) in enumerate(candidates, start=1 if keep else 0)
-              if mtime < too_old or rank >= max_files]
-    doomed += [path for mtime, path in temporaries
-               if max_files == 0 or mtime < now - STALE_TEMPORARY_S]
-    removed: List[str] = []
-    for path in doomed:
-        try:
-            os.unlink(path)
-        except OSError:
-            continue
-        removed.append(path)
-    if removed:
-        _log("removed %d stale %s cache file(s) from %s", len(removed), kind, directory)
-    return removed
+    return cachefiles.read_json(path, MAX_BYTES)
 
 
 def _entry_points_from(document: Dict[str, Any]) -> Dict[str, List[CachedEntryPoint]]:
@@ -537,114 +219,7 @@ def _entry_points_from(document: Dict[str, Any]) -> Dict[str, List[CachedEntryPo
     return found
 
 
-def metadata_headers(text: str) -> Tuple[str, str, List[str]]:
-    """Name, Version and the Requires-Dist lines naming omi-openclaw, from metadata headers.
-
-    Parsing the whole file as an e-mail message (what `Distribution.metadata` does) imports
-    the e-mail parser; these headers come before the first blank line, so reading up to it is
-    enough and costs a cold `omi plugins list` a few milliseconds less.
-    """
-    import re
-
-    name, version, requires = "?", "?", []
-    for line in text.splitlines():
-        if not line.strip():
-            break
-        key, sep, value = line.partition(":")
-        key, value = key.strip().lower(), value.strip()
-        if not sep:
-            continue
-        if key == "name" and name == "?":
-            name = value or "?"
-        elif key == "version" and version == "?":
-            version = value or "?"
-        elif key == "requires-dist" and re.match(r"omi[-_.]openclaw\b", value, re.I):
-            requires.append(value)
-    return name, version, requires
-
-
-#: What omi.plugins asks of a distribution: its name, its version, its Requires-Dist lines
-#: naming omi-openclaw, and pip check's sentence when the installed omi-openclaw is outside them.
-Facts = Tuple[str, str, List[str], Optional[str]]
-
-
-def distribution_facts(text: str) -> Facts:
-    """The Facts of a distribution, from its metadata text. The range is checked here, when
-    the index is built (packaging is imported only for a distribution that names a range), so
-    a listing the index answers never imports packaging."""
-    name, version, requires = metadata_headers(text)
-    conflict = None
-    if requires:
-        from omi.diagnosis import requirement_conflict
-
-        conflict = requirement_conflict(f"{name} {version}", requires, __version__)
-    return name, version, requires, conflict
-
-
-# --- scanning, whatever one distribution holds ----------------------------------------------
-
-_REPORTED: set[str] = set()  # the broken distributions this process has warned of
-
-
-def report_broken(problems: Iterable[str]) -> None:
-    """Warn of each problem once per process (logging is imported only then): the command
-    goes on without what the broken distribution holds."""
-    for problem in problems:
-        if problem not in _REPORTED:
-            _REPORTED.add(problem)
-            import logging
-
-            from omi.listing import one_line
-
-            logging.getLogger("omi.index").warning("%s", one_line(problem))
-
-
-def _not_utf8(dist: Any, file: str, error: UnicodeDecodeError, consequence: str) -> str:
-    where = os.path.join(str(getattr(dist, "_path", "?")), file)
-    return (f"{where} is not valid UTF-8 (byte 0x{error.object[error.start]:02X} at offset "
-            f"{error.start}): {consequence}; reinstall or remove that distribution")
-
-
-def scan_entry_points(problems: List[str]) -> Any:
-    """`importlib.metadata.entry_points()`, except that a distribution whose entry_points.txt
-    (or the METADATA its name is read from) is not UTF-8 is left out, its problem appended to
-    `problems`, instead of failing the whole scan: one broken distribution of anything must
-    not stop OMI from listing its plugins."""
-    from importlib import metadata
-
-    seen = set()
-    found: List[Any] = []
-    for dist in metadata.distributions():
-        try:  # entry_points() keeps the first distribution of each name, as here
-            key = getattr(dist, "_normalized_name", None) or dist.metadata["Name"]
-        except UnicodeDecodeError as error:
-            problems.append(_not_utf8(dist, "METADATA", error, "the distribution is ignored"))
-            continue
-        if key in seen:
-            continue
-        seen.add(key)
-        try:
-            found.extend(dist.entry_points)
-        except UnicodeDecodeError as error:
-            problems.append(_not_utf8(dist, "entry_points.txt", error,
-                                      "its entry points are ignored"))
-    return metadata.EntryPoints(found)
-
-
-def metadata_text(dist: Any, problems: List[str]) -> str:
-    """The METADATA (or PKG-INFO) of `dist`; one that is not UTF-8 is read with U+FFFD for its
-    bad bytes, and its problem appended to `problems`."""
-    for name in _META_FILES:
-        try:
-            text = dist.read_text(name)
-        except UnicodeDecodeError as error:
-            problems.append(_not_utf8(dist, name, error, "its name and version are shown with "
-                                                        "U+FFFD for the bad bytes"))
-            return str(error.object.decode("utf-8", "replace"))
-        if text:
-            return str(text)
-    return ""
-
+# --- scanning ------------------------------------------------------------------------------
 
 def _with_near_misses(every: Any, groups: Tuple[str, ...]) -> List[str]:
     """`groups`, then the groups of `every` (an importlib.metadata scan) that are near misses
@@ -693,36 +268,49 @@ def entry_points(groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
     """The entry points of `groups`, and of any near-miss group, by group, in the order
     `importlib.metadata.entry_points()` gives them: from the index when it is provably
     current, from a scan (which refreshes it) otherwise."""
-    if not cache_enabled():
+    if not cachefiles.cache_enabled():
         return _scan(groups)[0]
     foreign = _foreign_finders()
     if foreign:
-        _log("plugin index bypassed: distribution finders on sys.meta_path: %s",
-             ", ".join(foreign))
+        cachefiles.log("plugin index bypassed: distribution finders on sys.meta_path: %s",
+                       ", ".join(foreign))
         return _scan(groups)[0]
     key = interpreter_key()
     path = cache_file(key)
+    found, reason = _from_index(path, key, groups)
+    if found is not None:
+        cachefiles.log("plugin index hit: %s", path)
+        return found
+    cachefiles.log("plugin index miss (%s): scanning sys.path", reason)
+    return _scan_and_save(path, key, groups)
+
+
+def _from_index(path: str, key: Dict[str, Any],
+                groups: Tuple[str, ...]) -> Tuple[Optional[Dict[str, List[Any]]], str]:
+    """(the entry points the index file `path` records, "") when it is provably current for
+    `key` and holds `groups`; else (None, why not)."""
     document, problem = _read(path)
-    reason = f"index {problem}" if problem else "no index yet"
-    if document is not None:
-        try:
-            if document.get("key") != key:
-                reason = "index of another interpreter or sys.path"
-            elif not set(groups) <= set(document["groups"]):
-                reason = "index lacks a group"
-            else:
-                dist_paths = [d["path"] for d in document["distributions"]]
-                prints, _ = fingerprint(key["path"], dist_paths)
-                if prints != document["fingerprint"]:
-                    reason = "installed distributions changed"
-                else:
-                    found = _entry_points_from(document)
-                    report_broken(str(problem) for problem in document["broken"])
-                    _log("plugin index hit: %s", path)
-                    return found
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
-            reason = f"index unreadable ({type(error).__name__})"
-    _log("plugin index miss (%s): scanning sys.path", reason)
+    if document is None:
+        return None, f"index {problem}" if problem else "no index yet"
+    try:
+        if document.get("key") != key:
+            return None, "index of another interpreter or sys.path"
+        if not set(groups) <= set(document["groups"]):
+            return None, "index lacks a group"
+        dist_paths = [d["path"] for d in document["distributions"]]
+        if fingerprint(key["path"], dist_paths)[0] != document["fingerprint"]:
+            return None, "installed distributions changed"
+        found = _entry_points_from(document)
+        report_broken(str(problem) for problem in document["broken"])
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+        return None, f"index unreadable ({type(error).__name__})"
+    return found, ""
+
+
+def _scan_and_save(path: str, key: Dict[str, Any],
+                   groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
+    """The entry points of a scan, written to the index file `path` when nothing changed
+    during the scan and every file it stamped is old enough to be trusted."""
     import time
 
     before, _ = fingerprint(key["path"])
@@ -730,7 +318,7 @@ def entry_points(groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
     try:
         found, document = _scan(groups)
     except LookupError as error:  # a distribution the index cannot describe
-        _log("plugin index not written: %s", error)
+        cachefiles.log("plugin index not written: %s", error)
         broken: List[str] = []
         found = _select(scan_entry_points(broken), groups)
         report_broken(broken)
@@ -738,13 +326,14 @@ def entry_points(groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
     dist_paths = [d["path"] for d in document["distributions"]]
     prints, newest = fingerprint(key["path"], dist_paths)
     if prints[: len(before)] != before:
-        _log("plugin index not written: sys.path changed during the scan")
-    elif newest >= taken - RACY_NS:
-        _log("plugin index not written: a file changed too recently to trust its timestamp")
+        cachefiles.log("plugin index not written: sys.path changed during the scan")
+    elif newest >= taken - cachefiles.RACY_NS:
+        cachefiles.log("plugin index not written: a file changed too recently to trust its "
+                       "timestamp")
     else:
         document.update(key=key, created=taken, fingerprint=prints)
-        if write_private(path, document):
-            _log("plugin index written: %s", path)
+        if cachefiles.write_private(path, document, label="plugin index"):
+            cachefiles.log("plugin index written: %s", path)
     return found
 
 
@@ -758,11 +347,13 @@ def show() -> Dict[str, Any]:
     key = interpreter_key()
     path = cache_file(key)
     report: Dict[str, Any] = {"directory": cache_dir(), "file": path, "key": key,
-                              "enabled": cache_enabled(), "exists": os.path.exists(path)}
+                              "enabled": cachefiles.cache_enabled(),
+                              "exists": os.path.exists(path)}
     document, problem = _read(path) if report["exists"] else (None, "")
     if document is None:
         report["status"] = ("absent" if not report["exists"] else "unreadable" if
-                            problem not in (UNTRUSTED, UNTRUSTED_DIRECTORY)
+                            problem not in (cachefiles.UNTRUSTED,
+                                            cachefiles.UNTRUSTED_DIRECTORY)
                             else f"ignored: it {problem}")
         return report
     try:
@@ -786,4 +377,4 @@ def show() -> Dict[str, Any]:
 def clear() -> List[str]:
     """Remove every plugin index in the cache directory (of every interpreter), and any
     writer's temporary file; return them."""
-    return sorted(prune(cache_dir(), KIND, max_files=0))
+    return sorted(cachefiles.prune(cache_dir(), KIND, max_files=0))

@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import List, Optional, Tuple
+from typing import List, NamedTuple, Optional
 
-Parsed = Tuple[str, Optional[str], bool, bool]
+
+class Parsed(NamedTuple):
+    """A plain `plugins list` command line."""
+
+    output_format: str
+    group: Optional[str]
+    verbose: bool
+    strict: bool
 
 
 def parse_plain_list(argv: List[str]) -> Optional[Parsed]:
@@ -41,18 +48,18 @@ def parse_plain_list(argv: List[str]) -> Optional[Parsed]:
         else:
             return None
         position += 1
-    return output_format, group, verbose, strict
+    return Parsed(output_format, group, verbose, strict)
 
 
 def _plain(argv: List[str]) -> Optional[Parsed]:
     if os.environ.get("OMI_DEBUG", "") not in ("", "0"):
         return None  # --debug's logging and tracebacks are click's
     parsed = parse_plain_list(argv)
-    if parsed is not None and parsed[1] is not None:
+    if parsed is not None and parsed.group is not None:
         from omi.plugins import PluginError, resolve_group
 
         try:
-            resolve_group(parsed[1])
+            resolve_group(parsed.group)
         except PluginError:
             return None  # click reports the unknown group
     return parsed
@@ -65,7 +72,8 @@ def main() -> None:
         from omi.cli import main as click_main
 
         return click_main()
-    from omi.listing import list_output, one_line, strict_failure
+    from omi.listing import list_output, strict_failure
+    from omi.textsafety import error_line
 
     output_format, group, verbose, strict = parsed
     try:
@@ -73,7 +81,7 @@ def main() -> None:
     except Exception as error:  # as OmiGroup reports an unexpected error
         from omi.plugins import PluginError
 
-        sys.stderr.write(f"Error: {one_line(error) or type(error).__name__}\n")
+        sys.stderr.write(f"Error: {error_line(error)}\n")
         sys.exit(2 if isinstance(error, PluginError) else 1)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()

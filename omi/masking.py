@@ -34,11 +34,8 @@ _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 @functools.cache
 def _patterns() -> Tuple[re.Pattern[str], ...]:
-    """What `mask_text` looks for, compiled when first needed: most processes never mask, and
-    compiling these at import cost every host start milliseconds.
-
-    Each pattern's group "secret" is what gets hidden; "name", when present, must be secret.
-    """
+    """What `mask_text` hides (each pattern's group "secret"; "name", when present, must be
+    secret), compiled when first needed: at import, it would cost every host start ms."""
     return (
         # scheme://user:PASSWORD@host: the password ends at the last @ before the path's ? or #,
         # so a password with an unescaped @ or / is hidden whole. The search stays linear on

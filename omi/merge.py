@@ -6,16 +6,12 @@ It knows nothing of OMI: `omi.update` gives it the base, the author's and the te
 from __future__ import annotations
 
 import difflib
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Dict, Iterable, List, Sequence, Tuple
 
-from omi.gitrepo import git_environment
+from omi import git
 
-__all__ = ["Labels", "MergeResult", "git_available", "merge_texts"]
+__all__ = ["Labels", "MergeResult", "merge_texts"]
 
 
 @dataclass(frozen=True)
@@ -33,10 +29,6 @@ class MergeResult:
     conflicts: int
 
 
-def git_available() -> bool:
-    return shutil.which("git") is not None
-
-
 def merge_texts(base: str, ours: str, theirs: str, labels: Labels = Labels(),
                 engine: str = "auto") -> MergeResult:
     """Three-way merge of one file's text: `git merge-file` where git exists, else difflib.
@@ -47,7 +39,7 @@ def merge_texts(base: str, ours: str, theirs: str, labels: Labels = Labels(),
     if crlf:
         ours = ours.replace("\r\n", "\n")
     if engine == "auto":
-        engine = "git" if git_available() else "python"
+        engine = "git" if git.available() else "python"
     merge = {"git": _merge_with_git, "python": _merge_with_difflib}[engine]
     result = merge(base, ours, theirs, labels)
     if crlf:
@@ -56,19 +48,8 @@ def merge_texts(base: str, ours: str, theirs: str, labels: Labels = Labels(),
 
 
 def _merge_with_git(base: str, ours: str, theirs: str, labels: Labels) -> MergeResult:
-    with tempfile.TemporaryDirectory(prefix="omi-merge-") as scratch:
-        paths = []
-        for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
-            path = Path(scratch) / name
-            path.write_bytes(text.encode("utf-8"))
-            paths.append(str(path))
-        completed = subprocess.run(
-            ["git", "-c", "merge.conflictStyle=merge", "merge-file", "-p",
-             "-L", labels.ours, "-L", labels.base, "-L", labels.theirs, *paths],
-            capture_output=True, cwd=scratch, timeout=60, env=git_environment())
-    if not 0 <= completed.returncode < 128:
-        raise RuntimeError(f"git merge-file failed: {completed.stderr.decode(errors='replace')}")
-    return MergeResult(completed.stdout.decode("utf-8"), completed.returncode)
+    text, conflicts = git.merge_file(base, ours, theirs, (labels.ours, labels.base, labels.theirs))
+    return MergeResult(text, conflicts)
 
 
 def _merge_with_difflib(base: str, ours: str, theirs: str, labels: Labels) -> MergeResult:

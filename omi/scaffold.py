@@ -23,7 +23,6 @@ from typing import Any, Dict, List, Optional
 from omi import __version__
 from omi.errors import ScaffoldError
 from omi.kinds import KINDS
-from omi.record import ANSWERS_FILE as ANSWERS_FILE  # re-exported: its home before record.py
 from omi.record import record_rendering
 
 #: Plugin type -> (entry-point group, class-name suffix), derived from the table of kinds.
@@ -122,7 +121,7 @@ GIT_DEFAULTS = {"author": "user.name", "email": "user.email"}
 
 def git_identity() -> Dict[str, str]:
     """author and email from `git config`, where git and the settings exist."""
-    from omi.gitrepo import config_value
+    from omi.git import config_value
 
     identity = {key: config_value(setting) for key, setting in GIT_DEFAULTS.items()}
     return {key: value for key, value in identity.items() if value}
@@ -201,45 +200,20 @@ def new_plugin(
     """
     names = plugin_names(plugin_type, name)
     if git:
-        from omi.gitrepo import require_git
+        from omi.git import require_git
 
         require_git()
-    output = Path(output_dir).expanduser().resolve()
-    target = output / names.distribution
-    if target.exists() or target.is_symlink():  # a dangling symlink is in the way too
-        raise _exists(target)
-    if not dry_run and (not output.is_dir() or not os.access(output, os.W_OK)):
-        raise ScaffoldError(f"Cannot write to {output}: not a writable directory; "
-                            f"create it or pass another -o DIR")
+    output, target = _destination(names, output_dir, dry_run)
     template = template_dir or templates_root() / plugin_type
     defaults = template_variables(template)
-    given = {**git_identity(), **(variables or {})}
-    unknown = sorted(key for key in given if key not in defaults or key.startswith("_"))
-    if unknown:
-        settable = sorted(key for key in defaults if not key.startswith("_"))
-        raise ScaffoldError(f"Unknown template variable(s) {', '.join(unknown)}; "
-                            f"settable: {', '.join(settable)}")
-    _check_values(given)
-    choices = defaults.get("license")
-    if isinstance(choices, list) and given.get("license", choices[0]) not in choices:
-        raise ScaffoldError(f"Unknown license '{given['license']}'; choose one of: "
-                            f"{', '.join(choices)}")
-    # The names come from `names`, overriding the templates' own Jinja derivation of them
-    # (which serves plain `cookiecutter` runs), so one function decides every name.
-    given = {**given, "__plugin_name": names.name, "__dist_name": names.distribution,
-             "__import_name": names.import_name, "__class_name": names.class_name,
-             "__omi_version": __version__, "__omi_requirement": omi_requirement()}
+    given = _checked_variables(defaults, {**git_identity(), **(variables or {})}, names)
 
     from omi.templating import render_tree, template_context
 
     context = template_context(defaults, given, prompt=not no_input, check=check_answer)
     rendered_answers = _answers(plugin_type, names.name, defaults, context)
     _check_values(rendered_answers["variables"])  # answers typed at the prompts too
-    try:
-        scratch = Path(tempfile.mkdtemp(prefix=".omi-new-", dir=output if not dry_run else None))
-    except OSError as error:  # os.access said yes (root, read-only mounts, /proc, ...)
-        raise ScaffoldError(f"Cannot write to {output}: {error.strerror}; pass another "
-                            f"-o DIR") from None
+    scratch = _scratch(output, inside=not dry_run)
     try:
         rendered_path = render_tree(template, context, scratch)
         answers = record_rendering(rendered_path, rendered_answers)
@@ -254,9 +228,53 @@ def new_plugin(
     return Rendered(names, target, files, answers)
 
 
+def _destination(names: PluginNames, output_dir: os.PathLike[str] | str,
+                 dry_run: bool) -> tuple[Path, Path]:
+    """The output directory and the project's place in it; ScaffoldError when the place is
+    taken or (unless `dry_run`) the directory cannot be written."""
+    output = Path(output_dir).expanduser().resolve()
+    target = output / names.distribution
+    if target.exists() or target.is_symlink():  # a dangling symlink is in the way too
+        raise _exists(target)
+    if not dry_run and (not output.is_dir() or not os.access(output, os.W_OK)):
+        raise ScaffoldError(f"Cannot write to {output}: not a writable directory; "
+                            f"create it or pass another -o DIR")
+    return output, target
+
+
+def _checked_variables(defaults: Dict[str, Any], given: Dict[str, str],
+                       names: PluginNames) -> Dict[str, Any]:
+    """The variables given for the template, checked against it, with the names added."""
+    unknown = sorted(key for key in given if key not in defaults or key.startswith("_"))
+    if unknown:
+        settable = sorted(key for key in defaults if not key.startswith("_"))
+        raise ScaffoldError(f"Unknown template variable(s) {', '.join(unknown)}; "
+                            f"settable: {', '.join(settable)}")
+    _check_values(given)
+    choices = defaults.get("license")
+    if isinstance(choices, list) and given.get("license", choices[0]) not in choices:
+        raise ScaffoldError(f"Unknown license '{given['license']}'; choose one of: "
+                            f"{', '.join(choices)}")
+    # The names come from `names`, overriding the templates' own Jinja derivation of them
+    # (which serves plain `cookiecutter` runs), so one function decides every name.
+    return {**given, "__plugin_name": names.name, "__dist_name": names.distribution,
+            "__import_name": names.import_name, "__class_name": names.class_name,
+            "__omi_version": __version__, "__omi_requirement": omi_requirement()}
+
+
+def _scratch(output: Path, inside: bool) -> Path:
+    """A new private directory to render into: inside `output` (so the finished project is
+    renamed into place, never copied), or the system's temporary directory for a dry run."""
+    try:
+        return Path(tempfile.mkdtemp(prefix=".omi-new-", dir=output if inside else None))
+    except OSError as error:  # os.access said yes (root, read-only mounts, /proc, ...)
+        raise ScaffoldError(f"Cannot write to {output}: {error.strerror}; pass another "
+                            f"-o DIR") from None
+
+
 def _commit_rendering(project: Path, names: PluginNames, context: Dict[str, Any]) -> None:
     """The project's first commit, by the author answers where git knows nobody."""
-    from omi.gitrepo import commit_everything
+    from omi.git import commit_everything
 
     identity = {setting: str(context[key]) for key, setting in GIT_DEFAULTS.items()}
     commit_everything(project, f"Create {names.distribution} with omi plugins new "
@@ -305,11 +323,8 @@ def _check_values(given: Dict[str, Any]) -> None:
 
 def _answers(plugin_type: str, name: str, defaults: Dict[str, Any],
              context: Dict[str, Any]) -> Dict[str, Any]:
-    """The answers file: enough to render the same project again from a newer template.
-
-    The values are those of the rendering's `context`, so answers typed at the prompts are
-    recorded too.
-    """
+    """The answers file, from the rendering's `context` (so answers typed at the prompts are
+    recorded too): enough to render the same project again from a newer template."""
     variables = {key: context[key] for key in defaults if not key.startswith("_")}
     return {
         "template": plugin_type,

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 from omi.confine import UnsafePath, confined
-from omi.listing import unsafe
 from omi.record import as_text, read_record
+from omi.textsafety import safe_lines
 
 #: A file larger than this is said to differ, not shown line by line.
 MAX_SHOWN_BYTES = 1 << 20
@@ -49,10 +49,7 @@ def _current(project: Path, path: str) -> Tuple[str, bytes]:
 def _plain(text: Optional[str]) -> Optional[str]:
     """`text` when a terminal can show it raw (no control or format character but tabs and
     line ends: the files, the base even, may come from someone else), else None."""
-    if text is None or all(line.isprintable() for line in
-                           text.replace("\t", " ").replace("\r", " ").split("\n")):
-        return text
-    return text if not any(unsafe(char) for char in text if char not in "\t\r\n") else None
+    return text if text is None or safe_lines(text, layout="\t\r\n") else None
 
 
 def _diff(path: str, template: bytes, project: Path) -> Optional[FileDiff]:

@@ -22,35 +22,30 @@ import os
 import posixpath
 import re
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from omi import __version__
+from omi import __version__, git
 from omi.atomic import write_atomically
 from omi.confine import UnsafePath, confined
 from omi.errors import ScaffoldError, UpdateError
 from omi.kinds import KIND_NAMES
-from omi.merge import Labels, MergeResult, merge_texts
+from omi.merge import Labels, merge_texts
 from omi.record import (
     ANSWERS_FILE,
-    BASE_FILE,
     Files,
     as_text,
-    fingerprint,
     read_record,
     read_tree,
     record_files,
 )
 from omi.scaffold import new_plugin, plugin_names, template_variables, templates_root
 
-# What omi.update exported before the record and the merge got modules of their own.
-__all__ = ["ANSWERS_FILE", "BASE_FILE", "Change", "Labels", "MergeResult", "UpdateError",
-           "UpdatePlan", "apply_update", "check_worktree", "fingerprint", "git_worktree_state",
-           "init_record", "merge_texts", "plan_update", "read_record", "read_tree",
-           "record_files", "render", "still_asked"]
+# ANSWERS_FILE: plugins_cli reads it here (until it imports it from omi.record).
+__all__ = ["ANSWERS_FILE", "Change", "UpdateError", "UpdatePlan", "apply_update",
+           "check_worktree", "init_record", "plan_update", "render", "still_asked"]
 
 # --- rendering ----------------------------------------------------------------------------
 
@@ -431,47 +426,7 @@ def apply_update(plan: UpdatePlan) -> None:
     write_atomically(plan.project, plan.contents())
 
 
-# --- git work tree and --init -------------------------------------------------------------
-
-
-def _git(project: Path, *args: str) -> Optional[subprocess.CompletedProcess[str]]:
-    """git's answer in `project` (never another repository's, see `omi.gitrepo.run_git`), or
-    None when git is not installed."""
-    from omi.gitrepo import run_git
-
-    try:
-        return run_git(list(args), project)
-    except FileNotFoundError:
-        return None
-
-
-def git_worktree_state(project: Path) -> Tuple[str, str]:
-    """("clean" | "dirty" | "no-git" | "not-a-repo", detail) for the project's directory;
-    untracked files do not count (see `untracked_among`)."""
-    completed = _git(project, "status", "--porcelain", "--untracked-files=no", "--", ".")
-    if completed is None:
-        return "no-git", "git is not installed"
-    if completed.returncode != 0:
-        if "not a git repository" in completed.stderr:
-            return "not-a-repo", f"{project} is not in a git work tree"
-        raise UpdateError(f"git status failed in {project}: "
-                          f"{' '.join(completed.stderr.split())}; fix that or pass --allow-dirty")
-    changed = [line[3:] for line in completed.stdout.splitlines() if line.strip()]
-    if changed:
-        return "dirty", _some(changed)
-    return "clean", ""
-
-
-def untracked_among(project: Path, paths: Sequence[str]) -> List[str]:
-    """The `paths` (relative to `project`) that exist but git does not track, ignored ones
-    included: what git could not give back if the update overwrote or deleted them."""
-    if not paths:
-        return []
-    completed = _git(project, "--literal-pathspecs", "ls-files", "--others", "-z", "--",
-                     *paths)
-    if completed is None or completed.returncode != 0:
-        raise UpdateError(f"git ls-files failed in {project}; fix that or pass --allow-dirty")
-    return sorted(name for name in completed.stdout.split("\0") if name)
+# --- the git work tree and --init----------------------------------------------------------
 
 
 def check_worktree(project: Path, allow_dirty: bool = False,
@@ -483,14 +438,20 @@ def check_worktree(project: Path, allow_dirty: bool = False,
     well. Untracked files the update does not touch are no concern of it."""
     if allow_dirty:
         return None
-    state, detail = git_worktree_state(project)
+    state, detail = git.worktree_state(project)
+    if state == "failed":
+        raise UpdateError(f"git status failed in {project}: {detail}; fix that or pass "
+                          f"--allow-dirty")
     if state == "dirty":
-        raise UpdateError(f"the git work tree has uncommitted changes ({detail}); commit or "
+        raise UpdateError(f"the git work tree has uncommitted changes "
+                          f"({_some(detail.splitlines())}); commit or "
                           f"stash them so the update is one reviewable change, or pass "
                           f"--allow-dirty")
     if state != "clean":
         return f"{detail}, so the update cannot be checked against a commit; updating anyway."
-    untracked = untracked_among(project, writes)
+    untracked = git.untracked_among(project, writes)
+    if untracked is None:
+        raise UpdateError(f"git ls-files failed in {project}; fix that or pass --allow-dirty")
     if untracked:
         raise UpdateError(f"the update would overwrite {_some(untracked)}, which git does not "
                           f"track and could not give back; commit or move them aside first, "

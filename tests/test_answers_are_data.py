@@ -16,7 +16,8 @@ from terminal import on_a_terminal
 
 from omi import update
 from omi.cli import cli
-from omi.scaffold import ANSWERS_FILE, new_plugin
+from omi.record import ANSWERS_FILE, BASE_FILE, read_record, read_tree
+from omi.scaffold import new_plugin
 from omi.templating import TemplateEnvironment, template_context
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
@@ -147,16 +148,16 @@ def test_init_takes_pyproject_values_literally(tmp_path: Path, project: Path):
     result = run("update", str(project), "--allow-dirty", "--set", f"description={text}",
                  "--set", f"author={text}")
     assert result.exit_code == 0, result.output
-    for record in (ANSWERS_FILE, update.BASE_FILE):
+    for record in (ANSWERS_FILE, BASE_FILE):
         (project / record).unlink()
     result = run("update", str(project), "--init")
     assert result.exit_code == 0, result.output
-    recorded, base = update.read_record(project)
+    recorded, base = read_record(project)
     assert recorded["variables"]["description"] == recorded["variables"]["author"] == text
     assert_literal(tmp_path, base, text, author=text)
     managed = update.plan_update(project).managed  # --set re-renders no file of the author's
     assert {path: base[path] for path in managed} == \
-        {path: content for path, content in update.read_tree(project).items() if path in managed}
+        {path: content for path, content in read_tree(project).items() if path in managed}
 
 
 # --- the renderer -------------------------------------------------------------------------

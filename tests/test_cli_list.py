@@ -312,6 +312,6 @@ def test_python_dash_m_omi_imports_nothing_from_the_working_directory(tmp_path):
     ("lrm\u200e", "lrm\\u200e"), ("tag\U000e0041", "tag\\U000e0041"), ("été", "été"),
 ])
 def test_visible_escapes_exactly_what_drives_a_terminal_or_breaks_a_line(text, shown):
-    from omi.listing import visible
+    from omi.textsafety import visible
 
     assert visible(text) == shown

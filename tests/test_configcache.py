@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from omi import configcache, index
+from omi import cachefiles, configcache
 from omi.cli import cli
 from omi.config import MAX_CONFIG_BYTES, ConfigError, load_config
 
@@ -250,7 +250,7 @@ def test_stale_entries_are_pruned_when_a_new_one_is_written(config, private_cach
     private_cache.mkdir(parents=True, mode=0o700)
     old = private_cache / "config-0123456789abcdef.json"
     recent = private_cache / "config-fedcba9876543210.json"
-    for file, days in ((old, index.MAX_AGE_DAYS + 1), (recent, 1)):
+    for file, days in ((old, cachefiles.MAX_AGE_DAYS + 1), (recent, 1)):
         file.write_text("{}")
         stamp = time.time() - days * 86400
         os.utime(file, (stamp, stamp))

@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 import omi
-from omi import index
+from omi import cachefiles, distributions, index
 from omi.cli import cli
 
 
@@ -343,7 +343,7 @@ def planted_index(env: Env, monkeypatch) -> Path:
     site = env.site("site")
     embedder_dist(site)
     monkeypatch.syspath_prepend(str(site))
-    monkeypatch.setattr(index, "RACY_NS", 0)  # whatever on sys.path (tests/) was just edited
+    monkeypatch.setattr(cachefiles, "RACY_NS", 0)  # whatever on sys.path (tests/) was just edited
     index.entry_points((EMB, STO, EVT))
     (file,) = env.cache.glob("plugins-*.json")
     document = json.loads(file.read_text())
@@ -375,7 +375,7 @@ def test_an_index_another_user_could_have_written_is_not_read(env, monkeypatch, 
     shown = index.show()
     if how in ("directory open to others", "another user's file"):  # not written there either
         assert PLANTED in json.loads(file.read_text())["entry_points"]
-        assert shown["status"] == f"ignored: it {index.UNTRUSTED_DIRECTORY}"
+        assert shown["status"] == f"ignored: it {cachefiles.UNTRUSTED_DIRECTORY}"
     else:  # the scan put a good index in its place
         assert not file.is_symlink() and file.stat().st_mode & 0o777 == 0o600
         assert PLANTED not in json.loads(file.read_text())["entry_points"]
@@ -590,7 +590,7 @@ def test_requires_dist_on_omi_is_recorded(env, monkeypatch):
     index.entry_points((EMB, STO, EVT))
     found = index.entry_points((EMB, STO, EVT))[EMB]
     one = next(ep for ep in found if ep.name == "one")
-    assert isinstance(one, index.CachedEntryPoint)
+    assert isinstance(one, distributions.CachedEntryPoint)
     assert one.dist.requires_omi == ["omi-openclaw>=0.1"]
     assert one.dist.metadata["Version"] == "0.1.0"  # the rest of the metadata, on demand
     assert (one.module, one.attr) == ("emb_one", "Embedder")
@@ -647,6 +647,22 @@ def test_only_plain_list_command_lines_skip_click():
         assert parse_plain_list(argv) is None, argv
 
 
+def test_the_fast_path_names_an_error_without_a_message_as_click_does(monkeypatch, capsys):
+    from omi import launch
+
+    def out_of_memory(group):
+        raise MemoryError()
+
+    monkeypatch.setattr("omi.listing.list_report", out_of_memory)
+    monkeypatch.setattr(sys, "argv", ["omi", "plugins", "list"])
+    monkeypatch.delenv("OMI_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        launch.main()
+    assert exited.value.code == 1
+    assert capsys.readouterr().err == ("Error: MemoryError (no message); rerun with --debug for "
+                                       "the traceback\n")
+
+
 def zipped_site(staging: Path, target: Path, version: str, plugin: str) -> Path:
     """A zip file holding one distribution (its dist-info and module), as a sys.path entry."""
     import zipfile
@@ -677,7 +693,7 @@ def test_a_cached_distribution_in_a_zip_file_reads_its_metadata(env, tmp_path, m
     monkeypatch.syspath_prepend(str(archive))
     index.entry_points((EMB,))
     (entry_point,) = [ep for ep in index.entry_points((EMB,))[EMB] if ep.name == "zipped"]
-    assert isinstance(entry_point, index.CachedEntryPoint)  # served by the index
+    assert isinstance(entry_point, distributions.CachedEntryPoint)  # served by the index
     assert entry_point.dist.metadata["Version"] == "0.3.0"
     assert "emb_zip:Embedder" in entry_point.dist.read_text("entry_points.txt")
 
@@ -688,14 +704,14 @@ def test_stale_index_files_are_pruned_only_when_an_index_is_written(env):
     env.pythonpath = [site]
     age(site)
     env.cache.mkdir(parents=True)
-    days = (index.MAX_AGE_DAYS + 1) * 86400
+    days = (cachefiles.MAX_AGE_DAYS + 1) * 86400
     old = env.cache / "plugins-0000000000000000.json"
     undeletable = env.cache / "plugins-1111111111111111.json"  # a directory: unlink fails
     other_kind = env.cache / "config-0000000000000000.json"
     undeletable.mkdir()
     for file in (old, other_kind):
         file.write_text("{}")
-    recent = [env.cache / f"plugins-{n:016x}.json" for n in range(2, index.MAX_FILES + 6)]
+    recent = [env.cache / f"plugins-{n:016x}.json" for n in range(2, cachefiles.MAX_FILES + 6)]
     for number, file in enumerate(recent):
         file.write_text("{}")
         stamp = time.time() - 3600 + number  # the first ones the oldest
@@ -705,8 +721,8 @@ def test_stale_index_files_are_pruned_only_when_an_index_is_written(env):
     kept = set(env.cache.glob("plugins-*.json"))
     assert old not in kept and other_kind.exists() and undeletable in kept
     # the new index and the newest others, up to MAX_FILES besides the undeletable one
-    assert len(kept - {undeletable}) == index.MAX_FILES
-    assert set(recent[-(index.MAX_FILES - 1):]) <= kept and recent[0] not in kept
+    assert len(kept - {undeletable}) == cachefiles.MAX_FILES
+    assert set(recent[-(cachefiles.MAX_FILES - 1):]) <= kept and recent[0] not in kept
     old.write_text("{}")
     age(old, seconds=days)
     env.check("hit")
@@ -731,7 +747,7 @@ def test_an_indexed_entry_point_splits_its_value_as_importlib_metadata_does(valu
     from importlib.metadata import EntryPoint
 
     real = EntryPoint(name="x", value=value, group="omi.embedding_providers")
-    cached = index.CachedEntryPoint("x", value, "omi.embedding_providers")
+    cached = distributions.CachedEntryPoint("x", value, "omi.embedding_providers")
     match = real.pattern.match(value)
     if match is None:  # importlib.metadata raises for these; the index names the module part
         assert (cached.module, cached.attr, cached.extras) == (value.partition(":")[0].strip(),
@@ -742,8 +758,8 @@ def test_an_indexed_entry_point_splits_its_value_as_importlib_metadata_does(valu
 
 
 def test_cache_file_names_are_stable_and_tell_keys_apart():
-    names = {index.digest(f"/venv-{number}/bin/python".encode()) for number in range(1000)}
+    names = {cachefiles.digest(f"/venv-{number}/bin/python".encode()) for number in range(1000)}
     assert len(names) == 1000
     assert all(re.fullmatch(r"[0-9a-f]{16}", name) for name in names)
-    assert index.digest(b"/usr/bin/python3") == index.digest(b"/usr/bin/python3")
-    assert index.digest(b"") != index.digest(b"\x00")  # a leading zero byte still counts
+    assert cachefiles.digest(b"/usr/bin/python3") == cachefiles.digest(b"/usr/bin/python3")
+    assert cachefiles.digest(b"") != cachefiles.digest(b"\x00")  # a leading zero byte still counts

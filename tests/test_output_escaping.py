@@ -23,7 +23,7 @@ import plugin_sources as src
 import pytest
 
 from omi.builtin.sqlite import SQLiteBackend
-from omi.listing import one_line, visible
+from omi.textsafety import one_line, visible
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32",
                                 reason="Windows file names cannot hold control characters")

@@ -771,7 +771,7 @@ def test_git_ignores_the_repository_variables_a_git_hook_inherits(tmp_path: Path
 
 
 def test_every_variable_git_calls_repository_local_is_cleared():
-    from omi.gitrepo import REPOSITORY_VARIABLES
+    from omi.git import REPOSITORY_VARIABLES
 
     local = subprocess.run(["git", "rev-parse", "--local-env-vars"], capture_output=True,
                            text=True, check=True, timeout=60).stdout.split()

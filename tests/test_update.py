@@ -21,8 +21,10 @@ from terminal import on_a_terminal
 from omi import __version__, atomic, update
 from omi.cli import cli
 from omi.confine import UnsafePath
-from omi.scaffold import ANSWERS_FILE, new_plugin
-from omi.update import BASE_FILE, Labels, UpdateError, merge_texts
+from omi.merge import Labels, MergeResult, merge_texts
+from omi.record import ANSWERS_FILE, BASE_FILE, fingerprint, read_record, record_files
+from omi.scaffold import new_plugin
+from omi.update import UpdateError
 
 OLDER_TEMPLATE = Path(__file__).parent / "data" / "older" / "templates" / "embedding"
 PROJECT = "omi-embedding-hello"
@@ -85,7 +87,7 @@ def snapshot(project: Path) -> Dict[str, bytes]:
 
 def current_rendering(project: Path) -> Dict[str, bytes]:
     """What the installed template renders with `project`'s answers."""
-    return update.render(update.read_record(project)[0])[0]
+    return update.render(read_record(project)[0])[0]
 
 
 def invoke(*args: str):
@@ -109,10 +111,10 @@ def commit_all(project: Path) -> None:
 
 def test_plugins_new_records_answers_and_the_pristine_base(tmp_path: Path):
     project = render_project(tmp_path)
-    answers, base = update.read_record(project)
+    answers, base = read_record(project)
     assert answers["template"] == "embedding" and answers["name"] == "hello"
     assert answers["omi_openclaw_version"] == __version__
-    assert answers["base"] == {"file": BASE_FILE, "fingerprint": update.fingerprint(base)}
+    assert answers["base"] == {"file": BASE_FILE, "fingerprint": fingerprint(base)}
     on_disk = {path: content for path, content in snapshot(project).items()
                if content != b"<dir>" and path not in (ANSWERS_FILE, BASE_FILE)}
     assert base == on_disk
@@ -128,17 +130,17 @@ def test_answers_typed_at_the_prompts_are_recorded(tmp_path: Path):
     assert completed.returncode == 0, completed.stdout + completed.stderr
     project = tmp_path / PROJECT
     assert "Typed at the prompt" in (project / "README.md").read_text()
-    assert update.read_record(project)[0]["variables"]["description"] == "Typed at the prompt"
+    assert read_record(project)[0]["variables"]["description"] == "Typed at the prompt"
     assert invoke(str(project), "--check").exit_code == 0
 
 
 def test_base_round_trips_text_without_newline_crlf_and_binary(tmp_path: Path):
     files = {"a.txt": b"no newline", "b.txt": b"one\r\ntwo\r\n", "c.bin": bytes(range(256)),
              "d/e.txt": "ünïcode\n".encode()}
-    written = update.record_files({"template": "event", "name": "x", "variables": {}}, files)
+    written = record_files({"template": "event", "name": "x", "variables": {}}, files)
     for name, content in written.items():
         (tmp_path / name).write_bytes(content)
-    assert update.read_record(tmp_path)[1] == files
+    assert read_record(tmp_path)[1] == files
 
 
 def edit_answers(project: Path, **changes) -> None:
@@ -153,7 +155,7 @@ def write_base(project: Path, files: Dict[str, object]) -> None:
     answers = {key: value for key, value in json.loads((project / ANSWERS_FILE).read_text())
                .items() if key != "base"}
     plain = {path: content for path, content in files.items() if isinstance(content, bytes)}
-    record = update.record_files(answers, plain)
+    record = record_files(answers, plain)
     base = json.loads(record[BASE_FILE])
     base["files"].update({path: content for path, content in files.items()
                           if not isinstance(content, bytes)})
@@ -162,7 +164,7 @@ def write_base(project: Path, files: Dict[str, object]) -> None:
 
 
 def damage_base(entries: Dict[str, object]):
-    return lambda p: write_base(p, {**update.read_record(p)[1], **entries})
+    return lambda p: write_base(p, {**read_record(p)[1], **entries})
 
 
 @pytest.mark.parametrize("damage, message", [
@@ -248,7 +250,7 @@ def test_a_base_naming_a_path_that_is_not_plain_is_refused_before_anything_is_to
     victim.write_text("precious\n")
     reason = NOT_PLAIN[entry]
     entry = str(victim) if entry == "ABSOLUTE" else entry
-    write_base(deep_project, {**update.read_record(deep_project)[1], entry: b"precious\n"})
+    write_base(deep_project, {**read_record(deep_project)[1], entry: b"precious\n"})
     before = snapshot(deep_project)
     for option in ("--allow-dirty", "--check", "--dry-run"):
         result = invoke(str(deep_project), option)
@@ -328,7 +330,7 @@ def test_update_keeps_the_authors_edits_and_brings_the_templates_changes(
     assert not [p for p in old_project.rglob("*") if ".rej" in p.name or ".omi-" in p.name
                 and p.name not in (ANSWERS_FILE, BASE_FILE)]
 
-    answers, base = update.read_record(old_project)
+    answers, base = read_record(old_project)
     assert answers["omi_openclaw_version"] == __version__
     assert base == fresh
     again = update.plan_update(old_project, engine=engine)
@@ -400,7 +402,7 @@ def test_skip_leaves_matching_files_alone_and_is_remembered(old_project: Path):
     assert (old_project / "README.md").read_text() == readme
     assert not (old_project / ".github/workflows/release.yml").exists()
     assert not (old_project / "MANIFEST.in").exists()  # not skipped: deleted as the template did
-    assert update.read_record(old_project)[0]["skip"] == ["README.md", ".github/"]
+    assert read_record(old_project)[0]["skip"] == ["README.md", ".github/"]
     # A later update (here: a changed answer) still leaves README.md alone.
     result = invoke(str(old_project), "--set", "description=Vectors that say hello")
     assert result.exit_code == 0, result.output
@@ -416,7 +418,7 @@ def test_skip_on_a_current_project_is_recorded_without_touching_files(tmp_path: 
     assert "Recorded the new answers" in result.output
     after = snapshot(project)
     assert {path for path in before if before[path] != after[path]} == {ANSWERS_FILE}
-    assert update.read_record(project)[0]["skip"] == ["LICENSE"]
+    assert read_record(project)[0]["skip"] == ["LICENSE"]
 
 
 def test_set_changes_an_answer_and_re_renders(tmp_path: Path):
@@ -425,7 +427,7 @@ def test_set_changes_an_answer_and_re_renders(tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert "M README.md" in result.output and "M pyproject.toml" in result.output
     assert "Vectors that say hello\n" in (project / "README.md").read_text()
-    assert update.read_record(project)[0]["variables"]["description"] == "Vectors that say hello"
+    assert read_record(project)[0]["variables"]["description"] == "Vectors that say hello"
     assert invoke(str(project), "--check").exit_code == 0
 
 
@@ -577,7 +579,7 @@ def test_init_records_answers_from_pyproject(tmp_path: Path):
 
     result = invoke(str(project), "--init")
     assert result.exit_code == 0, result.output
-    answers, base = update.read_record(project)
+    answers, base = read_record(project)
     assert answers["template"] == "embedding" and answers["name"] == "hello"
     assert answers["variables"] == {"description": "An OMI embedding provider", "author": "Ada",
                                     "email": "ada@example.org", "version": "0.4.0",
@@ -618,7 +620,7 @@ def test_repository_is_an_answer_set_init_and_update_agree_on(tmp_path: Path):
     (project / ANSWERS_FILE).unlink()
     (project / BASE_FILE).unlink()
     assert invoke(str(project), "--init").exit_code == 0
-    assert update.read_record(project)[0]["variables"]["repository"] == url
+    assert read_record(project)[0]["variables"]["repository"] == url
     assert invoke(str(project), "--check").exit_code == 0
 
 
@@ -703,14 +705,14 @@ def test_disjoint_edits_merge_cleanly(engine: str):
     result = merge_texts("".join(base), "".join(ours), "".join(theirs), engine=engine)
     expected = base[:2] + ["ours\n"] + base[3:7] + ["theirs 1\n", "theirs 2\n"] + base[8:] + \
         ["appended\n"]
-    assert result == update.MergeResult("".join(expected), 0)
+    assert result == MergeResult("".join(expected), 0)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_the_same_change_on_both_sides_is_not_a_conflict(engine: str):
     base = "".join(numbered(5))
     both = base.replace("line 2\n", "two\n")
-    assert merge_texts(base, both, both, engine=engine) == update.MergeResult(both, 0)
+    assert merge_texts(base, both, both, engine=engine) == MergeResult(both, 0)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -726,9 +728,9 @@ def test_overlapping_edits_get_standard_markers_around_only_what_differs(engine:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_last_line_without_newline_and_crlf_files(engine: str):
     result = merge_texts("a\nb", "a\nb\nmine\n", "z\na\nb", engine=engine)
-    assert result == update.MergeResult("z\na\nb\nmine\n", 0)
+    assert result == MergeResult("z\na\nb\nmine\n", 0)
     crlf = merge_texts("a\nb\nc\n", "a\r\nB\r\nc\r\n", "a\nb\nc\nd\n", engine=engine)
-    assert crlf == update.MergeResult("a\r\nB\r\nc\r\nd\r\n", 0)
+    assert crlf == MergeResult("a\r\nB\r\nc\r\nd\r\n", 0)
     conflict = merge_texts("a\nb", "a\nmine", "a\ntheirs", engine=engine)
     assert conflict.conflicts == 1
     assert "mine\n=======\ntheirs\n>>>>>>> template\n" in conflict.text
@@ -772,7 +774,7 @@ def test_random_edits_merge_like_applying_both(engine: str):
                 theirs.append(line)
                 expected.append(line)
         clean = merge_texts("".join(base), "".join(ours), "".join(theirs), engine=engine)
-        assert clean == update.MergeResult("".join(expected), 0), case
+        assert clean == MergeResult("".join(expected), 0), case
 
         start = rng.randrange(len(base) - 2)
         ours = base[:start] + ["mine\n"] + base[start + 2:]
@@ -786,7 +788,7 @@ def test_random_edits_merge_like_applying_both(engine: str):
 def test_an_unknown_record_field_in_a_damaged_answers_file_is_an_update_error(tmp_path: Path):
     (tmp_path / ANSWERS_FILE).write_text('{"template": "embedding"}')
     with pytest.raises(UpdateError, match="lacks name, variables"):
-        update.read_record(tmp_path)
+        read_record(tmp_path)
 
 
 @pytest.mark.parametrize("glob", ["", "/", "./", " "])
@@ -829,7 +831,7 @@ def test_run_from_inside_the_project_names_the_project_to_update(old_project: Pa
 
 def test_a_license_the_templates_no_longer_offer_is_not_silently_replaced(old_project: Path):
     """Before, the update fell back to MIT and rewrote LICENSE and pyproject's license."""
-    edit_answers(old_project, variables={**update.read_record(old_project)[0]["variables"],
+    edit_answers(old_project, variables={**read_record(old_project)[0]["variables"],
                                          "license": "GPL-3.0-only"})
     before = snapshot(old_project)
     result = invoke(str(old_project), "--allow-dirty")
@@ -839,7 +841,7 @@ def test_a_license_the_templates_no_longer_offer_is_not_silently_replaced(old_pr
     assert snapshot(old_project) == before
     chosen = invoke(str(old_project), "--allow-dirty", "--set", "license=Apache-2.0")
     assert chosen.exit_code == 0, chosen.output
-    assert update.read_record(old_project)[0]["variables"]["license"] == "Apache-2.0"
+    assert read_record(old_project)[0]["variables"]["license"] == "Apache-2.0"
 
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("omi-*"))
@@ -969,7 +971,7 @@ def as_if_made_by(project: Path, release: str) -> None:
                      f"omi-openclaw>={major}.{minor},<{major}.{int(minor) + 1}")
 
     base = {path: older(content.decode()).encode()
-            for path, content in update.read_record(project)[1].items()}
+            for path, content in read_record(project)[1].items()}
     for path in ("tests/test_conformance.py", "pyproject.toml"):
         (project / path).write_bytes(base[path])
     edit_answers(project, omi_openclaw_version=release)
@@ -1004,7 +1006,7 @@ def test_update_never_raises_suite_version_and_says_a_newer_suite_exists(
     assert result.exit_code == 0, result.output
     assert 'suite_version = "0.3.0"' in tests.read_text()
     assert suite_note in result.output.splitlines()
-    assert update.read_record(project)[0]["suite_noted"] == __version__
+    assert read_record(project)[0]["suite_noted"] == __version__
     for again in (["--check"], []):  # said once: neither repeats it
         result = invoke(str(project), *again)
         assert result.exit_code == 0 and "Note:" not in result.output, result.output
@@ -1044,7 +1046,7 @@ def test_files_the_author_owns_are_never_updated_nor_restored(old_project: Path)
     embedder = (old_project / EMBEDDER).read_bytes()
     (old_project / "tests/test_embedder.py").unlink()
     fresh = current_rendering(old_project)
-    base = update.read_record(old_project)[1]
+    base = read_record(old_project)[1]
     assert base[EMBEDDER] != fresh[EMBEDDER]  # the template did change them
     assert base["tests/test_embedder.py"] != fresh["tests/test_embedder.py"]
     result = invoke(str(old_project), "--check")
@@ -1060,7 +1062,7 @@ def test_files_the_author_owns_are_never_updated_nor_restored(old_project: Path)
 
 
 def test_a_file_the_author_owns_that_the_template_adds_is_written_once(old_project: Path):
-    answers, base = update.read_record(old_project)
+    answers, base = read_record(old_project)
     del base["tests/test_embedder.py"]  # as if the older template had no such test
     (old_project / "tests/test_embedder.py").unlink()
     write_base(old_project, base)

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 from omi.jsonvalues import json_problem
-from omi.listing import visible
 from omi.paths import default_database_path
 from omi.storage import StorageBackend
+from omi.textsafety import visible
 
 SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5(content, id UNINDEXED);

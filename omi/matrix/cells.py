@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from omi.listing import one_line
 from omi.matrix import envs, probe
 from omi.matrix.grade import Evidence, grade
+from omi.textsafety import one_line
 
 PASS, FAIL, NOT_TESTED, INSTALL_ERROR = "pass", "fail", "not-tested", "install-error"
 STATUSES = (PASS, FAIL, NOT_TESTED, INSTALL_ERROR)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence
 
 from omi.errors import UsageError
-from omi.listing import one_line
+from omi.textsafety import one_line
 
 MARKER = ".omi-matrix-env.json"
 INSTALL_TIMEOUT = 1800.0  # seconds one environment may take to install

@@ -11,11 +11,11 @@ from __future__ import annotations
 from html import escape as escape_markup
 from typing import Dict, List, Optional, Tuple
 
-from omi.listing import visible
 from omi.matrix.cells import PASS, Cell
 from omi.matrix.grade import TIERS
 from omi.matrix.render import cell_text, column_title, columns, omi_title, row_title, summary
 from omi.matrix.run import Matrix
+from omi.textsafety import visible
 
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1b1f23}

@@ -11,9 +11,9 @@ import json
 import os
 from typing import Callable, Dict, List, Optional, Tuple
 
-from omi.listing import one_line
 from omi.matrix.cells import FAIL, INSTALL_ERROR, NOT_TESTED, PASS, Cell
 from omi.matrix.run import Matrix, to_document
+from omi.textsafety import one_line
 
 MARKS = {PASS: "✓", FAIL: "✗", NOT_TESTED: "⚠", INSTALL_ERROR: "✗"}
 MAX_GITHUB_JOBS = 256  # GitHub runs at most this many jobs of one matrix

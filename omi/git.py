@@ -1,8 +1,13 @@
-"""`omi plugins new --git`: make the new project a git repository holding one commit.
+"""Every git command OMI runs, and the one environment it runs them in.
 
-`omi plugins update` wants a clean work tree to merge into, so the project starts as one: every
-file it was rendered with, committed. The commit is made before the project is moved into place,
-so a git that fails leaves nothing behind.
+- `plugins new --git` makes the new project a repository holding one commit (`plugins update`
+  wants a clean work tree to merge into), before the project is moved into place, so a git
+  that fails leaves nothing behind;
+- `plugins update` asks whether the work tree is clean and which files git does not track;
+- a three-way merge of one file uses `git merge-file` where git is installed.
+
+Git runs without the variables that tie it to one repository (`git_environment`), so inside
+a git hook or `git rebase --exec` it still acts on the directory it is run in.
 """
 
 from __future__ import annotations
@@ -11,11 +16,21 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from omi.errors import OperationFailed, ScaffoldError
 
-__all__ = ["commit_everything", "config_value", "git_environment", "require_git", "run_git"]
+__all__ = [
+    "available",
+    "commit_everything",
+    "config_value",
+    "git_environment",
+    "merge_file",
+    "require_git",
+    "run_git",
+    "untracked_among",
+    "worktree_state",
+]
 
 GIT_TIMEOUT = 60  # seconds for one git command: init, add and commit of a small project
 
@@ -49,9 +64,14 @@ def run_git(arguments: List[str], cwd: Optional[Path],
                           timeout=timeout, env=git_environment())
 
 
+def available() -> bool:
+    """Whether a `git` program is on PATH."""
+    return shutil.which("git") is not None
+
+
 def require_git() -> None:
     """ScaffoldError unless a `git` program is on PATH."""
-    if shutil.which("git") is None:
+    if not available():
         raise ScaffoldError("--git needs git, which is not installed (no git program on PATH); "
                             "install git, or leave out --git")
 
@@ -105,3 +125,66 @@ def _git(project: Path, arguments: List[str]) -> None:
         reason, failed = str(error), True
     if failed:
         raise OperationFailed(f"--git: git {verb} failed: {reason}; nothing was written")
+
+
+# --- the work tree `plugins update` writes into --------------------------------------------
+
+
+def _answer(project: Path, *args: str) -> Optional[subprocess.CompletedProcess[str]]:
+    """git's answer in `project`, or None when git is not installed."""
+    try:
+        return run_git(list(args), project)
+    except FileNotFoundError:
+        return None
+
+
+def worktree_state(project: Path) -> Tuple[str, str]:
+    """("clean" | "dirty" | "no-git" | "not-a-repo" | "failed", detail) for the project's
+    directory: the changed tracked files (one a line) when dirty, git's message when it
+    failed; untracked files do not count (see `untracked_among`)."""
+    completed = _answer(project, "status", "--porcelain", "--untracked-files=no", "--", ".")
+    if completed is None:
+        return "no-git", "git is not installed"
+    if completed.returncode != 0:
+        if "not a git repository" in completed.stderr:
+            return "not-a-repo", f"{project} is not in a git work tree"
+        return "failed", " ".join(completed.stderr.split())
+    changed = [line[3:] for line in completed.stdout.splitlines() if line.strip()]
+    return ("dirty", "\n".join(changed)) if changed else ("clean", "")
+
+
+def untracked_among(project: Path, paths: Sequence[str]) -> Optional[List[str]]:
+    """The `paths` (relative to `project`) that exist but git does not track, ignored ones
+    included (what git could not give back if they were overwritten or deleted); None when
+    git cannot tell."""
+    if not paths:
+        return []
+    completed = _answer(project, "--literal-pathspecs", "ls-files", "--others", "-z", "--",
+                        *paths)
+    if completed is None or completed.returncode != 0:
+        return None
+    return sorted(name for name in completed.stdout.split("\0") if name)
+
+
+# --- merging one file ----------------------------------------------------------------------
+
+
+def merge_file(base: str, ours: str, theirs: str,
+               labels: Tuple[str, str, str]) -> Tuple[str, int]:
+    """`git merge-file` of three texts: the merged text and its number of conflicts, marked
+    with `labels` (ours, base, theirs). RuntimeError when git fails."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="omi-merge-") as scratch:
+        paths = []
+        for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
+            path = Path(scratch) / name
+            path.write_bytes(text.encode("utf-8"))
+            paths.append(str(path))
+        completed = subprocess.run(
+            ["git", "-c", "merge.conflictStyle=merge", "merge-file", "-p",
+             "-L", labels[0], "-L", labels[1], "-L", labels[2], *paths],
+            capture_output=True, cwd=scratch, timeout=GIT_TIMEOUT, env=git_environment())
+    if not 0 <= completed.returncode < 128:
+        raise RuntimeError(f"git merge-file failed: {completed.stderr.decode(errors='replace')}")
+    return completed.stdout.decode("utf-8"), completed.returncode
