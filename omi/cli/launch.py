@@ -3,7 +3,8 @@
 Importing click costs `omi plugins list` more than finding its plugins does, once the plugin
 index (omi.index) answers. `omi plugins list` with only `--format text|json`, `--group GROUP`
 (a known group), `-v/--verbose` and `--strict` is answered here, through the same functions
-the click command uses (omi.listing); every other command line, and any doubt, goes to click.
+the click command uses (omi.listing); every other command line, and any doubt, goes to click
+(omi.cli.root). This module imports nothing of click, and its package's __init__ nothing at all.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def main() -> None:
     """Console-script entry point."""
     parsed = _plain(sys.argv[1:])
     if parsed is None:
-        from omi.cli import main as click_main
+        from omi.cli.root import main as click_main
 
         return click_main()
     from omi.listing import list_output, strict_failure

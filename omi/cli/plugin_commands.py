@@ -1,8 +1,9 @@
-"""The `omi plugins` commands: list, cache, new, update, diff and check.
+"""The `omi plugins` commands: list, cache, new, update, diff, check and matrix.
 
 Their own module because they are most of the command line's options: `omi --help`, `omi store`
-and the rest build none of them. omi.cli names the group in its table of lazy subcommands and
-imports this module when a `plugins` command line arrives.
+and the rest build none of them. omi.cli.root names the group in its table of lazy subcommands
+and imports this module when a `plugins` command line arrives; the plain forms of
+`plugins list` never get here (omi.cli.launch answers them).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import click
 
 from omi import __version__
-from omi.cli import TEXT, OmiGroup, parse_settings, unique_keys
+from omi.cli.toolkit import TEXT, OmiGroup, parse_settings, unique_keys
 from omi.errors import OperationFailed, UsageError, did_you_mean
 from omi.kinds import KIND_NAMES, KINDS
 from omi.listing import json_text, plugin_output_to_stderr, visible
