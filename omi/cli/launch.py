@@ -52,7 +52,8 @@ def parse_plain_list(argv: List[str]) -> Optional[Parsed]:
     return Parsed(output_format, group, verbose, strict)
 
 
-def _plain(argv: List[str]) -> Optional[Parsed]:
+def _list_without_click(argv: List[str]) -> Optional[Parsed]:
+    """The plain `plugins list` this module answers itself, else None: click answers."""
     if os.environ.get("OMI_DEBUG", "") not in ("", "0"):
         return None  # --debug's logging and tracebacks are click's
     parsed = parse_plain_list(argv)
@@ -68,7 +69,7 @@ def _plain(argv: List[str]) -> Optional[Parsed]:
 
 def main() -> None:
     """Console-script entry point."""
-    parsed = _plain(sys.argv[1:])
+    parsed = _list_without_click(sys.argv[1:])
     if parsed is None:
         from omi.cli.root import main as click_main
 
