@@ -7,7 +7,7 @@ description, the why and the usual fix the command prints; tests/test_docs.py ho
 the same text.
 
 mkdocs-click walks a group's loaded commands only; `omi`'s `plugins` group is loaded on first
-use (omi.cli's lazy table), so the build loads every lazy subcommand first.
+use (omi.cli.root's lazy table), so the build loads every lazy subcommand first.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def grades_markdown() -> str:
 def on_config(config: Any, **kwargs: Any) -> Any:
     import click
 
-    from omi.cli import cli
+    from omi.cli.root import cli
 
     context = click.Context(cli, info_name="omi")
     for name in cli.lazy:

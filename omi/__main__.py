@@ -13,6 +13,6 @@ except OSError:  # the working directory was removed
 if sys.path and sys.path[0] in ("", _cwd):
     del sys.path[0]
 
-from omi.launch import main  # noqa: E402
+from omi.cli.launch import main  # noqa: E402
 
 main()

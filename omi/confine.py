@@ -46,7 +46,7 @@ def check_relative(path: object) -> str:
         problem = "is too long for a file system"
     else:
         return path
-    raise UnsafePath(f"the path {_shown(path)} {problem}; paths must be relative to the "
+    raise UnsafePath(f"the path {_quoted(path)} {problem}; paths must be relative to the "
                      f"project, like src/pkg/module.py")
 
 
@@ -59,13 +59,13 @@ def confined(root: Path, path: str) -> Path:
     for part in path.split("/")[:-1]:
         folder = folder / part
         if folder.is_symlink():
-            raise UnsafePath(f"the path {_shown(path)} goes through "
+            raise UnsafePath(f"the path {_quoted(path)} goes through "
                              f"{folder.relative_to(root).as_posix()}, a symlink that may lead "
                              f"out of the project")
     return root / path
 
 
-def _shown(path: object) -> str:
+def _quoted(path: object) -> str:
     """A path for a one-line message: quoted, escaped, and cut short."""
     text = json.dumps(path)
     return text if len(text) <= 80 else text[:77] + '..."'

@@ -45,10 +45,6 @@ import sys
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from omi import __version__, cachefiles
-
-# plugins_cli reads these two here (until it imports them from omi.cachefiles)
-from omi.cachefiles import SWITCH as SWITCH
-from omi.cachefiles import cache_dir as cache_dir
 from omi.distributions import (
     META_FILES,
     CachedDistribution,
@@ -346,7 +342,7 @@ def show() -> Dict[str, Any]:
 
     key = interpreter_key()
     path = cache_file(key)
-    report: Dict[str, Any] = {"directory": cache_dir(), "file": path, "key": key,
+    report: Dict[str, Any] = {"directory": cachefiles.cache_dir(), "file": path, "key": key,
                               "enabled": cachefiles.cache_enabled(),
                               "exists": os.path.exists(path)}
     document, problem = _read(path) if report["exists"] else (None, "")
@@ -377,4 +373,4 @@ def show() -> Dict[str, Any]:
 def clear() -> List[str]:
     """Remove every plugin index in the cache directory (of every interpreter), and any
     writer's temporary file; return them."""
-    return sorted(cachefiles.prune(cache_dir(), KIND, max_files=0))
+    return sorted(cachefiles.prune(cachefiles.cache_dir(), KIND, max_files=0))

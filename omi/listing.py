@@ -1,8 +1,8 @@
 """`omi plugins list`: the report and its rendering, without click.
 
-The console script (omi.launch) answers the plain forms of `omi plugins list` from here without
-importing click, which is most of the command's start-up; the click command (omi.plugins_cli)
-renders through the same functions, so both print the same thing.
+The console script (omi.cli.launch) answers the plain forms of `omi plugins list` from here
+without importing click, which is most of the command's start-up; the click command
+(omi.cli.plugin_commands) renders through the same functions, so both print the same thing.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
-# plugins_cli and conformance import these four from here (until they name omi.textsafety)
+# omi.conformance's check and report import these four from here (until they name
+# omi.textsafety)
 from omi.textsafety import json_text as json_text
 from omi.textsafety import one_line as one_line
 from omi.textsafety import plugin_output_to_stderr as plugin_output_to_stderr

@@ -583,7 +583,7 @@ class PluginRegistry:
             if intended in groups:
                 from omi.diagnosis import misplaced  # only when there is one: an error path
 
-                info = self._info(entry_point.group, [entry_point])
+                info = self._plugin_info(entry_point.group, [entry_point])
                 info.error = misplaced(entry_point.group, intended)
                 found.append((info, intended))
         return found
@@ -601,7 +601,7 @@ class PluginRegistry:
         by_name: Dict[str, List[metadata.EntryPoint]] = {}
         for entry_point in self._group(group):
             by_name.setdefault(entry_point.name, []).append(entry_point)
-        return {name: self._info(group, same_name if len(same_name) == 1
+        return {name: self._plugin_info(group, same_name if len(same_name) == 1
                                  else _may_load(same_name))
                 for name, same_name in by_name.items()}
 
@@ -652,7 +652,7 @@ class PluginRegistry:
             report[name] = self.get_plugins(name)
         return report
 
-    def _info(self, group: str, same_name: List[metadata.EntryPoint]) -> PluginInfo:
+    def _plugin_info(self, group: str, same_name: List[metadata.EntryPoint]) -> PluginInfo:
         """The record of one plugin name, from the entry points that may load under it."""
         entry_point = same_name[0]
         key = (group, entry_point.name)

@@ -46,7 +46,7 @@ def _current(project: Path, path: str) -> Tuple[str, bytes]:
         return "file", stream.read(MAX_SHOWN_BYTES + 1)
 
 
-def _plain(text: Optional[str]) -> Optional[str]:
+def _printable_or_none(text: Optional[str]) -> Optional[str]:
     """`text` when a terminal can show it raw (no control or format character but tabs and
     line ends: the files, the base even, may come from someone else), else None."""
     return text if text is None or safe_lines(text, layout="\t\r\n") else None
@@ -59,8 +59,8 @@ def _diff(path: str, template: bytes, project: Path) -> Optional[FileDiff]:
         return None
     if kind == "other":
         return FileDiff(path, "replaced", [])
-    old = _plain(as_text(template))
-    new = "" if kind == "missing" else _plain(as_text(yours))
+    old = _printable_or_none(as_text(template))
+    new = "" if kind == "missing" else _printable_or_none(as_text(yours))
     if old is None or new is None or len(yours) > MAX_SHOWN_BYTES:
         return FileDiff(path, "deleted" if kind == "missing" else "binary", [])
     target = "/dev/null" if kind == "missing" else f"b/{path}"

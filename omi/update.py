@@ -43,9 +43,8 @@ from omi.record import (
 )
 from omi.scaffold import new_plugin, plugin_names, template_variables, templates_root
 
-# ANSWERS_FILE: plugins_cli reads it here (until it imports it from omi.record).
-__all__ = ["ANSWERS_FILE", "Change", "UpdateError", "UpdatePlan", "apply_update",
-           "check_worktree", "init_record", "plan_update", "render", "still_asked"]
+__all__ = ["Change", "UpdateError", "UpdatePlan", "apply_update", "check_worktree",
+           "init_record", "plan_update", "render", "still_asked"]
 
 # --- rendering ----------------------------------------------------------------------------
 
@@ -309,7 +308,7 @@ def refuse_conflict_markers(project: Path, paths: Iterable[str]) -> None:
             if text is not None and has_conflict_block(text):
                 unresolved.append(path)
     if unresolved:
-        raise UpdateError(f"{_some(unresolved)} still hold(s) <<<<<<< conflict markers from an "
+        raise UpdateError(f"{_abridged(unresolved)} still hold(s) <<<<<<< conflict markers from an "
                           f"earlier update; resolve them (keep the lines you want, delete the "
                           f"marker lines), commit, then run omi plugins update again")
 
@@ -334,8 +333,8 @@ def has_conflict_block(text: str) -> bool:
     return False
 
 
-def _some(paths: Sequence[str], shown: int = 3) -> str:
-    """The first `shown` paths, and how many more."""
+def _abridged(paths: Sequence[str], shown: int = 3) -> str:
+    """The first `shown` paths, and how many more: a long list abridged for one line."""
     more = len(paths) - shown
     return ", ".join(paths[:shown]) + (f" and {more} more" if more > 0 else "")
 
@@ -444,7 +443,7 @@ def check_worktree(project: Path, allow_dirty: bool = False,
                           f"--allow-dirty")
     if state == "dirty":
         raise UpdateError(f"the git work tree has uncommitted changes "
-                          f"({_some(detail.splitlines())}); commit or "
+                          f"({_abridged(detail.splitlines())}); commit or "
                           f"stash them so the update is one reviewable change, or pass "
                           f"--allow-dirty")
     if state != "clean":
@@ -453,7 +452,7 @@ def check_worktree(project: Path, allow_dirty: bool = False,
     if untracked is None:
         raise UpdateError(f"git ls-files failed in {project}; fix that or pass --allow-dirty")
     if untracked:
-        raise UpdateError(f"the update would overwrite {_some(untracked)}, which git does not "
+        raise UpdateError(f"the update would overwrite {_abridged(untracked)}, which git does not "
                           f"track and could not give back; commit or move them aside first, "
                           f"or pass --allow-dirty")
     return None

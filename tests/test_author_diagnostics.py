@@ -209,7 +209,7 @@ def test_list_in_a_current_project_imports_nothing_more(make_dist, tmp_path):
               files={"omi_x/__init__.py": "", "omi_x/backend.py": src.backend("XBackend")})
     here = project(tmp_path / "x", "omi-storage-x", {STO: {"x": "omi_x.backend:XBackend"}})
     (tmp_path / "plain").mkdir()
-    code = ("import sys; sys.argv = ['omi', 'plugins', 'list']\nfrom omi.launch import main\n"
+    code = ("import sys; sys.argv = ['omi', 'plugins', 'list']\nfrom omi.cli.launch import main\n"
             "try:\n    main()\nfinally:\n    print('LOADED', sorted({'tomllib', 'tomli', "
             "'importlib.metadata'} & set(sys.modules)), file=sys.stderr)\n")
     loaded = {}

@@ -227,14 +227,14 @@ def test_help_lists_the_lazy_plugins_group_as_click_would_without_importing_it()
     click's own row (from its docstring) must read the same."""
     code = ("import sys; from omi.cli import cli\n"
             "try:\n    cli(['--help'], prog_name='omi')\nexcept SystemExit:\n    pass\n"
-            "print('LOADED', 'omi.plugins_cli' in sys.modules, file=sys.stderr)\n")
+            "print('LOADED', 'omi.cli.plugin_commands' in sys.modules, file=sys.stderr)\n")
     lazy = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, env={**os.environ, "COLUMNS": "100"})
     assert "LOADED False" in lazy.stderr
-    from omi.plugins_cli import plugins
+    from omi.cli.plugin_commands import plugins
 
     ((name, short),) = cli.lazy.values()
-    assert name == "omi.plugins_cli:plugins"
+    assert name == "omi.cli.plugin_commands:plugins"
     assert short == plugins.get_short_help_str(limit=200)
     row = next(line for line in lazy.stdout.splitlines() if line.lstrip().startswith("plugins"))
     assert row.split(None, 1)[1] == short

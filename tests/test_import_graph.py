@@ -83,12 +83,12 @@ def _source_of(module: str) -> Path:
     return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
 
 
-def _resolve(name: str, near: str = "omi.launch") -> str:
+def _resolve(name: str, near: str = "") -> str:
     """`conformance/suite` is omi.conformance.suite; a bare name is a module of the package of
     `near` (the module it is drawn beside) if there is one, else of omi."""
     dotted = name.replace("/", ".")
     sibling = f"{near.rpartition('.')[0]}.{dotted}"
-    module = sibling if _source_of(sibling).exists() else f"omi.{dotted}"
+    module = sibling if near and _source_of(sibling).exists() else f"omi.{dotted}"
     assert _source_of(module).exists(), f"the README draws {name!r}, which is no module of omi"
     return module
 
@@ -130,3 +130,32 @@ def test_the_readme_draws_the_module_graph_as_the_code_has_it():
         if not solid and (imported in at_top or imported not in everywhere):
             wrong.append(f"{importer} ····> {imported}: not imported (only) inside a function")
     assert wrong == []
+
+
+# --- the omi.cli package ---------------------------------------------------------------------
+
+
+def test_every_omi_start_goes_through_a_package_that_imports_nothing():
+    """The console script is omi.cli.launch, so Python imports omi.cli first on every start:
+    were click imported there, the plain `plugins list` would pay for it again."""
+    code = ("import json, sys, omi.cli, omi.cli.launch; "
+            "print(json.dumps(sorted(m for m in sys.modules if m == 'click' or "
+            "m.startswith('omi.'))))")
+    loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                       text=True, check=True).stdout)
+    assert loaded == ["omi.cli", "omi.cli.launch"]
+
+
+def test_omi_cli_cli_is_still_the_click_group():
+    """Earlier users' code (and mkdocs-click) import the group as omi.cli.cli."""
+    import click
+
+    from omi.cli import cli, main
+    from omi.cli.root import cli as root_cli
+    from omi.cli.root import main as root_main
+
+    assert isinstance(cli, click.Group) and cli is root_cli and main is root_main
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        import omi.cli
+
+        omi.cli.nothing  # noqa: B018

@@ -207,7 +207,7 @@ atexit.register(lambda: print("imported:", ",".join(m for m in WATCHED if m in s
 sys.path[:] = [entry for entry in sys.path if entry]
 logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
 sys.argv = ["omi", "plugins", "list"]
-from omi.launch import main
+from omi.cli.launch import main
 main()
 """
 
@@ -633,7 +633,7 @@ def test_the_console_script_answers_plain_lists_as_click_does(make_dist, argv):
 
 
 def test_only_plain_list_command_lines_skip_click():
-    from omi.launch import parse_plain_list
+    from omi.cli.launch import parse_plain_list
 
     assert parse_plain_list(["plugins", "list", "-v", "--format", "json"]) == ("json", None, True,
                                                                                 False)
@@ -648,7 +648,7 @@ def test_only_plain_list_command_lines_skip_click():
 
 
 def test_the_fast_path_names_an_error_without_a_message_as_click_does(monkeypatch, capsys):
-    from omi import launch
+    from omi.cli import launch
 
     def out_of_memory(group):
         raise MemoryError()

@@ -24,7 +24,8 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs" / "pages").rglob("*.md")
 #: workflow's plugins, the guide's first plugin.
 PLUGIN_DOCUMENTS = [ROOT / "templates" / "_shared" / "README.md",
                     ROOT / "templates" / "_shared" / "workflows" / "ci.yml",
-                    ROOT / "omi" / "plugins_cli.py", ROOT / ".github" / "workflows" / "release.yml",
+                    ROOT / "omi" / "cli" / "plugin_commands.py",
+                    ROOT / ".github" / "workflows" / "release.yml",
                     ROOT / "docs" / "pages" / "guide" / "first-plugin.md"]
 #: `omi-openclaw[extra]` in any install form, and the README's `pip install -e ".[extra]"`.
 OMI_EXTRA = re.compile(r"omi[-_]openclaw[^\s\[\"']*\[(\w+)\]|\.whl\)\[(\w+)\]")

@@ -1,23 +1,29 @@
-"""The `omi plugins` commands: list, cache, new, update, diff and check.
+"""The `omi plugins` commands: list, cache, new, update, diff, check and matrix.
 
 Their own module because they are most of the command line's options: `omi --help`, `omi store`
-and the rest build none of them. omi.cli names the group in its table of lazy subcommands and
-imports this module when a `plugins` command line arrives.
+and the rest build none of them. omi.cli.root names the group in its table of lazy subcommands
+and imports this module when a `plugins` command line arrives; the plain forms of
+`plugins list` never get here (omi.cli.launch answers them).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from omi import __version__
-from omi.cli import TEXT, OmiGroup, parse_settings, unique_keys
+from omi.cli.toolkit import TEXT, OmiGroup, parse_settings, unique_keys
 from omi.errors import OperationFailed, UsageError, did_you_mean
 from omi.kinds import KIND_NAMES, KINDS
-from omi.listing import json_text, plugin_output_to_stderr, visible
+from omi.textsafety import json_text, plugin_output_to_stderr, visible
+
+if TYPE_CHECKING:  # imported by the commands that use them
+    from pathlib import Path
+
+    from omi.update import UpdatePlan
 
 
 class Seconds(click.FloatRange):
@@ -116,7 +122,7 @@ def plugins_cache_show(output_format: str) -> None:
       omi plugins cache show
       omi plugins cache show --format json
     """
-    from omi import configcache, index
+    from omi import cachefiles, configcache, index
 
     report = index.show()
     report["configs"] = configcache.entries()
@@ -127,7 +133,7 @@ def plugins_cache_show(output_format: str) -> None:
     v = visible  # entry points and paths are text OMI did not write
     lines = [f"file: {v(report['file'])}",
              f"status: {report['status']}" + ("" if report["enabled"]
-                                              else f" (disabled by {index.SWITCH})"),
+                                              else f" (disabled by {cachefiles.SWITCH})"),
              f"interpreter: {v(key['executable'])} ({v(key['implementation'])})",
              "sys.path:", *(f"  {v(entry) or '(current directory)'}" for entry in key["path"])]
     if "age_seconds" in report:
@@ -151,12 +157,12 @@ def plugins_cache_clear() -> None:
     Example:
       omi plugins cache clear
     """
-    from omi import configcache, index
+    from omi import cachefiles, configcache, index
 
     removed = index.clear()
     configs = configcache.clear()
     click.echo(f"Removed {len(removed)} plugin index file(s) and {len(configs)} parsed config "
-               f"file(s) from {index.cache_dir()}")
+               f"file(s) from {cachefiles.cache_dir()}")
 
 
 # --- omi plugins new ------------------------------------------------------------------------
@@ -286,60 +292,89 @@ def update_plugin_command(path: str, check_only: bool, dry_run: bool, skips: tup
     """
     from pathlib import Path
 
-    from omi import update
-
     if check_only and dry_run:
         raise UsageError("--check and --dry-run do not go together; pick one")
     if init and (check_only or dry_run):
         raise UsageError("--init records answers; it does not go with --check or --dry-run")
     project = Path(path).resolve()
     if init:
-        answers, different = update.init_record(project, skips, parse_settings(settings))
-        click.echo(f"Recorded answers for omi-{answers['template']}-{answers['name']} in "
-                   f"{update.ANSWERS_FILE}: it now tracks the omi-openclaw {__version__} "
-                   f"templates.")
-        if different:
-            click.echo(f"{len(different)} file(s) differ from the template and count as your "
-                       f"own edits, which updates keep: {', '.join(different)}")
+        _record_answers(project, skips, parse_settings(settings))
         return
-    plan = update.plan_update(project, skips, parse_settings(settings))
-    name = f"omi-{plan.answers['template']}-{plan.answers['name']}"
-    current = f"{name} is current with the omi-openclaw {__version__} templates."
+    from omi.update import plan_update
+
+    plan = plan_update(project, skips, parse_settings(settings))
     if not plan.behind and (check_only or not plan.record_changed):
-        click.echo(current)
+        click.echo(_current_line(plan))
         _echo_footer(plan)
-        return
-    if check_only:
-        click.echo(f"{name} is behind the omi-openclaw {__version__} templates (last updated "
-                   f"with {plan.from_version}); omi plugins update would change:")
-        _echo_changes(plan.changes)
-        _echo_footer(plan)
+    elif check_only:
+        _report_behind(plan)
+    elif dry_run:
+        _report_dry_run(plan)
+    else:
+        _apply_update(plan, project, allow_dirty)
+
+
+def _project_name(plan: UpdatePlan) -> str:
+    return f"omi-{plan.answers['template']}-{plan.answers['name']}"
+
+
+def _current_line(plan: UpdatePlan) -> str:
+    return f"{_project_name(plan)} is current with the omi-openclaw {__version__} templates."
+
+
+def _record_answers(project: Path, skips: tuple[str, ...], settings: dict[str, str]) -> None:
+    """`--init`: record the answers of a project that has no answers file."""
+    from omi.record import ANSWERS_FILE
+    from omi.update import init_record
+
+    answers, different = init_record(project, skips, settings)
+    click.echo(f"Recorded answers for omi-{answers['template']}-{answers['name']} in "
+               f"{ANSWERS_FILE}: it now tracks the omi-openclaw {__version__} templates.")
+    if different:
+        click.echo(f"{len(different)} file(s) differ from the template and count as your "
+                   f"own edits, which updates keep: {', '.join(different)}")
+
+
+def _report_behind(plan: UpdatePlan) -> None:
+    """`--check` on a project behind the templates: the files an update would change, exit 1."""
+    click.echo(f"{_project_name(plan)} is behind the omi-openclaw {__version__} templates "
+               f"(last updated with {plan.from_version}); omi plugins update would change:")
+    _echo_changes(plan.changes)
+    _echo_footer(plan)
+    raise OperationFailed()
+
+
+def _report_dry_run(plan: UpdatePlan) -> None:
+    """`--dry-run`: the diff an update would make; exit 1 when it would leave conflicts."""
+    _echo_diff(plan.changes)
+    click.echo(f"Dry run: {sum(c.writes for c in plan.changes)} file(s) would change, "
+               f"{len(plan.conflicts)} with conflicts; nothing written.")
+    _echo_footer(plan)
+    if plan.conflicts:
         raise OperationFailed()
-    if dry_run:
-        _echo_diff(plan.changes)
-        click.echo(f"Dry run: {sum(c.writes for c in plan.changes)} file(s) would change, "
-                   f"{len(plan.conflicts)} with conflicts; nothing written.")
-        _echo_footer(plan)
-        if plan.conflicts:
-            raise OperationFailed()
-        return
+
+
+def _apply_update(plan: UpdatePlan, project: Path, allow_dirty: bool) -> None:
+    """Write the update (or only the answers file), then say what changed; exit 1 on
+    conflicts."""
+    from omi.interrupts import sigterm_as_interrupt
+    from omi.record import ANSWERS_FILE
+    from omi.update import apply_update, check_worktree
+
     # Recording that a note was shown touches the answers file alone, on any work tree.
     noting_only = not plan.behind and not plan.answers_changed
-    note = None if noting_only else update.check_worktree(project, allow_dirty,
-                                                          list(plan.contents()))
+    note = None if noting_only else check_worktree(project, allow_dirty, list(plan.contents()))
     if note:
         click.echo(f"Note: {note}", err=True)
-    from omi.interrupts import sigterm_as_interrupt
-
     with sigterm_as_interrupt("nothing was written"):
-        update.apply_update(plan)
+        apply_update(plan)
     if not plan.behind:
         recorded = "that the note below was shown" if noting_only else "the new answers"
-        click.echo(f"Recorded {recorded} in {update.ANSWERS_FILE}; {current}")
+        click.echo(f"Recorded {recorded} in {ANSWERS_FILE}; {_current_line(plan)}")
         _echo_footer(plan)
         return
-    click.echo(f"Updated {name} to the omi-openclaw {__version__} templates (from "
-               f"{plan.from_version}):")
+    click.echo(f"Updated {_project_name(plan)} to the omi-openclaw {__version__} templates "
+               f"(from {plan.from_version}):")
     _echo_changes(plan.changes)
     _echo_footer(plan)
     if plan.conflicts:
@@ -347,7 +382,7 @@ def update_plugin_command(path: str, check_only: bool, dry_run: bool, skips: tup
                               f"<<<<<<< markers (or the notes above), then commit")
 
 
-def _echo_footer(plan: Any) -> None:
+def _echo_footer(plan: UpdatePlan) -> None:
     """Which files the update keeps current and which it leaves to the author; the notes."""
     if plan.yours:
         click.echo(f"Yours, never updated (written once): {', '.join(plan.yours)}; the update "
@@ -485,12 +520,6 @@ def check_plugin(name: str | None, check_all: bool, no_builtins: bool, group: st
       omi plugins check --list-checks storage
       omi plugins check --explain recall_honours_limit
     """
-    from omi import conformance
-    from omi.conformance import runner
-    from omi.conformance.outcome import default_timeout
-    from omi.conformance.suite import exit_code
-    from omi.conformance.target import parse_option
-
     if explain is not None:
         if name or check_all or list_checks:
             raise UsageError("--explain CHECK goes alone; drop the plugin NAME, --all and "
@@ -498,49 +527,87 @@ def check_plugin(name: str | None, check_all: bool, no_builtins: bool, group: st
         _explain_check(explain)
         return
     if list_checks:
-        interface = name if name in KIND_NAMES else None
-        if name and interface is None:
-            raise UsageError(f"--list-checks takes {', '.join(KIND_NAMES[:-1])} or "
-                             f"{KIND_NAMES[-1]}, not {name!r}{did_you_mean(name, KIND_NAMES)}")
-        for item in conformance.all_checks():
-            if interface in (None, item.interface):
-                needs = f" [needs {', '.join(sorted(item.requires))}]" if item.requires else ""
-                click.echo(f"{item.interface:9} {item.name:40} {item.description}{needs}")
+        _list_checks(name)
         return
     _check_selection(name, check_all, no_builtins)
     _check_grade_options(show_grade or badge is not None, check_all or bool(pattern), badge)
-    try:
-        parsed = unique_keys((parse_option(text) for text in options), "--option")
-        limit = runner.parse_memory_limit(memory_limit)
-        if timeout is None:
-            timeout = default_timeout()
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    plugin_options, limit, timeout = _run_settings(options, memory_limit, timeout)
     if output is not None:
         _check_writable(output)
+    reports = _run_checks(name, group, plugin_options, pattern, seed, timeout, limit,
+                          builtins=not no_builtins)
+    _echo_report(reports, output_format, strict, output)
+    if show_grade or badge is not None:
+        _echo_grade(name or "", group, reports, badge)
+    from omi.conformance.suite import exit_code
+
+    click.get_current_context().exit(exit_code(reports, strict))
+
+
+def _list_checks(interface: str | None) -> None:
+    """What `--list-checks [TYPE]` prints: one line a check, of every type or of TYPE."""
+    from omi import conformance
+
+    if interface and interface not in KIND_NAMES:
+        raise UsageError(f"--list-checks takes {', '.join(KIND_NAMES[:-1])} or "
+                         f"{KIND_NAMES[-1]}, not {interface!r}"
+                         f"{did_you_mean(interface, KIND_NAMES)}")
+    for item in conformance.all_checks():
+        if not interface or interface == item.interface:
+            needs = f" [needs {', '.join(sorted(item.requires))}]" if item.requires else ""
+            click.echo(f"{item.interface:9} {item.name:40} {item.description}{needs}")
+
+
+def _run_settings(options: tuple[str, ...], memory_limit: str, timeout: float | None
+                  ) -> tuple[dict[str, Any], int | None, float]:
+    """The plugin's --option values, the memory limit in bytes and the timeout of each check
+    (--timeout, else $OMI_CHECK_TIMEOUT, else 60); a bad one is a usage error."""
+    from omi.conformance.outcome import default_timeout
+    from omi.conformance.runner import parse_memory_limit
+    from omi.conformance.target import parse_option
+
+    try:
+        plugin_options = unique_keys((parse_option(text) for text in options), "--option")
+        return (plugin_options, parse_memory_limit(memory_limit),
+                default_timeout() if timeout is None else timeout)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _run_checks(name: str | None, group: str | None, plugin_options: dict[str, Any],
+                pattern: str | None, seed: int, timeout: float, limit: int | None,
+                builtins: bool) -> list[Any]:
+    """The reports of NAME's checks (of every plugin's, with --all); Ctrl-C or SIGTERM ends
+    the command with 128 + the signal's number, once the check processes are gone."""
+    from omi import conformance
+    from omi.conformance.runner import Interrupted
+
     try:
         with plugin_output_to_stderr():
-            reports = conformance.check_plugins([name] if name else None, group, parsed,
-                                                pattern, seed, timeout, limit,
-                                                builtins=not no_builtins)
-    except runner.Interrupted as stop:
+            return conformance.check_plugins([name] if name else None, group, plugin_options,
+                                             pattern, seed, timeout, limit, builtins=builtins)
+    except Interrupted as stop:
         click.echo(f"Error: interrupted by {stop}: the check processes were killed and their "
                    f"scratch files removed", err=True)
         raise SystemExit(128 + stop.signum) from None
+
+
+def _echo_report(reports: list[Any], output_format: str, strict: bool, output: str | None
+                 ) -> None:
+    """The report in `output_format`, printed, or written to `output` with a summary line."""
+    from omi import conformance
+
     rendered = conformance.RENDERERS[output_format](reports, strict)
-    if output:
-        from pathlib import Path
-
-        from omi.atomic import write_atomically
-
-        report = Path(output).absolute()
-        write_atomically(report.parent, {report.name: (rendered + "\n").encode("utf-8")})
-        click.echo(conformance.summary_line(reports))
-    else:
+    if not output:
         click.echo(rendered)
-    if show_grade or badge is not None:
-        _echo_grade(name or "", group, reports, badge)
-    click.get_current_context().exit(exit_code(reports, strict))
+        return
+    from pathlib import Path
+
+    from omi.atomic import write_atomically
+
+    report = Path(output).absolute()
+    write_atomically(report.parent, {report.name: (rendered + "\n").encode("utf-8")})
+    click.echo(conformance.summary_line(reports))
 
 
 def _check_selection(name: str | None, check_all: bool, no_builtins: bool) -> None:
@@ -745,7 +812,7 @@ def _run_matrix(matrix: Any, find_links: tuple[str, ...], offline: bool, jobs: i
     import sys
     from pathlib import Path
 
-    from omi.index import cache_dir as omi_cache_dir
+    from omi.cachefiles import cache_dir as omi_cache_dir
     from omi.matrix import envs
     from omi.matrix.cells import Settings
     from omi.matrix.run import run_matrix

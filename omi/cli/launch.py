@@ -3,7 +3,8 @@
 Importing click costs `omi plugins list` more than finding its plugins does, once the plugin
 index (omi.index) answers. `omi plugins list` with only `--format text|json`, `--group GROUP`
 (a known group), `-v/--verbose` and `--strict` is answered here, through the same functions
-the click command uses (omi.listing); every other command line, and any doubt, goes to click.
+the click command uses (omi.listing); every other command line, and any doubt, goes to click
+(omi.cli.root). This module imports nothing of click, and its package's __init__ nothing at all.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def parse_plain_list(argv: List[str]) -> Optional[Parsed]:
     return Parsed(output_format, group, verbose, strict)
 
 
-def _plain(argv: List[str]) -> Optional[Parsed]:
+def _list_without_click(argv: List[str]) -> Optional[Parsed]:
+    """The plain `plugins list` this module answers itself, else None: click answers."""
     if os.environ.get("OMI_DEBUG", "") not in ("", "0"):
         return None  # --debug's logging and tracebacks are click's
     parsed = parse_plain_list(argv)
@@ -67,9 +69,9 @@ def _plain(argv: List[str]) -> Optional[Parsed]:
 
 def main() -> None:
     """Console-script entry point."""
-    parsed = _plain(sys.argv[1:])
+    parsed = _list_without_click(sys.argv[1:])
     if parsed is None:
-        from omi.cli import main as click_main
+        from omi.cli.root import main as click_main
 
         return click_main()
     from omi.listing import list_output, strict_failure
