@@ -371,7 +371,8 @@ def _echo_diff(changes: list[Any]) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here.")
 @click.option("-k", "pattern", metavar="PATTERN", help="Only checks whose name contains PATTERN "
               "or matches it as a glob.")
-@click.option("--strict", is_flag=True, help="Fail when a declared known failure passes.")
+@click.option("--strict", is_flag=True, help="Fail on advisories (advice not followed) and "
+              "when a declared known failure passes.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the randomized checks.")
 @click.option("--timeout", type=Seconds(max=86_400), default=None,

@@ -475,11 +475,33 @@ class MigratesOnEveryOpen(SQLiteBackend):
                        (json.dumps(memory), memory_id))
 
 
+
+def _words(text: str) -> List[str]:
+    return re.findall(r"\w+", text.casefold())
+
+
+def _bm25(words: set, texts: Dict[str, List[str]]) -> Dict[str, float]:
+    """Okapi BM25 (k1 = 1.2, b = 0.75) of each text holding one of `words` or more."""
+    average = sum(map(len, texts.values())) / max(1, len(texts))
+    holding = {word: sum(word in set(text) for text in texts.values()) for word in words}
+    scores = {}
+    for key, text in texts.items():
+        matched = words.intersection(text)
+        if not matched:
+            continue
+        scores[key] = math.fsum(
+            math.log(1 + (len(texts) - holding[word] + 0.5) / (holding[word] + 0.5))
+            * text.count(word) * 2.2
+            / (text.count(word) + 1.2 * (0.25 + 0.75 * len(text) / average))
+            for word in matched)
+    return scores
+
+
 class DocumentStore(StorageBackend):
     """Correct, and unlike SQLiteBackend wherever a check could wrongly rely on it: one JSON
-    file rewritten whole on every change, random uuid4 ids, extra keys in every result
-    ("rank", "matched"), and a ranking of its own: memories holding all of the query's words
-    first, then by a BM25 score."""
+    file rewritten whole on every change, random uuid4 ids, an extra key in every result
+    ("rank"), and a ranking of its own: memories holding all of the query's words first, then
+    by a BM25 score."""
 
     interface_version = "1.0"
     conformance_capabilities = {"persistent"}
@@ -520,29 +542,24 @@ class DocumentStore(StorageBackend):
         return memory_id
 
     def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a str, got {type(query).__name__}")
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            raise ValueError(f"limit must be an int of 0 or more, got {limit!r}")
         memories = self._open()["memories"]
-        words = set(re.findall(r"\w+", query.lower()))
-        tokens = {memory_id: re.findall(r"\w+", memory["content"].lower())
-                  for memory_id, memory in memories.items()}
-        average = sum(map(len, tokens.values())) / max(1, len(tokens))
-        holding = {word: sum(word in set(t) for t in tokens.values()) for word in words}
-        scored = []
-        for memory_id, text in tokens.items():
-            matched = words.intersection(text)
-            if not matched:
-                continue
-            bm25 = 0.0
-            for word in matched:
-                idf = math.log(1 + (len(tokens) - holding[word] + 0.5) / (holding[word] + 0.5))
-                frequency = text.count(word)
-                bm25 += idf * frequency * 2.2 / (
-                    frequency + 1.2 * (0.25 + 0.75 * len(text) / average))
-            scored.append((matched == words, bm25, memory_id, matched))
-        scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
-        return [{**copy.deepcopy(memories[memory_id]), "id": memory_id,
-                 "score": float(every) + bm25 / (1.0 + bm25), "rank": rank,
-                 "matched": sorted(matched)}
-                for rank, (every, bm25, memory_id, matched) in enumerate(scored[:limit], 1)]
+        scored = sorted(((score, memory_id) for memory_id, score
+                         in self._scores(query, memories).items()), reverse=True)
+        return [{**copy.deepcopy(memories[memory_id]), "id": memory_id, "score": score,
+                 "rank": rank} for rank, (score, memory_id) in enumerate(scored[:limit], 1)]
+
+    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
+        """The score of each memory that matches `query` (higher is better): those holding
+        every word of the query first, then by BM25."""
+        words = set(_words(query))
+        bm25 = _bm25(words, {memory_id: _words(memory["content"])
+                             for memory_id, memory in memories.items()})
+        return {memory_id: float(words <= set(_words(memories[memory_id]["content"])))
+                + score / (1.0 + score) for memory_id, score in bm25.items()}
 
     def add_edge(self, from_id: str, to_id: str, edge_type: str) -> None:
         data = self._open()
@@ -555,6 +572,94 @@ class DocumentStore(StorageBackend):
 
     def close(self) -> None:
         self._data = None
+
+
+class FTS5Ranked(SQLiteBackend):
+    """Correct: ranks by SQLite FTS5's own bm25() over any of the query's words, nothing else
+    (a short memory holding one word may come before a long one holding them all)."""
+
+    @staticmethod
+    def _ranked_rows(db: Any, words: List[str], limit: int) -> List[Any]:
+        rows = db.execute(
+            "SELECT m.id, m.document, bm25(memories_fts) FROM memories_fts "
+            "JOIN memories m ON m.id = memories_fts.id WHERE memories_fts MATCH ? "
+            "ORDER BY bm25(memories_fts) LIMIT ?", (" OR ".join(words), limit)).fetchall()
+        return [(memory_id, document, 0, rank) for memory_id, document, rank in rows]
+
+
+class PlainBM25(DocumentStore):
+    """Correct: ranks by Okapi BM25 alone, its score."""
+
+    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
+        return _bm25(set(_words(query)), {memory_id: _words(memory["content"])
+                                          for memory_id, memory in memories.items()})
+
+
+def _trigrams(text: str) -> set:
+    """pg_trgm's trigrams: of each word, lower-cased and padded with two spaces in front and
+    one behind."""
+    grams = set()
+    for word in _words(text):
+        padded = f"  {word} "
+        grams.update(padded[index:index + 3] for index in range(len(padded) - 2))
+    return grams
+
+
+class TrigramSimilarity(DocumentStore):
+    """Correct: ranks as PostgreSQL's pg_trgm similarity() does (shared trigrams over all
+    trigrams), among the memories holding a word of the query; the score is the similarity."""
+
+    def __init__(self, path: str = "memories.json") -> None:
+        super().__init__(path)
+        self._grams: Dict[str, set] = {}
+
+    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
+        words, wanted = set(_words(query)), _trigrams(query)
+        scores = {}
+        for memory_id, memory in memories.items():
+            if memory_id not in self._grams:
+                self._grams[memory_id] = _trigrams(memory["content"])
+            if words.isdisjoint(_words(memory["content"])):
+                continue
+            grams = self._grams[memory_id]
+            scores[memory_id] = len(grams & wanted) / len(grams | wanted)
+        return scores
+
+
+class OwnVectors(DocumentStore):
+    """Correct: a vector store. Every memory gets a vector of its own (word counts) and recall
+    returns the nearest memories by cosine similarity, the score: unrelated ones too, at 0.0,
+    as a nearest-neighbour search does."""
+
+    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
+        wanted = _counts(query)
+        return {memory_id: _cosine(wanted, _counts(memory["content"]))
+                for memory_id, memory in memories.items()}
+
+
+def _counts(text: str) -> Dict[str, int]:
+    counts: Dict[str, int] = {}
+    for word in _words(text):
+        counts[word] = counts.get(word, 0) + 1
+    return counts
+
+
+def _cosine(a: Dict[str, int], b: Dict[str, int]) -> float:
+    dot = sum(count * b.get(word, 0) for word, count in a.items())
+    norms = math.sqrt(sum(x * x for x in a.values())) * math.sqrt(sum(x * x for x in b.values()))
+    return dot / norms if norms else 0.0
+
+
+class NewestFirst(DocumentStore):
+    """Returns the memories holding a word of the query newest first, with no score: a list
+    in the order of storing, not a ranking."""
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        order = {memory_id: index for index, memory_id in enumerate(self._open()["memories"])}
+        results = sorted(super().recall(query, 1_000_000), key=lambda r: order[r["id"]],
+                         reverse=True)
+        return [{key: value for key, value in result.items() if key != "score"}
+                for result in results[:limit]]
 
 
 class StoreNeedsBucket(DocumentStore):
@@ -622,6 +727,47 @@ class JSONLinesHandler(EventHandler):
             return
         with self.path.open("a", encoding="utf-8") as stream:
             stream.write(json.dumps({"type": event_type, "data": event_data}) + "\n")
+
+
+class BackgroundWriter(EventHandler):
+    """Correct: reads the `timestamp` of every event first (every payload has one), queues the
+    known ones, and writes them from a thread of its own; close() drains the queue, twice
+    safely."""
+
+    interface_version = "1.0"
+
+    def __init__(self, path: str = "events.jsonl") -> None:
+        import queue
+
+        self.path = Path(path)
+        self._queue: queue.Queue[Optional[str]] = queue.Queue()
+        self._worker: Optional[threading.Thread] = threading.Thread(target=self._drain,
+                                                                    daemon=True)
+        self._worker.start()
+
+    @classmethod
+    def conformance_factory(cls, directory: Path) -> BackgroundWriter:
+        return cls(path=str(directory / "events.jsonl"))
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        from datetime import datetime
+
+        when = datetime.fromisoformat(event_data["timestamp"])
+        if event_type in EVENT_TYPES:
+            self._queue.put(json.dumps({"type": event_type, "at": when.timestamp(),
+                                        "data": event_data}, ensure_ascii=False))
+
+    def _drain(self) -> None:
+        with self.path.open("a", encoding="utf-8") as stream:
+            for line in iter(self._queue.get, None):
+                stream.write(line + "\n")
+                stream.flush()
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._queue.put(None)
+            self._worker.join()
+            self._worker = None
 
 
 class MutatesEventData(JSONLinesHandler):

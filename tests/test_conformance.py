@@ -11,7 +11,7 @@ from packaging.version import Version
 
 from omi.builtin.sqlite import SQLiteBackend
 from omi.conformance import Target, all_checks, checks_for, run_suite
-from omi.conformance.registry import FIRST_SUITE_VERSION, SUITE_VERSION, CheckFailure
+from omi.conformance.registry import FIRST_SUITE_VERSION, REGISTRY, SUITE_VERSION, CheckFailure
 
 plugins = importlib.import_module("conformance_plugins")
 
@@ -26,12 +26,30 @@ def statuses(report) -> dict:
 
 
 @pytest.mark.parametrize("name", ["HashEmbedder", "JSONLinesHandler", "OneDimensional",
-                                  "AngularSimilarity", "DocumentStore"])
+                                  "AngularSimilarity", "DocumentStore", "BackgroundWriter"])
 def test_correct_plugins_pass_every_applicable_check(name, child_process):
     report = run(name)
-    assert report.exit_code() == 0, [(o.name, o.message) for o in report.outcomes]
+    assert report.exit_code(strict=True) == 0, [(o.name, o.message) for o in report.outcomes]
     assert set(statuses(report).values()) <= {"passed", "skipped"}
     assert len(report.outcomes) == len(checks_for(report.interface))
+
+
+#: Correct backends that rank their own way: by FTS5's bm25() alone, by a plain BM25, by
+#: trigram similarity (as pg_trgm does) and by cosine similarity of vectors of their own.
+#: None may fail; where they rank a short partial match above a long memory holding every
+#: word, that is advice (an advisory), not a failure.
+OTHER_RANKINGS = ["FTS5Ranked", "PlainBM25", "TrigramSimilarity", "OwnVectors"]
+
+
+@pytest.mark.parametrize("name", OTHER_RANKINGS)
+def test_backends_with_other_sound_rankings_pass(name):
+    report = run(name)
+    assert report.exit_code() == 0, [(o.name, o.message) for o in report.outcomes
+                                      if o.status == "failed"]
+    assert {o.name for o in report.outcomes if o.status == "advisory"} <= {
+        "recall_ranks_all_words_above_some"}
+    assert report.exit_code(strict=True) == (1 if "advisory" in statuses(report).values()
+                                             else 0)
 
 
 def test_the_builtin_sqlite_backend_passes_everything_including_persistent():
@@ -81,6 +99,8 @@ BROKEN = [
     ("ReversedRanking", "recall_ranks_better_matches_first"),
     ("ShuffledResults", "recall_ranks_better_matches_first"),
     ("ScoresAreDistances", "recall_ranks_better_matches_first"),
+    ("NewestFirst", "recall_ranks_better_matches_first"),
+    ("FTS5Ranked", "recall_ranks_all_words_above_some"),
     ("NormalisesUnicode", "content_and_metadata_come_back_exactly"),
     ("CutsContentAt64K", "content_and_metadata_come_back_exactly"),
     ("DeduplicatesContent", "same_memory_twice_is_two_memories"),
@@ -100,19 +120,22 @@ FAIL_NOTHING_ELSE = {
     "MutatesEventData", "ReturnsSomething", "SaltedHash", "DedupesBatch",
     "DotProductSimilarity", "ReversedRanking", "ShuffledResults", "ScoresAreDistances",
     "NormalisesUnicode", "CutsContentAt64K", "DeduplicatesContent", "ClosesOnlyForWrites",
-    "MigratesOnEveryOpen", "SaysWhetherHandled",
+    "MigratesOnEveryOpen", "SaysWhetherHandled", "FTS5Ranked",
 }
 
 
 @pytest.mark.parametrize("name, check", BROKEN)
 def test_each_broken_plugin_fails_the_named_check(name, check):
+    """A check of a "should" rule reports an advisory: a failure only under strict."""
     report = run(name, timeout=3.0)
     outcome = next(o for o in report.outcomes if o.name == check)
-    assert outcome.status == "failed"
+    advice = REGISTRY[check].level == "should"
+    assert outcome.status == ("advisory" if advice else "failed")
     assert outcome.message.startswith(("expected ", "did not finish"))
-    assert report.exit_code() == 1
+    assert report.exit_code(strict=True) == 1
     if name in FAIL_NOTHING_ELSE:
-        assert {o.name for o in report.outcomes if o.status == "failed"} == {check}
+        failed = {o.name for o in report.outcomes if o.status == "failed"}
+        assert failed == (set() if advice else {check})
 
 
 def test_every_check_has_a_broken_plugin_that_fails_it():
@@ -443,10 +466,13 @@ def test_a_check_module_imported_anew_replaces_its_checks_and_names_stay_unique(
      ["in a fresh interpreter (PYTHONHASHSEED=", "to equal the vector here; got element ",
       "not hash(), which Python salts per process"]),
     ("ReversedRanking", "recall_ranks_better_matches_first",
-     ["got results holding 1, 1, 2, 3, 3 of the query's words, in that order; fix: sort best "
-      "first"]),
+     ["the memory whose content is the query itself came after a weaker match of similar "
+      "length", "got results holding 1, 1, 2, 3, 3 of the query's 3 words, in that order; fix: "
+      "sort best first"]),
     ("ShuffledResults", "recall_ranks_better_matches_first",
      ["fix: rank by relevance: memories holding more of the query's words first"]),
+    ("NewestFirst", "recall_ranks_better_matches_first",
+     ["got results holding 1, 3, 2, 3, 1 of the query's 3 words", "not by the time of storing"]),
     ("ScoresAreDistances", "recall_ranks_better_matches_first",
      ["expected scores that never increase down the list", "negate a distance or bm25()"]),
     ("DeduplicatesContent", "same_memory_twice_is_two_memories",

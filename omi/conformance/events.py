@@ -38,8 +38,9 @@ def handles_every_event_type(ctx: Context) -> None:
         ctx.plugin.handle(event_type, copy.deepcopy(SAMPLE_PAYLOADS[event_type]))
 
 
-#: An event type OMI may add later, with its payload: handlers must ignore it quietly.
-UNKNOWN_EVENT = ("omi.future.event", {"anything": True})
+#: An event type OMI may add later, with its payload (which has a `timestamp`, as every
+#: payload does): handlers must ignore it quietly.
+UNKNOWN_EVENT = ("omi.future.event", {"anything": True, "timestamp": _AT})
 
 
 @check("event", "unknown event types are ignored, not raised",

@@ -17,6 +17,11 @@ from typing import Any, Callable, Dict, Iterable, Optional
 from omi.conformance.registry import Check, CheckFailure, Context
 
 PASSED, FAILED, SKIPPED, XFAIL, XPASS = "passed", "failed", "skipped", "xfail", "xpass"
+#: A check of a "should" rule that the plugin does not follow: shown and counted, a failure
+#: only under --strict (omi.testing: strict = True or --omi-strict).
+ADVISORY = "advisory"
+#: Every status, in the order reports count them.
+STATUSES = (PASSED, FAILED, ADVISORY, SKIPPED, XFAIL, XPASS)
 
 #: Seconds a check may take unless told otherwise (--timeout, check_timeout, OMI_CHECK_TIMEOUT).
 DEFAULT_TIMEOUT = 60.0
@@ -123,6 +128,8 @@ def execute(check: Check, factory: Callable[[Path], Any], capabilities: Iterable
     finally:
         duration = time.perf_counter() - start
         context.cleanup()
+    if status == FAILED and check.level == "should" and message != exceeded:
+        status = ADVISORY
     return Outcome(check.name, status, duration, " ".join(message.split()))
 
 
@@ -153,7 +160,7 @@ def apply_known_failures(outcome: Outcome, known: Dict[str, str]) -> Outcome:
     reason = known.get(outcome.name)
     if reason is None:
         return outcome
-    if outcome.status == FAILED:
+    if outcome.status in (FAILED, ADVISORY):
         return Outcome(outcome.name, XFAIL, outcome.duration, f"{reason} ({outcome.message})")
     if outcome.status == PASSED:
         return Outcome(outcome.name, XPASS, outcome.duration,

@@ -18,6 +18,8 @@ from omi.errors import did_you_mean
 from omi.kinds import KIND_NAMES
 
 INTERFACES = KIND_NAMES
+#: What a rule asks: "must" is the contract, "should" is advice (an `advisory` when unmet).
+LEVELS = ("must", "should")
 
 # Capabilities a plugin may declare in `conformance_capabilities`.
 CAPABILITIES = {
@@ -209,6 +211,9 @@ class Check:
     since: str = FIRST_SUITE_VERSION
     why: str = ""  # why OMI needs the behaviour (omi plugins check --explain)
     fix: str = ""  # the usual fix when a plugin fails it
+    #: "must": a failure fails the plugin; "should": advice, reported as `advisory` (a
+    #: failure only under --strict).
+    level: str = "must"
 
     def skip_reason(self, declared: FrozenSet[str]) -> Optional[str]:
         """Why this check does not apply to a plugin declaring `declared`, or None."""
@@ -236,6 +241,7 @@ def check(
     since: str = FIRST_SUITE_VERSION,
     why: str = "",
     fix: str = "",
+    level: str = "must",
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Register the decorated function as the check of that name (the function's name).
 
@@ -246,6 +252,8 @@ def check(
         raise ValueError(f"unknown interface {interface!r}")
     if not why.strip() or not fix.strip():
         raise ValueError("a check needs why= and fix= (what --explain prints)")
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
 
     def register(function: CheckFunction) -> CheckFunction:
         name = function.__name__
@@ -256,7 +264,7 @@ def check(
                 function.__module__, function.__qualname__):
             raise ValueError(f"two checks are named {name!r}")
         REGISTRY[name] = Check(name, interface, description, function, frozenset(requires),
-                               frozenset(unless), since, why, fix)
+                               frozenset(unless), since, why, fix, level)
         return function
 
     return register

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import math
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from omi.conformance.registry import (
     difference,
     expect,
     expect_raises,
+    shorten,
 )
 
 #: Text a backend can mangle: CJK, emoji (a joined family, a skin tone), accents written as a
@@ -194,64 +196,132 @@ def recall_finds_exact_content(ctx: Context) -> None:
             "one phrase" if by_word else "store every memory under the id store_memory() returns")
 
 
-#: The memories of the ranking check: how many of the three query words each holds, and its
-#: text ({0}, {1}, {2} are the words). Lengths vary as they do in real use: a long memory
-#: holding all the words must still rank above a short one, or one repeating a word, that
-#: holds only some (BM25 alone can rank those first).
+#: The memories of the ranking check: a name, how many of the three query words each holds,
+#: and its text ({0}, {1}, {2} are the words). Lengths vary as they do in real use, so that
+#: every sound ranking (BM25, FTS5's bm25(), trigram or vector similarity, how many words
+#: match) orders them its own way; only what no ranking of matches would do fails.
 RANKED = [
-    (1, "{0} again"),
-    (3, "{0} {1} {2}"),
-    (2, "{1} {2} notes about the plan"),
-    (3, "Yesterday the team discussed {0} at length, then moved on to {1}, and after lunch and "
-        "a long walk around the building someone mentioned {2} in passing"),
-    (1, "{2} {2} {2}, and more {2}"),
-    *[(0, f"unrelated notes about the {topic} plan")
+    ("one word", 1, "{0} again"),
+    ("exact", 3, "{0} {1} {2}"),
+    ("two words", 2, "{1} {2} notes about the plan"),
+    ("long", 3, "Yesterday the team discussed {0} at length, then moved on to {1}, and after "
+                "lunch and a long walk around the building someone mentioned {2} in passing"),
+    ("repeated word", 1, "{2} {2} {2}, and more {2}"),
+    *[("no word", 0, f"unrelated notes about the {topic} plan")
       for topic in ("budget", "travel", "hiring", "kitchen", "website", "holiday")],
 ]
+#: A memory within this factor of the exact match's length is "of similar length" to it.
+SIMILAR_LENGTH = 3.0
+SCORE_FIX = ("report score as a float where higher means better (negate a distance or "
+             "bm25()), and sort by it, best first")
 
 
-@check("storage", "recall() ranks memories holding all the query's words above those holding "
-                  "some; scores never rise",
-       why="agents read recall results top down and often only the first few",
-       fix="score by how many query words a memory holds (or by similarity) and sort by score, "
-           "highest first")
-def recall_ranks_better_matches_first(ctx: Context) -> None:
+def _store_ranked(ctx: Context) -> Tuple[str, Dict[str, Tuple[str, int, str]]]:
+    """The ranking check's query, and its memories stored: id -> (name, words held, text)."""
     words = [_word(ctx, tag) for tag in "abc"]
-    query = " ".join(words)
-    held: Dict[str, int] = {}  # id -> how many query words the memory holds
-    for count, text in RANKED:
-        held[ctx.plugin.store_memory({"content": text.format(*words),
-                                      "metadata": {"query_words": count}})] = count
+    stored = {}
+    for name, count, text in RANKED:
+        content = text.format(*words)
+        memory_id = ctx.plugin.store_memory({"content": content,
+                                             "metadata": {"query_words": count}})
+        stored[memory_id] = (name, count, content)
+    return " ".join(words), stored
+
+
+def _expect_scores(results: List[Dict[str, Any]], where: str) -> None:
+    """Every `score` present is a float (or int), and none rises down the list."""
+    previous: Optional[float] = None
+    for index, result in enumerate(results):
+        score = result.get("score")
+        if score is None:
+            continue
+        expect(isinstance(score, (float, int)) and not isinstance(score, bool),
+               f"score, when present, a Python float ({where})",
+               f"{shorten(score)} ({type(score).__module__}.{type(score).__name__}) at "
+               f"position {index}", "return float(score): not a Decimal, a numpy scalar or a str")
+        expect(math.isfinite(score), f"a finite score ({where})", f"{score!r} at position "
+               f"{index}", "return a finite float, higher is better")
+        if previous is not None:
+            expect(score <= previous, f"scores that never increase down the list ({where}; "
+                                      f"best first, higher is better)",
+                   f"{score!r} at position {index} after {previous!r}", SCORE_FIX)
+        previous = score
+
+
+@check("storage", "recall() puts better matches first: no memory without a query word above "
+                  "one with every word, the exact content above weaker matches of similar "
+                  "length, scores never rising",
+       why="agents read recall results top down and often only the first few; a list in "
+           "storage order, or worst first, hides the memory they asked for",
+       fix="rank by relevance (BM25, ts_rank, similarity, how many query words match) and sort "
+           "by score, highest first")
+def recall_ranks_better_matches_first(ctx: Context) -> None:
+    query, stored = _store_ranked(ctx)
     results = ctx.plugin.recall(query, limit=len(RANKED))
-    ranked = [held.get(memory_id) for memory_id in _ids(results)]
-    expect(ranked.count(3) == 2, f"both memories holding all of {query!r} among the results",
-           f"{ranked.count(3)} of them", "match any of the query's words (OR), and rank by them")
-    last_best = max(index for index, count in enumerate(ranked) if count == 3)
-    if any(count != 3 for count in ranked[:last_best]):
-        returned = _ids(results)
-        stored = [memory_id for memory_id in held if memory_id in returned]
+    expect(isinstance(results, list) and all(isinstance(r, dict) for r in results),
+           "a list of dicts from recall()", results, "return [dict(row) for row in rows]")
+    returned = [memory_id for memory_id in _ids(results) if memory_id in stored]
+    held = [stored[memory_id][1] for memory_id in returned]
+    missing = [stored[i][0] for i in stored if stored[i][1] == 3 and i not in returned]
+    expect(not missing, f"both memories holding every word of {query!r} among the results",
+           f"without the {' and the '.join(missing)} one",
+           "match the query's words against the content (any of them, or all), wherever "
+           "they are in it")
+    problem = _disorder(returned, stored)
+    if problem is not None:
+        order = list(stored)
+        in_store_order = returned in ([i for i in order if i in returned],
+                                      [i for i in reversed(order) if i in returned])
         raise CheckFailure(
-            "the memories holding all of the query's 3 words ranked above those holding some",
-            "results holding " + ", ".join("?" if c is None else str(c) for c in ranked)
-            + " of the query's words, in that order",
-            "rank by relevance (BM25, ts_rank, or how many query words match), not by the time "
-            "of storing" if returned in (stored, stored[::-1]) else _order_fix(ranked))
-    scores = [r.get("score") for r in results if isinstance(r, dict)]
-    numbers = [s for s in scores if isinstance(s, (int, float)) and not isinstance(s, bool)]
-    if len(numbers) == len(scores):  # every result has a numeric score
-        for index in range(1, len(numbers)):
-            expect(numbers[index] <= numbers[index - 1],
-                   "scores that never increase down the list (best first, higher is better)",
-                   f"{numbers[index]!r} at position {index} after {numbers[index - 1]!r}",
-                   "report a score where higher means better (negate a distance or bm25()) "
-                   "and sort by it, best first")
+            f"better matches first: {problem}",
+            "results holding " + ", ".join(map(str, held)) + " of the query's 3 words, in that "
+            "order",
+            "rank by relevance (BM25, ts_rank, similarity, or how many query words match), not "
+            "by the time of storing" if in_store_order else _order_fix(held))
+    _expect_scores(results, f"recall({query!r})")
 
 
-def _order_fix(ranked: List[Optional[int]]) -> str:
-    known = [count for count in ranked if count is not None]
-    if known == sorted(known):
+def _disorder(returned: List[str], stored: Dict[str, Tuple[str, int, str]]) -> Optional[str]:
+    """What is clearly out of order among `returned` (ids of the ranking check's memories):
+    a memory holding no query word above one holding all, or the exact content below a
+    weaker match of similar length; None when nothing is."""
+    held = [stored[memory_id][1] for memory_id in returned]
+    last_all = max(index for index, count in enumerate(held) if count == 3)
+    if 0 in held[:last_all]:
+        return "a memory holding none of the query's words came before one holding all"
+    exact = next(i for i, memory_id in enumerate(returned) if stored[memory_id][0] == "exact")
+    size = len(stored[returned[exact]][2])
+    for memory_id in returned[:exact]:
+        name, count, text = stored[memory_id]
+        if count < 3 and 1 / SIMILAR_LENGTH <= len(text) / size <= SIMILAR_LENGTH:
+            return (f"the memory whose content is the query itself came after a weaker match "
+                    f"of similar length (the {name} one)")
+    return None
+
+
+def _order_fix(held: List[int]) -> str:
+    if held == sorted(held):
         return "sort best first (by score descending): the worst matches came first"
     return "rank by relevance: memories holding more of the query's words first"
+
+
+@check("storage", "recall() ranks memories holding every query word above those holding some",
+       level="should",
+       why="a memory holding every word of the query is usually what the agent meant, even "
+           "when it is long; BM25 alone can rank a short partial match first",
+       fix="rank memories holding every word first (AND), then the others (OR), each group "
+           "by its own score")
+def recall_ranks_all_words_above_some(ctx: Context) -> None:
+    query, stored = _store_ranked(ctx)
+    returned = [i for i in _ids(ctx.plugin.recall(query, limit=len(RANKED))) if i in stored]
+    held = [stored[memory_id][1] for memory_id in returned]
+    if 3 not in held:
+        return  # recall_ranks_better_matches_first says so
+    last_all = max(index for index, count in enumerate(held) if count == 3)
+    expect(all(count == 3 for count in held[:last_all]),
+           "every memory holding all of the query's words before those holding some",
+           "results holding " + ", ".join(map(str, held)) + " of the query's 3 words, in that "
+           "order", "rank memories holding every word first, then the others")
 
 
 @check("storage", "recall() honours limit (0, 1, and more than stored) and returns dicts",

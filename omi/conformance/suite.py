@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from omi.conformance.outcome import (
+    ADVISORY,
     DEFAULT_MEMORY_LIMIT,
     DEFAULT_TIMEOUT,
     FAILED,
     SKIPPED,
+    STATUSES,
     XPASS,
     Outcome,
     apply_known_failures,
@@ -41,16 +43,17 @@ class Report:
     wall_time: float = 0.0
 
     def counts(self) -> Dict[str, int]:
-        counts = {status: 0 for status in ("passed", "failed", "skipped", "xfail", "xpass")}
+        counts = dict.fromkeys(STATUSES, 0)
         for outcome in self.outcomes:
             counts[outcome.status] += 1
         return counts
 
     def exit_code(self, strict: bool = False) -> int:
-        """2 when validation failed, 1 when a check failed (or xpassed under strict), else 0."""
+        """2 when validation failed, 1 when a check failed (or, under strict, gave an
+        advisory or xpassed), else 0."""
         if self.validation_error is not None:
             return 2
-        bad = {FAILED, XPASS} if strict else {FAILED}
+        bad = {FAILED, ADVISORY, XPASS} if strict else {FAILED}
         return 1 if any(o.status in bad for o in self.outcomes) else 0
 
 
