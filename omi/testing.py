@@ -36,14 +36,14 @@ from typing import Any, Callable, ClassVar, Dict, FrozenSet, List, Optional, Tup
 import pytest
 from packaging.version import Version
 
+from omi.conformance.authoring import CALL_TIMEOUT, Check, CheckFailure
+from omi.conformance.building import InstanceFactory, instance_factory
 from omi.conformance.outcome import FAILED, Outcome, default_timeout, execute
-from omi.conformance.registry import CALL_TIMEOUT, Check, CheckFailure, checks_for
+from omi.conformance.registry import checks_for
 from omi.conformance.target import (
-    InstanceFactory,
     check_known_failures,
     declared_capabilities,
     declared_known_failures,
-    instance_factory,
     options_problem,
 )
 

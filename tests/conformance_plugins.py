@@ -27,6 +27,20 @@ from omi.events import EVENT_TYPES, EventHandler
 from omi.storage import StorageBackend
 
 
+def _check_text(text: Any) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    if not text.strip():
+        raise ValueError("Text cannot be empty")
+
+
+def _check_batch(texts: List[str], batch_size: int) -> None:
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be 1 or more, got {batch_size}")
+    for text in texts:
+        _check_text(text)
+
+
 class HashEmbedder(EmbeddingProvider):
     """Correct: feature-hashed words into a unit vector."""
 
@@ -35,8 +49,7 @@ class HashEmbedder(EmbeddingProvider):
     dimension = 64
 
     def embed(self, text: str) -> List[float]:
-        if not text or not text.strip():
-            raise ValueError("Text cannot be empty")
+        _check_text(text)
         vector = [0.0] * self.dimension
         for word in text.lower().split():
             digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
@@ -45,6 +58,7 @@ class HashEmbedder(EmbeddingProvider):
         return [x / norm for x in vector] if any(vector) else [1.0] + [0.0] * (self.dimension - 1)
 
     def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        _check_batch(texts, batch_size)
         return [self.embed(text) for text in texts]
 
     def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
@@ -222,11 +236,11 @@ class OneDimensional(EmbeddingProvider):
     conformance_capabilities = {"deterministic"}
 
     def embed(self, text: str) -> List[float]:
-        if not text or not text.strip():
-            raise ValueError("Text cannot be empty")
+        _check_text(text)
         return [1.0 if hashlib.blake2b(text.encode()).digest()[0] % 2 else -1.0]
 
     def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        _check_batch(texts, batch_size)
         return [self.embed(text) for text in texts]
 
     def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
@@ -258,8 +272,7 @@ class SaltedHash(HashEmbedder):
     text within one process, another one in the next, yet it declares 'deterministic'."""
 
     def embed(self, text: str) -> List[float]:
-        if not text or not text.strip():
-            raise ValueError("Text cannot be empty")
+        _check_text(text)
         vector = [0.0] * self.dimension
         for word in text.lower().split():
             vector[hash(word) % self.dimension] += 1.0
@@ -508,6 +521,7 @@ class DocumentStore(StorageBackend):
 
     def __init__(self, path: str = "memories.json") -> None:
         self.path = Path(path)
+        self._lock = threading.RLock()
         self._data: Optional[Dict[str, Any]] = self._load()
 
     @classmethod
@@ -533,12 +547,19 @@ class DocumentStore(StorageBackend):
         return self._data
 
     def store_memory(self, memory: Dict[str, Any]) -> str:
+        if not isinstance(memory, dict):
+            raise TypeError(f"memory must be a dict, got {type(memory).__name__}")
         if not isinstance(memory.get("content"), str) or not memory["content"].strip():
             raise ValueError("memory['content'] must be a non-empty string")
+        kept = {key: value for key, value in memory.items() if key != "id"}
+        try:
+            kept = json.loads(json.dumps(kept, allow_nan=False))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"memory must be JSON data: {error}") from None
         memory_id = str(uuid.uuid4())
-        self._open()["memories"][memory_id] = copy.deepcopy(
-            {key: value for key, value in memory.items() if key != "id"})
-        self._save()
+        with self._lock:
+            self._open()["memories"][memory_id] = kept
+            self._save()
         return memory_id
 
     def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
@@ -546,9 +567,10 @@ class DocumentStore(StorageBackend):
             raise TypeError(f"query must be a str, got {type(query).__name__}")
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
             raise ValueError(f"limit must be an int of 0 or more, got {limit!r}")
-        memories = self._open()["memories"]
-        scored = sorted(((score, memory_id) for memory_id, score
-                         in self._scores(query, memories).items()), reverse=True)
+        with self._lock:
+            memories = dict(self._open()["memories"])
+            scored = sorted(((score, memory_id) for memory_id, score
+                             in self._scores(query, memories).items()), reverse=True)
         return [{**copy.deepcopy(memories[memory_id]), "id": memory_id, "score": score,
                  "rank": rank} for rank, (score, memory_id) in enumerate(scored[:limit], 1)]
 
@@ -562,16 +584,20 @@ class DocumentStore(StorageBackend):
                 + score / (1.0 + score) for memory_id, score in bm25.items()}
 
     def add_edge(self, from_id: str, to_id: str, edge_type: str) -> None:
-        data = self._open()
-        for memory_id in (from_id, to_id):
-            if memory_id not in data["memories"]:
-                raise KeyError(f"unknown memory id {memory_id!r}")
-        if [from_id, to_id, edge_type] not in data["edges"]:
-            data["edges"].append([from_id, to_id, edge_type])
-            self._save()
+        if not isinstance(edge_type, str) or not edge_type.strip():
+            raise ValueError("edge_type must be a non-empty string")
+        with self._lock:
+            data = self._open()
+            for memory_id in (from_id, to_id):
+                if memory_id not in data["memories"]:
+                    raise KeyError(f"unknown memory id {memory_id!r}")
+            if [from_id, to_id, edge_type] not in data["edges"]:
+                data["edges"].append([from_id, to_id, edge_type])
+                self._save()
 
     def close(self) -> None:
-        self._data = None
+        with self._lock:
+            self._data = None
 
 
 class FTS5Ranked(SQLiteBackend):

@@ -11,7 +11,8 @@ from packaging.version import Version
 
 from omi.builtin.sqlite import SQLiteBackend
 from omi.conformance import Target, all_checks, checks_for, run_suite
-from omi.conformance.registry import FIRST_SUITE_VERSION, REGISTRY, SUITE_VERSION, CheckFailure
+from omi.conformance.authoring import FIRST_SUITE_VERSION, CheckFailure
+from omi.conformance.registry import REGISTRY, SUITE_VERSION
 
 plugins = importlib.import_module("conformance_plugins")
 
@@ -266,7 +267,7 @@ def test_a_check_process_that_dies_of_memory_names_the_memory_limit(child_proces
 def test_a_memory_error_a_check_wrapped_still_names_the_memory_limit():
     """A check may turn what the plugin raised into its own failure (a constructor that
     runs out of memory, for instance); the limit is still what the report names."""
-    from omi.conformance.registry import Check
+    from omi.conformance.authoring import Check
     from omi.conformance.runner import execute
 
     def builds(ctx):
@@ -322,7 +323,7 @@ def test_every_check_is_named_described_and_typed():
 
 def test_every_check_says_why_it_exists_and_the_usual_fix():
     """What `omi plugins check --explain` prints and the checks page shows."""
-    from omi.conformance.registry import check
+    from omi.conformance.authoring import check
 
     for item in all_checks():
         assert item.why.strip() and item.fix.strip(), item.name
@@ -418,19 +419,32 @@ def test_a_conformance_factory_taking_only_keyword_options_gets_no_directory():
     assert report.exit_code() == 0, [(o.name, o.message) for o in report.outcomes]
 
 
-def test_a_check_module_imported_anew_replaces_its_checks_and_names_stay_unique():
+def test_the_decorator_only_marks_and_the_registry_refuses_two_checks_of_one_name(
+        monkeypatch):
+    """pluggy's way: `check` marks a function; `collect` finds the marked functions of the
+    modules it is given and refuses a name taken twice."""
+    import types
+
     import omi.conformance.events as events
-    from omi.conformance.registry import check
+    from omi.conformance.authoring import MARK, check
+    from omi.conformance.registry import collect
 
     before = [c.name for c in all_checks()]
-    importlib.reload(events)
-    assert [c.name for c in all_checks()] == before
 
     def handle_returns_none(ctx):  # a different function under a taken name
         return None
 
+    handle_returns_none.__module__ = "twin_checks"
+    marked = check("event", "a twin", why="-", fix="-")(handle_returns_none)
+    assert marked is handle_returns_none and getattr(marked, MARK).name == "handle_returns_none"
+    assert [c.name for c in all_checks()] == before  # marking registered nothing
+    twin = types.ModuleType("twin_checks")
+    twin.handle_returns_none = marked
+    monkeypatch.setitem(sys.modules, "twin_checks", twin)
     with pytest.raises(ValueError, match="two checks are named 'handle_returns_none'"):
-        check("event", "a twin", why="-", fix="-")(handle_returns_none)
+        collect(["omi.conformance.events", "twin_checks"])
+    assert list(collect(["twin_checks"])) == ["handle_returns_none"]
+    assert REGISTRY["handle_returns_none"].function is events.handle_returns_none
 
 
 @pytest.mark.parametrize("name, check, parts", [
@@ -493,7 +507,7 @@ def test_a_failure_names_its_cause_and_the_fix_for_it(name, check, parts):
 
 
 def test_a_difference_is_shown_where_it_is_even_in_a_long_value():
-    from omi.conformance.registry import difference
+    from omi.conformance.authoring import difference
 
     long = "a" * 1_000_000 + "XYZ" + "b" * 20
     changed = difference(long, long.replace("XYZ", "XQZ"), "content")
@@ -528,7 +542,7 @@ def test_a_difference_is_shown_where_it_is_even_in_a_long_value():
      "(4 characters)"),
 ])
 def test_a_difference_says_what_kind_it_is(given, got, kind, text):
-    from omi.conformance.registry import difference
+    from omi.conformance.authoring import difference
 
     changed = difference(given, got, "metadata")
     assert (changed.kind, changed.text) == (kind, text)
@@ -536,8 +550,8 @@ def test_a_difference_says_what_kind_it_is(given, got, kind, text):
 
 
 def test_the_fresh_interpreter_is_bounded_in_time_and_ended(tmp_path):
+    from omi.conformance.building import InstanceFactory
     from omi.conformance.fresh import FreshInterpreter
-    from omi.conformance.target import InstanceFactory
 
     with FreshInterpreter(InstanceFactory(plugins.SlowToLoad), ["x"], tmp_path, 1) as child:
         with pytest.raises(CheckFailure, match=r"^expected vectors from a fresh interpreter "
@@ -547,8 +561,8 @@ def test_the_fresh_interpreter_is_bounded_in_time_and_ended(tmp_path):
 
 
 def test_a_plugin_class_a_new_interpreter_cannot_import_is_named(tmp_path):
+    from omi.conformance.building import InstanceFactory
     from omi.conformance.fresh import FreshInterpreter
-    from omi.conformance.target import InstanceFactory
 
     class Local(plugins.HashEmbedder):
         pass

@@ -141,7 +141,9 @@ def test_a_suite_release_that_adds_checks_names_the_new_ones_the_plugin_fails(py
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH",
                                                                                   "")]))
     pytester.makeconftest("""
-from omi.conformance.registry import check, expect
+import sys
+from omi.conformance.authoring import check, expect
+from omi.conformance.registry import REGISTRY, collect
 
 @check("embedding", "a check a later release adds", since="99.0.0", why="short names",
        fix="shorten it")
@@ -153,6 +155,8 @@ def model_name_is_short(ctx):
        why="small vectors", fix="use fewer dimensions")
 def dimension_is_small(ctx):
     expect(ctx.plugin.get_dimension() < 10_000, "< 10000", ctx.plugin.get_dimension(), "-")
+
+REGISTRY.update(collect([__name__]))
 """)
     pytester.makepyfile(test_plugin=EMBEDDER_SUITE.format(
         cls="HashEmbedder", body="suite_version = '0.4.0'"))

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import math
 import os
+from functools import partial
 from typing import Any, List, Optional, Tuple
 
-from omi.conformance.fresh import FreshInterpreter
-from omi.conformance.registry import (
+from omi.conformance.authoring import (
     CheckFailure,
     Context,
     check,
     expect,
+    expect_close_twice,
     expect_raises,
     shorten,
 )
-from omi.conformance.target import InstanceFactory
+from omi.conformance.building import InstanceFactory
+from omi.conformance.fresh import FreshInterpreter
 
 TEXTS = ["The cat sat on the mat.", "Quarterly revenue grew by 12 percent.",
          "Photosynthesis turns light into chemical energy.", "A short one", "Paris in spring"]
 UNICODE_TEXT = "naïve café, Größe, 日本語のテキスト, Ελληνικά, emoji 🙂🚀"
-LONG_TEXT = " ".join(f"word{index % 97}" for index in range(4000))
+#: Far longer than any model accepts (250,000 characters): the provider truncates or splits.
+LONG_TEXT = " ".join(f"word{index % 97}" for index in range(36_000))
+#: Texts that differ from each other only in case or in whitespace and line breaks.
+NEAR_TWINS = ["Tea at noon", "tea at noon", "TEA AT NOON", "Tea  at noon", "Tea at noon\n",
+              " Tea at noon", "Tea\nat noon"]
 
 
 #: Batches of every composition (what, texts, batch_size or None for the plugin's default):
@@ -30,6 +36,7 @@ BATCHES = [
     ("7 texts with duplicates, batch_size=3",
      [TEXTS[0], TEXTS[1], TEXTS[0], TEXTS[2], TEXTS[0], TEXTS[3], TEXTS[4]], 3),
     ("a batch of one", [TEXTS[3]], None),
+    ("texts differing only in case or whitespace", NEAR_TWINS, 3),
 ]
 
 
@@ -145,13 +152,13 @@ def embed_is_deterministic(ctx: Context) -> None:
 
 
 @check("embedding", "embed_batch(texts)[i] == embed(texts[i]), with duplicates, one text, "
-                    "more than batch_size",
+                    "more than batch_size, and texts differing only in case or whitespace",
        why="OMI embeds stored memories in batches and queries one at a time; if the two differ, "
            "recall compares unlike vectors",
        fix="compute embed_batch() with the same code path as embed() and keep the results in "
            "input order, one per text, duplicates included")
 def batch_matches_single(ctx: Context) -> None:
-    single = {text: _vector(ctx, text) for text in TEXTS}
+    single = {text: _vector(ctx, text) for text in [*TEXTS, *NEAR_TWINS]}
     for what, texts, size in BATCHES:
         batch = (ctx.plugin.embed_batch(list(texts)) if size is None
                  else ctx.plugin.embed_batch(list(texts), batch_size=size))
@@ -328,8 +335,8 @@ def similarity_handles_any_vectors(ctx: Context) -> None:
     for i, (first, a) in enumerate(vectors):
         for second, b in vectors[i:]:
             what = f"{first} and {second}" if first != second else f"{first} with itself"
+            _expect_similarity_keeps(ctx, a, b, what)  # first: it copies before calling
             _expect_bounded_and_symmetric(ctx, a, b, what)
-            _expect_similarity_keeps(ctx, a, b, what)
 
 
 @check("embedding", "similarity() of vectors of different lengths raises ValueError",
@@ -354,6 +361,66 @@ def similarity_tracks_meaning(ctx: Context) -> None:
     near, far = ctx.plugin.similarity(anchor, related), ctx.plugin.similarity(anchor, unrelated)
     expect(near > far, "similarity(cat, kitten) > similarity(cat, interest rates)",
            f"{near:.4f} <= {far:.4f}", "use a semantic model, or do not declare 'semantic'")
+
+
+@check("embedding", "embed() returns a new list each call: changing one never changes a later "
+                    "result, of embed() or embed_batch()",
+       why="the host and the storage backend keep and change the vectors they get; a cache that "
+           "hands out its own lists lets one caller corrupt another's vectors",
+       fix="return a copy of a cached vector (list(vector)), never the cached list itself")
+def embed_returns_a_new_list(ctx: Context) -> None:
+    text = TEXTS[4]
+    first = _vector(ctx, text)
+    clean = list(first)
+    first[:] = [7.0] * len(first)
+    for how, later in (("embed()", ctx.plugin.embed(text)),
+                       ("embed_batch()", ctx.plugin.embed_batch([text])[0])):
+        expect(later is not first and later != first,
+               f"a new list from {how} after the caller changed the one embed() returned",
+               "the changed list itself" if later is first else "the caller's changes in it",
+               "return list(cached), a copy, so no caller can change what later callers get")
+    batch = ctx.plugin.embed_batch([text, TEXTS[0]])
+    batch[0][:] = [7.0] * len(batch[0])
+    later = ctx.plugin.embed(text)
+    found = _mismatch(clean, later) if ctx.has("deterministic") else None
+    expect(found is None and later != batch[0],
+           "embed() unchanged after the caller changed a vector embed_batch() returned",
+           found or "the caller's changes in it", "return copies of cached vectors")
+
+
+@check("embedding", "embed() raises TypeError for text that is not a str",
+       why="bytes or None reaching the model give a meaningless vector, or an error that does "
+           "not say what was wrong",
+       fix='raise TypeError(f"text must be a str, got {type(text).__name__}") first thing in '
+           'embed()')
+def embed_rejects_non_str_text(ctx: Context) -> None:
+    for text in (None, 42, b"The cat sat on the mat.", ["a list"]):
+        expect_raises((TypeError,), partial(ctx.plugin.embed, text),
+                      f"TypeError for embed({text!r})", "check isinstance(text, str) and raise "
+                                                         "TypeError")
+
+
+@check("embedding", "embed_batch() raises ValueError for a blank text anywhere in texts and "
+                    "for batch_size below 1",
+       why="a blank text has nothing to embed, and batch_size 0 would loop for ever or send "
+           "nothing; the caller must learn of both",
+       fix="check every text as embed() does and raise ValueError when batch_size < 1, before "
+           "calling the model")
+def batch_rejects_bad_input(ctx: Context) -> None:
+    for what, texts, size in (("a blank text last", [TEXTS[0], TEXTS[1], "  "], 8),
+                              ("an empty text first", ["", TEXTS[0]], 8),
+                              ("a blank text in a later chunk", [*TEXTS[:3], "\n\t"], 2),
+                              ("batch_size=0", [TEXTS[0]], 0), ("batch_size=-1", [TEXTS[0]], -1)):
+        expect_raises((ValueError,), partial(ctx.plugin.embed_batch, texts, batch_size=size),
+                      f"ValueError from embed_batch() for {what}",
+                      "validate every text and batch_size before the first request to the model")
+
+
+@check("embedding", "close(), when the provider has one, can be called twice",
+       why="the host closes providers on shutdown and in error paths, so close() may run twice",
+       fix="set a closed flag in close() and return at once when it is already set")
+def provider_close_is_idempotent(ctx: Context) -> None:
+    expect_close_twice(ctx)
 
 
 @check("embedding", "get_model_name() is a non-empty str",

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Optional
 
-from omi.conformance.registry import Check, CheckFailure, Context
+from omi.conformance.authoring import Check, CheckFailure, Context
 
 PASSED, FAILED, SKIPPED, XFAIL, XPASS = "passed", "failed", "skipped", "xfail", "xpass"
 #: A check of a "should" rule that the plugin does not follow: shown and counted, a failure
@@ -122,7 +122,7 @@ def execute(check: Check, factory: Callable[[Path], Any], capabilities: Iterable
         else:
             status, message = FAILED, str(CheckFailure(
                 "the check's calls to succeed",
-                f"{type(error).__name__}: {error} ({_where(error)})",
+                f"{type(error).__name__}: {error} ({raised_at(error)})",
                 "make that call handle the check's input, or declare the check in "
                 "conformance_known_failures with the reason"))
     finally:
@@ -144,7 +144,7 @@ def _ran_out_of_memory(error: Optional[BaseException]) -> bool:
     return False
 
 
-def _where(error: BaseException) -> str:
+def raised_at(error: BaseException) -> str:
     """Where an exception was raised: the innermost frame, as file:line in function."""
     import traceback
 

@@ -38,6 +38,7 @@ import time
 from contextlib import contextmanager
 from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
+from omi.conformance.authoring import Check
 from omi.conformance.outcome import (
     DEFAULT_MEMORY_LIMIT,
     FAILED,
@@ -46,7 +47,6 @@ from omi.conformance.outcome import (
 )
 from omi.conformance.outcome import execute as execute  # re-exported: its home before
 from omi.conformance.outcome import parse_memory_limit as parse_memory_limit  # likewise
-from omi.conformance.registry import Check
 
 
 class Interrupted(BaseException):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from omi.conformance.registry import (
+from omi.conformance.authoring import (
     CheckFailure,
     Context,
     check,

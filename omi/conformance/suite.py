@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
+from omi.conformance.authoring import CALL_TIMEOUT, Check
 from omi.conformance.outcome import (
     ADVISORY,
     DEFAULT_MEMORY_LIMIT,
@@ -18,7 +19,7 @@ from omi.conformance.outcome import (
     Outcome,
     apply_known_failures,
 )
-from omi.conformance.registry import CALL_TIMEOUT, Check, checks_for
+from omi.conformance.registry import checks_for
 from omi.conformance.runner import run_in_child
 from omi.conformance.target import Declared, Target
 

@@ -16,9 +16,10 @@ import tempfile
 from importlib import import_module
 from typing import Any, Callable, Dict, Optional, TextIO
 
+from omi.conformance.building import instance_factory
 from omi.conformance.outcome import execute
 from omi.conformance.registry import all_checks
-from omi.conformance.target import describe, instance_factory
+from omi.conformance.target import describe
 
 
 def _events_channel() -> TextIO:
