@@ -71,6 +71,90 @@ class HashEmbedder(EmbeddingProvider):
         return "hash-64"
 
 
+class CachesLists(HashEmbedder):
+    """Caches vectors and hands out the cached list itself: a caller that changes it changes
+    every later result for that text."""
+
+    def __init__(self) -> None:
+        self._cache: Dict[str, List[float]] = {}
+
+    def embed(self, text: str) -> List[float]:
+        if text not in self._cache:
+            self._cache[text] = super().embed(text)
+        return self._cache[text]
+
+
+class CoercesText(HashEmbedder):
+    """Embeds str(text) whatever it is given: None becomes the word "None"."""
+
+    def embed(self, text: str) -> List[float]:
+        return super().embed(str(text))
+
+
+class SkipsBlankTexts(HashEmbedder):
+    """Leaves blank texts out of a batch (one vector fewer) and ignores batch_size."""
+
+    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        return [self.embed(text) for text in texts if text.strip()]
+
+
+class CaseSensitive(HashEmbedder):
+    """Correct: tells words apart by case and by the whitespace around them."""
+
+    def embed(self, text: str) -> List[float]:
+        _check_text(text)
+        vector = [0.0] * self.dimension
+        for index, part in enumerate(re.split(r"(\s+)", text)):
+            digest = hashlib.blake2b(f"{index}:{part}".encode(), digest_size=8).digest()
+            vector[digest[0] % self.dimension] += 1.0 if digest[1] % 2 else -1.0
+        norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+        return [x / norm for x in vector] if any(vector) else [1.0] + [0.0] * (self.dimension - 1)
+
+
+class NormalisingBatchCache(CaseSensitive):
+    """Caches batch vectors under the text lower-cased with its whitespace collapsed, so texts
+    differing only in case or spacing get the first one's vector."""
+
+    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        _check_batch(texts, batch_size)
+        seen: Dict[str, List[float]] = {}
+        return [list(seen.setdefault(" ".join(text.lower().split()), self.embed(text)))
+                for text in texts]
+
+
+class NormalisesInPlace(HashEmbedder):
+    """Scales the vectors it compares to length 1 in place: a long stored vector changes."""
+
+    def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
+        for vector in (embedding1, embedding2):
+            norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+            vector[:] = [x / norm for x in vector]
+        return max(-1.0, min(1.0, sum(x * y for x, y in zip(embedding1, embedding2,
+                                                             strict=True))))
+
+
+class ClosesItsClientTwice(HashEmbedder):
+    """close() closes its HTTP client; the second call finds none."""
+
+    def __init__(self) -> None:
+        self._client: Optional[List[str]] = ["connection"]
+
+    def close(self) -> None:
+        self._client.clear()  # type: ignore[union-attr]
+        self._client = None
+
+
+class SharesScratchBetweenThreads(HashEmbedder):
+    """Keeps the text being embedded on the instance: two threads at once swap vectors."""
+
+    conformance_capabilities = {"deterministic"}
+
+    def embed(self, text: str) -> List[float]:
+        self._current = text
+        time.sleep(0.002)
+        return super().embed(self._current)
+
+
 class WrongDimension(HashEmbedder):
     def get_dimension(self) -> int:
         return self.dimension + 1
@@ -91,6 +175,7 @@ class NonFinite(HashEmbedder):
 
 class BatchDisagrees(HashEmbedder):
     def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        _check_batch(texts, batch_size)
         return [self.embed(text) for text in reversed(texts)]
 
 
@@ -106,7 +191,7 @@ class SimilarityOutOfRange(HashEmbedder):
 
 class AcceptsEmptyText(HashEmbedder):
     def embed(self, text: str) -> List[float]:
-        return super().embed(text or "empty")
+        return super().embed(text if not isinstance(text, str) or text.strip() else "empty")
 
 
 class Nondeterministic(HashEmbedder):
@@ -144,6 +229,7 @@ class EmptyBatchIsNone(HashEmbedder):
 
 class AsciiOnly(HashEmbedder):
     def embed(self, text: str) -> List[float]:
+        _check_text(text)
         return super().embed(text.encode("ascii").decode())
 
 
@@ -292,6 +378,7 @@ class DedupesBatch(HashEmbedder):
     duplicates gets fewer vectors than texts."""
 
     def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        _check_batch(texts, batch_size)
         return [self.embed(text) for text in dict.fromkeys(texts)]
 
 
@@ -438,23 +525,27 @@ class NormalisesUnicode(SQLiteBackend):
     one precomposed character."""
 
     def store_memory(self, memory: Dict[str, Any]) -> str:
-        return super().store_memory(
-            {**memory, "content": unicodedata.normalize("NFC", memory["content"])})
+        if isinstance(memory, dict) and isinstance(memory.get("content"), str):
+            memory = {**memory, "content": unicodedata.normalize("NFC", memory["content"])}
+        return super().store_memory(memory)
 
 
 class CutsContentAt64K(SQLiteBackend):
     """Keeps at most 65,535 characters of content, like a MySQL TEXT column."""
 
     def store_memory(self, memory: Dict[str, Any]) -> str:
-        return super().store_memory({**memory, "content": memory["content"][:65_535]})
+        if isinstance(memory, dict) and isinstance(memory.get("content"), str):
+            memory = {**memory, "content": memory["content"][:65_535]}
+        return super().store_memory(memory)
 
 
 class DeduplicatesContent(SQLiteBackend):
     """Returns the id of a memory with the same content instead of storing it again."""
 
     def store_memory(self, memory: Dict[str, Any]) -> str:
+        content = memory.get("content") if isinstance(memory, dict) else None
         row = self._connection().execute("SELECT id FROM memories WHERE content = ?",
-                                         (memory.get("content"),)).fetchone()
+                                         (content,)).fetchone()
         return row[0] if row else super().store_memory(memory)
 
 
@@ -688,6 +779,155 @@ class NewestFirst(DocumentStore):
                 for result in results[:limit]]
 
 
+class StringifiesValues(SQLiteBackend):
+    """Stores what JSON cannot hold as its str (json.dumps(default=str)): a datetime in the
+    metadata comes back as a str, silently."""
+
+    def store_memory(self, memory: Dict[str, Any]) -> str:
+        if isinstance(memory, dict):
+            memory = json.loads(json.dumps(memory, default=str))
+        return super().store_memory(memory)
+
+
+class CoercesRecallArguments(SQLiteBackend):
+    """Makes do with what it is given: str(query), and a limit turned into an int of 0 or
+    more."""
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        return super().recall(str(query), max(0, int(limit or 0)))
+
+
+class AnyEdgeType(SQLiteBackend):
+    """Files an edge with a blank type under 'related_to'."""
+
+    def add_edge(self, from_id: str, to_id: str, edge_type: str) -> None:
+        super().add_edge(from_id, to_id, edge_type.strip() or "related_to")
+
+
+class RawFullTextQuery(SQLiteBackend):
+    """Passes the query to FTS5's MATCH as it is: quotes and operators are syntax there."""
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        rows = self._connection().execute(
+            "SELECT m.id, m.document FROM memories_fts JOIN memories m ON m.id = "
+            "memories_fts.id WHERE memories_fts MATCH ? ORDER BY rank LIMIT ?",
+            (query, limit)).fetchall()
+        return [{**json.loads(document), "id": memory_id} for memory_id, document in rows]
+
+
+class OneThreadConnection(SQLiteBackend):
+    """Opens its connection with sqlite3's default check_same_thread=True: only the thread
+    that built it may use it."""
+
+    def __init__(self, path: Any = None) -> None:
+        import sqlite3
+
+        super().__init__(path)
+        self._db.close()  # type: ignore[union-attr]
+        self._db = sqlite3.connect(str(self.path), isolation_level=None)
+
+
+class HonoursCallerIds(DocumentStore):
+    """Uses the memory's own 'id' key as its id when it has one."""
+
+    def store_memory(self, memory: Dict[str, Any]) -> str:
+        memory_id = super().store_memory(memory)
+        wanted = memory.get("id") if isinstance(memory, dict) else None
+        if isinstance(wanted, str):
+            with self._lock:
+                memories = self._open()["memories"]
+                memories[wanted] = memories.pop(memory_id)
+                self._save()
+            return wanted
+        return memory_id
+
+
+class EdgesToAnyId(DocumentStore):
+    """Accepts any id that looks like one of its own (a uuid), stored here or not."""
+
+    def add_edge(self, from_id: str, to_id: str, edge_type: str) -> None:
+        for memory_id in (from_id, to_id):
+            uuid.UUID(memory_id)  # raises ValueError, naming nothing, for "missing-..."
+        with self._lock:
+            self._open()["edges"].append([from_id, to_id, edge_type])
+
+
+class CachesQueries(DocumentStore):
+    """Remembers each query's results for good: a memory stored since is not found by it."""
+
+    def __init__(self, path: str = "memories.json") -> None:
+        super().__init__(path)
+        self._answers: Dict[Any, List[Dict[str, Any]]] = {}
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        key = (query, limit)
+        if key not in self._answers:
+            self._answers[key] = super().recall(query, limit)
+        return copy.deepcopy(self._answers[key])
+
+
+class LimitsBeforeRanking(DocumentStore):
+    """Takes the first `limit` matches in the order of storing, then ranks those."""
+
+    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
+        return super()._scores(query, memories)
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        with self._lock:
+            memories = self._open()["memories"]
+            words = set(_words(query))
+            first = dict(list((memory_id, memory) for memory_id, memory in memories.items()
+                              if words & set(_words(memory["content"])))[:limit])
+            scores = self._scores(query, first)
+        ranked = sorted(first, key=lambda memory_id: scores.get(memory_id, 0.0), reverse=True)
+        return [{**copy.deepcopy(first[memory_id]), "id": memory_id,
+                 "score": scores.get(memory_id, 0.0)} for memory_id in ranked]
+
+
+class CaseSensitiveSearch(DocumentStore):
+    """Matches words exactly as written: CAFÉ does not find Café."""
+
+    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
+        words = set(re.findall(r"\w+", query))
+        held = {memory_id: words & set(re.findall(r"\w+", memory["content"]))
+                for memory_id, memory in memories.items()}
+        return {memory_id: float(len(found)) for memory_id, found in held.items() if found}
+
+
+class IndexesFirst64K(DocumentStore):
+    """Searches only the first 65,536 characters of each memory (a prefix index)."""
+
+    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
+        return super()._scores(query, {memory_id: {**memory,
+                                                   "content": memory["content"][:65_536]}
+                                       for memory_id, memory in memories.items()})
+
+
+class StripsContent(SQLiteBackend):
+    """Stores content stripped of the whitespace around it."""
+
+    def store_memory(self, memory: Dict[str, Any]) -> str:
+        if isinstance(memory, dict) and isinstance(memory.get("content"), str):
+            memory = {**memory, "content": memory["content"].strip()}
+        return super().store_memory(memory)
+
+
+class NestsDottedKeys(SQLiteBackend):
+    """Turns the metadata key "a.b" into {"a": {"b": ...}}, as some document stores do."""
+
+    def store_memory(self, memory: Dict[str, Any]) -> str:
+        if isinstance(memory, dict) and isinstance(memory.get("metadata"), dict):
+            nested: Dict[str, Any] = {}
+            for key, value in memory["metadata"].items():
+                head, _, rest = key.partition(".")
+                if rest and isinstance(nested.setdefault(head, {}), dict):
+                    nested[head][rest] = value
+                else:
+                    nested[key] = value
+            memory = {**memory, "metadata": nested}
+        return super().store_memory(memory)
+
+
 class StoreNeedsBucket(DocumentStore):
     """Correct, but its constructor needs an option (and no conformance_factory)."""
 
@@ -794,6 +1034,67 @@ class BackgroundWriter(EventHandler):
             self._queue.put(None)
             self._worker.join()
             self._worker = None
+
+
+class ReadsSessionIdAsText(JSONLinesHandler):
+    """Upper-cases every payload's session_id: None, outside a session, breaks it."""
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        if "session_id" in event_data:
+            event_data = {**event_data, "session": event_data["session_id"].upper()}
+        super().handle(event_type, event_data)
+
+
+class WritesAscii(JSONLinesHandler):
+    """Writes its log as ASCII text: the first non-ASCII payload raises."""
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        if event_type in EVENT_TYPES:
+            with self.path.open("a", encoding="ascii") as stream:
+                stream.write(json.dumps(event_data, ensure_ascii=False) + "\n")
+
+
+class ClosesItsFileTwice(JSONLinesHandler):
+    """Keeps its log open; close() closes it and forgets it, so a second close() fails."""
+
+    def __init__(self, path: str = "events.jsonl") -> None:
+        super().__init__(path)
+        self._stream: Any = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+
+    def close(self) -> None:
+        self._stream.close()
+        self._stream = None
+
+
+class OneThreadDatabase(JSONLinesHandler):
+    """Logs to SQLite through a connection only the thread that built it may use."""
+
+    def __init__(self, path: str = "events.jsonl") -> None:
+        import sqlite3
+
+        super().__init__(path)
+        self._db = sqlite3.connect(str(self.path) + ".db")
+        self._db.execute("CREATE TABLE IF NOT EXISTS events (type TEXT, data TEXT)")
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        if event_type in EVENT_TYPES:
+            self._db.execute("INSERT INTO events VALUES (?, ?)",
+                             (event_type, json.dumps(event_data)))
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class SlowAfterTheFirstCall(JSONLinesHandler):
+    """Quick on its first call, then 0.3 s a call (a connection pool that ran dry)."""
+
+    calls = 0
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        self.calls += 1
+        if self.calls > 1:
+            time.sleep(0.3)
+        super().handle(event_type, event_data)
 
 
 class MutatesEventData(JSONLinesHandler):

@@ -27,7 +27,8 @@ def statuses(report) -> dict:
 
 
 @pytest.mark.parametrize("name", ["HashEmbedder", "JSONLinesHandler", "OneDimensional",
-                                  "AngularSimilarity", "DocumentStore", "BackgroundWriter"])
+                                  "AngularSimilarity", "DocumentStore", "BackgroundWriter",
+                                  "CaseSensitive"])
 def test_correct_plugins_pass_every_applicable_check(name, child_process):
     report = run(name)
     assert report.exit_code(strict=True) == 0, [(o.name, o.message) for o in report.outcomes]
@@ -102,6 +103,30 @@ BROKEN = [
     ("ScoresAreDistances", "recall_ranks_better_matches_first"),
     ("NewestFirst", "recall_ranks_better_matches_first"),
     ("FTS5Ranked", "recall_ranks_all_words_above_some"),
+    ("CachesLists", "embed_returns_a_new_list"),
+    ("CoercesText", "embed_rejects_non_str_text"),
+    ("SkipsBlankTexts", "batch_rejects_bad_input"),
+    ("NormalisingBatchCache", "batch_matches_single"),
+    ("NormalisesInPlace", "similarity_handles_any_vectors"),
+    ("ClosesItsClientTwice", "provider_close_is_idempotent"),
+    ("SharesScratchBetweenThreads", "embed_is_thread_safe"),
+    ("StringifiesValues", "store_memory_rejects_bad_input"),
+    ("CoercesRecallArguments", "recall_rejects_bad_input"),
+    ("AnyEdgeType", "add_edge_rejects_blank_type"),
+    ("RawFullTextQuery", "query_text_is_data"),
+    ("OneThreadConnection", "storage_is_thread_safe"),
+    ("HonoursCallerIds", "memory_id_key_is_not_the_id"),
+    ("EdgesToAnyId", "add_edge_rejects_ids_of_another_instance"),
+    ("CachesQueries", "recall_sees_memories_stored_since"),
+    ("LimitsBeforeRanking", "recall_ranks_before_applying_limit"),
+    ("CaseSensitiveSearch", "recall_ignores_case"),
+    ("IndexesFirst64K", "content_and_metadata_come_back_exactly"),
+    ("StripsContent", "content_and_metadata_come_back_exactly"),
+    ("NestsDottedKeys", "content_and_metadata_come_back_exactly"),
+    ("ReadsSessionIdAsText", "handles_every_event_type"),
+    ("WritesAscii", "handles_every_event_type"),
+    ("ClosesItsFileTwice", "handler_close_is_idempotent"),
+    ("OneThreadDatabase", "handle_is_thread_safe"),
     ("NormalisesUnicode", "content_and_metadata_come_back_exactly"),
     ("CutsContentAt64K", "content_and_metadata_come_back_exactly"),
     ("DeduplicatesContent", "same_memory_twice_is_two_memories"),
@@ -116,12 +141,17 @@ BROKEN = [
 #: check that fails for a reason not its own.
 FAIL_NOTHING_ELSE = {
     "BatchDisagrees", "AcceptsEmptyText", "MutatesTexts", "LaxSimilarity", "ClaimsSemantic",
-    "EmptyBatchIsNone", "AsciiOnly", "NoModelName", "MutatesMemory", "SharesOneFile",
-    "StartsWithAWelcomeMemory", "ClosingTwiceFails", "UsableAfterClose", "IgnoresLimit",
+    "EmptyBatchIsNone", "AsciiOnly", "NoModelName", "MutatesMemory",
+    "StartsWithAWelcomeMemory", "ClosingTwiceFails", "UsableAfterClose",
     "MutatesEventData", "ReturnsSomething", "SaltedHash", "DedupesBatch",
-    "DotProductSimilarity", "ReversedRanking", "ShuffledResults", "ScoresAreDistances",
+    "DotProductSimilarity", "ShuffledResults", "ScoresAreDistances",
     "NormalisesUnicode", "CutsContentAt64K", "DeduplicatesContent", "ClosesOnlyForWrites",
-    "MigratesOnEveryOpen", "SaysWhetherHandled", "FTS5Ranked",
+    "MigratesOnEveryOpen", "SaysWhetherHandled", "FTS5Ranked", "CachesLists", "CoercesText",
+    "NormalisingBatchCache", "ClosesItsClientTwice",
+    "SharesScratchBetweenThreads", "StringifiesValues", "AnyEdgeType", "OneThreadConnection",
+    "HonoursCallerIds", "CaseSensitiveSearch",
+    "IndexesFirst64K", "StripsContent", "NestsDottedKeys", "ReadsSessionIdAsText", "WritesAscii",
+    "ClosesItsFileTwice", "OneThreadDatabase",
 }
 
 

@@ -8,6 +8,7 @@ import functools
 import math
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -36,6 +37,8 @@ RICH_METADATA: Dict[str, Any] = {
     "huge_float": 6.02e+23,
     "true": True, "false": False, "none": None, "empty_string": "", "empty_list": [],
     "ключ": "значение", "键": ["值", "🙂"], "clé composée": {"e\u0301": "NFD"},
+    "dotted.key": "a flat key, not a path", "a.b": {"c.d": [1, {"e.f": None}]},
+    "  padded key ": " padded value\n",
 }
 
 #: The fix for content that came back changed, by the kind of difference (registry.Difference).
@@ -93,6 +96,7 @@ def _find(backend: Any, memory: Dict[str, Any], memory_id: str, when: str = "") 
     results = backend.recall(word, limit=10)
     expect(isinstance(results, list) and all(isinstance(r, dict) for r in results),
            f"a list of dicts from recall(){when}", results, "return [dict(row) for row in rows]")
+    _expect_scores(results, f"recall({word!r}){when}")
     for result in results:
         if result.get("id") == memory_id:
             found: Dict[str, Any] = result  # a dict: checked just above
@@ -164,15 +168,22 @@ def recall_returns_content_and_metadata(ctx: Context) -> None:
        fix="store content as UTF-8 text without a length limit and metadata as JSON (json.dumps "
            "/ json.loads), keeping types")
 def content_and_metadata_come_back_exactly(ctx: Context) -> None:
-    memories = [
+    last = _word(ctx, "end")
+    memories: List[Dict[str, Any]] = [
         {"content": f"remember {_word(ctx)} {UNUSUAL_TEXT}", "metadata": {"text": "unusual"}},
-        {"content": f"remember {_word(ctx)} {_transcript()}", "metadata": {"size": "1 MB"}},
+        {"content": f"remember {_word(ctx)} {_transcript()} {last}", "metadata": {"size": "1 MB"}},
         {"content": f"remember {_word(ctx)} with metadata of every kind",
          "metadata": copy.deepcopy(RICH_METADATA)},
+        {"content": f"remember {_word(ctx)} with spaces around it \r\n\t ", "metadata": {}},
     ]
     for memory in memories:
         memory_id = ctx.plugin.store_memory(copy.deepcopy(memory))
         _expect_unchanged(memory, _find(ctx.plugin, memory, memory_id))
+        if memory["metadata"].get("size"):  # found by its last word too, 1 MB further on
+            found = _ids(ctx.plugin.recall(last, limit=10))
+            expect(memory_id in found, f"the 1 MB memory found by its last word, {last!r}",
+                   f"ids {found}", "index the whole content for search, not its first part "
+                                   "(no prefix index, no tsvector size limit hit silently)")
 
 
 @check("storage", "recall() with a stored memory's exact content finds that memory",
@@ -322,6 +333,99 @@ def recall_ranks_all_words_above_some(ctx: Context) -> None:
            "every memory holding all of the query's words before those holding some",
            "results holding " + ", ".join(map(str, held)) + " of the query's 3 words, in that "
            "order", "rank memories holding every word first, then the others")
+
+
+@check("storage", "an 'id' key in the memory given is not the stored memory's id: two memories "
+                  "carrying one get two ids, and each comes back under its own",
+       why="ids are the backend's to give; a caller's stray 'id' key must neither overwrite "
+           "another memory nor replace the id store_memory() returned",
+       fix="generate the id in the backend and leave any 'id' key of the memory out of the "
+           "stored row (or store it under another name)")
+def memory_id_key_is_not_the_id(ctx: Context) -> None:
+    memories = [_memory(ctx, "idkey") for _ in range(2)]
+    ids = []
+    for memory in memories:
+        ids.append(ctx.plugin.store_memory({**memory, "id": "caller-chosen-id"}))
+    expect(ids[0] != ids[1], "two ids for two memories that both carry id='caller-chosen-id'",
+           f"{ids[0]!r} both times", "generate ids in the backend; ignore the memory's 'id' key")
+    for memory, memory_id in zip(memories, ids, strict=True):
+        _find(ctx.plugin, memory, memory_id, " (stored with id='caller-chosen-id' in it)")
+
+
+@check("storage", "add_edge() refuses ids another instance returned", unless=("shared",),
+       why="an id from another store names no memory in this one; linking it is a dangling edge",
+       fix="look both ids up in this instance's own data before inserting the edge")
+def add_edge_rejects_ids_of_another_instance(ctx: Context) -> None:
+    here, there = ctx.make("edges-here"), ctx.make("edges-there")
+    known = here.store_memory(_memory(ctx, "here"))
+    foreign = there.store_memory(_memory(ctx, "there"))
+    for ends in ((known, foreign), (foreign, known)):
+        expect_raises((Exception,), partial(here.add_edge, *ends, "related_to"),
+                      f"an error for add_edge{ends + ('related_to',)}, {foreign!r} being an id "
+                      f"another instance returned", "check that both ids exist in this instance")
+
+
+@check("storage", "recall() sees a memory stored since the same query was last asked",
+       why="agents recall, store what they learn, and recall again; a cached answer hides the "
+           "new memory",
+       fix="invalidate any query cache on every write, or do not cache recall results")
+def recall_sees_memories_stored_since(ctx: Context) -> None:
+    first = _memory(ctx, "fresh")
+    query = _unique_word(first)
+    before = _ids(ctx.plugin.recall(query, limit=10))
+    first_id = ctx.plugin.store_memory(first)
+    again = _ids(ctx.plugin.recall(query, limit=10))
+    expect(first_id in again, f"{first_id}, stored after recall({query!r}) was asked, among the "
+                              f"results when it is asked again", f"ids {again} (before: {before})",
+           "clear the query cache when a memory is stored")
+    second_id = ctx.plugin.store_memory({"content": f"{query} again", "metadata": {}})
+    third = _ids(ctx.plugin.recall(query, limit=10))
+    expect(second_id in third, f"{second_id}, the second memory holding {query!r}, among the "
+                               f"results of the query asked a third time", f"ids {third}",
+           "clear the query cache when a memory is stored")
+
+
+#: How many memories hold one word of the query in the limit check: more than any page size a
+#: backend might read before ranking would be too many for a quick check.
+ONE_WORD_MATCHES = 30
+
+
+@check("storage", "recall(query, limit=1) returns the best match among many: the limit is "
+                  "applied after ranking",
+       why="agents often ask for the one best memory; a limit applied before ranking returns an "
+           "arbitrary match",
+       fix="ORDER BY the score before LIMIT (in SQL, LIMIT after ORDER BY in the same query), or "
+           "rank every match and then slice")
+def recall_ranks_before_applying_limit(ctx: Context) -> None:
+    common, rare = _word(ctx, "common"), _word(ctx, "rare")
+    for index in range(ONE_WORD_MATCHES):
+        ctx.plugin.store_memory({"content": f"{common} note number {index}", "metadata": {}})
+    best = ctx.plugin.store_memory({"content": f"{common} {rare}", "metadata": {}})
+    query = f"{common} {rare}"
+    top = _ids(ctx.plugin.recall(query, limit=1))
+    expect(top == [best], f"the memory holding both words of {query!r} (its whole content) as "
+                          f"the one result for limit=1, among {ONE_WORD_MATCHES} holding one",
+           f"ids {top}", "rank every match first, then apply the limit")
+
+
+#: Words written in one case and searched in another: (stored, searched).
+CASES = [("Café", "CAFÉ"), ("ÄRGER", "ärger"), ("Москва", "МОСКВА"), ("Tea", "tea")]
+
+
+@check("storage", "recall() finds words whatever their case (Café, CAFÉ, Москва, МОСКВА)",
+       level="should",
+       why="people and agents write the same word in different cases; search that tells them "
+           "apart misses memories",
+       fix="index and search case-folded text (str.casefold(), FTS5's unicode61 tokenizer, "
+           "lower() in PostgreSQL) while storing the content unchanged")
+def recall_ignores_case(ctx: Context) -> None:
+    for stored, searched in CASES:
+        tag = f"zq{ctx.rng.getrandbits(32):08x}"
+        memory_id = ctx.plugin.store_memory({"content": f"{stored} {tag}", "metadata": {}})
+        found = _ids(ctx.plugin.recall(searched, limit=50))
+        expect(memory_id in found, f"recall({searched!r}) to find the memory holding "
+                                   f"{stored!r}", f"ids {found}",
+               "compare case-folded words (str.casefold()), keep the content as given")
 
 
 @check("storage", "recall() honours limit (0, 1, and more than stored) and returns dicts",
