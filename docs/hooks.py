@@ -1,5 +1,6 @@
-"""MkDocs hooks: the conformance checks page is written from the check registry at build time,
-and the command-line page sees every command.
+"""MkDocs hooks: the conformance checks page and the contract tables of the interfaces guide
+are written from the check registry and its rules at build time, and the command-line page
+sees every command.
 
 `omi plugins check --list-checks`, `--explain` and this page read the same registry
 (omi.conformance), so a check added to the suite appears here on the next build, with the
@@ -12,9 +13,12 @@ use (omi.cli's lazy table), so the build loads every lazy subcommand first.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 PLACEHOLDER = "<!-- conformance-checks -->"
+#: `<!-- rules: INTERFACE METHOD -->` in a page becomes the table of that method's rules.
+RULES_PLACEHOLDER = re.compile(r"<!-- rules: (\w+) (\w+) -->")
 TITLES = {"embedding": "Embedding providers", "storage": "Storage backends",
           "event": "Event handlers"}
 
@@ -46,16 +50,34 @@ def checks_markdown() -> str:
     for interface in INTERFACES:
         title = TITLES[interface]
         lines += ["", f"## {title} (`{interface}`)", "",
-                  "| Check | What it proves | Needs | Does not apply with | Since |",
-                  "|---|---|---|---|---|"]
-        lines += [f"| `{check.name}` | {_cell(check.description)} | {_names(check.requires)} "
-                  f"| {_names(check.unless)} | {check.since} |"
+                  "| Check | What it proves | Rules | Needs | Does not apply with | Since |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| `{check.name}` | {_cell(check.description)} | "
+                  f"{', '.join(f'`{name}`' for name in check.rules) or '-'} | "
+                  f"{_names(check.requires)} | {_names(check.unless)} | {check.since} |"
                   for check in checks if check.interface == interface]
     lines += ["", "## Why each check exists, and the usual fix", "",
               "What `omi plugins check --explain CHECK` prints for each check."]
     for check in checks:
         lines += ["", f"### `{check.name}`", "", f"{_cell(check.description)}", "",
                   f"**Why:** {_cell(check.why)}", "", f"**Usual fix:** {_cell(check.fix)}"]
+    return "\n".join(lines)
+
+
+def rules_markdown(interface: str, method: str) -> str:
+    """The table of one method's rules (omi.conformance.rules): each rule's level, its text
+    and the checks that prove it, so the guide promises nothing no check tests."""
+    from omi.conformance import all_checks
+    from omi.conformance.rules import rules_of
+
+    rules = rules_of(interface, method)
+    if not rules:
+        raise ValueError(f"no rules for {interface} {method}: fix the placeholder")
+    lines = ["| Rule | | Checked by |", "|---|---|---|"]
+    for rule in rules:
+        proofs = [check.name for check in all_checks() if rule.name in check.rules]
+        lines.append(f"| {_cell(rule.text)} | **{rule.level}** | "
+                     f"{', '.join(f'`{name}`' for name in proofs)} |")
     return "\n".join(lines)
 
 
@@ -72,5 +94,5 @@ def on_config(config: Any, **kwargs: Any) -> Any:
 
 def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
     if PLACEHOLDER in markdown:
-        return markdown.replace(PLACEHOLDER, checks_markdown())
-    return markdown
+        markdown = markdown.replace(PLACEHOLDER, checks_markdown())
+    return RULES_PLACEHOLDER.sub(lambda match: rules_markdown(*match.groups()), markdown)

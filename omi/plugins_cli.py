@@ -430,7 +430,8 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
         for item in conformance.all_checks():
             if interface in (None, item.interface):
                 needs = f" [needs {', '.join(sorted(item.requires))}]" if item.requires else ""
-                click.echo(f"{item.interface:9} {item.name:40} {item.description}{needs}")
+                click.echo(f"{item.interface:9} {item.name:40} {item.description}{needs} "
+                           f"[{item.level}: {', '.join(item.rules)}]")
         return
     if bool(name) == check_all:
         raise UsageError("give a plugin NAME or --all (not both); see omi plugins list")
@@ -477,6 +478,12 @@ def _explain_check(name: str) -> None:
     click.echo(f"  What it proves: {item.description}")
     click.echo(f"  Why: {item.why}")
     click.echo(f"  Usual fix: {item.fix}")
+    from omi.conformance.rules import RULES
+
+    for name in item.rules:
+        rule = RULES[name]
+        click.echo(f"  Proves the rule {name} ({rule.level}): {rule.interface} "
+                   f"{rule.method}: {rule.text}")
     if item.requires:
         click.echo(f"  Runs only when the plugin declares: {', '.join(sorted(item.requires))}")
     if item.unless:

@@ -600,3 +600,116 @@ def test_a_plugin_class_a_new_interpreter_cannot_import_is_named(tmp_path):
     with pytest.raises(CheckFailure, match="^expected a recipe for building test_a_plugin_class_"
                                            ".*Local in another interpreter; got "):
         FreshInterpreter(InstanceFactory(Local), ["x"], tmp_path, 1)
+
+
+# --- the contract as rules (issue 22) ---------------------------------------------------------
+
+
+def test_every_rule_has_a_check_and_every_check_proves_known_rules():
+    from omi.conformance.rules import LEVELS, RULES
+
+    proven = {name for item in all_checks() for name in item.rules}
+    assert sorted(set(RULES) - proven) == []  # a rule no check tests
+    for item in all_checks():
+        assert item.rules and set(item.rules) <= set(RULES), item.name
+        assert {RULES[name].interface for name in item.rules} == {item.interface}, item.name
+        should = all(RULES[name].level == "should" for name in item.rules)
+        assert item.level == ("should" if should else "must"), item.name
+    assert {rule.level for rule in RULES.values()} == set(LEVELS)
+
+
+def test_a_check_must_name_the_rules_it_proves():
+    from omi.conformance.authoring import check
+
+    with pytest.raises(ValueError, match="a check needs rules= naming the rules it proves"):
+        check("event", "no rule", why="w", fix="f")(lambda ctx: None)
+    with pytest.raises(ValueError, match=r"unknown: \['handle.nothing'\]"):
+        check("event", "a typo", why="w", fix="f", rules=("handle.nothing",))(lambda ctx: None)
+
+
+def _docstring_words(text):
+    return " ".join((text or "").split())
+
+
+@pytest.mark.parametrize("interface", ["embedding", "storage", "event"])
+def test_the_interfaces_docstrings_state_each_rule_in_the_registrys_words(interface):
+    """What an author reads in the editor is the rule the suite checks, word for word."""
+    from omi.conformance.rules import RULES
+    from omi.embeddings import EmbeddingProvider
+    from omi.events import EventHandler
+    from omi.storage import StorageBackend
+
+    base = {"embedding": EmbeddingProvider, "storage": StorageBackend,
+            "event": EventHandler}[interface]
+    for rule in RULES.values():
+        if rule.interface != interface:
+            continue
+        method = getattr(base, rule.method, None) if rule.method != "instance" else None
+        where = method if callable(method) else base
+        assert f"- {rule.level}: {rule.text}" in _docstring_words(where.__doc__), rule.name
+    documented = _docstring_words(" ".join(
+        [base.__doc__ or ""] + [getattr(value, "__doc__", "") or ""
+                                for value in vars(base).values() if callable(value)]))
+    stated = documented.count("- must: ") + documented.count("- should: ")
+    assert stated == len([r for r in RULES.values() if r.interface == interface])
+
+
+def test_the_guide_has_a_generated_table_for_every_rule():
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    from omi.conformance.rules import RULES
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    spec = importlib.util.spec_from_file_location("docs_hooks", docs / "hooks.py")
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    guide = (docs / "pages" / "guide" / "interfaces.md").read_text(encoding="utf-8")
+    placed = set(hooks.RULES_PLACEHOLDER.findall(guide))
+    assert placed == {(rule.interface, rule.method) for rule in RULES.values()}
+    rendered = hooks.on_page_markdown(guide, None)
+    assert "<!-- rules:" not in rendered
+    for rule in RULES.values():
+        assert f"| {hooks._cell(rule.text)} | **{rule.level}** | " in rendered, rule.name
+    assert not re.search(r"^\| \| \|$", rendered, re.M)  # no hand-written contract table left
+    with pytest.raises(ValueError, match="no rules for storage nothing"):
+        hooks.rules_markdown("storage", "nothing")
+
+
+def test_an_advisory_is_shown_and_counted_and_fails_only_under_strict():
+    import json
+    from xml.etree import ElementTree
+
+    from omi.conformance.report import render_json, render_junit, render_text, summary_line
+
+    report = run("FTS5Ranked", pattern="recall_ranks_*")
+    assert statuses(report) == {"recall_ranks_better_matches_first": "passed",
+                                "recall_ranks_all_words_above_some": "advisory",
+                                "recall_ranks_before_applying_limit": "passed"}
+    assert (report.exit_code(), report.exit_code(strict=True)) == (0, 1)
+    assert summary_line([report]) == "2 passed, 0 failed, 1 advisory, 0 skipped"
+    text = render_text([report])
+    assert ("  advisory recall_ranks_all_words_above_some (" in text
+            and "s) (a failure under --strict): expected every memory holding all" in text)
+    document = json.loads(render_json([report], strict=True))
+    assert document["plugins"][0]["counts"]["advisory"] == 1
+    assert document["plugins"][0]["exit_code"] == 1
+    for strict, failures in ((False, "0"), (True, "1")):
+        suite = ElementTree.fromstring(render_junit([report], strict)).find("testsuite")
+        assert suite.get("failures") == failures
+        case = next(c for c in suite if c.get("name") == "recall_ranks_all_words_above_some")
+        assert (case.find("failure") is not None) is strict
+        if not strict:
+            assert case.find("system-out").text.startswith("advisory: expected every memory")
+
+
+def test_a_handler_slow_only_after_its_first_call_fails_naming_the_call():
+    from omi.conformance.building import InstanceFactory
+    from omi.conformance.outcome import execute
+
+    outcome = execute(REGISTRY["handle_returns_promptly"],
+                      InstanceFactory(plugins.SlowAfterTheFirstCall), (), 0, call_timeout=0.1)
+    assert outcome.status == "failed"
+    assert "expected at most 0.1 s for each call; got 0.3" in outcome.message
+    assert "s for handle('memory.stored', ...), call 2 of 13" in outcome.message

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, FrozenSet, List, Literal, Optional, Tuple, TypeVar
 
+from omi.conformance.rules import RULES
 from omi.kinds import KIND_NAMES
 
 INTERFACES = KIND_NAMES
-#: What a rule asks: "must" is the contract, "should" is advice (an `advisory` when unmet).
-LEVELS = ("must", "should")
 #: The first release that shipped the suite (see CHANGELOG.md): a check without `since=`
 #: dates from it.
 FIRST_SUITE_VERSION = "0.4.0"
@@ -201,8 +200,10 @@ class Check:
     why: str = ""  # why OMI needs the behaviour (omi plugins check --explain)
     fix: str = ""  # the usual fix when a plugin fails it
     #: "must": a failure fails the plugin; "should": advice, reported as `advisory` (a
-    #: failure only under --strict).
+    #: failure only under --strict). "should" when every rule it proves is.
     level: str = "must"
+    #: The names of the rules (`rules.RULES`) the check proves.
+    rules: Tuple[str, ...] = ()
 
     def skip_reason(self, declared: FrozenSet[str]) -> Optional[str]:
         """Why this check does not apply to a plugin declaring `declared`, or None."""
@@ -228,25 +229,30 @@ def check(
     since: str = FIRST_SUITE_VERSION,
     why: str = "",
     fix: str = "",
-    level: str = "must",
+    rules: Tuple[str, ...] = (),
 ) -> Callable[[CheckFunction], CheckFunction]:
-    """Mark the decorated function as the check of that name (the function's name); the
-    registry collects it from the module it lists (`registry.CHECK_MODULES`).
+    """Mark the decorated function as the check of that name (the function's name), proving
+    `rules` (names in `rules.RULES`); the registry collects it from the module it lists
+    (`registry.CHECK_MODULES`). Marking registers nothing.
 
     `why` (what the behaviour is for) and `fix` (the usual fix) are what `--explain` prints
-    beside the description; every check says both.
+    beside the description; every check says both. The check is advice ("should", its
+    failures advisories) when every rule it proves is.
     """
     if interface not in INTERFACES:
         raise ValueError(f"unknown interface {interface!r}")
     if not why.strip() or not fix.strip():
         raise ValueError("a check needs why= and fix= (what --explain prints)")
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+    unknown = [name for name in rules if name not in RULES]
+    if not rules or unknown:
+        raise ValueError(f"a check needs rules= naming the rules it proves (omi.conformance."
+                         f"rules.RULES){f'; unknown: {unknown}' if unknown else ''}")
+    level = "should" if all(RULES[name].level == "should" for name in rules) else "must"
 
     def mark(function: CheckFunction) -> CheckFunction:
         setattr(function, MARK, Check(function.__name__, interface, description, function,
                                       frozenset(requires), frozenset(unless), since, why, fix,
-                                      level))
+                                      level, tuple(rules)))
         return function
 
     return mark

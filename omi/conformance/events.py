@@ -62,6 +62,7 @@ OTHER_PAYLOADS: Dict[str, Dict[str, Any]] = {
 
 @check("event", "handle() accepts every one of the six event types, in each payload shape the "
                 "host emits (outside a session, non-ASCII, nested data, an error)",
+       rules=("handle.every_type",),
        why="the host emits all six lifecycle events to every handler; one that raises on any of "
            "them is reported as failing",
        fix="accept every type in omi.events.EVENT_TYPES, even if handle() does nothing for some, "
@@ -94,6 +95,7 @@ UNKNOWN_EVENT = ("omi.future.event", {"anything": True, "timestamp": _AT})
 
 
 @check("event", "unknown event types are ignored, not raised",
+       rules=("handle.unknown_type",),
        why="later OMI releases add event types; a handler that raises on them breaks on upgrade",
        fix="return without doing anything for event types the handler does not know")
 def unknown_event_types_are_ignored(ctx: Context) -> None:
@@ -108,6 +110,7 @@ def unknown_event_types_are_ignored(ctx: Context) -> None:
 
 
 @check("event", "handle() does not change event_data",
+       rules=("handle.read_only",),
        why="every handler gets the same event_data; changing it changes what the other handlers "
            "see",
        fix="copy event_data (copy.deepcopy) before changing or adding anything")
@@ -121,6 +124,7 @@ def event_data_is_not_mutated(ctx: Context) -> None:
 
 
 @check("event", "handle() returns None for every event type, unknown ones included",
+       rules=("handle.returns_none",),
        why="the host ignores what handle() returns; a value returned there is usually a bug, "
            "such as work the handler meant to do",
        fix="return None from handle(); report results through your own channel (a log, a queue)")
@@ -137,6 +141,7 @@ PROMPT_ROUNDS = 2
 
 @check("event", "every handle() call returns within the call timeout, over several calls of "
                 "each event type",
+       rules=("handle.prompt",),
        why="events are delivered while the host waits; a slow handler delays every memory stored",
        fix="queue the work (a thread, a task queue) and return, or give network calls a short "
            "timeout")
@@ -153,6 +158,7 @@ def handle_returns_promptly(ctx: Context) -> None:
 
 
 @check("event", "close(), when the handler has one, can be called twice",
+       rules=("event.close",),
        why="hosts close handlers on shutdown and in error paths, so close() may run twice",
        fix="set a closed flag in close() and return at once when it is already set")
 def handler_close_is_idempotent(ctx: Context) -> None:

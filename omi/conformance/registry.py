@@ -33,8 +33,8 @@ CHECK_MODULES = (
     "omi.conformance.embedding",
     "omi.conformance.storage",
     "omi.conformance.storage_inputs",
-    "omi.conformance.threads",
     "omi.conformance.events",
+    "omi.conformance.threads",
 )
 
 REGISTRY: Dict[str, Check] = {}

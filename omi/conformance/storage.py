@@ -126,6 +126,7 @@ def _expect_unchanged(memory: Dict[str, Any], found: Dict[str, Any]) -> None:
 
 
 @check("storage", "store_memory() returns a unique, non-empty str id",
+       rules=("store_memory.id",),
        why="the id is the only handle OMI has on a stored memory; a reused or empty id loses or "
            "overwrites memories",
        fix="return str(uuid.uuid4()) or the database's generated key, as a non-empty str")
@@ -139,6 +140,7 @@ def store_returns_unique_ids(ctx: Context) -> None:
 
 
 @check("storage", "store_memory() leaves the memory it was given unchanged",
+       rules=("store_memory.unchanged",),
        why="the caller keeps using the memory dict it passed; adding an id or changing metadata "
            "in it surprises them",
        fix="build the row from a copy of the memory (dict(memory), copy.deepcopy for metadata)")
@@ -152,6 +154,7 @@ def store_does_not_mutate_input(ctx: Context) -> None:
 
 
 @check("storage", "recall() returns the stored content and metadata, with the id",
+       rules=("recall.everything",),
        why="recall() results are what agents read; without the content, metadata or id they "
            "cannot use or link a memory",
        fix="return dicts with 'id', 'content' and 'metadata' as stored")
@@ -163,6 +166,7 @@ def recall_returns_content_and_metadata(ctx: Context) -> None:
 
 @check("storage", "non-ASCII and 1 MB content and nested metadata of every JSON type come "
                   "back exactly",
+       rules=("recall.everything", "recall.finds"),
        why="memories are data that must survive storage unchanged: any language, large texts and "
            "nested JSON metadata",
        fix="store content as UTF-8 text without a length limit and metadata as JSON (json.dumps "
@@ -187,6 +191,7 @@ def content_and_metadata_come_back_exactly(ctx: Context) -> None:
 
 
 @check("storage", "recall() with a stored memory's exact content finds that memory",
+       rules=("recall.finds",),
        why="asking for a memory by its own words is the simplest recall; if it fails, no recall "
            "can be trusted",
        fix="match the query against stored content (full-text search or embeddings) and return "
@@ -262,6 +267,7 @@ def _expect_scores(results: List[Dict[str, Any]], where: str) -> None:
 @check("storage", "recall() puts better matches first: no memory without a query word above "
                   "one with every word, the exact content above weaker matches of similar "
                   "length, scores never rising",
+       rules=("recall.best_first", "recall.score"),
        why="agents read recall results top down and often only the first few; a list in "
            "storage order, or worst first, hides the memory they asked for",
        fix="rank by relevance (BM25, ts_rank, similarity, how many query words match) and sort "
@@ -317,7 +323,7 @@ def _order_fix(held: List[int]) -> str:
 
 
 @check("storage", "recall() ranks memories holding every query word above those holding some",
-       level="should",
+       rules=("recall.all_words_first",),
        why="a memory holding every word of the query is usually what the agent meant, even "
            "when it is long; BM25 alone can rank a short partial match first",
        fix="rank memories holding every word first (AND), then the others (OR), each group "
@@ -337,6 +343,7 @@ def recall_ranks_all_words_above_some(ctx: Context) -> None:
 
 @check("storage", "an 'id' key in the memory given is not the stored memory's id: two memories "
                   "carrying one get two ids, and each comes back under its own",
+       rules=("store_memory.id_key",),
        why="ids are the backend's to give; a caller's stray 'id' key must neither overwrite "
            "another memory nor replace the id store_memory() returned",
        fix="generate the id in the backend and leave any 'id' key of the memory out of the "
@@ -353,6 +360,7 @@ def memory_id_key_is_not_the_id(ctx: Context) -> None:
 
 
 @check("storage", "add_edge() refuses ids another instance returned", unless=("shared",),
+       rules=("add_edge.unknown_id",),
        why="an id from another store names no memory in this one; linking it is a dangling edge",
        fix="look both ids up in this instance's own data before inserting the edge")
 def add_edge_rejects_ids_of_another_instance(ctx: Context) -> None:
@@ -366,6 +374,7 @@ def add_edge_rejects_ids_of_another_instance(ctx: Context) -> None:
 
 
 @check("storage", "recall() sees a memory stored since the same query was last asked",
+       rules=("recall.finds",),
        why="agents recall, store what they learn, and recall again; a cached answer hides the "
            "new memory",
        fix="invalidate any query cache on every write, or do not cache recall results")
@@ -392,6 +401,7 @@ ONE_WORD_MATCHES = 30
 
 @check("storage", "recall(query, limit=1) returns the best match among many: the limit is "
                   "applied after ranking",
+       rules=("recall.best_first",),
        why="agents often ask for the one best memory; a limit applied before ranking returns an "
            "arbitrary match",
        fix="ORDER BY the score before LIMIT (in SQL, LIMIT after ORDER BY in the same query), or "
@@ -413,7 +423,7 @@ CASES = [("Café", "CAFÉ"), ("ÄRGER", "ärger"), ("Москва", "МОСКВ�
 
 
 @check("storage", "recall() finds words whatever their case (Café, CAFÉ, Москва, МОСКВА)",
-       level="should",
+       rules=("recall.case",),
        why="people and agents write the same word in different cases; search that tells them "
            "apart misses memories",
        fix="index and search case-folded text (str.casefold(), FTS5's unicode61 tokenizer, "
@@ -429,6 +439,7 @@ def recall_ignores_case(ctx: Context) -> None:
 
 
 @check("storage", "recall() honours limit (0, 1, and more than stored) and returns dicts",
+       rules=("recall.limit",),
        why="limit bounds how much memory an agent has to read; more results overflow its "
            "context, 0 asks for none",
        fix="apply limit in the query (LIMIT ?) or slice results[:limit], and return a list of "
@@ -451,6 +462,7 @@ def recall_honours_limit(ctx: Context) -> None:
 
 
 @check("storage", "a new instance starts empty", unless=("shared",),
+       rules=("storage.separate",),
        why="each OMI host owns its data; a fresh instance that shows old data mixes up users or "
            "tests",
        fix="keep data where the constructor's location option says, or declare 'shared' if every "
@@ -462,6 +474,7 @@ def new_instance_starts_empty(ctx: Context) -> None:
 
 
 @check("storage", "two instances do not see each other's data", unless=("shared",),
+       rules=("storage.separate",),
        why="two hosts configured with different locations must not see each other's memories",
        fix="keep all state per instance (no module-level or class-level stores), or declare "
            "'shared'")
@@ -476,6 +489,7 @@ def instances_are_isolated(ctx: Context) -> None:
 
 @check("storage", "the same memory stored twice is two memories (two ids, both recalled), "
                   "also after a reopen",
+       rules=("store_memory.id",),
        why="the same words may be said twice and both times matter; deduplicating silently loses "
            "a memory and its metadata",
        fix="give every store_memory() call a new id and a new row; do not key rows by content")
@@ -502,6 +516,7 @@ def same_memory_twice_is_two_memories(ctx: Context) -> None:
 
 
 @check("storage", "add_edge() links two stored memories and returns None",
+       rules=("add_edge.links",),
        why="edges link memories into a graph (related_to, supports, ...); OMI ignores the return "
            "value",
        fix="insert the edge (source, target, type) and return None")
@@ -514,6 +529,7 @@ def add_edge_between_stored_memories(ctx: Context) -> None:
 
 
 @check("storage", "add_edge() with an unknown id raises an error naming it",
+       rules=("add_edge.unknown_id",),
        why="an edge to a memory that does not exist is a dangling link; the error must say which "
            "id is wrong",
        fix="check that both ids exist (or use foreign keys) and raise an error naming the "
@@ -543,6 +559,7 @@ def add_edge_rejects_unknown_ids(ctx: Context) -> None:
 
 
 @check("storage", "close() can be called twice, also after use",
+       rules=("close.twice",),
        why="hosts close backends on shutdown and in error paths, so close() may run twice",
        fix="set a closed flag in close() and return at once when it is already set")
 def close_is_idempotent(ctx: Context) -> None:
@@ -553,6 +570,7 @@ def close_is_idempotent(ctx: Context) -> None:
 
 
 @check("storage", "every method of a closed backend raises: store_memory, recall, add_edge",
+       rules=("close.closed",),
        why="a closed backend has released its connection; silently working or returning nothing "
            "hides a bug in the host",
        fix="set the connection to None in close() and check it at the start of every method, "
@@ -579,6 +597,7 @@ Sessions = List[Dict[str, Tuple[Dict[str, Any], Dict[str, Any]]]]
 
 @check("storage", "data survives several close()/reopen cycles unchanged, and ids never "
                   "repeat", requires=("persistent",),
+       rules=("close.persistent", "store_memory.id"),
        why="a plugin declaring 'persistent' promises memories outlive the process",
        fix="commit every write before returning and reopen the same location, or do not declare "
            "'persistent'")
@@ -685,6 +704,7 @@ class _Model:
 
 
 @check("storage", "a seeded random sequence of operations agrees with a simple model",
+       rules=("recall.finds", "store_memory.id"),
        why="mixed sequences of store, recall and edge operations find bugs single checks miss "
            "(stale caches, lost writes)",
        fix="run the failing sequence it prints (same --seed) and compare each result with what a "

@@ -24,6 +24,7 @@ BAD_MEMORIES: List[Tuple[str, Any, type]] = [
 @check("storage", "store_memory() raises TypeError for a memory that is not a dict, and "
                   "ValueError for content missing, not a str or blank, and for a value JSON "
                   "cannot hold (a datetime, NaN); nothing of a refused memory is stored",
+       rules=("store_memory.bad_input",),
        why="the caller learns at once that its memory was not stored; a datetime silently "
            "turned into a str comes back as another type",
        fix="check isinstance(memory, dict) (TypeError), the content (ValueError), and "
@@ -48,6 +49,7 @@ def store_memory_rejects_bad_input(ctx: Context) -> None:
 
 @check("storage", "recall() raises TypeError for a query that is not a str, and ValueError "
                   "for a limit that is negative or not an int",
+       rules=("recall.bad_input",),
        why="a wrong argument is a bug in the caller, which must hear of it instead of getting "
            "a made-up result",
        fix="check isinstance(query, str) (TypeError) and that limit is an int of 0 or more "
@@ -64,6 +66,7 @@ def recall_rejects_bad_input(ctx: Context) -> None:
 
 
 @check("storage", "add_edge() raises ValueError for a blank edge type",
+       rules=("add_edge.blank_type",),
        why="an edge without a type says nothing about how two memories relate",
        fix='raise ValueError("edge_type must be a non-empty string") when edge_type.strip() '
            'is empty')
@@ -90,6 +93,7 @@ SYNTAX_ONLY = ['"', "'", "AND", "OR OR", "NOT", "(", ")", "*", ":", "^", "\0", "
 @check("storage", "query text is data: quotes, AND/OR/NOT/NEAR, *, parentheses, :, ^ and NUL "
                   "in a query never raise and never keep it from finding a memory holding its "
                   "words",
+       rules=("recall.query_is_data",),
        why="queries come from agents and users; a database error for an apostrophe, or a word "
            "read as an operator, loses the recall",
        fix="pass the query as a bound parameter; for full-text syntax, quote each word (FTS5: "

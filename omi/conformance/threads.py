@@ -49,6 +49,7 @@ def _in_threads(work: Callable[[int], Any], what: str) -> List[Any]:
 
 @check("storage", f"storage used from {THREADS} threads at once loses nothing and raises "
                   f"nothing: every memory stored is recalled under its id",
+       rules=("storage.threads",),
        why="one omi.Memory may be shared by several threads of an application, and OMI adds no "
            "lock around the backend",
        fix="guard the shared connection with a lock (or use a pool); sqlite3 needs "
@@ -82,6 +83,7 @@ def storage_is_thread_safe(ctx: Context) -> None:
 
 @check("embedding", f"embed() called from {THREADS} threads at once gives each text its own "
                     f"vector and raises nothing",
+       rules=("embedding.threads",),
        why="OMI embeds in the thread that stores or recalls, so embed() may run in several "
            "threads at once",
        fix="open a connection per call, or hold a lock around a model that is not thread-safe")
@@ -103,6 +105,7 @@ def embed_is_thread_safe(ctx: Context) -> None:
 
 
 @check("event", f"handle() called from {THREADS} threads at once raises nothing",
+       rules=("event.threads",),
        why="handlers run in the thread that caused the event, so handle() can run in several "
            "threads at once",
        fix="guard files and counters with a lock")
