@@ -482,7 +482,8 @@ def test_the_decorator_only_marks_and_the_registry_refuses_two_checks_of_one_nam
      ["got everything stored before is gone: opening truncated the stored data (the files at "
       "the location shrank from", "fix: open existing data as it is"]),
     ("TruncatesOnOpen", "random_operations_match_a_model",
-     ["; since the reopen at step", "opening truncated the stored data", "fix: open existing"]),
+     ["; since the reopen at step", "opening truncated the stored data", "fix: open existing",
+      "; the smallest failing sequence found (3 of 60 steps, seed 0): store, reopen, edge;"]),
     ("ForgetfulButClaimsPersistent", "random_operations_match_a_model",
      ["everything stored before close() is gone after reopening", "or drop 'persistent'"]),
     ("SavesOnlyItsOwnWrites", "data_survives_reopen",
@@ -713,3 +714,18 @@ def test_a_handler_slow_only_after_its_first_call_fails_naming_the_call():
     assert outcome.status == "failed"
     assert "expected at most 0.1 s for each call; got 0.3" in outcome.message
     assert "s for handle('memory.stored', ...), call 2 of 13" in outcome.message
+
+
+def test_shrinking_keeps_only_the_items_a_failure_needs():
+    from omi.conformance.shrink import shrink
+
+    calls = []
+
+    def fails(items):
+        calls.append(items)
+        return 3 in items and 17 in items
+
+    assert shrink(list(range(60)), fails, 200) == [3, 17]
+    assert len(calls) <= 200
+    assert shrink(list(range(60)), fails, 5) != [3, 17]  # the budget bounds the work
+    assert shrink([1], lambda items: True, 10) == [1]  # never shrinks to nothing

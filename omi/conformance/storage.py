@@ -21,6 +21,7 @@ from omi.conformance.authoring import (
     expect_raises,
     shorten,
 )
+from omi.conformance.shrink import shrink
 
 #: Text a backend can mangle: CJK, emoji (a joined family, a skin tone), accents written as a
 #: letter and a combining mark (Unicode normalisation changes them), right-to-left Hebrew and
@@ -692,6 +693,7 @@ class _Model:
     """What the random sequence has stored, and when: the model the backend must agree with."""
 
     backend: Any
+    location: str  # where its data lives, under the check's directory
     memories: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     stored_at: Dict[str, int] = field(default_factory=dict)  # id -> step
     session_of: Dict[str, int] = field(default_factory=dict)  # id -> reopens before it
@@ -710,18 +712,70 @@ class _Model:
        fix="run the failing sequence it prints (same --seed) and compare each result with what a "
            "plain dict would hold")
 def random_operations_match_a_model(ctx: Context) -> None:
-    model = _Model(ctx.make("model"))
-    for step in range(60):
-        action = ctx.rng.choice(["store", "store", "recall", "recall", "edge", "bad_edge",
-                                 "reopen"])
-        where = f"step {step} ({action}, seed {ctx.seed})"
-        try:
-            _random_step(ctx, model, action, step, where)
-        except CheckFailure:
-            raise
-        except Exception as error:  # noqa: BLE001 - the plugin's exception is the finding
-            raise CheckFailure(f"{action} to succeed at {where}",
-                               *_why_raised(model, error, ctx.seed)) from None
+    steps = [_Step(ctx.rng.choice(ACTIONS), ctx.rng.random(), ctx.rng.random(),
+                   ctx.rng.randint(1, 5)) for _ in range(STEPS)]
+    found = _replay(ctx, steps, "model")
+    if found is None:
+        return
+    replays = iter(range(SHRINK_REPLAYS))
+
+    def fails(candidate: List[_Step]) -> bool:
+        again = _replay(ctx, candidate, f"shrink-{next(replays, SHRINK_REPLAYS)}")
+        return again is not None and again[1] == found[1]
+
+    smallest = shrink(steps, fails, SHRINK_REPLAYS)
+    again = _replay(ctx, smallest, "smallest") if len(smallest) < STEPS else None
+    failure, done = (again[0], again[2]) if again is not None else (found[0], found[2])
+    sequence = (f"the smallest failing sequence found ({len(done)} of {STEPS} steps, seed "
+                f"{ctx.seed})" if again is not None else
+                f"no shorter sequence fails the same way; the {len(done)} steps run (seed "
+                f"{ctx.seed})")
+    raise CheckFailure(failure.expected, f"{failure.got}; {sequence}: {', '.join(done)}",
+                       failure.fix)
+
+
+#: The operations of the random sequence, as often as they are drawn.
+ACTIONS = ["store", "store", "recall", "recall", "edge", "bad_edge", "reopen"]
+#: How many operations the sequence has, and how many replays shrinking a failing one may
+#: take (each on a new location).
+STEPS, SHRINK_REPLAYS = 60, 40
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One operation of the random sequence: what it does, which stored memories it uses (as
+    fractions of their number, so a shorter replay still picks one) and the limit of a
+    recall."""
+
+    action: str
+    pick: float
+    other: float
+    limit: int
+
+
+def _replay(ctx: Context, steps: List[_Step],
+            location: str) -> Optional[Tuple[CheckFailure, str, List[str]]]:
+    """Run `steps` on a new instance at `location`: None when the backend agrees with the
+    model throughout, else the failure, the action of the step that failed and the actions
+    run up to it (a step with no memory to use yet stores one)."""
+    model = _Model(ctx.make(location), location)
+    done: List[str] = []
+    try:
+        for index, step in enumerate(steps):
+            action = step.action if model.memories else "store"
+            done.append(action)
+            where = f"step {index} ({action}, seed {ctx.seed})"
+            try:
+                _random_step(ctx, model, step, index, where)
+            except CheckFailure as failure:
+                return failure, action, done
+            except Exception as error:  # noqa: BLE001 - the plugin's exception is the finding
+                return CheckFailure(f"{action} to succeed at {where}",
+                                    *_why_raised(model, error, ctx.seed)), action, done
+        return None
+    finally:
+        with contextlib.suppress(Exception):  # closed already, or broken: either is reported
+            model.backend.close()
 
 
 def _why_raised(model: _Model, error: Exception, seed: int) -> Tuple[str, str]:
@@ -738,9 +792,10 @@ def _why_raised(model: _Model, error: Exception, seed: int) -> Tuple[str, str]:
     return f"{got}; {lost[0]}", f"{lost[1]}; {fix}"
 
 
-def _random_step(ctx: Context, model: _Model, action: str, step: int, where: str) -> None:
+def _random_step(ctx: Context, model: _Model, planned: _Step, step: int, where: str) -> None:
     """One operation of the random sequence."""
-    backend = model.backend
+    backend, action = model.backend, planned.action
+    stored = list(model.memories)
     if action == "store" or not model.memories:
         memory = _memory(ctx, str(len(model.memories)))
         memory_id = backend.store_memory(copy.deepcopy(memory))
@@ -755,8 +810,8 @@ def _random_step(ctx: Context, model: _Model, action: str, step: int, where: str
         model.stored_at[memory_id] = step
         model.session_of[memory_id] = len(model.reopens)
     elif action == "recall":
-        memory_id = ctx.rng.choice(list(model.memories))
-        limit = ctx.rng.randint(1, 5)
+        memory_id = stored[int(planned.pick * len(stored))]
+        limit = planned.limit
         results = backend.recall(_unique_word(model.memories[memory_id]), limit=limit)
         expect(len(results) <= limit, f"at most {limit} results at {where}",
                f"{len(results)} results", "apply the limit in the query")
@@ -768,18 +823,18 @@ def _random_step(ctx: Context, model: _Model, action: str, step: int, where: str
                 f"results at {where}", f"ids {found}" + (f"; {lost[0]}" if lost else ""),
                 lost[1] if lost else "recall must find every stored memory by its words")
     elif action == "edge":
-        a, b = ctx.rng.choice(list(model.memories)), ctx.rng.choice(list(model.memories))
-        backend.add_edge(a, b, ctx.rng.choice(["related_to", "supports"]))
+        a, b = stored[int(planned.pick * len(stored))], stored[int(planned.other * len(stored))]
+        backend.add_edge(a, b, "related_to" if planned.other < 0.5 else "supports")
     elif action == "bad_edge":
-        a = ctx.rng.choice(list(model.memories))
+        a = stored[int(planned.pick * len(stored))]
         expect_raises((Exception,), lambda: backend.add_edge(a, "no-such-id", "x"),
                       f"an error for an unknown id at {where}", "validate both ids")
     elif action == "reopen" and ctx.has("persistent"):
         backend.close()
-        size = _footprint(ctx.workdir / "model")
-        model.backend = ctx.make("model")
+        size = _footprint(ctx.workdir / model.location)
+        model.backend = ctx.make(model.location)
         model.reopens.append(step)
-        model.sizes = (size, _footprint(ctx.workdir / "model"))
+        model.sizes = (size, _footprint(ctx.workdir / model.location))
 
 
 def _why_missing(model: _Model, memory_id: str) -> Optional[Tuple[str, str]]:
