@@ -182,7 +182,9 @@ def test_declared_sharing_and_printing_plugins_pass(name, child_process):
     if name == "SharesOneFileAndSaysSo":
         assert {o.name: o.message for o in report.outcomes if o.status == "skipped"} == {
             "new_instance_starts_empty": "does not apply: the plugin declares 'shared'",
-            "instances_are_isolated": "does not apply: the plugin declares 'shared'"}
+            "instances_are_isolated": "does not apply: the plugin declares 'shared'",
+            "add_edge_rejects_ids_of_another_instance": "does not apply: the plugin declares "
+                                                        "'shared'"}
 
 
 @pytest.mark.parametrize("name, options, got, fix", plugins.BUILD_FAILURES,
@@ -243,9 +245,11 @@ def test_an_exception_from_the_plugin_says_where_it_was_raised():
     outcome = next(o for o in run("RejectsBeliefUpdates").outcomes
                    if o.name == "handles_every_event_type")
     assert outcome.message.startswith(
-        "expected the check's calls to succeed; got ValueError: beliefs are not supported "
-        "(raised at conformance_plugins.py:")
-    assert "in handle); fix: make that call handle the check's input" in outcome.message
+        "expected handle('belief.updated', ...) to accept the payload (in a session); got "
+        "ValueError: beliefs are not supported (raised at conformance_plugins.py:")
+    assert "in handle); the payload was {'belief': 'user likes tea'" in outcome.message
+    assert outcome.message.endswith("; fix: accept every documented payload: keys may hold None, "
+                                    "non-ASCII text and nested lists and dicts")
 
 
 def test_failure_messages_say_expected_got_and_fix():
@@ -276,10 +280,10 @@ def test_a_hanging_plugin_fails_that_check_and_the_run_goes_on(child_process):
 
 
 def test_a_plugin_that_kills_the_interpreter_fails_only_the_checks_it_dies_in(child_process):
-    """It dies on belief.updated, which three checks send; the two others pass."""
+    """It dies on belief.updated, which every check sends but two."""
     report = run("KillsTheInterpreter")
     for outcome in report.outcomes:
-        if outcome.name in ("unknown_event_types_are_ignored", "handle_returns_promptly"):
+        if outcome.name in ("unknown_event_types_are_ignored", "handler_close_is_idempotent"):
             assert outcome.status == "passed"
         else:
             assert outcome.status == "failed"
@@ -465,7 +469,8 @@ def test_the_decorator_only_marks_and_the_registry_refuses_two_checks_of_one_nam
         return None
 
     handle_returns_none.__module__ = "twin_checks"
-    marked = check("event", "a twin", why="-", fix="-")(handle_returns_none)
+    marked = check("event", "a twin", why="-", fix="-",
+                   rules=("handle.returns_none",))(handle_returns_none)
     assert marked is handle_returns_none and getattr(marked, MARK).name == "handle_returns_none"
     assert [c.name for c in all_checks()] == before  # marking registered nothing
     twin = types.ModuleType("twin_checks")

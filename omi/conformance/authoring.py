@@ -37,6 +37,10 @@ class CheckFailure(AssertionError):
         self.expected, self.got, self.fix = expected, got, fix
 
 
+class BuildFailure(CheckFailure):
+    """The plugin could not be built: a failure of any check, advice or not."""
+
+
 #: The fix for a plugin that could not be built, when nothing more precise is known.
 BUILD_FIX = ("give the plugin the options it needs (omi plugins check --option KEY=VALUE; "
              "under pytest, plugin_options or the fixture), or define a conformance_factory() "
@@ -50,7 +54,7 @@ def build_failure(error: BaseException, fix: str = BUILD_FIX,
     message may quote, nor any other), and `fix`."""
     from omi.masking import mask_error
 
-    return CheckFailure("a test instance of the plugin", mask_error(error, options), fix)
+    return BuildFailure("a test instance of the plugin", mask_error(error, options), fix)
 
 
 def expect(condition: bool, expected: str, got: Any, fix: str) -> None:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Optional
 
-from omi.conformance.authoring import Check, CheckFailure, Context
+from omi.conformance.authoring import BuildFailure, Check, CheckFailure, Context
 
 PASSED, FAILED, SKIPPED, XFAIL, XPASS = "passed", "failed", "skipped", "xfail", "xpass"
 #: A check of a "should" rule that the plugin does not follow: shown and counted, a failure
@@ -118,7 +118,9 @@ def execute(check: Check, factory: Callable[[Path], Any], capabilities: Iterable
         if exceeded and _ran_out_of_memory(error):
             status, message = FAILED, exceeded
         elif isinstance(error, CheckFailure):
-            status, message = FAILED, str(error)
+            # advice not followed is an advisory; a plugin that cannot be built is a failure
+            advice = check.level == "should" and not isinstance(error, BuildFailure)
+            status, message = ADVISORY if advice else FAILED, str(error)
         else:
             status, message = FAILED, str(CheckFailure(
                 "the check's calls to succeed",
@@ -128,8 +130,6 @@ def execute(check: Check, factory: Callable[[Path], Any], capabilities: Iterable
     finally:
         duration = time.perf_counter() - start
         context.cleanup()
-    if status == FAILED and check.level == "should" and message != exceeded:
-        status = ADVISORY
     return Outcome(check.name, status, duration, " ".join(message.split()))
 
 
