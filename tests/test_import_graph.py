@@ -130,3 +130,29 @@ def test_the_readme_draws_the_module_graph_as_the_code_has_it():
         if not solid and (imported in at_top or imported not in everywhere):
             wrong.append(f"{importer} ····> {imported}: not imported (only) inside a function")
     assert wrong == []
+
+
+def test_the_conformance_package_has_no_import_cycle():
+    """pluggy's shape: the check modules import `authoring` (never the registry), and the
+    registry imports them by name (`CHECK_MODULES`); counting those names as imports, and
+    every import statement at any depth, the graph of omi.conformance has no cycle."""
+    from omi.conformance.registry import CHECK_MODULES
+
+    package = Path(omi.__file__).parent / "conformance"
+    modules = {f"omi.conformance.{path.stem}" for path in package.glob("*.py")
+               if path.stem != "__init__"}
+    edges = {module: {name for name in _imported_modules(_source_of(module)) if name in modules}
+             for module in modules}
+    edges["omi.conformance.registry"] |= set(CHECK_MODULES)
+    assert set(CHECK_MODULES) <= modules
+
+    def cycle_from(module: str, path: list) -> Optional[list]:
+        if module in path:
+            return path[path.index(module):] + [module]
+        for imported in sorted(edges[module]):
+            found = cycle_from(imported, [*path, module])
+            if found:
+                return found
+        return None
+
+    assert [cycle_from(module, []) for module in sorted(modules)] == [None] * len(modules)
