@@ -39,7 +39,7 @@ def checks_markdown() -> str:
     """One table of capabilities, one table of checks per interface, in registry order, then
     each check's why and usual fix."""
     from omi.conformance import CAPABILITIES, all_checks
-    from omi.conformance.registry import INTERFACES
+    from omi.conformance.authoring import INTERFACES
 
     lines = ["## Capabilities", "",
              "A plugin declares these in `conformance_capabilities`; checks that need one run "

@@ -734,3 +734,36 @@ def test_shrinking_keeps_only_the_items_a_failure_needs():
     assert len(calls) <= 200
     assert shrink(list(range(60)), fails, 5) != [3, 17]  # the budget bounds the work
     assert shrink([1], lambda items: True, 10) == [1]  # never shrinks to nothing
+
+
+def test_the_messages_between_the_processes_are_typed_records():
+    """What the runner and its children exchange: frozen records, one JSON line each."""
+    import dataclasses
+
+    from omi.conformance.messages import (
+        Done,
+        Finished,
+        Resolve,
+        Resolved,
+        RunChecks,
+        RunSettings,
+        Started,
+        Stop,
+        decode,
+        encode,
+    )
+    from omi.conformance.outcome import Outcome
+
+    settings = RunSettings(seed=5, timeout=2.5, call_timeout=0.5, memory_limit=None)
+    messages = [Resolve("sqlite", None, {"path": "x"}, 2**30),
+                RunChecks("m:C", {"k": [1]}, ("a", "b"), ("persistent",), settings, "/tmp/s"),
+                Stop(), Resolved({"label": "x", "error": None}), Started("a"),
+                Finished(Outcome("a", "advisory", 0.25, "expected ...")), Done()]
+    for message in messages:
+        line = encode(message)
+        assert "\n" not in line and decode(line) == message and decode(line.encode()) == message
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.seed = 6
+    for line in ('{"kind": "Exec", "code": "x"}', "[1]", '{"check": "a"}'):
+        with pytest.raises(ValueError, match="not a message of the check processes"):
+            decode(line)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from omi.conformance.authoring import CALL_TIMEOUT, Check
+from omi.conformance.messages import RunSettings
 from omi.conformance.outcome import (
     ADVISORY,
     DEFAULT_MEMORY_LIMIT,
@@ -74,9 +75,9 @@ def run_suite(target: Target | Declared, pattern: Optional[str] = None, seed: in
             skipped[check.name] = Outcome(check.name, SKIPPED, 0.0, reason)
         else:
             runnable.append(check)
+    settings = RunSettings(seed, timeout, CALL_TIMEOUT, memory_limit)
     ran = {o.name: o for o in run_in_child(target.import_path, target.options, runnable,
-                                           capabilities, seed, timeout, CALL_TIMEOUT,
-                                           memory_limit)}
+                                           capabilities, settings)}
     for check in select_checks(target.interface, pattern):
         outcome = skipped.get(check.name) or ran[check.name]
         report.outcomes.append(apply_known_failures(outcome, known))

@@ -1,22 +1,33 @@
-"""The child side of the runner: phase 1 and the checks, one JSON line per event.
+"""The child side of the runner: phase 1 and the checks, one message (`messages`) a line.
 
-The parent sends up to two specs, one JSON line each: first, optionally, a plugin to resolve
-and validate (phase 1: the answer is plain data, so the parent never imports the plugin), then
-the checks to run. Run as `python -m omi.conformance.worker` it reads them on stdin (a spawned
-child); a forked child calls `serve` with its end of a pipe.
+The parent sends up to two messages: first, optionally, `Resolve`, a plugin to resolve and
+validate (phase 1: the answer is plain data, so the parent never imports the plugin), then
+`RunChecks`, the checks to run (or `Stop`). Run as `python -m omi.conformance.worker` it
+reads them on stdin (a spawned child); a forked child calls `serve` with its end of a pipe.
 """
 
 from __future__ import annotations
 
 import faulthandler
-import json
 import os
 import sys
 import tempfile
 from importlib import import_module
-from typing import Any, Callable, Dict, Optional, TextIO
+from typing import Any, Callable, Optional, TextIO
 
 from omi.conformance.building import instance_factory
+from omi.conformance.messages import (
+    Done,
+    Finished,
+    Message,
+    Resolve,
+    Resolved,
+    RunChecks,
+    Started,
+    Stop,
+    decode,
+    encode,
+)
 from omi.conformance.outcome import execute
 from omi.conformance.registry import all_checks
 from omi.conformance.target import describe
@@ -53,51 +64,52 @@ def limit_memory(limit: Optional[int]) -> None:
         pass  # a platform that refuses it: the checks run without a cap, as on Windows
 
 
-def run_checks(spec: Dict[str, Any], emit: Callable[[Dict[str, Any]], None]) -> None:
+def run_checks(spec: RunChecks, emit: Callable[[Message], None]) -> None:
     """Run the checks a spec names, announcing each one before it starts and its outcome.
 
     Temporary files (the checks' and the plugin's) go into the spec's scratch directory,
     which the parent removes even when it has to kill this process. The memory limit is set
     before the plugin is imported (a spawned child) or used (a forked one).
     """
-    limit_memory(spec.get("memory_limit"))
-    if spec.get("scratch"):
-        tempfile.tempdir = spec["scratch"]
+    settings = spec.settings
+    limit_memory(settings.memory_limit)
+    if spec.scratch:
+        tempfile.tempdir = spec.scratch
     checks = {c.name: c for c in all_checks()}
-    module, _, attr = spec["plugin"].partition(":")
+    module, _, attr = spec.plugin.partition(":")
     plugin_class: Any = import_module(module)  # the module, then its attributes
     for part in attr.split("."):
         plugin_class = getattr(plugin_class, part)
-    factory = instance_factory(plugin_class, spec["options"])
-    for name in spec["checks"]:
+    factory = instance_factory(plugin_class, spec.options)
+    for name in spec.checks:
         # Armed before the parent starts its clock: a check that hangs has its stack written
         # to the log just before the parent gives up on it, to say where the plugin was stuck.
-        faulthandler.dump_traceback_later(spec["timeout"], file=2)
-        emit({"event": "start", "check": name})
-        outcome = execute(checks[name], factory, spec["capabilities"], spec["seed"],
-                          spec["call_timeout"], memory_limit=spec.get("memory_limit"))
+        faulthandler.dump_traceback_later(settings.timeout, file=2)
+        emit(Started(name))
+        outcome = execute(checks[name], factory, spec.capabilities, settings.seed,
+                          settings.call_timeout, memory_limit=settings.memory_limit)
         faulthandler.cancel_dump_traceback_later()
-        emit({"event": "result", "outcome": outcome.to_dict()})
-    emit({"event": "done"})
+        emit(Finished(outcome))
+    emit(Done())
 
 
-def serve(read: Callable[[], str], emit: Callable[[Dict[str, Any]], None]) -> None:
-    """Answer the parent's specs (see the module's docstring); `read` gives the next line,
-    "" when the parent has closed its end. An empty spec means exit at once."""
-    spec = json.loads(read() or "{}")
-    if "resolve" in spec:
-        limit_memory(spec.get("memory_limit"))  # the plugin is imported from here on
-        emit({"event": "resolved", "resolved": describe(**spec["resolve"])})
-        spec = json.loads(read() or "{}")
-    if spec:  # empty when started in advance and then not needed
-        run_checks(spec, emit)
+def serve(read: Callable[[], str], emit: Callable[[Message], None]) -> None:
+    """Answer the parent's messages (see the module's docstring); `read` gives the next line,
+    "" when the parent has closed its end, which is a Stop."""
+    message = decode(read() or encode(Stop()))
+    if isinstance(message, Resolve):
+        limit_memory(message.memory_limit)  # the plugin is imported from here on
+        emit(Resolved(describe(message.name, message.group, message.options)))
+        message = decode(read() or encode(Stop()))
+    if isinstance(message, RunChecks):  # a Stop when started in advance and then not needed
+        run_checks(message, emit)
 
 
-def line_writer(stream: TextIO) -> Callable[[Dict[str, Any]], None]:
-    """Events as JSON lines, flushed one by one so the parent sees each as it happens."""
+def line_writer(stream: TextIO) -> Callable[[Message], None]:
+    """Messages as JSON lines, flushed one by one so the parent sees each as it happens."""
 
-    def emit(event: Dict[str, Any]) -> None:
-        stream.write(json.dumps(event) + "\n")
+    def emit(message: Message) -> None:
+        stream.write(encode(message) + "\n")
         stream.flush()
 
     return emit
