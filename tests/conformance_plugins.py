@@ -520,6 +520,16 @@ class ScoresAreDistances(SQLiteBackend):
         return [{**result, "score": -result["score"]} for result in super().recall(query, limit)]
 
 
+class DecimalScores(SQLiteBackend):
+    """Ranks well but gives each score as a decimal.Decimal (as a NUMERIC column returns it)."""
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        from decimal import Decimal
+
+        return [{**result, "score": Decimal(repr(result["score"]))}
+                for result in super().recall(query, limit)]
+
+
 class NormalisesUnicode(SQLiteBackend):
     """Stores content in Unicode NFC form: an accent typed as a combining mark comes back as
     one precomposed character."""
