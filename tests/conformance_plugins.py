@@ -520,6 +520,15 @@ class ScoresAreDistances(SQLiteBackend):
         return [{**result, "score": -result["score"]} for result in super().recall(query, limit)]
 
 
+class KeepsOnlyContentAndMetadata(SQLiteBackend):
+    """Returns content, metadata, id and score only: the host's embedding, embedding_model and
+    session_id are lost."""
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        return [{key: result[key] for key in ("content", "metadata", "id", "score")}
+                for result in super().recall(query, limit)]
+
+
 class DecimalScores(SQLiteBackend):
     """Ranks well but gives each score as a decimal.Decimal (as a NUMERIC column returns it)."""
 

@@ -103,6 +103,7 @@ BROKEN = [
     ("ScoresAreDistances", "recall_ranks_better_matches_first"),
     ("NewestFirst", "recall_ranks_better_matches_first"),
     ("DecimalScores", "recall_ranks_better_matches_first"),
+    ("KeepsOnlyContentAndMetadata", "content_and_metadata_come_back_exactly"),
     ("FTS5Ranked", "recall_ranks_all_words_above_some"),
     ("CachesLists", "embed_returns_a_new_list"),
     ("CoercesText", "embed_rejects_non_str_text"),
@@ -152,7 +153,7 @@ FAIL_NOTHING_ELSE = {
     "SharesScratchBetweenThreads", "StringifiesValues", "AnyEdgeType", "OneThreadConnection",
     "HonoursCallerIds", "CaseSensitiveSearch",
     "IndexesFirst64K", "StripsContent", "NestsDottedKeys", "ReadsSessionIdAsText", "WritesAscii",
-    "ClosesItsFileTwice", "OneThreadDatabase",
+    "ClosesItsFileTwice", "OneThreadDatabase", "KeepsOnlyContentAndMetadata",
 }
 
 
@@ -526,6 +527,9 @@ def test_the_decorator_only_marks_and_the_registry_refuses_two_checks_of_one_nam
      ["got results holding 1, 3, 2, 3, 1 of the query's 3 words", "not by the time of storing"]),
     ("ScoresAreDistances", "recall_ranks_better_matches_first",
      ["expected scores that never increase down the list", "negate a distance or bm25()"]),
+    ("KeepsOnlyContentAndMetadata", "content_and_metadata_come_back_exactly",
+     ["expected the key 'session_id' of the stored memory in the recalled dict; got only the "
+      "keys ['content', 'id', 'metadata', 'score']", "fix: store every key of the memory"]),
     ("DecimalScores", "recall_ranks_better_matches_first",
      ["expected score, when present, a Python float (recall(", "(decimal.Decimal) at position 0",
       "fix: return float(score): not a Decimal, a numpy scalar or a str"]),

@@ -58,6 +58,8 @@ NOT_A_SET_FIX = ("store every copy under the id store_memory() returns: a memory
                  "set, so do not deduplicate on content")
 ID_RESTART_FIX = ("continue ids where they left off (uuid4 or a database sequence); do not "
                   "restart a counter when opening")
+KEEP_KEYS_FIX = ("store every key of the memory (the host adds embedding, embedding_model and "
+                 "session_id and reads them back) and return each with every result")
 TRUNCATION_FIX = ("open existing data as it is: no open(path, 'w'), no DROP or DELETE when "
                   "opening; create tables only IF NOT EXISTS")
 
@@ -90,6 +92,14 @@ def _transcript() -> str:
                    f"the launch. " for n in range(12_500)) + UNUSUAL_TEXT
 
 
+def _close_vectors(given: List[float], got: Any) -> bool:
+    """Whether `got` is `given` as a list of floats, within float32 precision (a vector column
+    may keep 32-bit floats)."""
+    return (isinstance(got, list) and len(got) == len(given)
+            and all(isinstance(y, float) and math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-12)
+                    for x, y in zip(given, got, strict=True)))
+
+
 def _find(backend: Any, memory: Dict[str, Any], memory_id: str, when: str = "") -> Dict[str, Any]:
     """The result for `memory_id` when recalling by the memory's unique word; fails saying why
     it is not there (another id, or not found at all)."""
@@ -113,8 +123,18 @@ def _find(backend: Any, memory: Dict[str, Any], memory_id: str, when: str = "") 
 
 
 def _expect_unchanged(memory: Dict[str, Any], found: Dict[str, Any]) -> None:
-    """Fail unless `found` has `memory`'s content and metadata exactly, naming the first
-    difference and the fix for its kind."""
+    """Fail unless `found` has `memory`'s content, metadata and every other key exactly (an
+    embedding's floats within float32 precision), naming the first difference and the fix for
+    its kind."""
+    for key in memory:
+        if key in ("content", "metadata"):
+            continue
+        expect(key in found, f"the key {key!r} of the stored memory in the recalled dict",
+               f"only the keys {sorted(found)}", KEEP_KEYS_FIX)
+        same = (_close_vectors(memory[key], found[key]) if key == "embedding"
+                else difference(memory[key], found[key], key) is None)
+        expect(same, f"{key!r} back as stored", f"{shorten(found[key])} instead of "
+                                                f"{shorten(memory[key])}", KEEP_KEYS_FIX)
     for key in ("content", "metadata"):
         expect(key in found, f"'{key}' in the recalled dict",
                f"only the keys {sorted(found)}", f"return the stored {key} with every result")
@@ -165,8 +185,8 @@ def recall_returns_content_and_metadata(ctx: Context) -> None:
     _expect_unchanged(memory, _find(ctx.plugin, memory, memory_id))
 
 
-@check("storage", "non-ASCII and 1 MB content and nested metadata of every JSON type come "
-                  "back exactly",
+@check("storage", "non-ASCII and 1 MB content, nested metadata of every JSON type, and the "
+                  "host's other keys (embedding, embedding_model, session_id) come back exactly",
        rules=("recall.everything", "recall.finds"),
        why="memories are data that must survive storage unchanged: any language, large texts and "
            "nested JSON metadata",
@@ -180,6 +200,9 @@ def content_and_metadata_come_back_exactly(ctx: Context) -> None:
         {"content": f"remember {_word(ctx)} with metadata of every kind",
          "metadata": copy.deepcopy(RICH_METADATA)},
         {"content": f"remember {_word(ctx)} with spaces around it \r\n\t ", "metadata": {}},
+        {"content": f"remember {_word(ctx)} as the host stores it", "metadata": {"k": "v"},
+         "session_id": None, "embedding": [0.5, -0.25, 0.0, 1.0, 0.125],
+         "embedding_model": "model-v2", "source": {"agent": "a", "turns": [1, 2]}},
     ]
     for memory in memories:
         memory_id = ctx.plugin.store_memory(copy.deepcopy(memory))
