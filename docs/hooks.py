@@ -1,6 +1,6 @@
 """MkDocs hooks: the conformance checks page and the contract tables of the interfaces guide
-are written from the check registry and its rules at build time, and the command-line page
-sees every command.
+are written from the check registry and its rules at build time, the grade rules from
+omi.matrix.grade, and the command-line page sees every command.
 
 `omi plugins check --list-checks`, `--explain` and this page read the same registry
 (omi.conformance), so a check added to the suite appears here on the next build, with the
@@ -19,6 +19,7 @@ from typing import Any
 PLACEHOLDER = "<!-- conformance-checks -->"
 #: `<!-- rules: INTERFACE METHOD -->` in a page becomes the table of that method's rules.
 RULES_PLACEHOLDER = re.compile(r"<!-- rules: (\w+) (\w+) -->")
+GRADES_PLACEHOLDER = "<!-- grade-rules -->"
 TITLES = {"embedding": "Embedding providers", "storage": "Storage backends",
           "event": "Event handlers"}
 
@@ -81,6 +82,16 @@ def rules_markdown(interface: str, method: str) -> str:
     return "\n".join(lines)
 
 
+def grades_markdown() -> str:
+    """The grade's rules, tier by tier, as `omi plugins check --grade` checks them."""
+    from omi.matrix.grade import RULES
+
+    lines = ["| Tier | Rule | The plugin... | Why it matters |", "|---|---|---|---|"]
+    lines += [f"| {rule.tier} | `{rule.name}` | {_cell(rule.text)} | {_cell(rule.why)} |"
+              for rule in RULES]
+    return "\n".join(lines)
+
+
 def on_config(config: Any, **kwargs: Any) -> Any:
     import click
 
@@ -95,4 +106,6 @@ def on_config(config: Any, **kwargs: Any) -> Any:
 def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
     if PLACEHOLDER in markdown:
         markdown = markdown.replace(PLACEHOLDER, checks_markdown())
+    if GRADES_PLACEHOLDER in markdown:
+        markdown = markdown.replace(GRADES_PLACEHOLDER, grades_markdown())
     return RULES_PLACEHOLDER.sub(lambda match: rules_markdown(*match.groups()), markdown)

@@ -42,11 +42,10 @@ def write_atomically(root: Path, contents: Mapping[str, Optional[bytes]]) -> Non
     swapped: List[Tuple[Path, Optional[Path], bool]] = []
     try:
         for target, temporary in staged:
-            backup = None
-            if target.exists():
-                backup = target.with_name(f".{target.name}.omi-backup")
-                os.replace(target, backup)
+            backup = _reserve_backup(target) if target.exists() else None
             swapped.append((target, backup, False))
+            if backup is not None:
+                os.replace(target, backup)
             if temporary is not None:
                 os.replace(temporary, target)
                 swapped[-1] = (target, backup, True)
@@ -54,7 +53,9 @@ def write_atomically(root: Path, contents: Mapping[str, Optional[bytes]]) -> Non
         for target, backup, placed in reversed(swapped):
             if placed:
                 target.unlink()
-            if backup is not None:
+            if backup is not None and target.exists():  # it was never moved aside
+                backup.unlink()
+            elif backup is not None:
                 os.replace(backup, target)
         _discard([temporary for _, temporary in staged], created_dirs)
         raise
@@ -63,6 +64,15 @@ def write_atomically(root: Path, contents: Mapping[str, Optional[bytes]]) -> Non
             backup.unlink()
         if not target.exists():
             _remove_empty_parents(target.parent, root)
+
+
+def _reserve_backup(target: Path) -> Path:
+    """A new, empty file beside `target` for its original, named `.NAME.omi-backup-XXXXXXXX`:
+    created exclusively (O_EXCL), so a file of the project is never taken for one, overwritten
+    or deleted, whatever it is called."""
+    handle, backup = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.omi-backup-")
+    os.close(handle)
+    return Path(backup)
 
 
 def _stage(target: Path, content: bytes, created_dirs: List[Path]) -> Path:

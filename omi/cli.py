@@ -311,25 +311,23 @@ def recall_command(query: str, limit: int, output_format: str, config_path: str 
     if limit > MAX_RECALL_LIMIT:
         raise UsageError(f"--limit {limit} is too large: one recall returns at most "
                        f"{MAX_RECALL_LIMIT} memories; give 1 to {MAX_RECALL_LIMIT}")
-    from omi.listing import one_line, plugin_output_to_stderr, visible
+    from omi.listing import json_text, one_line, plugin_output_to_stderr, visible
 
     with plugin_output_to_stderr(), _open_memory(config_path) as memory:
         results = memory.recall(query, limit)
     shown = [{key: value for key, value in item.items() if key != "embedding"}
              for item in results]
     if output_format == "json":
-        import json
-
-        click.echo(json.dumps({"schema": "omi.recall/1", "query": query, "limit": limit,
-                               "results": shown}, indent=2, ensure_ascii=False))
+        click.echo(json_text({"schema": "omi.recall/1", "query": query, "limit": limit,
+                              "results": shown}))
         return
     if not shown:
-        click.echo(f"No memories match {query!r}.")
-    for rank, item in enumerate(shown, 1):
+        click.echo(f"No memories match {visible(repr(query))}.")
+    for rank, item in enumerate(shown, 1):  # every text in it was stored by any program
         metadata = item.get("metadata") or {}
-        tags = " ".join(f"{key}={value}" for key, value in metadata.items())
-        click.echo(visible(f"{rank:>2}. {item['id']}  {one_line(item['content'])}"
-                           + (f"  [{tags}]" if tags else "")))  # stored by any program
+        tags = " ".join(f"{visible(key)}={visible(value)}" for key, value in metadata.items())
+        click.echo(f"{rank:>2}. {visible(item['id'])}  {one_line(item['content'])}"
+                   + (f"  [{tags}]" if tags else ""))
 
 
 @cli.group("config", cls=OmiGroup)
@@ -352,20 +350,21 @@ def config_show(config_path: str | None, output_format: str) -> None:
       OMI_CONFIG=prod.yaml omi config show --format json
     """
     from omi.config import load_config, mask_secrets
+    from omi.listing import json_text, safe_lines, visible
 
     config = load_config(config_path)
     document = mask_secrets(config.effective())
     if output_format == "json":
-        import json
-
-        click.echo(json.dumps({"source": config.source and str(config.source), **document},
-                              indent=2))
+        click.echo(json_text({"source": config.source and str(config.source), **document}))
         return
     import yaml
 
     origin = config.source or "no config file found, so these are the defaults"
-    click.echo(f"# {origin}")
-    click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True).rstrip())
+    click.echo(f"# {visible(origin)}")
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True).rstrip()
+    if not safe_lines(text):  # values from the file and the environment: YAML then escapes
+        text = yaml.safe_dump(document, sort_keys=False).rstrip()  # all that is not ASCII
+    click.echo(text)
 
 
 def main() -> None:

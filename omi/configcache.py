@@ -33,6 +33,7 @@ __all__ = ["clear", "entries", "load"]
 FORMAT = 1
 KIND = "config"  # its files: config-<key>.json
 MAX_ENTRY_BYTES = 1024 * 1024  # aliases copy values: the JSON may outgrow the YAML, not this
+PRIVATE = 0o077  # a config file may hold secrets: its copy is closed to everyone else
 
 _MISS = object()
 
@@ -64,10 +65,11 @@ def load(source: Union[str, os.PathLike[str]], parse: Callable[[bytes], Any],
                        "timestamp", path)
         elif not _cacheable(document, [MAX_ENTRY_BYTES - 2 * len(_json_text(path)) - 256]):
             index._log("config cache not written: %s holds values JSON cannot carry", path)
-        elif _private_directory():
+        else:
             index.write_private(cache_file(path),
                                 {"format": FORMAT, "path": path, "identity": list(before),
-                                 "document": document}, label="config cache")
+                                 "document": document}, label="config cache",
+                                closed_to=PRIVATE)
     return document
 
 
@@ -104,15 +106,13 @@ def _cached(path: str) -> Any:
 
 
 def _read_entry(file: str) -> Tuple[Optional[Dict[str, Any]], str]:
-    """(the entry in `file`, "") when it is ours: private to this user, at most
-    MAX_ENTRY_BYTES, a JSON object of this FORMAT; else (None, what is wrong with it)."""
-    try:
-        with open(file, "rb") as stream:
-            if not _private(os.fstat(stream.fileno())):
-                return None, _NOT_PRIVATE
-            data = stream.read(MAX_ENTRY_BYTES + 1)
-    except OSError:
-        return None, "cannot be read"
+    """(the entry in `file`, "") when it is ours: private to this user (the file and its
+    directory, as omi.index.read_trusted checks them), at most MAX_ENTRY_BYTES, a JSON
+    object of this FORMAT; else (None, what is wrong with it)."""
+    data, problem = index.read_trusted(file, MAX_ENTRY_BYTES, closed_to=PRIVATE)
+    if data is None:
+        return None, (_NOT_PRIVATE if problem in (index.UNTRUSTED, index.UNTRUSTED_DIRECTORY)
+                      else problem)
     if len(data) > MAX_ENTRY_BYTES:
         return None, "is too large"
     import json
@@ -124,24 +124,6 @@ def _read_entry(file: str) -> Tuple[Optional[Dict[str, Any]], str]:
     if not isinstance(entry, dict) or entry.get("format") != FORMAT:
         return None, "is of another format"
     return entry, ""
-
-
-def _private(st: os.stat_result) -> bool:
-    """Owned by this user, and no one else may read or write it."""
-    owner = os.getuid() if hasattr(os, "getuid") else st.st_uid
-    return st.st_uid == owner and st.st_mode & 0o077 == 0
-
-
-def _private_directory() -> bool:
-    directory = index.cache_dir()
-    try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        if _private(os.stat(directory)):
-            return True
-    except OSError:
-        return False
-    index._log("config cache not written: %s is open to other users (chmod 700 it)", directory)
-    return False
 
 
 def _cacheable(value: Any, budget: List[int]) -> bool:

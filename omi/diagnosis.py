@@ -14,7 +14,11 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+# Text read from a file, shown on one line with its control and bidi characters escaped (a
+# terminal escape sequence in a pyproject.toml stays inert).
+from omi.listing import visible as _shown
 
 __all__ = [
     "import_failure",
@@ -23,19 +27,20 @@ __all__ = [
     "project_here",
     "reinstall_command",
     "requirement_conflict",
+    "stale_install",
 ]
 
 PREFIX = "omi"  # what every candidate near-miss group starts with
 PROJECT_FILE = "pyproject.toml"
 MAX_DIRECT_URL_BYTES = 64 * 1024
 CLOSE_ENOUGH = 0.8  # difflib ratio between normalized group names that counts as a typo
+#: An entry point as (group, name, value).
+EntryLine = Tuple[str, str, str]
+#: An installed entry point: (group, name, value, distribution name, distribution version).
+InstalledEntry = Tuple[str, str, str, str, str]
 MAX_CLASSES = 12  # a module's classes named in one message
-
-
-def _shown(text: str) -> str:
-    """`text` as read from a file, safe to print on one line: escaped when it holds control
-    characters (a terminal escape sequence in a pyproject.toml stays inert)."""
-    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+MAX_MODULES = 1000  # a package's modules compared with a mistyped one
+MAX_RECORD_FILES = 100_000  # a distribution's files read for its top-level modules
 
 
 def reinstall_command() -> str:
@@ -147,6 +152,105 @@ def project_here(name: str, groups: Sequence[str]) -> Optional[str]:
     return None
 
 
+def stale_install(groups: Sequence[str], directory: str,
+                  installed: Iterable[InstalledEntry]) -> Optional[str]:
+    """When directory/pyproject.toml declares entry points in `groups` that differ from those
+    installed for that project (the file was edited since the last install), or the project
+    is not installed at all: what is wrong and the command to run. None otherwise, and at
+    once (without parsing the file) when the file names none of `groups`.
+
+    `installed` is every entry point OMI found in `groups`, with its distribution's name and
+    version (the plugin index's answer): importlib.metadata, which a listing served by the
+    index never imports, is imported only when the project has none among them.
+    """
+    from omi.tomlfile import MAX_BYTES
+
+    try:
+        with open(os.path.join(directory, PROJECT_FILE), "rb") as file:
+            head = file.read(MAX_BYTES)
+    except OSError:
+        return None
+    if not any(group.encode() in head for group in groups):
+        return None
+    found = _quick_entry_points(head, groups) or _parsed_entry_points(directory, groups)
+    if found is None or not found[1]:
+        return None
+    project, declared = found
+    ours = [entry for entry in installed if _normalized_name(entry[3]) == _normalized_name(project)]
+    have = {entry[:3] for entry in ours}
+    if have == declared:
+        return None
+    where = _shown(os.path.join(directory, PROJECT_FILE))
+    if not ours and not _is_installed(project):
+        return (f"{where} declares OMI plugins, but project {_shown(project)} is not "
+                f"installed for the Python that runs omi ({sys.executable}); run "
+                f"{reinstall_command()}")
+    version = f" {_shown(ours[0][4])}" if ours else ""
+    return (f"the installed metadata of {_shown(project)}{version} differs from {where} "
+            f"(pyproject.toml: {_listed(declared - have)}; installed: "
+            f"{_listed(have - declared)}): entry points are written when a project is "
+            f"installed; run {reinstall_command()}")
+
+
+def _normalized_name(name: str) -> str:
+    """A distribution name as PEP 503 compares them: omi_Storage.x is omi-storage-x."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _parsed_entry_points(directory: str, groups: Sequence[str]
+                         ) -> Optional[tuple[str, set[EntryLine]]]:
+    found = _declared_entry_points(directory)
+    if found is None:
+        return None
+    project, tables = found
+    return project, {(group, str(name), value.strip()) for group, entries in tables.items()
+                     if group in groups and isinstance(entries, dict)
+                     for name, value in entries.items() if isinstance(value, str)}
+
+
+_PROJECT_NAME = re.compile(rb'^\[project\][ \t]*\r?\n(?:(?!\[).*\r?\n)*?name[ \t]*=[ \t]*'
+                           rb'"([A-Za-z0-9._-]+)"[ \t]*\r?$', re.M)
+_GROUP_TABLE = re.compile(rb'^\[project\.entry-points\."([a-z0-9._-]+)"\][ \t]*\r?$', re.M)
+_ENTRY_LINE = re.compile(rb'(?:"(?P<quoted>[A-Za-z0-9._-]+)"|(?P<bare>[A-Za-z0-9._-]+))'
+                         rb'[ \t]*=[ \t]*"(?P<value>[A-Za-z0-9_.: \[\],-]+)"[ \t]*(?:#.*)?')
+
+
+def _quick_entry_points(text: bytes, groups: Sequence[str]
+                        ) -> Optional[tuple[str, set[EntryLine]]]:
+    """The project's name and its entry points in `groups`, read from pyproject.toml's usual
+    layout (`[project.entry-points."group"]` tables of `name = "value"` lines) without a
+    TOML parser, which would cost every `omi plugins list` in a project directory more than
+    the rest of it; None when the file is laid out any other way (then it is parsed)."""
+    name = _PROJECT_NAME.search(text)
+    tables = list(_GROUP_TABLE.finditer(text))
+    if name is None or any(text.count(group.encode()) != sum(
+            table.group(1) == group.encode() for table in tables) for group in groups):
+        return None  # an omi group named elsewhere too: an inline table, a comment...
+    declared: set[EntryLine] = set()
+    for table in tables:
+        group = table.group(1).decode()
+        if group not in groups:
+            continue
+        following = _NEXT_TABLE.search(text, table.end())
+        for line in text[table.end():following.start() if following else len(text)].splitlines():
+            entry = _ENTRY_LINE.fullmatch(line.strip())
+            if entry is None and line.strip() and not line.strip().startswith(b"#"):
+                return None
+            if entry is not None:
+                declared.add((group, (entry["quoted"] or entry["bare"]).decode(),
+                              entry["value"].decode().strip()))
+    return name.group(1).decode(), declared
+
+
+_NEXT_TABLE = re.compile(rb"^[ \t]*\[", re.M)
+
+
+def _listed(entries: set[EntryLine], most: int = 3) -> str:
+    shown = [f"{group} {name} = {value}" for group, name, value in sorted(entries)]
+    more = f" and {len(shown) - most} more" if len(shown) > most else ""
+    return _shown(", ".join(shown[:most]) + more) if shown else "nothing"
+
+
 # --- an entry point that does not import ----------------------------------------------------
 
 
@@ -174,6 +278,57 @@ def _missing_class(module_name: str, attr: str, error: BaseException) -> Optiona
     guess = f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
     return (f"{module_name} defines {defines}{guess}; fix the entry point in pyproject.toml, "
             f"then reinstall the project from its directory: {reinstall_command()}")
+
+
+def _missing_module(module_name: str, error: BaseException, dist: Any) -> Optional[str]:
+    """The entry point names a module that does not exist, one close to a module that does (a
+    typo: omi_x.backends for omi_x.backend): that module, among those of the package it sits
+    in, or of the distribution's top level when the package itself is the typo."""
+    missing = getattr(error, "name", None)
+    if not isinstance(error, ModuleNotFoundError) or not missing or not (
+            module_name == missing or module_name.startswith(f"{missing}.")):
+        return None  # the module exists; something it imports does not: the error says what
+    parent, _, _ = missing.rpartition(".")
+    siblings = _submodules(parent) if parent else _top_level(dist)
+    import difflib
+
+    close = difflib.get_close_matches(missing, siblings, n=1, cutoff=0.6)
+    if not close:  # no typo in sight: the module may be missing for another reason
+        return None
+    where = f"package {parent}" if parent else "the distribution"
+    return (f"{where} has no module {missing} (did you mean '{close[0]}'?); fix the entry "
+            f"point in pyproject.toml, then reinstall the project from its directory: "
+            f"{reinstall_command()}")
+
+
+def _submodules(package: str) -> List[str]:
+    """The modules of an importable package (not imported), by their full names."""
+    import pkgutil
+
+    module = sys.modules.get(package)
+    path = getattr(module, "__path__", None)
+    if path is None:
+        return []
+    return [f"{package}.{info.name}" for info in pkgutil.iter_modules(path)][:MAX_MODULES]
+
+
+def _top_level(dist: Any) -> List[str]:
+    """The top-level modules and packages a distribution installs, from its RECORD (read
+    through `read_text`, which the plugin index's cached distributions answer too)."""
+    import csv
+
+    try:
+        record = dist.read_text("RECORD") if dist is not None else None
+    except (OSError, ValueError):
+        return []
+    names = set()
+    for row in csv.reader((record or "").splitlines()[:MAX_RECORD_FILES]):
+        parts = row[0].split("/") if row else []
+        if len(parts) == 1 and parts[0].endswith(".py"):
+            names.add(parts[0][:-3])
+        elif len(parts) > 1 and parts[0].isidentifier() and parts[-1] == "__init__.py":
+            names.add(parts[0])
+    return sorted(names)
 
 
 def _editable_source(dist: Any) -> Optional[str]:
@@ -213,10 +368,12 @@ def _moved_source(dist: Any, error: BaseException) -> Optional[str]:
 
 def import_failure(entry_point: Any, error: BaseException) -> Optional[str]:
     """What to do about an entry point that failed to load, when the cause is one of the
-    common mistakes (a misnamed class, a moved editable source); None otherwise."""
+    common mistakes (a misnamed class, a moved editable source, a misnamed module); None
+    otherwise."""
     module, _, attr = str(entry_point.value).split("[", 1)[0].partition(":")  # less extras
+    dist = getattr(entry_point, "dist", None)
     return (_missing_class(module.strip(), attr.strip(), error)
-            or _moved_source(getattr(entry_point, "dist", None), error))
+            or _moved_source(dist, error) or _missing_module(module.strip(), error, dist))
 
 
 # --- the omi-openclaw range a plugin requires -----------------------------------------------

@@ -248,18 +248,17 @@ class Memory:
     def close(self) -> None:
         """Deliver queued events, then close handlers, the embedder and storage. Idempotent.
 
-        Events still queued when events.close_timeout runs out are logged and counted in
-        `self.dispatcher.undelivered`, and no handler call starts after that (one already
-        running is not interrupted), so handlers are never called once closed.
+        Events still queued (or being delivered by other threads) when events.close_timeout
+        runs out are logged and counted in `self.dispatcher.undelivered`, and no handler call
+        starts after that. A handler is never closed during its handle(): one still in its call
+        then is closed when the call returns (see omi.dispatch).
         """
         if self._closed:
             return
         self._closed = True
         try:
-            self.dispatcher.close()
+            self.dispatcher.close(close_handler=_close)
         finally:
-            for _, handler in self.dispatcher.handlers:
-                _close(handler)
             _close(self.embedder)
             self.storage.close()
 

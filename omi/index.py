@@ -8,10 +8,12 @@ use, from what an install, an uninstall or an in-place edit changes:
 
 - the interpreter (executable, version, implementation) and `sys.path`, in order: they pick
   the file, and the file repeats them, so two interpreters sharing a cache never mix;
-- for each `sys.path` entry: its identity (st_dev, st_ino), its nanosecond mtime, and for a
-  directory the sorted names of its `*.dist-info`, `*.egg-info`, `*.egg` and `*.pth` entries;
-- for each of those: identity, nanosecond mtime and size, and the same for its
-  `entry_points.txt` (an editable install rewrites that file in place);
+- for each `sys.path` entry: its identity (st_dev, st_ino), its nanosecond mtime and ctime,
+  and for a directory the sorted names of its `*.dist-info`, `*.egg-info`, `*.egg` and `*.pth`
+  entries (and the `EGG-INFO` of an `.egg` directory);
+- for each of those: identity, nanosecond mtime and ctime, and size, and the same for the
+  `entry_points.txt` of a metadata directory (an editable install rewrites that file in place;
+  `cp -p` or `rsync --inplace` may keep its size and put its mtime back, never its ctime);
 - for the distributions that register OMI plugins: their METADATA / PKG-INFO file too (the
   version the index reports comes from it).
 
@@ -19,16 +21,20 @@ Besides OMI's groups, the index records the entry points of groups that are near
 them ('omi.embedding_provider', 'omi_storage_backends': see omi.diagnosis.intended_group), so
 `omi plugins list` can show a plugin registered under a misspelt group at no extra cost.
 
-Any difference, any doubt (an unreadable, truncated, oversized or foreign file, a custom
+Any difference, any doubt (an unreadable, truncated, oversized or foreign file, a file or cache
+directory that is not the user's own or that others may write, a symlink, a custom
 distribution finder on `sys.meta_path`, a file modified too recently for its timestamp to be
-trusted) means a fresh scan. Writing is atomic (a temporary file, then `os.replace`), so
-concurrent writers never leave a torn file; a read-only or missing cache directory only
-costs the cache. Writing a new file prunes the files of the same kind that no one rewrote for
-MAX_AGE_DAYS, and the oldest past MAX_FILES. OMI_NO_CACHE=1 turns it off.
+trusted) means a fresh scan. A distribution whose entry_points.txt or METADATA is not UTF-8 is
+reported (a logged warning, at every command) rather than failing the scan.
+
+Writing is atomic (a temporary file, then `os.replace`), so concurrent writers never leave a
+torn file; a read-only or missing cache directory only costs the cache. Writing a new file
+prunes the files of the same kind that no one rewrote for MAX_AGE_DAYS, and the oldest past
+MAX_FILES. OMI_NO_CACHE=1 turns it off.
 
 Distributions come from directories and zip files on sys.path (importlib.metadata's path
 finder reads nothing else, whatever `sys.path_hooks` import from): a zip file is fingerprinted
-by its own identity, mtime and size, so rewriting it invalidates the index.
+by its own identity, mtime, ctime and size, so rewriting it invalidates the index.
 
 A hit imports neither `importlib.metadata` nor the plugins: the entry points it returns are
 light objects with the attributes and `load()` of `importlib.metadata.EntryPoint`.
@@ -59,7 +65,7 @@ __all__ = [
     "write_private",
 ]
 
-FORMAT = 2  # 2: near-miss groups are recorded too
+FORMAT = 3  # 2: near-miss groups are recorded too; 3: ctimes, .egg directories
 SWITCH = "OMI_NO_CACHE"
 KIND = "plugins"  # its files: plugins-<key>.json
 MAX_BYTES = 8 * 1024 * 1024  # a larger file is not ours, or not sane: ignore it
@@ -137,15 +143,26 @@ def cache_file(key: Optional[Dict[str, Any]] = None) -> str:
 
 
 def _stat(path: str) -> Optional[List[int]]:
+    """Identity, times and size: an edit in place that keeps the size and puts the mtime back
+    (`cp -p`, `rsync --inplace`) still moves st_ctime, which no one can set back."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return [st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size]
+    return [st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size]
+
+
+def _metadata_dir(name: str, in_egg: bool) -> bool:
+    """Whether a directory entry is metadata importlib.metadata reads: `*.dist-info`,
+    `*.egg-info`, and the `EGG-INFO` of an `.egg` directory on sys.path."""
+    low = name.lower()
+    return low.endswith((".dist-info", ".egg-info")) or (in_egg and low == "egg-info")
 
 
 def fingerprint(path: Iterable[str], dist_paths: Iterable[str] = ()) -> Tuple[List[Any], int]:
-    """What an install changes, for every sys.path entry; and the newest mtime seen.
+    """What an install changes, for every sys.path entry; and the newest mtime seen (as git
+    does, only the mtime is judged for raciness: a ctime cannot be dated back, so a file
+    written a moment ago would keep every index from being written for RACY_NS).
 
     `dist_paths` are the metadata directories of the distributions in the index, whose
     METADATA / PKG-INFO is stamped too.
@@ -154,37 +171,28 @@ def fingerprint(path: Iterable[str], dist_paths: Iterable[str] = ()) -> Tuple[Li
     newest = 0
     for entry in path:
         where = entry or "."
-        try:
-            st = os.stat(where)
-        except OSError:
+        own = _stat(where)
+        if own is None:
             prints.append([entry, None])
             continue
-        newest = max(newest, st.st_mtime_ns)
+        newest = max(newest, own[2])
         if not os.path.isdir(where):  # a zip or an egg file
-            prints.append([entry, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size])
+            prints.append([entry, *own])
             continue
-        children: List[List[object]] = []
+        in_egg = where.lower().rstrip("/" + os.sep).endswith(".egg")
         try:
             with os.scandir(where) as listing:
-                names = sorted(e.name for e in listing if e.name.lower().endswith(_SUFFIXES))
+                names = sorted(e.name for e in listing if e.name.lower().endswith(_SUFFIXES)
+                               or _metadata_dir(e.name, in_egg))
         except OSError:
             prints.append([entry, "unreadable"])
             continue
+        children: List[List[object]] = []
         for name in names:
-            full = os.path.join(where, name)
-            own = _stat(full)
-            if own is None:
-                children.append([name, None])
-                continue
-            newest = max(newest, own[2])
-            item: List[object] = [name, *own]
-            if name.lower().endswith((".dist-info", ".egg-info")):
-                eps = _stat(os.path.join(full, "entry_points.txt"))
-                if eps is not None:
-                    newest = max(newest, eps[2])
-                item.append(eps)
+            item, child_newest = _child_print(os.path.join(where, name), name, in_egg)
+            newest = max(newest, child_newest)
             children.append(item)
-        prints.append([entry, st.st_dev, st.st_ino, st.st_mtime_ns, children])
+        prints.append([entry, *own[:4], children])
     for dist_path in dist_paths:
         for name in _META_FILES:
             meta = _stat(os.path.join(dist_path, name))
@@ -195,6 +203,22 @@ def fingerprint(path: Iterable[str], dist_paths: Iterable[str] = ()) -> Tuple[Li
         else:
             prints.append([dist_path, None])
     return prints, newest
+
+
+def _child_print(full: str, name: str, in_egg: bool) -> Tuple[List[object], int]:
+    """The stamp of one entry of a sys.path directory (and of its entry_points.txt, for a
+    metadata directory), and the newest mtime in it."""
+    own = _stat(full)
+    if own is None:
+        return [name, None], 0
+    item: List[object] = [name, *own]
+    newest = own[2]
+    if _metadata_dir(name, in_egg):
+        eps = _stat(os.path.join(full, "entry_points.txt"))
+        if eps is not None:
+            newest = max(newest, eps[2])
+        item.append(eps)
+    return item, newest
 
 
 def _foreign_finders() -> List[str]:
@@ -347,29 +371,78 @@ class CachedEntryPoint:
 # --- reading and writing the index ----------------------------------------------------------
 
 
-def _read(path: str) -> Optional[Dict[str, Any]]:
+# Why read_trusted refused a file, for the callers that tell the cases apart.
+UNTRUSTED = "is not this user's own, or is open to other users"
+UNTRUSTED_DIRECTORY = "is in a directory that is not this user's own, or is open to other users"
+CLOSED_TO_WRITERS = 0o022  # the mode bits `trusted` refuses by default: group and others write
+
+
+def trusted(st: os.stat_result, closed_to: int = CLOSED_TO_WRITERS) -> bool:
+    """Whether a file (or directory) is this user's own and has none of the `closed_to` mode
+    bits: by default, no one else may write it; 0o077, no one else may read it either."""
+    if not hasattr(os, "getuid"):  # Windows: os.stat shows no owner, its mode bits only the
+        # read-only flag; the user's profile is closed to others by its ACL, which is trusted
+        # not to let them write, not promised to keep them from reading.
+        return closed_to == CLOSED_TO_WRITERS
+    return st.st_uid == os.getuid() and st.st_mode & closed_to == 0
+
+
+def read_trusted(path: str, max_bytes: int,
+                 closed_to: int = CLOSED_TO_WRITERS) -> Tuple[Optional[bytes], str]:
+    """(up to `max_bytes` + 1 bytes of the file, "") when it and its directory are `trusted`;
+    else (None, what is wrong: UNTRUSTED, UNTRUSTED_DIRECTORY, or that it cannot be read).
+
+    In a cache directory another user may write to (a shared XDG_CACHE_HOME, a HOME kept under
+    sudo), a file of theirs would decide which plugins OMI lists and imports: it is not read.
+    The file is opened without following a symlink, relative to the directory checked, so
+    neither can be swapped for another between the check and the read."""
+    directory, name = os.path.split(path)
+    folder = None
     try:
-        with open(path, "rb") as file:
-            data = file.read(MAX_BYTES + 1)
-    except OSError:
-        return None
+        if os.open in os.supports_dir_fd:
+            folder = os.open(directory or ".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            where = os.fstat(folder)
+        else:  # no openat (Windows): the directory by its path
+            where = os.stat(directory or ".")
+        if not trusted(where, closed_to):
+            return None, UNTRUSTED_DIRECTORY
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        handle = os.open(name, flags, dir_fd=folder) if folder is not None else os.open(path,
+                                                                                       flags)
+        with os.fdopen(handle, "rb") as stream:
+            if not trusted(os.fstat(handle), closed_to):
+                return None, UNTRUSTED
+            return stream.read(max_bytes + 1), ""
+    except OSError:  # missing, or a symlink (ELOOP)
+        return None, "cannot be read"
+    finally:
+        if folder is not None:
+            os.close(folder)
+
+
+def _read(path: str) -> Tuple[Optional[Dict[str, Any]], str]:
+    """(the index document in `path`, "") when it is trusted, sane and a JSON object; else
+    (None, why not)."""
+    data, problem = read_trusted(path, MAX_BYTES)
+    if data is None:
+        return None, problem
     if len(data) > MAX_BYTES:
-        _log("plugin index %s is larger than %d bytes; ignored", path, MAX_BYTES)
-        return None
+        return None, f"is larger than {MAX_BYTES} bytes"
     import json
 
     try:
         document = json.loads(data)
     except ValueError:
-        _log("plugin index %s is not valid JSON; ignored", path)
-        return None
-    return document if isinstance(document, dict) else None
+        return None, "is not valid JSON"
+    return (document, "") if isinstance(document, dict) else (None, "is not a JSON object")
 
 
-def write_private(path: str, document: Dict[str, Any], label: str = "plugin index") -> bool:
+def write_private(path: str, document: Dict[str, Any], label: str = "plugin index",
+                  closed_to: int = CLOSED_TO_WRITERS) -> bool:
     """Write `document` as JSON to `path` (mode 0600, in a directory created 0700), atomically;
-    then prune the stale files of its kind. False, never an exception, when it cannot (the
-    debug log says why, naming the file by `label`)."""
+    then prune the stale files of its kind. Nothing is written in a directory that is not
+    `trusted` with `closed_to` (read_trusted would not read it back). False, never an
+    exception, when it cannot (the debug log says why, naming the file by `label`)."""
     import json
 
     directory, name = os.path.split(path)
@@ -379,6 +452,10 @@ def write_private(path: str, document: Dict[str, Any], label: str = "plugin inde
     temporary = os.path.join(directory, f".{kind}-{os.getpid()}-{id(document):x}.tmp")
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
+        if not trusted(os.stat(directory), closed_to):
+            _log("%s not written: %s is not this user's own or is open to other users "
+                 "(chmod %o it)", label, directory, 0o777 & ~closed_to)
+            return False
         handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as error:
         _log("%s not written to %s: %s", label, directory, error)
@@ -504,6 +581,71 @@ def distribution_facts(text: str) -> Facts:
     return name, version, requires, conflict
 
 
+# --- scanning, whatever one distribution holds ----------------------------------------------
+
+_REPORTED: set[str] = set()  # the broken distributions this process has warned of
+
+
+def report_broken(problems: Iterable[str]) -> None:
+    """Warn of each problem once per process (logging is imported only then): the command
+    goes on without what the broken distribution holds."""
+    for problem in problems:
+        if problem not in _REPORTED:
+            _REPORTED.add(problem)
+            import logging
+
+            from omi.listing import one_line
+
+            logging.getLogger("omi.index").warning("%s", one_line(problem))
+
+
+def _not_utf8(dist: Any, file: str, error: UnicodeDecodeError, consequence: str) -> str:
+    where = os.path.join(str(getattr(dist, "_path", "?")), file)
+    return (f"{where} is not valid UTF-8 (byte 0x{error.object[error.start]:02X} at offset "
+            f"{error.start}): {consequence}; reinstall or remove that distribution")
+
+
+def scan_entry_points(problems: List[str]) -> Any:
+    """`importlib.metadata.entry_points()`, except that a distribution whose entry_points.txt
+    (or the METADATA its name is read from) is not UTF-8 is left out, its problem appended to
+    `problems`, instead of failing the whole scan: one broken distribution of anything must
+    not stop OMI from listing its plugins."""
+    from importlib import metadata
+
+    seen = set()
+    found: List[Any] = []
+    for dist in metadata.distributions():
+        try:  # entry_points() keeps the first distribution of each name, as here
+            key = getattr(dist, "_normalized_name", None) or dist.metadata["Name"]
+        except UnicodeDecodeError as error:
+            problems.append(_not_utf8(dist, "METADATA", error, "the distribution is ignored"))
+            continue
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            found.extend(dist.entry_points)
+        except UnicodeDecodeError as error:
+            problems.append(_not_utf8(dist, "entry_points.txt", error,
+                                      "its entry points are ignored"))
+    return metadata.EntryPoints(found)
+
+
+def metadata_text(dist: Any, problems: List[str]) -> str:
+    """The METADATA (or PKG-INFO) of `dist`; one that is not UTF-8 is read with U+FFFD for its
+    bad bytes, and its problem appended to `problems`."""
+    for name in _META_FILES:
+        try:
+            text = dist.read_text(name)
+        except UnicodeDecodeError as error:
+            problems.append(_not_utf8(dist, name, error, "its name and version are shown with "
+                                                        "U+FFFD for the bad bytes"))
+            return str(error.object.decode("utf-8", "replace"))
+        if text:
+            return str(text)
+    return ""
+
+
 def _with_near_misses(every: Any, groups: Tuple[str, ...]) -> List[str]:
     """`groups`, then the groups of `every` (an importlib.metadata scan) that are near misses
     of them."""
@@ -519,10 +661,9 @@ def _select(every: Any, groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
 
 def _scan(groups: Tuple[str, ...]) -> Tuple[Dict[str, List[Any]], Dict[str, Any]]:
     """The entry points of `groups` and of their near misses from a real scan, and the index
-    document recording them."""
-    from importlib import metadata
-
-    found = _select(metadata.entry_points(), groups)
+    document recording them (and the broken distributions met, warned of at each use)."""
+    broken: List[str] = []
+    found = _select(scan_entry_points(broken), groups)
     dist_index: Dict[int, int] = {}
     distributions: List[Dict[str, Any]] = []
     records: List[List[Any]] = []
@@ -536,13 +677,15 @@ def _scan(groups: Tuple[str, ...]) -> Tuple[Dict[str, List[Any]], Dict[str, Any]
                     path = getattr(dist, "_path", None)
                     if path is None:
                         raise LookupError(f"distribution {dist!r} has no path on disk")
-                    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+                    text = metadata_text(dist, broken)
                     name, version, requires, conflict = distribution_facts(text)
                     number = dist_index[id(dist)] = len(distributions)
                     distributions.append({"path": str(path), "name": name, "version": version,
                                           "requires_omi": requires, "omi_conflict": conflict})
             records.append([entry_point.name, entry_point.value, group, number])
-    document = {"groups": list(found), "distributions": distributions, "entry_points": records}
+    document = {"groups": list(found), "distributions": distributions, "entry_points": records,
+                "broken": broken}
+    report_broken(broken)
     return found, document
 
 
@@ -559,8 +702,8 @@ def entry_points(groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
         return _scan(groups)[0]
     key = interpreter_key()
     path = cache_file(key)
-    document = _read(path)
-    reason = "no index yet"
+    document, problem = _read(path)
+    reason = f"index {problem}" if problem else "no index yet"
     if document is not None:
         try:
             if document.get("key") != key:
@@ -574,6 +717,7 @@ def entry_points(groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
                     reason = "installed distributions changed"
                 else:
                     found = _entry_points_from(document)
+                    report_broken(str(problem) for problem in document["broken"])
                     _log("plugin index hit: %s", path)
                     return found
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
@@ -587,9 +731,10 @@ def entry_points(groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
         found, document = _scan(groups)
     except LookupError as error:  # a distribution the index cannot describe
         _log("plugin index not written: %s", error)
-        from importlib import metadata
-
-        return _select(metadata.entry_points(), groups)
+        broken: List[str] = []
+        found = _select(scan_entry_points(broken), groups)
+        report_broken(broken)
+        return found
     dist_paths = [d["path"] for d in document["distributions"]]
     prints, newest = fingerprint(key["path"], dist_paths)
     if prints[: len(before)] != before:
@@ -614,9 +759,11 @@ def show() -> Dict[str, Any]:
     path = cache_file(key)
     report: Dict[str, Any] = {"directory": cache_dir(), "file": path, "key": key,
                               "enabled": cache_enabled(), "exists": os.path.exists(path)}
-    document = _read(path) if report["exists"] else None
+    document, problem = _read(path) if report["exists"] else (None, "")
     if document is None:
-        report["status"] = "unreadable" if report["exists"] else "absent"
+        report["status"] = ("absent" if not report["exists"] else "unreadable" if
+                            problem not in (UNTRUSTED, UNTRUSTED_DIRECTORY)
+                            else f"ignored: it {problem}")
         return report
     try:
         dist_paths = [d["path"] for d in document["distributions"]]

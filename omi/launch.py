@@ -2,8 +2,8 @@
 
 Importing click costs `omi plugins list` more than finding its plugins does, once the plugin
 index (omi.index) answers. `omi plugins list` with only `--format text|json`, `--group GROUP`
-(a known group) and `-v/--verbose` is answered here, through the same functions the click
-command uses (omi.listing); every other command line, and any doubt, goes to click.
+(a known group), `-v/--verbose` and `--strict` is answered here, through the same functions
+the click command uses (omi.listing); every other command line, and any doubt, goes to click.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ import os
 import sys
 from typing import List, Optional, Tuple
 
-Parsed = Tuple[str, Optional[str], bool]
+Parsed = Tuple[str, Optional[str], bool, bool]
 
 
 def parse_plain_list(argv: List[str]) -> Optional[Parsed]:
-    """(format, group, verbose) for a plain `plugins list` command line, else None."""
+    """(format, group, verbose, strict) for a plain `plugins list` command line, else None."""
     if argv[:2] != ["plugins", "list"]:
         return None
-    output_format, group, verbose = "text", None, False
+    output_format, group, verbose, strict = "text", None, False, False
     rest = argv[2:]
     position = 0
     while position < len(rest):
@@ -28,10 +28,12 @@ def parse_plain_list(argv: List[str]) -> Optional[Parsed]:
         if not equals and name in ("--format", "--group") and position + 1 < len(rest):
             value = rest[position + 1]
             position += 1
-        elif not equals and name not in ("-v", "--verbose"):
+        elif not equals and name not in ("-v", "--verbose", "--strict"):
             return None
         if name in ("-v", "--verbose") and not equals:
             verbose = True
+        elif name == "--strict" and not equals:
+            strict = True
         elif name == "--format" and value in ("text", "json"):
             output_format = value
         elif name == "--group" and value:
@@ -39,7 +41,7 @@ def parse_plain_list(argv: List[str]) -> Optional[Parsed]:
         else:
             return None
         position += 1
-    return output_format, group, verbose
+    return output_format, group, verbose, strict
 
 
 def _plain(argv: List[str]) -> Optional[Parsed]:
@@ -63,13 +65,11 @@ def main() -> None:
         from omi.cli import main as click_main
 
         return click_main()
-    from omi.listing import list_report, one_line, render_list
+    from omi.listing import list_output, one_line, strict_failure
 
-    output_format, group, verbose = parsed
+    output_format, group, verbose, strict = parsed
     try:
-        report, registry = list_report(group)
-        text = render_list(report, output_format, verbose, registry.import_seconds,
-                           registry.misplaced(tuple(report)))
+        text, failed = list_output(group, output_format, verbose)
     except Exception as error:  # as OmiGroup reports an unexpected error
         from omi.plugins import PluginError
 
@@ -77,4 +77,7 @@ def main() -> None:
         sys.exit(2 if isinstance(error, PluginError) else 1)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+    if strict and failed:
+        sys.stderr.write(f"Error: {strict_failure(failed)}\n")
+        sys.exit(1)
     sys.exit(0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 if TYPE_CHECKING:  # omi.plugins is imported only when plugins are listed
     from omi.plugins import PluginInfo, PluginRegistry
@@ -17,25 +17,65 @@ if TYPE_CHECKING:  # omi.plugins is imported only when plugins are listed
 SCHEMA = "omi.plugins.list/1"
 
 
-# What a terminal acts on (ESC, DEL, the C1 controls such as CSI), what XML 1.0 cannot carry
-# (the other C0 controls but tab and line breaks, U+FFFE, U+FFFF) and what UTF-8 cannot encode
-# (lone surrogates). Plugins, their metadata and their errors are text OMI did not write.
-_INVISIBLE = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]"
+# What no text OMI did not write may show raw, in any output: the controls (Cc: C0 with tab and
+# line breaks, DEL, the C1 controls such as CSI), the format characters (Cf: the bidi
+# embeddings, overrides, isolates and marks that reorder a line, zero-width characters, the
+# BOM, tags), the line and paragraph separators (Zl, Zp), the lone surrogates UTF-8 cannot
+# encode (Cs), and the noncharacters XML 1.0 cannot carry. Plugins, their metadata, their
+# errors, stored memories and file paths are such text.
+UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+_NONCHARACTERS = "\ufffe\uffff"
 
 
-def visible(text: str) -> str:
-    """`text` with the characters above written as Python escapes (\\x1b, \\ud800), so that
-    no plugin can drive the terminal, or break the XML or the UTF-8, that OMI prints it to."""
-    if all(line.isprintable() for line in text.split("\n")):  # the usual case, without
-        return text  # compiling the pattern (a millisecond of every `omi plugins list`)
-    import re
+def unsafe(char: str) -> bool:
+    """Whether one character is of the kinds above."""
+    import unicodedata  # only for text that is not all printable
 
-    return re.sub(_INVISIBLE, lambda match: ascii(match.group())[1:-1], text)
+    return char in _NONCHARACTERS or unicodedata.category(char) in UNSAFE_CATEGORIES
+
+
+def visible(text: object) -> str:
+    """`text` on one line, each character of the kinds above written as its Python escape
+    (\\n, \\x1b, \\u202e), so that no plugin, stored memory or file name can drive the
+    terminal, add or overwrite a line, reorder one, or break the XML or the UTF-8 that OMI
+    prints it to."""
+    text = str(text)
+    if text.isprintable():  # the usual case, at C speed
+        return text
+    return "".join(ascii(char)[1:-1] if unsafe(char) else char for char in text)
 
 
 def one_line(text: object) -> str:
-    """Collapse a message onto one line, for errors and list entries, `visible`."""
+    """Collapse a message onto one line (each run of whitespace, line breaks included, one
+    space), for errors and list entries, `visible`."""
     return visible(" ".join(str(text).split()))
+
+
+def safe_lines(text: str) -> bool:
+    """Whether `text` holds no character of the kinds above but its line feeds."""
+    return (all(line.isprintable() for line in text.split("\n"))
+            or not any(unsafe(char) for char in text if char != "\n"))
+
+
+def json_text(document: Any, indent: Optional[int] = 2) -> str:
+    """`document` as JSON whose strings keep their data, every character of the kinds above
+    written as a \\u escape (json escapes C0 itself, but writes DEL, C1, bidi controls and lone
+    surrogates raw): valid JSON that cannot drive a terminal or reorder a line."""
+    import json
+
+    text = json.dumps(document, indent=indent, ensure_ascii=False)
+    if safe_lines(text):  # the newlines are json's own
+        return text
+    return "".join(_json_escape(char) if char != "\n" and unsafe(char) else char
+                   for char in text)
+
+
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # JSON spells a character beyond the BMP as a surrogate pair
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 @contextlib.contextmanager
@@ -61,22 +101,27 @@ def plugin_output_to_stderr() -> Iterator[None]:
 def format_plugin_line(info: PluginInfo, verbose: bool = False,
                        seconds: Optional[float] = None) -> str:
     """One `plugins list` entry, as the specification prints it; `seconds` is the time its
-    import took, shown with --verbose."""
-    head = f"  {info.name} ({info.class_name}) - v{info.version}"
+    import took, shown with --verbose. Every text in it but OMI's own is `visible`."""
+    head = f"  {visible(info.name)} ({visible(info.class_name)}) - v{visible(info.version)}"
     if info.skipped:
-        line = f"{head} skipped: {info.skipped}"
+        line = f"{head} skipped: {one_line(info.skipped)}"
     else:
-        line = f"{head} [interface: {info.interface_version or '?'}]"
+        line = f"{head} [interface: {visible(info.interface_version or '?')}]"
         line += f" ✗ {one_line(info.error)}" if info.error else " ✓"
     conflict = info.conflict
     if conflict:
-        line += f" ⚠ {conflict}"
+        line += f" ⚠ {one_line(conflict)}"
     if verbose:
-        line += f"\n      from {info.distribution} {info.version}: {info.module}:{info.attr}"
+        line += f"\n      {_source(info)}"
         if seconds is not None:
             line += f"\n      imported in {seconds * 1000:.1f} ms"
         line += f"\n      {required_range(info)}"
     return line
+
+
+def _source(info: Any) -> str:
+    return (f"from {visible(info.distribution)} {visible(info.version)}: "
+            f"{visible(info.module)}:{visible(info.attr)}")
 
 
 def required_range(info: Any) -> str:
@@ -87,16 +132,17 @@ def required_range(info: Any) -> str:
         return f"requires: nothing more (part of omi-openclaw {__version__})"
     if not info.requires_omi:
         return "requires: omi-openclaw, any version (no Requires-Dist names it)"
-    return (f"requires: {', '.join(info.requires_omi)} "
+    return (f"requires: {', '.join(map(visible, info.requires_omi))} "
             f"(installed: omi-openclaw {__version__})")
 
 
 def format_misplaced_line(info: Any, verbose: bool = False) -> str:
     """One entry of the "Not loaded" section: a plugin registered under a group OMI does not
     read; its `error` says which group was meant."""
-    line = f"  {info.name} ({info.class_name}) - v{info.version} ✗ {one_line(info.error)}"
+    line = (f"  {visible(info.name)} ({visible(info.class_name)}) - v{visible(info.version)} "
+            f"✗ {one_line(info.error)}")
     if verbose:
-        line += f"\n      from {info.distribution} {info.version}: {info.module}:{info.attr}"
+        line += f"\n      {_source(info)}"
     return line
 
 
@@ -112,15 +158,51 @@ def list_report(group: Optional[str]) -> Tuple[Dict[str, Dict[str, PluginInfo]],
     return report, registry
 
 
+def list_output(group: Optional[str], output_format: str, verbose: bool) -> Tuple[str, int]:
+    """What `omi plugins list` prints, and how many plugins failed to load (those registered
+    under a near miss of a group too; not those OMI_LOAD_PLUGINS keeps out)."""
+    report, registry = list_report(group)
+    misplaced = registry.misplaced(tuple(report))
+    text = render_list(report, output_format, verbose, registry.import_seconds, misplaced,
+                       project_notes())
+    failed = sum(bool(info.error) for infos in report.values() for info in infos.values())
+    return text, failed + len(misplaced)
+
+
+def strict_failure(failed: int) -> str:
+    """The error line of `omi plugins list --strict` when `failed` plugins did not load."""
+    return (f"{failed} plugin{'s' if failed > 1 else ''} failed to load (--strict); the "
+            f"reason{'s are' if failed > 1 else ' is'} above")
+
+
+def project_notes() -> List[str]:
+    """In a project directory: that the installed entry points differ from ./pyproject.toml's
+    (omi.diagnosis.stale_install). Nothing is read where there is no pyproject.toml."""
+    try:
+        here = os.getcwd()
+    except OSError:  # the working directory was deleted
+        return []
+    if not os.path.isfile(os.path.join(here, "pyproject.toml")):
+        return []
+    from omi.diagnosis import stale_install
+    from omi.plugins import GROUPS, discover_plugins, distribution_name, distribution_version
+
+    installed = [(group, entry_point.name, entry_point.value.strip(),
+                  distribution_name(entry_point), distribution_version(entry_point))
+                 for group, entry_points in discover_plugins().items()
+                 for entry_point in entry_points]
+    note = stale_install(GROUPS, here, installed)
+    return [note] if note else []
+
+
 def render_list(report: Dict[str, Dict[str, PluginInfo]], output_format: str, verbose: bool,
                 import_seconds: Dict[Tuple[str, str], float],
-                misplaced: Sequence[Tuple[Any, str]] = ()) -> str:
+                misplaced: Sequence[Tuple[Any, str]] = (), notes: Sequence[str] = ()) -> str:
     """The text (or JSON) `omi plugins list` prints for `report`, and for the plugins
     registered under a near miss of one of its groups (`misplaced`: the plugin and the group
-    it was meant to be in), which end it in a "Not loaded" section."""
+    it was meant to be in), which end it in a "Not loaded" section; `notes` (about the
+    project in the working directory) come last."""
     if output_format == "json":
-        import json
-
         document = {
             "schema": SCHEMA,
             "groups": {
@@ -128,8 +210,9 @@ def render_list(report: Dict[str, Dict[str, PluginInfo]], output_format: str, ve
             },
             "not_loaded": [{**info.to_dict(), "did_you_mean": intended}
                            for info, intended in misplaced],
+            "notes": list(notes),
         }
-        return json.dumps(document, indent=2)
+        return json_text(document)
     from omi.plugins import GROUP_TITLES
 
     blocks = []
@@ -149,4 +232,5 @@ def render_list(report: Dict[str, Dict[str, PluginInfo]], output_format: str, ve
         lines = ["Not loaded:"]
         lines += [format_misplaced_line(info, verbose) for info, _ in misplaced]
         blocks.append("\n".join(lines))
-    return visible("\n\n".join(blocks))  # names and versions come from the plugins' metadata
+    blocks += [f"Note: {visible(note)}" for note in notes]  # it quotes pyproject.toml
+    return "\n\n".join(blocks)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Sequence, Tuple
 
+from omi.gitrepo import git_environment
+
 __all__ = ["Labels", "MergeResult", "git_available", "merge_texts"]
 
 
@@ -63,7 +65,7 @@ def _merge_with_git(base: str, ours: str, theirs: str, labels: Labels) -> MergeR
         completed = subprocess.run(
             ["git", "-c", "merge.conflictStyle=merge", "merge-file", "-p",
              "-L", labels.ours, "-L", labels.base, "-L", labels.theirs, *paths],
-            capture_output=True, cwd=scratch, timeout=60)
+            capture_output=True, cwd=scratch, timeout=60, env=git_environment())
     if not 0 <= completed.returncode < 128:
         raise RuntimeError(f"git merge-file failed: {completed.stderr.decode(errors='replace')}")
     return MergeResult(completed.stdout.decode("utf-8"), completed.returncode)

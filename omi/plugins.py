@@ -136,10 +136,11 @@ def _dist_facts(entry_point: metadata.EntryPoint) -> Facts:
         return ("?", "?", [], None)
     facts = getattr(dist, "omi_facts", None) or _DIST_FACTS.get(dist)  # the index knows them
     if facts is None:
-        from omi.index import distribution_facts
+        from omi.index import distribution_facts, metadata_text, report_broken
 
-        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
-        facts = _DIST_FACTS[dist] = distribution_facts(text)
+        broken: List[str] = []
+        facts = _DIST_FACTS[dist] = distribution_facts(metadata_text(dist, broken))
+        report_broken(broken)
     return facts
 
 
@@ -179,9 +180,11 @@ def _entry_points_by_group(groups: tuple[str, ...]) -> Dict[str, List[metadata.E
         from omi import index
 
         return index.entry_points(GROUPS)  # all three: one index, whatever `groups` asks
-    from importlib import metadata
+    from omi.index import report_broken, scan_entry_points
 
-    scan = metadata.entry_points()  # one scan of sys.path, whatever the number of groups
+    broken: List[str] = []
+    scan = scan_entry_points(broken)  # one scan of sys.path, whatever the number of groups
+    report_broken(broken)
     return {name: list(scan.select(group=name)) for name in groups}
 
 
@@ -251,8 +254,10 @@ def validate_plugin(plugin: Any, expected_base_class: Optional[type] = None) -> 
     """Check a plugin class against its interface; raise PluginValidationError if it fails.
 
     The checks run in the specification's order: `interface_version` present, version
-    supported, right base class, every abstract method implemented. Without
-    `expected_base_class`, the plugin must inherit from one of OMI's three interfaces.
+    supported, right base class, every abstract method implemented; then that each of those
+    methods takes the interface's parameters (a `recall` without `limit` cannot be called
+    as OMI calls it). Without `expected_base_class`, the plugin must inherit from one of
+    OMI's three interfaces.
     """
     if not isinstance(plugin, type):
         kind = type(plugin).__name__
@@ -291,13 +296,59 @@ def validate_plugin(plugin: Any, expected_base_class: Optional[type] = None) -> 
         raise PluginValidationError(f"{name} does not inherit from {wanted}; subclass it")
 
     missing = sorted(getattr(plugin, "__abstractmethods__", ()))
+    base = next(b for b in bases if issubclass(plugin, b))
     if missing:
-        base = next(b for b in bases if issubclass(plugin, b))
         raise PluginValidationError(
             f"{name} does not implement the abstract methods of {base.__name__}: "
             f"{', '.join(missing)}; implement each of them"
         )
+    wrong = next(filter(None, (_uncallable(plugin, base, method)
+                               for method in sorted(getattr(base, "__abstractmethods__", ())))),
+                 None)
+    if wrong:
+        raise PluginValidationError(wrong)
     _log(_DEBUG, "Plugin '%s' passed validation (interface_version=%s)", name, version)
+
+
+_VARARGS = 0x04  # inspect.CO_VARARGS, without importing inspect on every plugin load
+
+
+def _uncallable(plugin: type, base: type, method: str) -> Optional[str]:
+    """Why OMI cannot call `plugin`'s `method` as the interface declares it (with each of its
+    parameters, positionally, as the host does), or None. Only a plain function defined in a
+    class body is read: a decorated method (`*args, **kwargs`), a staticmethod or anything
+    else is left to the conformance checks."""
+    defined = next((vars(cls)[method] for cls in plugin.__mro__ if method in vars(cls)), None)
+    wanted = getattr(base, method, None)
+    if not isinstance(defined, types.FunctionType) or not isinstance(wanted, types.FunctionType):
+        return None
+    code, count = defined.__code__, wanted.__code__.co_argcount  # `self` included
+    required = code.co_argcount - len(defined.__defaults__ or ())
+    keyword_only = set(code.co_varnames[code.co_argcount:][:code.co_kwonlyargcount])
+    required_keywords = sorted(keyword_only - set(defined.__kwdefaults__ or {}))
+    if required_keywords:
+        return (f"{plugin.__name__}.{method}() needs the keyword argument"
+                f"{'s' if len(required_keywords) > 1 else ''} {', '.join(required_keywords)}, "
+                f"which OMI never passes; give {'them' if len(required_keywords) > 1 else 'it'}"
+                f" a default")
+    if (code.co_argcount >= count or code.co_flags & _VARARGS) and required <= count:
+        return None
+    return (f"{plugin.__name__}.{method}({_parameters(defined)}) cannot be called as "
+            f"{base.__name__}.{method}({_parameters(wanted)}) is, which is how OMI calls it; "
+            f"give it the interface's parameters: def {method}({_parameters(wanted)})")
+
+
+def _parameters(function: types.FunctionType) -> str:
+    """A function's positional parameters as written: `self, query, limit=10`."""
+    code = function.__code__
+    names = list(code.co_varnames[:code.co_argcount])
+    defaults = list(function.__defaults__ or ())
+    first = len(names) - len(defaults)  # the first parameter with a default
+    shown = names[:first] + [f"{name}={defaults[index]!r}"
+                             for index, name in enumerate(names[first:])]
+    if code.co_flags & _VARARGS:
+        shown.append(f"*{code.co_varnames[code.co_argcount + code.co_kwonlyargcount]}")
+    return ", ".join(shown)
 
 
 # --- loading --------------------------------------------------------------------------------

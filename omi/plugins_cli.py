@@ -1,4 +1,4 @@
-"""The `omi plugins` commands: list, cache, new, update and check.
+"""The `omi plugins` commands: list, cache, new, update, diff and check.
 
 Their own module because they are most of the command line's options: `omi --help`, `omi store`
 and the rest build none of them. omi.cli names the group in its table of lazy subcommands and
@@ -17,7 +17,7 @@ from omi import __version__
 from omi.cli import TEXT, OmiGroup, parse_settings, unique_keys
 from omi.errors import OperationFailed, UsageError, did_you_mean
 from omi.kinds import KIND_NAMES, KINDS
-from omi.listing import plugin_output_to_stderr, visible
+from omi.listing import json_text, plugin_output_to_stderr, visible
 
 
 class Seconds(click.FloatRange):
@@ -63,23 +63,29 @@ def plugins() -> None:
     "-v", "--verbose", is_flag=True,
     help="Also show each plugin's distribution, module and import time, slowest first.",
 )
-def list_plugins(output_format: str, group: str | None, verbose: bool) -> None:
+@click.option("--strict", is_flag=True,
+              help="Exit 1 when any plugin fails to load (for CI); the list is printed all "
+              "the same.")
+def list_plugins(output_format: str, group: str | None, verbose: bool, strict: bool) -> None:
     """List installed plugins, loading each one to validate it.
 
     A broken plugin is shown with ✗ and the reason; plugins that OMI_LOAD_PLUGINS keeps out
-    are shown as skipped and are not imported.
+    are shown as skipped and are not imported. In a project directory whose pyproject.toml
+    declares plugins, a note says when the installed entry points differ from it.
 
     \b
     Examples:
       omi plugins list
       omi plugins list --group storage --verbose
       omi plugins list --format json
+      omi plugins list --strict
     """
-    from omi.listing import list_report, render_list
+    from omi.listing import list_output, strict_failure
 
-    report, registry = list_report(group)
-    click.echo(render_list(report, output_format, verbose, registry.import_seconds,
-                           registry.misplaced(tuple(report))))
+    text, failed = list_output(group, output_format, verbose)
+    click.echo(text)
+    if strict and failed:
+        raise OperationFailed(strict_failure(failed))
 
 
 # --- omi plugins cache -----------------------------------------------------------------------
@@ -115,26 +121,25 @@ def plugins_cache_show(output_format: str) -> None:
     report = index.show()
     report["configs"] = configcache.entries()
     if output_format == "json":
-        import json
-
-        click.echo(json.dumps(report, indent=2))
+        click.echo(json_text(report))
         return
     key = report["key"]
-    lines = [f"file: {report['file']}",
+    v = visible  # entry points and paths are text OMI did not write
+    lines = [f"file: {v(report['file'])}",
              f"status: {report['status']}" + ("" if report["enabled"]
                                               else f" (disabled by {index.SWITCH})"),
-             f"interpreter: {key['executable']} ({key['implementation']})",
-             "sys.path:", *(f"  {entry or '(current directory)'}" for entry in key["path"])]
+             f"interpreter: {v(key['executable'])} ({v(key['implementation'])})",
+             "sys.path:", *(f"  {v(entry) or '(current directory)'}" for entry in key["path"])]
     if "age_seconds" in report:
         lines.insert(2, f"age: {report['age_seconds']:.0f} s")
         lines.append(f"entries: {len(report['entries'])}")
-        lines += [f"  {e['group']}: {e['name']} = {e['value']} "
-                  f"({e['distribution']} {e['version']})" for e in report["entries"]]
+        lines += [f"  {v(e['group'])}: {v(e['name'])} = {v(e['value'])} "
+                  f"({v(e['distribution'])} {v(e['version'])})" for e in report["entries"]]
     lines.append(f"parsed config files: {len(report['configs'])}")
     for entry in report["configs"]:
         age = f"{entry['age_seconds']:.0f} s old, " if "age_seconds" in entry else ""
-        lines.append(f"  {entry['config'] or entry['file']} ({age}{entry['status']})")
-    click.echo(visible("\n".join(lines)))  # entry points and paths are text OMI did not write
+        lines.append(f"  {v(entry['config'] or entry['file'])} ({age}{entry['status']})")
+    click.echo("\n".join(lines))
 
 
 @plugins_cache.command("clear")
@@ -212,21 +217,28 @@ def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: b
     variables = {key: value for key, value in (("author", author), ("email", email),
                  ("description", description), ("license", license_)) if value is not None}
     variables.update(parse_settings(settings))
+    from omi.interrupts import sigterm_as_interrupt
+
     interactive = not no_input and sys.stdin.isatty()
-    made = new_plugin(plugin_type, name, output_dir, variables, no_input=not interactive,
-                      dry_run=dry_run, git=git)
+    try:
+        with sigterm_as_interrupt("nothing was written"):
+            made = new_plugin(plugin_type, name, output_dir, variables,
+                              no_input=not interactive, dry_run=dry_run, git=git)
+    except EOFError:  # Ctrl-D at a prompt: stop as Ctrl-C does (nothing is left behind)
+        raise click.Abort() from None
     if dry_run:
         click.echo(f"Would create {made.project_dir} with {len(made.files)} files:")
         for path in made.files:
             click.echo(f"  {path}")
         return
     where = os.path.relpath(made.project_dir)
-    click.echo(f"Created {made.names.distribution} in {where}: the {made.names.class_name} "
+    place = "" if where == made.names.distribution else f" in {where}"
+    click.echo(f"Created {made.names.distribution}{place}: the {made.names.class_name} "
                f"class, registered as '{made.names.name}' in {made.names.group}.")
     if git:
         click.echo("It is a git repository with one commit of every file.")
     click.echo("\nNext:")
-    click.echo(f"  pip install -e '{where}[test]'")
+    click.echo(f"  pip install -e '{where}[testing]'")
     click.echo(f"  pytest {where}")
     click.echo(f"  omi plugins check {made.names.plugin_type}:{made.names.name}")
 
@@ -262,6 +274,8 @@ def update_plugin_command(path: str, check_only: bool, dry_run: bool, skips: tup
     The template's changes since PATH (default: the current directory) was generated or last
     updated are merged into it file by file: your edits are kept; where you and the template
     changed the same lines, the file gets <<<<<<< conflict markers and the command exits 1.
+    The implementation module and its unit tests are yours: written once, never updated.
+    `omi plugins diff` shows what you changed against the template.
 
     \b
     Examples:
@@ -293,41 +307,52 @@ def update_plugin_command(path: str, check_only: bool, dry_run: bool, skips: tup
     current = f"{name} is current with the omi-openclaw {__version__} templates."
     if not plan.behind and (check_only or not plan.record_changed):
         click.echo(current)
-        _echo_notes(plan.notes)
+        _echo_footer(plan)
         return
     if check_only:
         click.echo(f"{name} is behind the omi-openclaw {__version__} templates (last updated "
                    f"with {plan.from_version}); omi plugins update would change:")
         _echo_changes(plan.changes)
-        _echo_notes(plan.notes)
+        _echo_footer(plan)
         raise OperationFailed()
     if dry_run:
         _echo_diff(plan.changes)
         click.echo(f"Dry run: {sum(c.writes for c in plan.changes)} file(s) would change, "
                    f"{len(plan.conflicts)} with conflicts; nothing written.")
-        _echo_notes(plan.notes)
+        _echo_footer(plan)
         if plan.conflicts:
             raise OperationFailed()
         return
-    note = update.check_worktree(project, allow_dirty, list(plan.contents()))
+    # Recording that a note was shown touches the answers file alone, on any work tree.
+    noting_only = not plan.behind and not plan.answers_changed
+    note = None if noting_only else update.check_worktree(project, allow_dirty,
+                                                          list(plan.contents()))
     if note:
         click.echo(f"Note: {note}", err=True)
-    update.apply_update(plan)
+    from omi.interrupts import sigterm_as_interrupt
+
+    with sigterm_as_interrupt("nothing was written"):
+        update.apply_update(plan)
     if not plan.behind:
-        click.echo(f"Recorded the new answers in {update.ANSWERS_FILE}; {current}")
-        _echo_notes(plan.notes)
+        recorded = "that the note below was shown" if noting_only else "the new answers"
+        click.echo(f"Recorded {recorded} in {update.ANSWERS_FILE}; {current}")
+        _echo_footer(plan)
         return
     click.echo(f"Updated {name} to the omi-openclaw {__version__} templates (from "
                f"{plan.from_version}):")
     _echo_changes(plan.changes)
-    _echo_notes(plan.notes)
+    _echo_footer(plan)
     if plan.conflicts:
         raise OperationFailed(f"{len(plan.conflicts)} file(s) have conflicts: resolve the "
                               f"<<<<<<< markers (or the notes above), then commit")
 
 
-def _echo_notes(notes: list[str]) -> None:
-    for note in notes:
+def _echo_footer(plan: Any) -> None:
+    """Which files the update keeps current and which it leaves to the author; the notes."""
+    if plan.yours:
+        click.echo(f"Yours, never updated (written once): {', '.join(plan.yours)}; the update "
+                   f"keeps the other {len(plan.managed)} template file(s) current.")
+    for note in plan.notes:
         click.echo(f"Note: {note}")
 
 
@@ -358,12 +383,52 @@ def _echo_diff(changes: list[Any]) -> None:
             click.echo(line if line.endswith("\n") else line + "\n", nl=False)
 
 
+# --- omi plugins diff -----------------------------------------------------------------------
+
+DIFF_SUMMARIES = {"deleted": "deleted by you", "replaced": "no longer a regular file",
+                  "binary": "changed (binary, control characters or over 1 MiB; not shown)"}
+
+
+@plugins.command("diff")
+@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False))
+@click.option("--name-only", is_flag=True, help="Print only the paths of the changed files.")
+def diff_plugin_command(path: str, name_only: bool) -> None:
+    """Show what you changed in a plugin made by `omi plugins new`, against the template.
+
+    The template side is the rendering PATH (default: the current directory) was generated or
+    last updated from, so the diff holds your own work only: a unified diff with a/ for the
+    template and b/ for your files. Files you added are not shown.
+
+    \b
+    Examples:
+      omi plugins diff
+      omi plugins diff --name-only
+      omi plugins diff path/to/omi-storage-mine > my-changes.patch
+    """
+    from omi.templatediff import template_diff
+
+    version, changed = template_diff(path)
+    if not changed:
+        click.echo(f"No changes against the omi-openclaw {version} template.", err=True)
+    for found in changed:
+        if name_only:
+            click.echo(found.path)
+        elif found.lines:
+            for line in found.lines:
+                click.echo(line if line.endswith("\n") else line + "\n\\ No newline at end "
+                           "of file\n", nl=False)
+        else:
+            click.echo(f"{found.path}: {DIFF_SUMMARIES[found.status]}")
+
+
 # --- omi plugins check ----------------------------------------------------------------------
 
 
 @plugins.command("check")
 @click.argument("name", required=False)
 @click.option("--all", "check_all", is_flag=True, help="Check every installed plugin.")
+@click.option("--no-builtins", "no_builtins", is_flag=True,
+              help="With --all, leave out the plugins that ship with omi-openclaw.")
 @click.option("--group", metavar="GROUP", help="The group of NAME when several have it; with "
               "--all, only the plugins of that group.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "junit"]),
@@ -392,28 +457,39 @@ def _echo_diff(changes: list[Any]) -> None:
 @click.option("--explain", metavar="CHECK",
               help="Print what the check CHECK does, why OMI needs it and the usual fix, "
               "and exit.")
-def check_plugin(name: str | None, check_all: bool, group: str | None, output_format: str,
-                 output: str | None, pattern: str | None, strict: bool, seed: int,
+@click.option("--grade", "show_grade", is_flag=True,
+              help="After the report, print the plugin's grade (bronze to platinum) and the "
+              "checklist of rules behind it.")
+@click.option("--badge", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write the grade as a shields.io endpoint JSON to FILE (implies --grade).")
+def check_plugin(name: str | None, check_all: bool, no_builtins: bool, group: str | None,
+                 output_format: str, output: str | None, pattern: str | None, strict: bool,
+                 seed: int,
                  timeout: float | None, memory_limit: str, options: tuple[str, ...],
-                 list_checks: bool, explain: str | None) -> None:
+                 list_checks: bool, explain: str | None, show_grade: bool,
+                 badge: str | None) -> None:
     """Validate an installed plugin, then prove it behaves with the conformance suite.
 
     NAME is a plugin name, GROUP:NAME, or an importable package.module:Class. Phase 1 is
     validate_plugin (exit 2 on failure); phase 2 runs each check in a child process with a
-    timeout and a memory limit (exit 1 when any fails). Ctrl-C or SIGTERM stops the run,
-    killing the check processes and removing their files (exit 130 or 143).
+    timeout and a memory limit (exit 1 when any fails). A plugin whose service cannot be
+    reached is not tested, which is not failed: exit 3 when no plugin could be tested, 0 when
+    the others passed. Ctrl-C or SIGTERM stops the run, killing the check processes and
+    removing their files (exit 130 or 143).
 
     \b
     Examples:
       omi plugins check my-embedder
       omi plugins check storage:postgres --option dsn=postgresql:///omi
       omi plugins check --all --format junit -o conformance.xml
+      omi plugins check --all --no-builtins
       omi plugins check --list-checks storage
       omi plugins check --explain recall_honours_limit
     """
     from omi import conformance
     from omi.conformance import runner
     from omi.conformance.outcome import default_timeout
+    from omi.conformance.suite import exit_code
     from omi.conformance.target import parse_option
 
     if explain is not None:
@@ -433,8 +509,8 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
                 click.echo(f"{item.interface:9} {item.name:40} {item.description}{needs} "
                            f"[{item.level}: {', '.join(item.rules)}]")
         return
-    if bool(name) == check_all:
-        raise UsageError("give a plugin NAME or --all (not both); see omi plugins list")
+    _check_selection(name, check_all, no_builtins)
+    _check_grade_options(show_grade or badge is not None, check_all or bool(pattern), badge)
     try:
         parsed = unique_keys((parse_option(text) for text in options), "--option")
         limit = runner.parse_memory_limit(memory_limit)
@@ -447,7 +523,8 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
     try:
         with plugin_output_to_stderr():
             reports = conformance.check_plugins([name] if name else None, group, parsed,
-                                                pattern, seed, timeout, limit)
+                                                pattern, seed, timeout, limit,
+                                                builtins=not no_builtins)
     except runner.Interrupted as stop:
         click.echo(f"Error: interrupted by {stop}: the check processes were killed and their "
                    f"scratch files removed", err=True)
@@ -463,7 +540,40 @@ def check_plugin(name: str | None, check_all: bool, group: str | None, output_fo
         click.echo(conformance.summary_line(reports))
     else:
         click.echo(rendered)
-    click.get_current_context().exit(max(report.exit_code(strict) for report in reports))
+    if show_grade or badge is not None:
+        _echo_grade(name or "", group, reports, badge)
+    click.get_current_context().exit(exit_code(reports, strict))
+
+
+def _check_selection(name: str | None, check_all: bool, no_builtins: bool) -> None:
+    """A plugin NAME or --all, and --no-builtins only with --all (exit 2 otherwise)."""
+    if bool(name) == check_all:
+        raise UsageError("give a plugin NAME or --all (not both); see omi plugins list")
+    if no_builtins and not check_all:
+        raise UsageError("--no-builtins goes with --all; a plugin NAME is checked whoever "
+                         "wrote it")
+
+
+def _check_grade_options(grading: bool, partial: bool, badge: str | None) -> None:
+    if grading and partial:
+        raise UsageError("--grade and --badge grade one plugin on its whole suite: give a "
+                         "plugin NAME, without --all or -k")
+    if badge is not None:
+        _check_writable(badge, "--badge", "omi-badge.json")
+
+
+def _echo_grade(name: str, group: str | None, reports: list[Any], badge: str | None) -> None:
+    """The grade of the plugin `name`, checked in `reports`, from its installed metadata."""
+    from omi.matrix.grade import render_checklist
+    from omi.matrix.local import grade_installed
+
+    title, result, document = grade_installed(name, group, reports)
+    click.echo(visible(render_checklist(title, result)))
+    if badge is not None:
+        from omi.matrix.run import write_text
+
+        write_text(badge, document + "\n")
+        click.echo(f"Wrote the badge ({result.tier or 'ungraded'}) to {badge}")
 
 
 def _explain_check(name: str) -> None:
@@ -491,10 +601,194 @@ def _explain_check(name: str) -> None:
                    f"{', '.join(sorted(item.unless))}")
 
 
-def _check_writable(path: str) -> None:
+def _check_writable(path: str, option: str = "-o", example: str = "report.xml") -> None:
     if not path:  # it would name the current directory, which the report would replace
-        raise UsageError("-o is empty; give the report's file name, e.g. -o report.xml")
+        raise UsageError(f"{option} is empty; give the report's file name, e.g. {option} "
+                         f"{example}")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
         raise UsageError(f"cannot write the report to {path}: {directory} is not a writable "
                        f"directory")
+
+
+# --- omi plugins matrix -----------------------------------------------------------------------
+
+
+class PythonVersion(click.ParamType):  # type: ignore[type-arg]
+    """X.Y, as the matrix's --python takes it."""
+
+    name = "X.Y"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        parts = str(value).split(".")
+        if len(parts) != 2 or not all(part.isdigit() and len(part) <= 3 for part in parts):
+            self.fail(f"{value!r} is not a Python version; give X.Y, e.g. 3.12", param, ctx)
+        return str(value)
+
+
+def _matrix_output(matrix: Any, output_format: str, html: str | None) -> None:
+    """Print the matrix in `output_format`, write the HTML page, exit with its exit code."""
+    from omi.matrix.render import RENDERERS
+    from omi.matrix.run import write_text
+
+    if html is not None:
+        from omi.matrix.html import render_html
+
+        write_text(html, render_html(matrix))
+    click.echo(RENDERERS[output_format](matrix))
+    click.get_current_context().exit(matrix.exit_code())
+
+
+FORMAT_OPTION = click.option("--format", "output_format", default="text", show_default=True,
+                             type=click.Choice(["text", "json", "markdown"]),
+                             help="A table for people, the omi-matrix/1 JSON document (see "
+                             "the docs) or Markdown for a pull-request comment.")
+HTML_OPTION = click.option("--html", metavar="FILE", type=click.Path(dir_okay=False),
+                           help="Also write the matrix as one self-contained HTML page.")
+
+
+@plugins.group("matrix", cls=OmiGroup, invoke_without_command=True)
+@click.option("--plugin", "plugin_reqs", multiple=True, metavar="REQ", type=TEXT,
+              help="A plugin: anything pip installs (name with a range, wheel, directory). "
+              "Repeatable.")
+@click.option("--plugins-file", type=click.File("r", encoding="utf-8"), metavar="FILE",
+              help="A file of plugins, one REQ a line (# starts a comment).")
+@click.option("--omi", "omi_reqs", multiple=True, metavar="REQ", type=TEXT,
+              help="An omi-openclaw to test against (e.g. omi-openclaw==0.4.0, a wheel, a "
+              "checkout). Repeatable.")
+@click.option("--baseline", metavar="REQ", type=TEXT,
+              help="The omi-openclaw the candidates are compared with: a cell that passes on "
+              "it and fails on a candidate is a regression.")
+@click.option("--python", "pythons", multiple=True, type=PythonVersion(),
+              help="A Python X.Y (pythonX.Y on PATH; default this one). Repeatable.")
+@click.option("--find-links", "find_links", multiple=True, metavar="DIR",
+              type=click.Path(exists=True, file_okay=False),
+              help="Also look for distributions in DIR (a wheelhouse). Repeatable.")
+@click.option("--offline", is_flag=True, help="Use no package index: only --find-links.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None,
+              show_default="the number of cores", help="Cells run at once.")
+@click.option("--installer", type=click.Choice(["auto", "uv", "pip"]), default="auto",
+              show_default=True, help="auto: uv when it is installed, else venv + pip.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              show_default="$XDG_CACHE_HOME/omi/matrix", help="Where environments are kept.")
+@click.option("--refresh", is_flag=True, help="Make every environment again (resolving ranges "
+              "anew) even when one with the same inputs is cached.")
+@click.option("--timeout", type=Seconds(max=86_400), default=60.0, show_default=True,
+              help="Seconds each conformance check may take.")
+@FORMAT_OPTION
+@HTML_OPTION
+@click.option("--github-matrix", is_flag=True, help="Print the cells as a GitHub Actions "
+              "strategy matrix ({\"include\": [...]}) instead of running them.")
+@click.pass_context
+def matrix_command(ctx: click.Context, plugin_reqs: tuple[str, ...], plugins_file: Any,
+                   omi_reqs: tuple[str, ...], baseline: str | None, pythons: tuple[str, ...],
+                   find_links: tuple[str, ...], offline: bool, jobs: int | None,
+                   installer: str, cache_dir: str | None, refresh: bool, timeout: float,
+                   output_format: str, html: str | None, github_matrix: bool) -> None:
+    """Check many plugins against omi-openclaw releases and Pythons, each cell in its own
+    environment; with --baseline, report the regressions.
+
+    Each cell (plugin x omi x python) installs both into a cached, isolated environment (uv
+    when installed, else venv + pip) and runs omi plugins check there for each plugin the
+    distribution registers. Exit 1 when a cell fails (with --baseline: only for a
+    regression), 2 for usage errors.
+
+    \b
+    Examples:
+      omi plugins matrix --plugin omi-embedding-cohere --omi omi-openclaw==0.4.0 --omi .
+      omi plugins matrix --plugins-file plugins.txt --baseline omi-openclaw==0.4.0 --omi . \\
+          --html matrix.html
+      omi plugins matrix --plugins-file plugins.txt --omi . --github-matrix
+      omi plugins matrix merge reports/*.json --format markdown
+    """
+    if ctx.invoked_subcommand is not None:
+        given = [name for name, value in (("--plugin", plugin_reqs), ("--omi", omi_reqs),
+                                          ("--baseline", baseline)) if value]
+        if given:
+            raise UsageError(f"{', '.join(given)} go with the run, not with "
+                             f"'{ctx.invoked_subcommand}'; see omi plugins matrix --help")
+        return
+    from omi.matrix.run import Matrix
+
+    plugin_list = list(plugin_reqs) + (_read_plugins_file(plugins_file) if plugins_file else [])
+    if not plugin_list:
+        raise UsageError("give at least one --plugin REQ (or --plugins-file FILE)")
+    if not omi_reqs and not baseline:
+        raise UsageError("give at least one --omi REQ (or a --baseline REQ)")
+    for requirement in [*plugin_list, *omi_reqs, *([baseline] if baseline else [])]:
+        if requirement.startswith("-") or not requirement.strip():
+            raise UsageError(f"{requirement!r} is not a requirement (an installer would read "
+                             f"it as an option); give a name with a range, a wheel or a "
+                             f"directory")
+    if html is not None:
+        _check_writable(html, "--html", "matrix.html")
+    matrix = Matrix(list(dict.fromkeys(plugin_list)), list(dict.fromkeys(omi_reqs)),
+                    list(dict.fromkeys(pythons)) or [_this_python()], baseline)
+    if github_matrix:
+        from omi.matrix.render import github_matrix as render_github
+
+        click.echo(render_github(matrix))
+        return
+    _run_matrix(matrix, find_links, offline, jobs, installer, cache_dir, refresh, timeout)
+    _matrix_output(matrix, output_format, html)
+
+
+def _this_python() -> str:
+    import sys
+
+    return f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def _read_plugins_file(stream: Any) -> list[str]:
+    text = stream.read((1 << 20) + 1)
+    if len(text) > 1 << 20:
+        raise UsageError(f"--plugins-file {stream.name} is larger than 1 MiB")
+    return [line.split("#", 1)[0].strip() for line in text.splitlines()
+            if line.split("#", 1)[0].strip()]
+
+
+def _run_matrix(matrix: Any, find_links: tuple[str, ...], offline: bool, jobs: int | None,
+                installer: str, cache_dir: str | None, refresh: bool, timeout: float) -> None:
+    """Run the cells, with what makes the environments and a progress line on a terminal."""
+    import sys
+    from pathlib import Path
+
+    from omi.index import cache_dir as omi_cache_dir
+    from omi.matrix import envs
+    from omi.matrix.cells import Settings
+    from omi.matrix.run import run_matrix
+
+    chosen = envs.choose_installer(installer)
+    for python in matrix.pythons:
+        envs.find_python(python)  # a missing Python is a usage error before anything runs
+    settings = Settings(Path(cache_dir or os.path.join(omi_cache_dir(), "matrix")).absolute(),
+                        chosen, find_links, offline, refresh, timeout)
+    tty = sys.stderr.isatty()
+    if tty:  # early word on a terminal; every output format says it too
+        click.echo(f"Environments: {chosen.describe()}, cached in {settings.cache}", err=True)
+
+    def progress(done: int, total: int, cell: Any) -> None:
+        click.echo(f"\r\033[K[{done}/{total}] {cell.status}: {visible(cell.plugin)} x "
+                   f"{visible(cell.omi)} x py{cell.python}", nl=done == total, err=True)
+
+    run_matrix(matrix, settings, jobs or os.cpu_count() or 1, progress if tty else None)
+
+
+@matrix_command.command("merge")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@FORMAT_OPTION
+@HTML_OPTION
+def matrix_merge(reports: tuple[str, ...], output_format: str, html: str | None) -> None:
+    """Join the JSON reports of matrix jobs (one cell each, e.g. from --github-matrix) into
+    one matrix: the same table, JSON and HTML as a run on one machine, regressions marked
+    anew. Exit codes as for a run.
+
+    \b
+    Example:
+      omi plugins matrix merge reports/*.json --html matrix.html
+    """
+    from omi.matrix.run import merge
+
+    if html is not None:
+        _check_writable(html, "--html", "matrix.html")
+    _matrix_output(merge(reports), output_format, html)

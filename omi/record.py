@@ -25,7 +25,8 @@ RECORD_FILES = (ANSWERS_FILE, BASE_FILE)
 MAX_RECORD_BYTES = 4 << 20
 RECORD_SHAPES = {"template": (str, "text"), "name": (str, "text"),
                  "omi_openclaw_version": (str, "text"), "variables": (dict, "a JSON object"),
-                 "skip": (list, "a list of globs"), "base": (dict, "a JSON object")}
+                 "skip": (list, "a list of globs"), "base": (dict, "a JSON object"),
+                 "suite_noted": (str, "text")}
 BASE_NOTE = ("The rendering of the omi-openclaw template this project was last updated from; "
              "`omi plugins update` merges template changes against it. Do not edit.")
 

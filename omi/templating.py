@@ -84,13 +84,25 @@ def _ask_until_valid(key: str, value: Any, choices: Sequence[str] | None, prefix
 
 
 def _ask(key: str, value: Any, choices: Sequence[str] | None, prefix: str) -> Any:
-    """cookiecutter's own prompts, so `omi plugins new` asks as `cookiecutter` does."""
-    from cookiecutter.prompt import read_user_choice, read_user_variable
+    """cookiecutter's own prompts, so `omi plugins new` asks as `cookiecutter` does; a choice
+    takes its number, as cookiecutter's does, or its name in any case."""
+    from cookiecutter.prompt import read_user_variable
 
     if choices is None:
         return read_user_variable(key, value, prefix=prefix)
-    return read_user_choice(key, [value, *(choice for choice in choices if choice != value)],
-                            prefix=prefix)
+    options = [value, *(choice for choice in choices if choice != value)]
+    numbered = {str(number): option for number, option in enumerate(options, 1)}
+    named = {str(option).casefold(): option for option in options}
+    listed = "\n".join(f"    [bold magenta]{number}[/] - [bold]{option}[/]"
+                       for number, option in numbered.items())
+    while True:
+        answer = str(read_user_variable(f"Select {key}\n{listed}\n    Choose the {key} by "
+                                        f"number or name", "1", prefix=prefix)).strip()
+        chosen = numbered.get(answer, named.get(answer.casefold()))
+        if chosen is not None:
+            return chosen
+        print(f"Error: {answer!r} is not one of the options; type its number (1-{len(options)}) "
+              f"or its name, e.g. {options[0]}", file=sys.stderr, flush=True)
 
 
 def render_tree(template: Path, context: Mapping[str, Any], output: Path) -> Path:

@@ -28,6 +28,7 @@ the plugin was stuck, and the session goes on to the next test.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import sys
 import tempfile
@@ -43,7 +44,17 @@ from packaging.version import Version
 
 from omi.conformance.authoring import CALL_TIMEOUT, Check, CheckFailure
 from omi.conformance.building import InstanceFactory, instance_factory
-from omi.conformance.outcome import ADVISORY, FAILED, Outcome, default_timeout, execute
+from omi.conformance.outcome import (
+    ADVISORY,
+    EXITS,
+    FAILED,
+    NOT_TESTED,
+    Outcome,
+    default_timeout,
+    execute,
+    exit_failure,
+    valid_timeout,
+)
 from omi.conformance.registry import checks_for
 from omi.conformance.target import (
     check_known_failures,
@@ -115,10 +126,10 @@ class _Conformance:
     def _factory(self, request: pytest.FixtureRequest) -> Callable[[Path], Any]:
         raise NotImplementedError
 
-    def _declared_on(self, factory: Callable[[Path], Any]) -> type:
+    def _declared_on(self, factory: Callable[[Path], Any], workdir: Path) -> type:
         if self.plugin_class is not None:
             return self.plugin_class
-        scratch = Path(tempfile.mkdtemp(prefix="omi-probe-"))
+        scratch = Path(tempfile.mkdtemp(prefix="omi-probe-", dir=workdir))
         try:
             instance = factory(scratch)
             close = getattr(instance, "close", None)
@@ -129,9 +140,9 @@ class _Conformance:
             shutil.rmtree(scratch, ignore_errors=True)
 
     def _timeout(self) -> float:
-        if self.check_timeout is not None:
-            return self.check_timeout
         try:
+            if self.check_timeout is not None:
+                return valid_timeout(f"{type(self).__name__}.check_timeout", self.check_timeout)
             return default_timeout()
         except ValueError as error:
             pytest.fail(str(error), pytrace=False)
@@ -139,10 +150,14 @@ class _Conformance:
     def _run(self, check: Check, request: pytest.FixtureRequest) -> None:
         timeout = self._timeout()
         factory = self._factory(request)
-        verdict = _within(timeout, check.name, factory, lambda: self._check(check, factory))
+        workdir = Path(tempfile.mkdtemp(prefix="omi-check-"))
+        verdict = _within(timeout, check.name, factory, workdir,
+                          lambda: self._check(check, factory, workdir))
         if isinstance(verdict, str):  # why the check does not apply
             pytest.skip(verdict)
         known, outcome = verdict
+        if outcome.status == NOT_TESTED:  # the plugin's service could not be reached
+            pytest.skip(f"not tested: {outcome.message}")
         if check.name in known:
             request.node.add_marker(pytest.mark.xfail(reason=known[check.name], strict=False))
         if outcome.status == ADVISORY:
@@ -157,11 +172,12 @@ class _Conformance:
                           f"known_failures with the reason] ")
             pytest.fail(f"{prefix}{check.name}: {outcome.message}", pytrace=False)
 
-    def _check(self, check: Check, factory: Callable[[Path], Any]
+    def _check(self, check: Check, factory: Callable[[Path], Any], workdir: Path
                ) -> Union[str, Tuple[Dict[str, str], Outcome]]:
         """The skip reason, or the known failures and the outcome: everything that calls the
-        plugin (building the probe instance too), so the timeout covers all of it."""
-        declared_on = self._declared_on(factory)
+        plugin (building the probe instance too), so the timeout covers all of it. Every
+        file it makes is in `workdir`."""
+        declared_on = self._declared_on(factory, workdir)
         capabilities: FrozenSet[str] = declared_capabilities(declared_on)
         known = {**declared_known_failures(declared_on), **self.known_failures}
         reason = check.skip_reason(capabilities)
@@ -170,7 +186,7 @@ class _Conformance:
         # An instance from the `plugin` fixture belongs to the fixture, which may share it
         # between checks (scope="class"): the check must not close it.
         return known, execute(check, factory, capabilities, self.seed, self.call_timeout,
-                              close_instances=self.interface == "storage")
+                              close_instances=self.interface == "storage", workdir=workdir)
 
 
 #: Instances a timed-out check may still hold (a lock, a connection): never handed to
@@ -178,14 +194,18 @@ class _Conformance:
 _STUCK: List[Any] = []
 
 
-def _within(timeout: float, name: str, factory: Callable[[Path], Any],
+def _within(timeout: float, name: str, factory: Callable[[Path], Any], workdir: Path,
             work: Callable[[], Any]) -> Any:
-    """`work()`'s result, computed in a daemon thread given `timeout` seconds.
+    """`work()`'s result, computed in a daemon thread given `timeout` seconds; `workdir`, its
+    scratch directory, is removed when it ends.
 
     A thread cannot be killed: one still running at the deadline is left behind (a daemon, so
-    it never holds up the interpreter's exit) and the test fails with its stack, which shows
-    where the plugin was stuck. The instance it used is marked stuck, so a fixture that
-    shares it (scope="class") fails the later checks at once instead of hanging them too.
+    it never holds up the interpreter's exit), its directory is removed when the session
+    exits, and the test fails with its stack, which shows where the plugin was stuck. The
+    instance it used is marked stuck, so a fixture that shares it (scope="class") fails the
+    later checks at once instead of hanging them too. KeyboardInterrupt or SystemExit from
+    the plugin fails the test as it fails the check under `omi plugins check`, and the
+    session goes on.
     """
     result: Dict[str, Any] = {}
 
@@ -198,7 +218,10 @@ def _within(timeout: float, name: str, factory: Callable[[Path], Any],
     thread = threading.Thread(target=run, name=f"omi-check-{name}", daemon=True)
     thread.start()
     thread.join(timeout)
-    if thread.is_alive():
+    if not thread.is_alive():
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        atexit.register(shutil.rmtree, workdir, ignore_errors=True)
         frame = sys._current_frames().get(thread.ident or 0)
         stack = "".join(traceback.format_stack(frame)) if frame else "(no stack)\n"
         instance = getattr(factory, "instance", None)  # a _FixtureInstance's
@@ -207,6 +230,8 @@ def _within(timeout: float, name: str, factory: Callable[[Path], Any],
         pytest.fail(f"{name}: did not finish within {timeout:g} s (the plugin hangs, or needs "
                     f"a larger check_timeout or OMI_CHECK_TIMEOUT); where it was stuck:\n"
                     f"{stack}", pytrace=False)
+    if isinstance(result.get("error"), EXITS):
+        pytest.fail(f"{name}: {exit_failure(result['error'])}", pytrace=False)
     if "error" in result:
         raise result["error"]
     return result["value"]
@@ -235,11 +260,16 @@ class _InstanceConformance(_Conformance):
             )
         _check_options(self.plugin_class, self.plugin_options)
         directory = Path(tempfile.mkdtemp(prefix="omi-plugin-"))
+        problem = None
         try:
             instance = instance_factory(self.plugin_class, self.plugin_options)(directory)
         except CheckFailure as failure:  # the text omi plugins check gives, not a traceback
+            problem = str(failure)
+        except EXITS as error:  # the plugin's constructor: not the end of the session
+            problem = exit_failure(error)
+        if problem is not None:
             shutil.rmtree(directory, ignore_errors=True)
-            pytest.fail(str(failure), pytrace=False)
+            pytest.fail(problem, pytrace=False)
         yield instance
         close = getattr(instance, "close", None)  # built here, so closed here
         if callable(close):

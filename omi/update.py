@@ -4,7 +4,10 @@
 the answers file. An update renders the installed templates again with the same answers and
 merges the template's changes (base -> fresh rendering) into the author's files (base ->
 project) file by file, with a three-way merge: edits on both sides survive, overlapping edits
-become standard conflict markers. The base travels with the project, so this works after
+become standard conflict markers. The files a template lists as `_written_once` in its
+cookiecutter.json (the implementation module and its unit tests, which the author rewrites)
+are the author's once written: an update adds one the template newly has and the project
+lacks, and never touches them after. The base travels with the project, so this works after
 `pip install -U omi-openclaw`, offline, and without git; see README, "Keeping a plugin current".
 
 Nothing is written until every file's new content is known and staged beside its target; the
@@ -77,6 +80,17 @@ def still_asked(plugin_type: str, variables: Mapping[str, Any],
     return kept
 
 
+def written_once(plugin_type: str, template_dir: Optional[Path] = None) -> List[str]:
+    """The globs of the files the template writes once and then leaves to the author: the
+    `_written_once` list of its cookiecutter.json."""
+    globs = template_variables(template_dir or templates_root() / plugin_type).get(
+        "_written_once", [])
+    if not isinstance(globs, list) or not all(isinstance(glob, str) for glob in globs):
+        raise UpdateError(f"the {plugin_type} template's cookiecutter.json: '_written_once' "
+                          f"must be a list of globs; reinstall omi-openclaw")
+    return globs
+
+
 # --- planning an update -------------------------------------------------------------------
 
 
@@ -107,10 +121,18 @@ class UpdatePlan:
     behind: bool = False
     record_changed: bool = False
     notes: List[str] = field(default_factory=list)  # what the author should know beyond files
+    managed: List[str] = field(default_factory=list)  # the paths the update keeps current
+    yours: List[str] = field(default_factory=list)  # written once, then the author's alone
 
     @property
     def conflicts(self) -> List[Change]:
         return [change for change in self.changes if change.status == "conflict"]
+
+    @property
+    def answers_changed(self) -> bool:
+        """Whether the skip globs or the variables differ from the recorded ones."""
+        return any(self.answers.get(key) != self.previous.get(key)
+                   for key in ("skip", "variables"))
 
     @property
     def from_version(self) -> str:
@@ -226,36 +248,50 @@ def plan_update(project: os.PathLike[str] | str, skip: Sequence[str] = (),
     fresh = keep_suite_version(fresh, base)
     answers["variables"] = rendered_answers["variables"]
     answers["omi_openclaw_version"] = __version__
+    owned = written_once(answers["template"], template_dir)
+    left_alone = [*answers["skip"], *owned]
     refuse_conflict_markers(project, [path for path in sorted(set(base) | set(fresh))
-                                      if not is_skipped(path, answers["skip"])])
+                                      if not is_skipped(path, left_alone)])
     plan = UpdatePlan(project, previous, answers, fresh)
+    plan.managed = [path for path in sorted(fresh) if not is_skipped(path, left_alone)]
+    plan.yours = [path for path in sorted(fresh)
+                  if is_skipped(path, owned) and not is_skipped(path, answers["skip"])]
+    _plan_changes(plan, base, owned, engine)
+    suite = suite_note(project, fresh, answers["template"])
+    if suite and previous.get("suite_noted") != __version__:
+        answers["suite_noted"] = __version__  # said once per release: the record remembers it
+    else:
+        suite = None
+    plan.record_changed = plan.behind or plan.answers_changed or \
+        answers.get("suite_noted") != previous.get("suite_noted")
+    plan.notes = [note for note in (requirement_note(base, fresh, answers["skip"]), suite)
+                  if note]
+    return plan
+
+
+def _plan_changes(plan: UpdatePlan, base: Files, owned: Sequence[str], engine: str) -> None:
+    """Add to `plan` a change for each file the template changed since `base`: merged into a
+    managed file, or written once where a file the author owns (`owned` globs) is missing."""
     labels = Labels(base=f"template as generated (omi-openclaw {plan.from_version})",
                     theirs=f"template (omi-openclaw {__version__})")
-    for path in sorted(set(base) | set(fresh)):
-        old, new = base.get(path), fresh.get(path)
+    for path in sorted(set(base) | set(plan.base)):
+        old, new = base.get(path), plan.base.get(path)
         if old == new:
             continue
-        if is_skipped(path, answers["skip"]):
+        if is_skipped(path, plan.answers["skip"]):
             plan.changes.append(Change(path, "skipped", None, None, "--skip"))
-            continue
-        plan.behind = True
-        change = _decide(path, old, _project_file(project, path), new, labels, engine)
-        if change:
-            plan.changes.append(change)
-    previous_without_base = {key: value for key, value in previous.items() if key != "base"}
-    plan.record_changed = plan.behind or any(
-        answers.get(key) != previous_without_base.get(key) for key in ("skip", "variables"))
-    plan.notes = [note for note in (requirement_note(base, fresh, answers["skip"]),
-                                    suite_note(project, fresh, answers["template"])) if note]
-    return plan
+        elif not is_skipped(path, owned):
+            plan.behind = True
+            change = _decide(path, old, _project_file(plan.project, path), new, labels, engine)
+            if change:
+                plan.changes.append(change)
+        elif old is None and new is not None and _project_file(plan.project, path) is None:
+            plan.behind = True  # new in the template: written once, the author's from now on
+            plan.changes.append(Change(path, "added", None, new))
 
 
 # --- what an update must not do on its own -------------------------------------------------
 
-#: A conflict left by an earlier update: the whole <<<<<<< ... ======= ... >>>>>>> block, so a
-#: Markdown or reStructuredText heading underlined with ======= is not one.
-CONFLICT_BLOCK = re.compile(r"^<<<<<<<(?: .*)?\r?\n(?:.*\n)*?=======\r?\n(?:.*\n)*?"
-                            r">>>>>>>(?: |\r?$)", re.MULTILINE)
 #: `suite_version = "X"` in a generated test module.
 SUITE_LINE = re.compile(r"""^(?P<head>[ \t]*suite_version[ \t]*=[ \t]*)"""
                         r"""(?P<q>["'])(?P<version>[^"'\n]*)(?P=q)""", re.MULTILINE)
@@ -275,12 +311,32 @@ def refuse_conflict_markers(project: Path, paths: Iterable[str]) -> None:
             continue
         if target.is_file() and not target.is_symlink():
             text = as_text(target.read_bytes())
-            if text is not None and CONFLICT_BLOCK.search(text):
+            if text is not None and has_conflict_block(text):
                 unresolved.append(path)
     if unresolved:
         raise UpdateError(f"{_some(unresolved)} still hold(s) <<<<<<< conflict markers from an "
                           f"earlier update; resolve them (keep the lines you want, delete the "
                           f"marker lines), commit, then run omi plugins update again")
+
+
+def has_conflict_block(text: str) -> bool:
+    """Whether `text` holds a conflict left by an earlier update: a `<<<<<<<` line, later a
+    `=======` line, later a `>>>>>>>` line (a Markdown or reStructuredText heading underlined
+    with ======= alone is not one). One pass over the lines: linear in the text's length,
+    whatever the text (a regular expression spanning lines backtracked for minutes on a
+    long README)."""
+    lines = text.split("\n")
+    stage = 0  # 0: looking for <<<<<<<, 1: for =======, 2: for >>>>>>>
+    for number, line in enumerate(lines):
+        line = line[:-1] if line.endswith("\r") else line
+        ended = number < len(lines) - 1  # the first two markers are whole lines
+        if stage == 0 and ended and (line == "<<<<<<<" or line.startswith("<<<<<<< ")):
+            stage = 1
+        elif stage == 1 and ended and line == "=======":
+            stage = 2
+        elif stage == 2 and (line == ">>>>>>>" or line.startswith(">>>>>>> ")):
+            return True
+    return False
 
 
 def _some(paths: Sequence[str], shown: int = 3) -> str:
@@ -379,10 +435,12 @@ def apply_update(plan: UpdatePlan) -> None:
 
 
 def _git(project: Path, *args: str) -> Optional[subprocess.CompletedProcess[str]]:
-    """git's answer in `project`, or None when git is not installed."""
+    """git's answer in `project` (never another repository's, see `omi.gitrepo.run_git`), or
+    None when git is not installed."""
+    from omi.gitrepo import run_git
+
     try:
-        return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True,
-                              timeout=60)
+        return run_git(list(args), project)
     except FileNotFoundError:
         return None
 

@@ -408,14 +408,15 @@ class IgnoresLimit(SQLiteBackend):
 
 
 class DropsSomeMemories(SQLiteBackend):
-    """Silently loses every seventh memory: only a longer random sequence notices."""
+    """Silently loses every third memory an instance is given (the counter starts again with
+    each instance): only a longer random sequence notices."""
 
     stored = 0
 
     def store_memory(self, memory: Dict[str, Any]) -> str:
-        DropsSomeMemories.stored += 1
-        if DropsSomeMemories.stored % 7 == 0:
-            return f"lost-{DropsSomeMemories.stored}"
+        self.stored += 1
+        if self.stored % 3 == 0:
+            return f"lost-{self.stored}"
         return super().store_memory(memory)
 
 
@@ -716,10 +717,11 @@ class FTS5Ranked(SQLiteBackend):
 
     @staticmethod
     def _ranked_rows(db: Any, words: List[str], limit: int) -> List[Any]:
-        rows = db.execute(
-            "SELECT m.id, m.document, bm25(memories_fts) FROM memories_fts "
-            "JOIN memories m ON m.id = memories_fts.id WHERE memories_fts MATCH ? "
-            "ORDER BY bm25(memories_fts) LIMIT ?", (" OR ".join(words), limit)).fetchall()
+        rows = db.execute(  # id and document as BLOBs, as SQLiteBackend reads them
+            "SELECT CAST(m.id AS BLOB), CAST(m.document AS BLOB), bm25(memories_fts) "
+            "FROM memories_fts JOIN memories m ON m.id = memories_fts.id "
+            "WHERE memories_fts MATCH ? ORDER BY bm25(memories_fts) LIMIT ?",
+            (" OR ".join(words), limit)).fetchall()
         return [(memory_id, document, 0, rank) for memory_id, document, rank in rows]
 
 

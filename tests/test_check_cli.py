@@ -192,7 +192,7 @@ def test_list_checks_prints_each_check_with_its_description():
     assert result.returncode == 0
     assert any(line.startswith("storage   data_survives_reopen") and "[needs persistent]" in line
                for line in result.stdout.splitlines())
-    assert "embedding" not in result.stdout
+    assert {line.split()[0] for line in result.stdout.splitlines()} == {"storage"}
     assert omi("plugins", "check", "--list-checks", "graph").returncode == 2
 
 
@@ -369,7 +369,7 @@ def test_all_reports_a_plugin_that_fails_to_import_and_checks_the_rest(make_dist
                  OMI_LOAD_PLUGINS="good,gone")
     assert result.returncode == 2  # the import failure is a phase-1 failure
     lines = result.stdout.splitlines()
-    gone = lines.index("omi.event_handlers:gone [?]")
+    gone = lines.index("omi.event_handlers:gone [event]")
     assert lines[gone + 1] == "  ✗ validate_plugin"
     assert "No module named 'no_such_module_xyz'" in lines[gone + 2]
     assert "  ✓ handle_returns_none" in "\n".join(lines)
@@ -393,8 +393,9 @@ def test_all_reports_a_name_two_distributions_register_once(make_dist):
                  OMI_LOAD_PLUGINS="twin")
     assert result.returncode == 2
     lines = result.stdout.splitlines()
-    assert lines.count("omi.event_handlers:twin [?]") == 1
-    assert "registered by 2 distributions" in lines[lines.index("omi.event_handlers:twin [?]") + 2]
+    assert lines.count("omi.event_handlers:twin [event]") == 1
+    twin = lines.index("omi.event_handlers:twin [event]")
+    assert "registered by 2 distributions" in lines[twin + 2]
     assert lines[-1] == "0 passed, 1 failed, 0 skipped"
 
 
@@ -428,8 +429,9 @@ def test_all_fails_on_a_plugin_registered_under_a_near_miss_group_in_every_forma
     assert text.returncode == 2, text.stdout + text.stderr
     lines = text.stdout.splitlines()
     assert "  ✓ handle_returns_none" in "\n".join(lines)  # the rest is still checked
-    assert lines[lines.index(f"{LOST} [?]"):] == [
-        f"{LOST} [?]", "  ✗ validate_plugin", f"      {reason}", "1 passed, 1 failed, 0 skipped"]
+    assert lines[lines.index(f"{LOST} [event]"):] == [
+        f"{LOST} [event]", "  ✗ validate_plugin", f"      {reason}",
+        "1 passed, 1 failed, 0 skipped"]
     document = json.loads(omi(*run, "--format", "json", OMI_LOAD_PLUGINS="good,lost").stdout)
     lost = document["plugins"][-1]
     assert (lost["plugin"], lost["validation_error"], lost["exit_code"]) == (LOST, reason, 2)
@@ -458,7 +460,7 @@ def test_all_with_group_and_k_and_a_plugin_under_a_near_miss_group(make_dist):
     assert "lost" not in storage.stdout and storage.stdout.endswith("1 passed, 0 failed, "
                                                                     "0 skipped\n")
     every = omi("plugins", "check", "--all", "-k", "recall_honours_limit", **loads)
-    assert every.returncode == 2 and f"{LOST} [?]" in every.stdout
+    assert every.returncode == 2 and f"{LOST} [event]" in every.stdout
     assert "good (JSONLinesHandler)" not in every.stdout  # no check of it matches
     kept_out = omi("plugins", "check", "--all", "-k", "recall_honours_limit",
                    OMI_LOAD_PLUGINS="good,store")
@@ -718,3 +720,115 @@ def test_explain_prints_what_each_check_does_why_and_the_usual_fix():
     result = omi("plugins", "check", "--explain", "data_survives_reopen")
     assert result.returncode == 0
     assert result.stdout.splitlines()[-1] == "  Runs only when the plugin declares: persistent"
+
+
+# --- bounds (issue 23) ------------------------------------------------------------------------
+
+LOUD = """\
+import os
+from conformance_plugins import JSONLinesHandler
+
+def shout(megabytes):
+    chunk = b"x" * (1 << 20)  # one line of them all: no newline
+    for _ in range(megabytes):
+        os.write(1, chunk)
+
+if os.environ.get("LOUD_ON_IMPORT"):
+    shout(100)
+
+class Loud(JSONLinesHandler):
+    def handle(self, event_type, event_data):
+        shout(100)
+        os._exit(1)
+"""
+
+
+def run_measured(*args: str, **env: str) -> tuple[subprocess.CompletedProcess, int]:
+    """`omi ARGS` and the largest resident size, in MiB, of it and the processes it ran."""
+    measure = ("import resource, subprocess, sys\n"
+               "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+               "sys.stdout.write(done.stdout)\nsys.stderr.write(done.stderr)\n"
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)\n"
+               "sys.exit(done.returncode)\n")
+    path = os.pathsep.join([os.environ.get("PYTHONPATH", ""), str(TESTS)])
+    result = subprocess.run([sys.executable, "-c", measure, OMI, *args], capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": path, **env},
+                            timeout=120)
+    *output, peak = result.stdout.splitlines()
+    result.stdout = "\n".join(output)
+    return result, int(peak)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss in KiB")
+@pytest.mark.parametrize("process", ["fork", "spawn"])
+def test_a_plugin_printing_100_mb_gets_a_short_report_and_no_memory_peak(make_dist, process):
+    make_dist("omi-loud", entry_points={"omi.event_handlers": {"loud": "loud_mod:Loud"}},
+              files={"loud_mod.py": LOUD})
+    result, peak = run_measured("plugins", "check", "loud", "-k", "handle_returns_none",
+                                OMI_CHECK_PROCESS=process)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "the interpreter died (exit code 1) during this check: xxx" in result.stdout
+    assert "... (line cut)" in result.stdout
+    assert len(result.stdout) < 3000 and len(result.stderr) < 3000
+    assert peak < 150, f"{peak} MiB"  # reading it all took more than 300 MiB
+
+
+def test_a_plugin_printing_100_mb_on_import_shows_only_the_end(make_dist):
+    make_dist("omi-loud", entry_points={"omi.event_handlers": {"loud": "loud_mod:Loud"}},
+              files={"loud_mod.py": LOUD})
+    result, peak = run_measured("plugins", "check", "loud", "-k", "unknown_event_types",
+                                LOUD_ON_IMPORT="1")
+    assert result.stderr.startswith("[the first 104,792,064 bytes the plugin printed on import "
+                                    "are not shown]\nxxx")
+    assert len(result.stderr) < 100_000
+    assert peak < 150, f"{peak} MiB"
+
+
+ESCAPING = """\
+import os, subprocess, sys, threading
+from conformance_plugins import JSONLinesHandler
+
+SLEEP = [sys.executable, "-c", "import time; time.sleep(60)"]
+# Starts SLEEP in a session of its own, notes its pid and exits at once: SLEEP is an orphan.
+DAEMON = [sys.executable, "-c", "import os, subprocess as s, sys; pid = s.Popen(sys.argv[1:], "
+          "start_new_session=True, stdout=s.DEVNULL, stderr=s.DEVNULL).pid; "
+          "open(os.environ['OMI_TEST_PIDS'], 'a').write(f'{pid} ')", *SLEEP]
+
+class Escapes(JSONLinesHandler):
+    def handle(self, event_type, event_data):
+        helper = subprocess.Popen(SLEEP, start_new_session=True)
+        subprocess.run(DAEMON, check=True)
+        with open(os.environ["OMI_TEST_PIDS"], "a") as pids:
+            pids.write(f"{helper.pid}\\n")
+        if os.environ.get("ESCAPE_AND_HANG"):
+            threading.Event().wait()
+        super().handle(event_type, event_data)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a subreaper is Linux's")
+@pytest.mark.parametrize("process", ["fork", "spawn"])
+@pytest.mark.parametrize("hang", [False, True], ids=["returns", "hangs"])
+def test_processes_a_plugin_starts_in_new_sessions_do_not_survive_the_check(make_dist, tmp_path,
+                                                                           process, hang):
+    make_dist("omi-escapes", entry_points={"omi.event_handlers": {"escapes": "esc_mod:Escapes"}},
+              files={"esc_mod.py": ESCAPING})
+    pids = tmp_path / "pids"
+    env = {"OMI_TEST_PIDS": str(pids), "OMI_CHECK_PROCESS": process}
+    if hang:
+        env["ESCAPE_AND_HANG"] = "1"
+    result = omi("plugins", "check", "escapes", "-k", "handle_returns_none",
+                 *(["--timeout", "2"] if hang else []), **env)
+    assert pids.exists(), result.stdout + result.stderr
+    started = [int(pid) for pid in pids.read_text().split()]
+    try:
+        assert result.returncode == (1 if hang else 0), result.stdout + result.stderr
+        assert len(started) >= 2  # a helper and an orphan for each call
+        deadline = time.monotonic() + 2
+        while any(map(running, started)) and time.monotonic() < deadline:
+            time.sleep(0.02)  # killed: init reaps them
+        assert not any(map(running, started))
+    finally:
+        for pid in started:
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -219,7 +219,7 @@ def test_an_entry_point_naming_only_a_module_shows_the_module(make_dist):
 def test_json_with_group_holds_that_group_only():
     document = json.loads(run("plugins", "list", "--group", "storage", "--format", "json").output)
     assert document == {"schema": "omi.plugins.list/1",
-                        "groups": {"omi.storage_backends": []}, "not_loaded": []}
+                        "groups": {"omi.storage_backends": []}, "not_loaded": [], "notes": []}
 
 
 def test_help_lists_the_lazy_plugins_group_as_click_would_without_importing_it():
@@ -292,13 +292,26 @@ def test_python_dash_m_omi_is_the_omi_command():
     assert bad.returncode == 2 and bad.stderr == "Error: No such command 'nope'; see 'omi --help'\n"
 
 
+def test_python_dash_m_omi_imports_nothing_from_the_working_directory(tmp_path):
+    for name in ("click", "json"):  # one the command imports, one its JSON output does
+        (tmp_path / f"{name}.py").write_text("raise SystemExit('imported from the cwd')\n")
+    for args in (["--version"], ["plugins", "list", "--format", "json"],
+                 ["plugins", "cache", "show", "--format", "json"]):
+        completed = subprocess.run([sys.executable, "-m", "omi", *args], capture_output=True,
+                                   text=True, timeout=60, cwd=tmp_path)
+        assert completed.returncode == 0, completed.stderr
+        assert "imported from the cwd" not in completed.stderr
+
+
 @pytest.mark.parametrize("text, shown", [
-    ("plain\ntext", "plain\ntext"), ("tab\there\r\n", "tab\there\r\n"),
+    ("plain\ntext", "plain\\ntext"), ("tab\there\r\n", "tab\\there\\r\\n"),
     ("esc\x1b[31m", "esc\\x1b[31m"), ("csi\x9b2J", "csi\\x9b2J"), ("bel\x07", "bel\\x07"),
     ("del\x7f", "del\\x7f"), ("half\ud800", "half\\ud800"), ("nonchar\ufffe", "nonchar\\ufffe"),
-    ("nbsp\u00a0and\u2028line", "nbsp\u00a0and\u2028line"),  # not printable, yet harmless
+    ("nbsp\u00a0and\u2028line", "nbsp\u00a0and\\u2028line"),  # a space is harmless
+    ("rlo\u202egnp.exe", "rlo\\u202egnp.exe"), ("lri\u2066x\u2069", "lri\\u2066x\\u2069"),
+    ("lrm\u200e", "lrm\\u200e"), ("tag\U000e0041", "tag\\U000e0041"), ("été", "été"),
 ])
-def test_visible_escapes_exactly_what_drives_a_terminal_or_breaks_xml(text, shown):
+def test_visible_escapes_exactly_what_drives_a_terminal_or_breaks_a_line(text, shown):
     from omi.listing import visible
 
     assert visible(text) == shown

@@ -194,6 +194,22 @@ def test_an_entry_others_may_write_is_not_read(config, private_cache):
     assert load_config(config).storage.name == "sqlite"
 
 
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="Windows: os.stat has no owner or modes")
+@pytest.mark.parametrize("how", ["directory open to others", "a symlink to a private file"])
+def test_an_entry_in_an_open_directory_or_behind_a_symlink_is_not_read(config, private_cache,
+                                                                       tmp_path, how):
+    load_config(config)
+    (entry,) = entries(private_cache)
+    tamper(entry, {"storage": {"backend": "planted"}})
+    if how == "directory open to others":
+        private_cache.chmod(0o755)
+    else:
+        elsewhere = tmp_path / "elsewhere.json"
+        entry.rename(elsewhere)
+        entry.symlink_to(elsewhere)
+    assert load_config(config).storage.name == "sqlite"
+
+
 def test_nothing_is_cached_in_a_directory_open_to_others(config, private_cache):
     private_cache.mkdir(parents=True)
     private_cache.chmod(0o755)

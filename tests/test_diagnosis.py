@@ -398,6 +398,8 @@ def test_the_readme_troubleshooting_section_shows_what_omi_prints(make_dist, tmp
               entry_points={STO: {"jsonl": "omi_storage_jsonl.backend:JSONLBackend"}},
               files={"omi_storage_jsonl/__init__.py": "",
                      "omi_storage_jsonl/backend.py": src.backend("JsonlBackend")})
+    make_dist("omi-storage-x", entry_points={STO: {"x": "omi_x.backends:XBackend"}},
+              files={"omi_x/__init__.py": "", "omi_x/backend.py": src.backend("XBackend")})
     moved = make_dist("omi-embedding-moved", entry_points={EMB: {
         "moved": "omi_embedding_moved.embedder:MovedEmbedder"}})
     (moved / "direct_url.json").write_text(json.dumps(

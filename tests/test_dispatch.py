@@ -355,3 +355,194 @@ def test_nothing_is_undelivered_when_close_delivers_everything():
         dispatcher.dispatch("memory.stored", {"n": n})
     dispatcher.close()
     assert dispatcher.undelivered == 0
+
+
+# --- close() and handlers still in their call (issue 23) -------------------------------------
+
+
+class Gated(EventHandler):
+    """Blocks in handle() until `release`; records handle's start and end and close, in order."""
+
+    interface_version = "1.0"
+
+    def __init__(self) -> None:
+        self.release, self.entered = threading.Event(), threading.Event()
+        self.log: List[str] = []
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        self.log.append("handle")
+        self.entered.set()
+        self.release.wait(10)
+        self.log.append("returned")
+
+    def close(self) -> None:
+        self.log.append("close")
+
+
+def closed_by(dispatcher: Dispatcher) -> threading.Thread:
+    closer = threading.Thread(target=dispatcher.close, args=(lambda h: h.close(),))
+    closer.start()
+    return closer
+
+
+def test_close_waits_for_a_dispatch_in_another_thread_before_closing_its_handler():
+    gated, after = Gated(), Gated()
+    after.release.set()
+    dispatcher = Dispatcher({"gated": gated, "after": after}, close_timeout=2)
+    storing = threading.Thread(target=dispatcher.dispatch, args=("memory.stored", {"n": 1}))
+    storing.start()
+    assert gated.entered.wait(5)
+    closer = closed_by(dispatcher)
+    closer.join(0.2)
+    assert closer.is_alive() and gated.log == ["handle"]  # waiting, not closing under it
+    gated.release.set()
+    closer.join(5)
+    storing.join(5)
+    assert gated.log == ["handle", "returned", "close"]
+    assert after.log == ["handle", "returned", "close"]  # delivered before close
+    assert dispatcher.undelivered == 0
+
+
+def test_when_close_gives_up_a_handler_in_its_call_is_closed_when_it_returns(caplog):
+    """Handlers in the caller's thread: close_timeout runs out while another thread is in
+    handle(); that handler is closed by that thread after its call, the next handler is
+    never called, and the cut-short event is counted."""
+    gated, after = Gated(), Gated()
+    dispatcher = Dispatcher({"gated": gated, "after": after}, close_timeout=0.3)
+    storing = threading.Thread(target=dispatcher.dispatch, args=("memory.stored", {"n": 1}))
+    storing.start()
+    assert gated.entered.wait(5)
+    with caplog.at_level(logging.ERROR, logger="omi.events"):
+        closed_by(dispatcher).join(5)
+    assert gated.log == ["handle"] and after.log == []  # not closed during the call
+    gated.release.set()
+    storing.join(5)
+    assert gated.log == ["handle", "returned", "close"] and after.log == ["close"]
+    assert dispatcher.undelivered == 1
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages[0].startswith("1 events being delivered by other threads were cut short")
+    assert messages[1].startswith("The event handlers are closed when the handle() call still "
+                                  "running returns")
+    with pytest.raises(RuntimeError, match="closed"):
+        dispatcher.dispatch("memory.stored", {"n": 2})
+
+
+def test_in_background_a_handler_in_its_call_is_not_closed_until_it_returns(caplog):
+    gated = Gated()
+    dispatcher = Dispatcher({"gated": gated}, background=True, close_timeout=0.3)
+    dispatcher.dispatch("memory.stored", {"n": 1})
+    dispatcher.dispatch("memory.stored", {"n": 2})
+    assert gated.entered.wait(5)
+    with caplog.at_level(logging.ERROR, logger="omi.events"):
+        closed_by(dispatcher).join(5)
+    assert gated.log == ["handle"]
+    gated.release.set()
+    dispatcher._worker.join(5)
+    assert gated.log == ["handle", "returned", "close"]  # closed after, by the worker
+    assert dispatcher.undelivered == 2
+    assert "handler 'gated' has been running for" in caplog.records[-1].getMessage()
+
+
+class Exits(EventHandler):
+    interface_version = "1.0"
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        if event_data["n"] == 0:
+            raise SystemExit(3)
+        if event_data["n"] == 1:
+            raise KeyboardInterrupt
+
+
+def test_systemexit_and_keyboardinterrupt_in_a_background_handler_are_contained(caplog):
+    recorder = Recorder()
+    dispatcher = Dispatcher({"exits": Exits(), "recorder": recorder}, background=True)
+    with caplog.at_level(logging.ERROR, logger="omi.events"):
+        for n in range(3):
+            dispatcher.dispatch("memory.stored", {"n": n})
+        dispatcher.close()
+    assert [data["n"] for _, data in recorder.events] == [0, 1, 2]
+    assert dispatcher.failures == 2 and dispatcher.undelivered == 0
+    assert [r.exc_info[0] for r in caplog.records] == [SystemExit, KeyboardInterrupt]
+
+
+def test_systemexit_in_a_handler_in_another_caller_thread_is_contained():
+    recorder = Recorder()
+    dispatcher = Dispatcher({"exits": Exits(), "recorder": recorder})
+    storing = threading.Thread(target=dispatcher.dispatch, args=("memory.stored", {"n": 0}))
+    storing.start()
+    storing.join(5)
+    assert recorder.events and dispatcher.failures == 1
+
+
+def test_systemexit_in_the_main_thread_goes_on_up_after_being_counted():
+    """It may be a signal handler's sys.exit (or Ctrl-C): the program's, not the handler's."""
+    dispatcher = Dispatcher({"exits": Exits()})
+    with pytest.raises(SystemExit):
+        dispatcher.dispatch("memory.stored", {"n": 0})
+    assert dispatcher.failures == 1
+
+
+def test_a_dead_worker_is_noticed_and_what_it_left_is_counted_and_logged(caplog, monkeypatch):
+    gated = Gated()
+    dispatcher = Dispatcher({"gated": gated}, background=True, close_timeout=1)
+    real = dispatcher._deliver
+
+    def dies(*args: Any, **kwargs: Any) -> bool:
+        real(*args, **kwargs)
+        raise MemoryError("the worker's own failure")
+
+    monkeypatch.setattr(dispatcher, "_deliver", dies)
+    with caplog.at_level(logging.ERROR, logger="omi.events"):
+        for n in range(3):
+            dispatcher.dispatch("memory.stored", {"n": n})
+        gated.release.set()
+        dispatcher._worker.join(5)
+        assert not dispatcher._worker.is_alive()
+        dispatcher.dispatch("memory.stored", {"n": 3})
+        dispatcher.close()
+    assert gated.log[:2] == ["handle", "returned"]
+    assert dispatcher.undelivered == 3  # two left queued, one after
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages[0] == ("The event thread died: 2 queued events were NOT delivered, nor will "
+                           "later ones be")
+    assert caplog.records[0].exc_info[0] is MemoryError
+    assert messages[1] == ("Event memory.stored NOT delivered: the event thread has died (see "
+                           "the error logged then)")
+
+
+class ClosesItsDispatcher(Gated):
+    dispatcher: Dispatcher
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        self.log.append("handle")
+        self.dispatcher.close(lambda handler: handler.close())
+        self.log.append("returned")
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_a_handler_closing_its_own_dispatcher_neither_waits_for_itself_nor_is_closed_under_it(
+        background):
+    handler = ClosesItsDispatcher()
+    dispatcher = handler.dispatcher = Dispatcher({"self": handler}, background=background,
+                                                 close_timeout=5)
+    start = time.monotonic()
+    dispatcher.dispatch("memory.stored", {"n": 1})
+    if background:
+        dispatcher._worker.join(5)
+    assert time.monotonic() - start < 2  # not close_timeout
+    assert handler.log == ["handle", "returned", "close"]
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_handlers_are_closed_once_even_when_the_dispatcher_was_closed_before(background):
+    """The program (or the exit handler) closed the dispatcher; Memory.close still closes
+    the handlers, and only once however often it is asked."""
+    gated = Gated()
+    gated.release.set()
+    dispatcher = Dispatcher({"gated": gated}, background=background)
+    dispatcher.dispatch("memory.stored", {"n": 1})
+    dispatcher.close()
+    assert gated.log == ["handle", "returned"]
+    for _ in range(2):
+        dispatcher.close(lambda handler: handler.close())
+    assert gated.log == ["handle", "returned", "close"]

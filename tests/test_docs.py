@@ -4,8 +4,11 @@ repository or points at a missing file."""
 
 from __future__ import annotations
 
+import html
 import importlib.util
+import json
 import re
+import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -216,3 +219,99 @@ def test_a_link_out_of_the_repository_or_to_nothing_is_found(tmp_path: Path):
         "docs/index.md: ../../shared/spec/guide.md": "leaves the repository",
         "docs/index.md: guide/gone.md": "points at a missing file",
     }
+
+
+# --- the theme, and the tables as a browser lays them out -------------------------------------
+
+
+def test_the_site_uses_material_and_loads_nothing_from_other_hosts(site: Path):
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert re.search(r'name="generator" content="mkdocs-[\d.]+, mkdocs-material-[\d.]+"', home)
+    assert 'href="stylesheets/extra.css"' in home
+    for built in site.rglob("*.html"):
+        head = built.read_text(encoding="utf-8").split("<body", 1)[0]
+        assert not re.search(r'(?:src|href)="(?:https?:)?//', head), built
+
+
+#: Appended to a built page: once it has loaded and Material has wrapped its tables, write into
+#: <body data-measured> how many tables the content column holds, its width, and the header
+#: row of each table wider than the column or scrolling sideways.
+MEASURE = """<script>
+window.addEventListener("load", () => setTimeout(() => {
+  const column = document.querySelector(".md-content__inner");
+  const limit = column.getBoundingClientRect().right + 1;
+  const wide = [...column.querySelectorAll("table")].filter(table => {
+    const boxes = [table, table.parentElement, table.closest(".md-typeset__scrollwrap")];
+    return table.getBoundingClientRect().right > limit || boxes.some(
+      box => box !== null && box.scrollWidth > box.clientWidth + 1);
+  }).map(table => table.rows[0].innerText.replace(/\\s+/g, " ").trim());
+  document.body.setAttribute("data-measured", JSON.stringify(
+    {tables: column.querySelectorAll("table").length, width: column.clientWidth, wide: wide}));
+}, 300));
+</script></body>"""
+CHROMIUM = next((found for name in ("chromium", "chromium-browser", "google-chrome")
+                 if (found := shutil.which(name))), None)
+
+
+def measured(page_html: Path, width: int = 1280) -> Dict[str, object]:
+    """The tables of a built page as headless Chromium lays it out `width` pixels wide."""
+    page_html.write_text(page_html.read_text(encoding="utf-8").replace("</body>", MEASURE),
+                         encoding="utf-8")
+    assert CHROMIUM is not None
+    completed = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", f"--window-size={width},900", "--virtual-time-budget=5000",
+         "--dump-dom", page_html.as_uri()], capture_output=True, text=True, timeout=120)
+    found = re.search(r'data-measured="([^"]*)"', completed.stdout)
+    assert found, completed.stderr[-2000:]
+    result: Dict[str, object] = json.loads(html.unescape(found.group(1)))
+    return result
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium to lay the pages out")
+def test_every_table_fits_the_content_column_at_1280_pixels(site: Path, tmp_path: Path):
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    pages = sorted(path for path in copy.rglob("index.html")
+                   if "<table" in path.read_text(encoding="utf-8"))
+    assert len(pages) >= 10
+    for path in pages:
+        result = measured(path)
+        assert result["tables"] and result["wide"] == [], (path.relative_to(copy), result)
+        assert int(str(result["width"])) >= 900, (path.relative_to(copy), result)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium to lay the pages out")
+def test_the_table_measure_sees_a_table_too_wide_for_the_column(site: Path, tmp_path: Path):
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    checks = copy / "reference" / "checks" / "index.html"
+    wide = ('<table><tr><th>Too wide</th></tr><tr><td style="white-space: nowrap">'
+            + "word " * 300 + "</td></tr></table>")
+    text = checks.read_text(encoding="utf-8")
+    checks.write_text(text.replace("<h2", wide + "<h2", 1), encoding="utf-8")
+    assert measured(checks)["wide"] == ["Too wide"]
+
+
+@pytest.mark.slow
+def test_the_documented_docs_install_is_all_mkdocs_build_needs(tmp_path: Path):
+    """`pip install -e ".[docs]"` (the README's command) in a new virtual environment, then the
+    strict build: no package of the `dev` extra is needed."""
+    import venv
+
+    checkout = tmp_path / "omi-openclaw"
+    shutil.copytree(ROOT, checkout, ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "dist", "build", "site", "__pycache__", "*.egg-info", "examples",
+        "bench", ".mypy_cache"))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert 'pip install -e ".[docs]"' in readme
+    venv.create(tmp_path / "venv", with_pip=True)
+    python = str(tmp_path / "venv" / "bin" / "python")
+    for argv in ([python, "-m", "pip", "install", "--quiet", "-e", ".[docs]"],
+                 [python, "-m", "mkdocs", "build", "--strict", "-f", "docs/mkdocs.yml",
+                  "--site-dir", str(tmp_path / "site")]):
+        completed = subprocess.run(argv, cwd=checkout, capture_output=True, text=True,
+                                   timeout=900)
+        assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert (tmp_path / "site" / "reference" / "checks" / "index.html").is_file()

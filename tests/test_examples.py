@@ -77,7 +77,7 @@ print(json.dumps(found))
 
 @pytest.fixture(scope="session")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
-    """A venv with omi-openclaw (editable) and every example (editable, with [test])."""
+    """A venv with omi-openclaw (editable) and every example (editable, with [testing])."""
     path = tmp_path_factory.mktemp("examples") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, timeout=120)
     env = {key: value for key, value in os.environ.items()
@@ -85,7 +85,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
     env.update(VIRTUAL_ENV=str(path), PATH=f"{path / 'bin'}{os.pathsep}{env.get('PATH', '')}")
     packages = ["-e", str(ROOT)]
     for example in EXAMPLES:
-        packages += ["-e", f"{example}[test]"]
+        packages += ["-e", f"{example}[testing]"]
     pip = subprocess.run([str(path / "bin" / "python"), "-m", "pip", "install",
                           "--disable-pip-version-check", *packages],
                          env=env, text=True, capture_output=True, timeout=600)

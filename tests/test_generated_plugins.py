@@ -71,7 +71,7 @@ def projects(wheel_env: Environment, tmp_path_factory: pytest.TempPathFactory) -
         run([wheel_env.tool("omi"), "plugins", "new", plugin_type, name, "-o", out,
              "--no-input", "--author", "Ada Lovelace", "--email", "ada@example.org"], cwd=out)
     run([wheel_env.tool("python"), "-m", "pip", "install", "--quiet",
-         *(f"-e{out / f'omi-{plugin_type}-{name}'}[test]"
+         *(f"-e{out / f'omi-{plugin_type}-{name}'}[testing]"
            for plugin_type, (name, _) in TYPES.items())], cwd=out)
     return out
 

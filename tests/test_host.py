@@ -632,3 +632,42 @@ def test_cli_recall_escapes_what_other_programs_stored(cli_config, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output == (f" 1. {memory_id}  red \\x1b[31m alert\\x9b2J  "
                              f"[from\\x07=api\\x1b]0;x\\x07]\n")
+
+
+class _InCall(EventHandler):
+    """Blocks in handle() until released; logs handle's start and end and close, in order."""
+
+    interface_version = "1.0"
+
+    def __init__(self) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.log: List[str] = []
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        self.log.append("handle")
+        self.entered.set()
+        self.release.wait(10)
+        self.log.append("returned")
+
+    def close(self) -> None:
+        self.log.append("close")
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_memory_close_never_closes_a_handler_during_another_threads_handle(tmp_path,
+                                                                          background):
+    handler = _InCall()
+    memory = Memory(SQLiteBackend(tmp_path / "m.db"), handlers={"in-call": handler},
+                    background=background, close_timeout=1)
+    storing = threading.Thread(target=memory.store, args=("hello",))
+    storing.start()
+    assert handler.entered.wait(5)
+    memory.close()  # gives up after 1 s: the handler is still in its call
+    assert handler.log == ["handle"]
+    handler.release.set()
+    storing.join(5)
+    deadline = time.monotonic() + 5
+    while handler.log[-1] != "close" and time.monotonic() < deadline:
+        time.sleep(0.01)  # the background thread closes it as its call returns
+    assert handler.log == ["handle", "returned", "close"]
+    assert memory.dispatcher.undelivered == 1

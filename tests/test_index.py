@@ -297,6 +297,123 @@ def test_a_version_edited_in_place_in_an_egg_info_is_seen(env):
     assert names(env.check("miss"), EVT) == [("egg", "2.0")]
 
 
+def test_an_in_place_edit_that_puts_the_mtime_back_is_seen(env):
+    site = env.site("site")
+    dist_info = embedder_dist(site)
+    env.pythonpath = [site]
+    stamp = age(site)
+    env.check("miss")
+    env.check("hit")
+    entry_points = dist_info / "entry_points.txt"
+    # `cp -p`, `rsync --inplace`: same size, mtime to the nanosecond, directory untouched.
+    with entry_points.open("r+") as file:
+        text = file.read()
+        file.seek(0)
+        file.write(text.replace("one = emb_one:Embedder", "uno = emb_one:Embedder"))
+    os.utime(entry_points, ns=(stamp, stamp))
+    os.utime(dist_info, ns=(stamp, stamp))
+    assert "uno" in [n for n, _ in names(env.check("miss"))]
+    env.check("hit")
+
+
+def test_entry_points_of_an_egg_directory_on_sys_path_are_fingerprinted(env):
+    egg = env.site("omi_egg-1.0-py3.egg")  # what easy_install (and a .pth) puts on sys.path
+    (egg / "EGG-INFO").mkdir()
+    (egg / "EGG-INFO" / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: omi-egg\n"
+                                               "Version: 1.0\n")
+    (egg / "EGG-INFO" / "entry_points.txt").write_text(f"[{EVT}]\negg = egg_mod:Handler\n")
+    (egg / "egg_mod.py").write_text(src.handler("Handler"))
+    env.pythonpath = [egg]
+    stamp = age(egg)
+    assert names(env.check("miss"), EVT) == [("egg", "1.0")]
+    env.check("hit")
+    (egg / "EGG-INFO" / "entry_points.txt").write_text(f"[{EVT}]\negg = egg_mod:Handler\n"
+                                                       f"second = egg_mod:Handler\n")
+    os.utime(egg / "EGG-INFO" / "entry_points.txt", ns=(stamp + 1, stamp + 1))  # dirs as were
+    assert names(env.check("miss"), EVT) == [("egg", "1.0"), ("second", "1.0")]
+    env.check("hit")
+
+
+PLANTED = ["planted", "planted_mod:Cls", EMB, None]
+
+
+def planted_index(env: Env, monkeypatch) -> Path:
+    """A good index with one entry point added that no distribution declares: what another
+    user who can write the cache directory could make omi list and import."""
+    site = env.site("site")
+    embedder_dist(site)
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setattr(index, "RACY_NS", 0)  # whatever on sys.path (tests/) was just edited
+    index.entry_points((EMB, STO, EVT))
+    (file,) = env.cache.glob("plugins-*.json")
+    document = json.loads(file.read_text())
+    document["entry_points"].append(PLANTED)
+    file.write_text(json.dumps(document))
+    assert PLANTED[0] in [ep.name for ep in index.entry_points((EMB, STO, EVT))[EMB]]
+    return file
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="Windows: os.stat has no owner or modes")
+@pytest.mark.parametrize("how", ["file open to others", "directory open to others",
+                                 "another user's file", "a symlink to a file"])
+def test_an_index_another_user_could_have_written_is_not_read(env, monkeypatch, how):
+    file = planted_index(env, monkeypatch)
+    if how == "file open to others":
+        file.chmod(0o622)
+    elif how == "directory open to others":
+        file.parent.chmod(0o777)
+    elif how == "another user's file":
+        owner = file.stat().st_uid
+        monkeypatch.setattr(os, "getuid", lambda: owner + 1)
+    else:
+        elsewhere = env.cwd.parent / "elsewhere.json"
+        file.rename(elsewhere)
+        file.symlink_to(elsewhere)
+    found = index.entry_points((EMB, STO, EVT))
+    assert PLANTED[0] not in [ep.name for ep in found[EMB]]
+    assert "one" in [ep.name for ep in found[EMB]]
+    shown = index.show()
+    if how in ("directory open to others", "another user's file"):  # not written there either
+        assert PLANTED in json.loads(file.read_text())["entry_points"]
+        assert shown["status"] == f"ignored: it {index.UNTRUSTED_DIRECTORY}"
+    else:  # the scan put a good index in its place
+        assert not file.is_symlink() and file.stat().st_mode & 0o777 == 0o600
+        assert PLANTED not in json.loads(file.read_text())["entry_points"]
+        assert shown["status"] == "current"
+
+
+def test_a_broken_distribution_is_reported_and_everything_else_works(env):
+    site = env.site("site")
+    embedder_dist(site)
+    broken = write_distribution(site, "broken", entry_points={EVT: {"b": "broken_mod:H"}})
+    (broken / "entry_points.txt").write_bytes(b"[console_scripts]\nx = caf\xe9:main\n")
+    odd = write_distribution(site, "odd", entry_points={STO: {"odd": "odd_mod:S"}})
+    (odd / "METADATA").write_bytes(b"Metadata-Version: 2.1\nName: odd\nVersion: 1.0\xff\n")
+    env.pythonpath = [site]
+    age(site)
+    problems = [f"{broken}/entry_points.txt is not valid UTF-8 (byte 0xE9 at offset 25): its "
+                f"entry points are ignored; reinstall or remove that distribution",
+                f"{odd}/METADATA is not valid UTF-8 (byte 0xFF at offset 44): its name and "
+                f"version are shown with U+FFFD for the bad bytes; reinstall or remove that "
+                f"distribution"]
+    command = [str(Path(sys.executable).with_name("omi")), "plugins", "list"]
+    environ = {**os.environ, "XDG_CACHE_HOME": str(env.cache.parent), "PYTHONPATH": str(site)}
+    for switch in ("1", "0", "0"):  # no index; the scan that writes it; the index
+        listed = subprocess.run([*command, "--format", "json"], capture_output=True, text=True,
+                                env={**environ, "OMI_NO_CACHE": switch}, timeout=60)
+        assert listed.returncode == 0, listed.stderr
+        assert listed.stderr.splitlines() == problems
+        plugins = json.loads(listed.stdout)["groups"]
+        assert [p["name"] for p in plugins[EMB]] == ["nim", "ollama", "one"]
+        assert [(p["name"], p["version"]) for p in plugins[STO]] == [("odd", "1.0\ufffd")]
+        assert plugins[EVT] == []
+    checked = subprocess.run([*command[:2], "check", "one", "-k", "dimension_positive"],
+                             capture_output=True, text=True, env=environ, timeout=120)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "1 passed, 0 failed" in checked.stdout
+    assert problems[0] in checked.stderr
+
+
 def test_pythonpath_changes_and_new_sys_path_entries(env):
     first, second = env.site("first"), env.site("second")
     embedder_dist(first)
@@ -369,9 +486,9 @@ def test_an_oversized_index_is_not_read(env, monkeypatch):
     age(site)
     index.entry_points((EMB, STO, EVT))
     (file,) = env.cache.glob("plugins-*.json")
-    assert index._read(str(file)) is not None
+    assert index._read(str(file))[0] is not None
     monkeypatch.setattr(index, "MAX_BYTES", file.stat().st_size - 1)
-    assert index._read(str(file)) is None
+    assert index._read(str(file)) == (None, f"is larger than {index.MAX_BYTES} bytes")
 
 
 def test_an_unwritable_cache_directory_costs_only_the_cache(env, tmp_path):
@@ -518,12 +635,15 @@ def test_the_console_script_answers_plain_lists_as_click_does(make_dist, argv):
 def test_only_plain_list_command_lines_skip_click():
     from omi.launch import parse_plain_list
 
-    assert parse_plain_list(["plugins", "list", "-v", "--format", "json"]) == ("json", None, True)
-    assert parse_plain_list(["plugins", "list", "--group", "storage"]) == ("text", "storage", False)
+    assert parse_plain_list(["plugins", "list", "-v", "--format", "json"]) == ("json", None, True,
+                                                                                False)
+    assert parse_plain_list(["plugins", "list", "--group", "storage"]) == ("text", "storage", False,
+                                                                           False)
+    assert parse_plain_list(["plugins", "list", "--strict"]) == ("text", None, False, True)
     for argv in (["--debug", "plugins", "list"], ["plugins", "list", "--format", "xml"],
                  ["plugins", "list", "--bogus"], ["plugins", "list", "--group"],
                  ["plugins", "list", "--help"], ["plugins", "check", "x"],
-                 ["plugins", "list", "x"]):
+                 ["plugins", "list", "x"], ["plugins", "list", "--strict=yes"]):
         assert parse_plain_list(argv) is None, argv
 
 

@@ -698,7 +698,9 @@ def test_git_makes_one_commit_by_the_author_answers_where_git_knows_nobody(tmp_p
     update = CliRunner().invoke(cli, ["plugins", "update", str(project)])
     assert update.exit_code == 0, update.output  # no "uncommitted changes", no note
     assert update.output == ("omi-storage-graph is current with the omi-openclaw "
-                             f"{__version__} templates.\n")
+                             f"{__version__} templates.\nYours, never updated (written once): "
+                             "src/omi_storage_graph/backend.py, tests/test_backend.py; the "
+                             "update keeps the other 12 template file(s) current.\n")
 
 
 def test_git_leaves_an_identity_git_has_alone(tmp_path: Path, no_git_identity: Path):
@@ -731,6 +733,101 @@ def test_a_commit_git_refuses_leaves_nothing(tmp_path: Path):
     assert result.output.rstrip().endswith("; nothing was written")
     assert len(result.output.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gitconfig"]
+
+
+def test_git_ignores_the_repository_variables_a_git_hook_inherits(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch):
+    """Inside a hook, GIT_DIR, GIT_INDEX_FILE, GIT_WORK_TREE... point at the hook's repository:
+    the new project gets its own repository and commit, and the other one is not touched."""
+    other = tmp_path / "other"
+    other.mkdir()
+    for arguments in (["init", "-q"], ["-c", "user.name=A", "-c", "user.email=a@b.c", "commit",
+                                       "-q", "--allow-empty", "-m", "theirs"]):
+        git(other, *arguments)
+    index_before = (other / ".git" / "index").read_bytes() if (other / ".git" / "index").exists() \
+        else None
+    head_before = git(other, "rev-parse", "HEAD")
+    for name, value in {"GIT_DIR": other / ".git", "GIT_WORK_TREE": other,
+                        "GIT_INDEX_FILE": other / ".git" / "index",
+                        "GIT_OBJECT_DIRECTORY": other / ".git" / "objects",
+                        "GIT_COMMON_DIR": other / ".git", "GIT_CONFIG_COUNT": "1",
+                        "GIT_CONFIG_KEY_0": "core.bare", "GIT_CONFIG_VALUE_0": "true"}.items():
+        monkeypatch.setenv(name, str(value))
+    result = invoke("event", "audit", "-o", str(tmp_path), "--no-input", "--git",
+                    "--author", "Ada", "--email", "ada@example.org")
+    assert result.exit_code == 0, result.output
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
+                 "GIT_COMMON_DIR", "GIT_CONFIG_COUNT"):
+        monkeypatch.delenv(name)
+    project = tmp_path / "omi-event-audit"
+    assert git(project, "rev-parse", "--show-toplevel").strip() == str(project)
+    assert git(project, "log", "--format=%s").startswith("Create omi-event-audit")
+    assert git(project, "status", "--porcelain") == ""
+    assert git(other, "rev-parse", "HEAD") == head_before
+    assert git(other, "log", "--format=%s") == "theirs\n"
+    index_after = (other / ".git" / "index").read_bytes() if (other / ".git" / "index").exists() \
+        else None
+    assert index_after == index_before
+
+
+def test_every_variable_git_calls_repository_local_is_cleared():
+    from omi.gitrepo import REPOSITORY_VARIABLES
+
+    local = subprocess.run(["git", "rev-parse", "--local-env-vars"], capture_output=True,
+                           text=True, check=True, timeout=60).stdout.split()
+    assert local and set(local) <= REPOSITORY_VARIABLES
+
+
+def test_a_git_that_says_it_committed_but_did_not_leaves_nothing(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch):
+    """The commit is verified before the command says the project is a repository."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    real = shutil.which("git")
+    (fake / "git").write_text(f"#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = commit ] && exit 0; "
+                              f"done\nexec {real} \"$@\"\n")
+    (fake / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    result = invoke("event", "audit", "-o", str(tmp_path), "--no-input", "--git",
+                    "--author", "Ada", "--email", "ada@example.org")
+    assert result.exit_code == 1
+    assert result.output == ("Error: --git: git reported success but omi-event-audit holds no "
+                             "commit of its own; nothing was written\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "gitconfig"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_during_new_leaves_nothing_as_ctrl_c_does(tmp_path: Path, no_git_identity: Path):
+    """A pre-commit hook holds `new --git` in the middle of its work (the rendering, with its
+    .git, sits in .omi-new-XXXX); SIGTERM then ends it with nothing left behind."""
+    import signal
+    import time
+
+    hooks, started = tmp_path / "hooks", tmp_path / "hook-started"
+    hooks.mkdir()
+    (hooks / "pre-commit").write_text(f"#!/bin/sh\ntouch {started}\nsleep 30\n")
+    (hooks / "pre-commit").chmod(0o755)
+    no_git_identity.write_text(f"[core]\n\thooksPath = {hooks}\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    command = subprocess.Popen([OMI, "plugins", "new", "event", "audit", "-o", str(out),
+                                "--no-input", "--git", "--author", "Ada", "--email",
+                                "ada@example.org"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists():
+            assert command.poll() is None and time.monotonic() < deadline, command.stderr.read()
+            time.sleep(0.02)
+        assert [p.name[:9] for p in out.iterdir()] == [".omi-new-"]
+        command.send_signal(signal.SIGTERM)
+        _, stderr = command.communicate(timeout=20)
+    finally:
+        if command.poll() is None:
+            command.kill()
+    assert command.returncode == 143, stderr
+    assert stderr == "Error: interrupted by SIGTERM: nothing was written\n"
+    assert list(out.iterdir()) == []
 
 
 # --- --help -------------------------------------------------------------------------------

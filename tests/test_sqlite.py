@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -245,3 +247,86 @@ def test_closed_backend_raises_and_close_is_idempotent(db):
                  lambda: backend.add_edge("a", "b", "c"), backend.count):
         with pytest.raises(RuntimeError, match="is closed; create a new one"):
             call()
+
+
+def test_a_full_database_reports_sqlites_error_with_the_path_and_keeps_what_was_stored(backend):
+    first = store(backend, "kept")
+    connection = backend._connection()
+    pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    connection.execute(f"PRAGMA max_page_count={pages + 2}")  # SQLite's own SQLITE_FULL
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        for number in range(100):
+            store(backend, f"{'x' * 3000} {number}")
+    assert str(raised.value) == f"database or disk is full (the SQLite database at {backend.path})"
+    assert raised.value.sqlite_errorname == "SQLITE_FULL"
+    assert not connection.in_transaction
+    stored = backend.count()
+    assert [m["id"] for m in backend.recall("kept")] == [first]
+    with pytest.raises(sqlite3.OperationalError, match="database or disk is full"):
+        backend.add_edge(first, first, "self " + "y" * 20_000)
+    assert backend.count() == stored and backend.edges(first) == []
+
+
+FILE_SIZE_LIMITED = """
+import resource, signal, sys
+from omi.builtin.sqlite import SQLiteBackend
+
+backend = SQLiteBackend(sys.argv[1])
+backend.store_memory({"content": "before the limit"})
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel kills the process
+resource.setrlimit(resource.RLIMIT_FSIZE, (150_000, 150_000))
+try:
+    for number in range(1000):
+        backend.store_memory({"content": "x" * 2000 + str(number)})
+except Exception as error:
+    print(type(error).__name__, error, sep=": ")
+print(backend.count())
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE and SIGXFSZ are POSIX")
+def test_a_file_size_limit_reports_sqlites_error_with_the_path(db):
+    completed = subprocess.run([sys.executable, "-c", FILE_SIZE_LIMITED, str(db)],
+                               capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    error, count = completed.stdout.splitlines()
+    assert error in (f"OperationalError: disk I/O error (the SQLite database at {db}): writing "
+                     f"failed; is a file-size limit (ulimit -f) reached or the disk failing?",
+                     f"OperationalError: database or disk is full (the SQLite database at {db})")
+    reopened = SQLiteBackend(db)
+    assert reopened.count() == int(count) >= 1
+    assert reopened.recall("before limit")[0]["content"] == "before the limit"
+    reopened.close()
+
+
+def write_raw(db: Path, memory_id: bytes | None, document: bytes, content: str = "tea") -> None:
+    """A row as another program may write it: bytes SQLite keeps as TEXT, unchecked."""
+    with sqlite3.connect(db) as other:
+        other.execute("INSERT INTO memories (id, content, document, created_at) "
+                      "VALUES (CAST(? AS TEXT), ?, CAST(? AS TEXT), 4e9)",  # the newest
+                      (memory_id, content, document))
+        other.execute("INSERT INTO memories_fts (content, id) VALUES (?, CAST(? AS TEXT))",
+                      (content, memory_id))
+    other.close()
+
+
+@pytest.mark.parametrize("memory_id, document, problem", [
+    (b"bad-document", b'{"content": "tea \xff"}', "is not valid UTF-8 (byte 0xFF)"),
+    (b"bad-\xc3(-id", b'{"content": "tea"}', "is not valid UTF-8 (byte 0xC3)"),
+    (b"not-json", b"{tea", "is not valid JSON (Expecting property name"),
+    (b"a-list", b'["tea"]', "holds JSON list, not an object"),
+    (None, b'{"content": "tea"}', "has no id or no document (a NULL, or a search entry "),
+])
+def test_a_row_another_program_broke_is_reported_once_and_recall_returns_the_rest(
+        db, backend, caplog, memory_id, document, problem):
+    good = [store(backend, f"tea number {number}") for number in range(3)]
+    write_raw(db, memory_id, document)
+    with caplog.at_level("WARNING", logger="omi.builtin.sqlite"):
+        for query, limit in (("tea", 10), ("tea", 3), ("", 3), ("tea number", 3), ("tea", 3)):
+            found = backend.recall(query, limit)
+            assert sorted(m["id"] for m in found) == sorted(good), (query, limit)
+    shown = "NULL" if memory_id is None else repr(memory_id.decode("utf-8", "backslashreplace"))
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 1, messages  # once, however many recalls meet the row
+    assert messages[0].startswith(f"memory {shown} in {db} {problem}")
+    assert messages[0].endswith(": recall skips it (was it written by another program?)")

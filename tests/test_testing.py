@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -447,3 +450,104 @@ class TestBuild(StorageBackendConformance):
             f"bucket, which was not given: pass it with omi plugins check --option "
             f"bucket=VALUE (under pytest: plugin_options = {{'bucket': ...}}), or define a "
             f"conformance_factory() classmethod that builds a test instance"])
+
+
+# --- bounds (issue 23) ------------------------------------------------------------------------
+
+EXITING_PLUGINS = """\
+from conformance_plugins import HashEmbedder
+
+class Interrupts(HashEmbedder):
+    def embed_batch(self, texts, batch_size=8):
+        raise KeyboardInterrupt
+
+class Exits(HashEmbedder):
+    def embed_batch(self, texts, batch_size=8):
+        raise SystemExit(3)
+"""
+
+#: What both front ends say of a check in which the plugin raised one of them.
+EXIT_MESSAGE = ("batch_matches_single: expected the plugin's calls to return, or to raise an "
+                "Exception; got {exit} (raised at exiting_plugins.py:{line} in embed_batch); "
+                "fix: never raise KeyboardInterrupt or SystemExit from a plugin: they end the "
+                "program that hosts it; raise an Exception")
+
+
+def test_keyboardinterrupt_or_systemexit_from_a_plugin_fails_its_check_and_the_session_goes_on(
+        suite, pytester):
+    pytester.makepyfile(exiting_plugins=EXITING_PLUGINS)
+    result = suite("""
+import pytest
+from omi.testing import EmbeddingProviderConformance
+from exiting_plugins import Exits, Interrupts
+
+class TestInterrupts(EmbeddingProviderConformance):
+    plugin_class = Interrupts
+
+class TestExits(EmbeddingProviderConformance):
+    plugin_class = Exits
+
+def test_after():
+    pass
+""", "-k", "batch_matches_single or after")
+    result.assert_outcomes(failed=2, passed=1)
+    result.stdout.fnmatch_lines([
+        EXIT_MESSAGE.format(exit="KeyboardInterrupt", line=5),
+        EXIT_MESSAGE.format(exit="SystemExit(3)", line=9)], consecutive=False)
+
+
+def test_omi_plugins_check_gives_the_same_verdict_on_keyboardinterrupt(make_dist):
+    make_dist("omi-exiting", files={"exiting_plugins.py": EXITING_PLUGINS})
+    omi = str(Path(sys.executable).with_name("omi"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.environ["PYTHONPATH"], str(TESTS)])}
+    for name, exit, line in (("Interrupts", "KeyboardInterrupt", 5),
+                             ("Exits", "SystemExit(3)", 9)):
+        result = subprocess.run([omi, "plugins", "check", f"exiting_plugins:{name}", "-k",
+                                 "batch_matches_single", "--format", "json"], env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 1, result.stdout + result.stderr
+        (outcome,) = json.loads(result.stdout)["plugins"][0]["results"]
+        assert f"{outcome['name']}: {outcome['message']}" == EXIT_MESSAGE.format(exit=exit,
+                                                                                  line=line)
+
+
+@pytest.mark.parametrize("value", ["float('inf')", "float('nan')", "-1", "0", "'60'", "True"])
+def test_a_bad_check_timeout_fails_each_test_in_one_line(suite, value):
+    result = suite(DEADLOCK_SUITE + f"    check_timeout = {value}\n", "-k",
+                   "add_edge_between or add_edge_rejects_unknown")
+    result.assert_outcomes(failed=2)
+    shown = {"float('inf')": "inf", "float('nan')": "nan"}.get(value, value)
+    result.stdout.fnmatch_lines([f"TestDeadlock.check_timeout must be a number of seconds above "
+                                 f"0 and at most 86400, e.g. 120; got {shown}"])
+
+
+def test_a_timed_out_check_leaves_no_scratch_directory(suite, monkeypatch, tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    result = suite(DEADLOCK_SUITE + "    check_timeout = 1\n", "-k", "add_edge_between",
+                   stuck=True)
+    result.assert_outcomes(failed=1)
+    assert [path.name for path in scratch.iterdir() if path.name.startswith("omi-")] == []
+
+
+def test_a_constructor_raising_systemexit_fails_its_tests_and_the_session_goes_on(suite):
+    result = suite("""
+from omi.testing import EventHandlerConformance
+from conformance_plugins import JSONLinesHandler
+
+class Quits(JSONLinesHandler):
+    def __init__(self, **options):
+        raise SystemExit("no")
+
+class TestQuits(EventHandlerConformance):
+    plugin_class = Quits
+
+def test_after():
+    pass
+""", "-k", "handle_returns_none or after")
+    result.assert_outcomes(failed=1, passed=1)
+    assert "During handling" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["*expected the plugin's calls to return, or to raise an "
+                                 "Exception; got SystemExit(no) (raised at test_plugin.py:6 in "
+                                 "__init__)*"])

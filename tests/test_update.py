@@ -182,6 +182,7 @@ def damage_base(entries: Dict[str, object]):
     (lambda p: edit_answers(p, template=["embedding"]), "'template' must be text, not ["),
     (lambda p: edit_answers(p, template="../embedding"), "unknown template '../embedding'"),
     (lambda p: edit_answers(p, omi_openclaw_version={}), "'omi_openclaw_version' must be text"),
+    (lambda p: edit_answers(p, suite_noted=["0.4.0"]), "'suite_noted' must be text, not ["),
     (lambda p: edit_answers(p, base="x"), "'base' must be a JSON object, not \"x\""),
     (lambda p: edit_answers(p, base={"file": "../x.json"}), "'base' must be {\"file\""),
     (lambda p: edit_answers(p, base={"fingerprint": 5}), "'base' must be {\"file\""),
@@ -303,8 +304,10 @@ def test_update_keeps_the_authors_edits_and_brings_the_templates_changes(
         old_project: Path, engine: str):
     edit_as_author(old_project)
     ours = (old_project / OUR_FILE).read_bytes()
+    embedder = (old_project / EMBEDDER).read_bytes()
     plan = update.plan_update(old_project, engine=engine)
     statuses = {change.path: change.status for change in plan.changes}
+    assert EMBEDDER not in statuses  # the author's since `new` wrote it: never merged into
     assert statuses[".github/workflows/ci.yml"] == "updated"
     assert statuses[".github/workflows/release.yml"] == "added"
     assert statuses["MANIFEST.in"] == "deleted"
@@ -316,7 +319,7 @@ def test_update_keeps_the_authors_edits_and_brings_the_templates_changes(
     readme = (old_project / "README.md").read_text()
     assert readme == edit_readme(fresh["README.md"].decode())
     assert TEMPLATE_LINE in readme and "## Why hello" in readme  # both sides, in one file
-    assert (old_project / EMBEDDER).read_text() == edit_embedder(fresh[EMBEDDER].decode())
+    assert (old_project / EMBEDDER).read_bytes() == embedder != fresh[EMBEDDER]
     for path in (".github/workflows/ci.yml", ".github/workflows/release.yml", "pyproject.toml"):
         assert (old_project / path).read_bytes() == fresh[path], path
     assert "windows-latest" in (old_project / ".github/workflows/ci.yml").read_text()
@@ -512,6 +515,28 @@ def test_a_dirty_work_tree_is_refused_unless_allowed(old_project: Path):
     changed = git(old_project, "status", "--porcelain").splitlines()
     assert " M .github/workflows/ci.yml" in changed and "?? .github/workflows/release.yml" in \
         changed
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_git_status_asks_the_projects_repository_not_the_one_git_dir_names(
+        old_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Run from a git hook of another repository (GIT_DIR, GIT_WORK_TREE set), the update
+    still checks the project's own work tree: clean, so no refusal and no note."""
+    commit_all(old_project)
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "-q")
+    (other / "dirty.txt").write_text("uncommitted\n")
+    git(other, "add", "dirty.txt")  # staged, uncommitted: a dirty tree there
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(other))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(other / ".git" / "index"))
+    result = invoke(str(old_project))
+    assert result.exit_code == 0, result.output
+    assert "Note:" not in result.output and "uncommitted" not in result.output
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        monkeypatch.delenv(name)
+    assert " M README.md" in git(old_project, "status", "--porcelain").splitlines()
 
 
 def test_outside_git_it_updates_and_says_so(old_project: Path):
@@ -881,9 +906,54 @@ def test_markers_in_files_the_template_does_not_manage_are_the_authors_business(
         old_project: Path):
     (old_project / OUR_FILE).write_text("<<<<<<< a\nx = 1\n=======\nx = 2\n>>>>>>> b\n")
     assert invoke(str(old_project), "--check").exit_code == 1  # behind, not refused
-    assert update.CONFLICT_BLOCK.search((old_project / OUR_FILE).read_text())
+    assert update.has_conflict_block((old_project / OUR_FILE).read_text())
     (old_project / "README.md").write_text("<<<<<<< a\r\nx\r\n=======\r\ny\r\n>>>>>>> b")
     assert invoke(str(old_project), "--check").exit_code == 2  # CRLF, no final newline
+
+
+def test_the_conflict_scan_is_linear_in_the_file_size(old_project: Path):
+    """Megabytes of lines that each start a marker block (the shape that made the old
+    multi-line regular expression backtrack for minutes on a 29 KB README) are scanned at
+    the speed of reading them."""
+    import time
+
+    kilobytes = "<<<<<<< x\n=======\n" * 50 + "plain text line\n" * 60
+    readme = old_project / "README.md"
+    for size in (1, 4):  # megabytes
+        readme.write_text(kilobytes * (size * 1024 * 1024 // len(kilobytes)))
+        start = time.perf_counter()
+        assert update.has_conflict_block(readme.read_text()) is False
+        took = time.perf_counter() - start
+        assert took < 2.0, f"{size} MB took {took:.1f} s"
+    readme.write_text(readme.read_text() + ">>>>>>> y\n")
+    assert invoke(str(old_project), "--check").exit_code == 2
+
+
+@pytest.mark.parametrize("text, found", [
+    ("<<<<<<< a\nx\n=======\ny\n>>>>>>> b\n", True),
+    ("<<<<<<<\n=======\n>>>>>>>", True),
+    ("<<<<<<< a\r\n=======\r\n>>>>>>>\r\n", True),
+    ("<<<<<<< a\n<<<<<<< b\nx\n=======\n=======\n>>>>>>> b\n", True),
+    ("=======\n<<<<<<< a\n>>>>>>> b\n=======\n", False),  # out of order
+    ("<<<<<<<a\n=======\n>>>>>>> b\n", False),  # no space after the marker
+    ("<<<<<<< a\n=======\n>>>>>>>b\n", False),
+    ("<<<<<<< a\n========\n>>>>>>> b\n", False),  # a longer underline
+    ("<<<<<<< a\n=======", False),  # the separator must end its line
+])
+def test_a_conflict_block_is_three_marker_lines_in_order(text: str, found: bool):
+    assert update.has_conflict_block(text) is found
+
+
+def test_a_file_named_like_a_backup_is_never_overwritten_or_deleted(old_project: Path):
+    """Originals are moved aside under names made for the purpose (O_EXCL), so an author's
+    `.README.md.omi-backup` survives the update as it was."""
+    mine = old_project / ".README.md.omi-backup"
+    mine.write_text("the author's own notes\n")
+    result = invoke(str(old_project))
+    assert result.exit_code == 0, result.output
+    assert TEMPLATE_LINE in (old_project / "README.md").read_text()
+    assert mine.read_text() == "the author's own notes\n"
+    assert sorted(p.name for p in old_project.iterdir() if "omi-backup" in p.name) == [mine.name]
 
 
 def as_if_made_by(project: Path, release: str) -> None:
@@ -934,12 +1004,97 @@ def test_update_never_raises_suite_version_and_says_a_newer_suite_exists(
     assert result.exit_code == 0, result.output
     assert 'suite_version = "0.3.0"' in tests.read_text()
     assert suite_note in result.output.splitlines()
-    result = invoke(str(project), "--check")  # current, and still says so
-    assert result.exit_code == 0 and suite_note in result.output.splitlines(), result.output
+    assert update.read_record(project)[0]["suite_noted"] == __version__
+    for again in (["--check"], []):  # said once: neither repeats it
+        result = invoke(str(project), *again)
+        assert result.exit_code == 0 and "Note:" not in result.output, result.output
+        assert "is current with" in result.output
 
-    tests.write_text(tests.read_text().replace('"0.3.0"', f'"{__version__}"'))  # the author
-    result = invoke(str(project), "--check")
-    assert result.exit_code == 0 and "Note:" not in result.output, result.output
+
+def test_the_suite_note_is_said_until_an_update_records_it(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch):
+    """A project already current: `--check` (read-only) says it each time; the first
+    `update` says it, records that in the answers file, and nothing says it again."""
+    suite_of("0.3.0", monkeypatch)
+    project = render_project(tmp_path)
+    tests = project / "tests/test_conformance.py"
+    tests.write_text(tests.read_text().replace(f'"{__version__}"', '"0.3.0"'))
+    for _ in range(2):
+        result = invoke(str(project), "--check")
+        assert result.exit_code == 0 and "Note: conformance suite" in result.output
+    commit_all(project)
+    (project / "README.md").write_text("work in progress\n")  # a dirty tree does not stop it
+    result = invoke(str(project))
+    assert result.exit_code == 0, result.output
+    assert (f"Recorded that the note below was shown in {ANSWERS_FILE}; omi-embedding-hello is "
+            f"current") in result.output and "Note: conformance suite" in result.output
+    for again in (["--check"], []):
+        result = invoke(str(project), *again)
+        assert result.exit_code == 0 and "Note:" not in result.output, result.output
+
+
+# --- files written once ---------------------------------------------------------------------
+
+
+def test_files_the_author_owns_are_never_updated_nor_restored(old_project: Path):
+    """The implementation module and its unit tests changed in the template: the update
+    leaves the author's module as it is, does not bring back the deleted test, and says which
+    files it leaves alone."""
+    edit_as_author(old_project)
+    embedder = (old_project / EMBEDDER).read_bytes()
+    (old_project / "tests/test_embedder.py").unlink()
+    fresh = current_rendering(old_project)
+    base = update.read_record(old_project)[1]
+    assert base[EMBEDDER] != fresh[EMBEDDER]  # the template did change them
+    assert base["tests/test_embedder.py"] != fresh["tests/test_embedder.py"]
+    result = invoke(str(old_project), "--check")
+    assert result.exit_code == 1
+    assert EMBEDDER not in result.output.split("Yours")[0]
+    assert (f"Yours, never updated (written once): {EMBEDDER}, tests/test_embedder.py; the "
+            f"update keeps the other 12 template file(s) current.") in result.output
+    result = invoke(str(old_project))
+    assert result.exit_code == 0, result.output
+    assert (old_project / EMBEDDER).read_bytes() == embedder
+    assert not (old_project / "tests/test_embedder.py").exists()
+    assert not update.plan_update(old_project).behind
+
+
+def test_a_file_the_author_owns_that_the_template_adds_is_written_once(old_project: Path):
+    answers, base = update.read_record(old_project)
+    del base["tests/test_embedder.py"]  # as if the older template had no such test
+    (old_project / "tests/test_embedder.py").unlink()
+    write_base(old_project, base)
+    plan = update.plan_update(old_project)
+    [added] = [change for change in plan.changes if change.path == "tests/test_embedder.py"]
+    assert added.status == "added"
+    update.apply_update(plan)
+    fresh = current_rendering(old_project)
+    assert (old_project / "tests/test_embedder.py").read_bytes() == \
+        fresh["tests/test_embedder.py"]
+    (old_project / "tests/test_embedder.py").write_text("def test_mine() -> None: ...\n")
+    assert not update.plan_update(old_project).behind
+
+
+@pytest.mark.parametrize("plugin_type", ["embedding", "storage", "event"])
+def test_each_template_names_its_implementation_module_and_unit_tests_written_once(
+        tmp_path: Path, plugin_type: str):
+    made = new_plugin(plugin_type, "acme", tmp_path)
+    plan = update.plan_update(made.project_dir)
+    module = {"embedding": "embedder", "storage": "backend", "event": "handler"}[plugin_type]
+    assert plan.yours == [f"src/omi_{plugin_type}_acme/{module}.py", f"tests/test_{module}.py"]
+    assert "tests/test_conformance.py" in plan.managed and "README.md" in plan.managed
+    assert "_written_once" not in json.loads((made.project_dir / ANSWERS_FILE).read_text())[
+        "variables"]
+
+
+def test_a_bad_written_once_list_is_a_one_line_error(tmp_path: Path):
+    template = tmp_path / "template"
+    shutil.copytree(OLDER_TEMPLATE, template)
+    project = render_project(tmp_path / "p", template)
+    config = json.loads((template / "cookiecutter.json").read_text())
+    (template / "cookiecutter.json").write_text(json.dumps({**config, "_written_once": "x"}))
+    with pytest.raises(UpdateError, match="'_written_once' must be a list of globs"):
+        update.plan_update(project, template_dir=template)
 
 
 def test_the_suite_note_lists_the_checks_added_since_the_authors_suite_version(
@@ -1017,3 +1172,29 @@ def test_the_requirement_note_comes_even_when_the_author_changed_that_line(tmp_p
         "'omi-openclaw>=0.3,<0.4' to 'omi-openclaw>=" in result.output
     result = invoke(str(project), "--check", "--skip", "pyproject.toml")
     assert "requirement" not in result.output, result.output
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_while_the_update_swaps_files_puts_every_original_back(
+        old_project: Path, monkeypatch: pytest.MonkeyPatch):
+    """SIGTERM arrives after the first original was moved aside: handled as Ctrl-C is, the
+    update is undone and the command exits 143."""
+    import signal
+
+    edit_as_author(old_project)
+    before = snapshot(old_project)
+    real, calls = atomic.os.replace, []
+
+    def replace(source, target):
+        calls.append(target)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # handled before the next bytecode
+        return real(source, target)
+
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    handler = signal.getsignal(signal.SIGTERM)
+    result = invoke(str(old_project), "--allow-dirty")
+    assert result.exit_code == 143, result.output
+    assert result.stderr == "Error: interrupted by SIGTERM: nothing was written\n"
+    assert snapshot(old_project) == before
+    assert signal.getsignal(signal.SIGTERM) == handler  # put back

@@ -6,20 +6,25 @@ TestPyPI before PyPI; and the project's release workflow run for real against it
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Dict, List
 
 import pytest
 from workflows import (
+    PINNED_RELEASES,
     PUBLISH_ACTION,
     hardening_problems,
     job_commands,
     load,
     pinned_actions,
+    publish_problems,
     run_step,
     run_steps,
     schema_errors,
+    wheel_metadata_version,
 )
 
 from omi import __version__
@@ -100,17 +105,42 @@ def test_every_workflow_is_hardened(rendered: Dict[str, Path]):
         assert hardening_problems(path) == [], path
 
 
-def test_the_templates_pin_the_same_action_releases_as_the_project(rendered: Dict[str, Path]):
-    """One vetted commit per action everywhere: when Dependabot moves a pin in this project's
-    workflows, templates/_shared/workflows moves with it, and `omi plugins update` brings it
-    into the examples."""
-    pins: Dict[str, set] = {}
+def test_every_pin_is_the_newest_verified_release_of_its_action(rendered: Dict[str, Path]):
+    """One vetted commit per action everywhere, the one PINNED_RELEASES records: when
+    Dependabot moves a pin in this project's workflows, templates/_shared/workflows moves with
+    it, and `omi plugins update` brings it into the examples."""
     for path in workflows_of(rendered):
         for used in pinned_actions(path):
-            pins.setdefault(used["action"], set()).add((used["ref"], used["tag"]))
-    assert {action: len(refs) for action, refs in pins.items()} == {
-        "actions/checkout": 1, "actions/setup-python": 1, "actions/upload-artifact": 1,
-        "actions/download-artifact": 1, PUBLISH_ACTION: 1}, pins
+            assert used["action"] in PINNED_RELEASES, (path, used)
+            assert (used["tag"], used["ref"]) == PINNED_RELEASES[used["action"]], (path, used)
+
+
+def test_the_publish_pin_check_refuses_a_release_too_old_for_the_metadata(tmp_path: Path):
+    """v1.8.14's twine cannot read Metadata-Version 2.4: the check says so and names the fix."""
+    wheel = tmp_path / "demo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("demo-1.0.dist-info/METADATA",
+                         "Metadata-Version: 2.4\nName: demo\nVersion: 1.0\n")
+    old = tmp_path / "release.yml"
+    old.write_text(f"      - uses: {PUBLISH_ACTION}@81e9d935c883d0b210363ab89cf05f3894778450"
+                   " # v1.8.14\n")
+    assert publish_problems(old, wheel) == [
+        f"{old}: {PUBLISH_ACTION} v1.8.14 cannot upload Metadata-Version 2.4 (first accepted by "
+        "v1.12.3); pin v1.12.3 or newer"]
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("demo-1.0.dist-info/METADATA", "Metadata-Version: 9.9\nName: demo\n")
+    assert "no entry of FIRST_PUBLISH_RELEASE_ACCEPTING covers" in publish_problems(old, wheel)[0]
+
+
+@pytest.mark.slow
+def test_the_template_release_can_upload_the_wheel_the_template_builds(
+        rendered: Dict[str, Path]):
+    project = rendered["storage"].parent
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(project / "dist"),
+                    str(project)], cwd=project, check=True, capture_output=True, timeout=600)
+    wheel = next((project / "dist").glob("*.whl"))
+    assert wheel_metadata_version(wheel) == "2.4"  # setuptools >= 77, SPDX license
+    assert publish_problems(rendered["storage"] / "workflows" / "release.yml", wheel) == []
 
 
 @pytest.mark.parametrize("owner", ["omi-openclaw", "omi-storage-acme", "omi-storage-postgres"])
@@ -162,6 +192,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert commands[0] == "python -m pip install build twine"
     run_steps(commands[1:], checkout, TOOLS, {"GITHUB_REF_NAME": f"v{__version__}"})
     return checkout
+
+
+@pytest.mark.slow
+def test_the_project_release_can_upload_the_wheel_it_builds(built: Path):
+    wheel = next((built / "dist").glob("*.whl"))
+    assert publish_problems(PROJECT / "workflows" / "release.yml", wheel) == []
 
 
 @pytest.mark.slow

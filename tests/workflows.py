@@ -7,11 +7,30 @@ import os
 import re
 import subprocess
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 #: `uses: owner/repo@ref  # v1.2.3`, as every step that uses an action is written here.
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<action>[^@\s]+)@(?P<ref>\S+)(?:\s+#\s*(?P<tag>\S+))?")
 PUBLISH_ACTION = "pypa/gh-action-pypi-publish"
+
+#: The release every workflow here pins, per action: the newest release whose commit could be
+#: verified, by the tag in a clone of the action's repository or, for the publish action (whose
+#: clone ends at v1.8.14), by several unrelated public projects pinning that commit under that
+#: version. When Dependabot proposes a newer one, verify it the same way and move this table.
+PINNED_RELEASES = {
+    "actions/checkout": ("v7.0.1", "3d3c42e5aac5ba805825da76410c181273ba90b1"),
+    "actions/setup-python": ("v7.0.0", "5fda3b95a4ea91299a34e894583c3862153e4b97"),
+    "actions/upload-artifact": ("v7.0.0", "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f"),
+    "actions/download-artifact": ("v8.0.1", "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c"),
+    PUBLISH_ACTION: ("v1.14.2", "dc37677b2e1c63e2034f94d8a5b11f265b73ba33"),
+}
+
+#: The first release of the publish action known to upload each core metadata version; an older
+#: one's twine refuses the distribution ("InvalidDistribution: Metadata is missing required
+#: fields: Name, Version" for 2.4, "'2.5' is not a valid metadata version" for 2.5).
+#: setuptools >= 77 writes 2.4 for an SPDX `license = "..."` (the generated plugins); hatchling
+#: >= 1.30 writes 2.5 (omi-openclaw itself). A version not listed is unchecked: add it.
+FIRST_PUBLISH_RELEASE_ACCEPTING = {"2.4": "v1.12.3", "2.5": "v1.14.2"}
 
 
 def load(path: Path) -> Dict[str, Any]:
@@ -99,3 +118,35 @@ def run_steps(commands: List[str], cwd: Path, path_first: Path,
         completed = run_step(command, cwd, path_first, env)
         assert completed.returncode == 0, (f"{command!r} exited {completed.returncode}:\n"
                                            f"{completed.stdout[-3000:]}{completed.stderr[-3000:]}")
+
+
+def release_number(tag: str) -> Tuple[int, ...]:
+    """`v1.12.3` as (1, 12, 3), for comparing releases."""
+    return tuple(int(part) for part in tag.lstrip("v").split("."))
+
+
+def wheel_metadata_version(wheel: Path) -> str:
+    """The Metadata-Version field of a wheel's METADATA file."""
+    import zipfile
+    from email.parser import HeaderParser
+
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(name for name in archive.namelist()
+                    if name.count("/") == 1 and name.endswith(".dist-info/METADATA"))
+        headers = HeaderParser().parsestr(archive.read(name).decode("utf-8"))
+    return str(headers["Metadata-Version"])
+
+
+def publish_problems(workflow: Path, wheel: Path) -> List[str]:
+    """Why the publish action `workflow` pins would refuse to upload `wheel`."""
+    version = wheel_metadata_version(wheel)
+    first = FIRST_PUBLISH_RELEASE_ACCEPTING.get(version)
+    if first is None:
+        return [f"{wheel.name} has Metadata-Version {version}, which no entry of "
+                "FIRST_PUBLISH_RELEASE_ACCEPTING covers: add the first publish release that "
+                "uploads it"]
+    return [f"{workflow}: {PUBLISH_ACTION} {used['tag']} cannot upload Metadata-Version "
+            f"{version} (first accepted by {first}); pin {first} or newer"
+            for used in pinned_actions(workflow)
+            if used["action"] == PUBLISH_ACTION
+            and release_number(used["tag"] or "v0") < release_number(first)]

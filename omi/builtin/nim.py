@@ -26,6 +26,7 @@ class NIMEmbedder(RemoteEmbedder):
     """
 
     interface_version = "1.0"
+    url_variable = "NIM_BASE_URL"
     service = "NVIDIA NIM"
 
     def __init__(

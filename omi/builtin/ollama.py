@@ -22,6 +22,7 @@ class OllamaEmbedder(RemoteEmbedder):
     """Embeddings from an Ollama server. No key is needed; `api_key` is sent if given (proxies)."""
 
     interface_version = "1.0"
+    url_variable = "OLLAMA_HOST"
     service = "Ollama"
 
     def __init__(

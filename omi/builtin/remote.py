@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
-from omi.builtin.http import MalformedResponseError
+from omi.builtin.http import JSONClient, MalformedResponseError
 from omi.embeddings import EmbeddingProvider, cosine_similarity
 
 #: Past these a setting is a typo: no embedding API takes more texts at once or answers with
@@ -24,6 +24,10 @@ class RemoteEmbedder(EmbeddingProvider):
     """
 
     service = "the embedding API"
+    #: The environment variable that sets the server's URL when `base_url` is not given.
+    url_variable = ""
+    _client: JSONClient
+
 
     def __init__(self, model: str, batch_size: int = 8, dimension: Optional[int] = None) -> None:
         if (not isinstance(batch_size, int) or isinstance(batch_size, bool)
@@ -72,6 +76,12 @@ class RemoteEmbedder(EmbeddingProvider):
 
     def get_model_name(self) -> str:
         return self.model
+
+    def conformance_service(self) -> Dict[str, str]:
+        """The server `omi plugins check` probes before its checks: when it cannot be reached
+        the plugin is not tested, and the report says how to point it at one."""
+        return {"name": self.service, "url": self._client.base_url, "option": "base_url",
+                "env": self.url_variable}
 
     def _checked(self, batch: List[str], raw: List[Any]) -> List[List[float]]:
         if len(raw) != len(batch):

@@ -7,15 +7,17 @@ backends; config selects it as `backend: sqlite` (or by saying nothing).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 from omi.jsonvalues import json_problem
+from omi.listing import visible
 from omi.paths import default_database_path
 from omi.storage import StorageBackend
 
@@ -48,6 +50,40 @@ def _fts_words(query: str) -> List[str]:
     return [f'"{word}"' for word in dict.fromkeys(words)]
 
 
+# A memory's id and document as SQLite stores them, decoded by SQLiteBackend._memory: a row that
+# another program wrote with invalid UTF-8 would make the sqlite3 module fail the whole query.
+_RAW_ID_DOCUMENT = "CAST(m.id AS BLOB), CAST(m.document AS BLOB)"
+
+
+def _naming_file(error: sqlite3.Error, path: Path) -> sqlite3.Error:
+    """`error` (its type, message and SQLite codes) with the database file it was about."""
+    hint = ""
+    if getattr(error, "sqlite_errorname", "") == "SQLITE_IOERR_WRITE":  # EFBIG, EIO...
+        hint = ": writing failed; is a file-size limit (ulimit -f) reached or the disk failing?"
+    named = type(error)(f"{error} (the SQLite database at {path}){hint}")
+    for attribute in ("sqlite_errorcode", "sqlite_errorname"):
+        if hasattr(error, attribute):
+            setattr(named, attribute, getattr(error, attribute))
+    return named
+
+
+def _decoded(raw_id: Optional[bytes],
+             document: Optional[bytes]) -> Tuple[Optional[Dict[str, Any]], str]:
+    """(the memory a row's document holds, "") or (None, what is wrong with the row)."""
+    if raw_id is None or document is None:
+        return None, "has no id or no document (a NULL, or a search entry without a memory)"
+    try:
+        raw_id.decode("utf-8")
+        memory = json.loads(document.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        return None, f"is not valid UTF-8 (byte 0x{error.object[error.start]:02X})"
+    except ValueError as error:
+        return None, f"is not valid JSON ({error})"
+    if not isinstance(memory, dict):
+        return None, f"holds JSON {type(memory).__name__}, not an object"
+    return memory, ""
+
+
 def _score(every: int, rank: float) -> float:
     """Higher is better: 1 and more for a memory holding every word of the query, under 1 for
     one holding some; within each, FTS5's BM25 relevance (-rank) squashed into [0, 1)."""
@@ -75,6 +111,7 @@ class SQLiteBackend(StorageBackend):
         self.path = Path(path).expanduser() if path is not None else default_database_path()
         self._lock = threading.Lock()
         self._db: Optional[sqlite3.Connection] = None
+        self._unreadable: Set[Optional[bytes]] = set()  # ids of the rows recall skips
         try:
             if str(self.path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,20 +152,31 @@ class SQLiteBackend(StorageBackend):
             raise ValueError(f"memory must be JSON-serialisable: {error}") from None
         memory_id = uuid.uuid4().hex
         with self._lock:
-            db = self._connection()
+            self._write([
+                ("INSERT INTO memories (id, content, document, created_at) VALUES (?, ?, ?, ?)",
+                 (memory_id, content, encoded, time.time())),
+                ("INSERT INTO memories_fts (content, id) VALUES (?, ?)", (content, memory_id)),
+            ])
+        return memory_id
+
+    def _write(self, statements: List[Tuple[str, Tuple[Any, ...]]]) -> None:
+        """Run `statements` in one transaction. On an error, roll back what is left of it
+        (after some errors, a full disk among them, SQLite has rolled it back already, and a
+        second ROLLBACK would fail, hiding the first error) and raise the error, naming the
+        file."""
+        db = self._connection()
+        try:
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.execute(
-                    "INSERT INTO memories (id, content, document, created_at) VALUES (?, ?, ?, ?)",
-                    (memory_id, content, encoded, time.time()),
-                )
-                db.execute("INSERT INTO memories_fts (content, id) VALUES (?, ?)",
-                           (content, memory_id))
+                for statement, parameters in statements:
+                    db.execute(statement, parameters)
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
-        return memory_id
+        except sqlite3.Error as error:
+            raise _naming_file(error, self.path) from None
 
     def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
@@ -136,35 +184,57 @@ class SQLiteBackend(StorageBackend):
         if not isinstance(query, str):
             raise TypeError(f"query must be a str, got {type(query).__name__}")
         limit = min(limit, SQLITE_MAX_INTEGER)  # "at most limit" all the same; no OverflowError
+        words = _fts_words(query)
         with self._lock:
             db = self._connection()
-            if limit == 0:
-                return []
-            words = _fts_words(query)
-            if not words:  # no words at all: the most recent memories, score 0.0
-                rows = db.execute(
-                    "SELECT id, document, 0, 0.0 FROM memories ORDER BY created_at DESC LIMIT ?",
-                    (limit,),
-                ).fetchall()
-            else:
-                rows = self._ranked_rows(db, words, limit)
-        return [{**json.loads(document), "id": memory_id, "score": _score(every, rank)}
-                for memory_id, document, every, rank in rows]
+            wanted = limit
+            while True:  # more rows when unreadable ones took some of the places
+                rows = self._rows(db, words, wanted) if limit else []
+                memories = [memory for memory in map(self._memory, rows) if memory is not None]
+                if len(memories) >= limit or len(rows) < wanted:
+                    return memories[:limit]
+                wanted = min(SQLITE_MAX_INTEGER, wanted + 2 * (len(rows) - len(memories)))
+
+    def _rows(self, db: sqlite3.Connection, words: List[str],
+              limit: int) -> List[Tuple[Optional[bytes], Optional[bytes], int, float]]:
+        if words:
+            return self._ranked_rows(db, words, limit)
+        # no words at all: the most recent memories, score 0.0
+        return db.execute(f"SELECT {_RAW_ID_DOCUMENT}, 0, 0.0 FROM memories m "
+                          f"ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()
+
+    def _memory(self, row: Tuple[Optional[bytes], Optional[bytes], int, float]
+                ) -> Optional[Dict[str, Any]]:
+        """The memory of a row; None, reported once, when another program wrote one that is
+        not UTF-8 text holding a JSON object."""
+        raw_id, document, every, rank = row
+        memory, problem = _decoded(raw_id, document)
+        if memory is not None and raw_id is not None:
+            return {**memory, "id": raw_id.decode("utf-8"), "score": _score(every, rank)}
+        if raw_id not in self._unreadable:
+            self._unreadable.add(raw_id)
+            shown = "NULL" if raw_id is None else repr(raw_id.decode("utf-8", "backslashreplace"))
+            logging.getLogger(__name__).warning(
+                "memory %s in %s %s: recall skips it (was it written by another program?)",
+                visible(shown), visible(self.path), problem)
+        return None
 
     @staticmethod
     def _ranked_rows(db: sqlite3.Connection, words: List[str],
-                     limit: int) -> List[Tuple[str, str, int, float]]:
+                     limit: int) -> List[Tuple[Optional[bytes], Optional[bytes], int, float]]:
         """(id, document, holds every word, FTS5 rank) of the best `limit` matches.
 
         Memories holding every word come first (they match better than those holding a few,
         however BM25 weighs their lengths), each group by BM25: for one word, one query;
         for more, one for all of them (AND) and one for any (OR), 20% more time. Each ranks
         inside FTS5 first and reads only the `limit` winning documents, 5x faster at 100k
-        memories than ranking the join (README, Performance).
+        memories than ranking the join (README, Performance). A search entry without its
+        memory (another program's doing) comes back as a row without a document, so that
+        recall counts it as unreadable, not as the end of the matches.
         """
-        query = ("SELECT m.id, m.document, hit.rank FROM (SELECT id, rank FROM memories_fts "
+        query = (f"SELECT {_RAW_ID_DOCUMENT}, hit.rank FROM (SELECT id, rank FROM memories_fts "
                  "WHERE memories_fts MATCH ? ORDER BY rank LIMIT ?) AS hit "
-                 "JOIN memories m ON m.id = hit.id ORDER BY hit.rank")
+                 "LEFT JOIN memories m ON m.id = hit.id ORDER BY hit.rank")
         rows = [(memory_id, document, 1, rank) for memory_id, document, rank
                 in db.execute(query, (" AND ".join(words), limit))]
         if len(rows) < limit and len(words) > 1:
@@ -185,8 +255,8 @@ class SQLiteBackend(StorageBackend):
             if missing:
                 raise ValueError(f"Unknown memory id '{missing[0]}'; store the memory before "
                                f"linking it")
-            db.execute("INSERT OR IGNORE INTO edges (from_id, to_id, edge_type) VALUES (?, ?, ?)",
-                       (from_id, to_id, edge_type))
+            self._write([("INSERT OR IGNORE INTO edges (from_id, to_id, edge_type) "
+                          "VALUES (?, ?, ?)", (from_id, to_id, edge_type))])
 
     def edges(self, memory_id: str) -> List[Dict[str, str]]:
         """The edges leaving `memory_id`, oldest first."""

@@ -14,7 +14,7 @@ from omi.conformance import runner
 from omi.conformance.outcome import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT
 from omi.conformance.registry import all_checks, checks_for
 from omi.conformance.suite import Report, run_suite, select_checks
-from omi.conformance.target import Declared
+from omi.conformance.target import INTERFACE_OF_GROUP, UNKNOWN, Declared, source_root
 from omi.errors import UsageError, did_you_mean
 from omi.listing import one_line
 from omi.plugins import (
@@ -22,6 +22,7 @@ from omi.plugins import (
     PluginLoadError,
     PluginRegistry,
     discover_plugins,
+    is_builtin,
     resolve_group,
     skip_reason,
 )
@@ -29,12 +30,14 @@ from omi.plugins import (
 __all__ = ["check_plugins", "installed_plugin_names", "misplaced_reports"]
 
 
-def installed_plugin_names(group: Optional[str] = None) -> List[str]:
+def installed_plugin_names(group: Optional[str] = None, builtins: bool = True) -> List[str]:
     """GROUP:NAME of every installed plugin (of `group` only, a full or short group name) that
-    may load; a name two distributions register is one (failing) plugin, listed once."""
+    may load, those that ship with omi-openclaw too unless `builtins` is False; a name two
+    distributions register is one (failing) plugin, listed once."""
     groups = (resolve_group(group),) if group else GROUPS
     return list(dict.fromkeys(f"{name}:{ep.name}" for name, eps in discover_plugins().items()
-                              if name in groups for ep in eps if skip_reason(ep) is None))
+                              if name in groups for ep in eps if skip_reason(ep) is None
+                              and (builtins or not is_builtin(ep))))
 
 
 def misplaced_reports(group: Optional[str] = None, seed: int = 0) -> List[Report]:
@@ -44,16 +47,18 @@ def misplaced_reports(group: Optional[str] = None, seed: int = 0) -> List[Report
     Plugins that OMI_LOAD_PLUGINS keeps out are left out, as from the rest of `--all`."""
     groups = (resolve_group(group),) if group else GROUPS
     return [Report(f"{info.group}:{info.name} ({info.class_name}) from {info.distribution} "
-                   f"{info.version}", "?", seed, one_line(info.error))
-            for info, _ in PluginRegistry().misplaced(groups) if info.skipped is None]
+                   f"{info.version}", INTERFACE_OF_GROUP[intended], seed, one_line(info.error))
+            for info, intended in PluginRegistry().misplaced(groups) if info.skipped is None]
 
 
 def check_plugins(names: Optional[Sequence[str]] = None, group: Optional[str] = None,
                   options: Optional[Dict[str, Any]] = None, pattern: Optional[str] = None,
                   seed: int = 0, timeout: float = DEFAULT_TIMEOUT,
-                  memory_limit: Optional[int] = DEFAULT_MEMORY_LIMIT) -> List[Report]:
+                  memory_limit: Optional[int] = DEFAULT_MEMORY_LIMIT,
+                  builtins: bool = True) -> List[Report]:
     """Check the plugins `names` (plugin names, GROUP:NAME or package.module:Class), or every
-    installed plugin when `names` is None; one Report per plugin checked.
+    installed plugin when `names` is None (less OMI's own when `builtins` is False); one
+    Report per plugin checked.
 
     Checking every plugin (of `group`, when given) reports a plugin that cannot be resolved
     instead of raising, leaves out plugins without a check matching `pattern`, and ends with
@@ -71,7 +76,7 @@ def check_plugins(names: Optional[Sequence[str]] = None, group: Optional[str] = 
         with runner.supervised():
             return _check_each(list(names), group, options or {}, pattern, seed, timeout,
                                memory_limit, False)
-    every = installed_plugin_names(group)
+    every = installed_plugin_names(group, builtins)
     with runner.supervised():  # every name is GROUP:NAME: no --group to apply
         reports = _check_each(every, None, options or {}, pattern, seed, timeout,
                               memory_limit, True)
@@ -106,14 +111,24 @@ def _check_one(plugin_name: str, group: Optional[str], options: Dict[str, Any],
                memory_limit: Optional[int], check_all: bool) -> List[Report]:
     """Phase 1 in a check process, whose plain-data answer is all this process learns of the
     plugin (see `runner`), then phase 2; no report when `check_all` and nothing matches."""
+    with source_root(plugin_name):  # children started in it import from ./src too
+        return _resolve_and_run(plugin_name, group, options, pattern, seed, timeout,
+                                memory_limit, check_all)
+
+
+def _resolve_and_run(plugin_name: str, group: Optional[str], options: Dict[str, Any],
+                     pattern: Optional[str], seed: int, timeout: float,
+                     memory_limit: Optional[int], check_all: bool) -> List[Report]:
     runner.prestart()  # the child starts up while this process gets ready
     found = runner.resolve_in_child(plugin_name, group, options, timeout, memory_limit)
     if found.get("error") == "load":
         if not check_all:
             raise PluginLoadError(found["message"])
-        return [Report(plugin_name, "?", seed, one_line(found["message"]))]
+        group_named = plugin_name.partition(":")[0]
+        return [Report(plugin_name, INTERFACE_OF_GROUP.get(group_named, UNKNOWN), seed,
+                       one_line(found["message"]))]
     if found.get("error") == "invalid":
-        return [Report(found["label"], "?", seed, one_line(found["message"]))]
+        return [Report(found["label"], found["interface"], seed, one_line(found["message"]))]
     if found["options_problem"] and not check_all:  # a typo in --option, said once
         raise UsageError(f"--option: {found['options_problem']}")
     target = Declared(found["label"], found["import_path"], found["interface"],

@@ -20,8 +20,10 @@ PASSED, FAILED, SKIPPED, XFAIL, XPASS = "passed", "failed", "skipped", "xfail", 
 #: A check of a "should" rule that the plugin does not follow: shown and counted, a failure
 #: only under --strict (omi.testing: strict = True or --omi-strict).
 ADVISORY = "advisory"
+#: The plugin's service could not be reached (or refused the credentials): not a verdict.
+NOT_TESTED = "not-tested"
 #: Every status, in the order reports count them.
-STATUSES = (PASSED, FAILED, ADVISORY, SKIPPED, XFAIL, XPASS)
+STATUSES = (PASSED, FAILED, ADVISORY, SKIPPED, NOT_TESTED, XFAIL, XPASS)
 
 #: Seconds a check may take unless told otherwise (--timeout, check_timeout, OMI_CHECK_TIMEOUT).
 DEFAULT_TIMEOUT = 60.0
@@ -66,10 +68,19 @@ def default_timeout() -> float:
         seconds = float(text)
     except ValueError:
         seconds = math.nan
-    if not 0 < seconds <= LONGEST_TIMEOUT:  # also refuses nan and inf
-        raise ValueError(f"OMI_CHECK_TIMEOUT must be a number of seconds above 0 and at most "
-                         f"{LONGEST_TIMEOUT:g}, e.g. 120; got {text!r}")
-    return seconds
+    return valid_timeout("OMI_CHECK_TIMEOUT", seconds, text)
+
+
+def valid_timeout(name: str, seconds: Any, shown: Optional[str] = None) -> float:
+    """`seconds` as a float when it is a number above 0 and at most LONGEST_TIMEOUT, else a
+    ValueError naming `name` and the value (`shown`: the text it was read from): nan, inf, 0,
+    negative numbers and non-numbers are refused, so no clock inside a check overflows."""
+    if not (isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
+            and 0 < seconds <= LONGEST_TIMEOUT):  # also refuses nan and inf
+        got = shown if shown is not None else seconds
+        raise ValueError(f"{name} must be a number of seconds above 0 and at most "
+                         f"{LONGEST_TIMEOUT:g}, e.g. 120; got {got!r}")
+    return float(seconds)
 
 
 def format_size(size: int) -> str:
@@ -97,26 +108,50 @@ class Outcome:
         return asdict(self)
 
 
+#: The longest message a check's outcome keeps: a plugin's exception text can be any size,
+#: and a report is read by people.
+MESSAGE_LIMIT = 4000
+#: What a plugin may raise to leave the program: inside a check it fails that check, the same
+#: way under `omi plugins check` and under pytest, and ends neither.
+EXITS = (KeyboardInterrupt, SystemExit)
+
+
+def exit_failure(error: BaseException) -> str:
+    """The failure of a check in which the plugin raised KeyboardInterrupt or SystemExit."""
+    said = f"({error})" if str(error) else ""
+    return str(CheckFailure(
+        "the plugin's calls to return, or to raise an Exception",
+        f"{type(error).__name__}{said} ({raised_at(error)})",
+        "never raise KeyboardInterrupt or SystemExit from a plugin: they end the program "
+        "that hosts it; raise an Exception"))
+
+
 def execute(check: Check, factory: Callable[[Path], Any], capabilities: Iterable[str], seed: int,
             call_timeout: float, close_instances: bool = True,
-            memory_limit: Optional[int] = None) -> Outcome:
+            memory_limit: Optional[int] = None, workdir: Optional[Path] = None) -> Outcome:
     """Run one check in this process and say how it went (passed or failed).
 
     `close_instances=False` leaves the instances `factory` returns open: the caller owns them
     (a pytest fixture that may be shared by several checks). `memory_limit` is the limit this
     process runs under: a check that runs out of memory fails saying it exceeded it.
+    `workdir`: the check's scratch directory (removed at its end), else a new one.
     """
+    given: Dict[str, Any] = {} if workdir is None else {"workdir": workdir}
     context = Context(factory=factory, capabilities=frozenset(capabilities), seed=seed,
-                      call_timeout=call_timeout, close_instances=close_instances)
+                      call_timeout=call_timeout, close_instances=close_instances, **given)
     # Made now: when memory has run out, the failure must not need any to be reported.
     exceeded = memory_limit_message(memory_limit) if memory_limit else None
     start = time.perf_counter()
     try:
         check.function(context)
         status, message = PASSED, ""
+    except EXITS as error:  # the plugin's own: Ctrl-C never reaches a check process or thread
+        status, message = FAILED, exit_failure(error)
     except Exception as error:  # noqa: BLE001 - any exception from the plugin is a failure
         if exceeded and _ran_out_of_memory(error):
             status, message = FAILED, exceeded
+        elif (unreachable := _unreachable(error)) is not None:
+            status, message = NOT_TESTED, unreachable
         elif isinstance(error, CheckFailure):
             # advice not followed is an advisory; a plugin that cannot be built is a failure
             advice = check.level == "should" and not isinstance(error, BuildFailure)
@@ -124,13 +159,38 @@ def execute(check: Check, factory: Callable[[Path], Any], capabilities: Iterable
         else:
             status, message = FAILED, str(CheckFailure(
                 "the check's calls to succeed",
-                f"{type(error).__name__}: {error} ({raised_at(error)})",
-                "make that call handle the check's input, or declare the check in "
-                "conformance_known_failures with the reason"))
+                f"{type(error).__name__}: {error} ({raised_at(error)})", _call_fix(factory)))
     finally:
         duration = time.perf_counter() - start
         context.cleanup()
-    return Outcome(check.name, status, duration, " ".join(message.split()))
+    return Outcome(check.name, status, duration, one_line_message(message))
+
+
+def one_line_message(message: str) -> str:
+    """`message` on one line, at most MESSAGE_LIMIT characters (saying how many were cut)."""
+    text = " ".join(message[:MESSAGE_LIMIT * 2].split())
+    if len(text) <= MESSAGE_LIMIT and len(message) <= MESSAGE_LIMIT * 2:
+        return text
+    return f"{text[:MESSAGE_LIMIT]}... (cut: {len(message):,} characters in all)"
+
+
+def _unreachable(error: BaseException) -> Optional[str]:
+    """Imported at the first error: a run that passes does not need the module."""
+    from omi.conformance.reachability import unusable_service
+
+    return unusable_service(error)
+
+
+def _call_fix(factory: Callable[[Path], Any]) -> str:
+    """The fix for a call that raised: the author's to make, unless the plugin is one of
+    OMI's own (whose author is not the person running the check)."""
+    module = getattr(getattr(factory, "plugin_class", None), "__module__", "") or ""
+    if module.startswith("omi."):
+        return ("this plugin ships with omi-openclaw, it is not yours to change: check the "
+                "options it was given (--option) and its service; if they are right, report "
+                "this output to omi-openclaw")
+    return ("make that call handle the check's input, or declare the check in "
+            "conformance_known_failures with the reason")
 
 
 def _ran_out_of_memory(error: Optional[BaseException]) -> bool:

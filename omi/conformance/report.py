@@ -10,10 +10,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from typing import Callable, Dict, List
+from typing import Callable, List
 
-from omi.conformance.outcome import STATUSES
-from omi.conformance.suite import Report
+from omi.conformance.outcome import NOT_TESTED, STATUSES
+from omi.conformance.suite import Report, exit_code
+from omi.conformance.target import UNKNOWN
 from omi.listing import visible
 
 MARKS = {"passed": "✓", "failed": "✗", "advisory": "advisory", "skipped": "skipped",
@@ -39,19 +40,22 @@ def _escaped(render: Callable[[List[Report], bool], str]) -> Callable[[List[Repo
 
 
 def summary_line(reports: List[Report]) -> str:
-    """`N passed, N failed, N skipped`, plus advisory, xfail and xpass counts when there are
-    any."""
-    totals: Dict[str, int] = {}
+    """`N passed, N failed, N skipped`, plus advisory, not-tested, xfail and xpass counts when
+    there are any."""
+    totals = dict.fromkeys(STATUSES, 0)
     for report in reports:
         for status, count in report.counts().items():
-            totals[status] = totals.get(status, 0) + count
+            totals[status] += count
         if report.validation_error is not None:
-            totals["failed"] = totals.get("failed", 0) + 1
-    totals = {status: totals.get(status, 0) for status in STATUSES}
+            totals["failed"] += 1
     line = f"{totals['passed']} passed, {totals['failed']} failed"
     if totals["advisory"]:
         line += f", {totals['advisory']} advisory"
     line += f", {totals['skipped']} skipped"
+    if totals[NOT_TESTED]:
+        untested = sum(report.untested is not None for report in reports)
+        line += (f", {totals[NOT_TESTED]} not tested ({untested} plugin"
+                 f"{'s' if untested > 1 else ''} whose service could not be reached)")
     if totals["xfail"] or totals["xpass"]:
         line += f", {totals['xfail']} xfailed, {totals['xpass']} xpassed"
     return line
@@ -62,13 +66,16 @@ def render_text(reports: List[Report], strict: bool = False) -> str:
     """One line per check; `strict` changes nothing here (the exit code says it)."""
     lines: List[str] = []
     for report in reports:
-        lines.append(f"{report.label} [{report.interface}]")
+        lines.append(report.label + ("" if report.interface == UNKNOWN
+                                     else f" [{report.interface}]"))
         if report.validation_error is not None:
             lines.append("  ✗ validate_plugin")
             lines.append(f"      {report.validation_error}")
             continue
         lines.append("  ✓ validate_plugin")
         for outcome in report.outcomes:
+            if outcome.status == NOT_TESTED:
+                continue  # said once, below
             mark = MARKS[outcome.status]
             line = f"  {mark} {outcome.name} ({outcome.duration:.3f}s)"
             if outcome.status in ("skipped", "xfail", "xpass"):
@@ -78,6 +85,10 @@ def render_text(reports: List[Report], strict: bool = False) -> str:
             lines.append(line)
             if outcome.status == "failed":
                 lines.append(f"      {outcome.message}")
+        if report.untested is not None:
+            count = report.counts()[NOT_TESTED]
+            lines.append(f"  not tested ({count} check{'s' if count > 1 else ''}): "
+                         f"{report.untested}")
     lines.append(summary_line(reports))
     return "\n".join(lines)
 
@@ -101,6 +112,7 @@ def render_json(reports: List[Report], strict: bool = False) -> str:
             for report in reports
         ],
         "summary": summary_line(reports),
+        "exit_code": exit_code(reports, strict),
     }
     return json.dumps(document, indent=2, ensure_ascii=False)
 
@@ -119,7 +131,8 @@ def render_junit(reports: List[Report], strict: bool = False) -> str:
             tests=str(len(report.outcomes) + 1),
             failures=str(counts["failed"] + (report.validation_error is not None)
                          + (counts["xpass"] + counts["advisory"] if strict else 0)),
-            skipped=str(counts["skipped"] + counts["xfail"]), time=f"{report.wall_time:.3f}",
+            skipped=str(counts["skipped"] + counts["xfail"] + counts[NOT_TESTED]),
+            time=f"{report.wall_time:.3f}",
         )
         case = ElementTree.SubElement(suite, "testcase", classname=report.interface,
                                       name="validate_plugin")
@@ -131,7 +144,7 @@ def render_junit(reports: List[Report], strict: bool = False) -> str:
                                           name=outcome.name, time=f"{outcome.duration:.3f}")
             if outcome.status == "failed":
                 ElementTree.SubElement(case, "failure", message=outcome.message)
-            elif outcome.status in ("skipped", "xfail"):
+            elif outcome.status in ("skipped", "xfail", NOT_TESTED):
                 ElementTree.SubElement(case, "skipped", message=f"{outcome.status}: "
                                                                 f"{outcome.message}")
             elif outcome.status in ("xpass", "advisory") and strict:

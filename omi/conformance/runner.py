@@ -60,6 +60,8 @@ from omi.conformance.outcome import (
 )
 from omi.conformance.outcome import execute as execute  # re-exported: its home before
 from omi.conformance.outcome import parse_memory_limit as parse_memory_limit  # likewise
+from omi.conformance.reaper import kill_descendants
+from omi.conformance.tail import last_lines, read_tail
 
 
 class Interrupted(BaseException):
@@ -121,9 +123,16 @@ def supervised() -> Iterator[None]:
         _signals.raised, _signals.pending = False, None
 
 
-def _kill_group(pid: int) -> None:
+def _kill_group(pid: int, reaped: bool) -> None:
     """SIGKILL the process group a child leads: the child, if it still runs, and whatever the
-    plugin started from it."""
+    plugin started from it; until the child is `reaped` (its pid is still its own), what the
+    plugin started out of the group too (omi.conformance.reaper)."""
+    if not reaped:
+        try:
+            os.killpg(pid, signal.SIGSTOP)  # so that it starts nothing more meanwhile
+        except (ProcessLookupError, PermissionError):
+            pass
+        kill_descendants(pid)
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -186,7 +195,7 @@ class _SpawnedWorker:
             pass
         finally:
             if hasattr(os, "killpg"):
-                _kill_group(self.process.pid)
+                _kill_group(self.process.pid, reaped=self.process.returncode is not None)
             else:  # Windows: no process groups
                 self.process.kill()
             self.process.wait()
@@ -198,6 +207,8 @@ class _ForkedWorker:
     """A fork of this process reading specs from one pipe, streaming events through another."""
 
     def __init__(self) -> None:
+        import ctypes  # noqa: F401 - imported once here, not in each fork (omi...reaper)
+
         from omi.conformance.worker import line_writer, serve
 
         self.stderr = tempfile.TemporaryFile()
@@ -288,22 +299,30 @@ class _ForkedWorker:
                 else:
                     time.sleep(0.002)
         finally:
-            _kill_group(self.pid)
+            _kill_group(self.pid, reaped=self.code is not None)
             self.exit_code()
             os.close(self.events)
             self.stderr.close()
         return self.exit_code()
 
 
-def _read(log: IO[bytes]) -> str:
-    log.seek(0)
-    return log.read().decode("utf-8", "replace")
+def _show_import_output(log: IO[bytes]) -> None:
+    """What the plugin printed on import, on stderr as when the command imported it itself:
+    its end, when there is more than omi.conformance.tail reads."""
+    text, cut = read_tail(log)
+    if cut:
+        sys.stderr.write(f"[the first {cut:,} bytes the plugin printed on import are not "
+                         f"shown]\n")
+    sys.stderr.write(text)
+    sys.stderr.flush()
 
 
 def _tail(log: IO[bytes]) -> str:
-    return " | ".join(_read(log).strip().splitlines()[-3:])
+    return last_lines(log)
 
 
+#: How much of the end of the output `_stuck_at` reads for the stack the child dumped.
+STACK_BYTES = 1024 * 1024
 _FRAME = re.compile(r'\s*File "(.*)", line (\d+) in (.*)')
 _OURS = os.path.dirname(os.path.abspath(__file__))
 
@@ -315,7 +334,7 @@ def _stuck_at(log: IO[bytes], wait: float = 5.0) -> str:
     comes at once, but a spawned child on a loaded machine took over a second."""
     deadline = time.monotonic() + wait
     while True:
-        text = _read(log)
+        text = read_tail(log, STACK_BYTES)[0]
         if "Timeout (" in text or time.monotonic() >= deadline:
             break
         time.sleep(0.02)
@@ -395,8 +414,7 @@ def resolve_in_child(name: str, group: Optional[str], options: Dict[str, Any], t
                                                           f"{worker.exit_code()}: "
                                                           f"{worker.stderr_tail() or 'no output'}"})
         else:
-            sys.stderr.write(_read(worker.stderr))  # what the plugin printed on import, as
-            sys.stderr.flush()                      # when the command imported it itself
+            _show_import_output(worker.stderr)
             with _signals.hold():
                 _spare.append(worker)
                 kept = True

@@ -80,6 +80,16 @@ def _unique_word(memory: Dict[str, Any]) -> str:
     return content.split(maxsplit=2)[1]  # the word after "remember"
 
 
+def _recall(backend: Any, query: str, limit: int) -> List[Dict[str, Any]]:
+    """backend.recall(), failing unless it returns a list of dicts (a generator, a tuple or
+    rows of another type would otherwise fail the check with a fix about something else)."""
+    results = backend.recall(query, limit=limit)
+    expect(isinstance(results, list) and all(isinstance(r, dict) for r in results),
+           "a list of dicts from recall()", results,
+           "return a list, e.g. [dict(row) for row in rows], not a generator or other iterable")
+    return list(results)
+
+
 def _ids(results: Any) -> List[Any]:
     return [item.get("id") for item in results if isinstance(item, dict)]
 
@@ -492,7 +502,7 @@ def recall_honours_limit(ctx: Context) -> None:
        fix="keep data where the constructor's location option says, or declare 'shared' if every "
            "instance sees one server")
 def new_instance_starts_empty(ctx: Context) -> None:
-    results = ctx.make("fresh").recall("remember", limit=10)
+    results = _recall(ctx.make("fresh"), "remember", limit=10)
     expect(results == [], "no memories in a fresh instance", results,
            "start from an empty store for a new location")
 
@@ -506,7 +516,7 @@ def instances_are_isolated(ctx: Context) -> None:
     first, second = ctx.make("first"), ctx.make("second")
     memory = _memory(ctx, "iso")
     first.store_memory(memory)
-    leaked = second.recall(_unique_word(memory), limit=10)
+    leaked = _recall(second, _unique_word(memory), limit=10)
     expect(leaked == [], "nothing from the other instance", leaked,
            "keep each instance's data at its own location, or declare 'shared'")
 

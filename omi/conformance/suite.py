@@ -14,6 +14,7 @@ from omi.conformance.outcome import (
     DEFAULT_MEMORY_LIMIT,
     DEFAULT_TIMEOUT,
     FAILED,
+    NOT_TESTED,
     SKIPPED,
     STATUSES,
     XPASS,
@@ -50,13 +51,35 @@ class Report:
             counts[outcome.status] += 1
         return counts
 
+    @property
+    def untested(self) -> Optional[str]:
+        """Why the plugin was not tested (its service could not be reached), or None."""
+        return next((o.message for o in self.outcomes if o.status == NOT_TESTED), None)
+
     def exit_code(self, strict: bool = False) -> int:
         """2 when validation failed, 1 when a check failed (or, under strict, gave an
-        advisory or xpassed), else 0."""
+        advisory or xpassed), 3 when it was not tested (NOT_TESTED_EXIT), else 0."""
         if self.validation_error is not None:
             return 2
         bad = {FAILED, ADVISORY, XPASS} if strict else {FAILED}
-        return 1 if any(o.status in bad for o in self.outcomes) else 0
+        if any(o.status in bad for o in self.outcomes):
+            return 1
+        return NOT_TESTED_EXIT if self.untested else 0
+
+
+#: The exit code of a run in which no plugin could be tested (see `exit_code`).
+NOT_TESTED_EXIT = 3
+
+
+def exit_code(reports: List[Report], strict: bool = False) -> int:
+    """The exit code of a run: a plugin that is wrong wins (2 for validation, else 1); when
+    none is, 3 if every plugin was not tested (nothing could be tested), else 0: the plugins
+    that were tested passed, and those whose service was out of reach are reported so."""
+    codes = [report.exit_code(strict) for report in reports]
+    wrong = [code for code in codes if code != NOT_TESTED_EXIT]
+    if codes and not wrong:
+        return NOT_TESTED_EXIT
+    return max(wrong, default=0)
 
 
 def run_suite(target: Target | Declared, pattern: Optional[str] = None, seed: int = 0,

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import inspect
+import os
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, Optional
+from typing import Any, Dict, FrozenSet, Iterator, Optional
 
 from omi.conformance.building import _takes_directory
 from omi.conformance.registry import CAPABILITIES
 from omi.plugins import KINDS, interface_class
 
 INTERFACE_OF_GROUP = {kind.group: kind.name for kind in KINDS}
+#: The interface of a plugin that could not be resolved far enough to know it.
+UNKNOWN = "?"
 
 
 def interface_of(plugin_class: type) -> str:
@@ -137,11 +142,24 @@ def describe(name: str, group: str | None, options: Dict[str, Any]) -> Dict[str,
         validate_plugin(target.plugin_class, base)
         target.check_declarations()
     except (PluginValidationError, ValueError) as error:
-        return {"error": "invalid", "label": target.label, "message": str(error)}
+        return {"error": "invalid", "label": target.label, "message": str(error),
+                "interface": _interface_or_unknown(target.plugin_class, base)}
     return {"label": target.label, "import_path": target.import_path,
             "interface": target.interface, "capabilities": sorted(target.capabilities),
             "known_failures": target.known_failures,
             "options_problem": options_problem(target.plugin_class, options) if options else None}
+
+
+def _interface_or_unknown(plugin_class: Any, base: type | None) -> str:
+    """The interface a plugin that failed validation implements, or was meant to (its
+    group's); UNKNOWN when neither says."""
+    for candidate in (plugin_class, base):
+        if isinstance(candidate, type):
+            try:
+                return interface_of(candidate)
+            except TypeError:  # implements none of them
+                continue
+    return UNKNOWN
 
 
 def parse_option(text: str) -> tuple[str, Any]:
@@ -185,8 +203,8 @@ def resolve_target(name: str, group: str | None = None,
                 plugin_class = getattr(plugin_class, part)
         except (Exception, SystemExit) as error:  # whatever the module raises on import
             raise plugins.PluginLoadError(
-                f"Cannot import {name}: {type(error).__name__}: {error}; give an installed "
-                f"plugin name or an importable module:Class"
+                f"Cannot import {name}: {type(error).__name__}: {error}; "
+                f"{_not_importable_here(name, error)}"
             ) from error
         return Target(plugin_class, name, name, options), interface_base(plugin_class)
     groups = (plugins.resolve_group(group),) if group else plugins.GROUPS
@@ -212,6 +230,43 @@ def resolve_target(name: str, group: str | None = None,
     source = f"{plugins.distribution_name(entry_point)} {plugins.distribution_version(entry_point)}"
     label = f"{name} ({getattr(plugin_class, '__name__', entry_point.value)}) from {source}"
     return Target(plugin_class, entry_point.value, label, options), plugins.base_class_for(chosen)
+
+
+@contextmanager
+def source_root(name: str) -> Iterator[None]:
+    """Within the block, ./src is on sys.path when `name` is an import path (module:Class)
+    whose top-level package is not importable but sits in ./src: a src-layout project (as
+    `omi plugins new` makes) checked from its directory before it is installed. The check
+    processes started inside the block inherit it."""
+    import importlib.util
+
+    module, sep, _ = name.partition(":")
+    top = module.split(".", 1)[0]
+    source = os.path.abspath("src")
+    found = sep and top.isidentifier() and (
+        os.path.isfile(os.path.join(source, top, "__init__.py"))
+        or os.path.isfile(os.path.join(source, f"{top}.py")))
+    if not found or source in sys.path or importlib.util.find_spec(top) is not None:
+        yield
+        return
+    sys.path.insert(0, source)
+    try:
+        yield
+    finally:
+        if source in sys.path:
+            sys.path.remove(source)
+
+
+def _not_importable_here(name: str, error: BaseException) -> str:
+    """The fix for an import path whose module sits in the current directory, which the
+    `omi` command does not import from (as `python -m` would): PYTHONPATH=. names it."""
+    top = name.split(":", 1)[0].split(".", 1)[0]
+    here = next((path for path in (f"{top}.py", os.path.join(top, "__init__.py"))
+                 if os.path.isfile(path)), None)
+    if isinstance(error, ModuleNotFoundError) and error.name == top and here:
+        return (f"{here} is in the current directory, which omi does not import from: run "
+                f"PYTHONPATH=. omi plugins check {name}, or install the project")
+    return "give an installed plugin name or an importable module:Class"
 
 
 def interface_base(plugin_class: Any) -> type | None:

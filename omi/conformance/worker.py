@@ -12,6 +12,7 @@ import faulthandler
 import os
 import sys
 import tempfile
+import time
 from importlib import import_module
 from typing import Any, Callable, Optional, TextIO
 
@@ -28,7 +29,9 @@ from omi.conformance.messages import (
     decode,
     encode,
 )
-from omi.conformance.outcome import execute
+from omi.conformance.outcome import FAILED, NOT_TESTED, Outcome, execute
+from omi.conformance.reachability import probe_plugin
+from omi.conformance.reaper import become_subreaper, kill_descendants
 from omi.conformance.registry import all_checks
 from omi.conformance.target import describe
 
@@ -69,7 +72,9 @@ def run_checks(spec: RunChecks, emit: Callable[[Message], None]) -> None:
 
     Temporary files (the checks' and the plugin's) go into the spec's scratch directory,
     which the parent removes even when it has to kill this process. The memory limit is set
-    before the plugin is imported (a spawned child) or used (a forked one).
+    before the plugin is imported (a spawned child) or used (a forked one). When the plugin's
+    service cannot be reached (see `reachability`), before the checks or in one of them, the
+    checks left are not tested: each would only wait for the same server.
     """
     settings = spec.settings
     limit_memory(settings.memory_limit)
@@ -81,21 +86,51 @@ def run_checks(spec: RunChecks, emit: Callable[[Message], None]) -> None:
     for part in attr.split("."):
         plugin_class = getattr(plugin_class, part)
     factory = instance_factory(plugin_class, spec.options)
-    for name in spec.checks:
+    unreachable: Optional[str] = None
+    for index, name in enumerate(spec.checks):
+        if unreachable:  # once a service is out of reach, no further check can test anything
+            emit(Finished(Outcome(name, NOT_TESTED, 0.0, unreachable)))
+            continue
         # Armed before the parent starts its clock: a check that hangs has its stack written
         # to the log just before the parent gives up on it, to say where the plugin was stuck.
         faulthandler.dump_traceback_later(settings.timeout, file=2)
         emit(Started(name))
-        outcome = execute(checks[name], factory, spec.capabilities, settings.seed,
-                          settings.call_timeout, memory_limit=settings.memory_limit)
+        # the probe counts as part of the first check, under its timeout
+        outcome = (_probe(name, factory) if index == 0 else None) or execute(
+            checks[name], factory, spec.capabilities, settings.seed, settings.call_timeout,
+            memory_limit=settings.memory_limit)
         faulthandler.cancel_dump_traceback_later()
         emit(Finished(outcome))
+        if outcome.status == NOT_TESTED:
+            unreachable = outcome.message
     emit(Done())
+
+
+def _probe(name: str, factory: Callable[[Any], Any]) -> Optional[Outcome]:
+    """The first check's outcome when the plugin's service cannot be reached (not tested) or
+    its conformance_service() declaration is wrong (failed); None to run the check."""
+    started = time.perf_counter()
+    try:
+        unreachable = probe_plugin(factory)
+    except ValueError as error:  # the declaration: the plugin's to fix
+        return Outcome(name, FAILED, time.perf_counter() - started, str(error))
+    if unreachable is None:
+        return None
+    return Outcome(name, NOT_TESTED, time.perf_counter() - started, unreachable)
 
 
 def serve(read: Callable[[], str], emit: Callable[[Message], None]) -> None:
     """Answer the parent's messages (see the module's docstring); `read` gives the next line,
-    "" when the parent has closed its end, which is a Stop."""
+    "" when the parent has closed its end, which is a Stop. Every process the plugin started
+    is killed on the way out (see omi.conformance.reaper)."""
+    become_subreaper()
+    try:
+        _answer(read, emit)
+    finally:
+        kill_descendants(os.getpid())
+
+
+def _answer(read: Callable[[], str], emit: Callable[[Message], None]) -> None:
     message = decode(read() or encode(Stop()))
     if isinstance(message, Resolve):
         limit_memory(message.memory_limit)  # the plugin is imported from here on
