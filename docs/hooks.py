@@ -51,17 +51,18 @@ def checks_markdown() -> str:
     for interface in INTERFACES:
         title = TITLES[interface]
         lines += ["", f"## {title} (`{interface}`)", "",
-                  "| Check | What it proves | Rules | Needs | Does not apply with | Since |",
-                  "|---|---|---|---|---|---|"]
-        lines += [f"| `{check.name}` | {_cell(check.description)} | "
-                  f"{', '.join(f'`{name}`' for name in check.rules) or '-'} | "
-                  f"{_names(check.requires)} | {_names(check.unless)} | {check.since} |"
+                  "| Check | What it proves | Needs | Does not apply with | Since |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| `{check.name}` | {_cell(check.description)} | {_names(check.requires)} "
+                  f"| {_names(check.unless)} | {check.since} |"
                   for check in checks if check.interface == interface]
     lines += ["", "## Why each check exists, and the usual fix", "",
               "What `omi plugins check --explain CHECK` prints for each check."]
     for check in checks:
         lines += ["", f"### `{check.name}`", "", f"{_cell(check.description)}", "",
-                  f"**Why:** {_cell(check.why)}", "", f"**Usual fix:** {_cell(check.fix)}"]
+                  f"**Why:** {_cell(check.why)}", "", f"**Usual fix:** {_cell(check.fix)}", "",
+                  f"**Rules ({check.level}):** "
+                  f"{', '.join(f'`{name}`' for name in check.rules) or '-'}"]
     return "\n".join(lines)
 
 

@@ -112,7 +112,8 @@ def test_the_cli_reference_has_every_command_and_option(site: Path):
 
 
 LISTED = re.compile(r"(?P<interface>\S+) +(?P<name>\S+) +(?P<description>.*?)"
-                    r"(?: \[needs (?P<needs>[^\]]+)\])? \[(?:must|should): (?P<rules>[^\]]+)\]")
+                    r"(?: \[needs (?P<needs>[^\]]+)\])?"
+                    r" \[(?P<level>must|should): (?P<rules>[^\]]+)\]")
 
 
 def test_the_checks_page_says_what_list_checks_prints(site: Path):
@@ -121,15 +122,17 @@ def test_the_checks_page_says_what_list_checks_prints(site: Path):
     other checks."""
     result = CliRunner().invoke(cli, ["plugins", "check", "--list-checks"])
     assert result.exit_code == 0, result.output
-    listed = set()
+    listed, rules = set(), {}
     for line in result.output.splitlines():
         match = LISTED.fullmatch(line)
         assert match, line
-        listed.add((match["name"], match["description"], match["rules"],
-                    match["needs"] or "-"))
-    rows = {(row[0], row[1], row[2], row[3]) for row in page(site, "reference/checks").rows
-            if len(row) == 6 and row[0] != "Check"}
+        listed.add((match["name"], match["description"], match["needs"] or "-"))
+        rules[match["name"]] = f"Rules ({match['level']}): {match['rules']}"
+    built = page(site, "reference/checks")
+    rows = {(row[0], row[1], row[2]) for row in built.rows if len(row) == 5 and row[0] != "Check"}
     assert rows == listed
+    text = " ".join("".join(built.text).split())
+    assert all(said in text for said in rules.values())
 
 
 def test_the_checks_page_says_why_each_check_exists_and_the_usual_fix(site: Path):
@@ -157,7 +160,7 @@ def test_a_check_added_to_the_registry_appears_on_the_page(monkeypatch: pytest.M
     monkeypatch.setitem(registry.REGISTRY, added.name, added)
     markdown = _hooks().checks_markdown()
     assert ("| `recall_keeps_markup_as_text` | recall() keeps &lt;html>, \\*stars\\* and a "
-            "\\| pipe as text | - | `persistent` | - | 9.9.0 |") in markdown
+            "\\| pipe as text | `persistent` | - | 9.9.0 |") in markdown
     assert ("**Why:** markup is &lt;data>\n\n**Usual fix:** store it as \\*text\\*") in markdown
 
 
