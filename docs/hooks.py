@@ -1,5 +1,6 @@
-"""MkDocs hooks: the conformance checks page is written from the check registry at build time,
-the grade rules from omi.matrix.grade, and the command-line page sees every command.
+"""MkDocs hooks: the conformance checks page and the contract tables of the interfaces guide
+are written from the check registry and its rules at build time, the grade rules from
+omi.matrix.grade, and the command-line page sees every command.
 
 `omi plugins check --list-checks`, `--explain` and this page read the same registry
 (omi.conformance), so a check added to the suite appears here on the next build, with the
@@ -12,9 +13,12 @@ use (omi.cli.root's lazy table), so the build loads every lazy subcommand first.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 PLACEHOLDER = "<!-- conformance-checks -->"
+#: `<!-- rules: INTERFACE METHOD -->` in a page becomes the table of that method's rules.
+RULES_PLACEHOLDER = re.compile(r"<!-- rules: (\w+) (\w+) -->")
 GRADES_PLACEHOLDER = "<!-- grade-rules -->"
 TITLES = {"embedding": "Embedding providers", "storage": "Storage backends",
           "event": "Event handlers"}
@@ -36,7 +40,7 @@ def checks_markdown() -> str:
     """One table of capabilities, one table of checks per interface, in registry order, then
     each check's why and usual fix."""
     from omi.conformance import CAPABILITIES, all_checks
-    from omi.conformance.registry import INTERFACES
+    from omi.conformance.authoring import INTERFACES
 
     lines = ["## Capabilities", "",
              "A plugin declares these in `conformance_capabilities`; checks that need one run "
@@ -56,7 +60,26 @@ def checks_markdown() -> str:
               "What `omi plugins check --explain CHECK` prints for each check."]
     for check in checks:
         lines += ["", f"### `{check.name}`", "", f"{_cell(check.description)}", "",
-                  f"**Why:** {_cell(check.why)}", "", f"**Usual fix:** {_cell(check.fix)}"]
+                  f"**Why:** {_cell(check.why)}", "", f"**Usual fix:** {_cell(check.fix)}", "",
+                  f"**Rules ({check.level}):** "
+                  f"{', '.join(f'`{name}`' for name in check.rules) or '-'}"]
+    return "\n".join(lines)
+
+
+def rules_markdown(interface: str, method: str) -> str:
+    """The table of one method's rules (omi.conformance.rules): each rule's level, its text
+    and the checks that prove it, so the guide promises nothing no check tests."""
+    from omi.conformance import all_checks
+    from omi.conformance.rules import rules_of
+
+    rules = rules_of(interface, method)
+    if not rules:
+        raise ValueError(f"no rules for {interface} {method}: fix the placeholder")
+    lines = ["| Rule | | Checked by |", "|---|---|---|"]
+    for rule in rules:
+        proofs = [check.name for check in all_checks() if rule.name in check.rules]
+        lines.append(f"| {_cell(rule.text)} | **{rule.level}** | "
+                     f"{', '.join(f'`{name}`' for name in proofs)} |")
     return "\n".join(lines)
 
 
@@ -83,7 +106,7 @@ def on_config(config: Any, **kwargs: Any) -> Any:
 
 def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
     if PLACEHOLDER in markdown:
-        return markdown.replace(PLACEHOLDER, checks_markdown())
+        markdown = markdown.replace(PLACEHOLDER, checks_markdown())
     if GRADES_PLACEHOLDER in markdown:
-        return markdown.replace(GRADES_PLACEHOLDER, grades_markdown())
-    return markdown
+        markdown = markdown.replace(GRADES_PLACEHOLDER, grades_markdown())
+    return RULES_PLACEHOLDER.sub(lambda match: rules_markdown(*match.groups()), markdown)

@@ -11,29 +11,82 @@ class EmbeddingProvider(ABC):
 
     Subclasses must set ``interface_version = "1.0"``; the base class only annotates it so
     that a plugin which forgets it fails validation instead of silently inheriting a value.
+
+    Rules of the instance as a whole (omi.conformance.rules; the suite checks each):
+
+    - must: embed() may run in several threads at once and gives each text its own vector
+
+    Rules of close(), when defined (omi.conformance.rules; the suite checks each):
+
+    - must: close(), when the provider defines it, is safe to call twice
     """
 
     interface_version: str  # Must be "1.0"
 
     @abstractmethod
     def embed(self, text: str) -> List[float]:
-        """Generate embedding for a single text"""
+        """Generate embedding for a single text
+
+        Rules (omi.conformance.rules; the conformance suite checks each):
+
+        - must: returns a list of exactly get_dimension() Python floats, all finite (no NaN, no
+          infinity)
+        - must: returns a new list each call: changing a returned list never changes a later
+          result
+        - must: raises ValueError for blank text (empty, spaces, newlines)
+        - must: raises TypeError for text that is not a str
+        - must: embeds text of any language and any length: what the model cannot take whole is
+          truncated or split, never refused
+        - must: with the deterministic capability, gives the same vector for the same text, in
+          any process
+        """
 
     @abstractmethod
     def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
-        """Generate embeddings for multiple texts"""
+        """Generate embeddings for multiple texts
+
+        Rules (omi.conformance.rules; the conformance suite checks each):
+
+        - must: returns one vector per text, in the order of texts, each equal to what
+          embed(text) returns
+        - must: gives the same result for any batch_size, which only splits the work
+        - must: returns [] for texts == [] without calling the model
+        - must: raises ValueError for a blank text anywhere in texts and for batch_size below 1
+        - must: leaves the texts list it is given unchanged
+        """
 
     @abstractmethod
     def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
-        """Calculate similarity score (-1.0 to 1.0)"""
+        """Calculate similarity score (-1.0 to 1.0)
+
+        Rules (omi.conformance.rules; the conformance suite checks each):
+
+        - must: returns a float in [-1.0, 1.0], the same both ways round, for any two vectors of
+          one length, whatever their norms and signs
+        - must: returns 1.0 (within 1e-4) for a vector with itself
+        - must: raises ValueError for vectors of different lengths
+        - must: leaves the lists it is given unchanged
+        - must: with the semantic capability, scores related texts higher than unrelated ones
+        """
 
     @abstractmethod
     def get_dimension(self) -> int:
-        """Return embedding dimensionality"""
+        """Return embedding dimensionality
+
+        Rules (omi.conformance.rules; the conformance suite checks each):
+
+        - must: returns a positive int (not a bool) that never changes during the life of the
+          instance, also after the first call to the model
+        """
 
     @abstractmethod
     def get_model_name(self) -> str:
-        """Return model identifier"""
+        """Return model identifier
+
+        Rules (omi.conformance.rules; the conformance suite checks each):
+
+        - must: returns a non-empty str naming the model
+        """
 
 
 def cosine_similarity(embedding1: List[float], embedding2: List[float]) -> float:

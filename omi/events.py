@@ -20,6 +20,14 @@ class EventHandler(ABC):
     """Reacts to memory lifecycle events.
 
     Subclasses must set ``interface_version = "1.0"``; the base class only annotates it.
+
+    Rules of the instance as a whole (omi.conformance.rules; the suite checks each):
+
+    - must: handle() may run in several threads at once
+
+    Rules of close(), when defined (omi.conformance.rules; the suite checks each):
+
+    - must: close(), when the handler defines it, is safe to call twice
     """
 
     interface_version: str  # Must be "1.0"
@@ -32,4 +40,13 @@ class EventHandler(ABC):
         Args:
             event_type: Event name (e.g., 'memory.stored', 'session.started')
             event_data: Event payload (memory content, metadata, etc.)
+
+        Rules (omi.conformance.rules; the conformance suite checks each):
+
+        - must: accepts each of the six event types, with the payloads the host emits (a
+          timestamp in each; session_id None outside a session; non-ASCII text and nested data)
+        - must: returns without doing anything for an event type it does not know: never raises
+        - must: returns None
+        - should: treats event_data as read-only
+        - must: returns within the call timeout (ten seconds unless set otherwise), every call
         """

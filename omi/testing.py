@@ -17,6 +17,10 @@ Overriding or removing a standard test (in the class or a mixin) without declari
 failure is an error at import time, so a plugin cannot quietly opt out of a check. With
 `suite_version` set, a failing check added by a later release of the suite says it is new.
 
+A check of a "should" rule that the plugin does not follow is an advisory: the test passes
+with a `ConformanceAdvisory` warning, and fails with `strict = True` on the class or
+`pytest -p omi.testing --omi-strict`, as `omi plugins check --strict` fails it.
+
 Each check runs within `check_timeout` seconds (the class attribute; else $OMI_CHECK_TIMEOUT,
 else 60), as under `omi plugins check`: a check still running then fails with a dump of where
 the plugin was stuck, and the session goes on to the next test.
@@ -30,6 +34,7 @@ import sys
 import tempfile
 import threading
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Dict, FrozenSet, List, Optional, Tuple, Union
@@ -37,7 +42,10 @@ from typing import Any, Callable, ClassVar, Dict, FrozenSet, List, Optional, Tup
 import pytest
 from packaging.version import Version
 
+from omi.conformance.authoring import CALL_TIMEOUT, Check, CheckFailure
+from omi.conformance.building import InstanceFactory, instance_factory
 from omi.conformance.outcome import (
+    ADVISORY,
     EXITS,
     FAILED,
     NOT_TESTED,
@@ -47,18 +55,30 @@ from omi.conformance.outcome import (
     exit_failure,
     valid_timeout,
 )
-from omi.conformance.registry import CALL_TIMEOUT, Check, CheckFailure, checks_for
+from omi.conformance.registry import checks_for
 from omi.conformance.target import (
-    InstanceFactory,
     check_known_failures,
     declared_capabilities,
     declared_known_failures,
-    instance_factory,
     options_problem,
 )
 
-__all__ = ["EmbeddingProviderConformance", "EventHandlerConformance",
+__all__ = ["ConformanceAdvisory", "EmbeddingProviderConformance", "EventHandlerConformance",
            "StorageBackendConformance"]
+
+
+class ConformanceAdvisory(UserWarning):
+    """A check of a "should" rule that the plugin does not follow: advice, not a failure
+    (unless `strict`)."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--omi-strict`: advisories fail, in every conformance suite of the session. The option
+    exists where omi.testing is loaded as a pytest plugin: `pytest -p omi.testing`, or
+    `pytest_plugins = ["omi.testing"]` in a conftest.py."""
+    parser.addoption("--omi-strict", action="store_true", dest="omi_strict", default=False,
+                     help="omi.testing: fail conformance tests that give an advisory (a "
+                          "'should' rule not followed)")
 
 
 class _Conformance:
@@ -76,6 +96,10 @@ class _Conformance:
     call_timeout: ClassVar[float] = CALL_TIMEOUT
     #: Seconds each check may take; None: $OMI_CHECK_TIMEOUT, else 60.
     check_timeout: ClassVar[Optional[float]] = None
+    #: Advisories (advice not followed) fail the test, as under `omi plugins check --strict`;
+    #: `pytest --omi-strict` sets it for every suite. Otherwise an advisory passes with a
+    #: ConformanceAdvisory warning, which pytest shows and counts in its summary.
+    strict: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -136,6 +160,10 @@ class _Conformance:
             pytest.skip(f"not tested: {outcome.message}")
         if check.name in known:
             request.node.add_marker(pytest.mark.xfail(reason=known[check.name], strict=False))
+        if outcome.status == ADVISORY:
+            if self.strict or request.config.getoption("omi_strict", False):
+                pytest.fail(f"advisory (strict): {check.name}: {outcome.message}", pytrace=False)
+            warnings.warn(ConformanceAdvisory(f"{check.name}: {outcome.message}"), stacklevel=1)
         if outcome.status == FAILED:
             prefix = ""
             if self.suite_version and Version(check.since) > Version(self.suite_version):

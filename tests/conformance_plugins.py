@@ -27,6 +27,20 @@ from omi.events import EVENT_TYPES, EventHandler
 from omi.storage import StorageBackend
 
 
+def _check_text(text: Any) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    if not text.strip():
+        raise ValueError("Text cannot be empty")
+
+
+def _check_batch(texts: List[str], batch_size: int) -> None:
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be 1 or more, got {batch_size}")
+    for text in texts:
+        _check_text(text)
+
+
 class HashEmbedder(EmbeddingProvider):
     """Correct: feature-hashed words into a unit vector."""
 
@@ -35,8 +49,7 @@ class HashEmbedder(EmbeddingProvider):
     dimension = 64
 
     def embed(self, text: str) -> List[float]:
-        if not text or not text.strip():
-            raise ValueError("Text cannot be empty")
+        _check_text(text)
         vector = [0.0] * self.dimension
         for word in text.lower().split():
             digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
@@ -45,6 +58,7 @@ class HashEmbedder(EmbeddingProvider):
         return [x / norm for x in vector] if any(vector) else [1.0] + [0.0] * (self.dimension - 1)
 
     def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        _check_batch(texts, batch_size)
         return [self.embed(text) for text in texts]
 
     def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
@@ -55,6 +69,90 @@ class HashEmbedder(EmbeddingProvider):
 
     def get_model_name(self) -> str:
         return "hash-64"
+
+
+class CachesLists(HashEmbedder):
+    """Caches vectors and hands out the cached list itself: a caller that changes it changes
+    every later result for that text."""
+
+    def __init__(self) -> None:
+        self._cache: Dict[str, List[float]] = {}
+
+    def embed(self, text: str) -> List[float]:
+        if text not in self._cache:
+            self._cache[text] = super().embed(text)
+        return self._cache[text]
+
+
+class CoercesText(HashEmbedder):
+    """Embeds str(text) whatever it is given: None becomes the word "None"."""
+
+    def embed(self, text: str) -> List[float]:
+        return super().embed(str(text))
+
+
+class SkipsBlankTexts(HashEmbedder):
+    """Leaves blank texts out of a batch (one vector fewer) and ignores batch_size."""
+
+    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        return [self.embed(text) for text in texts if text.strip()]
+
+
+class CaseSensitive(HashEmbedder):
+    """Correct: tells words apart by case and by the whitespace around them."""
+
+    def embed(self, text: str) -> List[float]:
+        _check_text(text)
+        vector = [0.0] * self.dimension
+        for index, part in enumerate(re.split(r"(\s+)", text)):
+            digest = hashlib.blake2b(f"{index}:{part}".encode(), digest_size=8).digest()
+            vector[digest[0] % self.dimension] += 1.0 if digest[1] % 2 else -1.0
+        norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+        return [x / norm for x in vector] if any(vector) else [1.0] + [0.0] * (self.dimension - 1)
+
+
+class NormalisingBatchCache(CaseSensitive):
+    """Caches batch vectors under the text lower-cased with its whitespace collapsed, so texts
+    differing only in case or spacing get the first one's vector."""
+
+    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        _check_batch(texts, batch_size)
+        seen: Dict[str, List[float]] = {}
+        return [list(seen.setdefault(" ".join(text.lower().split()), self.embed(text)))
+                for text in texts]
+
+
+class NormalisesInPlace(HashEmbedder):
+    """Scales the vectors it compares to length 1 in place: a long stored vector changes."""
+
+    def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
+        for vector in (embedding1, embedding2):
+            norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+            vector[:] = [x / norm for x in vector]
+        return max(-1.0, min(1.0, sum(x * y for x, y in zip(embedding1, embedding2,
+                                                             strict=True))))
+
+
+class ClosesItsClientTwice(HashEmbedder):
+    """close() closes its HTTP client; the second call finds none."""
+
+    def __init__(self) -> None:
+        self._client: Optional[List[str]] = ["connection"]
+
+    def close(self) -> None:
+        self._client.clear()  # type: ignore[union-attr]
+        self._client = None
+
+
+class SharesScratchBetweenThreads(HashEmbedder):
+    """Keeps the text being embedded on the instance: two threads at once swap vectors."""
+
+    conformance_capabilities = {"deterministic"}
+
+    def embed(self, text: str) -> List[float]:
+        self._current = text
+        time.sleep(0.002)
+        return super().embed(self._current)
 
 
 class WrongDimension(HashEmbedder):
@@ -77,6 +175,7 @@ class NonFinite(HashEmbedder):
 
 class BatchDisagrees(HashEmbedder):
     def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        _check_batch(texts, batch_size)
         return [self.embed(text) for text in reversed(texts)]
 
 
@@ -92,7 +191,7 @@ class SimilarityOutOfRange(HashEmbedder):
 
 class AcceptsEmptyText(HashEmbedder):
     def embed(self, text: str) -> List[float]:
-        return super().embed(text or "empty")
+        return super().embed(text if not isinstance(text, str) or text.strip() else "empty")
 
 
 class Nondeterministic(HashEmbedder):
@@ -130,6 +229,7 @@ class EmptyBatchIsNone(HashEmbedder):
 
 class AsciiOnly(HashEmbedder):
     def embed(self, text: str) -> List[float]:
+        _check_text(text)
         return super().embed(text.encode("ascii").decode())
 
 
@@ -222,11 +322,11 @@ class OneDimensional(EmbeddingProvider):
     conformance_capabilities = {"deterministic"}
 
     def embed(self, text: str) -> List[float]:
-        if not text or not text.strip():
-            raise ValueError("Text cannot be empty")
+        _check_text(text)
         return [1.0 if hashlib.blake2b(text.encode()).digest()[0] % 2 else -1.0]
 
     def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        _check_batch(texts, batch_size)
         return [self.embed(text) for text in texts]
 
     def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
@@ -258,8 +358,7 @@ class SaltedHash(HashEmbedder):
     text within one process, another one in the next, yet it declares 'deterministic'."""
 
     def embed(self, text: str) -> List[float]:
-        if not text or not text.strip():
-            raise ValueError("Text cannot be empty")
+        _check_text(text)
         vector = [0.0] * self.dimension
         for word in text.lower().split():
             vector[hash(word) % self.dimension] += 1.0
@@ -279,6 +378,7 @@ class DedupesBatch(HashEmbedder):
     duplicates gets fewer vectors than texts."""
 
     def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+        _check_batch(texts, batch_size)
         return [self.embed(text) for text in dict.fromkeys(texts)]
 
 
@@ -308,14 +408,15 @@ class IgnoresLimit(SQLiteBackend):
 
 
 class DropsSomeMemories(SQLiteBackend):
-    """Silently loses every seventh memory: only a longer random sequence notices."""
+    """Silently loses every third memory an instance is given (the counter starts again with
+    each instance): only a longer random sequence notices."""
 
     stored = 0
 
     def store_memory(self, memory: Dict[str, Any]) -> str:
-        DropsSomeMemories.stored += 1
-        if DropsSomeMemories.stored % 7 == 0:
-            return f"lost-{DropsSomeMemories.stored}"
+        self.stored += 1
+        if self.stored % 3 == 0:
+            return f"lost-{self.stored}"
         return super().store_memory(memory)
 
 
@@ -420,28 +521,51 @@ class ScoresAreDistances(SQLiteBackend):
         return [{**result, "score": -result["score"]} for result in super().recall(query, limit)]
 
 
+class KeepsOnlyContentAndMetadata(SQLiteBackend):
+    """Returns content, metadata, id and score only: the host's embedding, embedding_model and
+    session_id are lost."""
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        return [{key: result[key] for key in ("content", "metadata", "id", "score")}
+                for result in super().recall(query, limit)]
+
+
+class DecimalScores(SQLiteBackend):
+    """Ranks well but gives each score as a decimal.Decimal (as a NUMERIC column returns it)."""
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        from decimal import Decimal
+
+        return [{**result, "score": Decimal(repr(result["score"]))}
+                for result in super().recall(query, limit)]
+
+
 class NormalisesUnicode(SQLiteBackend):
     """Stores content in Unicode NFC form: an accent typed as a combining mark comes back as
     one precomposed character."""
 
     def store_memory(self, memory: Dict[str, Any]) -> str:
-        return super().store_memory(
-            {**memory, "content": unicodedata.normalize("NFC", memory["content"])})
+        if isinstance(memory, dict) and isinstance(memory.get("content"), str):
+            memory = {**memory, "content": unicodedata.normalize("NFC", memory["content"])}
+        return super().store_memory(memory)
 
 
 class CutsContentAt64K(SQLiteBackend):
     """Keeps at most 65,535 characters of content, like a MySQL TEXT column."""
 
     def store_memory(self, memory: Dict[str, Any]) -> str:
-        return super().store_memory({**memory, "content": memory["content"][:65_535]})
+        if isinstance(memory, dict) and isinstance(memory.get("content"), str):
+            memory = {**memory, "content": memory["content"][:65_535]}
+        return super().store_memory(memory)
 
 
 class DeduplicatesContent(SQLiteBackend):
     """Returns the id of a memory with the same content instead of storing it again."""
 
     def store_memory(self, memory: Dict[str, Any]) -> str:
+        content = memory.get("content") if isinstance(memory, dict) else None
         row = self._connection().execute("SELECT id FROM memories WHERE content = ?",
-                                         (memory.get("content"),)).fetchone()
+                                         (content,)).fetchone()
         return row[0] if row else super().store_memory(memory)
 
 
@@ -475,17 +599,40 @@ class MigratesOnEveryOpen(SQLiteBackend):
                        (json.dumps(memory), memory_id))
 
 
+
+def _words(text: str) -> List[str]:
+    return re.findall(r"\w+", text.casefold())
+
+
+def _bm25(words: set, texts: Dict[str, List[str]]) -> Dict[str, float]:
+    """Okapi BM25 (k1 = 1.2, b = 0.75) of each text holding one of `words` or more."""
+    average = sum(map(len, texts.values())) / max(1, len(texts))
+    holding = {word: sum(word in set(text) for text in texts.values()) for word in words}
+    scores = {}
+    for key, text in texts.items():
+        matched = words.intersection(text)
+        if not matched:
+            continue
+        scores[key] = math.fsum(
+            math.log(1 + (len(texts) - holding[word] + 0.5) / (holding[word] + 0.5))
+            * text.count(word) * 2.2
+            / (text.count(word) + 1.2 * (0.25 + 0.75 * len(text) / average))
+            for word in matched)
+    return scores
+
+
 class DocumentStore(StorageBackend):
     """Correct, and unlike SQLiteBackend wherever a check could wrongly rely on it: one JSON
-    file rewritten whole on every change, random uuid4 ids, extra keys in every result
-    ("rank", "matched"), and a ranking of its own: memories holding all of the query's words
-    first, then by a BM25 score."""
+    file rewritten whole on every change, random uuid4 ids, an extra key in every result
+    ("rank"), and a ranking of its own: memories holding all of the query's words first, then
+    by a BM25 score."""
 
     interface_version = "1.0"
     conformance_capabilities = {"persistent"}
 
     def __init__(self, path: str = "memories.json") -> None:
         self.path = Path(path)
+        self._lock = threading.RLock()
         self._data: Optional[Dict[str, Any]] = self._load()
 
     @classmethod
@@ -511,50 +658,295 @@ class DocumentStore(StorageBackend):
         return self._data
 
     def store_memory(self, memory: Dict[str, Any]) -> str:
+        if not isinstance(memory, dict):
+            raise TypeError(f"memory must be a dict, got {type(memory).__name__}")
         if not isinstance(memory.get("content"), str) or not memory["content"].strip():
             raise ValueError("memory['content'] must be a non-empty string")
+        kept = {key: value for key, value in memory.items() if key != "id"}
+        try:
+            kept = json.loads(json.dumps(kept, allow_nan=False))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"memory must be JSON data: {error}") from None
         memory_id = str(uuid.uuid4())
-        self._open()["memories"][memory_id] = copy.deepcopy(
-            {key: value for key, value in memory.items() if key != "id"})
-        self._save()
+        with self._lock:
+            self._open()["memories"][memory_id] = kept
+            self._save()
         return memory_id
 
     def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
-        memories = self._open()["memories"]
-        words = set(re.findall(r"\w+", query.lower()))
-        tokens = {memory_id: re.findall(r"\w+", memory["content"].lower())
-                  for memory_id, memory in memories.items()}
-        average = sum(map(len, tokens.values())) / max(1, len(tokens))
-        holding = {word: sum(word in set(t) for t in tokens.values()) for word in words}
-        scored = []
-        for memory_id, text in tokens.items():
-            matched = words.intersection(text)
-            if not matched:
-                continue
-            bm25 = 0.0
-            for word in matched:
-                idf = math.log(1 + (len(tokens) - holding[word] + 0.5) / (holding[word] + 0.5))
-                frequency = text.count(word)
-                bm25 += idf * frequency * 2.2 / (
-                    frequency + 1.2 * (0.25 + 0.75 * len(text) / average))
-            scored.append((matched == words, bm25, memory_id, matched))
-        scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
-        return [{**copy.deepcopy(memories[memory_id]), "id": memory_id,
-                 "score": float(every) + bm25 / (1.0 + bm25), "rank": rank,
-                 "matched": sorted(matched)}
-                for rank, (every, bm25, memory_id, matched) in enumerate(scored[:limit], 1)]
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a str, got {type(query).__name__}")
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            raise ValueError(f"limit must be an int of 0 or more, got {limit!r}")
+        with self._lock:
+            memories = dict(self._open()["memories"])
+            scored = sorted(((score, memory_id) for memory_id, score
+                             in self._scores(query, memories).items()), reverse=True)
+        return [{**copy.deepcopy(memories[memory_id]), "id": memory_id, "score": score,
+                 "rank": rank} for rank, (score, memory_id) in enumerate(scored[:limit], 1)]
+
+    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
+        """The score of each memory that matches `query` (higher is better): those holding
+        every word of the query first, then by BM25."""
+        words = set(_words(query))
+        bm25 = _bm25(words, {memory_id: _words(memory["content"])
+                             for memory_id, memory in memories.items()})
+        return {memory_id: float(words <= set(_words(memories[memory_id]["content"])))
+                + score / (1.0 + score) for memory_id, score in bm25.items()}
 
     def add_edge(self, from_id: str, to_id: str, edge_type: str) -> None:
-        data = self._open()
-        for memory_id in (from_id, to_id):
-            if memory_id not in data["memories"]:
-                raise KeyError(f"unknown memory id {memory_id!r}")
-        if [from_id, to_id, edge_type] not in data["edges"]:
-            data["edges"].append([from_id, to_id, edge_type])
-            self._save()
+        if not isinstance(edge_type, str) or not edge_type.strip():
+            raise ValueError("edge_type must be a non-empty string")
+        with self._lock:
+            data = self._open()
+            for memory_id in (from_id, to_id):
+                if memory_id not in data["memories"]:
+                    raise KeyError(f"unknown memory id {memory_id!r}")
+            if [from_id, to_id, edge_type] not in data["edges"]:
+                data["edges"].append([from_id, to_id, edge_type])
+                self._save()
 
     def close(self) -> None:
-        self._data = None
+        with self._lock:
+            self._data = None
+
+
+class FTS5Ranked(SQLiteBackend):
+    """Correct: ranks by SQLite FTS5's own bm25() over any of the query's words, nothing else
+    (a short memory holding one word may come before a long one holding them all)."""
+
+    @staticmethod
+    def _ranked_rows(db: Any, words: List[str], limit: int) -> List[Any]:
+        rows = db.execute(  # id and document as BLOBs, as SQLiteBackend reads them
+            "SELECT CAST(m.id AS BLOB), CAST(m.document AS BLOB), bm25(memories_fts) "
+            "FROM memories_fts JOIN memories m ON m.id = memories_fts.id "
+            "WHERE memories_fts MATCH ? ORDER BY bm25(memories_fts) LIMIT ?",
+            (" OR ".join(words), limit)).fetchall()
+        return [(memory_id, document, 0, rank) for memory_id, document, rank in rows]
+
+
+class PlainBM25(DocumentStore):
+    """Correct: ranks by Okapi BM25 alone, its score."""
+
+    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
+        return _bm25(set(_words(query)), {memory_id: _words(memory["content"])
+                                          for memory_id, memory in memories.items()})
+
+
+def _trigrams(text: str) -> set:
+    """pg_trgm's trigrams: of each word, lower-cased and padded with two spaces in front and
+    one behind."""
+    grams = set()
+    for word in _words(text):
+        padded = f"  {word} "
+        grams.update(padded[index:index + 3] for index in range(len(padded) - 2))
+    return grams
+
+
+class TrigramSimilarity(DocumentStore):
+    """Correct: ranks as PostgreSQL's pg_trgm similarity() does (shared trigrams over all
+    trigrams), among the memories holding a word of the query; the score is the similarity."""
+
+    def __init__(self, path: str = "memories.json") -> None:
+        super().__init__(path)
+        self._grams: Dict[str, set] = {}
+
+    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
+        words, wanted = set(_words(query)), _trigrams(query)
+        scores = {}
+        for memory_id, memory in memories.items():
+            if memory_id not in self._grams:
+                self._grams[memory_id] = _trigrams(memory["content"])
+            if words.isdisjoint(_words(memory["content"])):
+                continue
+            grams = self._grams[memory_id]
+            scores[memory_id] = len(grams & wanted) / len(grams | wanted)
+        return scores
+
+
+class OwnVectors(DocumentStore):
+    """Correct: a vector store. Every memory gets a vector of its own (word counts) and recall
+    returns the nearest memories by cosine similarity, the score: unrelated ones too, at 0.0,
+    as a nearest-neighbour search does."""
+
+    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
+        wanted = _counts(query)
+        return {memory_id: _cosine(wanted, _counts(memory["content"]))
+                for memory_id, memory in memories.items()}
+
+
+def _counts(text: str) -> Dict[str, int]:
+    counts: Dict[str, int] = {}
+    for word in _words(text):
+        counts[word] = counts.get(word, 0) + 1
+    return counts
+
+
+def _cosine(a: Dict[str, int], b: Dict[str, int]) -> float:
+    dot = sum(count * b.get(word, 0) for word, count in a.items())
+    norms = math.sqrt(sum(x * x for x in a.values())) * math.sqrt(sum(x * x for x in b.values()))
+    return dot / norms if norms else 0.0
+
+
+class NewestFirst(DocumentStore):
+    """Returns the memories holding a word of the query newest first, with no score: a list
+    in the order of storing, not a ranking."""
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        order = {memory_id: index for index, memory_id in enumerate(self._open()["memories"])}
+        results = sorted(super().recall(query, 1_000_000), key=lambda r: order[r["id"]],
+                         reverse=True)
+        return [{key: value for key, value in result.items() if key != "score"}
+                for result in results[:limit]]
+
+
+class StringifiesValues(SQLiteBackend):
+    """Stores what JSON cannot hold as its str (json.dumps(default=str)): a datetime in the
+    metadata comes back as a str, silently."""
+
+    def store_memory(self, memory: Dict[str, Any]) -> str:
+        if isinstance(memory, dict):
+            memory = json.loads(json.dumps(memory, default=str))
+        return super().store_memory(memory)
+
+
+class CoercesRecallArguments(SQLiteBackend):
+    """Makes do with what it is given: str(query), and a limit turned into an int of 0 or
+    more."""
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        return super().recall(str(query), max(0, int(limit or 0)))
+
+
+class AnyEdgeType(SQLiteBackend):
+    """Files an edge with a blank type under 'related_to'."""
+
+    def add_edge(self, from_id: str, to_id: str, edge_type: str) -> None:
+        super().add_edge(from_id, to_id, edge_type.strip() or "related_to")
+
+
+class RawFullTextQuery(SQLiteBackend):
+    """Passes the query to FTS5's MATCH as it is: quotes and operators are syntax there."""
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        rows = self._connection().execute(
+            "SELECT m.id, m.document FROM memories_fts JOIN memories m ON m.id = "
+            "memories_fts.id WHERE memories_fts MATCH ? ORDER BY rank LIMIT ?",
+            (query, limit)).fetchall()
+        return [{**json.loads(document), "id": memory_id} for memory_id, document in rows]
+
+
+class OneThreadConnection(SQLiteBackend):
+    """Opens its connection with sqlite3's default check_same_thread=True: only the thread
+    that built it may use it."""
+
+    def __init__(self, path: Any = None) -> None:
+        import sqlite3
+
+        super().__init__(path)
+        self._db.close()  # type: ignore[union-attr]
+        self._db = sqlite3.connect(str(self.path), isolation_level=None)
+
+
+class HonoursCallerIds(DocumentStore):
+    """Uses the memory's own 'id' key as its id when it has one."""
+
+    def store_memory(self, memory: Dict[str, Any]) -> str:
+        memory_id = super().store_memory(memory)
+        wanted = memory.get("id") if isinstance(memory, dict) else None
+        if isinstance(wanted, str):
+            with self._lock:
+                memories = self._open()["memories"]
+                memories[wanted] = memories.pop(memory_id)
+                self._save()
+            return wanted
+        return memory_id
+
+
+class EdgesToAnyId(DocumentStore):
+    """Accepts any id that looks like one of its own (a uuid), stored here or not."""
+
+    def add_edge(self, from_id: str, to_id: str, edge_type: str) -> None:
+        for memory_id in (from_id, to_id):
+            uuid.UUID(memory_id)  # raises ValueError, naming nothing, for "missing-..."
+        with self._lock:
+            self._open()["edges"].append([from_id, to_id, edge_type])
+
+
+class CachesQueries(DocumentStore):
+    """Remembers each query's results for good: a memory stored since is not found by it."""
+
+    def __init__(self, path: str = "memories.json") -> None:
+        super().__init__(path)
+        self._answers: Dict[Any, List[Dict[str, Any]]] = {}
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        key = (query, limit)
+        if key not in self._answers:
+            self._answers[key] = super().recall(query, limit)
+        return copy.deepcopy(self._answers[key])
+
+
+class LimitsBeforeRanking(DocumentStore):
+    """Takes the first `limit` matches in the order of storing, then ranks those."""
+
+    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
+        return super()._scores(query, memories)
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        with self._lock:
+            memories = self._open()["memories"]
+            words = set(_words(query))
+            first = dict(list((memory_id, memory) for memory_id, memory in memories.items()
+                              if words & set(_words(memory["content"])))[:limit])
+            scores = self._scores(query, first)
+        ranked = sorted(first, key=lambda memory_id: scores.get(memory_id, 0.0), reverse=True)
+        return [{**copy.deepcopy(first[memory_id]), "id": memory_id,
+                 "score": scores.get(memory_id, 0.0)} for memory_id in ranked]
+
+
+class CaseSensitiveSearch(DocumentStore):
+    """Matches words exactly as written: CAFÉ does not find Café."""
+
+    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
+        words = set(re.findall(r"\w+", query))
+        held = {memory_id: words & set(re.findall(r"\w+", memory["content"]))
+                for memory_id, memory in memories.items()}
+        return {memory_id: float(len(found)) for memory_id, found in held.items() if found}
+
+
+class IndexesFirst64K(DocumentStore):
+    """Searches only the first 65,536 characters of each memory (a prefix index)."""
+
+    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
+        return super()._scores(query, {memory_id: {**memory,
+                                                   "content": memory["content"][:65_536]}
+                                       for memory_id, memory in memories.items()})
+
+
+class StripsContent(SQLiteBackend):
+    """Stores content stripped of the whitespace around it."""
+
+    def store_memory(self, memory: Dict[str, Any]) -> str:
+        if isinstance(memory, dict) and isinstance(memory.get("content"), str):
+            memory = {**memory, "content": memory["content"].strip()}
+        return super().store_memory(memory)
+
+
+class NestsDottedKeys(SQLiteBackend):
+    """Turns the metadata key "a.b" into {"a": {"b": ...}}, as some document stores do."""
+
+    def store_memory(self, memory: Dict[str, Any]) -> str:
+        if isinstance(memory, dict) and isinstance(memory.get("metadata"), dict):
+            nested: Dict[str, Any] = {}
+            for key, value in memory["metadata"].items():
+                head, _, rest = key.partition(".")
+                if rest and isinstance(nested.setdefault(head, {}), dict):
+                    nested[head][rest] = value
+                else:
+                    nested[key] = value
+            memory = {**memory, "metadata": nested}
+        return super().store_memory(memory)
 
 
 class StoreNeedsBucket(DocumentStore):
@@ -622,6 +1014,108 @@ class JSONLinesHandler(EventHandler):
             return
         with self.path.open("a", encoding="utf-8") as stream:
             stream.write(json.dumps({"type": event_type, "data": event_data}) + "\n")
+
+
+class BackgroundWriter(EventHandler):
+    """Correct: reads the `timestamp` of every event first (every payload has one), queues the
+    known ones, and writes them from a thread of its own; close() drains the queue, twice
+    safely."""
+
+    interface_version = "1.0"
+
+    def __init__(self, path: str = "events.jsonl") -> None:
+        import queue
+
+        self.path = Path(path)
+        self._queue: queue.Queue[Optional[str]] = queue.Queue()
+        self._worker: Optional[threading.Thread] = threading.Thread(target=self._drain,
+                                                                    daemon=True)
+        self._worker.start()
+
+    @classmethod
+    def conformance_factory(cls, directory: Path) -> BackgroundWriter:
+        return cls(path=str(directory / "events.jsonl"))
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        from datetime import datetime
+
+        when = datetime.fromisoformat(event_data["timestamp"])
+        if event_type in EVENT_TYPES:
+            self._queue.put(json.dumps({"type": event_type, "at": when.timestamp(),
+                                        "data": event_data}, ensure_ascii=False))
+
+    def _drain(self) -> None:
+        with self.path.open("a", encoding="utf-8") as stream:
+            for line in iter(self._queue.get, None):
+                stream.write(line + "\n")
+                stream.flush()
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._queue.put(None)
+            self._worker.join()
+            self._worker = None
+
+
+class ReadsSessionIdAsText(JSONLinesHandler):
+    """Upper-cases every payload's session_id: None, outside a session, breaks it."""
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        if "session_id" in event_data:
+            event_data = {**event_data, "session": event_data["session_id"].upper()}
+        super().handle(event_type, event_data)
+
+
+class WritesAscii(JSONLinesHandler):
+    """Writes its log as ASCII text: the first non-ASCII payload raises."""
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        if event_type in EVENT_TYPES:
+            with self.path.open("a", encoding="ascii") as stream:
+                stream.write(json.dumps(event_data, ensure_ascii=False) + "\n")
+
+
+class ClosesItsFileTwice(JSONLinesHandler):
+    """Keeps its log open; close() closes it and forgets it, so a second close() fails."""
+
+    def __init__(self, path: str = "events.jsonl") -> None:
+        super().__init__(path)
+        self._stream: Any = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+
+    def close(self) -> None:
+        self._stream.close()
+        self._stream = None
+
+
+class OneThreadDatabase(JSONLinesHandler):
+    """Logs to SQLite through a connection only the thread that built it may use."""
+
+    def __init__(self, path: str = "events.jsonl") -> None:
+        import sqlite3
+
+        super().__init__(path)
+        self._db = sqlite3.connect(str(self.path) + ".db")
+        self._db.execute("CREATE TABLE IF NOT EXISTS events (type TEXT, data TEXT)")
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        if event_type in EVENT_TYPES:
+            self._db.execute("INSERT INTO events VALUES (?, ?)",
+                             (event_type, json.dumps(event_data)))
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class SlowAfterTheFirstCall(JSONLinesHandler):
+    """Quick on its first call, then 0.3 s a call (a connection pool that ran dry)."""
+
+    calls = 0
+
+    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        self.calls += 1
+        if self.calls > 1:
+            time.sleep(0.3)
+        super().handle(event_type, event_data)
 
 
 class MutatesEventData(JSONLinesHandler):

@@ -112,22 +112,27 @@ def test_the_cli_reference_has_every_command_and_option(site: Path):
 
 
 LISTED = re.compile(r"(?P<interface>\S+) +(?P<name>\S+) +(?P<description>.*?)"
-                    r"(?: \[needs (?P<needs>[^\]]+)\])?")
+                    r"(?: \[needs (?P<needs>[^\]]+)\])?"
+                    r" \[(?P<level>must|should): (?P<rules>[^\]]+)\]")
 
 
 def test_the_checks_page_says_what_list_checks_prints(site: Path):
     """Every line of `omi plugins check --list-checks` is a row of the page: the same check,
-    the same description, the same capabilities needed; and the page has no other checks."""
+    the same description, the same rules, the same capabilities needed; and the page has no
+    other checks."""
     result = CliRunner().invoke(cli, ["plugins", "check", "--list-checks"])
     assert result.exit_code == 0, result.output
-    listed = set()
+    listed, rules = set(), {}
     for line in result.output.splitlines():
         match = LISTED.fullmatch(line)
         assert match, line
         listed.add((match["name"], match["description"], match["needs"] or "-"))
-    rows = {(row[0], row[1], row[2]) for row in page(site, "reference/checks").rows
-            if len(row) == 5 and row[0] != "Check"}
+        rules[match["name"]] = f"Rules ({match['level']}): {match['rules']}"
+    built = page(site, "reference/checks")
+    rows = {(row[0], row[1], row[2]) for row in built.rows if len(row) == 5 and row[0] != "Check"}
     assert rows == listed
+    text = " ".join("".join(built.text).split())
+    assert all(said in text for said in rules.values())
 
 
 def test_the_checks_page_says_why_each_check_exists_and_the_usual_fix(site: Path):

@@ -159,3 +159,27 @@ def test_omi_cli_cli_is_still_the_click_group():
         import omi.cli
 
         omi.cli.nothing  # noqa: B018
+def test_the_conformance_package_has_no_import_cycle():
+    """pluggy's shape: the check modules import `authoring` (never the registry), and the
+    registry imports them by name (`CHECK_MODULES`); counting those names as imports, and
+    every import statement at any depth, the graph of omi.conformance has no cycle."""
+    from omi.conformance.registry import CHECK_MODULES
+
+    package = Path(omi.__file__).parent / "conformance"
+    modules = {f"omi.conformance.{path.stem}" for path in package.glob("*.py")
+               if path.stem != "__init__"}
+    edges = {module: {name for name in _imported_modules(_source_of(module)) if name in modules}
+             for module in modules}
+    edges["omi.conformance.registry"] |= set(CHECK_MODULES)
+    assert set(CHECK_MODULES) <= modules
+
+    def cycle_from(module: str, path: list) -> Optional[list]:
+        if module in path:
+            return path[path.index(module):] + [module]
+        for imported in sorted(edges[module]):
+            found = cycle_from(imported, [*path, module])
+            if found:
+                return found
+        return None
+
+    assert [cycle_from(module, []) for module in sorted(modules)] == [None] * len(modules)

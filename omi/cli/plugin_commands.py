@@ -471,7 +471,8 @@ def diff_plugin_command(path: str, name_only: bool) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here.")
 @click.option("-k", "pattern", metavar="PATTERN", help="Only checks whose name contains PATTERN "
               "or matches it as a glob.")
-@click.option("--strict", is_flag=True, help="Fail when a declared known failure passes.")
+@click.option("--strict", is_flag=True, help="Fail on advisories (advice not followed) and "
+              "when a declared known failure passes.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the randomized checks.")
 @click.option("--timeout", type=Seconds(max=86_400), default=None,
@@ -555,7 +556,8 @@ def _list_checks(interface: str | None) -> None:
     for item in conformance.all_checks():
         if not interface or interface == item.interface:
             needs = f" [needs {', '.join(sorted(item.requires))}]" if item.requires else ""
-            click.echo(f"{item.interface:9} {item.name:40} {item.description}{needs}")
+            click.echo(f"{item.interface:9} {item.name:40} {item.description}{needs} "
+                       f"[{item.level}: {', '.join(item.rules)}]")
 
 
 def _run_settings(options: tuple[str, ...], memory_limit: str, timeout: float | None
@@ -653,6 +655,12 @@ def _explain_check(name: str) -> None:
     click.echo(f"  What it proves: {item.description}")
     click.echo(f"  Why: {item.why}")
     click.echo(f"  Usual fix: {item.fix}")
+    from omi.conformance.rules import RULES
+
+    for name in item.rules:
+        rule = RULES[name]
+        click.echo(f"  Proves the rule {name} ({rule.level}): {rule.interface} "
+                   f"{rule.method}: {rule.text}")
     if item.requires:
         click.echo(f"  Runs only when the plugin declares: {', '.join(sorted(item.requires))}")
     if item.unless:

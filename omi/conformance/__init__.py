@@ -9,30 +9,30 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names of _HOMES with their types (tests/test_typing.py compares them)
+    from omi.conformance.authoring import Check, CheckFailure, Context
+    from omi.conformance.building import instance_factory
     from omi.conformance.check import check_plugins
     from omi.conformance.outcome import Outcome, execute
     from omi.conformance.registry import (
         CAPABILITIES,
         REGISTRY,
         SUITE_VERSION,
-        Check,
-        CheckFailure,
-        Context,
         all_checks,
         checks_for,
     )
     from omi.conformance.report import RENDERERS, summary_line
     from omi.conformance.suite import Report, run_suite, select_checks
-    from omi.conformance.target import Target, instance_factory, interface_of
+    from omi.conformance.target import Target, interface_of
 
 _HOMES = {
     "check": ("check_plugins",),
-    "registry": ("CAPABILITIES", "REGISTRY", "SUITE_VERSION", "Check", "CheckFailure", "Context",
-                 "all_checks", "checks_for"),
+    "authoring": ("Check", "CheckFailure", "Context"),
+    "registry": ("CAPABILITIES", "REGISTRY", "SUITE_VERSION", "all_checks", "checks_for"),
     "report": ("RENDERERS", "summary_line"),
     "outcome": ("Outcome", "execute"),
     "suite": ("Report", "run_suite", "select_checks"),
-    "target": ("Target", "instance_factory", "interface_of"),
+    "target": ("Target", "interface_of"),
+    "building": ("instance_factory",),
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 

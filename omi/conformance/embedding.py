@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import math
 import os
+from functools import partial
 from typing import Any, List, Optional, Tuple
 
-from omi.conformance.fresh import FreshInterpreter
-from omi.conformance.registry import (
+from omi.conformance.authoring import (
     CheckFailure,
     Context,
     check,
     expect,
+    expect_close_twice,
     expect_raises,
     shorten,
 )
-from omi.conformance.target import InstanceFactory
+from omi.conformance.building import InstanceFactory
+from omi.conformance.fresh import FreshInterpreter
 
 TEXTS = ["The cat sat on the mat.", "Quarterly revenue grew by 12 percent.",
          "Photosynthesis turns light into chemical energy.", "A short one", "Paris in spring"]
 UNICODE_TEXT = "naïve café, Größe, 日本語のテキスト, Ελληνικά, emoji 🙂🚀"
-LONG_TEXT = " ".join(f"word{index % 97}" for index in range(4000))
+#: Far longer than any model accepts (250,000 characters): the provider truncates or splits.
+LONG_TEXT = " ".join(f"word{index % 97}" for index in range(36_000))
+#: Texts that differ from each other only in case or in whitespace and line breaks.
+NEAR_TWINS = ["Tea at noon", "TEA AT NOON", "Tea  at noon\n", " Tea\nat noon"]
 
 
 #: Batches of every composition (what, texts, batch_size or None for the plugin's default):
@@ -30,6 +35,7 @@ BATCHES = [
     ("7 texts with duplicates, batch_size=3",
      [TEXTS[0], TEXTS[1], TEXTS[0], TEXTS[2], TEXTS[0], TEXTS[3], TEXTS[4]], 3),
     ("a batch of one", [TEXTS[3]], None),
+    ("texts differing only in case or whitespace", NEAR_TWINS, 3),
 ]
 
 
@@ -77,6 +83,7 @@ def _vector(ctx: Context, text: str) -> List[float]:
 
 
 @check("embedding", "get_dimension() is a positive int and never changes",
+       rules=("get_dimension.stable",),
        why="OMI sizes its vector storage from get_dimension() once; a value that changes or is "
            "not a positive int corrupts the index",
        fix="return a constant positive int, fixed when the provider is built (from the model or "
@@ -92,6 +99,7 @@ def dimension_positive_and_stable(ctx: Context) -> None:
 
 
 @check("embedding", "embed() returns a list of get_dimension() finite floats",
+       rules=("embed.vector",),
        why="vectors are stored and compared as get_dimension() floats; a NaN, an infinity, a "
            "numpy array or a wrong length breaks recall",
        fix="return [float(x) for x in vector], check its length against get_dimension(), and "
@@ -107,6 +115,7 @@ FRESH_INTERPRETER_CALLS = 3
 
 @check("embedding", "the same text gives the same vector, also in a new interpreter "
                     "(another PYTHONHASHSEED)", requires=("deterministic",),
+       rules=("embed.deterministic",),
        why="a plugin declaring 'deterministic' promises stored vectors stay comparable across "
            "restarts; hash() and unseeded randomness differ per process",
        fix="derive vectors from the text alone (hashlib, seeded generators), or do not declare "
@@ -145,13 +154,14 @@ def embed_is_deterministic(ctx: Context) -> None:
 
 
 @check("embedding", "embed_batch(texts)[i] == embed(texts[i]), with duplicates, one text, "
-                    "more than batch_size",
+                    "more than batch_size, and texts differing only in case or whitespace",
+       rules=("embed_batch.equals_embed",),
        why="OMI embeds stored memories in batches and queries one at a time; if the two differ, "
            "recall compares unlike vectors",
        fix="compute embed_batch() with the same code path as embed() and keep the results in "
            "input order, one per text, duplicates included")
 def batch_matches_single(ctx: Context) -> None:
-    single = {text: _vector(ctx, text) for text in TEXTS}
+    single = {text: _vector(ctx, text) for text in [*TEXTS, *NEAR_TWINS]}
     for what, texts, size in BATCHES:
         batch = (ctx.plugin.embed_batch(list(texts)) if size is None
                  else ctx.plugin.embed_batch(list(texts), batch_size=size))
@@ -180,6 +190,7 @@ def batch_matches_single(ctx: Context) -> None:
 
 
 @check("embedding", "embed_batch() gives the same result for batch_size 1, 2 and > len(texts)",
+       rules=("embed_batch.batch_size",),
        why="batch_size only bounds each request to the model; results must not depend on how "
            "texts are split",
        fix="split texts into chunks of batch_size, embed each chunk, and concatenate the results "
@@ -207,6 +218,7 @@ def batch_size_is_honoured(ctx: Context) -> None:
 
 
 @check("embedding", "embed_batch([]) returns []",
+       rules=("embed_batch.empty",),
        why="hosts call embed_batch([]) when there is nothing new; a model call or an error there "
            "fails a harmless operation",
        fix="return [] at the start of embed_batch() when texts is empty")
@@ -216,6 +228,7 @@ def batch_of_nothing_is_empty(ctx: Context) -> None:
 
 
 @check("embedding", "empty or whitespace-only text raises ValueError",
+       rules=("embed.blank",),
        why="an empty text has no meaning to embed; a vector for it would match nothing or "
            "everything",
        fix='raise ValueError("Text cannot be empty") when text.strip() is empty')
@@ -230,6 +243,7 @@ def empty_text_raises_value_error(ctx: Context) -> None:
 
 
 @check("embedding", "unicode and long texts embed like any other",
+       rules=("embed.any_text",),
        why="memories hold any language, emoji and long documents; an encoding error or a length "
            "limit loses them",
        fix="pass text to the model as str (UTF-8 on the wire) and truncate or chunk long texts "
@@ -240,6 +254,7 @@ def unicode_and_long_text(ctx: Context) -> None:
 
 
 @check("embedding", "embed_batch() and similarity() leave their arguments unchanged",
+       rules=("embed_batch.unchanged", "similarity.unchanged"),
        why="the host reuses the lists it passes in; changing them corrupts the caller's data",
        fix="work on copies (list(texts), list(vector)) instead of sorting, normalizing or "
            "appending in place")
@@ -263,6 +278,7 @@ def _expect_similarity_keeps(ctx: Context, a: List[float], b: List[float], what:
 
 
 @check("embedding", "similarity(v, v) is about 1.0",
+       rules=("similarity.self",),
        why="a vector is as similar to itself as anything can be; recall ranks by this score",
        fix="use cosine similarity: dot(a, b) / (norm(a) * norm(b))")
 def self_similarity_is_one(ctx: Context) -> None:
@@ -275,6 +291,7 @@ def self_similarity_is_one(ctx: Context) -> None:
 
 
 @check("embedding", "similarity() is symmetric and stays within [-1, 1]",
+       rules=("similarity.range",),
        why="recall ranks by similarity(); an order-dependent or unbounded score ranks memories "
            "inconsistently",
        fix="use cosine similarity and clamp the result to [-1, 1] against rounding")
@@ -320,6 +337,7 @@ def _arbitrary_vectors(ctx: Context, dimension: int) -> List[Tuple[str, List[flo
 
 @check("embedding", "similarity() of arbitrary vectors (any norm or sign) is in [-1, 1], "
                     "symmetric, and changes neither",
+       rules=("similarity.range", "similarity.unchanged"),
        why="stored vectors may come from older models or other providers, with any norm or sign",
        fix="normalize inside similarity() on copies, return 0.0 for a zero vector, and clamp to "
            "[-1, 1]")
@@ -328,11 +346,12 @@ def similarity_handles_any_vectors(ctx: Context) -> None:
     for i, (first, a) in enumerate(vectors):
         for second, b in vectors[i:]:
             what = f"{first} and {second}" if first != second else f"{first} with itself"
+            _expect_similarity_keeps(ctx, a, b, what)  # first: it copies before calling
             _expect_bounded_and_symmetric(ctx, a, b, what)
-            _expect_similarity_keeps(ctx, a, b, what)
 
 
 @check("embedding", "similarity() of vectors of different lengths raises ValueError",
+       rules=("similarity.lengths",),
        why="vectors of different lengths come from different models; zip() silently compares a "
            "prefix and returns a meaningless score",
        fix='raise ValueError("vectors have different lengths") when len(a) != len(b)')
@@ -344,6 +363,7 @@ def similarity_rejects_mismatched_lengths(ctx: Context) -> None:
 
 
 @check("embedding", "related texts score higher than unrelated ones", requires=("semantic",),
+       rules=("similarity.semantic",),
        why="a plugin declaring 'semantic' promises that recall finds memories by meaning, not by "
            "spelling",
        fix="use a model trained for sentence similarity, or do not declare 'semantic'")
@@ -356,7 +376,72 @@ def similarity_tracks_meaning(ctx: Context) -> None:
            f"{near:.4f} <= {far:.4f}", "use a semantic model, or do not declare 'semantic'")
 
 
+@check("embedding", "embed() returns a new list each call: changing one never changes a later "
+                    "result, of embed() or embed_batch()",
+       rules=("embed.new_list",),
+       why="the host and the storage backend keep and change the vectors they get; a cache that "
+           "hands out its own lists lets one caller corrupt another's vectors",
+       fix="return a copy of a cached vector (list(vector)), never the cached list itself")
+def embed_returns_a_new_list(ctx: Context) -> None:
+    text = TEXTS[4]
+    first = _vector(ctx, text)
+    clean = list(first)
+    first[:] = [7.0] * len(first)
+    for how, later in (("embed()", ctx.plugin.embed(text)),
+                       ("embed_batch()", ctx.plugin.embed_batch([text])[0])):
+        expect(later is not first and later != first,
+               f"a new list from {how} after the caller changed the one embed() returned",
+               "the changed list itself" if later is first else "the caller's changes in it",
+               "return list(cached), a copy, so no caller can change what later callers get")
+    batch = ctx.plugin.embed_batch([text])
+    batch[0][:] = [7.0] * len(batch[0])
+    later = ctx.plugin.embed(text)
+    found = _mismatch(clean, later) if ctx.has("deterministic") else None
+    expect(found is None and later != batch[0],
+           "embed() unchanged after the caller changed a vector embed_batch() returned",
+           found or "the caller's changes in it", "return copies of cached vectors")
+
+
+@check("embedding", "embed() raises TypeError for text that is not a str",
+       rules=("embed.not_str",),
+       why="bytes or None reaching the model give a meaningless vector, or an error that does "
+           "not say what was wrong",
+       fix='raise TypeError(f"text must be a str, got {type(text).__name__}") first thing in '
+           'embed()')
+def embed_rejects_non_str_text(ctx: Context) -> None:
+    for text in (None, 42, b"The cat sat on the mat.", ["a list"]):
+        expect_raises((TypeError,), partial(ctx.plugin.embed, text),
+                      f"TypeError for embed({text!r})", "check isinstance(text, str) and raise "
+                                                         "TypeError")
+
+
+@check("embedding", "embed_batch() raises ValueError for a blank text anywhere in texts and "
+                    "for batch_size below 1",
+       rules=("embed_batch.bad_input",),
+       why="a blank text has nothing to embed, and batch_size 0 would loop for ever or send "
+           "nothing; the caller must learn of both",
+       fix="check every text as embed() does and raise ValueError when batch_size < 1, before "
+           "calling the model")
+def batch_rejects_bad_input(ctx: Context) -> None:
+    for what, texts, size in (("a blank text last", [TEXTS[0], TEXTS[1], "  "], 8),
+                              ("an empty text first", ["", TEXTS[0]], 8),
+                              ("a blank text in a later chunk", [*TEXTS[:3], "\n\t"], 2),
+                              ("batch_size=0", [TEXTS[0]], 0), ("batch_size=-1", [TEXTS[0]], -1)):
+        expect_raises((ValueError,), partial(ctx.plugin.embed_batch, texts, batch_size=size),
+                      f"ValueError from embed_batch() for {what}",
+                      "validate every text and batch_size before the first request to the model")
+
+
+@check("embedding", "close(), when the provider has one, can be called twice",
+       rules=("embedding.close",),
+       why="the host closes providers on shutdown and in error paths, so close() may run twice",
+       fix="set a closed flag in close() and return at once when it is already set")
+def provider_close_is_idempotent(ctx: Context) -> None:
+    expect_close_twice(ctx)
+
+
 @check("embedding", "get_model_name() is a non-empty str",
+       rules=("get_model_name.name",),
        why="OMI records which model made each vector, so vectors of different models are never "
            "compared",
        fix="return the model's name as a non-empty str, including its version where it has one")

@@ -18,8 +18,8 @@ import traceback
 from pathlib import Path
 from typing import Any, Dict, List
 
-from omi.conformance.registry import CheckFailure
-from omi.conformance.target import InstanceFactory
+from omi.conformance.authoring import CheckFailure
+from omi.conformance.building import InstanceFactory
 
 _SPEC, _ANSWER = "spec.pickle", "answer.json"
 _EMBED_FAILED = 3  # the child's exit code when it built the plugin but embed() raised

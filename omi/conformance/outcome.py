@@ -14,13 +14,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Optional
 
-from omi.conformance.registry import Check, CheckFailure, Context
+from omi.conformance.authoring import BuildFailure, Check, CheckFailure, Context
 
 PASSED, FAILED, SKIPPED, XFAIL, XPASS = "passed", "failed", "skipped", "xfail", "xpass"
+#: A check of a "should" rule that the plugin does not follow: shown and counted, a failure
+#: only under --strict (omi.testing: strict = True or --omi-strict).
+ADVISORY = "advisory"
 #: The plugin's service could not be reached (or refused the credentials): not a verdict.
 NOT_TESTED = "not-tested"
 #: Every status, in the order reports count them.
-STATUSES = (PASSED, FAILED, SKIPPED, NOT_TESTED, XFAIL, XPASS)
+STATUSES = (PASSED, FAILED, ADVISORY, SKIPPED, NOT_TESTED, XFAIL, XPASS)
 
 #: Seconds a check may take unless told otherwise (--timeout, check_timeout, OMI_CHECK_TIMEOUT).
 DEFAULT_TIMEOUT = 60.0
@@ -118,7 +121,7 @@ def exit_failure(error: BaseException) -> str:
     said = f"({error})" if str(error) else ""
     return str(CheckFailure(
         "the plugin's calls to return, or to raise an Exception",
-        f"{type(error).__name__}{said} ({_where(error)})",
+        f"{type(error).__name__}{said} ({raised_at(error)})",
         "never raise KeyboardInterrupt or SystemExit from a plugin: they end the program "
         "that hosts it; raise an Exception"))
 
@@ -150,11 +153,13 @@ def execute(check: Check, factory: Callable[[Path], Any], capabilities: Iterable
         elif (unreachable := _unreachable(error)) is not None:
             status, message = NOT_TESTED, unreachable
         elif isinstance(error, CheckFailure):
-            status, message = FAILED, str(error)
+            # advice not followed is an advisory; a plugin that cannot be built is a failure
+            advice = check.level == "should" and not isinstance(error, BuildFailure)
+            status, message = ADVISORY if advice else FAILED, str(error)
         else:
             status, message = FAILED, str(CheckFailure(
                 "the check's calls to succeed",
-                f"{type(error).__name__}: {error} ({_where(error)})", _call_fix(factory)))
+                f"{type(error).__name__}: {error} ({raised_at(error)})", _call_fix(factory)))
     finally:
         duration = time.perf_counter() - start
         context.cleanup()
@@ -199,7 +204,7 @@ def _ran_out_of_memory(error: Optional[BaseException]) -> bool:
     return False
 
 
-def _where(error: BaseException) -> str:
+def raised_at(error: BaseException) -> str:
     """Where an exception was raised: the innermost frame, as file:line in function."""
     import traceback
 
@@ -215,7 +220,7 @@ def apply_known_failures(outcome: Outcome, known: Dict[str, str]) -> Outcome:
     reason = known.get(outcome.name)
     if reason is None:
         return outcome
-    if outcome.status == FAILED:
+    if outcome.status in (FAILED, ADVISORY):
         return Outcome(outcome.name, XFAIL, outcome.duration, f"{reason} ({outcome.message})")
     if outcome.status == PASSED:
         return Outcome(outcome.name, XPASS, outcome.duration,

@@ -17,7 +17,8 @@ from omi.conformance.suite import Report, exit_code
 from omi.conformance.target import UNKNOWN
 from omi.listing import visible
 
-MARKS = {"passed": "✓", "failed": "✗", "skipped": "skipped", "xfail": "xfail", "xpass": "xpass"}
+MARKS = {"passed": "✓", "failed": "✗", "advisory": "advisory", "skipped": "skipped",
+         "xfail": "xfail", "xpass": "xpass"}
 
 def _visible_report(report: Report) -> Report:
     outcomes = [dataclasses.replace(outcome, name=visible(outcome.name),
@@ -39,14 +40,18 @@ def _escaped(render: Callable[[List[Report], bool], str]) -> Callable[[List[Repo
 
 
 def summary_line(reports: List[Report]) -> str:
-    """`N passed, N failed, N skipped`, plus xfail/xpass counts when there are any."""
+    """`N passed, N failed, N skipped`, plus advisory, not-tested, xfail and xpass counts when
+    there are any."""
     totals = dict.fromkeys(STATUSES, 0)
     for report in reports:
         for status, count in report.counts().items():
             totals[status] += count
         if report.validation_error is not None:
             totals["failed"] += 1
-    line = f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped"
+    line = f"{totals['passed']} passed, {totals['failed']} failed"
+    if totals["advisory"]:
+        line += f", {totals['advisory']} advisory"
+    line += f", {totals['skipped']} skipped"
     if totals[NOT_TESTED]:
         untested = sum(report.untested is not None for report in reports)
         line += (f", {totals[NOT_TESTED]} not tested ({untested} plugin"
@@ -75,6 +80,8 @@ def render_text(reports: List[Report], strict: bool = False) -> str:
             line = f"  {mark} {outcome.name} ({outcome.duration:.3f}s)"
             if outcome.status in ("skipped", "xfail", "xpass"):
                 line += f": {outcome.message}"
+            elif outcome.status == "advisory":
+                line += f" (a failure under --strict): {outcome.message}"
             lines.append(line)
             if outcome.status == "failed":
                 lines.append(f"      {outcome.message}")
@@ -112,7 +119,8 @@ def render_json(reports: List[Report], strict: bool = False) -> str:
 
 @_escaped
 def render_junit(reports: List[Report], strict: bool = False) -> str:
-    """JUnit XML for CI; under `strict` an xpass is a failure, as it is for the exit code."""
+    """JUnit XML for CI; under `strict` an advisory or an xpass is a failure, as it is for the
+    exit code."""
     from xml.etree import ElementTree  # only JUnit needs it: keeps the text report's start-up short
 
     suites = ElementTree.Element("testsuites", name="omi plugins check")
@@ -122,7 +130,7 @@ def render_junit(reports: List[Report], strict: bool = False) -> str:
             suites, "testsuite", name=report.label,
             tests=str(len(report.outcomes) + 1),
             failures=str(counts["failed"] + (report.validation_error is not None)
-                         + (counts["xpass"] if strict else 0)),
+                         + (counts["xpass"] + counts["advisory"] if strict else 0)),
             skipped=str(counts["skipped"] + counts["xfail"] + counts[NOT_TESTED]),
             time=f"{report.wall_time:.3f}",
         )
@@ -139,10 +147,12 @@ def render_junit(reports: List[Report], strict: bool = False) -> str:
             elif outcome.status in ("skipped", "xfail", NOT_TESTED):
                 ElementTree.SubElement(case, "skipped", message=f"{outcome.status}: "
                                                                 f"{outcome.message}")
-            elif outcome.status == "xpass" and strict:
-                ElementTree.SubElement(case, "failure", message=f"xpass: {outcome.message}")
-            elif outcome.status == "xpass":
-                ElementTree.SubElement(case, "system-out").text = f"xpass: {outcome.message}"
+            elif outcome.status in ("xpass", "advisory") and strict:
+                ElementTree.SubElement(case, "failure", message=f"{outcome.status}: "
+                                                                f"{outcome.message}")
+            elif outcome.status in ("xpass", "advisory"):
+                ElementTree.SubElement(case, "system-out").text = (f"{outcome.status}: "
+                                                                   f"{outcome.message}")
     return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True)
 
 

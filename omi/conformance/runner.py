@@ -23,7 +23,7 @@ and removes their scratch directories.
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
 import queue
 import re
@@ -38,6 +38,20 @@ import time
 from contextlib import contextmanager
 from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
+from omi.conformance.authoring import Check
+from omi.conformance.messages import (
+    Done,
+    Finished,
+    Message,
+    Resolve,
+    Resolved,
+    RunChecks,
+    RunSettings,
+    Started,
+    Stop,
+    decode,
+    encode,
+)
 from omi.conformance.outcome import (
     DEFAULT_MEMORY_LIMIT,
     FAILED,
@@ -47,7 +61,6 @@ from omi.conformance.outcome import (
 from omi.conformance.outcome import execute as execute  # re-exported: its home before
 from omi.conformance.outcome import parse_memory_limit as parse_memory_limit  # likewise
 from omi.conformance.reaper import kill_descendants
-from omi.conformance.registry import Check
 from omi.conformance.tail import last_lines, read_tail
 
 
@@ -140,11 +153,11 @@ class _SpawnedWorker:
         self.lines: queue.Queue[Optional[bytes]] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
 
-    def send(self, spec: Dict[str, Any]) -> None:
+    def send(self, message: Message) -> None:
         """Tell the child what to do next; until then it waits, with its imports done."""
         assert self.process.stdin
         try:
-            self.process.stdin.write(json.dumps(spec).encode() + b"\n")
+            self.process.stdin.write(encode(message).encode() + b"\n")
             self.process.stdin.flush()
         except BrokenPipeError:  # it died: next_event reports how
             pass
@@ -155,10 +168,10 @@ class _SpawnedWorker:
             self.lines.put(line)
         self.lines.put(None)
 
-    def next_event(self, timeout: Optional[float]) -> Optional[Dict[str, Any]]:
-        """The next event; None when the child exited. Raises queue.Empty on timeout."""
+    def next_event(self, timeout: Optional[float]) -> Optional[Message]:
+        """The next message; None when the child exited. Raises queue.Empty on timeout."""
         line = self.lines.get(timeout=timeout)
-        return None if line is None else json.loads(line)
+        return None if line is None else decode(line)
 
     def exit_code(self) -> int:
         return self.process.wait()
@@ -239,16 +252,16 @@ class _ForkedWorker:
         self.code: Optional[int] = None
         self.specs = os.fdopen(spec_write, "wb")
 
-    def send(self, spec: Dict[str, Any]) -> None:
+    def send(self, message: Message) -> None:
         """Tell the child what to do next."""
         try:
-            self.specs.write(json.dumps(spec).encode() + b"\n")
+            self.specs.write(encode(message).encode() + b"\n")
             self.specs.flush()
         except BrokenPipeError:  # it died: next_event reports how
             pass
 
-    def next_event(self, timeout: Optional[float]) -> Optional[Dict[str, Any]]:
-        """The next event; None when the child exited. Raises queue.Empty on timeout."""
+    def next_event(self, timeout: Optional[float]) -> Optional[Message]:
+        """The next message; None when the child exited. Raises queue.Empty on timeout."""
         while b"\n" not in self.buffer:
             ready, _, _ = select.select([self.events], [], [], timeout)
             if not ready:
@@ -258,8 +271,7 @@ class _ForkedWorker:
                 return None
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
-        event: Dict[str, Any] = json.loads(line)  # the child writes one JSON object a line
-        return event
+        return decode(line)
 
     def exit_code(self) -> int:
         if self.code is None:
@@ -367,7 +379,7 @@ def prestart() -> None:
 def discard_spare(grace: float = 5.0) -> None:
     while _spare:
         worker = _spare.pop()
-        worker.send({})  # an empty spec: the child exits at once
+        worker.send(Stop())  # the child exits at once
         worker.stop(grace)
 
 
@@ -389,34 +401,33 @@ def resolve_in_child(name: str, group: Optional[str], options: Dict[str, Any], t
     worker = _new_worker()
     kept = False  # as the spare
     try:
-        worker.send({"resolve": {"name": name, "group": group, "options": options},
-                     "memory_limit": memory_limit})
+        worker.send(Resolve(name, group, options, memory_limit))
         try:
             event = worker.next_event(timeout + 30.0)
         except queue.Empty:
-            event = {"resolved": {"error": "load", "message": f"importing and validating "
-                                  f"{name} did not finish within {timeout + 30.0:g} s"}}
-        if event is None:
-            event = {"resolved": {"error": "load", "message": f"the process importing {name} "
-                                  f"exited with code {worker.exit_code()}: "
-                                  f"{worker.stderr_tail() or 'no output'}"}}
+            event = Resolved({"error": "load", "message": f"importing and validating {name} "
+                                                          f"did not finish within "
+                                                          f"{timeout + 30.0:g} s"})
+        if not isinstance(event, Resolved):
+            event = Resolved({"error": "load", "message": f"the process importing {name} "
+                                                          f"exited with code "
+                                                          f"{worker.exit_code()}: "
+                                                          f"{worker.stderr_tail() or 'no output'}"})
         else:
             _show_import_output(worker.stderr)
             with _signals.hold():
                 _spare.append(worker)
                 kept = True
-        resolved: Dict[str, Any] = event["resolved"]  # what target.describe returned
-        return resolved
+        return event.resolved  # what target.describe returned
     finally:
         if not kept:
             worker.stop()
 
 
 def run_in_child(import_path: str, options: Dict[str, Any], checks: Sequence[Check],
-                 capabilities: Iterable[str], seed: int, timeout: float, call_timeout: float,
-                 memory_limit: Optional[int] = DEFAULT_MEMORY_LIMIT) -> List[Outcome]:
-    """Run `checks` in child interpreters, each within `timeout` seconds and `memory_limit`
-    bytes of address space (None: no limit).
+                 capabilities: Iterable[str], settings: RunSettings) -> List[Outcome]:
+    """Run `checks` in child interpreters, each within `settings.timeout` seconds and
+    `settings.memory_limit` bytes of address space (None: no limit).
 
     The children's temporary files go into one scratch directory that this process removes
     at the end, so a child killed in the middle of a check leaves nothing behind.
@@ -425,24 +436,21 @@ def run_in_child(import_path: str, options: Dict[str, Any], checks: Sequence[Che
     try:
         with _signals.hold():
             scratch = tempfile.mkdtemp(prefix="omi-check-")
-        return _run_checks_in_children(import_path, options, checks, capabilities, seed,
-                                       timeout, call_timeout, memory_limit, scratch)
+        spec = RunChecks(import_path, options, tuple(c.name for c in checks),
+                         tuple(sorted(capabilities)), settings, scratch)
+        return _run_checks_in_children(spec)
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _run_checks_in_children(import_path: str, options: Dict[str, Any], checks: Sequence[Check],
-                            capabilities: Iterable[str], seed: int, timeout: float,
-                            call_timeout: float, memory_limit: Optional[int],
-                            scratch: str) -> List[Outcome]:
+def _run_checks_in_children(first: RunChecks) -> List[Outcome]:
     outcomes: List[Outcome] = []
-    pending = [c.name for c in checks]
+    pending = list(first.checks)
+    timeout, memory_limit = first.settings.timeout, first.settings.memory_limit
     exceeded = memory_limit_message(memory_limit) if memory_limit else None
     while pending:
-        spec = {"plugin": import_path, "options": options, "checks": pending,
-                "capabilities": sorted(capabilities), "seed": seed, "call_timeout": call_timeout,
-                "memory_limit": memory_limit, "scratch": scratch, "timeout": timeout}
+        spec = dataclasses.replace(first, checks=tuple(pending))
         worker: Optional[_Worker] = None
         current: Optional[str] = None
         started, grace = 0.0, 0.0
@@ -473,12 +481,12 @@ def _run_checks_in_children(import_path: str, options: Dict[str, Any], checks: S
                                             out_of_memory or f"the interpreter died (exit code "
                                             f"{code}) during this check: {log or 'no output'}"))
                     break
-                if event["event"] == "start":
-                    current, started = event["check"], time.perf_counter()
-                elif event["event"] == "result":
-                    outcomes.append(Outcome(**event["outcome"]))
+                if isinstance(event, Started):
+                    current, started = event.check, time.perf_counter()
+                elif isinstance(event, Finished):
+                    outcomes.append(event.outcome)
                     current = None
-                elif event["event"] == "done":
+                elif isinstance(event, Done):
                     grace = 5.0  # a child that finished may run its exit handlers
                     break
         finally:

@@ -5,19 +5,23 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import math
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from omi.conformance.registry import (
+from omi.conformance.authoring import (
     CheckFailure,
     Context,
     check,
     difference,
     expect,
     expect_raises,
+    shorten,
 )
+from omi.conformance.shrink import shrink
 
 #: Text a backend can mangle: CJK, emoji (a joined family, a skin tone), accents written as a
 #: letter and a combining mark (Unicode normalisation changes them), right-to-left Hebrew and
@@ -34,6 +38,8 @@ RICH_METADATA: Dict[str, Any] = {
     "huge_float": 6.02e+23,
     "true": True, "false": False, "none": None, "empty_string": "", "empty_list": [],
     "ключ": "значение", "键": ["值", "🙂"], "clé composée": {"e\u0301": "NFD"},
+    "dotted.key": "a flat key, not a path", "a.b": {"c.d": [1, {"e.f": None}]},
+    "  padded key ": " padded value\n",
 }
 
 #: The fix for content that came back changed, by the kind of difference (registry.Difference).
@@ -52,6 +58,8 @@ NOT_A_SET_FIX = ("store every copy under the id store_memory() returns: a memory
                  "set, so do not deduplicate on content")
 ID_RESTART_FIX = ("continue ids where they left off (uuid4 or a database sequence); do not "
                   "restart a counter when opening")
+KEEP_KEYS_FIX = ("store every key of the memory (the host adds embedding, embedding_model and "
+                 "session_id and reads them back) and return each with every result")
 TRUNCATION_FIX = ("open existing data as it is: no open(path, 'w'), no DROP or DELETE when "
                   "opening; create tables only IF NOT EXISTS")
 
@@ -94,6 +102,14 @@ def _transcript() -> str:
                    f"the launch. " for n in range(12_500)) + UNUSUAL_TEXT
 
 
+def _close_vectors(given: List[float], got: Any) -> bool:
+    """Whether `got` is `given` as a list of floats, within float32 precision (a vector column
+    may keep 32-bit floats)."""
+    return (isinstance(got, list) and len(got) == len(given)
+            and all(isinstance(y, float) and math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-12)
+                    for x, y in zip(given, got, strict=True)))
+
+
 def _find(backend: Any, memory: Dict[str, Any], memory_id: str, when: str = "") -> Dict[str, Any]:
     """The result for `memory_id` when recalling by the memory's unique word; fails saying why
     it is not there (another id, or not found at all)."""
@@ -101,6 +117,7 @@ def _find(backend: Any, memory: Dict[str, Any], memory_id: str, when: str = "") 
     results = backend.recall(word, limit=10)
     expect(isinstance(results, list) and all(isinstance(r, dict) for r in results),
            f"a list of dicts from recall(){when}", results, "return [dict(row) for row in rows]")
+    _expect_scores(results, f"recall({word!r}){when}")
     for result in results:
         if result.get("id") == memory_id:
             found: Dict[str, Any] = result  # a dict: checked just above
@@ -116,8 +133,18 @@ def _find(backend: Any, memory: Dict[str, Any], memory_id: str, when: str = "") 
 
 
 def _expect_unchanged(memory: Dict[str, Any], found: Dict[str, Any]) -> None:
-    """Fail unless `found` has `memory`'s content and metadata exactly, naming the first
-    difference and the fix for its kind."""
+    """Fail unless `found` has `memory`'s content, metadata and every other key exactly (an
+    embedding's floats within float32 precision), naming the first difference and the fix for
+    its kind."""
+    for key in memory:
+        if key in ("content", "metadata"):
+            continue
+        expect(key in found, f"the key {key!r} of the stored memory in the recalled dict",
+               f"only the keys {sorted(found)}", KEEP_KEYS_FIX)
+        same = (_close_vectors(memory[key], found[key]) if key == "embedding"
+                else difference(memory[key], found[key], key) is None)
+        expect(same, f"{key!r} back as stored", f"{shorten(found[key])} instead of "
+                                                f"{shorten(memory[key])}", KEEP_KEYS_FIX)
     for key in ("content", "metadata"):
         expect(key in found, f"'{key}' in the recalled dict",
                f"only the keys {sorted(found)}", f"return the stored {key} with every result")
@@ -130,6 +157,7 @@ def _expect_unchanged(memory: Dict[str, Any], found: Dict[str, Any]) -> None:
 
 
 @check("storage", "store_memory() returns a unique, non-empty str id",
+       rules=("store_memory.id",),
        why="the id is the only handle OMI has on a stored memory; a reused or empty id loses or "
            "overwrites memories",
        fix="return str(uuid.uuid4()) or the database's generated key, as a non-empty str")
@@ -143,6 +171,7 @@ def store_returns_unique_ids(ctx: Context) -> None:
 
 
 @check("storage", "store_memory() leaves the memory it was given unchanged",
+       rules=("store_memory.unchanged",),
        why="the caller keeps using the memory dict it passed; adding an id or changing metadata "
            "in it surprises them",
        fix="build the row from a copy of the memory (dict(memory), copy.deepcopy for metadata)")
@@ -156,6 +185,7 @@ def store_does_not_mutate_input(ctx: Context) -> None:
 
 
 @check("storage", "recall() returns the stored content and metadata, with the id",
+       rules=("recall.everything",),
        why="recall() results are what agents read; without the content, metadata or id they "
            "cannot use or link a memory",
        fix="return dicts with 'id', 'content' and 'metadata' as stored")
@@ -165,25 +195,37 @@ def recall_returns_content_and_metadata(ctx: Context) -> None:
     _expect_unchanged(memory, _find(ctx.plugin, memory, memory_id))
 
 
-@check("storage", "non-ASCII and 1 MB content and nested metadata of every JSON type come "
-                  "back exactly",
+@check("storage", "non-ASCII and 1 MB content, nested metadata of every JSON type, and the "
+                  "host's other keys (embedding, embedding_model, session_id) come back exactly",
+       rules=("recall.everything", "recall.finds"),
        why="memories are data that must survive storage unchanged: any language, large texts and "
            "nested JSON metadata",
        fix="store content as UTF-8 text without a length limit and metadata as JSON (json.dumps "
            "/ json.loads), keeping types")
 def content_and_metadata_come_back_exactly(ctx: Context) -> None:
-    memories = [
+    last = _word(ctx, "end")
+    memories: List[Dict[str, Any]] = [
         {"content": f"remember {_word(ctx)} {UNUSUAL_TEXT}", "metadata": {"text": "unusual"}},
-        {"content": f"remember {_word(ctx)} {_transcript()}", "metadata": {"size": "1 MB"}},
+        {"content": f"remember {_word(ctx)} {_transcript()} {last}", "metadata": {"size": "1 MB"}},
         {"content": f"remember {_word(ctx)} with metadata of every kind",
          "metadata": copy.deepcopy(RICH_METADATA)},
+        {"content": f"remember {_word(ctx)} with spaces around it \r\n\t ", "metadata": {}},
+        {"content": f"remember {_word(ctx)} as the host stores it", "metadata": {"k": "v"},
+         "session_id": None, "embedding": [0.5, -0.25, 0.0, 1.0, 0.125],
+         "embedding_model": "model-v2", "source": {"agent": "a", "turns": [1, 2]}},
     ]
     for memory in memories:
         memory_id = ctx.plugin.store_memory(copy.deepcopy(memory))
         _expect_unchanged(memory, _find(ctx.plugin, memory, memory_id))
+        if memory["metadata"].get("size"):  # found by its last word too, 1 MB further on
+            found = _ids(ctx.plugin.recall(last, limit=10))
+            expect(memory_id in found, f"the 1 MB memory found by its last word, {last!r}",
+                   f"ids {found}", "index the whole content for search, not its first part "
+                                   "(no prefix index, no tsvector size limit hit silently)")
 
 
 @check("storage", "recall() with a stored memory's exact content finds that memory",
+       rules=("recall.finds",),
        why="asking for a memory by its own words is the simplest recall; if it fails, no recall "
            "can be trusted",
        fix="match the query against stored content (full-text search or embeddings) and return "
@@ -204,67 +246,234 @@ def recall_finds_exact_content(ctx: Context) -> None:
             "one phrase" if by_word else "store every memory under the id store_memory() returns")
 
 
-#: The memories of the ranking check: how many of the three query words each holds, and its
-#: text ({0}, {1}, {2} are the words). Lengths vary as they do in real use: a long memory
-#: holding all the words must still rank above a short one, or one repeating a word, that
-#: holds only some (BM25 alone can rank those first).
+#: The memories of the ranking check: a name, how many of the three query words each holds,
+#: and its text ({0}, {1}, {2} are the words). Lengths vary as they do in real use, so that
+#: every sound ranking (BM25, FTS5's bm25(), trigram or vector similarity, how many words
+#: match) orders them its own way; only what no ranking of matches would do fails.
 RANKED = [
-    (1, "{0} again"),
-    (3, "{0} {1} {2}"),
-    (2, "{1} {2} notes about the plan"),
-    (3, "Yesterday the team discussed {0} at length, then moved on to {1}, and after lunch and "
-        "a long walk around the building someone mentioned {2} in passing"),
-    (1, "{2} {2} {2}, and more {2}"),
-    *[(0, f"unrelated notes about the {topic} plan")
+    ("one word", 1, "{0} again"),
+    ("exact", 3, "{0} {1} {2}"),
+    ("two words", 2, "{1} {2} notes about the plan"),
+    ("long", 3, "Yesterday the team discussed {0} at length, then moved on to {1}, and after "
+                "lunch and a long walk around the building someone mentioned {2} in passing"),
+    ("repeated word", 1, "{2} {2} {2}, and more {2}"),
+    *[("no word", 0, f"unrelated notes about the {topic} plan")
       for topic in ("budget", "travel", "hiring", "kitchen", "website", "holiday")],
 ]
+#: A memory within this factor of the exact match's length is "of similar length" to it.
+SIMILAR_LENGTH = 3.0
+SCORE_FIX = ("report score as a float where higher means better (negate a distance or "
+             "bm25()), and sort by it, best first")
 
 
-@check("storage", "recall() ranks memories holding all the query's words above those holding "
-                  "some; scores never rise",
-       why="agents read recall results top down and often only the first few",
-       fix="score by how many query words a memory holds (or by similarity) and sort by score, "
-           "highest first")
-def recall_ranks_better_matches_first(ctx: Context) -> None:
+def _store_ranked(ctx: Context) -> Tuple[str, Dict[str, Tuple[str, int, str]]]:
+    """The ranking check's query, and its memories stored: id -> (name, words held, text)."""
     words = [_word(ctx, tag) for tag in "abc"]
-    query = " ".join(words)
-    held: Dict[str, int] = {}  # id -> how many query words the memory holds
-    for count, text in RANKED:
-        held[ctx.plugin.store_memory({"content": text.format(*words),
-                                      "metadata": {"query_words": count}})] = count
+    stored = {}
+    for name, count, text in RANKED:
+        content = text.format(*words)
+        memory_id = ctx.plugin.store_memory({"content": content,
+                                             "metadata": {"query_words": count}})
+        stored[memory_id] = (name, count, content)
+    return " ".join(words), stored
+
+
+def _expect_scores(results: List[Dict[str, Any]], where: str) -> None:
+    """Every `score` present is a float (or int), and none rises down the list."""
+    previous: Optional[float] = None
+    for index, result in enumerate(results):
+        score = result.get("score")
+        if score is None:
+            continue
+        expect(isinstance(score, (float, int)) and not isinstance(score, bool),
+               f"score, when present, a Python float ({where})",
+               f"{shorten(score)} ({type(score).__module__}.{type(score).__name__}) at "
+               f"position {index}", "return float(score): not a Decimal, a numpy scalar or a str")
+        expect(math.isfinite(score), f"a finite score ({where})", f"{score!r} at position "
+               f"{index}", "return a finite float, higher is better")
+        if previous is not None:
+            expect(score <= previous, f"scores that never increase down the list ({where}; "
+                                      f"best first, higher is better)",
+                   f"{score!r} at position {index} after {previous!r}", SCORE_FIX)
+        previous = score
+
+
+@check("storage", "recall() puts better matches first: no memory without a query word above "
+                  "one with every word, the exact content above weaker matches of similar "
+                  "length, scores never rising",
+       rules=("recall.best_first", "recall.score"),
+       why="agents read recall results top down and often only the first few; a list in "
+           "storage order, or worst first, hides the memory they asked for",
+       fix="rank by relevance (BM25, ts_rank, similarity, how many query words match) and sort "
+           "by score, highest first")
+def recall_ranks_better_matches_first(ctx: Context) -> None:
+    query, stored = _store_ranked(ctx)
     results = ctx.plugin.recall(query, limit=len(RANKED))
-    ranked = [held.get(memory_id) for memory_id in _ids(results)]
-    expect(ranked.count(3) == 2, f"both memories holding all of {query!r} among the results",
-           f"{ranked.count(3)} of them", "match any of the query's words (OR), and rank by them")
-    last_best = max(index for index, count in enumerate(ranked) if count == 3)
-    if any(count != 3 for count in ranked[:last_best]):
-        returned = _ids(results)
-        stored = [memory_id for memory_id in held if memory_id in returned]
+    expect(isinstance(results, list) and all(isinstance(r, dict) for r in results),
+           "a list of dicts from recall()", results, "return [dict(row) for row in rows]")
+    returned = [memory_id for memory_id in _ids(results) if memory_id in stored]
+    held = [stored[memory_id][1] for memory_id in returned]
+    missing = [stored[i][0] for i in stored if stored[i][1] == 3 and i not in returned]
+    expect(not missing, f"both memories holding every word of {query!r} among the results",
+           f"without the {' and the '.join(missing)} one",
+           "match the query's words against the content (any of them, or all), wherever "
+           "they are in it")
+    problem = _disorder(returned, stored)
+    if problem is not None:
+        order = list(stored)
+        in_store_order = returned in ([i for i in order if i in returned],
+                                      [i for i in reversed(order) if i in returned])
         raise CheckFailure(
-            "the memories holding all of the query's 3 words ranked above those holding some",
-            "results holding " + ", ".join("?" if c is None else str(c) for c in ranked)
-            + " of the query's words, in that order",
-            "rank by relevance (BM25, ts_rank, or how many query words match), not by the time "
-            "of storing" if returned in (stored, stored[::-1]) else _order_fix(ranked))
-    scores = [r.get("score") for r in results if isinstance(r, dict)]
-    numbers = [s for s in scores if isinstance(s, (int, float)) and not isinstance(s, bool)]
-    if len(numbers) == len(scores):  # every result has a numeric score
-        for index in range(1, len(numbers)):
-            expect(numbers[index] <= numbers[index - 1],
-                   "scores that never increase down the list (best first, higher is better)",
-                   f"{numbers[index]!r} at position {index} after {numbers[index - 1]!r}",
-                   "report a score where higher means better (negate a distance or bm25()) "
-                   "and sort by it, best first")
+            f"better matches first: {problem}",
+            "results holding " + ", ".join(map(str, held)) + " of the query's 3 words, in that "
+            "order",
+            "rank by relevance (BM25, ts_rank, similarity, or how many query words match), not "
+            "by the time of storing" if in_store_order else _order_fix(held))
+    _expect_scores(results, f"recall({query!r})")
 
 
-def _order_fix(ranked: List[Optional[int]]) -> str:
-    known = [count for count in ranked if count is not None]
-    if known == sorted(known):
+def _disorder(returned: List[str], stored: Dict[str, Tuple[str, int, str]]) -> Optional[str]:
+    """What is clearly out of order among `returned` (ids of the ranking check's memories):
+    a memory holding no query word above one holding all, or the exact content below a
+    weaker match of similar length; None when nothing is."""
+    held = [stored[memory_id][1] for memory_id in returned]
+    last_all = max(index for index, count in enumerate(held) if count == 3)
+    if 0 in held[:last_all]:
+        return "a memory holding none of the query's words came before one holding all"
+    exact = next(i for i, memory_id in enumerate(returned) if stored[memory_id][0] == "exact")
+    size = len(stored[returned[exact]][2])
+    for memory_id in returned[:exact]:
+        name, count, text = stored[memory_id]
+        if count < 3 and 1 / SIMILAR_LENGTH <= len(text) / size <= SIMILAR_LENGTH:
+            return (f"the memory whose content is the query itself came after a weaker match "
+                    f"of similar length (the {name} one)")
+    return None
+
+
+def _order_fix(held: List[int]) -> str:
+    if held == sorted(held):
         return "sort best first (by score descending): the worst matches came first"
     return "rank by relevance: memories holding more of the query's words first"
 
 
+@check("storage", "recall() ranks memories holding every query word above those holding some",
+       rules=("recall.all_words_first",),
+       why="a memory holding every word of the query is usually what the agent meant, even "
+           "when it is long; BM25 alone can rank a short partial match first",
+       fix="rank memories holding every word first (AND), then the others (OR), each group "
+           "by its own score")
+def recall_ranks_all_words_above_some(ctx: Context) -> None:
+    query, stored = _store_ranked(ctx)
+    returned = [i for i in _ids(ctx.plugin.recall(query, limit=len(RANKED))) if i in stored]
+    held = [stored[memory_id][1] for memory_id in returned]
+    if 3 not in held:
+        return  # recall_ranks_better_matches_first says so
+    last_all = max(index for index, count in enumerate(held) if count == 3)
+    expect(all(count == 3 for count in held[:last_all]),
+           "every memory holding all of the query's words before those holding some",
+           "results holding " + ", ".join(map(str, held)) + " of the query's 3 words, in that "
+           "order", "rank memories holding every word first, then the others")
+
+
+@check("storage", "an 'id' key in the memory given is not the stored memory's id: two memories "
+                  "carrying one get two ids, and each comes back under its own",
+       rules=("store_memory.id_key",),
+       why="ids are the backend's to give; a caller's stray 'id' key must neither overwrite "
+           "another memory nor replace the id store_memory() returned",
+       fix="generate the id in the backend and leave any 'id' key of the memory out of the "
+           "stored row (or store it under another name)")
+def memory_id_key_is_not_the_id(ctx: Context) -> None:
+    memories = [_memory(ctx, "idkey") for _ in range(2)]
+    ids = []
+    for memory in memories:
+        ids.append(ctx.plugin.store_memory({**memory, "id": "caller-chosen-id"}))
+    expect(ids[0] != ids[1], "two ids for two memories that both carry id='caller-chosen-id'",
+           f"{ids[0]!r} both times", "generate ids in the backend; ignore the memory's 'id' key")
+    for memory, memory_id in zip(memories, ids, strict=True):
+        _find(ctx.plugin, memory, memory_id, " (stored with id='caller-chosen-id' in it)")
+
+
+@check("storage", "add_edge() refuses ids another instance returned", unless=("shared",),
+       rules=("add_edge.unknown_id",),
+       why="an id from another store names no memory in this one; linking it is a dangling edge",
+       fix="look both ids up in this instance's own data before inserting the edge")
+def add_edge_rejects_ids_of_another_instance(ctx: Context) -> None:
+    here, there = ctx.make("edges-here"), ctx.make("edges-there")
+    known = here.store_memory(_memory(ctx, "here"))
+    foreign = there.store_memory(_memory(ctx, "there"))
+    for ends in ((known, foreign), (foreign, known)):
+        expect_raises((Exception,), partial(here.add_edge, *ends, "related_to"),
+                      f"an error for add_edge{ends + ('related_to',)}, {foreign!r} being an id "
+                      f"another instance returned", "check that both ids exist in this instance")
+
+
+@check("storage", "recall() sees a memory stored since the same query was last asked",
+       rules=("recall.finds",),
+       why="agents recall, store what they learn, and recall again; a cached answer hides the "
+           "new memory",
+       fix="invalidate any query cache on every write, or do not cache recall results")
+def recall_sees_memories_stored_since(ctx: Context) -> None:
+    first = _memory(ctx, "fresh")
+    query = _unique_word(first)
+    before = _ids(ctx.plugin.recall(query, limit=10))
+    first_id = ctx.plugin.store_memory(first)
+    again = _ids(ctx.plugin.recall(query, limit=10))
+    expect(first_id in again, f"{first_id}, stored after recall({query!r}) was asked, among the "
+                              f"results when it is asked again", f"ids {again} (before: {before})",
+           "clear the query cache when a memory is stored")
+    second_id = ctx.plugin.store_memory({"content": f"{query} again", "metadata": {}})
+    third = _ids(ctx.plugin.recall(query, limit=10))
+    expect(second_id in third, f"{second_id}, the second memory holding {query!r}, among the "
+                               f"results of the query asked a third time", f"ids {third}",
+           "clear the query cache when a memory is stored")
+
+
+#: How many memories hold one word of the query in the limit check: more than any page size a
+#: backend might read before ranking would be too many for a quick check.
+ONE_WORD_MATCHES = 30
+
+
+@check("storage", "recall(query, limit=1) returns the best match among many: the limit is "
+                  "applied after ranking",
+       rules=("recall.best_first",),
+       why="agents often ask for the one best memory; a limit applied before ranking returns an "
+           "arbitrary match",
+       fix="ORDER BY the score before LIMIT (in SQL, LIMIT after ORDER BY in the same query), or "
+           "rank every match and then slice")
+def recall_ranks_before_applying_limit(ctx: Context) -> None:
+    common, rare = _word(ctx, "common"), _word(ctx, "rare")
+    for index in range(ONE_WORD_MATCHES):
+        ctx.plugin.store_memory({"content": f"{common} note number {index}", "metadata": {}})
+    best = ctx.plugin.store_memory({"content": f"{common} {rare}", "metadata": {}})
+    query = f"{common} {rare}"
+    top = _ids(ctx.plugin.recall(query, limit=1))
+    expect(top == [best], f"the memory holding both words of {query!r} (its whole content) as "
+                          f"the one result for limit=1, among {ONE_WORD_MATCHES} holding one",
+           f"ids {top}", "rank every match first, then apply the limit")
+
+
+#: Words written in one case and searched in another: (stored, searched).
+CASES = [("Café", "CAFÉ"), ("ÄRGER", "ärger"), ("Москва", "МОСКВА"), ("Tea", "tea")]
+
+
+@check("storage", "recall() finds words whatever their case (Café, CAFÉ, Москва, МОСКВА)",
+       rules=("recall.case",),
+       why="people and agents write the same word in different cases; search that tells them "
+           "apart misses memories",
+       fix="index and search case-folded text (str.casefold(), FTS5's unicode61 tokenizer, "
+           "lower() in PostgreSQL) while storing the content unchanged")
+def recall_ignores_case(ctx: Context) -> None:
+    for stored, searched in CASES:
+        tag = f"zq{ctx.rng.getrandbits(32):08x}"
+        memory_id = ctx.plugin.store_memory({"content": f"{stored} {tag}", "metadata": {}})
+        found = _ids(ctx.plugin.recall(searched, limit=50))
+        expect(memory_id in found, f"recall({searched!r}) to find the memory holding "
+                                   f"{stored!r}", f"ids {found}",
+               "compare case-folded words (str.casefold()), keep the content as given")
+
+
 @check("storage", "recall() honours limit (0, 1, and more than stored) and returns dicts",
+       rules=("recall.limit",),
        why="limit bounds how much memory an agent has to read; more results overflow its "
            "context, 0 asks for none",
        fix="apply limit in the query (LIMIT ?) or slice results[:limit], and return a list of "
@@ -287,6 +496,7 @@ def recall_honours_limit(ctx: Context) -> None:
 
 
 @check("storage", "a new instance starts empty", unless=("shared",),
+       rules=("storage.separate",),
        why="each OMI host owns its data; a fresh instance that shows old data mixes up users or "
            "tests",
        fix="keep data where the constructor's location option says, or declare 'shared' if every "
@@ -298,6 +508,7 @@ def new_instance_starts_empty(ctx: Context) -> None:
 
 
 @check("storage", "two instances do not see each other's data", unless=("shared",),
+       rules=("storage.separate",),
        why="two hosts configured with different locations must not see each other's memories",
        fix="keep all state per instance (no module-level or class-level stores), or declare "
            "'shared'")
@@ -312,6 +523,7 @@ def instances_are_isolated(ctx: Context) -> None:
 
 @check("storage", "the same memory stored twice is two memories (two ids, both recalled), "
                   "also after a reopen",
+       rules=("store_memory.id",),
        why="the same words may be said twice and both times matter; deduplicating silently loses "
            "a memory and its metadata",
        fix="give every store_memory() call a new id and a new row; do not key rows by content")
@@ -338,6 +550,7 @@ def same_memory_twice_is_two_memories(ctx: Context) -> None:
 
 
 @check("storage", "add_edge() links two stored memories and returns None",
+       rules=("add_edge.links",),
        why="edges link memories into a graph (related_to, supports, ...); OMI ignores the return "
            "value",
        fix="insert the edge (source, target, type) and return None")
@@ -350,6 +563,7 @@ def add_edge_between_stored_memories(ctx: Context) -> None:
 
 
 @check("storage", "add_edge() with an unknown id raises an error naming it",
+       rules=("add_edge.unknown_id",),
        why="an edge to a memory that does not exist is a dangling link; the error must say which "
            "id is wrong",
        fix="check that both ids exist (or use foreign keys) and raise an error naming the "
@@ -379,6 +593,7 @@ def add_edge_rejects_unknown_ids(ctx: Context) -> None:
 
 
 @check("storage", "close() can be called twice, also after use",
+       rules=("close.twice",),
        why="hosts close backends on shutdown and in error paths, so close() may run twice",
        fix="set a closed flag in close() and return at once when it is already set")
 def close_is_idempotent(ctx: Context) -> None:
@@ -389,6 +604,7 @@ def close_is_idempotent(ctx: Context) -> None:
 
 
 @check("storage", "every method of a closed backend raises: store_memory, recall, add_edge",
+       rules=("close.closed",),
        why="a closed backend has released its connection; silently working or returning nothing "
            "hides a bug in the host",
        fix="set the connection to None in close() and check it at the start of every method, "
@@ -415,6 +631,7 @@ Sessions = List[Dict[str, Tuple[Dict[str, Any], Dict[str, Any]]]]
 
 @check("storage", "data survives several close()/reopen cycles unchanged, and ids never "
                   "repeat", requires=("persistent",),
+       rules=("close.persistent", "store_memory.id"),
        why="a plugin declaring 'persistent' promises memories outlive the process",
        fix="commit every write before returning and reopen the same location, or do not declare "
            "'persistent'")
@@ -509,6 +726,7 @@ class _Model:
     """What the random sequence has stored, and when: the model the backend must agree with."""
 
     backend: Any
+    location: str  # where its data lives, under the check's directory
     memories: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     stored_at: Dict[str, int] = field(default_factory=dict)  # id -> step
     session_of: Dict[str, int] = field(default_factory=dict)  # id -> reopens before it
@@ -521,23 +739,76 @@ class _Model:
 
 
 @check("storage", "a seeded random sequence of operations agrees with a simple model",
+       rules=("recall.finds", "store_memory.id"),
        why="mixed sequences of store, recall and edge operations find bugs single checks miss "
            "(stale caches, lost writes)",
        fix="run the failing sequence it prints (same --seed) and compare each result with what a "
            "plain dict would hold")
 def random_operations_match_a_model(ctx: Context) -> None:
-    model = _Model(ctx.make("model"))
-    for step in range(60):
-        action = ctx.rng.choice(["store", "store", "recall", "recall", "edge", "bad_edge",
-                                 "reopen"])
-        where = f"step {step} ({action}, seed {ctx.seed})"
-        try:
-            _random_step(ctx, model, action, step, where)
-        except CheckFailure:
-            raise
-        except Exception as error:  # noqa: BLE001 - the plugin's exception is the finding
-            raise CheckFailure(f"{action} to succeed at {where}",
-                               *_why_raised(model, error, ctx.seed)) from None
+    steps = [_Step(ctx.rng.choice(ACTIONS), ctx.rng.random(), ctx.rng.random(),
+                   ctx.rng.randint(1, 5)) for _ in range(STEPS)]
+    found = _replay(ctx, steps, "model")
+    if found is None:
+        return
+    replays = iter(range(SHRINK_REPLAYS))
+
+    def fails(candidate: List[_Step]) -> bool:
+        again = _replay(ctx, candidate, f"shrink-{next(replays, SHRINK_REPLAYS)}")
+        return again is not None and again[1] == found[1]
+
+    smallest = shrink(steps, fails, SHRINK_REPLAYS)
+    again = _replay(ctx, smallest, "smallest") if len(smallest) < STEPS else None
+    failure, done = (again[0], again[2]) if again is not None else (found[0], found[2])
+    sequence = (f"the smallest failing sequence found ({len(done)} of {STEPS} steps, seed "
+                f"{ctx.seed})" if again is not None else
+                f"no shorter sequence fails the same way; the {len(done)} steps run (seed "
+                f"{ctx.seed})")
+    raise CheckFailure(failure.expected, f"{failure.got}; {sequence}: {', '.join(done)}",
+                       failure.fix)
+
+
+#: The operations of the random sequence, as often as they are drawn.
+ACTIONS = ["store", "store", "recall", "recall", "edge", "bad_edge", "reopen"]
+#: How many operations the sequence has, and how many replays shrinking a failing one may
+#: take (each on a new location).
+STEPS, SHRINK_REPLAYS = 60, 40
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One operation of the random sequence: what it does, which stored memories it uses (as
+    fractions of their number, so a shorter replay still picks one) and the limit of a
+    recall."""
+
+    action: str
+    pick: float
+    other: float
+    limit: int
+
+
+def _replay(ctx: Context, steps: List[_Step],
+            location: str) -> Optional[Tuple[CheckFailure, str, List[str]]]:
+    """Run `steps` on a new instance at `location`: None when the backend agrees with the
+    model throughout, else the failure, the action of the step that failed and the actions
+    run up to it (a step with no memory to use yet stores one)."""
+    model = _Model(ctx.make(location), location)
+    done: List[str] = []
+    try:
+        for index, step in enumerate(steps):
+            action = step.action if model.memories else "store"
+            done.append(action)
+            where = f"step {index} ({action}, seed {ctx.seed})"
+            try:
+                _random_step(ctx, model, step, index, where)
+            except CheckFailure as failure:
+                return failure, action, done
+            except Exception as error:  # noqa: BLE001 - the plugin's exception is the finding
+                return CheckFailure(f"{action} to succeed at {where}",
+                                    *_why_raised(model, error, ctx.seed)), action, done
+        return None
+    finally:
+        with contextlib.suppress(Exception):  # closed already, or broken: either is reported
+            model.backend.close()
 
 
 def _why_raised(model: _Model, error: Exception, seed: int) -> Tuple[str, str]:
@@ -554,9 +825,10 @@ def _why_raised(model: _Model, error: Exception, seed: int) -> Tuple[str, str]:
     return f"{got}; {lost[0]}", f"{lost[1]}; {fix}"
 
 
-def _random_step(ctx: Context, model: _Model, action: str, step: int, where: str) -> None:
+def _random_step(ctx: Context, model: _Model, planned: _Step, step: int, where: str) -> None:
     """One operation of the random sequence."""
-    backend = model.backend
+    backend, action = model.backend, planned.action
+    stored = list(model.memories)
     if action == "store" or not model.memories:
         memory = _memory(ctx, str(len(model.memories)))
         memory_id = backend.store_memory(copy.deepcopy(memory))
@@ -571,8 +843,8 @@ def _random_step(ctx: Context, model: _Model, action: str, step: int, where: str
         model.stored_at[memory_id] = step
         model.session_of[memory_id] = len(model.reopens)
     elif action == "recall":
-        memory_id = ctx.rng.choice(list(model.memories))
-        limit = ctx.rng.randint(1, 5)
+        memory_id = stored[int(planned.pick * len(stored))]
+        limit = planned.limit
         results = backend.recall(_unique_word(model.memories[memory_id]), limit=limit)
         expect(len(results) <= limit, f"at most {limit} results at {where}",
                f"{len(results)} results", "apply the limit in the query")
@@ -584,18 +856,18 @@ def _random_step(ctx: Context, model: _Model, action: str, step: int, where: str
                 f"results at {where}", f"ids {found}" + (f"; {lost[0]}" if lost else ""),
                 lost[1] if lost else "recall must find every stored memory by its words")
     elif action == "edge":
-        a, b = ctx.rng.choice(list(model.memories)), ctx.rng.choice(list(model.memories))
-        backend.add_edge(a, b, ctx.rng.choice(["related_to", "supports"]))
+        a, b = stored[int(planned.pick * len(stored))], stored[int(planned.other * len(stored))]
+        backend.add_edge(a, b, "related_to" if planned.other < 0.5 else "supports")
     elif action == "bad_edge":
-        a = ctx.rng.choice(list(model.memories))
+        a = stored[int(planned.pick * len(stored))]
         expect_raises((Exception,), lambda: backend.add_edge(a, "no-such-id", "x"),
                       f"an error for an unknown id at {where}", "validate both ids")
     elif action == "reopen" and ctx.has("persistent"):
         backend.close()
-        size = _footprint(ctx.workdir / "model")
-        model.backend = ctx.make("model")
+        size = _footprint(ctx.workdir / model.location)
+        model.backend = ctx.make(model.location)
         model.reopens.append(step)
-        model.sizes = (size, _footprint(ctx.workdir / "model"))
+        model.sizes = (size, _footprint(ctx.workdir / model.location))
 
 
 def _why_missing(model: _Model, memory_id: str) -> Optional[Tuple[str, str]]:

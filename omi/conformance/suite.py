@@ -7,7 +7,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
+from omi.conformance.authoring import CALL_TIMEOUT, Check
+from omi.conformance.messages import RunSettings
 from omi.conformance.outcome import (
+    ADVISORY,
     DEFAULT_MEMORY_LIMIT,
     DEFAULT_TIMEOUT,
     FAILED,
@@ -18,7 +21,7 @@ from omi.conformance.outcome import (
     Outcome,
     apply_known_failures,
 )
-from omi.conformance.registry import CALL_TIMEOUT, Check, checks_for
+from omi.conformance.registry import checks_for
 from omi.conformance.runner import run_in_child
 from omi.conformance.target import Declared, Target
 
@@ -43,7 +46,7 @@ class Report:
     wall_time: float = 0.0
 
     def counts(self) -> Dict[str, int]:
-        counts = {status: 0 for status in STATUSES}
+        counts = dict.fromkeys(STATUSES, 0)
         for outcome in self.outcomes:
             counts[outcome.status] += 1
         return counts
@@ -54,11 +57,11 @@ class Report:
         return next((o.message for o in self.outcomes if o.status == NOT_TESTED), None)
 
     def exit_code(self, strict: bool = False) -> int:
-        """2 when validation failed, 1 when a check failed (or xpassed under strict), 3 when
-        it was not tested (NOT_TESTED_EXIT), else 0."""
+        """2 when validation failed, 1 when a check failed (or, under strict, gave an
+        advisory or xpassed), 3 when it was not tested (NOT_TESTED_EXIT), else 0."""
         if self.validation_error is not None:
             return 2
-        bad = {FAILED, XPASS} if strict else {FAILED}
+        bad = {FAILED, ADVISORY, XPASS} if strict else {FAILED}
         if any(o.status in bad for o in self.outcomes):
             return 1
         return NOT_TESTED_EXIT if self.untested else 0
@@ -95,9 +98,9 @@ def run_suite(target: Target | Declared, pattern: Optional[str] = None, seed: in
             skipped[check.name] = Outcome(check.name, SKIPPED, 0.0, reason)
         else:
             runnable.append(check)
+    settings = RunSettings(seed, timeout, CALL_TIMEOUT, memory_limit)
     ran = {o.name: o for o in run_in_child(target.import_path, target.options, runnable,
-                                           capabilities, seed, timeout, CALL_TIMEOUT,
-                                           memory_limit)}
+                                           capabilities, settings)}
     for check in select_checks(target.interface, pattern):
         outcome = skipped.get(check.name) or ran[check.name]
         report.outcomes.append(apply_known_failures(outcome, known))

@@ -7,10 +7,10 @@ import os
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Dict, FrozenSet, Iterator, List, Optional
+from typing import Any, Dict, FrozenSet, Iterator, Optional
 
-from omi.conformance.registry import BUILD_FIX, CAPABILITIES, build_failure
+from omi.conformance.building import _takes_directory
+from omi.conformance.registry import CAPABILITIES
 from omi.plugins import KINDS, interface_class
 
 INTERFACE_OF_GROUP = {kind.group: kind.name for kind in KINDS}
@@ -55,92 +55,6 @@ def declared_known_failures(plugin_class: type) -> Dict[str, str]:
     known = dict(getattr(plugin_class, "conformance_known_failures", {}) or {})
     return check_known_failures(f"{plugin_class.__name__}.conformance_known_failures", known,
                                 interface_of(plugin_class))
-
-
-@contextmanager
-def _working_directory(directory: Path) -> Iterator[None]:
-    previous = os.getcwd()
-    os.chdir(directory)
-    try:
-        yield
-    finally:
-        os.chdir(previous)
-
-
-def _expand(options: Dict[str, Any], directory: Path) -> Dict[str, Any]:
-    return {key: value.replace("{workdir}", str(directory)) if isinstance(value, str) else value
-            for key, value in options.items()}
-
-
-@dataclass(frozen=True)
-class InstanceFactory:
-    """How to build a test instance of `plugin_class` whose data lives in a given directory.
-
-    In order: a `conformance_factory` classmethod (given the directory when it takes a
-    positional argument, and the options), else the constructor with `options`, run inside
-    the directory so relative default paths land there. "{workdir}" in a str option value
-    becomes the directory. The class and options are a recipe a fresh interpreter can follow
-    too (the `deterministic` check compares vectors across processes).
-    """
-
-    plugin_class: type
-    options: Dict[str, Any] = field(default_factory=dict)
-
-    def __call__(self, directory: Path) -> Any:
-        """A new instance; a CheckFailure saying what to fix when it cannot be built."""
-        custom = getattr(self.plugin_class, "conformance_factory", None)
-        try:
-            if callable(custom):
-                args = (directory,) if _takes_directory(custom) else ()
-                return custom(*args, **_expand(self.options, directory))
-            with _working_directory(directory):
-                return self.plugin_class(**_expand(self.options, directory))
-        except Exception as error:  # noqa: BLE001 - any constructor error is the finding
-            raise build_failure(error, build_fix(self.plugin_class, self.options, error),
-                                self.options) from None
-
-
-def build_fix(plugin_class: type, options: Dict[str, Any], error: BaseException) -> str:
-    """How to fix a plugin the suite could not build with `options` (naming options, never
-    their values): its conformance_factory raised; or its constructor needs arguments that
-    were not given (a TypeError); or, failing those, the generic fix."""
-    name = plugin_class.__name__
-    if callable(getattr(plugin_class, "conformance_factory", None)):
-        return (f"{name}.conformance_factory() raised: make it build a test instance in the "
-                f"directory it is given; if it needs options, give them (omi plugins check "
-                f"--option KEY=VALUE, or plugin_options under pytest)")
-    missing = _missing_arguments(plugin_class, options) if isinstance(error, TypeError) else []
-    if not missing:
-        return BUILD_FIX
-    some = len(missing) > 1
-    return (f"{name} needs the option{'s' if some else ''} {', '.join(missing)}, which "
-            f"{'were' if some else 'was'} not given: pass {'them' if some else 'it'} with "
-            f"omi plugins check {' '.join(f'--option {key}=VALUE' for key in missing)} "
-            f"(under pytest: plugin_options = {{{', '.join(f'{key!r}: ...' for key in missing)}"
-            f"}}), or define a conformance_factory() classmethod that builds a test instance")
-
-
-def _missing_arguments(plugin_class: type, options: Dict[str, Any]) -> List[str]:
-    """The required keyword-capable parameters of the constructor that `options` lacks."""
-    try:
-        parameters = inspect.signature(plugin_class).parameters.values()
-    except (TypeError, ValueError):  # no signature to read
-        return []
-    return [parameter.name for parameter in parameters
-            if parameter.default is parameter.empty and parameter.name not in options
-            and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)]
-
-
-def _takes_directory(factory: Any) -> bool:
-    """Whether a conformance_factory takes the directory: `(cls, **options)` does not."""
-    return any(parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD,
-                                  parameter.VAR_POSITIONAL)
-               for parameter in inspect.signature(factory).parameters.values())
-
-
-def instance_factory(plugin_class: type, options: Dict[str, Any]) -> InstanceFactory:
-    """The factory the runner and `omi.testing` build instances with (see InstanceFactory)."""
-    return InstanceFactory(plugin_class, dict(options))
 
 
 def options_problem(plugin_class: type, options: Dict[str, Any]) -> Optional[str]:

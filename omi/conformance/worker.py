@@ -1,27 +1,39 @@
-"""The child side of the runner: phase 1 and the checks, one JSON line per event.
+"""The child side of the runner: phase 1 and the checks, one message (`messages`) a line.
 
-The parent sends up to two specs, one JSON line each: first, optionally, a plugin to resolve
-and validate (phase 1: the answer is plain data, so the parent never imports the plugin), then
-the checks to run. Run as `python -m omi.conformance.worker` it reads them on stdin (a spawned
-child); a forked child calls `serve` with its end of a pipe.
+The parent sends up to two messages: first, optionally, `Resolve`, a plugin to resolve and
+validate (phase 1: the answer is plain data, so the parent never imports the plugin), then
+`RunChecks`, the checks to run (or `Stop`). Run as `python -m omi.conformance.worker` it
+reads them on stdin (a spawned child); a forked child calls `serve` with its end of a pipe.
 """
 
 from __future__ import annotations
 
 import faulthandler
-import json
 import os
 import sys
 import tempfile
 import time
 from importlib import import_module
-from typing import Any, Callable, Dict, Optional, TextIO
+from typing import Any, Callable, Optional, TextIO
 
+from omi.conformance.building import instance_factory
+from omi.conformance.messages import (
+    Done,
+    Finished,
+    Message,
+    Resolve,
+    Resolved,
+    RunChecks,
+    Started,
+    Stop,
+    decode,
+    encode,
+)
 from omi.conformance.outcome import FAILED, NOT_TESTED, Outcome, execute
 from omi.conformance.reachability import probe_plugin
 from omi.conformance.reaper import become_subreaper, kill_descendants
 from omi.conformance.registry import all_checks
-from omi.conformance.target import describe, instance_factory
+from omi.conformance.target import describe
 
 
 def _events_channel() -> TextIO:
@@ -55,7 +67,7 @@ def limit_memory(limit: Optional[int]) -> None:
         pass  # a platform that refuses it: the checks run without a cap, as on Windows
 
 
-def run_checks(spec: Dict[str, Any], emit: Callable[[Dict[str, Any]], None]) -> None:
+def run_checks(spec: RunChecks, emit: Callable[[Message], None]) -> None:
     """Run the checks a spec names, announcing each one before it starts and its outcome.
 
     Temporary files (the checks' and the plugin's) go into the spec's scratch directory,
@@ -64,34 +76,34 @@ def run_checks(spec: Dict[str, Any], emit: Callable[[Dict[str, Any]], None]) -> 
     service cannot be reached (see `reachability`), before the checks or in one of them, the
     checks left are not tested: each would only wait for the same server.
     """
-    limit_memory(spec.get("memory_limit"))
-    if spec.get("scratch"):
-        tempfile.tempdir = spec["scratch"]
+    settings = spec.settings
+    limit_memory(settings.memory_limit)
+    if spec.scratch:
+        tempfile.tempdir = spec.scratch
     checks = {c.name: c for c in all_checks()}
-    module, _, attr = spec["plugin"].partition(":")
+    module, _, attr = spec.plugin.partition(":")
     plugin_class: Any = import_module(module)  # the module, then its attributes
     for part in attr.split("."):
         plugin_class = getattr(plugin_class, part)
-    factory = instance_factory(plugin_class, spec["options"])
+    factory = instance_factory(plugin_class, spec.options)
     unreachable: Optional[str] = None
-    for index, name in enumerate(spec["checks"]):
+    for index, name in enumerate(spec.checks):
         if unreachable:  # once a service is out of reach, no further check can test anything
-            emit({"event": "result",
-                  "outcome": Outcome(name, NOT_TESTED, 0.0, unreachable).to_dict()})
+            emit(Finished(Outcome(name, NOT_TESTED, 0.0, unreachable)))
             continue
         # Armed before the parent starts its clock: a check that hangs has its stack written
         # to the log just before the parent gives up on it, to say where the plugin was stuck.
-        faulthandler.dump_traceback_later(spec["timeout"], file=2)
-        emit({"event": "start", "check": name})
+        faulthandler.dump_traceback_later(settings.timeout, file=2)
+        emit(Started(name))
         # the probe counts as part of the first check, under its timeout
         outcome = (_probe(name, factory) if index == 0 else None) or execute(
-            checks[name], factory, spec["capabilities"], spec["seed"], spec["call_timeout"],
-            memory_limit=spec.get("memory_limit"))
+            checks[name], factory, spec.capabilities, settings.seed, settings.call_timeout,
+            memory_limit=settings.memory_limit)
         faulthandler.cancel_dump_traceback_later()
-        emit({"event": "result", "outcome": outcome.to_dict()})
+        emit(Finished(outcome))
         if outcome.status == NOT_TESTED:
             unreachable = outcome.message
-    emit({"event": "done"})
+    emit(Done())
 
 
 def _probe(name: str, factory: Callable[[Any], Any]) -> Optional[Outcome]:
@@ -107,10 +119,10 @@ def _probe(name: str, factory: Callable[[Any], Any]) -> Optional[Outcome]:
     return Outcome(name, NOT_TESTED, time.perf_counter() - started, unreachable)
 
 
-def serve(read: Callable[[], str], emit: Callable[[Dict[str, Any]], None]) -> None:
-    """Answer the parent's specs (see the module's docstring); `read` gives the next line,
-    "" when the parent has closed its end. An empty spec means exit at once. Every process
-    the plugin started is killed on the way out (see omi.conformance.reaper)."""
+def serve(read: Callable[[], str], emit: Callable[[Message], None]) -> None:
+    """Answer the parent's messages (see the module's docstring); `read` gives the next line,
+    "" when the parent has closed its end, which is a Stop. Every process the plugin started
+    is killed on the way out (see omi.conformance.reaper)."""
     become_subreaper()
     try:
         _answer(read, emit)
@@ -118,21 +130,21 @@ def serve(read: Callable[[], str], emit: Callable[[Dict[str, Any]], None]) -> No
         kill_descendants(os.getpid())
 
 
-def _answer(read: Callable[[], str], emit: Callable[[Dict[str, Any]], None]) -> None:
-    spec = json.loads(read() or "{}")
-    if "resolve" in spec:
-        limit_memory(spec.get("memory_limit"))  # the plugin is imported from here on
-        emit({"event": "resolved", "resolved": describe(**spec["resolve"])})
-        spec = json.loads(read() or "{}")
-    if spec:  # empty when started in advance and then not needed
-        run_checks(spec, emit)
+def _answer(read: Callable[[], str], emit: Callable[[Message], None]) -> None:
+    message = decode(read() or encode(Stop()))
+    if isinstance(message, Resolve):
+        limit_memory(message.memory_limit)  # the plugin is imported from here on
+        emit(Resolved(describe(message.name, message.group, message.options)))
+        message = decode(read() or encode(Stop()))
+    if isinstance(message, RunChecks):  # a Stop when started in advance and then not needed
+        run_checks(message, emit)
 
 
-def line_writer(stream: TextIO) -> Callable[[Dict[str, Any]], None]:
-    """Events as JSON lines, flushed one by one so the parent sees each as it happens."""
+def line_writer(stream: TextIO) -> Callable[[Message], None]:
+    """Messages as JSON lines, flushed one by one so the parent sees each as it happens."""
 
-    def emit(event: Dict[str, Any]) -> None:
-        stream.write(json.dumps(event) + "\n")
+    def emit(message: Message) -> None:
+        stream.write(encode(message) + "\n")
         stream.flush()
 
     return emit

@@ -138,10 +138,10 @@ class Receiver:
         if not self.signature_is_valid(headers, raw):
             return 401
         delivery = {"headers": headers, "event": json.loads(raw)}
-        with self.lock:
+        with self.lock:  # one line per event, also when deliveries arrive at once
             self.accepted.append(delivery)
-        if self.echo:
-            print(json.dumps(delivery["event"]), flush=True)
+            if self.echo:
+                print(json.dumps(delivery["event"]), flush=True)
         return 204
 
     def events(self) -> List[Dict[str, Any]]:

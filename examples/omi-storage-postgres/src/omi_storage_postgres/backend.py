@@ -250,7 +250,10 @@ class PostgresBackend(StorageBackend):
         parameter: EmbeddingParameter = embedding
         if embedding is not None and layout.vector == "pgvector":
             parameter = _pgvector_text(embedding)
-        return uuid.uuid4().hex, content, encoded, parameter
+        # The content column is what the full-text index reads (the memory itself comes back
+        # from the document): case-folded here, because a database's locale may fold only
+        # ASCII (C collation), and recall("CAFÉ") must find "Café".
+        return uuid.uuid4().hex, content.casefold(), encoded, parameter
 
     def _insert(self, layout: Layout) -> sql.Composed:
         return sql.SQL("INSERT INTO {} (id, content, document, embedding) "
@@ -336,6 +339,8 @@ class PostgresBackend(StorageBackend):
         if not isinstance(query, str):
             raise TypeError(f"query must be a str, got {type(query).__name__}")
         _check_limit(limit)
+        # NUL cannot be in a PostgreSQL text value; case-folded as the indexed text is
+        query = query.replace("\0", " ").casefold()
         layout = self.layout
         if limit == 0:
             return []

@@ -47,7 +47,9 @@ class {{ cookiecutter.__class_name }}(EmbeddingProvider):
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         for text in texts:
-            if not isinstance(text, str) or not text.strip():
+            if not isinstance(text, str):
+                raise TypeError(f"text must be a str, got {type(text).__name__}")
+            if not text.strip():
                 raise ValueError("Text cannot be empty")
         vectors: List[List[float]] = []
         for start in range(0, len(texts), batch_size):

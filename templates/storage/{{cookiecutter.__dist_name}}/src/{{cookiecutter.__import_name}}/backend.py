@@ -8,6 +8,7 @@ Swap the SQL for your database; the behaviour is what OMI's conformance suite ch
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import uuid
@@ -54,11 +55,17 @@ class {{ cookiecutter.__class_name }}(StorageBackend):
 
     def store_memory(self, memory: Dict[str, Any]) -> str:
         """Store a memory and return its ID"""
+        if not isinstance(memory, dict):
+            raise TypeError(f"memory must be a dict, got {type(memory).__name__}")
         content = memory.get("content")
         if not isinstance(content, str) or not content.strip():
             raise ValueError("memory['content'] must be a non-empty string")
         memory_id = str(uuid.uuid4())
-        body = json.dumps({key: value for key, value in memory.items() if key != "id"})
+        try:  # JSON data only: a datetime or NaN is refused, not turned into something else
+            body = json.dumps({key: value for key, value in memory.items() if key != "id"},
+                              allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"memory must be JSON data: {error}") from None
         with self._lock, self._db() as db:
             db.execute(
                 "INSERT INTO memory VALUES (?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM memory))",
@@ -68,24 +75,29 @@ class {{ cookiecutter.__class_name }}(StorageBackend):
 
     def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
         """Search memories by query: most matching words first, then newest first"""
-        if limit < 0:
-            raise ValueError(f"limit must be 0 or more, got {limit}")
-        words = {word for word in query.lower().split() if word}
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a str, got {type(query).__name__}")
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            raise ValueError(f"limit must be an int of 0 or more, got {limit!r}")
+        words = set(re.findall(r"\w+", query.casefold()))
         with self._lock:
             rows = self._db().execute(
                 "SELECT id, content, body FROM memory ORDER BY seq DESC"
             ).fetchall()
         scored = []
         for memory_id, content, body in rows:
-            text = content.lower()
-            score = sum(1 for word in words if word in text)
+            text = set(re.findall(r"\w+", content.casefold()))
+            score = len(words & text)
             if score or not words:
-                scored.append((score, {**json.loads(body), "id": memory_id, "score": score}))
+                scored.append((score, {**json.loads(body), "id": memory_id,
+                                        "score": float(score)}))
         scored.sort(key=lambda item: item[0], reverse=True)  # stable: ties stay newest first
         return [memory for _, memory in scored[:limit]]
 
     def add_edge(self, from_id: str, to_id: str, edge_type: str) -> None:
         """Create relationship between memories"""
+        if not isinstance(edge_type, str) or not edge_type.strip():
+            raise ValueError("edge_type must be a non-empty string")
         with self._lock, self._db() as db:
             for memory_id in (from_id, to_id):
                 if db.execute("SELECT 1 FROM memory WHERE id = ?", (memory_id,)).fetchone() is None:
