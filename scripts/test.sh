@@ -7,8 +7,10 @@ cd "$ROOT"
 source "$ROOT/scripts/postgres.sh"
 postgres_start
 
+# In parallel: OMI_TEST_WORKERS pytest-xdist workers (default: one per CPU; 0 runs in this
+# process). --dist loadgroup keeps the tests of one xdist_group on one worker.
 set +e
-python -m pytest "$@"
+python -m pytest -n "${OMI_TEST_WORKERS:-auto}" --dist loadgroup "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List, NamedTuple
 
 import pytest
+from conftest import BuildOnce
 
 pytestmark = pytest.mark.slow
 
@@ -75,14 +76,9 @@ print(json.dumps(found))
 """
 
 
-@pytest.fixture(scope="session")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
-    """A venv with omi-openclaw (editable) and every example (editable, with [test])."""
-    path = tmp_path_factory.mktemp("examples") / "venv"
+def _install_examples(path: Path, env: Dict[str, str]) -> None:
+    """Make the venv at `path`: omi-openclaw (editable) and every example (editable, [test])."""
     subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, timeout=120)
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
-    env.update(VIRTUAL_ENV=str(path), PATH=f"{path / 'bin'}{os.pathsep}{env.get('PATH', '')}")
     packages = ["-e", str(ROOT)]
     for example in EXAMPLES:
         packages += ["-e", f"{example}[test]"]
@@ -93,6 +89,20 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
         log = "\n".join(line for line in (pip.stdout + pip.stderr).splitlines()
                         if "is ignored" not in line)
         pytest.fail(f"pip install of the examples failed:\n{log[-3000:]}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def venv(build_once: BuildOnce) -> Venv:
+    """The venv of the examples, made once for the run (the workers share it: it is only read)."""
+    def environment(path: Path) -> Dict[str, str]:
+        env = {key: value for key, value in os.environ.items()
+               if key not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+        env.update(VIRTUAL_ENV=str(path), PATH=f"{path / 'bin'}{os.pathsep}{env.get('PATH', '')}")
+        return env
+
+    path = build_once("examples", lambda target: _install_examples(
+        target / "venv", environment(target / "venv"))) / "venv"
+    env = environment(path)
     names = {example.name: _distribution_name(example) for example in EXAMPLES}
     listed = subprocess.run([str(path / "bin" / "python"), "-c", _LIST_ENTRY_POINTS,
                              *names.values()], env=env, text=True, capture_output=True,
