@@ -167,3 +167,28 @@ def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
     """The tests marked `slow` first: with workers (pytest-xdist), the long ones start at once
     and the short ones fill in around them, rather than a long one starting last."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Optional[str]:
+    """OMI_TEST_POSTGRES_DSN (None when unset); under pytest-xdist, the same server with a
+    database of this worker's own (`<database>_gw0`, made on first use), so that workers never
+    meet in one database. A server that refuses CREATE DATABASE is used as it is: the tests
+    that use it keep to schemas of their own anyway."""
+    dsn = os.environ.get("OMI_TEST_POSTGRES_DSN")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not dsn or not worker:
+        return dsn
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    name = f"{conninfo_to_dict(dsn).get('dbname') or 'omi_test'}_{worker}"
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                (name,)).fetchone():
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.errors.InsufficientPrivilege:
+        return dsn
+    return make_conninfo(dsn, dbname=name)

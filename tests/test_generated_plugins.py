@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 from workflows import job_commands, run_step, run_steps
 
-# One worker runs them all: they share one environment, and some of them install into it.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("generated-plugins")]
+pytestmark = pytest.mark.slow
 
 TYPES = {
     "embedding": ("acme-vectors", "AcmeVectorsEmbedder"),
