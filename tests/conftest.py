@@ -164,9 +164,11 @@ def omi_dist(build_once: BuildOnce) -> Path:
 
 
 def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
-    """The tests marked `slow` first: with workers (pytest-xdist), the long ones start at once
-    and the short ones fill in around them, rather than a long one starting last."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The files that hold a test marked `slow` first (each file's tests stay together and in
+    order): pytest-xdist hands the files to its workers in this order (scripts/test.sh), so the
+    long ones start at once and the short ones fill in around them."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 @pytest.fixture(scope="session")
