@@ -7,8 +7,11 @@ cd "$ROOT"
 source "$ROOT/scripts/postgres.sh"
 postgres_start
 
+# In parallel: OMI_TEST_WORKERS pytest-xdist workers (default: one per CPU; 0 runs in this
+# process). Each test file runs whole on one worker, so its module fixtures are made once and
+# its tests never race each other; files go out in the order collected (the slow ones first).
 set +e
-python -m pytest "$@"
+python -m pytest -n "${OMI_TEST_WORKERS:-auto}" --dist loadfile --no-loadscope-reorder "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

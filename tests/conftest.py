@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional
 
 import pytest
+from filelock import FileLock
 
 MakeDist = Callable[..., Path]
+BuildOnce = Callable[[str, Callable[[Path], None]], Path]
 pytest_plugins = ["pytester"]
+ROOT = Path(__file__).resolve().parents[1]
+
+#: How long a worker waits for another one to finish building what they share.
+BUILD_WAIT_SECONDS = 1800
 
 
 def write_distribution(
@@ -46,13 +54,21 @@ def write_distribution(
     return dist_info
 
 
+#: pip's own cache, where pip looks for it before the tests move XDG_CACHE_HOME (pip reads
+#: XDG_CACHE_HOME on Linux): the tests' pip installs reuse its downloads and built wheels.
+PIP_CACHE_DIR = os.environ.get("PIP_CACHE_DIR") or str(
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pip")
+
+
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path_factory: pytest.TempPathFactory,
                   monkeypatch: pytest.MonkeyPatch) -> Path:
     """Each test's own user cache directory (the plugin index lives there), never the
-    developer's ~/.cache."""
+    developer's ~/.cache; pip keeps its cache."""
     cache = tmp_path_factory.mktemp("xdg-cache")
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    if sys.platform.startswith("linux"):
+        monkeypatch.setenv("PIP_CACHE_DIR", PIP_CACHE_DIR)
     return cache / "omi"
 
 
@@ -94,3 +110,87 @@ def git_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.chdir(tmp_path)
     return config
+
+
+@pytest.fixture(scope="session")
+def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory of this run that every pytest-xdist worker sees: the parent of the workers'
+    own base temporary directories (each `popen-gwN`), or the base one without workers."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def build_once(shared_dir: Path) -> BuildOnce:
+    """build_once(name, build): the directory `name` of this run, made by `build(directory)`
+    the first time any worker asks for it, while the others wait on a file lock.
+
+    For what is slow to make and only read afterwards (a virtual environment, a wheel). A
+    failed build is remembered: the workers that asked next fail at once with its message
+    instead of building it again.
+    """
+
+    def once(name: str, build: Callable[[Path], None]) -> Path:
+        target = shared_dir / name
+        built, failed = shared_dir / f"{name}.built", shared_dir / f"{name}.failed"
+        with FileLock(str(shared_dir / f"{name}.lock"), timeout=BUILD_WAIT_SECONDS):
+            if failed.exists():
+                pytest.fail(f"{name} (built once for the run) failed:\n{failed.read_text()}",
+                            pytrace=False)
+            if not built.exists():
+                shutil.rmtree(target, ignore_errors=True)
+                target.mkdir()
+                try:
+                    build(target)
+                except BaseException as error:  # pytest.fail's Failed is a BaseException
+                    failed.write_text(str(error) or type(error).__name__)
+                    raise
+                built.touch()
+        return target
+
+    return once
+
+
+@pytest.fixture(scope="session")
+def omi_dist(build_once: BuildOnce) -> Path:
+    """omi-openclaw's sdist and wheel as `python -m build` makes them, once for the run."""
+
+    def build(out: Path) -> None:
+        completed = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out),
+                                    str(ROOT)], capture_output=True, text=True, timeout=600)
+        assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+
+    return build_once("omi-dist", build)
+
+
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    """The files that hold a test marked `slow` first (each file's tests stay together and in
+    order): pytest-xdist hands the files to its workers in this order (scripts/test.sh), so the
+    long ones start at once and the short ones fill in around them."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Optional[str]:
+    """OMI_TEST_POSTGRES_DSN (None when unset); under pytest-xdist, the same server with a
+    database of this worker's own (`<database>_gw0`, made on first use), so that workers never
+    meet in one database. A server that refuses CREATE DATABASE is used as it is: the tests
+    that use it keep to schemas of their own anyway."""
+    dsn = os.environ.get("OMI_TEST_POSTGRES_DSN")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not dsn or not worker:
+        return dsn
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    name = f"{conninfo_to_dict(dsn).get('dbname') or 'omi_test'}_{worker}"
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                (name,)).fetchone():
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.errors.InsufficientPrivilege:
+        return dsn
+    return make_conninfo(dsn, dbname=name)

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator, List, NamedTuple
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional
 
 import pytest
 
@@ -58,9 +58,9 @@ class Venv(NamedTuple):
                               capture_output=True, timeout=timeout)
 
 
-def _require_environment(example: Path) -> None:
+def _require_environment(venv: Venv, example: Path) -> None:
     variable, how = REQUIRED_ENVIRONMENT.get(example.name, (None, ""))
-    if variable and not os.environ.get(variable):
+    if variable and not venv.env.get(variable):
         pytest.fail(f"{example.name} needs {variable}, which is not set: {how}", pytrace=False)
 
 
@@ -75,14 +75,9 @@ print(json.dumps(found))
 """
 
 
-@pytest.fixture(scope="session")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
-    """A venv with omi-openclaw (editable) and every example (editable, with [testing])."""
-    path = tmp_path_factory.mktemp("examples") / "venv"
+def _install_examples(path: Path, env: Dict[str, str]) -> None:
+    """Make the venv at `path`: omi-openclaw (editable) and every example (editable, [testing])."""
     subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, timeout=120)
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
-    env.update(VIRTUAL_ENV=str(path), PATH=f"{path / 'bin'}{os.pathsep}{env.get('PATH', '')}")
     packages = ["-e", str(ROOT)]
     for example in EXAMPLES:
         packages += ["-e", f"{example}[testing]"]
@@ -93,6 +88,23 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
         log = "\n".join(line for line in (pip.stdout + pip.stderr).splitlines()
                         if "is ignored" not in line)
         pytest.fail(f"pip install of the examples failed:\n{log[-3000:]}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def venv(build_once: Callable[..., Path], postgres_dsn: Optional[str]) -> Venv:
+    """The venv of the examples, made once for the run (the workers share it: it is only read),
+    with this worker's PostgreSQL database."""
+    def environment(path: Path) -> Dict[str, str]:
+        env = {key: value for key, value in os.environ.items()
+               if key not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+        env.update(VIRTUAL_ENV=str(path), PATH=f"{path / 'bin'}{os.pathsep}{env.get('PATH', '')}")
+        if postgres_dsn:
+            env.update(OMI_TEST_POSTGRES_DSN=postgres_dsn, OMI_POSTGRES_DSN=postgres_dsn)
+        return env
+
+    path = build_once("examples", lambda target: _install_examples(
+        target / "venv", environment(target / "venv"))) / "venv"
+    env = environment(path)
     names = {example.name: _distribution_name(example) for example in EXAMPLES}
     listed = subprocess.run([str(path / "bin" / "python"), "-c", _LIST_ENTRY_POINTS,
                              *names.values()], env=env, text=True, capture_output=True,
@@ -123,7 +135,7 @@ def test_each_example_registers_plugins(venv: Venv, example: Path):
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)
 def test_each_example_passes_its_own_tests(venv: Venv, example: Path):
-    _require_environment(example)
+    _require_environment(venv, example)
     result = venv.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=example)
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"pytest in {example.name} failed:\n{output[-4000:]}"
@@ -187,7 +199,7 @@ def _check_options(venv: Venv, example: Path) -> Iterator[List[str]]:
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)
 def test_each_example_passes_plugins_check_with_no_known_failures(venv: Venv, example: Path):
-    _require_environment(example)
+    _require_environment(venv, example)
     for plugin in venv.entry_points[example.name]:
         with _check_options(venv, example) as options:
             result = venv.run("omi", "plugins", "check", "--strict",

@@ -19,7 +19,6 @@ from workflows import job_commands, run_step, run_steps
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 TYPES = {
     "embedding": ("acme-vectors", "AcmeVectorsEmbedder"),
     "storage": ("acme-store", "AcmeStoreBackend"),
@@ -51,10 +50,9 @@ class Environment:
 
 
 @pytest.fixture(scope="module")
-def wheel_env(tmp_path_factory: pytest.TempPathFactory) -> Environment:
+def wheel_env(tmp_path_factory: pytest.TempPathFactory, omi_dist: Path) -> Environment:
     work = tmp_path_factory.mktemp("wheel-env")
-    run([sys.executable, "-m", "build", "--wheel", "--outdir", work / "dist", ROOT], cwd=work)
-    wheel = next((work / "dist").glob("omi_openclaw-*.whl"))
+    wheel = next(omi_dist.glob("omi_openclaw-*.whl"))
     venv.create(work / "venv", with_pip=True)
     env = Environment(work / "venv")
     run([env.tool("python"), "-m", "pip", "install", "--quiet", wheel, "pytest", "build",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -14,20 +12,9 @@ from omi import __version__
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 
-
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    completed = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
-                               capture_output=True, text=True, timeout=600)
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    return out
-
-
-def test_the_sdist_has_the_license_the_changelog_and_the_documentation(dist: Path):
-    sdist = dist / f"omi_openclaw-{__version__}.tar.gz"
+def test_the_sdist_has_the_license_the_changelog_and_the_documentation(omi_dist: Path):
+    sdist = omi_dist / f"omi_openclaw-{__version__}.tar.gz"
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     for required in ("LICENSE", "CHANGELOG.md", "README.md", "pyproject.toml",
@@ -38,8 +25,8 @@ def test_the_sdist_has_the_license_the_changelog_and_the_documentation(dist: Pat
     assert not any(name.startswith("docs/site/") for name in names)
 
 
-def test_the_wheel_carries_the_license_the_templates_and_py_typed(dist: Path):
-    wheel = dist / f"omi_openclaw-{__version__}-py3-none-any.whl"
+def test_the_wheel_carries_the_license_the_templates_and_py_typed(omi_dist: Path):
+    wheel = omi_dist / f"omi_openclaw-{__version__}-py3-none-any.whl"
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         metadata = archive.read(f"omi_openclaw-{__version__}.dist-info/METADATA").decode()
