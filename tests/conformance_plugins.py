@@ -908,11 +908,23 @@ class LimitsBeforeRanking(DocumentStore):
 class CaseSensitiveSearch(DocumentStore):
     """Matches words exactly as written: CAFÉ does not find Café."""
 
+    @staticmethod
+    def _fold(text: str) -> str:
+        return text
+
     def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
-        words = set(re.findall(r"\w+", query))
-        held = {memory_id: words & set(re.findall(r"\w+", memory["content"]))
+        words = set(re.findall(r"\w+", self._fold(query)))
+        held = {memory_id: words & set(re.findall(r"\w+", self._fold(memory["content"])))
                 for memory_id, memory in memories.items()}
         return {memory_id: float(len(found)) for memory_id, found in held.items() if found}
+
+
+class LowersCase(CaseSensitiveSearch):
+    """Compares lower() words: CAFÉ finds Café, but STRASSE does not find Straße."""
+
+    @staticmethod
+    def _fold(text: str) -> str:
+        return text.lower()
 
 
 class IndexesFirst64K(DocumentStore):

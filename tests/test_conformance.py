@@ -122,6 +122,7 @@ BROKEN = [
     ("CachesQueries", "recall_sees_memories_stored_since"),
     ("LimitsBeforeRanking", "recall_ranks_before_applying_limit"),
     ("CaseSensitiveSearch", "recall_ignores_case"),
+    ("LowersCase", "recall_ignores_case"),
     ("IndexesFirst64K", "content_and_metadata_come_back_exactly"),
     ("StripsContent", "content_and_metadata_come_back_exactly"),
     ("NestsDottedKeys", "content_and_metadata_come_back_exactly"),
@@ -151,7 +152,7 @@ FAIL_NOTHING_ELSE = {
     "MigratesOnEveryOpen", "SaysWhetherHandled", "FTS5Ranked", "CachesLists", "CoercesText",
     "NormalisingBatchCache", "ClosesItsClientTwice",
     "SharesScratchBetweenThreads", "StringifiesValues", "AnyEdgeType", "OneThreadConnection",
-    "HonoursCallerIds", "CaseSensitiveSearch",
+    "HonoursCallerIds", "CaseSensitiveSearch", "LowersCase",
     "IndexesFirst64K", "StripsContent", "NestsDottedKeys", "ReadsSessionIdAsText", "WritesAscii",
     "ClosesItsFileTwice", "OneThreadDatabase", "KeepsOnlyContentAndMetadata",
 }
