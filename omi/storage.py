@@ -56,6 +56,8 @@ class StorageBackend(ABC):
         - must: treats query text as data: quotes, operators (AND, OR, NOT, NEAR, *, ^, :),
           parentheses and NUL never raise and never keep a memory holding the query's words from
           being found
+        - must: treats a query with no words (empty, or only spaces and line breaks) as no
+          error: returns the most recent memories or nothing
         - should: ranks memories holding every word of the query above those holding some
         - should: finds words whatever their case
         """

@@ -84,6 +84,23 @@ class CachesLists(HashEmbedder):
         return self._cache[text]
 
 
+class RingCache(HashEmbedder):
+    """Caches the last 128 vectors in a ring but never forgets a key when its slot is reused:
+    once more than 128 texts were embedded, an old text gets a newer text's vector."""
+
+    SLOTS = 128
+
+    def __init__(self) -> None:
+        self._slot_of: Dict[str, int] = {}
+        self._ring: List[List[float]] = [[] for _ in range(self.SLOTS)]
+
+    def embed(self, text: str) -> List[float]:
+        if text not in self._slot_of:
+            self._slot_of[text] = len(self._slot_of) % self.SLOTS
+            self._ring[self._slot_of[text]] = super().embed(text)
+        return list(self._ring[self._slot_of[text]])
+
+
 class CoercesText(HashEmbedder):
     """Embeds str(text) whatever it is given: None becomes the word "None"."""
 
@@ -934,6 +951,15 @@ class IndexesFirst64K(DocumentStore):
         return super()._scores(query, {memory_id: {**memory,
                                                    "content": memory["content"][:65_536]}
                                        for memory_id, memory in memories.items()})
+
+
+class RefusesQueriesWithoutWords(SQLiteBackend):
+    """Refuses a query without words, as embed() refuses blank text."""
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        if isinstance(query, str) and not query.strip():
+            raise ValueError("query cannot be empty")
+        return super().recall(query, limit)
 
 
 class StripsContent(SQLiteBackend):

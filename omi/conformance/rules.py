@@ -110,6 +110,9 @@ _RULES = [
      "treats query text as data: quotes, operators (AND, OR, NOT, NEAR, *, ^, :), "
      "parentheses and NUL never raise and never keep a memory holding the query's words "
      "from being found"),
+    ("recall.no_words", "storage", "recall", "must",
+     "treats a query with no words (empty, or only spaces and line breaks) as no error: "
+     "returns the most recent memories or nothing"),
     ("recall.all_words_first", "storage", "recall", "should",
      "ranks memories holding every word of the query above those holding some"),
     ("recall.case", "storage", "recall", "should",

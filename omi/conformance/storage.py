@@ -497,6 +497,36 @@ def recall_honours_limit(ctx: Context) -> None:
            "return every match up to the limit")
 
 
+#: Queries without a word: recall returns recent memories or nothing, never an error.
+NO_WORDS = ["", "   ", " \n\t "]
+
+
+@check("storage", "recall() of a query with no words ('', spaces, line breaks) returns stored "
+                  "memories or nothing, within limit",
+       rules=("recall.no_words",),
+       why="a host recalls with whatever an agent typed, an empty string included; an error "
+           "there fails the agent's turn",
+       fix="when the query has no words, return the most recent memories (ORDER BY created_at "
+           "DESC LIMIT ?) or []; do not pass an empty query to the search engine")
+def recall_without_words(ctx: Context) -> None:
+    stored = {ctx.plugin.store_memory(_memory(ctx)) for _ in range(3)}
+    for query in NO_WORDS:
+        try:
+            results = ctx.plugin.recall(query, limit=2)
+        except Exception as error:  # noqa: BLE001 - any error is the finding
+            raise CheckFailure(f"recall({query!r}, limit=2) to return recent memories or []",
+                               f"{type(error).__name__}: {shorten(str(error))}",
+                               "a query with no words is no error: return the most recent "
+                               "memories or [] before searching") from None
+        expect(isinstance(results, list) and len(results) <= 2,
+               f"a list of at most 2 memories for recall({query!r}, limit=2)", shorten(results),
+               "return the most recent memories or [], at most limit of them")
+        strangers = [memory_id for memory_id in _ids(results) if memory_id not in stored]
+        expect(len(_ids(results)) == len(results) and not strangers,
+               f"only stored memories for recall({query!r})", shorten(results),
+               "return stored memories (with their ids) or nothing, never made-up results")
+
+
 @check("storage", "a new instance starts empty", unless=("shared",),
        rules=("storage.separate",),
        why="each OMI host owns its data; a fresh instance that shows old data mixes up users or "
