@@ -16,6 +16,7 @@ class StorageBackend(ABC):
     - must: keeps instances on different locations apart, a new location starting empty (unless
       the backend declares shared)
     - must: may be called from several threads at once, losing nothing and raising nothing
+    - should: its constructor refuses an option it does not know, with an error naming it
     """
 
     interface_version: str  # Must be "1.0"

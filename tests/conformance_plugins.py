@@ -1252,3 +1252,24 @@ class FactoryTakesOnlyOptions(JSONLinesHandler):
     @classmethod
     def conformance_factory(cls, **options: Any) -> FactoryTakesOnlyOptions:
         return cls(path=options.get("path", "events.jsonl"))
+
+
+class IgnoresUnknownOptions(HashEmbedder):
+    """Takes **options and ignores the ones it does not know: a misspelt key goes unnoticed."""
+
+    def __init__(self, **options: Any) -> None:
+        self.dimension = int(options.get("dimension", 64))
+
+
+class StoreIgnoresUnknownOptions(DocumentStore):
+    """Takes **options and ignores the ones it does not know: a misspelt key goes unnoticed."""
+
+    def __init__(self, path: str = "memories.json", **options: Any) -> None:
+        super().__init__(path)
+
+
+class HandlerIgnoresUnknownOptions(JSONLinesHandler):
+    """Takes **options and ignores the ones it does not know: a misspelt key goes unnoticed."""
+
+    def __init__(self, path: str = "events.jsonl", **options: Any) -> None:
+        super().__init__(path)

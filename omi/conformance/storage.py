@@ -21,6 +21,7 @@ from omi.conformance.authoring import (
     expect_raises,
     shorten,
 )
+from omi.conformance.building import UNKNOWN_OPTION_FIX, expect_unknown_option_refused
 from omi.conformance.shrink import shrink
 
 #: Text a backend can mangle: CJK, emoji (a joined family, a skin tone), accents written as a
@@ -918,3 +919,12 @@ def _why_missing(model: _Model, memory_id: str) -> Optional[Tuple[str, str]]:
                 lost.setdefault(session + 1, []).append(other)
     got, fix = _why_lost(lost, sessions, model.sizes)
     return f"since the reopen at step {model.reopens[-1]}: {got}", fix
+
+
+@check("storage", "the constructor refuses an option it does not know, naming it",
+       rules=("storage.options",),
+       why="OMI passes every key of the plugin's config.yaml section as a keyword option; a "
+           "misspelt key that is ignored leaves the setting at its default without a word",
+       fix=UNKNOWN_OPTION_FIX)
+def backend_refuses_unknown_options(ctx: Context) -> None:
+    expect_unknown_option_refused(ctx)
