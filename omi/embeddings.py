@@ -15,6 +15,7 @@ class EmbeddingProvider(ABC):
     Rules of the instance as a whole (omi.conformance.rules; the suite checks each):
 
     - must: embed() may run in several threads at once and gives each text its own vector
+    - should: its constructor refuses an option it does not know, with an error naming it
 
     Rules of close(), when defined (omi.conformance.rules; the suite checks each):
 

@@ -24,6 +24,7 @@ class EventHandler(ABC):
     Rules of the instance as a whole (omi.conformance.rules; the suite checks each):
 
     - must: handle() may run in several threads at once
+    - should: its constructor refuses an option it does not know, with an error naming it
 
     Rules of close(), when defined (omi.conformance.rules; the suite checks each):
 

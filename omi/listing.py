@@ -10,12 +10,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
-# omi.conformance's check and report import these four from here (until they name
-# omi.textsafety)
-from omi.textsafety import json_text as json_text
-from omi.textsafety import one_line as one_line
-from omi.textsafety import plugin_output_to_stderr as plugin_output_to_stderr
-from omi.textsafety import visible as visible
+from omi.textsafety import json_text, one_line, plugin_output_to_stderr, visible
 
 if TYPE_CHECKING:  # omi.plugins is imported only when plugins are listed
     from omi.plugins import PluginInfo, PluginRegistry

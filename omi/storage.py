@@ -16,6 +16,7 @@ class StorageBackend(ABC):
     - must: keeps instances on different locations apart, a new location starting empty (unless
       the backend declares shared)
     - must: may be called from several threads at once, losing nothing and raising nothing
+    - should: its constructor refuses an option it does not know, with an error naming it
     """
 
     interface_version: str  # Must be "1.0"
@@ -56,6 +57,8 @@ class StorageBackend(ABC):
         - must: treats query text as data: quotes, operators (AND, OR, NOT, NEAR, *, ^, :),
           parentheses and NUL never raise and never keep a memory holding the query's words from
           being found
+        - must: treats a query with no words (empty, or only spaces and line breaks) as no
+          error: returns the most recent memories or nothing
         - should: ranks memories holding every word of the query above those holding some
         - should: finds words whatever their case
         """

@@ -84,6 +84,23 @@ class CachesLists(HashEmbedder):
         return self._cache[text]
 
 
+class RingCache(HashEmbedder):
+    """Caches the last 128 vectors in a ring but never forgets a key when its slot is reused:
+    once more than 128 texts were embedded, an old text gets a newer text's vector."""
+
+    SLOTS = 128
+
+    def __init__(self) -> None:
+        self._slot_of: Dict[str, int] = {}
+        self._ring: List[List[float]] = [[] for _ in range(self.SLOTS)]
+
+    def embed(self, text: str) -> List[float]:
+        if text not in self._slot_of:
+            self._slot_of[text] = len(self._slot_of) % self.SLOTS
+            self._ring[self._slot_of[text]] = super().embed(text)
+        return list(self._ring[self._slot_of[text]])
+
+
 class CoercesText(HashEmbedder):
     """Embeds str(text) whatever it is given: None becomes the word "None"."""
 
@@ -908,11 +925,23 @@ class LimitsBeforeRanking(DocumentStore):
 class CaseSensitiveSearch(DocumentStore):
     """Matches words exactly as written: CAFÉ does not find Café."""
 
+    @staticmethod
+    def _fold(text: str) -> str:
+        return text
+
     def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
-        words = set(re.findall(r"\w+", query))
-        held = {memory_id: words & set(re.findall(r"\w+", memory["content"]))
+        words = set(re.findall(r"\w+", self._fold(query)))
+        held = {memory_id: words & set(re.findall(r"\w+", self._fold(memory["content"])))
                 for memory_id, memory in memories.items()}
         return {memory_id: float(len(found)) for memory_id, found in held.items() if found}
+
+
+class LowersCase(CaseSensitiveSearch):
+    """Compares lower() words: CAFÉ finds Café, but STRASSE does not find Straße."""
+
+    @staticmethod
+    def _fold(text: str) -> str:
+        return text.lower()
 
 
 class IndexesFirst64K(DocumentStore):
@@ -922,6 +951,15 @@ class IndexesFirst64K(DocumentStore):
         return super()._scores(query, {memory_id: {**memory,
                                                    "content": memory["content"][:65_536]}
                                        for memory_id, memory in memories.items()})
+
+
+class RefusesQueriesWithoutWords(SQLiteBackend):
+    """Refuses a query without words, as embed() refuses blank text."""
+
+    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+        if isinstance(query, str) and not query.strip():
+            raise ValueError("query cannot be empty")
+        return super().recall(query, limit)
 
 
 class StripsContent(SQLiteBackend):
@@ -1214,3 +1252,24 @@ class FactoryTakesOnlyOptions(JSONLinesHandler):
     @classmethod
     def conformance_factory(cls, **options: Any) -> FactoryTakesOnlyOptions:
         return cls(path=options.get("path", "events.jsonl"))
+
+
+class IgnoresUnknownOptions(HashEmbedder):
+    """Takes **options and ignores the ones it does not know: a misspelt key goes unnoticed."""
+
+    def __init__(self, **options: Any) -> None:
+        self.dimension = int(options.get("dimension", 64))
+
+
+class StoreIgnoresUnknownOptions(DocumentStore):
+    """Takes **options and ignores the ones it does not know: a misspelt key goes unnoticed."""
+
+    def __init__(self, path: str = "memories.json", **options: Any) -> None:
+        super().__init__(path)
+
+
+class HandlerIgnoresUnknownOptions(JSONLinesHandler):
+    """Takes **options and ignores the ones it does not know: a misspelt key goes unnoticed."""
+
+    def __init__(self, path: str = "events.jsonl", **options: Any) -> None:
+        super().__init__(path)

@@ -233,8 +233,9 @@ def test_timeout_fails_a_hanging_check_and_the_run_goes_on(installed):
                                        ".py:")
     assert lines[index + 1].endswith(" in handle")  # the plugin's frame, not the check's
     assert any(line.startswith("  ✓ unknown_event_types_are_ignored") for line in lines)
-    # every check but two sends session.started (the unknown event only, and close() twice)
-    assert lines[-1] == f"2 passed, {EVENT - 2} failed, 0 skipped"
+    # every check but three sends session.started (the unknown event only, close() twice,
+    # and the constructor's options)
+    assert lines[-1] == f"3 passed, {EVENT - 3} failed, 0 skipped"
 
 
 @pytest.mark.parametrize("process", ["fork", "spawn"])

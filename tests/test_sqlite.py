@@ -91,6 +91,31 @@ def test_queries_are_words_not_fts_syntax(backend):
     assert [r["id"] for r in backend.recall("\0 ")] == [memory_id]  # no words: most recent
 
 
+@pytest.mark.parametrize(("stored", "query"), [
+    ("Straße", "STRASSE"), ("STRASSE", "straße"), ("CAFÉ", "Café"), ("Café", "cafe")])
+def test_recall_folds_case_as_unicode_does_and_returns_content_as_stored(backend, stored, query):
+    """FTS5 alone folds one character at a time: `STRASSE` did not find `Straße`."""
+    memory_id = store(backend, f"the {stored} corner")
+    store(backend, "nothing to see")
+    assert [(m["id"], m["content"]) for m in backend.recall(query)] == [
+        (memory_id, f"the {stored} corner")]
+
+
+def test_a_file_indexed_before_casefolding_is_casefolded_when_opened(db):
+    old = SQLiteBackend(db)
+    memory_id = store(old, "Große Straße")
+    old.close()
+    with sqlite3.connect(db) as raw:  # as an earlier OMI wrote it: the text as stored
+        raw.execute("UPDATE memories_fts SET content = 'Große Straße'")
+        raw.execute("PRAGMA user_version = 0")
+    reopened = SQLiteBackend(db)
+    try:
+        assert [m["id"] for m in reopened.recall("GROSSE strasse")] == [memory_id]
+        assert reopened.recall("große")[0]["content"] == "Große Straße"
+    finally:
+        reopened.close()
+
+
 def test_blank_query_returns_the_most_recent(backend):
     ids = [store(backend, f"note {n}") for n in range(5)]
     assert [r["id"] for r in backend.recall("   ", limit=3)] == ids[::-1][:3]

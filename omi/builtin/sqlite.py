@@ -43,10 +43,16 @@ SYNCHRONOUS_MODES = ("normal", "full")
 SQLITE_MAX_INTEGER = 2**63 - 1
 
 
+#: PRAGMA user_version of a file whose search index holds casefolded text (0: as stored).
+CASEFOLDED_INDEX = 1
+
+
 def _fts_words(query: str) -> List[str]:
-    """The distinct words of free text as quoted FTS5 strings, which cannot be a syntax error."""
+    """The distinct casefolded words of free text as quoted FTS5 strings, which cannot be a
+    syntax error. The index holds casefolded text too: FTS5 folds one character at a time,
+    so without it `STRASSE` would not find `Straße`."""
     # NUL would end the query string inside FTS5 ("unterminated string"): it separates words.
-    words = [word.replace('"', '""') for word in query.replace("\0", " ").split()]
+    words = [word.replace('"', '""') for word in query.casefold().replace("\0", " ").split()]
     return [f'"{word}"' for word in dict.fromkeys(words)]
 
 
@@ -122,10 +128,20 @@ class SQLiteBackend(StorageBackend):
             self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
+            self._casefold_index(self._db)
         except (OSError, sqlite3.Error) as error:
             self.close()
             raise ValueError(f"Cannot open the SQLite database at {self.path}: {error}; give "
                              f"`path` a writable file location") from None
+
+    def _casefold_index(self, db: sqlite3.Connection) -> None:
+        """Casefold the search text of a file written before the index was casefolded."""
+        if db.execute("PRAGMA user_version").fetchone()[0] >= CASEFOLDED_INDEX:
+            return
+        db.create_function("omi_casefold", 1, lambda text: text.casefold()
+                           if isinstance(text, str) else text, deterministic=True)
+        self._write([("UPDATE memories_fts SET content = omi_casefold(content)", ()),
+                     (f"PRAGMA user_version = {CASEFOLDED_INDEX}", ())])
 
     @classmethod
     def conformance_factory(cls, directory: Path) -> SQLiteBackend:
@@ -155,7 +171,8 @@ class SQLiteBackend(StorageBackend):
             self._write([
                 ("INSERT INTO memories (id, content, document, created_at) VALUES (?, ?, ?, ?)",
                  (memory_id, content, encoded, time.time())),
-                ("INSERT INTO memories_fts (content, id) VALUES (?, ?)", (content, memory_id)),
+                ("INSERT INTO memories_fts (content, id) VALUES (?, ?)",
+                 (content.casefold(), memory_id)),
             ])
         return memory_id
 

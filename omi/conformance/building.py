@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
-from omi.conformance.authoring import BUILD_FIX, build_failure
+from omi.conformance.authoring import (
+    BUILD_FIX,
+    CheckFailure,
+    Context,
+    build_failure,
+    expect,
+    shorten,
+)
 
 
 @contextmanager
@@ -97,3 +104,50 @@ def _takes_directory(factory: Any) -> bool:
 def instance_factory(plugin_class: type, options: Dict[str, Any]) -> InstanceFactory:
     """The factory the runner and `omi.testing` build instances with (see InstanceFactory)."""
     return InstanceFactory(plugin_class, dict(options))
+
+
+#: An option no plugin has: the options check builds each plugin with it.
+UNKNOWN_OPTION = "omi_check_unknown_option"
+UNKNOWN_OPTION_FIX = ("take named keyword options without **kwargs (Python then refuses an "
+                      "unknown one, naming it), or raise TypeError naming each option left in "
+                      "**kwargs")
+
+
+def expect_unknown_option_refused(ctx: Context) -> None:
+    """The constructor, given the options the suite builds the plugin with (none when a
+    conformance_factory builds it) and one more it cannot know, raises TypeError or ValueError
+    naming that one: a misspelt key in config.yaml is reported, not ignored."""
+    plugin = ctx.plugin  # one the suite cannot build fails as every check does, saying why
+    factory = ctx.factory
+    custom = isinstance(factory, InstanceFactory) and callable(
+        getattr(factory.plugin_class, "conformance_factory", None))
+    plugin_class, options = ((factory.plugin_class, {} if custom else factory.options)
+                             if isinstance(factory, InstanceFactory) else (type(plugin), {}))
+    if not _takes_any_keyword(plugin_class):
+        return  # Python itself refuses an unknown keyword, naming it
+    directory = ctx.workdir / "unknown-option"
+    directory.mkdir(parents=True, exist_ok=True)
+    expected = f"{plugin_class.__name__}(..., {UNKNOWN_OPTION}=...) to raise an error naming it"
+    try:
+        with _working_directory(directory):
+            built = plugin_class(**_expand(options, directory), **{UNKNOWN_OPTION: "x"})
+    except (TypeError, ValueError) as error:
+        expect(UNKNOWN_OPTION in str(error), expected,
+               f"{type(error).__name__}: {shorten(str(error))}", UNKNOWN_OPTION_FIX)
+        return
+    except Exception as error:  # noqa: BLE001 - any other error is the finding
+        raise CheckFailure(expected, f"{type(error).__name__}: {shorten(str(error))}",
+                           UNKNOWN_OPTION_FIX) from None
+    close = getattr(built, "close", None)
+    if callable(close):
+        close()
+    raise CheckFailure(expected, "an instance: the option was ignored", UNKNOWN_OPTION_FIX)
+
+
+def _takes_any_keyword(plugin_class: type) -> bool:
+    """Whether the constructor has **kwargs (or a signature Python cannot read)."""
+    try:
+        parameters = inspect.signature(plugin_class).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters)

@@ -16,7 +16,6 @@ from omi.conformance.registry import all_checks, checks_for
 from omi.conformance.suite import Report, run_suite, select_checks
 from omi.conformance.target import INTERFACE_OF_GROUP, UNKNOWN, Declared, source_root
 from omi.errors import UsageError, did_you_mean
-from omi.listing import one_line
 from omi.plugins import (
     GROUPS,
     PluginLoadError,
@@ -26,6 +25,7 @@ from omi.plugins import (
     resolve_group,
     skip_reason,
 )
+from omi.textsafety import one_line
 
 __all__ = ["check_plugins", "installed_plugin_names", "misplaced_reports"]
 

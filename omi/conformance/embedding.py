@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from functools import partial
 from typing import Any, List, Optional, Tuple
 
@@ -16,7 +17,11 @@ from omi.conformance.authoring import (
     expect_raises,
     shorten,
 )
-from omi.conformance.building import InstanceFactory
+from omi.conformance.building import (
+    UNKNOWN_OPTION_FIX,
+    InstanceFactory,
+    expect_unknown_option_refused,
+)
 from omi.conformance.fresh import FreshInterpreter
 
 TEXTS = ["The cat sat on the mat.", "Quarterly revenue grew by 12 percent.",
@@ -215,6 +220,43 @@ def batch_size_is_honoured(ctx: Context) -> None:
                    f"vector {index}: {found}",
                    "batch_size only says how many texts go to the model at once: it must not "
                    "change the vectors")
+
+
+#: Distinct texts embedded twice on one instance: more than a small cache holds (128, 256
+#: entries). A plugin gets as many as fit in MANY_TEXTS_SECONDS of CPU time at the cost of its
+#: first text: a slow local model embeds a few; a remote API, which costs little CPU, gets
+#: them all, in a few batched requests.
+MANY_TEXTS, MANY_TEXTS_SECONDS = 300, 0.1
+
+
+@check("embedding", "many distinct texts on one instance: embed_batch() twice gives the same "
+                    "vectors, and the first text's vector is unchanged after them",
+       rules=("embed_batch.equals_embed",),
+       why="a host embeds thousands of memories with one provider; a cache that evicts wrongly "
+           "hands out another text's vector once it is full, which a few texts never show",
+       fix="key any cache by the whole text and evict whole entries (functools.lru_cache does), "
+           "or cache nothing")
+def many_texts_stay_consistent(ctx: Context) -> None:
+    tag = f"{ctx.rng.getrandbits(32):08x}"
+    texts = [f"note {index} of {tag}: {TEXTS[index % len(TEXTS)]}" for index in range(MANY_TEXTS)]
+    start = time.process_time()  # CPU time: a busy machine does not shrink the count
+    oldest = ctx.plugin.embed_batch([texts[0]])  # a batch of one: no order to get wrong
+    spent = time.process_time() - start
+    count = min(MANY_TEXTS, int(MANY_TEXTS_SECONDS / (2 * spent + 1e-9)) + 1)
+    rest = texts[1:count]
+    first, again = ctx.plugin.embed_batch(list(rest)), ctx.plugin.embed_batch(list(rest))
+    expect(isinstance(again, list) and len(first) == len(again) == len(rest),
+           f"{len(rest)} vectors for {len(rest)} distinct texts, twice",
+           f"{shorten(len(first))} and {shorten(len(again))}", "return one vector per text")
+    pairs = [(f"embed_batch() again of text {index + 1} of {count}", expected, vector)
+             for index, (expected, vector) in enumerate(zip(first, again, strict=True))]
+    pairs.append((f"embed() of the first of {count} distinct texts, after the others",
+                  oldest[0], _vector(ctx, texts[0])))
+    for what, expected, vector in pairs:
+        found = _mismatch(expected, vector, 1e-4)
+        expect(found is None, f"{what} to equal its first vector", found,
+               "return the vector of the text asked for: a cache must be keyed by the whole "
+               "text and evict whole entries")
 
 
 @check("embedding", "embed_batch([]) returns []",
@@ -449,3 +491,12 @@ def model_name_is_a_non_empty_string(ctx: Context) -> None:
     name = ctx.plugin.get_model_name()
     expect(isinstance(name, str) and name.strip() != "", "a non-empty str", name,
            "return the model identifier, e.g. 'my-model-v2'")
+
+
+@check("embedding", "the constructor refuses an option it does not know, naming it",
+       rules=("embedding.options",),
+       why="OMI passes every key of the plugin's config.yaml section as a keyword option; a "
+           "misspelt key that is ignored leaves the setting at its default without a word",
+       fix=UNKNOWN_OPTION_FIX)
+def provider_refuses_unknown_options(ctx: Context) -> None:
+    expect_unknown_option_refused(ctx)

@@ -15,6 +15,7 @@ from omi.conformance.authoring import (
     expect_close_twice,
     shorten,
 )
+from omi.conformance.building import UNKNOWN_OPTION_FIX, expect_unknown_option_refused
 from omi.conformance.outcome import raised_at
 from omi.events import EVENT_TYPES
 
@@ -163,3 +164,12 @@ def handle_returns_promptly(ctx: Context) -> None:
        fix="set a closed flag in close() and return at once when it is already set")
 def handler_close_is_idempotent(ctx: Context) -> None:
     expect_close_twice(ctx)
+
+
+@check("event", "the constructor refuses an option it does not know, naming it",
+       rules=("event.options",),
+       why="OMI passes every key of the plugin's config.yaml section as a keyword option; a "
+           "misspelt key that is ignored leaves the setting at its default without a word",
+       fix=UNKNOWN_OPTION_FIX)
+def handler_refuses_unknown_options(ctx: Context) -> None:
+    expect_unknown_option_refused(ctx)

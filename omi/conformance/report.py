@@ -15,7 +15,7 @@ from typing import Callable, List
 from omi.conformance.outcome import NOT_TESTED, STATUSES
 from omi.conformance.suite import Report, exit_code
 from omi.conformance.target import UNKNOWN
-from omi.listing import visible
+from omi.textsafety import visible
 
 MARKS = {"passed": "✓", "failed": "✗", "advisory": "advisory", "skipped": "skipped",
          "xfail": "xfail", "xpass": "xpass"}

@@ -74,6 +74,8 @@ _RULES = [
      "returns a non-empty str naming the model"),
     ("embedding.threads", "embedding", "instance", "must",
      "embed() may run in several threads at once and gives each text its own vector"),
+    ("embedding.options", "embedding", "instance", "should",
+     "its constructor refuses an option it does not know, with an error naming it"),
     ("embedding.close", "embedding", "close", "must",
      "close(), when the provider defines it, is safe to call twice"),
     # --- storage backends -----------------------------------------------------------------
@@ -110,6 +112,9 @@ _RULES = [
      "treats query text as data: quotes, operators (AND, OR, NOT, NEAR, *, ^, :), "
      "parentheses and NUL never raise and never keep a memory holding the query's words "
      "from being found"),
+    ("recall.no_words", "storage", "recall", "must",
+     "treats a query with no words (empty, or only spaces and line breaks) as no error: "
+     "returns the most recent memories or nothing"),
     ("recall.all_words_first", "storage", "recall", "should",
      "ranks memories holding every word of the query above those holding some"),
     ("recall.case", "storage", "recall", "should",
@@ -133,6 +138,8 @@ _RULES = [
      "the backend declares shared)"),
     ("storage.threads", "storage", "instance", "must",
      "may be called from several threads at once, losing nothing and raising nothing"),
+    ("storage.options", "storage", "instance", "should",
+     "its constructor refuses an option it does not know, with an error naming it"),
     # --- event handlers -------------------------------------------------------------------
     ("handle.every_type", "event", "handle", "must",
      "accepts each of the six event types, with the payloads the host emits (a timestamp in "
@@ -147,6 +154,8 @@ _RULES = [
      "returns within the call timeout (ten seconds unless set otherwise), every call"),
     ("event.threads", "event", "instance", "must",
      "handle() may run in several threads at once"),
+    ("event.options", "event", "instance", "should",
+     "its constructor refuses an option it does not know, with an error naming it"),
     ("event.close", "event", "close", "must",
      "close(), when the handler defines it, is safe to call twice"),
 ]

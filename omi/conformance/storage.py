@@ -21,6 +21,7 @@ from omi.conformance.authoring import (
     expect_raises,
     shorten,
 )
+from omi.conformance.building import UNKNOWN_OPTION_FIX, expect_unknown_option_refused
 from omi.conformance.shrink import shrink
 
 #: Text a backend can mangle: CJK, emoji (a joined family, a skin tone), accents written as a
@@ -452,16 +453,18 @@ def recall_ranks_before_applying_limit(ctx: Context) -> None:
            f"ids {top}", "rank every match first, then apply the limit")
 
 
-#: Words written in one case and searched in another: (stored, searched).
-CASES = [("Café", "CAFÉ"), ("ÄRGER", "ärger"), ("Москва", "МОСКВА"), ("Tea", "tea")]
+#: Words written in one case and searched in another: (stored, searched). ß's upper case is
+#: SS, so only case folding (str.casefold()) finds these two, not lower(): the rule is advice.
+CASES = [("Café", "CAFÉ"), ("ÄRGER", "ärger"), ("Москва", "МОСКВА"), ("Tea", "tea"),
+         ("Straße", "STRASSE"), ("STRASSE", "Straße")]
 
 
-@check("storage", "recall() finds words whatever their case (Café, CAFÉ, Москва, МОСКВА)",
+@check("storage", "recall() finds words whatever their case (Café, CAFÉ, Straße, STRASSE)",
        rules=("recall.case",),
        why="people and agents write the same word in different cases; search that tells them "
            "apart misses memories",
-       fix="index and search case-folded text (str.casefold(), FTS5's unicode61 tokenizer, "
-           "lower() in PostgreSQL) while storing the content unchanged")
+       fix="index and search case-folded text (str.casefold() of both; lower() and FTS5's "
+           "unicode61 tokenizer leave ß unfolded) while storing the content unchanged")
 def recall_ignores_case(ctx: Context) -> None:
     for stored, searched in CASES:
         tag = f"zq{ctx.rng.getrandbits(32):08x}"
@@ -493,6 +496,36 @@ def recall_honours_limit(ctx: Context) -> None:
     expect(not missing, "all 4 matching memories for limit=50",
            f"{len(found)}, without {', '.join(map(repr, missing))}",
            "return every match up to the limit")
+
+
+#: Queries without a word: recall returns recent memories or nothing, never an error.
+NO_WORDS = ["", "   ", " \n\t "]
+
+
+@check("storage", "recall() of a query with no words ('', spaces, line breaks) returns stored "
+                  "memories or nothing, within limit",
+       rules=("recall.no_words",),
+       why="a host recalls with whatever an agent typed, an empty string included; an error "
+           "there fails the agent's turn",
+       fix="when the query has no words, return the most recent memories (ORDER BY created_at "
+           "DESC LIMIT ?) or []; do not pass an empty query to the search engine")
+def recall_without_words(ctx: Context) -> None:
+    stored = {ctx.plugin.store_memory(_memory(ctx)) for _ in range(3)}
+    for query in NO_WORDS:
+        try:
+            results = ctx.plugin.recall(query, limit=2)
+        except Exception as error:  # noqa: BLE001 - any error is the finding
+            raise CheckFailure(f"recall({query!r}, limit=2) to return recent memories or []",
+                               f"{type(error).__name__}: {shorten(str(error))}",
+                               "a query with no words is no error: return the most recent "
+                               "memories or [] before searching") from None
+        expect(isinstance(results, list) and len(results) <= 2,
+               f"a list of at most 2 memories for recall({query!r}, limit=2)", shorten(results),
+               "return the most recent memories or [], at most limit of them")
+        strangers = [memory_id for memory_id in _ids(results) if memory_id not in stored]
+        expect(len(_ids(results)) == len(results) and not strangers,
+               f"only stored memories for recall({query!r})", shorten(results),
+               "return stored memories (with their ids) or nothing, never made-up results")
 
 
 @check("storage", "a new instance starts empty", unless=("shared",),
@@ -886,3 +919,12 @@ def _why_missing(model: _Model, memory_id: str) -> Optional[Tuple[str, str]]:
                 lost.setdefault(session + 1, []).append(other)
     got, fix = _why_lost(lost, sessions, model.sizes)
     return f"since the reopen at step {model.reopens[-1]}: {got}", fix
+
+
+@check("storage", "the constructor refuses an option it does not know, naming it",
+       rules=("storage.options",),
+       why="OMI passes every key of the plugin's config.yaml section as a keyword option; a "
+           "misspelt key that is ignored leaves the setting at its default without a word",
+       fix=UNKNOWN_OPTION_FIX)
+def backend_refuses_unknown_options(ctx: Context) -> None:
+    expect_unknown_option_refused(ctx)
