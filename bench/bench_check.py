@@ -27,7 +27,8 @@ import functools
 import hashlib
 import os
 import time
-from typing import Any, Callable, Dict, List
+from collections.abc import Callable
+from typing import Any
 
 from omi.builtin.sqlite import SQLiteBackend
 from omi.embeddings import EmbeddingProvider, cosine_similarity
@@ -74,15 +75,18 @@ class BenchEmbedder(EmbeddingProvider):
         self._table, self._layers = _weights()
 
     @timed
-    def embed(self, text: str) -> List[float]:
+    def embed(self, text: str) -> list[float]:
         import numpy as np
 
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         if not text.strip():
             raise ValueError("Text cannot be empty")
-        tokens = [int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
-                  % self.VOCABULARY for word in text.lower().split()[: self.MAX_TOKENS]]
+        tokens = [
+            int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
+            % self.VOCABULARY
+            for word in text.lower().split()[: self.MAX_TOKENS]
+        ]
         state = self._table[tokens]
         for expand, contract in self._layers:  # residual MLP blocks, as in a transformer
             state = state + np.tanh(state @ expand) @ contract
@@ -90,20 +94,21 @@ class BenchEmbedder(EmbeddingProvider):
         return (pooled / np.linalg.norm(pooled)).tolist()
 
     @timed
-    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+    def embed_batch(self, texts: list[str], batch_size: int = 8) -> list[list[float]]:
         if batch_size < 1:
             raise ValueError(f"batch_size must be 1 or more, got {batch_size}")
         for text in texts:
             if not isinstance(text, str) or not text.strip():
                 raise (TypeError if not isinstance(text, str) else ValueError)(
-                    f"every text must be a non-empty str, got {text!r}")
-        vectors: List[List[float]] = []
+                    f"every text must be a non-empty str, got {text!r}"
+                )
+        vectors: list[list[float]] = []
         for start in range(0, len(texts), batch_size):
-            vectors += [self.embed(text) for text in texts[start:start + batch_size]]
+            vectors += [self.embed(text) for text in texts[start : start + batch_size]]
         return vectors
 
     @timed
-    def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
+    def similarity(self, embedding1: list[float], embedding2: list[float]) -> float:
         return cosine_similarity(embedding1, embedding2)
 
     @timed
@@ -124,7 +129,7 @@ def _weights() -> tuple[Any, list]:
     size, hidden = BenchEmbedder.DIMENSION, BenchEmbedder.HIDDEN
 
     def dense(rows: int, columns: int) -> Any:
-        return rng.standard_normal((rows, columns), dtype=np.float32) / np.float32(rows ** 0.5)
+        return rng.standard_normal((rows, columns), dtype=np.float32) / np.float32(rows**0.5)
 
     table = rng.standard_normal((BenchEmbedder.VOCABULARY, size), dtype=np.float32)
     return table, [(dense(size, hidden), dense(hidden, size)) for _ in range(BenchEmbedder.LAYERS)]
@@ -143,14 +148,19 @@ class TimedSQLiteBackend(SQLiteBackend):
 # --- the benchmark --------------------------------------------------------------------------
 
 
-def _check_once(omi: str, target: str, env: Dict[str, str], time_file: str) -> tuple[float, float]:
+def _check_once(omi: str, target: str, env: dict[str, str], time_file: str) -> tuple[float, float]:
     """Run `omi plugins check TARGET` once: (wall time, time spent inside the plugin)."""
     import subprocess
 
     open(time_file, "w").close()
     start = time.perf_counter()
-    completed = subprocess.run([omi, "plugins", "check", target], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    completed = subprocess.run(
+        [omi, "plugins", "check", target],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     wall = time.perf_counter() - start
     if completed.returncode != 0:
         raise RuntimeError(f"omi plugins check {target} failed:\n{completed.stdout}")
@@ -172,9 +182,12 @@ def run(quick: bool) -> list:
     figures = []
     with tempfile.TemporaryDirectory() as tmp:
         time_file = str(Path(tmp) / "plugin-time")
-        env = installed_env(PYTHONPATH=str(Path(__file__).resolve().parent),
-                            OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
-                            **{TIME_FILE: time_file})
+        env = installed_env(
+            PYTHONPATH=str(Path(__file__).resolve().parent),
+            OPENBLAS_NUM_THREADS="1",
+            OMP_NUM_THREADS="1",
+            **{TIME_FILE: time_file},
+        )
         for label, target, ratio_limit, wall_limit in (
             ("1,000-dim in-process embedder", "bench_check:BenchEmbedder", 0.20, 3.5),
             ("omi.builtin.sqlite", "bench_check:TimedSQLiteBackend", None, 2.0),
@@ -185,13 +198,37 @@ def run(quick: bool) -> list:
             overhead = wall - inside
             name = f"omi plugins check, {label}"
             if ratio_limit is not None:
-                figures.append(ratio_figure(f"{name}: framework overhead", overhead, inside,
-                                            "s", "time inside the plugin", ratio_limit))
+                figures.append(
+                    ratio_figure(
+                        f"{name}: framework overhead",
+                        overhead,
+                        inside,
+                        "s",
+                        "time inside the plugin",
+                        ratio_limit,
+                    )
+                )
             else:
-                figures.append(Figure(f"{name}: framework overhead", overhead, "s", inside,
-                                      "time inside the plugin"))
-            figures.append(Figure(f"{name}: whole command", wall, "s",
-                                  target=f"<= {wall_limit:g} s", passed=wall <= wall_limit))
-            print(f"  {label}: wall {statistics.median(r[0] for r in runs):.3f}s median",
-                  file=sys.stderr)
+                figures.append(
+                    Figure(
+                        f"{name}: framework overhead",
+                        overhead,
+                        "s",
+                        inside,
+                        "time inside the plugin",
+                    )
+                )
+            figures.append(
+                Figure(
+                    f"{name}: whole command",
+                    wall,
+                    "s",
+                    target=f"<= {wall_limit:g} s",
+                    passed=wall <= wall_limit,
+                )
+            )
+            print(
+                f"  {label}: wall {statistics.median(r[0] for r in runs):.3f}s median",
+                file=sys.stderr,
+            )
     return figures

@@ -49,7 +49,8 @@ def make_site(root: Path, distributions: int, plugins: int) -> Path:
             target = f"bench_plugin_{index}:Embedder{index}"
             lines += ["[omi.embedding_providers]", f"bench-{index} = {target}", ""]
             (site / f"bench_plugin_{index}.py").write_text(
-                plugin_sources.embedder(f"Embedder{index}"))
+                plugin_sources.embedder(f"Embedder{index}")
+            )
         (dist_info / "entry_points.txt").write_text("\n".join(lines))
     return site
 
@@ -79,7 +80,8 @@ def add_host_plugins(site: Path) -> None:
     (dist_info / "entry_points.txt").write_text(
         "[omi.embedding_providers]\nbench-emb = bench_host_emb:Embedder0\n\n"
         "[omi.storage_backends]\nbench-store = bench_host_store:Backend\n\n"
-        "[omi.event_handlers]\nbench-handler = bench_host_handler:Handler\n")
+        "[omi.event_handlers]\nbench-handler = bench_host_handler:Handler\n"
+    )
     (site / "bench_host_emb.py").write_text(plugin_sources.embedder("Embedder0"))
     (site / "bench_host_store.py").write_text(plugin_sources.backend("Backend"))
     (site / "bench_host_handler.py").write_text(plugin_sources.handler("Handler"))
@@ -95,9 +97,11 @@ def run(quick: bool) -> list[Figure]:
         base = installed_env(XDG_CACHE_HOME=str(cache))
         base.pop("OMI_NO_CACHE", None)
         help_time, click_time = interleaved_command_times(
-            [omi, "--help"], [sys.executable, "-c", "import click"], repeat=repeat, env=base)
-        figures = [ratio_figure("omi --help", help_time, click_time, "s",
-                                "python -c 'import click'", 1.15)]
+            [omi, "--help"], [sys.executable, "-c", "import click"], repeat=repeat, env=base
+        )
+        figures = [
+            ratio_figure("omi --help", help_time, click_time, "s", "python -c 'import click'", 1.15)
+        ]
 
         own = root / "own"  # an empty PYTHONPATH entry: the venv's own distributions only
         own.mkdir()
@@ -105,34 +109,76 @@ def run(quick: bool) -> list[Figure]:
         backdate(own)
         env = {**base, "PYTHONPATH": str(own)}
         list_time, scan_time = interleaved_command_times(
-            [omi, "plugins", "list"], [sys.executable, "-c", scan], repeat=repeat, env=env)
-        figures.append(ratio_figure("omi plugins list, the venv's distributions, warm",
-                                    list_time, scan_time, "s", "entry_points() scan", 0.85))
+            [omi, "plugins", "list"], [sys.executable, "-c", scan], repeat=repeat, env=env
+        )
+        figures.append(
+            ratio_figure(
+                "omi plugins list, the venv's distributions, warm",
+                list_time,
+                scan_time,
+                "s",
+                "entry_points() scan",
+                0.85,
+            )
+        )
 
         config = root / "config.yaml"
-        config.write_text("embedding:\n  provider: bench-emb\nstorage:\n  backend: bench-store\n"
-                          "events:\n  handlers:\n    - name: bench-handler\n")
+        config.write_text(
+            "embedding:\n  provider: bench-emb\nstorage:\n  backend: bench-store\n"
+            "events:\n  handlers:\n    - name: bench-handler\n"
+        )
         backdate(config)
         host = f"from omi.host import Memory; Memory.from_config({str(config)!r}).close()"
-        direct = ("from omi.host import Memory; from bench_host_emb import Embedder0; "
-                  "from bench_host_store import Backend; from bench_host_handler import Handler; "
-                  "Memory(Backend(), Embedder0(), {'bench-handler': Handler()}).close()")
+        direct = (
+            "from omi.host import Memory; from bench_host_emb import Embedder0; "
+            "from bench_host_store import Backend; from bench_host_handler import Handler; "
+            "Memory(Backend(), Embedder0(), {'bench-handler': Handler()}).close()"
+        )
         host_time, direct_time = interleaved_command_times(
-            [sys.executable, "-c", host], [sys.executable, "-c", direct], repeat=repeat, env=env)
-        figures.append(ratio_figure("host start, Memory.from_config(), 3 plugins", host_time,
-                                    direct_time, "s", "the 3 plugins + Memory built directly",
-                                    1.20))
+            [sys.executable, "-c", host], [sys.executable, "-c", direct], repeat=repeat, env=env
+        )
+        figures.append(
+            ratio_figure(
+                "host start, Memory.from_config(), 3 plugins",
+                host_time,
+                direct_time,
+                "s",
+                "the 3 plugins + Memory built directly",
+                1.20,
+            )
+        )
 
         site = make_site(root, distributions=300, plugins=5)
         backdate(site)
         env = {**base, "PYTHONPATH": str(site)}
         list_time, scan_time = interleaved_command_times(
-            [omi, "plugins", "list"], [sys.executable, "-c", scan], repeat=repeat, env=env)
-        figures.append(ratio_figure("omi plugins list, 300 distributions, warm", list_time,
-                                    scan_time, "s", "entry_points() scan", 0.70))
+            [omi, "plugins", "list"], [sys.executable, "-c", scan], repeat=repeat, env=env
+        )
+        figures.append(
+            ratio_figure(
+                "omi plugins list, 300 distributions, warm",
+                list_time,
+                scan_time,
+                "s",
+                "entry_points() scan",
+                0.70,
+            )
+        )
         cold_time, scan_time = interleaved_command_times(
-            [omi, "plugins", "list"], [sys.executable, "-c", scan], repeat=repeat, env=env,
-            before_subject=lambda: shutil.rmtree(cache, ignore_errors=True))
-        figures.append(ratio_figure("omi plugins list, 300 distributions, cold", cold_time,
-                                    scan_time, "s", "entry_points() scan", 1.50))
+            [omi, "plugins", "list"],
+            [sys.executable, "-c", scan],
+            repeat=repeat,
+            env=env,
+            before_subject=lambda: shutil.rmtree(cache, ignore_errors=True),
+        )
+        figures.append(
+            ratio_figure(
+                "omi plugins list, 300 distributions, cold",
+                cold_time,
+                scan_time,
+                "s",
+                "entry_points() scan",
+                1.50,
+            )
+        )
     return figures

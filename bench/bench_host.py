@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 from common import Figure, ratio_figure
 
@@ -33,7 +33,7 @@ WORDS_PER_MEMORY = 12
 class NoOp(EventHandler):
     interface_version = "1.0"
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         return None
 
 
@@ -57,7 +57,7 @@ def host_overhead(directory: Path, quick: bool) -> Figure:
         host.store(text, {})
         host.recall(query, 10)
 
-    times: Dict[str, List[float]] = {"direct": [], "host": []}
+    times: dict[str, list[float]] = {"direct": [], "host": []}
     sides = [("direct", on_direct), ("host", on_host)]
     clock = time.perf_counter
     for index in range(pairs):
@@ -68,19 +68,32 @@ def host_overhead(directory: Path, quick: bool) -> Figure:
             times[name].append(clock() - start)
     direct.close()
     host.close()
-    return ratio_figure("Memory store+recall, no handlers (median pair)",
-                        statistics.median(times["host"]), statistics.median(times["direct"]),
-                        "s", "SQLiteBackend directly", 1.10)
+    return ratio_figure(
+        "Memory store+recall, no handlers (median pair)",
+        statistics.median(times["host"]),
+        statistics.median(times["direct"]),
+        "s",
+        "SQLiteBackend directly",
+        1.10,
+    )
 
 
 def dispatch_rate(directory: Path, quick: bool, background: bool) -> Figure:
     events = 20_000 if quick else 100_000
     handlers = {f"noop{index}": NoOp() for index in range(5)}
-    memory = Memory(SQLiteBackend(directory / f"events-{background}.db"), handlers=handlers,
-                    background=background, queue_size=10_000)
-    payload = {"id": "0" * 32, "content": "remember to rotate the deploy key on mondays",
-               "metadata": {"source": "bench", "user": "ada"}, "session_id": None,
-               "embedding_model": None}
+    memory = Memory(
+        SQLiteBackend(directory / f"events-{background}.db"),
+        handlers=handlers,
+        background=background,
+        queue_size=10_000,
+    )
+    payload = {
+        "id": "0" * 32,
+        "content": "remember to rotate the deploy key on mondays",
+        "metadata": {"source": "bench", "user": "ada"},
+        "session_id": None,
+        "embedding_model": None,
+    }
     best = 0.0
     for _ in range(5):
         start = time.perf_counter()
@@ -90,17 +103,23 @@ def dispatch_rate(directory: Path, quick: bool, background: bool) -> Figure:
         best = max(best, events / (time.perf_counter() - start))
     memory.close()
     if background:
-        return Figure("emit to 5 no-op handlers, background", best, "events/s",
-                      target="(information)")
-    return Figure("emit to 5 no-op handlers, in-process", best, "events/s",
-                  target=">= 100,000", passed=best >= 100_000)
+        return Figure(
+            "emit to 5 no-op handlers, background", best, "events/s", target="(information)"
+        )
+    return Figure(
+        "emit to 5 no-op handlers, in-process",
+        best,
+        "events/s",
+        target=">= 100,000",
+        passed=best >= 100_000,
+    )
 
 
-def sqlite_growth(directory: Path, quick: bool) -> List[Figure]:
+def sqlite_growth(directory: Path, quick: bool) -> list[Figure]:
     checkpoints = [1_000, 10_000] if quick else [1_000, 10_000, 30_000, 100_000]
     rng = random.Random(2)
     backend = SQLiteBackend(directory / "growth.db")
-    figures: List[Figure] = []
+    figures: list[Figure] = []
     stored = 0
     for size in checkpoints:
         previous, start = stored, time.perf_counter()
@@ -117,25 +136,39 @@ def sqlite_growth(directory: Path, quick: bool) -> List[Figure]:
         latencies.sort()
         label = f"{size:,}"
         figures += [
-            Figure(f"SQLite store, {previous:,} to {label} memories", rate, "memories/s",
-                   target="(information)"),
-            Figure(f"SQLite recall p50 at {label}", latencies[len(latencies) // 2], "s",
-                   target="(information)"),
-            Figure(f"SQLite recall p99 at {label}", latencies[int(len(latencies) * 0.99)], "s",
-                   target="(information)"),
+            Figure(
+                f"SQLite store, {previous:,} to {label} memories",
+                rate,
+                "memories/s",
+                target="(information)",
+            ),
+            Figure(
+                f"SQLite recall p50 at {label}",
+                latencies[len(latencies) // 2],
+                "s",
+                target="(information)",
+            ),
+            Figure(
+                f"SQLite recall p99 at {label}",
+                latencies[int(len(latencies) * 0.99)],
+                "s",
+                target="(information)",
+            ),
         ]
         print(f"  sqlite: {label} memories stored", file=sys.stderr, flush=True)
     backend.close()
     return figures
 
 
-def run(quick: bool) -> List[Figure]:
+def run(quick: bool) -> list[Figure]:
     memory_fs = "/dev/shm" if Path("/dev/shm").is_dir() else None
     with tempfile.TemporaryDirectory(prefix="omi-bench-host-", dir=memory_fs) as shm:
         overhead = host_overhead(Path(shm), quick)
     with tempfile.TemporaryDirectory(prefix="omi-bench-host-") as tmp:
         directory = Path(tmp)
-        return [overhead,
-                dispatch_rate(directory, quick, background=False),
-                dispatch_rate(directory, quick, background=True),
-                *sqlite_growth(directory, quick)]
+        return [
+            overhead,
+            dispatch_rate(directory, quick, background=False),
+            dispatch_rate(directory, quick, background=True),
+            *sqlite_growth(directory, quick),
+        ]

@@ -21,8 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _timed(argv: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   env=env)
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     return time.perf_counter() - start
 
 
@@ -36,14 +35,35 @@ def run(quick: bool) -> list[Figure]:
         for index in range(repeat + 1):  # the first round only warms the caches
             out = Path(tmp) / str(index)
             (out / "omi").mkdir(parents=True)
-            omi = [str(bindir / "omi"), "plugins", "new", "embedding", "bench", "-o",
-                   str(out / "omi"), "--no-input"]
-            cookiecutter = [str(bindir / "cookiecutter"), "--no-input", str(template), "-o",
-                            str(out / "cookiecutter"), "__plugin_name=bench"]
+            omi = [
+                str(bindir / "omi"),
+                "plugins",
+                "new",
+                "embedding",
+                "bench",
+                "-o",
+                str(out / "omi"),
+                "--no-input",
+            ]
+            cookiecutter = [
+                str(bindir / "cookiecutter"),
+                "--no-input",
+                str(template),
+                "-o",
+                str(out / "cookiecutter"),
+                "__plugin_name=bench",
+            ]
             omi_time, cookiecutter_time = _timed(omi, env), _timed(cookiecutter, env)
             if index:
                 times["omi"].append(omi_time)
                 times["cookiecutter"].append(cookiecutter_time)
-    return [ratio_figure("omi plugins new embedding", statistics.median(times["omi"]),
-                         statistics.median(times["cookiecutter"]), "s",
-                         "cookiecutter --no-input", 1.1)]
+    return [
+        ratio_figure(
+            "omi plugins new embedding",
+            statistics.median(times["omi"]),
+            statistics.median(times["cookiecutter"]),
+            "s",
+            "cookiecutter --no-input",
+            1.1,
+        )
+    ]

@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 from common import Figure
 
@@ -46,7 +46,7 @@ WARM_UP = 50
 RECALLS = 300
 
 
-def _vocabulary(rng: random.Random) -> List[str]:
+def _vocabulary(rng: random.Random) -> list[str]:
     letters = "abcdefghijklmnopqrstuvwxyz"
     words: set = set()
     while len(words) < VOCABULARY_SIZE:
@@ -54,19 +54,24 @@ def _vocabulary(rng: random.Random) -> List[str]:
     return sorted(words)
 
 
-def _memories(rng: random.Random, vocabulary: List[str], count: int,
-              start: int) -> List[Dict[str, Any]]:
-    return [{"content": " ".join(rng.choices(vocabulary, k=WORDS_PER_MEMORY)),
-             "metadata": {"n": start + index, "source": "bench"}} for index in range(count)]
+def _memories(
+    rng: random.Random, vocabulary: list[str], count: int, start: int
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "content": " ".join(rng.choices(vocabulary, k=WORDS_PER_MEMORY)),
+            "metadata": {"n": start + index, "source": "bench"},
+        }
+        for index in range(count)
+    ]
 
 
-def _percentile(samples: List[float], fraction: float) -> float:
+def _percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def _fill(backends: Dict[str, Any], rng: random.Random, vocabulary: List[str],
-          size: int) -> None:
+def _fill(backends: dict[str, Any], rng: random.Random, vocabulary: list[str], size: int) -> None:
     """The same `size` memories into each backend, each the fastest way its API offers."""
     for start in range(0, size, 1_000):
         batch = _memories(rng, vocabulary, min(1_000, size - start), start)
@@ -76,7 +81,7 @@ def _fill(backends: Dict[str, Any], rng: random.Random, vocabulary: List[str],
     backends["postgres"].analyze()  # what the package's README advises after a bulk load
 
 
-def _compare(backends: Dict[str, Any], size: int) -> Dict[str, Dict[str, float]]:
+def _compare(backends: dict[str, Any], size: int) -> dict[str, dict[str, float]]:
     """Fill the backends to `size`, then time recalls and stores, taking turns."""
     rng = random.Random(size)
     vocabulary = _vocabulary(rng)
@@ -87,7 +92,7 @@ def _compare(backends: Dict[str, Any], size: int) -> Dict[str, Dict[str, float]]
         for _ in range(WARM_UP):
             backend.recall(" ".join(rng.sample(vocabulary, 2)), limit=10)
     readers = {name: backends[name] for name in ("postgres", "sqlite")}
-    latencies: Dict[str, List[float]] = {name: [] for name in readers}
+    latencies: dict[str, list[float]] = {name: [] for name in readers}
     for _ in range(RECALLS):
         query = " ".join(rng.sample(vocabulary, 2))
         for name, backend in readers.items():
@@ -111,16 +116,17 @@ def _compare(backends: Dict[str, Any], size: int) -> Dict[str, Dict[str, float]]
     return figures
 
 
-def _measure(backend_class: type, dsn: str, size: int) -> Dict[str, Dict[str, float]]:
+def _measure(backend_class: type, dsn: str, size: int) -> dict[str, dict[str, float]]:
     from omi.builtin.sqlite import SQLiteBackend
 
     schema = f"omi_bench_{os.getpid()}"
     with tempfile.TemporaryDirectory(prefix="omi-bench-") as directory:
-        backends = {"postgres": backend_class(dsn=dsn, schema=schema),
-                    # the same tables; only its commits skip waiting for the WAL flush
-                    "postgres_async": backend_class(dsn=dsn, schema=schema,
-                                                    synchronous_commit=False),
-                    "sqlite": SQLiteBackend(Path(directory) / "memories.db")}
+        backends = {
+            "postgres": backend_class(dsn=dsn, schema=schema),
+            # the same tables; only its commits skip waiting for the WAL flush
+            "postgres_async": backend_class(dsn=dsn, schema=schema, synchronous_commit=False),
+            "sqlite": SQLiteBackend(Path(directory) / "memories.db"),
+        }
         try:
             return _compare(backends, size)
         finally:
@@ -137,35 +143,54 @@ def run(quick: bool) -> list[Figure]:
     try:
         from omi_storage_postgres import PostgresBackend
     except ImportError as error:
-        print(f"bench_postgres: skipped, cannot import omi_storage_postgres: {error} "
-              f"(needs psycopg and psycopg-pool, in omi-openclaw's dev extra)", file=sys.stderr)
+        print(
+            f"bench_postgres: skipped, cannot import omi_storage_postgres: {error} "
+            f"(needs psycopg and psycopg-pool, in omi-openclaw's dev extra)",
+            file=sys.stderr,
+        )
         return []
     figures = []
-    for size in ((2_000, 10_000) if quick else (10_000, 100_000)):
+    for size in (2_000, 10_000) if quick else (10_000, 100_000):
         measured = _measure(PostgresBackend, dsn, size)
         postgres, sqlite = measured["postgres"], measured["sqlite"]
         label = f"{size:,} memories"
         figures += [
-            Figure(f"postgres store_memory, {label}", postgres["store"], "memories/s",
-                   sqlite["store"], "sqlite"),
-            Figure(f"postgres store_memory, synchronous_commit off, {label}",
-                   measured["postgres_async"]["store"], "memories/s", sqlite["store"], "sqlite"),
-            Figure(f"postgres recall p50, {label}", postgres["p50"], "s", sqlite["p50"],
-                   "sqlite"),
-            Figure(f"postgres recall p99, {label}", postgres["p99"], "s", sqlite["p99"],
-                   "sqlite"),
+            Figure(
+                f"postgres store_memory, {label}",
+                postgres["store"],
+                "memories/s",
+                sqlite["store"],
+                "sqlite",
+            ),
+            Figure(
+                f"postgres store_memory, synchronous_commit off, {label}",
+                measured["postgres_async"]["store"],
+                "memories/s",
+                sqlite["store"],
+                "sqlite",
+            ),
+            Figure(f"postgres recall p50, {label}", postgres["p50"], "s", sqlite["p50"], "sqlite"),
+            Figure(f"postgres recall p99, {label}", postgres["p99"], "s", sqlite["p99"], "sqlite"),
         ]
     return figures
 
 
 def _beside_a_throwaway_server(quick: bool) -> list[Figure]:
     """The figures measured by this module run as a script beside scripts/postgres.sh's server."""
-    command = ["bash", str(ROOT / "scripts" / "postgres.sh"), sys.executable, __file__,
-               *(["--quick"] if quick else [])]
+    command = [
+        "bash",
+        str(ROOT / "scripts" / "postgres.sh"),
+        sys.executable,
+        __file__,
+        *(["--quick"] if quick else []),
+    ]
     result = subprocess.run(command, stdout=subprocess.PIPE, text=True)  # stderr shows progress
     if result.returncode != 0:
-        print("bench_postgres: skipped, no server (scripts/postgres.sh said why above); set "
-              "OMI_TEST_POSTGRES_DSN to a server you own", file=sys.stderr)
+        print(
+            "bench_postgres: skipped, no server (scripts/postgres.sh said why above); set "
+            "OMI_TEST_POSTGRES_DSN to a server you own",
+            file=sys.stderr,
+        )
         return []
     return [Figure(**row) for row in json.loads(result.stdout)]
 

@@ -11,8 +11,8 @@ import os
 import statistics
 import subprocess
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
 
 
 @dataclass
@@ -22,13 +22,13 @@ class Figure:
     name: str
     value: float
     unit: str
-    baseline: Optional[float] = None  # same unit as value; None for absolute figures
+    baseline: float | None = None  # same unit as value; None for absolute figures
     baseline_name: str = ""
     target: str = ""  # e.g. "ratio <= 1.30" or ">= 100000"
-    passed: Optional[bool] = None  # None when the figure is informational
+    passed: bool | None = None  # None when the figure is informational
 
     @property
-    def ratio(self) -> Optional[float]:
+    def ratio(self) -> float | None:
         return None if not self.baseline else self.value / self.baseline
 
 
@@ -60,8 +60,11 @@ def ratio_figure(
 
 
 def interleaved_command_times(
-    subject: Sequence[str], baseline: Sequence[str], repeat: int = 9,
-    before_subject: Optional[Callable[[], None]] = None, **kwargs
+    subject: Sequence[str],
+    baseline: Sequence[str],
+    repeat: int = 9,
+    before_subject: Callable[[], None] | None = None,
+    **kwargs,
 ) -> tuple[float, float]:
     """Median wall times of two commands run alternately, so drift hits both equally.
 

@@ -39,8 +39,14 @@ def _row(figure: Figure) -> list[str]:
         if figure.baseline is not None
         else ""
     )
-    return [figure.name, _format_value(figure.value, figure.unit), baseline, ratio,
-            figure.target, verdict]
+    return [
+        figure.name,
+        _format_value(figure.value, figure.unit),
+        baseline,
+        ratio,
+        figure.target,
+        verdict,
+    ]
 
 
 HEADER = ["figure", "value", "baseline", "ratio", "target", "verdict"]
@@ -48,8 +54,10 @@ HEADER = ["figure", "value", "baseline", "ratio", "target", "verdict"]
 
 def render_text(rows: list[list[str]]) -> str:
     widths = [max(len(row[i]) for row in [HEADER, *rows]) for i in range(len(HEADER))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-             for row in [HEADER, *rows]]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [HEADER, *rows]
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 

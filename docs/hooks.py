@@ -20,8 +20,11 @@ PLACEHOLDER = "<!-- conformance-checks -->"
 #: `<!-- rules: INTERFACE METHOD -->` in a page becomes the table of that method's rules.
 RULES_PLACEHOLDER = re.compile(r"<!-- rules: (\w+) (\w+) -->")
 GRADES_PLACEHOLDER = "<!-- grade-rules -->"
-TITLES = {"embedding": "Embedding providers", "storage": "Storage backends",
-          "event": "Event handlers"}
+TITLES = {
+    "embedding": "Embedding providers",
+    "storage": "Storage backends",
+    "event": "Event handlers",
+}
 
 
 def _cell(text: str) -> str:
@@ -42,27 +45,51 @@ def checks_markdown() -> str:
     from omi.conformance import CAPABILITIES, all_checks
     from omi.conformance.authoring import INTERFACES
 
-    lines = ["## Capabilities", "",
-             "A plugin declares these in `conformance_capabilities`; checks that need one run "
-             "only when it is declared.", "",
-             "| Capability | What the plugin promises |", "|---|---|"]
+    lines = [
+        "## Capabilities",
+        "",
+        "A plugin declares these in `conformance_capabilities`; checks that need one run "
+        "only when it is declared.",
+        "",
+        "| Capability | What the plugin promises |",
+        "|---|---|",
+    ]
     lines += [f"| `{name}` | {_cell(text)} |" for name, text in CAPABILITIES.items()]
     checks = all_checks()
     for interface in INTERFACES:
         title = TITLES[interface]
-        lines += ["", f"## {title} (`{interface}`)", "",
-                  "| Check | What it proves | Needs | Does not apply with | Since |",
-                  "|---|---|---|---|---|"]
-        lines += [f"| `{check.name}` | {_cell(check.description)} | {_names(check.requires)} "
-                  f"| {_names(check.unless)} | {check.since} |"
-                  for check in checks if check.interface == interface]
-    lines += ["", "## Why each check exists, and the usual fix", "",
-              "What `omi plugins check --explain CHECK` prints for each check."]
+        lines += [
+            "",
+            f"## {title} (`{interface}`)",
+            "",
+            "| Check | What it proves | Needs | Does not apply with | Since |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| `{check.name}` | {_cell(check.description)} | {_names(check.requires)} "
+            f"| {_names(check.unless)} | {check.since} |"
+            for check in checks
+            if check.interface == interface
+        ]
+    lines += [
+        "",
+        "## Why each check exists, and the usual fix",
+        "",
+        "What `omi plugins check --explain CHECK` prints for each check.",
+    ]
     for check in checks:
-        lines += ["", f"### `{check.name}`", "", f"{_cell(check.description)}", "",
-                  f"**Why:** {_cell(check.why)}", "", f"**Usual fix:** {_cell(check.fix)}", "",
-                  f"**Rules ({check.level}):** "
-                  f"{', '.join(f'`{name}`' for name in check.rules) or '-'}"]
+        lines += [
+            "",
+            f"### `{check.name}`",
+            "",
+            f"{_cell(check.description)}",
+            "",
+            f"**Why:** {_cell(check.why)}",
+            "",
+            f"**Usual fix:** {_cell(check.fix)}",
+            "",
+            f"**Rules ({check.level}):** {', '.join(f'`{name}`' for name in check.rules) or '-'}",
+        ]
     return "\n".join(lines)
 
 
@@ -78,8 +105,10 @@ def rules_markdown(interface: str, method: str) -> str:
     lines = ["| Rule | | Checked by |", "|---|---|---|"]
     for rule in rules:
         proofs = [check.name for check in all_checks() if rule.name in check.rules]
-        lines.append(f"| {_cell(rule.text)} | **{rule.level}** | "
-                     f"{', '.join(f'`{name}`' for name in proofs)} |")
+        lines.append(
+            f"| {_cell(rule.text)} | **{rule.level}** | "
+            f"{', '.join(f'`{name}`' for name in proofs)} |"
+        )
     return "\n".join(lines)
 
 
@@ -88,8 +117,10 @@ def grades_markdown() -> str:
     from omi.matrix.grade import RULES
 
     lines = ["| Tier | Rule | The plugin... | Why it matters |", "|---|---|---|---|"]
-    lines += [f"| {rule.tier} | `{rule.name}` | {_cell(rule.text)} | {_cell(rule.why)} |"
-              for rule in RULES]
+    lines += [
+        f"| {rule.tier} | `{rule.name}` | {_cell(rule.text)} | {_cell(rule.why)} |"
+        for rule in RULES
+    ]
     return "\n".join(lines)
 
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, List, Mapping, Optional, Tuple
 
 from omi.confine import confined
 
 __all__ = ["write_atomically"]
 
 
-def write_atomically(root: Path, contents: Mapping[str, Optional[bytes]]) -> None:
+def write_atomically(root: Path, contents: Mapping[str, bytes | None]) -> None:
     """Set each `root/path` to its content (None deletes it); on any failure, change nothing.
 
     A path that could lead out of `root` raises `omi.confine.UnsafePath` before anything is
@@ -30,16 +30,17 @@ def write_atomically(root: Path, contents: Mapping[str, Optional[bytes]]) -> Non
     into place, and a failure in that phase moves every original back.
     """
     targets = [(confined(root, path), content) for path, content in contents.items()]
-    created_dirs: List[Path] = []
-    staged: List[Tuple[Path, Optional[Path]]] = []
+    created_dirs: list[Path] = []
+    staged: list[tuple[Path, Path | None]] = []
     try:
         for target, content in targets:
-            staged.append((target, None if content is None
-                           else _stage(target, content, created_dirs)))
+            staged.append(
+                (target, None if content is None else _stage(target, content, created_dirs))
+            )
     except BaseException:
         _discard([temporary for _, temporary in staged], created_dirs)
         raise
-    swapped: List[Tuple[Path, Optional[Path], bool]] = []
+    swapped: list[tuple[Path, Path | None, bool]] = []
     try:
         for target, temporary in staged:
             backup = _reserve_backup(target) if target.exists() else None
@@ -75,7 +76,7 @@ def _reserve_backup(target: Path) -> Path:
     return Path(backup)
 
 
-def _stage(target: Path, content: bytes, created_dirs: List[Path]) -> Path:
+def _stage(target: Path, content: bytes, created_dirs: list[Path]) -> Path:
     missing = [parent for parent in reversed(target.parents) if not parent.exists()]
     for directory in missing:
         directory.mkdir()
@@ -94,7 +95,7 @@ def _umask() -> int:
     return mask
 
 
-def _discard(temporaries: Iterable[Optional[Path]], created_dirs: List[Path]) -> None:
+def _discard(temporaries: Iterable[Path | None], created_dirs: list[Path]) -> None:
     for temporary in temporaries:
         if temporary is not None and temporary.exists():
             temporary.unlink()

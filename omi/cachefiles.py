@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 __all__ = [
     "CLOSED_TO_WRITERS",
@@ -108,8 +108,9 @@ def trusted(st: os.stat_result, closed_to: int = CLOSED_TO_WRITERS) -> bool:
     return st.st_uid == os.getuid() and st.st_mode & closed_to == 0
 
 
-def read_trusted(path: str, max_bytes: int,
-                 closed_to: int = CLOSED_TO_WRITERS) -> Tuple[Optional[bytes], str]:
+def read_trusted(
+    path: str, max_bytes: int, closed_to: int = CLOSED_TO_WRITERS
+) -> tuple[bytes | None, str]:
     """(up to `max_bytes` + 1 bytes of the file, "") when it and its directory are `trusted`;
     else (None, what is wrong: UNTRUSTED, UNTRUSTED_DIRECTORY, or that it cannot be read).
 
@@ -128,8 +129,7 @@ def read_trusted(path: str, max_bytes: int,
         if not trusted(where, closed_to):
             return None, UNTRUSTED_DIRECTORY
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-        handle = os.open(name, flags, dir_fd=folder) if folder is not None else os.open(path,
-                                                                                       flags)
+        handle = os.open(name, flags, dir_fd=folder) if folder is not None else os.open(path, flags)
         with os.fdopen(handle, "rb") as stream:
             if not trusted(os.fstat(handle), closed_to):
                 return None, UNTRUSTED
@@ -141,8 +141,9 @@ def read_trusted(path: str, max_bytes: int,
             os.close(folder)
 
 
-def read_json(path: str, max_bytes: int,
-              closed_to: int = CLOSED_TO_WRITERS) -> Tuple[Optional[Dict[str, Any]], str]:
+def read_json(
+    path: str, max_bytes: int, closed_to: int = CLOSED_TO_WRITERS
+) -> tuple[dict[str, Any] | None, str]:
     """(the JSON object in `path`, "") when the file is `trusted`, at most `max_bytes` and a
     JSON object; else (None, what is wrong with it: read_trusted's reasons among them)."""
     data, problem = read_trusted(path, max_bytes, closed_to)
@@ -159,8 +160,9 @@ def read_json(path: str, max_bytes: int,
     return (document, "") if isinstance(document, dict) else (None, "is not a JSON object")
 
 
-def write_private(path: str, document: Dict[str, Any], label: str,
-                  closed_to: int = CLOSED_TO_WRITERS) -> bool:
+def write_private(
+    path: str, document: dict[str, Any], label: str, closed_to: int = CLOSED_TO_WRITERS
+) -> bool:
     """Write `document` as JSON to `path` (mode 0600, in a directory created 0700), atomically;
     then prune the stale files of its kind. Nothing is written in a directory that is not
     `trusted` with `closed_to` (read_trusted would not read it back). False, never an
@@ -175,8 +177,12 @@ def write_private(path: str, document: Dict[str, Any], label: str,
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         if not trusted(os.stat(directory), closed_to):
-            log("%s not written: %s is not this user's own or is open to other users "
-                "(chmod %o it)", label, directory, 0o777 & ~closed_to)
+            log(
+                "%s not written: %s is not this user's own or is open to other users (chmod %o it)",
+                label,
+                directory,
+                0o777 & ~closed_to,
+            )
             return False
         handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as error:
@@ -197,7 +203,7 @@ def write_private(path: str, document: Dict[str, Any], label: str,
     return True
 
 
-def prune(directory: str, kind: str, keep: str = "", max_files: int = MAX_FILES) -> List[str]:
+def prune(directory: str, kind: str, keep: str = "", max_files: int = MAX_FILES) -> list[str]:
     """Remove the `<kind>-*.json` files of `directory` not written for MAX_AGE_DAYS, and the
     oldest beyond the `max_files` newest (every venv and sys.path leaves one); and the
     temporary files of writers that died before renaming them (older than STALE_TEMPORARY_S,
@@ -207,8 +213,8 @@ def prune(directory: str, kind: str, keep: str = "", max_files: int = MAX_FILES)
     still in use only costs its next reader a rescan."""
     import time
 
-    candidates: List[Tuple[float, str]] = []
-    temporaries: List[Tuple[float, str]] = []
+    candidates: list[tuple[float, str]] = []
+    temporaries: list[tuple[float, str]] = []
     try:
         with os.scandir(directory) as listing:
             for entry in listing:
@@ -227,11 +233,15 @@ def prune(directory: str, kind: str, keep: str = "", max_files: int = MAX_FILES)
     candidates.sort(reverse=True)
     now = time.time()
     too_old = now - MAX_AGE_DAYS * 86400
-    doomed = [path for rank, (mtime, path) in enumerate(candidates, start=1 if keep else 0)
-              if mtime < too_old or rank >= max_files]
-    doomed += [path for mtime, path in temporaries
-               if max_files == 0 or mtime < now - STALE_TEMPORARY_S]
-    removed: List[str] = []
+    doomed = [
+        path
+        for rank, (mtime, path) in enumerate(candidates, start=1 if keep else 0)
+        if mtime < too_old or rank >= max_files
+    ]
+    doomed += [
+        path for mtime, path in temporaries if max_files == 0 or mtime < now - STALE_TEMPORARY_S
+    ]
+    removed: list[str] = []
     for path in doomed:
         try:
             os.unlink(path)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 from omi.errors import ConfigError
 from omi.errors import did_you_mean as _did_you_mean
@@ -52,8 +53,13 @@ LOCAL_CONFIG = "omi.yaml"
 BUILTIN_STORAGE = "sqlite"
 TOP_LEVEL_KEYS = ("embedding", "storage", "events")
 #: Options of `events` besides `handlers`; they go to omi.dispatch.Dispatcher.
-DISPATCH_OPTIONS = ("background", "queue_size", "put_timeout", "slow_handler_seconds",
-                    "close_timeout")
+DISPATCH_OPTIONS = (
+    "background",
+    "queue_size",
+    "put_timeout",
+    "slow_handler_seconds",
+    "close_timeout",
+)
 #: ./omi.yaml may come from someone else's checkout: a config is a few kilobytes, so anything
 #: past this size (or the loader's limits, omi.configyaml) is refused before it can cost
 #: seconds or gigabytes.
@@ -66,7 +72,7 @@ _NAME = r"[A-Za-z_][A-Za-z0-9_]*\Z"
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def find_config(explicit: Optional[PathLike] = None) -> Optional[Path]:
+def find_config(explicit: PathLike | None = None) -> Path | None:
     """The config file to read: `explicit`, else $OMI_CONFIG, else ./omi.yaml, else
     the user config dir's config.yaml; None when there is none (the host runs on defaults).
 
@@ -81,15 +87,15 @@ def find_config(explicit: Optional[PathLike] = None) -> Optional[Path]:
     return Path(found)
 
 
-def _locate_config(explicit: Optional[PathLike]) -> Optional[str]:
+def _locate_config(explicit: PathLike | None) -> str | None:
     """`find_config` as a string: the host's start looks the file up without `pathlib`."""
-    for path, origin in ((explicit, "--config"), (os.environ.get(CONFIG_ENV) or None,
-                                                  CONFIG_ENV)):
+    for path, origin in ((explicit, "--config"), (os.environ.get(CONFIG_ENV) or None, CONFIG_ENV)):
         if path is not None:
             path = os.path.expanduser(os.fspath(path))
             if not os.path.isfile(path):
-                raise ConfigError(f"{origin} names {path}, which is not a file; fix the path "
-                                  f"or create the file")
+                raise ConfigError(
+                    f"{origin} names {path}, which is not a file; fix the path or create the file"
+                )
             return path
     for path in (LOCAL_CONFIG, user_config_file()):
         if os.path.isfile(path):
@@ -100,8 +106,7 @@ def _locate_config(explicit: Optional[PathLike]) -> Optional[str]:
 # --- ${VAR} expansion -------------------------------------------------------------------------
 
 
-def expand_variables(value: Any, key: str = "", environ: Optional[Mapping[str, str]] = None
-                     ) -> Any:
+def expand_variables(value: Any, key: str = "", environ: Mapping[str, str] | None = None) -> Any:
     """Replace ${VAR} and ${VAR:-default} in every string of `value` (keys are left alone).
 
     `$${` writes a literal `${`. Expanded values stay strings. As in the shell, the default
@@ -126,18 +131,24 @@ def expand_variables(value: Any, key: str = "", environ: Optional[Mapping[str, s
             return "${"
         inner = match.group(1)
         if inner is None:
-            raise ConfigError(f"{key}: unclosed '${{' in {shown(value)!r}; "
-                              f"write ${{NAME}}, or $${{ for a literal '${{'")
+            raise ConfigError(
+                f"{key}: unclosed '${{' in {shown(value)!r}; "
+                f"write ${{NAME}}, or $${{ for a literal '${{'"
+            )
         name, sep, default = inner.partition(":-")
         if not re.match(_NAME, name):
-            raise ConfigError(f"{key}: '${{{shown(inner)}}}' is not a variable "
-                              f"reference; write ${{NAME}} or ${{NAME:-default}}")
+            raise ConfigError(
+                f"{key}: '${{{shown(inner)}}}' is not a variable "
+                f"reference; write ${{NAME}} or ${{NAME:-default}}"
+            )
         if sep and not env.get(name):  # as in the shell: unset or empty takes the default
             return default
         if name in env:
             return env[name]
-        raise ConfigError(f"{key}: environment variable {name} is not set; export it or "
-                          f"write ${{{name}:-default}}")
+        raise ConfigError(
+            f"{key}: environment variable {name} is not set; export it or "
+            f"write ${{{name}:-default}}"
+        )
 
     return re.sub(_REFERENCE, replace, value)
 
@@ -154,10 +165,10 @@ def _join(parent: str, child: Any) -> str:
 class _Record:
     """Equality and a repr over `_fields`, as @dataclass would write them."""
 
-    __slots__: Tuple[str, ...] = ()
-    _fields: Tuple[str, ...] = ()
+    __slots__: tuple[str, ...] = ()
+    _fields: tuple[str, ...] = ()
 
-    def _values(self) -> Tuple[Any, ...]:
+    def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in self._fields)
 
     def __eq__(self, other: object) -> bool:
@@ -177,11 +188,12 @@ class PluginChoice(_Record):
 
     __slots__ = _fields = ("key", "name", "options", "written")
 
-    def __init__(self, key: str, name: str, options: Optional[Dict[str, Any]] = None,
-                 written: str = "") -> None:
+    def __init__(
+        self, key: str, name: str, options: dict[str, Any] | None = None, written: str = ""
+    ) -> None:
         self.key = key  # "embedding", "storage" or "events.handlers[0]", for error messages
         self.name = name
-        self.options: Dict[str, Any] = {} if options is None else options
+        self.options: dict[str, Any] = {} if options is None else options
         self.written = written  # the name as written, when it came from a ${VAR}
 
     @property
@@ -197,19 +209,22 @@ class Config(_Record):
     __slots__ = ("_source", "embedding", "storage", "handlers", "dispatch")
     _fields = ("source", "embedding", "storage", "handlers", "dispatch")
 
-    def __init__(self, source: Optional[PathLike] = None,
-                 embedding: Optional[PluginChoice] = None,
-                 storage: Optional[PluginChoice] = None,
-                 handlers: Optional[List[PluginChoice]] = None,
-                 dispatch: Optional[Dict[str, Any]] = None) -> None:
+    def __init__(
+        self,
+        source: PathLike | None = None,
+        embedding: PluginChoice | None = None,
+        storage: PluginChoice | None = None,
+        handlers: list[PluginChoice] | None = None,
+        dispatch: dict[str, Any] | None = None,
+    ) -> None:
         self._source = None if source is None else os.fspath(source)
         self.embedding = embedding
         self.storage = PluginChoice("storage", BUILTIN_STORAGE) if storage is None else storage
-        self.handlers: List[PluginChoice] = [] if handlers is None else handlers
-        self.dispatch: Dict[str, Any] = {} if dispatch is None else dispatch
+        self.handlers: list[PluginChoice] = [] if handlers is None else handlers
+        self.dispatch: dict[str, Any] = {} if dispatch is None else dispatch
 
     @property
-    def source(self) -> Optional[Path]:
+    def source(self) -> Path | None:
         """The file it came from; None when running on defaults."""
         if self._source is None:
             return None
@@ -217,21 +232,28 @@ class Config(_Record):
 
         return Path(self._source)
 
-    def effective(self) -> Dict[str, Any]:
+    def effective(self) -> dict[str, Any]:
         """The configuration as the host runs it, defaults filled in (secrets NOT masked)."""
         storage = {"backend": self.storage.name, **self.storage.options}
         if self.storage.name == BUILTIN_STORAGE and "path" not in storage:
             storage["path"] = str(default_database_path())
-        embedding = (None if self.embedding is None
-                     else {"provider": self.embedding.name, **self.embedding.options})
-        handlers = [choice.name if not choice.options else {"name": choice.name, **choice.options}
-                    for choice in self.handlers]
-        return {"embedding": embedding, "storage": storage,
-                "events": {"handlers": handlers, **self.dispatch}}
+        embedding = (
+            None
+            if self.embedding is None
+            else {"provider": self.embedding.name, **self.embedding.options}
+        )
+        handlers = [
+            choice.name if not choice.options else {"name": choice.name, **choice.options}
+            for choice in self.handlers
+        ]
+        return {
+            "embedding": embedding,
+            "storage": storage,
+            "events": {"handlers": handlers, **self.dispatch},
+        }
 
 
-def load_config(path: Optional[PathLike] = None,
-                environ: Optional[Mapping[str, str]] = None) -> Config:
+def load_config(path: PathLike | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Find (see `find_config`), read, expand and check the configuration.
 
     The parsed file comes from omi.configcache while the file is unchanged, so most starts
@@ -243,8 +265,9 @@ def load_config(path: Optional[PathLike] = None,
     from omi import configcache
 
     try:
-        document = configcache.load(source, lambda data: _parse_yaml(source, data),
-                                    MAX_CONFIG_BYTES)
+        document = configcache.load(
+            source, lambda data: _parse_yaml(source, data), MAX_CONFIG_BYTES
+        )
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{source}: cannot read it: {error}") from None
     try:
@@ -256,8 +279,10 @@ def load_config(path: Optional[PathLike] = None,
 def _parse_yaml(source: str, data: bytes) -> Any:
     """The YAML document in `data`, the contents of `source`, read by the bounded loader."""
     if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{source}: the file is larger than {MAX_CONFIG_BYTES // 1024} KiB, "
-                          f"which no configuration needs; check that this is the right file")
+        raise ConfigError(
+            f"{source}: the file is larger than {MAX_CONFIG_BYTES // 1024} KiB, "
+            f"which no configuration needs; check that this is the right file"
+        )
     import yaml  # only a config that is not in the cache pays for it
 
     from omi.configyaml import ConfigLoader, Refused
@@ -274,24 +299,31 @@ def _parse_yaml(source: str, data: bytes) -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or error
         line = text.splitlines()[mark.line] if mark and mark.line < len(text.splitlines()) else ""
-        hint = ('; inside {...} quote values that use ${VAR}, e.g. api_key: "${MY_KEY}"'
-                if "${" in line and "{" in line.replace("${", "") else "")
+        hint = (
+            '; inside {...} quote values that use ${VAR}, e.g. api_key: "${MY_KEY}"'
+            if "${" in line and "{" in line.replace("${", "")
+            else ""
+        )
         raise ConfigError(f"{source}: not valid YAML{where}: {problem}{hint}") from None
 
 
-def parse_config(document: Any, source: Optional[PathLike] = None,
-                 environ: Optional[Mapping[str, str]] = None) -> Config:
+def parse_config(
+    document: Any, source: PathLike | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
     """Check a loaded YAML document and turn it into a Config (messages omit the file name)."""
     if document is None:
         return Config(source=source)
     if not isinstance(document, dict):
-        raise ConfigError(f"the top level must be a mapping with keys {', '.join(TOP_LEVEL_KEYS)}"
-                          f", not a {type(document).__name__}")
+        raise ConfigError(
+            f"the top level must be a mapping with keys {', '.join(TOP_LEVEL_KEYS)}"
+            f", not a {type(document).__name__}"
+        )
     unknown = [key for key in document if key not in TOP_LEVEL_KEYS]
     if unknown:
         hint = _did_you_mean(unknown[0], TOP_LEVEL_KEYS)
-        raise ConfigError(f"unknown top-level key {unknown[0]!r}{hint}; valid keys: "
-                          f"{', '.join(TOP_LEVEL_KEYS)}")
+        raise ConfigError(
+            f"unknown top-level key {unknown[0]!r}{hint}; valid keys: {', '.join(TOP_LEVEL_KEYS)}"
+        )
     # Shapes are checked before ${VAR}s are expanded, so an error quoting a misplaced value
     # shows the text of the file, never the secret a variable holds.
     config = Config(source=source)
@@ -302,24 +334,31 @@ def parse_config(document: Any, source: Optional[PathLike] = None,
     events = document.get("events")
     if events is not None:
         if not isinstance(events, dict):
-            raise ConfigError(f"events must be a mapping like {{handlers: [name, ...]}}, not "
-                              f"{_kind(events)}")
+            raise ConfigError(
+                f"events must be a mapping like {{handlers: [name, ...]}}, not {_kind(events)}"
+            )
         valid = ("handlers", *DISPATCH_OPTIONS)
         for key in events:
             if key not in valid:
-                raise ConfigError(f"events: unknown key {key!r}{_did_you_mean(key, valid)}; valid "
-                                  f"keys: {', '.join(valid)}")
+                raise ConfigError(
+                    f"events: unknown key {key!r}{_did_you_mean(key, valid)}; valid "
+                    f"keys: {', '.join(valid)}"
+                )
         handlers = events.get("handlers") or []
         if not isinstance(handlers, list):
-            raise ConfigError(f"events.handlers must be a list of names or {{name: ..., "
-                              f"options}} mappings, not {_kind(handlers)}")
-        config.handlers = [_choice(entry, f"events.handlers[{index}]", "name", environ)
-                           for index, entry in enumerate(handlers)]
+            raise ConfigError(
+                f"events.handlers must be a list of names or {{name: ..., "
+                f"options}} mappings, not {_kind(handlers)}"
+            )
+        config.handlers = [
+            _choice(entry, f"events.handlers[{index}]", "name", environ)
+            for index, entry in enumerate(handlers)
+        ]
         config.dispatch = _dispatch_options(events)
     return config
 
 
-def _dispatch_options(events: Dict[str, Any]) -> Dict[str, Any]:
+def _dispatch_options(events: dict[str, Any]) -> dict[str, Any]:
     """The dispatch options of `events`, checked when the file is read: one that only failed
     when the host closed (close_timeout: .inf) came after the memory was already stored."""
     from omi.dispatch import check_option
@@ -329,9 +368,11 @@ def _dispatch_options(events: Dict[str, Any]) -> Dict[str, Any]:
         if key in events:
             if isinstance(events[key], str):  # never quoted back: a ${VAR} may hold anything
                 wanted = "true or false" if key == "background" else "a number in plain digits"
-                raise ConfigError(f"events.{key} must be {wanted}, not a string; write it "
-                                  f"without quotes (YAML reads 1e3 as a string, and a ${{VAR}} "
-                                  f"always gives one)")
+                raise ConfigError(
+                    f"events.{key} must be {wanted}, not a string; write it "
+                    f"without quotes (YAML reads 1e3 as a string, and a ${{VAR}} "
+                    f"always gives one)"
+                )
             try:
                 check_option(key, events[key])
             except ValueError as error:
@@ -340,19 +381,24 @@ def _dispatch_options(events: Dict[str, Any]) -> Dict[str, Any]:
     return options
 
 
-def _choice(section: Any, key: str, selector: str, environ: Optional[Mapping[str, str]]
-            ) -> PluginChoice:
+def _choice(
+    section: Any, key: str, selector: str, environ: Mapping[str, str] | None
+) -> PluginChoice:
     if isinstance(section, str) and selector == "name":
         section = {"name": section}
     if not isinstance(section, dict):
-        raise ConfigError(f"{key} must be a mapping with `{selector}` and the plugin's options, "
-                          f"not {_kind(section)}")
+        raise ConfigError(
+            f"{key} must be a mapping with `{selector}` and the plugin's options, "
+            f"not {_kind(section)}"
+        )
     written = section.get(selector)
     section = expand_variables(section, key, environ)
     name = section.get(selector)
     if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"{key}.{selector} is missing; name the plugin, e.g. {selector}: "
-                          f"{_example(key)} (see `omi plugins list`)")
+        raise ConfigError(
+            f"{key}.{selector} is missing; name the plugin, e.g. {selector}: "
+            f"{_example(key)} (see `omi plugins list`)"
+        )
     options = {k: v for k, v in section.items() if k != selector}
     for option in options:
         if not isinstance(option, str) or not option.isidentifier():
@@ -381,13 +427,11 @@ class Plugins(NamedTuple):
     """The instances a Config describes; handlers are keyed by their configured name."""
 
     storage: StorageBackend
-    embedder: Optional[EmbeddingProvider]
-    handlers: Dict[str, EventHandler]
+    embedder: EmbeddingProvider | None
+    handlers: dict[str, EventHandler]
 
 
-
-
-def build_plugins(config: Config, registry: Optional[PluginRegistry] = None) -> Plugins:
+def build_plugins(config: Config, registry: PluginRegistry | None = None) -> Plugins:
     """Load, validate and construct every plugin of `config`.
 
     Whatever was built before a failure is closed again, so a bad handler entry does not leave
@@ -396,7 +440,7 @@ def build_plugins(config: Config, registry: Optional[PluginRegistry] = None) -> 
     from omi.plugins import PluginRegistry
 
     registry = registry or PluginRegistry()
-    built: List[Any] = []
+    built: list[Any] = []
     try:
         storage = _construct(config.storage, _storage_class(config.storage, registry))
         built.append(storage)
@@ -404,7 +448,7 @@ def build_plugins(config: Config, registry: Optional[PluginRegistry] = None) -> 
         if config.embedding is not None:
             embedder = _construct(config.embedding, _plugin_class(config.embedding, registry))
             built.append(embedder)
-        handlers: Dict[str, Any] = {}
+        handlers: dict[str, Any] = {}
         for choice in config.handlers:
             name = choice.name if choice.name not in handlers else f"{choice.name} ({choice.key})"
             handlers[name] = _construct(choice, _plugin_class(choice, registry))
@@ -436,8 +480,9 @@ def _storage_class(choice: PluginChoice, registry: PluginRegistry) -> type:
     return _plugin_class(choice, registry, builtin=(BUILTIN_STORAGE,))
 
 
-def _plugin_class(choice: PluginChoice, registry: PluginRegistry,
-                  builtin: Tuple[str, ...] = ()) -> type:
+def _plugin_class(
+    choice: PluginChoice, registry: PluginRegistry, builtin: tuple[str, ...] = ()
+) -> type:
     from omi.plugins import PluginError
 
     kind = _plugin_kind(choice)
@@ -448,7 +493,8 @@ def _plugin_class(choice: PluginChoice, registry: PluginRegistry,
         raise ConfigError(
             f"{choice.key}.{kind.selector}: no {kind.noun} named {choice.shown}"
             f"{_did_you_mean(choice.name, [*builtin, *installed])}; valid: "
-            f"{', '.join(valid) or '(none installed)'} (see `omi plugins list`)")
+            f"{', '.join(valid) or '(none installed)'} (see `omi plugins list`)"
+        )
     try:
         return registry.load(group, choice.name)
     except PluginError as error:
@@ -465,12 +511,12 @@ def _construct(choice: PluginChoice, cls: type) -> Any:
         return cls(**choice.options)
     except (Exception, SystemExit) as error:  # a plugin calling sys.exit() must not end OMI
         given = ", ".join(choice.options) or "no options"
-        raise ConfigError(f"{label} rejected its options ({given}): "
-                          f"{mask_error(error, choice.options)}") from error
+        raise ConfigError(
+            f"{label} rejected its options ({given}): {mask_error(error, choice.options)}"
+        ) from error
 
 
-def options_problem(cls: Any, options: Dict[str, Any], partial: bool = False
-                    ) -> Optional[str]:
+def options_problem(cls: Any, options: dict[str, Any], partial: bool = False) -> str | None:
     """Why `cls(**options)` cannot be called, naming the options (never their values): an
     option it does not accept, or (unless `partial`) one it needs. None when they fit, or
     when `cls` has no signature to check (some C types: the call itself will tell)."""
@@ -494,23 +540,36 @@ def _keeps_object_constructor(cls: Any) -> bool:
     """Whether calling `cls` runs `object`'s own constructor, which takes no options (as
     inspect.signature would say, after compiling tokenize's patterns: ms of a host start)."""
     init, new = getattr(cls, "__init__", None), getattr(cls, "__new__", None)
-    return (init is object.__init__ and new is object.__new__ and isinstance(cls, type)
-            and type(cls).__call__ is type.__call__)
+    return (
+        init is object.__init__
+        and new is object.__new__
+        and isinstance(cls, type)
+        and type(cls).__call__ is type.__call__
+    )
 
 
-def _binding_problem(signature: Any, options: Dict[str, Any], error: TypeError) -> str:
+def _binding_problem(signature: Any, options: dict[str, Any], error: TypeError) -> str:
     import inspect
 
-    accepted = [name for name, p in signature.parameters.items()
-                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    accepted = [
+        name
+        for name, p in signature.parameters.items()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
     unknown = [name for name in options if name not in accepted]
     if unknown and not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
-        return (f"does not accept option{'s' if len(unknown) > 1 else ''} "
-                f"{', '.join(unknown)}{_did_you_mean(unknown[0], accepted)}; it accepts: "
-                f"{', '.join(accepted) or '(no options)'}")
-    missing = [name for name, p in signature.parameters.items()
-               if p.default is inspect.Parameter.empty and name not in options
-               and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        return (
+            f"does not accept option{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(unknown)}{_did_you_mean(unknown[0], accepted)}; it accepts: "
+            f"{', '.join(accepted) or '(no options)'}"
+        )
+    missing = [
+        name
+        for name, p in signature.parameters.items()
+        if p.default is inspect.Parameter.empty
+        and name not in options
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
     if missing:
         return f"needs option{'s' if len(missing) > 1 else ''} {', '.join(missing)}; add it"
     return f"cannot take these options: {error}"

@@ -24,7 +24,8 @@ identity is unchanged: device, inode, size and nanosecond mtime and ctime.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from collections.abc import Callable
+from typing import Any
 
 from omi import cachefiles
 
@@ -38,8 +39,7 @@ PRIVATE = 0o077  # a config file may hold secrets: its copy is closed to everyon
 _MISS = object()
 
 
-def load(source: Union[str, os.PathLike[str]], parse: Callable[[bytes], Any],
-         max_bytes: int) -> Any:
+def load(source: str | os.PathLike[str], parse: Callable[[bytes], Any], max_bytes: int) -> Any:
     """The parsed contents of `source`: from the cache when it matches the file, else
     `parse(up to max_bytes + 1 of the file's bytes)`, whose result is cached when it may be.
     Errors of reading (OSError) and of `parse` propagate unchanged."""
@@ -61,15 +61,18 @@ def load(source: Union[str, os.PathLike[str]], parse: Callable[[bytes], Any],
         if before != after:
             cachefiles.log("config cache not written: %s changed while it was read", path)
         elif before[3] >= time.time_ns() - cachefiles.RACY_NS:  # its mtime, as git does
-            cachefiles.log("config cache not written: %s changed too recently to trust its "
-                           "timestamp", path)
+            cachefiles.log(
+                "config cache not written: %s changed too recently to trust its timestamp", path
+            )
         elif not _cacheable(document, [MAX_ENTRY_BYTES - 2 * len(_json_text(path)) - 256]):
             cachefiles.log("config cache not written: %s holds values JSON cannot carry", path)
         else:
-            cachefiles.write_private(cache_file(path),
-                                     {"format": FORMAT, "path": path, "identity": list(before),
-                                      "document": document}, label="config cache",
-                                     closed_to=PRIVATE)
+            cachefiles.write_private(
+                cache_file(path),
+                {"format": FORMAT, "path": path, "identity": list(before), "document": document},
+                label="config cache",
+                closed_to=PRIVATE,
+            )
     return document
 
 
@@ -77,7 +80,7 @@ def cache_file(path: str) -> str:
     return cachefiles.named(KIND, path.encode("utf-8", "surrogatepass"))
 
 
-def _identity(st: os.stat_result) -> Tuple[int, int, int, int, int]:
+def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
@@ -103,20 +106,23 @@ def _cached(path: str) -> Any:
     return entry["document"]
 
 
-def _read_entry(file: str) -> Tuple[Optional[Dict[str, Any]], str]:
+def _read_entry(file: str) -> tuple[dict[str, Any] | None, str]:
     """(the entry in `file`, "") when it is ours: private to this user (the file and its
     directory), at most MAX_ENTRY_BYTES, a JSON object of this FORMAT; else (None, what is
     wrong with it)."""
     entry, problem = cachefiles.read_json(file, MAX_ENTRY_BYTES, closed_to=PRIVATE)
     if entry is None:
-        return None, (_NOT_PRIVATE if problem in (cachefiles.UNTRUSTED,
-                                                  cachefiles.UNTRUSTED_DIRECTORY) else problem)
+        return None, (
+            _NOT_PRIVATE
+            if problem in (cachefiles.UNTRUSTED, cachefiles.UNTRUSTED_DIRECTORY)
+            else problem
+        )
     if entry.get("format") != FORMAT:
         return None, "is of another format"
     return entry, ""
 
 
-def _cacheable(value: Any, budget: List[int]) -> bool:
+def _cacheable(value: Any, budget: list[int]) -> bool:
     """Whether JSON gives `value` back equal and of the same types, in at most `budget[0]`
     bytes (spent as the walk goes: a YAML alias costs each time it is used)."""
     budget[0] -= 8  # the punctuation around a value, generously
@@ -130,8 +136,10 @@ def _cacheable(value: Any, budget: List[int]) -> bool:
     if isinstance(value, list):
         return all(_cacheable(item, budget) for item in value)
     if isinstance(value, dict):
-        return all(isinstance(key, str) and _cacheable(key, budget) and _cacheable(item, budget)
-                   for key, item in value.items())
+        return all(
+            isinstance(key, str) and _cacheable(key, budget) and _cacheable(item, budget)
+            for key, item in value.items()
+        )
     return False
 
 
@@ -141,13 +149,13 @@ def _json_text(text: str) -> str:
     return json.dumps(text)
 
 
-def entries() -> List[Dict[str, Any]]:
+def entries() -> list[dict[str, Any]]:
     """The parsed config files kept, for `omi plugins cache show`: the config file each one
     holds, its age and whether it still matches that file. Never their contents: a config
     file may hold secrets."""
     import time
 
-    found: List[Dict[str, Any]] = []
+    found: list[dict[str, Any]] = []
     directory = cachefiles.cache_dir()
     try:
         names = sorted(os.listdir(directory))
@@ -159,10 +167,13 @@ def entries() -> List[Dict[str, Any]]:
         file = os.path.join(directory, name)
         data, problem = _read_entry(file)
         source = None if data is None else data.get("path")
-        entry: Dict[str, Any] = {
-            "file": file, "config": source if isinstance(source, str) else None,
-            "status": "ignored: not private to this user" if problem == _NOT_PRIVATE
-            else "unreadable"}
+        entry: dict[str, Any] = {
+            "file": file,
+            "config": source if isinstance(source, str) else None,
+            "status": "ignored: not private to this user"
+            if problem == _NOT_PRIVATE
+            else "unreadable",
+        }
         found.append(entry)
         if data is None or entry["config"] is None:
             continue
@@ -175,6 +186,6 @@ def entries() -> List[Dict[str, Any]]:
     return found
 
 
-def clear() -> List[str]:
+def clear() -> list[str]:
     """Remove every cached config file; return their paths."""
     return sorted(cachefiles.prune(cachefiles.cache_dir(), KIND, max_files=0))

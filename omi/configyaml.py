@@ -5,7 +5,7 @@ so that most starts never import PyYAML.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, cast
+from typing import Any, cast
 
 import yaml
 
@@ -35,18 +35,23 @@ class ConfigLoader(yaml.SafeLoader):
         super().__init__(stream)
         self.depth = 0
         self.values = 0
-        self.sizes: Dict[int, int] = {}  # id(node) -> values it stands for, aliases expanded
+        self.sizes: dict[int, int] = {}  # id(node) -> values it stands for, aliases expanded
 
-    def compose_node(self, parent: Optional[yaml.Node], index: int) -> Optional[yaml.Node]:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         event = self.peek_event()  # type: ignore[no-untyped-call]  # unannotated in the stubs
         # SafeLoader parses in Python, whose marks are yaml.error.Mark (the stubs allow
         # the C parser's Mark too)
-        mark = cast(Optional[yaml.error.Mark], event.start_mark)
+        mark = cast(yaml.error.Mark | None, event.start_mark)
         if isinstance(event, yaml.AliasEvent) and event.anchor in self.anchors:
             size = self.sizes.get(id(self.anchors[event.anchor]))
             if size is None:  # its anchor is still open: the alias is inside it
-                raise Refused(None, None, f"the alias *{event.anchor} is inside the value "
-                              f"it refers to; a configuration cannot contain itself", mark)
+                raise Refused(
+                    None,
+                    None,
+                    f"the alias *{event.anchor} is inside the value "
+                    f"it refers to; a configuration cannot contain itself",
+                    mark,
+                )
             self.count(size, mark)
             return super().compose_node(parent, index)
         self.depth += 1
@@ -66,16 +71,26 @@ class ConfigLoader(yaml.SafeLoader):
             self.too_deep(self.get_mark())
         super().fetch_flow_collection_start(token_class)
 
-    def too_deep(self, mark: Optional[yaml.error.Mark]) -> None:
-        raise Refused(None, None, f"values are nested more than {MAX_CONFIG_DEPTH} "
-                      f"levels deep; flatten the configuration", mark)
+    def too_deep(self, mark: yaml.error.Mark | None) -> None:
+        raise Refused(
+            None,
+            None,
+            f"values are nested more than {MAX_CONFIG_DEPTH} "
+            f"levels deep; flatten the configuration",
+            mark,
+        )
 
-    def count(self, values: int, mark: Optional[yaml.error.Mark]) -> None:
+    def count(self, values: int, mark: yaml.error.Mark | None) -> None:
         self.values += values
         if self.values > MAX_CONFIG_VALUES:
-            raise Refused(None, None, f"the file holds more than {MAX_CONFIG_VALUES:,} "
-                          f"values once its aliases (*name) are expanded; write a smaller "
-                          f"configuration without nested aliases", mark)
+            raise Refused(
+                None,
+                None,
+                f"the file holds more than {MAX_CONFIG_VALUES:,} "
+                f"values once its aliases (*name) are expanded; write a smaller "
+                f"configuration without nested aliases",
+                mark,
+            )
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         seen = set()
@@ -90,6 +105,9 @@ class ConfigLoader(yaml.SafeLoader):
                 continue
             if duplicate:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"the key {key!r} is given twice; keep one of them",
-                    key_node.start_mark)
+                    None,
+                    None,
+                    f"the key {key!r} is given twice; keep one of them",
+                    key_node.start_mark,
+                )
         return super().construct_mapping(node, deep)

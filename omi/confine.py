@@ -46,8 +46,10 @@ def check_relative(path: object) -> str:
         problem = "is too long for a file system"
     else:
         return path
-    raise UnsafePath(f"the path {_quoted(path)} {problem}; paths must be relative to the "
-                     f"project, like src/pkg/module.py")
+    raise UnsafePath(
+        f"the path {_quoted(path)} {problem}; paths must be relative to the "
+        f"project, like src/pkg/module.py"
+    )
 
 
 def confined(root: Path, path: str) -> Path:
@@ -59,9 +61,11 @@ def confined(root: Path, path: str) -> Path:
     for part in path.split("/")[:-1]:
         folder = folder / part
         if folder.is_symlink():
-            raise UnsafePath(f"the path {_quoted(path)} goes through "
-                             f"{folder.relative_to(root).as_posix()}, a symlink that may lead "
-                             f"out of the project")
+            raise UnsafePath(
+                f"the path {_quoted(path)} goes through "
+                f"{folder.relative_to(root).as_posix()}, a symlink that may lead "
+                f"out of the project"
+            )
     return root / path
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 # Text read from a file, shown on one line with its control and bidi characters escaped (a
 # terminal escape sequence in a pyproject.toml stays inert).
@@ -37,9 +38,9 @@ PROJECT_FILE = "pyproject.toml"
 MAX_DIRECT_URL_BYTES = 64 * 1024
 CLOSE_ENOUGH = 0.8  # difflib ratio between normalized group names that counts as a typo
 #: An entry point as (group, name, value).
-EntryLine = Tuple[str, str, str]
+EntryLine = tuple[str, str, str]
 #: An installed entry point: (group, name, value, distribution name, distribution version).
-InstalledEntry = Tuple[str, str, str, str, str]
+InstalledEntry = tuple[str, str, str, str, str]
 MAX_CLASSES = 12  # a module's classes named in one message
 MAX_MODULES = 1000  # a package's modules compared with a mistyped one
 MAX_RECORD_FILES = 100_000  # a distribution's files read for its top-level modules
@@ -59,11 +60,10 @@ def _normalized(group: str) -> str:
     """Case, separators (`.`, `_`, `-`) and plural `s` removed: 'omi.Embeddings_Providers'
     and 'omi_embedding_provider' both become 'omiembeddingprovider'."""
     words = re.findall(r"[a-z0-9]+", group.lower())
-    return "".join(word[:-1] if word.endswith("s") and len(word) > 3 else word
-                   for word in words)
+    return "".join(word[:-1] if word.endswith("s") and len(word) > 3 else word for word in words)
 
 
-def intended_group(group: str, groups: Sequence[str]) -> Optional[str]:
+def intended_group(group: str, groups: Sequence[str]) -> str | None:
     """The one of `groups` that `group` was surely meant to be, or None.
 
     Only a group whose name starts with "omi" (omi., omi_, omi-) is a candidate, so
@@ -78,10 +78,11 @@ def intended_group(group: str, groups: Sequence[str]) -> Optional[str]:
     by_normal = {_normalized(name): name for name in groups}
     if wanted in by_normal:
         return by_normal[wanted]
-    rest = wanted[len(PREFIX):]
+    rest = wanted[len(PREFIX) :]
     if len(rest) >= 4:
-        prefixed = [name for normal, name in by_normal.items()
-                    if normal[len(PREFIX):].startswith(rest)]
+        prefixed = [
+            name for normal, name in by_normal.items() if normal[len(PREFIX) :].startswith(rest)
+        ]
         if len(prefixed) == 1:
             return prefixed[0]
     import difflib
@@ -92,15 +93,17 @@ def intended_group(group: str, groups: Sequence[str]) -> Optional[str]:
 
 def misplaced(group: str, intended: str) -> str:
     """Why an entry point in a near-miss group is not loaded, and what to do."""
-    return (f"registered in group '{group}', which OMI does not read (did you mean "
-            f"'{intended}'?); fix the group in pyproject.toml, then reinstall the project from "
-            f"its directory: {reinstall_command()}")
+    return (
+        f"registered in group '{group}', which OMI does not read (did you mean "
+        f"'{intended}'?); fix the group in pyproject.toml, then reinstall the project from "
+        f"its directory: {reinstall_command()}"
+    )
 
 
 # --- the project in the working directory ---------------------------------------------------
 
 
-def _declared_entry_points(directory: str) -> Optional[tuple[str, Dict[str, Dict[str, Any]]]]:
+def _declared_entry_points(directory: str) -> tuple[str, dict[str, dict[str, Any]]] | None:
     """(project name, entry-point tables) of directory/pyproject.toml, or None when there is
     no readable, sane one (or no TOML parser: Python 3.10 has none built in)."""
     from omi import tomlfile
@@ -125,7 +128,7 @@ def _is_installed(distribution: str) -> bool:
     return True
 
 
-def project_here(name: str, groups: Sequence[str]) -> Optional[str]:
+def project_here(name: str, groups: Sequence[str]) -> str | None:
     """When ./pyproject.toml declares the plugin `name` (in one of `groups` or a near miss of
     one) that no installed distribution provides: that the project is not installed for this
     interpreter (or was installed before the entry point was added), and the command to run."""
@@ -144,18 +147,24 @@ def project_here(name: str, groups: Sequence[str]) -> Optional[str]:
         if intended is None:
             continue
         where = f"{visible(os.path.join(here, PROJECT_FILE))} declares '{name}'"
-        state = ("is installed without it (entry points are written when a project is "
-                 "installed)" if _is_installed(project)
-                 else f"is not installed for the Python that runs omi ({sys.executable})")
-        wrong = ("" if intended == group else f"; its group '{visible(str(group))}' is not one "
-                 f"OMI reads (did you mean '{intended}'?)")
-        return (f"{where}, but project {visible(project)} {state}{wrong}; "
-                f"run {reinstall_command()}")
+        state = (
+            "is installed without it (entry points are written when a project is installed)"
+            if _is_installed(project)
+            else f"is not installed for the Python that runs omi ({sys.executable})"
+        )
+        wrong = (
+            ""
+            if intended == group
+            else f"; its group '{visible(str(group))}' is not one "
+            f"OMI reads (did you mean '{intended}'?)"
+        )
+        return f"{where}, but project {visible(project)} {state}{wrong}; run {reinstall_command()}"
     return None
 
 
-def stale_install(groups: Sequence[str], directory: str,
-                  installed: Iterable[InstalledEntry]) -> Optional[str]:
+def stale_install(
+    groups: Sequence[str], directory: str, installed: Iterable[InstalledEntry]
+) -> str | None:
     """When directory/pyproject.toml declares entry points in `groups` that differ from those
     installed for that project (the file was edited since the last install), or the project
     is not installed at all: what is wrong and the command to run. None otherwise, and at
@@ -184,14 +193,18 @@ def stale_install(groups: Sequence[str], directory: str,
         return None
     where = visible(os.path.join(directory, PROJECT_FILE))
     if not ours and not _is_installed(project):
-        return (f"{where} declares OMI plugins, but project {visible(project)} is not "
-                f"installed for the Python that runs omi ({sys.executable}); run "
-                f"{reinstall_command()}")
+        return (
+            f"{where} declares OMI plugins, but project {visible(project)} is not "
+            f"installed for the Python that runs omi ({sys.executable}); run "
+            f"{reinstall_command()}"
+        )
     version = f" {visible(ours[0][4])}" if ours else ""
-    return (f"the installed metadata of {visible(project)}{version} differs from {where} "
-            f"(pyproject.toml: {_listed(declared - have)}; installed: "
-            f"{_listed(have - declared)}): entry points are written when a project is "
-            f"installed; run {reinstall_command()}")
+    return (
+        f"the installed metadata of {visible(project)}{version} differs from {where} "
+        f"(pyproject.toml: {_listed(declared - have)}; installed: "
+        f"{_listed(have - declared)}): entry points are written when a project is "
+        f"installed; run {reinstall_command()}"
+    )
 
 
 def _normalized_name(name: str) -> str:
@@ -199,34 +212,45 @@ def _normalized_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _parsed_entry_points(directory: str, groups: Sequence[str]
-                         ) -> Optional[tuple[str, set[EntryLine]]]:
+def _parsed_entry_points(
+    directory: str, groups: Sequence[str]
+) -> tuple[str, set[EntryLine]] | None:
     found = _declared_entry_points(directory)
     if found is None:
         return None
     project, tables = found
-    return project, {(group, str(name), value.strip()) for group, entries in tables.items()
-                     if group in groups and isinstance(entries, dict)
-                     for name, value in entries.items() if isinstance(value, str)}
+    return project, {
+        (group, str(name), value.strip())
+        for group, entries in tables.items()
+        if group in groups and isinstance(entries, dict)
+        for name, value in entries.items()
+        if isinstance(value, str)
+    }
 
 
-_PROJECT_NAME = re.compile(rb'^\[project\][ \t]*\r?\n(?:(?!\[).*\r?\n)*?name[ \t]*=[ \t]*'
-                           rb'"([A-Za-z0-9._-]+)"[ \t]*\r?$', re.M)
+_PROJECT_NAME = re.compile(
+    rb"^\[project\][ \t]*\r?\n(?:(?!\[).*\r?\n)*?name[ \t]*=[ \t]*"
+    rb'"([A-Za-z0-9._-]+)"[ \t]*\r?$',
+    re.M,
+)
 _GROUP_TABLE = re.compile(rb'^\[project\.entry-points\."([a-z0-9._-]+)"\][ \t]*\r?$', re.M)
-_ENTRY_LINE = re.compile(rb'(?:"(?P<quoted>[A-Za-z0-9._-]+)"|(?P<bare>[A-Za-z0-9._-]+))'
-                         rb'[ \t]*=[ \t]*"(?P<value>[A-Za-z0-9_.: \[\],-]+)"[ \t]*(?:#.*)?')
+_ENTRY_LINE = re.compile(
+    rb'(?:"(?P<quoted>[A-Za-z0-9._-]+)"|(?P<bare>[A-Za-z0-9._-]+))'
+    rb'[ \t]*=[ \t]*"(?P<value>[A-Za-z0-9_.: \[\],-]+)"[ \t]*(?:#.*)?'
+)
 
 
-def _quick_entry_points(text: bytes, groups: Sequence[str]
-                        ) -> Optional[tuple[str, set[EntryLine]]]:
+def _quick_entry_points(text: bytes, groups: Sequence[str]) -> tuple[str, set[EntryLine]] | None:
     """The project's name and its entry points in `groups`, read from pyproject.toml's usual
     layout (`[project.entry-points."group"]` tables of `name = "value"` lines) without a
     TOML parser, which would cost every `omi plugins list` in a project directory more than
     the rest of it; None when the file is laid out any other way (then it is parsed)."""
     name = _PROJECT_NAME.search(text)
     tables = list(_GROUP_TABLE.finditer(text))
-    if name is None or any(text.count(group.encode()) != sum(
-            table.group(1) == group.encode() for table in tables) for group in groups):
+    if name is None or any(
+        text.count(group.encode()) != sum(table.group(1) == group.encode() for table in tables)
+        for group in groups
+    ):
         return None  # an omi group named elsewhere too: an inline table, a comment...
     declared: set[EntryLine] = set()
     for table in tables:
@@ -234,13 +258,18 @@ def _quick_entry_points(text: bytes, groups: Sequence[str]
         if group not in groups:
             continue
         following = _NEXT_TABLE.search(text, table.end())
-        for line in text[table.end():following.start() if following else len(text)].splitlines():
+        for line in text[table.end() : following.start() if following else len(text)].splitlines():
             entry = _ENTRY_LINE.fullmatch(line.strip())
             if entry is None and line.strip() and not line.strip().startswith(b"#"):
                 return None
             if entry is not None:
-                declared.add((group, (entry["quoted"] or entry["bare"]).decode(),
-                              entry["value"].decode().strip()))
+                declared.add(
+                    (
+                        group,
+                        (entry["quoted"] or entry["bare"]).decode(),
+                        entry["value"].decode().strip(),
+                    )
+                )
     return name.group(1).decode(), declared
 
 
@@ -256,17 +285,24 @@ def _listed(entries: set[EntryLine], most: int = 3) -> str:
 # --- an entry point that does not import ----------------------------------------------------
 
 
-def _classes_of(module: Any) -> List[str]:
-    return sorted(name for name, value in vars(module).items()
-                  if isinstance(value, type) and value.__module__ == module.__name__)
+def _classes_of(module: Any) -> list[str]:
+    return sorted(
+        name
+        for name, value in vars(module).items()
+        if isinstance(value, type) and value.__module__ == module.__name__
+    )
 
 
-def _missing_class(module_name: str, attr: str, error: BaseException) -> Optional[str]:
+def _missing_class(module_name: str, attr: str, error: BaseException) -> str | None:
     """The module imported but lacks the class the entry point names: list its classes."""
     module = sys.modules.get(module_name)
     first = attr.split(".", 1)[0]
-    if not isinstance(error, AttributeError) or module is None or not first \
-            or hasattr(module, first):
+    if (
+        not isinstance(error, AttributeError)
+        or module is None
+        or not first
+        or hasattr(module, first)
+    ):
         return None
     classes = _classes_of(module)
     import difflib
@@ -278,17 +314,22 @@ def _missing_class(module_name: str, attr: str, error: BaseException) -> Optiona
         listed += f" and {len(classes) - MAX_CLASSES} more"
     defines = f"the classes {listed}" if classes else "no class"
     guess = f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
-    return (f"{module_name} defines {defines}{guess}; fix the entry point in pyproject.toml, "
-            f"then reinstall the project from its directory: {reinstall_command()}")
+    return (
+        f"{module_name} defines {defines}{guess}; fix the entry point in pyproject.toml, "
+        f"then reinstall the project from its directory: {reinstall_command()}"
+    )
 
 
-def _missing_module(module_name: str, error: BaseException, dist: Any) -> Optional[str]:
+def _missing_module(module_name: str, error: BaseException, dist: Any) -> str | None:
     """The entry point names a module that does not exist, one close to a module that does (a
     typo: omi_x.backends for omi_x.backend): that module, among those of the package it sits
     in, or of the distribution's top level when the package itself is the typo."""
     missing = getattr(error, "name", None)
-    if not isinstance(error, ModuleNotFoundError) or not missing or not (
-            module_name == missing or module_name.startswith(f"{missing}.")):
+    if (
+        not isinstance(error, ModuleNotFoundError)
+        or not missing
+        or not (module_name == missing or module_name.startswith(f"{missing}."))
+    ):
         return None  # the module exists; something it imports does not: the error says what
     parent, _, _ = missing.rpartition(".")
     siblings = _submodules(parent) if parent else _top_level(dist)
@@ -298,12 +339,14 @@ def _missing_module(module_name: str, error: BaseException, dist: Any) -> Option
     if not close:  # no typo in sight: the module may be missing for another reason
         return None
     where = f"package {parent}" if parent else "the distribution"
-    return (f"{where} has no module {missing} (did you mean '{close[0]}'?); fix the entry "
-            f"point in pyproject.toml, then reinstall the project from its directory: "
-            f"{reinstall_command()}")
+    return (
+        f"{where} has no module {missing} (did you mean '{close[0]}'?); fix the entry "
+        f"point in pyproject.toml, then reinstall the project from its directory: "
+        f"{reinstall_command()}"
+    )
 
 
-def _submodules(package: str) -> List[str]:
+def _submodules(package: str) -> list[str]:
     """The modules of an importable package (not imported), by their full names."""
     import pkgutil
 
@@ -314,7 +357,7 @@ def _submodules(package: str) -> List[str]:
     return [f"{package}.{info.name}" for info in pkgutil.iter_modules(path)][:MAX_MODULES]
 
 
-def _top_level(dist: Any) -> List[str]:
+def _top_level(dist: Any) -> list[str]:
     """The top-level modules and packages a distribution installs, from its RECORD (read
     through `read_text`, which the plugin index's cached distributions answer too)."""
     import csv
@@ -333,7 +376,7 @@ def _top_level(dist: Any) -> List[str]:
     return sorted(names)
 
 
-def _editable_source(dist: Any) -> Optional[str]:
+def _editable_source(dist: Any) -> str | None:
     """The source directory of an editable install, from its direct_url.json (PEP 610)."""
     import json
     from urllib.parse import unquote, urlsplit
@@ -356,7 +399,7 @@ def _editable_source(dist: Any) -> Optional[str]:
     return unquote(url.path)
 
 
-def _moved_source(dist: Any, error: BaseException) -> Optional[str]:
+def _moved_source(dist: Any, error: BaseException) -> str | None:
     """An editable install whose source directory is gone: say to reinstall from its new
     place."""
     if not isinstance(error, ImportError):
@@ -364,29 +407,36 @@ def _moved_source(dist: Any, error: BaseException) -> Optional[str]:
     source = _editable_source(dist)
     if source is None or os.path.isdir(source):
         return None
-    return (f"it was installed in editable mode from {visible(source)}, which no longer exists: "
-            f"in the project's new directory, run {reinstall_command()}")
+    return (
+        f"it was installed in editable mode from {visible(source)}, which no longer exists: "
+        f"in the project's new directory, run {reinstall_command()}"
+    )
 
 
-def import_failure(entry_point: Any, error: BaseException) -> Optional[str]:
+def import_failure(entry_point: Any, error: BaseException) -> str | None:
     """What to do about an entry point that failed to load, when the cause is one of the
     common mistakes (a misnamed class, a moved editable source, a misnamed module); None
     otherwise."""
     module, _, attr = str(entry_point.value).split("[", 1)[0].partition(":")  # less extras
     dist = getattr(entry_point, "dist", None)
-    return (_missing_class(module.strip(), attr.strip(), error)
-            or _moved_source(dist, error) or _missing_module(module.strip(), error, dist))
+    return (
+        _missing_class(module.strip(), attr.strip(), error)
+        or _moved_source(dist, error)
+        or _missing_module(module.strip(), error, dist)
+    )
 
 
 # --- the omi-openclaw range a plugin requires -----------------------------------------------
 
 
-_REQUIREMENT = re.compile(r"\s*omi[-_.]openclaw\s*(\[[^\]]*\])?\s*(?P<spec>[^;@]*)"
-                         r"(;(?P<marker>.*))?$", re.I)
+_REQUIREMENT = re.compile(
+    r"\s*omi[-_.]openclaw\s*(\[[^\]]*\])?\s*(?P<spec>[^;@]*)"
+    r"(;(?P<marker>.*))?$",
+    re.I,
+)
 
 
-def requirement_conflict(distribution: str, requires: Iterable[str],
-                         installed: str) -> Optional[str]:
+def requirement_conflict(distribution: str, requires: Iterable[str], installed: str) -> str | None:
     """pip check's sentence when `installed` (omi-openclaw's version) is outside a range in
     `requires` (Requires-Dist lines naming omi-openclaw), else None. A requirement whose
     marker does not apply here (another Python, an extra) is not a conflict, nor is one that
@@ -408,8 +458,7 @@ def requirement_conflict(distribution: str, requires: Iterable[str],
         if match.group("marker") and not _marker_applies(match.group("marker")):
             continue
         if not specifier.contains(installed, prereleases=True):
-            return (f"{distribution} has requirement {text}, but you have "
-                    f"omi-openclaw {installed}")
+            return f"{distribution} has requirement {text}, but you have omi-openclaw {installed}"
     return None
 
 

@@ -27,23 +27,24 @@ import marshal
 import queue
 import threading
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from omi.events import EventHandler
 
 logger = logging.getLogger("omi.events")
 
-Handlers = Union[Mapping[str, EventHandler], Sequence[EventHandler]]
+Handlers = Mapping[str, EventHandler] | Sequence[EventHandler]
 #: An event in the background queue: its type, how to make each handler's copy of its data,
 #: and the frozen data it is made from. None in the queue tells the worker to stop.
-_Queued = Tuple[str, Callable[[Any], Dict[str, Any]], Any]
+_Queued = tuple[str, Callable[[Any], dict[str, Any]], Any]
 
 
 # Immutable leaf types: a copy may share them.
 _ATOMIC = frozenset({str, int, float, bool, type(None), bytes})
 
 
-def snapshot(data: Dict[str, Any]) -> Tuple[Callable[[Any], Dict[str, Any]], Any]:
+def snapshot(data: dict[str, Any]) -> tuple[Callable[[Any], dict[str, Any]], Any]:
     """Freeze `data` now; `make(frozen)` then returns a fresh deep copy each time it is called.
 
     Three ways, fastest first, because copying is most of what dispatch costs: a dict whose
@@ -61,11 +62,13 @@ def snapshot(data: Dict[str, Any]) -> Tuple[Callable[[Any], Dict[str, Any]], Any
         try:
             return copy.deepcopy, copy.deepcopy(data)
         except Exception as error:
-            raise TypeError(f"event data must be copyable plain data (dicts, lists, strings, "
-                            f"numbers): {type(error).__name__}: {error}") from None
+            raise TypeError(
+                f"event data must be copyable plain data (dicts, lists, strings, "
+                f"numbers): {type(error).__name__}: {error}"
+            ) from None
 
 
-def _flat_containers(data: Any) -> Optional[List[str]]:
+def _flat_containers(data: Any) -> list[str] | None:
     """The keys of `data` holding flat dicts/lists of leaves, or None if it is deeper."""
     if type(data) is not dict:
         return None
@@ -83,11 +86,11 @@ def _flat_containers(data: Any) -> Optional[List[str]]:
     return keys
 
 
-def _two_level_copier(keys: List[str]) -> Callable[[Dict[str, Any]], Dict[str, Any]]:
+def _two_level_copier(keys: list[str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
     if not keys:
         return dict.copy
 
-    def make(frozen: Dict[str, Any]) -> Dict[str, Any]:
+    def make(frozen: dict[str, Any]) -> dict[str, Any]:
         fresh = frozen.copy()
         for key in keys:
             fresh[key] = fresh[key].copy()
@@ -98,8 +101,12 @@ def _two_level_copier(keys: List[str]) -> Callable[[Dict[str, Any]], Dict[str, A
 
 #: The largest value of each numeric option: past it a setting is a typo (or an attack from a
 #: config file), and `.inf` or `1e300` seconds would overflow the clock deep inside close().
-OPTION_LIMITS = {"queue_size": 1_000_000, "put_timeout": 3600, "slow_handler_seconds": 3600,
-                 "close_timeout": 3600}
+OPTION_LIMITS = {
+    "queue_size": 1_000_000,
+    "put_timeout": 3600,
+    "slow_handler_seconds": 3600,
+    "close_timeout": 3600,
+}
 
 
 def check_option(name: str, value: Any) -> None:
@@ -112,21 +119,27 @@ def check_option(name: str, value: Any) -> None:
     if name == "queue_size":
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"queue_size must be a positive integer, got {value!r}")
-    elif (not isinstance(value, (int, float)) or isinstance(value, bool)
-          or not value > 0):  # `not >` also refuses nan
+    elif (
+        not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0
+    ):  # `not >` also refuses nan
         raise ValueError(f"{name} must be a number of seconds above 0, got {value!r}")
     if value > OPTION_LIMITS[name]:
         unit = "" if name == "queue_size" else " seconds"
         raise ValueError(f"{name} must be at most {OPTION_LIMITS[name]:,}{unit}, got {value!r}")
 
 
-def _named(handlers: Handlers) -> List[Tuple[str, EventHandler]]:
-    pairs = (list(handlers.items()) if isinstance(handlers, Mapping)
-             else [(type(handler).__name__, handler) for handler in handlers])
+def _named(handlers: Handlers) -> list[tuple[str, EventHandler]]:
+    pairs = (
+        list(handlers.items())
+        if isinstance(handlers, Mapping)
+        else [(type(handler).__name__, handler) for handler in handlers]
+    )
     for name, handler in pairs:
         if not callable(getattr(handler, "handle", None)):
-            raise TypeError(f"event handler {name!r} has no handle(event_type, event_data) "
-                            f"method; pass an omi.events.EventHandler")
+            raise TypeError(
+                f"event handler {name!r} has no handle(event_type, event_data) "
+                f"method; pass an omi.events.EventHandler"
+            )
     return pairs
 
 
@@ -139,12 +152,23 @@ class Dispatcher:
     `slow_handler_seconds` (warn above this), `close_timeout` (seconds `close` waits).
     """
 
-    def __init__(self, handlers: Handlers = (), *, background: bool = False,
-                 queue_size: int = 1000, put_timeout: float = 5.0,
-                 slow_handler_seconds: float = 1.0, close_timeout: float = 30.0) -> None:
-        for name, value in (("background", background), ("queue_size", queue_size),
-                            ("put_timeout", put_timeout), ("close_timeout", close_timeout),
-                            ("slow_handler_seconds", slow_handler_seconds)):
+    def __init__(
+        self,
+        handlers: Handlers = (),
+        *,
+        background: bool = False,
+        queue_size: int = 1000,
+        put_timeout: float = 5.0,
+        slow_handler_seconds: float = 1.0,
+        close_timeout: float = 30.0,
+    ) -> None:
+        for name, value in (
+            ("background", background),
+            ("queue_size", queue_size),
+            ("put_timeout", put_timeout),
+            ("close_timeout", close_timeout),
+            ("slow_handler_seconds", slow_handler_seconds),
+        ):
             check_option(name, value)
         self.handlers = _named(handlers)
         self.background = background
@@ -168,7 +192,7 @@ class Dispatcher:
         # and whether close() has given up (_abandoned), after which no handler call starts.
         # close() takes _state, then _gate.
         self._gate = threading.Lock()
-        self._running: Optional[Tuple[str, float]] = None  # (handler, since) in the worker
+        self._running: tuple[str, float] | None = None  # (handler, since) in the worker
         # Events queued (or being queued) and events delivered: their difference is what
         # close() gives up on.
         self._accepted = 0
@@ -178,10 +202,10 @@ class Dispatcher:
         # closes the handlers once the last of them ends after close() gave up on them.
         self._in_flight = 0
         self._here = threading.local()  # `depth`: this thread's own deliveries in progress
-        self._pending_close: Optional[Callable[[], None]] = None
+        self._pending_close: Callable[[], None] | None = None
         self._dead = False  # the worker thread ended without being told to
         self._handlers_closed = False  # by a close_handler given to close()
-        self._queue: Optional[queue.Queue[Optional[_Queued]]] = None
+        self._queue: queue.Queue[_Queued | None] | None = None
         if background and self.handlers:
             self._queue = queue.Queue(maxsize=queue_size)
             self._worker = threading.Thread(target=self._work, name="omi-events", daemon=True)
@@ -199,7 +223,7 @@ class Dispatcher:
         with self._state, self._gate:
             return self._accepted - self._delivered if self._abandoned or self._dead else 0
 
-    def dispatch(self, event_type: str, data: Dict[str, Any]) -> None:
+    def dispatch(self, event_type: str, data: dict[str, Any]) -> None:
         """Deliver (or queue) one event; never raises because of a handler."""
         if self._closed:
             raise RuntimeError("the event dispatcher is closed")
@@ -214,8 +238,10 @@ class Dispatcher:
                 raise RuntimeError("the event dispatcher is closed")
             self._accepted += 1  # before the put, so the worker's count never runs ahead
             if self._dead:
-                logger.error("Event %s NOT delivered: the event thread has died (see the "
-                             "error logged then)", event_type)
+                logger.error(
+                    "Event %s NOT delivered: the event thread has died (see the error logged then)",
+                    event_type,
+                )
                 return
             self._putting += 1
         queued = False
@@ -227,8 +253,12 @@ class Dispatcher:
                 self.dropped += 1
             logger.error(
                 "Event %s DROPPED: the event queue stayed full (%d events) for %.1f s%s; "
-                "raise events.queue_size or fix the slow handler", event_type,
-                self._queue.maxsize, self.put_timeout, self._blocker())
+                "raise events.queue_size or fix the slow handler",
+                event_type,
+                self._queue.maxsize,
+                self.put_timeout,
+                self._blocker(),
+            )
         finally:
             with self._state:
                 self._putting -= 1
@@ -244,8 +274,9 @@ class Dispatcher:
         name, since = running
         return f" while handler '{name}' has been running for {time.monotonic() - since:.1f} s"
 
-    def _deliver_here(self, event_type: str, make: Callable[[Any], Dict[str, Any]],
-                      frozen: Any) -> None:
+    def _deliver_here(
+        self, event_type: str, make: Callable[[Any], dict[str, Any]], frozen: Any
+    ) -> None:
         """Deliver in the caller's thread, as one of the deliveries close() waits for."""
         with self._lock:
             if self._closed:
@@ -276,8 +307,13 @@ class Dispatcher:
         if closing is not None:
             closing()
 
-    def _deliver(self, event_type: str, make: Callable[[Any], Dict[str, Any]],
-                 frozen: Any, queued: bool = False) -> bool:
+    def _deliver(
+        self,
+        event_type: str,
+        make: Callable[[Any], dict[str, Any]],
+        frozen: Any,
+        queued: bool = False,
+    ) -> bool:
         """Give the event to each handler in turn, stopping (False) once close() has given up.
         The worker (`queued`) checks under the lock close() takes, and says which handler it
         is in; a caller's thread reads the flag (close() closes no handler while it runs)."""
@@ -296,15 +332,27 @@ class Dispatcher:
             except BaseException as error:  # noqa: BLE001 - a handler never breaks delivery
                 with self._count_lock:
                     self.failures += 1
-                logger.exception("Event handler '%s' failed on %s; the memory is kept and "
-                                 "the other handlers still get the event", name, event_type)
-                if (not isinstance(error, Exception) and not queued
-                        and threading.current_thread() is threading.main_thread()):
+                logger.exception(
+                    "Event handler '%s' failed on %s; the memory is kept and "
+                    "the other handlers still get the event",
+                    name,
+                    event_type,
+                )
+                if (
+                    not isinstance(error, Exception)
+                    and not queued
+                    and threading.current_thread() is threading.main_thread()
+                ):
                     raise  # Ctrl-C, or a signal handler's sys.exit: the program's, not ours
             now = clock()
             if now - start > self.slow_handler_seconds:
-                logger.warning("Event handler '%s' took %.2f s on %s; make it faster or set "
-                               "events.background: true", name, now - start, event_type)
+                logger.warning(
+                    "Event handler '%s' took %.2f s on %s; make it faster or set "
+                    "events.background: true",
+                    name,
+                    now - start,
+                    event_type,
+                )
             start = now
         if queued:
             with self._gate:
@@ -339,10 +387,12 @@ class Dispatcher:
         with self._state, self._gate:
             self._dead = True
             left = self._accepted - self._delivered
-        logger.exception("The event thread died: %d queued events were NOT delivered, nor will "
-                         "later ones be", left)
+        logger.exception(
+            "The event thread died: %d queued events were NOT delivered, nor will later ones be",
+            left,
+        )
 
-    def flush(self, timeout: Optional[float] = None) -> bool:
+    def flush(self, timeout: float | None = None) -> bool:
         """Wait until every queued event is delivered; False if `timeout` ran out first."""
         if self._queue is None:
             return True
@@ -355,7 +405,7 @@ class Dispatcher:
                 self._queue.all_tasks_done.wait(remaining)
         return True
 
-    def close(self, close_handler: Optional[Callable[[EventHandler], None]] = None) -> None:
+    def close(self, close_handler: Callable[[EventHandler], None] | None = None) -> None:
         """Deliver what is queued and wait for the deliveries in progress (up to close_timeout
         in all), then refuse new events; with `close_handler`, close each handler with it.
 
@@ -392,9 +442,10 @@ class Dispatcher:
         close() waits for none of its own thread's deliveries, which wait for it."""
         own = getattr(self._here, "depth", 0)
         with self._state:
-            self._state.wait_for(lambda: not self._putting and
-                                 (self._queue is not None or self._in_flight <= own),
-                                 max(0.0, deadline - time.monotonic()))
+            self._state.wait_for(
+                lambda: not self._putting and (self._queue is not None or self._in_flight <= own),
+                max(0.0, deadline - time.monotonic()),
+            )
         if self._queue is None:
             return
         worker = threading.current_thread() is self._worker  # nobody else empties the queue
@@ -407,17 +458,26 @@ class Dispatcher:
 
     def _report_abandoned(self, lost: int, blocker: str, deferred: bool) -> None:
         if lost and self._queue is not None:
-            logger.error("%d queued events and the one in progress were NOT delivered: close() "
-                         "waited %.1f s%s; raise events.close_timeout or fix the slow handler",
-                         lost - 1, self.close_timeout, blocker)
+            logger.error(
+                "%d queued events and the one in progress were NOT delivered: close() "
+                "waited %.1f s%s; raise events.close_timeout or fix the slow handler",
+                lost - 1,
+                self.close_timeout,
+                blocker,
+            )
         elif lost:
-            logger.error("%d events being delivered by other threads were cut short: close() "
-                         "waited %.1f s for them; no handler is called again", lost,
-                         self.close_timeout)
+            logger.error(
+                "%d events being delivered by other threads were cut short: close() "
+                "waited %.1f s for them; no handler is called again",
+                lost,
+                self.close_timeout,
+            )
         if deferred:
-            logger.error("The event handlers are closed when the handle() call still running "
-                         "returns%s, never during it: one that never returns leaves them open",
-                         blocker)
+            logger.error(
+                "The event handlers are closed when the handle() call still running "
+                "returns%s, never during it: one that never returns leaves them open",
+                blocker,
+            )
 
     def _close_handlers_when_idle(self, closing: Callable[[], None]) -> None:
         """Close the handlers now, or when the handler call still running returns."""

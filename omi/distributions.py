@@ -6,7 +6,8 @@ headers `omi plugins list` shows, and a scan that one broken distribution cannot
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Iterable, List, NamedTuple, Optional, Tuple
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # a hit of the index never imports importlib.metadata
     from importlib.metadata import PackageMetadata, PathDistribution
@@ -34,8 +35,8 @@ class Facts(NamedTuple):
 
     name: str
     version: str
-    requires_omi: List[str]  # its Requires-Dist lines naming omi-openclaw
-    omi_conflict: Optional[str]  # pip check's sentence when this omi-openclaw is outside them
+    requires_omi: list[str]  # its Requires-Dist lines naming omi-openclaw
+    omi_conflict: str | None  # pip check's sentence when this omi-openclaw is outside them
 
 
 UNKNOWN = Facts("?", "?", [], None)  # an entry point without a distribution
@@ -45,13 +46,19 @@ class CachedDistribution:
     """The distribution behind cached entry points: name and version at hand, the rest of
     its metadata read from disk when asked for (as `importlib.metadata.PathDistribution`)."""
 
-    def __init__(self, path: str, name: str, version: str, requires_omi: List[str],
-                 omi_conflict: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        name: str,
+        version: str,
+        requires_omi: list[str],
+        omi_conflict: str | None = None,
+    ) -> None:
         self._path = path
         self.omi_facts = Facts(name, version, requires_omi, omi_conflict)
 
     @property
-    def requires_omi(self) -> List[str]:
+    def requires_omi(self) -> list[str]:
         return self.omi_facts.requires_omi
 
     @property
@@ -79,10 +86,10 @@ class CachedDistribution:
         return self._real().metadata
 
     @property
-    def requires(self) -> Optional[List[str]]:
+    def requires(self) -> list[str] | None:
         return self._real().requires
 
-    def read_text(self, filename: str) -> Optional[str]:
+    def read_text(self, filename: str) -> str | None:
         return self._real().read_text(filename)
 
     def locate_file(self, path: Any) -> Any:
@@ -92,7 +99,7 @@ class CachedDistribution:
         return f"<CachedDistribution {self.name} {self.version} at {self._path}>"
 
 
-def split_value(value: str) -> Optional[Tuple[str, str, str]]:
+def split_value(value: str) -> tuple[str, str, str] | None:
     """(module, attribute, extras) of an entry point's value as importlib.metadata's pattern
     splits it, or None when the value does not match it (nothing can be imported then)."""
     module, colon, attr = value.partition(":")
@@ -101,8 +108,11 @@ def split_value(value: str) -> Optional[Tuple[str, str, str]]:
         return module, attr, ""
     import re  # extras, stray spaces: the pattern, compiled only for such values
 
-    match = re.match(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?"
-                     r"((?P<extras>\[.*\])\s*)?$", value)
+    match = re.match(
+        r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?"
+        r"((?P<extras>\[.*\])\s*)?$",
+        value,
+    )
     if match is None:
         return None
     return match.group("module"), match.group("attr") or "", match.group("extras") or ""
@@ -119,14 +129,15 @@ class CachedEntryPoint:
 
     __slots__ = ("name", "value", "group", "dist", "__weakref__")
 
-    def __init__(self, name: str, value: str, group: str,
-                 dist: Optional[CachedDistribution] = None) -> None:
+    def __init__(
+        self, name: str, value: str, group: str, dist: CachedDistribution | None = None
+    ) -> None:
         self.name = name
         self.value = value
         self.group = group
         self.dist = dist
 
-    def _parts(self) -> Tuple[str, str, str]:
+    def _parts(self) -> tuple[str, str, str]:
         parts = split_value(self.value)
         return (self.value.partition(":")[0].strip(), "", "") if parts is None else parts
 
@@ -139,7 +150,7 @@ class CachedEntryPoint:
         return self._parts()[1]
 
     @property
-    def extras(self) -> List[str]:
+    def extras(self) -> list[str]:
         import re
 
         return re.findall(r"\w+", self._parts()[2])
@@ -157,7 +168,7 @@ class CachedEntryPoint:
     def matches(self, **params: Any) -> bool:
         return all(getattr(self, key) == value for key, value in params.items())
 
-    def _key(self) -> Tuple[str, str, str]:
+    def _key(self) -> tuple[str, str, str]:
         return (self.name, self.value, self.group)
 
     def __eq__(self, other: object) -> bool:
@@ -171,7 +182,7 @@ class CachedEntryPoint:
         return f"EntryPoint(name={self.name!r}, value={self.value!r}, group={self.group!r})"
 
 
-def metadata_headers(text: str) -> Tuple[str, str, List[str]]:
+def metadata_headers(text: str) -> tuple[str, str, list[str]]:
     """Name, Version and the Requires-Dist lines naming omi-openclaw, from metadata headers.
 
     Parsing the whole file as an e-mail message (what `Distribution.metadata` does) imports
@@ -230,11 +241,13 @@ def report_broken(problems: Iterable[str]) -> None:
 
 def _not_utf8(dist: Any, file: str, error: UnicodeDecodeError, consequence: str) -> str:
     where = os.path.join(str(getattr(dist, "_path", "?")), file)
-    return (f"{where} is not valid UTF-8 (byte 0x{error.object[error.start]:02X} at offset "
-            f"{error.start}): {consequence}; reinstall or remove that distribution")
+    return (
+        f"{where} is not valid UTF-8 (byte 0x{error.object[error.start]:02X} at offset "
+        f"{error.start}): {consequence}; reinstall or remove that distribution"
+    )
 
 
-def scan_entry_points(problems: List[str]) -> Any:
+def scan_entry_points(problems: list[str]) -> Any:
     """`importlib.metadata.entry_points()`, except that a distribution whose entry_points.txt
     (or the METADATA its name is read from) is not UTF-8 is left out, its problem appended to
     `problems`, instead of failing the whole scan: one broken distribution of anything must
@@ -242,7 +255,7 @@ def scan_entry_points(problems: List[str]) -> Any:
     from importlib import metadata
 
     seen = set()
-    found: List[Any] = []
+    found: list[Any] = []
     for dist in metadata.distributions():
         try:  # entry_points() keeps the first distribution of each name, as here
             key = getattr(dist, "_normalized_name", None) or dist.metadata["Name"]
@@ -255,20 +268,27 @@ def scan_entry_points(problems: List[str]) -> Any:
         try:
             found.extend(dist.entry_points)
         except UnicodeDecodeError as error:
-            problems.append(_not_utf8(dist, "entry_points.txt", error,
-                                      "its entry points are ignored"))
+            problems.append(
+                _not_utf8(dist, "entry_points.txt", error, "its entry points are ignored")
+            )
     return metadata.EntryPoints(found)
 
 
-def metadata_text(dist: Any, problems: List[str]) -> str:
+def metadata_text(dist: Any, problems: list[str]) -> str:
     """The METADATA (or PKG-INFO) of `dist`; one that is not UTF-8 is read with U+FFFD for its
     bad bytes, and its problem appended to `problems`."""
     for name in META_FILES:
         try:
             text = dist.read_text(name)
         except UnicodeDecodeError as error:
-            problems.append(_not_utf8(dist, name, error, "its name and version are shown with "
-                                                        "U+FFFD for the bad bytes"))
+            problems.append(
+                _not_utf8(
+                    dist,
+                    name,
+                    error,
+                    "its name and version are shown with U+FFFD for the bad bytes",
+                )
+            )
             return str(error.object.decode("utf-8", "replace"))
         if text:
             return str(text)

@@ -10,10 +10,18 @@ The errors of the modules that name them (`omi.plugins.PluginError`, `omi.config
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
-__all__ = ["ConfigError", "OmiError", "OperationFailed", "PluginError", "ScaffoldError",
-           "UpdateError", "UsageError", "did_you_mean"]
+__all__ = [
+    "ConfigError",
+    "OmiError",
+    "OperationFailed",
+    "PluginError",
+    "ScaffoldError",
+    "UpdateError",
+    "UsageError",
+    "did_you_mean",
+]
 
 
 class OmiError(Exception):
@@ -51,7 +59,7 @@ class UpdateError(UsageError, ValueError):
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """" (did you mean 'x'?)" with the choice closest to a mistyped `word`, or "" when none
+    """ " (did you mean 'x'?)" with the choice closest to a mistyped `word`, or "" when none
     is close: the end of an error message about a name that does not exist."""
     import difflib
 

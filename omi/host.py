@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextvars
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union
+from typing import TYPE_CHECKING, Any
 
 from omi.dispatch import Dispatcher, Handlers
 from omi.embeddings import EmbeddingProvider
@@ -34,8 +35,9 @@ RERANK_POOL = 4
 #: (or a hostile argument) can ask for, and well inside every backend's integer range.
 MAX_RECALL_LIMIT = 10_000
 
-_current_session: contextvars.ContextVar[Optional[Session]] = contextvars.ContextVar(
-    "omi_current_session", default=None)
+_current_session: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
+    "omi_current_session", default=None
+)
 
 
 _second_prefix = (0, "")  # (the second, its ISO text): formatting once a second is 4x cheaper
@@ -59,11 +61,11 @@ class Session:
     and carry its id."""
 
     id: str
-    metadata: Dict[str, Any]
+    metadata: dict[str, Any]
     started_at: float = field(default_factory=time.monotonic)
     memories_stored: int = 0
     recalls: int = 0
-    host: Optional[Memory] = field(default=None, repr=False)
+    host: Memory | None = field(default=None, repr=False)
 
 
 class Memory:
@@ -76,15 +78,22 @@ class Memory:
     Safe to share between threads when the storage backend is.
     """
 
-    def __init__(self, storage: Optional[StorageBackend] = None,
-                 embedder: Optional[EmbeddingProvider] = None, handlers: Handlers = (),
-                 **dispatch_options: Any) -> None:
+    def __init__(
+        self,
+        storage: StorageBackend | None = None,
+        embedder: EmbeddingProvider | None = None,
+        handlers: Handlers = (),
+        **dispatch_options: Any,
+    ) -> None:
         if storage is not None and not isinstance(storage, StorageBackend):
-            raise TypeError(f"storage must be an omi.storage.StorageBackend, got "
-                            f"{type(storage).__name__}")
+            raise TypeError(
+                f"storage must be an omi.storage.StorageBackend, got {type(storage).__name__}"
+            )
         if embedder is not None and not isinstance(embedder, EmbeddingProvider):
-            raise TypeError(f"embedder must be an omi.embeddings.EmbeddingProvider, got "
-                            f"{type(embedder).__name__}")
+            raise TypeError(
+                f"embedder must be an omi.embeddings.EmbeddingProvider, got "
+                f"{type(embedder).__name__}"
+            )
         self.dispatcher = Dispatcher(handlers, **dispatch_options)
         if storage is None:
             from omi.builtin.sqlite import SQLiteBackend
@@ -99,7 +108,7 @@ class Memory:
         self._closed = False
 
     @classmethod
-    def from_config(cls, config: Union[PathLike, Config, None] = None) -> Memory:
+    def from_config(cls, config: PathLike | Config | None = None) -> Memory:
         """A Memory built from a config file path, a loaded omi.config.Config, or (None) the
         file found by the lookup order. Raises omi.config.ConfigError on any problem."""
         from omi.config import Config, build_plugins, load_config
@@ -119,7 +128,7 @@ class Memory:
 
     # --- the memory API -----------------------------------------------------------------
 
-    def store(self, content: str, metadata: Optional[Dict[str, Any]] = None) -> str:
+    def store(self, content: str, metadata: dict[str, Any] | None = None) -> str:
         """Store a memory (embedded first when there is an embedder) and return its id."""
         self._check_open()
         if not isinstance(content, str) or not content.strip():
@@ -131,7 +140,7 @@ class Memory:
         problem = json_problem(content, "content") or json_problem(metadata, "metadata")
         if problem:
             raise ValueError(f"memory must be JSON-serialisable: {problem}")
-        memory: Dict[str, Any] = {"content": content, "metadata": metadata}
+        memory: dict[str, Any] = {"content": content, "metadata": metadata}
         session = self._session()
         if session is not None:
             memory["session_id"] = session.id
@@ -142,13 +151,20 @@ class Memory:
         if session is not None:
             session.memories_stored += 1
         if self.dispatcher.has_handlers:
-            self.dispatcher.dispatch("memory.stored", {
-                "id": memory_id, "content": content, "metadata": metadata,
-                "session_id": memory.get("session_id"),
-                "embedding_model": memory.get("embedding_model"), "timestamp": _now()})
+            self.dispatcher.dispatch(
+                "memory.stored",
+                {
+                    "id": memory_id,
+                    "content": content,
+                    "metadata": metadata,
+                    "session_id": memory.get("session_id"),
+                    "embedding_model": memory.get("embedding_model"),
+                    "timestamp": _now(),
+                },
+            )
         return memory_id
 
-    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         """The memories that best match `query`, best first (at most `limit`).
 
         The backend finds and ranks them (full text for SQLite). With an embedder, the backend
@@ -161,10 +177,14 @@ class Memory:
         problem = json_problem(query, "query")
         if problem:
             raise ValueError(problem)
-        if (not isinstance(limit, int) or isinstance(limit, bool)
-                or not 0 <= limit <= MAX_RECALL_LIMIT):
-            raise ValueError(f"limit must be a non-negative integer up to {MAX_RECALL_LIMIT}, "
-                             f"got {limit!r}")
+        if (
+            not isinstance(limit, int)
+            or isinstance(limit, bool)
+            or not 0 <= limit <= MAX_RECALL_LIMIT
+        ):
+            raise ValueError(
+                f"limit must be a non-negative integer up to {MAX_RECALL_LIMIT}, got {limit!r}"
+            )
         if self.embedder is None or limit == 0 or not query.strip():
             results = self.storage.recall(query, limit)
         else:
@@ -173,15 +193,24 @@ class Memory:
         if session is not None:
             session.recalls += 1
         if self.dispatcher.has_handlers:
-            self.dispatcher.dispatch("memory.recalled", {
-                "query": query, "limit": limit,
-                "results": [{key: item.get(key) for key in ("id", "content", "metadata", "score")}
-                            for item in results],
-                "session_id": session.id if session else None, "timestamp": _now()})
+            self.dispatcher.dispatch(
+                "memory.recalled",
+                {
+                    "query": query,
+                    "limit": limit,
+                    "results": [
+                        {key: item.get(key) for key in ("id", "content", "metadata", "score")}
+                        for item in results
+                    ],
+                    "session_id": session.id if session else None,
+                    "timestamp": _now(),
+                },
+            )
         return results
 
-    def _rerank(self, query: str, candidates: List[Dict[str, Any]], limit: int
-                ) -> List[Dict[str, Any]]:
+    def _rerank(
+        self, query: str, candidates: list[dict[str, Any]], limit: int
+    ) -> list[dict[str, Any]]:
         assert self.embedder is not None
         if not candidates:
             return []
@@ -189,13 +218,17 @@ class Memory:
         scored = []
         for item in candidates:
             stored = item.get("embedding")
-            similarity = (self.embedder.similarity(vector, stored)
-                          if isinstance(stored, list) and len(stored) == len(vector) else None)
+            similarity = (
+                self.embedder.similarity(vector, stored)
+                if isinstance(stored, list) and len(stored) == len(vector)
+                else None
+            )
             scored.append({**item, "similarity": similarity})
         # Memories without a comparable vector (stored before the embedder was configured,
         # or by another model) keep their backend order after the ones that have one.
-        scored.sort(key=lambda item: -item["similarity"] if item["similarity"] is not None
-                    else float("inf"))
+        scored.sort(
+            key=lambda item: -item["similarity"] if item["similarity"] is not None else float("inf")
+        )
         return scored[:limit]
 
     def link(self, from_id: str, to_id: str, edge_type: str) -> None:
@@ -204,8 +237,9 @@ class Memory:
         self.storage.add_edge(from_id, to_id, edge_type)
 
     @contextmanager
-    def session(self, session_id: Optional[str] = None,
-                metadata: Optional[Dict[str, Any]] = None) -> Iterator[Session]:
+    def session(
+        self, session_id: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> Iterator[Session]:
         """`with memory.session() as s:` emits session.started, then session.ended on the way
         out (also when the block raises; the error is in the payload and re-raised)."""
         self._check_open()
@@ -217,7 +251,7 @@ class Memory:
         session = Session(session_id or uuid.uuid4().hex, dict(metadata or {}), host=self)
         self.emit("session.started", {"session_id": session.id, "metadata": session.metadata})
         token = _current_session.set(session)
-        error: Optional[str] = None
+        error: str | None = None
         try:
             yield session
         except BaseException as exc:
@@ -226,24 +260,33 @@ class Memory:
         finally:
             _current_session.reset(token)
             if not self._closed:
-                self.emit("session.ended", {
-                    "session_id": session.id, "metadata": session.metadata,
-                    "duration_seconds": round(time.monotonic() - session.started_at, 6),
-                    "memories_stored": session.memories_stored, "recalls": session.recalls,
-                    "error": error})
+                self.emit(
+                    "session.ended",
+                    {
+                        "session_id": session.id,
+                        "metadata": session.metadata,
+                        "duration_seconds": round(time.monotonic() - session.started_at, 6),
+                        "memories_stored": session.memories_stored,
+                        "recalls": session.recalls,
+                        "error": error,
+                    },
+                )
 
-    def emit(self, event_type: str, data: Dict[str, Any]) -> None:
+    def emit(self, event_type: str, data: dict[str, Any]) -> None:
         """Send an event to every handler. For the rest of OMI: checkpoint.created,
         belief.updated. `timestamp` (ISO 8601, UTC) is added unless `data` has one."""
         self._check_open()
         if event_type not in EVENT_TYPES:
-            raise ValueError(f"Unknown event type {event_type!r}; OMI's event types are: "
-                             f"{', '.join(EVENT_TYPES)}")
+            raise ValueError(
+                f"Unknown event type {event_type!r}; OMI's event types are: "
+                f"{', '.join(EVENT_TYPES)}"
+            )
         if not isinstance(data, dict):
             raise TypeError(f"event data must be a dict, got {type(data).__name__}")
         if self.dispatcher.has_handlers:
-            self.dispatcher.dispatch(event_type, {**data, "timestamp": data.get("timestamp")
-                                                  or _now()})
+            self.dispatcher.dispatch(
+                event_type, {**data, "timestamp": data.get("timestamp") or _now()}
+            )
 
     def close(self) -> None:
         """Deliver queued events, then close handlers, the embedder and storage. Idempotent.
@@ -272,7 +315,7 @@ class Memory:
         if self._closed:
             raise RuntimeError("this Memory is closed; create a new one")
 
-    def _session(self) -> Optional[Session]:
+    def _session(self) -> Session | None:
         session = _current_session.get()
         return session if session is not None and session.host is self else None
 
@@ -287,5 +330,4 @@ def _close(instance: Any) -> None:
         except Exception:
             import logging
 
-            logging.getLogger("omi.host").exception("%s.close() failed",
-                                                    type(instance).__name__)
+            logging.getLogger("omi.host").exception("%s.close() failed", type(instance).__name__)

@@ -42,7 +42,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from collections.abc import Iterable
+from typing import Any
 
 from omi import __version__, cachefiles
 from omi.distributions import (
@@ -72,11 +73,11 @@ _SUFFIXES = (".dist-info", ".egg-info", ".egg", ".pth")
 # --- under which key ------------------------------------------------------------------------
 
 
-def interpreter_key() -> Dict[str, Any]:
+def interpreter_key() -> dict[str, Any]:
     """What picks the index file: this interpreter and its sys.path (and the working
     directory when a sys.path entry is relative to it)."""
     path = list(sys.path)
-    key: Dict[str, Any] = {
+    key: dict[str, Any] = {
         "format": FORMAT,
         "executable": sys.executable,
         "version": sys.version,
@@ -89,7 +90,7 @@ def interpreter_key() -> Dict[str, Any]:
     return key
 
 
-def cache_file(key: Optional[Dict[str, Any]] = None) -> str:
+def cache_file(key: dict[str, Any] | None = None) -> str:
     data = repr(sorted((key or interpreter_key()).items())).encode("utf-8", "surrogatepass")
     return cachefiles.named(KIND, data)
 
@@ -97,7 +98,7 @@ def cache_file(key: Optional[Dict[str, Any]] = None) -> str:
 # --- the validity fingerprint ---------------------------------------------------------------
 
 
-def _stat(path: str) -> Optional[List[int]]:
+def _stat(path: str) -> list[int] | None:
     """Identity, times and size: an edit in place that keeps the size and puts the mtime back
     (`cp -p`, `rsync --inplace`) still moves st_ctime, which no one can set back."""
     try:
@@ -114,7 +115,7 @@ def _metadata_dir(name: str, in_egg: bool) -> bool:
     return low.endswith((".dist-info", ".egg-info")) or (in_egg and low == "egg-info")
 
 
-def fingerprint(path: Iterable[str], dist_paths: Iterable[str] = ()) -> Tuple[List[Any], int]:
+def fingerprint(path: Iterable[str], dist_paths: Iterable[str] = ()) -> tuple[list[Any], int]:
     """What an install changes, for every sys.path entry; and the newest mtime seen (as git
     does, only the mtime is judged for raciness: a ctime cannot be dated back, so a file
     written a moment ago would keep every index from being written for RACY_NS).
@@ -122,7 +123,7 @@ def fingerprint(path: Iterable[str], dist_paths: Iterable[str] = ()) -> Tuple[Li
     `dist_paths` are the metadata directories of the distributions in the index, whose
     METADATA / PKG-INFO is stamped too.
     """
-    prints: List[Any] = []
+    prints: list[Any] = []
     newest = 0
     for entry in path:
         where = entry or "."
@@ -137,12 +138,15 @@ def fingerprint(path: Iterable[str], dist_paths: Iterable[str] = ()) -> Tuple[Li
         in_egg = where.lower().rstrip("/" + os.sep).endswith(".egg")
         try:
             with os.scandir(where) as listing:
-                names = sorted(e.name for e in listing if e.name.lower().endswith(_SUFFIXES)
-                               or _metadata_dir(e.name, in_egg))
+                names = sorted(
+                    e.name
+                    for e in listing
+                    if e.name.lower().endswith(_SUFFIXES) or _metadata_dir(e.name, in_egg)
+                )
         except OSError:
             prints.append([entry, "unreadable"])
             continue
-        children: List[List[object]] = []
+        children: list[list[object]] = []
         for name in names:
             item, child_newest = _child_print(os.path.join(where, name), name, in_egg)
             newest = max(newest, child_newest)
@@ -160,13 +164,13 @@ def fingerprint(path: Iterable[str], dist_paths: Iterable[str] = ()) -> Tuple[Li
     return prints, newest
 
 
-def _child_print(full: str, name: str, in_egg: bool) -> Tuple[List[object], int]:
+def _child_print(full: str, name: str, in_egg: bool) -> tuple[list[object], int]:
     """The stamp of one entry of a sys.path directory (and of its entry_points.txt, for a
     metadata directory), and the newest mtime in it."""
     own = _stat(full)
     if own is None:
         return [name, None], 0
-    item: List[object] = [name, *own]
+    item: list[object] = [name, *own]
     newest = own[2]
     if _metadata_dir(name, in_egg):
         eps = _stat(os.path.join(full, "entry_points.txt"))
@@ -176,7 +180,7 @@ def _child_print(full: str, name: str, in_egg: bool) -> Tuple[List[object], int]
     return item, newest
 
 
-def _foreign_finders() -> List[str]:
+def _foreign_finders() -> list[str]:
     """Finders on sys.meta_path, other than the standard path finder, that can report
     distributions: what they report is beyond the fingerprint, so the index stands aside."""
     found = []
@@ -193,31 +197,39 @@ def _foreign_finders() -> List[str]:
 # --- reading and writing the index ----------------------------------------------------------
 
 
-def _read(path: str) -> Tuple[Optional[Dict[str, Any]], str]:
+def _read(path: str) -> tuple[dict[str, Any] | None, str]:
     """(the index document in `path`, "") when it is trusted, sane and a JSON object; else
     (None, why not)."""
     return cachefiles.read_json(path, MAX_BYTES)
 
 
-def _entry_points_from(document: Dict[str, Any]) -> Dict[str, List[CachedEntryPoint]]:
+def _entry_points_from(document: dict[str, Any]) -> dict[str, list[CachedEntryPoint]]:
     """The entry points recorded in a document; raises (KeyError, TypeError, ValueError...)
     when its shape is not what `_scan` writes."""
-    dists = [CachedDistribution(str(d["path"]), str(d["name"]), str(d["version"]),
-                                [str(r) for r in d["requires_omi"]],
-                                None if d["omi_conflict"] is None else str(d["omi_conflict"]))
-             for d in document["distributions"]]
-    found: Dict[str, List[CachedEntryPoint]] = {group: [] for group in document["groups"]}
+    dists = [
+        CachedDistribution(
+            str(d["path"]),
+            str(d["name"]),
+            str(d["version"]),
+            [str(r) for r in d["requires_omi"]],
+            None if d["omi_conflict"] is None else str(d["omi_conflict"]),
+        )
+        for d in document["distributions"]
+    ]
+    found: dict[str, list[CachedEntryPoint]] = {group: [] for group in document["groups"]}
     for name, value, group, dist in document["entry_points"]:
         if not all(isinstance(text, str) for text in (name, value, group)):
             raise TypeError("entry point fields must be strings")
-        found[group].append(CachedEntryPoint(name, value, group,
-                                             None if dist is None else dists[dist]))
+        found[group].append(
+            CachedEntryPoint(name, value, group, None if dist is None else dists[dist])
+        )
     return found
 
 
 # --- scanning ------------------------------------------------------------------------------
 
-def _with_near_misses(every: Any, groups: Tuple[str, ...]) -> List[str]:
+
+def _with_near_misses(every: Any, groups: tuple[str, ...]) -> list[str]:
     """`groups`, then the groups of `every` (an importlib.metadata scan) that are near misses
     of them."""
     from omi.diagnosis import intended_group
@@ -226,18 +238,18 @@ def _with_near_misses(every: Any, groups: Tuple[str, ...]) -> List[str]:
     return [*groups, *misses]
 
 
-def _select(every: Any, groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
+def _select(every: Any, groups: tuple[str, ...]) -> dict[str, list[Any]]:
     return {name: list(every.select(group=name)) for name in _with_near_misses(every, groups)}
 
 
-def _scan(groups: Tuple[str, ...]) -> Tuple[Dict[str, List[Any]], Dict[str, Any]]:
+def _scan(groups: tuple[str, ...]) -> tuple[dict[str, list[Any]], dict[str, Any]]:
     """The entry points of `groups` and of their near misses from a real scan, and the index
     document recording them (and the broken distributions met, warned of at each use)."""
-    broken: List[str] = []
+    broken: list[str] = []
     found = _select(scan_entry_points(broken), groups)
-    dist_index: Dict[int, int] = {}
-    distributions: List[Dict[str, Any]] = []
-    records: List[List[Any]] = []
+    dist_index: dict[int, int] = {}
+    distributions: list[dict[str, Any]] = []
+    records: list[list[Any]] = []
     for group, group_entry_points in found.items():
         for entry_point in group_entry_points:
             dist = getattr(entry_point, "dist", None)
@@ -251,16 +263,27 @@ def _scan(groups: Tuple[str, ...]) -> Tuple[Dict[str, List[Any]], Dict[str, Any]
                     text = metadata_text(dist, broken)
                     name, version, requires, conflict = distribution_facts(text)
                     number = dist_index[id(dist)] = len(distributions)
-                    distributions.append({"path": str(path), "name": name, "version": version,
-                                          "requires_omi": requires, "omi_conflict": conflict})
+                    distributions.append(
+                        {
+                            "path": str(path),
+                            "name": name,
+                            "version": version,
+                            "requires_omi": requires,
+                            "omi_conflict": conflict,
+                        }
+                    )
             records.append([entry_point.name, entry_point.value, group, number])
-    document = {"groups": list(found), "distributions": distributions, "entry_points": records,
-                "broken": broken}
+    document = {
+        "groups": list(found),
+        "distributions": distributions,
+        "entry_points": records,
+        "broken": broken,
+    }
     report_broken(broken)
     return found, document
 
 
-def entry_points(groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
+def entry_points(groups: tuple[str, ...]) -> dict[str, list[Any]]:
     """The entry points of `groups`, and of any near-miss group, by group, in the order
     `importlib.metadata.entry_points()` gives them: from the index when it is provably
     current, from a scan (which refreshes it) otherwise."""
@@ -268,8 +291,9 @@ def entry_points(groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
         return _scan(groups)[0]
     foreign = _foreign_finders()
     if foreign:
-        cachefiles.log("plugin index bypassed: distribution finders on sys.meta_path: %s",
-                       ", ".join(foreign))
+        cachefiles.log(
+            "plugin index bypassed: distribution finders on sys.meta_path: %s", ", ".join(foreign)
+        )
         return _scan(groups)[0]
     key = interpreter_key()
     path = cache_file(key)
@@ -281,8 +305,9 @@ def entry_points(groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
     return _scan_and_save(path, key, groups)
 
 
-def _from_index(path: str, key: Dict[str, Any],
-                groups: Tuple[str, ...]) -> Tuple[Optional[Dict[str, List[Any]]], str]:
+def _from_index(
+    path: str, key: dict[str, Any], groups: tuple[str, ...]
+) -> tuple[dict[str, list[Any]] | None, str]:
     """(the entry points the index file `path` records, "") when it is provably current for
     `key` and holds `groups`; else (None, why not)."""
     document, problem = _read(path)
@@ -303,8 +328,7 @@ def _from_index(path: str, key: Dict[str, Any],
     return found, ""
 
 
-def _scan_and_save(path: str, key: Dict[str, Any],
-                   groups: Tuple[str, ...]) -> Dict[str, List[Any]]:
+def _scan_and_save(path: str, key: dict[str, Any], groups: tuple[str, ...]) -> dict[str, list[Any]]:
     """The entry points of a scan, written to the index file `path` when nothing changed
     during the scan and every file it stamped is old enough to be trusted."""
     import time
@@ -315,7 +339,7 @@ def _scan_and_save(path: str, key: Dict[str, Any],
         found, document = _scan(groups)
     except LookupError as error:  # a distribution the index cannot describe
         cachefiles.log("plugin index not written: %s", error)
-        broken: List[str] = []
+        broken: list[str] = []
         found = _select(scan_entry_points(broken), groups)
         report_broken(broken)
         return found
@@ -324,8 +348,9 @@ def _scan_and_save(path: str, key: Dict[str, Any],
     if prints[: len(before)] != before:
         cachefiles.log("plugin index not written: sys.path changed during the scan")
     elif newest >= taken - cachefiles.RACY_NS:
-        cachefiles.log("plugin index not written: a file changed too recently to trust its "
-                       "timestamp")
+        cachefiles.log(
+            "plugin index not written: a file changed too recently to trust its timestamp"
+        )
     else:
         document.update(key=key, created=taken, fingerprint=prints)
         if cachefiles.write_private(path, document, label="plugin index"):
@@ -336,41 +361,55 @@ def _scan_and_save(path: str, key: Dict[str, Any],
 # --- inspecting and clearing ----------------------------------------------------------------
 
 
-def show() -> Dict[str, Any]:
+def show() -> dict[str, Any]:
     """Where this interpreter's index is, its key, its age and its entries (or why none)."""
     import time
 
     key = interpreter_key()
     path = cache_file(key)
-    report: Dict[str, Any] = {"directory": cachefiles.cache_dir(), "file": path, "key": key,
-                              "enabled": cachefiles.cache_enabled(),
-                              "exists": os.path.exists(path)}
+    report: dict[str, Any] = {
+        "directory": cachefiles.cache_dir(),
+        "file": path,
+        "key": key,
+        "enabled": cachefiles.cache_enabled(),
+        "exists": os.path.exists(path),
+    }
     document, problem = _read(path) if report["exists"] else (None, "")
     if document is None:
-        report["status"] = ("absent" if not report["exists"] else "unreadable" if
-                            problem not in (cachefiles.UNTRUSTED,
-                                            cachefiles.UNTRUSTED_DIRECTORY)
-                            else f"ignored: it {problem}")
+        report["status"] = (
+            "absent"
+            if not report["exists"]
+            else "unreadable"
+            if problem not in (cachefiles.UNTRUSTED, cachefiles.UNTRUSTED_DIRECTORY)
+            else f"ignored: it {problem}"
+        )
         return report
     try:
         dist_paths = [d["path"] for d in document["distributions"]]
-        current = (document.get("key") == key
-                   and fingerprint(key["path"], dist_paths)[0] == document["fingerprint"])
+        current = (
+            document.get("key") == key
+            and fingerprint(key["path"], dist_paths)[0] == document["fingerprint"]
+        )
         report["status"] = "current" if current else "stale (the next command rescans)"
         report["age_seconds"] = max(0.0, (time.time_ns() - int(document["created"])) / 1e9)
         report["entries"] = [
-            {"name": ep.name, "group": ep.group, "value": ep.value,
-             "distribution": ep.dist.name if ep.dist else None,
-             "version": ep.dist.version if ep.dist else None,
-             "requires_omi": ep.dist.requires_omi if ep.dist else []}
-            for eps in _entry_points_from(document).values() for ep in eps
+            {
+                "name": ep.name,
+                "group": ep.group,
+                "value": ep.value,
+                "distribution": ep.dist.name if ep.dist else None,
+                "version": ep.dist.version if ep.dist else None,
+                "requires_omi": ep.dist.requires_omi if ep.dist else [],
+            }
+            for eps in _entry_points_from(document).values()
+            for ep in eps
         ]
     except (KeyError, TypeError, ValueError, IndexError, AttributeError):
         report["status"] = "unreadable"
     return report
 
 
-def clear() -> List[str]:
+def clear() -> list[str]:
     """Remove every plugin index in the cache directory (of every interpreter), and any
     writer's temporary file; return them."""
     return sorted(cachefiles.prune(cachefiles.cache_dir(), KIND, max_files=0))

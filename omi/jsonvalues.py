@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any
 
 __all__ = ["MAX_JSON_DEPTH", "json_problem"]
 
@@ -11,7 +11,7 @@ __all__ = ["MAX_JSON_DEPTH", "json_problem"]
 MAX_JSON_DEPTH = 32
 
 
-def json_problem(value: Any, path: str, depth: int = 0) -> Optional[str]:
+def json_problem(value: Any, path: str, depth: int = 0) -> str | None:
     """What keeps `value` from being stored as JSON and read back unchanged, naming where it is
     (e.g. "metadata['a'][0] has type set, ..."), or None when it is plain JSON data.
 
@@ -22,28 +22,38 @@ def json_problem(value: Any, path: str, depth: int = 0) -> Optional[str]:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError as error:
-            return (f"{path} is not valid UTF-8 text: lone surrogate "
-                    f"U+{ord(value[error.start]):04X} at index {error.start}; decode bytes "
-                    f"with errors='strict' or 'replace', not 'surrogateescape'")
+            return (
+                f"{path} is not valid UTF-8 text: lone surrogate "
+                f"U+{ord(value[error.start]):04X} at index {error.start}; decode bytes "
+                f"with errors='strict' or 'replace', not 'surrogateescape'"
+            )
         return None
     if value is None or isinstance(value, int):  # bool is an int
         return None
     if isinstance(value, float):
-        return None if math.isfinite(value) else (
-            f"{path} is {value!r}, which JSON cannot hold; use a finite number or None")
+        return (
+            None
+            if math.isfinite(value)
+            else (f"{path} is {value!r}, which JSON cannot hold; use a finite number or None")
+        )
     if not isinstance(value, (dict, list, tuple)):
-        return (f"{path} has type {type(value).__name__}, which JSON cannot hold; use str, "
-                f"int, float, bool, None, list or dict")
+        return (
+            f"{path} has type {type(value).__name__}, which JSON cannot hold; use str, "
+            f"int, float, bool, None, list or dict"
+        )
     if depth == MAX_JSON_DEPTH:
         return f"{path} nests more than {MAX_JSON_DEPTH} levels deep; flatten it"
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                return (f"{path} has the key {key!r} ({type(key).__name__}); JSON keys are "
-                        f"strings, e.g. {str(key)!r}")
+                return (
+                    f"{path} has the key {key!r} ({type(key).__name__}); JSON keys are "
+                    f"strings, e.g. {str(key)!r}"
+                )
             where = f"{path}[{key!r}]"
-            problem = json_problem(key, f"the key of {where}") or json_problem(item, where,
-                                                                              depth + 1)
+            problem = json_problem(key, f"the key of {where}") or json_problem(
+                item, where, depth + 1
+            )
             if problem:
                 return problem
         return None

@@ -7,10 +7,17 @@ loading (omi.plugins, which re-exports all of this).
 
 from __future__ import annotations
 
-from typing import Dict, NamedTuple
+from typing import NamedTuple
 
-__all__ = ["GROUPS", "GROUP_TITLES", "KINDS", "KIND_NAMES", "PLUGIN_GROUPS", "PluginKind",
-           "kind_of"]
+__all__ = [
+    "GROUPS",
+    "GROUP_TITLES",
+    "KINDS",
+    "KIND_NAMES",
+    "PLUGIN_GROUPS",
+    "PluginKind",
+    "kind_of",
+]
 
 
 class PluginKind(NamedTuple):
@@ -37,14 +44,36 @@ class PluginKind(NamedTuple):
 
 
 KINDS: tuple[PluginKind, ...] = (
-    PluginKind("embedding", "omi.embedding_providers", "Embedding Providers",
-               ("omi.embeddings", "EmbeddingProvider"), "Embedder", "embedding", "provider",
-               "embedding provider"),
-    PluginKind("storage", "omi.storage_backends", "Storage Backends",
-               ("omi.storage", "StorageBackend"), "Backend", "storage", "backend",
-               "storage backend"),
-    PluginKind("event", "omi.event_handlers", "Event Handlers",
-               ("omi.events", "EventHandler"), "Handler", "events", "name", "event handler"),
+    PluginKind(
+        "embedding",
+        "omi.embedding_providers",
+        "Embedding Providers",
+        ("omi.embeddings", "EmbeddingProvider"),
+        "Embedder",
+        "embedding",
+        "provider",
+        "embedding provider",
+    ),
+    PluginKind(
+        "storage",
+        "omi.storage_backends",
+        "Storage Backends",
+        ("omi.storage", "StorageBackend"),
+        "Backend",
+        "storage",
+        "backend",
+        "storage backend",
+    ),
+    PluginKind(
+        "event",
+        "omi.event_handlers",
+        "Event Handlers",
+        ("omi.events", "EventHandler"),
+        "Handler",
+        "events",
+        "name",
+        "event handler",
+    ),
 )
 KIND_NAMES: tuple[str, ...] = tuple(kind.name for kind in KINDS)
 
@@ -58,6 +87,6 @@ def kind_of(name_or_group: str) -> PluginKind:
 
 
 #: Short name -> entry-point group, as the earlier OMI release exposed it.
-PLUGIN_GROUPS: Dict[str, str] = {kind.short_group: kind.group for kind in KINDS}
+PLUGIN_GROUPS: dict[str, str] = {kind.short_group: kind.group for kind in KINDS}
 GROUPS: tuple[str, ...] = tuple(kind.group for kind in KINDS)
-GROUP_TITLES: Dict[str, str] = {kind.group: kind.title for kind in KINDS}
+GROUP_TITLES: dict[str, str] = {kind.group: kind.title for kind in KINDS}

@@ -12,7 +12,7 @@ import sys
 import types
 import weakref
 from importlib import import_module
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any
 
 from omi.errors import PluginError
 from omi.kinds import (
@@ -61,9 +61,10 @@ def _log(level: int, message: str, *args: Any) -> None:
     if logging is not None:
         logging.getLogger(__name__).log(level, message, *args)
 
+
 SUPPORTED_INTERFACE_VERSIONS: tuple[str, ...] = ("1.0",)
 
-_GROUP_ALIASES: Dict[str, str] = {
+_GROUP_ALIASES: dict[str, str] = {
     **{group: group for group in GROUPS},
     **PLUGIN_GROUPS,
     **{kind.name: kind.group for kind in KINDS},
@@ -103,7 +104,7 @@ def resolve_group(group: str) -> str:
         ) from None
 
 
-def base_class_for(group: str) -> Optional[type]:
+def base_class_for(group: str) -> type | None:
     """The interface every plugin of `group` must implement (None for a foreign group)."""
     kind = next((kind for kind in KINDS if kind.group == group), None)
     return None if kind is None else interface_class(kind)
@@ -134,7 +135,7 @@ def _dist_facts(entry_point: metadata.EntryPoint) -> Facts:
         return UNKNOWN
     facts = getattr(dist, "omi_facts", None) or _DIST_FACTS.get(dist)  # the index knows them
     if facts is None:
-        broken: List[str] = []
+        broken: list[str] = []
         facts = _DIST_FACTS[dist] = distribution_facts(metadata_text(dist, broken))
         report_broken(broken)
     return facts
@@ -150,7 +151,7 @@ def distribution_version(entry_point: metadata.EntryPoint) -> str:
     return _dist_facts(entry_point).version
 
 
-def required_omi(entry_point: metadata.EntryPoint) -> List[str]:
+def required_omi(entry_point: metadata.EntryPoint) -> list[str]:
     """The Requires-Dist lines naming omi-openclaw of the distribution of `entry_point`."""
     return list(_dist_facts(entry_point).requires_omi)
 
@@ -169,7 +170,7 @@ def _sort_key(entry_point: metadata.EntryPoint) -> tuple[bool, str, str]:
     return (not is_builtin(entry_point), entry_point.name, distribution_name(entry_point))
 
 
-def _entry_points_by_group(groups: tuple[str, ...]) -> Dict[str, List[metadata.EntryPoint]]:
+def _entry_points_by_group(groups: tuple[str, ...]) -> dict[str, list[metadata.EntryPoint]]:
     """The installed entry points of `groups`, unsorted; for OMI's own groups, also those
     of groups that are near misses of them (keyed by the group they are really in)."""
     if set(groups) <= set(GROUPS):
@@ -178,15 +179,16 @@ def _entry_points_by_group(groups: tuple[str, ...]) -> Dict[str, List[metadata.E
         return index.entry_points(GROUPS)  # all three: one index, whatever `groups` asks
     from omi.distributions import report_broken, scan_entry_points
 
-    broken: List[str] = []
+    broken: list[str] = []
     scan = scan_entry_points(broken)  # one scan of sys.path, whatever the number of groups
     report_broken(broken)
     return {name: list(scan.select(group=name)) for name in groups}
 
 
-def _sorted_groups(every: Dict[str, List[metadata.EntryPoint]],
-                   groups: tuple[str, ...]) -> Dict[str, List[metadata.EntryPoint]]:
-    found: Dict[str, List[metadata.EntryPoint]] = {}
+def _sorted_groups(
+    every: dict[str, list[metadata.EntryPoint]], groups: tuple[str, ...]
+) -> dict[str, list[metadata.EntryPoint]]:
+    found: dict[str, list[metadata.EntryPoint]] = {}
     for name in groups:
         entry_points = sorted(every[name], key=_sort_key)
         _log(_DEBUG, "Discovered %d plugins in group '%s'", len(entry_points), name)
@@ -194,7 +196,7 @@ def _sorted_groups(every: Dict[str, List[metadata.EntryPoint]],
     return found
 
 
-def discover_plugins(group: Optional[str] = None) -> Dict[str, List[metadata.EntryPoint]]:
+def discover_plugins(group: str | None = None) -> dict[str, list[metadata.EntryPoint]]:
     """Map each group (all three, or just `group`) to its installed entry points.
 
     A group with nothing installed maps to an empty list. Modules are not imported. OMI's
@@ -206,9 +208,9 @@ def discover_plugins(group: Optional[str] = None) -> Dict[str, List[metadata.Ent
 
 
 def _near_misses(
-    every: Dict[str, List[metadata.EntryPoint]],
-) -> List[tuple[metadata.EntryPoint, str]]:
-    found: List[tuple[metadata.EntryPoint, str]] = []
+    every: dict[str, list[metadata.EntryPoint]],
+) -> list[tuple[metadata.EntryPoint, str]]:
+    found: list[tuple[metadata.EntryPoint, str]] = []
     others = [group for group in every if group not in GROUPS]
     if not others:  # the usual case: omi.diagnosis is not even imported
         return found
@@ -221,12 +223,12 @@ def _near_misses(
     return sorted(found, key=lambda pair: _sort_key(pair[0]))
 
 
-def discover_group(group: str) -> List[metadata.EntryPoint]:
+def discover_group(group: str) -> list[metadata.EntryPoint]:
     """The entry points installed in one group (an empty list when there are none)."""
     return discover_plugins(group)[group]
 
 
-def skip_reason(entry_point: metadata.EntryPoint) -> Optional[str]:
+def skip_reason(entry_point: metadata.EntryPoint) -> str | None:
     """Why OMI_LOAD_PLUGINS keeps this plugin from loading, or None when it may load.
 
     The switch lists plugin or distribution names, comma-separated; set but empty means no
@@ -246,7 +248,7 @@ def skip_reason(entry_point: metadata.EntryPoint) -> Optional[str]:
 # --- validation -----------------------------------------------------------------------------
 
 
-def validate_plugin(plugin: Any, expected_base_class: Optional[type] = None) -> None:
+def validate_plugin(plugin: Any, expected_base_class: type | None = None) -> None:
     """Check a plugin class against its interface; raise PluginValidationError if it fails.
 
     The checks run in the specification's order: `interface_version` present, version
@@ -298,9 +300,16 @@ def validate_plugin(plugin: Any, expected_base_class: Optional[type] = None) -> 
             f"{name} does not implement the abstract methods of {base.__name__}: "
             f"{', '.join(missing)}; implement each of them"
         )
-    wrong = next(filter(None, (_uncallable(plugin, base, method)
-                               for method in sorted(getattr(base, "__abstractmethods__", ())))),
-                 None)
+    wrong = next(
+        filter(
+            None,
+            (
+                _uncallable(plugin, base, method)
+                for method in sorted(getattr(base, "__abstractmethods__", ()))
+            ),
+        ),
+        None,
+    )
     if wrong:
         raise PluginValidationError(wrong)
     _log(_DEBUG, "Plugin '%s' passed validation (interface_version=%s)", name, version)
@@ -309,7 +318,7 @@ def validate_plugin(plugin: Any, expected_base_class: Optional[type] = None) -> 
 _VARARGS = 0x04  # inspect.CO_VARARGS, without importing inspect on every plugin load
 
 
-def _uncallable(plugin: type, base: type, method: str) -> Optional[str]:
+def _uncallable(plugin: type, base: type, method: str) -> str | None:
     """Why OMI cannot call `plugin`'s `method` as the interface declares it (with each of its
     parameters, positionally, as the host does), or None. Only a plain function defined in a
     class body is read: a decorated method (`*args, **kwargs`), a staticmethod or anything
@@ -320,28 +329,33 @@ def _uncallable(plugin: type, base: type, method: str) -> Optional[str]:
         return None
     code, count = defined.__code__, wanted.__code__.co_argcount  # `self` included
     required = code.co_argcount - len(defined.__defaults__ or ())
-    keyword_only = set(code.co_varnames[code.co_argcount:][:code.co_kwonlyargcount])
+    keyword_only = set(code.co_varnames[code.co_argcount :][: code.co_kwonlyargcount])
     required_keywords = sorted(keyword_only - set(defined.__kwdefaults__ or {}))
     if required_keywords:
-        return (f"{plugin.__name__}.{method}() needs the keyword argument"
-                f"{'s' if len(required_keywords) > 1 else ''} {', '.join(required_keywords)}, "
-                f"which OMI never passes; give {'them' if len(required_keywords) > 1 else 'it'}"
-                f" a default")
+        return (
+            f"{plugin.__name__}.{method}() needs the keyword argument"
+            f"{'s' if len(required_keywords) > 1 else ''} {', '.join(required_keywords)}, "
+            f"which OMI never passes; give {'them' if len(required_keywords) > 1 else 'it'}"
+            f" a default"
+        )
     if (code.co_argcount >= count or code.co_flags & _VARARGS) and required <= count:
         return None
-    return (f"{plugin.__name__}.{method}({_parameters(defined)}) cannot be called as "
-            f"{base.__name__}.{method}({_parameters(wanted)}) is, which is how OMI calls it; "
-            f"give it the interface's parameters: def {method}({_parameters(wanted)})")
+    return (
+        f"{plugin.__name__}.{method}({_parameters(defined)}) cannot be called as "
+        f"{base.__name__}.{method}({_parameters(wanted)}) is, which is how OMI calls it; "
+        f"give it the interface's parameters: def {method}({_parameters(wanted)})"
+    )
 
 
 def _parameters(function: types.FunctionType) -> str:
     """A function's positional parameters as written: `self, query, limit=10`."""
     code = function.__code__
-    names = list(code.co_varnames[:code.co_argcount])
+    names = list(code.co_varnames[: code.co_argcount])
     defaults = list(function.__defaults__ or ())
     first = len(names) - len(defaults)  # the first parameter with a default
-    shown = names[:first] + [f"{name}={defaults[index]!r}"
-                             for index, name in enumerate(names[first:])]
+    shown = names[:first] + [
+        f"{name}={defaults[index]!r}" for index, name in enumerate(names[first:])
+    ]
     if code.co_flags & _VARARGS:
         shown.append(f"*{code.co_varnames[code.co_argcount + code.co_kwonlyargcount]}")
     return ", ".join(shown)
@@ -354,7 +368,7 @@ def _describe_source(entry_point: metadata.EntryPoint) -> str:
     return f"{distribution_name(entry_point)} {distribution_version(entry_point)}"
 
 
-def _not_found(group: str, name: str, installed: List[str]) -> PluginLoadError:
+def _not_found(group: str, name: str, installed: list[str]) -> PluginLoadError:
     import difflib  # only on this error path: keeps loading cheap
 
     parts = [f"Plugin '{name}' not found in group '{group}'"]
@@ -362,12 +376,13 @@ def _not_found(group: str, name: str, installed: List[str]) -> PluginLoadError:
     if close:
         parts.append(f"did you mean '{close[0]}'?")
     parts.append(f"installed: {', '.join(installed) if installed else '(none)'}")
-    parts.append(why_not_found(name)
-                 or "check the entry points in pyproject.toml and run pip install -e .")
+    parts.append(
+        why_not_found(name) or "check the entry points in pyproject.toml and run pip install -e ."
+    )
     return PluginLoadError("; ".join(parts))
 
 
-def why_not_found(name: str) -> Optional[str]:
+def why_not_found(name: str) -> str | None:
     """Why the plugin `name` was not found where it was looked for, when the cause is a common
     mistake: it is in another of OMI's groups, it is registered under a near miss of one, or
     the project in the working directory declares it but is not installed for this
@@ -378,17 +393,21 @@ def why_not_found(name: str) -> Optional[str]:
     for group in GROUPS:
         for entry_point in every[group]:
             if entry_point.name == name:
-                return (f"{_describe_source(entry_point)} registers it in group '{group}': "
-                        f"ask for it there")
+                return (
+                    f"{_describe_source(entry_point)} registers it in group '{group}': "
+                    f"ask for it there"
+                )
     for entry_point, intended in _near_misses(every):
         if entry_point.name == name:
-            return (f"{_describe_source(entry_point)} has it "
-                    f"{diagnosis.misplaced(entry_point.group, intended)}")
+            return (
+                f"{_describe_source(entry_point)} has it "
+                f"{diagnosis.misplaced(entry_point.group, intended)}"
+            )
     return diagnosis.project_here(name, GROUPS)
 
 
 def select_entry_point(
-    group: str, name: str, entry_points: List[metadata.EntryPoint]
+    group: str, name: str, entry_points: list[metadata.EntryPoint]
 ) -> metadata.EntryPoint:
     """Pick the one entry point called `name`; raise if it is missing, doubled or switched off."""
     matches = [ep for ep in entry_points if ep.name == name]
@@ -412,7 +431,7 @@ def select_entry_point(
     return entry_point
 
 
-def _may_load(same_name: List[metadata.EntryPoint]) -> List[metadata.EntryPoint]:
+def _may_load(same_name: list[metadata.EntryPoint]) -> list[metadata.EntryPoint]:
     """Entry points of one name, less those OMI_LOAD_PLUGINS keeps out when that leaves one:
     naming one of two distributions that register a name settles which one loads."""
     allowed = [ep for ep in same_name if skip_reason(ep) is None]
@@ -429,7 +448,8 @@ def import_plugin(entry_point: metadata.EntryPoint) -> Any:
             f"Plugin '{entry_point.name}' from {_describe_source(entry_point)} names "
             f"{entry_point.value!r}, which is not a module with an optional ':attribute' "
             f"(e.g. my_plugin.provider:MyEmbedder); fix the entry point in the plugin's "
-            f"pyproject.toml and reinstall it")
+            f"pyproject.toml and reinstall it"
+        )
     try:
         return entry_point.load()
     except (Exception, SystemExit) as error:
@@ -446,8 +466,8 @@ def import_plugin(entry_point: metadata.EntryPoint) -> Any:
 def _load(
     group: str,
     name: str,
-    entry_points: List[metadata.EntryPoint],
-    expected_base_class: Optional[type],
+    entry_points: list[metadata.EntryPoint],
+    expected_base_class: type | None,
 ) -> type:
     entry_point = select_entry_point(group, name, entry_points)
     plugin = import_plugin(entry_point)
@@ -463,7 +483,7 @@ def _load(
     return plugin
 
 
-def load_plugin(group: str, name: str, expected_base_class: Optional[type] = None) -> type:
+def load_plugin(group: str, name: str, expected_base_class: type | None = None) -> type:
     """Import and validate the plugin `name` of `group`, and return its class.
 
     The base class defaults to the group's interface. Raises PluginLoadError when the
@@ -481,8 +501,20 @@ class PluginInfo:
 
     # Not a dataclass: importing dataclasses (and inspect) costs a warm `plugins list` 9 ms of 48.
 
-    __slots__ = ("name", "group", "module", "attr", "version", "interface_version", "loaded",
-                 "error", "distribution", "skipped", "requires_omi", "conflict")
+    __slots__ = (
+        "name",
+        "group",
+        "module",
+        "attr",
+        "version",
+        "interface_version",
+        "loaded",
+        "error",
+        "distribution",
+        "skipped",
+        "requires_omi",
+        "conflict",
+    )
 
     def __init__(
         self,
@@ -490,14 +522,14 @@ class PluginInfo:
         group: str,
         module: str,
         attr: str,
-        version: Optional[str] = None,
-        interface_version: Optional[str] = None,
+        version: str | None = None,
+        interface_version: str | None = None,
         loaded: bool = False,
-        error: Optional[str] = None,
-        distribution: Optional[str] = None,
-        skipped: Optional[str] = None,
-        requires_omi: Optional[List[str]] = None,
-        conflict: Optional[str] = None,
+        error: str | None = None,
+        distribution: str | None = None,
+        skipped: str | None = None,
+        requires_omi: list[str] | None = None,
+        conflict: str | None = None,
     ) -> None:
         self.name = name
         self.group = group
@@ -542,7 +574,7 @@ class PluginInfo:
         """True for the plugins omi-openclaw itself ships."""
         return _normalize(self.distribution or "") == OWN_DISTRIBUTION
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """This plugin as one entry of `omi plugins list --format json`."""
         fields = {field: getattr(self, field) for field in self.__slots__}
         return {**fields, "class_name": self.class_name, "status": self.status}
@@ -556,29 +588,29 @@ class PluginRegistry:
     """
 
     def __init__(self) -> None:
-        self._entry_points: Dict[str, List[metadata.EntryPoint]] = {}
-        self._classes: Dict[tuple[str, str], type] = {}
-        self._errors: Dict[tuple[str, str], str] = {}
-        self._rejected: Dict[tuple[str, str], Any] = {}  # imported but failed validation
-        self._misplaced: List[tuple[metadata.EntryPoint, str]] = []  # (entry point, intended)
+        self._entry_points: dict[str, list[metadata.EntryPoint]] = {}
+        self._classes: dict[tuple[str, str], type] = {}
+        self._errors: dict[tuple[str, str], str] = {}
+        self._rejected: dict[tuple[str, str], Any] = {}  # imported but failed validation
+        self._misplaced: list[tuple[metadata.EntryPoint, str]] = []  # (entry point, intended)
         #: Seconds each load took (import and validation), by (group, name): what
         #: `python -X importtime` would charge the plugin, for `plugins list --verbose`.
-        self.import_seconds: Dict[tuple[str, str], float] = {}
+        self.import_seconds: dict[tuple[str, str], float] = {}
 
-    def discover_all(self) -> Dict[str, List[metadata.EntryPoint]]:
+    def discover_all(self) -> dict[str, list[metadata.EntryPoint]]:
         """Scan the environment for every group's entry points (again, if called again)."""
         every = _entry_points_by_group(GROUPS)
         self._entry_points = _sorted_groups(every, GROUPS)
         self._misplaced = _near_misses(every)
         return dict(self._entry_points)
 
-    def misplaced(self, groups: tuple[str, ...] = GROUPS) -> List[tuple[PluginInfo, str]]:
+    def misplaced(self, groups: tuple[str, ...] = GROUPS) -> list[tuple[PluginInfo, str]]:
         """The plugins OMI does not load because they are registered under a near miss of
         one of `groups` ('omi.embedding_provider'), each with the group it was meant to be in;
         each one's `error` says so. Nothing is imported."""
         if not self._entry_points:
             self.discover_all()
-        found: List[tuple[PluginInfo, str]] = []
+        found: list[tuple[PluginInfo, str]] = []
         for entry_point, intended in self._misplaced:
             if intended in groups:
                 from omi.diagnosis import misplaced  # only when there is one: an error path
@@ -588,7 +620,7 @@ class PluginRegistry:
                 found.append((info, intended))
         return found
 
-    def _group(self, group: str) -> List[metadata.EntryPoint]:
+    def _group(self, group: str) -> list[metadata.EntryPoint]:
         if group not in self._entry_points:
             if not self._entry_points and group in GROUPS:
                 self.discover_all()
@@ -596,20 +628,23 @@ class PluginRegistry:
                 self._entry_points.update(discover_plugins(group))
         return self._entry_points[group]
 
-    def get_plugins(self, group: str) -> Dict[str, PluginInfo]:
+    def get_plugins(self, group: str) -> dict[str, PluginInfo]:
         """The plugins of `group` by name, discovering on first use; nothing is imported."""
-        by_name: Dict[str, List[metadata.EntryPoint]] = {}
+        by_name: dict[str, list[metadata.EntryPoint]] = {}
         for entry_point in self._group(group):
             by_name.setdefault(entry_point.name, []).append(entry_point)
-        return {name: self._plugin_info(group, same_name if len(same_name) == 1
-                                 else _may_load(same_name))
-                for name, same_name in by_name.items()}
+        return {
+            name: self._plugin_info(
+                group, same_name if len(same_name) == 1 else _may_load(same_name)
+            )
+            for name, same_name in by_name.items()
+        }
 
-    def list_all(self) -> Dict[str, Dict[str, PluginInfo]]:
+    def list_all(self) -> dict[str, dict[str, PluginInfo]]:
         """`get_plugins` for each of the three groups."""
         return {group: self.get_plugins(group) for group in GROUPS}
 
-    def load(self, group: str, name: str, expected_base_class: Optional[type] = None) -> type:
+    def load(self, group: str, name: str, expected_base_class: type | None = None) -> type:
         """Load, validate and cache a plugin class; a cached class is returned at once."""
         key = (group, name)
         if key in self._classes:
@@ -635,13 +670,13 @@ class PluginRegistry:
     def is_loaded(self, group: str, name: str) -> bool:
         return (group, name) in self._classes
 
-    def load_all(self, group: Optional[str] = None) -> Dict[str, Dict[str, PluginInfo]]:
+    def load_all(self, group: str | None = None) -> dict[str, dict[str, PluginInfo]]:
         """Try to load every plugin (of `group`, or of all groups) and report each outcome.
 
         Plugins switched off by OMI_LOAD_PLUGINS are reported as skipped, not imported.
         """
         groups = GROUPS if group is None else (group,)
-        report: Dict[str, Dict[str, PluginInfo]] = {}
+        report: dict[str, dict[str, PluginInfo]] = {}
         for name in groups:
             for plugin_name, info in self.get_plugins(name).items():
                 if info.skipped is None and not self.is_loaded(name, plugin_name):
@@ -652,7 +687,7 @@ class PluginRegistry:
             report[name] = self.get_plugins(name)
         return report
 
-    def _plugin_info(self, group: str, same_name: List[metadata.EntryPoint]) -> PluginInfo:
+    def _plugin_info(self, group: str, same_name: list[metadata.EntryPoint]) -> PluginInfo:
         """The record of one plugin name, from the entry points that may load under it."""
         entry_point = same_name[0]
         key = (group, entry_point.name)
@@ -682,6 +717,6 @@ class PluginRegistry:
         )
 
 
-def _declared_version(plugin: Any) -> Optional[str]:
+def _declared_version(plugin: Any) -> str | None:
     version = getattr(plugin, "interface_version", None) if plugin is not None else None
     return None if version is None else str(version)

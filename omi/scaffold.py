@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from omi import __version__
 from omi.errors import ScaffoldError
@@ -26,10 +26,11 @@ from omi.kinds import KINDS
 from omi.record import record_rendering
 
 #: Plugin type -> (entry-point group, class-name suffix), derived from the table of kinds.
-PLUGIN_TYPES: Dict[str, tuple[str, str]] = {kind.name: (kind.group, kind.suffix)
-                                            for kind in KINDS}
-NAME_RULE = ("lowercase letters, digits and single hyphens, starting with a letter, "
-             "2-40 characters, not a Python keyword")
+PLUGIN_TYPES: dict[str, tuple[str, str]] = {kind.name: (kind.group, kind.suffix) for kind in KINDS}
+NAME_RULE = (
+    "lowercase letters, digits and single hyphens, starting with a letter, "
+    "2-40 characters, not a Python keyword"
+)
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 # A PEP 440 public version without epoch or local part: what PyPI takes and authors write.
 VERSION_PATTERN = re.compile(r"\d+(?:\.\d+)*(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?")
@@ -111,15 +112,16 @@ def templates_root() -> Path:
     for candidate in (here / "templates", here.parent / "templates"):
         if (candidate / "embedding" / "cookiecutter.json").is_file():
             return candidate
-    raise FileNotFoundError(f"omi-openclaw's templates are missing (looked in {here}); "
-                            f"reinstall omi-openclaw")
+    raise FileNotFoundError(
+        f"omi-openclaw's templates are missing (looked in {here}); reinstall omi-openclaw"
+    )
 
 
 #: The answers whose default is a git setting, when git has one.
 GIT_DEFAULTS = {"author": "user.name", "email": "user.email"}
 
 
-def git_identity() -> Dict[str, str]:
+def git_identity() -> dict[str, str]:
     """author and email from `git config`, where git and the settings exist."""
     from omi.git import config_value
 
@@ -132,21 +134,27 @@ def refuse_taken_name(names: PluginNames) -> None:
     the entry point the new plugin would: installed beside it, one would shadow the other."""
     from omi.plugins import discover_group, distribution_name, kind_of
 
-    owners = sorted({distribution_name(entry_point) for entry_point in discover_group(names.group)
-                     if entry_point.name == names.name})
+    owners = sorted(
+        {
+            distribution_name(entry_point)
+            for entry_point in discover_group(names.group)
+            if entry_point.name == names.name
+        }
+    )
     if owners:
         noun = kind_of(names.plugin_type).noun
         article = "an" if noun[0] in "aeiou" else "a"
-        raise ScaffoldError(f"'{names.name}' is already {article} {noun} ({', '.join(owners)}); "
-                            f"pick another name")
+        raise ScaffoldError(
+            f"'{names.name}' is already {article} {noun} ({', '.join(owners)}); pick another name"
+        )
 
 
-def settable_defaults() -> Dict[str, str]:
+def settable_defaults() -> dict[str, str]:
     """Each variable --set may give, with its default as `omi plugins new --help` shows it: a
     default that differs by plugin type is given for each type."""
     from omi.templating import template_context
 
-    shown: Dict[str, Dict[str, str]] = {}
+    shown: dict[str, dict[str, str]] = {}
     for plugin_type in PLUGIN_TYPES:
         defaults = template_variables(templates_root() / plugin_type)
         values = template_context(defaults, {})
@@ -159,9 +167,12 @@ def settable_defaults() -> Dict[str, str]:
             if key in GIT_DEFAULTS:
                 text = f"git config {GIT_DEFAULTS[key]}, else {text}"
             shown.setdefault(key, {})[plugin_type] = text
-    return {key: next(iter(by_type.values())) if len(set(by_type.values())) == 1
-            else "; ".join(f"{plugin_type}: {text}" for plugin_type, text in by_type.items())
-            for key, by_type in shown.items()}
+    return {
+        key: next(iter(by_type.values()))
+        if len(set(by_type.values())) == 1
+        else "; ".join(f"{plugin_type}: {text}" for plugin_type, text in by_type.items())
+        for key, by_type in shown.items()
+    }
 
 
 @dataclass
@@ -170,14 +181,15 @@ class Rendered:
 
     names: PluginNames
     project_dir: Path
-    files: List[str] = field(default_factory=list)
-    answers: Dict[str, Any] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    answers: dict[str, Any] = field(default_factory=dict)
 
 
-def template_variables(template: Path) -> Dict[str, Any]:
+def template_variables(template: Path) -> dict[str, Any]:
     """The variables of a template and their defaults, from its cookiecutter.json."""
-    variables: Dict[str, Any] = json.loads((template / "cookiecutter.json").read_text(
-        encoding="utf-8"))
+    variables: dict[str, Any] = json.loads(
+        (template / "cookiecutter.json").read_text(encoding="utf-8")
+    )
     return variables
 
 
@@ -185,10 +197,10 @@ def new_plugin(
     plugin_type: str,
     name: str,
     output_dir: os.PathLike[str] | str = ".",
-    variables: Optional[Dict[str, str]] = None,
+    variables: dict[str, str] | None = None,
     no_input: bool = True,
     dry_run: bool = False,
-    template_dir: Optional[Path] = None,
+    template_dir: Path | None = None,
     git: bool = False,
 ) -> Rendered:
     """Render `omi-<type>-<name>` into `output_dir` and write its answers file.
@@ -217,8 +229,9 @@ def new_plugin(
     try:
         rendered_path = render_tree(template, context, scratch)
         answers = record_rendering(rendered_path, rendered_answers)
-        files = sorted(str(p.relative_to(rendered_path)) for p in rendered_path.rglob("*")
-                       if p.is_file())
+        files = sorted(
+            str(p.relative_to(rendered_path)) for p in rendered_path.rglob("*") if p.is_file()
+        )
         if not dry_run:
             if git:  # before the move: a commit git refuses leaves nothing
                 _commit_rendering(rendered_path, names, context)
@@ -228,8 +241,9 @@ def new_plugin(
     return Rendered(names, target, files, answers)
 
 
-def _destination(names: PluginNames, output_dir: os.PathLike[str] | str,
-                 dry_run: bool) -> tuple[Path, Path]:
+def _destination(
+    names: PluginNames, output_dir: os.PathLike[str] | str, dry_run: bool
+) -> tuple[Path, Path]:
     """The output directory and the project's place in it; ScaffoldError when the place is
     taken or (unless `dry_run`) the directory cannot be written."""
     output = Path(output_dir).expanduser().resolve()
@@ -237,29 +251,39 @@ def _destination(names: PluginNames, output_dir: os.PathLike[str] | str,
     if target.exists() or target.is_symlink():  # a dangling symlink is in the way too
         raise _exists(target)
     if not dry_run and (not output.is_dir() or not os.access(output, os.W_OK)):
-        raise ScaffoldError(f"Cannot write to {output}: not a writable directory; "
-                            f"create it or pass another -o DIR")
+        raise ScaffoldError(
+            f"Cannot write to {output}: not a writable directory; create it or pass another -o DIR"
+        )
     return output, target
 
 
-def _checked_variables(defaults: Dict[str, Any], given: Dict[str, str],
-                       names: PluginNames) -> Dict[str, Any]:
+def _checked_variables(
+    defaults: dict[str, Any], given: dict[str, str], names: PluginNames
+) -> dict[str, Any]:
     """The variables given for the template, checked against it, with the names added."""
     unknown = sorted(key for key in given if key not in defaults or key.startswith("_"))
     if unknown:
         settable = sorted(key for key in defaults if not key.startswith("_"))
-        raise ScaffoldError(f"Unknown template variable(s) {', '.join(unknown)}; "
-                            f"settable: {', '.join(settable)}")
+        raise ScaffoldError(
+            f"Unknown template variable(s) {', '.join(unknown)}; settable: {', '.join(settable)}"
+        )
     _check_values(given)
     choices = defaults.get("license")
     if isinstance(choices, list) and given.get("license", choices[0]) not in choices:
-        raise ScaffoldError(f"Unknown license '{given['license']}'; choose one of: "
-                            f"{', '.join(choices)}")
+        raise ScaffoldError(
+            f"Unknown license '{given['license']}'; choose one of: {', '.join(choices)}"
+        )
     # The names come from `names`, overriding the templates' own Jinja derivation of them
     # (which serves plain `cookiecutter` runs), so one function decides every name.
-    return {**given, "__plugin_name": names.name, "__dist_name": names.distribution,
-            "__import_name": names.import_name, "__class_name": names.class_name,
-            "__omi_version": __version__, "__omi_requirement": omi_requirement()}
+    return {
+        **given,
+        "__plugin_name": names.name,
+        "__dist_name": names.distribution,
+        "__import_name": names.import_name,
+        "__class_name": names.class_name,
+        "__omi_version": __version__,
+        "__omi_requirement": omi_requirement(),
+    }
 
 
 def _scratch(output: Path, inside: bool) -> Path:
@@ -268,22 +292,27 @@ def _scratch(output: Path, inside: bool) -> Path:
     try:
         return Path(tempfile.mkdtemp(prefix=".omi-new-", dir=output if inside else None))
     except OSError as error:  # os.access said yes (root, read-only mounts, /proc, ...)
-        raise ScaffoldError(f"Cannot write to {output}: {error.strerror}; pass another "
-                            f"-o DIR") from None
+        raise ScaffoldError(
+            f"Cannot write to {output}: {error.strerror}; pass another -o DIR"
+        ) from None
 
 
-def _commit_rendering(project: Path, names: PluginNames, context: Dict[str, Any]) -> None:
+def _commit_rendering(project: Path, names: PluginNames, context: dict[str, Any]) -> None:
     """The project's first commit, by the author answers where git knows nobody."""
     from omi.git import commit_everything
 
     identity = {setting: str(context[key]) for key, setting in GIT_DEFAULTS.items()}
-    commit_everything(project, f"Create {names.distribution} with omi plugins new "
-                               f"(omi-openclaw {__version__})", identity)
+    commit_everything(
+        project,
+        f"Create {names.distribution} with omi plugins new (omi-openclaw {__version__})",
+        identity,
+    )
 
 
 def _exists(target: Path) -> ScaffoldError:
-    return ScaffoldError(f"{target} already exists; choose another NAME or -o DIR "
-                         f"(omi plugins new never overwrites)")
+    return ScaffoldError(
+        f"{target} already exists; choose another NAME or -o DIR (omi plugins new never overwrites)"
+    )
 
 
 def _move_into_place(rendered: Path, target: Path) -> None:
@@ -303,26 +332,34 @@ def check_answer(key: str, value: Any) -> None:
     repository URL (quotes and backslashes are escaped by the templates). The one check of an
     answer, whether given with --set, recorded, or typed at a prompt."""
     if not isinstance(value, str):
-        raise ScaffoldError(f"Template variable {key} must be text, got {value!r}; "
-                            f"give it as --set {key}=TEXT")
+        raise ScaffoldError(
+            f"Template variable {key} must be text, got {value!r}; give it as --set {key}=TEXT"
+        )
     if any(ord(char) < 32 or ord(char) == 127 for char in value):
-        raise ScaffoldError(f"Template variable {key} must be one line of text without "
-                            f"control characters, got {value!r}")
+        raise ScaffoldError(
+            f"Template variable {key} must be one line of text without "
+            f"control characters, got {value!r}"
+        )
     if key == "repository" and value and not REPOSITORY_PATTERN.fullmatch(value):
-        raise ScaffoldError(f"Repository {value!r} is not a web address like "
-                            f"https://github.com/you/omi-plugin (no trailing slash)")
+        raise ScaffoldError(
+            f"Repository {value!r} is not a web address like "
+            f"https://github.com/you/omi-plugin (no trailing slash)"
+        )
     if key == "version" and not VERSION_PATTERN.fullmatch(value):
-        raise ScaffoldError(f"Version {value!r} is not a PEP 440 version PyPI accepts; "
-                            f"use e.g. 0.1.0, 1.0.0rc1 or 2.1.0.dev3")
+        raise ScaffoldError(
+            f"Version {value!r} is not a PEP 440 version PyPI accepts; "
+            f"use e.g. 0.1.0, 1.0.0rc1 or 2.1.0.dev3"
+        )
 
 
-def _check_values(given: Dict[str, Any]) -> None:
+def _check_values(given: dict[str, Any]) -> None:
     for key, value in given.items():
         check_answer(key, value)
 
 
-def _answers(plugin_type: str, name: str, defaults: Dict[str, Any],
-             context: Dict[str, Any]) -> Dict[str, Any]:
+def _answers(
+    plugin_type: str, name: str, defaults: dict[str, Any], context: dict[str, Any]
+) -> dict[str, Any]:
     """The answers file, from the rendering's `context` (so answers typed at the prompts are
     recorded too): enough to render the same project again from a newer template."""
     variables = {key: context[key] for key in defaults if not key.startswith("_")}

@@ -12,7 +12,6 @@ import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Tuple
 
 from omi.confine import UnsafePath, confined
 from omi.record import as_text, read_record
@@ -28,10 +27,10 @@ class FileDiff:
 
     path: str
     status: str  # modified, deleted, replaced (no longer a regular file) or binary
-    lines: List[str]  # the unified diff, empty unless the change can be shown as text
+    lines: list[str]  # the unified diff, empty unless the change can be shown as text
 
 
-def _current(project: Path, path: str) -> Tuple[str, bytes]:
+def _current(project: Path, path: str) -> tuple[str, bytes]:
     """("file", its first bytes), ("missing", b"") or ("other", b"") for a path of the
     project that is a symlink, a folder, or behind a symlinked folder."""
     try:
@@ -46,13 +45,13 @@ def _current(project: Path, path: str) -> Tuple[str, bytes]:
         return "file", stream.read(MAX_SHOWN_BYTES + 1)
 
 
-def _printable_or_none(text: Optional[str]) -> Optional[str]:
+def _printable_or_none(text: str | None) -> str | None:
     """`text` when a terminal can show it raw (no control or format character but tabs and
     line ends: the files, the base even, may come from someone else), else None."""
     return text if text is None or safe_lines(text, layout="\t\r\n") else None
 
 
-def _diff(path: str, template: bytes, project: Path) -> Optional[FileDiff]:
+def _diff(path: str, template: bytes, project: Path) -> FileDiff | None:
     """How the author's `path` differs from the template's content, or None."""
     kind, yours = _current(project, path)
     if kind == "file" and yours == template:
@@ -64,12 +63,18 @@ def _diff(path: str, template: bytes, project: Path) -> Optional[FileDiff]:
     if old is None or new is None or len(yours) > MAX_SHOWN_BYTES:
         return FileDiff(path, "deleted" if kind == "missing" else "binary", [])
     target = "/dev/null" if kind == "missing" else f"b/{path}"
-    return FileDiff(path, "deleted" if kind == "missing" else "modified", list(
-        difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                             f"a/{path}", target)))
+    return FileDiff(
+        path,
+        "deleted" if kind == "missing" else "modified",
+        list(
+            difflib.unified_diff(
+                old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{path}", target
+            )
+        ),
+    )
 
 
-def template_diff(project: os.PathLike[str] | str) -> Tuple[str, List[FileDiff]]:
+def template_diff(project: os.PathLike[str] | str) -> tuple[str, list[FileDiff]]:
     """The omi-openclaw release the project's template files were rendered with, and those
     of them the author changed, in path order."""
     project = Path(project).resolve()

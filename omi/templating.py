@@ -14,8 +14,9 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+from typing import Any
 
 from cookiecutter.environment import ExtensionLoaderMixin
 from jinja2 import StrictUndefined
@@ -32,8 +33,11 @@ class TemplateEnvironment(ExtensionLoaderMixin, ImmutableSandboxedEnvironment): 
     extensions are loaded, with any a template's `_extensions` variable adds."""
 
     def __init__(self, variables: Mapping[str, Any]) -> None:
-        super().__init__(context={"cookiecutter": variables}, undefined=StrictUndefined,
-                         keep_trailing_newline=True)
+        super().__init__(
+            context={"cookiecutter": variables},
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+        )
 
     def render_text(self, source: str, context: Mapping[str, Any]) -> str:
         return self.from_string(source).render(cookiecutter=context)
@@ -43,8 +47,12 @@ class TemplateEnvironment(ExtensionLoaderMixin, ImmutableSandboxedEnvironment): 
 Check = Callable[[str, Any], None]
 
 
-def template_context(variables: Mapping[str, Any], given: Mapping[str, Any],
-                     prompt: bool = False, check: Optional[Check] = None) -> Dict[str, Any]:
+def template_context(
+    variables: Mapping[str, Any],
+    given: Mapping[str, Any],
+    prompt: bool = False,
+    check: Check | None = None,
+) -> dict[str, Any]:
     """The values of a template's `variables` (cookiecutter.json), in its order.
 
     A value in `given` is taken as it is; any other is its default rendered against the values
@@ -55,10 +63,13 @@ def template_context(variables: Mapping[str, Any], given: Mapping[str, Any],
     """
     environment = TemplateEnvironment(variables)
     asked = [key for key in variables if not key.startswith("_")]
-    context: Dict[str, Any] = {}
+    context: dict[str, Any] = {}
     for key, default in variables.items():
-        choices = ([environment.render_text(str(choice), context) for choice in default]
-                   if isinstance(default, list) else None)
+        choices = (
+            [environment.render_text(str(choice), context) for choice in default]
+            if isinstance(default, list)
+            else None
+        )
         if key in given:
             value = given[key]
         else:
@@ -70,8 +81,9 @@ def template_context(variables: Mapping[str, Any], given: Mapping[str, Any],
     return context
 
 
-def _ask_until_valid(key: str, value: Any, choices: Sequence[str] | None, prefix: str,
-                     check: Optional[Check]) -> Any:
+def _ask_until_valid(
+    key: str, value: Any, choices: Sequence[str] | None, prefix: str, check: Check | None
+) -> Any:
     while True:
         answer = _ask(key, value, choices, prefix)
         try:
@@ -93,16 +105,26 @@ def _ask(key: str, value: Any, choices: Sequence[str] | None, prefix: str) -> An
     options = [value, *(choice for choice in choices if choice != value)]
     numbered = {str(number): option for number, option in enumerate(options, 1)}
     named = {str(option).casefold(): option for option in options}
-    listed = "\n".join(f"    [bold magenta]{number}[/] - [bold]{option}[/]"
-                       for number, option in numbered.items())
+    listed = "\n".join(
+        f"    [bold magenta]{number}[/] - [bold]{option}[/]" for number, option in numbered.items()
+    )
     while True:
-        answer = str(read_user_variable(f"Select {key}\n{listed}\n    Choose the {key} by "
-                                        f"number or name", "1", prefix=prefix)).strip()
+        answer = str(
+            read_user_variable(
+                f"Select {key}\n{listed}\n    Choose the {key} by number or name",
+                "1",
+                prefix=prefix,
+            )
+        ).strip()
         chosen = numbered.get(answer, named.get(answer.casefold()))
         if chosen is not None:
             return chosen
-        print(f"Error: {answer!r} is not one of the options; type its number (1-{len(options)}) "
-              f"or its name, e.g. {options[0]}", file=sys.stderr, flush=True)
+        print(
+            f"Error: {answer!r} is not one of the options; type its number (1-{len(options)}) "
+            f"or its name, e.g. {options[0]}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def render_tree(template: Path, context: Mapping[str, Any], output: Path) -> Path:
@@ -129,10 +151,15 @@ def render_tree(template: Path, context: Mapping[str, Any], output: Path) -> Pat
 
 
 def _project_folder(template: Path) -> Path:
-    folders = [path for path in template.iterdir()
-               if path.is_dir() and "{{" in path.name and "cookiecutter" in path.name]
+    folders = [
+        path
+        for path in template.iterdir()
+        if path.is_dir() and "{{" in path.name and "cookiecutter" in path.name
+    ]
     if len(folders) != 1:
-        raise FileNotFoundError(f"{template} is not a cookiecutter template: it needs exactly one "
-                                f"folder named like {{{{cookiecutter.name}}}}, found "
-                                f"{len(folders)}")
+        raise FileNotFoundError(
+            f"{template} is not a cookiecutter template: it needs exactly one "
+            f"folder named like {{{{cookiecutter.name}}}}, found "
+            f"{len(folders)}"
+        )
     return folders[0]

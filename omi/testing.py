@@ -35,9 +35,10 @@ import tempfile
 import threading
 import traceback
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Dict, FrozenSet, List, Optional, Tuple, Union
+from typing import Any, ClassVar
 
 import pytest
 from packaging.version import Version
@@ -63,8 +64,12 @@ from omi.conformance.target import (
     options_problem,
 )
 
-__all__ = ["ConformanceAdvisory", "EmbeddingProviderConformance", "EventHandlerConformance",
-           "StorageBackendConformance"]
+__all__ = [
+    "ConformanceAdvisory",
+    "EmbeddingProviderConformance",
+    "EventHandlerConformance",
+    "StorageBackendConformance",
+]
 
 
 class ConformanceAdvisory(UserWarning):
@@ -76,26 +81,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """`--omi-strict`: advisories fail, in every conformance suite of the session. The option
     exists where omi.testing is loaded as a pytest plugin: `pytest -p omi.testing`, or
     `pytest_plugins = ["omi.testing"]` in a conftest.py."""
-    parser.addoption("--omi-strict", action="store_true", dest="omi_strict", default=False,
-                     help="omi.testing: fail conformance tests that give an advisory (a "
-                          "'should' rule not followed)")
+    parser.addoption(
+        "--omi-strict",
+        action="store_true",
+        dest="omi_strict",
+        default=False,
+        help="omi.testing: fail conformance tests that give an advisory (a "
+        "'should' rule not followed)",
+    )
 
 
 class _Conformance:
     interface: ClassVar[str] = ""
     #: The plugin class, when instances are built like `omi plugins check` builds them.
-    plugin_class: ClassVar[Optional[type]] = None
+    plugin_class: ClassVar[type | None] = None
     #: Constructor options used with `plugin_class`.
-    plugin_options: ClassVar[Dict[str, Any]] = {}
+    plugin_options: ClassVar[dict[str, Any]] = {}
     #: Checks this plugin is known to fail, with the reason: {check_name: reason}.
-    known_failures: ClassVar[Dict[str, str]] = {}
+    known_failures: ClassVar[dict[str, str]] = {}
     #: The suite version these tests were written against; newer checks say they are new.
-    suite_version: ClassVar[Optional[str]] = None
+    suite_version: ClassVar[str | None] = None
     seed: ClassVar[int] = 0
     #: Seconds one call of the plugin may take in the checks that time its calls.
     call_timeout: ClassVar[float] = CALL_TIMEOUT
     #: Seconds each check may take; None: $OMI_CHECK_TIMEOUT, else 60.
-    check_timeout: ClassVar[Optional[float]] = None
+    check_timeout: ClassVar[float | None] = None
     #: Advisories (advice not followed) fail the test, as under `omi plugins check --strict`;
     #: `pytest --omi-strict` sets it for every suite. Otherwise an advisory passes with a
     #: ConformanceAdvisory warning, which pytest shows and counts in its summary.
@@ -109,8 +119,9 @@ class _Conformance:
             return
         if not cls.interface:
             return
-        known = check_known_failures(f"{cls.__name__}.known_failures", cls.known_failures,
-                                     cls.interface)
+        known = check_known_failures(
+            f"{cls.__name__}.known_failures", cls.known_failures, cls.interface
+        )
         for check in checks_for(cls.interface):
             attribute = f"test_{check.name}"
             standard = getattr(getattr(cls, attribute, None), "conformance_check", None)
@@ -151,8 +162,9 @@ class _Conformance:
         timeout = self._timeout()
         factory = self._factory(request)
         workdir = Path(tempfile.mkdtemp(prefix="omi-check-"))
-        verdict = _within(timeout, check.name, factory, workdir,
-                          lambda: self._check(check, factory, workdir))
+        verdict = _within(
+            timeout, check.name, factory, workdir, lambda: self._check(check, factory, workdir)
+        )
         if isinstance(verdict, str):  # why the check does not apply
             pytest.skip(verdict)
         known, outcome = verdict
@@ -167,35 +179,50 @@ class _Conformance:
         if outcome.status == FAILED:
             prefix = ""
             if self.suite_version and Version(check.since) > Version(self.suite_version):
-                prefix = (f"[new in conformance suite {check.since}; these tests were written "
-                          f"for {self.suite_version}: fix the plugin, or declare it in "
-                          f"known_failures with the reason] ")
+                prefix = (
+                    f"[new in conformance suite {check.since}; these tests were written "
+                    f"for {self.suite_version}: fix the plugin, or declare it in "
+                    f"known_failures with the reason] "
+                )
             pytest.fail(f"{prefix}{check.name}: {outcome.message}", pytrace=False)
 
-    def _check(self, check: Check, factory: Callable[[Path], Any], workdir: Path
-               ) -> Union[str, Tuple[Dict[str, str], Outcome]]:
+    def _check(
+        self, check: Check, factory: Callable[[Path], Any], workdir: Path
+    ) -> str | tuple[dict[str, str], Outcome]:
         """The skip reason, or the known failures and the outcome: everything that calls the
         plugin (building the probe instance too), so the timeout covers all of it. Every
         file it makes is in `workdir`."""
         declared_on = self._declared_on(factory, workdir)
-        capabilities: FrozenSet[str] = declared_capabilities(declared_on)
+        capabilities: frozenset[str] = declared_capabilities(declared_on)
         known = {**declared_known_failures(declared_on), **self.known_failures}
         reason = check.skip_reason(capabilities)
         if reason:
             return reason
         # An instance from the `plugin` fixture belongs to the fixture, which may share it
         # between checks (scope="class"): the check must not close it.
-        return known, execute(check, factory, capabilities, self.seed, self.call_timeout,
-                              close_instances=self.interface == "storage", workdir=workdir)
+        return known, execute(
+            check,
+            factory,
+            capabilities,
+            self.seed,
+            self.call_timeout,
+            close_instances=self.interface == "storage",
+            workdir=workdir,
+        )
 
 
 #: Instances a timed-out check may still hold (a lock, a connection): never handed to
 #: another check. Kept alive by the stuck thread anyway, so holding them costs nothing.
-_STUCK: List[Any] = []
+_STUCK: list[Any] = []
 
 
-def _within(timeout: float, name: str, factory: Callable[[Path], Any], workdir: Path,
-            work: Callable[[], Any]) -> Any:
+def _within(
+    timeout: float,
+    name: str,
+    factory: Callable[[Path], Any],
+    workdir: Path,
+    work: Callable[[], Any],
+) -> Any:
     """`work()`'s result, computed in a daemon thread given `timeout` seconds; `workdir`, its
     scratch directory, is removed when it ends.
 
@@ -207,7 +234,7 @@ def _within(timeout: float, name: str, factory: Callable[[Path], Any], workdir: 
     the plugin fails the test as it fails the check under `omi plugins check`, and the
     session goes on.
     """
-    result: Dict[str, Any] = {}
+    result: dict[str, Any] = {}
 
     def run() -> None:
         try:
@@ -227,9 +254,12 @@ def _within(timeout: float, name: str, factory: Callable[[Path], Any], workdir: 
         instance = getattr(factory, "instance", None)  # a _FixtureInstance's
         if instance is not None:
             _STUCK.append(instance)
-        pytest.fail(f"{name}: did not finish within {timeout:g} s (the plugin hangs, or needs "
-                    f"a larger check_timeout or OMI_CHECK_TIMEOUT); where it was stuck:\n"
-                    f"{stack}", pytrace=False)
+        pytest.fail(
+            f"{name}: did not finish within {timeout:g} s (the plugin hangs, or needs "
+            f"a larger check_timeout or OMI_CHECK_TIMEOUT); where it was stuck:\n"
+            f"{stack}",
+            pytrace=False,
+        )
     if isinstance(result.get("error"), EXITS):
         pytest.fail(f"{name}: {exit_failure(result['error'])}", pytrace=False)
     if "error" in result:
@@ -279,9 +309,12 @@ class _InstanceConformance(_Conformance):
     def _factory(self, request: pytest.FixtureRequest) -> Callable[[Path], Any]:
         instance = request.getfixturevalue("plugin")
         if any(instance is stuck for stuck in _STUCK):
-            pytest.fail("the `plugin` fixture gave the instance a check that did not finish "
-                        "is still using; give a function-scoped fixture, so each check gets "
-                        "a fresh one", pytrace=False)
+            pytest.fail(
+                "the `plugin` fixture gave the instance a check that did not finish "
+                "is still using; give a function-scoped fixture, so each check gets "
+                "a fresh one",
+                pytrace=False,
+            )
         return _FixtureInstance(self.plugin_class or type(instance), self.plugin_options, instance)
 
 
@@ -297,7 +330,7 @@ class _FixtureInstance(InstanceFactory):
         return self.instance
 
 
-def _check_options(plugin_class: type, options: Dict[str, Any]) -> None:
+def _check_options(plugin_class: type, options: dict[str, Any]) -> None:
     """Fail at once, saying how to fix it, when `plugin_options` cannot build the plugin."""
     problem = options_problem(plugin_class, options) if options else None
     if problem:
@@ -334,5 +367,3 @@ class StorageBackendConformance(_Conformance):
     def _factory(self, request: pytest.FixtureRequest) -> Callable[[Path], Any]:
         factory: Callable[[Path], Any] = request.getfixturevalue("backend_factory")
         return factory
-
-

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 
 # What no text OMI did not write may show raw, in any output: the controls (Cc: C0 with tab and
 # line breaks, DEL, the C1 controls such as CSI), the format characters (Cf: the bidi
@@ -52,18 +53,20 @@ def safe_lines(text: str, layout: str = "\n") -> bool:
     printable = text
     for char in layout.replace("\n", ""):
         printable = printable.replace(char, " ")
-    return (all(line.isprintable() for line in printable.split("\n"))
-            or not any(unsafe(char) for char in text if char not in layout))
+    return all(line.isprintable() for line in printable.split("\n")) or not any(
+        unsafe(char) for char in text if char not in layout
+    )
 
 
 def error_line(error: BaseException) -> str:
     """One line for an error; one without a message (a MemoryError) is named by its type
     rather than printed as a bare 'Error: '."""
-    return one_line(error) or (f"{type(error).__name__} (no message); rerun with --debug for "
-                               f"the traceback")
+    return one_line(error) or (
+        f"{type(error).__name__} (no message); rerun with --debug for the traceback"
+    )
 
 
-def json_text(document: Any, indent: Optional[int] = 2) -> str:
+def json_text(document: Any, indent: int | None = 2) -> str:
     """`document` as JSON whose strings keep their data, every character of the kinds above
     written as a \\u escape (json escapes C0 itself, but writes DEL, C1, bidi controls and lone
     surrogates raw): valid JSON that cannot drive a terminal or reorder a line."""
@@ -72,8 +75,7 @@ def json_text(document: Any, indent: Optional[int] = 2) -> str:
     text = json.dumps(document, indent=indent, ensure_ascii=False)
     if safe_lines(text):  # the newlines are json's own
         return text
-    return "".join(_json_escape(char) if char != "\n" and unsafe(char) else char
-                   for char in text)
+    return "".join(_json_escape(char) if char != "\n" and unsafe(char) else char for char in text)
 
 
 def _json_escape(char: str) -> str:

@@ -23,9 +23,10 @@ import posixpath
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any
 
 from omi import __version__, git
 from omi.atomic import write_atomically
@@ -43,19 +44,35 @@ from omi.record import (
 )
 from omi.scaffold import new_plugin, plugin_names, template_variables, templates_root
 
-__all__ = ["Change", "UpdateError", "UpdatePlan", "apply_update", "check_worktree",
-           "init_record", "plan_update", "render", "still_asked"]
+__all__ = [
+    "Change",
+    "UpdateError",
+    "UpdatePlan",
+    "apply_update",
+    "check_worktree",
+    "init_record",
+    "plan_update",
+    "render",
+    "still_asked",
+]
 
 # --- rendering ----------------------------------------------------------------------------
 
 
-def render(answers: Mapping[str, Any],
-           template_dir: Optional[Path] = None) -> Tuple[Files, Dict[str, Any]]:
+def render(
+    answers: Mapping[str, Any], template_dir: Path | None = None
+) -> tuple[Files, dict[str, Any]]:
     """Render the template again with `answers`: the files, and the answers as recorded."""
     scratch = Path(tempfile.mkdtemp(prefix=".omi-update-"))
     try:
-        made = new_plugin(answers["template"], answers["name"], scratch,
-                          dict(answers["variables"]), no_input=True, template_dir=template_dir)
+        made = new_plugin(
+            answers["template"],
+            answers["name"],
+            scratch,
+            dict(answers["variables"]),
+            no_input=True,
+            template_dir=template_dir,
+        )
         return read_tree(made.project_dir), made.answers
     except ScaffoldError as error:
         raise UpdateError(str(error)) from None
@@ -63,25 +80,32 @@ def render(answers: Mapping[str, Any],
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def still_asked(plugin_type: str, variables: Mapping[str, Any],
-                template_dir: Optional[Path] = None) -> Dict[str, Any]:
+def still_asked(
+    plugin_type: str, variables: Mapping[str, Any], template_dir: Path | None = None
+) -> dict[str, Any]:
     """The recorded `variables` the template still has (and a license it still offers)."""
     defaults = template_variables(template_dir or templates_root() / plugin_type)
-    kept = {key: value for key, value in variables.items()
-            if key in defaults and not key.startswith("_")}
+    kept = {
+        key: value
+        for key, value in variables.items()
+        if key in defaults and not key.startswith("_")
+    }
     if isinstance(defaults.get("license"), list) and kept.get("license") not in defaults["license"]:
         kept.pop("license", None)
     return kept
 
 
-def written_once(plugin_type: str, template_dir: Optional[Path] = None) -> List[str]:
+def written_once(plugin_type: str, template_dir: Path | None = None) -> list[str]:
     """The globs of the files the template writes once and then leaves to the author: the
     `_written_once` list of its cookiecutter.json."""
     globs = template_variables(template_dir or templates_root() / plugin_type).get(
-        "_written_once", [])
+        "_written_once", []
+    )
     if not isinstance(globs, list) or not all(isinstance(glob, str) for glob in globs):
-        raise UpdateError(f"the {plugin_type} template's cookiecutter.json: '_written_once' "
-                          f"must be a list of globs; reinstall omi-openclaw")
+        raise UpdateError(
+            f"the {plugin_type} template's cookiecutter.json: '_written_once' "
+            f"must be a list of globs; reinstall omi-openclaw"
+        )
     return globs
 
 
@@ -94,8 +118,8 @@ class Change:
 
     path: str
     status: str  # added, updated, merged, deleted, conflict or skipped
-    before: Optional[bytes]  # the project's content now (None: absent)
-    after: Optional[bytes]  # the content after the update (None: absent)
+    before: bytes | None  # the project's content now (None: absent)
+    after: bytes | None  # the content after the update (None: absent)
     note: str = ""
 
     @property
@@ -108,31 +132,30 @@ class UpdatePlan:
     """Everything an update would do; `apply_update` carries it out."""
 
     project: Path
-    previous: Dict[str, Any]
-    answers: Dict[str, Any]
+    previous: dict[str, Any]
+    answers: dict[str, Any]
     base: Files  # the fresh rendering: what the record stores as the base after the update
-    changes: List[Change] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
     behind: bool = False
     record_changed: bool = False
-    notes: List[str] = field(default_factory=list)  # what the author should know beyond files
-    managed: List[str] = field(default_factory=list)  # the paths the update keeps current
-    yours: List[str] = field(default_factory=list)  # written once, then the author's alone
+    notes: list[str] = field(default_factory=list)  # what the author should know beyond files
+    managed: list[str] = field(default_factory=list)  # the paths the update keeps current
+    yours: list[str] = field(default_factory=list)  # written once, then the author's alone
 
     @property
-    def conflicts(self) -> List[Change]:
+    def conflicts(self) -> list[Change]:
         return [change for change in self.changes if change.status == "conflict"]
 
     @property
     def answers_changed(self) -> bool:
         """Whether the skip globs or the variables differ from the recorded ones."""
-        return any(self.answers.get(key) != self.previous.get(key)
-                   for key in ("skip", "variables"))
+        return any(self.answers.get(key) != self.previous.get(key) for key in ("skip", "variables"))
 
     @property
     def from_version(self) -> str:
         return str(self.previous.get("omi_openclaw_version", "?"))
 
-    def contents(self) -> Dict[str, Optional[bytes]]:
+    def contents(self) -> dict[str, bytes | None]:
         """What the update writes, by path: the new content, or None to delete the file."""
         contents = {change.path: change.after for change in self.changes if change.writes}
         if self.record_changed:
@@ -141,12 +164,14 @@ class UpdatePlan:
         return contents
 
 
-def skip_globs(remembered: Sequence[str], given: Sequence[str]) -> List[str]:
+def skip_globs(remembered: Sequence[str], given: Sequence[str]) -> list[str]:
     """The remembered --skip globs plus the new ones, each once; an empty glob is an error."""
     for glob in given:
         if _normal_glob(glob) in ("", "."):
-            raise UpdateError(f"--skip {glob!r} names no file; give a path or glob inside the "
-                              f"project, e.g. --skip README.md or --skip 'docs/*'")
+            raise UpdateError(
+                f"--skip {glob!r} names no file; give a path or glob inside the "
+                f"project, e.g. --skip README.md or --skip 'docs/*'"
+            )
     return list(dict.fromkeys([*remembered, *given]))
 
 
@@ -154,8 +179,11 @@ def is_skipped(path: str, patterns: Iterable[str]) -> bool:
     """`path` or one of its folders matches a --skip glob."""
     parts = path.split("/")
     candidates = ["/".join(parts[:end]) for end in range(1, len(parts) + 1)]
-    return any(fnmatch.fnmatchcase(candidate, _normal_glob(pattern))
-               for pattern in patterns for candidate in candidates)
+    return any(
+        fnmatch.fnmatchcase(candidate, _normal_glob(pattern))
+        for pattern in patterns
+        for candidate in candidates
+    )
 
 
 def _normal_glob(pattern: str) -> str:
@@ -163,22 +191,31 @@ def _normal_glob(pattern: str) -> str:
     return posixpath.normpath(pattern.strip()).strip("/")
 
 
-def _project_file(project: Path, path: str) -> Optional[bytes]:
+def _project_file(project: Path, path: str) -> bytes | None:
     """The project's content at `path`, which must be inside it: a regular file or nothing."""
     try:
         target = confined(project, path)
     except UnsafePath as error:
-        raise UpdateError(f"{error}; an update changes only the project's own files: replace "
-                          f"the symlink with the folder it points to, or --skip that folder") \
-            from None
+        raise UpdateError(
+            f"{error}; an update changes only the project's own files: replace "
+            f"the symlink with the folder it points to, or --skip that folder"
+        ) from None
     if target.is_symlink() or (target.exists() and not target.is_file()):
-        raise UpdateError(f"{target} is not a regular file but the template has a file there; "
-                          f"move it aside or add --skip {path}")
+        raise UpdateError(
+            f"{target} is not a regular file but the template has a file there; "
+            f"move it aside or add --skip {path}"
+        )
     return target.read_bytes() if target.exists() else None
 
 
-def _decide(path: str, base: Optional[bytes], ours: Optional[bytes], theirs: Optional[bytes],
-            labels: Labels, engine: str) -> Optional[Change]:
+def _decide(
+    path: str,
+    base: bytes | None,
+    ours: bytes | None,
+    theirs: bytes | None,
+    labels: Labels,
+    engine: str,
+) -> Change | None:
     """The change for one file the template changed (base != theirs), or None for no change."""
     if ours == theirs:
         return None
@@ -189,33 +226,56 @@ def _decide(path: str, base: Optional[bytes], ours: Optional[bytes], theirs: Opt
             return None
         if ours == base:
             return Change(path, "deleted", ours, None)
-        return Change(path, "conflict", ours, ours,
-                      "the template deleted it but you changed it; yours is kept: delete it "
-                      "or keep it")
+        return Change(
+            path,
+            "conflict",
+            ours,
+            ours,
+            "the template deleted it but you changed it; yours is kept: delete it or keep it",
+        )
     if ours is None:
-        return Change(path, "conflict", None, None,
-                      "you deleted it and the template changed it; restore it from the "
-                      "template or add --skip " + path)
+        return Change(
+            path,
+            "conflict",
+            None,
+            None,
+            "you deleted it and the template changed it; restore it from the "
+            "template or add --skip " + path,
+        )
     if ours == base:
         return Change(path, "updated", ours, theirs)
-    base_text, our_text, their_text = (as_text(content) if content is not None else ""
-                                       for content in (base, ours, theirs))
+    base_text, our_text, their_text = (
+        as_text(content) if content is not None else "" for content in (base, ours, theirs)
+    )
     if base_text is None or our_text is None or their_text is None:
-        return Change(path, "conflict", ours, ours,
-                      "binary file changed by you and by the template; yours is kept")
+        return Change(
+            path,
+            "conflict",
+            ours,
+            ours,
+            "binary file changed by you and by the template; yours is kept",
+        )
     merged = merge_texts(base_text, our_text, their_text, labels=labels, engine=engine)
     after = merged.text.encode("utf-8")
     if merged.conflicts:
-        how = "you and the template both added it" if base is None else \
-            "you and the template changed the same lines"
-        return Change(path, "conflict", ours, after,
-                      f"{how}; resolve the {merged.conflicts} <<<<<<< block(s)")
+        how = (
+            "you and the template both added it"
+            if base is None
+            else "you and the template changed the same lines"
+        )
+        return Change(
+            path, "conflict", ours, after, f"{how}; resolve the {merged.conflicts} <<<<<<< block(s)"
+        )
     return Change(path, "merged", ours, after) if after != ours else None
 
 
-def plan_update(project: os.PathLike[str] | str, skip: Sequence[str] = (),
-                settings: Optional[Mapping[str, str]] = None,
-                template_dir: Optional[Path] = None, engine: str = "auto") -> UpdatePlan:
+def plan_update(
+    project: os.PathLike[str] | str,
+    skip: Sequence[str] = (),
+    settings: Mapping[str, str] | None = None,
+    template_dir: Path | None = None,
+    engine: str = "auto",
+) -> UpdatePlan:
     """Work out the update of `project` to the installed templates; write nothing.
 
     `skip` globs are added to the remembered ones; `settings` change template answers.
@@ -224,50 +284,65 @@ def plan_update(project: os.PathLike[str] | str, skip: Sequence[str] = (),
     previous, base = read_record(project)
     recorded = str(previous.get("omi_openclaw_version", ""))
     if _newer(recorded, __version__):
-        raise UpdateError(f"{project.name} was last updated with omi-openclaw {recorded}, newer "
-                          f"than the installed {__version__}, whose older templates would undo "
-                          f"that; run `pip install -U omi-openclaw` first")
+        raise UpdateError(
+            f"{project.name} was last updated with omi-openclaw {recorded}, newer "
+            f"than the installed {__version__}, whose older templates would undo "
+            f"that; run `pip install -U omi-openclaw` first"
+        )
     answers = copy.deepcopy(previous)
     answers["skip"] = skip_globs(previous.get("skip", []), skip)
-    answers["variables"] = {**still_asked(answers["template"], answers["variables"], template_dir),
-                            **(settings or {})}
+    answers["variables"] = {
+        **still_asked(answers["template"], answers["variables"], template_dir),
+        **(settings or {}),
+    }
     recorded_license = previous["variables"].get("license")
     if recorded_license is not None and "license" not in answers["variables"]:
         offered = template_variables(template_dir or templates_root() / answers["template"])
-        raise UpdateError(f"{ANSWERS_FILE} records the license '{recorded_license}', which the "
-                          f"installed templates do not offer; choose one of "
-                          f"{', '.join(offered['license'])} with --set license=NAME (and "
-                          f"--skip LICENSE to keep your LICENSE file as it is)")
+        raise UpdateError(
+            f"{ANSWERS_FILE} records the license '{recorded_license}', which the "
+            f"installed templates do not offer; choose one of "
+            f"{', '.join(offered['license'])} with --set license=NAME (and "
+            f"--skip LICENSE to keep your LICENSE file as it is)"
+        )
     fresh, rendered_answers = render(answers, template_dir)
     fresh = keep_suite_version(fresh, base)
     answers["variables"] = rendered_answers["variables"]
     answers["omi_openclaw_version"] = __version__
     owned = written_once(answers["template"], template_dir)
     left_alone = [*answers["skip"], *owned]
-    refuse_conflict_markers(project, [path for path in sorted(set(base) | set(fresh))
-                                      if not is_skipped(path, left_alone)])
+    refuse_conflict_markers(
+        project,
+        [path for path in sorted(set(base) | set(fresh)) if not is_skipped(path, left_alone)],
+    )
     plan = UpdatePlan(project, previous, answers, fresh)
     plan.managed = [path for path in sorted(fresh) if not is_skipped(path, left_alone)]
-    plan.yours = [path for path in sorted(fresh)
-                  if is_skipped(path, owned) and not is_skipped(path, answers["skip"])]
+    plan.yours = [
+        path
+        for path in sorted(fresh)
+        if is_skipped(path, owned) and not is_skipped(path, answers["skip"])
+    ]
     _plan_changes(plan, base, owned, engine)
     suite = suite_note(project, fresh, answers["template"])
     if suite and previous.get("suite_noted") != __version__:
         answers["suite_noted"] = __version__  # said once per release: the record remembers it
     else:
         suite = None
-    plan.record_changed = plan.behind or plan.answers_changed or \
-        answers.get("suite_noted") != previous.get("suite_noted")
-    plan.notes = [note for note in (requirement_note(base, fresh, answers["skip"]), suite)
-                  if note]
+    plan.record_changed = (
+        plan.behind
+        or plan.answers_changed
+        or answers.get("suite_noted") != previous.get("suite_noted")
+    )
+    plan.notes = [note for note in (requirement_note(base, fresh, answers["skip"]), suite) if note]
     return plan
 
 
 def _plan_changes(plan: UpdatePlan, base: Files, owned: Sequence[str], engine: str) -> None:
     """Add to `plan` a change for each file the template changed since `base`: merged into a
     managed file, or written once where a file the author owns (`owned` globs) is missing."""
-    labels = Labels(base=f"template as generated (omi-openclaw {plan.from_version})",
-                    theirs=f"template (omi-openclaw {__version__})")
+    labels = Labels(
+        base=f"template as generated (omi-openclaw {plan.from_version})",
+        theirs=f"template (omi-openclaw {__version__})",
+    )
     for path in sorted(set(base) | set(plan.base)):
         old, new = base.get(path), plan.base.get(path)
         if old == new:
@@ -287,8 +362,11 @@ def _plan_changes(plan: UpdatePlan, base: Files, owned: Sequence[str], engine: s
 # --- what an update must not do on its own -------------------------------------------------
 
 #: `suite_version = "X"` in a generated test module.
-SUITE_LINE = re.compile(r"""^(?P<head>[ \t]*suite_version[ \t]*=[ \t]*)"""
-                        r"""(?P<q>["'])(?P<version>[^"'\n]*)(?P=q)""", re.MULTILINE)
+SUITE_LINE = re.compile(
+    r"""^(?P<head>[ \t]*suite_version[ \t]*=[ \t]*)"""
+    r"""(?P<q>["'])(?P<version>[^"'\n]*)(?P=q)""",
+    re.MULTILINE,
+)
 #: The omi-openclaw requirement in a generated pyproject.toml.
 REQUIREMENT = re.compile(r'"(omi-openclaw[^"]*)"')
 
@@ -308,9 +386,11 @@ def refuse_conflict_markers(project: Path, paths: Iterable[str]) -> None:
             if text is not None and has_conflict_block(text):
                 unresolved.append(path)
     if unresolved:
-        raise UpdateError(f"{_abridged(unresolved)} still hold(s) <<<<<<< conflict markers from an "
-                          f"earlier update; resolve them (keep the lines you want, delete the "
-                          f"marker lines), commit, then run omi plugins update again")
+        raise UpdateError(
+            f"{_abridged(unresolved)} still hold(s) <<<<<<< conflict markers from an "
+            f"earlier update; resolve them (keep the lines you want, delete the "
+            f"marker lines), commit, then run omi plugins update again"
+        )
 
 
 def has_conflict_block(text: str) -> bool:
@@ -339,7 +419,7 @@ def _abridged(paths: Sequence[str], shown: int = 3) -> str:
     return ", ".join(paths[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
-def _suite_version(content: Optional[bytes]) -> Optional[str]:
+def _suite_version(content: bytes | None) -> str | None:
     found = SUITE_LINE.search(as_text(content) or "")
     return found.group("version") if found else None
 
@@ -361,7 +441,7 @@ def keep_suite_version(fresh: Files, base: Files) -> Files:
     return kept
 
 
-def suite_note(project: Path, fresh: Files, interface: str) -> Optional[str]:
+def suite_note(project: Path, fresh: Files, interface: str) -> str | None:
     """What to say when the project's tests name an older conformance suite than the
     installed one (whose version is omi-openclaw's), or None."""
     from packaging.version import InvalidVersion, Version
@@ -381,28 +461,39 @@ def suite_note(project: Path, fresh: Files, interface: str) -> Optional[str]:
             return None
         from omi.conformance.registry import checks_for  # the checks: only when it matters
 
-        new = [check.name for check in checks_for(interface)
-               if Version(check.since) > Version(str(written_for))]
-        advice = (f"checks added since: {', '.join(new)}; raise it once the plugin passes them"
-                  if new else f"no {interface} check was added since, so raise it when you like")
-        return (f"conformance suite {__version__} is available; {path} has suite_version = "
-                f"{written_for!r}, which the update leaves as it is; {advice}")
+        new = [
+            check.name
+            for check in checks_for(interface)
+            if Version(check.since) > Version(str(written_for))
+        ]
+        advice = (
+            f"checks added since: {', '.join(new)}; raise it once the plugin passes them"
+            if new
+            else f"no {interface} check was added since, so raise it when you like"
+        )
+        return (
+            f"conformance suite {__version__} is available; {path} has suite_version = "
+            f"{written_for!r}, which the update leaves as it is; {advice}"
+        )
     return None
 
 
-def requirement_note(base: Files, fresh: Files, skip: Sequence[str]) -> Optional[str]:
+def requirement_note(base: Files, fresh: Files, skip: Sequence[str]) -> str | None:
     """What to say when the template moves the omi-openclaw requirement of pyproject.toml
     (merged cleanly or not): the plugin's next release then no longer installs beside the
     releases the old range allowed."""
     if is_skipped("pyproject.toml", skip):
         return None
-    before, after = (REQUIREMENT.search(as_text(files.get("pyproject.toml")) or "")
-                     for files in (base, fresh))
+    before, after = (
+        REQUIREMENT.search(as_text(files.get("pyproject.toml")) or "") for files in (base, fresh)
+    )
     if before and after and before.group(1) != after.group(1):
-        return (f"pyproject.toml: the omi-openclaw requirement moves from '{before.group(1)}' "
-                f"to '{after.group(1)}': the plugin's next release drops users of the "
-                f"omi-openclaw releases the old range allowed; give it a new version and say "
-                f"so in CHANGELOG.md")
+        return (
+            f"pyproject.toml: the omi-openclaw requirement moves from '{before.group(1)}' "
+            f"to '{after.group(1)}': the plugin's next release drops users of the "
+            f"omi-openclaw releases the old range allowed; give it a new version and say "
+            f"so in CHANGELOG.md"
+        )
     return None
 
 
@@ -428,8 +519,9 @@ def apply_update(plan: UpdatePlan) -> None:
 # --- the git work tree and --init----------------------------------------------------------
 
 
-def check_worktree(project: Path, allow_dirty: bool = False,
-                   writes: Sequence[str] = ()) -> Optional[str]:
+def check_worktree(
+    project: Path, allow_dirty: bool = False, writes: Sequence[str] = ()
+) -> str | None:
     """Whether an update writing (or deleting) the paths `writes` may go ahead in `project`:
     UpdateError when its git work tree has uncommitted changes to tracked files (the update
     should be one reviewable change) or when it would overwrite an untracked file, unless
@@ -439,33 +531,40 @@ def check_worktree(project: Path, allow_dirty: bool = False,
         return None
     state, detail = git.worktree_state(project)
     if state == "failed":
-        raise UpdateError(f"git status failed in {project}: {detail}; fix that or pass "
-                          f"--allow-dirty")
+        raise UpdateError(
+            f"git status failed in {project}: {detail}; fix that or pass --allow-dirty"
+        )
     if state == "dirty":
-        raise UpdateError(f"the git work tree has uncommitted changes "
-                          f"({_abridged(detail.splitlines())}); commit or "
-                          f"stash them so the update is one reviewable change, or pass "
-                          f"--allow-dirty")
+        raise UpdateError(
+            f"the git work tree has uncommitted changes "
+            f"({_abridged(detail.splitlines())}); commit or "
+            f"stash them so the update is one reviewable change, or pass "
+            f"--allow-dirty"
+        )
     if state != "clean":
         return f"{detail}, so the update cannot be checked against a commit; updating anyway."
     untracked = git.untracked_among(project, writes)
     if untracked is None:
         raise UpdateError(f"git ls-files failed in {project}; fix that or pass --allow-dirty")
     if untracked:
-        raise UpdateError(f"the update would overwrite {_abridged(untracked)}, which git does not "
-                          f"track and could not give back; commit or move them aside first, "
-                          f"or pass --allow-dirty")
+        raise UpdateError(
+            f"the update would overwrite {_abridged(untracked)}, which git does not "
+            f"track and could not give back; commit or move them aside first, "
+            f"or pass --allow-dirty"
+        )
     return None
 
 
-def answers_from_pyproject(project: Path) -> Dict[str, Any]:
+def answers_from_pyproject(project: Path) -> dict[str, Any]:
     """Answers for a project `omi plugins new` did not make, from its pyproject.toml."""
     from omi import tomlfile
 
     pyproject = project / "pyproject.toml"
     if not pyproject.is_file():
-        raise UpdateError(f"{project} has no pyproject.toml to take the answers from; "
-                          f"is PATH the plugin project's directory?")
+        raise UpdateError(
+            f"{project} has no pyproject.toml to take the answers from; "
+            f"is PATH the plugin project's directory?"
+        )
     try:
         metadata = tomlfile.load(str(pyproject)).get("project", {})
     except tomlfile.NoParser as error:
@@ -477,18 +576,24 @@ def answers_from_pyproject(project: Path) -> Dict[str, Any]:
     dist = str(metadata.get("name", ""))
     parts = dist.split("-", 2)
     if len(parts) != 3 or parts[0] != "omi" or parts[1] not in KIND_NAMES:
-        raise UpdateError(f"{pyproject} names the project '{dist}', not omi-<type>-<name> with "
-                          f"type {', '.join(KIND_NAMES)}; --init only adopts OMI plugins")
+        raise UpdateError(
+            f"{pyproject} names the project '{dist}', not omi-<type>-<name> with "
+            f"type {', '.join(KIND_NAMES)}; --init only adopts OMI plugins"
+        )
     try:
         plugin_names(parts[1], parts[2])
     except ScaffoldError as error:
         raise UpdateError(str(error)) from None
-    variables: Dict[str, str] = {}
+    variables: dict[str, str] = {}
     author = (metadata.get("authors") or [{}])[0]
-    found = {"description": metadata.get("description"), "author": author.get("name"),
-             "email": author.get("email"), "version": metadata.get("version"),
-             "license": metadata.get("license"),
-             "repository": (metadata.get("urls") or {}).get("Source")}
+    found = {
+        "description": metadata.get("description"),
+        "author": author.get("name"),
+        "email": author.get("email"),
+        "version": metadata.get("version"),
+        "license": metadata.get("license"),
+        "repository": (metadata.get("urls") or {}).get("Source"),
+    }
     if isinstance(found["license"], dict):
         found["license"] = found["license"].get("text")
     license_file = project / "LICENSE"
@@ -498,13 +603,21 @@ def answers_from_pyproject(project: Path) -> Dict[str, Any]:
     for key, value in found.items():
         if isinstance(value, str) and value:
             variables[key] = value
-    return {"template": parts[1], "omi_openclaw_version": __version__, "name": parts[2],
-            "variables": variables, "skip": []}
+    return {
+        "template": parts[1],
+        "omi_openclaw_version": __version__,
+        "name": parts[2],
+        "variables": variables,
+        "skip": [],
+    }
 
 
-def init_record(project: os.PathLike[str] | str, skip: Sequence[str] = (),
-                settings: Optional[Mapping[str, str]] = None,
-                template_dir: Optional[Path] = None) -> Tuple[Dict[str, Any], List[str]]:
+def init_record(
+    project: os.PathLike[str] | str,
+    skip: Sequence[str] = (),
+    settings: Mapping[str, str] | None = None,
+    template_dir: Path | None = None,
+) -> tuple[dict[str, Any], list[str]]:
     """Record answers (from pyproject.toml) and today's rendering as the base of `project`.
 
     The project is taken as current with the installed templates: where it differs from them,
@@ -513,16 +626,24 @@ def init_record(project: os.PathLike[str] | str, skip: Sequence[str] = (),
     """
     project = Path(project).resolve()
     if (project / ANSWERS_FILE).exists():
-        raise UpdateError(f"{project / ANSWERS_FILE} already exists; --init is for projects "
-                          f"without one (run `omi plugins update` instead)")
+        raise UpdateError(
+            f"{project / ANSWERS_FILE} already exists; --init is for projects "
+            f"without one (run `omi plugins update` instead)"
+        )
     answers = answers_from_pyproject(project)
     answers["skip"] = skip_globs([], skip)
-    answers["variables"] = {**still_asked(answers["template"], answers["variables"], template_dir),
-                            **(settings or {})}
+    answers["variables"] = {
+        **still_asked(answers["template"], answers["variables"], template_dir),
+        **(settings or {}),
+    }
     fresh, rendered_answers = render(answers, template_dir)
     answers["variables"] = rendered_answers["variables"]
-    different = [path for path in sorted(fresh)
-                 if not is_skipped(path, answers["skip"])
-                 and (project / path).is_file() and (project / path).read_bytes() != fresh[path]]
+    different = [
+        path
+        for path in sorted(fresh)
+        if not is_skipped(path, answers["skip"])
+        and (project / path).is_file()
+        and (project / path).read_bytes() != fresh[path]
+    ]
     write_atomically(project, record_files(answers, fresh))
     return answers, different

@@ -17,7 +17,8 @@ import io
 import socket
 import time
 import urllib.request
-from typing import Any, Callable, Optional, cast
+from collections.abc import Callable
+from typing import Any, cast
 
 __all__ = ["build_opener"]
 
@@ -82,7 +83,7 @@ class _DeadlineSocket:
         self.shrink()
         self._sock.sendall(data)
 
-    def makefile(self, mode: str = "rb", buffering: Optional[int] = None, **_: Any) -> Any:
+    def makefile(self, mode: str = "rb", buffering: int | None = None, **_: Any) -> Any:
         """What http.client reads the answer from (it asks for "rb")."""
         return io.BufferedReader(_DeadlineReader(self._sock.makefile("rb", buffering=0), self))
 
@@ -98,7 +99,7 @@ class _DeadlineReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> Optional[int]:
+    def readinto(self, buffer: Any) -> int | None:
         self._sock.shrink()
         return self._raw.readinto(buffer)
 
@@ -114,8 +115,10 @@ class _WithDeadline:
     """Mixed into urllib's handlers: their connections get the deadline when the request has
     a timeout (urllib passes a sentinel, not a number, when it has none)."""
 
-    CONNECTIONS = {http.client.HTTPConnection: _DeadlineHTTPConnection,
-                   http.client.HTTPSConnection: _DeadlineHTTPSConnection}
+    CONNECTIONS = {
+        http.client.HTTPConnection: _DeadlineHTTPConnection,
+        http.client.HTTPSConnection: _DeadlineHTTPSConnection,
+    }
 
     def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
         if isinstance(req.timeout, (int, float)):

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # urllib is imported on the first request
     import urllib.request
@@ -37,7 +38,7 @@ _PIECE = 1024 * 1024  # an answer is read this much at a time, each read under t
 class APIError(RuntimeError):
     """The remote API failed; `status` is the HTTP status when there was one."""
 
-    def __init__(self, message: str, status: Optional[int] = None) -> None:
+    def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
 
@@ -71,30 +72,44 @@ class JSONClient:
         self,
         base_url: str,
         service: str,
-        headers: Optional[Mapping[str, str]] = None,
+        headers: Mapping[str, str] | None = None,
         timeout: float = 30.0,
         max_retries: int = 3,
         backoff: float = 0.5,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         if not _seconds(timeout) or not 0 < timeout <= MAX_TIMEOUT:
-            raise ValueError(f"timeout must be positive (seconds) and at most {MAX_TIMEOUT}, "
-                             f"got {timeout!r}")
+            raise ValueError(
+                f"timeout must be positive (seconds) and at most {MAX_TIMEOUT}, got {timeout!r}"
+            )
         if not _seconds(backoff) or not 0 <= backoff <= MAX_BACKOFF:
-            raise ValueError(f"backoff must be 0 or more (seconds) and at most {MAX_BACKOFF}, "
-                             f"got {backoff!r}")
-        if (not isinstance(max_retries, int) or isinstance(max_retries, bool)
-                or not 0 <= max_retries <= MAX_RETRIES):
-            raise ValueError(f"max_retries must be 0 or more (an integer) and at most "
-                             f"{MAX_RETRIES}, got {max_retries!r}")
-        if (not isinstance(max_response_bytes, int) or isinstance(max_response_bytes, bool)
-                or max_response_bytes < 1):
-            raise ValueError(f"max_response_bytes must be a positive integer (bytes), "
-                             f"got {max_response_bytes!r}")
+            raise ValueError(
+                f"backoff must be 0 or more (seconds) and at most {MAX_BACKOFF}, got {backoff!r}"
+            )
+        if (
+            not isinstance(max_retries, int)
+            or isinstance(max_retries, bool)
+            or not 0 <= max_retries <= MAX_RETRIES
+        ):
+            raise ValueError(
+                f"max_retries must be 0 or more (an integer) and at most "
+                f"{MAX_RETRIES}, got {max_retries!r}"
+            )
+        if (
+            not isinstance(max_response_bytes, int)
+            or isinstance(max_response_bytes, bool)
+            or max_response_bytes < 1
+        ):
+            raise ValueError(
+                f"max_response_bytes must be a positive integer (bytes), got {max_response_bytes!r}"
+            )
         self.base_url = base_url.rstrip("/")
         self.service = service
-        self.headers: Dict[str, str] = {"Content-Type": "application/json",
-                                        "Accept": "application/json", **(headers or {})}
+        self.headers: dict[str, str] = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            **(headers or {}),
+        }
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff = backoff
@@ -125,8 +140,13 @@ class JSONClient:
                     self._sleep(attempt, error.headers.get("Retry-After"))
                     continue
                 raise self._status_error(error.code, detail, shown) from None
-            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError,
-                    http.client.HTTPException) as error:  # the last: an answer broken off
+            except (
+                urllib.error.URLError,
+                TimeoutError,
+                ConnectionError,
+                OSError,
+                http.client.HTTPException,
+            ) as error:  # the last: an answer broken off
                 if not last_try:
                     self._sleep(attempt, None)
                     continue
@@ -144,12 +164,12 @@ class JSONClient:
                 ) from None
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
-    def _credentials(self) -> List[str]:
+    def _credentials(self) -> list[str]:
         """What this client sends that must never be shown: the values of its secret-named
         headers (Authorization, X-API-Key, ...) and, of "Bearer KEY", the KEY alone."""
         from omi.masking import mask_secrets
 
-        found: List[str] = []
+        found: list[str] = []
         mask_secrets([[name, value] for name, value in self.headers.items()], found)
         return found + [value.split()[-1] for value in found if len(value.split()) > 1]
 
@@ -171,16 +191,19 @@ class JSONClient:
             raise ConnectionError(f"the answer broke off {missing:,} bytes before its end")
         return raw
 
-    def _too_long(self, url: str, announced: Optional[int]) -> MalformedResponseError:
+    def _too_long(self, url: str, announced: int | None) -> MalformedResponseError:
         limit = _size(self.max_response_bytes)
-        what = (f"announced an answer of {announced:,} bytes, more than the {limit}"
-                if announced is not None else f"sent an answer longer than the {limit}")
+        what = (
+            f"announced an answer of {announced:,} bytes, more than the {limit}"
+            if announced is not None
+            else f"sent an answer longer than the {limit}"
+        )
         return MalformedResponseError(
             f"{self.service} at {url} {what} an answer may have; check that the base URL is "
             f"the {self.service} API, or ask for less per request (a smaller batch_size)"
         )
 
-    def _sleep(self, attempt: int, retry_after: Optional[str]) -> None:
+    def _sleep(self, attempt: int, retry_after: str | None) -> None:
         delay = self.backoff * (2**attempt)
         if retry_after:
             try:
@@ -213,8 +236,7 @@ def _seconds(value: Any) -> bool:
     """A finite int or float (not a bool, not a str such as an unconverted "${VAR}")."""
     import math
 
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @functools.cache

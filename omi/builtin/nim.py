@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, List, Optional
+from typing import Any
 
 from omi.builtin.http import (
     AuthenticationError,
@@ -31,12 +31,12 @@ class NIMEmbedder(RemoteEmbedder):
 
     def __init__(
         self,
-        api_key: Optional[str] = None,
+        api_key: str | None = None,
         model: str = DEFAULT_MODEL,
-        base_url: Optional[str] = None,
+        base_url: str | None = None,
         input_type: str = "passage",
         batch_size: int = 8,
-        dimension: Optional[int] = None,
+        dimension: int | None = None,
         timeout: float = 30.0,
         max_retries: int = 3,
         backoff: float = 0.5,
@@ -51,9 +51,13 @@ class NIMEmbedder(RemoteEmbedder):
         self._keyless = not key
         self._client = JSONClient(url, self.service, headers, timeout, max_retries, backoff)
 
-    def _request(self, texts: List[str]) -> List[Any]:
-        body = {"input": texts, "model": self.model, "input_type": self.input_type,
-                "encoding_format": "float"}
+    def _request(self, texts: list[str]) -> list[Any]:
+        body = {
+            "input": texts,
+            "model": self.model,
+            "input_type": self.input_type,
+            "encoding_format": "float",
+        }
         try:
             answer = self._client.post("/v1/embeddings", body)
         except AuthenticationError as error:
@@ -62,7 +66,8 @@ class NIMEmbedder(RemoteEmbedder):
             raise AuthenticationError(
                 f"NVIDIA NIM at {mask_text(self._client.base_url)} wants an API key and none "
                 f"was given "
-                f"({error}); set `api_key` in config or NVIDIA_API_KEY", error.status
+                f"({error}); set `api_key` in config or NVIDIA_API_KEY",
+                error.status,
             ) from error
         except NotFoundError as error:
             raise NotFoundError(

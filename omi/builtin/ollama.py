@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, List, Optional
+from typing import Any
 
 from omi.builtin.http import JSONClient, MalformedResponseError, NotFoundError
 from omi.builtin.remote import RemoteEmbedder
@@ -12,7 +12,7 @@ DEFAULT_BASE_URL = "http://localhost:11434"
 DEFAULT_MODEL = "nomic-embed-text"
 
 
-def _server_url(base_url: Optional[str]) -> str:
+def _server_url(base_url: str | None) -> str:
     """`base_url`, else OLLAMA_HOST (which may omit the scheme), else the local default."""
     url = base_url or os.environ.get("OLLAMA_HOST") or DEFAULT_BASE_URL
     return url if "://" in url else f"http://{url}"
@@ -28,10 +28,10 @@ class OllamaEmbedder(RemoteEmbedder):
     def __init__(
         self,
         model: str = DEFAULT_MODEL,
-        base_url: Optional[str] = None,
-        api_key: Optional[str] = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
         batch_size: int = 8,
-        dimension: Optional[int] = None,
+        dimension: int | None = None,
         timeout: float = 60.0,
         max_retries: int = 3,
         backoff: float = 0.5,
@@ -42,7 +42,7 @@ class OllamaEmbedder(RemoteEmbedder):
             _server_url(base_url), self.service, headers, timeout, max_retries, backoff
         )
 
-    def _request(self, texts: List[str]) -> List[Any]:
+    def _request(self, texts: list[str]) -> list[Any]:
         try:
             answer = self._client.post("/api/embed", {"model": self.model, "input": texts})
         except NotFoundError as error:

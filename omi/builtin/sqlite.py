@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Set, Tuple, Union
+from typing import Any
 
 from omi.jsonvalues import json_problem
 from omi.paths import default_database_path
@@ -47,7 +47,7 @@ SQLITE_MAX_INTEGER = 2**63 - 1
 CASEFOLDED_INDEX = 1
 
 
-def _fts_words(query: str) -> List[str]:
+def _fts_words(query: str) -> list[str]:
     """The distinct casefolded words of free text as quoted FTS5 strings, which cannot be a
     syntax error. The index holds casefolded text too: FTS5 folds one character at a time,
     so without it `STRASSE` would not find `Straße`."""
@@ -73,8 +73,7 @@ def _naming_file(error: sqlite3.Error, path: Path) -> sqlite3.Error:
     return named
 
 
-def _decoded(raw_id: Optional[bytes],
-             document: Optional[bytes]) -> Tuple[Optional[Dict[str, Any]], str]:
+def _decoded(raw_id: bytes | None, document: bytes | None) -> tuple[dict[str, Any] | None, str]:
     """(the memory a row's document holds, "") or (None, what is wrong with the row)."""
     if raw_id is None or document is None:
         return None, "has no id or no document (a NULL, or a search entry without a memory)"
@@ -109,20 +108,23 @@ class SQLiteBackend(StorageBackend):
     interface_version = "1.0"
     conformance_capabilities = {"persistent"}
 
-    def __init__(self, path: Union[str, os.PathLike[str], None] = None,
-                 synchronous: str = "normal") -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, synchronous: str = "normal"
+    ) -> None:
         if synchronous not in SYNCHRONOUS_MODES:
-            raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, "
-                             f"got {synchronous!r}")
+            raise ValueError(
+                f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, got {synchronous!r}"
+            )
         self.path = Path(path).expanduser() if path is not None else default_database_path()
         self._lock = threading.Lock()
-        self._db: Optional[sqlite3.Connection] = None
-        self._unreadable: Set[Optional[bytes]] = set()  # ids of the rows recall skips
+        self._db: sqlite3.Connection | None = None
+        self._unreadable: set[bytes | None] = set()  # ids of the rows recall skips
         try:
             if str(self.path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(self.path), check_same_thread=False,
-                                       isolation_level=None)
+            self._db = sqlite3.connect(
+                str(self.path), check_same_thread=False, isolation_level=None
+            )
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
@@ -131,17 +133,27 @@ class SQLiteBackend(StorageBackend):
             self._casefold_index(self._db)
         except (OSError, sqlite3.Error) as error:
             self.close()
-            raise ValueError(f"Cannot open the SQLite database at {self.path}: {error}; give "
-                             f"`path` a writable file location") from None
+            raise ValueError(
+                f"Cannot open the SQLite database at {self.path}: {error}; give "
+                f"`path` a writable file location"
+            ) from None
 
     def _casefold_index(self, db: sqlite3.Connection) -> None:
         """Casefold the search text of a file written before the index was casefolded."""
         if db.execute("PRAGMA user_version").fetchone()[0] >= CASEFOLDED_INDEX:
             return
-        db.create_function("omi_casefold", 1, lambda text: text.casefold()
-                           if isinstance(text, str) else text, deterministic=True)
-        self._write([("UPDATE memories_fts SET content = omi_casefold(content)", ()),
-                     (f"PRAGMA user_version = {CASEFOLDED_INDEX}", ())])
+        db.create_function(
+            "omi_casefold",
+            1,
+            lambda text: text.casefold() if isinstance(text, str) else text,
+            deterministic=True,
+        )
+        self._write(
+            [
+                ("UPDATE memories_fts SET content = omi_casefold(content)", ()),
+                (f"PRAGMA user_version = {CASEFOLDED_INDEX}", ()),
+            ]
+        )
 
     @classmethod
     def conformance_factory(cls, directory: Path) -> SQLiteBackend:
@@ -152,7 +164,7 @@ class SQLiteBackend(StorageBackend):
             raise RuntimeError(f"SQLiteBackend({self.path}) is closed; create a new one")
         return self._db
 
-    def store_memory(self, memory: Dict[str, Any]) -> str:
+    def store_memory(self, memory: dict[str, Any]) -> str:
         if not isinstance(memory, dict):
             raise TypeError(f"memory must be a dict, got {type(memory).__name__}")
         content = memory.get("content")
@@ -168,15 +180,22 @@ class SQLiteBackend(StorageBackend):
             raise ValueError(f"memory must be JSON-serialisable: {error}") from None
         memory_id = uuid.uuid4().hex
         with self._lock:
-            self._write([
-                ("INSERT INTO memories (id, content, document, created_at) VALUES (?, ?, ?, ?)",
-                 (memory_id, content, encoded, time.time())),
-                ("INSERT INTO memories_fts (content, id) VALUES (?, ?)",
-                 (content.casefold(), memory_id)),
-            ])
+            self._write(
+                [
+                    (
+                        "INSERT INTO memories (id, content, document, created_at) "
+                        "VALUES (?, ?, ?, ?)",
+                        (memory_id, content, encoded, time.time()),
+                    ),
+                    (
+                        "INSERT INTO memories_fts (content, id) VALUES (?, ?)",
+                        (content.casefold(), memory_id),
+                    ),
+                ]
+            )
         return memory_id
 
-    def _write(self, statements: List[Tuple[str, Tuple[Any, ...]]]) -> None:
+    def _write(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         """Run `statements` in one transaction. On an error, roll back what is left of it
         (after some errors, a full disk among them, SQLite has rolled it back already, and a
         second ROLLBACK would fail, hiding the first error) and raise the error, naming the
@@ -195,7 +214,7 @@ class SQLiteBackend(StorageBackend):
         except sqlite3.Error as error:
             raise _naming_file(error, self.path) from None
 
-    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
             raise ValueError(f"limit must be a non-negative integer, got {limit!r}")
         if not isinstance(query, str):
@@ -212,16 +231,18 @@ class SQLiteBackend(StorageBackend):
                     return memories[:limit]
                 wanted = min(SQLITE_MAX_INTEGER, wanted + 2 * (len(rows) - len(memories)))
 
-    def _rows(self, db: sqlite3.Connection, words: List[str],
-              limit: int) -> List[Tuple[Optional[bytes], Optional[bytes], int, float]]:
+    def _rows(
+        self, db: sqlite3.Connection, words: list[str], limit: int
+    ) -> list[tuple[bytes | None, bytes | None, int, float]]:
         if words:
             return self._ranked_rows(db, words, limit)
         # no words at all: the most recent memories, score 0.0
-        return db.execute(f"SELECT {_RAW_ID_DOCUMENT}, 0, 0.0 FROM memories m "
-                          f"ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()
+        return db.execute(
+            f"SELECT {_RAW_ID_DOCUMENT}, 0, 0.0 FROM memories m ORDER BY created_at DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
 
-    def _memory(self, row: Tuple[Optional[bytes], Optional[bytes], int, float]
-                ) -> Optional[Dict[str, Any]]:
+    def _memory(self, row: tuple[bytes | None, bytes | None, int, float]) -> dict[str, Any] | None:
         """The memory of a row; None, reported once, when another program wrote one that is
         not UTF-8 text holding a JSON object."""
         raw_id, document, every, rank = row
@@ -233,12 +254,16 @@ class SQLiteBackend(StorageBackend):
             shown = "NULL" if raw_id is None else repr(raw_id.decode("utf-8", "backslashreplace"))
             logging.getLogger(__name__).warning(
                 "memory %s in %s %s: recall skips it (was it written by another program?)",
-                visible(shown), visible(self.path), problem)
+                visible(shown),
+                visible(self.path),
+                problem,
+            )
         return None
 
     @staticmethod
-    def _ranked_rows(db: sqlite3.Connection, words: List[str],
-                     limit: int) -> List[Tuple[Optional[bytes], Optional[bytes], int, float]]:
+    def _ranked_rows(
+        db: sqlite3.Connection, words: list[str], limit: int
+    ) -> list[tuple[bytes | None, bytes | None, int, float]]:
         """(id, document, holds every word, FTS5 rank) of the best `limit` matches.
 
         Memories holding every word come first (they match better than those holding a few,
@@ -249,16 +274,23 @@ class SQLiteBackend(StorageBackend):
         memory (another program's doing) comes back as a row without a document, so that
         recall counts it as unreadable, not as the end of the matches.
         """
-        query = (f"SELECT {_RAW_ID_DOCUMENT}, hit.rank FROM (SELECT id, rank FROM memories_fts "
-                 "WHERE memories_fts MATCH ? ORDER BY rank LIMIT ?) AS hit "
-                 "LEFT JOIN memories m ON m.id = hit.id ORDER BY hit.rank")
-        rows = [(memory_id, document, 1, rank) for memory_id, document, rank
-                in db.execute(query, (" AND ".join(words), limit))]
+        query = (
+            f"SELECT {_RAW_ID_DOCUMENT}, hit.rank FROM (SELECT id, rank FROM memories_fts "
+            "WHERE memories_fts MATCH ? ORDER BY rank LIMIT ?) AS hit "
+            "LEFT JOIN memories m ON m.id = hit.id ORDER BY hit.rank"
+        )
+        rows = [
+            (memory_id, document, 1, rank)
+            for memory_id, document, rank in db.execute(query, (" AND ".join(words), limit))
+        ]
         if len(rows) < limit and len(words) > 1:
             seen = {row[0] for row in rows}
             some = db.execute(query, (" OR ".join(words), limit + len(rows)))
-            rows += [(memory_id, document, 0, rank) for memory_id, document, rank in some
-                     if memory_id not in seen][: limit - len(rows)]
+            rows += [
+                (memory_id, document, 0, rank)
+                for memory_id, document, rank in some
+                if memory_id not in seen
+            ][: limit - len(rows)]
         return rows
 
     def add_edge(self, from_id: str, to_id: str, edge_type: str) -> None:
@@ -266,22 +298,37 @@ class SQLiteBackend(StorageBackend):
             raise ValueError("edge_type must be a non-empty string")
         with self._lock:
             db = self._connection()
-            known = {row[0] for row in db.execute(
-                "SELECT id FROM memories WHERE id IN (?, ?)", (from_id, to_id))}
+            known = {
+                row[0]
+                for row in db.execute(
+                    "SELECT id FROM memories WHERE id IN (?, ?)", (from_id, to_id)
+                )
+            }
             missing = [memory_id for memory_id in (from_id, to_id) if memory_id not in known]
             if missing:
-                raise ValueError(f"Unknown memory id '{missing[0]}'; store the memory before "
-                               f"linking it")
-            self._write([("INSERT OR IGNORE INTO edges (from_id, to_id, edge_type) "
-                          "VALUES (?, ?, ?)", (from_id, to_id, edge_type))])
+                raise ValueError(
+                    f"Unknown memory id '{missing[0]}'; store the memory before linking it"
+                )
+            self._write(
+                [
+                    (
+                        "INSERT OR IGNORE INTO edges (from_id, to_id, edge_type) VALUES (?, ?, ?)",
+                        (from_id, to_id, edge_type),
+                    )
+                ]
+            )
 
-    def edges(self, memory_id: str) -> List[Dict[str, str]]:
+    def edges(self, memory_id: str) -> list[dict[str, str]]:
         """The edges leaving `memory_id`, oldest first."""
         with self._lock:
-            rows = self._connection().execute(
-                "SELECT from_id, to_id, edge_type FROM edges WHERE from_id = ? ORDER BY rowid",
-                (memory_id,),
-            ).fetchall()
+            rows = (
+                self._connection()
+                .execute(
+                    "SELECT from_id, to_id, edge_type FROM edges WHERE from_id = ? ORDER BY rowid",
+                    (memory_id,),
+                )
+                .fetchall()
+            )
         return [{"from_id": f, "to_id": t, "edge_type": e} for f, t, e in rows]
 
     def count(self) -> int:

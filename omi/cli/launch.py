@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import List, NamedTuple, Optional
+from typing import NamedTuple
 
 
 class Parsed(NamedTuple):
     """A plain `plugins list` command line."""
 
     output_format: str
-    group: Optional[str]
+    group: str | None
     verbose: bool
     strict: bool
 
 
-def parse_plain_list(argv: List[str]) -> Optional[Parsed]:
+def parse_plain_list(argv: list[str]) -> Parsed | None:
     """(format, group, verbose, strict) for a plain `plugins list` command line, else None."""
     if argv[:2] != ["plugins", "list"]:
         return None
@@ -52,7 +52,7 @@ def parse_plain_list(argv: List[str]) -> Optional[Parsed]:
     return Parsed(output_format, group, verbose, strict)
 
 
-def _list_without_click(argv: List[str]) -> Optional[Parsed]:
+def _list_without_click(argv: list[str]) -> Parsed | None:
     """The plain `plugins list` this module answers itself, else None: click answers."""
     if os.environ.get("OMI_DEBUG", "") not in ("", "0"):
         return None  # --debug's logging and tracebacks are click's

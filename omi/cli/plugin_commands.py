@@ -66,12 +66,16 @@ def plugins() -> None:
     f"(or {', '.join(KIND_NAMES)}).",
 )
 @click.option(
-    "-v", "--verbose", is_flag=True,
+    "-v",
+    "--verbose",
+    is_flag=True,
     help="Also show each plugin's distribution, module and import time, slowest first.",
 )
-@click.option("--strict", is_flag=True,
-              help="Exit 1 when any plugin fails to load (for CI); the list is printed all "
-              "the same.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1 when any plugin fails to load (for CI); the list is printed all the same.",
+)
 def list_plugins(output_format: str, group: str | None, verbose: bool, strict: bool) -> None:
     """List installed plugins, loading each one to validate it.
 
@@ -111,8 +115,14 @@ def plugins_cache() -> None:
 
 
 @plugins_cache.command("show")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Text for people, JSON for scripts.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Text for people, JSON for scripts.",
+)
 def plugins_cache_show(output_format: str) -> None:
     """Show where this interpreter's plugin index is, its key, its age and its entries; and
     which config files are kept parsed (never their contents).
@@ -131,16 +141,22 @@ def plugins_cache_show(output_format: str) -> None:
         return
     key = report["key"]
     v = visible  # entry points and paths are text OMI did not write
-    lines = [f"file: {v(report['file'])}",
-             f"status: {report['status']}" + ("" if report["enabled"]
-                                              else f" (disabled by {cachefiles.SWITCH})"),
-             f"interpreter: {v(key['executable'])} ({v(key['implementation'])})",
-             "sys.path:", *(f"  {v(entry) or '(current directory)'}" for entry in key["path"])]
+    lines = [
+        f"file: {v(report['file'])}",
+        f"status: {report['status']}"
+        + ("" if report["enabled"] else f" (disabled by {cachefiles.SWITCH})"),
+        f"interpreter: {v(key['executable'])} ({v(key['implementation'])})",
+        "sys.path:",
+        *(f"  {v(entry) or '(current directory)'}" for entry in key["path"]),
+    ]
     if "age_seconds" in report:
         lines.insert(2, f"age: {report['age_seconds']:.0f} s")
         lines.append(f"entries: {len(report['entries'])}")
-        lines += [f"  {v(e['group'])}: {v(e['name'])} = {v(e['value'])} "
-                  f"({v(e['distribution'])} {v(e['version'])})" for e in report["entries"]]
+        lines += [
+            f"  {v(e['group'])}: {v(e['name'])} = {v(e['value'])} "
+            f"({v(e['distribution'])} {v(e['version'])})"
+            for e in report["entries"]
+        ]
     lines.append(f"parsed config files: {len(report['configs'])}")
     for entry in report["configs"]:
         age = f"{entry['age_seconds']:.0f} s old, " if "age_seconds" in entry else ""
@@ -161,8 +177,10 @@ def plugins_cache_clear() -> None:
 
     removed = index.clear()
     configs = configcache.clear()
-    click.echo(f"Removed {len(removed)} plugin index file(s) and {len(configs)} parsed config "
-               f"file(s) from {cachefiles.cache_dir()}")
+    click.echo(
+        f"Removed {len(removed)} plugin index file(s) and {len(configs)} parsed config "
+        f"file(s) from {cachefiles.cache_dir()}"
+    )
 
 
 # --- omi plugins new ------------------------------------------------------------------------
@@ -181,27 +199,50 @@ class NewCommand(click.Command):
 
 
 @plugins.command("new", cls=NewCommand)
-@click.argument("plugin_type", metavar=f"{{{'|'.join(KIND_NAMES)}}}",
-                type=click.Choice(KIND_NAMES))
+@click.argument("plugin_type", metavar=f"{{{'|'.join(KIND_NAMES)}}}", type=click.Choice(KIND_NAMES))
 @click.argument("name")
-@click.option("-o", "--output-dir", default=".", show_default=True, type=click.Path(),
-              help="Where the omi-<type>-<name> directory is created.")
+@click.option(
+    "-o",
+    "--output-dir",
+    default=".",
+    show_default=True,
+    type=click.Path(),
+    help="Where the omi-<type>-<name> directory is created.",
+)
 @click.option("--no-input", is_flag=True, help="Do not prompt; use defaults and the values given.")
 @click.option("--author", type=TEXT, help="Author name (default: git config user.name).")
 @click.option("--email", type=TEXT, help="Author e-mail (default: git config user.email).")
 @click.option("--description", type=TEXT, help="One-line description of the plugin.")
-@click.option("--license", "license_", type=TEXT,
-              help="MIT (default), Apache-2.0 or BSD-3-Clause.")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", type=TEXT,
-              help="Any other template variable (e.g. --set version=0.2.0; all are listed "
-              "below). Repeatable.")
-@click.option("--git", is_flag=True, help="Make the project a git repository with one commit "
-              "of every file (omi plugins update wants a clean tree).")
+@click.option("--license", "license_", type=TEXT, help="MIT (default), Apache-2.0 or BSD-3-Clause.")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    type=TEXT,
+    help="Any other template variable (e.g. --set version=0.2.0; all are listed "
+    "below). Repeatable.",
+)
+@click.option(
+    "--git",
+    is_flag=True,
+    help="Make the project a git repository with one commit "
+    "of every file (omi plugins update wants a clean tree).",
+)
 @click.option("--dry-run", is_flag=True, help="List the files it would write; write nothing.")
-def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: bool,
-                       author: str | None, email: str | None, description: str | None,
-                       license_: str | None, settings: tuple[str, ...], git: bool,
-                       dry_run: bool) -> None:
+def new_plugin_command(
+    plugin_type: str,
+    name: str,
+    output_dir: str,
+    no_input: bool,
+    author: str | None,
+    email: str | None,
+    description: str | None,
+    license_: str | None,
+    settings: tuple[str, ...],
+    git: bool,
+    dry_run: bool,
+) -> None:
     """Render a new plugin package, omi-TYPE-NAME, ready to install, test and publish.
 
     NAME uses lowercase letters, digits and single hyphens and starts with a letter; it
@@ -220,16 +261,31 @@ def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: b
     from omi.scaffold import new_plugin, plugin_names, refuse_taken_name
 
     refuse_taken_name(plugin_names(plugin_type, name))
-    variables = {key: value for key, value in (("author", author), ("email", email),
-                 ("description", description), ("license", license_)) if value is not None}
+    variables = {
+        key: value
+        for key, value in (
+            ("author", author),
+            ("email", email),
+            ("description", description),
+            ("license", license_),
+        )
+        if value is not None
+    }
     variables.update(parse_settings(settings))
     from omi.interrupts import sigterm_as_interrupt
 
     interactive = not no_input and sys.stdin.isatty()
     try:
         with sigterm_as_interrupt("nothing was written"):
-            made = new_plugin(plugin_type, name, output_dir, variables,
-                              no_input=not interactive, dry_run=dry_run, git=git)
+            made = new_plugin(
+                plugin_type,
+                name,
+                output_dir,
+                variables,
+                no_input=not interactive,
+                dry_run=dry_run,
+                git=git,
+            )
     except EOFError:  # Ctrl-D at a prompt: stop as Ctrl-C does (nothing is left behind)
         raise click.Abort() from None
     if dry_run:
@@ -239,8 +295,10 @@ def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: b
         return
     where = os.path.relpath(made.project_dir)
     place = "" if where == made.names.distribution else f" in {where}"
-    click.echo(f"Created {made.names.distribution}{place}: the {made.names.class_name} "
-               f"class, registered as '{made.names.name}' in {made.names.group}.")
+    click.echo(
+        f"Created {made.names.distribution}{place}: the {made.names.class_name} "
+        f"class, registered as '{made.names.name}' in {made.names.group}."
+    )
     if git:
         click.echo("It is a git repository with one commit of every file.")
     click.echo("\nNext:")
@@ -251,30 +309,65 @@ def new_plugin_command(plugin_type: str, name: str, output_dir: str, no_input: b
 
 # --- omi plugins update ---------------------------------------------------------------------
 
-UPDATE_MARKS = {"added": "A", "updated": "M", "merged": "M", "deleted": "D", "conflict": "C",
-                "skipped": "S"}
+UPDATE_MARKS = {
+    "added": "A",
+    "updated": "M",
+    "merged": "M",
+    "deleted": "D",
+    "conflict": "C",
+    "skipped": "S",
+}
 
 
 @plugins.command("update")
 @click.argument("path", default=".", type=click.Path(exists=True, file_okay=False))
-@click.option("--check", "check_only", is_flag=True,
-              help="Write nothing; exit 1 when the project is behind the installed templates "
-              "and list the files an update would change (for CI).")
-@click.option("--dry-run", is_flag=True, help="Print the diff the update would make; write "
-              "nothing.")
-@click.option("--skip", "skips", multiple=True, metavar="GLOB",
-              help="Leave files (or folders) matching GLOB alone; remembered in "
-              ".omi-template.json. Repeatable.")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", type=TEXT,
-              help="Change a template answer (e.g. --set description=...) and re-render. "
-              "Repeatable.")
-@click.option("--allow-dirty", is_flag=True,
-              help="Update even though the git work tree has uncommitted changes.")
-@click.option("--init", "init", is_flag=True,
-              help="Record the answers from pyproject.toml for a project that has no "
-              ".omi-template.json, taking it as current with the installed templates.")
-def update_plugin_command(path: str, check_only: bool, dry_run: bool, skips: tuple[str, ...],
-                          settings: tuple[str, ...], allow_dirty: bool, init: bool) -> None:
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Write nothing; exit 1 when the project is behind the installed templates "
+    "and list the files an update would change (for CI).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print the diff the update would make; write nothing."
+)
+@click.option(
+    "--skip",
+    "skips",
+    multiple=True,
+    metavar="GLOB",
+    help="Leave files (or folders) matching GLOB alone; remembered in "
+    ".omi-template.json. Repeatable.",
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    type=TEXT,
+    help="Change a template answer (e.g. --set description=...) and re-render. Repeatable.",
+)
+@click.option(
+    "--allow-dirty",
+    is_flag=True,
+    help="Update even though the git work tree has uncommitted changes.",
+)
+@click.option(
+    "--init",
+    "init",
+    is_flag=True,
+    help="Record the answers from pyproject.toml for a project that has no "
+    ".omi-template.json, taking it as current with the installed templates.",
+)
+def update_plugin_command(
+    path: str,
+    check_only: bool,
+    dry_run: bool,
+    skips: tuple[str, ...],
+    settings: tuple[str, ...],
+    allow_dirty: bool,
+    init: bool,
+) -> None:
     """Bring a plugin made by `omi plugins new` up to date with the installed templates.
 
     The template's changes since PATH (default: the current directory) was generated or last
@@ -328,17 +421,23 @@ def _record_answers(project: Path, skips: tuple[str, ...], settings: dict[str, s
     from omi.update import init_record
 
     answers, different = init_record(project, skips, settings)
-    click.echo(f"Recorded answers for omi-{answers['template']}-{answers['name']} in "
-               f"{ANSWERS_FILE}: it now tracks the omi-openclaw {__version__} templates.")
+    click.echo(
+        f"Recorded answers for omi-{answers['template']}-{answers['name']} in "
+        f"{ANSWERS_FILE}: it now tracks the omi-openclaw {__version__} templates."
+    )
     if different:
-        click.echo(f"{len(different)} file(s) differ from the template and count as your "
-                   f"own edits, which updates keep: {', '.join(different)}")
+        click.echo(
+            f"{len(different)} file(s) differ from the template and count as your "
+            f"own edits, which updates keep: {', '.join(different)}"
+        )
 
 
 def _report_behind(plan: UpdatePlan) -> None:
     """`--check` on a project behind the templates: the files an update would change, exit 1."""
-    click.echo(f"{_project_name(plan)} is behind the omi-openclaw {__version__} templates "
-               f"(last updated with {plan.from_version}); omi plugins update would change:")
+    click.echo(
+        f"{_project_name(plan)} is behind the omi-openclaw {__version__} templates "
+        f"(last updated with {plan.from_version}); omi plugins update would change:"
+    )
     _echo_changes(plan.changes)
     _echo_footer(plan)
     raise OperationFailed()
@@ -347,8 +446,10 @@ def _report_behind(plan: UpdatePlan) -> None:
 def _report_dry_run(plan: UpdatePlan) -> None:
     """`--dry-run`: the diff an update would make; exit 1 when it would leave conflicts."""
     _echo_diff(plan.changes)
-    click.echo(f"Dry run: {sum(c.writes for c in plan.changes)} file(s) would change, "
-               f"{len(plan.conflicts)} with conflicts; nothing written.")
+    click.echo(
+        f"Dry run: {sum(c.writes for c in plan.changes)} file(s) would change, "
+        f"{len(plan.conflicts)} with conflicts; nothing written."
+    )
     _echo_footer(plan)
     if plan.conflicts:
         raise OperationFailed()
@@ -373,20 +474,26 @@ def _apply_update(plan: UpdatePlan, project: Path, allow_dirty: bool) -> None:
         click.echo(f"Recorded {recorded} in {ANSWERS_FILE}; {_current_line(plan)}")
         _echo_footer(plan)
         return
-    click.echo(f"Updated {_project_name(plan)} to the omi-openclaw {__version__} templates "
-               f"(from {plan.from_version}):")
+    click.echo(
+        f"Updated {_project_name(plan)} to the omi-openclaw {__version__} templates "
+        f"(from {plan.from_version}):"
+    )
     _echo_changes(plan.changes)
     _echo_footer(plan)
     if plan.conflicts:
-        raise OperationFailed(f"{len(plan.conflicts)} file(s) have conflicts: resolve the "
-                              f"<<<<<<< markers (or the notes above), then commit")
+        raise OperationFailed(
+            f"{len(plan.conflicts)} file(s) have conflicts: resolve the "
+            f"<<<<<<< markers (or the notes above), then commit"
+        )
 
 
 def _echo_footer(plan: UpdatePlan) -> None:
     """Which files the update keeps current and which it leaves to the author; the notes."""
     if plan.yours:
-        click.echo(f"Yours, never updated (written once): {', '.join(plan.yours)}; the update "
-                   f"keeps the other {len(plan.managed)} template file(s) current.")
+        click.echo(
+            f"Yours, never updated (written once): {', '.join(plan.yours)}; the update "
+            f"keeps the other {len(plan.managed)} template file(s) current."
+        )
     for note in plan.notes:
         click.echo(f"Note: {note}")
 
@@ -407,8 +514,10 @@ def _echo_diff(changes: list[Any]) -> None:
         if not change.writes:
             continue
         try:
-            before, after = ((content or b"").decode("utf-8").splitlines(keepends=True)
-                             for content in (change.before, change.after))
+            before, after = (
+                (content or b"").decode("utf-8").splitlines(keepends=True)
+                for content in (change.before, change.after)
+            )
         except UnicodeDecodeError:
             click.echo(f"Binary file {change.path} would change")
             continue
@@ -420,8 +529,11 @@ def _echo_diff(changes: list[Any]) -> None:
 
 # --- omi plugins diff -----------------------------------------------------------------------
 
-DIFF_SUMMARIES = {"deleted": "deleted by you", "replaced": "no longer a regular file",
-                  "binary": "changed (binary, control characters or over 1 MiB; not shown)"}
+DIFF_SUMMARIES = {
+    "deleted": "deleted by you",
+    "replaced": "no longer a regular file",
+    "binary": "changed (binary, control characters or over 1 MiB; not shown)",
+}
 
 
 @plugins.command("diff")
@@ -450,8 +562,10 @@ def diff_plugin_command(path: str, name_only: bool) -> None:
             click.echo(found.path)
         elif found.lines:
             for line in found.lines:
-                click.echo(line if line.endswith("\n") else line + "\n\\ No newline at end "
-                           "of file\n", nl=False)
+                click.echo(
+                    line if line.endswith("\n") else line + "\n\\ No newline at end of file\n",
+                    nl=False,
+                )
         else:
             click.echo(f"{found.path}: {DIFF_SUMMARIES[found.status]}")
 
@@ -462,47 +576,109 @@ def diff_plugin_command(path: str, name_only: bool) -> None:
 @plugins.command("check")
 @click.argument("name", required=False)
 @click.option("--all", "check_all", is_flag=True, help="Check every installed plugin.")
-@click.option("--no-builtins", "no_builtins", is_flag=True,
-              help="With --all, leave out the plugins that ship with omi-openclaw.")
-@click.option("--group", metavar="GROUP", help="The group of NAME when several have it; with "
-              "--all, only the plugins of that group.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "junit"]),
-              default="text", show_default=True, help="Report format.")
+@click.option(
+    "--no-builtins",
+    "no_builtins",
+    is_flag=True,
+    help="With --all, leave out the plugins that ship with omi-openclaw.",
+)
+@click.option(
+    "--group",
+    metavar="GROUP",
+    help="The group of NAME when several have it; with --all, only the plugins of that group.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "junit"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here.")
-@click.option("-k", "pattern", metavar="PATTERN", help="Only checks whose name contains PATTERN "
-              "or matches it as a glob.")
-@click.option("--strict", is_flag=True, help="Fail on advisories (advice not followed) and "
-              "when a declared known failure passes.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed of the randomized checks.")
-@click.option("--timeout", type=Seconds(max=86_400), default=None,
-              show_default="$OMI_CHECK_TIMEOUT, else 60",
-              help="Seconds each check may take; a check still running then fails, showing "
-              "where the plugin was stuck, and the run goes on.")
-@click.option("--memory-limit", "memory_limit", metavar="SIZE", default="2G", show_default=True,
-              help="Memory (address space) each check process may use: 2G, 512M, 1.5G or a "
-              "number of bytes; 0 or none for no limit. A plugin that goes past it fails the "
-              "check it was in. Enforced where the system has RLIMIT_AS (Linux, BSD); plugins "
-              "built on large native libraries (e.g. torch) may need more.")
-@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
-              help="Passed to the plugin's constructor (JSON values are decoded; {workdir} is "
-              "the check's scratch directory). Repeatable.")
-@click.option("--list-checks", "list_checks", is_flag=True,
-              help="List the checks (of NAME's type: embedding, storage or event) and exit.")
-@click.option("--explain", metavar="CHECK",
-              help="Print what the check CHECK does, why OMI needs it and the usual fix, "
-              "and exit.")
-@click.option("--grade", "show_grade", is_flag=True,
-              help="After the report, print the plugin's grade (bronze to platinum) and the "
-              "checklist of rules behind it.")
-@click.option("--badge", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Write the grade as a shields.io endpoint JSON to FILE (implies --grade).")
-def check_plugin(name: str | None, check_all: bool, no_builtins: bool, group: str | None,
-                 output_format: str, output: str | None, pattern: str | None, strict: bool,
-                 seed: int,
-                 timeout: float | None, memory_limit: str, options: tuple[str, ...],
-                 list_checks: bool, explain: str | None, show_grade: bool,
-                 badge: str | None) -> None:
+@click.option(
+    "-k",
+    "pattern",
+    metavar="PATTERN",
+    help="Only checks whose name contains PATTERN or matches it as a glob.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail on advisories (advice not followed) and when a declared known failure passes.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the randomized checks."
+)
+@click.option(
+    "--timeout",
+    type=Seconds(max=86_400),
+    default=None,
+    show_default="$OMI_CHECK_TIMEOUT, else 60",
+    help="Seconds each check may take; a check still running then fails, showing "
+    "where the plugin was stuck, and the run goes on.",
+)
+@click.option(
+    "--memory-limit",
+    "memory_limit",
+    metavar="SIZE",
+    default="2G",
+    show_default=True,
+    help="Memory (address space) each check process may use: 2G, 512M, 1.5G or a "
+    "number of bytes; 0 or none for no limit. A plugin that goes past it fails the "
+    "check it was in. Enforced where the system has RLIMIT_AS (Linux, BSD); plugins "
+    "built on large native libraries (e.g. torch) may need more.",
+)
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Passed to the plugin's constructor (JSON values are decoded; {workdir} is "
+    "the check's scratch directory). Repeatable.",
+)
+@click.option(
+    "--list-checks",
+    "list_checks",
+    is_flag=True,
+    help="List the checks (of NAME's type: embedding, storage or event) and exit.",
+)
+@click.option(
+    "--explain",
+    metavar="CHECK",
+    help="Print what the check CHECK does, why OMI needs it and the usual fix, and exit.",
+)
+@click.option(
+    "--grade",
+    "show_grade",
+    is_flag=True,
+    help="After the report, print the plugin's grade (bronze to platinum) and the "
+    "checklist of rules behind it.",
+)
+@click.option(
+    "--badge",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Write the grade as a shields.io endpoint JSON to FILE (implies --grade).",
+)
+def check_plugin(
+    name: str | None,
+    check_all: bool,
+    no_builtins: bool,
+    group: str | None,
+    output_format: str,
+    output: str | None,
+    pattern: str | None,
+    strict: bool,
+    seed: int,
+    timeout: float | None,
+    memory_limit: str,
+    options: tuple[str, ...],
+    list_checks: bool,
+    explain: str | None,
+    show_grade: bool,
+    badge: str | None,
+) -> None:
     """Validate an installed plugin, then prove it behaves with the conformance suite.
 
     NAME is a plugin name, GROUP:NAME, or an importable package.module:Class. Phase 1 is
@@ -523,8 +699,9 @@ def check_plugin(name: str | None, check_all: bool, no_builtins: bool, group: st
     """
     if explain is not None:
         if name or check_all or list_checks:
-            raise UsageError("--explain CHECK goes alone; drop the plugin NAME, --all and "
-                             "--list-checks")
+            raise UsageError(
+                "--explain CHECK goes alone; drop the plugin NAME, --all and --list-checks"
+            )
         _explain_check(explain)
         return
     if list_checks:
@@ -535,8 +712,9 @@ def check_plugin(name: str | None, check_all: bool, no_builtins: bool, group: st
     plugin_options, limit, timeout = _run_settings(options, memory_limit, timeout)
     if output is not None:
         _check_writable(output)
-    reports = _run_checks(name, group, plugin_options, pattern, seed, timeout, limit,
-                          builtins=not no_builtins)
+    reports = _run_checks(
+        name, group, plugin_options, pattern, seed, timeout, limit, builtins=not no_builtins
+    )
     _echo_report(reports, output_format, strict, output)
     if show_grade or badge is not None:
         _echo_grade(name or "", group, reports, badge)
@@ -550,18 +728,23 @@ def _list_checks(interface: str | None) -> None:
     from omi import conformance
 
     if interface and interface not in KIND_NAMES:
-        raise UsageError(f"--list-checks takes {', '.join(KIND_NAMES[:-1])} or "
-                         f"{KIND_NAMES[-1]}, not {interface!r}"
-                         f"{did_you_mean(interface, KIND_NAMES)}")
+        raise UsageError(
+            f"--list-checks takes {', '.join(KIND_NAMES[:-1])} or "
+            f"{KIND_NAMES[-1]}, not {interface!r}"
+            f"{did_you_mean(interface, KIND_NAMES)}"
+        )
     for item in conformance.all_checks():
         if not interface or interface == item.interface:
             needs = f" [needs {', '.join(sorted(item.requires))}]" if item.requires else ""
-            click.echo(f"{item.interface:9} {item.name:40} {item.description}{needs} "
-                       f"[{item.level}: {', '.join(item.rules)}]")
+            click.echo(
+                f"{item.interface:9} {item.name:40} {item.description}{needs} "
+                f"[{item.level}: {', '.join(item.rules)}]"
+            )
 
 
-def _run_settings(options: tuple[str, ...], memory_limit: str, timeout: float | None
-                  ) -> tuple[dict[str, Any], int | None, float]:
+def _run_settings(
+    options: tuple[str, ...], memory_limit: str, timeout: float | None
+) -> tuple[dict[str, Any], int | None, float]:
     """The plugin's --option values, the memory limit in bytes and the timeout of each check
     (--timeout, else $OMI_CHECK_TIMEOUT, else 60); a bad one is a usage error."""
     from omi.conformance.outcome import default_timeout
@@ -570,15 +753,25 @@ def _run_settings(options: tuple[str, ...], memory_limit: str, timeout: float | 
 
     try:
         plugin_options = unique_keys((parse_option(text) for text in options), "--option")
-        return (plugin_options, parse_memory_limit(memory_limit),
-                default_timeout() if timeout is None else timeout)
+        return (
+            plugin_options,
+            parse_memory_limit(memory_limit),
+            default_timeout() if timeout is None else timeout,
+        )
     except ValueError as error:
         raise UsageError(str(error)) from None
 
 
-def _run_checks(name: str | None, group: str | None, plugin_options: dict[str, Any],
-                pattern: str | None, seed: int, timeout: float, limit: int | None,
-                builtins: bool) -> list[Any]:
+def _run_checks(
+    name: str | None,
+    group: str | None,
+    plugin_options: dict[str, Any],
+    pattern: str | None,
+    seed: int,
+    timeout: float,
+    limit: int | None,
+    builtins: bool,
+) -> list[Any]:
     """The reports of NAME's checks (of every plugin's, with --all); Ctrl-C or SIGTERM ends
     the command with 128 + the signal's number, once the check processes are gone."""
     from omi import conformance
@@ -586,16 +779,26 @@ def _run_checks(name: str | None, group: str | None, plugin_options: dict[str, A
 
     try:
         with plugin_output_to_stderr():
-            return conformance.check_plugins([name] if name else None, group, plugin_options,
-                                             pattern, seed, timeout, limit, builtins=builtins)
+            return conformance.check_plugins(
+                [name] if name else None,
+                group,
+                plugin_options,
+                pattern,
+                seed,
+                timeout,
+                limit,
+                builtins=builtins,
+            )
     except Interrupted as stop:
-        click.echo(f"Error: interrupted by {stop}: the check processes were killed and their "
-                   f"scratch files removed", err=True)
+        click.echo(
+            f"Error: interrupted by {stop}: the check processes were killed and their "
+            f"scratch files removed",
+            err=True,
+        )
         raise SystemExit(128 + stop.signum) from None
 
 
-def _echo_report(reports: list[Any], output_format: str, strict: bool, output: str | None
-                 ) -> None:
+def _echo_report(reports: list[Any], output_format: str, strict: bool, output: str | None) -> None:
     """The report in `output_format`, printed, or written to `output` with a summary line."""
     from omi import conformance
 
@@ -617,14 +820,15 @@ def _check_selection(name: str | None, check_all: bool, no_builtins: bool) -> No
     if bool(name) == check_all:
         raise UsageError("give a plugin NAME or --all (not both); see omi plugins list")
     if no_builtins and not check_all:
-        raise UsageError("--no-builtins goes with --all; a plugin NAME is checked whoever "
-                         "wrote it")
+        raise UsageError("--no-builtins goes with --all; a plugin NAME is checked whoever wrote it")
 
 
 def _check_grade_options(grading: bool, partial: bool, badge: str | None) -> None:
     if grading and partial:
-        raise UsageError("--grade and --badge grade one plugin on its whole suite: give a "
-                         "plugin NAME, without --all or -k")
+        raise UsageError(
+            "--grade and --badge grade one plugin on its whole suite: give a "
+            "plugin NAME, without --all or -k"
+        )
     if badge is not None:
         _check_writable(badge, "--badge", "omi-badge.json")
 
@@ -659,23 +863,23 @@ def _explain_check(name: str) -> None:
 
     for name in item.rules:
         rule = RULES[name]
-        click.echo(f"  Proves the rule {name} ({rule.level}): {rule.interface} "
-                   f"{rule.method}: {rule.text}")
+        click.echo(
+            f"  Proves the rule {name} ({rule.level}): {rule.interface} {rule.method}: {rule.text}"
+        )
     if item.requires:
         click.echo(f"  Runs only when the plugin declares: {', '.join(sorted(item.requires))}")
     if item.unless:
-        click.echo(f"  Does not apply when the plugin declares: "
-                   f"{', '.join(sorted(item.unless))}")
+        click.echo(f"  Does not apply when the plugin declares: {', '.join(sorted(item.unless))}")
 
 
 def _check_writable(path: str, option: str = "-o", example: str = "report.xml") -> None:
     if not path:  # it would name the current directory, which the report would replace
-        raise UsageError(f"{option} is empty; give the report's file name, e.g. {option} "
-                         f"{example}")
+        raise UsageError(f"{option} is empty; give the report's file name, e.g. {option} {example}")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
-        raise UsageError(f"cannot write the report to {path}: {directory} is not a writable "
-                       f"directory")
+        raise UsageError(
+            f"cannot write the report to {path}: {directory} is not a writable directory"
+        )
 
 
 # --- omi plugins matrix -----------------------------------------------------------------------
@@ -706,52 +910,132 @@ def _matrix_output(matrix: Any, output_format: str, html: str | None) -> None:
     click.get_current_context().exit(matrix.exit_code())
 
 
-FORMAT_OPTION = click.option("--format", "output_format", default="text", show_default=True,
-                             type=click.Choice(["text", "json", "markdown"]),
-                             help="A table for people, the omi-matrix/1 JSON document (see "
-                             "the docs) or Markdown for a pull-request comment.")
-HTML_OPTION = click.option("--html", metavar="FILE", type=click.Path(dir_okay=False),
-                           help="Also write the matrix as one self-contained HTML page.")
+FORMAT_OPTION = click.option(
+    "--format",
+    "output_format",
+    default="text",
+    show_default=True,
+    type=click.Choice(["text", "json", "markdown"]),
+    help="A table for people, the omi-matrix/1 JSON document (see "
+    "the docs) or Markdown for a pull-request comment.",
+)
+HTML_OPTION = click.option(
+    "--html",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Also write the matrix as one self-contained HTML page.",
+)
 
 
 @plugins.group("matrix", cls=OmiGroup, invoke_without_command=True)
-@click.option("--plugin", "plugin_reqs", multiple=True, metavar="REQ", type=TEXT,
-              help="A plugin: anything pip installs (name with a range, wheel, directory). "
-              "Repeatable.")
-@click.option("--plugins-file", type=click.File("r", encoding="utf-8"), metavar="FILE",
-              help="A file of plugins, one REQ a line (# starts a comment).")
-@click.option("--omi", "omi_reqs", multiple=True, metavar="REQ", type=TEXT,
-              help="An omi-openclaw to test against (e.g. omi-openclaw==0.4.0, a wheel, a "
-              "checkout). Repeatable.")
-@click.option("--baseline", metavar="REQ", type=TEXT,
-              help="The omi-openclaw the candidates are compared with: a cell that passes on "
-              "it and fails on a candidate is a regression.")
-@click.option("--python", "pythons", multiple=True, type=PythonVersion(),
-              help="A Python X.Y (pythonX.Y on PATH; default this one). Repeatable.")
-@click.option("--find-links", "find_links", multiple=True, metavar="DIR",
-              type=click.Path(exists=True, file_okay=False),
-              help="Also look for distributions in DIR (a wheelhouse). Repeatable.")
+@click.option(
+    "--plugin",
+    "plugin_reqs",
+    multiple=True,
+    metavar="REQ",
+    type=TEXT,
+    help="A plugin: anything pip installs (name with a range, wheel, directory). Repeatable.",
+)
+@click.option(
+    "--plugins-file",
+    type=click.File("r", encoding="utf-8"),
+    metavar="FILE",
+    help="A file of plugins, one REQ a line (# starts a comment).",
+)
+@click.option(
+    "--omi",
+    "omi_reqs",
+    multiple=True,
+    metavar="REQ",
+    type=TEXT,
+    help="An omi-openclaw to test against (e.g. omi-openclaw==0.4.0, a wheel, a "
+    "checkout). Repeatable.",
+)
+@click.option(
+    "--baseline",
+    metavar="REQ",
+    type=TEXT,
+    help="The omi-openclaw the candidates are compared with: a cell that passes on "
+    "it and fails on a candidate is a regression.",
+)
+@click.option(
+    "--python",
+    "pythons",
+    multiple=True,
+    type=PythonVersion(),
+    help="A Python X.Y (pythonX.Y on PATH; default this one). Repeatable.",
+)
+@click.option(
+    "--find-links",
+    "find_links",
+    multiple=True,
+    metavar="DIR",
+    type=click.Path(exists=True, file_okay=False),
+    help="Also look for distributions in DIR (a wheelhouse). Repeatable.",
+)
 @click.option("--offline", is_flag=True, help="Use no package index: only --find-links.")
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None,
-              show_default="the number of cores", help="Cells run at once.")
-@click.option("--installer", type=click.Choice(["auto", "uv", "pip"]), default="auto",
-              show_default=True, help="auto: uv when it is installed, else venv + pip.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-              show_default="$XDG_CACHE_HOME/omi/matrix", help="Where environments are kept.")
-@click.option("--refresh", is_flag=True, help="Make every environment again (resolving ranges "
-              "anew) even when one with the same inputs is cached.")
-@click.option("--timeout", type=Seconds(max=86_400), default=60.0, show_default=True,
-              help="Seconds each conformance check may take.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=None,
+    show_default="the number of cores",
+    help="Cells run at once.",
+)
+@click.option(
+    "--installer",
+    type=click.Choice(["auto", "uv", "pip"]),
+    default="auto",
+    show_default=True,
+    help="auto: uv when it is installed, else venv + pip.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    show_default="$XDG_CACHE_HOME/omi/matrix",
+    help="Where environments are kept.",
+)
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Make every environment again (resolving ranges "
+    "anew) even when one with the same inputs is cached.",
+)
+@click.option(
+    "--timeout",
+    type=Seconds(max=86_400),
+    default=60.0,
+    show_default=True,
+    help="Seconds each conformance check may take.",
+)
 @FORMAT_OPTION
 @HTML_OPTION
-@click.option("--github-matrix", is_flag=True, help="Print the cells as a GitHub Actions "
-              "strategy matrix ({\"include\": [...]}) instead of running them.")
+@click.option(
+    "--github-matrix",
+    is_flag=True,
+    help="Print the cells as a GitHub Actions "
+    'strategy matrix ({"include": [...]}) instead of running them.',
+)
 @click.pass_context
-def matrix_command(ctx: click.Context, plugin_reqs: tuple[str, ...], plugins_file: Any,
-                   omi_reqs: tuple[str, ...], baseline: str | None, pythons: tuple[str, ...],
-                   find_links: tuple[str, ...], offline: bool, jobs: int | None,
-                   installer: str, cache_dir: str | None, refresh: bool, timeout: float,
-                   output_format: str, html: str | None, github_matrix: bool) -> None:
+def matrix_command(
+    ctx: click.Context,
+    plugin_reqs: tuple[str, ...],
+    plugins_file: Any,
+    omi_reqs: tuple[str, ...],
+    baseline: str | None,
+    pythons: tuple[str, ...],
+    find_links: tuple[str, ...],
+    offline: bool,
+    jobs: int | None,
+    installer: str,
+    cache_dir: str | None,
+    refresh: bool,
+    timeout: float,
+    output_format: str,
+    html: str | None,
+    github_matrix: bool,
+) -> None:
     """Check many plugins against omi-openclaw releases and Pythons, each cell in its own
     environment; with --baseline, report the regressions.
 
@@ -769,11 +1053,20 @@ def matrix_command(ctx: click.Context, plugin_reqs: tuple[str, ...], plugins_fil
       omi plugins matrix merge reports/*.json --format markdown
     """
     if ctx.invoked_subcommand is not None:
-        given = [name for name, value in (("--plugin", plugin_reqs), ("--omi", omi_reqs),
-                                          ("--baseline", baseline)) if value]
+        given = [
+            name
+            for name, value in (
+                ("--plugin", plugin_reqs),
+                ("--omi", omi_reqs),
+                ("--baseline", baseline),
+            )
+            if value
+        ]
         if given:
-            raise UsageError(f"{', '.join(given)} go with the run, not with "
-                             f"'{ctx.invoked_subcommand}'; see omi plugins matrix --help")
+            raise UsageError(
+                f"{', '.join(given)} go with the run, not with "
+                f"'{ctx.invoked_subcommand}'; see omi plugins matrix --help"
+            )
         return
     from omi.matrix.run import Matrix
 
@@ -784,13 +1077,19 @@ def matrix_command(ctx: click.Context, plugin_reqs: tuple[str, ...], plugins_fil
         raise UsageError("give at least one --omi REQ (or a --baseline REQ)")
     for requirement in [*plugin_list, *omi_reqs, *([baseline] if baseline else [])]:
         if requirement.startswith("-") or not requirement.strip():
-            raise UsageError(f"{requirement!r} is not a requirement (an installer would read "
-                             f"it as an option); give a name with a range, a wheel or a "
-                             f"directory")
+            raise UsageError(
+                f"{requirement!r} is not a requirement (an installer would read "
+                f"it as an option); give a name with a range, a wheel or a "
+                f"directory"
+            )
     if html is not None:
         _check_writable(html, "--html", "matrix.html")
-    matrix = Matrix(list(dict.fromkeys(plugin_list)), list(dict.fromkeys(omi_reqs)),
-                    list(dict.fromkeys(pythons)) or [_this_python()], baseline)
+    matrix = Matrix(
+        list(dict.fromkeys(plugin_list)),
+        list(dict.fromkeys(omi_reqs)),
+        list(dict.fromkeys(pythons)) or [_this_python()],
+        baseline,
+    )
     if github_matrix:
         from omi.matrix.render import github_matrix as render_github
 
@@ -810,12 +1109,21 @@ def _read_plugins_file(stream: Any) -> list[str]:
     text = stream.read((1 << 20) + 1)
     if len(text) > 1 << 20:
         raise UsageError(f"--plugins-file {stream.name} is larger than 1 MiB")
-    return [line.split("#", 1)[0].strip() for line in text.splitlines()
-            if line.split("#", 1)[0].strip()]
+    return [
+        line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()
+    ]
 
 
-def _run_matrix(matrix: Any, find_links: tuple[str, ...], offline: bool, jobs: int | None,
-                installer: str, cache_dir: str | None, refresh: bool, timeout: float) -> None:
+def _run_matrix(
+    matrix: Any,
+    find_links: tuple[str, ...],
+    offline: bool,
+    jobs: int | None,
+    installer: str,
+    cache_dir: str | None,
+    refresh: bool,
+    timeout: float,
+) -> None:
     """Run the cells, with what makes the environments and a progress line on a terminal."""
     import sys
     from pathlib import Path
@@ -828,15 +1136,25 @@ def _run_matrix(matrix: Any, find_links: tuple[str, ...], offline: bool, jobs: i
     chosen = envs.choose_installer(installer)
     for python in matrix.pythons:
         envs.find_python(python)  # a missing Python is a usage error before anything runs
-    settings = Settings(Path(cache_dir or os.path.join(omi_cache_dir(), "matrix")).absolute(),
-                        chosen, find_links, offline, refresh, timeout)
+    settings = Settings(
+        Path(cache_dir or os.path.join(omi_cache_dir(), "matrix")).absolute(),
+        chosen,
+        find_links,
+        offline,
+        refresh,
+        timeout,
+    )
     tty = sys.stderr.isatty()
     if tty:  # early word on a terminal; every output format says it too
         click.echo(f"Environments: {chosen.describe()}, cached in {settings.cache}", err=True)
 
     def progress(done: int, total: int, cell: Any) -> None:
-        click.echo(f"\r\033[K[{done}/{total}] {cell.status}: {visible(cell.plugin)} x "
-                   f"{visible(cell.omi)} x py{cell.python}", nl=done == total, err=True)
+        click.echo(
+            f"\r\033[K[{done}/{total}] {cell.status}: {visible(cell.plugin)} x "
+            f"{visible(cell.omi)} x py{cell.python}",
+            nl=done == total,
+            err=True,
+        )
 
     run_matrix(matrix, settings, jobs or os.cpu_count() or 1, progress if tty else None)
 

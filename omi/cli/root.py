@@ -21,9 +21,16 @@ if TYPE_CHECKING:  # the host is imported by the commands that use it
     from omi.host import Memory
 
 
-@click.group(cls=OmiGroup, context_settings={"help_option_names": ["-h", "--help"]},
-             lazy={"plugins": ("omi.cli.plugin_commands:plugins",
-                               "List, create, check and update OMI plugins.")})
+@click.group(
+    cls=OmiGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    lazy={
+        "plugins": (
+            "omi.cli.plugin_commands:plugins",
+            "List, create, check and update OMI plugins.",
+        )
+    },
+)
 @click.version_option(__version__, prog_name="omi")
 @click.option(
     "--debug",
@@ -51,8 +58,10 @@ def cli(debug: bool) -> None:
 
 # --- omi store / recall / config ------------------------------------------------------------
 
-CONFIG_OPTION_HELP = ("The config file to use (default: $OMI_CONFIG, ./omi.yaml, then "
-                      "~/.config/omi/config.yaml; none found means the defaults).")
+CONFIG_OPTION_HELP = (
+    "The config file to use (default: $OMI_CONFIG, ./omi.yaml, then "
+    "~/.config/omi/config.yaml; none found means the defaults)."
+)
 
 
 def _open_memory(config_path: str | None) -> Memory:
@@ -64,8 +73,14 @@ def _open_memory(config_path: str | None) -> Memory:
 
 @cli.command("store")
 @click.argument("text", type=TEXT)
-@click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE", type=TEXT,
-              help="Metadata stored with the memory (values are strings). Repeatable.")
+@click.option(
+    "--meta",
+    "meta",
+    multiple=True,
+    metavar="KEY=VALUE",
+    type=TEXT,
+    help="Metadata stored with the memory (values are strings). Repeatable.",
+)
 @click.option("--config", "config_path", metavar="PATH", help=CONFIG_OPTION_HELP)
 def store_command(text: str, meta: tuple[str, ...], config_path: str | None) -> None:
     """Store TEXT as a memory and print its id.
@@ -76,7 +91,7 @@ def store_command(text: str, meta: tuple[str, ...], config_path: str | None) -> 
       omi store "Ada prefers short answers" --meta source=chat --meta user=ada
     """
     if not text.strip():
-        raise UsageError("TEXT is empty; give the memory's text, e.g. omi store \"...\"")
+        raise UsageError('TEXT is empty; give the memory\'s text, e.g. omi store "..."')
     metadata = parse_settings(meta, "--meta", "--meta source=cli")
     from omi.textsafety import plugin_output_to_stderr
 
@@ -87,10 +102,21 @@ def store_command(text: str, meta: tuple[str, ...], config_path: str | None) -> 
 
 @cli.command("recall")
 @click.argument("query", type=TEXT)
-@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True,
-              help="At most this many memories (1 to 10000).")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Text for people, JSON (schema omi.recall/1) for scripts.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="At most this many memories (1 to 10000).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Text for people, JSON (schema omi.recall/1) for scripts.",
+)
 @click.option("--config", "config_path", metavar="PATH", help=CONFIG_OPTION_HELP)
 def recall_command(query: str, limit: int, output_format: str, config_path: str | None) -> None:
     """Print the memories that best match QUERY, best first.
@@ -103,25 +129,29 @@ def recall_command(query: str, limit: int, output_format: str, config_path: str 
     from omi.host import MAX_RECALL_LIMIT
 
     if limit > MAX_RECALL_LIMIT:
-        raise UsageError(f"--limit {limit} is too large: one recall returns at most "
-                       f"{MAX_RECALL_LIMIT} memories; give 1 to {MAX_RECALL_LIMIT}")
+        raise UsageError(
+            f"--limit {limit} is too large: one recall returns at most "
+            f"{MAX_RECALL_LIMIT} memories; give 1 to {MAX_RECALL_LIMIT}"
+        )
     from omi.textsafety import json_text, one_line, plugin_output_to_stderr, visible
 
     with plugin_output_to_stderr(), _open_memory(config_path) as memory:
         results = memory.recall(query, limit)
-    shown = [{key: value for key, value in item.items() if key != "embedding"}
-             for item in results]
+    shown = [{key: value for key, value in item.items() if key != "embedding"} for item in results]
     if output_format == "json":
-        click.echo(json_text({"schema": "omi.recall/1", "query": query, "limit": limit,
-                              "results": shown}))
+        click.echo(
+            json_text({"schema": "omi.recall/1", "query": query, "limit": limit, "results": shown})
+        )
         return
     if not shown:
         click.echo(f"No memories match {visible(repr(query))}.")
     for rank, item in enumerate(shown, 1):  # every text in it was stored by any program
         metadata = item.get("metadata") or {}
         tags = " ".join(f"{visible(key)}={visible(value)}" for key, value in metadata.items())
-        click.echo(f"{rank:>2}. {visible(item['id'])}  {one_line(item['content'])}"
-                   + (f"  [{tags}]" if tags else ""))
+        click.echo(
+            f"{rank:>2}. {visible(item['id'])}  {one_line(item['content'])}"
+            + (f"  [{tags}]" if tags else "")
+        )
 
 
 @cli.group("config", cls=OmiGroup)
@@ -131,8 +161,14 @@ def config_group() -> None:
 
 @config_group.command("show")
 @click.option("--config", "config_path", metavar="PATH", help=CONFIG_OPTION_HELP)
-@click.option("--format", "output_format", type=click.Choice(["yaml", "json"]), default="yaml",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+    help="Output format.",
+)
 def config_show(config_path: str | None, output_format: str) -> None:
     """Print the effective configuration: the file found, ${VAR}s expanded, defaults filled in,
     secrets masked (values of keys and headers named like api_key, token, password or

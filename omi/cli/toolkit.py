@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from gettext import gettext as _gettext  # click's own translation hook, as click calls it
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -74,15 +75,16 @@ class OmiGroup(click.Group):
     own help lists it with the short help given here.
     """
 
-    def __init__(self, *args: Any, lazy: Optional[Dict[str, tuple[str, str]]] = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = dict(lazy or {})
 
-    def list_commands(self, ctx: click.Context) -> List[str]:
+    def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy and cmd_name not in self.commands:
             from importlib import import_module
 
@@ -90,8 +92,9 @@ class OmiGroup(click.Group):
             self.add_command(getattr(import_module(module), attribute), cmd_name)
         return super().get_command(ctx, cmd_name)
 
-    def resolve_command(self, ctx: click.Context, args: List[str]
-                        ) -> tuple[Optional[str], Optional[click.Command], List[str]]:
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
         """Click's lookup; a mistyped subcommand is told the closest real one."""
         try:
             return super().resolve_command(ctx, args)
@@ -105,7 +108,7 @@ class OmiGroup(click.Group):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Click's list of subcommands, with a lazy one's short help read from the table rather
         than from its module."""
-        entries: List[tuple[str, Optional[click.Command]]] = []
+        entries: list[tuple[str, click.Command | None]] = []
         for name in self.list_commands(ctx):
             if name in self.lazy and name not in self.commands:
                 entries.append((name, None))
@@ -116,8 +119,10 @@ class OmiGroup(click.Group):
         if not entries:
             return
         limit = formatter.width - 6 - max(len(name) for name, _ in entries)  # as click leaves
-        rows = [(name, self.lazy[name][1] if command is None
-                 else command.get_short_help_str(limit)) for name, command in entries]
+        rows = [
+            (name, self.lazy[name][1] if command is None else command.get_short_help_str(limit))
+            for name, command in entries
+        ]
         with formatter.section(_gettext("Commands")):
             formatter.write_dl(rows)
 
@@ -173,19 +178,26 @@ class CommandLineText(_TextParamType):
     # Cc but whitespace; compiled (and cached by `re`) at the first value, not by `omi --help`.
     CONTROL = r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]"
 
-    def convert(self, value: str, param: Optional[click.Parameter],
-                ctx: Optional[click.Context]) -> str:
+    def convert(self, value: str, param: click.Parameter | None, ctx: click.Context | None) -> str:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError as error:
             code = ord(value[error.start])
             what = f"byte 0x{code - 0xDC00:02X}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
-            self.fail(f"not valid UTF-8 ({what} at position {error.start}); pass UTF-8 text "
-                      f"(is the terminal's or the file's encoding UTF-8?)", param, ctx)
+            self.fail(
+                f"not valid UTF-8 ({what} at position {error.start}); pass UTF-8 text "
+                f"(is the terminal's or the file's encoding UTF-8?)",
+                param,
+                ctx,
+            )
         control = re.search(self.CONTROL, value)
         if control:
-            self.fail(f"control character U+{ord(control.group()):04X} at position "
-                      f"{control.start()}; remove it (tabs and line breaks are fine)", param, ctx)
+            self.fail(
+                f"control character U+{ord(control.group()):04X} at position "
+                f"{control.start()}; remove it (tabs and line breaks are fine)",
+                param,
+                ctx,
+            )
         return value
 
 
@@ -195,8 +207,9 @@ TEXT = CommandLineText()
 # --- KEY=VALUE options ---------------------------------------------------------------------
 
 
-def parse_settings(settings: tuple[str, ...], option: str = "--set",
-                   example: str = "") -> dict[str, str]:
+def parse_settings(
+    settings: tuple[str, ...], option: str = "--set", example: str = ""
+) -> dict[str, str]:
     """KEY=VALUE options as a dict: --set of `new` and `update`, --meta of `store`."""
     pairs = []
     for text in settings:

@@ -37,9 +37,25 @@ _HOMES = {
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [  # sorted(_MODULE_OF), written out so that type checkers see the names exported
-    "CAPABILITIES", "Check", "CheckFailure", "Context", "Outcome", "REGISTRY", "RENDERERS",
-    "Report", "SUITE_VERSION", "Target", "all_checks", "check_plugins", "checks_for", "execute",
-    "instance_factory", "interface_of", "run_suite", "select_checks", "summary_line",
+    "CAPABILITIES",
+    "Check",
+    "CheckFailure",
+    "Context",
+    "Outcome",
+    "REGISTRY",
+    "RENDERERS",
+    "Report",
+    "SUITE_VERSION",
+    "Target",
+    "all_checks",
+    "check_plugins",
+    "checks_for",
+    "execute",
+    "instance_factory",
+    "interface_of",
+    "run_suite",
+    "select_checks",
+    "summary_line",
 ]
 
 

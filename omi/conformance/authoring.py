@@ -11,9 +11,10 @@ from __future__ import annotations
 import random
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, FrozenSet, List, Literal, Optional, Tuple, TypeVar
+from typing import Any, Literal, TypeVar
 
 from omi.conformance.rules import RULES
 from omi.kinds import KIND_NAMES
@@ -42,13 +43,16 @@ class BuildFailure(CheckFailure):
 
 
 #: The fix for a plugin that could not be built, when nothing more precise is known.
-BUILD_FIX = ("give the plugin the options it needs (omi plugins check --option KEY=VALUE; "
-             "under pytest, plugin_options or the fixture), or define a conformance_factory() "
-             "classmethod that builds a test instance")
+BUILD_FIX = (
+    "give the plugin the options it needs (omi plugins check --option KEY=VALUE; "
+    "under pytest, plugin_options or the fixture), or define a conformance_factory() "
+    "classmethod that builds a test instance"
+)
 
 
-def build_failure(error: BaseException, fix: str = BUILD_FIX,
-                  options: Optional[Dict[str, Any]] = None) -> CheckFailure:
+def build_failure(
+    error: BaseException, fix: str = BUILD_FIX, options: dict[str, Any] | None = None
+) -> CheckFailure:
     """The failure of a check that could not build the plugin: what it raised, with no
     credential in it (neither a secret among `options`, the options it was given, which its
     message may quote, nor any other), and `fix`."""
@@ -86,7 +90,7 @@ class Difference:
         return self.text
 
 
-def difference(expected: Any, got: Any, path: str = "value") -> Optional[Difference]:
+def difference(expected: Any, got: Any, path: str = "value") -> Difference | None:
     """The first place where `got` differs from `expected`, or None when they are the same.
 
     Types count (True is not 1, 1 is not 1.0, a tuple is not a list), dicts are compared key
@@ -101,8 +105,11 @@ def difference(expected: Any, got: Any, path: str = "value") -> Optional[Differe
             if found is not None:
                 return found
         extra = [key for key in got if key not in expected]
-        return Difference(path, "extra", f"{path} has the key {extra[0]!r}, which was not "
-                                         f"given") if extra else None
+        return (
+            Difference(path, "extra", f"{path} has the key {extra[0]!r}, which was not given")
+            if extra
+            else None
+        )
     if isinstance(expected, list) and isinstance(got, list):
         for index, (item, other) in enumerate(zip(expected, got, strict=False)):
             found = difference(item, other, f"{path}[{index}]")
@@ -110,14 +117,16 @@ def difference(expected: Any, got: Any, path: str = "value") -> Optional[Differe
                 return found
         if len(got) == len(expected):
             return None
-        return Difference(path, "length", f"{path} has {len(got)} items instead of "
-                                          f"{len(expected)}")
+        return Difference(path, "length", f"{path} has {len(got)} items instead of {len(expected)}")
     if isinstance(expected, str) and isinstance(got, str):
         return None if got == expected else _text_difference(expected, got, path)
     if type(got) is not type(expected):
         numbers = all(type(value) in (int, float) for value in (expected, got))
-        return Difference(path, "number" if numbers else "type",
-                          f"{path} is {_typed(got)} instead of {_typed(expected)}")
+        return Difference(
+            path,
+            "number" if numbers else "type",
+            f"{path} is {_typed(got)} instead of {_typed(expected)}",
+        )
     if got != expected:
         return Difference(path, "value", f"{path} is {_typed(got)} instead of {_typed(expected)}")
     return None
@@ -143,38 +152,53 @@ def _excerpt(text: str, start: int, end: int) -> str:
     """text[start:end] in ASCII escapes (a combining mark or a right-to-left character is
     visible as its code point), with "..." where it was cut."""
     start, end = max(0, start), min(len(text), end)
-    return (("..." if start else "") + ascii(text[start:end])
-            + ("..." if end < len(text) else ""))
+    return ("..." if start else "") + ascii(text[start:end]) + ("..." if end < len(text) else "")
 
 
 def _text_difference(expected: str, got: str, path: str) -> Difference:
     at = _common_prefix(expected, got)
     if at == len(got):
-        return Difference(path, "cut", (
-            f"{path} is cut off: {len(got):,} of {len(expected):,} characters came back, "
-            f"ending {_excerpt(got, at - CONTEXT, at)}; the rest, from character {at:,}, "
-            f"begins {_excerpt(expected, at, at + CONTEXT)}"))
+        return Difference(
+            path,
+            "cut",
+            (
+                f"{path} is cut off: {len(got):,} of {len(expected):,} characters came back, "
+                f"ending {_excerpt(got, at - CONTEXT, at)}; the rest, from character {at:,}, "
+                f"begins {_excerpt(expected, at, at + CONTEXT)}"
+            ),
+        )
     if at == len(expected):
-        return Difference(path, "text", (
-            f"{path} has {len(got) - at:,} characters more than the {at:,} given: "
-            f"{_excerpt(got, at, at + CONTEXT)}"))
+        return Difference(
+            path,
+            "text",
+            (
+                f"{path} has {len(got) - at:,} characters more than the {at:,} given: "
+                f"{_excerpt(got, at, at + CONTEXT)}"
+            ),
+        )
     import unicodedata
 
-    forms: Tuple[Literal["NFC", "NFD", "NFKC", "NFKD"], ...] = ("NFC", "NFD", "NFKC", "NFKD")
+    forms: tuple[Literal["NFC", "NFD", "NFKC", "NFKD"], ...] = ("NFC", "NFD", "NFKC", "NFKD")
     if any(unicodedata.normalize(form, expected) == got for form in forms):
         kind = "unicode"
     elif got[at] in "?\ufffd" and not expected[at].isascii():
         kind = "encoding"
     else:
         kind = "text"
-    return Difference(path, kind, (
-        f"{path} differs from character {at:,} of {len(expected):,}: given "
-        f"{_excerpt(expected, at - CONTEXT, at + CONTEXT)}, came back "
-        f"{_excerpt(got, at - CONTEXT, at + CONTEXT)} ({len(got):,} characters)"))
+    return Difference(
+        path,
+        kind,
+        (
+            f"{path} differs from character {at:,} of {len(expected):,}: given "
+            f"{_excerpt(expected, at - CONTEXT, at + CONTEXT)}, came back "
+            f"{_excerpt(got, at - CONTEXT, at + CONTEXT)} ({len(got):,} characters)"
+        ),
+    )
 
 
-def expect_raises(kinds: Tuple[type[BaseException], ...], call: Callable[[], Any], expected: str,
-                  fix: str) -> BaseException:
+def expect_raises(
+    kinds: tuple[type[BaseException], ...], call: Callable[[], Any], expected: str, fix: str
+) -> BaseException:
     """Fail unless `call()` raises one of `kinds`; return the exception it raised.
 
     A CheckFailure from inside `call` (the instance could not be built) is passed on as is.
@@ -198,8 +222,8 @@ class Check:
     interface: str
     description: str
     function: Callable[[Context], None]
-    requires: FrozenSet[str] = frozenset()
-    unless: FrozenSet[str] = frozenset()  # capabilities that make the check not apply
+    requires: frozenset[str] = frozenset()
+    unless: frozenset[str] = frozenset()  # capabilities that make the check not apply
     since: str = FIRST_SUITE_VERSION
     why: str = ""  # why OMI needs the behaviour (omi plugins check --explain)
     fix: str = ""  # the usual fix when a plugin fails it
@@ -207,14 +231,16 @@ class Check:
     #: failure only under --strict). "should" when every rule it proves is.
     level: str = "must"
     #: The names of the rules (`rules.RULES`) the check proves.
-    rules: Tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
 
-    def skip_reason(self, declared: FrozenSet[str]) -> Optional[str]:
+    def skip_reason(self, declared: frozenset[str]) -> str | None:
         """Why this check does not apply to a plugin declaring `declared`, or None."""
         missing = sorted(self.requires - declared)
         if missing:
-            return (f"needs capability {', '.join(map(repr, missing))} (declare it in "
-                    f"conformance_capabilities if the plugin has it)")
+            return (
+                f"needs capability {', '.join(map(repr, missing))} (declare it in "
+                f"conformance_capabilities if the plugin has it)"
+            )
         excluded = sorted(self.unless & declared)
         if excluded:
             return f"does not apply: the plugin declares {', '.join(map(repr, excluded))}"
@@ -228,12 +254,12 @@ CheckFunction = TypeVar("CheckFunction", bound=Callable[["Context"], None])
 def check(
     interface: str,
     description: str,
-    requires: Tuple[str, ...] = (),
-    unless: Tuple[str, ...] = (),
+    requires: tuple[str, ...] = (),
+    unless: tuple[str, ...] = (),
     since: str = FIRST_SUITE_VERSION,
     why: str = "",
     fix: str = "",
-    rules: Tuple[str, ...] = (),
+    rules: tuple[str, ...] = (),
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Mark the decorated function as the check of that name (the function's name), proving
     `rules` (names in `rules.RULES`); the registry collects it from the module it lists
@@ -249,14 +275,30 @@ def check(
         raise ValueError("a check needs why= and fix= (what --explain prints)")
     unknown = [name for name in rules if name not in RULES]
     if not rules or unknown:
-        raise ValueError(f"a check needs rules= naming the rules it proves (omi.conformance."
-                         f"rules.RULES){f'; unknown: {unknown}' if unknown else ''}")
+        raise ValueError(
+            f"a check needs rules= naming the rules it proves (omi.conformance."
+            f"rules.RULES){f'; unknown: {unknown}' if unknown else ''}"
+        )
     level = "should" if all(RULES[name].level == "should" for name in rules) else "must"
 
     def mark(function: CheckFunction) -> CheckFunction:
-        setattr(function, MARK, Check(function.__name__, interface, description, function,
-                                      frozenset(requires), frozenset(unless), since, why, fix,
-                                      level, tuple(rules)))
+        setattr(
+            function,
+            MARK,
+            Check(
+                function.__name__,
+                interface,
+                description,
+                function,
+                frozenset(requires),
+                frozenset(unless),
+                since,
+                why,
+                fix,
+                level,
+                tuple(rules),
+            ),
+        )
         return function
 
     return mark
@@ -272,13 +314,13 @@ class Context:
     """
 
     factory: Callable[[Path], Any]
-    capabilities: FrozenSet[str]
+    capabilities: frozenset[str]
     seed: int = 0
     call_timeout: float = CALL_TIMEOUT
     close_instances: bool = True
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="omi-check-")))
-    _instances: List[Any] = field(default_factory=list)
-    _default: Optional[Any] = None
+    _instances: list[Any] = field(default_factory=list)
+    _default: Any | None = None
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -330,6 +372,8 @@ def expect_close_twice(ctx: Context) -> None:
     try:
         close()
     except Exception as error:  # noqa: BLE001 - raising is the finding
-        raise CheckFailure("a second close() to do nothing", f"{type(error).__name__}: "
-                           f"{error}", "return at once from close() when already closed") \
-            from None
+        raise CheckFailure(
+            "a second close() to do nothing",
+            f"{type(error).__name__}: {error}",
+            "return at once from close() when already closed",
+        ) from None

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import inspect
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any
 
 from omi.conformance.authoring import (
     BUILD_FIX,
@@ -30,9 +31,11 @@ def _working_directory(directory: Path) -> Iterator[None]:
         os.chdir(previous)
 
 
-def _expand(options: Dict[str, Any], directory: Path) -> Dict[str, Any]:
-    return {key: value.replace("{workdir}", str(directory)) if isinstance(value, str) else value
-            for key, value in options.items()}
+def _expand(options: dict[str, Any], directory: Path) -> dict[str, Any]:
+    return {
+        key: value.replace("{workdir}", str(directory)) if isinstance(value, str) else value
+        for key, value in options.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class InstanceFactory:
     """
 
     plugin_class: type
-    options: Dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
 
     def __call__(self, directory: Path) -> Any:
         """A new instance; a CheckFailure saying what to fix when it cannot be built."""
@@ -59,58 +62,71 @@ class InstanceFactory:
             with _working_directory(directory):
                 return self.plugin_class(**_expand(self.options, directory))
         except Exception as error:  # noqa: BLE001 - any constructor error is the finding
-            raise build_failure(error, build_fix(self.plugin_class, self.options, error),
-                                self.options) from None
+            raise build_failure(
+                error, build_fix(self.plugin_class, self.options, error), self.options
+            ) from None
 
 
-def build_fix(plugin_class: type, options: Dict[str, Any], error: BaseException) -> str:
+def build_fix(plugin_class: type, options: dict[str, Any], error: BaseException) -> str:
     """How to fix a plugin the suite could not build with `options` (naming options, never
     their values): its conformance_factory raised; or its constructor needs arguments that
     were not given (a TypeError); or, failing those, the generic fix."""
     name = plugin_class.__name__
     if callable(getattr(plugin_class, "conformance_factory", None)):
-        return (f"{name}.conformance_factory() raised: make it build a test instance in the "
-                f"directory it is given; if it needs options, give them (omi plugins check "
-                f"--option KEY=VALUE, or plugin_options under pytest)")
+        return (
+            f"{name}.conformance_factory() raised: make it build a test instance in the "
+            f"directory it is given; if it needs options, give them (omi plugins check "
+            f"--option KEY=VALUE, or plugin_options under pytest)"
+        )
     missing = _missing_arguments(plugin_class, options) if isinstance(error, TypeError) else []
     if not missing:
         return BUILD_FIX
     some = len(missing) > 1
-    return (f"{name} needs the option{'s' if some else ''} {', '.join(missing)}, which "
-            f"{'were' if some else 'was'} not given: pass {'them' if some else 'it'} with "
-            f"omi plugins check {' '.join(f'--option {key}=VALUE' for key in missing)} "
-            f"(under pytest: plugin_options = {{{', '.join(f'{key!r}: ...' for key in missing)}"
-            f"}}), or define a conformance_factory() classmethod that builds a test instance")
+    return (
+        f"{name} needs the option{'s' if some else ''} {', '.join(missing)}, which "
+        f"{'were' if some else 'was'} not given: pass {'them' if some else 'it'} with "
+        f"omi plugins check {' '.join(f'--option {key}=VALUE' for key in missing)} "
+        f"(under pytest: plugin_options = {{{', '.join(f'{key!r}: ...' for key in missing)}"
+        f"}}), or define a conformance_factory() classmethod that builds a test instance"
+    )
 
 
-def _missing_arguments(plugin_class: type, options: Dict[str, Any]) -> List[str]:
+def _missing_arguments(plugin_class: type, options: dict[str, Any]) -> list[str]:
     """The required keyword-capable parameters of the constructor that `options` lacks."""
     try:
         parameters = inspect.signature(plugin_class).parameters.values()
     except (TypeError, ValueError):  # no signature to read
         return []
-    return [parameter.name for parameter in parameters
-            if parameter.default is parameter.empty and parameter.name not in options
-            and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)]
+    return [
+        parameter.name
+        for parameter in parameters
+        if parameter.default is parameter.empty
+        and parameter.name not in options
+        and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+    ]
 
 
 def _takes_directory(factory: Any) -> bool:
     """Whether a conformance_factory takes the directory: `(cls, **options)` does not."""
-    return any(parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD,
-                                  parameter.VAR_POSITIONAL)
-               for parameter in inspect.signature(factory).parameters.values())
+    return any(
+        parameter.kind
+        in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD, parameter.VAR_POSITIONAL)
+        for parameter in inspect.signature(factory).parameters.values()
+    )
 
 
-def instance_factory(plugin_class: type, options: Dict[str, Any]) -> InstanceFactory:
+def instance_factory(plugin_class: type, options: dict[str, Any]) -> InstanceFactory:
     """The factory the runner and `omi.testing` build instances with (see InstanceFactory)."""
     return InstanceFactory(plugin_class, dict(options))
 
 
 #: An option no plugin has: the options check builds each plugin with it.
 UNKNOWN_OPTION = "omi_check_unknown_option"
-UNKNOWN_OPTION_FIX = ("take named keyword options without **kwargs (Python then refuses an "
-                      "unknown one, naming it), or raise TypeError naming each option left in "
-                      "**kwargs")
+UNKNOWN_OPTION_FIX = (
+    "take named keyword options without **kwargs (Python then refuses an "
+    "unknown one, naming it), or raise TypeError naming each option left in "
+    "**kwargs"
+)
 
 
 def expect_unknown_option_refused(ctx: Context) -> None:
@@ -120,9 +136,13 @@ def expect_unknown_option_refused(ctx: Context) -> None:
     plugin = ctx.plugin  # one the suite cannot build fails as every check does, saying why
     factory = ctx.factory
     custom = isinstance(factory, InstanceFactory) and callable(
-        getattr(factory.plugin_class, "conformance_factory", None))
-    plugin_class, options = ((factory.plugin_class, {} if custom else factory.options)
-                             if isinstance(factory, InstanceFactory) else (type(plugin), {}))
+        getattr(factory.plugin_class, "conformance_factory", None)
+    )
+    plugin_class, options = (
+        (factory.plugin_class, {} if custom else factory.options)
+        if isinstance(factory, InstanceFactory)
+        else (type(plugin), {})
+    )
     if not _takes_any_keyword(plugin_class):
         return  # Python itself refuses an unknown keyword, naming it
     directory = ctx.workdir / "unknown-option"
@@ -132,12 +152,17 @@ def expect_unknown_option_refused(ctx: Context) -> None:
         with _working_directory(directory):
             built = plugin_class(**_expand(options, directory), **{UNKNOWN_OPTION: "x"})
     except (TypeError, ValueError) as error:
-        expect(UNKNOWN_OPTION in str(error), expected,
-               f"{type(error).__name__}: {shorten(str(error))}", UNKNOWN_OPTION_FIX)
+        expect(
+            UNKNOWN_OPTION in str(error),
+            expected,
+            f"{type(error).__name__}: {shorten(str(error))}",
+            UNKNOWN_OPTION_FIX,
+        )
         return
     except Exception as error:  # noqa: BLE001 - any other error is the finding
-        raise CheckFailure(expected, f"{type(error).__name__}: {shorten(str(error))}",
-                           UNKNOWN_OPTION_FIX) from None
+        raise CheckFailure(
+            expected, f"{type(error).__name__}: {shorten(str(error))}", UNKNOWN_OPTION_FIX
+        ) from None
     close = getattr(built, "close", None)
     if callable(close):
         close()

@@ -8,7 +8,8 @@ reports.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from omi.conformance import runner
 from omi.conformance.outcome import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT
@@ -30,32 +31,50 @@ from omi.textsafety import one_line
 __all__ = ["check_plugins", "installed_plugin_names", "misplaced_reports"]
 
 
-def installed_plugin_names(group: Optional[str] = None, builtins: bool = True) -> List[str]:
+def installed_plugin_names(group: str | None = None, builtins: bool = True) -> list[str]:
     """GROUP:NAME of every installed plugin (of `group` only, a full or short group name) that
     may load, those that ship with omi-openclaw too unless `builtins` is False; a name two
     distributions register is one (failing) plugin, listed once."""
     groups = (resolve_group(group),) if group else GROUPS
-    return list(dict.fromkeys(f"{name}:{ep.name}" for name, eps in discover_plugins().items()
-                              if name in groups for ep in eps if skip_reason(ep) is None
-                              and (builtins or not is_builtin(ep))))
+    return list(
+        dict.fromkeys(
+            f"{name}:{ep.name}"
+            for name, eps in discover_plugins().items()
+            if name in groups
+            for ep in eps
+            if skip_reason(ep) is None and (builtins or not is_builtin(ep))
+        )
+    )
 
 
-def misplaced_reports(group: Optional[str] = None, seed: int = 0) -> List[Report]:
+def misplaced_reports(group: str | None = None, seed: int = 0) -> list[Report]:
     """A failed phase 1 for each plugin registered under a near miss of one of OMI's groups
     (of `group`, when given, by the group it was meant for): OMI never loads it, so checking
     every plugin must not pass without it. Its message is the one `omi plugins list` gives.
     Plugins that OMI_LOAD_PLUGINS keeps out are left out, as from the rest of `--all`."""
     groups = (resolve_group(group),) if group else GROUPS
-    return [Report(f"{info.group}:{info.name} ({info.class_name}) from {info.distribution} "
-                   f"{info.version}", INTERFACE_OF_GROUP[intended], seed, one_line(info.error))
-            for info, intended in PluginRegistry().misplaced(groups) if info.skipped is None]
+    return [
+        Report(
+            f"{info.group}:{info.name} ({info.class_name}) from {info.distribution} {info.version}",
+            INTERFACE_OF_GROUP[intended],
+            seed,
+            one_line(info.error),
+        )
+        for info, intended in PluginRegistry().misplaced(groups)
+        if info.skipped is None
+    ]
 
 
-def check_plugins(names: Optional[Sequence[str]] = None, group: Optional[str] = None,
-                  options: Optional[Dict[str, Any]] = None, pattern: Optional[str] = None,
-                  seed: int = 0, timeout: float = DEFAULT_TIMEOUT,
-                  memory_limit: Optional[int] = DEFAULT_MEMORY_LIMIT,
-                  builtins: bool = True) -> List[Report]:
+def check_plugins(
+    names: Sequence[str] | None = None,
+    group: str | None = None,
+    options: dict[str, Any] | None = None,
+    pattern: str | None = None,
+    seed: int = 0,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+    builtins: bool = True,
+) -> list[Report]:
     """Check the plugins `names` (plugin names, GROUP:NAME or package.module:Class), or every
     installed plugin when `names` is None (less OMI's own when `builtins` is False); one
     Report per plugin checked.
@@ -74,70 +93,113 @@ def check_plugins(names: Optional[Sequence[str]] = None, group: Optional[str] = 
         raise UsageError(str(error)) from None
     if names is not None:
         with runner.supervised():
-            return _check_each(list(names), group, options or {}, pattern, seed, timeout,
-                               memory_limit, False)
+            return _check_each(
+                list(names), group, options or {}, pattern, seed, timeout, memory_limit, False
+            )
     every = installed_plugin_names(group, builtins)
     with runner.supervised():  # every name is GROUP:NAME: no --group to apply
-        reports = _check_each(every, None, options or {}, pattern, seed, timeout,
-                              memory_limit, True)
+        reports = _check_each(
+            every, None, options or {}, pattern, seed, timeout, memory_limit, True
+        )
     reports += misplaced_reports(group, seed)
     if reports:
         return reports
     if not every:
         where = f" in group {resolve_group(group)}" if group else ""
-        raise UsageError(f"nothing to check: no plugin{where} is installed and allowed to "
-                         f"load; see omi plugins list")
+        raise UsageError(
+            f"nothing to check: no plugin{where} is installed and allowed to "
+            f"load; see omi plugins list"
+        )
     hint = did_you_mean(pattern, [c.name for c in all_checks()]) if pattern else ""
-    raise UsageError(f"nothing to check: no installed plugin has a check matching the "
-                     f"selection{hint}; see omi plugins list and --list-checks")
+    raise UsageError(
+        f"nothing to check: no installed plugin has a check matching the "
+        f"selection{hint}; see omi plugins list and --list-checks"
+    )
 
 
-def _check_each(names: List[str], group: Optional[str], options: Dict[str, Any],
-                pattern: Optional[str], seed: int, timeout: float,
-                memory_limit: Optional[int], check_all: bool) -> List[Report]:
+def _check_each(
+    names: list[str],
+    group: str | None,
+    options: dict[str, Any],
+    pattern: str | None,
+    seed: int,
+    timeout: float,
+    memory_limit: int | None,
+    check_all: bool,
+) -> list[Report]:
     """Phase 1 and phase 2 for each plugin named; a report per plugin."""
     reports = []
     for plugin_name in names:
         try:
-            reports += _check_one(plugin_name, group, options, pattern, seed, timeout,
-                                  memory_limit, check_all)
+            reports += _check_one(
+                plugin_name, group, options, pattern, seed, timeout, memory_limit, check_all
+            )
         finally:
             runner.discard_spare()  # phase 1's child, when no check followed
     return reports
 
 
-def _check_one(plugin_name: str, group: Optional[str], options: Dict[str, Any],
-               pattern: Optional[str], seed: int, timeout: float,
-               memory_limit: Optional[int], check_all: bool) -> List[Report]:
+def _check_one(
+    plugin_name: str,
+    group: str | None,
+    options: dict[str, Any],
+    pattern: str | None,
+    seed: int,
+    timeout: float,
+    memory_limit: int | None,
+    check_all: bool,
+) -> list[Report]:
     """Phase 1 in a check process, whose plain-data answer is all this process learns of the
     plugin (see `runner`), then phase 2; no report when `check_all` and nothing matches."""
     with source_root(plugin_name):  # children started in it import from ./src too
-        return _resolve_and_run(plugin_name, group, options, pattern, seed, timeout,
-                                memory_limit, check_all)
+        return _resolve_and_run(
+            plugin_name, group, options, pattern, seed, timeout, memory_limit, check_all
+        )
 
 
-def _resolve_and_run(plugin_name: str, group: Optional[str], options: Dict[str, Any],
-                     pattern: Optional[str], seed: int, timeout: float,
-                     memory_limit: Optional[int], check_all: bool) -> List[Report]:
+def _resolve_and_run(
+    plugin_name: str,
+    group: str | None,
+    options: dict[str, Any],
+    pattern: str | None,
+    seed: int,
+    timeout: float,
+    memory_limit: int | None,
+    check_all: bool,
+) -> list[Report]:
     runner.prestart()  # the child starts up while this process gets ready
     found = runner.resolve_in_child(plugin_name, group, options, timeout, memory_limit)
     if found.get("error") == "load":
         if not check_all:
             raise PluginLoadError(found["message"])
         group_named = plugin_name.partition(":")[0]
-        return [Report(plugin_name, INTERFACE_OF_GROUP.get(group_named, UNKNOWN), seed,
-                       one_line(found["message"]))]
+        return [
+            Report(
+                plugin_name,
+                INTERFACE_OF_GROUP.get(group_named, UNKNOWN),
+                seed,
+                one_line(found["message"]),
+            )
+        ]
     if found.get("error") == "invalid":
         return [Report(found["label"], found["interface"], seed, one_line(found["message"]))]
     if found["options_problem"] and not check_all:  # a typo in --option, said once
         raise UsageError(f"--option: {found['options_problem']}")
-    target = Declared(found["label"], found["import_path"], found["interface"],
-                      frozenset(found["capabilities"]), found["known_failures"], options)
+    target = Declared(
+        found["label"],
+        found["import_path"],
+        found["interface"],
+        frozenset(found["capabilities"]),
+        found["known_failures"],
+        options,
+    )
     if pattern and not select_checks(target.interface, pattern):
         if check_all:
             return []
         names = [c.name for c in checks_for(target.interface)]
-        raise UsageError(f"no {target.interface} check matches -k {pattern!r}"
-                         f"{did_you_mean(pattern, names)}; see omi plugins check "
-                         f"--list-checks {target.interface}")
+        raise UsageError(
+            f"no {target.interface} check matches -k {pattern!r}"
+            f"{did_you_mean(pattern, names)}; see omi plugins check "
+            f"--list-checks {target.interface}"
+        )
     return [run_suite(target, pattern, seed, timeout, memory_limit=memory_limit)]

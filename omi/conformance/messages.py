@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any
 
 from omi.conformance.authoring import CALL_TIMEOUT
 from omi.conformance.outcome import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT, Outcome
@@ -24,7 +24,7 @@ class RunSettings:
     seed: int = 0
     timeout: float = DEFAULT_TIMEOUT
     call_timeout: float = CALL_TIMEOUT
-    memory_limit: Optional[int] = DEFAULT_MEMORY_LIMIT
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT
 
 
 @dataclass(frozen=True)
@@ -32,9 +32,9 @@ class Resolve:
     """Phase 1: import and validate the plugin `name` and describe it in plain data."""
 
     name: str
-    group: Optional[str]
-    options: Dict[str, Any]
-    memory_limit: Optional[int]
+    group: str | None
+    options: dict[str, Any]
+    memory_limit: int | None
 
 
 @dataclass(frozen=True)
@@ -43,11 +43,11 @@ class RunChecks:
     temporary files under `scratch`."""
 
     plugin: str
-    options: Dict[str, Any]
-    checks: Tuple[str, ...]
-    capabilities: Tuple[str, ...]
+    options: dict[str, Any]
+    checks: tuple[str, ...]
+    capabilities: tuple[str, ...]
     settings: RunSettings = field(default_factory=RunSettings)
-    scratch: Optional[str] = None
+    scratch: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class Stop:
 class Resolved:
     """Phase 1's answer: what `target.describe` returned."""
 
-    resolved: Dict[str, Any]
+    resolved: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,10 @@ class Done:
     """Every check of the RunChecks ran."""
 
 
-Message = Union[Resolve, RunChecks, Stop, Resolved, Started, Finished, Done]
-_KINDS = {kind.__name__: kind for kind in (Resolve, RunChecks, Stop, Resolved, Started,
-                                           Finished, Done)}
+Message = Resolve | RunChecks | Stop | Resolved | Started | Finished | Done
+_KINDS = {
+    kind.__name__: kind for kind in (Resolve, RunChecks, Stop, Resolved, Started, Finished, Done)
+}
 
 
 def encode(message: Message) -> str:
@@ -91,17 +92,19 @@ def encode(message: Message) -> str:
     return json.dumps({"kind": type(message).__name__, **asdict(message)})
 
 
-def decode(line: Union[str, bytes]) -> Message:
+def decode(line: str | bytes) -> Message:
     """The message a line of `encode` holds; ValueError for anything else."""
     data = json.loads(line)
     kind = _KINDS.get(str(data.pop("kind", ""))) if isinstance(data, dict) else None
     if kind is None:
         raise ValueError(f"not a message of the check processes: {str(line)[:80]!r}")
     if kind is RunChecks:
-        data.update(checks=tuple(data["checks"]), capabilities=tuple(data["capabilities"]),
-                    settings=RunSettings(**data["settings"]))
+        data.update(
+            checks=tuple(data["checks"]),
+            capabilities=tuple(data["capabilities"]),
+            settings=RunSettings(**data["settings"]),
+        )
     elif kind is Finished:
         data["outcome"] = Outcome(**data["outcome"])
     message: Message = kind(**data)
     return message
-

@@ -10,9 +10,10 @@ import math
 import os
 import re
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Optional
+from typing import Any
 
 from omi.conformance.authoring import BuildFailure, Check, CheckFailure, Context
 
@@ -37,7 +38,7 @@ _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?")
 
 
-def parse_memory_limit(text: str) -> Optional[int]:
+def parse_memory_limit(text: str) -> int | None:
     """`2G`, `512M`, `1.5GiB` or a number of bytes, as bytes; `0` or `none`: no limit (None).
 
     Units are binary (1K = 1024 bytes). Raises ValueError naming the accepted forms.
@@ -45,15 +46,19 @@ def parse_memory_limit(text: str) -> Optional[int]:
     cleaned = text.strip().lower()
     match = _SIZE.fullmatch(cleaned)
     if cleaned != "none" and not match:
-        raise ValueError(f"--memory-limit takes a size such as 2G, 512M or 1073741824 (bytes), "
-                         f"or none (or 0) for no limit; got {text!r}")
+        raise ValueError(
+            f"--memory-limit takes a size such as 2G, 512M or 1073741824 (bytes), "
+            f"or none (or 0) for no limit; got {text!r}"
+        )
     if not match or float(match[1]) == 0:
         return None
     size = int(float(match[1]) * _UNITS[match[2]])
     if size < SMALLEST_MEMORY_LIMIT:
-        raise ValueError(f"--memory-limit {text.strip()} is less than a check process needs "
-                         f"to start ({format_size(SMALLEST_MEMORY_LIMIT)}); give a size with "
-                         f"its unit, e.g. 512M or 2G")
+        raise ValueError(
+            f"--memory-limit {text.strip()} is less than a check process needs "
+            f"to start ({format_size(SMALLEST_MEMORY_LIMIT)}); give a size with "
+            f"its unit, e.g. 512M or 2G"
+        )
     return size
 
 
@@ -71,15 +76,20 @@ def default_timeout() -> float:
     return valid_timeout("OMI_CHECK_TIMEOUT", seconds, text)
 
 
-def valid_timeout(name: str, seconds: Any, shown: Optional[str] = None) -> float:
+def valid_timeout(name: str, seconds: Any, shown: str | None = None) -> float:
     """`seconds` as a float when it is a number above 0 and at most LONGEST_TIMEOUT, else a
     ValueError naming `name` and the value (`shown`: the text it was read from): nan, inf, 0,
     negative numbers and non-numbers are refused, so no clock inside a check overflows."""
-    if not (isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
-            and 0 < seconds <= LONGEST_TIMEOUT):  # also refuses nan and inf
+    if not (
+        isinstance(seconds, (int, float))
+        and not isinstance(seconds, bool)
+        and 0 < seconds <= LONGEST_TIMEOUT
+    ):  # also refuses nan and inf
         got = shown if shown is not None else seconds
-        raise ValueError(f"{name} must be a number of seconds above 0 and at most "
-                         f"{LONGEST_TIMEOUT:g}, e.g. 120; got {got!r}")
+        raise ValueError(
+            f"{name} must be a number of seconds above 0 and at most "
+            f"{LONGEST_TIMEOUT:g}, e.g. 120; got {got!r}"
+        )
     return float(seconds)
 
 
@@ -104,7 +114,7 @@ class Outcome:
     duration: float = 0.0
     message: str = ""
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -119,16 +129,26 @@ EXITS = (KeyboardInterrupt, SystemExit)
 def exit_failure(error: BaseException) -> str:
     """The failure of a check in which the plugin raised KeyboardInterrupt or SystemExit."""
     said = f"({error})" if str(error) else ""
-    return str(CheckFailure(
-        "the plugin's calls to return, or to raise an Exception",
-        f"{type(error).__name__}{said} ({raised_at(error)})",
-        "never raise KeyboardInterrupt or SystemExit from a plugin: they end the program "
-        "that hosts it; raise an Exception"))
+    return str(
+        CheckFailure(
+            "the plugin's calls to return, or to raise an Exception",
+            f"{type(error).__name__}{said} ({raised_at(error)})",
+            "never raise KeyboardInterrupt or SystemExit from a plugin: they end the program "
+            "that hosts it; raise an Exception",
+        )
+    )
 
 
-def execute(check: Check, factory: Callable[[Path], Any], capabilities: Iterable[str], seed: int,
-            call_timeout: float, close_instances: bool = True,
-            memory_limit: Optional[int] = None, workdir: Optional[Path] = None) -> Outcome:
+def execute(
+    check: Check,
+    factory: Callable[[Path], Any],
+    capabilities: Iterable[str],
+    seed: int,
+    call_timeout: float,
+    close_instances: bool = True,
+    memory_limit: int | None = None,
+    workdir: Path | None = None,
+) -> Outcome:
     """Run one check in this process and say how it went (passed or failed).
 
     `close_instances=False` leaves the instances `factory` returns open: the caller owns them
@@ -136,9 +156,15 @@ def execute(check: Check, factory: Callable[[Path], Any], capabilities: Iterable
     process runs under: a check that runs out of memory fails saying it exceeded it.
     `workdir`: the check's scratch directory (removed at its end), else a new one.
     """
-    given: Dict[str, Any] = {} if workdir is None else {"workdir": workdir}
-    context = Context(factory=factory, capabilities=frozenset(capabilities), seed=seed,
-                      call_timeout=call_timeout, close_instances=close_instances, **given)
+    given: dict[str, Any] = {} if workdir is None else {"workdir": workdir}
+    context = Context(
+        factory=factory,
+        capabilities=frozenset(capabilities),
+        seed=seed,
+        call_timeout=call_timeout,
+        close_instances=close_instances,
+        **given,
+    )
     # Made now: when memory has run out, the failure must not need any to be reported.
     exceeded = memory_limit_message(memory_limit) if memory_limit else None
     start = time.perf_counter()
@@ -157,9 +183,16 @@ def execute(check: Check, factory: Callable[[Path], Any], capabilities: Iterable
             advice = check.level == "should" and not isinstance(error, BuildFailure)
             status, message = ADVISORY if advice else FAILED, str(error)
         else:
-            status, message = FAILED, str(CheckFailure(
-                "the check's calls to succeed",
-                f"{type(error).__name__}: {error} ({raised_at(error)})", _call_fix(factory)))
+            status, message = (
+                FAILED,
+                str(
+                    CheckFailure(
+                        "the check's calls to succeed",
+                        f"{type(error).__name__}: {error} ({raised_at(error)})",
+                        _call_fix(factory),
+                    )
+                ),
+            )
     finally:
         duration = time.perf_counter() - start
         context.cleanup()
@@ -168,13 +201,13 @@ def execute(check: Check, factory: Callable[[Path], Any], capabilities: Iterable
 
 def one_line_message(message: str) -> str:
     """`message` on one line, at most MESSAGE_LIMIT characters (saying how many were cut)."""
-    text = " ".join(message[:MESSAGE_LIMIT * 2].split())
+    text = " ".join(message[: MESSAGE_LIMIT * 2].split())
     if len(text) <= MESSAGE_LIMIT and len(message) <= MESSAGE_LIMIT * 2:
         return text
     return f"{text[:MESSAGE_LIMIT]}... (cut: {len(message):,} characters in all)"
 
 
-def _unreachable(error: BaseException) -> Optional[str]:
+def _unreachable(error: BaseException) -> str | None:
     """Imported at the first error: a run that passes does not need the module."""
     from omi.conformance.reachability import unusable_service
 
@@ -186,14 +219,18 @@ def _call_fix(factory: Callable[[Path], Any]) -> str:
     OMI's own (whose author is not the person running the check)."""
     module = getattr(getattr(factory, "plugin_class", None), "__module__", "") or ""
     if module.startswith("omi."):
-        return ("this plugin ships with omi-openclaw, it is not yours to change: check the "
-                "options it was given (--option) and its service; if they are right, report "
-                "this output to omi-openclaw")
-    return ("make that call handle the check's input, or declare the check in "
-            "conformance_known_failures with the reason")
+        return (
+            "this plugin ships with omi-openclaw, it is not yours to change: check the "
+            "options it was given (--option) and its service; if they are right, report "
+            "this output to omi-openclaw"
+        )
+    return (
+        "make that call handle the check's input, or declare the check in "
+        "conformance_known_failures with the reason"
+    )
 
 
-def _ran_out_of_memory(error: Optional[BaseException]) -> bool:
+def _ran_out_of_memory(error: BaseException | None) -> bool:
     """Whether a MemoryError is `error` or behind it (a check may wrap what it caught)."""
     for _ in range(100):  # a chain can loop: raise a from b, then b from a
         if error is None:
@@ -215,7 +252,7 @@ def raised_at(error: BaseException) -> str:
     return f"raised at {Path(frame.filename).name}:{frame.lineno} in {frame.name}"
 
 
-def apply_known_failures(outcome: Outcome, known: Dict[str, str]) -> Outcome:
+def apply_known_failures(outcome: Outcome, known: dict[str, str]) -> Outcome:
     """A declared known failure that fails is an xfail; one that passes is an xpass."""
     reason = known.get(outcome.name)
     if reason is None:
@@ -223,7 +260,11 @@ def apply_known_failures(outcome: Outcome, known: Dict[str, str]) -> Outcome:
     if outcome.status in (FAILED, ADVISORY):
         return Outcome(outcome.name, XFAIL, outcome.duration, f"{reason} ({outcome.message})")
     if outcome.status == PASSED:
-        return Outcome(outcome.name, XPASS, outcome.duration,
-                       f"declared as a known failure ({reason}) but passed; remove it from "
-                       f"conformance_known_failures")
+        return Outcome(
+            outcome.name,
+            XPASS,
+            outcome.duration,
+            f"declared as a known failure ({reason}) but passed; remove it from "
+            f"conformance_known_failures",
+        )
     return outcome

@@ -20,9 +20,10 @@ import shutil
 import socket
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 #: How long the probe waits for a connection (name resolution included).
@@ -44,16 +45,19 @@ class Service:
         """The one line a report gives a plugin whose service could not be reached."""
         from omi.masking import mask_text
 
-        return (f"{self.name} at {mask_text(self.url)} could not be reached ({reason}); "
-                f"point the plugin at a running one{self.how_to_point()}")
+        return (
+            f"{self.name} at {mask_text(self.url)} could not be reached ({reason}); "
+            f"point the plugin at a running one{self.how_to_point()}"
+        )
 
     def how_to_point(self) -> str:
         ways = ([f"--option {self.option}=URL"] if self.option else []) + (
-            [f"the {self.env} environment variable"] if self.env else [])
+            [f"the {self.env} environment variable"] if self.env else []
+        )
         return f" with {' or '.join(ways)}" if ways else ""
 
 
-def declared_service(instance: Any) -> Optional[Service]:
+def declared_service(instance: Any) -> Service | None:
     """The service `instance.conformance_service()` declares, or None when it declares none.
     Its answer is the plugin's data: a mapping of str to str, each at most 2,048 characters,
     with "name" and "url"; anything else (or an exception) is a ValueError saying what is
@@ -67,19 +71,22 @@ def declared_service(instance: Any) -> Optional[Service]:
     except Exception as error:  # noqa: BLE001 - the plugin's code: reported as its mistake
         from omi.masking import mask_error
 
-        raise ValueError(f"{owner} raised {mask_error(error)}; let it return the service's "
-                         f"name and url") from error
+        raise ValueError(
+            f"{owner} raised {mask_error(error)}; let it return the service's name and url"
+        ) from error
     if not isinstance(answer, dict):
-        raise ValueError(f"{owner} must return a dict with name and url (str), got "
-                         f"{type(answer).__name__}")
+        raise ValueError(
+            f"{owner} must return a dict with name and url (str), got {type(answer).__name__}"
+        )
     unknown = sorted(map(str, set(answer) - {"name", "url", "option", "env"}))
     if unknown:
-        raise ValueError(f"{owner} returned unknown key(s) {', '.join(unknown)}; it takes "
-                         f"name, url, option and env")
+        raise ValueError(
+            f"{owner} returned unknown key(s) {', '.join(unknown)}; it takes "
+            f"name, url, option and env"
+        )
     for key, value in answer.items():
         if not isinstance(value, str) or len(value) > _LONGEST:
-            raise ValueError(f"{owner}[{key!r}] must be a str of at most {_LONGEST} "
-                             f"characters")
+            raise ValueError(f"{owner}[{key!r}] must be a str of at most {_LONGEST} characters")
     if not answer.get("name") or not answer.get("url"):
         raise ValueError(f"{owner} must give a name and a url")
     return Service(**answer)
@@ -102,7 +109,7 @@ def _split(url: str) -> SplitResult:
     return urlsplit(url if "://" in url else f"http://{url}")
 
 
-def probe(service: Service, seconds: float = PROBE_SECONDS) -> Optional[str]:
+def probe(service: Service, seconds: float = PROBE_SECONDS) -> str | None:
     """None when a TCP connection to the service opens within `seconds`; else why not, in a
     few words. Run in a thread, so that a resolver that hangs cannot hold it longer."""
     try:
@@ -128,7 +135,7 @@ def probe(service: Service, seconds: float = PROBE_SECONDS) -> Optional[str]:
     return outcome[0] or None
 
 
-def probe_plugin(factory: Callable[[Path], Any]) -> Optional[str]:
+def probe_plugin(factory: Callable[[Path], Any]) -> str | None:
     """The not-tested line of a plugin whose service cannot be reached, or None: one instance
     is built (in a directory of its own) and its declared service probed. An instance that
     cannot be built is left for the checks to report; a declaration that is wrong is a
@@ -157,7 +164,7 @@ def probe_plugin(factory: Callable[[Path], Any]) -> Optional[str]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def unusable_service(error: BaseException) -> Optional[str]:
+def unusable_service(error: BaseException) -> str | None:
     """Why the service behind `error` could not be used, as a report says it, when the error's
     chain (causes and contexts) holds one saying so: omi.builtin.http's UnreachableError or
     AuthenticationError (their message names the service and its masked URL), a refused
@@ -166,7 +173,7 @@ def unusable_service(error: BaseException) -> Optional[str]:
     from omi.builtin.http import AuthenticationError, UnreachableError
     from omi.masking import mask_text
 
-    current: Optional[BaseException] = error
+    current: BaseException | None = error
     for _ in range(100):  # a chain can loop: raise a from b, then b from a
         if current is None:
             return None

@@ -20,7 +20,6 @@ import os
 import signal
 import sys
 import time
-from typing import Dict, List
 
 __all__ = ["become_subreaper", "descendants", "kill_descendants"]
 
@@ -40,7 +39,7 @@ def become_subreaper() -> bool:
         return False
 
 
-def _parents() -> Dict[int, int]:
+def _parents() -> dict[int, int]:
     """pid -> parent pid of every process that has not exited, from /proc ({} without it)."""
     try:
         names = os.listdir("/proc")
@@ -60,12 +59,12 @@ def _parents() -> Dict[int, int]:
     return table
 
 
-def descendants(root: int) -> List[int]:
+def descendants(root: int) -> list[int]:
     """The live descendants of process `root`, parents before their children."""
-    children: Dict[int, List[int]] = {}
+    children: dict[int, list[int]] = {}
     for pid, parent in _parents().items():
         children.setdefault(parent, []).append(pid)
-    found: List[int] = []
+    found: list[int] = []
     todo = [root]
     while todo:
         for child in children.get(todo.pop(), []):

@@ -8,8 +8,8 @@ modules never import the registry and the import graph has no cycle.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from importlib import import_module
-from typing import Dict, Iterable, List, Optional
 
 from omi import __version__
 from omi.conformance.authoring import MARK, Check, CheckFailure, Context
@@ -37,16 +37,27 @@ CHECK_MODULES = (
     "omi.conformance.threads",
 )
 
-REGISTRY: Dict[str, Check] = {}
+REGISTRY: dict[str, Check] = {}
 
-__all__ = ["CAPABILITIES", "CHECK_MODULES", "REGISTRY", "SUITE_VERSION", "Check", "CheckFailure",
-           "Context", "all_checks", "checks_for", "collect", "unknown_check"]
+__all__ = [
+    "CAPABILITIES",
+    "CHECK_MODULES",
+    "REGISTRY",
+    "SUITE_VERSION",
+    "Check",
+    "CheckFailure",
+    "Context",
+    "all_checks",
+    "checks_for",
+    "collect",
+    "unknown_check",
+]
 
 
-def collect(modules: Iterable[str]) -> Dict[str, Check]:
+def collect(modules: Iterable[str]) -> dict[str, Check]:
     """The checks marked in `modules`, by name, in the order they are defined; ValueError
     when two have one name."""
-    found: Dict[str, Check] = {}
+    found: dict[str, Check] = {}
     for module_name in modules:
         module = import_module(module_name)
         for value in vars(module).values():
@@ -67,21 +78,21 @@ def _load_check_modules() -> None:
         _COLLECTED.append(True)
 
 
-_COLLECTED: List[bool] = []
+_COLLECTED: list[bool] = []
 
 
-def checks_for(interface: str) -> List[Check]:
+def checks_for(interface: str) -> list[Check]:
     """Every registered check of one interface, in registration order."""
     _load_check_modules()
     return [c for c in REGISTRY.values() if c.interface == interface]
 
 
-def all_checks() -> List[Check]:
+def all_checks() -> list[Check]:
     _load_check_modules()
     return list(REGISTRY.values())
 
 
-def unknown_check(name: str, interface: Optional[str] = None) -> Optional[str]:
+def unknown_check(name: str, interface: str | None = None) -> str | None:
     """Why `name` is not a check (of `interface`, when given), with the closest name, for an
     error message; None when it is one."""
     checks = {c.name: c for c in all_checks()}
@@ -89,14 +100,18 @@ def unknown_check(name: str, interface: Optional[str] = None) -> Optional[str]:
     if known is not None and interface in (None, known.interface):
         return None
     if known is not None:
-        return (f"{name!r}, which is {_article(known.interface)} check, not {_article(interface)} "
-                f"one; see omi plugins check --list-checks {interface}")
+        return (
+            f"{name!r}, which is {_article(known.interface)} check, not {_article(interface)} "
+            f"one; see omi plugins check --list-checks {interface}"
+        )
     candidates = [c.name for c in checks.values() if interface in (None, c.interface)]
     kind = f"{_article(interface)} check" if interface else "a check"
-    return (f"{name!r}, which is not {kind}{did_you_mean(name, candidates)}; see omi plugins "
-            f"check --list-checks{' ' + interface if interface else ''}")
+    return (
+        f"{name!r}, which is not {kind}{did_you_mean(name, candidates)}; see omi plugins "
+        f"check --list-checks{' ' + interface if interface else ''}"
+    )
 
 
-def _article(word: Optional[str]) -> str:
+def _article(word: str | None) -> str:
     """`word` with "a" or "an" before it."""
     return f"{'an' if str(word)[:1] in 'aeiou' else 'a'} {word}"

@@ -10,36 +10,48 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from typing import Callable, List
+from collections.abc import Callable
 
 from omi.conformance.outcome import NOT_TESTED, STATUSES
 from omi.conformance.suite import Report, exit_code
 from omi.conformance.target import UNKNOWN
 from omi.textsafety import visible
 
-MARKS = {"passed": "✓", "failed": "✗", "advisory": "advisory", "skipped": "skipped",
-         "xfail": "xfail", "xpass": "xpass"}
+MARKS = {
+    "passed": "✓",
+    "failed": "✗",
+    "advisory": "advisory",
+    "skipped": "skipped",
+    "xfail": "xfail",
+    "xpass": "xpass",
+}
+
 
 def _visible_report(report: Report) -> Report:
-    outcomes = [dataclasses.replace(outcome, name=visible(outcome.name),
-                                    message=visible(outcome.message))
-                for outcome in report.outcomes]
+    outcomes = [
+        dataclasses.replace(outcome, name=visible(outcome.name), message=visible(outcome.message))
+        for outcome in report.outcomes
+    ]
     error = report.validation_error
-    return dataclasses.replace(report, label=visible(report.label), outcomes=outcomes,
-                               validation_error=None if error is None else visible(error))
+    return dataclasses.replace(
+        report,
+        label=visible(report.label),
+        outcomes=outcomes,
+        validation_error=None if error is None else visible(error),
+    )
 
 
-def _escaped(render: Callable[[List[Report], bool], str]) -> Callable[[List[Report], bool], str]:
+def _escaped(render: Callable[[list[Report], bool], str]) -> Callable[[list[Report], bool], str]:
     """The renderer, given the reports with their texts made `visible`."""
 
     @functools.wraps(render)
-    def escaped(reports: List[Report], strict: bool = False) -> str:
+    def escaped(reports: list[Report], strict: bool = False) -> str:
         return render([_visible_report(report) for report in reports], strict)
 
     return escaped
 
 
-def summary_line(reports: List[Report]) -> str:
+def summary_line(reports: list[Report]) -> str:
     """`N passed, N failed, N skipped`, plus advisory, not-tested, xfail and xpass counts when
     there are any."""
     totals = dict.fromkeys(STATUSES, 0)
@@ -54,20 +66,23 @@ def summary_line(reports: List[Report]) -> str:
     line += f", {totals['skipped']} skipped"
     if totals[NOT_TESTED]:
         untested = sum(report.untested is not None for report in reports)
-        line += (f", {totals[NOT_TESTED]} not tested ({untested} plugin"
-                 f"{'s' if untested > 1 else ''} whose service could not be reached)")
+        line += (
+            f", {totals[NOT_TESTED]} not tested ({untested} plugin"
+            f"{'s' if untested > 1 else ''} whose service could not be reached)"
+        )
     if totals["xfail"] or totals["xpass"]:
         line += f", {totals['xfail']} xfailed, {totals['xpass']} xpassed"
     return line
 
 
 @_escaped
-def render_text(reports: List[Report], strict: bool = False) -> str:
+def render_text(reports: list[Report], strict: bool = False) -> str:
     """One line per check; `strict` changes nothing here (the exit code says it)."""
-    lines: List[str] = []
+    lines: list[str] = []
     for report in reports:
-        lines.append(report.label + ("" if report.interface == UNKNOWN
-                                     else f" [{report.interface}]"))
+        lines.append(
+            report.label + ("" if report.interface == UNKNOWN else f" [{report.interface}]")
+        )
         if report.validation_error is not None:
             lines.append("  ✗ validate_plugin")
             lines.append(f"      {report.validation_error}")
@@ -87,14 +102,15 @@ def render_text(reports: List[Report], strict: bool = False) -> str:
                 lines.append(f"      {outcome.message}")
         if report.untested is not None:
             count = report.counts()[NOT_TESTED]
-            lines.append(f"  not tested ({count} check{'s' if count > 1 else ''}): "
-                         f"{report.untested}")
+            lines.append(
+                f"  not tested ({count} check{'s' if count > 1 else ''}): {report.untested}"
+            )
     lines.append(summary_line(reports))
     return "\n".join(lines)
 
 
 @_escaped
-def render_json(reports: List[Report], strict: bool = False) -> str:
+def render_json(reports: list[Report], strict: bool = False) -> str:
     document = {
         "schema": "omi.plugins.check/1",
         "strict": strict,
@@ -118,7 +134,7 @@ def render_json(reports: List[Report], strict: bool = False) -> str:
 
 
 @_escaped
-def render_junit(reports: List[Report], strict: bool = False) -> str:
+def render_junit(reports: list[Report], strict: bool = False) -> str:
     """JUnit XML for CI; under `strict` an advisory or an xpass is a failure, as it is for the
     exit code."""
     from xml.etree import ElementTree  # only JUnit needs it: keeps the text report's start-up short
@@ -127,32 +143,46 @@ def render_junit(reports: List[Report], strict: bool = False) -> str:
     for report in reports:
         counts = report.counts()
         suite = ElementTree.SubElement(
-            suites, "testsuite", name=report.label,
+            suites,
+            "testsuite",
+            name=report.label,
             tests=str(len(report.outcomes) + 1),
-            failures=str(counts["failed"] + (report.validation_error is not None)
-                         + (counts["xpass"] + counts["advisory"] if strict else 0)),
+            failures=str(
+                counts["failed"]
+                + (report.validation_error is not None)
+                + (counts["xpass"] + counts["advisory"] if strict else 0)
+            ),
             skipped=str(counts["skipped"] + counts["xfail"] + counts[NOT_TESTED]),
             time=f"{report.wall_time:.3f}",
         )
-        case = ElementTree.SubElement(suite, "testcase", classname=report.interface,
-                                      name="validate_plugin")
+        case = ElementTree.SubElement(
+            suite, "testcase", classname=report.interface, name="validate_plugin"
+        )
         if report.validation_error is not None:
             ElementTree.SubElement(case, "failure", message=report.validation_error)
             continue
         for outcome in report.outcomes:
-            case = ElementTree.SubElement(suite, "testcase", classname=report.interface,
-                                          name=outcome.name, time=f"{outcome.duration:.3f}")
+            case = ElementTree.SubElement(
+                suite,
+                "testcase",
+                classname=report.interface,
+                name=outcome.name,
+                time=f"{outcome.duration:.3f}",
+            )
             if outcome.status == "failed":
                 ElementTree.SubElement(case, "failure", message=outcome.message)
             elif outcome.status in ("skipped", "xfail", NOT_TESTED):
-                ElementTree.SubElement(case, "skipped", message=f"{outcome.status}: "
-                                                                f"{outcome.message}")
+                ElementTree.SubElement(
+                    case, "skipped", message=f"{outcome.status}: {outcome.message}"
+                )
             elif outcome.status in ("xpass", "advisory") and strict:
-                ElementTree.SubElement(case, "failure", message=f"{outcome.status}: "
-                                                                f"{outcome.message}")
+                ElementTree.SubElement(
+                    case, "failure", message=f"{outcome.status}: {outcome.message}"
+                )
             elif outcome.status in ("xpass", "advisory"):
-                ElementTree.SubElement(case, "system-out").text = (f"{outcome.status}: "
-                                                                   f"{outcome.message}")
+                ElementTree.SubElement(case, "system-out").text = (
+                    f"{outcome.status}: {outcome.message}"
+                )
     return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True)
 
 

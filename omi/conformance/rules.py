@@ -11,7 +11,6 @@ contract: a plugin that breaks it fails. A "should" rule is advice: breaking it 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List
 
 #: What a rule asks: "must" is the contract, "should" is advice (an `advisory` when unmet).
 LEVELS = ("must", "should")
@@ -30,141 +29,361 @@ class Rule:
 
 _RULES = [
     # --- embedding providers --------------------------------------------------------------
-    ("embed.vector", "embedding", "embed", "must",
-     "returns a list of exactly get_dimension() Python floats, all finite (no NaN, no "
-     "infinity)"),
-    ("embed.new_list", "embedding", "embed", "must",
-     "returns a new list each call: changing a returned list never changes a later result"),
-    ("embed.blank", "embedding", "embed", "must",
-     "raises ValueError for blank text (empty, spaces, newlines)"),
-    ("embed.not_str", "embedding", "embed", "must",
-     "raises TypeError for text that is not a str"),
-    ("embed.any_text", "embedding", "embed", "must",
-     "embeds text of any language and any length: what the model cannot take whole is "
-     "truncated or split, never refused"),
-    ("embed.deterministic", "embedding", "embed", "must",
-     "with the deterministic capability, gives the same vector for the same text, in any "
-     "process"),
-    ("embed_batch.equals_embed", "embedding", "embed_batch", "must",
-     "returns one vector per text, in the order of texts, each equal to what embed(text) "
-     "returns"),
-    ("embed_batch.batch_size", "embedding", "embed_batch", "must",
-     "gives the same result for any batch_size, which only splits the work"),
-    ("embed_batch.empty", "embedding", "embed_batch", "must",
-     "returns [] for texts == [] without calling the model"),
-    ("embed_batch.bad_input", "embedding", "embed_batch", "must",
-     "raises ValueError for a blank text anywhere in texts and for batch_size below 1"),
-    ("embed_batch.unchanged", "embedding", "embed_batch", "must",
-     "leaves the texts list it is given unchanged"),
-    ("similarity.range", "embedding", "similarity", "must",
-     "returns a float in [-1.0, 1.0], the same both ways round, for any two vectors of one "
-     "length, whatever their norms and signs"),
-    ("similarity.self", "embedding", "similarity", "must",
-     "returns 1.0 (within 1e-4) for a vector with itself"),
-    ("similarity.lengths", "embedding", "similarity", "must",
-     "raises ValueError for vectors of different lengths"),
-    ("similarity.unchanged", "embedding", "similarity", "must",
-     "leaves the lists it is given unchanged"),
-    ("similarity.semantic", "embedding", "similarity", "must",
-     "with the semantic capability, scores related texts higher than unrelated ones"),
-    ("get_dimension.stable", "embedding", "get_dimension", "must",
-     "returns a positive int (not a bool) that never changes during the life of the "
-     "instance, also after the first call to the model"),
-    ("get_model_name.name", "embedding", "get_model_name", "must",
-     "returns a non-empty str naming the model"),
-    ("embedding.threads", "embedding", "instance", "must",
-     "embed() may run in several threads at once and gives each text its own vector"),
-    ("embedding.options", "embedding", "instance", "should",
-     "its constructor refuses an option it does not know, with an error naming it"),
-    ("embedding.close", "embedding", "close", "must",
-     "close(), when the provider defines it, is safe to call twice"),
+    (
+        "embed.vector",
+        "embedding",
+        "embed",
+        "must",
+        "returns a list of exactly get_dimension() Python floats, all finite (no NaN, no infinity)",
+    ),
+    (
+        "embed.new_list",
+        "embedding",
+        "embed",
+        "must",
+        "returns a new list each call: changing a returned list never changes a later result",
+    ),
+    (
+        "embed.blank",
+        "embedding",
+        "embed",
+        "must",
+        "raises ValueError for blank text (empty, spaces, newlines)",
+    ),
+    ("embed.not_str", "embedding", "embed", "must", "raises TypeError for text that is not a str"),
+    (
+        "embed.any_text",
+        "embedding",
+        "embed",
+        "must",
+        "embeds text of any language and any length: what the model cannot take whole is "
+        "truncated or split, never refused",
+    ),
+    (
+        "embed.deterministic",
+        "embedding",
+        "embed",
+        "must",
+        "with the deterministic capability, gives the same vector for the same text, in any "
+        "process",
+    ),
+    (
+        "embed_batch.equals_embed",
+        "embedding",
+        "embed_batch",
+        "must",
+        "returns one vector per text, in the order of texts, each equal to what embed(text) "
+        "returns",
+    ),
+    (
+        "embed_batch.batch_size",
+        "embedding",
+        "embed_batch",
+        "must",
+        "gives the same result for any batch_size, which only splits the work",
+    ),
+    (
+        "embed_batch.empty",
+        "embedding",
+        "embed_batch",
+        "must",
+        "returns [] for texts == [] without calling the model",
+    ),
+    (
+        "embed_batch.bad_input",
+        "embedding",
+        "embed_batch",
+        "must",
+        "raises ValueError for a blank text anywhere in texts and for batch_size below 1",
+    ),
+    (
+        "embed_batch.unchanged",
+        "embedding",
+        "embed_batch",
+        "must",
+        "leaves the texts list it is given unchanged",
+    ),
+    (
+        "similarity.range",
+        "embedding",
+        "similarity",
+        "must",
+        "returns a float in [-1.0, 1.0], the same both ways round, for any two vectors of one "
+        "length, whatever their norms and signs",
+    ),
+    (
+        "similarity.self",
+        "embedding",
+        "similarity",
+        "must",
+        "returns 1.0 (within 1e-4) for a vector with itself",
+    ),
+    (
+        "similarity.lengths",
+        "embedding",
+        "similarity",
+        "must",
+        "raises ValueError for vectors of different lengths",
+    ),
+    (
+        "similarity.unchanged",
+        "embedding",
+        "similarity",
+        "must",
+        "leaves the lists it is given unchanged",
+    ),
+    (
+        "similarity.semantic",
+        "embedding",
+        "similarity",
+        "must",
+        "with the semantic capability, scores related texts higher than unrelated ones",
+    ),
+    (
+        "get_dimension.stable",
+        "embedding",
+        "get_dimension",
+        "must",
+        "returns a positive int (not a bool) that never changes during the life of the "
+        "instance, also after the first call to the model",
+    ),
+    (
+        "get_model_name.name",
+        "embedding",
+        "get_model_name",
+        "must",
+        "returns a non-empty str naming the model",
+    ),
+    (
+        "embedding.threads",
+        "embedding",
+        "instance",
+        "must",
+        "embed() may run in several threads at once and gives each text its own vector",
+    ),
+    (
+        "embedding.options",
+        "embedding",
+        "instance",
+        "should",
+        "its constructor refuses an option it does not know, with an error naming it",
+    ),
+    (
+        "embedding.close",
+        "embedding",
+        "close",
+        "must",
+        "close(), when the provider defines it, is safe to call twice",
+    ),
     # --- storage backends -----------------------------------------------------------------
-    ("store_memory.id", "storage", "store_memory", "must",
-     "returns the new memory's id: a non-empty str never used before by this store, also "
-     "after reopening; the same memory stored twice is two memories"),
-    ("store_memory.unchanged", "storage", "store_memory", "must",
-     "leaves the dict it is given unchanged"),
-    ("store_memory.bad_input", "storage", "store_memory", "must",
-     "raises TypeError for a memory that is not a dict, and ValueError for content missing, "
-     "not a str or blank and for a value JSON cannot hold (a datetime, NaN); a refused "
-     "memory is not stored"),
-    ("store_memory.id_key", "storage", "store_memory", "must",
-     "treats an 'id' key inside the memory as data: it is not the stored memory's id"),
-    ("recall.everything", "storage", "recall", "must",
-     "returns, for each result, everything that was stored, exactly (content, metadata and "
-     "any other key), plus 'id'"),
-    ("recall.finds", "storage", "recall", "must",
-     "finds a memory by its own content and by any of its words, wherever they are in it, "
-     "as soon as it is stored"),
-    ("recall.best_first", "storage", "recall", "must",
-     "returns the best match first, the limit applied after ranking: no memory holding none "
-     "of the query's words above one holding all, no exact-content match below a weaker one "
-     "of similar length"),
-    ("recall.score", "storage", "recall", "must",
-     "gives 'score', when present, as a finite float, higher is better, never rising down "
-     "the list"),
-    ("recall.limit", "storage", "recall", "must",
-     "returns a list of at most limit dicts; [] for limit 0"),
-    ("recall.bad_input", "storage", "recall", "must",
-     "raises TypeError for a query that is not a str, and ValueError for a limit that is "
-     "negative or not an int"),
-    ("recall.query_is_data", "storage", "recall", "must",
-     "treats query text as data: quotes, operators (AND, OR, NOT, NEAR, *, ^, :), "
-     "parentheses and NUL never raise and never keep a memory holding the query's words "
-     "from being found"),
-    ("recall.no_words", "storage", "recall", "must",
-     "treats a query with no words (empty, or only spaces and line breaks) as no error: "
-     "returns the most recent memories or nothing"),
-    ("recall.all_words_first", "storage", "recall", "should",
-     "ranks memories holding every word of the query above those holding some"),
-    ("recall.case", "storage", "recall", "should",
-     "finds words whatever their case"),
-    ("add_edge.links", "storage", "add_edge", "must",
-     "links two stored memories with a typed edge and returns None"),
-    ("add_edge.unknown_id", "storage", "add_edge", "must",
-     "raises an exception whose message names an id that names no memory of this instance "
-     "(another instance's ids included)"),
-    ("add_edge.blank_type", "storage", "add_edge", "must",
-     "raises ValueError for a blank edge type"),
-    ("close.twice", "storage", "close", "must",
-     "does nothing when called a second time"),
-    ("close.closed", "storage", "close", "must",
-     "makes every other method raise afterwards"),
-    ("close.persistent", "storage", "close", "must",
-     "with the persistent capability, leaves everything stored written: a new instance on "
-     "the same location finds it unchanged"),
-    ("storage.separate", "storage", "instance", "must",
-     "keeps instances on different locations apart, a new location starting empty (unless "
-     "the backend declares shared)"),
-    ("storage.threads", "storage", "instance", "must",
-     "may be called from several threads at once, losing nothing and raising nothing"),
-    ("storage.options", "storage", "instance", "should",
-     "its constructor refuses an option it does not know, with an error naming it"),
+    (
+        "store_memory.id",
+        "storage",
+        "store_memory",
+        "must",
+        "returns the new memory's id: a non-empty str never used before by this store, also "
+        "after reopening; the same memory stored twice is two memories",
+    ),
+    (
+        "store_memory.unchanged",
+        "storage",
+        "store_memory",
+        "must",
+        "leaves the dict it is given unchanged",
+    ),
+    (
+        "store_memory.bad_input",
+        "storage",
+        "store_memory",
+        "must",
+        "raises TypeError for a memory that is not a dict, and ValueError for content missing, "
+        "not a str or blank and for a value JSON cannot hold (a datetime, NaN); a refused "
+        "memory is not stored",
+    ),
+    (
+        "store_memory.id_key",
+        "storage",
+        "store_memory",
+        "must",
+        "treats an 'id' key inside the memory as data: it is not the stored memory's id",
+    ),
+    (
+        "recall.everything",
+        "storage",
+        "recall",
+        "must",
+        "returns, for each result, everything that was stored, exactly (content, metadata and "
+        "any other key), plus 'id'",
+    ),
+    (
+        "recall.finds",
+        "storage",
+        "recall",
+        "must",
+        "finds a memory by its own content and by any of its words, wherever they are in it, "
+        "as soon as it is stored",
+    ),
+    (
+        "recall.best_first",
+        "storage",
+        "recall",
+        "must",
+        "returns the best match first, the limit applied after ranking: no memory holding none "
+        "of the query's words above one holding all, no exact-content match below a weaker one "
+        "of similar length",
+    ),
+    (
+        "recall.score",
+        "storage",
+        "recall",
+        "must",
+        "gives 'score', when present, as a finite float, higher is better, never rising down "
+        "the list",
+    ),
+    (
+        "recall.limit",
+        "storage",
+        "recall",
+        "must",
+        "returns a list of at most limit dicts; [] for limit 0",
+    ),
+    (
+        "recall.bad_input",
+        "storage",
+        "recall",
+        "must",
+        "raises TypeError for a query that is not a str, and ValueError for a limit that is "
+        "negative or not an int",
+    ),
+    (
+        "recall.query_is_data",
+        "storage",
+        "recall",
+        "must",
+        "treats query text as data: quotes, operators (AND, OR, NOT, NEAR, *, ^, :), "
+        "parentheses and NUL never raise and never keep a memory holding the query's words "
+        "from being found",
+    ),
+    (
+        "recall.no_words",
+        "storage",
+        "recall",
+        "must",
+        "treats a query with no words (empty, or only spaces and line breaks) as no error: "
+        "returns the most recent memories or nothing",
+    ),
+    (
+        "recall.all_words_first",
+        "storage",
+        "recall",
+        "should",
+        "ranks memories holding every word of the query above those holding some",
+    ),
+    ("recall.case", "storage", "recall", "should", "finds words whatever their case"),
+    (
+        "add_edge.links",
+        "storage",
+        "add_edge",
+        "must",
+        "links two stored memories with a typed edge and returns None",
+    ),
+    (
+        "add_edge.unknown_id",
+        "storage",
+        "add_edge",
+        "must",
+        "raises an exception whose message names an id that names no memory of this instance "
+        "(another instance's ids included)",
+    ),
+    (
+        "add_edge.blank_type",
+        "storage",
+        "add_edge",
+        "must",
+        "raises ValueError for a blank edge type",
+    ),
+    ("close.twice", "storage", "close", "must", "does nothing when called a second time"),
+    ("close.closed", "storage", "close", "must", "makes every other method raise afterwards"),
+    (
+        "close.persistent",
+        "storage",
+        "close",
+        "must",
+        "with the persistent capability, leaves everything stored written: a new instance on "
+        "the same location finds it unchanged",
+    ),
+    (
+        "storage.separate",
+        "storage",
+        "instance",
+        "must",
+        "keeps instances on different locations apart, a new location starting empty (unless "
+        "the backend declares shared)",
+    ),
+    (
+        "storage.threads",
+        "storage",
+        "instance",
+        "must",
+        "may be called from several threads at once, losing nothing and raising nothing",
+    ),
+    (
+        "storage.options",
+        "storage",
+        "instance",
+        "should",
+        "its constructor refuses an option it does not know, with an error naming it",
+    ),
     # --- event handlers -------------------------------------------------------------------
-    ("handle.every_type", "event", "handle", "must",
-     "accepts each of the six event types, with the payloads the host emits (a timestamp in "
-     "each; session_id None outside a session; non-ASCII text and nested data)"),
-    ("handle.unknown_type", "event", "handle", "must",
-     "returns without doing anything for an event type it does not know: never raises"),
-    ("handle.returns_none", "event", "handle", "must",
-     "returns None"),
-    ("handle.read_only", "event", "handle", "should",
-     "treats event_data as read-only"),
-    ("handle.prompt", "event", "handle", "must",
-     "returns within the call timeout (ten seconds unless set otherwise), every call"),
-    ("event.threads", "event", "instance", "must",
-     "handle() may run in several threads at once"),
-    ("event.options", "event", "instance", "should",
-     "its constructor refuses an option it does not know, with an error naming it"),
-    ("event.close", "event", "close", "must",
-     "close(), when the handler defines it, is safe to call twice"),
+    (
+        "handle.every_type",
+        "event",
+        "handle",
+        "must",
+        "accepts each of the six event types, with the payloads the host emits (a timestamp in "
+        "each; session_id None outside a session; non-ASCII text and nested data)",
+    ),
+    (
+        "handle.unknown_type",
+        "event",
+        "handle",
+        "must",
+        "returns without doing anything for an event type it does not know: never raises",
+    ),
+    ("handle.returns_none", "event", "handle", "must", "returns None"),
+    ("handle.read_only", "event", "handle", "should", "treats event_data as read-only"),
+    (
+        "handle.prompt",
+        "event",
+        "handle",
+        "must",
+        "returns within the call timeout (ten seconds unless set otherwise), every call",
+    ),
+    ("event.threads", "event", "instance", "must", "handle() may run in several threads at once"),
+    (
+        "event.options",
+        "event",
+        "instance",
+        "should",
+        "its constructor refuses an option it does not know, with an error naming it",
+    ),
+    (
+        "event.close",
+        "event",
+        "close",
+        "must",
+        "close(), when the handler defines it, is safe to call twice",
+    ),
 ]
 
-RULES: Dict[str, Rule] = {name: Rule(name, interface, method, level, text)
-                          for name, interface, method, level, text in _RULES}
+RULES: dict[str, Rule] = {
+    name: Rule(name, interface, method, level, text)
+    for name, interface, method, level, text in _RULES
+}
 
 
-def rules_of(interface: str, method: str) -> List[Rule]:
+def rules_of(interface: str, method: str) -> list[Rule]:
     """The rules of one method (or "threads", "close") of `interface`, in order."""
-    return [rule for rule in RULES.values()
-            if rule.interface == interface and rule.method == method]
+    return [
+        rule for rule in RULES.values() if rule.interface == interface and rule.method == method
+    ]

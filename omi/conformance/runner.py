@@ -35,8 +35,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import IO, Any
 
 from omi.conformance.authoring import Check
 from omi.conformance.messages import (
@@ -82,7 +83,7 @@ class _Signals:
 
     def __init__(self) -> None:
         self.held = False
-        self.pending: Optional[int] = None
+        self.pending: int | None = None
         self.raised = False
 
     def handle(self, signum: int, frame: Any = None) -> None:
@@ -112,8 +113,9 @@ def supervised() -> Iterator[None]:
     """Run checks under supervision (main thread only): SIGINT and SIGTERM raise Interrupted,
     whose unwinding kills the check processes and removes their scratch directories; a
     prestarted child left unused is ended on the way out."""
-    handlers = {signum: signal.signal(signum, _signals.handle)
-                for signum in (signal.SIGINT, signal.SIGTERM)}
+    handlers = {
+        signum: signal.signal(signum, _signals.handle) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:
@@ -147,10 +149,13 @@ class _SpawnedWorker:
         self.stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "omi.conformance.worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            env=env,
             start_new_session=True,  # its own process group (ignored on Windows)
         )
-        self.lines: queue.Queue[Optional[bytes]] = queue.Queue()
+        self.lines: queue.Queue[bytes | None] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
 
     def send(self, message: Message) -> None:
@@ -168,7 +173,7 @@ class _SpawnedWorker:
             self.lines.put(line)
         self.lines.put(None)
 
-    def next_event(self, timeout: Optional[float]) -> Optional[Message]:
+    def next_event(self, timeout: float | None) -> Message | None:
         """The next message; None when the child exited. Raises queue.Empty on timeout."""
         line = self.lines.get(timeout=timeout)
         return None if line is None else decode(line)
@@ -227,8 +232,10 @@ class _ForkedWorker:
                 os.close(spec_write)
                 os.dup2(self.stderr.fileno(), 1)  # the plugin's output goes to the log
                 os.dup2(self.stderr.fileno(), 2)
-                with os.fdopen(write_end, "w", encoding="utf-8") as events, \
-                        os.fdopen(spec_read, encoding="utf-8") as specs:
+                with (
+                    os.fdopen(write_end, "w", encoding="utf-8") as events,
+                    os.fdopen(spec_read, encoding="utf-8") as specs,
+                ):
                     serve(specs.readline, line_writer(events))
                 code = 0
             except BaseException:  # noqa: BLE001 - reported through the log and exit code
@@ -249,7 +256,7 @@ class _ForkedWorker:
         except OSError:
             pass  # the child has done it, or has exited already
         self.events, self.buffer = read_end, b""
-        self.code: Optional[int] = None
+        self.code: int | None = None
         self.specs = os.fdopen(spec_write, "wb")
 
     def send(self, message: Message) -> None:
@@ -260,7 +267,7 @@ class _ForkedWorker:
         except BrokenPipeError:  # it died: next_event reports how
             pass
 
-    def next_event(self, timeout: Optional[float]) -> Optional[Message]:
+    def next_event(self, timeout: float | None) -> Message | None:
         """The next message; None when the child exited. Raises queue.Empty on timeout."""
         while b"\n" not in self.buffer:
             ready, _, _ = select.select([self.events], [], [], timeout)
@@ -311,8 +318,7 @@ def _show_import_output(log: IO[bytes]) -> None:
     its end, when there is more than omi.conformance.tail reads."""
     text, cut = read_tail(log)
     if cut:
-        sys.stderr.write(f"[the first {cut:,} bytes the plugin printed on import are not "
-                         f"shown]\n")
+        sys.stderr.write(f"[the first {cut:,} bytes the plugin printed on import are not shown]\n")
     sys.stderr.write(text)
     sys.stderr.flush()
 
@@ -339,14 +345,22 @@ def _stuck_at(log: IO[bytes], wait: float = 5.0) -> str:
             break
         time.sleep(0.02)
     dump = text.rpartition("Timeout (")[2]
-    threads = [[match.groups() for match in map(_FRAME.match, section.splitlines()) if match]
-               for section in dump.split("hread 0x")[1:]]  # "Current thread", "Thread"
+    threads = [
+        [match.groups() for match in map(_FRAME.match, section.splitlines()) if match]
+        for section in dump.split("hread 0x")[1:]
+    ]  # "Current thread", "Thread"
     checking = [t for t in threads if any(name == "run_checks" for _, _, name in t)]
     frames = (checking or threads or [[]])[0]
     where = [f"{os.path.basename(path)}:{line} in {name}" for path, line, name in frames]
-    check = next((i for i, (path, _, _) in enumerate(frames)
-                  if os.path.dirname(os.path.abspath(path)) == _OURS), len(frames))
-    return " <- ".join(where[:max(check, 1)][:4])
+    check = next(
+        (
+            i
+            for i, (path, _, _) in enumerate(frames)
+            if os.path.dirname(os.path.abspath(path)) == _OURS
+        ),
+        len(frames),
+    )
+    return " <- ".join(where[: max(check, 1)][:4])
 
 
 def forks() -> bool:
@@ -354,14 +368,13 @@ def forks() -> bool:
     chosen = os.environ.get("OMI_CHECK_PROCESS", "")
     if chosen not in ("", "fork", "spawn"):
         raise ValueError(f"OMI_CHECK_PROCESS must be fork or spawn, got {chosen!r}")
-    return (chosen != "spawn" and sys.platform.startswith("linux")
-            and threading.active_count() == 1)
+    return chosen != "spawn" and sys.platform.startswith("linux") and threading.active_count() == 1
 
 
 #: A check process, either way it was started.
-_Worker = Union[_SpawnedWorker, _ForkedWorker]
+_Worker = _SpawnedWorker | _ForkedWorker
 
-_spare: List[_Worker] = []
+_spare: list[_Worker] = []
 
 
 def prestart() -> None:
@@ -389,8 +402,13 @@ def _new_worker() -> _Worker:
         return _spare.pop() if _spare else _ForkedWorker() if forks() else _SpawnedWorker()
 
 
-def resolve_in_child(name: str, group: Optional[str], options: Dict[str, Any], timeout: float,
-                     memory_limit: Optional[int] = DEFAULT_MEMORY_LIMIT) -> Dict[str, Any]:
+def resolve_in_child(
+    name: str,
+    group: str | None,
+    options: dict[str, Any],
+    timeout: float,
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+) -> dict[str, Any]:
     """Phase 1 in a child: `target.describe`'s answer, in plain data.
 
     The child stays, as the spare, to run the checks next (`run_in_child`): the plugin is
@@ -405,14 +423,24 @@ def resolve_in_child(name: str, group: Optional[str], options: Dict[str, Any], t
         try:
             event = worker.next_event(timeout + 30.0)
         except queue.Empty:
-            event = Resolved({"error": "load", "message": f"importing and validating {name} "
-                                                          f"did not finish within "
-                                                          f"{timeout + 30.0:g} s"})
+            event = Resolved(
+                {
+                    "error": "load",
+                    "message": f"importing and validating {name} "
+                    f"did not finish within "
+                    f"{timeout + 30.0:g} s",
+                }
+            )
         if not isinstance(event, Resolved):
-            event = Resolved({"error": "load", "message": f"the process importing {name} "
-                                                          f"exited with code "
-                                                          f"{worker.exit_code()}: "
-                                                          f"{worker.stderr_tail() or 'no output'}"})
+            event = Resolved(
+                {
+                    "error": "load",
+                    "message": f"the process importing {name} "
+                    f"exited with code "
+                    f"{worker.exit_code()}: "
+                    f"{worker.stderr_tail() or 'no output'}",
+                }
+            )
         else:
             _show_import_output(worker.stderr)
             with _signals.hold():
@@ -424,8 +452,13 @@ def resolve_in_child(name: str, group: Optional[str], options: Dict[str, Any], t
             worker.stop()
 
 
-def run_in_child(import_path: str, options: Dict[str, Any], checks: Sequence[Check],
-                 capabilities: Iterable[str], settings: RunSettings) -> List[Outcome]:
+def run_in_child(
+    import_path: str,
+    options: dict[str, Any],
+    checks: Sequence[Check],
+    capabilities: Iterable[str],
+    settings: RunSettings,
+) -> list[Outcome]:
     """Run `checks` in child interpreters, each within `settings.timeout` seconds and
     `settings.memory_limit` bytes of address space (None: no limit).
 
@@ -436,23 +469,29 @@ def run_in_child(import_path: str, options: Dict[str, Any], checks: Sequence[Che
     try:
         with _signals.hold():
             scratch = tempfile.mkdtemp(prefix="omi-check-")
-        spec = RunChecks(import_path, options, tuple(c.name for c in checks),
-                         tuple(sorted(capabilities)), settings, scratch)
+        spec = RunChecks(
+            import_path,
+            options,
+            tuple(c.name for c in checks),
+            tuple(sorted(capabilities)),
+            settings,
+            scratch,
+        )
         return _run_checks_in_children(spec)
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _run_checks_in_children(first: RunChecks) -> List[Outcome]:
-    outcomes: List[Outcome] = []
+def _run_checks_in_children(first: RunChecks) -> list[Outcome]:
+    outcomes: list[Outcome] = []
     pending = list(first.checks)
     timeout, memory_limit = first.settings.timeout, first.settings.memory_limit
     exceeded = memory_limit_message(memory_limit) if memory_limit else None
     while pending:
         spec = dataclasses.replace(first, checks=tuple(pending))
-        worker: Optional[_Worker] = None
-        current: Optional[str] = None
+        worker: _Worker | None = None
+        current: str | None = None
         started, grace = 0.0, 0.0
         try:
             worker = _new_worker()
@@ -465,21 +504,37 @@ def _run_checks_in_children(first: RunChecks) -> List[Outcome]:
                     if current is None:
                         raise RuntimeError("the check process did not start") from None
                     stuck = worker.stuck_at()
-                    outcomes.append(Outcome(current, FAILED, time.perf_counter() - started,
-                                            f"did not finish within {timeout:g} s (the plugin "
-                                            f"hangs, or needs a larger --timeout)"
-                                            + (f"; stuck at {stuck}" if stuck else "")))
+                    outcomes.append(
+                        Outcome(
+                            current,
+                            FAILED,
+                            time.perf_counter() - started,
+                            f"did not finish within {timeout:g} s (the plugin "
+                            f"hangs, or needs a larger --timeout)"
+                            + (f"; stuck at {stuck}" if stuck else ""),
+                        )
+                    )
                     break
                 if event is None:
                     code, log = worker.exit_code(), worker.stderr_tail()
                     out_of_memory = exceeded if "MemoryError" in log else None
                     if current is None:
-                        raise RuntimeError(f"{out_of_memory} before running any check"
-                                           if out_of_memory else f"the check process exited "
-                                           f"with code {code} before running any check: {log}")
-                    outcomes.append(Outcome(current, FAILED, time.perf_counter() - started,
-                                            out_of_memory or f"the interpreter died (exit code "
-                                            f"{code}) during this check: {log or 'no output'}"))
+                        raise RuntimeError(
+                            f"{out_of_memory} before running any check"
+                            if out_of_memory
+                            else f"the check process exited "
+                            f"with code {code} before running any check: {log}"
+                        )
+                    outcomes.append(
+                        Outcome(
+                            current,
+                            FAILED,
+                            time.perf_counter() - started,
+                            out_of_memory
+                            or f"the interpreter died (exit code "
+                            f"{code}) during this check: {log or 'no output'}",
+                        )
+                    )
                     break
                 if isinstance(event, Started):
                     current, started = event.check, time.perf_counter()

@@ -9,13 +9,13 @@ the checks generate one kind of input (a sequence of operations), which this shr
 
 from __future__ import annotations
 
-from typing import Callable, List, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 Item = TypeVar("Item")
 
 
-def shrink(items: Sequence[Item], fails: Callable[[List[Item]], bool],
-           budget: int) -> List[Item]:
+def shrink(items: Sequence[Item], fails: Callable[[list[Item]], bool], budget: int) -> list[Item]:
     """The shortest sub-sequence of `items` found for which `fails` holds, trying at most
     `budget` candidates: chunks of half the length are removed first, then smaller ones,
     down to single items (ddmin's complement step). `fails(items)` is assumed."""
@@ -25,7 +25,7 @@ def shrink(items: Sequence[Item], fails: Callable[[List[Item]], bool],
     while tries < budget:
         start, removed = 0, False
         while start < len(current) and tries < budget:
-            candidate = current[:start] + current[start + chunk:]
+            candidate = current[:start] + current[start + chunk :]
             tries += 1
             if candidate and fails(candidate):
                 current, removed = candidate, True

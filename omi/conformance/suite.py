@@ -5,7 +5,6 @@ from __future__ import annotations
 import fnmatch
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
 
 from omi.conformance.authoring import CALL_TIMEOUT, Check
 from omi.conformance.messages import RunSettings
@@ -26,7 +25,7 @@ from omi.conformance.runner import run_in_child
 from omi.conformance.target import Declared, Target
 
 
-def select_checks(interface: str, pattern: Optional[str]) -> List[Check]:
+def select_checks(interface: str, pattern: str | None) -> list[Check]:
     """The checks of `interface` whose name contains `pattern` or matches it as a glob."""
     checks = checks_for(interface)
     if pattern:
@@ -41,18 +40,18 @@ class Report:
     label: str
     interface: str
     seed: int
-    validation_error: Optional[str] = None
-    outcomes: List[Outcome] = field(default_factory=list)
+    validation_error: str | None = None
+    outcomes: list[Outcome] = field(default_factory=list)
     wall_time: float = 0.0
 
-    def counts(self) -> Dict[str, int]:
+    def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(STATUSES, 0)
         for outcome in self.outcomes:
             counts[outcome.status] += 1
         return counts
 
     @property
-    def untested(self) -> Optional[str]:
+    def untested(self) -> str | None:
         """Why the plugin was not tested (its service could not be reached), or None."""
         return next((o.message for o in self.outcomes if o.status == NOT_TESTED), None)
 
@@ -71,7 +70,7 @@ class Report:
 NOT_TESTED_EXIT = 3
 
 
-def exit_code(reports: List[Report], strict: bool = False) -> int:
+def exit_code(reports: list[Report], strict: bool = False) -> int:
     """The exit code of a run: a plugin that is wrong wins (2 for validation, else 1); when
     none is, 3 if every plugin was not tested (nothing could be tested), else 0: the plugins
     that were tested passed, and those whose service was out of reach are reported so."""
@@ -82,16 +81,20 @@ def exit_code(reports: List[Report], strict: bool = False) -> int:
     return max(wrong, default=0)
 
 
-def run_suite(target: Target | Declared, pattern: Optional[str] = None, seed: int = 0,
-              timeout: float = DEFAULT_TIMEOUT,
-              memory_limit: Optional[int] = DEFAULT_MEMORY_LIMIT) -> Report:
+def run_suite(
+    target: Target | Declared,
+    pattern: str | None = None,
+    seed: int = 0,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+) -> Report:
     """Run the behavioural checks of `target` (validation is the caller's phase 1), each
     child process limited to `memory_limit` bytes of address space (None: no limit)."""
     start = time.perf_counter()
     report = Report(target.label, target.interface, seed)
     capabilities, known = target.capabilities, target.known_failures
-    runnable: List[Check] = []
-    skipped: Dict[str, Outcome] = {}
+    runnable: list[Check] = []
+    skipped: dict[str, Outcome] = {}
     for check in select_checks(target.interface, pattern):
         reason = check.skip_reason(capabilities)
         if reason:
@@ -99,8 +102,10 @@ def run_suite(target: Target | Declared, pattern: Optional[str] = None, seed: in
         else:
             runnable.append(check)
     settings = RunSettings(seed, timeout, CALL_TIMEOUT, memory_limit)
-    ran = {o.name: o for o in run_in_child(target.import_path, target.options, runnable,
-                                           capabilities, settings)}
+    ran = {
+        o.name: o
+        for o in run_in_child(target.import_path, target.options, runnable, capabilities, settings)
+    }
     for check in select_checks(target.interface, pattern):
         outcome = skipped.get(check.name) or ran[check.name]
         report.outcomes.append(apply_known_failures(outcome, known))

@@ -10,7 +10,7 @@ is on disk, as any file the plugin writes is, and is removed when its check proc
 from __future__ import annotations
 
 import os
-from typing import IO, Tuple
+from typing import IO
 
 __all__ = ["LINE_LIMIT", "TAIL_BYTES", "last_lines", "read_tail"]
 
@@ -20,7 +20,7 @@ TAIL_BYTES = 64 * 1024
 LINE_LIMIT = 300
 
 
-def read_tail(log: IO[bytes], limit: int = TAIL_BYTES) -> Tuple[str, int]:
+def read_tail(log: IO[bytes], limit: int = TAIL_BYTES) -> tuple[str, int]:
     """The last `limit` bytes of `log` as text, and how many bytes came before them."""
     size = log.seek(0, os.SEEK_END)
     start = max(0, size - limit)
@@ -31,5 +31,6 @@ def read_tail(log: IO[bytes], limit: int = TAIL_BYTES) -> Tuple[str, int]:
 def last_lines(log: IO[bytes], count: int = 3, width: int = LINE_LIMIT) -> str:
     """The last `count` lines of `log`, joined by " | ", each cut at `width` characters."""
     lines = read_tail(log)[0].strip().splitlines()[-count:]
-    return " | ".join(line if len(line) <= width else f"{line[:width]}... (line cut)"
-                      for line in lines)
+    return " | ".join(
+        line if len(line) <= width else f"{line[:width]}... (line cut)" for line in lines
+    )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, Iterator, Optional
+from typing import Any
 
 from omi.conformance.building import _takes_directory
 from omi.conformance.registry import CAPABILITIES
@@ -26,7 +27,7 @@ def interface_of(plugin_class: type) -> str:
     raise TypeError(f"{plugin_class.__name__} implements none of OMI's plugin interfaces")
 
 
-def declared_capabilities(plugin_class: type) -> FrozenSet[str]:
+def declared_capabilities(plugin_class: type) -> frozenset[str]:
     declared = frozenset(getattr(plugin_class, "conformance_capabilities", ()) or ())
     unknown = sorted(declared - set(CAPABILITIES))
     if unknown:
@@ -37,7 +38,7 @@ def declared_capabilities(plugin_class: type) -> FrozenSet[str]:
     return declared
 
 
-def check_known_failures(owner: str, known: Dict[str, Any], interface: str) -> Dict[str, str]:
+def check_known_failures(owner: str, known: dict[str, Any], interface: str) -> dict[str, str]:
     """`known` if every key names a check of `interface` with a reason; else ValueError,
     which suggests the check a mistyped name was meant to be."""
     from omi.conformance.registry import unknown_check
@@ -51,13 +52,14 @@ def check_known_failures(owner: str, known: Dict[str, Any], interface: str) -> D
     return dict(known)
 
 
-def declared_known_failures(plugin_class: type) -> Dict[str, str]:
+def declared_known_failures(plugin_class: type) -> dict[str, str]:
     known = dict(getattr(plugin_class, "conformance_known_failures", {}) or {})
-    return check_known_failures(f"{plugin_class.__name__}.conformance_known_failures", known,
-                                interface_of(plugin_class))
+    return check_known_failures(
+        f"{plugin_class.__name__}.conformance_known_failures", known, interface_of(plugin_class)
+    )
 
 
-def options_problem(plugin_class: type, options: Dict[str, Any]) -> Optional[str]:
+def options_problem(plugin_class: type, options: dict[str, Any]) -> str | None:
     """Why the suite cannot build `plugin_class` with `options` (naming the options, never
     their values), or None: a conformance_factory that takes no such keyword, or (without
     one) a constructor that does not take them."""
@@ -75,16 +77,21 @@ def options_problem(plugin_class: type, options: Dict[str, Any]) -> Optional[str
         return None
     if _takes_directory(custom):  # the first parameter is given the directory
         parameters = parameters[1:]
-    accepted = [parameter.name for parameter in parameters
-                if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)]
+    accepted = [
+        parameter.name
+        for parameter in parameters
+        if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+    ]
     unknown = [key for key in options if key not in accepted]
     if not unknown:
         return None
     name = plugin_class.__name__
-    return (f"{name}.conformance_factory() does not accept option"
-            f"{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; let it take the options "
-            f"and pass them on: def conformance_factory(cls, directory, **options), calling "
-            f"{name}(..., **options)")
+    return (
+        f"{name}.conformance_factory() does not accept option"
+        f"{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; let it take the options "
+        f"and pass them on: def conformance_factory(cls, directory, **options), calling "
+        f"{name}(..., **options)"
+    )
 
 
 @dataclass
@@ -94,18 +101,18 @@ class Target:
     plugin_class: type
     import_path: str  # "module:Class", so a child process can import the same class
     label: str  # how reports name it, e.g. "my-embedder (MyCustomEmbedder)"
-    options: Dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def interface(self) -> str:
         return interface_of(self.plugin_class)
 
     @property
-    def capabilities(self) -> FrozenSet[str]:
+    def capabilities(self) -> frozenset[str]:
         return declared_capabilities(self.plugin_class)
 
     @property
-    def known_failures(self) -> Dict[str, str]:
+    def known_failures(self) -> dict[str, str]:
         return declared_known_failures(self.plugin_class)
 
     def check_declarations(self) -> None:
@@ -122,12 +129,12 @@ class Declared:
     label: str
     import_path: str
     interface: str
-    capabilities: FrozenSet[str]
-    known_failures: Dict[str, str]
-    options: Dict[str, Any]
+    capabilities: frozenset[str]
+    known_failures: dict[str, str]
+    options: dict[str, Any]
 
 
-def describe(name: str, group: str | None, options: Dict[str, Any]) -> Dict[str, Any]:
+def describe(name: str, group: str | None, options: dict[str, Any]) -> dict[str, Any]:
     """Phase 1 (run in a check process): resolve, import and validate the plugin `name`, and
     read its declarations. Plain, JSON-able data: {"error": "load" or "invalid", "message"
     (and "label" when it loaded)}, or the fields of `Declared` plus "options_problem" (a
@@ -142,12 +149,20 @@ def describe(name: str, group: str | None, options: Dict[str, Any]) -> Dict[str,
         validate_plugin(target.plugin_class, base)
         target.check_declarations()
     except (PluginValidationError, ValueError) as error:
-        return {"error": "invalid", "label": target.label, "message": str(error),
-                "interface": _interface_or_unknown(target.plugin_class, base)}
-    return {"label": target.label, "import_path": target.import_path,
-            "interface": target.interface, "capabilities": sorted(target.capabilities),
-            "known_failures": target.known_failures,
-            "options_problem": options_problem(target.plugin_class, options) if options else None}
+        return {
+            "error": "invalid",
+            "label": target.label,
+            "message": str(error),
+            "interface": _interface_or_unknown(target.plugin_class, base),
+        }
+    return {
+        "label": target.label,
+        "import_path": target.import_path,
+        "interface": target.interface,
+        "capabilities": sorted(target.capabilities),
+        "known_failures": target.known_failures,
+        "options_problem": options_problem(target.plugin_class, options) if options else None,
+    }
 
 
 def _interface_or_unknown(plugin_class: Any, base: type | None) -> str:
@@ -176,8 +191,9 @@ def parse_option(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-def resolve_target(name: str, group: str | None = None,
-                   options: Dict[str, Any] | None = None) -> tuple[Target, type | None]:
+def resolve_target(
+    name: str, group: str | None = None, options: dict[str, Any] | None = None
+) -> tuple[Target, type | None]:
     """Find the plugin `name` ("name", "group:name" or "package.module:Class") and import it.
 
     Returns the target and the base class it must implement (None when an import path names
@@ -243,9 +259,14 @@ def source_root(name: str) -> Iterator[None]:
     module, sep, _ = name.partition(":")
     top = module.split(".", 1)[0]
     source = os.path.abspath("src")
-    found = sep and top.isidentifier() and (
-        os.path.isfile(os.path.join(source, top, "__init__.py"))
-        or os.path.isfile(os.path.join(source, f"{top}.py")))
+    found = (
+        sep
+        and top.isidentifier()
+        and (
+            os.path.isfile(os.path.join(source, top, "__init__.py"))
+            or os.path.isfile(os.path.join(source, f"{top}.py"))
+        )
+    )
     if not found or source in sys.path or importlib.util.find_spec(top) is not None:
         yield
         return
@@ -261,11 +282,15 @@ def _not_importable_here(name: str, error: BaseException) -> str:
     """The fix for an import path whose module sits in the current directory, which the
     `omi` command does not import from (as `python -m` would): PYTHONPATH=. names it."""
     top = name.split(":", 1)[0].split(".", 1)[0]
-    here = next((path for path in (f"{top}.py", os.path.join(top, "__init__.py"))
-                 if os.path.isfile(path)), None)
+    here = next(
+        (path for path in (f"{top}.py", os.path.join(top, "__init__.py")) if os.path.isfile(path)),
+        None,
+    )
     if isinstance(error, ModuleNotFoundError) and error.name == top and here:
-        return (f"{here} is in the current directory, which omi does not import from: run "
-                f"PYTHONPATH=. omi plugins check {name}, or install the project")
+        return (
+            f"{here} is in the current directory, which omi does not import from: run "
+            f"PYTHONPATH=. omi plugins check {name}, or install the project"
+        )
     return "give an installed plugin name or an importable module:Class"
 
 

@@ -13,8 +13,9 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from importlib import import_module
-from typing import Any, Callable, Optional, TextIO
+from typing import Any, TextIO
 
 from omi.conformance.building import instance_factory
 from omi.conformance.messages import (
@@ -48,7 +49,7 @@ def _events_channel() -> TextIO:
     return channel
 
 
-def limit_memory(limit: Optional[int]) -> None:
+def limit_memory(limit: int | None) -> None:
     """Cap this process's address space at `limit` bytes (RLIMIT_AS), so a runaway plugin
     gets a MemoryError instead of the machine's memory. None: no cap. Where the platform has
     no such limit (Windows, or one that refuses it) the checks run without one."""
@@ -86,7 +87,7 @@ def run_checks(spec: RunChecks, emit: Callable[[Message], None]) -> None:
     for part in attr.split("."):
         plugin_class = getattr(plugin_class, part)
     factory = instance_factory(plugin_class, spec.options)
-    unreachable: Optional[str] = None
+    unreachable: str | None = None
     for index, name in enumerate(spec.checks):
         if unreachable:  # once a service is out of reach, no further check can test anything
             emit(Finished(Outcome(name, NOT_TESTED, 0.0, unreachable)))
@@ -97,8 +98,13 @@ def run_checks(spec: RunChecks, emit: Callable[[Message], None]) -> None:
         emit(Started(name))
         # the probe counts as part of the first check, under its timeout
         outcome = (_probe(name, factory) if index == 0 else None) or execute(
-            checks[name], factory, spec.capabilities, settings.seed, settings.call_timeout,
-            memory_limit=settings.memory_limit)
+            checks[name],
+            factory,
+            spec.capabilities,
+            settings.seed,
+            settings.call_timeout,
+            memory_limit=settings.memory_limit,
+        )
         faulthandler.cancel_dump_traceback_later()
         emit(Finished(outcome))
         if outcome.status == NOT_TESTED:
@@ -106,7 +112,7 @@ def run_checks(spec: RunChecks, emit: Callable[[Message], None]) -> None:
     emit(Done())
 
 
-def _probe(name: str, factory: Callable[[Any], Any]) -> Optional[Outcome]:
+def _probe(name: str, factory: Callable[[Any], Any]) -> Outcome | None:
     """The first check's outcome when the plugin's service cannot be reached (not tested) or
     its conformance_service() declaration is wrong (failed); None to run the check."""
     started = time.perf_counter()

@@ -12,9 +12,10 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 
 from omi.matrix import envs, probe
 from omi.matrix.grade import Evidence, grade
@@ -56,15 +57,15 @@ class Cell:
     omi: str
     python: str
     baseline: bool = False
-    plugin_name: Optional[str] = None
-    plugin_version: Optional[str] = None
-    omi_version: Optional[str] = None
+    plugin_name: str | None = None
+    plugin_version: str | None = None
+    omi_version: str | None = None
     status: str = FAIL
-    message: Optional[str] = None  # why the cell did not pass, one line
-    failed_checks: List[Dict[str, str]] = field(default_factory=list)
-    counts: Dict[str, int] = field(default_factory=dict)
-    grade: Optional[str] = None
-    grade_missing: List[str] = field(default_factory=list)
+    message: str | None = None  # why the cell did not pass, one line
+    failed_checks: list[dict[str, str]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    grade: str | None = None
+    grade_missing: list[str] = field(default_factory=list)
     regression: bool = False
     cached: bool = False
     seconds: float = 0.0
@@ -73,11 +74,11 @@ class Cell:
     def key(self) -> tuple[str, str, str]:
         return (self.plugin, self.omi, self.python)
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def requirement_name(requirement: str) -> Optional[str]:
+def requirement_name(requirement: str) -> str | None:
     """The distribution a requirement names: a wheel's file name, a directory's pyproject.toml,
     a requirement's name; None when it cannot be told before installing."""
     path = Path(requirement)
@@ -100,26 +101,39 @@ def requirement_name(requirement: str) -> Optional[str]:
         return None
 
 
-def _env_vars(env: Path) -> Dict[str, str]:
+def _env_vars(env: Path) -> dict[str, str]:
     variables = envs.clean_environment()
-    variables.update(VIRTUAL_ENV=str(env), PATH=f"{env / 'bin'}{os.pathsep}"
-                     f"{variables.get('PATH', '')}", PYTHONDONTWRITEBYTECODE="1")
+    variables.update(
+        VIRTUAL_ENV=str(env),
+        PATH=f"{env / 'bin'}{os.pathsep}{variables.get('PATH', '')}",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
     return variables
 
 
-def _run(command: List[str], env: Path, timeout: float) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, capture_output=True, text=True, env=_env_vars(env),
-                          timeout=timeout, stdin=subprocess.DEVNULL, errors="replace")
+def _run(command: list[str], env: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env=_env_vars(env),
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        errors="replace",
+    )
 
 
-def probe_environment(env: Path, name: Optional[str]) -> Dict[str, Any]:
+def probe_environment(env: Path, name: str | None) -> dict[str, Any]:
     """The plugin distribution's facts, read by the environment's own Python once: a cached
     environment never changes, so they are kept beside it."""
     kept = env / PROBED
     try:
         stored = json.loads(kept.read_text(encoding="utf-8"))
-        if isinstance(stored, dict) and stored.get("name") == name \
-                and isinstance(stored.get("facts"), dict):
+        if (
+            isinstance(stored, dict)
+            and stored.get("name") == name
+            and isinstance(stored.get("facts"), dict)
+        ):
             return dict(stored["facts"])
     except (OSError, ValueError):
         pass
@@ -129,9 +143,10 @@ def probe_environment(env: Path, name: Optional[str]) -> Dict[str, Any]:
     return facts
 
 
-def _probe(env: Path, name: Optional[str]) -> Dict[str, Any]:
-    done = _run([str(env / "bin" / "python"), "-I", probe.__file__, *([name] if name else [])],
-                env, 120)
+def _probe(env: Path, name: str | None) -> dict[str, Any]:
+    done = _run(
+        [str(env / "bin" / "python"), "-I", probe.__file__, *([name] if name else [])], env, 120
+    )
     try:
         facts = json.loads(done.stdout[:MAX_REPORT])
     except ValueError:
@@ -141,11 +156,19 @@ def _probe(env: Path, name: Optional[str]) -> Dict[str, Any]:
     return facts
 
 
-def check_plugin(env: Path, plugin: str, timeout: float) -> List[Dict[str, Any]]:
+def check_plugin(env: Path, plugin: str, timeout: float) -> list[dict[str, Any]]:
     """The `plugins` entries of the environment's `omi plugins check PLUGIN --format json`; a
     plugin it could not load or report on is one entry with a validation error."""
-    command = [str(env / "bin" / "omi"), "plugins", "check", plugin, "--format", "json",
-               "--timeout", f"{timeout:g}"]
+    command = [
+        str(env / "bin" / "omi"),
+        "plugins",
+        "check",
+        plugin,
+        "--format",
+        "json",
+        "--timeout",
+        f"{timeout:g}",
+    ]
     try:
         done = _run(command, env, timeout * 60 + 120)
         document = json.loads(done.stdout[:MAX_REPORT])
@@ -160,17 +183,27 @@ def check_plugin(env: Path, plugin: str, timeout: float) -> List[Dict[str, Any]]
     return [{"plugin": plugin, "validation_error": problem, "results": []}]
 
 
-def _failures(reports: List[Dict[str, Any]]) -> List[Dict[str, str]]:
+def _failures(reports: list[dict[str, Any]]) -> list[dict[str, str]]:
     failed = []
     for report in reports:
         label = one_line(report.get("plugin", "?"))
         if report.get("validation_error"):
-            failed.append({"plugin": label, "check": "validate_plugin",
-                           "message": one_line(report["validation_error"])[:MAX_MESSAGE]})
+            failed.append(
+                {
+                    "plugin": label,
+                    "check": "validate_plugin",
+                    "message": one_line(report["validation_error"])[:MAX_MESSAGE],
+                }
+            )
         for result in report.get("results", []):
             if isinstance(result, dict) and result.get("status") == "failed":
-                failed.append({"plugin": label, "check": one_line(result.get("name", "?")),
-                               "message": one_line(result.get("message", ""))[:MAX_MESSAGE]})
+                failed.append(
+                    {
+                        "plugin": label,
+                        "check": one_line(result.get("name", "?")),
+                        "message": one_line(result.get("message", ""))[:MAX_MESSAGE],
+                    }
+                )
     return failed
 
 
@@ -185,10 +218,18 @@ def judge(cell: Cell, evidence: Evidence) -> None:
         return
     cell.failed_checks = _failures(evidence.reports)
     if not evidence.facts.get("plugins"):
-        cell.status, cell.message = FAIL, evidence.facts.get("error") or (
-            "registers no plugin in OMI's entry-point groups" + (
-                f" (found {', '.join(evidence.facts['misplaced'])})"
-                if evidence.facts.get("misplaced") else ""))
+        cell.status, cell.message = (
+            FAIL,
+            evidence.facts.get("error")
+            or (
+                "registers no plugin in OMI's entry-point groups"
+                + (
+                    f" (found {', '.join(evidence.facts['misplaced'])})"
+                    if evidence.facts.get("misplaced")
+                    else ""
+                )
+            ),
+        )
     elif cell.failed_checks:
         cell.status = FAIL
         cell.message = f"{len(cell.failed_checks)} check(s) failed"
@@ -204,16 +245,24 @@ def run_cell(spec: CellSpec, settings: Settings) -> Cell:
     cell = Cell(spec.plugin, spec.omi, spec.python, spec.baseline)
     evidence = Evidence()
     try:
-        prepared = envs.prepare(settings.cache, [spec.omi, spec.plugin],
-                                envs.find_python(spec.python), settings.installer,
-                                settings.find_links, settings.offline, settings.refresh)
+        prepared = envs.prepare(
+            settings.cache,
+            [spec.omi, spec.plugin],
+            envs.find_python(spec.python),
+            settings.installer,
+            settings.find_links,
+            settings.offline,
+            settings.refresh,
+        )
     except envs.InstallError as error:
         evidence.install_error = str(error)
     else:
         cell.cached = prepared.cached
         evidence.facts = probe_environment(prepared.path, requirement_name(spec.plugin))
-        cell.plugin_name, cell.plugin_version = (evidence.facts.get("name"),
-                                                  evidence.facts.get("version"))
+        cell.plugin_name, cell.plugin_version = (
+            evidence.facts.get("name"),
+            evidence.facts.get("version"),
+        )
         cell.omi_version = evidence.facts.get("omi_version")
         for plugin in evidence.facts.get("plugins") or []:
             evidence.reports += check_plugin(prepared.path, plugin, settings.timeout)

@@ -9,13 +9,19 @@ rules of every tier below, it all meets; one that misses a bronze rule has no gr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 
 TIERS = ("bronze", "silver", "gold", "platinum")
 #: shields.io colours of the tiers, and of a plugin without one.
-COLORS = {"bronze": "cd7f32", "silver": "c0c0c0", "gold": "dbb40c", "platinum": "8ad2e6",
-          None: "lightgrey"}
+COLORS = {
+    "bronze": "cd7f32",
+    "silver": "c0c0c0",
+    "gold": "dbb40c",
+    "platinum": "8ad2e6",
+    None: "lightgrey",
+}
 #: How a check skipped for want of a declared capability begins its message.
 NEEDS_CAPABILITY = "needs capability"
 
@@ -25,16 +31,17 @@ class Evidence:
     """What a grade is computed from: the check reports (the `plugins` entries of
     `omi plugins check --format json`) and the distribution's facts (`omi.matrix.probe`)."""
 
-    reports: List[Dict[str, Any]] = field(default_factory=list)
-    facts: Dict[str, Any] = field(default_factory=dict)
-    install_error: Optional[str] = None
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    install_error: str | None = None
 
-    def results(self) -> List[Dict[str, Any]]:
+    def results(self) -> list[dict[str, Any]]:
         return [result for report in self.reports for result in report.get("results", [])]
 
-    def with_status(self, *statuses: str) -> List[str]:
-        return [str(result.get("name")) for result in self.results()
-                if result.get("status") in statuses]
+    def with_status(self, *statuses: str) -> list[str]:
+        return [
+            str(result.get("name")) for result in self.results() if result.get("status") in statuses
+        ]
 
 
 @dataclass(frozen=True)
@@ -43,15 +50,15 @@ class Rule:
     name: str
     text: str  # what the plugin must do
     why: str  # why it matters to the people who use the plugin
-    missing: Callable[[Evidence], Optional[str]]  # None when met, else what is missing
+    missing: Callable[[Evidence], str | None]  # None when met, else what is missing
 
 
-def _names(names: List[str]) -> str:
+def _names(names: list[str]) -> str:
     shown = ", ".join(names[:5])
     return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
-def _installs(evidence: Evidence) -> Optional[str]:
+def _installs(evidence: Evidence) -> str | None:
     if evidence.install_error:
         return f"it did not install: {evidence.install_error}"
     if not evidence.facts.get("plugins"):
@@ -59,97 +66,177 @@ def _installs(evidence: Evidence) -> Optional[str]:
     return None
 
 
-def _validates(evidence: Evidence) -> Optional[str]:
+def _validates(evidence: Evidence) -> str | None:
     if not evidence.reports:
         return "no plugin was checked"
     bad = [str(r.get("plugin")) for r in evidence.reports if r.get("validation_error")]
     return f"validation failed: {_names(bad)}" if bad else None
 
 
-def _status_rule(statuses: tuple[str, ...], what: str) -> Callable[[Evidence], Optional[str]]:
-    def missing(evidence: Evidence) -> Optional[str]:
+def _status_rule(statuses: tuple[str, ...], what: str) -> Callable[[Evidence], str | None]:
+    def missing(evidence: Evidence) -> str | None:
         names = evidence.with_status(*statuses)
         return f"{len(names)} {what}: {_names(names)}" if names else None
+
     return missing
 
 
-def _fact(key: str, what: str, fix: str) -> Callable[[Evidence], Optional[str]]:
-    def missing(evidence: Evidence) -> Optional[str]:
-        return None if evidence.facts.get(key) else \
-            f"no {what} in the installed metadata; fix: {fix}"
+def _fact(key: str, what: str, fix: str) -> Callable[[Evidence], str | None]:
+    def missing(evidence: Evidence) -> str | None:
+        return (
+            None if evidence.facts.get(key) else f"no {what} in the installed metadata; fix: {fix}"
+        )
+
     return missing
 
 
-def _typed(evidence: Evidence) -> Optional[str]:
-    lacks = [what for key, what in (("py_typed", "a py.typed file"),
-                                    ("typed_classifier", "the Typing :: Typed classifier"))
-             if not evidence.facts.get(key)]
-    return (f"no {' and no '.join(lacks)}; fix: put an empty py.typed in the package (and in "
-            f"its package data) and add the classifier") if lacks else None
+def _typed(evidence: Evidence) -> str | None:
+    lacks = [
+        what
+        for key, what in (
+            ("py_typed", "a py.typed file"),
+            ("typed_classifier", "the Typing :: Typed classifier"),
+        )
+        if not evidence.facts.get(key)
+    ]
+    return (
+        (
+            f"no {' and no '.join(lacks)}; fix: put an empty py.typed in the package (and in "
+            f"its package data) and add the classifier"
+        )
+        if lacks
+        else None
+    )
 
 
-def _unproven_capabilities(evidence: Evidence) -> Optional[str]:
+def _unproven_capabilities(evidence: Evidence) -> str | None:
     """Checks skipped because the plugin does not declare what they need; a check that does
     not apply (a shared backend's isolation checks) is no missing capability."""
-    names = [str(result.get("name")) for result in evidence.results()
-             if result.get("status") == "skipped"
-             and str(result.get("message", "")).startswith(NEEDS_CAPABILITY)]
-    return f"{len(names)} check(s) skipped for want of a capability: {_names(names)}" \
-        if names else None
+    names = [
+        str(result.get("name"))
+        for result in evidence.results()
+        if result.get("status") == "skipped"
+        and str(result.get("message", "")).startswith(NEEDS_CAPABILITY)
+    ]
+    return (
+        f"{len(names)} check(s) skipped for want of a capability: {_names(names)}"
+        if names
+        else None
+    )
 
 
 RULES = (
-    Rule("bronze", "installs", "installs from its requirement and registers an OMI plugin "
-         "in one of OMI's entry-point groups",
-         "a plugin that does not install, or that OMI cannot find, does nothing", _installs),
-    Rule("bronze", "validates", "every plugin it registers passes validate_plugin",
-         "OMI refuses to load a plugin that fails validation", _validates),
-    Rule("bronze", "conforms", "no conformance check fails",
-         "each check is a promise of the interface that OMI's host relies on",
-         _status_rule(("failed",), "check(s) failed")),
-    Rule("bronze", "tested", "every check that applies ran (none not tested for want of "
-         "its service)", "a verdict needs evidence: a check that could not run proves nothing",
-         _status_rule(("not-tested",), "check(s) not tested")),
-    Rule("silver", "no-known-failures", "declares no known failure "
-         "(conformance_known_failures is empty)",
-         "a declared failure is honest, but users of the plugin still meet it",
-         _status_rule(("xfail", "xpass"), "known failure(s) declared")),
-    Rule("silver", "requires-python", "states the Pythons it supports (Requires-Python)",
-         "installers then pick a release that works on the user's Python instead of breaking",
-         _fact("requires_python", "Requires-Python",
-               'requires-python = ">=3.10" in [project] of pyproject.toml')),
-    Rule("silver", "license", "states its license as an SPDX expression (License-Expression)",
-         "people and tools can tell whether they may use it without reading its source",
-         _fact("license_expression", "License-Expression",
-               'license = "MIT" (an SPDX expression) in [project], built with setuptools>=77 '
-               'or hatchling')),
-    Rule("gold", "no-advisories", "follows every piece of the contract's advice "
-         "(no advisory result)", "advice is what makes a plugin pleasant in a real host",
-         _status_rule(("advisory",), "advisory result(s)")),
-    Rule("gold", "typed", "ships py.typed and the Typing :: Typed classifier",
-         "type checkers then check the code that uses the plugin", _typed),
-    Rule("gold", "readme", "has a README as its long description",
-         "the package index page is where users decide; it should say what the plugin does",
-         _fact("readme", "README (long description)", 'readme = "README.md" in [project]')),
-    Rule("gold", "project-urls", "names its source and issue tracker (Project-URL)",
-         "users can read the code, report a bug and see that someone maintains it",
-         _fact("project_urls", "Project-URL",
-               "a [project.urls] table with Source and Issues (omi plugins new writes it when "
-               "given --set repository=URL)")),
-    Rule("platinum", "all-capabilities", "declares and proves every optional capability of "
-         "its interface: no check skipped for want of one",
-         "the whole contract is proven, including the optional promises (persistent storage, "
-         "deterministic and semantic embeddings)", _unproven_capabilities),
+    Rule(
+        "bronze",
+        "installs",
+        "installs from its requirement and registers an OMI plugin "
+        "in one of OMI's entry-point groups",
+        "a plugin that does not install, or that OMI cannot find, does nothing",
+        _installs,
+    ),
+    Rule(
+        "bronze",
+        "validates",
+        "every plugin it registers passes validate_plugin",
+        "OMI refuses to load a plugin that fails validation",
+        _validates,
+    ),
+    Rule(
+        "bronze",
+        "conforms",
+        "no conformance check fails",
+        "each check is a promise of the interface that OMI's host relies on",
+        _status_rule(("failed",), "check(s) failed"),
+    ),
+    Rule(
+        "bronze",
+        "tested",
+        "every check that applies ran (none not tested for want of its service)",
+        "a verdict needs evidence: a check that could not run proves nothing",
+        _status_rule(("not-tested",), "check(s) not tested"),
+    ),
+    Rule(
+        "silver",
+        "no-known-failures",
+        "declares no known failure (conformance_known_failures is empty)",
+        "a declared failure is honest, but users of the plugin still meet it",
+        _status_rule(("xfail", "xpass"), "known failure(s) declared"),
+    ),
+    Rule(
+        "silver",
+        "requires-python",
+        "states the Pythons it supports (Requires-Python)",
+        "installers then pick a release that works on the user's Python instead of breaking",
+        _fact(
+            "requires_python",
+            "Requires-Python",
+            'requires-python = ">=3.10" in [project] of pyproject.toml',
+        ),
+    ),
+    Rule(
+        "silver",
+        "license",
+        "states its license as an SPDX expression (License-Expression)",
+        "people and tools can tell whether they may use it without reading its source",
+        _fact(
+            "license_expression",
+            "License-Expression",
+            'license = "MIT" (an SPDX expression) in [project], built with setuptools>=77 '
+            "or hatchling",
+        ),
+    ),
+    Rule(
+        "gold",
+        "no-advisories",
+        "follows every piece of the contract's advice (no advisory result)",
+        "advice is what makes a plugin pleasant in a real host",
+        _status_rule(("advisory",), "advisory result(s)"),
+    ),
+    Rule(
+        "gold",
+        "typed",
+        "ships py.typed and the Typing :: Typed classifier",
+        "type checkers then check the code that uses the plugin",
+        _typed,
+    ),
+    Rule(
+        "gold",
+        "readme",
+        "has a README as its long description",
+        "the package index page is where users decide; it should say what the plugin does",
+        _fact("readme", "README (long description)", 'readme = "README.md" in [project]'),
+    ),
+    Rule(
+        "gold",
+        "project-urls",
+        "names its source and issue tracker (Project-URL)",
+        "users can read the code, report a bug and see that someone maintains it",
+        _fact(
+            "project_urls",
+            "Project-URL",
+            "a [project.urls] table with Source and Issues (omi plugins new writes it when "
+            "given --set repository=URL)",
+        ),
+    ),
+    Rule(
+        "platinum",
+        "all-capabilities",
+        "declares and proves every optional capability of "
+        "its interface: no check skipped for want of one",
+        "the whole contract is proven, including the optional promises (persistent storage, "
+        "deterministic and semantic embeddings)",
+        _unproven_capabilities,
+    ),
 )
 
 
 @dataclass
 class Grade:
-    tier: Optional[str]  # the highest tier met, None when a bronze rule is not
-    checklist: List[tuple[Rule, Optional[str]]]  # each rule and what is missing (None: met)
+    tier: str | None  # the highest tier met, None when a bronze rule is not
+    checklist: list[tuple[Rule, str | None]]  # each rule and what is missing (None: met)
 
     @property
-    def missing(self) -> List[str]:
+    def missing(self) -> list[str]:
         return [rule.name for rule, missing in self.checklist if missing is not None]
 
 
@@ -175,7 +262,11 @@ def render_checklist(title: str, result: Grade) -> str:
     return "\n".join(lines)
 
 
-def badge(tier: Optional[str]) -> Dict[str, Any]:
+def badge(tier: str | None) -> dict[str, Any]:
     """A shields.io endpoint document for `tier` (https://shields.io/badges/endpoint-badge)."""
-    return {"schemaVersion": 1, "label": "omi", "message": tier or "ungraded",
-            "color": COLORS[tier]}
+    return {
+        "schemaVersion": 1,
+        "label": "omi",
+        "message": tier or "ungraded",
+        "color": COLORS[tier],
+    }

@@ -9,7 +9,6 @@ its control characters are shown as escapes.
 from __future__ import annotations
 
 from html import escape as escape_markup
-from typing import Dict, List, Optional, Tuple
 
 from omi.matrix.cells import PASS, Cell
 from omi.matrix.grade import TIERS
@@ -44,37 +43,45 @@ def escape(text: str) -> str:
 
 def _details(cell: Cell) -> str:
     """What opening a cell shows: its message, failing checks, grade and what the grade lacks."""
-    items: List[str] = []
+    items: list[str] = []
     if cell.message and cell.status != PASS:
         items.append(f"<li>{escape(cell.message)}</li>")
-    items += [f"<li><code>{escape(str(item.get('check')))}</code> "
-              f"({escape(str(item.get('plugin')))}): {escape(str(item.get('message')))}</li>"
-              for item in cell.failed_checks]
-    items.append(f"<li>grade: {escape(cell.grade or 'none')}"
-                 + (f"; missing: {escape(', '.join(cell.grade_missing))}"
-                    if cell.grade_missing else "") + "</li>")
+    items += [
+        f"<li><code>{escape(str(item.get('check')))}</code> "
+        f"({escape(str(item.get('plugin')))}): {escape(str(item.get('message')))}</li>"
+        for item in cell.failed_checks
+    ]
+    items.append(
+        f"<li>grade: {escape(cell.grade or 'none')}"
+        + (f"; missing: {escape(', '.join(cell.grade_missing))}" if cell.grade_missing else "")
+        + "</li>"
+    )
     versions = f"plugin {cell.plugin_version or '?'}, omi {cell.omi_version or '?'}"
-    items.append(f"<li class=meta>{escape(versions)}; {cell.seconds:.1f} s"
-                 f"{' (cached environment)' if cell.cached else ''}</li>")
+    items.append(
+        f"<li class=meta>{escape(versions)}; {cell.seconds:.1f} s"
+        f"{' (cached environment)' if cell.cached else ''}</li>"
+    )
     return f"<ul>{''.join(items)}</ul>"
 
 
-def _td(cell: Optional[Cell]) -> str:
+def _td(cell: Cell | None) -> str:
     if cell is None:
         return "<td>·</td>"
     classes = cell.status + (" regression" if cell.regression else "")
-    return (f"<td class=\"{escape(classes)}\"><details><summary>{escape(cell_text(cell))}"
-            f"</summary>{_details(cell)}</details></td>")
+    return (
+        f'<td class="{escape(classes)}"><details><summary>{escape(cell_text(cell))}'
+        f"</summary>{_details(cell)}</details></td>"
+    )
 
 
-def _row_grade(cells: List[Cell]) -> int:
+def _row_grade(cells: list[Cell]) -> int:
     """A row's rank for sorting: its lowest grade among the cells (-1 when one has none)."""
     ranks = [TIERS.index(c.grade) if c.grade in TIERS else -1 for c in cells]
     return min(ranks) if ranks else -1
 
 
 def render_html(matrix: Matrix) -> str:
-    by_key: Dict[Tuple[str, str, str], Cell] = {cell.key: cell for cell in matrix.cells}
+    by_key: dict[tuple[str, str, str], Cell] = {cell.key: cell for cell in matrix.cells}
     cols = columns(matrix)
     head = "".join(f"<th>{escape(column_title(matrix, *col))}</th>" for col in cols)
     rows = []
@@ -82,22 +89,23 @@ def render_html(matrix: Matrix) -> str:
         cells = [by_key.get((plugin, omi, python)) for omi, python, _ in cols]
         title = row_title(matrix, plugin)
         rank = _row_grade([cell for cell in cells if cell is not None])
-        rows.append(f"<tr data-plugin=\"{escape(title)}\" data-grade=\"{rank}\">"
-                    f"<th title=\"{escape(plugin)}\">{escape(title)}</th>"
-                    f"{''.join(_td(cell) for cell in cells)}</tr>")
-    baseline = (f"; baseline {escape(omi_title(matrix, matrix.baseline))}"
-                if matrix.baseline else "")
+        rows.append(
+            f'<tr data-plugin="{escape(title)}" data-grade="{rank}">'
+            f'<th title="{escape(plugin)}">{escape(title)}</th>'
+            f"{''.join(_td(cell) for cell in cells)}</tr>"
+        )
+    baseline = f"; baseline {escape(omi_title(matrix, matrix.baseline))}" if matrix.baseline else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{POLICY}">
 <title>omi plugins matrix</title><style>{STYLE}</style></head>
 <body><h1>omi plugins matrix</h1>
 <p>{escape(summary(matrix))}</p>
-<p class=meta>Environments: {escape(matrix.installer or 'unknown')}{baseline}.
+<p class=meta>Environments: {escape(matrix.installer or "unknown")}{baseline}.
 Open a cell for its failing checks and grade.</p>
 <p><button id="by-plugin" type="button">Sort by plugin</button><button id="by-grade"
 type="button">Sort by grade</button></p>
 <table id="grid"><thead><tr><th>plugin</th>{head}</tr></thead>
-<tbody>{''.join(rows)}</tbody></table>
+<tbody>{"".join(rows)}</tbody></table>
 <script>{SCRIPT}</script></body></html>
 """

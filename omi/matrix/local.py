@@ -4,13 +4,14 @@ check just made and the installed metadata of the distribution that registered i
 from __future__ import annotations
 
 import json
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from omi.matrix import probe
 from omi.matrix.grade import Evidence, Grade, badge, grade
 
 
-def distribution_of(name: str, group: Optional[str]) -> Optional[str]:
+def distribution_of(name: str, group: str | None) -> str | None:
     """The distribution of the plugin `name` (name, GROUP:NAME or package.module:Class)."""
     from importlib import metadata
 
@@ -26,18 +27,21 @@ def distribution_of(name: str, group: Optional[str]) -> Optional[str]:
     if named_group is not None:
         group, name = named_group, rest
     found = plugins.discover_plugins(plugins.resolve_group(group) if group else None)
-    owners = {plugins.distribution_name(ep) for eps in found.values() for ep in eps
-              if ep.name == name}
+    owners = {
+        plugins.distribution_name(ep) for eps in found.values() for ep in eps if ep.name == name
+    }
     return owners.pop() if len(owners) == 1 else None
 
 
 def _as_data(report: Any) -> dict[str, Any]:
-    return {"plugin": report.label, "validation_error": report.validation_error,
-            "results": [outcome.to_dict() for outcome in report.outcomes]}
+    return {
+        "plugin": report.label,
+        "validation_error": report.validation_error,
+        "results": [outcome.to_dict() for outcome in report.outcomes],
+    }
 
 
-def grade_installed(name: str, group: Optional[str], reports: Sequence[Any]
-                    ) -> tuple[str, Grade, str]:
+def grade_installed(name: str, group: str | None, reports: Sequence[Any]) -> tuple[str, Grade, str]:
     """(a title, the grade, the shields.io badge as JSON) of the plugin `name`."""
     dist_name = distribution_of(name, group)
     dist = probe.find_distribution(dist_name) if dist_name else None

@@ -14,7 +14,7 @@ import json
 import re
 import sys
 from importlib import metadata
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 OMI = "omi-openclaw"
 GROUPS = ("omi.embedding_providers", "omi.storage_backends", "omi.event_handlers")
@@ -27,11 +27,11 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _text(value: Optional[str]) -> Optional[str]:
+def _text(value: str | None) -> str | None:
     return None if value is None else " ".join(str(value).split())[:MAX_TEXT]
 
 
-def _plugin_distributions() -> List[metadata.Distribution]:
+def _plugin_distributions() -> list[metadata.Distribution]:
     """The distributions, other than OMI's own, that register an entry point in an omi.* group."""
     found = []
     for dist in metadata.distributions():
@@ -41,7 +41,7 @@ def _plugin_distributions() -> List[metadata.Distribution]:
     return found
 
 
-def find_distribution(name: Optional[str]) -> Optional[metadata.Distribution]:
+def find_distribution(name: str | None) -> metadata.Distribution | None:
     """The distribution `name`; without it (or when a name read from a requirement is not
     what the distribution calls itself), the only plugin distribution installed."""
     if name:
@@ -58,7 +58,7 @@ def _has_readme(meta: Any) -> bool:
     return bool((body or meta.get("Description") or "").strip())
 
 
-def facts(dist: metadata.Distribution) -> Dict[str, Any]:
+def facts(dist: metadata.Distribution) -> dict[str, Any]:
     """The facts a grade reads, as plain JSON-able data."""
     meta: Any = dist.metadata  # an email.message.Message: .get() and .get_payload()
     entry_points = list(dist.entry_points)
@@ -67,17 +67,21 @@ def facts(dist: metadata.Distribution) -> Dict[str, Any]:
         urls.append(f"Homepage, {meta['Home-page']}")
     files = dist.files or []
     try:
-        omi_version: Optional[str] = metadata.version(OMI)
+        omi_version: str | None = metadata.version(OMI)
     except metadata.PackageNotFoundError:
         omi_version = None
     return {
         "name": _text(meta["Name"]),
         "version": _text(meta["Version"]),
         "omi_version": omi_version,
-        "plugins": [_text(f"{ep.group}:{ep.name}") for ep in entry_points
-                    if ep.group in GROUPS][:MAX_ITEMS],
-        "misplaced": [_text(f"{ep.group}:{ep.name}") for ep in entry_points
-                      if ep.group.startswith("omi.") and ep.group not in GROUPS][:MAX_ITEMS],
+        "plugins": [_text(f"{ep.group}:{ep.name}") for ep in entry_points if ep.group in GROUPS][
+            :MAX_ITEMS
+        ],
+        "misplaced": [
+            _text(f"{ep.group}:{ep.name}")
+            for ep in entry_points
+            if ep.group.startswith("omi.") and ep.group not in GROUPS
+        ][:MAX_ITEMS],
         "license_expression": _text(meta.get("License-Expression")),
         "project_urls": [_text(url) for url in urls][:MAX_ITEMS],
         "typed_classifier": "Typing :: Typed" in (meta.get_all("Classifier") or []),
@@ -87,7 +91,7 @@ def facts(dist: metadata.Distribution) -> Dict[str, Any]:
     }
 
 
-def main(argv: List[str]) -> int:
+def main(argv: list[str]) -> int:
     dist = find_distribution(argv[0] if argv else None)
     if dist is None:
         what = f"no distribution {argv[0]!r}" if argv else "not exactly one plugin distribution"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Callable, Dict, List, Optional, Tuple
+from collections.abc import Callable
 
 from omi.matrix.cells import FAIL, INSTALL_ERROR, NOT_TESTED, PASS, Cell
 from omi.matrix.run import Matrix, to_document
@@ -24,10 +24,11 @@ def short(requirement: str) -> str:
     return os.path.basename(requirement.rstrip("/")) if os.sep in requirement else requirement
 
 
-def columns(matrix: Matrix) -> List[Tuple[str, str, bool]]:
+def columns(matrix: Matrix) -> list[tuple[str, str, bool]]:
     """(omi, python, is the baseline) of each column, the baseline's first."""
-    omis = ([(matrix.baseline, True)] if matrix.baseline else []) + [(o, False)
-                                                                      for o in matrix.omis]
+    omis = ([(matrix.baseline, True)] if matrix.baseline else []) + [
+        (o, False) for o in matrix.omis
+    ]
     return [(omi, python, base) for omi, base in omis for python in matrix.pythons]
 
 
@@ -50,7 +51,7 @@ def row_title(matrix: Matrix, plugin: str) -> str:
     return short(plugin)
 
 
-def cell_text(cell: Optional[Cell]) -> str:
+def cell_text(cell: Cell | None) -> str:
     """What a table cell says: its mark, then its grade, failure count or status."""
     if cell is None:
         return "·"
@@ -65,14 +66,16 @@ def cell_text(cell: Optional[Cell]) -> str:
     return text + (" REGRESSION" if cell.regression else "")
 
 
-def grid(matrix: Matrix) -> Tuple[List[str], List[List[str]]]:
+def grid(matrix: Matrix) -> tuple[list[str], list[list[str]]]:
     """The header and the rows of the table: plugins down, omi x python across."""
-    by_key: Dict[Tuple[str, str, str], Cell] = {cell.key: cell for cell in matrix.cells}
+    by_key: dict[tuple[str, str, str], Cell] = {cell.key: cell for cell in matrix.cells}
     cols = columns(matrix)
     header = ["plugin"] + [column_title(matrix, *col) for col in cols]
-    rows = [[row_title(matrix, plugin)] + [cell_text(by_key.get((plugin, omi, python)))
-                                           for omi, python, _ in cols]
-            for plugin in matrix.plugins]
+    rows = [
+        [row_title(matrix, plugin)]
+        + [cell_text(by_key.get((plugin, omi, python))) for omi, python, _ in cols]
+        for plugin in matrix.plugins
+    ]
     return header, rows
 
 
@@ -80,36 +83,41 @@ def summary(matrix: Matrix) -> str:
     """The counts of the cells (the candidates' when there is a baseline)."""
     counts = matrix.counts()
     counted = len(matrix.candidates() or matrix.cells)
-    line = (f"{counted} cell(s): {counts[PASS]} ✓ pass, {counts[FAIL]} ✗ fail, "
-            f"{counts[NOT_TESTED]} ⚠ not tested, {counts[INSTALL_ERROR]} ✗ install error")
+    line = (
+        f"{counted} cell(s): {counts[PASS]} ✓ pass, {counts[FAIL]} ✗ fail, "
+        f"{counts[NOT_TESTED]} ⚠ not tested, {counts[INSTALL_ERROR]} ✗ install error"
+    )
     if matrix.baseline is not None:
-        line += (f"; {counts['regressions']} regression(s) against "
-                 f"{omi_title(matrix, matrix.baseline)}")
+        line += (
+            f"; {counts['regressions']} regression(s) against {omi_title(matrix, matrix.baseline)}"
+        )
         if matrix.candidates():
             line += f"; its own {len(matrix.cells) - counted} cell(s) are not counted"
     return line
 
 
-def problems(matrix: Matrix, line: Callable[[str], str]) -> List[str]:
+def problems(matrix: Matrix, line: Callable[[str], str]) -> list[str]:
     """What went wrong in each cell that did not pass, `line` applied to every text."""
     out = []
     for cell in matrix.cells:
         if cell.status == PASS:
             continue
-        where = (f"{row_title(matrix, cell.plugin)} x {omi_title(matrix, cell.omi)} x "
-                 f"py{cell.python}")
+        where = (
+            f"{row_title(matrix, cell.plugin)} x {omi_title(matrix, cell.omi)} x py{cell.python}"
+        )
         flag = " (REGRESSION)" if cell.regression else ""
-        out.append(line(f"{MARKS[cell.status]} {where}: {cell.status}{flag}: "
-                        f"{cell.message or ''}"))
-        out += ["    " + line(f"{item.get('check')} ({item.get('plugin')}): "
-                             f"{_cut(str(item.get('message')))}")
-                for item in cell.failed_checks]
+        out.append(line(f"{MARKS[cell.status]} {where}: {cell.status}{flag}: {cell.message or ''}"))
+        out += [
+            "    "
+            + line(f"{item.get('check')} ({item.get('plugin')}): {_cut(str(item.get('message')))}")
+            for item in cell.failed_checks
+        ]
     return out
 
 
 def _cut(message: str, limit: int = 200) -> str:
     """A check's message in a table's notes (the JSON and HTML keep it whole)."""
-    return message if len(message) <= limit else message[:limit - 1] + "…"
+    return message if len(message) <= limit else message[: limit - 1] + "…"
 
 
 def render_text(matrix: Matrix) -> str:
@@ -137,17 +145,21 @@ def markdown_text(text: str) -> str:
 
 def render_markdown(matrix: Matrix) -> str:
     header, rows = grid(matrix)
-    lines = ["### omi plugins matrix", "",
-             "| " + " | ".join(markdown_text(text) for text in header) + " |",
-             "|" + "---|" * len(header)]
+    lines = [
+        "### omi plugins matrix",
+        "",
+        "| " + " | ".join(markdown_text(text) for text in header) + " |",
+        "|" + "---|" * len(header),
+    ]
     lines += ["| " + " | ".join(markdown_text(text) for text in row) + " |" for row in rows]
-    lines += ["", markdown_text(summary(matrix)) + f" — environments: "
-              f"{markdown_text(matrix.installer)}"]
+    lines += [
+        "",
+        markdown_text(summary(matrix)) + f" — environments: {markdown_text(matrix.installer)}",
+    ]
     found = problems(matrix, markdown_text)
     if found:
         lines += ["", "<details><summary>What failed</summary>", ""]
-        lines += [f"  - {text.strip()}" if text.startswith(" ") else f"- {text}"
-                  for text in found]
+        lines += [f"  - {text.strip()}" if text.startswith(" ") else f"- {text}" for text in found]
         lines += ["", "</details>"]
     return "\n".join(lines)
 
@@ -164,14 +176,25 @@ def github_matrix(matrix: Matrix) -> str:
 
     specs = plan(matrix.plugins, matrix.omis, matrix.pythons, matrix.baseline)
     if len(specs) > MAX_GITHUB_JOBS:
-        raise UsageError(f"{len(specs)} cells is more than the {MAX_GITHUB_JOBS} jobs GitHub "
-                         f"runs of one matrix; split the plugin list")
-    include = [{"name": f"{short(s.plugin)} x {short(s.omi)} x py{s.python}",
-                "plugin": s.plugin, "omi": s.omi,
-                "omi_flag": "--baseline" if s.baseline else "--omi", "python": s.python}
-               for s in specs]
+        raise UsageError(
+            f"{len(specs)} cells is more than the {MAX_GITHUB_JOBS} jobs GitHub "
+            f"runs of one matrix; split the plugin list"
+        )
+    include = [
+        {
+            "name": f"{short(s.plugin)} x {short(s.omi)} x py{s.python}",
+            "plugin": s.plugin,
+            "omi": s.omi,
+            "omi_flag": "--baseline" if s.baseline else "--omi",
+            "python": s.python,
+        }
+        for s in specs
+    ]
     return json.dumps({"include": include}, ensure_ascii=False)
 
 
-RENDERERS: Dict[str, Callable[[Matrix], str]] = {"text": render_text, "json": render_json,
-                                                 "markdown": render_markdown}
+RENDERERS: dict[str, Callable[[Matrix], str]] = {
+    "text": render_text,
+    "json": render_json,
+    "markdown": render_markdown,
+}

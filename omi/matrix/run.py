@@ -5,10 +5,11 @@ and the omi-matrix/1 document that `--format json` writes and `merge` reads back
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any
 
 from omi import __version__
 from omi.errors import UsageError
@@ -24,17 +25,17 @@ MAX_DOCUMENT = 64 * 2**20  # bytes of a report `merge` reads
 class Matrix:
     """A run's cells, and what they were asked to be."""
 
-    plugins: List[str]
-    omis: List[str]
-    pythons: List[str]
-    baseline: Optional[str] = None
+    plugins: list[str]
+    omis: list[str]
+    pythons: list[str]
+    baseline: str | None = None
     installer: str = ""
-    cells: List[Cell] = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)
 
-    def candidates(self) -> List[Cell]:
+    def candidates(self) -> list[Cell]:
         return [cell for cell in self.cells if not cell.baseline]
 
-    def regressions(self) -> List[Cell]:
+    def regressions(self) -> list[Cell]:
         return [cell for cell in self.cells if cell.regression]
 
     def exit_code(self) -> int:
@@ -44,7 +45,7 @@ class Matrix:
             return 1 if self.regressions() else 0
         return 1 if any(cell.status in FAILING for cell in self.cells) else 0
 
-    def counts(self) -> Dict[str, int]:
+    def counts(self) -> dict[str, int]:
         counts = {status: 0 for status in STATUSES}
         for cell in self.candidates() or self.cells:
             counts[cell.status] += 1
@@ -52,12 +53,17 @@ class Matrix:
         return counts
 
 
-def plan(plugins: Sequence[str], omis: Sequence[str], pythons: Sequence[str],
-         baseline: Optional[str]) -> List[CellSpec]:
+def plan(
+    plugins: Sequence[str], omis: Sequence[str], pythons: Sequence[str], baseline: str | None
+) -> list[CellSpec]:
     """Every plugin x omi x python, the baseline's cells first."""
     columns = ([(baseline, True)] if baseline else []) + [(omi, False) for omi in omis]
-    specs = [CellSpec(plugin, omi, python, is_baseline) for plugin in plugins
-             for omi, is_baseline in columns for python in pythons]
+    specs = [
+        CellSpec(plugin, omi, python, is_baseline)
+        for plugin in plugins
+        for omi, is_baseline in columns
+        for python in pythons
+    ]
     if len(specs) > MAX_CELLS:
         raise UsageError(f"{len(specs)} cells is more than {MAX_CELLS}; split the plugin list")
     return specs
@@ -67,16 +73,21 @@ def mark_regressions(matrix: Matrix) -> None:
     """A candidate cell that fails where the baseline's cell of its plugin and Python passed."""
     passed = {(c.plugin, c.python) for c in matrix.cells if c.baseline and c.status == PASS}
     for cell in matrix.cells:
-        cell.regression = (not cell.baseline and cell.status in FAILING
-                           and (cell.plugin, cell.python) in passed)
+        cell.regression = (
+            not cell.baseline and cell.status in FAILING and (cell.plugin, cell.python) in passed
+        )
 
 
-def run_matrix(matrix: Matrix, settings: Settings, jobs: int,
-               progress: Optional[Callable[[int, int, Cell], None]] = None) -> Matrix:
+def run_matrix(
+    matrix: Matrix,
+    settings: Settings,
+    jobs: int,
+    progress: Callable[[int, int, Cell], None] | None = None,
+) -> Matrix:
     """Run every cell of `matrix` (`jobs` at a time) and mark the regressions."""
     specs = plan(matrix.plugins, matrix.omis, matrix.pythons, matrix.baseline)
     matrix.installer = settings.installer.describe()
-    done: Dict[CellSpec, Cell] = {}
+    done: dict[CellSpec, Cell] = {}
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(specs) or 1))) as pool:
         futures = {pool.submit(run_cell, spec, settings): spec for spec in specs}
         for future in as_completed(futures):
@@ -91,20 +102,38 @@ def run_matrix(matrix: Matrix, settings: Settings, jobs: int,
 # --- the omi-matrix/1 document ----------------------------------------------------------------
 
 
-def to_document(matrix: Matrix) -> Dict[str, Any]:
-    return {"schema": SCHEMA, "omi_openclaw": __version__, "installer": matrix.installer,
-            "plugins": matrix.plugins, "omis": matrix.omis, "pythons": matrix.pythons,
-            "baseline": matrix.baseline, "summary": matrix.counts(),
-            "exit_code": matrix.exit_code(), "cells": [cell.to_dict() for cell in matrix.cells]}
+def to_document(matrix: Matrix) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "omi_openclaw": __version__,
+        "installer": matrix.installer,
+        "plugins": matrix.plugins,
+        "omis": matrix.omis,
+        "pythons": matrix.pythons,
+        "baseline": matrix.baseline,
+        "summary": matrix.counts(),
+        "exit_code": matrix.exit_code(),
+        "cells": [cell.to_dict() for cell in matrix.cells],
+    }
 
 
 #: The JSON types each field of a cell may have in a report (None: the field may be null).
-CELL_TYPES: Dict[str, tuple[type, ...]] = {
-    "plugin": (str,), "omi": (str,), "python": (str,), "status": (str,),
-    "plugin_name": (str, type(None)), "plugin_version": (str, type(None)),
-    "omi_version": (str, type(None)), "message": (str, type(None)),
-    "grade": (str, type(None)), "baseline": (bool,), "regression": (bool,), "cached": (bool,),
-    "seconds": (int, float), "failed_checks": (list,), "counts": (dict,),
+CELL_TYPES: dict[str, tuple[type, ...]] = {
+    "plugin": (str,),
+    "omi": (str,),
+    "python": (str,),
+    "status": (str,),
+    "plugin_name": (str, type(None)),
+    "plugin_version": (str, type(None)),
+    "omi_version": (str, type(None)),
+    "message": (str, type(None)),
+    "grade": (str, type(None)),
+    "baseline": (bool,),
+    "regression": (bool,),
+    "cached": (bool,),
+    "seconds": (int, float),
+    "failed_checks": (list,),
+    "counts": (dict,),
     "grade_missing": (list,),
 }
 
@@ -112,22 +141,25 @@ CELL_TYPES: Dict[str, tuple[type, ...]] = {
 def _cell(data: Any, where: str) -> Cell:
     """A cell of a report, every field checked as data; one line naming what is wrong."""
     if not isinstance(data, dict) or data.get("status") not in STATUSES:
-        raise UsageError(f"{where}: a cell is not an omi-matrix/1 cell (needs a status of "
-                         f"{', '.join(STATUSES)})")
+        raise UsageError(
+            f"{where}: a cell is not an omi-matrix/1 cell (needs a status of {', '.join(STATUSES)})"
+        )
     for name, types in CELL_TYPES.items():
-        if (name in data or name in ("plugin", "omi", "python")) \
-                and not isinstance(data.get(name), types):
-            raise UsageError(f"{where}: a cell's {name!r} is not "
-                             f"{' or '.join(t.__name__ for t in types)}")
+        if (name in data or name in ("plugin", "omi", "python")) and not isinstance(
+            data.get(name), types
+        ):
+            raise UsageError(
+                f"{where}: a cell's {name!r} is not {' or '.join(t.__name__ for t in types)}"
+            )
     if data.get("grade") not in (None, *TIERS):
         raise UsageError(f"{where}: a cell's grade is not one of {', '.join(TIERS)}")
     values = {name: data[name] for name in CELL_TYPES if name in data}
-    values["failed_checks"] = [{key: str(item.get(key, "")) for key in ("plugin", "check",
-                                                                        "message")}
-                               for item in data.get("failed_checks", [])
-                               if isinstance(item, dict)]
-    values["counts"] = {str(k): v for k, v in data.get("counts", {}).items()
-                        if isinstance(v, int)}
+    values["failed_checks"] = [
+        {key: str(item.get(key, "")) for key in ("plugin", "check", "message")}
+        for item in data.get("failed_checks", [])
+        if isinstance(item, dict)
+    ]
+    values["counts"] = {str(k): v for k, v in data.get("counts", {}).items() if isinstance(v, int)}
     values["grade_missing"] = [str(name) for name in data.get("grade_missing", [])]
     return Cell(**values)
 
@@ -144,20 +176,27 @@ def load_document(path: str) -> Matrix:
     try:
         document = json.loads(raw)
     except ValueError as error:
-        raise UsageError(f"{path} is not JSON ({error}); give reports written by "
-                         f"omi plugins matrix --format json") from None
+        raise UsageError(
+            f"{path} is not JSON ({error}); give reports written by "
+            f"omi plugins matrix --format json"
+        ) from None
     if not isinstance(document, dict) or document.get("schema") != SCHEMA:
-        raise UsageError(f"{path} is not an {SCHEMA} report (its \"schema\" is "
-                         f"{document.get('schema') if isinstance(document, dict) else None!r})")
+        raise UsageError(
+            f'{path} is not an {SCHEMA} report (its "schema" is '
+            f"{document.get('schema') if isinstance(document, dict) else None!r})"
+        )
     lists = {name: document.get(name) for name in ("plugins", "omis", "pythons", "cells")}
     if not all(isinstance(value, list) for value in lists.values()):
         raise UsageError(f"{path}: plugins, omis, pythons and cells must be lists")
     baseline = document.get("baseline")
-    return Matrix([str(p) for p in lists["plugins"] or []], [str(o) for o in lists["omis"] or []],
-                  [str(p) for p in lists["pythons"] or []],
-                  baseline if isinstance(baseline, str) else None,
-                  str(document.get("installer", "")),
-                  [_cell(cell, path) for cell in lists["cells"] or []])
+    return Matrix(
+        [str(p) for p in lists["plugins"] or []],
+        [str(o) for o in lists["omis"] or []],
+        [str(p) for p in lists["pythons"] or []],
+        baseline if isinstance(baseline, str) else None,
+        str(document.get("installer", "")),
+        [_cell(cell, path) for cell in lists["cells"] or []],
+    )
 
 
 def merge(paths: Sequence[str]) -> Matrix:
@@ -167,23 +206,32 @@ def merge(paths: Sequence[str]) -> Matrix:
     if len(baselines) > 1:
         raise UsageError(f"the reports name different baselines: {', '.join(sorted(baselines))}")
     merged = Matrix([], [], [], baselines.pop() if baselines else None)
-    cells: Dict[tuple[str, str, str], Cell] = {}
+    cells: dict[tuple[str, str, str], Cell] = {}
     for path, part in zip(paths, parts, strict=True):
         for cell in part.cells:
             if cell.key in cells:
-                raise UsageError(f"{path} has the cell {' x '.join(cell.key)} another report "
-                                 f"has too; merge each cell's report once")
+                raise UsageError(
+                    f"{path} has the cell {' x '.join(cell.key)} another report "
+                    f"has too; merge each cell's report once"
+                )
             cells[cell.key] = cell
         merged.installer = merged.installer or part.installer
-        for mine, theirs in ((merged.plugins, part.plugins), (merged.omis, part.omis),
-                             (merged.pythons, part.pythons)):
+        for mine, theirs in (
+            (merged.plugins, part.plugins),
+            (merged.omis, part.omis),
+            (merged.pythons, part.pythons),
+        ):
             mine += [item for item in theirs if item not in mine]
     if len(cells) > MAX_CELLS:
         raise UsageError(f"{len(cells)} cells is more than {MAX_CELLS}")
-    order = {spec: n for n, spec in enumerate(plan(merged.plugins, merged.omis, merged.pythons,
-                                                   merged.baseline))}
-    merged.cells = sorted(cells.values(), key=lambda c: order.get(
-        CellSpec(c.plugin, c.omi, c.python, c.baseline), len(order)))
+    order = {
+        spec: n
+        for n, spec in enumerate(plan(merged.plugins, merged.omis, merged.pythons, merged.baseline))
+    }
+    merged.cells = sorted(
+        cells.values(),
+        key=lambda c: order.get(CellSpec(c.plugin, c.omi, c.python, c.baseline), len(order)),
+    )
     mark_regressions(merged)
     return merged
 
