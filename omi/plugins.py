@@ -257,16 +257,7 @@ def validate_plugin(plugin: Any, expected_base_class: type | None = None) -> Non
     as OMI calls it). Without `expected_base_class`, the plugin must inherit from one of
     OMI's three interfaces.
     """
-    if not isinstance(plugin, type):
-        kind = type(plugin).__name__
-        if isinstance(plugin, (types.FunctionType, types.ModuleType, types.BuiltinFunctionType)):
-            raise PluginValidationError(
-                f"Expected a plugin class, got {kind} {getattr(plugin, '__name__', plugin)!r}; "
-                "point the entry point at the plugin class"
-            )
-        raise PluginValidationError(
-            f"Expected a plugin class, got an instance of {kind}; pass the class {kind} itself"
-        )
+    _refuse_non_class(plugin)
     name = plugin.__name__
 
     version = getattr(plugin, "interface_version", None)
@@ -313,6 +304,21 @@ def validate_plugin(plugin: Any, expected_base_class: type | None = None) -> Non
     if wrong:
         raise PluginValidationError(wrong)
     _log(_DEBUG, "Plugin '%s' passed validation (interface_version=%s)", name, version)
+
+
+def _refuse_non_class(plugin: Any) -> None:
+    """A function, module or instance where a class belongs: name what it is, and the fix."""
+    if isinstance(plugin, type):
+        return
+    kind = type(plugin).__name__
+    if isinstance(plugin, (types.FunctionType, types.ModuleType, types.BuiltinFunctionType)):
+        raise PluginValidationError(
+            f"Expected a plugin class, got {kind} {getattr(plugin, '__name__', plugin)!r}; "
+            "point the entry point at the plugin class"
+        )
+    raise PluginValidationError(
+        f"Expected a plugin class, got an instance of {kind}; pass the class {kind} itself"
+    )
 
 
 _VARARGS = 0x04  # inspect.CO_VARARGS, without importing inspect on every plugin load

@@ -131,19 +131,46 @@ def read_record(project: Path) -> tuple[dict[str, Any], Files]:
     """The answers and the base of `project`, checked; UpdateError says what is wrong."""
     answers_path, base_path = project / ANSWERS_FILE, project / BASE_FILE
     if not answers_path.is_file():
-        outer = next(
-            (parent for parent in project.parents if (parent / ANSWERS_FILE).is_file()), None
-        )
-        if outer is not None:
-            raise UpdateError(
-                f"{project} is inside the plugin project {outer}; run omi plugins "
-                f"update there, or pass it as PATH"
-            )
+        raise _no_answers(project)
+    answers = _checked_answers(answers_path)
+    if not base_path.is_file():
         raise UpdateError(
-            f"{project} has no {ANSWERS_FILE} (it was not made by omi plugins "
-            f"new); run `omi plugins update --init` to record its answers from "
-            f"pyproject.toml"
+            f"{project} has no {BASE_FILE}, the rendering the update merges "
+            f"against; restore it from version control, or delete {ANSWERS_FILE} "
+            f"and run `omi plugins update --init`"
         )
+    try:
+        base = _decode_base(_read_record_file(base_path))
+    except ValueError as error:  # UnsafePath too
+        raise UpdateError(
+            f"{base_path} is damaged: {error}; restore it from version control"
+        ) from None
+    if answers.get("base", {}).get("fingerprint") != fingerprint(base):
+        raise UpdateError(
+            f"{BASE_FILE} does not match {ANSWERS_FILE} (edited by hand, or the two "
+            f"come from different commits); restore both from version control"
+        )
+    answers.setdefault("skip", [])
+    return answers, base
+
+
+def _no_answers(project: Path) -> UpdateError:
+    """Why `project` has no answers file: inside another project, or never rendered."""
+    outer = next((parent for parent in project.parents if (parent / ANSWERS_FILE).is_file()), None)
+    if outer is not None:
+        return UpdateError(
+            f"{project} is inside the plugin project {outer}; run omi plugins "
+            f"update there, or pass it as PATH"
+        )
+    return UpdateError(
+        f"{project} has no {ANSWERS_FILE} (it was not made by omi plugins "
+        f"new); run `omi plugins update --init` to record its answers from "
+        f"pyproject.toml"
+    )
+
+
+def _checked_answers(answers_path: Path) -> dict[str, Any]:
+    """The answers file, checked against the shapes a record has."""
     answers = _read_record_file(answers_path)
     if not isinstance(answers, dict):
         raise UpdateError(f"{answers_path} is not a JSON object; restore it from version control")
@@ -178,25 +205,7 @@ def read_record(project: Path) -> tuple[dict[str, Any], Files]:
             f'{answers_path}: \'base\' must be {{"file": "{BASE_FILE}", '
             f'"fingerprint": "sha256:..."}}; restore it from version control'
         )
-    if not base_path.is_file():
-        raise UpdateError(
-            f"{project} has no {BASE_FILE}, the rendering the update merges "
-            f"against; restore it from version control, or delete {ANSWERS_FILE} "
-            f"and run `omi plugins update --init`"
-        )
-    try:
-        base = _decode_base(_read_record_file(base_path))
-    except ValueError as error:  # UnsafePath too
-        raise UpdateError(
-            f"{base_path} is damaged: {error}; restore it from version control"
-        ) from None
-    if recorded.get("fingerprint") != fingerprint(base):
-        raise UpdateError(
-            f"{BASE_FILE} does not match {ANSWERS_FILE} (edited by hand, or the two "
-            f"come from different commits); restore both from version control"
-        )
-    answers.setdefault("skip", [])
-    return answers, base
+    return answers
 
 
 def _read_record_file(path: Path) -> Any:

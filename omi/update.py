@@ -289,21 +289,7 @@ def plan_update(
             f"than the installed {__version__}, whose older templates would undo "
             f"that; run `pip install -U omi-openclaw` first"
         )
-    answers = copy.deepcopy(previous)
-    answers["skip"] = skip_globs(previous.get("skip", []), skip)
-    answers["variables"] = {
-        **still_asked(answers["template"], answers["variables"], template_dir),
-        **(settings or {}),
-    }
-    recorded_license = previous["variables"].get("license")
-    if recorded_license is not None and "license" not in answers["variables"]:
-        offered = template_variables(template_dir or templates_root() / answers["template"])
-        raise UpdateError(
-            f"{ANSWERS_FILE} records the license '{recorded_license}', which the "
-            f"installed templates do not offer; choose one of "
-            f"{', '.join(offered['license'])} with --set license=NAME (and "
-            f"--skip LICENSE to keep your LICENSE file as it is)"
-        )
+    answers = _new_answers(previous, skip, settings, template_dir)
     fresh, rendered_answers = render(answers, template_dir)
     fresh = keep_suite_version(fresh, base)
     answers["variables"] = rendered_answers["variables"]
@@ -334,6 +320,31 @@ def plan_update(
     )
     plan.notes = [note for note in (requirement_note(base, fresh, answers["skip"]), suite) if note]
     return plan
+
+
+def _new_answers(
+    previous: dict[str, Any],
+    skip: Sequence[str],
+    settings: Mapping[str, str] | None,
+    template_dir: Path | None,
+) -> dict[str, Any]:
+    """The recorded answers with the new skips and settings, for the installed templates."""
+    answers = copy.deepcopy(previous)
+    answers["skip"] = skip_globs(previous.get("skip", []), skip)
+    answers["variables"] = {
+        **still_asked(answers["template"], answers["variables"], template_dir),
+        **(settings or {}),
+    }
+    recorded_license = previous["variables"].get("license")
+    if recorded_license is not None and "license" not in answers["variables"]:
+        offered = template_variables(template_dir or templates_root() / answers["template"])
+        raise UpdateError(
+            f"{ANSWERS_FILE} records the license '{recorded_license}', which the "
+            f"installed templates do not offer; choose one of "
+            f"{', '.join(offered['license'])} with --set license=NAME (and "
+            f"--skip LICENSE to keep your LICENSE file as it is)"
+        )
+    return answers
 
 
 def _plan_changes(plan: UpdatePlan, base: Files, owned: Sequence[str], engine: str) -> None:

@@ -23,6 +23,7 @@ from omi.textsafety import json_text, plugin_output_to_stderr, visible
 if TYPE_CHECKING:  # imported by the commands that use them
     from pathlib import Path
 
+    from omi.scaffold import Rendered
     from omi.update import UpdatePlan
 
 
@@ -288,6 +289,11 @@ def new_plugin_command(
             )
     except EOFError:  # Ctrl-D at a prompt: stop as Ctrl-C does (nothing is left behind)
         raise click.Abort() from None
+    _echo_made(made, dry_run, git)
+
+
+def _echo_made(made: Rendered, dry_run: bool, git: bool) -> None:
+    """What `plugins new` says it made (or would make), and the commands to run next."""
     if dry_run:
         click.echo(f"Would create {made.project_dir} with {len(made.files)} files:")
         for path in made.files:
@@ -1053,35 +1059,12 @@ def matrix_command(
       omi plugins matrix merge reports/*.json --format markdown
     """
     if ctx.invoked_subcommand is not None:
-        given = [
-            name
-            for name, value in (
-                ("--plugin", plugin_reqs),
-                ("--omi", omi_reqs),
-                ("--baseline", baseline),
-            )
-            if value
-        ]
-        if given:
-            raise UsageError(
-                f"{', '.join(given)} go with the run, not with "
-                f"'{ctx.invoked_subcommand}'; see omi plugins matrix --help"
-            )
+        _refuse_run_options(ctx.invoked_subcommand, plugin_reqs, omi_reqs, baseline)
         return
     from omi.matrix.run import Matrix
 
     plugin_list = list(plugin_reqs) + (_read_plugins_file(plugins_file) if plugins_file else [])
-    if not plugin_list:
-        raise UsageError("give at least one --plugin REQ (or --plugins-file FILE)")
-    if not omi_reqs and not baseline:
-        raise UsageError("give at least one --omi REQ (or a --baseline REQ)")
-    for requirement in [*plugin_list, *omi_reqs, *([baseline] if baseline else [])]:
-        if requirement.startswith("-") or not requirement.strip():
-            raise UsageError(
-                f"{requirement!r} is not a requirement (an installer would read "
-                f"it as an option); give a name with a range, a wheel or a "
-                f"directory"
-            )
+    _check_requirements(plugin_list, omi_reqs, baseline)
     if html is not None:
         _check_writable(html, "--html", "matrix.html")
     matrix = Matrix(
@@ -1097,6 +1080,43 @@ def matrix_command(
         return
     _run_matrix(matrix, find_links, offline, jobs, installer, cache_dir, refresh, timeout)
     _matrix_output(matrix, output_format, html)
+
+
+def _refuse_run_options(
+    subcommand: str, plugin_reqs: tuple[str, ...], omi_reqs: tuple[str, ...], baseline: str | None
+) -> None:
+    """The run's options given with a subcommand (`matrix --omi X merge ...`) are a usage error."""
+    given = [
+        name
+        for name, value in (
+            ("--plugin", plugin_reqs),
+            ("--omi", omi_reqs),
+            ("--baseline", baseline),
+        )
+        if value
+    ]
+    if given:
+        raise UsageError(
+            f"{', '.join(given)} go with the run, not with '{subcommand}'; "
+            "see omi plugins matrix --help"
+        )
+
+
+def _check_requirements(
+    plugin_list: list[str], omi_reqs: tuple[str, ...], baseline: str | None
+) -> None:
+    """At least one plugin and one omi; none that an installer would read as an option."""
+    if not plugin_list:
+        raise UsageError("give at least one --plugin REQ (or --plugins-file FILE)")
+    if not omi_reqs and not baseline:
+        raise UsageError("give at least one --omi REQ (or a --baseline REQ)")
+    for requirement in [*plugin_list, *omi_reqs, *([baseline] if baseline else [])]:
+        if requirement.startswith("-") or not requirement.strip():
+            raise UsageError(
+                f"{requirement!r} is not a requirement (an installer would read "
+                f"it as an option); give a name with a range, a wheel or a "
+                f"directory"
+            )
 
 
 def _this_python() -> str:

@@ -484,69 +484,71 @@ def run_in_child(
 
 
 def _run_checks_in_children(first: RunChecks) -> list[Outcome]:
+    """Run the checks of `first` in check processes: a fresh one for the checks still pending
+    after one hangs or dies."""
     outcomes: list[Outcome] = []
     pending = list(first.checks)
-    timeout, memory_limit = first.settings.timeout, first.settings.memory_limit
-    exceeded = memory_limit_message(memory_limit) if memory_limit else None
     while pending:
-        spec = dataclasses.replace(first, checks=tuple(pending))
         worker: _Worker | None = None
-        current: str | None = None
-        started, grace = 0.0, 0.0
+        grace = 0.0
         try:
             worker = _new_worker()
-            worker.send(spec)
-            while True:
-                try:
-                    # generous while the child starts up; the check's own timeout after
-                    event = worker.next_event(timeout if current else timeout + 30.0)
-                except queue.Empty:
-                    if current is None:
-                        raise RuntimeError("the check process did not start") from None
-                    stuck = worker.stuck_at()
-                    outcomes.append(
-                        Outcome(
-                            current,
-                            FAILED,
-                            time.perf_counter() - started,
-                            f"did not finish within {timeout:g} s (the plugin "
-                            f"hangs, or needs a larger --timeout)"
-                            + (f"; stuck at {stuck}" if stuck else ""),
-                        )
-                    )
-                    break
-                if event is None:
-                    code, log = worker.exit_code(), worker.stderr_tail()
-                    out_of_memory = exceeded if "MemoryError" in log else None
-                    if current is None:
-                        raise RuntimeError(
-                            f"{out_of_memory} before running any check"
-                            if out_of_memory
-                            else f"the check process exited "
-                            f"with code {code} before running any check: {log}"
-                        )
-                    outcomes.append(
-                        Outcome(
-                            current,
-                            FAILED,
-                            time.perf_counter() - started,
-                            out_of_memory
-                            or f"the interpreter died (exit code "
-                            f"{code}) during this check: {log or 'no output'}",
-                        )
-                    )
-                    break
-                if isinstance(event, Started):
-                    current, started = event.check, time.perf_counter()
-                elif isinstance(event, Finished):
-                    outcomes.append(event.outcome)
-                    current = None
-                elif isinstance(event, Done):
-                    grace = 5.0  # a child that finished may run its exit handlers
-                    break
+            worker.send(dataclasses.replace(first, checks=tuple(pending)))
+            grace = _follow(worker, first.settings, outcomes)
         finally:
             if worker is not None:
                 worker.stop(grace)
         finished = {o.name for o in outcomes}
         pending = [name for name in pending if name not in finished]
     return outcomes
+
+
+def _follow(worker: _Worker, settings: RunSettings, outcomes: list[Outcome]) -> float:
+    """Add one check process's outcomes to `outcomes` until it is done (returning the seconds
+    it may take to exit), or hangs in a check or dies (that check fails; returning 0)."""
+    timeout = settings.timeout
+    current: str | None = None
+    started = 0.0
+    while True:
+        try:
+            # generous while the child starts up; the check's own timeout after
+            event = worker.next_event(timeout if current else timeout + 30.0)
+        except queue.Empty:
+            if current is None:
+                raise RuntimeError("the check process did not start") from None
+            stuck = worker.stuck_at()
+            message = f"did not finish within {timeout:g} s (the plugin hangs, or needs a larger "
+            message += "--timeout)" + (f"; stuck at {stuck}" if stuck else "")
+            outcomes.append(Outcome(current, FAILED, time.perf_counter() - started, message))
+            return 0.0
+        if event is None:
+            outcomes.append(_died(worker, current, started, settings.memory_limit))
+            return 0.0
+        if isinstance(event, Started):
+            current, started = event.check, time.perf_counter()
+        elif isinstance(event, Finished):
+            outcomes.append(event.outcome)
+            current = None
+        elif isinstance(event, Done):
+            return 5.0  # a child that finished may run its exit handlers
+
+
+def _died(
+    worker: _Worker, current: str | None, started: float, memory_limit: int | None
+) -> Outcome:
+    """The failure of the check `current` in a check process that died during it (a
+    RuntimeError when it died before running any check)."""
+    code, log = worker.exit_code(), worker.stderr_tail()
+    out_of_memory = (
+        memory_limit_message(memory_limit) if memory_limit and "MemoryError" in log else None
+    )
+    if current is None:
+        raise RuntimeError(
+            f"{out_of_memory} before running any check"
+            if out_of_memory
+            else f"the check process exited with code {code} before running any check: {log}"
+        )
+    message = out_of_memory or (
+        f"the interpreter died (exit code {code}) during this check: {log or 'no output'}"
+    )
+    return Outcome(current, FAILED, time.perf_counter() - started, message)
