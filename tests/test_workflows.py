@@ -173,7 +173,9 @@ def test_ci_runs_the_readme_test_command_on_three_systems_and_four_pythons():
     assert "bash scripts/test.sh" in (ROOT / "README.md").read_text()
     assert any("mkdocs build --strict" in command
                for command in job_commands(PROJECT / "workflows" / "ci.yml", "docs"))
-    assert "ruff check omi tests" in job_commands(PROJECT / "workflows" / "ci.yml", "lint")
+    lint = job_commands(PROJECT / "workflows" / "ci.yml", "lint")
+    assert "ruff check omi tests bench docs" in lint
+    assert "ruff format --check omi tests bench docs" in lint
     assert "python -m mypy" in job_commands(PROJECT / "workflows" / "ci.yml", "types")
 
 
