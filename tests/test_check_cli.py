@@ -221,6 +221,7 @@ def test_seed_reaches_the_random_sequence(installed):
     assert message == [line for line in again.stdout.splitlines() if "expected" in line]
 
 
+@pytest.mark.slow
 def test_timeout_fails_a_hanging_check_and_the_run_goes_on(installed):
     installed("omi.event_handlers", stuck="Hangs")
     result = omi("plugins", "check", "stuck", "--timeout", "1")
@@ -237,6 +238,7 @@ def test_timeout_fails_a_hanging_check_and_the_run_goes_on(installed):
     assert lines[-1] == f"2 passed, {EVENT - 2} failed, 0 skipped"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("process", ["fork", "spawn"])
 def test_a_deadlock_fails_that_check_saying_where_and_the_run_goes_on(process):
     start = time.monotonic()

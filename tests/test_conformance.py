@@ -271,6 +271,7 @@ def child_process(request, monkeypatch):
     return request.param
 
 
+@pytest.mark.slow
 def test_a_hanging_plugin_fails_that_check_and_the_run_goes_on(child_process):
     report = run("Hangs", timeout=1.0)
     result = statuses(report)
