@@ -99,6 +99,6 @@ def test_the_longest_files_go_out_first_then_the_slow_ones_then_the_rest(pyteste
                         test_b="import pytest\n\n@pytest.mark.slow\ndef test_b():\n    pass\n",
                         test_matrix="def test_m():\n    pass\n",
                         test_generated_workflows="def test_w():\n    pass\n")
-    result = pytester.runpytest("--collect-only", "-q", "-p", "no:xdist")
+    result = pytester.runpytest_subprocess("--collect-only", "-q", "-p", "no:xdist")
     assert [line.split("::")[0] for line in result.outlines if "::" in line] == [
         "test_generated_workflows.py", "test_matrix.py", "test_b.py", "test_a.py"]
