@@ -70,3 +70,15 @@ def render_and_install(env: Environment, out: Path) -> Path:
 
 def workflow(project: Path, name: str) -> Path:
     return project / ".github" / "workflows" / name
+
+
+@pytest.fixture(scope="module", name="wheel_env")
+def wheel_env_fixture(tmp_path_factory: pytest.TempPathFactory, omi_dist: Path) -> Environment:
+    """The test file's own environment (imported into each file: one per file)."""
+    return make_wheel_env(tmp_path_factory.mktemp("wheel-env"), omi_dist)
+
+
+@pytest.fixture(scope="module", name="projects")
+def projects_fixture(wheel_env: Environment, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Render all three types with the wheel's own `omi`, then install them together."""
+    return render_and_install(wheel_env, tmp_path_factory.mktemp("rendered"))

@@ -13,21 +13,17 @@ import shutil
 from pathlib import Path
 
 import pytest
-from generated import TYPES, Environment, make_wheel_env, render_and_install, run, workflow
+from generated import (  # noqa: F401 - the module fixtures: one environment per file
+    TYPES,
+    Environment,
+    projects_fixture,
+    run,
+    wheel_env_fixture,
+    workflow,
+)
 from workflows import job_commands, run_step
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def wheel_env(tmp_path_factory: pytest.TempPathFactory, omi_dist: Path) -> Environment:
-    return make_wheel_env(tmp_path_factory.mktemp("wheel-env"), omi_dist)
-
-
-@pytest.fixture(scope="module")
-def projects(wheel_env: Environment, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Render all three types with the wheel's own `omi`, then install them together."""
-    return render_and_install(wheel_env, tmp_path_factory.mktemp("rendered"))
 
 
 #: Answers that are hard on the templates: a multi-part name, quotes, backslashes and Jinja in
