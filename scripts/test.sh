@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Set everything up and run the whole test suite: bash scripts/test.sh [pytest args...]
 set -euo pipefail
+# Chromium for the browser tests, installed (as root, with apt-get, when missing) while the venv
+# is made; waited for before PostgreSQL's install, which takes the same apt lock.
+source "$(dirname "${BASH_SOURCE[0]}")/chromium.sh"
+chromium_install &
+chromium_pid=$!
 source "$(dirname "${BASH_SOURCE[0]}")/setup-venv.sh"
 cd "$ROOT"
+wait "$chromium_pid"
 # A throwaway PostgreSQL server for the `postgres` tests, stopped on exit (scripts/postgres.sh).
 source "$ROOT/scripts/postgres.sh"
 postgres_start

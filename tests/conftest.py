@@ -163,12 +163,25 @@ def omi_dist(build_once: BuildOnce) -> Path:
     return build_once("omi-dist", build)
 
 
+#: The longest files, longest first, as measured (README, "Development: the test suite"): each
+#: runs whole on one worker, so they start first and the short ones fill in around them.
+LONGEST_FILES = ("test_generated_workflows.py", "test_matrix.py", "test_generated_plugins.py",
+                 "test_workflows.py", "test_generated_ci_variable.py", "test_examples.py",
+                 "test_setup_venv.py")
+
+
 def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
-    """The files that hold a test marked `slow` first (each file's tests stay together and in
-    order): pytest-xdist hands the files to its workers in this order (scripts/test.sh), so the
-    long ones start at once and the short ones fill in around them."""
+    """The longest files first, then the other files that hold a test marked `slow`, then the
+    rest (each file's tests stay together and in order): pytest-xdist hands the files to its
+    workers in this order (scripts/test.sh), so the long ones start at once."""
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)
+
+    def rank(item: pytest.Item) -> tuple:
+        name = item.path.name
+        return (LONGEST_FILES.index(name) if name in LONGEST_FILES else len(LONGEST_FILES),
+                item.path not in slow_files)
+
+    items.sort(key=rank)
 
 
 @pytest.fixture(scope="session")

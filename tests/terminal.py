@@ -17,16 +17,17 @@ argv, typed = {argv!r}, {typed!r}
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(argv[0], argv)
-out = b''
+out, answered = b'', -1
 deadline = time.time() + 60
 while time.time() < deadline:
-    ready, _, _ = select.select([fd], [], [], 0.5)
+    ready, _, _ = select.select([fd], [], [], 0.1)
     if not ready:  # waiting at a prompt: type its answer once, else press Enter
         asked = out.rsplit(b'\\n', 1)[-1].decode(errors='replace')
-        if not asked.rstrip(' ').endswith(':'):
-            continue  # still starting up or working: a key pressed now would answer too early
+        if not asked.rstrip(' ').endswith(':') or answered == len(out):
+            continue  # starting up, working, or not yet echoing the answer just typed
         word = next((word for word in typed if word in asked), None)
         os.write(fd, (typed.pop(word) if word else '').encode() + b'\\r')
+        answered = len(out)
         continue
     try:
         chunk = os.read(fd, 4096)

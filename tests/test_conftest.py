@@ -90,3 +90,15 @@ def test_each_worker_has_a_postgres_database_of_its_own(pytester: pytest.Pyteste
     pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider").assert_outcomes(passed=4)
     seen = {tuple(line.split()) for line in log.read_text().splitlines()}
     assert seen == {("gw0", f"{database}_gw0"), ("gw1", f"{database}_gw1")}, seen
+
+
+def test_the_longest_files_go_out_first_then_the_slow_ones_then_the_rest(pytester):
+    pytester.makeconftest((Path(__file__).parent / "conftest.py").read_text(encoding="utf-8"))
+    pytester.makeini("[pytest]\nmarkers =\n    slow: slow\n")
+    pytester.makepyfile(test_a="def test_a():\n    pass\n",
+                        test_b="import pytest\n\n@pytest.mark.slow\ndef test_b():\n    pass\n",
+                        test_matrix="def test_m():\n    pass\n",
+                        test_generated_workflows="def test_w():\n    pass\n")
+    result = pytester.runpytest_subprocess("--collect-only", "-q", "-p", "no:xdist")
+    assert [line.split("::")[0] for line in result.outlines if "::" in line] == [
+        "test_generated_workflows.py", "test_matrix.py", "test_b.py", "test_a.py"]

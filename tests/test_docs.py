@@ -272,6 +272,7 @@ def measured(page_html: Path, width: int = 1280) -> Dict[str, object]:
     return result
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium to lay the pages out")
 def test_every_table_fits_the_content_column_at_1280_pixels(site: Path, tmp_path: Path):
     copy = tmp_path / "site"
@@ -285,6 +286,7 @@ def test_every_table_fits_the_content_column_at_1280_pixels(site: Path, tmp_path
         assert int(str(result["width"])) >= 900, (path.relative_to(copy), result)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium to lay the pages out")
 def test_the_table_measure_sees_a_table_too_wide_for_the_column(site: Path, tmp_path: Path):
     copy = tmp_path / "site"

@@ -9,13 +9,13 @@ import socket
 import subprocess
 import sys
 import time
-from fnmatch import fnmatch
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 from fake_servers import FakeNIM, closed_port_url
 
+from omi.conformance import checks_for
 from omi.conformance.reachability import (
     Service,
     declared_service,
@@ -23,13 +23,14 @@ from omi.conformance.reachability import (
     probe,
     unusable_service,
 )
-from omi.conformance.registry import checks_for
+
+#: The checks of a remote embedder whose service cannot be reached: all the embedding checks but
+#: the two it skips anyway (the counts follow the registry).
+NOT_TESTED = len(checks_for("embedding")) - 2
+#: The storage checks `-k "recall*"` selects.
+RECALL = sum(check.name.startswith("recall") for check in checks_for("storage"))
 
 OMI = str(Path(sys.executable).with_name("omi"))
-#: A built-in remote embedder declares no capability: the checks that need one are skipped,
-#: every other embedding check is not tested when its server cannot be reached.
-SKIPPED = sum(1 for check in checks_for("embedding") if check.requires)
-NOT_TESTED = len(checks_for("embedding")) - SKIPPED
 TESTS = Path(__file__).parent
 
 #: An embedder built on omi.builtin.http that declares nothing: the first check that meets
@@ -108,8 +109,8 @@ def test_an_unreachable_builtin_is_one_not_tested_line_exit_3_in_a_second():
         f"  not tested ({NOT_TESTED} checks): NVIDIA NIM at {url} could not be reached (connection "
         f"refused); point the plugin at a running one with --option base_url=URL or the "
         f"NIM_BASE_URL environment variable"]
-    assert lines[-1] == (f"0 passed, 0 failed, {SKIPPED} skipped, {NOT_TESTED} not tested "
-                         "(1 plugin whose service could not be reached)")
+    assert lines[-1] == (f"0 passed, 0 failed, 2 skipped, {NOT_TESTED} not tested (1 plugin whose "
+                         "service could not be reached)")
     assert elapsed < 10  # one probe, not a retried request per check (73 s before)
 
 
@@ -130,7 +131,7 @@ def test_not_tested_in_json_and_junit():
     assert document["exit_code"] == 3
     xml = omi("plugins", "check", "nim", "--format", "junit", **offline()).stdout
     suite = ElementTree.fromstring(xml).find("testsuite")
-    assert suite.get("failures") == "0" and suite.get("skipped") == str(NOT_TESTED + SKIPPED)
+    assert suite.get("failures") == "0" and suite.get("skipped") == str(NOT_TESTED + 2)
     case = suite.find("testcase[@name='batch_matches_single']")
     assert case.find("skipped").get("message").startswith("not-tested: NVIDIA NIM at ")
 
@@ -145,9 +146,8 @@ def test_all_passes_offline_for_a_healthy_plugin(make_dist):
     assert "✗" not in result.stdout and "conformance_known_failures" not in result.stdout
     alone = omi("plugins", "check", "--all", "--no-builtins", **offline())
     assert alone.returncode == 0 and "nim" not in alone.stdout and "hashy" in alone.stdout
-    needs_more = sum(1 for check in checks_for("embedding") if check.requires - {"deterministic"})
     assert alone.stdout.splitlines()[-1] == (
-        f"{len(checks_for('embedding')) - needs_more} passed, 0 failed, {needs_more} skipped")
+        f"{len(checks_for('embedding')) - 1} passed, 0 failed, 1 skipped")
 
 
 def test_all_with_nothing_tested_is_exit_3_and_a_failure_still_wins(make_dist):
@@ -267,9 +267,8 @@ def test_a_wrong_declaration_fails_the_first_check_saying_so(make_dist):
     failed = next(i for i, line in enumerate(lines) if line.startswith("  ✗ "))
     assert lines[failed + 1] == ("      AcmeStore.conformance_service() returned unknown key(s) "
                                  "port; it takes name, url, option and env")
-    recall_checks = [c for c in checks_for("storage") if fnmatch(c.name, "recall*")]
-    # validate_plugin and every recall check but the first, which the declaration failed
-    assert sum(line.startswith("  ✓ ") for line in lines) == len(recall_checks)
+    # validate and every other recall check
+    assert sum(line.startswith("  ✓ ") for line in lines) == RECALL
 
 
 def test_under_pytest_a_check_that_meets_an_unreachable_server_is_skipped(pytester):

@@ -8,9 +8,12 @@ server DSN that is never contacted, so nothing is installed or started.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,3 +36,38 @@ def test_ci_runs_the_readme_test_command():
     assert "set -euo pipefail" in lines
     assert lines[-1] == "exec bash scripts/test.sh"
     assert "bash scripts/test.sh" in (ROOT / "README.md").read_text()
+
+
+def _fake_tools(tmp_path: Path, uid: int, chromium: bool) -> tuple:
+    """A PATH of only what chromium.sh needs: a fake `id` (uid), a fake `apt-get` that logs
+    its arguments, and a fake `chromium` when asked."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for name in ("mktemp", "rm", "tail", "cat"):
+        (tools / name).symlink_to(shutil.which(name))
+    calls = tmp_path / "apt-calls"
+    fakes = {"id": f"echo {uid}", "apt-get": f'echo "$*" >> {calls}'}
+    if chromium:
+        fakes["chromium"] = "exit 0"
+    for name, body in fakes.items():
+        (tools / name).write_text(f"#!{shutil.which('bash')}\n{body}\n")
+        (tools / name).chmod(0o755)
+    return str(tools), calls
+
+
+@pytest.mark.parametrize(("uid", "chromium", "installs"), [
+    (0, False, True), (0, True, False), (1000, False, False)])
+def test_chromium_is_installed_only_as_root_and_only_when_missing(tmp_path, uid, chromium,
+                                                                   installs):
+    path, calls = _fake_tools(tmp_path, uid, chromium)
+    result = subprocess.run([shutil.which("bash"), "-c",
+                             "source scripts/chromium.sh && chromium_install"],
+                            cwd=ROOT, env={"PATH": path}, text=True, capture_output=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    apt = calls.read_text().splitlines() if calls.exists() else []
+    if installs:
+        assert apt[-1].endswith("-q install -y --no-install-recommends chromium"), apt
+        assert "installing Debian's chromium" in result.stderr
+    else:
+        assert apt == [] and result.stderr == ""

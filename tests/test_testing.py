@@ -328,6 +328,7 @@ class TestBuilt(EventHandlerConformance):
     assert len(list(tmp_path.glob("[0-9a-f]" * 32))) == 1 + EVENT
 
 
+@pytest.mark.slow
 def test_a_deadlocked_check_fails_with_where_it_was_stuck_and_the_run_goes_on(suite):
     """A lock taken twice in add_edge is one failed test, not a hung CI job."""
     start = time.monotonic()
