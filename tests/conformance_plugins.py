@@ -19,7 +19,7 @@ import time
 import unicodedata
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from omi.builtin.sqlite import SQLiteBackend
 from omi.embeddings import EmbeddingProvider, cosine_similarity
@@ -34,7 +34,7 @@ def _check_text(text: Any) -> None:
         raise ValueError("Text cannot be empty")
 
 
-def _check_batch(texts: List[str], batch_size: int) -> None:
+def _check_batch(texts: list[str], batch_size: int) -> None:
     if batch_size < 1:
         raise ValueError(f"batch_size must be 1 or more, got {batch_size}")
     for text in texts:
@@ -48,7 +48,7 @@ class HashEmbedder(EmbeddingProvider):
     conformance_capabilities = {"deterministic"}
     dimension = 64
 
-    def embed(self, text: str) -> List[float]:
+    def embed(self, text: str) -> list[float]:
         _check_text(text)
         vector = [0.0] * self.dimension
         for word in text.lower().split():
@@ -57,11 +57,11 @@ class HashEmbedder(EmbeddingProvider):
         norm = math.sqrt(sum(x * x for x in vector)) or 1.0
         return [x / norm for x in vector] if any(vector) else [1.0] + [0.0] * (self.dimension - 1)
 
-    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+    def embed_batch(self, texts: list[str], batch_size: int = 8) -> list[list[float]]:
         _check_batch(texts, batch_size)
         return [self.embed(text) for text in texts]
 
-    def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
+    def similarity(self, embedding1: list[float], embedding2: list[float]) -> float:
         return cosine_similarity(embedding1, embedding2)
 
     def get_dimension(self) -> int:
@@ -76,9 +76,9 @@ class CachesLists(HashEmbedder):
     every later result for that text."""
 
     def __init__(self) -> None:
-        self._cache: Dict[str, List[float]] = {}
+        self._cache: dict[str, list[float]] = {}
 
-    def embed(self, text: str) -> List[float]:
+    def embed(self, text: str) -> list[float]:
         if text not in self._cache:
             self._cache[text] = super().embed(text)
         return self._cache[text]
@@ -91,10 +91,10 @@ class RingCache(HashEmbedder):
     SLOTS = 128
 
     def __init__(self) -> None:
-        self._slot_of: Dict[str, int] = {}
-        self._ring: List[List[float]] = [[] for _ in range(self.SLOTS)]
+        self._slot_of: dict[str, int] = {}
+        self._ring: list[list[float]] = [[] for _ in range(self.SLOTS)]
 
-    def embed(self, text: str) -> List[float]:
+    def embed(self, text: str) -> list[float]:
         if text not in self._slot_of:
             self._slot_of[text] = len(self._slot_of) % self.SLOTS
             self._ring[self._slot_of[text]] = super().embed(text)
@@ -104,21 +104,21 @@ class RingCache(HashEmbedder):
 class CoercesText(HashEmbedder):
     """Embeds str(text) whatever it is given: None becomes the word "None"."""
 
-    def embed(self, text: str) -> List[float]:
+    def embed(self, text: str) -> list[float]:
         return super().embed(str(text))
 
 
 class SkipsBlankTexts(HashEmbedder):
     """Leaves blank texts out of a batch (one vector fewer) and ignores batch_size."""
 
-    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+    def embed_batch(self, texts: list[str], batch_size: int = 8) -> list[list[float]]:
         return [self.embed(text) for text in texts if text.strip()]
 
 
 class CaseSensitive(HashEmbedder):
     """Correct: tells words apart by case and by the whitespace around them."""
 
-    def embed(self, text: str) -> List[float]:
+    def embed(self, text: str) -> list[float]:
         _check_text(text)
         vector = [0.0] * self.dimension
         for index, part in enumerate(re.split(r"(\s+)", text)):
@@ -132,29 +132,30 @@ class NormalisingBatchCache(CaseSensitive):
     """Caches batch vectors under the text lower-cased with its whitespace collapsed, so texts
     differing only in case or spacing get the first one's vector."""
 
-    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+    def embed_batch(self, texts: list[str], batch_size: int = 8) -> list[list[float]]:
         _check_batch(texts, batch_size)
-        seen: Dict[str, List[float]] = {}
-        return [list(seen.setdefault(" ".join(text.lower().split()), self.embed(text)))
-                for text in texts]
+        seen: dict[str, list[float]] = {}
+        return [
+            list(seen.setdefault(" ".join(text.lower().split()), self.embed(text)))
+            for text in texts
+        ]
 
 
 class NormalisesInPlace(HashEmbedder):
     """Scales the vectors it compares to length 1 in place: a long stored vector changes."""
 
-    def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
+    def similarity(self, embedding1: list[float], embedding2: list[float]) -> float:
         for vector in (embedding1, embedding2):
             norm = math.sqrt(sum(x * x for x in vector)) or 1.0
             vector[:] = [x / norm for x in vector]
-        return max(-1.0, min(1.0, sum(x * y for x, y in zip(embedding1, embedding2,
-                                                             strict=True))))
+        return max(-1.0, min(1.0, sum(x * y for x, y in zip(embedding1, embedding2, strict=True))))
 
 
 class ClosesItsClientTwice(HashEmbedder):
     """close() closes its HTTP client; the second call finds none."""
 
     def __init__(self) -> None:
-        self._client: Optional[List[str]] = ["connection"]
+        self._client: list[str] | None = ["connection"]
 
     def close(self) -> None:
         self._client.clear()  # type: ignore[union-attr]
@@ -166,7 +167,7 @@ class SharesScratchBetweenThreads(HashEmbedder):
 
     conformance_capabilities = {"deterministic"}
 
-    def embed(self, text: str) -> List[float]:
+    def embed(self, text: str) -> list[float]:
         self._current = text
         time.sleep(0.002)
         return super().embed(self._current)
@@ -186,45 +187,45 @@ class UnstableDimension(HashEmbedder):
 
 
 class NonFinite(HashEmbedder):
-    def embed(self, text: str) -> List[float]:
+    def embed(self, text: str) -> list[float]:
         return [math.nan] + super().embed(text)[1:]
 
 
 class BatchDisagrees(HashEmbedder):
-    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+    def embed_batch(self, texts: list[str], batch_size: int = 8) -> list[list[float]]:
         _check_batch(texts, batch_size)
         return [self.embed(text) for text in reversed(texts)]
 
 
 class IgnoresBatchSize(HashEmbedder):
-    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+    def embed_batch(self, texts: list[str], batch_size: int = 8) -> list[list[float]]:
         return [self.embed(text) for text in texts[:batch_size]]
 
 
 class SimilarityOutOfRange(HashEmbedder):
-    def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
+    def similarity(self, embedding1: list[float], embedding2: list[float]) -> float:
         return 2.0 * cosine_similarity(embedding1, embedding2)
 
 
 class AcceptsEmptyText(HashEmbedder):
-    def embed(self, text: str) -> List[float]:
+    def embed(self, text: str) -> list[float]:
         return super().embed(text if not isinstance(text, str) or text.strip() else "empty")
 
 
 class Nondeterministic(HashEmbedder):
-    def embed(self, text: str) -> List[float]:
+    def embed(self, text: str) -> list[float]:
         return super().embed(f"{text} {time.perf_counter_ns()}")
 
 
 class MutatesTexts(HashEmbedder):
-    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+    def embed_batch(self, texts: list[str], batch_size: int = 8) -> list[list[float]]:
         vectors = super().embed_batch(texts, batch_size)
         texts.sort()
         return vectors
 
 
 class LaxSimilarity(HashEmbedder):
-    def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
+    def similarity(self, embedding1: list[float], embedding2: list[float]) -> float:
         n = min(len(embedding1), len(embedding2))
         return cosine_similarity(embedding1[:n], embedding2[:n])
 
@@ -234,18 +235,18 @@ class ClaimsSemantic(HashEmbedder):
 
     conformance_capabilities = {"deterministic", "semantic"}
 
-    def embed(self, text: str) -> List[float]:
+    def embed(self, text: str) -> list[float]:
         super().embed(text)  # keeps the empty-text check
         return [1.0] + [0.0] * (self.dimension - 1)
 
 
 class EmptyBatchIsNone(HashEmbedder):
-    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+    def embed_batch(self, texts: list[str], batch_size: int = 8) -> list[list[float]]:
         return super().embed_batch(texts, batch_size) if texts else None  # type: ignore
 
 
 class AsciiOnly(HashEmbedder):
-    def embed(self, text: str) -> List[float]:
+    def embed(self, text: str) -> list[float]:
         _check_text(text)
         return super().embed(text.encode("ascii").decode())
 
@@ -282,26 +283,39 @@ class FactoryRaises(HashEmbedder):
 #: Plugins the suite cannot build, each with options, what it raises and the fix every check
 #: then gives (the same in omi plugins check and omi.testing).
 BUILD_FAILURES = [  # (class name, options, what it raised, the fix)
-    ("NeedsApiKey", {}, "TypeError: NeedsApiKey.__init__() missing 1 required positional "
-     "argument: 'api_key'",
-     "NeedsApiKey needs the option api_key, which was not given: pass it with omi plugins check "
-     "--option api_key=VALUE (under pytest: plugin_options = {'api_key': ...}), or define a "
-     "conformance_factory() classmethod that builds a test instance"),
-    ("NeedsKeyAndRegion", {"retries": 1}, "TypeError: NeedsKeyAndRegion.__init__() missing 1 "
-     "required positional argument: 'api_key'",
-     "NeedsKeyAndRegion needs the options api_key, region, which were not given: pass them with "
-     "omi plugins check --option api_key=VALUE --option region=VALUE (under pytest: "
-     "plugin_options = {'api_key': ..., 'region': ...}), or define a conformance_factory() "
-     "classmethod that builds a test instance"),
-    ("FactoryRaises", {"api_key": "s3cret-value"},
-     "ConnectionError: the service refused the key ****",
-     "FactoryRaises.conformance_factory() raised: make it build a test instance in the "
-     "directory it is given; if it needs options, give them (omi plugins check --option "
-     "KEY=VALUE, or plugin_options under pytest)"),
-    ("NeedsApiKey", {"api_key": ""}, "ValueError: api_key must not be empty",
-     "give the plugin the options it needs (omi plugins check --option KEY=VALUE; under "
-     "pytest, plugin_options or the fixture), or define a conformance_factory() classmethod "
-     "that builds a test instance"),
+    (
+        "NeedsApiKey",
+        {},
+        "TypeError: NeedsApiKey.__init__() missing 1 required positional argument: 'api_key'",
+        "NeedsApiKey needs the option api_key, which was not given: pass it with omi plugins check "
+        "--option api_key=VALUE (under pytest: plugin_options = {'api_key': ...}), or define a "
+        "conformance_factory() classmethod that builds a test instance",
+    ),
+    (
+        "NeedsKeyAndRegion",
+        {"retries": 1},
+        "TypeError: NeedsKeyAndRegion.__init__() missing 1 required positional argument: 'api_key'",
+        "NeedsKeyAndRegion needs the options api_key, region, which were not given: pass them with "
+        "omi plugins check --option api_key=VALUE --option region=VALUE (under pytest: "
+        "plugin_options = {'api_key': ..., 'region': ...}), or define a conformance_factory() "
+        "classmethod that builds a test instance",
+    ),
+    (
+        "FactoryRaises",
+        {"api_key": "s3cret-value"},
+        "ConnectionError: the service refused the key ****",
+        "FactoryRaises.conformance_factory() raised: make it build a test instance in the "
+        "directory it is given; if it needs options, give them (omi plugins check --option "
+        "KEY=VALUE, or plugin_options under pytest)",
+    ),
+    (
+        "NeedsApiKey",
+        {"api_key": ""},
+        "ValueError: api_key must not be empty",
+        "give the plugin the options it needs (omi plugins check --option KEY=VALUE; under "
+        "pytest, plugin_options or the fixture), or define a conformance_factory() classmethod "
+        "that builds a test instance",
+    ),
 ]
 BUILD_FAILURE_IDS = ["missing-argument", "missing-arguments", "factory-raised", "generic"]
 
@@ -309,7 +323,7 @@ BUILD_FAILURE_IDS = ["missing-argument", "missing-arguments", "factory-raised", 
 class AllocatesWithoutBound(HashEmbedder):
     """Correct, except that embed_batch of any text allocates until memory runs out."""
 
-    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+    def embed_batch(self, texts: list[str], batch_size: int = 8) -> list[list[float]]:
         hoard = []
         while texts:
             hoard.append(bytearray(32 * 2**20))  # zero-filled: really taken, not just reserved
@@ -319,7 +333,7 @@ class AllocatesWithoutBound(HashEmbedder):
 class DiesOfMemory(HashEmbedder):
     """Dies the way an interpreter out of memory does when it cannot even raise."""
 
-    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+    def embed_batch(self, texts: list[str], batch_size: int = 8) -> list[list[float]]:
         os.write(2, b"Fatal Python error: _PyErr_NormalizeException: MemoryError\n")
         os._exit(1)
 
@@ -338,15 +352,15 @@ class OneDimensional(EmbeddingProvider):
     interface_version = "1.0"
     conformance_capabilities = {"deterministic"}
 
-    def embed(self, text: str) -> List[float]:
+    def embed(self, text: str) -> list[float]:
         _check_text(text)
         return [1.0 if hashlib.blake2b(text.encode()).digest()[0] % 2 else -1.0]
 
-    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+    def embed_batch(self, texts: list[str], batch_size: int = 8) -> list[list[float]]:
         _check_batch(texts, batch_size)
         return [self.embed(text) for text in texts]
 
-    def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
+    def similarity(self, embedding1: list[float], embedding2: list[float]) -> float:
         return cosine_similarity(embedding1, embedding2)
 
     def get_dimension(self) -> int:
@@ -359,7 +373,7 @@ class OneDimensional(EmbeddingProvider):
 class AngularSimilarity(HashEmbedder):
     """Correct: its similarity is not cosine but the angle, scaled to [-1, 1] (1 - 2θ/π)."""
 
-    def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
+    def similarity(self, embedding1: list[float], embedding2: list[float]) -> float:
         return 1.0 - 2.0 * math.acos(cosine_similarity(embedding1, embedding2)) / math.pi
 
 
@@ -374,7 +388,7 @@ class SaltedHash(HashEmbedder):
     """Hashes words with Python's hash(), salted per process: the same vector for the same
     text within one process, another one in the next, yet it declares 'deterministic'."""
 
-    def embed(self, text: str) -> List[float]:
+    def embed(self, text: str) -> list[float]:
         _check_text(text)
         vector = [0.0] * self.dimension
         for word in text.lower().split():
@@ -394,7 +408,7 @@ class DedupesBatch(HashEmbedder):
     """Embeds each distinct text of a batch once and returns those vectors: a batch with
     duplicates gets fewer vectors than texts."""
 
-    def embed_batch(self, texts: List[str], batch_size: int = 8) -> List[List[float]]:
+    def embed_batch(self, texts: list[str], batch_size: int = 8) -> list[list[float]]:
         _check_batch(texts, batch_size)
         return [self.embed(text) for text in dict.fromkeys(texts)]
 
@@ -402,25 +416,25 @@ class DedupesBatch(HashEmbedder):
 class DotProductSimilarity(HashEmbedder):
     """Scores with the raw dot product: right for its own unit vectors, unbounded for others."""
 
-    def similarity(self, embedding1: List[float], embedding2: List[float]) -> float:
+    def similarity(self, embedding1: list[float], embedding2: list[float]) -> float:
         if len(embedding1) != len(embedding2):
             raise ValueError("Cannot compare embeddings of different lengths")
         return math.fsum(x * y for x, y in zip(embedding1, embedding2, strict=True))
 
 
 class IntIds(SQLiteBackend):
-    def store_memory(self, memory: Dict[str, Any]) -> str:
+    def store_memory(self, memory: dict[str, Any]) -> str:
         return len(super().store_memory(memory))  # type: ignore[return-value]
 
 
 class DuplicateIds(SQLiteBackend):
-    def store_memory(self, memory: Dict[str, Any]) -> str:
+    def store_memory(self, memory: dict[str, Any]) -> str:
         super().store_memory(memory)
         return "same-id"
 
 
 class IgnoresLimit(SQLiteBackend):
-    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         return super().recall(query, limit=1000)
 
 
@@ -430,7 +444,7 @@ class DropsSomeMemories(SQLiteBackend):
 
     stored = 0
 
-    def store_memory(self, memory: Dict[str, Any]) -> str:
+    def store_memory(self, memory: dict[str, Any]) -> str:
         self.stored += 1
         if self.stored % 3 == 0:
             return f"lost-{self.stored}"
@@ -438,13 +452,13 @@ class DropsSomeMemories(SQLiteBackend):
 
 
 class MutatesMemory(SQLiteBackend):
-    def store_memory(self, memory: Dict[str, Any]) -> str:
+    def store_memory(self, memory: dict[str, Any]) -> str:
         memory["id"] = super().store_memory(memory)
         return memory["id"]
 
 
 class DropsMetadata(SQLiteBackend):
-    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         results = super().recall(query, limit)
         return [{k: v for k, v in r.items() if k != "metadata"} for r in results]
 
@@ -452,12 +466,12 @@ class DropsMetadata(SQLiteBackend):
 class MatchesOneWordOnly(SQLiteBackend):
     """Finds a memory by one of its words, but not by its whole content."""
 
-    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         return super().recall(query, limit) if len(query.split()) == 1 else []
 
 
 class RecallsTuples(SQLiteBackend):
-    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         return [tuple(r.items()) for r in super().recall(query, limit)]  # type: ignore
 
 
@@ -518,14 +532,14 @@ class ForgetfulButClaimsPersistent(SQLiteBackend):
 class ReversedRanking(SQLiteBackend):
     """Sorts by FTS5's rank descending, where rank is lower for better matches: worst first."""
 
-    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         return super().recall(query, limit=1_000_000)[::-1][:limit]
 
 
 class ShuffledResults(SQLiteBackend):
     """Returns the matches in no particular order (as a set, or shards merged unsorted)."""
 
-    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         results = super().recall(query, limit)
         random.Random(query).shuffle(results)
         return results
@@ -534,7 +548,7 @@ class ShuffledResults(SQLiteBackend):
 class ScoresAreDistances(SQLiteBackend):
     """Ranks well but reports FTS5's bm25() as the score, where lower means better."""
 
-    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         return [{**result, "score": -result["score"]} for result in super().recall(query, limit)]
 
 
@@ -542,26 +556,30 @@ class KeepsOnlyContentAndMetadata(SQLiteBackend):
     """Returns content, metadata, id and score only: the host's embedding, embedding_model and
     session_id are lost."""
 
-    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
-        return [{key: result[key] for key in ("content", "metadata", "id", "score")}
-                for result in super().recall(query, limit)]
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
+        return [
+            {key: result[key] for key in ("content", "metadata", "id", "score")}
+            for result in super().recall(query, limit)
+        ]
 
 
 class DecimalScores(SQLiteBackend):
     """Ranks well but gives each score as a decimal.Decimal (as a NUMERIC column returns it)."""
 
-    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         from decimal import Decimal
 
-        return [{**result, "score": Decimal(repr(result["score"]))}
-                for result in super().recall(query, limit)]
+        return [
+            {**result, "score": Decimal(repr(result["score"]))}
+            for result in super().recall(query, limit)
+        ]
 
 
 class NormalisesUnicode(SQLiteBackend):
     """Stores content in Unicode NFC form: an accent typed as a combining mark comes back as
     one precomposed character."""
 
-    def store_memory(self, memory: Dict[str, Any]) -> str:
+    def store_memory(self, memory: dict[str, Any]) -> str:
         if isinstance(memory, dict) and isinstance(memory.get("content"), str):
             memory = {**memory, "content": unicodedata.normalize("NFC", memory["content"])}
         return super().store_memory(memory)
@@ -570,7 +588,7 @@ class NormalisesUnicode(SQLiteBackend):
 class CutsContentAt64K(SQLiteBackend):
     """Keeps at most 65,535 characters of content, like a MySQL TEXT column."""
 
-    def store_memory(self, memory: Dict[str, Any]) -> str:
+    def store_memory(self, memory: dict[str, Any]) -> str:
         if isinstance(memory, dict) and isinstance(memory.get("content"), str):
             memory = {**memory, "content": memory["content"][:65_535]}
         return super().store_memory(memory)
@@ -579,10 +597,13 @@ class CutsContentAt64K(SQLiteBackend):
 class DeduplicatesContent(SQLiteBackend):
     """Returns the id of a memory with the same content instead of storing it again."""
 
-    def store_memory(self, memory: Dict[str, Any]) -> str:
+    def store_memory(self, memory: dict[str, Any]) -> str:
         content = memory.get("content") if isinstance(memory, dict) else None
-        row = self._connection().execute("SELECT id FROM memories WHERE content = ?",
-                                         (content,)).fetchone()
+        row = (
+            self._connection()
+            .execute("SELECT id FROM memories WHERE content = ?", (content,))
+            .fetchone()
+        )
         return row[0] if row else super().store_memory(memory)
 
 
@@ -595,7 +616,7 @@ class ClosesOnlyForWrites(SQLiteBackend):
     def close(self) -> None:
         self.closed = True
 
-    def store_memory(self, memory: Dict[str, Any]) -> str:
+    def store_memory(self, memory: dict[str, Any]) -> str:
         if self.closed:
             raise RuntimeError("this backend is closed")
         return super().store_memory(memory)
@@ -610,18 +631,19 @@ class MigratesOnEveryOpen(SQLiteBackend):
         db = self._connection()
         for memory_id, document in db.execute("SELECT id, document FROM memories").fetchall():
             memory = json.loads(document)
-            memory["metadata"] = {key: value for key, value in memory["metadata"].items()
-                                  if value is not None}
-            db.execute("UPDATE memories SET document = ? WHERE id = ?",
-                       (json.dumps(memory), memory_id))
+            memory["metadata"] = {
+                key: value for key, value in memory["metadata"].items() if value is not None
+            }
+            db.execute(
+                "UPDATE memories SET document = ? WHERE id = ?", (json.dumps(memory), memory_id)
+            )
 
 
-
-def _words(text: str) -> List[str]:
+def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text.casefold())
 
 
-def _bm25(words: set, texts: Dict[str, List[str]]) -> Dict[str, float]:
+def _bm25(words: set, texts: dict[str, list[str]]) -> dict[str, float]:
     """Okapi BM25 (k1 = 1.2, b = 0.75) of each text holding one of `words` or more."""
     average = sum(map(len, texts.values())) / max(1, len(texts))
     holding = {word: sum(word in set(text) for text in texts.values()) for word in words}
@@ -632,9 +654,11 @@ def _bm25(words: set, texts: Dict[str, List[str]]) -> Dict[str, float]:
             continue
         scores[key] = math.fsum(
             math.log(1 + (len(texts) - holding[word] + 0.5) / (holding[word] + 0.5))
-            * text.count(word) * 2.2
+            * text.count(word)
+            * 2.2
             / (text.count(word) + 1.2 * (0.25 + 0.75 * len(text) / average))
-            for word in matched)
+            for word in matched
+        )
     return scores
 
 
@@ -650,13 +674,13 @@ class DocumentStore(StorageBackend):
     def __init__(self, path: str = "memories.json") -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._data: Optional[Dict[str, Any]] = self._load()
+        self._data: dict[str, Any] | None = self._load()
 
     @classmethod
     def conformance_factory(cls, directory: Path) -> DocumentStore:
         return cls(str(directory / "memories.json"))
 
-    def _load(self) -> Dict[str, Any]:
+    def _load(self) -> dict[str, Any]:
         if not self.path.exists():
             return {"memories": {}, "edges": []}
         return json.loads(self.path.read_text(encoding="utf-8"))
@@ -664,17 +688,17 @@ class DocumentStore(StorageBackend):
     def _save(self) -> None:
         self._write(self._open())
 
-    def _write(self, data: Dict[str, Any]) -> None:
+    def _write(self, data: dict[str, Any]) -> None:
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         os.replace(temporary, self.path)
 
-    def _open(self) -> Dict[str, Any]:
+    def _open(self) -> dict[str, Any]:
         if self._data is None:
             raise RuntimeError(f"DocumentStore({self.path}) is closed")
         return self._data
 
-    def store_memory(self, memory: Dict[str, Any]) -> str:
+    def store_memory(self, memory: dict[str, Any]) -> str:
         if not isinstance(memory, dict):
             raise TypeError(f"memory must be a dict, got {type(memory).__name__}")
         if not isinstance(memory.get("content"), str) or not memory["content"].strip():
@@ -690,26 +714,34 @@ class DocumentStore(StorageBackend):
             self._save()
         return memory_id
 
-    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         if not isinstance(query, str):
             raise TypeError(f"query must be a str, got {type(query).__name__}")
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
             raise ValueError(f"limit must be an int of 0 or more, got {limit!r}")
         with self._lock:
             memories = dict(self._open()["memories"])
-            scored = sorted(((score, memory_id) for memory_id, score
-                             in self._scores(query, memories).items()), reverse=True)
-        return [{**copy.deepcopy(memories[memory_id]), "id": memory_id, "score": score,
-                 "rank": rank} for rank, (score, memory_id) in enumerate(scored[:limit], 1)]
+            scored = sorted(
+                ((score, memory_id) for memory_id, score in self._scores(query, memories).items()),
+                reverse=True,
+            )
+        return [
+            {**copy.deepcopy(memories[memory_id]), "id": memory_id, "score": score, "rank": rank}
+            for rank, (score, memory_id) in enumerate(scored[:limit], 1)
+        ]
 
-    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
+    def _scores(self, query: str, memories: dict[str, Any]) -> dict[str, float]:
         """The score of each memory that matches `query` (higher is better): those holding
         every word of the query first, then by BM25."""
         words = set(_words(query))
-        bm25 = _bm25(words, {memory_id: _words(memory["content"])
-                             for memory_id, memory in memories.items()})
-        return {memory_id: float(words <= set(_words(memories[memory_id]["content"])))
-                + score / (1.0 + score) for memory_id, score in bm25.items()}
+        bm25 = _bm25(
+            words, {memory_id: _words(memory["content"]) for memory_id, memory in memories.items()}
+        )
+        return {
+            memory_id: float(words <= set(_words(memories[memory_id]["content"])))
+            + score / (1.0 + score)
+            for memory_id, score in bm25.items()
+        }
 
     def add_edge(self, from_id: str, to_id: str, edge_type: str) -> None:
         if not isinstance(edge_type, str) or not edge_type.strip():
@@ -733,21 +765,24 @@ class FTS5Ranked(SQLiteBackend):
     (a short memory holding one word may come before a long one holding them all)."""
 
     @staticmethod
-    def _ranked_rows(db: Any, words: List[str], limit: int) -> List[Any]:
+    def _ranked_rows(db: Any, words: list[str], limit: int) -> list[Any]:
         rows = db.execute(  # id and document as BLOBs, as SQLiteBackend reads them
             "SELECT CAST(m.id AS BLOB), CAST(m.document AS BLOB), bm25(memories_fts) "
             "FROM memories_fts JOIN memories m ON m.id = memories_fts.id "
             "WHERE memories_fts MATCH ? ORDER BY bm25(memories_fts) LIMIT ?",
-            (" OR ".join(words), limit)).fetchall()
+            (" OR ".join(words), limit),
+        ).fetchall()
         return [(memory_id, document, 0, rank) for memory_id, document, rank in rows]
 
 
 class PlainBM25(DocumentStore):
     """Correct: ranks by Okapi BM25 alone, its score."""
 
-    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
-        return _bm25(set(_words(query)), {memory_id: _words(memory["content"])
-                                          for memory_id, memory in memories.items()})
+    def _scores(self, query: str, memories: dict[str, Any]) -> dict[str, float]:
+        return _bm25(
+            set(_words(query)),
+            {memory_id: _words(memory["content"]) for memory_id, memory in memories.items()},
+        )
 
 
 def _trigrams(text: str) -> set:
@@ -756,7 +791,7 @@ def _trigrams(text: str) -> set:
     grams = set()
     for word in _words(text):
         padded = f"  {word} "
-        grams.update(padded[index:index + 3] for index in range(len(padded) - 2))
+        grams.update(padded[index : index + 3] for index in range(len(padded) - 2))
     return grams
 
 
@@ -766,9 +801,9 @@ class TrigramSimilarity(DocumentStore):
 
     def __init__(self, path: str = "memories.json") -> None:
         super().__init__(path)
-        self._grams: Dict[str, set] = {}
+        self._grams: dict[str, set] = {}
 
-    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
+    def _scores(self, query: str, memories: dict[str, Any]) -> dict[str, float]:
         words, wanted = set(_words(query)), _trigrams(query)
         scores = {}
         for memory_id, memory in memories.items():
@@ -786,20 +821,22 @@ class OwnVectors(DocumentStore):
     returns the nearest memories by cosine similarity, the score: unrelated ones too, at 0.0,
     as a nearest-neighbour search does."""
 
-    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
+    def _scores(self, query: str, memories: dict[str, Any]) -> dict[str, float]:
         wanted = _counts(query)
-        return {memory_id: _cosine(wanted, _counts(memory["content"]))
-                for memory_id, memory in memories.items()}
+        return {
+            memory_id: _cosine(wanted, _counts(memory["content"]))
+            for memory_id, memory in memories.items()
+        }
 
 
-def _counts(text: str) -> Dict[str, int]:
-    counts: Dict[str, int] = {}
+def _counts(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
     for word in _words(text):
         counts[word] = counts.get(word, 0) + 1
     return counts
 
 
-def _cosine(a: Dict[str, int], b: Dict[str, int]) -> float:
+def _cosine(a: dict[str, int], b: dict[str, int]) -> float:
     dot = sum(count * b.get(word, 0) for word, count in a.items())
     norms = math.sqrt(sum(x * x for x in a.values())) * math.sqrt(sum(x * x for x in b.values()))
     return dot / norms if norms else 0.0
@@ -809,19 +846,22 @@ class NewestFirst(DocumentStore):
     """Returns the memories holding a word of the query newest first, with no score: a list
     in the order of storing, not a ranking."""
 
-    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         order = {memory_id: index for index, memory_id in enumerate(self._open()["memories"])}
-        results = sorted(super().recall(query, 1_000_000), key=lambda r: order[r["id"]],
-                         reverse=True)
-        return [{key: value for key, value in result.items() if key != "score"}
-                for result in results[:limit]]
+        results = sorted(
+            super().recall(query, 1_000_000), key=lambda r: order[r["id"]], reverse=True
+        )
+        return [
+            {key: value for key, value in result.items() if key != "score"}
+            for result in results[:limit]
+        ]
 
 
 class StringifiesValues(SQLiteBackend):
     """Stores what JSON cannot hold as its str (json.dumps(default=str)): a datetime in the
     metadata comes back as a str, silently."""
 
-    def store_memory(self, memory: Dict[str, Any]) -> str:
+    def store_memory(self, memory: dict[str, Any]) -> str:
         if isinstance(memory, dict):
             memory = json.loads(json.dumps(memory, default=str))
         return super().store_memory(memory)
@@ -831,7 +871,7 @@ class CoercesRecallArguments(SQLiteBackend):
     """Makes do with what it is given: str(query), and a limit turned into an int of 0 or
     more."""
 
-    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         return super().recall(str(query), max(0, int(limit or 0)))
 
 
@@ -845,11 +885,16 @@ class AnyEdgeType(SQLiteBackend):
 class RawFullTextQuery(SQLiteBackend):
     """Passes the query to FTS5's MATCH as it is: quotes and operators are syntax there."""
 
-    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
-        rows = self._connection().execute(
-            "SELECT m.id, m.document FROM memories_fts JOIN memories m ON m.id = "
-            "memories_fts.id WHERE memories_fts MATCH ? ORDER BY rank LIMIT ?",
-            (query, limit)).fetchall()
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT m.id, m.document FROM memories_fts JOIN memories m ON m.id = "
+                "memories_fts.id WHERE memories_fts MATCH ? ORDER BY rank LIMIT ?",
+                (query, limit),
+            )
+            .fetchall()
+        )
         return [{**json.loads(document), "id": memory_id} for memory_id, document in rows]
 
 
@@ -868,7 +913,7 @@ class OneThreadConnection(SQLiteBackend):
 class HonoursCallerIds(DocumentStore):
     """Uses the memory's own 'id' key as its id when it has one."""
 
-    def store_memory(self, memory: Dict[str, Any]) -> str:
+    def store_memory(self, memory: dict[str, Any]) -> str:
         memory_id = super().store_memory(memory)
         wanted = memory.get("id") if isinstance(memory, dict) else None
         if isinstance(wanted, str):
@@ -895,9 +940,9 @@ class CachesQueries(DocumentStore):
 
     def __init__(self, path: str = "memories.json") -> None:
         super().__init__(path)
-        self._answers: Dict[Any, List[Dict[str, Any]]] = {}
+        self._answers: dict[Any, list[dict[str, Any]]] = {}
 
-    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         key = (query, limit)
         if key not in self._answers:
             self._answers[key] = super().recall(query, limit)
@@ -907,19 +952,30 @@ class CachesQueries(DocumentStore):
 class LimitsBeforeRanking(DocumentStore):
     """Takes the first `limit` matches in the order of storing, then ranks those."""
 
-    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
+    def _scores(self, query: str, memories: dict[str, Any]) -> dict[str, float]:
         return super()._scores(query, memories)
 
-    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         with self._lock:
             memories = self._open()["memories"]
             words = set(_words(query))
-            first = dict(list((memory_id, memory) for memory_id, memory in memories.items()
-                              if words & set(_words(memory["content"])))[:limit])
+            first = dict(
+                list(
+                    (memory_id, memory)
+                    for memory_id, memory in memories.items()
+                    if words & set(_words(memory["content"]))
+                )[:limit]
+            )
             scores = self._scores(query, first)
         ranked = sorted(first, key=lambda memory_id: scores.get(memory_id, 0.0), reverse=True)
-        return [{**copy.deepcopy(first[memory_id]), "id": memory_id,
-                 "score": scores.get(memory_id, 0.0)} for memory_id in ranked]
+        return [
+            {
+                **copy.deepcopy(first[memory_id]),
+                "id": memory_id,
+                "score": scores.get(memory_id, 0.0),
+            }
+            for memory_id in ranked
+        ]
 
 
 class CaseSensitiveSearch(DocumentStore):
@@ -929,10 +985,12 @@ class CaseSensitiveSearch(DocumentStore):
     def _fold(text: str) -> str:
         return text
 
-    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
+    def _scores(self, query: str, memories: dict[str, Any]) -> dict[str, float]:
         words = set(re.findall(r"\w+", self._fold(query)))
-        held = {memory_id: words & set(re.findall(r"\w+", self._fold(memory["content"])))
-                for memory_id, memory in memories.items()}
+        held = {
+            memory_id: words & set(re.findall(r"\w+", self._fold(memory["content"])))
+            for memory_id, memory in memories.items()
+        }
         return {memory_id: float(len(found)) for memory_id, found in held.items() if found}
 
 
@@ -947,16 +1005,20 @@ class LowersCase(CaseSensitiveSearch):
 class IndexesFirst64K(DocumentStore):
     """Searches only the first 65,536 characters of each memory (a prefix index)."""
 
-    def _scores(self, query: str, memories: Dict[str, Any]) -> Dict[str, float]:
-        return super()._scores(query, {memory_id: {**memory,
-                                                   "content": memory["content"][:65_536]}
-                                       for memory_id, memory in memories.items()})
+    def _scores(self, query: str, memories: dict[str, Any]) -> dict[str, float]:
+        return super()._scores(
+            query,
+            {
+                memory_id: {**memory, "content": memory["content"][:65_536]}
+                for memory_id, memory in memories.items()
+            },
+        )
 
 
 class RefusesQueriesWithoutWords(SQLiteBackend):
     """Refuses a query without words, as embed() refuses blank text."""
 
-    def recall(self, query: str, limit: int = 10) -> List[Dict[str, Any]]:
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         if isinstance(query, str) and not query.strip():
             raise ValueError("query cannot be empty")
         return super().recall(query, limit)
@@ -965,7 +1027,7 @@ class RefusesQueriesWithoutWords(SQLiteBackend):
 class StripsContent(SQLiteBackend):
     """Stores content stripped of the whitespace around it."""
 
-    def store_memory(self, memory: Dict[str, Any]) -> str:
+    def store_memory(self, memory: dict[str, Any]) -> str:
         if isinstance(memory, dict) and isinstance(memory.get("content"), str):
             memory = {**memory, "content": memory["content"].strip()}
         return super().store_memory(memory)
@@ -974,9 +1036,9 @@ class StripsContent(SQLiteBackend):
 class NestsDottedKeys(SQLiteBackend):
     """Turns the metadata key "a.b" into {"a": {"b": ...}}, as some document stores do."""
 
-    def store_memory(self, memory: Dict[str, Any]) -> str:
+    def store_memory(self, memory: dict[str, Any]) -> str:
         if isinstance(memory, dict) and isinstance(memory.get("metadata"), dict):
-            nested: Dict[str, Any] = {}
+            nested: dict[str, Any] = {}
             for key, value in memory["metadata"].items():
                 head, _, rest = key.partition(".")
                 if rest and isinstance(nested.setdefault(head, {}), dict):
@@ -1000,7 +1062,7 @@ class StoreNeedsBucket(DocumentStore):
 class TruncatesOnOpen(DocumentStore):
     """Opens its file with mode "w+" (meant: create it if missing), which empties it."""
 
-    def _load(self) -> Dict[str, Any]:
+    def _load(self) -> dict[str, Any]:
         with self.path.open("w+", encoding="utf-8") as stream:
             text = stream.read()
         return json.loads(text) if text else {"memories": {}, "edges": []}
@@ -1016,9 +1078,16 @@ class SavesOnlyItsOwnWrites(DocumentStore):
 
     def _save(self) -> None:
         data = self._open()
-        self._write({**data, "memories": {memory_id: memory for memory_id, memory
-                                          in data["memories"].items()
-                                          if memory_id not in self._loaded}})
+        self._write(
+            {
+                **data,
+                "memories": {
+                    memory_id: memory
+                    for memory_id, memory in data["memories"].items()
+                    if memory_id not in self._loaded
+                },
+            }
+        )
 
 
 class DeadlocksInAddEdge(SQLiteBackend):
@@ -1047,7 +1116,7 @@ class JSONLinesHandler(EventHandler):
     def conformance_factory(cls, directory: Path) -> JSONLinesHandler:
         return cls(path=str(directory / "events.jsonl"))
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         if event_type not in EVENT_TYPES:
             return
         with self.path.open("a", encoding="utf-8") as stream:
@@ -1065,22 +1134,25 @@ class BackgroundWriter(EventHandler):
         import queue
 
         self.path = Path(path)
-        self._queue: queue.Queue[Optional[str]] = queue.Queue()
-        self._worker: Optional[threading.Thread] = threading.Thread(target=self._drain,
-                                                                    daemon=True)
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._worker: threading.Thread | None = threading.Thread(target=self._drain, daemon=True)
         self._worker.start()
 
     @classmethod
     def conformance_factory(cls, directory: Path) -> BackgroundWriter:
         return cls(path=str(directory / "events.jsonl"))
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         from datetime import datetime
 
         when = datetime.fromisoformat(event_data["timestamp"])
         if event_type in EVENT_TYPES:
-            self._queue.put(json.dumps({"type": event_type, "at": when.timestamp(),
-                                        "data": event_data}, ensure_ascii=False))
+            self._queue.put(
+                json.dumps(
+                    {"type": event_type, "at": when.timestamp(), "data": event_data},
+                    ensure_ascii=False,
+                )
+            )
 
     def _drain(self) -> None:
         with self.path.open("a", encoding="utf-8") as stream:
@@ -1098,7 +1170,7 @@ class BackgroundWriter(EventHandler):
 class ReadsSessionIdAsText(JSONLinesHandler):
     """Upper-cases every payload's session_id: None, outside a session, breaks it."""
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         if "session_id" in event_data:
             event_data = {**event_data, "session": event_data["session_id"].upper()}
         super().handle(event_type, event_data)
@@ -1107,7 +1179,7 @@ class ReadsSessionIdAsText(JSONLinesHandler):
 class WritesAscii(JSONLinesHandler):
     """Writes its log as ASCII text: the first non-ASCII payload raises."""
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         if event_type in EVENT_TYPES:
             with self.path.open("a", encoding="ascii") as stream:
                 stream.write(json.dumps(event_data, ensure_ascii=False) + "\n")
@@ -1135,10 +1207,11 @@ class OneThreadDatabase(JSONLinesHandler):
         self._db = sqlite3.connect(str(self.path) + ".db")
         self._db.execute("CREATE TABLE IF NOT EXISTS events (type TEXT, data TEXT)")
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         if event_type in EVENT_TYPES:
-            self._db.execute("INSERT INTO events VALUES (?, ?)",
-                             (event_type, json.dumps(event_data)))
+            self._db.execute(
+                "INSERT INTO events VALUES (?, ?)", (event_type, json.dumps(event_data))
+            )
 
     def close(self) -> None:
         self._db.close()
@@ -1149,7 +1222,7 @@ class SlowAfterTheFirstCall(JSONLinesHandler):
 
     calls = 0
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         self.calls += 1
         if self.calls > 1:
             time.sleep(0.3)
@@ -1157,20 +1230,20 @@ class SlowAfterTheFirstCall(JSONLinesHandler):
 
 
 class MutatesEventData(JSONLinesHandler):
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         event_data["handled_at"] = 1.0
         super().handle(event_type, event_data)
 
 
 class RaisesOnUnknownEvent(JSONLinesHandler):
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         if event_type not in EVENT_TYPES:
             raise KeyError(event_type)
         super().handle(event_type, event_data)
 
 
 class RejectsBeliefUpdates(JSONLinesHandler):
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         if event_type == "belief.updated":
             raise ValueError("beliefs are not supported")
         super().handle(event_type, event_data)
@@ -1179,14 +1252,14 @@ class RejectsBeliefUpdates(JSONLinesHandler):
 class Chatty(JSONLinesHandler):
     """Correct, and prints: its output must not disturb the runner."""
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         print(f"handling {event_type}")
         print("{not json", file=sys.stderr)
         super().handle(event_type, event_data)
 
 
 class ReturnsSomething(JSONLinesHandler):
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         super().handle(event_type, event_data)
         return True  # type: ignore[return-value]
 
@@ -1194,14 +1267,14 @@ class ReturnsSomething(JSONLinesHandler):
 class SaysWhetherHandled(JSONLinesHandler):
     """Returns False for the event types it ignores ("not handled"), None for the others."""
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         if event_type not in EVENT_TYPES:
             return False  # type: ignore[return-value]
         super().handle(event_type, event_data)
 
 
 class Hangs(JSONLinesHandler):
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         if event_type == "session.started":
             time.sleep(60)
 
@@ -1210,7 +1283,7 @@ class HangsWithAHelper(JSONLinesHandler):
     """Starts a helper process, writes both pids to $OMI_TEST_PIDS, then hangs: stopping the
     check must take down the helper too."""
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         if event_type == "session.started":
             import subprocess
 
@@ -1222,7 +1295,7 @@ class HangsWithAHelper(JSONLinesHandler):
 
 
 class KillsTheInterpreter(JSONLinesHandler):
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         if event_type == "belief.updated":
             os._exit(7)
 
@@ -1240,7 +1313,7 @@ class HandlerNeedsUrl(JSONLinesHandler):
 class SlowToStart(JSONLinesHandler):
     """Returns, but takes 0.3 s on session.started: too slow for a 0.1 s call timeout."""
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         if event_type == "session.started":
             time.sleep(0.3)
         super().handle(event_type, event_data)

@@ -8,8 +8,8 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
 
 import pytest
 from filelock import FileLock
@@ -27,8 +27,8 @@ def write_distribution(
     site: Path,
     name: str,
     version: str = "0.1.0",
-    entry_points: Optional[Dict[str, Dict[str, str]]] = None,
-    files: Optional[Dict[str, str]] = None,
+    entry_points: dict[str, dict[str, str]] | None = None,
+    files: dict[str, str] | None = None,
 ) -> Path:
     """Write an installed distribution (`*.dist-info` plus its modules) into `site`.
 
@@ -57,12 +57,14 @@ def write_distribution(
 #: pip's own cache, where pip looks for it before the tests move XDG_CACHE_HOME (pip reads
 #: XDG_CACHE_HOME on Linux): the tests' pip installs reuse its downloads and built wheels.
 PIP_CACHE_DIR = os.environ.get("PIP_CACHE_DIR") or str(
-    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pip")
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pip"
+)
 
 
 @pytest.fixture(autouse=True)
-def private_cache(tmp_path_factory: pytest.TempPathFactory,
-                  monkeypatch: pytest.MonkeyPatch) -> Path:
+def private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Each test's own user cache directory (the plugin index lives there), never the
     developer's ~/.cache; pip keeps its cache."""
     cache = tmp_path_factory.mktemp("xdg-cache")
@@ -135,8 +137,9 @@ def build_once(shared_dir: Path) -> BuildOnce:
         built, failed = shared_dir / f"{name}.built", shared_dir / f"{name}.failed"
         with FileLock(str(shared_dir / f"{name}.lock"), timeout=BUILD_WAIT_SECONDS):
             if failed.exists():
-                pytest.fail(f"{name} (built once for the run) failed:\n{failed.read_text()}",
-                            pytrace=False)
+                pytest.fail(
+                    f"{name} (built once for the run) failed:\n{failed.read_text()}", pytrace=False
+                )
             if not built.exists():
                 shutil.rmtree(target, ignore_errors=True)
                 target.mkdir()
@@ -156,8 +159,12 @@ def omi_dist(build_once: BuildOnce) -> Path:
     """omi-openclaw's sdist and wheel as `python -m build` makes them, once for the run."""
 
     def build(out: Path) -> None:
-        completed = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out),
-                                    str(ROOT)], capture_output=True, text=True, timeout=600)
+        completed = subprocess.run(
+            [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
 
     return build_once("omi-dist", build)
@@ -165,12 +172,18 @@ def omi_dist(build_once: BuildOnce) -> Path:
 
 #: The longest files, longest first, as measured (README, "Development: the test suite"): each
 #: runs whole on one worker, so they start first and the short ones fill in around them.
-LONGEST_FILES = ("test_generated_workflows.py", "test_matrix.py", "test_generated_plugins.py",
-                 "test_workflows.py", "test_generated_ci_variable.py", "test_examples.py",
-                 "test_setup_venv.py")
+LONGEST_FILES = (
+    "test_generated_workflows.py",
+    "test_matrix.py",
+    "test_generated_plugins.py",
+    "test_workflows.py",
+    "test_generated_ci_variable.py",
+    "test_examples.py",
+    "test_setup_venv.py",
+)
 
 
-def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The longest files first, then the other files that hold a test marked `slow`, then the
     rest (each file's tests stay together and in order): pytest-xdist hands the files to its
     workers in this order (scripts/test.sh), so the long ones start at once."""
@@ -178,14 +191,16 @@ def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
 
     def rank(item: pytest.Item) -> tuple:
         name = item.path.name
-        return (LONGEST_FILES.index(name) if name in LONGEST_FILES else len(LONGEST_FILES),
-                item.path not in slow_files)
+        return (
+            LONGEST_FILES.index(name) if name in LONGEST_FILES else len(LONGEST_FILES),
+            item.path not in slow_files,
+        )
 
     items.sort(key=rank)
 
 
 @pytest.fixture(scope="session")
-def postgres_dsn() -> Optional[str]:
+def postgres_dsn() -> str | None:
     """OMI_TEST_POSTGRES_DSN (None when unset); under pytest-xdist, the same server with a
     database of this worker's own (`<database>_gw0`, made on first use), so that workers never
     meet in one database. A server that refuses CREATE DATABASE is used as it is: the tests
@@ -201,8 +216,7 @@ def postgres_dsn() -> Optional[str]:
     name = f"{conninfo_to_dict(dsn).get('dbname') or 'omi_test'}_{worker}"
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                (name,)).fetchone():
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     except psycopg.errors.InsufficientPrivilege:
         return dsn

@@ -20,13 +20,14 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+from typing import Any
 
-Answer = Tuple[int, Any]
+Answer = tuple[int, Any]
 
 
-def text_vector(text: str, dimension: int) -> List[float]:
+def text_vector(text: str, dimension: int) -> list[float]:
     """A deterministic unit vector for `text` (feature hashing of its words)."""
     vector = [0.0] * dimension
     for word in text.lower().split():
@@ -41,10 +42,10 @@ class FakeAPI:
 
     def __init__(self, dimension: int = 16) -> None:
         self.dimension = dimension
-        self.requests: List[Dict[str, Any]] = []
+        self.requests: list[dict[str, Any]] = []
         self.disconnects = 0
-        self.errors: List[str] = []
-        self.scripted: Deque[Callable[[], Tuple[int, Any, Dict[str, str], float]]] = deque()
+        self.errors: list[str] = []
+        self.scripted: deque[Callable[[], tuple[int, Any, dict[str, str], float]]] = deque()
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -59,8 +60,10 @@ class FakeAPI:
                     {"path": self.path, "headers": dict(self.headers), "body": body}
                 )
                 status, payload, extra, trickle = (
-                    api.scripted.popleft()() if api.scripted
-                    else (*api.route(self.path, self.headers, body), {}, 0.0))
+                    api.scripted.popleft()()
+                    if api.scripted
+                    else (*api.route(self.path, self.headers, body), {}, 0.0)
+                )
                 if isinstance(payload, Flood):
                     payload.send(self, status)
                     return
@@ -75,7 +78,7 @@ class FakeAPI:
                     self.wfile.write(data)
                 for index in range(len(data) if trickle else 0):
                     time.sleep(trickle)
-                    self.wfile.write(data[index:index + 1])
+                    self.wfile.write(data[index : index + 1])
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -89,12 +92,18 @@ class FakeAPI:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def then(self, status: int, payload: Any, delay: float = 0.0,
-             headers: Optional[Dict[str, str]] = None, trickle: float = 0.0) -> FakeAPI:
+    def then(
+        self,
+        status: int,
+        payload: Any,
+        delay: float = 0.0,
+        headers: dict[str, str] | None = None,
+        trickle: float = 0.0,
+    ) -> FakeAPI:
         """Queue one scripted answer, served (after `delay` seconds) before normal ones; with
         `trickle`, its body is sent one byte every `trickle` seconds."""
 
-        def answer() -> Tuple[int, Any, Dict[str, str], float]:
+        def answer() -> tuple[int, Any, dict[str, str], float]:
             time.sleep(delay)
             return status, payload, headers or {}, trickle
 
@@ -112,8 +121,9 @@ class FakeAPI:
         self.server.shutdown()
         self.server.server_close()  # joins the request threads, so `errors` is complete
         if self.errors and exc_type is None:
-            raise AssertionError(f"{type(self).__name__} failed while serving:\n"
-                                 + "\n".join(self.errors))
+            raise AssertionError(
+                f"{type(self).__name__} failed while serving:\n" + "\n".join(self.errors)
+            )
 
 
 class Flood:
@@ -128,9 +138,16 @@ class Flood:
     bytes, before the end its framing promised (a server that crashed mid-answer).
     """
 
-    def __init__(self, size: int, framing: str = "length", start: bytes = b"",
-                 piece: int = 64 * 1024, pause: float = 0.0, withhold: bool = False,
-                 cut: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        size: int,
+        framing: str = "length",
+        start: bytes = b"",
+        piece: int = 64 * 1024,
+        pause: float = 0.0,
+        withhold: bool = False,
+        cut: int | None = None,
+    ) -> None:
         assert framing in ("length", "chunked", "close") and len(start) <= size
         self.size, self.framing, self.start = size, framing, start
         self.piece, self.pause, self.withhold = piece, pause, withhold
@@ -157,9 +174,10 @@ class Flood:
             if not data:
                 data = filler[:left]
                 left -= len(data)
-            data = data[:self.cut - self.sent]
-            handler.wfile.write(b"%x\r\n%b\r\n" % (len(data), data)
-                                if self.framing == "chunked" else data)
+            data = data[: self.cut - self.sent]
+            handler.wfile.write(
+                b"%x\r\n%b\r\n" % (len(data), data) if self.framing == "chunked" else data
+            )
             self.sent += len(data)
             data = b""
             time.sleep(self.pause)
@@ -186,8 +204,12 @@ class _Server(ThreadingHTTPServer):
 class FakeNIM(FakeAPI):
     """NVIDIA NIM's POST /v1/embeddings with a Bearer key."""
 
-    def __init__(self, api_key: str = "nim-test-key", models: Tuple[str, ...] = (
-            "nvidia/nv-embedqa-e5-v5",), dimension: int = 16) -> None:
+    def __init__(
+        self,
+        api_key: str = "nim-test-key",
+        models: tuple[str, ...] = ("nvidia/nv-embedqa-e5-v5",),
+        dimension: int = 16,
+    ) -> None:
         super().__init__(dimension)
         self.api_key = api_key
         self.models = models
@@ -207,15 +229,19 @@ class FakeNIM(FakeAPI):
             {"object": "embedding", "index": index, "embedding": text_vector(text, self.dimension)}
             for index, text in enumerate(body["input"])
         ]
-        return 200, {"object": "list", "data": list(reversed(data)), "model": body["model"],
-                     "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+        return 200, {
+            "object": "list",
+            "data": list(reversed(data)),
+            "model": body["model"],
+            "usage": {"prompt_tokens": 1, "total_tokens": 1},
+        }
 
 
 class FakeOllama(FakeAPI):
     """Ollama's POST /api/embed."""
 
     def __init__(
-        self, models: Tuple[str, ...] = ("nomic-embed-text",), dimension: int = 16
+        self, models: tuple[str, ...] = ("nomic-embed-text",), dimension: int = 16
     ) -> None:
         super().__init__(dimension)
         self.models = models
@@ -226,10 +252,12 @@ class FakeOllama(FakeAPI):
         if not isinstance(body, dict) or "input" not in body:
             return 400, {"error": "missing input"}
         if body.get("model") not in self.models:
-            return 404, {"error": f"model \"{body.get('model')}\" not found, try pulling it first"}
+            return 404, {"error": f'model "{body.get("model")}" not found, try pulling it first'}
         texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
-        return 200, {"model": body["model"],
-                     "embeddings": [text_vector(text, self.dimension) for text in texts]}
+        return 200, {
+            "model": body["model"],
+            "embeddings": [text_vector(text, self.dimension) for text in texts],
+        }
 
 
 def closed_port_url() -> str:

@@ -24,11 +24,14 @@ AUTHOR = ["--author", "Ada Lovelace", "--email", "ada@example.org"]
 
 def run(argv: list, cwd: Path, timeout: float = 600) -> str:
     """Run a command in `cwd` (never this checkout, whose omi/ would shadow the wheel's)."""
-    completed = subprocess.run([str(part) for part in argv], cwd=cwd, capture_output=True,
-                               text=True, timeout=timeout)
+    completed = subprocess.run(
+        [str(part) for part in argv], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
     if completed.returncode != 0:
-        pytest.fail(f"{' '.join(map(str, argv))} exited {completed.returncode}:\n"
-                    f"{completed.stdout[-4000:]}\n{completed.stderr[-4000:]}")
+        pytest.fail(
+            f"{' '.join(map(str, argv))} exited {completed.returncode}:\n"
+            f"{completed.stdout[-4000:]}\n{completed.stderr[-4000:]}"
+        )
     return completed.stdout
 
 
@@ -50,8 +53,10 @@ def make_wheel_env(work: Path, omi_dist: Path) -> Environment:
     wheel = next(omi_dist.glob("omi_openclaw-*.whl"))
     venv.create(work / "venv", with_pip=True)
     env = Environment(work / "venv")
-    run([env.tool("python"), "-m", "pip", "install", "--quiet", wheel, "pytest", "build",
-         "twine"], cwd=work)
+    run(
+        [env.tool("python"), "-m", "pip", "install", "--quiet", wheel, "pytest", "build", "twine"],
+        cwd=work,
+    )
     env.wheel = wheel
     return env
 
@@ -60,11 +65,34 @@ def render_and_install(env: Environment, out: Path) -> Path:
     """All three types rendered into `out` with the environment's own `omi`, then installed
     into it together (editable, with their testing extras)."""
     for plugin_type, (name, _) in TYPES.items():
-        run([env.tool("omi"), "plugins", "new", plugin_type, name, "-o", out, "--no-input",
-             *AUTHOR], cwd=out)
-    run([env.tool("python"), "-m", "pip", "install", "--quiet",
-         *(f"-e{out / f'omi-{plugin_type}-{name}'}[testing]"
-           for plugin_type, (name, _) in TYPES.items())], cwd=out)
+        run(
+            [
+                env.tool("omi"),
+                "plugins",
+                "new",
+                plugin_type,
+                name,
+                "-o",
+                out,
+                "--no-input",
+                *AUTHOR,
+            ],
+            cwd=out,
+        )
+    run(
+        [
+            env.tool("python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            *(
+                f"-e{out / f'omi-{plugin_type}-{name}'}[testing]"
+                for plugin_type, (name, _) in TYPES.items()
+            ),
+        ],
+        cwd=out,
+    )
     return out
 
 

@@ -1,7 +1,7 @@
 """Source text of small plugin modules, installed as real distributions by the tests and by
 bench/bench_cli.py (bench/run.py puts this directory on sys.path, as pytest does)."""
 
-EMBEDDER = '''
+EMBEDDER = """
 from typing import List
 from omi.embeddings import EmbeddingProvider
 
@@ -23,9 +23,9 @@ class {cls}(EmbeddingProvider):
 
     def get_model_name(self) -> str:
         return "test-model"
-'''
+"""
 
-BACKEND = '''
+BACKEND = """
 from omi.storage import StorageBackend
 
 
@@ -47,9 +47,9 @@ class {cls}(StorageBackend):
 
     def close(self):
         return None
-'''
+"""
 
-HANDLER = '''
+HANDLER = """
 from omi.events import EventHandler
 
 
@@ -58,7 +58,7 @@ class {cls}(EventHandler):
 
     def handle(self, event_type, event_data):
         return None
-'''
+"""
 
 
 def embedder(cls: str = "MyCustomEmbedder", version: str = "1.0") -> str:

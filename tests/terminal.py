@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Optional
 
 import pytest
 
@@ -42,11 +41,13 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def on_a_terminal(args: list[str],
-                  typed: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+def on_a_terminal(
+    args: list[str], typed: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run `omi ARGS` on a pseudo-terminal; at a prompt naming a key of `typed`, type its
     value (once); at any other prompt press Enter."""
     pytest.importorskip("pty")
     script = TERMINAL.format(argv=[OMI, *args], typed=typed or {})
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )

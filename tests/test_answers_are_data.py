@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List
 
 import pytest
 from click.testing import CliRunner
@@ -40,7 +39,7 @@ def attack(tmp_path: Path) -> str:
     return f"{{{{ cycler.__init__.__globals__.os.system('touch {tmp_path / MARKER}') }}}}"
 
 
-def answers(tmp_path: Path) -> List[str]:
+def answers(tmp_path: Path) -> list[str]:
     return [attack(tmp_path), *LITERAL_ANSWERS]
 
 
@@ -67,8 +66,18 @@ def run(*args: str):
 @pytest.mark.parametrize("index", range(len(LITERAL_ANSWERS) + 1))
 def test_new_writes_options_and_set_values_literally(tmp_path: Path, index: int):
     text = answers(tmp_path)[index]
-    result = run("new", "embedding", "jj", "--no-input", "-o", str(tmp_path),
-                 "--description", text, "--set", f"author={text}")
+    result = run(
+        "new",
+        "embedding",
+        "jj",
+        "--no-input",
+        "-o",
+        str(tmp_path),
+        "--description",
+        text,
+        "--set",
+        f"author={text}",
+    )
     assert result.exit_code == 0, result.output
     project = tmp_path / "omi-embedding-jj"
     assert_literal(tmp_path, files_of(project), text, author=text)
@@ -80,8 +89,9 @@ def test_new_writes_options_and_set_values_literally(tmp_path: Path, index: int)
 
 def test_an_answer_typed_at_a_prompt_is_written_literally(tmp_path: Path):
     text = attack(tmp_path)
-    completed = on_a_terminal(["plugins", "new", "embedding", "jj", "-o", str(tmp_path)],
-                              {"description": text})
+    completed = on_a_terminal(
+        ["plugins", "new", "embedding", "jj", "-o", str(tmp_path)], {"description": text}
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     project = tmp_path / "omi-embedding-jj"
     assert_literal(tmp_path, files_of(project), text)
@@ -90,8 +100,7 @@ def test_an_answer_typed_at_a_prompt_is_written_literally(tmp_path: Path):
 
 
 def test_dry_run_renders_answers_literally_too(tmp_path: Path):
-    made = new_plugin("event", "audit", tmp_path, {"description": attack(tmp_path)},
-                      dry_run=True)
+    made = new_plugin("event", "audit", tmp_path, {"description": attack(tmp_path)}, dry_run=True)
     assert not (tmp_path / MARKER).exists() and not made.project_dir.exists()
 
 
@@ -114,7 +123,8 @@ def record_description(project: Path, description: str) -> None:
 
 @pytest.mark.parametrize("index", range(len(LITERAL_ANSWERS) + 1))
 def test_update_check_and_dry_run_never_run_an_answer_from_the_answers_file(
-        tmp_path: Path, project: Path, index: int):
+    tmp_path: Path, project: Path, index: int
+):
     text = answers(tmp_path)[index]
     record_description(project, text)
     check = run("update", str(project), "--check")
@@ -126,8 +136,7 @@ def test_update_check_and_dry_run_never_run_an_answer_from_the_answers_file(
     assert_literal(tmp_path, plan.base, text)
 
 
-def test_update_writes_an_answer_from_the_answers_file_literally(tmp_path: Path,
-                                                                 project: Path):
+def test_update_writes_an_answer_from_the_answers_file_literally(tmp_path: Path, project: Path):
     text = attack(tmp_path)
     record_description(project, text)
     result = run("update", str(project), "--allow-dirty")
@@ -145,8 +154,15 @@ def test_update_set_value_is_written_literally(tmp_path: Path, project: Path):
 
 def test_init_takes_pyproject_values_literally(tmp_path: Path, project: Path):
     text = attack(tmp_path)
-    result = run("update", str(project), "--allow-dirty", "--set", f"description={text}",
-                 "--set", f"author={text}")
+    result = run(
+        "update",
+        str(project),
+        "--allow-dirty",
+        "--set",
+        f"description={text}",
+        "--set",
+        f"author={text}",
+    )
     assert result.exit_code == 0, result.output
     for record in (ANSWERS_FILE, BASE_FILE):
         (project / record).unlink()
@@ -156,16 +172,20 @@ def test_init_takes_pyproject_values_literally(tmp_path: Path, project: Path):
     assert recorded["variables"]["description"] == recorded["variables"]["author"] == text
     assert_literal(tmp_path, base, text, author=text)
     managed = update.plan_update(project).managed  # --set re-renders no file of the author's
-    assert {path: base[path] for path in managed} == \
-        {path: content for path, content in read_tree(project).items() if path in managed}
+    assert {path: base[path] for path in managed} == {
+        path: content for path, content in read_tree(project).items() if path in managed
+    }
 
 
 # --- the renderer -------------------------------------------------------------------------
 
 
 def test_given_values_are_never_rendered_but_defaults_are():
-    variables = {"name": "x", "year": "{% now 'utc', '%Y' %}",
-                 "shout": "{{ cookiecutter.name|upper }}"}
+    variables = {
+        "name": "x",
+        "year": "{% now 'utc', '%Y' %}",
+        "shout": "{{ cookiecutter.name|upper }}",
+    }
     context = template_context(variables, {"name": "{{ six*seven }}"})
     assert context["name"] == "{{ six*seven }}"
     assert context["year"].isdigit() and context["shout"] == "{{ SIX*SEVEN }}"

@@ -44,8 +44,9 @@ def stored(db: Path) -> int:
 def omi_bytes(*args: bytes) -> subprocess.CompletedProcess:
     """The real console script with raw argv bytes, as a shell passes a Latin-1 file name or
     text in a non-UTF-8 terminal: Python decodes them with surrogateescape."""
-    return subprocess.run([OMI.encode(), *args], capture_output=True, env=os.environ.copy(),
-                          timeout=60)
+    return subprocess.run(
+        [OMI.encode(), *args], capture_output=True, env=os.environ.copy(), timeout=60
+    )
 
 
 def assert_usage_error(code: int, stderr: str, *fragments: str) -> None:
@@ -61,14 +62,22 @@ def omi(*args: str):
     return result
 
 
-@pytest.mark.parametrize("args, message", [
-    ([b"store", b"\xff\xfe"], "Invalid value for 'TEXT': not valid UTF-8 (byte 0xFF at "
-     "position 0); pass UTF-8 text"),
-    ([b"store", b"caf\xe9 au lait"], "not valid UTF-8 (byte 0xE9 at position 3)"),
-    ([b"store", b"ok", b"--meta", b"source=\xff"], "Invalid value for '--meta': not valid UTF-8"),
-    ([b"store", b"ok", b"--meta", b"\xff=x"], "Invalid value for '--meta': not valid UTF-8"),
-    ([b"recall", b"caf\xe9"], "Invalid value for 'QUERY': not valid UTF-8 (byte 0xE9"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            [b"store", b"\xff\xfe"],
+            "Invalid value for 'TEXT': not valid UTF-8 (byte 0xFF at position 0); pass UTF-8 text",
+        ),
+        ([b"store", b"caf\xe9 au lait"], "not valid UTF-8 (byte 0xE9 at position 3)"),
+        (
+            [b"store", b"ok", b"--meta", b"source=\xff"],
+            "Invalid value for '--meta': not valid UTF-8",
+        ),
+        ([b"store", b"ok", b"--meta", b"\xff=x"], "Invalid value for '--meta': not valid UTF-8"),
+        ([b"recall", b"caf\xe9"], "Invalid value for 'QUERY': not valid UTF-8 (byte 0xE9"),
+    ],
+)
 def test_undecodable_argv_bytes_are_refused_as_not_utf8(db, args, message):
     result = omi_bytes(*args)
     assert_usage_error(result.returncode, result.stderr.decode(), message)
@@ -76,13 +85,21 @@ def test_undecodable_argv_bytes_are_refused_as_not_utf8(db, args, message):
     assert stored(db) == 1
 
 
-@pytest.mark.parametrize("args, message", [
-    (["store", "red \x1b[31malert"], "Invalid value for 'TEXT': control character U+001B at "
-     "position 4; remove it (tabs and line breaks are fine); see 'omi store --help'"),
-    (["store", "ok", "--meta", "source=a\x07"], "Invalid value for '--meta': control character "
-     "U+0007 at position 8"),
-    (["recall", "x\x9b2J"], "Invalid value for 'QUERY': control character U+009B"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["store", "red \x1b[31malert"],
+            "Invalid value for 'TEXT': control character U+001B at "
+            "position 4; remove it (tabs and line breaks are fine); see 'omi store --help'",
+        ),
+        (
+            ["store", "ok", "--meta", "source=a\x07"],
+            "Invalid value for '--meta': control character U+0007 at position 8",
+        ),
+        (["recall", "x\x9b2J"], "Invalid value for 'QUERY': control character U+009B"),
+    ],
+)
 def test_control_characters_are_refused(db, args, message):
     result = omi(*args)
     assert_usage_error(result.exit_code, result.stderr, message)
@@ -95,24 +112,33 @@ def test_whitespace_in_text_is_fine(db):
     assert stored(db) == 2
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--meta", "a=1", "--meta", "a=2"], "Error: --meta gives 'a' twice; give each KEY once"),
-    (["--meta", "a=1", "--meta", " a =2"], "Error: --meta gives 'a' twice"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--meta", "a=1", "--meta", "a=2"], "Error: --meta gives 'a' twice; give each KEY once"),
+        (["--meta", "a=1", "--meta", " a =2"], "Error: --meta gives 'a' twice"),
+    ],
+)
 def test_store_metadata_keys_are_given_once_each(db, args, message):
     result = omi("store", "the text", *args)
     assert_usage_error(result.exit_code, result.stderr, message)
     assert stored(db) == 1
 
 
-@pytest.mark.parametrize("limit, message", [
-    ("99999999999999999999999", "Error: --limit 99999999999999999999999 is too large: one "
-     f"recall returns at most {MAX_RECALL_LIMIT} memories; give 1 to {MAX_RECALL_LIMIT}"),
-    (str(MAX_RECALL_LIMIT + 1), f"Error: --limit {MAX_RECALL_LIMIT + 1} is too large"),
-    ("0", "Invalid value for '--limit': 0 is not in the range x>=1; see 'omi recall --help'"),
-    ("-5", "Invalid value for '--limit': -5 is not in the range x>=1"),
-    ("nan", "Invalid value for '--limit'"),
-])
+@pytest.mark.parametrize(
+    "limit, message",
+    [
+        (
+            "99999999999999999999999",
+            "Error: --limit 99999999999999999999999 is too large: one "
+            f"recall returns at most {MAX_RECALL_LIMIT} memories; give 1 to {MAX_RECALL_LIMIT}",
+        ),
+        (str(MAX_RECALL_LIMIT + 1), f"Error: --limit {MAX_RECALL_LIMIT + 1} is too large"),
+        ("0", "Invalid value for '--limit': 0 is not in the range x>=1; see 'omi recall --help'"),
+        ("-5", "Invalid value for '--limit': -5 is not in the range x>=1"),
+        ("nan", "Invalid value for '--limit'"),
+    ],
+)
 def test_recall_limits_are_bounded(db, limit, message):
     result = omi("recall", "x", "--limit", limit)
     assert_usage_error(result.exit_code, result.stderr, message)
@@ -124,23 +150,31 @@ def test_the_largest_limit_is_accepted_and_documented(db):
     assert f"(1 to {MAX_RECALL_LIMIT})" in CliRunner().invoke(cli, ["recall", "--help"]).stdout
 
 
-@pytest.mark.parametrize("timeout, message", [
-    ("nan", "Invalid value for '--timeout': 'nan' is not a number of seconds; give e.g. 60"),
-    ("inf", "Invalid value for '--timeout': inf is not in the range 0<x<=86400"),
-    ("1e300", "is not in the range 0<x<=86400"),
-    ("-1", "-1.0 is not in the range 0<x<=86400"),
-    ("0", "0.0 is not in the range 0<x<=86400; see 'omi plugins check --help'"),
-])
+@pytest.mark.parametrize(
+    "timeout, message",
+    [
+        ("nan", "Invalid value for '--timeout': 'nan' is not a number of seconds; give e.g. 60"),
+        ("inf", "Invalid value for '--timeout': inf is not in the range 0<x<=86400"),
+        ("1e300", "is not in the range 0<x<=86400"),
+        ("-1", "-1.0 is not in the range 0<x<=86400"),
+        ("0", "0.0 is not in the range 0<x<=86400; see 'omi plugins check --help'"),
+    ],
+)
 def test_check_timeouts_are_finite_positive_and_bounded(timeout, message):
     result = omi("plugins", "check", "any", "--timeout", timeout)
     assert_usage_error(result.exit_code, result.stderr, message)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--option", "dsn=a", "--option", "dsn=b"], "Error: --option gives 'dsn' twice; give each "
-     "KEY once\n"),
-    (["-o", ""], "Error: -o is empty; give the report's file name, e.g. -o report.xml\n"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--option", "dsn=a", "--option", "dsn=b"],
+            "Error: --option gives 'dsn' twice; give each KEY once\n",
+        ),
+        (["-o", ""], "Error: -o is empty; give the report's file name, e.g. -o report.xml\n"),
+    ],
+)
 def test_check_options_given_twice_or_empty(args, message):
     result = omi("plugins", "check", "any", *args)
     assert_usage_error(result.exit_code, result.stderr)
@@ -148,35 +182,74 @@ def test_check_options_given_twice_or_empty(args, message):
 
 
 def test_a_template_answer_given_twice_creates_nothing(tmp_path):
-    result = omi("plugins", "new", "event", "twice", "--no-input", "-o", str(tmp_path),
-                 "--set", "version=1.0.0", "--set", "version=2.0.0")
+    result = omi(
+        "plugins",
+        "new",
+        "event",
+        "twice",
+        "--no-input",
+        "-o",
+        str(tmp_path),
+        "--set",
+        "version=1.0.0",
+        "--set",
+        "version=2.0.0",
+    )
     assert_usage_error(result.exit_code, result.stderr, "--set gives 'version' twice")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_an_undecodable_template_answer_creates_nothing(tmp_path):
-    result = omi_bytes(b"plugins", b"new", b"event", b"latin", b"--no-input", b"-o",
-                       bytes(tmp_path), b"--author", b"Jos\xe9")
-    assert_usage_error(result.returncode, result.stderr.decode(),
-                       "Invalid value for '--author': not valid UTF-8 (byte 0xE9 at position 3)")
+    result = omi_bytes(
+        b"plugins",
+        b"new",
+        b"event",
+        b"latin",
+        b"--no-input",
+        b"-o",
+        bytes(tmp_path),
+        b"--author",
+        b"Jos\xe9",
+    )
+    assert_usage_error(
+        result.returncode,
+        result.stderr.decode(),
+        "Invalid value for '--author': not valid UTF-8 (byte 0xE9 at position 3)",
+    )
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("args, message", [
-    (["store"], "Error: Missing argument 'TEXT'; see 'omi store --help'\n"),
-    (["--bogus"], "Error: No such option '--bogus'; see 'omi --help'\n"),
-    (["nosuch"], "Error: No such command 'nosuch'; see 'omi --help'\n"),
-    (["plugin", "list"], "Error: No such command 'plugin' (did you mean 'plugins'?); see "
-     "'omi --help'\n"),
-    (["plugins", "chek", "x"], "Error: No such command 'chek' (did you mean 'check'?); see "
-     "'omi plugins --help'\n"),
-    (["plugins", "cache", "clr"], "Error: No such command 'clr' (did you mean 'clear'?); see "
-     "'omi plugins cache --help'\n"),
-    (["recall", "x", "--format", "xml"], "Error: Invalid value for '--format': 'xml' is not one "
-     "of 'text', 'json'; see 'omi recall --help'\n"),
-    (["plugins", "update", "a-file"], "Error: Invalid value for '[PATH]': Directory 'a-file' is "
-     "a file; see 'omi plugins update --help'\n"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["store"], "Error: Missing argument 'TEXT'; see 'omi store --help'\n"),
+        (["--bogus"], "Error: No such option '--bogus'; see 'omi --help'\n"),
+        (["nosuch"], "Error: No such command 'nosuch'; see 'omi --help'\n"),
+        (
+            ["plugin", "list"],
+            "Error: No such command 'plugin' (did you mean 'plugins'?); see 'omi --help'\n",
+        ),
+        (
+            ["plugins", "chek", "x"],
+            "Error: No such command 'chek' (did you mean 'check'?); see 'omi plugins --help'\n",
+        ),
+        (
+            ["plugins", "cache", "clr"],
+            "Error: No such command 'clr' (did you mean 'clear'?); see "
+            "'omi plugins cache --help'\n",
+        ),
+        (
+            ["recall", "x", "--format", "xml"],
+            "Error: Invalid value for '--format': 'xml' is not one "
+            "of 'text', 'json'; see 'omi recall --help'\n",
+        ),
+        (
+            ["plugins", "update", "a-file"],
+            "Error: Invalid value for '[PATH]': Directory 'a-file' is "
+            "a file; see 'omi plugins update --help'\n",
+        ),
+    ],
+)
 def test_click_usage_errors_are_one_line_too(db, args, message):
     Path("a-file").write_text("")
     result = omi(*args)

@@ -52,17 +52,28 @@ def tamper(entry: Path, document: object) -> None:
     entry.write_text(json.dumps(data))
 
 
-def test_an_unchanged_file_is_read_from_the_cache_without_importing_yaml(tmp_path,
-                                                                          private_cache):
+def test_an_unchanged_file_is_read_from_the_cache_without_importing_yaml(tmp_path, private_cache):
     config = aged(tmp_path / "config.yaml", CONFIG.replace("/data", str(tmp_path)))
-    code = ("import json, sys; from omi.host import Memory; "
-            f"Memory.from_config({str(config)!r}).close(); "
-            "print(json.dumps(['yaml' in sys.modules, 'omi.configcache' in sys.modules]))")
+    code = (
+        "import json, sys; from omi.host import Memory; "
+        f"Memory.from_config({str(config)!r}).close(); "
+        "print(json.dumps(['yaml' in sys.modules, 'omi.configcache' in sys.modules]))"
+    )
     env = {**os.environ, "XDG_CACHE_HOME": str(private_cache.parent)}
     env.pop("OMI_NO_CACHE", None)
-    runs = [json.loads(subprocess.run([sys.executable, "-c", code], env=env, check=True,
-                                      capture_output=True, text=True, timeout=60).stdout)
-            for _ in range(2)]
+    runs = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", code],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            ).stdout
+        )
+        for _ in range(2)
+    ]
     assert runs == [[True, True], [False, True]]
     (entry,) = entries(private_cache)
     assert stat.S_IMODE(entry.stat().st_mode) == 0o600
@@ -101,8 +112,7 @@ def test_a_file_changed_too_recently_is_not_cached(tmp_path, private_cache):
 
 
 def test_variables_are_expanded_at_every_load_and_never_cached(tmp_path, private_cache):
-    config = aged(tmp_path / "config.yaml",
-                  "embedding:\n  provider: nim\n  api_key: ${NIM_KEY}\n")
+    config = aged(tmp_path / "config.yaml", "embedding:\n  provider: nim\n  api_key: ${NIM_KEY}\n")
     first = load_config(config, environ={"NIM_KEY": "sk-first-secret"})
     second = load_config(config, environ={"NIM_KEY": "sk-second-secret"})
     assert first.embedding.options == {"api_key": "sk-first-secret"}
@@ -119,20 +129,32 @@ def test_errors_read_the_same_from_the_cache(tmp_path, private_cache):
     assert len(entries(private_cache)) == 1
     with pytest.raises(ConfigError) as cached:
         load_config(config)
-    assert str(cached.value) == str(parsed.value) == (
-        f"{config}: unknown top-level key 'embeding' (did you mean 'embedding'?); valid keys: "
-        f"embedding, storage, events")
+    assert (
+        str(cached.value)
+        == str(parsed.value)
+        == (
+            f"{config}: unknown top-level key 'embeding' (did you mean 'embedding'?); valid keys: "
+            f"embedding, storage, events"
+        )
+    )
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("storage: [x\n", "not valid YAML"),
-    ("storage:\n  backend: sqlite\n  pad: " + "x" * MAX_CONFIG_BYTES + "\n",
-     "the file is larger than 256 KiB"),
-    ("storage: " + "[" * 40 + "]" * 40 + "\n", "nested more than 32 levels deep"),
-    ("a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
-     "more than 10,000 values"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("storage: [x\n", "not valid YAML"),
+        (
+            "storage:\n  backend: sqlite\n  pad: " + "x" * MAX_CONFIG_BYTES + "\n",
+            "the file is larger than 256 KiB",
+        ),
+        ("storage: " + "[" * 40 + "]" * 40 + "\n", "nested more than 32 levels deep"),
+        (
+            "a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+            "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
+            "more than 10,000 values",
+        ),
+    ],
+)
 def test_a_file_that_does_not_parse_is_never_cached(tmp_path, private_cache, text, problem):
     config = aged(tmp_path / "config.yaml", text)
     first = str(pytest.raises(ConfigError, load_config, config).value)
@@ -141,11 +163,14 @@ def test_a_file_that_does_not_parse_is_never_cached(tmp_path, private_cache, tex
     assert entries(private_cache) == []
 
 
-@pytest.mark.parametrize("text", [
-    "storage:\n  backend: sqlite\n  since: 2024-01-01\n",  # a date
-    "storage:\n  backend: sqlite\n  codes:\n    1: one\n",  # a key that is not a string
-    "storage:\n  backend: sqlite\n  blob: !!binary aGVsbG8=\n",  # bytes
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "storage:\n  backend: sqlite\n  since: 2024-01-01\n",  # a date
+        "storage:\n  backend: sqlite\n  codes:\n    1: one\n",  # a key that is not a string
+        "storage:\n  backend: sqlite\n  blob: !!binary aGVsbG8=\n",  # bytes
+    ],
+)
 def test_values_json_cannot_carry_are_parsed_every_time(tmp_path, private_cache, text):
     config = aged(tmp_path / "config.yaml", text)
     options = load_config(config).storage.options
@@ -153,22 +178,31 @@ def test_values_json_cannot_carry_are_parsed_every_time(tmp_path, private_cache,
     assert entries(private_cache) == []
 
 
-@pytest.mark.parametrize("big, copies", [
-    ("x" * (200 * 1024), 6),
-    ("\U0001F600" * 60_000, 1),  # 240 KB of UTF-8, but 12 bytes each once escaped in JSON
-])
+@pytest.mark.parametrize(
+    "big, copies",
+    [
+        ("x" * (200 * 1024), 6),
+        ("\U0001f600" * 60_000, 1),  # 240 KB of UTF-8, but 12 bytes each once escaped in JSON
+    ],
+)
 def test_a_tree_too_large_for_its_entry_is_not_cached(tmp_path, private_cache, big, copies):
-    text = (f"storage:\n  backend: sqlite\n  a: &big {big}\n"
-            f"  b: [{', '.join(['*big'] * copies)}]\n")
+    text = f"storage:\n  backend: sqlite\n  a: &big {big}\n  b: [{', '.join(['*big'] * copies)}]\n"
     config = aged(tmp_path / "config.yaml", text)
     assert load_config(config).storage.options["b"] == [big] * copies
     assert entries(private_cache) == []
 
 
-@pytest.mark.parametrize("damage", [
-    b"", b"{not json", b'{"format": 1}', b"[1, 2]", b"null",
-    b"x" * (configcache.MAX_ENTRY_BYTES + 1),
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"",
+        b"{not json",
+        b'{"format": 1}',
+        b"[1, 2]",
+        b"null",
+        b"x" * (configcache.MAX_ENTRY_BYTES + 1),
+    ],
+)
 def test_a_damaged_entry_means_parsing_never_an_error(config, private_cache, damage):
     load_config(config)
     (entry,) = entries(private_cache)
@@ -181,8 +215,9 @@ def test_an_entry_of_another_file_or_format_is_not_used(config, private_cache):
     (entry,) = entries(private_cache)
     data = json.loads(entry.read_text())
     for key, value in (("path", "/elsewhere.yaml"), ("format", 99)):
-        entry.write_text(json.dumps({**data, key: value,
-                                     "document": {"storage": {"backend": "wrong"}}}))
+        entry.write_text(
+            json.dumps({**data, key: value, "document": {"storage": {"backend": "wrong"}}})
+        )
         assert load_config(config).storage.name == "sqlite"
 
 
@@ -196,8 +231,9 @@ def test_an_entry_others_may_write_is_not_read(config, private_cache):
 
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="Windows: os.stat has no owner or modes")
 @pytest.mark.parametrize("how", ["directory open to others", "a symlink to a private file"])
-def test_an_entry_in_an_open_directory_or_behind_a_symlink_is_not_read(config, private_cache,
-                                                                       tmp_path, how):
+def test_an_entry_in_an_open_directory_or_behind_a_symlink_is_not_read(
+    config, private_cache, tmp_path, how
+):
     load_config(config)
     (entry,) = entries(private_cache)
     tamper(entry, {"storage": {"backend": "planted"}})
@@ -261,16 +297,17 @@ def test_stale_entries_are_pruned_when_a_new_one_is_written(config, private_cach
 
 def test_cache_show_lists_each_kept_config_never_its_contents(tmp_path, private_cache):
     secret = "sk-live-0123456789abcdef"
-    config = aged(tmp_path / "config.yaml", f"embedding:\n  provider: nim\n  api_key: {secret}\n"
-                                            "storage:\n  backend: sqlite\n")
+    config = aged(
+        tmp_path / "config.yaml",
+        f"embedding:\n  provider: nim\n  api_key: {secret}\nstorage:\n  backend: sqlite\n",
+    )
     load_config(config)
     runner = CliRunner()
     shown = runner.invoke(cli, ["plugins", "cache", "show"])
     assert shown.exit_code == 0, shown.output
     assert f"parsed config files: 1\n  {config} (" in shown.output
     assert shown.output.rstrip().endswith("current)")
-    report = json.loads(runner.invoke(cli, ["plugins", "cache", "show", "--format",
-                                            "json"]).output)
+    report = json.loads(runner.invoke(cli, ["plugins", "cache", "show", "--format", "json"]).output)
     (entry,) = report["configs"]
     assert (entry["config"], entry["status"]) == (str(config), "current")
     assert entry["age_seconds"] >= 0 and entry["file"] == str(entries(private_cache)[0])

@@ -26,9 +26,18 @@ def statuses(report) -> dict:
     return {outcome.name: outcome.status for outcome in report.outcomes}
 
 
-@pytest.mark.parametrize("name", ["HashEmbedder", "JSONLinesHandler", "OneDimensional",
-                                  "AngularSimilarity", "DocumentStore", "BackgroundWriter",
-                                  "CaseSensitive"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "HashEmbedder",
+        "JSONLinesHandler",
+        "OneDimensional",
+        "AngularSimilarity",
+        "DocumentStore",
+        "BackgroundWriter",
+        "CaseSensitive",
+    ],
+)
 def test_correct_plugins_pass_every_applicable_check(name, child_process):
     report = run(name)
     assert report.exit_code(strict=True) == 0, [(o.name, o.message) for o in report.outcomes]
@@ -46,12 +55,13 @@ OTHER_RANKINGS = ["FTS5Ranked", "PlainBM25", "TrigramSimilarity", "OwnVectors"]
 @pytest.mark.parametrize("name", OTHER_RANKINGS)
 def test_backends_with_other_sound_rankings_pass(name):
     report = run(name)
-    assert report.exit_code() == 0, [(o.name, o.message) for o in report.outcomes
-                                      if o.status == "failed"]
+    assert report.exit_code() == 0, [
+        (o.name, o.message) for o in report.outcomes if o.status == "failed"
+    ]
     assert {o.name for o in report.outcomes if o.status == "advisory"} <= {
-        "recall_ranks_all_words_above_some"}
-    assert report.exit_code(strict=True) == (1 if "advisory" in statuses(report).values()
-                                             else 0)
+        "recall_ranks_all_words_above_some"
+    }
+    assert report.exit_code(strict=True) == (1 if "advisory" in statuses(report).values() else 0)
 
 
 def test_the_builtin_sqlite_backend_passes_everything_including_persistent():
@@ -148,19 +158,56 @@ BROKEN = [
 #: Broken plugins whose one fault no other check may report: a failure elsewhere would be a
 #: check that fails for a reason not its own.
 FAIL_NOTHING_ELSE = {
-    "BatchDisagrees", "AcceptsEmptyText", "MutatesTexts", "LaxSimilarity", "ClaimsSemantic",
-    "EmptyBatchIsNone", "AsciiOnly", "NoModelName", "MutatesMemory",
-    "StartsWithAWelcomeMemory", "ClosingTwiceFails", "UsableAfterClose",
-    "MutatesEventData", "ReturnsSomething", "SaltedHash", "DedupesBatch",
-    "DotProductSimilarity", "ShuffledResults", "ScoresAreDistances",
-    "NormalisesUnicode", "CutsContentAt64K", "DeduplicatesContent", "ClosesOnlyForWrites",
-    "MigratesOnEveryOpen", "SaysWhetherHandled", "FTS5Ranked", "CachesLists", "CoercesText",
-    "NormalisingBatchCache", "ClosesItsClientTwice", "RingCache",
-    "SharesScratchBetweenThreads", "StringifiesValues", "AnyEdgeType", "OneThreadConnection",
-    "HonoursCallerIds", "CaseSensitiveSearch", "LowersCase", "RefusesQueriesWithoutWords",
-    "IgnoresUnknownOptions", "StoreIgnoresUnknownOptions", "HandlerIgnoresUnknownOptions",
-    "IndexesFirst64K", "StripsContent", "NestsDottedKeys", "ReadsSessionIdAsText", "WritesAscii",
-    "ClosesItsFileTwice", "OneThreadDatabase", "KeepsOnlyContentAndMetadata",
+    "BatchDisagrees",
+    "AcceptsEmptyText",
+    "MutatesTexts",
+    "LaxSimilarity",
+    "ClaimsSemantic",
+    "EmptyBatchIsNone",
+    "AsciiOnly",
+    "NoModelName",
+    "MutatesMemory",
+    "StartsWithAWelcomeMemory",
+    "ClosingTwiceFails",
+    "UsableAfterClose",
+    "MutatesEventData",
+    "ReturnsSomething",
+    "SaltedHash",
+    "DedupesBatch",
+    "DotProductSimilarity",
+    "ShuffledResults",
+    "ScoresAreDistances",
+    "NormalisesUnicode",
+    "CutsContentAt64K",
+    "DeduplicatesContent",
+    "ClosesOnlyForWrites",
+    "MigratesOnEveryOpen",
+    "SaysWhetherHandled",
+    "FTS5Ranked",
+    "CachesLists",
+    "CoercesText",
+    "NormalisingBatchCache",
+    "ClosesItsClientTwice",
+    "RingCache",
+    "SharesScratchBetweenThreads",
+    "StringifiesValues",
+    "AnyEdgeType",
+    "OneThreadConnection",
+    "HonoursCallerIds",
+    "CaseSensitiveSearch",
+    "LowersCase",
+    "RefusesQueriesWithoutWords",
+    "IgnoresUnknownOptions",
+    "StoreIgnoresUnknownOptions",
+    "HandlerIgnoresUnknownOptions",
+    "IndexesFirst64K",
+    "StripsContent",
+    "NestsDottedKeys",
+    "ReadsSessionIdAsText",
+    "WritesAscii",
+    "ClosesItsFileTwice",
+    "OneThreadDatabase",
+    "KeepsOnlyContentAndMetadata",
 }
 
 
@@ -194,11 +241,13 @@ def test_declared_sharing_and_printing_plugins_pass(name, child_process):
             "new_instance_starts_empty": "does not apply: the plugin declares 'shared'",
             "instances_are_isolated": "does not apply: the plugin declares 'shared'",
             "add_edge_rejects_ids_of_another_instance": "does not apply: the plugin declares "
-                                                        "'shared'"}
+            "'shared'",
+        }
 
 
-@pytest.mark.parametrize("name, options, got, fix", plugins.BUILD_FAILURES,
-                         ids=plugins.BUILD_FAILURE_IDS)
+@pytest.mark.parametrize(
+    "name, options, got, fix", plugins.BUILD_FAILURES, ids=plugins.BUILD_FAILURE_IDS
+)
 def test_a_plugin_that_cannot_be_built_gets_the_fix_that_applies(name, options, got, fix):
     """A conformance_factory that raised, constructor arguments not given (named), or else
     the generic fix; never an option's value, which may be a secret."""
@@ -220,8 +269,9 @@ def test_every_check_of_a_plugin_that_cannot_be_built_says_so_directly(name):
     failed = [o for o in report.outcomes if o.status == "failed"]
     assert failed and len(failed) == len([o for o in report.outcomes if o.status != "skipped"])
     for outcome in failed:
-        assert outcome.message.startswith("expected a test instance of the plugin; got "
-                                          "TypeError: "), (outcome.name, outcome.message)
+        assert outcome.message.startswith(
+            "expected a test instance of the plugin; got TypeError: "
+        ), (outcome.name, outcome.message)
         assert "CheckFailure" not in outcome.message
 
 
@@ -233,18 +283,30 @@ def test_every_check_dates_from_a_release_that_shipped_the_suite():
         assert Version(FIRST_SUITE_VERSION) <= Version(item.since) <= Version(SUITE_VERSION)
 
 
-@pytest.mark.parametrize("attribute, value, message", [
-    ("conformance_capabilities", {"persistant"}, "unknown 'persistant'; known: deterministic"),
-    ("conformance_known_failures", {"recall_honours_limit": "x"},
-     "names 'recall_honours_limit', which is a storage check, not an embedding one; see omi "
-     "plugins check --list-checks embedding"),
-    ("conformance_known_failures", {"batch_matches_singel": "x"},
-     r"names 'batch_matches_singel', which is not an embedding check \(did you mean "
-     r"'batch_matches_single'\?\)"),
-    ("conformance_known_failures", {"zzz": "x"},
-     "names 'zzz', which is not an embedding check; see omi plugins check --list-checks"),
-    ("conformance_known_failures", {"batch_matches_single": " "}, "needs a reason"),
-])
+@pytest.mark.parametrize(
+    "attribute, value, message",
+    [
+        ("conformance_capabilities", {"persistant"}, "unknown 'persistant'; known: deterministic"),
+        (
+            "conformance_known_failures",
+            {"recall_honours_limit": "x"},
+            "names 'recall_honours_limit', which is a storage check, not an embedding one; see omi "
+            "plugins check --list-checks embedding",
+        ),
+        (
+            "conformance_known_failures",
+            {"batch_matches_singel": "x"},
+            r"names 'batch_matches_singel', which is not an embedding check \(did you mean "
+            r"'batch_matches_single'\?\)",
+        ),
+        (
+            "conformance_known_failures",
+            {"zzz": "x"},
+            "names 'zzz', which is not an embedding check; see omi plugins check --list-checks",
+        ),
+        ("conformance_known_failures", {"batch_matches_single": " "}, "needs a reason"),
+    ],
+)
 def test_malformed_declarations_are_refused(attribute, value, message):
     bad = type("Bad", (plugins.HashEmbedder,), {attribute: value})
     with pytest.raises(ValueError, match=message):
@@ -252,14 +314,18 @@ def test_malformed_declarations_are_refused(attribute, value, message):
 
 
 def test_an_exception_from_the_plugin_says_where_it_was_raised():
-    outcome = next(o for o in run("RejectsBeliefUpdates").outcomes
-                   if o.name == "handles_every_event_type")
+    outcome = next(
+        o for o in run("RejectsBeliefUpdates").outcomes if o.name == "handles_every_event_type"
+    )
     assert outcome.message.startswith(
         "expected handle('belief.updated', ...) to accept the payload (in a session); got "
-        "ValueError: beliefs are not supported (raised at conformance_plugins.py:")
+        "ValueError: beliefs are not supported (raised at conformance_plugins.py:"
+    )
     assert "in handle); the payload was {'belief': 'user likes tea'" in outcome.message
-    assert outcome.message.endswith("; fix: accept every documented payload: keys may hold None, "
-                                    "non-ASCII text and nested lists and dicts")
+    assert outcome.message.endswith(
+        "; fix: accept every documented payload: keys may hold None, "
+        "non-ASCII text and nested lists and dicts"
+    )
 
 
 def test_failure_messages_say_expected_got_and_fix():
@@ -294,8 +360,11 @@ def test_a_plugin_that_kills_the_interpreter_fails_only_the_checks_it_dies_in(ch
     """It dies on belief.updated, which every check sends but three."""
     report = run("KillsTheInterpreter")
     for outcome in report.outcomes:
-        if outcome.name in ("unknown_event_types_are_ignored", "handler_close_is_idempotent",
-                            "handler_refuses_unknown_options"):
+        if outcome.name in (
+            "unknown_event_types_are_ignored",
+            "handler_close_is_idempotent",
+            "handler_refuses_unknown_options",
+        ):
             assert outcome.status == "passed"
         else:
             assert outcome.status == "failed"
@@ -304,8 +373,9 @@ def test_a_plugin_that_kills_the_interpreter_fails_only_the_checks_it_dies_in(ch
 
 def test_a_check_process_that_dies_of_memory_names_the_memory_limit(child_process):
     limited = run("DiesOfMemory", pattern="batch_matches_single", memory_limit=300 * 2**20)
-    assert limited.outcomes[0].message == ("the plugin exceeded the memory limit of 300 MiB "
-                                           "(--memory-limit)")
+    assert limited.outcomes[0].message == (
+        "the plugin exceeded the memory limit of 300 MiB (--memory-limit)"
+    )
     unlimited = run("DiesOfMemory", pattern="batch_matches_single", memory_limit=None)
     assert unlimited.outcomes[0].message.startswith("the interpreter died (exit code 1)")
 
@@ -346,10 +416,14 @@ def test_capability_checks_are_skipped_with_the_reason_when_not_declared():
 
 def test_pattern_selects_checks_by_substring_or_glob():
     assert [o.name for o in run("HashEmbedder", pattern="batch_of").outcomes] == [
-        "batch_of_nothing_is_empty"]
+        "batch_of_nothing_is_empty"
+    ]
     assert {o.name for o in run("HashEmbedder", pattern="similarity_*").outcomes} == {
-        "similarity_is_symmetric_and_bounded", "similarity_handles_any_vectors",
-        "similarity_rejects_mismatched_lengths", "similarity_tracks_meaning"}
+        "similarity_is_symmetric_and_bounded",
+        "similarity_handles_any_vectors",
+        "similarity_rejects_mismatched_lengths",
+        "similarity_tracks_meaning",
+    }
 
 
 def test_the_random_sequence_is_reproducible_by_seed():
@@ -404,8 +478,7 @@ def test_forked_children_are_the_default_on_linux_and_spawn_can_be_chosen(monkey
     from omi.conformance import runner
 
     monkeypatch.delenv("OMI_CHECK_PROCESS", raising=False)
-    assert runner.forks() is (sys.platform.startswith("linux")
-                               and threading.active_count() == 1)
+    assert runner.forks() is (sys.platform.startswith("linux") and threading.active_count() == 1)
     monkeypatch.setenv("OMI_CHECK_PROCESS", "spawn")
     assert runner.forks() is False
     monkeypatch.setenv("OMI_CHECK_PROCESS", "vfork")
@@ -425,8 +498,10 @@ def test_the_sample_events_have_the_shape_the_host_emits(tmp_path):
         seen: dict = {}
 
         def handle(self, event_type, event_data):
-            shape = {key: sorted(value[0]) if key == "results" else type(value).__name__
-                     for key, value in event_data.items()}
+            shape = {
+                key: sorted(value[0]) if key == "results" else type(value).__name__
+                for key, value in event_data.items()
+            }
             self.seen.setdefault(event_type, shape)
 
     keys = Keys()
@@ -447,8 +522,7 @@ def test_the_sample_events_have_the_shape_the_host_emits(tmp_path):
             assert sorted(sample["results"][0]) == shape["results"]
 
 
-def test_a_check_killed_for_hanging_leaves_no_scratch_files(child_process, tmp_path,
-                                                             monkeypatch):
+def test_a_check_killed_for_hanging_leaves_no_scratch_files(child_process, tmp_path, monkeypatch):
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
@@ -459,14 +533,17 @@ def test_a_check_killed_for_hanging_leaves_no_scratch_files(child_process, tmp_p
 
 
 def test_a_conformance_factory_taking_only_keyword_options_gets_no_directory():
-    target = Target(plugins.FactoryTakesOnlyOptions, "conformance_plugins:FactoryTakesOnlyOptions",
-                    "f", {"path": "{workdir}/events.jsonl"})
+    target = Target(
+        plugins.FactoryTakesOnlyOptions,
+        "conformance_plugins:FactoryTakesOnlyOptions",
+        "f",
+        {"path": "{workdir}/events.jsonl"},
+    )
     report = run_suite(target, timeout=20.0)
     assert report.exit_code() == 0, [(o.name, o.message) for o in report.outcomes]
 
 
-def test_the_decorator_only_marks_and_the_registry_refuses_two_checks_of_one_name(
-        monkeypatch):
+def test_the_decorator_only_marks_and_the_registry_refuses_two_checks_of_one_name(monkeypatch):
     """pluggy's way: `check` marks a function; `collect` finds the marked functions of the
     modules it is given and refuses a name taken twice."""
     import types
@@ -481,8 +558,9 @@ def test_the_decorator_only_marks_and_the_registry_refuses_two_checks_of_one_nam
         return None
 
     handle_returns_none.__module__ = "twin_checks"
-    marked = check("event", "a twin", why="-", fix="-",
-                   rules=("handle.returns_none",))(handle_returns_none)
+    marked = check("event", "a twin", why="-", fix="-", rules=("handle.returns_none",))(
+        handle_returns_none
+    )
     assert marked is handle_returns_none and getattr(marked, MARK).name == "handle_returns_none"
     assert [c.name for c in all_checks()] == before  # marking registered nothing
     twin = types.ModuleType("twin_checks")
@@ -494,63 +572,163 @@ def test_the_decorator_only_marks_and_the_registry_refuses_two_checks_of_one_nam
     assert REGISTRY["handle_returns_none"].function is events.handle_returns_none
 
 
-@pytest.mark.parametrize("name, check, parts", [
-    ("TruncatesOnOpen", "data_survives_reopen",
-     ["got everything stored before is gone: opening truncated the stored data (the files at "
-      "the location shrank from", "fix: open existing data as it is"]),
-    ("TruncatesOnOpen", "random_operations_match_a_model",
-     ["; since the reopen at step", "opening truncated the stored data", "fix: open existing",
-      "; the smallest failing sequence found (3 of 60 steps, seed 0): store, reopen, edge;"]),
-    ("ForgetfulButClaimsPersistent", "random_operations_match_a_model",
-     ["everything stored before close() is gone after reopening", "or drop 'persistent'"]),
-    ("SavesOnlyItsOwnWrites", "data_survives_reopen",
-     ["expected every memory stored before reopen 2 still there; got the memories of earlier "
-      "sessions are gone, the last session's are there (session 1: ",
-      "fix: keep the data loaded when opening"]),
-    ("MigratesOnEveryOpen", "data_survives_reopen",
-     ["expected the memories of session 1 as they were before reopen 1; got ",
-      ": metadata['note'] is missing; fix: leave stored data as written when opening"]),
-    ("CutsContentAt64K", "content_and_metadata_come_back_exactly",
-     ["got content is cut off: 65,535 of 1,076,5", "characters came back, ending ...",
-      "; the rest, from character 65,535, begins ...",
-      "fix: store content without a length limit"]),
-    ("NormalisesUnicode", "content_and_metadata_come_back_exactly",
-     ["got content differs from character ", "cafe\\u0301", "caf\\xe9",
-      "fix: store content exactly as given"]),
-    ("DedupesBatch", "batch_matches_single",
-     ["expected 7 vectors for 7 texts with duplicates, batch_size=3; got 5 (one per distinct "
-      "text: the duplicates were merged); fix: return one vector per input text, duplicates "
-      "included"]),
-    ("DotProductSimilarity", "similarity_handles_any_vectors",
-     ["expected a float in [-1, 1] for a long vector with itself; got ",
-      ", their dot product; fix: divide the dot product by both norms"]),
-    ("SaltedHash", "embed_is_deterministic",
-     ["in a fresh interpreter (PYTHONHASHSEED=", "to equal the vector here; got element ",
-      "not hash(), which Python salts per process"]),
-    ("ReversedRanking", "recall_ranks_better_matches_first",
-     ["the memory whose content is the query itself came after a weaker match of similar "
-      "length", "got results holding 1, 1, 2, 3, 3 of the query's 3 words, in that order; fix: "
-      "sort best first"]),
-    ("ShuffledResults", "recall_ranks_better_matches_first",
-     ["fix: rank by relevance: memories holding more of the query's words first"]),
-    ("NewestFirst", "recall_ranks_better_matches_first",
-     ["got results holding 1, 3, 2, 3, 1 of the query's 3 words", "not by the time of storing"]),
-    ("ScoresAreDistances", "recall_ranks_better_matches_first",
-     ["expected scores that never increase down the list", "negate a distance or bm25()"]),
-    ("KeepsOnlyContentAndMetadata", "content_and_metadata_come_back_exactly",
-     ["expected the key 'session_id' of the stored memory in the recalled dict; got only the "
-      "keys ['content', 'id', 'metadata', 'score']", "fix: store every key of the memory"]),
-    ("DecimalScores", "recall_ranks_better_matches_first",
-     ["expected score, when present, a Python float (recall(", "(decimal.Decimal) at position 0",
-      "fix: return float(score): not a Decimal, a numpy scalar or a str"]),
-    ("DeduplicatesContent", "same_memory_twice_is_two_memories",
-     ["expected two ids for the same memory stored twice; got '", "' both times",
-      "never one derived from the content"]),
-    ("ClosesOnlyForWrites", "use_after_close_raises",
-     ["expected an error from recall() after close(); got no exception (returned ["]),
-    ("SaysWhetherHandled", "handle_returns_none",
-     ["expected None from handle('omi.future.event', ...); got False"]),
-])
+@pytest.mark.parametrize(
+    "name, check, parts",
+    [
+        (
+            "TruncatesOnOpen",
+            "data_survives_reopen",
+            [
+                "got everything stored before is gone: opening truncated the stored data (the files at "
+                "the location shrank from",
+                "fix: open existing data as it is",
+            ],
+        ),
+        (
+            "TruncatesOnOpen",
+            "random_operations_match_a_model",
+            [
+                "; since the reopen at step",
+                "opening truncated the stored data",
+                "fix: open existing",
+                "; the smallest failing sequence found (3 of 60 steps, seed 0): store, reopen, edge;",
+            ],
+        ),
+        (
+            "ForgetfulButClaimsPersistent",
+            "random_operations_match_a_model",
+            ["everything stored before close() is gone after reopening", "or drop 'persistent'"],
+        ),
+        (
+            "SavesOnlyItsOwnWrites",
+            "data_survives_reopen",
+            [
+                "expected every memory stored before reopen 2 still there; got the memories of earlier "
+                "sessions are gone, the last session's are there (session 1: ",
+                "fix: keep the data loaded when opening",
+            ],
+        ),
+        (
+            "MigratesOnEveryOpen",
+            "data_survives_reopen",
+            [
+                "expected the memories of session 1 as they were before reopen 1; got ",
+                ": metadata['note'] is missing; fix: leave stored data as written when opening",
+            ],
+        ),
+        (
+            "CutsContentAt64K",
+            "content_and_metadata_come_back_exactly",
+            [
+                "got content is cut off: 65,535 of 1,076,5",
+                "characters came back, ending ...",
+                "; the rest, from character 65,535, begins ...",
+                "fix: store content without a length limit",
+            ],
+        ),
+        (
+            "NormalisesUnicode",
+            "content_and_metadata_come_back_exactly",
+            [
+                "got content differs from character ",
+                "cafe\\u0301",
+                "caf\\xe9",
+                "fix: store content exactly as given",
+            ],
+        ),
+        (
+            "DedupesBatch",
+            "batch_matches_single",
+            [
+                "expected 7 vectors for 7 texts with duplicates, batch_size=3; got 5 (one per distinct "
+                "text: the duplicates were merged); fix: return one vector per input text, duplicates "
+                "included"
+            ],
+        ),
+        (
+            "DotProductSimilarity",
+            "similarity_handles_any_vectors",
+            [
+                "expected a float in [-1, 1] for a long vector with itself; got ",
+                ", their dot product; fix: divide the dot product by both norms",
+            ],
+        ),
+        (
+            "SaltedHash",
+            "embed_is_deterministic",
+            [
+                "in a fresh interpreter (PYTHONHASHSEED=",
+                "to equal the vector here; got element ",
+                "not hash(), which Python salts per process",
+            ],
+        ),
+        (
+            "ReversedRanking",
+            "recall_ranks_better_matches_first",
+            [
+                "the memory whose content is the query itself came after a weaker match of similar "
+                "length",
+                "got results holding 1, 1, 2, 3, 3 of the query's 3 words, in that order; fix: "
+                "sort best first",
+            ],
+        ),
+        (
+            "ShuffledResults",
+            "recall_ranks_better_matches_first",
+            ["fix: rank by relevance: memories holding more of the query's words first"],
+        ),
+        (
+            "NewestFirst",
+            "recall_ranks_better_matches_first",
+            [
+                "got results holding 1, 3, 2, 3, 1 of the query's 3 words",
+                "not by the time of storing",
+            ],
+        ),
+        (
+            "ScoresAreDistances",
+            "recall_ranks_better_matches_first",
+            ["expected scores that never increase down the list", "negate a distance or bm25()"],
+        ),
+        (
+            "KeepsOnlyContentAndMetadata",
+            "content_and_metadata_come_back_exactly",
+            [
+                "expected the key 'session_id' of the stored memory in the recalled dict; got only the "
+                "keys ['content', 'id', 'metadata', 'score']",
+                "fix: store every key of the memory",
+            ],
+        ),
+        (
+            "DecimalScores",
+            "recall_ranks_better_matches_first",
+            [
+                "expected score, when present, a Python float (recall(",
+                "(decimal.Decimal) at position 0",
+                "fix: return float(score): not a Decimal, a numpy scalar or a str",
+            ],
+        ),
+        (
+            "DeduplicatesContent",
+            "same_memory_twice_is_two_memories",
+            [
+                "expected two ids for the same memory stored twice; got '",
+                "' both times",
+                "never one derived from the content",
+            ],
+        ),
+        (
+            "ClosesOnlyForWrites",
+            "use_after_close_raises",
+            ["expected an error from recall() after close(); got no exception (returned ["],
+        ),
+        (
+            "SaysWhetherHandled",
+            "handle_returns_none",
+            ["expected None from handle('omi.future.event', ...); got False"],
+        ),
+    ],
+)
 def test_a_failure_names_its_cause_and_the_fix_for_it(name, check, parts):
     """A backend that truncates its file on open is told so, not that recall misses words."""
     outcome = next(o for o in run(name, pattern=check).outcomes if o.name == check)
@@ -565,36 +743,69 @@ def test_a_difference_is_shown_where_it_is_even_in_a_long_value():
 
     long = "a" * 1_000_000 + "XYZ" + "b" * 20
     changed = difference(long, long.replace("XYZ", "XQZ"), "content")
-    assert (changed.kind, changed.text) == ("text", (
-        "content differs from character 1,000,001 of 1,000,023: given "
-        "...'aaaaaaaaaaaaaaaXYZbbbbbbbbbbbbbb'..., came back "
-        "...'aaaaaaaaaaaaaaaXQZbbbbbbbbbbbbbb'... (1,000,023 characters)"))
+    assert (changed.kind, changed.text) == (
+        "text",
+        (
+            "content differs from character 1,000,001 of 1,000,023: given "
+            "...'aaaaaaaaaaaaaaaXYZbbbbbbbbbbbbbb'..., came back "
+            "...'aaaaaaaaaaaaaaaXQZbbbbbbbbbbbbbb'... (1,000,023 characters)"
+        ),
+    )
     cut = difference(long, long[:70_000], "content")
     assert cut.kind == "cut" and cut.text.startswith(
-        "content is cut off: 70,000 of 1,000,023 characters came back")
+        "content is cut off: 70,000 of 1,000,023 characters came back"
+    )
     assert difference(long, long + "!", "content").text == (
-        "content has 1 characters more than the 1,000,023 given: ...'!'")
+        "content has 1 characters more than the 1,000,023 given: ...'!'"
+    )
 
 
-@pytest.mark.parametrize("given, got, kind, text", [
-    ({"a": [1, True]}, {"a": [1, 1]}, "type", "metadata['a'][1] is 1 (int) instead of True (bool)"),
-    ({"x": 6.02e23}, {"x": 602000000000000000000000}, "number",
-     "metadata['x'] is 602000000000000000000000 (int) instead of 6.02e+23 (float)"),
-    ({"x": [1, 2]}, {"x": (1, 2)}, "type",
-     "metadata['x'] is (1, 2) (tuple) instead of [1, 2] (list)"),
-    ({"note": None, "k": 1}, {"k": 1}, "missing", "metadata['note'] is missing"),
-    ({"k": 1}, {"k": 1, "id": "x"}, "extra",
-     "metadata has the key 'id', which was not given"),
-    ({"k": [1, 2]}, {"k": [1]}, "length", "metadata['k'] has 1 items instead of 2"),
-    ({"k": 0.1}, {"k": 0.10000001}, "value",
-     "metadata['k'] is 0.10000001 (float) instead of 0.1 (float)"),
-    ({"é": "cafe\u0301"}, {"é": "café"}, "unicode",
-     "metadata['é'] differs from character 3 of 5: given 'cafe\\u0301', came back "
-     "'caf\\xe9' (4 characters)"),
-    ({"k": "café"}, {"k": "caf?"}, "encoding",
-     "metadata['k'] differs from character 3 of 4: given 'caf\\xe9', came back 'caf?' "
-     "(4 characters)"),
-])
+@pytest.mark.parametrize(
+    "given, got, kind, text",
+    [
+        (
+            {"a": [1, True]},
+            {"a": [1, 1]},
+            "type",
+            "metadata['a'][1] is 1 (int) instead of True (bool)",
+        ),
+        (
+            {"x": 6.02e23},
+            {"x": 602000000000000000000000},
+            "number",
+            "metadata['x'] is 602000000000000000000000 (int) instead of 6.02e+23 (float)",
+        ),
+        (
+            {"x": [1, 2]},
+            {"x": (1, 2)},
+            "type",
+            "metadata['x'] is (1, 2) (tuple) instead of [1, 2] (list)",
+        ),
+        ({"note": None, "k": 1}, {"k": 1}, "missing", "metadata['note'] is missing"),
+        ({"k": 1}, {"k": 1, "id": "x"}, "extra", "metadata has the key 'id', which was not given"),
+        ({"k": [1, 2]}, {"k": [1]}, "length", "metadata['k'] has 1 items instead of 2"),
+        (
+            {"k": 0.1},
+            {"k": 0.10000001},
+            "value",
+            "metadata['k'] is 0.10000001 (float) instead of 0.1 (float)",
+        ),
+        (
+            {"é": "cafe\u0301"},
+            {"é": "café"},
+            "unicode",
+            "metadata['é'] differs from character 3 of 5: given 'cafe\\u0301', came back "
+            "'caf\\xe9' (4 characters)",
+        ),
+        (
+            {"k": "café"},
+            {"k": "caf?"},
+            "encoding",
+            "metadata['k'] differs from character 3 of 4: given 'caf\\xe9', came back 'caf?' "
+            "(4 characters)",
+        ),
+    ],
+)
 def test_a_difference_says_what_kind_it_is(given, got, kind, text):
     from omi.conformance.authoring import difference
 
@@ -608,8 +819,11 @@ def test_the_fresh_interpreter_is_bounded_in_time_and_ended(tmp_path):
     from omi.conformance.fresh import FreshInterpreter
 
     with FreshInterpreter(InstanceFactory(plugins.SlowToLoad), ["x"], tmp_path, 1) as child:
-        with pytest.raises(CheckFailure, match=r"^expected vectors from a fresh interpreter "
-                                               r"within 0.5 s; got none after 0.5 s"):
+        with pytest.raises(
+            CheckFailure,
+            match=r"^expected vectors from a fresh interpreter "
+            r"within 0.5 s; got none after 0.5 s",
+        ):
             child.answer(0.5)
     assert child.process.returncode is not None  # killed, not left running
 
@@ -621,8 +835,11 @@ def test_a_plugin_class_a_new_interpreter_cannot_import_is_named(tmp_path):
     class Local(plugins.HashEmbedder):
         pass
 
-    with pytest.raises(CheckFailure, match="^expected a recipe for building test_a_plugin_class_"
-                                           ".*Local in another interpreter; got "):
+    with pytest.raises(
+        CheckFailure,
+        match="^expected a recipe for building test_a_plugin_class_"
+        ".*Local in another interpreter; got ",
+    ):
         FreshInterpreter(InstanceFactory(Local), ["x"], tmp_path, 1)
 
 
@@ -663,17 +880,25 @@ def test_the_interfaces_docstrings_state_each_rule_in_the_registrys_words(interf
     from omi.events import EventHandler
     from omi.storage import StorageBackend
 
-    base = {"embedding": EmbeddingProvider, "storage": StorageBackend,
-            "event": EventHandler}[interface]
+    base = {"embedding": EmbeddingProvider, "storage": StorageBackend, "event": EventHandler}[
+        interface
+    ]
     for rule in RULES.values():
         if rule.interface != interface:
             continue
         method = getattr(base, rule.method, None) if rule.method != "instance" else None
         where = method if callable(method) else base
         assert f"- {rule.level}: {rule.text}" in _docstring_words(where.__doc__), rule.name
-    documented = _docstring_words(" ".join(
-        [base.__doc__ or ""] + [getattr(value, "__doc__", "") or ""
-                                for value in vars(base).values() if callable(value)]))
+    documented = _docstring_words(
+        " ".join(
+            [base.__doc__ or ""]
+            + [
+                getattr(value, "__doc__", "") or ""
+                for value in vars(base).values()
+                if callable(value)
+            ]
+        )
+    )
     stated = documented.count("- must: ") + documented.count("- should: ")
     assert stated == len([r for r in RULES.values() if r.interface == interface])
 
@@ -708,14 +933,18 @@ def test_an_advisory_is_shown_and_counted_and_fails_only_under_strict():
     from omi.conformance.report import render_json, render_junit, render_text, summary_line
 
     report = run("FTS5Ranked", pattern="recall_ranks_*")
-    assert statuses(report) == {"recall_ranks_better_matches_first": "passed",
-                                "recall_ranks_all_words_above_some": "advisory",
-                                "recall_ranks_before_applying_limit": "passed"}
+    assert statuses(report) == {
+        "recall_ranks_better_matches_first": "passed",
+        "recall_ranks_all_words_above_some": "advisory",
+        "recall_ranks_before_applying_limit": "passed",
+    }
     assert (report.exit_code(), report.exit_code(strict=True)) == (0, 1)
     assert summary_line([report]) == "2 passed, 0 failed, 1 advisory, 0 skipped"
     text = render_text([report])
-    assert ("  advisory recall_ranks_all_words_above_some (" in text
-            and "s) (a failure under --strict): expected every memory holding all" in text)
+    assert (
+        "  advisory recall_ranks_all_words_above_some (" in text
+        and "s) (a failure under --strict): expected every memory holding all" in text
+    )
     document = json.loads(render_json([report], strict=True))
     assert document["plugins"][0]["counts"]["advisory"] == 1
     assert document["plugins"][0]["exit_code"] == 1
@@ -732,8 +961,13 @@ def test_a_handler_slow_only_after_its_first_call_fails_naming_the_call():
     from omi.conformance.building import InstanceFactory
     from omi.conformance.outcome import execute
 
-    outcome = execute(REGISTRY["handle_returns_promptly"],
-                      InstanceFactory(plugins.SlowAfterTheFirstCall), (), 0, call_timeout=0.1)
+    outcome = execute(
+        REGISTRY["handle_returns_promptly"],
+        InstanceFactory(plugins.SlowAfterTheFirstCall),
+        (),
+        0,
+        call_timeout=0.1,
+    )
     assert outcome.status == "failed"
     assert "expected at most 0.1 s for each call; got 0.3" in outcome.message
     assert "s for handle('memory.stored', ...), call 2 of 13" in outcome.message
@@ -773,10 +1007,15 @@ def test_the_messages_between_the_processes_are_typed_records():
     from omi.conformance.outcome import Outcome
 
     settings = RunSettings(seed=5, timeout=2.5, call_timeout=0.5, memory_limit=None)
-    messages = [Resolve("sqlite", None, {"path": "x"}, 2**30),
-                RunChecks("m:C", {"k": [1]}, ("a", "b"), ("persistent",), settings, "/tmp/s"),
-                Stop(), Resolved({"label": "x", "error": None}), Started("a"),
-                Finished(Outcome("a", "advisory", 0.25, "expected ...")), Done()]
+    messages = [
+        Resolve("sqlite", None, {"path": "x"}, 2**30),
+        RunChecks("m:C", {"k": [1]}, ("a", "b"), ("persistent",), settings, "/tmp/s"),
+        Stop(),
+        Resolved({"label": "x", "error": None}),
+        Started("a"),
+        Finished(Outcome("a", "advisory", 0.25, "expected ...")),
+        Done(),
+    ]
     for message in messages:
         line = encode(message)
         assert "\n" not in line and decode(line) == message and decode(line.encode()) == message

@@ -42,8 +42,9 @@ def test_broken(build_once, n):
 """
 
 
-def test_workers_build_once_and_a_failed_build_is_not_tried_again(pytester: pytest.Pytester,
-                                                                   tmp_path: Path):
+def test_workers_build_once_and_a_failed_build_is_not_tried_again(
+    pytester: pytest.Pytester, tmp_path: Path
+):
     log = tmp_path / "builds.log"
     pytester.makepyfile(test_sharing=SHARING.format(tests=str(TESTS), log=str(log)))
     result = pytester.runpytest_subprocess("-n", "2", "-v", "-p", "no:cacheprovider")
@@ -76,13 +77,11 @@ def test_database(postgres_dsn, n):
 
 
 @pytest.mark.postgres
-def test_each_worker_has_a_postgres_database_of_its_own(pytester: pytest.Pytester,
-                                                         tmp_path: Path):
+def test_each_worker_has_a_postgres_database_of_its_own(pytester: pytest.Pytester, tmp_path: Path):
     import psycopg
 
     if not os.environ.get("OMI_TEST_POSTGRES_DSN"):
-        pytest.fail("needs OMI_TEST_POSTGRES_DSN: run it with bash scripts/test.sh",
-                    pytrace=False)
+        pytest.fail("needs OMI_TEST_POSTGRES_DSN: run it with bash scripts/test.sh", pytrace=False)
     with psycopg.connect(os.environ["OMI_TEST_POSTGRES_DSN"]) as conn:
         database = conn.execute("SELECT current_database()").fetchone()[0]
     log = tmp_path / "databases.log"
@@ -95,10 +94,16 @@ def test_each_worker_has_a_postgres_database_of_its_own(pytester: pytest.Pyteste
 def test_the_longest_files_go_out_first_then_the_slow_ones_then_the_rest(pytester):
     pytester.makeconftest((Path(__file__).parent / "conftest.py").read_text(encoding="utf-8"))
     pytester.makeini("[pytest]\nmarkers =\n    slow: slow\n")
-    pytester.makepyfile(test_a="def test_a():\n    pass\n",
-                        test_b="import pytest\n\n@pytest.mark.slow\ndef test_b():\n    pass\n",
-                        test_matrix="def test_m():\n    pass\n",
-                        test_generated_workflows="def test_w():\n    pass\n")
+    pytester.makepyfile(
+        test_a="def test_a():\n    pass\n",
+        test_b="import pytest\n\n@pytest.mark.slow\ndef test_b():\n    pass\n",
+        test_matrix="def test_m():\n    pass\n",
+        test_generated_workflows="def test_w():\n    pass\n",
+    )
     result = pytester.runpytest_subprocess("--collect-only", "-q", "-p", "no:xdist")
     assert [line.split("::")[0] for line in result.outlines if "::" in line] == [
-        "test_generated_workflows.py", "test_matrix.py", "test_b.py", "test_a.py"]
+        "test_generated_workflows.py",
+        "test_matrix.py",
+        "test_b.py",
+        "test_a.py",
+    ]

@@ -7,7 +7,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 import pytest
 
@@ -19,10 +19,10 @@ class Recorder(EventHandler):
     interface_version = "1.0"
 
     def __init__(self) -> None:
-        self.events: List[Tuple[str, Dict[str, Any]]] = []
-        self.threads: List[str] = []
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.threads: list[str] = []
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         self.events.append((event_type, event_data))
         self.threads.append(threading.current_thread().name)
 
@@ -32,7 +32,7 @@ class Vandal(EventHandler):
 
     interface_version = "1.0"
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         event_data["metadata"]["tags"].append("vandalised")
         event_data["content"] = "changed"
         event_data.clear()
@@ -41,7 +41,7 @@ class Vandal(EventHandler):
 class Exploding(EventHandler):
     interface_version = "1.0"
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         raise RuntimeError(f"boom on {event_type}")
 
 
@@ -53,9 +53,9 @@ class Blocking(EventHandler):
     def __init__(self) -> None:
         self.release = threading.Event()
         self.entered = threading.Event()
-        self.seen: List[int] = []
+        self.seen: list[int] = []
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         self.entered.set()
         self.release.wait(10)
         self.seen.append(event_data["n"])
@@ -67,11 +67,11 @@ class Sleepy(EventHandler):
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         time.sleep(self.seconds)
 
 
-def payload() -> Dict[str, Any]:
+def payload() -> dict[str, Any]:
     return {"id": "m1", "content": "hello", "metadata": {"tags": ["a"]}}
 
 
@@ -101,12 +101,15 @@ def test_each_handler_gets_its_own_copy(background):
     assert data["content"] == "hello"  # the vandal never touched the caller's dict
 
 
-@pytest.mark.parametrize("data", [
-    {"id": "m", "n": 1, "x": 1.5, "ok": True, "none": None, "raw": b"\x00"},  # leaves only
-    {"id": "m", "metadata": {"tags": "a"}, "ids": ["a", "b"]},  # flat containers
-    {"results": [{"id": "a", "metadata": {"k": [1, {"deep": True}]}}]},  # deeper: marshal
-    {"ordered": OrderedDict(a={"deep": [1]}), "t": (1, [2])},  # not marshal-able: deepcopy
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"id": "m", "n": 1, "x": 1.5, "ok": True, "none": None, "raw": b"\x00"},  # leaves only
+        {"id": "m", "metadata": {"tags": "a"}, "ids": ["a", "b"]},  # flat containers
+        {"results": [{"id": "a", "metadata": {"k": [1, {"deep": True}]}}]},  # deeper: marshal
+        {"ordered": OrderedDict(a={"deep": [1]}), "t": (1, [2])},  # not marshal-able: deepcopy
+    ],
+)
 def test_every_kind_of_data_is_deep_copied_and_frozen_at_snapshot_time(data):
     import copy
 
@@ -146,8 +149,10 @@ def test_a_raising_handler_is_logged_by_name_and_others_still_run(background, ca
     assert [event for event, _ in after.events] == ["session.started", "session.ended"]
     assert dispatcher.failures == 2
     messages = [r.getMessage() for r in caplog.records]
-    assert messages[0] == ("Event handler 'exploder' failed on session.started; the memory is "
-                           "kept and the other handlers still get the event")
+    assert messages[0] == (
+        "Event handler 'exploder' failed on session.started; the memory is "
+        "kept and the other handlers still get the event"
+    )
     assert "RuntimeError: boom on session.started" in caplog.records[0].exc_text
 
 
@@ -158,8 +163,9 @@ def test_a_slow_handler_is_logged_with_its_name_and_time(caplog):
     (record,) = caplog.records
     assert record.levelno == logging.WARNING
     assert record.getMessage().startswith("Event handler 'sleepy' took 0.")
-    assert "on memory.recalled; make it faster or set events.background: true" in \
-        record.getMessage()
+    assert (
+        "on memory.recalled; make it faster or set events.background: true" in record.getMessage()
+    )
 
 
 def test_background_dispatch_returns_at_once_and_flush_waits():
@@ -187,8 +193,7 @@ def test_close_flushes_every_queued_event():
 
 def test_a_full_queue_blocks_then_drops_loudly_naming_the_slow_handler(caplog):
     blocker = Blocking()
-    dispatcher = Dispatcher({"blocker": blocker}, background=True, queue_size=1,
-                            put_timeout=0.1)
+    dispatcher = Dispatcher({"blocker": blocker}, background=True, queue_size=1, put_timeout=0.1)
     dispatcher.dispatch("memory.stored", {"n": 0})
     assert blocker.entered.wait(5)  # the worker holds event 0; the queue is empty again
     dispatcher.dispatch("memory.stored", {"n": 1})  # fills the queue
@@ -201,7 +206,8 @@ def test_a_full_queue_blocks_then_drops_loudly_naming_the_slow_handler(caplog):
     (record,) = caplog.records
     assert record.getMessage().startswith(
         "Event memory.stored DROPPED: the event queue stayed full (1 events) for 0.1 s while "
-        "handler 'blocker' has been running for ")
+        "handler 'blocker' has been running for "
+    )
     assert record.getMessage().endswith("; raise events.queue_size or fix the slow handler")
     blocker.release.set()
     dispatcher.close()
@@ -219,7 +225,8 @@ def test_close_gives_up_after_close_timeout_and_says_what_was_lost(caplog):
     (record,) = caplog.records
     assert record.getMessage().startswith(
         "2 queued events and the one in progress were NOT delivered: close() waited 0.2 s "
-        "while handler 'blocker' has been running for ")
+        "while handler 'blocker' has been running for "
+    )
     blocker.release.set()
 
 
@@ -248,22 +255,27 @@ def test_sequence_handlers_are_named_by_class(caplog):
     assert "Event handler 'Exploding' failed on belief.updated" in caplog.text
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"queue_size": 0}, "queue_size must be a positive integer, got 0"),
-    ({"queue_size": "10"}, "queue_size must be a positive integer, got '10'"),
-    ({"queue_size": True}, "queue_size must be a positive integer, got True"),
-    ({"queue_size": 10**7}, "queue_size must be at most 1,000,000, got 10000000"),
-    ({"put_timeout": -1}, "put_timeout must be a number of seconds above 0, got -1"),
-    ({"put_timeout": 0}, "put_timeout must be a number of seconds above 0, got 0"),
-    ({"put_timeout": 1e300}, "put_timeout must be at most 3,600 seconds, got 1e+300"),
-    ({"close_timeout": "5"}, "close_timeout must be a number of seconds above 0, got '5'"),
-    ({"close_timeout": float("inf")}, "close_timeout must be at most 3,600 seconds, got inf"),
-    ({"close_timeout": float("nan")}, "close_timeout must be a number of seconds above 0, "
-                                      "got nan"),
-    ({"slow_handler_seconds": None}, "slow_handler_seconds must be a number of seconds"),
-    ({"slow_handler_seconds": 0.0}, "slow_handler_seconds must be a number of seconds above 0"),
-    ({"background": "yes"}, "background must be true or false, got 'yes'"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"queue_size": 0}, "queue_size must be a positive integer, got 0"),
+        ({"queue_size": "10"}, "queue_size must be a positive integer, got '10'"),
+        ({"queue_size": True}, "queue_size must be a positive integer, got True"),
+        ({"queue_size": 10**7}, "queue_size must be at most 1,000,000, got 10000000"),
+        ({"put_timeout": -1}, "put_timeout must be a number of seconds above 0, got -1"),
+        ({"put_timeout": 0}, "put_timeout must be a number of seconds above 0, got 0"),
+        ({"put_timeout": 1e300}, "put_timeout must be at most 3,600 seconds, got 1e+300"),
+        ({"close_timeout": "5"}, "close_timeout must be a number of seconds above 0, got '5'"),
+        ({"close_timeout": float("inf")}, "close_timeout must be at most 3,600 seconds, got inf"),
+        (
+            {"close_timeout": float("nan")},
+            "close_timeout must be a number of seconds above 0, got nan",
+        ),
+        ({"slow_handler_seconds": None}, "slow_handler_seconds must be a number of seconds"),
+        ({"slow_handler_seconds": 0.0}, "slow_handler_seconds must be a number of seconds above 0"),
+        ({"background": "yes"}, "background must be true or false, got 'yes'"),
+    ],
+)
 def test_bad_options_are_rejected_by_name(options, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         Dispatcher([Recorder()], **options)
@@ -303,9 +315,9 @@ class Timed(EventHandler):
     def __init__(self, seconds: float = 0.0, block_at: int = -1) -> None:
         self.seconds, self.block_at = seconds, block_at
         self.release = threading.Event()
-        self.calls: List[Tuple[int, float]] = []
+        self.calls: list[tuple[int, float]] = []
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         self.calls.append((event_data["n"], time.monotonic()))
         if event_data["n"] == self.block_at:
             self.release.wait(10)
@@ -314,8 +326,9 @@ class Timed(EventHandler):
 
 def test_once_close_gives_up_no_handler_is_called_again_and_the_loss_is_counted(caplog):
     first, slow, last = Timed(), Timed(seconds=0.005, block_at=3), Timed()
-    dispatcher = Dispatcher({"first": first, "slow": slow, "last": last}, background=True,
-                            close_timeout=0.3)
+    dispatcher = Dispatcher(
+        {"first": first, "slow": slow, "last": last}, background=True, close_timeout=0.3
+    )
     for n in range(200):
         dispatcher.dispatch("memory.stored", {"n": n})
     with caplog.at_level(logging.ERROR, logger="omi.events"):
@@ -331,7 +344,8 @@ def test_once_close_gives_up_no_handler_is_called_again_and_the_loss_is_counted(
     (record,) = caplog.records
     assert record.getMessage().startswith(
         "196 queued events and the one in progress were NOT delivered: close() waited 0.3 s "
-        "while handler 'slow' has been running for ")
+        "while handler 'slow' has been running for "
+    )
 
 
 def test_a_slow_handler_is_not_called_after_close_gives_up():
@@ -367,9 +381,9 @@ class Gated(EventHandler):
 
     def __init__(self) -> None:
         self.release, self.entered = threading.Event(), threading.Event()
-        self.log: List[str] = []
+        self.log: list[str] = []
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         self.log.append("handle")
         self.entered.set()
         self.release.wait(10)
@@ -421,8 +435,9 @@ def test_when_close_gives_up_a_handler_in_its_call_is_closed_when_it_returns(cap
     assert dispatcher.undelivered == 1
     messages = [record.getMessage() for record in caplog.records]
     assert messages[0].startswith("1 events being delivered by other threads were cut short")
-    assert messages[1].startswith("The event handlers are closed when the handle() call still "
-                                  "running returns")
+    assert messages[1].startswith(
+        "The event handlers are closed when the handle() call still running returns"
+    )
     with pytest.raises(RuntimeError, match="closed"):
         dispatcher.dispatch("memory.stored", {"n": 2})
 
@@ -446,7 +461,7 @@ def test_in_background_a_handler_in_its_call_is_not_closed_until_it_returns(capl
 class Exits(EventHandler):
     interface_version = "1.0"
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         if event_data["n"] == 0:
             raise SystemExit(3)
         if event_data["n"] == 1:
@@ -503,17 +518,19 @@ def test_a_dead_worker_is_noticed_and_what_it_left_is_counted_and_logged(caplog,
     assert gated.log[:2] == ["handle", "returned"]
     assert dispatcher.undelivered == 3  # two left queued, one after
     messages = [record.getMessage() for record in caplog.records]
-    assert messages[0] == ("The event thread died: 2 queued events were NOT delivered, nor will "
-                           "later ones be")
+    assert messages[0] == (
+        "The event thread died: 2 queued events were NOT delivered, nor will later ones be"
+    )
     assert caplog.records[0].exc_info[0] is MemoryError
-    assert messages[1] == ("Event memory.stored NOT delivered: the event thread has died (see "
-                           "the error logged then)")
+    assert messages[1] == (
+        "Event memory.stored NOT delivered: the event thread has died (see the error logged then)"
+    )
 
 
 class ClosesItsDispatcher(Gated):
     dispatcher: Dispatcher
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         self.log.append("handle")
         self.dispatcher.close(lambda handler: handler.close())
         self.log.append("returned")
@@ -521,10 +538,12 @@ class ClosesItsDispatcher(Gated):
 
 @pytest.mark.parametrize("background", [False, True])
 def test_a_handler_closing_its_own_dispatcher_neither_waits_for_itself_nor_is_closed_under_it(
-        background):
+    background,
+):
     handler = ClosesItsDispatcher()
-    dispatcher = handler.dispatcher = Dispatcher({"self": handler}, background=background,
-                                                 close_timeout=5)
+    dispatcher = handler.dispatcher = Dispatcher(
+        {"self": handler}, background=background, close_timeout=5
+    )
     start = time.monotonic()
     dispatcher.dispatch("memory.stored", {"n": 1})
     if background:

@@ -11,9 +11,9 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Dict, Iterator, List
 
 import click
 import pytest
@@ -31,9 +31,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The site as `mkdocs build --strict` makes it: any warning fails the build."""
     out = tmp_path_factory.mktemp("site")
     completed = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file",
-         str(DOCS / "mkdocs.yml"), "--site-dir", str(out)],
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--config-file",
+            str(DOCS / "mkdocs.yml"),
+            "--site-dir",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     return out
 
@@ -44,9 +56,9 @@ class _Page(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.ids: set[str] = set()
-        self.text: List[str] = []
-        self.rows: List[List[str]] = []
-        self._cell: List[str] | None = None
+        self.text: list[str] = []
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         self.ids.update(value for name, value in attrs if name == "id" and value)
@@ -73,23 +85,38 @@ def page(site: Path, name: str) -> _Page:
 
 
 def test_the_guide_covers_every_topic_of_a_plugin_author(site: Path):
-    for name in ("interfaces", "discovery", "versioning", "configuration", "testing",
-                 "publishing", "updating", "troubleshooting"):
+    for name in (
+        "interfaces",
+        "discovery",
+        "versioning",
+        "configuration",
+        "testing",
+        "publishing",
+        "updating",
+        "troubleshooting",
+    ):
         assert (site / "guide" / name / "index.html").is_file(), name
 
 
 def test_the_api_reference_is_generated_for_the_public_modules(site: Path):
     ids = page(site, "reference/api").ids
-    for name in ("omi.plugins.discover_plugins", "omi.plugins.load_plugin",
-                 "omi.plugins.validate_plugin", "omi.plugins.PluginRegistry.load",
-                 "omi.plugins.PluginValidationError",
-                 "omi.embeddings.EmbeddingProvider.embed_batch",
-                 "omi.storage.StorageBackend.recall", "omi.storage.StorageBackend.close",
-                 "omi.events.EventHandler.handle", "omi.events.EVENT_TYPES",
-                 "omi.testing.EmbeddingProviderConformance",
-                 "omi.testing.StorageBackendConformance.backend_factory",
-                 "omi.testing.EventHandlerConformance.known_failures",
-                 "omi.host.Memory.recall", "omi.host.Memory.from_config"):
+    for name in (
+        "omi.plugins.discover_plugins",
+        "omi.plugins.load_plugin",
+        "omi.plugins.validate_plugin",
+        "omi.plugins.PluginRegistry.load",
+        "omi.plugins.PluginValidationError",
+        "omi.embeddings.EmbeddingProvider.embed_batch",
+        "omi.storage.StorageBackend.recall",
+        "omi.storage.StorageBackend.close",
+        "omi.events.EventHandler.handle",
+        "omi.events.EVENT_TYPES",
+        "omi.testing.EmbeddingProviderConformance",
+        "omi.testing.StorageBackendConformance.backend_factory",
+        "omi.testing.EventHandlerConformance.known_failures",
+        "omi.host.Memory.recall",
+        "omi.host.Memory.from_config",
+    ):
         assert name in ids, name
 
 
@@ -111,9 +138,11 @@ def test_the_cli_reference_has_every_command_and_option(site: Path):
                     assert opt in text, f"{path} {opt}"
 
 
-LISTED = re.compile(r"(?P<interface>\S+) +(?P<name>\S+) +(?P<description>.*?)"
-                    r"(?: \[needs (?P<needs>[^\]]+)\])?"
-                    r" \[(?P<level>must|should): (?P<rules>[^\]]+)\]")
+LISTED = re.compile(
+    r"(?P<interface>\S+) +(?P<name>\S+) +(?P<description>.*?)"
+    r"(?: \[needs (?P<needs>[^\]]+)\])?"
+    r" \[(?P<level>must|should): (?P<rules>[^\]]+)\]"
+)
 
 
 def test_the_checks_page_says_what_list_checks_prints(site: Path):
@@ -153,45 +182,66 @@ def _hooks():
 
 def test_a_check_added_to_the_registry_appears_on_the_page(monkeypatch: pytest.MonkeyPatch):
     registry.all_checks()  # the suite's own checks are registered
-    added = registry.Check("recall_keeps_markup_as_text", "storage",
-                           "recall() keeps <html>, *stars* and a | pipe as text",
-                           lambda ctx: None, frozenset({"persistent"}), since="9.9.0",
-                           why="markup is <data>", fix="store it as *text*")
+    added = registry.Check(
+        "recall_keeps_markup_as_text",
+        "storage",
+        "recall() keeps <html>, *stars* and a | pipe as text",
+        lambda ctx: None,
+        frozenset({"persistent"}),
+        since="9.9.0",
+        why="markup is <data>",
+        fix="store it as *text*",
+    )
     monkeypatch.setitem(registry.REGISTRY, added.name, added)
     markdown = _hooks().checks_markdown()
-    assert ("| `recall_keeps_markup_as_text` | recall() keeps &lt;html>, \\*stars\\* and a "
-            "\\| pipe as text | `persistent` | - | 9.9.0 |") in markdown
+    assert (
+        "| `recall_keeps_markup_as_text` | recall() keeps &lt;html>, \\*stars\\* and a "
+        "\\| pipe as text | `persistent` | - | 9.9.0 |"
+    ) in markdown
     assert ("**Why:** markup is &lt;data>\n\n**Usual fix:** store it as \\*text\\*") in markdown
 
 
 # --- links ---------------------------------------------------------------------------------
 
-MARKDOWN_FILES = sorted([ROOT / "README.md", ROOT / "CHANGELOG.md",
-                         *(DOCS / "pages").rglob("*.md"),
-                         *(ROOT / "examples").glob("*/README.md"),
-                         *(ROOT / "examples").glob("*/CHANGELOG.md")])
+MARKDOWN_FILES = sorted(
+    [
+        ROOT / "README.md",
+        ROOT / "CHANGELOG.md",
+        *(DOCS / "pages").rglob("*.md"),
+        *(ROOT / "examples").glob("*/README.md"),
+        *(ROOT / "examples").glob("*/CHANGELOG.md"),
+    ]
+)
 FENCED = re.compile(r"^(```|~~~).*?^\1", re.S | re.M)
 INLINE_CODE = re.compile(r"`[^`\n]*`")
-LINK = re.compile(r"\]\(\s*(?:<([^>]+)>|([^)\s]+))(?:\s+\"[^\"]*\")?\s*\)"  # [text](target)
-                  r"|^\s*\[[^\]]+\]:\s*(\S+)", re.M)  # [label]: target
+LINK = re.compile(
+    r"\]\(\s*(?:<([^>]+)>|([^)\s]+))(?:\s+\"[^\"]*\")?\s*\)"  # [text](target)
+    r"|^\s*\[[^\]]+\]:\s*(\S+)",
+    re.M,
+)  # [label]: target
 
 
-def relative_links(text: str) -> List[str]:
+def relative_links(text: str) -> list[str]:
     """The link targets of a Markdown text that are paths (no scheme, not only an anchor),
     leaving out code blocks and code spans, where brackets are not links."""
     text = INLINE_CODE.sub("", FENCED.sub("", text))
     targets = [next(group for group in groups if group) for groups in LINK.findall(text)]
-    return [target for target in targets
-            if not re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:", target) and not target.startswith("#")]
+    return [
+        target
+        for target in targets
+        if not re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:", target) and not target.startswith("#")
+    ]
 
 
 def test_the_link_finder_sees_inline_and_reference_links_but_not_code():
-    text = ('[a](docs/a.md) [b](<b c.md> "title") [web](https://x.org) [top](#top)\n'
-            "`[no](code.md)`\n```\n[no](fenced.md)\n```\n[ref]: ../ref.md#part\n")
+    text = (
+        '[a](docs/a.md) [b](<b c.md> "title") [web](https://x.org) [top](#top)\n'
+        "`[no](code.md)`\n```\n[no](fenced.md)\n```\n[ref]: ../ref.md#part\n"
+    )
     assert relative_links(text) == ["docs/a.md", "b c.md", "../ref.md#part"]
 
 
-def broken_links(files: List[Path], root: Path = ROOT) -> Dict[str, str]:
+def broken_links(files: list[Path], root: Path = ROOT) -> dict[str, str]:
     problems = {}
     for path in files:
         for target in relative_links(path.read_text(encoding="utf-8")):
@@ -216,8 +266,10 @@ def test_a_link_out_of_the_repository_or_to_nothing_is_found(tmp_path: Path):
     (tmp_path / "shared" / "spec").mkdir(parents=True)
     (tmp_path / "shared" / "spec" / "guide.md").write_text("# Outside\n")
     doc = root / "docs" / "index.md"
-    doc.write_text("[spec](../../shared/spec/guide.md) [gone](guide/gone.md) "
-                   "[fine](guide/testing.md#phase)\n", encoding="utf-8")
+    doc.write_text(
+        "[spec](../../shared/spec/guide.md) [gone](guide/gone.md) [fine](guide/testing.md#phase)\n",
+        encoding="utf-8",
+    )
     assert broken_links([doc], root) == {
         "docs/index.md: ../../shared/spec/guide.md": "leaves the repository",
         "docs/index.md: guide/gone.md": "points at a missing file",
@@ -252,23 +304,44 @@ window.addEventListener("load", () => setTimeout(() => {
     {tables: column.querySelectorAll("table").length, width: column.clientWidth, wide: wide}));
 }, 300));
 </script></body>"""
-CHROMIUM = next((found for name in ("chromium", "chromium-browser", "google-chrome")
-                 if (found := shutil.which(name))), None)
+CHROMIUM = next(
+    (
+        found
+        for name in ("chromium", "chromium-browser", "google-chrome")
+        if (found := shutil.which(name))
+    ),
+    None,
+)
 
 
-def measured(page_html: Path, width: int = 1280) -> Dict[str, object]:
+def measured(page_html: Path, width: int = 1280) -> dict[str, object]:
     """The tables of a built page as headless Chromium lays it out `width` pixels wide."""
-    page_html.write_text(page_html.read_text(encoding="utf-8").replace("</body>", MEASURE),
-                         encoding="utf-8")
+    page_html.write_text(
+        page_html.read_text(encoding="utf-8").replace("</body>", MEASURE), encoding="utf-8"
+    )
     assert CHROMIUM is not None
     completed = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--no-first-run", f"--window-size={width},900", "--virtual-time-budget=5000",
-         "--dump-dom", page_html.as_uri()], capture_output=True, text=True, timeout=120)
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--window-size={width},900",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            page_html.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     found = re.search(r'data-measured="([^"]*)"', completed.stdout)
     assert found, completed.stderr[-2000:]
-    result: Dict[str, object] = json.loads(html.unescape(found.group(1)))
+    result: dict[str, object] = json.loads(html.unescape(found.group(1)))
     return result
 
 
@@ -277,8 +350,9 @@ def measured(page_html: Path, width: int = 1280) -> Dict[str, object]:
 def test_every_table_fits_the_content_column_at_1280_pixels(site: Path, tmp_path: Path):
     copy = tmp_path / "site"
     shutil.copytree(site, copy)
-    pages = sorted(path for path in copy.rglob("index.html")
-                   if "<table" in path.read_text(encoding="utf-8"))
+    pages = sorted(
+        path for path in copy.rglob("index.html") if "<table" in path.read_text(encoding="utf-8")
+    )
     assert len(pages) >= 10
     for path in pages:
         result = measured(path)
@@ -292,8 +366,11 @@ def test_the_table_measure_sees_a_table_too_wide_for_the_column(site: Path, tmp_
     copy = tmp_path / "site"
     shutil.copytree(site, copy)
     checks = copy / "reference" / "checks" / "index.html"
-    wide = ('<table><tr><th>Too wide</th></tr><tr><td style="white-space: nowrap">'
-            + "word " * 300 + "</td></tr></table>")
+    wide = (
+        '<table><tr><th>Too wide</th></tr><tr><td style="white-space: nowrap">'
+        + "word " * 300
+        + "</td></tr></table>"
+    )
     text = checks.read_text(encoding="utf-8")
     checks.write_text(text.replace("<h2", wide + "<h2", 1), encoding="utf-8")
     assert measured(checks)["wide"] == ["Too wide"]
@@ -306,17 +383,40 @@ def test_the_documented_docs_install_is_all_mkdocs_build_needs(tmp_path: Path):
     import venv
 
     checkout = tmp_path / "omi-openclaw"
-    shutil.copytree(ROOT, checkout, ignore=shutil.ignore_patterns(
-        ".git", ".venv*", "dist", "build", "site", "__pycache__", "*.egg-info", "examples",
-        "bench", ".mypy_cache"))
+    shutil.copytree(
+        ROOT,
+        checkout,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".venv*",
+            "dist",
+            "build",
+            "site",
+            "__pycache__",
+            "*.egg-info",
+            "examples",
+            "bench",
+            ".mypy_cache",
+        ),
+    )
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert 'pip install -e ".[docs]"' in readme
     venv.create(tmp_path / "venv", with_pip=True)
     python = str(tmp_path / "venv" / "bin" / "python")
-    for argv in ([python, "-m", "pip", "install", "--quiet", "-e", ".[docs]"],
-                 [python, "-m", "mkdocs", "build", "--strict", "-f", "docs/mkdocs.yml",
-                  "--site-dir", str(tmp_path / "site")]):
-        completed = subprocess.run(argv, cwd=checkout, capture_output=True, text=True,
-                                   timeout=900)
+    for argv in (
+        [python, "-m", "pip", "install", "--quiet", "-e", ".[docs]"],
+        [
+            python,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "-f",
+            "docs/mkdocs.yml",
+            "--site-dir",
+            str(tmp_path / "site"),
+        ],
+    ):
+        completed = subprocess.run(argv, cwd=checkout, capture_output=True, text=True, timeout=900)
         assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert (tmp_path / "site" / "reference" / "checks" / "index.html").is_file()

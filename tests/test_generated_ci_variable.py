@@ -16,16 +16,36 @@ pytestmark = pytest.mark.slow
 
 
 def test_ci_installs_omi_openclaw_from_the_repository_variable_when_it_is_set(
-        omi_dist: Path, tmp_path: Path):
+    omi_dist: Path, tmp_path: Path
+):
     """The whole CI job passes in an environment that has no omi-openclaw to begin with."""
-    run([sys.executable, "-m", "omi", "plugins", "new", "event", "acme-audit", "-o", tmp_path,
-         "--no-input", *AUTHOR], cwd=tmp_path)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "omi",
+            "plugins",
+            "new",
+            "event",
+            "acme-audit",
+            "-o",
+            tmp_path,
+            "--no-input",
+            *AUTHOR,
+        ],
+        cwd=tmp_path,
+    )
     project = tmp_path / "omi-event-acme-audit"
     venv.create(tmp_path / "venv", with_pip=True)
     fresh = Environment(tmp_path / "venv")
     wheel = next(omi_dist.glob("omi_openclaw-*.whl"))
-    run_steps(job_commands(workflow(project, "ci.yml"), "test"), project, fresh.bin,
-              {"OMI_OPENCLAW_REQUIREMENT": str(wheel)})
-    location = run([fresh.tool("python"), "-c", "import omi; print(omi.__file__)"],
-                   cwd=tmp_path).strip()
+    run_steps(
+        job_commands(workflow(project, "ci.yml"), "test"),
+        project,
+        fresh.bin,
+        {"OMI_OPENCLAW_REQUIREMENT": str(wheel)},
+    )
+    location = run(
+        [fresh.tool("python"), "-c", "import omi; print(omi.__file__)"], cwd=tmp_path
+    ).strip()
     assert Path(location).is_relative_to(fresh.root)

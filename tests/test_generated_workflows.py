@@ -24,8 +24,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("plugin_type", list(TYPES))
-def test_every_command_of_the_generated_ci_workflow_passes(wheel_env: Environment,
-                                                           projects: Path, plugin_type: str):
+def test_every_command_of_the_generated_ci_workflow_passes(
+    wheel_env: Environment, projects: Path, plugin_type: str
+):
     project = projects / f"omi-{plugin_type}-{TYPES[plugin_type][0]}"
     steps = job_commands(workflow(project, "ci.yml"), "test")
     assert any(step.startswith("omi plugins check") for step in steps)
@@ -33,13 +34,18 @@ def test_every_command_of_the_generated_ci_workflow_passes(wheel_env: Environmen
 
 
 def test_release_workflow_tests_the_built_wheel_not_the_source(
-        wheel_env: Environment, projects: Path, tmp_path: Path):
+    wheel_env: Environment, projects: Path, tmp_path: Path
+):
     """The build job (for the release tag v0.1.0), then the test-wheel job in a new environment
     holding only the wheels: its tests import the installed package, and `omi plugins check`
     finds it."""
     project = projects / "omi-storage-acme-store"
-    run_steps(job_commands(workflow(project, "release.yml"), "build")[1:], project,
-              wheel_env.bin, {"GITHUB_REF_NAME": "v0.1.0"})
+    run_steps(
+        job_commands(workflow(project, "release.yml"), "build")[1:],
+        project,
+        wheel_env.bin,
+        {"GITHUB_REF_NAME": "v0.1.0"},
+    )
     venv.create(tmp_path / "venv", with_pip=True)
     fresh = Environment(tmp_path / "venv")
     checkout = tmp_path / "checkout"
@@ -47,6 +53,8 @@ def test_release_workflow_tests_the_built_wheel_not_the_source(
     shutil.copytree(project / "dist", checkout / "dist")  # the downloaded artifact
     run([fresh.tool("python"), "-m", "pip", "install", "--quiet", wheel_env.wheel], cwd=tmp_path)
     run_steps(job_commands(workflow(checkout, "release.yml"), "test-wheel"), checkout, fresh.bin)
-    location = run([fresh.tool("python"), "-c", "import omi_storage_acme_store as m; "
-                    "print(m.__file__)"], cwd=tmp_path).strip()
+    location = run(
+        [fresh.tool("python"), "-c", "import omi_storage_acme_store as m; print(m.__file__)"],
+        cwd=tmp_path,
+    ).strip()
     assert Path(location).is_relative_to(fresh.root)

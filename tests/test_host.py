@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 import plugin_sources as src
 import pytest
@@ -34,30 +34,30 @@ class Recorder(EventHandler):
     interface_version = "1.0"
 
     def __init__(self) -> None:
-        self.events: List[Tuple[str, Dict[str, Any]]] = []
+        self.events: list[tuple[str, dict[str, Any]]] = []
         self.closed = False
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         self.events.append((event_type, event_data))
 
     def close(self) -> None:
         self.closed = True
 
-    def of(self, event_type: str) -> List[Dict[str, Any]]:
+    def of(self, event_type: str) -> list[dict[str, Any]]:
         return [data for kind, data in self.events if kind == event_type]
 
 
 class Exploding(EventHandler):
     interface_version = "1.0"
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         raise ConnectionError("webhook down")
 
 
 class Vandal(EventHandler):
     interface_version = "1.0"
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         event_data.clear()
 
 
@@ -77,7 +77,7 @@ def memory(db: Path, recorder: Recorder):
         yield host
 
 
-def without_timestamp(data: Dict[str, Any]) -> Dict[str, Any]:
+def without_timestamp(data: dict[str, Any]) -> dict[str, Any]:
     assert data["timestamp"]
     return {key: value for key, value in data.items() if key != "timestamp"}
 
@@ -114,31 +114,59 @@ def test_link_records_edges_and_checks_both_ids(memory):
         memory.link(a, "nope", "supports")
 
 
-@pytest.mark.parametrize("content, metadata, error, message", [
-    ("", None, ValueError, "content must be a non-empty string"),
-    ("   ", None, ValueError, "content must be a non-empty string"),
-    (None, None, ValueError, "content must be a non-empty string"),
-    ("ok", ["not", "a", "dict"], TypeError, "metadata must be a dict, got list"),
-    ("ok", {"when": object()}, ValueError, "memory must be JSON-serialisable"),
-    ("ok", {1: "x"}, ValueError, r"metadata has the key 1 \(int\); JSON keys are strings, "
-     r"e.g. '1'"),
-    ("ok", {"a": [{"b": {(1, 2): "x"}}]}, ValueError, r"metadata\['a'\]\[0\]\['b'\] has the key "
-     r"\(1, 2\) \(tuple\)"),
-    ("ok", {"a": [0.5, float("nan")]}, ValueError, r"metadata\['a'\]\[1\] is nan, which JSON "
-     r"cannot hold; use a finite number or None"),
-    ("ok", {"a": float("-inf")}, ValueError, r"metadata\['a'\] is -inf"),
-    ("ok", {"a": {1, 2}}, ValueError, r"metadata\['a'\] has type set, which JSON cannot hold"),
-    ("ok", {"a": [b"raw"]}, ValueError, r"metadata\['a'\]\[0\] has type bytes"),
-    ("ok", {"deep": json.loads("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1))},
-     ValueError, rf"metadata\['deep'\](\[0\]){{{MAX_JSON_DEPTH - 1}}} nests more than "
-     rf"{MAX_JSON_DEPTH} levels deep; flatten it"),
-    ("bad \udcff\udcfe", None, ValueError, r"content is not valid UTF-8 text: lone surrogate "
-     r"U\+DCFF at index 4; decode bytes with errors='strict' or 'replace'"),
-    ("ok", {"a": ["\ud800"]}, ValueError, r"metadata\['a'\]\[0\] is not valid UTF-8 text"),
-    ("ok", {"k\udcff": 1}, ValueError, r"the key of metadata\['k\\udcff'\] is not valid UTF-8"),
-])
-def test_bad_store_input_is_rejected_and_nothing_is_stored(memory, recorder, content, metadata,
-                                                            error, message):
+@pytest.mark.parametrize(
+    "content, metadata, error, message",
+    [
+        ("", None, ValueError, "content must be a non-empty string"),
+        ("   ", None, ValueError, "content must be a non-empty string"),
+        (None, None, ValueError, "content must be a non-empty string"),
+        ("ok", ["not", "a", "dict"], TypeError, "metadata must be a dict, got list"),
+        ("ok", {"when": object()}, ValueError, "memory must be JSON-serialisable"),
+        (
+            "ok",
+            {1: "x"},
+            ValueError,
+            r"metadata has the key 1 \(int\); JSON keys are strings, "
+            r"e.g. '1'",
+        ),
+        (
+            "ok",
+            {"a": [{"b": {(1, 2): "x"}}]},
+            ValueError,
+            r"metadata\['a'\]\[0\]\['b'\] has the key "
+            r"\(1, 2\) \(tuple\)",
+        ),
+        (
+            "ok",
+            {"a": [0.5, float("nan")]},
+            ValueError,
+            r"metadata\['a'\]\[1\] is nan, which JSON "
+            r"cannot hold; use a finite number or None",
+        ),
+        ("ok", {"a": float("-inf")}, ValueError, r"metadata\['a'\] is -inf"),
+        ("ok", {"a": {1, 2}}, ValueError, r"metadata\['a'\] has type set, which JSON cannot hold"),
+        ("ok", {"a": [b"raw"]}, ValueError, r"metadata\['a'\]\[0\] has type bytes"),
+        (
+            "ok",
+            {"deep": json.loads("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1))},
+            ValueError,
+            rf"metadata\['deep'\](\[0\]){{{MAX_JSON_DEPTH - 1}}} nests more than "
+            rf"{MAX_JSON_DEPTH} levels deep; flatten it",
+        ),
+        (
+            "bad \udcff\udcfe",
+            None,
+            ValueError,
+            r"content is not valid UTF-8 text: lone surrogate "
+            r"U\+DCFF at index 4; decode bytes with errors='strict' or 'replace'",
+        ),
+        ("ok", {"a": ["\ud800"]}, ValueError, r"metadata\['a'\]\[0\] is not valid UTF-8 text"),
+        ("ok", {"k\udcff": 1}, ValueError, r"the key of metadata\['k\\udcff'\] is not valid UTF-8"),
+    ],
+)
+def test_bad_store_input_is_rejected_and_nothing_is_stored(
+    memory, recorder, content, metadata, error, message
+):
     with pytest.raises(error, match=message):
         memory.store(content, metadata)
     assert memory.storage.count() == 0
@@ -154,22 +182,30 @@ def test_bad_limits_are_rejected(memory, limit):
 def test_the_largest_limit_works_also_with_an_embedder(db):
     """The embedder asks the backend for RERANK_POOL x limit candidates, beyond the host's
     bound: the backend takes that."""
-    with FakeOllama() as server, Memory(SQLiteBackend(db),
-                                        embedder=OllamaEmbedder(base_url=server.url)) as memory:
+    with (
+        FakeOllama() as server,
+        Memory(SQLiteBackend(db), embedder=OllamaEmbedder(base_url=server.url)) as memory,
+    ):
         memory.store("one note")
         assert len(memory.recall("note", MAX_RECALL_LIMIT)) == 1
 
 
 def test_a_query_that_is_not_valid_unicode_is_named(memory, recorder):
-    with pytest.raises(ValueError, match=r"^query is not valid UTF-8 text: lone surrogate "
-                                         r"U\+DCFF at index 1"):
+    with pytest.raises(
+        ValueError,
+        match=r"^query is not valid UTF-8 text: lone surrogate "
+        r"U\+DCFF at index 1",
+    ):
         memory.recall("x\udcff")
     assert recorder.events == []
 
 
 def test_session_metadata_must_be_json_data(memory, recorder):
-    with pytest.raises(ValueError, match=r"session metadata must be JSON-serialisable: "
-                                         r"metadata\['agent'\] has type set"):
+    with pytest.raises(
+        ValueError,
+        match=r"session metadata must be JSON-serialisable: "
+        r"metadata\['agent'\] has type set",
+    ):
         with memory.session(metadata={"agent": {"claw"}}):
             pass  # pragma: no cover
     assert recorder.events == []
@@ -192,17 +228,22 @@ def test_a_closed_memory_refuses_work_and_close_is_idempotent(db, recorder):
     memory.close()
     memory.close()
     assert recorder.closed
-    for call in (lambda: memory.store("x"), lambda: memory.recall("x"),
-                 lambda: memory.emit("belief.updated", {}), lambda: memory.session()
-                 .__enter__()):
+    for call in (
+        lambda: memory.store("x"),
+        lambda: memory.recall("x"),
+        lambda: memory.emit("belief.updated", {}),
+        lambda: memory.session().__enter__(),
+    ):
         with pytest.raises(RuntimeError, match="this Memory is closed; create a new one"):
             call()
 
 
 def test_omi_memory_is_exported_lazily():
-    code = ("import sys, omi; assert 'omi.host' not in sys.modules; "
-            "assert 'sqlite3' not in sys.modules; from omi import Memory; "
-            "assert Memory.__module__ == 'omi.host'")
+    code = (
+        "import sys, omi; assert 'omi.host' not in sys.modules; "
+        "assert 'sqlite3' not in sys.modules; from omi import Memory; "
+        "assert Memory.__module__ == 'omi.host'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
     assert omi.Memory is Memory
     with pytest.raises(AttributeError, match="module 'omi' has no attribute 'Nope'"):
@@ -217,12 +258,25 @@ def test_store_and_recall_emit_the_documented_payloads(memory, recorder):
     results = memory.recall("milk", limit=5)
     stored, recalled = recorder.of("memory.stored"), recorder.of("memory.recalled")
     assert without_timestamp(stored[0]) == {
-        "id": memory_id, "content": "buy milk", "metadata": {"list": "shopping"},
-        "session_id": None, "embedding_model": None}
+        "id": memory_id,
+        "content": "buy milk",
+        "metadata": {"list": "shopping"},
+        "session_id": None,
+        "embedding_model": None,
+    }
     assert without_timestamp(recalled[0]) == {
-        "query": "milk", "limit": 5, "session_id": None,
-        "results": [{"id": memory_id, "content": "buy milk", "metadata": {"list": "shopping"},
-                     "score": results[0]["score"]}]}
+        "query": "milk",
+        "limit": 5,
+        "session_id": None,
+        "results": [
+            {
+                "id": memory_id,
+                "content": "buy milk",
+                "metadata": {"list": "shopping"},
+                "score": results[0]["score"],
+            }
+        ],
+    }
     assert stored[0]["timestamp"] < recalled[0]["timestamp"]
     import re
 
@@ -237,18 +291,30 @@ def test_a_session_emits_start_and_end_and_tags_its_memories(memory, recorder):
     assert session.id == "s-1"
     assert recorder.of("memory.stored")[0]["id"] == memory_id
     assert [kind for kind, _ in recorder.events] == [
-        "session.started", "memory.stored", "memory.recalled", "memory.recalled",
-        "session.ended"]
+        "session.started",
+        "memory.stored",
+        "memory.recalled",
+        "memory.recalled",
+        "session.ended",
+    ]
     assert without_timestamp(recorder.of("session.started")[0]) == {
-        "session_id": "s-1", "metadata": {"agent": "claw"}}
+        "session_id": "s-1",
+        "metadata": {"agent": "claw"},
+    }
     ended = without_timestamp(recorder.of("session.ended")[0])
     assert ended.pop("duration_seconds") >= 0
-    assert ended == {"session_id": "s-1", "metadata": {"agent": "claw"}, "memories_stored": 1,
-                     "recalls": 2, "error": None}
+    assert ended == {
+        "session_id": "s-1",
+        "metadata": {"agent": "claw"},
+        "memories_stored": 1,
+        "recalls": 2,
+        "error": None,
+    }
     assert recorder.of("memory.stored")[0]["session_id"] == "s-1"
     assert memory.recall("inside")[0]["session_id"] == "s-1"  # kept with the memory
-    assert memory.store("after the session") and recorder.of("memory.stored")[1][
-        "session_id"] is None
+    assert (
+        memory.store("after the session") and recorder.of("memory.stored")[1]["session_id"] is None
+    )
 
 
 def test_a_session_that_raises_reports_the_error_and_re_raises(memory, recorder):
@@ -288,14 +354,17 @@ def test_sessions_are_per_thread(memory, recorder):
 
 def test_emit_for_the_rest_of_omi(memory, recorder):
     memory.emit("checkpoint.created", {"checkpoint_id": "c1"})
-    memory.emit("belief.updated", {"belief": "b", "confidence": 0.9,
-                                   "timestamp": "2026-01-01T00:00:00+00:00"})
+    memory.emit(
+        "belief.updated",
+        {"belief": "b", "confidence": 0.9, "timestamp": "2026-01-01T00:00:00+00:00"},
+    )
     assert recorder.of("checkpoint.created")[0]["checkpoint_id"] == "c1"
     assert recorder.of("belief.updated")[0]["timestamp"] == "2026-01-01T00:00:00+00:00"
     with pytest.raises(ValueError) as info:
         memory.emit("memory.deleted", {})
-    assert str(info.value) == ("Unknown event type 'memory.deleted'; OMI's event types are: "
-                               + ", ".join(EVENT_TYPES))
+    assert str(info.value) == (
+        "Unknown event type 'memory.deleted'; OMI's event types are: " + ", ".join(EVENT_TYPES)
+    )
     with pytest.raises(TypeError, match="event data must be a dict, got list"):
         memory.emit("belief.updated", [])
     assert len(recorder.events) == 2
@@ -303,13 +372,17 @@ def test_emit_for_the_rest_of_omi(memory, recorder):
 
 def test_a_failing_handler_never_loses_the_memory_nor_stops_the_others(db, recorder, caplog):
     with caplog.at_level(logging.ERROR, logger="omi.events"):
-        with Memory(SQLiteBackend(db), handlers={"webhook": Exploding(), "vandal": Vandal(),
-                                                 "recorder": recorder}) as memory:
+        with Memory(
+            SQLiteBackend(db),
+            handlers={"webhook": Exploding(), "vandal": Vandal(), "recorder": recorder},
+        ) as memory:
             memory_id = memory.store("must survive")
             assert [r["id"] for r in memory.recall("survive")] == [memory_id]
     assert recorder.of("memory.stored")[0]["content"] == "must survive"
-    assert ("Event handler 'webhook' failed on memory.stored; the memory is kept and the "
-            "other handlers still get the event") in caplog.messages
+    assert (
+        "Event handler 'webhook' failed on memory.stored; the memory is kept and the "
+        "other handlers still get the event"
+    ) in caplog.messages
 
 
 def test_background_dispatch_is_flushed_on_close(db, recorder):
@@ -317,7 +390,8 @@ def test_background_dispatch_is_flushed_on_close(db, recorder):
         for n in range(100):
             m.store(f"memory number {n}")
     assert [d["content"] for d in recorder.of("memory.stored")] == [
-        f"memory number {n}" for n in range(100)]
+        f"memory number {n}" for n in range(100)
+    ]
 
 
 def test_a_closed_handler_is_never_called_even_when_close_times_out(db, caplog):
@@ -326,13 +400,14 @@ def test_a_closed_handler_is_never_called_even_when_close_times_out(db, caplog):
 
         calls_after_close = 0
 
-        def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+        def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
             self.calls_after_close += self.closed
             time.sleep(0.01)
 
     handler = SlowAndStrict()
-    memory = Memory(SQLiteBackend(db), handlers={"slow": handler}, background=True,
-                    close_timeout=0.1)
+    memory = Memory(
+        SQLiteBackend(db), handlers={"slow": handler}, background=True, close_timeout=0.1
+    )
     for n in range(100):
         memory.store(f"memory number {n}")
     with caplog.at_level(logging.ERROR, logger="omi.events"):
@@ -341,8 +416,9 @@ def test_a_closed_handler_is_never_called_even_when_close_times_out(db, caplog):
     assert handler.closed and handler.calls_after_close == 0
     lost = memory.dispatcher.undelivered
     assert 0 < lost < 100
-    assert caplog.messages[0].startswith(f"{lost - 1} queued events and the one in progress "
-                                         f"were NOT delivered")
+    assert caplog.messages[0].startswith(
+        f"{lost - 1} queued events and the one in progress were NOT delivered"
+    )
 
 
 def test_many_threads_share_one_memory(memory, recorder):
@@ -412,13 +488,16 @@ def write_config(path: Path, text: str) -> Path:
 
 
 def test_from_config_wires_a_real_nim_server_with_key_and_url_from_the_environment(
-        tmp_path, monkeypatch, db):
+    tmp_path, monkeypatch, db
+):
     with FakeNIM() as server:
         monkeypatch.setenv("NVIDIA_API_KEY", "nim-test-key")
         monkeypatch.setenv("NIM_BASE_URL", server.url)
-        config = write_config(tmp_path / "omi.yaml",
-                              f"embedding: {{provider: nim, batch_size: 4}}\n"
-                              f"storage: {{backend: sqlite, path: '{db}'}}\n")
+        config = write_config(
+            tmp_path / "omi.yaml",
+            f"embedding: {{provider: nim, batch_size: 4}}\n"
+            f"storage: {{backend: sqlite, path: '{db}'}}\n",
+        )
         with Memory.from_config(config) as memory:
             memory.store("configured by yaml")
         assert server.requests[0]["headers"]["Authorization"] == "Bearer nim-test-key"
@@ -430,10 +509,12 @@ def test_from_config_with_explicit_key_and_url(tmp_path, db, monkeypatch):
     monkeypatch.delenv("NVIDIA_API_KEY", raising=False)
     with FakeNIM(api_key="from-config") as server:
         monkeypatch.setenv("MY_NIM_KEY", "from-config")
-        config = write_config(tmp_path / "omi.yaml",
-                              "embedding:\n  provider: nim\n  api_key: ${MY_NIM_KEY}\n"
-                              f"  base_url: {server.url}\n"
-                              f"storage: {{backend: sqlite, path: '{db}'}}\n")
+        config = write_config(
+            tmp_path / "omi.yaml",
+            "embedding:\n  provider: nim\n  api_key: ${MY_NIM_KEY}\n"
+            f"  base_url: {server.url}\n"
+            f"storage: {{backend: sqlite, path: '{db}'}}\n",
+        )
         with Memory.from_config(str(config)) as memory:
             memory.store("keyed")
         assert server.requests[0]["headers"]["Authorization"] == "Bearer from-config"
@@ -451,30 +532,40 @@ def test_bad_dispatch_options_in_config_name_the_file_and_close_storage(tmp_path
     config = write_config(tmp_path / "omi.yaml", f"storage: {{backend: sqlite, path: '{db}'}}\n")
     with pytest.raises(ConfigError) as info:
         Memory.from_config(with_bad_dispatch(config))
-    assert str(info.value) == (f"{config}: events: queue_size must be a positive integer, "
-                               f"got 0")
+    assert str(info.value) == (f"{config}: events: queue_size must be a positive integer, got 0")
     assert db.exists() and not Path(f"{db}-wal").exists()  # SQLite removes it on close
 
 
-@pytest.mark.parametrize("options, problem", [
-    ("{queue_size: 0}", "events: queue_size must be a positive integer, got 0"),
-    ("{close_timeout: .inf}", "events: close_timeout must be at most 3,600 seconds, got inf"),
-    ("{put_timeout: 1.0e+300}", "events: put_timeout must be at most 3,600 seconds, got 1e+300"),
-    ("{put_timeout: 1e300}", "events.put_timeout must be a number in plain digits, not a "
-                             "string; write it without quotes"),
-    ("{slow_handler_seconds: .nan}", "events: slow_handler_seconds must be a number of seconds "
-                                     "above 0, got nan"),
-    ("{close_timeout: -1}", "events: close_timeout must be a number of seconds above 0"),
-    ("{put_timeout: 0}", "events: put_timeout must be a number of seconds above 0, got 0"),
-    ("{queue_size: 1000001}", "events: queue_size must be at most 1,000,000, got 1000001"),
-    ('{background: "${FLAG:-yes}"}', "events.background must be true or false, not a string"),
-])
-def test_bad_dispatch_options_are_refused_when_the_file_is_read(tmp_path, db, options,
-                                                                problem):
+@pytest.mark.parametrize(
+    "options, problem",
+    [
+        ("{queue_size: 0}", "events: queue_size must be a positive integer, got 0"),
+        ("{close_timeout: .inf}", "events: close_timeout must be at most 3,600 seconds, got inf"),
+        (
+            "{put_timeout: 1.0e+300}",
+            "events: put_timeout must be at most 3,600 seconds, got 1e+300",
+        ),
+        (
+            "{put_timeout: 1e300}",
+            "events.put_timeout must be a number in plain digits, not a "
+            "string; write it without quotes",
+        ),
+        (
+            "{slow_handler_seconds: .nan}",
+            "events: slow_handler_seconds must be a number of seconds above 0, got nan",
+        ),
+        ("{close_timeout: -1}", "events: close_timeout must be a number of seconds above 0"),
+        ("{put_timeout: 0}", "events: put_timeout must be a number of seconds above 0, got 0"),
+        ("{queue_size: 1000001}", "events: queue_size must be at most 1,000,000, got 1000001"),
+        ('{background: "${FLAG:-yes}"}', "events.background must be true or false, not a string"),
+    ],
+)
+def test_bad_dispatch_options_are_refused_when_the_file_is_read(tmp_path, db, options, problem):
     """Before, `close_timeout: .inf` passed the checks and overflowed inside close(): `omi
     store` stored the memory and then exited 1, which promises that nothing was stored."""
-    config = write_config(tmp_path / "omi.yaml",
-                          f"storage: {{backend: sqlite, path: '{db}'}}\nevents: {options}\n")
+    config = write_config(
+        tmp_path / "omi.yaml", f"storage: {{backend: sqlite, path: '{db}'}}\nevents: {options}\n"
+    )
     with pytest.raises(ConfigError) as info:
         load_config(config)
     assert str(info.value).startswith(f"{config}: {problem}")
@@ -490,8 +581,9 @@ def test_bad_dispatch_options_are_refused_when_the_file_is_read(tmp_path, db, op
 def cli_config(tmp_path, monkeypatch) -> Path:
     monkeypatch.delenv("OMI_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
-    return write_config(tmp_path / "test.yaml",
-                        f"storage: {{backend: sqlite, path: '{tmp_path / 'cli.db'}'}}\n")
+    return write_config(
+        tmp_path / "test.yaml", f"storage: {{backend: sqlite, path: '{tmp_path / 'cli.db'}'}}\n"
+    )
 
 
 def omi_cli(*args: str, **env: str):
@@ -499,16 +591,25 @@ def omi_cli(*args: str, **env: str):
 
 
 def test_cli_store_then_recall(cli_config):
-    stored = omi_cli("store", "the deploy key rotates on mondays", "--meta", "source=ops",
-                     "--meta", "team=infra", "--config", str(cli_config))
+    stored = omi_cli(
+        "store",
+        "the deploy key rotates on mondays",
+        "--meta",
+        "source=ops",
+        "--meta",
+        "team=infra",
+        "--config",
+        str(cli_config),
+    )
     assert stored.exit_code == 0, stored.output
     memory_id = stored.output.strip()
     assert len(memory_id) == 32
     omi_cli("store", "ada prefers short answers", "--config", str(cli_config))
     result = omi_cli("recall", "deploy key", "--config", str(cli_config))
     assert result.exit_code == 0
-    assert result.output == (f" 1. {memory_id}  the deploy key rotates on mondays  "
-                             f"[source=ops team=infra]\n")
+    assert result.output == (
+        f" 1. {memory_id}  the deploy key rotates on mondays  [source=ops team=infra]\n"
+    )
     empty = omi_cli("recall", "zebra", "--config", str(cli_config))
     assert empty.exit_code == 0 and empty.output == "No memories match 'zebra'.\n"
 
@@ -516,8 +617,11 @@ def test_cli_store_then_recall(cli_config):
 def test_cli_recall_json_and_limit(cli_config):
     for n in range(4):
         omi_cli("store", f"note {n} about tea", "--config", str(cli_config))
-    document = json.loads(omi_cli("recall", "tea", "--limit", "3", "--format", "json",
-                                  "--config", str(cli_config)).output)
+    document = json.loads(
+        omi_cli(
+            "recall", "tea", "--limit", "3", "--format", "json", "--config", str(cli_config)
+        ).output
+    )
     assert document["schema"] == "omi.recall/1"
     assert document["query"] == "tea" and document["limit"] == 3
     assert len(document["results"]) == 3
@@ -526,26 +630,37 @@ def test_cli_recall_json_and_limit(cli_config):
 
 def test_cli_uses_omi_config_and_never_prints_embeddings(tmp_path, monkeypatch, db):
     with FakeOllama() as server:
-        config = write_config(tmp_path / "env.yaml",
-                              f"embedding: {{provider: ollama, base_url: '{server.url}'}}\n"
-                              f"storage: {{backend: sqlite, path: '{db}'}}\n")
+        config = write_config(
+            tmp_path / "env.yaml",
+            f"embedding: {{provider: ollama, base_url: '{server.url}'}}\n"
+            f"storage: {{backend: sqlite, path: '{db}'}}\n",
+        )
         monkeypatch.setenv("OMI_CONFIG", str(config))
         assert omi_cli("store", "vectors stay inside").exit_code == 0
         document = json.loads(omi_cli("recall", "vectors", "--format", "json").output)
     (item,) = document["results"]
-    assert "embedding" not in item and item["similarity"] == pytest.approx(3 ** -0.5)
+    assert "embedding" not in item and item["similarity"] == pytest.approx(3**-0.5)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["store", ""], "Error: TEXT is empty; give the memory's text, e.g. omi store \"...\""),
-    (["store", "x", "--meta", "novalue"],
-     "Error: --meta takes KEY=VALUE, got 'novalue'; e.g. --meta source=cli"),
-    (["store", "x", "--meta", "=v"], "Error: --meta takes KEY=VALUE, got '=v'"),
-    (["store", "x", "--config", "missing.yaml"],
-     "Error: --config names missing.yaml, which is not a file; fix the path or create the file"),
-    (["recall", "x", "--config", "bad.yaml"],
-     "Error: bad.yaml: unknown top-level key 'embeddings' (did you mean 'embedding'?)"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["store", ""], 'Error: TEXT is empty; give the memory\'s text, e.g. omi store "..."'),
+        (
+            ["store", "x", "--meta", "novalue"],
+            "Error: --meta takes KEY=VALUE, got 'novalue'; e.g. --meta source=cli",
+        ),
+        (["store", "x", "--meta", "=v"], "Error: --meta takes KEY=VALUE, got '=v'"),
+        (
+            ["store", "x", "--config", "missing.yaml"],
+            "Error: --config names missing.yaml, which is not a file; fix the path or create the file",
+        ),
+        (
+            ["recall", "x", "--config", "bad.yaml"],
+            "Error: bad.yaml: unknown top-level key 'embeddings' (did you mean 'embedding'?)",
+        ),
+    ],
+)
 def test_cli_usage_errors_exit_2_with_one_line(cli_config, args, message):
     write_config(Path("bad.yaml"), "embeddings: {provider: nim}\n")
     result = omi_cli(*args)
@@ -559,9 +674,11 @@ def test_cli_limit_must_be_positive(cli_config):
 
 
 def test_cli_operation_failure_exits_1_and_stores_nothing(tmp_path, db):
-    config = write_config(tmp_path / "down.yaml",
-                          f"embedding: {{provider: ollama, base_url: '{closed_port_url()}', "
-                          f"max_retries: 0}}\nstorage: {{backend: sqlite, path: '{db}'}}\n")
+    config = write_config(
+        tmp_path / "down.yaml",
+        f"embedding: {{provider: ollama, base_url: '{closed_port_url()}', "
+        f"max_retries: 0}}\nstorage: {{backend: sqlite, path: '{db}'}}\n",
+    )
     result = omi_cli("store", "x", "--config", str(config))
     assert result.exit_code == 1
     assert result.output.startswith("Error: Cannot reach Ollama at http://127.0.0.1:")
@@ -570,8 +687,11 @@ def test_cli_operation_failure_exits_1_and_stores_nothing(tmp_path, db):
 
 
 def test_the_installed_script_stores_and_recalls(tmp_path):
-    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"),
-           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env = {
+        **os.environ,
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
     env.pop("OMI_CONFIG", None)
     run = {"capture_output": True, "text": True, "env": env, "cwd": tmp_path}
     stored = subprocess.run([OMI, "store", "written by the real script"], **run)
@@ -582,15 +702,21 @@ def test_the_installed_script_stores_and_recalls(tmp_path):
 
 
 def test_cli_output_is_only_the_id_even_when_a_handler_prints(tmp_path, make_dist):
-    make_dist("omi-event-chatty",
-              entry_points={"omi.event_handlers": {"chatty": "chatty_handler:Chatty"}},
-              files={"chatty_handler.py": "from omi.events import EventHandler\n\n"
-                     "class Chatty(EventHandler):\n    interface_version = '1.0'\n\n"
-                     "    def handle(self, event_type, event_data):\n"
-                     "        print('handled', event_type)\n"})
-    config = write_config(tmp_path / "chatty.yaml",
-                          f"storage: {{backend: sqlite, path: '{tmp_path / 'c.db'}'}}\n"
-                          f"events: {{handlers: [chatty]}}\n")
+    make_dist(
+        "omi-event-chatty",
+        entry_points={"omi.event_handlers": {"chatty": "chatty_handler:Chatty"}},
+        files={
+            "chatty_handler.py": "from omi.events import EventHandler\n\n"
+            "class Chatty(EventHandler):\n    interface_version = '1.0'\n\n"
+            "    def handle(self, event_type, event_data):\n"
+            "        print('handled', event_type)\n"
+        },
+    )
+    config = write_config(
+        tmp_path / "chatty.yaml",
+        f"storage: {{backend: sqlite, path: '{tmp_path / 'c.db'}'}}\n"
+        f"events: {{handlers: [chatty]}}\n",
+    )
     stored = omi_cli("store", "quiet please", "--config", str(config))
     assert stored.exit_code == 0, stored.output
     assert len(stored.stdout.strip()) == 32 and "handled memory.stored" in stored.stderr
@@ -602,13 +728,17 @@ def test_cli_output_is_only_the_id_even_when_a_handler_prints(tmp_path, make_dis
 def test_bad_dispatch_options_close_the_embedder_too(tmp_path, db, make_dist):
     closing = src.embedder("Closing") + (
         "\n    def close(self):\n        import pathlib\n"
-        f"        pathlib.Path({str(tmp_path / 'closed')!r}).write_text('yes')\n")
-    make_dist("omi-embedding-closing",
-              entry_points={"omi.embedding_providers": {"closing": "closing_mod:Closing"}},
-              files={"closing_mod.py": closing})
-    config = write_config(tmp_path / "omi.yaml",
-                          f"embedding: {{provider: closing}}\n"
-                          f"storage: {{backend: sqlite, path: '{db}'}}\n")
+        f"        pathlib.Path({str(tmp_path / 'closed')!r}).write_text('yes')\n"
+    )
+    make_dist(
+        "omi-embedding-closing",
+        entry_points={"omi.embedding_providers": {"closing": "closing_mod:Closing"}},
+        files={"closing_mod.py": closing},
+    )
+    config = write_config(
+        tmp_path / "omi.yaml",
+        f"embedding: {{provider: closing}}\nstorage: {{backend: sqlite, path: '{db}'}}\n",
+    )
     with pytest.raises(ConfigError, match="queue_size must be a positive integer"):
         Memory.from_config(with_bad_dispatch(config))
     assert (tmp_path / "closed").read_text() == "yes"
@@ -630,8 +760,9 @@ def test_cli_recall_escapes_what_other_programs_stored(cli_config, tmp_path):
         memory_id = memory.store("red \x1b[31m alert\x9b2J", {"from\x07": "api\x1b]0;x\x07"})
     result = omi_cli("recall", "alert", "--config", str(cli_config))
     assert result.exit_code == 0, result.output
-    assert result.output == (f" 1. {memory_id}  red \\x1b[31m alert\\x9b2J  "
-                             f"[from\\x07=api\\x1b]0;x\\x07]\n")
+    assert result.output == (
+        f" 1. {memory_id}  red \\x1b[31m alert\\x9b2J  [from\\x07=api\\x1b]0;x\\x07]\n"
+    )
 
 
 class _InCall(EventHandler):
@@ -641,9 +772,9 @@ class _InCall(EventHandler):
 
     def __init__(self) -> None:
         self.entered, self.release = threading.Event(), threading.Event()
-        self.log: List[str] = []
+        self.log: list[str] = []
 
-    def handle(self, event_type: str, event_data: Dict[str, Any]) -> None:
+    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
         self.log.append("handle")
         self.entered.set()
         self.release.wait(10)
@@ -654,11 +785,14 @@ class _InCall(EventHandler):
 
 
 @pytest.mark.parametrize("background", [False, True])
-def test_memory_close_never_closes_a_handler_during_another_threads_handle(tmp_path,
-                                                                          background):
+def test_memory_close_never_closes_a_handler_during_another_threads_handle(tmp_path, background):
     handler = _InCall()
-    memory = Memory(SQLiteBackend(tmp_path / "m.db"), handlers={"in-call": handler},
-                    background=background, close_timeout=1)
+    memory = Memory(
+        SQLiteBackend(tmp_path / "m.db"),
+        handlers={"in-call": handler},
+        background=background,
+        close_timeout=1,
+    )
     storing = threading.Thread(target=memory.store, args=("hello",))
     storing.start()
     assert handler.entered.wait(5)

@@ -14,8 +14,8 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, Optional
 
 import pytest
 
@@ -35,12 +35,15 @@ FORMER_CYCLES = {
 @pytest.mark.parametrize("module", sorted(FORMER_CYCLES))
 def test_importing_a_module_does_not_import_its_former_cycle_partner(module):
     code = f"import json, sys, {module}; print(json.dumps(sorted(sys.modules)))"
-    loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True,
-                                       text=True, check=True).stdout)
+    loaded = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+    )
     assert [partner for partner in FORMER_CYCLES[module] if partner in loaded] == []
 
 
-def _imported_modules(source: Path, nodes: Optional[Iterable[ast.AST]] = None) -> set:
+def _imported_modules(source: Path, nodes: Iterable[ast.AST] | None = None) -> set:
     """Every module an import statement in `source` names, at any depth (or among `nodes`)."""
     names = set()
     for node in nodes if nodes is not None else ast.walk(ast.parse(source.read_text("utf-8"))):
@@ -67,9 +70,13 @@ def _module_level_imports(source: Path) -> set:
     """What the import statements at the top of `source` (and in its top-level try/if blocks)
     name: what importing the module imports."""
     tree = ast.parse(source.read_text(encoding="utf-8"))
-    top = [node for statement in tree.body for node in ast.walk(statement)
-           if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-           and not _only_for_type_checkers(statement)]
+    top = [
+        node
+        for statement in tree.body
+        for node in ast.walk(statement)
+        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        and not _only_for_type_checkers(statement)
+    ]
     return _imported_modules(source, top)
 
 
@@ -138,11 +145,16 @@ def test_the_readme_draws_the_module_graph_as_the_code_has_it():
 def test_every_omi_start_goes_through_a_package_that_imports_nothing():
     """The console script is omi.cli.launch, so Python imports omi.cli first on every start:
     were click imported there, the plain `plugins list` would pay for it again."""
-    code = ("import json, sys, omi.cli, omi.cli.launch; "
-            "print(json.dumps(sorted(m for m in sys.modules if m == 'click' or "
-            "m.startswith('omi.'))))")
-    loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True,
-                                       text=True, check=True).stdout)
+    code = (
+        "import json, sys, omi.cli, omi.cli.launch; "
+        "print(json.dumps(sorted(m for m in sys.modules if m == 'click' or "
+        "m.startswith('omi.'))))"
+    )
+    loaded = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+    )
     assert loaded == ["omi.cli", "omi.cli.launch"]
 
 
@@ -159,6 +171,8 @@ def test_omi_cli_cli_is_still_the_click_group():
         import omi.cli
 
         omi.cli.nothing  # noqa: B018
+
+
 def test_the_conformance_package_has_no_import_cycle():
     """pluggy's shape: the check modules import `authoring` (never the registry), and the
     registry imports them by name (`CHECK_MODULES`); counting those names as imports, and
@@ -166,16 +180,19 @@ def test_the_conformance_package_has_no_import_cycle():
     from omi.conformance.registry import CHECK_MODULES
 
     package = Path(omi.__file__).parent / "conformance"
-    modules = {f"omi.conformance.{path.stem}" for path in package.glob("*.py")
-               if path.stem != "__init__"}
-    edges = {module: {name for name in _imported_modules(_source_of(module)) if name in modules}
-             for module in modules}
+    modules = {
+        f"omi.conformance.{path.stem}" for path in package.glob("*.py") if path.stem != "__init__"
+    }
+    edges = {
+        module: {name for name in _imported_modules(_source_of(module)) if name in modules}
+        for module in modules
+    }
     edges["omi.conformance.registry"] |= set(CHECK_MODULES)
     assert set(CHECK_MODULES) <= modules
 
-    def cycle_from(module: str, path: list) -> Optional[list]:
+    def cycle_from(module: str, path: list) -> list | None:
         if module in path:
-            return path[path.index(module):] + [module]
+            return path[path.index(module) :] + [module]
         for imported in sorted(edges[module]):
             found = cycle_from(imported, [*path, module])
             if found:

@@ -30,8 +30,9 @@ def _load_conftest():
     """tests/conftest.py as a module (a bare `import conftest` may find tests/data's)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("omi_tests_conftest",
-                                                  Path(__file__).with_name("conftest.py"))
+    spec = importlib.util.spec_from_file_location(
+        "omi_tests_conftest", Path(__file__).with_name("conftest.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -91,23 +92,43 @@ class Env:
         site.mkdir(exist_ok=True)
         return site
 
-    def run(self, *, cached: bool = True, python: list[str] | None = None,
-            extra: dict[str, str] | None = None) -> tuple[dict, str]:
+    def run(
+        self,
+        *,
+        cached: bool = True,
+        python: list[str] | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> tuple[dict, str]:
         done = self.python(LISTING, cached=cached, python=python, extra=extra)
         return json.loads(done.stdout), done.stderr
 
-    def python(self, code: str, *, cached: bool = True, python: list[str] | None = None,
-               extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        env = {**os.environ, "XDG_CACHE_HOME": str(self.cache.parent),
-               "PYTHONPATH": os.pathsep.join(str(p) for p in self.pythonpath),
-               **(extra or {})}
+    def python(
+        self,
+        code: str,
+        *,
+        cached: bool = True,
+        python: list[str] | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess:
+        env = {
+            **os.environ,
+            "XDG_CACHE_HOME": str(self.cache.parent),
+            "PYTHONPATH": os.pathsep.join(str(p) for p in self.pythonpath),
+            **(extra or {}),
+        }
         env.pop("OMI_NO_CACHE", None)
         if "OMI_LOAD_PLUGINS" not in (extra or {}):
             env.pop("OMI_LOAD_PLUGINS", None)
         if not cached:
             env["OMI_NO_CACHE"] = "1"
-        done = subprocess.run([*(python or [sys.executable]), "-c", code], cwd=self.cwd,
-                              env=env, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [*(python or [sys.executable]), "-c", code],
+            cwd=self.cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         return done
 
@@ -117,8 +138,11 @@ class Env:
         cached, log = self.run(**kwargs)
         uncached, _ = self.run(cached=False, **kwargs)
         assert cached == uncached
-        first = next(line for line in log.splitlines()
-                     if "plugin index hit" in line or "plugin index miss" in line)
+        first = next(
+            line
+            for line in log.splitlines()
+            if "plugin index hit" in line or "plugin index miss" in line
+        )
         assert f"plugin index {expect}" in first, log  # the process's first discovery
         return cached
 
@@ -128,12 +152,23 @@ def env(tmp_path: Path, private_cache: Path) -> Env:
     return Env(tmp_path, private_cache)
 
 
-def embedder_dist(site: Path, name: str = "omi-emb-one", version: str = "0.1.0",
-                  plugin: str = "one", module: str = "emb_one") -> Path:
-    return write_distribution(site, name, version,
-                              entry_points={EMB: {plugin: f"{module}:Embedder"},
-                                            "console_scripts": {name: f"{module}:main"}},
-                              files={f"{module}.py": src.embedder("Embedder")})
+def embedder_dist(
+    site: Path,
+    name: str = "omi-emb-one",
+    version: str = "0.1.0",
+    plugin: str = "one",
+    module: str = "emb_one",
+) -> Path:
+    return write_distribution(
+        site,
+        name,
+        version,
+        entry_points={
+            EMB: {plugin: f"{module}:Embedder"},
+            "console_scripts": {name: f"{module}:main"},
+        },
+        files={f"{module}.py": src.embedder("Embedder")},
+    )
 
 
 def names(listing: dict, group: str = EMB) -> list[tuple[str, str]]:
@@ -143,8 +178,12 @@ def names(listing: dict, group: str = EMB) -> list[tuple[str, str]]:
 def test_first_run_writes_the_index_and_the_second_reads_it(env):
     site = env.site("site")
     embedder_dist(site)
-    write_distribution(site, "omi-store", entry_points={STO: {"store": "st:Backend"}},
-                       files={"st.py": src.backend("Backend")})
+    write_distribution(
+        site,
+        "omi-store",
+        entry_points={STO: {"store": "st:Backend"}},
+        files={"st.py": src.backend("Backend")},
+    )
     env.pythonpath = [site]
     age(site)
     first = env.check("miss")
@@ -190,8 +229,11 @@ def test_editable_entry_points_changed_in_place_within_the_same_second(env):
     assert [n for n, _ in names(env.check("miss"))][-1] == "uno"
     env.check("hit")
     # Same mtime to the nanosecond, different size: the size gives it away.
-    entry_points.write_text(entry_points.read_text().replace(
-        "uno = emb_one:Embedder", "dos = emb_one:Embedder\nother = other_mod:Other"))
+    entry_points.write_text(
+        entry_points.read_text().replace(
+            "uno = emb_one:Embedder", "dos = emb_one:Embedder\nother = other_mod:Other"
+        )
+    )
     os.utime(entry_points, ns=(stamp + 1, stamp + 1))
     assert {"dos", "other"} <= {n for n, _ in names(env.check("miss"))}
     env.check("hit")
@@ -237,22 +279,26 @@ def console_list(env: Env, expect: str) -> str:
 
 def test_a_warm_list_shows_a_misplaced_plugin_until_its_group_is_fixed(env):
     site = env.site("site")
-    dist_info = write_distribution(site, "omi-emb-mine",
-                                   entry_points={"omi.embedding_provider": {"mine": "mine:Mine"}},
-                                   files={"mine.py": src.embedder("Mine")})
+    dist_info = write_distribution(
+        site,
+        "omi-emb-mine",
+        entry_points={"omi.embedding_provider": {"mine": "mine:Mine"}},
+        files={"mine.py": src.embedder("Mine")},
+    )
     env.pythonpath = [site]
     stamp = age(site)
     assert env.check("miss")["misplaced"] == [["mine", "omi.embedding_provider", EMB]]
     cold = console_list(env, "miss")
     warm = console_list(env, "hit")
     assert warm == cold
-    assert ("\n\nNot loaded:\n  mine (Mine) - v0.1.0 ✗ registered in group "
-            "'omi.embedding_provider', which OMI does not read (did you mean "
-            f"'{EMB}'?)") in warm
+    assert (
+        "\n\nNot loaded:\n  mine (Mine) - v0.1.0 ✗ registered in group "
+        "'omi.embedding_provider', which OMI does not read (did you mean "
+        f"'{EMB}'?)"
+    ) in warm
     # The author fixes the group and reinstalls in place, within the same second.
     entry_points = dist_info / "entry_points.txt"
-    entry_points.write_text(entry_points.read_text().replace("omi.embedding_provider]",
-                                                             f"{EMB}]"))
+    entry_points.write_text(entry_points.read_text().replace("omi.embedding_provider]", f"{EMB}]"))
     os.utime(entry_points, ns=(stamp + 1, stamp + 1))
     os.utime(dist_info, ns=(stamp, stamp))
     fixed = console_list(env, "miss")
@@ -266,12 +312,16 @@ def test_a_warm_list_shows_a_misplaced_plugin_until_its_group_is_fixed(env):
 def test_a_warm_list_shows_a_range_conflict_without_importing_packaging(env):
     site = env.site("site")
     dist_info = embedder_dist(site, "omi-emb-old", plugin="old", module="emb_old")
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: omi-emb-old\n"
-                                        "Version: 0.1.0\nRequires-Dist: omi-openclaw<0.3\n")
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: omi-emb-old\n"
+        "Version: 0.1.0\nRequires-Dist: omi-openclaw<0.3\n"
+    )
     env.pythonpath = [site]
     age(site)
-    conflict = ("omi-emb-old 0.1.0 has requirement omi-openclaw<0.3, but you have "
-                f"omi-openclaw {omi.__version__}")
+    conflict = (
+        "omi-emb-old 0.1.0 has requirement omi-openclaw<0.3, but you have "
+        f"omi-openclaw {omi.__version__}"
+    )
     assert env.check("miss")["registry"][EMB]["old"]["conflict"] == conflict
     cold = env.python(CONSOLE_LIST)
     assert "packaging" in imported(cold.stderr)  # the scan checked the range
@@ -319,16 +369,18 @@ def test_an_in_place_edit_that_puts_the_mtime_back_is_seen(env):
 def test_entry_points_of_an_egg_directory_on_sys_path_are_fingerprinted(env):
     egg = env.site("omi_egg-1.0-py3.egg")  # what easy_install (and a .pth) puts on sys.path
     (egg / "EGG-INFO").mkdir()
-    (egg / "EGG-INFO" / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: omi-egg\n"
-                                               "Version: 1.0\n")
+    (egg / "EGG-INFO" / "PKG-INFO").write_text(
+        "Metadata-Version: 1.1\nName: omi-egg\nVersion: 1.0\n"
+    )
     (egg / "EGG-INFO" / "entry_points.txt").write_text(f"[{EVT}]\negg = egg_mod:Handler\n")
     (egg / "egg_mod.py").write_text(src.handler("Handler"))
     env.pythonpath = [egg]
     stamp = age(egg)
     assert names(env.check("miss"), EVT) == [("egg", "1.0")]
     env.check("hit")
-    (egg / "EGG-INFO" / "entry_points.txt").write_text(f"[{EVT}]\negg = egg_mod:Handler\n"
-                                                       f"second = egg_mod:Handler\n")
+    (egg / "EGG-INFO" / "entry_points.txt").write_text(
+        f"[{EVT}]\negg = egg_mod:Handler\nsecond = egg_mod:Handler\n"
+    )
     os.utime(egg / "EGG-INFO" / "entry_points.txt", ns=(stamp + 1, stamp + 1))  # dirs as were
     assert names(env.check("miss"), EVT) == [("egg", "1.0"), ("second", "1.0")]
     env.check("hit")
@@ -354,8 +406,15 @@ def planted_index(env: Env, monkeypatch) -> Path:
 
 
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="Windows: os.stat has no owner or modes")
-@pytest.mark.parametrize("how", ["file open to others", "directory open to others",
-                                 "another user's file", "a symlink to a file"])
+@pytest.mark.parametrize(
+    "how",
+    [
+        "file open to others",
+        "directory open to others",
+        "another user's file",
+        "a symlink to a file",
+    ],
+)
 def test_an_index_another_user_could_have_written_is_not_read(env, monkeypatch, how):
     file = planted_index(env, monkeypatch)
     if how == "file open to others":
@@ -391,24 +450,36 @@ def test_a_broken_distribution_is_reported_and_everything_else_works(env):
     (odd / "METADATA").write_bytes(b"Metadata-Version: 2.1\nName: odd\nVersion: 1.0\xff\n")
     env.pythonpath = [site]
     age(site)
-    problems = [f"{broken}/entry_points.txt is not valid UTF-8 (byte 0xE9 at offset 25): its "
-                f"entry points are ignored; reinstall or remove that distribution",
-                f"{odd}/METADATA is not valid UTF-8 (byte 0xFF at offset 44): its name and "
-                f"version are shown with U+FFFD for the bad bytes; reinstall or remove that "
-                f"distribution"]
+    problems = [
+        f"{broken}/entry_points.txt is not valid UTF-8 (byte 0xE9 at offset 25): its "
+        f"entry points are ignored; reinstall or remove that distribution",
+        f"{odd}/METADATA is not valid UTF-8 (byte 0xFF at offset 44): its name and "
+        f"version are shown with U+FFFD for the bad bytes; reinstall or remove that "
+        f"distribution",
+    ]
     command = [str(Path(sys.executable).with_name("omi")), "plugins", "list"]
     environ = {**os.environ, "XDG_CACHE_HOME": str(env.cache.parent), "PYTHONPATH": str(site)}
     for switch in ("1", "0", "0"):  # no index; the scan that writes it; the index
-        listed = subprocess.run([*command, "--format", "json"], capture_output=True, text=True,
-                                env={**environ, "OMI_NO_CACHE": switch}, timeout=60)
+        listed = subprocess.run(
+            [*command, "--format", "json"],
+            capture_output=True,
+            text=True,
+            env={**environ, "OMI_NO_CACHE": switch},
+            timeout=60,
+        )
         assert listed.returncode == 0, listed.stderr
         assert listed.stderr.splitlines() == problems
         plugins = json.loads(listed.stdout)["groups"]
         assert [p["name"] for p in plugins[EMB]] == ["nim", "ollama", "one"]
         assert [(p["name"], p["version"]) for p in plugins[STO]] == [("odd", "1.0\ufffd")]
         assert plugins[EVT] == []
-    checked = subprocess.run([*command[:2], "check", "one", "-k", "dimension_positive"],
-                             capture_output=True, text=True, env=environ, timeout=120)
+    checked = subprocess.run(
+        [*command[:2], "check", "one", "-k", "dimension_positive"],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "1 passed, 0 failed" in checked.stdout
     assert problems[0] in checked.stderr
@@ -452,8 +523,9 @@ def test_two_interpreters_share_one_cache_directory(env):
     assert keys[0] != keys[1]
 
 
-@pytest.mark.parametrize("damage", ["truncated", "garbage", "not an object", "wrong shape",
-                                    "foreign key"])
+@pytest.mark.parametrize(
+    "damage", ["truncated", "garbage", "not an object", "wrong shape", "foreign key"]
+)
 def test_a_damaged_index_means_a_scan_never_an_error(env, damage):
     site = env.site("site")
     embedder_dist(site)
@@ -511,18 +583,26 @@ def test_concurrent_writers_leave_a_good_index(env):
     env.pythonpath = [site]
     age(site, env.cwd)
     expected = env.run(cached=False)[0]
-    environ = {**os.environ, "XDG_CACHE_HOME": str(env.cache.parent),
-               "PYTHONPATH": str(site)}
+    environ = {**os.environ, "XDG_CACHE_HOME": str(env.cache.parent), "PYTHONPATH": str(site)}
     environ.pop("OMI_NO_CACHE", None)
-    processes = [subprocess.Popen([sys.executable, "-c", LISTING], cwd=env.cwd, env=environ,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for _ in range(6)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", LISTING],
+            cwd=env.cwd,
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
     for process in processes:
         out, err = process.communicate(timeout=120)
         assert process.returncode == 0, err
         assert json.loads(out) == expected
     assert [p.name for p in env.cache.iterdir()] == [
-        p.name for p in env.cache.glob("plugins-*.json")]  # no temporary file left behind
+        p.name for p in env.cache.glob("plugins-*.json")
+    ]  # no temporary file left behind
     assert env.check("hit") == expected
 
 
@@ -569,8 +649,9 @@ def test_cache_show_and_clear(env, monkeypatch):
     shown = runner.invoke(cli, ["plugins", "cache", "show"])
     assert shown.exit_code == 0, shown.output
     assert "status: current" in shown.output and "one = emb_one:Embedder" in shown.output
-    document = json.loads(runner.invoke(cli, ["plugins", "cache", "show", "--format",
-                                              "json"]).output)
+    document = json.loads(
+        runner.invoke(cli, ["plugins", "cache", "show", "--format", "json"]).output
+    )
     assert document["key"]["path"] == sys.path and document["age_seconds"] >= 0
     entry = next(e for e in document["entries"] if e["name"] == "one")
     assert (entry["distribution"], entry["version"]) == ("omi-emb-one", "0.1.0")
@@ -584,7 +665,8 @@ def test_requires_dist_on_omi_is_recorded(env, monkeypatch):
     dist_info = embedder_dist(site)
     (dist_info / "METADATA").write_text(
         "Metadata-Version: 2.1\nName: omi-emb-one\nVersion: 0.1.0\n"
-        "Requires-Dist: omi-openclaw>=0.1\nRequires-Dist: requests\n")
+        "Requires-Dist: omi-openclaw>=0.1\nRequires-Dist: requests\n"
+    )
     monkeypatch.syspath_prepend(str(site))
     age(site)
     index.entry_points((EMB, STO, EVT))
@@ -598,8 +680,11 @@ def test_requires_dist_on_omi_is_recorded(env, monkeypatch):
 
 
 def test_verbose_list_shows_import_times_slowest_first(make_dist):
-    make_dist("omi-slow", entry_points={EMB: {"slow": "slow_mod:Slow"}},
-              files={"slow_mod.py": "import time\ntime.sleep(0.3)\n" + src.embedder("Slow")})
+    make_dist(
+        "omi-slow",
+        entry_points={EMB: {"slow": "slow_mod:Slow"}},
+        files={"slow_mod.py": "import time\ntime.sleep(0.3)\n" + src.embedder("Slow")},
+    )
     result = CliRunner().invoke(cli, ["plugins", "list", "--verbose", "--group", "embedding"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -608,15 +693,27 @@ def test_verbose_list_shows_import_times_slowest_first(make_dist):
     assert len([line for line in lines if "imported in" in line]) == 3  # nim, ollama, slow
 
 
-@pytest.mark.parametrize("argv", [[], ["-v"], ["--format", "json"], ["--format=json"],
-                                  ["--group=storage", "--verbose"], ["--group", "embedding"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["-v"],
+        ["--format", "json"],
+        ["--format=json"],
+        ["--group=storage", "--verbose"],
+        ["--group", "embedding"],
+    ],
+)
 def test_the_console_script_answers_plain_lists_as_click_does(make_dist, argv):
-    make_dist("omi-emb-x", entry_points={EMB: {"x": "emb_x:X"}},
-              files={"emb_x.py": src.embedder("X")})
+    make_dist(
+        "omi-emb-x", entry_points={EMB: {"x": "emb_x:X"}}, files={"emb_x.py": src.embedder("X")}
+    )
     make_dist("omi-emb-typo", entry_points={"omi.embedding_provider": {"typo": "emb_x:X"}})
     old = make_dist("omi-emb-old", entry_points={EMB: {"old": "emb_x:X"}})
-    (old / "METADATA").write_text("Metadata-Version: 2.1\nName: omi-emb-old\nVersion: 0.1.0\n"
-                                  "Requires-Dist: omi-openclaw<0.1\n")
+    (old / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: omi-emb-old\nVersion: 0.1.0\n"
+        "Requires-Dist: omi-openclaw<0.1\n"
+    )
     omi = str(Path(sys.executable).with_name("omi"))
     fast = subprocess.run([omi, "plugins", "list", *argv], capture_output=True, text=True)
     slow = CliRunner().invoke(cli, ["plugins", "list", *argv])
@@ -635,15 +732,29 @@ def test_the_console_script_answers_plain_lists_as_click_does(make_dist, argv):
 def test_only_plain_list_command_lines_skip_click():
     from omi.cli.launch import parse_plain_list
 
-    assert parse_plain_list(["plugins", "list", "-v", "--format", "json"]) == ("json", None, True,
-                                                                                False)
-    assert parse_plain_list(["plugins", "list", "--group", "storage"]) == ("text", "storage", False,
-                                                                           False)
+    assert parse_plain_list(["plugins", "list", "-v", "--format", "json"]) == (
+        "json",
+        None,
+        True,
+        False,
+    )
+    assert parse_plain_list(["plugins", "list", "--group", "storage"]) == (
+        "text",
+        "storage",
+        False,
+        False,
+    )
     assert parse_plain_list(["plugins", "list", "--strict"]) == ("text", None, False, True)
-    for argv in (["--debug", "plugins", "list"], ["plugins", "list", "--format", "xml"],
-                 ["plugins", "list", "--bogus"], ["plugins", "list", "--group"],
-                 ["plugins", "list", "--help"], ["plugins", "check", "x"],
-                 ["plugins", "list", "x"], ["plugins", "list", "--strict=yes"]):
+    for argv in (
+        ["--debug", "plugins", "list"],
+        ["plugins", "list", "--format", "xml"],
+        ["plugins", "list", "--bogus"],
+        ["plugins", "list", "--group"],
+        ["plugins", "list", "--help"],
+        ["plugins", "check", "x"],
+        ["plugins", "list", "x"],
+        ["plugins", "list", "--strict=yes"],
+    ):
         assert parse_plain_list(argv) is None, argv
 
 
@@ -659,8 +770,9 @@ def test_the_fast_path_names_an_error_without_a_message_as_click_does(monkeypatc
     with pytest.raises(SystemExit) as exited:
         launch.main()
     assert exited.value.code == 1
-    assert capsys.readouterr().err == ("Error: MemoryError (no message); rerun with --debug for "
-                                       "the traceback\n")
+    assert capsys.readouterr().err == (
+        "Error: MemoryError (no message); rerun with --debug for the traceback\n"
+    )
 
 
 def zipped_site(staging: Path, target: Path, version: str, plugin: str) -> Path:
@@ -722,7 +834,7 @@ def test_stale_index_files_are_pruned_only_when_an_index_is_written(env):
     assert old not in kept and other_kind.exists() and undeletable in kept
     # the new index and the newest others, up to MAX_FILES besides the undeletable one
     assert len(kept - {undeletable}) == cachefiles.MAX_FILES
-    assert set(recent[-(cachefiles.MAX_FILES - 1):]) <= kept and recent[0] not in kept
+    assert set(recent[-(cachefiles.MAX_FILES - 1) :]) <= kept and recent[0] not in kept
     old.write_text("{}")
     age(old, seconds=days)
     env.check("hit")
@@ -737,12 +849,32 @@ def test_another_omi_version_has_its_own_index(monkeypatch):
     assert index.interpreter_key()["omi"] == "99.0" and index.cache_file() != before
 
 
-@pytest.mark.parametrize("value", [
-    "pkg.mod:Class", "mod", "mod:", "mod :Class", "mod: Class ", "mod:Outer.Inner",
-    " mod:Class", "mod:Class extra", "mod:Class [extra1, extra2]", "mod[extra]", "1mod:x",
-    "pkg..mod:x", "mod:Cla-ss", "módulo:Clase", "mod\u00a0:Class", "mod:Class\n", "a\u00b7b:C",
-    "mod::Class", "mod:Class:Other", "", ":Class",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "pkg.mod:Class",
+        "mod",
+        "mod:",
+        "mod :Class",
+        "mod: Class ",
+        "mod:Outer.Inner",
+        " mod:Class",
+        "mod:Class extra",
+        "mod:Class [extra1, extra2]",
+        "mod[extra]",
+        "1mod:x",
+        "pkg..mod:x",
+        "mod:Cla-ss",
+        "módulo:Clase",
+        "mod\u00a0:Class",
+        "mod:Class\n",
+        "a\u00b7b:C",
+        "mod::Class",
+        "mod:Class:Other",
+        "",
+        ":Class",
+    ],
+)
 def test_an_indexed_entry_point_splits_its_value_as_importlib_metadata_does(value):
     from importlib.metadata import EntryPoint
 
@@ -750,11 +882,17 @@ def test_an_indexed_entry_point_splits_its_value_as_importlib_metadata_does(valu
     cached = distributions.CachedEntryPoint("x", value, "omi.embedding_providers")
     match = real.pattern.match(value)
     if match is None:  # importlib.metadata raises for these; the index names the module part
-        assert (cached.module, cached.attr, cached.extras) == (value.partition(":")[0].strip(),
-                                                               "", [])
+        assert (cached.module, cached.attr, cached.extras) == (
+            value.partition(":")[0].strip(),
+            "",
+            [],
+        )
     else:
-        assert (cached.module, cached.attr, cached.extras) == (real.module, real.attr or "",
-                                                               real.extras)
+        assert (cached.module, cached.attr, cached.extras) == (
+            real.module,
+            real.attr or "",
+            real.extras,
+        )
 
 
 def test_cache_file_names_are_stable_and_tell_keys_apart():

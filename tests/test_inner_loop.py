@@ -14,8 +14,8 @@ import ast
 import re
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Dict, Iterable, Set
 
 import omi
 
@@ -31,28 +31,30 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _named(source: Path) -> Set[str]:
+def _named(source: Path) -> set[str]:
     """Every module an import statement in `source` names, at any depth, with its parents."""
     text = source.read_text(encoding="utf-8")
     names = {f"{package}.__main__" for package in RUN_AS_MAIN.findall(text)}
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            names.update(filter(None, (name for found in IN_STRING.findall(node.value)
-                                       for name in found)))
+            names.update(
+                filter(None, (name for found in IN_STRING.findall(node.value) for name in found))
+            )
         elif isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names.add(node.module)
             names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return {".".join(name.split(".")[:end]) for name in names
-            for end in range(1, name.count(".") + 2)}
+    return {
+        ".".join(name.split(".")[:end]) for name in names for end in range(1, name.count(".") + 2)
+    }
 
 
-def _reached(start: Iterable[Path], graph: Dict[str, Path]) -> Set[str]:
+def _reached(start: Iterable[Path], graph: dict[str, Path]) -> set[str]:
     """The omi modules `start` (test files) import, and theirs in turn, and tests/' helpers'."""
     helpers = {path.stem: path for path in TESTS.glob("*.py")}
     todo, seen = list(start), set()
-    reached: Set[str] = set()
+    reached: set[str] = set()
     while todo:
         source = todo.pop()
         if source in seen:
@@ -69,12 +71,29 @@ def _reached(start: Iterable[Path], graph: Dict[str, Path]) -> Set[str]:
 
 def test_every_module_of_omi_is_reached_by_a_test_of_the_inner_loop():
     collected = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "not slow",
-         "-p", "no:cacheprovider", "-p", "no:xdist", str(TESTS)],
-        cwd=TESTS.parent, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-m",
+            "not slow",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            str(TESTS),
+        ],
+        cwd=TESTS.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert collected.returncode == 0, collected.stdout[-3000:] + collected.stderr[-3000:]
-    files = {TESTS.parent / line.split("::")[0] for line in collected.stdout.splitlines()
-             if "::" in line}
+    files = {
+        TESTS.parent / line.split("::")[0] for line in collected.stdout.splitlines() if "::" in line
+    }
     assert TESTS / "test_inner_loop.py" in files and len(files) > 20
     graph = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
     assert sorted(set(graph) - _reached(files, graph)) == []

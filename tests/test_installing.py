@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import venv
 from pathlib import Path
-from typing import List
 
 import pytest
 
@@ -22,11 +21,13 @@ INDEX = ROOT / "docs" / "pages" / "index.md"
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs" / "pages").rglob("*.md"))]
 #: Where a plugin project is installed: the generated files, `new`'s next steps, the release
 #: workflow's plugins, the guide's first plugin.
-PLUGIN_DOCUMENTS = [ROOT / "templates" / "_shared" / "README.md",
-                    ROOT / "templates" / "_shared" / "workflows" / "ci.yml",
-                    ROOT / "omi" / "cli" / "plugin_commands.py",
-                    ROOT / ".github" / "workflows" / "release.yml",
-                    ROOT / "docs" / "pages" / "guide" / "first-plugin.md"]
+PLUGIN_DOCUMENTS = [
+    ROOT / "templates" / "_shared" / "README.md",
+    ROOT / "templates" / "_shared" / "workflows" / "ci.yml",
+    ROOT / "omi" / "cli" / "plugin_commands.py",
+    ROOT / ".github" / "workflows" / "release.yml",
+    ROOT / "docs" / "pages" / "guide" / "first-plugin.md",
+]
 #: `omi-openclaw[extra]` in any install form, and the README's `pip install -e ".[extra]"`.
 OMI_EXTRA = re.compile(r"omi[-_]openclaw[^\s\[\"']*\[(\w+)\]|\.whl\)\[(\w+)\]")
 README_EXTRA = re.compile(r"""pip install -e ["']\.\[(\w+)\]""")
@@ -34,22 +35,27 @@ README_EXTRA = re.compile(r"""pip install -e ["']\.\[(\w+)\]""")
 PLUGIN_EXTRA = re.compile(r"""-e\s+["']?(?:\.|\{where\}|[\w-]*release-check)\[(\w+)\]""")
 
 
-def extras(pyproject: Path) -> List[str]:
+def extras(pyproject: Path) -> list[str]:
     return sorted(tomlfile.load(str(pyproject))["project"]["optional-dependencies"])
 
 
-def named(pattern: re.Pattern[str], documents: List[Path]) -> set[str]:
-    return {extra for path in documents
-            for match in pattern.finditer(path.read_text(encoding="utf-8"))
-            for extra in match.groups() if extra}
+def named(pattern: re.Pattern[str], documents: list[Path]) -> set[str]:
+    return {
+        extra
+        for path in documents
+        for match in pattern.finditer(path.read_text(encoding="utf-8"))
+        for extra in match.groups()
+        if extra
+    }
 
 
 def test_every_extra_the_documents_name_exists_with_one_name_on_both_sides(tmp_path: Path):
     plugin = new_plugin("event", "acme", tmp_path).project_dir
     assert extras(ROOT / "pyproject.toml") == ["dev", "docs", "testing"]
     assert extras(plugin / "pyproject.toml") == ["testing"]
-    assert {"testing", "docs"} <= named(OMI_EXTRA, DOCUMENTS) <= set(
-        extras(ROOT / "pyproject.toml"))
+    assert (
+        {"testing", "docs"} <= named(OMI_EXTRA, DOCUMENTS) <= set(extras(ROOT / "pyproject.toml"))
+    )
     assert named(README_EXTRA, [ROOT / "README.md"]) == {"docs", "testing"}  # its own, a plugin's
     assert named(PLUGIN_EXTRA, PLUGIN_DOCUMENTS) == {"testing"}
 
@@ -75,8 +81,12 @@ def install(command: str, cwd: Path, tmp_path: Path) -> Path:
     venv.create(tmp_path / "venv", with_pip=True)
     bin_dir = tmp_path / "venv" / "bin"
     completed = subprocess.run(
-        ["bash", "-c", f'PATH="{bin_dir}:$PATH"; {command}'], cwd=cwd, capture_output=True,
-        text=True, timeout=900)
+        ["bash", "-c", f'PATH="{bin_dir}:$PATH"; {command}'],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     return bin_dir
 
@@ -84,9 +94,22 @@ def install(command: str, cwd: Path, tmp_path: Path) -> Path:
 def clone(tmp_path: Path) -> Path:
     """A copy of this repository in a folder named as `git clone` names it."""
     target = tmp_path / "omi-openclaw"
-    shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(
-        ".git", ".venv*", "dist", "build", "site", "__pycache__", "*.egg-info", "examples",
-        "bench", ".mypy_cache"))
+    shutil.copytree(
+        ROOT,
+        target,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".venv*",
+            "dist",
+            "build",
+            "site",
+            "__pycache__",
+            "*.egg-info",
+            "examples",
+            "bench",
+            ".mypy_cache",
+        ),
+    )
     return target
 
 
@@ -94,11 +117,20 @@ def assert_usable(bin_dir: Path, cwd: Path) -> None:
     """`omi` runs, renders a plugin, and omi.testing imports (pytest came with [testing])."""
     completed = subprocess.run(
         [str(bin_dir / "python"), "-c", "import omi, omi.testing, pytest; print(omi.__file__)"],
-        cwd=cwd, capture_output=True, text=True, timeout=120)
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert completed.returncode == 0, completed.stderr
     assert Path(completed.stdout.strip()).is_relative_to(bin_dir.parent)
-    made = subprocess.run([str(bin_dir / "omi"), "plugins", "new", "event", "first",
-                           "--no-input"], cwd=cwd, capture_output=True, text=True, timeout=120)
+    made = subprocess.run(
+        [str(bin_dir / "omi"), "plugins", "new", "event", "first", "--no-input"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert made.returncode == 0, made.stderr
 
 
@@ -115,12 +147,15 @@ def test_the_documented_install_from_a_git_url_works(tmp_path: Path):
     """The same line with a file URL for the repository: no network needed. (The URL names
     localhost: the pip that `venv` bundles refuses a git+file:/// URL without a host.)"""
     source = clone(tmp_path / "src")
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"],
-                 ["-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m",
-                  "x"]):
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "x"],
+    ):
         subprocess.run(["git", *args], cwd=source, check=True, capture_output=True)
     command = documented('pip install "omi-openclaw[testing] @ git+').replace(
-        "https://github.com/OWNER/omi-openclaw", f"file://localhost{source.as_posix()}")
+        "https://github.com/OWNER/omi-openclaw", f"file://localhost{source.as_posix()}"
+    )
     assert "git+file://localhost/" in command
     bin_dir = install(command, tmp_path, tmp_path)
     assert_usable(bin_dir, tmp_path)

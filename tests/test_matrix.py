@@ -16,7 +16,7 @@ import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -31,18 +31,33 @@ from omi.matrix.run import Matrix, mark_regressions
 
 ROOT = Path(__file__).resolve().parent.parent
 OMI = str(Path(sys.executable).with_name("omi"))
-FACTS = {"name": "omi-embedding-x", "version": "1.0", "plugins": ["omi.embedding_providers:x"],
-         "license_expression": "MIT", "project_urls": ["Source, https://example.org/x"],
-         "typed_classifier": True, "py_typed": True, "requires_python": ">=3.10",
-         "readme": True}
+FACTS = {
+    "name": "omi-embedding-x",
+    "version": "1.0",
+    "plugins": ["omi.embedding_providers:x"],
+    "license_expression": "MIT",
+    "project_urls": ["Source, https://example.org/x"],
+    "typed_classifier": True,
+    "py_typed": True,
+    "requires_python": ">=3.10",
+    "readme": True,
+}
 
 
 def evidence(*statuses: str, **facts: Any) -> Evidence:
-    results = [{"name": f"check_{n}", "status": status,
-                "message": "needs capability 'semantic' (declare it ...)"
-                if status == "skipped" else ""} for n, status in enumerate(statuses)]
-    return Evidence([{"plugin": "x", "validation_error": None, "results": results}],
-                    {**FACTS, **facts})
+    results = [
+        {
+            "name": f"check_{n}",
+            "status": status,
+            "message": "needs capability 'semantic' (declare it ...)"
+            if status == "skipped"
+            else "",
+        }
+        for n, status in enumerate(statuses)
+    ]
+    return Evidence(
+        [{"plugin": "x", "validation_error": None, "results": results}], {**FACTS, **facts}
+    )
 
 
 # --- grades -----------------------------------------------------------------------------------
@@ -52,20 +67,23 @@ def test_every_rule_met_is_platinum():
     assert grade(evidence("passed", "passed")).tier == "platinum"
 
 
-@pytest.mark.parametrize(("statuses", "facts", "tier", "missing"), [
-    (("passed", "failed"), {}, None, ["conforms"]),
-    (("passed", "not-tested"), {}, None, ["tested"]),
-    (("passed", "xfail"), {}, "bronze", ["no-known-failures"]),
-    (("passed",), {"license_expression": None}, "bronze", ["license"]),
-    (("passed",), {"requires_python": None}, "bronze", ["requires-python"]),
-    (("passed", "advisory"), {}, "silver", ["no-advisories"]),
-    (("passed",), {"py_typed": False}, "silver", ["typed"]),
-    (("passed",), {"typed_classifier": False}, "silver", ["typed"]),
-    (("passed",), {"project_urls": []}, "silver", ["project-urls"]),
-    (("passed",), {"readme": False}, "silver", ["readme"]),
-    (("passed", "skipped"), {}, "gold", ["all-capabilities"]),
-    (("passed",), {"plugins": []}, None, ["installs"]),
-])
+@pytest.mark.parametrize(
+    ("statuses", "facts", "tier", "missing"),
+    [
+        (("passed", "failed"), {}, None, ["conforms"]),
+        (("passed", "not-tested"), {}, None, ["tested"]),
+        (("passed", "xfail"), {}, "bronze", ["no-known-failures"]),
+        (("passed",), {"license_expression": None}, "bronze", ["license"]),
+        (("passed",), {"requires_python": None}, "bronze", ["requires-python"]),
+        (("passed", "advisory"), {}, "silver", ["no-advisories"]),
+        (("passed",), {"py_typed": False}, "silver", ["typed"]),
+        (("passed",), {"typed_classifier": False}, "silver", ["typed"]),
+        (("passed",), {"project_urls": []}, "silver", ["project-urls"]),
+        (("passed",), {"readme": False}, "silver", ["readme"]),
+        (("passed", "skipped"), {}, "gold", ["all-capabilities"]),
+        (("passed",), {"plugins": []}, None, ["installs"]),
+    ],
+)
 def test_each_rule_holds_its_tier(statuses, facts, tier, missing):
     result = grade(evidence(*statuses, **facts))
     assert (result.tier, result.missing) == (tier, missing)
@@ -73,9 +91,13 @@ def test_each_rule_holds_its_tier(statuses, facts, tier, missing):
 
 def test_a_check_that_does_not_apply_is_no_missing_capability():
     shared = evidence("passed")
-    shared.reports[0]["results"].append({"name": "isolated", "status": "skipped",
-                                         "message": "does not apply: the plugin declares "
-                                                    "'shared'"})
+    shared.reports[0]["results"].append(
+        {
+            "name": "isolated",
+            "status": "skipped",
+            "message": "does not apply: the plugin declares 'shared'",
+        }
+    )
     assert grade(shared).tier == "platinum"
 
 
@@ -85,27 +107,35 @@ def test_a_tier_needs_every_tier_below_it():
 
 
 def test_a_validation_error_or_an_install_error_leaves_no_grade():
-    failed = Evidence([{"plugin": "x", "validation_error": "no interface_version",
-                        "results": []}], FACTS)
+    failed = Evidence(
+        [{"plugin": "x", "validation_error": "no interface_version", "results": []}], FACTS
+    )
     assert grade(failed).tier is None
     assert grade(Evidence([], {}, "No matching distribution found for x")).tier is None
 
 
 def test_the_badge_is_a_shields_endpoint_document():
-    assert badge("gold") == {"schemaVersion": 1, "label": "omi", "message": "gold",
-                             "color": "dbb40c"}
+    assert badge("gold") == {
+        "schemaVersion": 1,
+        "label": "omi",
+        "message": "gold",
+        "color": "dbb40c",
+    }
     assert badge(None)["message"] == "ungraded"
 
 
 # --- cell statuses ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("statuses", "status"), [
-    (("not-tested", "not-tested"), "not-tested"),
-    (("not-tested", "passed"), "pass"),
-    (("passed", "skipped", "xfail", "xpass", "advisory"), "pass"),
-    (("passed", "failed", "not-tested"), "fail"),
-])
+@pytest.mark.parametrize(
+    ("statuses", "status"),
+    [
+        (("not-tested", "not-tested"), "not-tested"),
+        (("not-tested", "passed"), "pass"),
+        (("passed", "skipped", "xfail", "xpass", "advisory"), "pass"),
+        (("passed", "failed", "not-tested"), "fail"),
+    ],
+)
 def test_a_cell_is_not_tested_only_when_no_check_could_reach_the_service(statuses, status):
     cell = Cell("p", "o", "3.11")
     judge(cell, evidence(*statuses))
@@ -124,16 +154,23 @@ def test_a_distribution_without_an_omi_plugin_fails_naming_its_near_miss_group()
     assert cell.status == "fail" and "omi.embedding:x" in (cell.message or "")
 
 
-@pytest.mark.parametrize(("output", "line"), [
-    ("ERROR: Could not find a version that satisfies the requirement omi-x==9 (from versions: "
-     "none)\nERROR: No matching distribution found for omi-x==9\n",
-     "Could not find a version that satisfies the requirement omi-x==9 (from versions: none)"),
-    ("  × No solution found when resolving dependencies:\n  ╰─▶ Because omi-x was not found in "
-     "the provided package locations and you\n      require omi-x, we can conclude that your "
-     "requirements are unsatisfiable.\n",
-     "Because omi-x was not found in the provided package locations and you"),
-    ("", "the installer failed without a message"),
-])
+@pytest.mark.parametrize(
+    ("output", "line"),
+    [
+        (
+            "ERROR: Could not find a version that satisfies the requirement omi-x==9 (from versions: "
+            "none)\nERROR: No matching distribution found for omi-x==9\n",
+            "Could not find a version that satisfies the requirement omi-x==9 (from versions: none)",
+        ),
+        (
+            "  × No solution found when resolving dependencies:\n  ╰─▶ Because omi-x was not found in "
+            "the provided package locations and you\n      require omi-x, we can conclude that your "
+            "requirements are unsatisfiable.\n",
+            "Because omi-x was not found in the provided package locations and you",
+        ),
+        ("", "the installer failed without a message"),
+    ],
+)
 def test_the_resolvers_message_is_one_line(output, line):
     assert envs.resolver_message(output) == line
 
@@ -156,11 +193,17 @@ def test_the_distribution_a_requirement_names(tmp_path: Path):
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'omi-storage-here'\n")
     wheel = tmp_path / "omi_embedding_x-1.0-py3-none-any.whl"
     wheel.write_bytes(b"")
-    assert [requirement_name(r) for r in (
-        "omi-event-y[extra]>=1,<2", "omi-event-z @ https://example.invalid/z.whl",
-        "git+https://example.invalid/repo", str(wheel), str(tmp_path),
-        str(tmp_path / "missing"))] == [
-        "omi-event-y", "omi-event-z", None, "omi_embedding_x", "omi-storage-here", None]
+    assert [
+        requirement_name(r)
+        for r in (
+            "omi-event-y[extra]>=1,<2",
+            "omi-event-z @ https://example.invalid/z.whl",
+            "git+https://example.invalid/repo",
+            str(wheel),
+            str(tmp_path),
+            str(tmp_path / "missing"),
+        )
+    ] == ["omi-event-y", "omi-event-z", None, "omi_embedding_x", "omi-storage-here", None]
 
 
 # --- rendering: plugin output is data ----------------------------------------------------------
@@ -169,9 +212,17 @@ HOSTILE = "<script>alert(1)</script>\x1b[2J|`*"
 
 
 def hostile_matrix() -> Matrix:
-    cell = Cell("evil", "omi-openclaw==0.4.0", "3.11", plugin_name=HOSTILE, plugin_version="1",
-                omi_version="0.4.0", status="fail", message="1 check(s) failed",
-                failed_checks=[{"plugin": HOSTILE, "check": "c<b>", "message": HOSTILE}])
+    cell = Cell(
+        "evil",
+        "omi-openclaw==0.4.0",
+        "3.11",
+        plugin_name=HOSTILE,
+        plugin_version="1",
+        omi_version="0.4.0",
+        status="fail",
+        message="1 check(s) failed",
+        failed_checks=[{"plugin": HOSTILE, "check": "c<b>", "message": HOSTILE}],
+    )
     return Matrix(["evil"], ["omi-openclaw==0.4.0"], ["3.11"], None, "venv + pip", [cell])
 
 
@@ -192,12 +243,14 @@ def test_the_text_and_markdown_escape_plugin_output():
 
 
 def test_regressions_are_cells_failing_where_the_baseline_passed():
-    cells = [Cell("a", "old", "3.11", baseline=True, status="pass"),
-             Cell("a", "new", "3.11", status="fail"),
-             Cell("b", "old", "3.11", baseline=True, status="fail"),
-             Cell("b", "new", "3.11", status="fail"),
-             Cell("c", "old", "3.11", baseline=True, status="pass"),
-             Cell("c", "new", "3.11", status="install-error")]
+    cells = [
+        Cell("a", "old", "3.11", baseline=True, status="pass"),
+        Cell("a", "new", "3.11", status="fail"),
+        Cell("b", "old", "3.11", baseline=True, status="fail"),
+        Cell("b", "new", "3.11", status="fail"),
+        Cell("c", "old", "3.11", baseline=True, status="pass"),
+        Cell("c", "new", "3.11", status="install-error"),
+    ]
     matrix = Matrix(["a", "b", "c"], ["new"], ["3.11"], "old", "", cells)
     mark_regressions(matrix)
     assert [c.plugin for c in matrix.regressions()] == ["a", "c"]
@@ -214,28 +267,41 @@ def test_the_github_matrix_has_one_job_per_cell():
     include = json.loads(github_matrix(matrix))["include"]
     assert len(include) == 8
     assert {(j["omi_flag"], j["omi"]) for j in include} == {
-        ("--baseline", "omi-openclaw==0.4.0"), ("--omi", ".")}
+        ("--baseline", "omi-openclaw==0.4.0"),
+        ("--omi", "."),
+    }
     assert {"plugin", "omi", "omi_flag", "python", "name"} == set(include[0])
 
 
 # --- usage errors -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["plugins", "matrix", "--omi", "."], "give at least one --plugin"),
-    (["plugins", "matrix", "--plugin", "x"], "give at least one --omi"),
-    (["plugins", "matrix", "--plugin", "x", "--omi", ".", "--python", "3"],
-     "is not a Python version"),
-    (["plugins", "matrix", "--plugin", "x", "--omi", ".", "--python", "3.1"],
-     "no python3.1 on PATH"),
-    (["plugins", "matrix", "--plugin", "x", "merge", "r.json"], "go with the run"),
-    (["plugins", "matrix", "--plugin", "x", "--omi", ".", "--jobs", "0"], "--jobs"),
-    (["plugins", "check", "--all", "--grade"], "--grade and --badge grade one plugin"),
-    (["plugins", "matrix", "--plugin", "--index-url=http://example.invalid", "--omi", "."],
-     "an installer would read it as an option"),
-    (["plugins", "matrix", "--plugin", "x", "--omi", ".", "--html", "/nonexistent/m.html"],
-     "is not a writable directory"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["plugins", "matrix", "--omi", "."], "give at least one --plugin"),
+        (["plugins", "matrix", "--plugin", "x"], "give at least one --omi"),
+        (
+            ["plugins", "matrix", "--plugin", "x", "--omi", ".", "--python", "3"],
+            "is not a Python version",
+        ),
+        (
+            ["plugins", "matrix", "--plugin", "x", "--omi", ".", "--python", "3.1"],
+            "no python3.1 on PATH",
+        ),
+        (["plugins", "matrix", "--plugin", "x", "merge", "r.json"], "go with the run"),
+        (["plugins", "matrix", "--plugin", "x", "--omi", ".", "--jobs", "0"], "--jobs"),
+        (["plugins", "check", "--all", "--grade"], "--grade and --badge grade one plugin"),
+        (
+            ["plugins", "matrix", "--plugin", "--index-url=http://example.invalid", "--omi", "."],
+            "an installer would read it as an option",
+        ),
+        (
+            ["plugins", "matrix", "--plugin", "x", "--omi", ".", "--html", "/nonexistent/m.html"],
+            "is not a writable directory",
+        ),
+    ],
+)
 def test_usage_errors_are_one_line_and_exit_2(args, message):
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2, result.output
@@ -249,14 +315,22 @@ def write_report(path: Path, document: Any) -> str:
 
 def test_merge_refuses_what_is_not_a_matrix_report(tmp_path: Path):
     cell = Cell("p", "o", "3.11", status="pass").to_dict()
-    report = {"schema": "omi-matrix/1", "plugins": ["p"], "omis": ["o"], "pythons": ["3.11"],
-              "baseline": None, "cells": [cell]}
+    report = {
+        "schema": "omi-matrix/1",
+        "plugins": ["p"],
+        "omis": ["o"],
+        "pythons": ["3.11"],
+        "baseline": None,
+        "cells": [cell],
+    }
     cases = {
         "not JSON": ("{", "is not JSON"),
         "schema": ({"schema": "omi.plugins.check/1"}, "is not an omi-matrix/1 report"),
         "status": ({**report, "cells": [{**cell, "status": "great"}]}, "needs a status"),
-        "type": ({**report, "cells": [{**cell, "regression": "yes"}]},
-                 "a cell's 'regression' is not bool"),
+        "type": (
+            {**report, "cells": [{**cell, "regression": "yes"}]},
+            "a cell's 'regression' is not bool",
+        ),
         "grade": ({**report, "cells": [{**cell, "grade": "diamond"}]}, "grade is not one of"),
         "no plugin": ({**report, "cells": [{**cell, "plugin": None}]}, "'plugin' is not str"),
         "missing": (None, "cannot read"),
@@ -275,8 +349,7 @@ def test_merge_refuses_what_is_not_a_matrix_report(tmp_path: Path):
     assert result.exit_code == 2 and "different baselines" in result.output
 
 
-def test_the_documented_workflow_is_valid_hardened_and_runs_each_cell_as_printed(
-        tmp_path: Path):
+def test_the_documented_workflow_is_valid_hardened_and_runs_each_cell_as_printed(tmp_path: Path):
     from workflows import hardening_problems, load, pinned_actions, schema_errors
 
     page = (ROOT / "docs" / "pages" / "reference" / "matrix.md").read_text(encoding="utf-8")
@@ -284,8 +357,11 @@ def test_the_documented_workflow_is_valid_hardened_and_runs_each_cell_as_printed
     workflow.write_text(page.split("```yaml\n", 1)[1].split("```", 1)[0], encoding="utf-8")
     assert schema_errors(load(workflow), "github-workflows") == []
     assert hardening_problems(workflow) == []
-    ours = {(a["action"], a["ref"]) for path in (ROOT / ".github" / "workflows").glob("*.yml")
-            for a in pinned_actions(path)}
+    ours = {
+        (a["action"], a["ref"])
+        for path in (ROOT / ".github" / "workflows").glob("*.yml")
+        for a in pinned_actions(path)
+    }
     assert {(a["action"], a["ref"]) for a in pinned_actions(workflow)} <= ours
     keys = set(json.loads(github_matrix(Matrix(["p"], ["."], ["3.12"], "b")))["include"][0])
     used = set(re.findall(r"\$\{\{ matrix\.(\w+) \}\}", workflow.read_text()))
@@ -293,12 +369,15 @@ def test_the_documented_workflow_is_valid_hardened_and_runs_each_cell_as_printed
 
 
 def test_neither_help_nor_list_imports_the_matrix():
-    code = ("import sys\nfrom omi.cli import cli\nfor args in (['--help'], ['plugins', 'list'], "
-            "['plugins', '--help'], ['plugins', 'check', '--help']):\n"
-            "    try:\n        cli(args, prog_name='omi')\n    except SystemExit:\n        pass\n"
-            "print(sorted(m for m in sys.modules if m.startswith('omi.matrix')), file=sys.stderr)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, check=True)
+    code = (
+        "import sys\nfrom omi.cli import cli\nfor args in (['--help'], ['plugins', 'list'], "
+        "['plugins', '--help'], ['plugins', 'check', '--help']):\n"
+        "    try:\n        cli(args, prog_name='omi')\n    except SystemExit:\n        pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('omi.matrix')), file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
     assert done.stderr.strip().splitlines()[-1] == "[]"
 
 
@@ -308,9 +387,10 @@ EXAMPLES = ("omi-embedding-example", "omi-event-webhook")
 KINDS = ("embedding", "storage", "event")
 
 
-def _run(argv: List[Any], cwd: Path, timeout: float = 900) -> str:
-    done = subprocess.run([str(arg) for arg in argv], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout)
+def _run(argv: list[Any], cwd: Path, timeout: float = 900) -> str:
+    done = subprocess.run(
+        [str(arg) for arg in argv], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
     if done.returncode != 0:
         pytest.fail(f"{argv[:4]} failed:\n{(done.stdout + done.stderr)[-3000:]}", pytrace=False)
     return done.stdout
@@ -324,9 +404,10 @@ def _stricter_checkout(target: Path) -> Path:
         if (ROOT / name).is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, target / name)
-    for relative, old, new in (("omi/__init__.py", '"0.4.0"', '"0.4.1"'),
-                               ("omi/conformance/embedding.py", "and first > 0,",
-                                "and first >= 1024,")):
+    for relative, old, new in (
+        ("omi/__init__.py", '"0.4.0"', '"0.4.1"'),
+        ("omi/conformance/embedding.py", "and first > 0,", "and first >= 1024,"),
+    ):
         text = (target / relative).read_text(encoding="utf-8")
         assert old in text, f"{relative} changed: the stricter variant needs a new edit"
         (target / relative).write_text(text.replace(old, new), encoding="utf-8")
@@ -334,7 +415,7 @@ def _stricter_checkout(target: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Wheels of both omi-openclaw versions, the examples and a freshly rendered plugin of
     each kind, and of every dependency; by short name."""
     work = tmp_path_factory.mktemp("matrix-wheelhouse")
@@ -342,10 +423,26 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
     rendered = work / "rendered"
     rendered.mkdir()
     for kind in KINDS:
-        _run([OMI, "plugins", "new", kind, "fresh", "-o", rendered, "--no-input", "--set",
-              f"repository=https://github.com/example/omi-{kind}-fresh"], work)
-    sources = [ROOT, *(ROOT / "examples" / name for name in EXAMPLES),
-               *(rendered / f"omi-{kind}-fresh" for kind in KINDS)]
+        _run(
+            [
+                OMI,
+                "plugins",
+                "new",
+                kind,
+                "fresh",
+                "-o",
+                rendered,
+                "--no-input",
+                "--set",
+                f"repository=https://github.com/example/omi-{kind}-fresh",
+            ],
+            work,
+        )
+    sources = [
+        ROOT,
+        *(ROOT / "examples" / name for name in EXAMPLES),
+        *(rendered / f"omi-{kind}-fresh" for kind in KINDS),
+    ]
     pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", house]
     _run([*pip, *sources], work)
     _run([*pip, "--no-deps", _stricter_checkout(work / "strict")], work)
@@ -353,9 +450,12 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
     def wheel(prefix: str) -> Path:
         return next(house.glob(f"{prefix}-*.whl"))
 
-    found = {"omi": wheel("omi_openclaw-0.4.0"), "strict": wheel("omi_openclaw-0.4.1"),
-             **{name: wheel(name.replace("-", "_")) for name in EXAMPLES},
-             **{kind: wheel(f"omi_{kind}_fresh") for kind in KINDS}}
+    found = {
+        "omi": wheel("omi_openclaw-0.4.0"),
+        "strict": wheel("omi_openclaw-0.4.1"),
+        **{name: wheel(name.replace("-", "_")) for name in EXAMPLES},
+        **{kind: wheel(f"omi_{kind}_fresh") for kind in KINDS},
+    }
     return {"house": house, **found}
 
 
@@ -364,35 +464,72 @@ def env_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("matrix-envs")
 
 
-def matrix(wheelhouse: Dict[str, Path], cache: Path, *args: Any, cwd: Path,
-           installer: str = "pip") -> subprocess.CompletedProcess:
+def matrix(
+    wheelhouse: dict[str, Path], cache: Path, *args: Any, cwd: Path, installer: str = "pip"
+) -> subprocess.CompletedProcess:
     """A matrix run offline from the wheelhouse, with venv + pip unless told otherwise."""
-    return subprocess.run([OMI, "plugins", "matrix", *map(str, args), "--find-links",
-                           str(wheelhouse["house"]), "--offline", "--cache-dir", str(cache),
-                           "--installer", installer], cwd=cwd, capture_output=True, text=True,
-                          timeout=1800)
+    return subprocess.run(
+        [
+            OMI,
+            "plugins",
+            "matrix",
+            *map(str, args),
+            "--find-links",
+            str(wheelhouse["house"]),
+            "--offline",
+            "--cache-dir",
+            str(cache),
+            "--installer",
+            installer,
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
 
 
-def run_args(wheelhouse: Dict[str, Path]) -> List[Any]:
-    return ["--plugin", wheelhouse["omi-embedding-example"], "--plugin",
-            wheelhouse["omi-event-webhook"], "--baseline", wheelhouse["omi"],
-            "--omi", wheelhouse["strict"]]
+def run_args(wheelhouse: dict[str, Path]) -> list[Any]:
+    return [
+        "--plugin",
+        wheelhouse["omi-embedding-example"],
+        "--plugin",
+        wheelhouse["omi-event-webhook"],
+        "--baseline",
+        wheelhouse["omi"],
+        "--omi",
+        wheelhouse["strict"],
+    ]
 
 
 @pytest.fixture(scope="session")
-def regression_run(wheelhouse: Dict[str, Path], env_cache: Path,
-                   tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
+def regression_run(
+    wheelhouse: dict[str, Path], env_cache: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
     """Both examples against 0.4.0 (the baseline) and the stricter 0.4.1, two cells at once."""
     work = tmp_path_factory.mktemp("matrix-run")
-    done = matrix(wheelhouse, env_cache, *run_args(wheelhouse), "--jobs", "2", "--format",
-                  "json", "--html", work / "matrix.html", cwd=work)
-    return {"done": done, "document": json.loads(done.stdout), "html": work / "matrix.html",
-            "work": work}
+    done = matrix(
+        wheelhouse,
+        env_cache,
+        *run_args(wheelhouse),
+        "--jobs",
+        "2",
+        "--format",
+        "json",
+        "--html",
+        work / "matrix.html",
+        cwd=work,
+    )
+    return {
+        "done": done,
+        "document": json.loads(done.stdout),
+        "html": work / "matrix.html",
+        "work": work,
+    }
 
 
-def cells_by(document: Dict[str, Any]) -> Dict[tuple, Dict[str, Any]]:
-    return {(Path(c["plugin"]).name.split("-")[0], c["omi_version"]): c
-            for c in document["cells"]}
+def cells_by(document: dict[str, Any]) -> dict[tuple, dict[str, Any]]:
+    return {(Path(c["plugin"]).name.split("-")[0], c["omi_version"]): c for c in document["cells"]}
 
 
 @pytest.mark.slow
@@ -413,11 +550,20 @@ def test_a_regression_is_found_and_only_it_fails_the_run(regression_run):
 
 @pytest.mark.slow
 def test_without_a_regression_failing_cells_do_not_fail_a_baseline_run(
-        wheelhouse, env_cache, regression_run):
+    wheelhouse, env_cache, regression_run
+):
     work = regression_run["work"]
     webhook = ["--plugin", wheelhouse["omi-event-webhook"]]
-    done = matrix(wheelhouse, env_cache, *webhook, "--baseline", wheelhouse["omi"], "--omi",
-                  wheelhouse["strict"], cwd=work)
+    done = matrix(
+        wheelhouse,
+        env_cache,
+        *webhook,
+        "--baseline",
+        wheelhouse["omi"],
+        "--omi",
+        wheelhouse["strict"],
+        cwd=work,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 regression(s)" in done.stdout and "✗" in done.stdout
     done = matrix(wheelhouse, env_cache, *webhook, "--omi", wheelhouse["strict"], cwd=work)
@@ -428,21 +574,29 @@ def test_without_a_regression_failing_cells_do_not_fail_a_baseline_run(
 def test_a_cached_rerun_installs_nothing(wheelhouse, env_cache, regression_run):
     markers = {path: path.stat().st_mtime_ns for path in env_cache.glob(f"*/{envs.MARKER}")}
     assert len(markers) >= 4 and not any(c["cached"] for c in regression_run["document"]["cells"])
-    done = matrix(wheelhouse, env_cache, *run_args(wheelhouse), "--format", "json",
-                  cwd=regression_run["work"])
+    done = matrix(
+        wheelhouse, env_cache, *run_args(wheelhouse), "--format", "json", cwd=regression_run["work"]
+    )
     document = json.loads(done.stdout)
     assert all(cell["cached"] for cell in document["cells"])
     assert {p: p.stat().st_mtime_ns for p in env_cache.glob(f"*/{envs.MARKER}")} == markers
     strip = ("seconds", "cached")
     before = regression_run["document"]["cells"]
-    assert [{k: v for k, v in c.items() if k not in strip} for c in document["cells"]] == \
-        [{k: v for k, v in c.items() if k not in strip} for c in before]
+    assert [{k: v for k, v in c.items() if k not in strip} for c in document["cells"]] == [
+        {k: v for k, v in c.items() if k not in strip} for c in before
+    ]
 
 
 @pytest.mark.slow
 def test_refresh_makes_a_cached_environment_again(wheelhouse, env_cache, regression_run):
-    args = ["--plugin", wheelhouse["omi-event-webhook"], "--omi", wheelhouse["strict"],
-            "--format", "json"]
+    args = [
+        "--plugin",
+        wheelhouse["omi-event-webhook"],
+        "--omi",
+        wheelhouse["strict"],
+        "--format",
+        "json",
+    ]
     before = {p: p.stat().st_mtime_ns for p in env_cache.glob(f"*/{envs.MARKER}")}
     done = matrix(wheelhouse, env_cache, *args, "--refresh", cwd=regression_run["work"])
     assert json.loads(done.stdout)["cells"][0]["cached"] is False
@@ -452,39 +606,71 @@ def test_refresh_makes_a_cached_environment_again(wheelhouse, env_cache, regress
 
 
 @pytest.mark.slow
-def test_merging_the_per_cell_reports_equals_the_one_machine_run(wheelhouse, env_cache,
-                                                                 regression_run):
+def test_merging_the_per_cell_reports_equals_the_one_machine_run(
+    wheelhouse, env_cache, regression_run
+):
     work = regression_run["work"]
-    jobs = json.loads(matrix(wheelhouse, env_cache, *run_args(wheelhouse), "--github-matrix",
-                             cwd=work).stdout)["include"]
+    jobs = json.loads(
+        matrix(wheelhouse, env_cache, *run_args(wheelhouse), "--github-matrix", cwd=work).stdout
+    )["include"]
     assert len(jobs) == 4
     reports = []
     for n, job in enumerate(jobs):  # what each CI job of the example workflow runs
-        done = matrix(wheelhouse, env_cache, "--plugin", job["plugin"], job["omi_flag"],
-                      job["omi"], "--python", job["python"], "--format", "json", cwd=work)
+        done = matrix(
+            wheelhouse,
+            env_cache,
+            "--plugin",
+            job["plugin"],
+            job["omi_flag"],
+            job["omi"],
+            "--python",
+            job["python"],
+            "--format",
+            "json",
+            cwd=work,
+        )
         reports.append(work / f"cell-{n}.json")
         reports[-1].write_text(done.stdout)
-    merged = subprocess.run([OMI, "plugins", "matrix", "merge", *map(str, reports), "--format",
-                             "json"], capture_output=True, text=True, timeout=120)
+    merged = subprocess.run(
+        [OMI, "plugins", "matrix", "merge", *map(str, reports), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert merged.returncode == 1
     strip = ("seconds", "cached", "installer")
 
-    def comparable(document: Dict[str, Any]) -> Any:
-        return {**{k: v for k, v in document.items() if k not in strip},
-                "cells": [{k: v for k, v in c.items() if k not in strip}
-                          for c in document["cells"]]}
+    def comparable(document: dict[str, Any]) -> Any:
+        return {
+            **{k: v for k, v in document.items() if k not in strip},
+            "cells": [{k: v for k, v in c.items() if k not in strip} for c in document["cells"]],
+        }
 
     assert comparable(json.loads(merged.stdout)) == comparable(regression_run["document"])
-    text = subprocess.run([OMI, "plugins", "matrix", "merge", *map(str, reports)],
-                          capture_output=True, text=True, timeout=120).stdout
+    text = subprocess.run(
+        [OMI, "plugins", "matrix", "merge", *map(str, reports)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     assert "REGRESSION" in text
 
 
 @pytest.mark.slow
 def test_an_uninstallable_plugin_is_an_install_error_with_the_resolvers_line(
-        wheelhouse, env_cache, regression_run):
-    done = matrix(wheelhouse, env_cache, "--plugin", "omi-embedding-nowhere==9.9", "--omi",
-                  wheelhouse["omi"], "--format", "json", cwd=regression_run["work"])
+    wheelhouse, env_cache, regression_run
+):
+    done = matrix(
+        wheelhouse,
+        env_cache,
+        "--plugin",
+        "omi-embedding-nowhere==9.9",
+        "--omi",
+        wheelhouse["omi"],
+        "--format",
+        "json",
+        cwd=regression_run["work"],
+    )
     cell = json.loads(done.stdout)["cells"][0]
     assert (done.returncode, cell["status"]) == (1, "install-error")
     assert "omi-embedding-nowhere" in cell["message"] and "\n" not in cell["message"]
@@ -492,20 +678,31 @@ def test_an_uninstallable_plugin_is_an_install_error_with_the_resolvers_line(
 
 
 @pytest.mark.slow
-def test_uv_environments_give_the_verdicts_pip_environments_give(wheelhouse, env_cache,
-                                                                 regression_run, tmp_path):
+def test_uv_environments_give_the_verdicts_pip_environments_give(
+    wheelhouse, env_cache, regression_run, tmp_path
+):
     if envs.find_uv() is None:
         pytest.skip("uv is not installed (pip install uv)")
-    done = matrix(wheelhouse, env_cache, "--plugin", wheelhouse["omi-embedding-example"],
-                  "--omi", wheelhouse["omi"], "--format", "json", cwd=tmp_path,
-                  installer="uv")
+    done = matrix(
+        wheelhouse,
+        env_cache,
+        "--plugin",
+        wheelhouse["omi-embedding-example"],
+        "--omi",
+        wheelhouse["omi"],
+        "--format",
+        "json",
+        cwd=tmp_path,
+        installer="uv",
+    )
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
     assert document["installer"].startswith("uv (")
     by_pip = cells_by(regression_run["document"])[("omi_embedding_example", "0.4.0")]
     strip = ("seconds", "cached", "baseline")
-    assert {k: v for k, v in document["cells"][0].items() if k not in strip} == \
-        {k: v for k, v in by_pip.items() if k not in strip}
+    assert {k: v for k, v in document["cells"][0].items() if k not in strip} == {
+        k: v for k, v in by_pip.items() if k not in strip
+    }
 
 
 class _Balanced(HTMLParser):
@@ -515,7 +712,7 @@ class _Balanced(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__()
-        self.open: List[str] = []
+        self.open: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: Any) -> None:
         if tag not in self.VOID:
@@ -525,8 +722,15 @@ class _Balanced(HTMLParser):
         assert self.open and self.open.pop() == tag, f"</{tag}> closes nothing"
 
 
-BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+BROWSER_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def in_browser(page: str, tmp_path: Path, *args: str) -> str:
@@ -535,17 +739,28 @@ def in_browser(page: str, tmp_path: Path, *args: str) -> str:
     if browser is None:
         pytest.skip("no chromium to open the page in")
     opened = tmp_path / "opened.html"
-    opened.write_text(page.replace("</body>", "<script>document.getElementById('by-grade')"
-                                   ".click();document.querySelectorAll('details').forEach("
-                                   "d=>d.open=true)</script></body>"), encoding="utf-8")
+    opened.write_text(
+        page.replace(
+            "</body>",
+            "<script>document.getElementById('by-grade')"
+            ".click();document.querySelectorAll('details').forEach("
+            "d=>d.open=true)</script></body>",
+        ),
+        encoding="utf-8",
+    )
     flags = [*BROWSER_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args]
-    return subprocess.run([browser, *flags, "--dump-dom", opened.as_uri()], capture_output=True,
-                          text=True, timeout=120).stdout
+    return subprocess.run(
+        [browser, *flags, "--dump-dom", opened.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
 
 
 @pytest.mark.slow
-def test_the_html_page_is_well_formed_and_opens_in_a_headless_browser(regression_run,
-                                                                      tmp_path: Path):
+def test_the_html_page_is_well_formed_and_opens_in_a_headless_browser(
+    regression_run, tmp_path: Path
+):
     page = regression_run["html"].read_text(encoding="utf-8")
     parser = _Balanced()
     parser.feed(page)
@@ -558,10 +773,13 @@ def test_the_html_page_is_well_formed_and_opens_in_a_headless_browser(regression
 
 @pytest.mark.slow
 def test_the_html_rows_sort_by_grade_in_a_browser(tmp_path: Path):
-    cells = [Cell(name, "o", "3.11", status="pass", grade=tier, plugin_name=name)
-             for name, tier in (("a-plugin", None), ("b-plugin", "gold"), ("c-plugin", "silver"))]
-    page = render_html(Matrix(["a-plugin", "b-plugin", "c-plugin"], ["o"], ["3.11"], None, "",
-                              cells))
+    cells = [
+        Cell(name, "o", "3.11", status="pass", grade=tier, plugin_name=name)
+        for name, tier in (("a-plugin", None), ("b-plugin", "gold"), ("c-plugin", "silver"))
+    ]
+    page = render_html(
+        Matrix(["a-plugin", "b-plugin", "c-plugin"], ["o"], ["3.11"], None, "", cells)
+    )
     assert re.findall(r'<tr data-plugin="([^"]+)"', page) == ["a-plugin", "b-plugin", "c-plugin"]
     dom = in_browser(page, tmp_path)
     assert re.findall(r'<tr data-plugin="([^"]+)"', dom) == ["b-plugin", "c-plugin", "a-plugin"]
@@ -569,12 +787,25 @@ def test_the_html_rows_sort_by_grade_in_a_browser(tmp_path: Path):
 
 @pytest.mark.slow
 def test_fresh_plugins_reach_the_highest_tier_their_kind_can_without_a_model(
-        wheelhouse, env_cache, regression_run, tmp_path: Path):
+    wheelhouse, env_cache, regression_run, tmp_path: Path
+):
     listed = tmp_path / "plugins.txt"  # an ecosystem's list: one REQ a line, # comments
-    listed.write_text("# fresh from omi plugins new\n\n" + "".join(
-        f"{wheelhouse[kind]}  # {kind}\n" for kind in KINDS), encoding="utf-8")
-    done = matrix(wheelhouse, env_cache, "--plugins-file", listed, "--omi", wheelhouse["omi"],
-                  "--format", "json", cwd=tmp_path)
+    listed.write_text(
+        "# fresh from omi plugins new\n\n"
+        + "".join(f"{wheelhouse[kind]}  # {kind}\n" for kind in KINDS),
+        encoding="utf-8",
+    )
+    done = matrix(
+        wheelhouse,
+        env_cache,
+        "--plugins-file",
+        listed,
+        "--omi",
+        wheelhouse["omi"],
+        "--format",
+        "json",
+        cwd=tmp_path,
+    )
     cells = {c["plugin_name"]: c for c in json.loads(done.stdout)["cells"]}
     assert done.returncode == 0, done.stdout
     assert {name: (c["grade"], c["grade_missing"]) for name, c in cells.items()} == {
@@ -585,19 +816,42 @@ def test_fresh_plugins_reach_the_highest_tier_their_kind_can_without_a_model(
 
 
 @pytest.mark.slow
-def test_check_grade_prints_the_checklist_and_writes_the_badge(wheelhouse, env_cache,
-                                                               regression_run, tmp_path: Path):
-    matrix(wheelhouse, env_cache, "--plugin", wheelhouse["storage"], "--omi", wheelhouse["omi"],
-           cwd=tmp_path)  # cached by the test above, or made now
-    ready = [m.parent for m in env_cache.glob(f"*/{envs.MARKER}")
-             if (m.parent / "bin" / "omi").exists()
-             and list(m.parent.glob("lib/python*/site-packages/omi_storage_fresh"))]
+def test_check_grade_prints_the_checklist_and_writes_the_badge(
+    wheelhouse, env_cache, regression_run, tmp_path: Path
+):
+    matrix(
+        wheelhouse,
+        env_cache,
+        "--plugin",
+        wheelhouse["storage"],
+        "--omi",
+        wheelhouse["omi"],
+        cwd=tmp_path,
+    )  # cached by the test above, or made now
+    ready = [
+        m.parent
+        for m in env_cache.glob(f"*/{envs.MARKER}")
+        if (m.parent / "bin" / "omi").exists()
+        and list(m.parent.glob("lib/python*/site-packages/omi_storage_fresh"))
+    ]
     assert ready, "no environment with the fresh storage plugin"
     badge_file = tmp_path / "badge.json"
-    done = subprocess.run([str(ready[0] / "bin" / "omi"), "plugins", "check", "fresh",
-                           "--grade", "--badge", str(badge_file)], capture_output=True,
-                          text=True, timeout=600, cwd=tmp_path,
-                          env={**os.environ, "VIRTUAL_ENV": str(ready[0])})
+    done = subprocess.run(
+        [
+            str(ready[0] / "bin" / "omi"),
+            "plugins",
+            "check",
+            "fresh",
+            "--grade",
+            "--badge",
+            str(badge_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env={**os.environ, "VIRTUAL_ENV": str(ready[0])},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "omi-storage-fresh 0.1.0: platinum" in done.stdout
     assert "✓ gold     typed" in done.stdout
@@ -608,9 +862,20 @@ def test_check_grade_prints_the_checklist_and_writes_the_badge(wheelhouse, env_c
 def test_the_progress_line_is_shown_on_a_terminal_only(wheelhouse, env_cache, regression_run):
     from terminal import on_a_terminal
 
-    done = on_a_terminal(["plugins", "matrix", *map(str, run_args(wheelhouse)), "--find-links",
-                          str(wheelhouse["house"]), "--offline", "--cache-dir", str(env_cache),
-                          "--installer", "pip"])
+    done = on_a_terminal(
+        [
+            "plugins",
+            "matrix",
+            *map(str, run_args(wheelhouse)),
+            "--find-links",
+            str(wheelhouse["house"]),
+            "--offline",
+            "--cache-dir",
+            str(env_cache),
+            "--installer",
+            "pip",
+        ]
+    )
     assert "Environments: venv + pip, cached in" in done.stdout.splitlines()[0]
     assert "\x1b[K[4/4] " in done.stdout and "REGRESSION" in done.stdout
     assert "[4/4]" not in regression_run["done"].stderr

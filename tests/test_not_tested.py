@@ -35,7 +35,7 @@ TESTS = Path(__file__).parent
 
 #: An embedder built on omi.builtin.http that declares nothing: the first check that meets
 #: the unreachable server says it.
-PLAIN_REMOTE = '''
+PLAIN_REMOTE = """
 import os
 from omi.builtin.http import JSONClient
 from omi.embeddings import EmbeddingProvider, cosine_similarity
@@ -62,10 +62,10 @@ class AcmeEmbedder(EmbeddingProvider):
 
     def get_model_name(self):
         return "acme"
-'''
+"""
 
 #: A storage plugin (SQLite underneath) that declares a server: the probe decides.
-DECLARED_SERVICE = '''
+DECLARED_SERVICE = """
 import os
 from omi.builtin.sqlite import SQLiteBackend
 
@@ -73,13 +73,18 @@ from omi.builtin.sqlite import SQLiteBackend
 class AcmeStore(SQLiteBackend):
     def conformance_service(self):
         return {"name": "Acme DB", "url": os.environ["ACMEDB_URL"], "env": "ACMEDB_URL"}
-'''
+"""
 
 
 def omi(*args: str, **env: str) -> subprocess.CompletedProcess:
     path = os.pathsep.join([os.environ.get("PYTHONPATH", ""), str(TESTS)])
-    return subprocess.run([OMI, *args], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": path, **env}, timeout=120)
+    return subprocess.run(
+        [OMI, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": path, **env},
+        timeout=120,
+    )
 
 
 def offline() -> dict:
@@ -108,9 +113,12 @@ def test_an_unreachable_builtin_is_one_not_tested_line_exit_3_in_a_second():
     assert [line for line in lines if not line.startswith("  skipped ")][2:-1] == [
         f"  not tested ({NOT_TESTED} checks): NVIDIA NIM at {url} could not be reached (connection "
         f"refused); point the plugin at a running one with --option base_url=URL or the "
-        f"NIM_BASE_URL environment variable"]
-    assert lines[-1] == (f"0 passed, 0 failed, 2 skipped, {NOT_TESTED} not tested (1 plugin whose "
-                         "service could not be reached)")
+        f"NIM_BASE_URL environment variable"
+    ]
+    assert lines[-1] == (
+        f"0 passed, 0 failed, 2 skipped, {NOT_TESTED} not tested (1 plugin whose "
+        "service could not be reached)"
+    )
     assert elapsed < 10  # one probe, not a retried request per check (73 s before)
 
 
@@ -118,8 +126,9 @@ def test_the_url_in_the_line_is_masked():
     url = closed_port_url().replace("http://", "http://user:hunter22@")
     result = omi("plugins", "check", "ollama", "--option", f"base_url={url}")
     assert result.returncode == 3
-    assert "hunter22" not in result.stdout and "Ollama at http://user:****@127.0.0.1:" in \
-        result.stdout
+    assert (
+        "hunter22" not in result.stdout and "Ollama at http://user:****@127.0.0.1:" in result.stdout
+    )
     assert "--option base_url=URL or the OLLAMA_HOST environment variable" in result.stdout
 
 
@@ -137,8 +146,10 @@ def test_not_tested_in_json_and_junit():
 
 
 def test_all_passes_offline_for_a_healthy_plugin(make_dist):
-    make_dist("omi-embedding-hashy", entry_points={
-        "omi.embedding_providers": {"hashy": "conformance_plugins:HashEmbedder"}})
+    make_dist(
+        "omi-embedding-hashy",
+        entry_points={"omi.embedding_providers": {"hashy": "conformance_plugins:HashEmbedder"}},
+    )
     result = omi("plugins", "check", "--all", **offline())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "hashy (HashEmbedder)" in result.stdout
@@ -147,13 +158,16 @@ def test_all_passes_offline_for_a_healthy_plugin(make_dist):
     alone = omi("plugins", "check", "--all", "--no-builtins", **offline())
     assert alone.returncode == 0 and "nim" not in alone.stdout and "hashy" in alone.stdout
     assert alone.stdout.splitlines()[-1] == (
-        f"{len(checks_for('embedding')) - 1} passed, 0 failed, 1 skipped")
+        f"{len(checks_for('embedding')) - 1} passed, 0 failed, 1 skipped"
+    )
 
 
 def test_all_with_nothing_tested_is_exit_3_and_a_failure_still_wins(make_dist):
     assert omi("plugins", "check", "--all", **offline()).returncode == 3
-    make_dist("omi-embedding-broken", entry_points={
-        "omi.embedding_providers": {"broken": "conformance_plugins:BatchDisagrees"}})
+    make_dist(
+        "omi-embedding-broken",
+        entry_points={"omi.embedding_providers": {"broken": "conformance_plugins:BatchDisagrees"}},
+    )
     assert omi("plugins", "check", "--all", **offline()).returncode == 1
 
 
@@ -162,10 +176,12 @@ def test_no_builtins_goes_with_all():
     assert result.returncode == 2 and "--no-builtins goes with --all" in result.stderr
 
 
-def test_a_plugin_that_declares_nothing_is_not_tested_from_the_first_unreachable_call(
-        make_dist):
-    make_dist("omi-embedding-acme", files={"acme_plain.py": PLAIN_REMOTE},
-              entry_points={"omi.embedding_providers": {"acme": "acme_plain:AcmeEmbedder"}})
+def test_a_plugin_that_declares_nothing_is_not_tested_from_the_first_unreachable_call(make_dist):
+    make_dist(
+        "omi-embedding-acme",
+        files={"acme_plain.py": PLAIN_REMOTE},
+        entry_points={"omi.embedding_providers": {"acme": "acme_plain:AcmeEmbedder"}},
+    )
     url = closed_port_url()
     result = omi("plugins", "check", "acme", ACME_URL=url)
     assert result.returncode == 3, result.stdout
@@ -175,12 +191,16 @@ def test_a_plugin_that_declares_nothing_is_not_tested_from_the_first_unreachable
 
 
 def test_a_declared_service_is_probed_both_ways(make_dist, listening):
-    make_dist("omi-storage-acme", files={"acme_store.py": DECLARED_SERVICE},
-              entry_points={"omi.storage_backends": {"acme": "acme_store:AcmeStore"}})
+    make_dist(
+        "omi-storage-acme",
+        files={"acme_store.py": DECLARED_SERVICE},
+        entry_points={"omi.storage_backends": {"acme": "acme_store:AcmeStore"}},
+    )
     down = omi("plugins", "check", "acme", "-k", "recall*", ACMEDB_URL=closed_port_url())
     assert down.returncode == 3 and "Acme DB at http://127.0.0.1:" in down.stdout
-    assert "point the plugin at a running one with the ACMEDB_URL environment variable" in \
-        down.stdout
+    assert (
+        "point the plugin at a running one with the ACMEDB_URL environment variable" in down.stdout
+    )
     up = omi("plugins", "check", "acme", "-k", "recall*", ACMEDB_URL=listening)
     assert up.returncode == 0, up.stdout
     assert "not tested" not in up.stdout
@@ -188,9 +208,21 @@ def test_a_declared_service_is_probed_both_ways(make_dist, listening):
 
 def test_a_builtin_failing_gets_no_known_failures_fix():
     with FakeNIM() as server:
-        result = omi("plugins", "check", "nim", "-k", "batch_matches_single", "--option",
-                     f"base_url={server.url}", "--option", "api_key=nim-test-key",
-                     "--option", "model=no/such-model", "--option", "backoff=0")
+        result = omi(
+            "plugins",
+            "check",
+            "nim",
+            "-k",
+            "batch_matches_single",
+            "--option",
+            f"base_url={server.url}",
+            "--option",
+            "api_key=nim-test-key",
+            "--option",
+            "model=no/such-model",
+            "--option",
+            "backoff=0",
+        )
     assert result.returncode == 1, result.stdout
     assert "conformance_known_failures" not in result.stdout
     assert "this plugin ships with omi-openclaw, it is not yours to change" in result.stdout
@@ -211,12 +243,15 @@ def test_the_probe_goes_where_urllib_would(monkeypatch):
     assert endpoint("127.0.0.1:8080") == ("127.0.0.1", 8080)
 
 
-@pytest.mark.parametrize("answer, message", [
-    (["a"], "must return a dict with name and url (str), got list"),
-    ({"name": "X"}, "must give a name and a url"),
-    ({"name": "X", "url": "u", "port": "1"}, "returned unknown key(s) port"),
-    ({"name": "X", "url": 3}, "['url'] must be a str of at most 2048 characters"),
-])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (["a"], "must return a dict with name and url (str), got list"),
+        ({"name": "X"}, "must give a name and a url"),
+        ({"name": "X", "url": "u", "port": "1"}, "returned unknown key(s) port"),
+        ({"name": "X", "url": 3}, "['url'] must be a str of at most 2048 characters"),
+    ],
+)
 def test_a_wrong_declaration_is_a_value_error(answer, message):
     class Plugin:
         def conformance_service(self):
@@ -236,43 +271,59 @@ def test_errors_that_mean_unreachable_and_errors_that_do_not():
         except OSError as error:
             raise RuntimeError("driver failed") from error
     except RuntimeError as wrapped:
-        assert unusable_service(wrapped) == ("a service could not be reached: connection "
-                                             "refused")
-    assert unusable_service(UnreachableError("Cannot reach X")) == ("a service could not be "
-                                                                    "reached: Cannot reach X")
+        assert unusable_service(wrapped) == ("a service could not be reached: connection refused")
+    assert unusable_service(UnreachableError("Cannot reach X")) == (
+        "a service could not be reached: Cannot reach X"
+    )
     assert unusable_service(AuthenticationError("X rejected the API key (HTTP 401)")) == (
-        "a service refused the credentials: X rejected the API key (HTTP 401)")
+        "a service refused the credentials: X rejected the API key (HTTP 401)"
+    )
     assert unusable_service(APIError("refused (HTTP 400)")) is None
     assert unusable_service(ValueError("bad text")) is None
 
 
 def test_a_server_that_refuses_the_key_is_not_tested_in_one_request():
     with FakeNIM() as server:
-        result = omi("plugins", "check", "nim", "--option", f"base_url={server.url}",
-                     "--option", "api_key=wrong-key")
+        result = omi(
+            "plugins",
+            "check",
+            "nim",
+            "--option",
+            f"base_url={server.url}",
+            "--option",
+            "api_key=wrong-key",
+        )
         requests = len(server.requests)
     assert result.returncode == 3, result.stdout
-    assert "a service refused the credentials: NVIDIA NIM rejected the API key (HTTP 401" in \
-        result.stdout and "wrong-key" not in result.stdout
+    assert (
+        "a service refused the credentials: NVIDIA NIM rejected the API key (HTTP 401"
+        in result.stdout
+        and "wrong-key" not in result.stdout
+    )
     assert requests == 1  # the first check's first call; the other checks are not run
 
 
 def test_a_wrong_declaration_fails_the_first_check_saying_so(make_dist):
-    make_dist("omi-storage-wrong", files={"wrong_store.py": DECLARED_SERVICE.replace(
-        '"env": "ACMEDB_URL"}', '"port": 5432}')},
-              entry_points={"omi.storage_backends": {"wrong": "wrong_store:AcmeStore"}})
+    make_dist(
+        "omi-storage-wrong",
+        files={"wrong_store.py": DECLARED_SERVICE.replace('"env": "ACMEDB_URL"}', '"port": 5432}')},
+        entry_points={"omi.storage_backends": {"wrong": "wrong_store:AcmeStore"}},
+    )
     result = omi("plugins", "check", "wrong", "-k", "recall*", ACMEDB_URL=closed_port_url())
     assert result.returncode == 1, result.stdout
     lines = result.stdout.splitlines()
     failed = next(i for i, line in enumerate(lines) if line.startswith("  ✗ "))
-    assert lines[failed + 1] == ("      AcmeStore.conformance_service() returned unknown key(s) "
-                                 "port; it takes name, url, option and env")
+    assert lines[failed + 1] == (
+        "      AcmeStore.conformance_service() returned unknown key(s) "
+        "port; it takes name, url, option and env"
+    )
     # validate and every other recall check
     assert sum(line.startswith("  ✓ ") for line in lines) == RECALL
 
 
 def test_under_pytest_a_check_that_meets_an_unreachable_server_is_skipped(pytester):
-    pytester.makepyfile(test_plugin=f'''
+    pytester.makepyfile(
+        test_plugin=f'''
 import pytest
 from omi.builtin.nim import NIMEmbedder
 from omi.testing import EmbeddingProviderConformance
@@ -282,9 +333,15 @@ class TestConformance(EmbeddingProviderConformance):
     @pytest.fixture
     def plugin(self):
         return NIMEmbedder(base_url="{closed_port_url()}", max_retries=0)
-''')
-    result = pytester.runpytest_inprocess("-rs", "-p", "no:cacheprovider", "-k",
-                                          "batch_matches_single")
+'''
+    )
+    result = pytester.runpytest_inprocess(
+        "-rs", "-p", "no:cacheprovider", "-k", "batch_matches_single"
+    )
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*not tested: a service could not be reached: Cannot reach "
-                                 "NVIDIA NIM at http://127.0.0.1:*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*not tested: a service could not be reached: Cannot reach "
+            "NVIDIA NIM at http://127.0.0.1:*"
+        ]
+    )

@@ -25,22 +25,28 @@ import pytest
 from omi.builtin.sqlite import SQLiteBackend
 from omi.textsafety import one_line, visible
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32",
-                                reason="Windows file names cannot hold control characters")
+pytestmark = pytest.mark.skipif(
+    sys.platform == "win32", reason="Windows file names cannot hold control characters"
+)
 
 OMI = str(Path(sys.executable).with_name("omi"))
 EMB = "omi.embedding_providers"
 
-UNSAFE = frozenset(chr(code) for code in range(sys.maxunicode + 1)
-                   if unicodedata.category(chr(code)) in ("Cc", "Cf", "Zl", "Zp"))
+UNSAFE = frozenset(
+    chr(code)
+    for code in range(sys.maxunicode + 1)
+    if unicodedata.category(chr(code)) in ("Cc", "Cf", "Zl", "Zp")
+)
 HOSTILE = "".join(sorted(UNSAFE))
 # What a line of entry_points.txt or METADATA can hold (str.splitlines ends a line at the rest).
 LINE_SAFE = "".join(char for char in HOSTILE if len(f"a{char}b".splitlines()) == 1)
 # What file names can hold: all but NUL, in pieces short enough for a file name.
 NAME_SAFE = HOSTILE.replace("\0", "")
-NAMES = [NAME_SAFE[start:start + 40] for start in range(0, len(NAME_SAFE), 40)]
+NAMES = [NAME_SAFE[start : start + 40] for start in range(0, len(NAME_SAFE), 40)]
 
-HOSTILE_MODULE = src.embedder("Embedder") + f'''
+HOSTILE_MODULE = (
+    src.embedder("Embedder")
+    + f"""
 HOSTILE = {HOSTILE!r}
 Embedder.__name__ = Embedder.__qualname__ = "Cls" + HOSTILE.replace("\\0", "")
 
@@ -51,12 +57,25 @@ class Failing(Embedder):
 
 
 Failing.__name__ = Failing.__qualname__ = "Failing" + HOSTILE.replace("\\0", "")  # no NUL
-'''
+"""
+)
 
 
 def test_hostile_holds_every_category_and_the_characters_named_in_the_issue():
-    assert {"\r", "\n", "\x1b", "\x7f", "\x85", "\x9b", "\u2028", "\u2029", "\u200e",
-            "\u200f", "\ufeff", "\U000e0001"} <= UNSAFE
+    assert {
+        "\r",
+        "\n",
+        "\x1b",
+        "\x7f",
+        "\x85",
+        "\x9b",
+        "\u2028",
+        "\u2029",
+        "\u200e",
+        "\u200f",
+        "\ufeff",
+        "\U000e0001",
+    } <= UNSAFE
     assert {chr(code) for code in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]} <= UNSAFE
     assert len(UNSAFE) > 200 and "\n" not in LINE_SAFE and "\x1b" in LINE_SAFE
 
@@ -77,8 +96,9 @@ def assert_json(output: str) -> object:
 
 
 def run(*args: str, env: dict | None = None, code: int = 0) -> subprocess.CompletedProcess:
-    done = subprocess.run([OMI, *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+    done = subprocess.run(
+        [OMI, *args], capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})}
+    )
     assert done.returncode == code, done.stdout + done.stderr
     return done
 
@@ -87,13 +107,23 @@ def run(*args: str, env: dict | None = None, code: int = 0) -> subprocess.Comple
 def hostile_site(make_dist, plugin_site, tmp_path, monkeypatch) -> Path:
     """A distribution whose names, version, entry points and errors hold HOSTILE, on a
     PYTHONPATH that also holds a directory named with it."""
-    dist_info = make_dist("omi-hostile", entry_points={EMB: {
-        f"ok{LINE_SAFE}z": "hostile_mod:Embedder", f"bad{LINE_SAFE}z": "broken_mod:Cls",
-        "failing": "hostile_mod:Failing"}},
-        files={"hostile_mod.py": HOSTILE_MODULE,
-               "broken_mod.py": f"raise ImportError('broken' + {HOSTILE!r})\n"})
+    dist_info = make_dist(
+        "omi-hostile",
+        entry_points={
+            EMB: {
+                f"ok{LINE_SAFE}z": "hostile_mod:Embedder",
+                f"bad{LINE_SAFE}z": "broken_mod:Cls",
+                "failing": "hostile_mod:Failing",
+            }
+        },
+        files={
+            "hostile_mod.py": HOSTILE_MODULE,
+            "broken_mod.py": f"raise ImportError('broken' + {HOSTILE!r})\n",
+        },
+    )
     (dist_info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: omi-hostile\nVersion: 1.0{LINE_SAFE}z\n", "utf-8")
+        f"Metadata-Version: 2.1\nName: omi-hostile\nVersion: 1.0{LINE_SAFE}z\n", "utf-8"
+    )
     strange = [tmp_path / f"dir{name}" for name in NAMES]
     for directory in strange:
         directory.mkdir()
@@ -109,15 +139,22 @@ def test_plugins_list_and_cache_show_escape_every_field(hostile_site):
     for switch in ("1", "0"):  # a scan; then the index it wrote (or a scan again)
         env = {"OMI_NO_CACHE": switch}
         text = run("plugins", "list", "--verbose", env=env).stdout
-        assert_shown(text, f"  {visible(f'ok{LINE_SAFE}z')} (Embedder) - v{version} ",
-                     f"  {visible(f'bad{LINE_SAFE}z')} (Cls) - v{version} ",
-                     one_line(f"broken{HOSTILE}"), f"from omi-hostile {version}: ")
+        assert_shown(
+            text,
+            f"  {visible(f'ok{LINE_SAFE}z')} (Embedder) - v{version} ",
+            f"  {visible(f'bad{LINE_SAFE}z')} (Cls) - v{version} ",
+            one_line(f"broken{HOSTILE}"),
+            f"from omi-hostile {version}: ",
+        )
         listed = assert_json(run("plugins", "list", "--format", "json", env=env).stdout)
         names = [plugin["name"] for plugin in listed["groups"][EMB]]  # the data, unchanged
         assert {f"ok{LINE_SAFE}z", f"bad{LINE_SAFE}z"} <= set(names)
     shown = run("plugins", "cache", "show").stdout
-    assert_shown(shown, *(f"  {visible(directory)}\n" for directory in hostile_site),
-                 f"{visible(f'ok{LINE_SAFE}z')} = ")
+    assert_shown(
+        shown,
+        *(f"  {visible(directory)}\n" for directory in hostile_site),
+        f"{visible(f'ok{LINE_SAFE}z')} = ",
+    )
     key = assert_json(run("plugins", "cache", "show", "--format", "json").stdout)["key"]
     assert set(map(str, hostile_site)) <= set(key["path"])
 
@@ -141,17 +178,20 @@ def test_plugins_check_reports_escape_the_class_name_and_the_failure(hostile_sit
 def test_recall_escapes_stored_content_and_metadata_in_text_and_json(tmp_path):
     database = tmp_path / "memories.db"
     backend = SQLiteBackend(database)  # as any program using the library may store it
-    backend.store_memory({"content": f"tea {HOSTILE}",
-                          "metadata": {f"key{HOSTILE}": f"value{HOSTILE}"}})
+    backend.store_memory(
+        {"content": f"tea {HOSTILE}", "metadata": {f"key{HOSTILE}": f"value{HOSTILE}"}}
+    )
     backend.close()
     config = tmp_path / "omi.yaml"
     config.write_text(f"storage: {{backend: sqlite, path: '{database}'}}\n")
     text = run("recall", "tea", "--config", str(config)).stdout
-    assert_shown(text, one_line(f"tea {HOSTILE}"),
-                 f"[{visible(f'key{HOSTILE}')}={visible(f'value{HOSTILE}')}]")
+    assert_shown(
+        text,
+        one_line(f"tea {HOSTILE}"),
+        f"[{visible(f'key{HOSTILE}')}={visible(f'value{HOSTILE}')}]",
+    )
     assert len(text.splitlines()) == 1
-    found = assert_json(run("recall", "tea", "--config", str(config), "--format",
-                            "json").stdout)
+    found = assert_json(run("recall", "tea", "--config", str(config), "--format", "json").stdout)
     assert found["results"][0]["metadata"] == {f"key{HOSTILE}": f"value{HOSTILE}"}
     assert found["results"][0]["content"] == f"tea {HOSTILE}"
 
@@ -160,13 +200,13 @@ def test_config_show_and_errors_escape_values_and_paths(tmp_path):
     config = tmp_path / "omi.yaml"
     import yaml
 
-    config.write_text(yaml.safe_dump({"storage": {"backend": "sqlite",
-                                                  "path": f"db{NAME_SAFE}"}}))
+    config.write_text(yaml.safe_dump({"storage": {"backend": "sqlite", "path": f"db{NAME_SAFE}"}}))
     shown = run("config", "show", "--config", str(config)).stdout
     assert_shown(shown)
     assert yaml.safe_load(shown)["storage"]["path"] == f"db{NAME_SAFE}"
-    document = assert_json(run("config", "show", "--config", str(config), "--format",
-                               "json").stdout)
+    document = assert_json(
+        run("config", "show", "--config", str(config), "--format", "json").stdout
+    )
     assert document["storage"]["path"] == f"db{NAME_SAFE}"
     for name in NAMES:
         missing = tmp_path / f"missing{name}.yaml"

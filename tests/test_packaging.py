@@ -17,10 +17,19 @@ def test_the_sdist_has_the_license_the_changelog_and_the_documentation(omi_dist:
     sdist = omi_dist / f"omi_openclaw-{__version__}.tar.gz"
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    for required in ("LICENSE", "CHANGELOG.md", "README.md", "pyproject.toml",
-                     "docs/mkdocs.yml", "docs/hooks.py", "docs/pages/index.md",
-                     "docs/pages/guide/interfaces.md", "docs/pages/reference/checks.md",
-                     "templates/_shared/workflows/ci.yml", "tests/test_docs.py"):
+    for required in (
+        "LICENSE",
+        "CHANGELOG.md",
+        "README.md",
+        "pyproject.toml",
+        "docs/mkdocs.yml",
+        "docs/hooks.py",
+        "docs/pages/index.md",
+        "docs/pages/guide/interfaces.md",
+        "docs/pages/reference/checks.md",
+        "templates/_shared/workflows/ci.yml",
+        "tests/test_docs.py",
+    ):
         assert required in names, required
     assert not any(name.startswith("docs/site/") for name in names)
 

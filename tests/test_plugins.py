@@ -29,8 +29,15 @@ from omi.storage import StorageBackend
 EMB = "omi.embedding_providers"
 
 
-def install_embedder(make_dist, name="my-embedder", dist="my-omi-plugin", version="0.1.0",
-                     cls="MyCustomEmbedder", module="my_omi_plugin_mod", source=None):
+def install_embedder(
+    make_dist,
+    name="my-embedder",
+    dist="my-omi-plugin",
+    version="0.1.0",
+    cls="MyCustomEmbedder",
+    module="my_omi_plugin_mod",
+    source=None,
+):
     make_dist(
         dist,
         version,
@@ -76,8 +83,12 @@ def test_interface_signatures_and_defaults_match_the_spec():
 
 def test_event_types_are_the_six_of_the_spec():
     assert EVENT_TYPES == (
-        "memory.stored", "memory.recalled", "session.started",
-        "session.ended", "checkpoint.created", "belief.updated",
+        "memory.stored",
+        "memory.recalled",
+        "session.started",
+        "session.ended",
+        "checkpoint.created",
+        "belief.updated",
     )
 
 
@@ -176,15 +187,25 @@ class HalfBackend(StorageBackend):  # implements nothing
     pass
 
 
-@pytest.mark.parametrize("attributes, bases, message", [
-    ({}, (object,), "missing 'interface_version'"),
-    ({"interface_version": "2.0"}, (HalfBackend,), "incompatible interface_version '2.0'"),
-    ({"interface_version": "1.0"}, (HalfBackend,), "does not inherit from "
-                                                   "omi.embeddings.EmbeddingProvider"),
-    ({"interface_version": "1.0"}, (EmbeddingProvider,), "does not implement the abstract "
-     "methods of EmbeddingProvider: embed, embed_batch, get_dimension, get_model_name, "
-     "similarity"),
-])
+@pytest.mark.parametrize(
+    "attributes, bases, message",
+    [
+        ({}, (object,), "missing 'interface_version'"),
+        ({"interface_version": "2.0"}, (HalfBackend,), "incompatible interface_version '2.0'"),
+        (
+            {"interface_version": "1.0"},
+            (HalfBackend,),
+            "does not inherit from omi.embeddings.EmbeddingProvider",
+        ),
+        (
+            {"interface_version": "1.0"},
+            (EmbeddingProvider,),
+            "does not implement the abstract "
+            "methods of EmbeddingProvider: embed, embed_batch, get_dimension, get_model_name, "
+            "similarity",
+        ),
+    ],
+)
 def test_the_four_checks_run_in_the_spec_order(attributes, bases, message):
     """Each plugin fails every later check too; only the first failing one is reported."""
     plugin = type("Plugin", bases, dict(attributes))
@@ -267,8 +288,12 @@ def test_unknown_name_lists_installed_names_and_a_close_match(make_dist):
 
 
 def test_import_error_names_plugin_distribution_and_cause(make_dist):
-    install_embedder(make_dist, dist="omi-embedding-broken", version="3.1.4",
-                     source="import not_a_real_dependency_xyz\n")
+    install_embedder(
+        make_dist,
+        dist="omi-embedding-broken",
+        version="3.1.4",
+        source="import not_a_real_dependency_xyz\n",
+    )
     with pytest.raises(PluginLoadError) as info:
         load_plugin(EMB, "my-embedder")
     message = str(info.value)
@@ -293,8 +318,9 @@ def test_invalid_plugin_is_both_a_load_and_a_validation_error(make_dist):
 
 
 def test_wrong_group_base_is_caught_on_load(make_dist):
-    make_dist("omi-x", entry_points={EMB: {"h": "hmod:MyHandler"}},
-              files={"hmod.py": src.handler()})
+    make_dist(
+        "omi-x", entry_points={EMB: {"h": "hmod:MyHandler"}}, files={"hmod.py": src.handler()}
+    )
     with pytest.raises(PluginValidationError, match="does not inherit from omi.embeddings"):
         load_plugin(EMB, "h")
 
@@ -403,13 +429,38 @@ def test_registry_remembers_failures_and_reports_them(make_dist):
 
 
 def test_plugin_info_is_built_by_keyword_and_serialises():
-    info = PluginInfo(name="n", group=EMB, module="m", attr="C", version="1.2.3",
-                      interface_version="1.0", loaded=True, error=None)
+    info = PluginInfo(
+        name="n",
+        group=EMB,
+        module="m",
+        attr="C",
+        version="1.2.3",
+        interface_version="1.0",
+        loaded=True,
+        error=None,
+    )
     data = info.to_dict()
-    assert {k: data[k] for k in ("name", "group", "module", "attr", "version",
-                                 "interface_version", "loaded", "error")} == {
-        "name": "n", "group": EMB, "module": "m", "attr": "C", "version": "1.2.3",
-        "interface_version": "1.0", "loaded": True, "error": None,
+    assert {
+        k: data[k]
+        for k in (
+            "name",
+            "group",
+            "module",
+            "attr",
+            "version",
+            "interface_version",
+            "loaded",
+            "error",
+        )
+    } == {
+        "name": "n",
+        "group": EMB,
+        "module": "m",
+        "attr": "C",
+        "version": "1.2.3",
+        "interface_version": "1.0",
+        "loaded": True,
+        "error": None,
     }
     assert data["status"] == "ok" and data["class_name"] == "C"
 
@@ -418,8 +469,10 @@ def test_name_and_version_come_from_egg_info_too(plugin_site):
     """setup.py develop and old installs leave *.egg-info with PKG-INFO, not METADATA."""
     egg = plugin_site / "omi_egg_plugin.egg-info"
     egg.mkdir()
-    (egg / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: omi-egg-plugin\n"
-                                  "Version: 4.5.6\nSummary: x\n\nName: not-this\n")
+    (egg / "PKG-INFO").write_text(
+        "Metadata-Version: 1.1\nName: omi-egg-plugin\n"
+        "Version: 4.5.6\nSummary: x\n\nName: not-this\n"
+    )
     (egg / "entry_points.txt").write_text(f"[{EMB}]\negg = egg_mod:MyCustomEmbedder\n")
     (plugin_site / "egg_mod.py").write_text(src.embedder())
     import importlib

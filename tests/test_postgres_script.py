@@ -52,11 +52,19 @@ def running(pid: int, wait: float = 5.0) -> bool:
 
 
 def run_script(*command: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {key: value for key, value in os.environ.items()
-                   if key not in ("OMI_TEST_POSTGRES_DSN", "OMI_POSTGRES_DSN")}
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("OMI_TEST_POSTGRES_DSN", "OMI_POSTGRES_DSN")
+    }
     environment.update(env or {})
-    return subprocess.run(["bash", str(SCRIPT), *command], env=environment, text=True,
-                          capture_output=True, timeout=120)
+    return subprocess.run(
+        ["bash", str(SCRIPT), *command],
+        env=environment,
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("exit_code", [0, 3])
@@ -72,8 +80,12 @@ def test_a_throwaway_server_runs_the_command_and_is_removed_after(exit_code):
 
 
 def test_a_dsn_given_by_the_caller_is_used_as_is():
-    result = run_script("bash", "-c", 'echo "$OMI_TEST_POSTGRES_DSN|$OMI_POSTGRES_DSN"',
-                        env={"OMI_TEST_POSTGRES_DSN": "host=/nowhere dbname=mine"})
+    result = run_script(
+        "bash",
+        "-c",
+        'echo "$OMI_TEST_POSTGRES_DSN|$OMI_POSTGRES_DSN"',
+        env={"OMI_TEST_POSTGRES_DSN": "host=/nowhere dbname=mine"},
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "host=/nowhere dbname=mine|host=/nowhere dbname=mine"
     assert "using the PostgreSQL server in OMI_TEST_POSTGRES_DSN" in result.stderr
@@ -96,8 +108,9 @@ def test_without_postgresql_a_non_root_user_is_told_how_to_install_it(tmp_path):
         script.chmod(0o644)
         command = [runuser, "-u", "nobody", "--", "bash", str(script), "true"]
     try:
-        result = subprocess.run(command, env=environment, text=True, capture_output=True,
-                                timeout=60)
+        result = subprocess.run(
+            command, env=environment, text=True, capture_output=True, timeout=60
+        )
     finally:
         if script != SCRIPT:
             shutil.rmtree(script.parent)
@@ -130,11 +143,19 @@ time.sleep(60)
 def test_the_server_is_stopped_when_the_run_is_interrupted(how):
     """Ctrl-C reaches the whole foreground process group; a SIGTERM (a CI timeout, `kill`)
     may reach only the script. Either way the server stops and its directory goes."""
-    environment = {key: value for key, value in os.environ.items()
-                   if key not in ("OMI_TEST_POSTGRES_DSN", "OMI_POSTGRES_DSN")}
-    process = subprocess.Popen(["bash", str(SCRIPT), sys.executable, "-c", WAIT],
-                               env=environment, text=True, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("OMI_TEST_POSTGRES_DSN", "OMI_POSTGRES_DSN")
+    }
+    process = subprocess.Popen(
+        ["bash", str(SCRIPT), sys.executable, "-c", WAIT],
+        env=environment,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         data, server_pid = process.stdout.readline().split()
         if how == "ctrl-c":

@@ -67,8 +67,12 @@ def test_nim_sends_model_input_type_and_key():
         request = server.requests[0]
     assert request["path"] == "/v1/embeddings"
     assert request["headers"]["Authorization"] == "Bearer nim-test-key"
-    assert request["body"] == {"input": ["hi"], "model": "nvidia/nv-embedqa-e5-v5",
-                               "input_type": "query", "encoding_format": "float"}
+    assert request["body"] == {
+        "input": ["hi"],
+        "model": "nvidia/nv-embedqa-e5-v5",
+        "input_type": "query",
+        "encoding_format": "float",
+    }
 
 
 def test_key_and_url_come_from_the_environment(monkeypatch):
@@ -94,8 +98,10 @@ def test_a_missing_key_says_where_to_set_it(monkeypatch):
     monkeypatch.delenv("NVIDIA_API_KEY", raising=False)
     with FakeNIM() as server:
         embedder = NIMEmbedder(base_url=server.url, backoff=0.0)
-        with pytest.raises(AuthenticationError, match="wants an API key and none was given .*"
-                                                      "set `api_key` in config or NVIDIA_API_KEY"):
+        with pytest.raises(
+            AuthenticationError,
+            match="wants an API key and none was given .*set `api_key` in config or NVIDIA_API_KEY",
+        ):
             embedder.embed("hello")
         assert "Authorization" not in server.requests[0]["headers"]
 
@@ -148,8 +154,10 @@ def test_retry_after_is_honoured(api):
 
 def test_unreachable_server_is_named():
     url = closed_port_url()
-    for embedder in (NIMEmbedder(api_key="k", base_url=url, max_retries=1, backoff=0.0),
-                     OllamaEmbedder(base_url=url, max_retries=1, backoff=0.0)):
+    for embedder in (
+        NIMEmbedder(api_key="k", base_url=url, max_retries=1, backoff=0.0),
+        OllamaEmbedder(base_url=url, max_retries=1, backoff=0.0),
+    ):
         with pytest.raises(UnreachableError, match=f"Cannot reach .* at {url}"):
             embedder.embed("hello")
 
@@ -204,8 +212,9 @@ def test_a_keyless_nim_does_not_quote_a_token_of_its_url(monkeypatch):
     assert "SECRET42" not in str(info.value) and "token=****" in str(info.value)
 
 
-@pytest.mark.parametrize("payload", [b"not json", {"nothing": "here"},
-                                     {"data": [{"index": 0}], "embeddings": "nope"}])
+@pytest.mark.parametrize(
+    "payload", [b"not json", {"nothing": "here"}, {"data": [{"index": 0}], "embeddings": "nope"}]
+)
 def test_malformed_responses_are_reported(api, payload):
     server, make = api
     server.then(200, payload)
@@ -227,21 +236,44 @@ def test_vectors_of_the_wrong_count_or_values_are_malformed():
             embedder.embed("one")
 
 
-@pytest.mark.parametrize("option, value", [("batch_size", 0), ("batch_size", "8"),
-                                           ("batch_size", 10_001), ("dimension", -3),
-                                           ("dimension", 10**9), ("timeout", 0)])
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("batch_size", 0),
+        ("batch_size", "8"),
+        ("batch_size", 10_001),
+        ("dimension", -3),
+        ("dimension", 10**9),
+        ("timeout", 0),
+    ],
+)
 def test_bad_options_are_rejected_at_construction(option, value):
     with pytest.raises(ValueError, match=option):
         OllamaEmbedder(**{option: value})
 
 
 @pytest.mark.parametrize("cls", [NIMEmbedder, OllamaEmbedder])
-@pytest.mark.parametrize("option, value", [
-    ("timeout", "30"), ("timeout", float("nan")), ("timeout", True), ("backoff", -1),
-    ("backoff", "0.5"), ("max_retries", 1.5), ("max_retries", "3"), ("max_retries", -1),
-    ("batch_size", True), ("dimension", True), ("timeout", 1e300), ("timeout", float("inf")),
-    ("timeout", 3601), ("backoff", 61), ("backoff", float("inf")), ("max_retries", 11),
-])
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("timeout", "30"),
+        ("timeout", float("nan")),
+        ("timeout", True),
+        ("backoff", -1),
+        ("backoff", "0.5"),
+        ("max_retries", 1.5),
+        ("max_retries", "3"),
+        ("max_retries", -1),
+        ("batch_size", True),
+        ("dimension", True),
+        ("timeout", 1e300),
+        ("timeout", float("inf")),
+        ("timeout", 3601),
+        ("backoff", 61),
+        ("backoff", float("inf")),
+        ("max_retries", 11),
+    ],
+)
 def test_every_numeric_option_is_checked_when_built_not_when_first_used(cls, option, value):
     """A negative backoff used to surface as 'sleep length must be non-negative' on the first
     retry, a str timeout as a TypeError from inside the client."""
@@ -254,22 +286,31 @@ def test_bad_nim_input_type():
         NIMEmbedder(api_key="k", input_type="document")
 
 
-@pytest.mark.parametrize("cls, server_class, options", [
-    (NIMEmbedder, FakeNIM, {"api_key": "nim-test-key"}),
-    (OllamaEmbedder, FakeOllama, {}),
-])
+@pytest.mark.parametrize(
+    "cls, server_class, options",
+    [
+        (NIMEmbedder, FakeNIM, {"api_key": "nim-test-key"}),
+        (OllamaEmbedder, FakeOllama, {}),
+    ],
+)
 def test_both_pass_the_conformance_suite_against_loopback_servers(cls, server_class, options):
     from omi.conformance import Target, run_suite
 
     with server_class() as server:
-        target = Target(cls, f"{cls.__module__}:{cls.__name__}", cls.__name__,
-                        {**options, "base_url": server.url, "backoff": 0})
+        target = Target(
+            cls,
+            f"{cls.__module__}:{cls.__name__}",
+            cls.__name__,
+            {**options, "base_url": server.url, "backoff": 0},
+        )
         report = run_suite(target)
     statuses = {outcome.name: outcome.status for outcome in report.outcomes}
     assert report.exit_code() == 0, statuses
     # real servers promise neither determinism nor meaning, so those two checks are skipped
     assert sorted(name for name, status in statuses.items() if status != "passed") == [
-        "embed_is_deterministic", "similarity_tracks_meaning"]
+        "embed_is_deterministic",
+        "similarity_tracks_meaning",
+    ]
 
 
 def test_a_fake_server_that_breaks_fails_the_test_instead_of_printing():
@@ -313,7 +354,8 @@ def test_an_answer_announced_over_the_limit_is_refused_before_its_body_is_read(a
     assert str(info.value).endswith(
         f" announced an answer of 268,435,457 bytes, more than the 256 MiB an answer may "
         f"have; check that the base URL is the {embedder.service} API, or ask for less per "
-        f"request (a smaller batch_size)")
+        f"request (a smaller batch_size)"
+    )
 
 
 @pytest.mark.parametrize("cls", [NIMEmbedder, OllamaEmbedder])
@@ -343,12 +385,16 @@ def test_an_endless_answer_is_cut_off_at_the_limit_and_never_held_whole(framing)
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
-    said = ("announced an answer of 268,435,456 bytes, more" if framing == "length"
-            else "sent an answer longer")
+    said = (
+        "announced an answer of 268,435,456 bytes, more"
+        if framing == "length"
+        else "sent an answer longer"
+    )
     assert str(info.value) == (
         f"Ollama at {server.url}/api/embed {said} than the 64 KiB an answer may have; check "
         f"that the base URL is the Ollama API, or ask for less per request (a smaller "
-        f"batch_size)")
+        f"batch_size)"
+    )
     assert peak < 2 * 1024 * 1024
     assert flood.sent < flood.size // 4
 
@@ -407,23 +453,28 @@ def test_an_answer_broken_off_is_retried_then_named_as_unreachable(api, framing)
         embedder.embed("hello")
     message = str(info.value)
     assert message.startswith(f"Cannot reach {embedder.service} at {server.url}/")
-    assert ("the answer broke off 95,000 bytes before its end" if framing == "length"
-            else "IncompleteRead") in message and "\n" not in message
+    assert (
+        "the answer broke off 95,000 bytes before its end"
+        if framing == "length"
+        else "IncompleteRead"
+    ) in message and "\n" not in message
     assert message.endswith("check the base URL and that the server is running")
 
 
-@pytest.mark.parametrize("status, body", [
-    (401, {"error": "invalid key sk-echoed-9f8e7d6c5b4a"}),
-    (400, {"detail": "Authorization 'Bearer sk-echoed-9f8e7d6c5b4a' is malformed"}),
-    (200, Flood(60, start=b"not json: your key was sk-echoed-9f8e7d6c5b4a")),
-])
+@pytest.mark.parametrize(
+    "status, body",
+    [
+        (401, {"error": "invalid key sk-echoed-9f8e7d6c5b4a"}),
+        (400, {"detail": "Authorization 'Bearer sk-echoed-9f8e7d6c5b4a' is malformed"}),
+        (200, Flood(60, start=b"not json: your key was sk-echoed-9f8e7d6c5b4a")),
+    ],
+)
 def test_an_answer_echoing_the_api_key_never_shows_it(status, body):
     """A server may quote the key it got back in its answer; the error quoting that answer
     says **** instead."""
     with FakeNIM() as server:
         server.then(status, body)
-        embedder = NIMEmbedder(api_key="sk-echoed-9f8e7d6c5b4a", base_url=server.url,
-                               max_retries=0)
+        embedder = NIMEmbedder(api_key="sk-echoed-9f8e7d6c5b4a", base_url=server.url, max_retries=0)
         with pytest.raises(APIError) as info:
             embedder.embed("hello")
     assert "sk-echoed-9f8e7d6c5b4a" not in str(info.value)

@@ -63,8 +63,10 @@ def test_rendered_project_uses_the_same_three_names(tmp_path: Path):
     assert 'graph-db = "omi_storage_graph_db.backend:GraphDbBackend"' in pyproject
     assert f'"{omi_requirement()}"' in pyproject
     assert (project / "src" / "omi_storage_graph_db" / "backend.py").is_file()
-    assert "class GraphDbBackend(StorageBackend)" in (
-        project / "src" / "omi_storage_graph_db" / "backend.py").read_text()
+    assert (
+        "class GraphDbBackend(StorageBackend)"
+        in (project / "src" / "omi_storage_graph_db" / "backend.py").read_text()
+    )
 
 
 PLUGIN_MODULES = {"embedding": "embedder", "storage": "backend", "event": "handler"}
@@ -77,7 +79,7 @@ def test_class_name_is_the_one_the_template_renders(tmp_path: Path, plugin_type:
     made = new_plugin(plugin_type, name, tmp_path)
     module = made.project_dir / "src" / made.names.import_name / f"{PLUGIN_MODULES[plugin_type]}.py"
     assert f"class {made.names.class_name}(" in module.read_text()
-    assert f":{made.names.class_name}\"" in (made.project_dir / "pyproject.toml").read_text()
+    assert f':{made.names.class_name}"' in (made.project_dir / "pyproject.toml").read_text()
 
 
 def test_the_rendering_takes_every_name_from_plugin_names(tmp_path: Path):
@@ -119,14 +121,27 @@ def test_plain_cookiecutter_runs_get_this_release_too(plugin_type: str):
 )
 def test_every_type_renders_a_complete_package(tmp_path: Path, plugin_type: str, files):
     made = new_plugin(plugin_type, "acme", tmp_path)
-    common = ["pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", ".gitignore",
-              ".github/workflows/ci.yml", ".github/workflows/release.yml",
-              f"src/omi_{plugin_type}_acme/__init__.py", f"src/omi_{plugin_type}_acme/py.typed",
-              "tests/test_conformance.py", "tests/test_integration.py", ".omi-template.json"]
+    common = [
+        "pyproject.toml",
+        "README.md",
+        "CHANGELOG.md",
+        "LICENSE",
+        ".gitignore",
+        ".github/workflows/ci.yml",
+        ".github/workflows/release.yml",
+        f"src/omi_{plugin_type}_acme/__init__.py",
+        f"src/omi_{plugin_type}_acme/py.typed",
+        "tests/test_conformance.py",
+        "tests/test_integration.py",
+        ".omi-template.json",
+    ]
     for relative in common + files:
         assert (made.project_dir / relative).is_file(), relative
-    unrendered = [p for p in made.project_dir.rglob("*") if p.is_file()
-                  and ("{{" in str(p) or "cookiecutter." in p.read_text(errors="ignore"))]
+    unrendered = [
+        p
+        for p in made.project_dir.rglob("*")
+        if p.is_file() and ("{{" in str(p) or "cookiecutter." in p.read_text(errors="ignore"))
+    ]
     assert unrendered == []
 
 
@@ -138,29 +153,41 @@ def test_files_the_types_share_live_once_in_shared():
     for plugin_type in ("embedding", "storage", "event"):
         for path in sorted((root / plugin_type).rglob("*")):
             # git refuses a symlinked .gitignore, so each type keeps its own copy.
-            if (path.is_file() and not path.is_symlink()
-                    and path.name not in ("cookiecutter.json", ".gitignore")):
+            if (
+                path.is_file()
+                and not path.is_symlink()
+                and path.name not in ("cookiecutter.json", ".gitignore")
+            ):
                 relative = path.relative_to(root / plugin_type).as_posix()
                 text = path.read_bytes().replace(plugin_type.encode(), b"<type>")
                 key = (relative, text.replace(PLUGIN_MODULES[plugin_type].encode(), b"<module>"))
-                assert key not in seen, f"{relative} is the same in {seen.get(key)} and " \
-                                        f"{plugin_type}: move it to _shared and symlink it"
+                assert key not in seen, (
+                    f"{relative} is the same in {seen.get(key)} and "
+                    f"{plugin_type}: move it to _shared and symlink it"
+                )
                 seen[key] = plugin_type
 
 
 def test_ci_workflow_covers_three_systems_four_pythons_and_every_step(tmp_path: Path):
     made = new_plugin("event", "audit", tmp_path)
     workflow = (made.project_dir / ".github/workflows/ci.yml").read_text()
-    for needle in ("ubuntu-latest", "macos-latest", "windows-latest", '"3.10"', '"3.13"',
-                   "python -m pytest", "omi plugins check event:audit", "python -m build",
-                   "twine check"):
+    for needle in (
+        "ubuntu-latest",
+        "macos-latest",
+        "windows-latest",
+        '"3.10"',
+        '"3.13"',
+        "python -m pytest",
+        "omi plugins check event:audit",
+        "python -m build",
+        "twine check",
+    ):
         assert needle in workflow, needle
     release = (made.project_dir / ".github/workflows/release.yml").read_text()
     assert "id-token: write" in release and "pypa/gh-action-pypi-publish" in release
 
 
-def test_readme_release_steps_name_the_workflow_and_environment_release_yml_uses(
-        tmp_path: Path):
+def test_readme_release_steps_name_the_workflow_and_environment_release_yml_uses(tmp_path: Path):
     import yaml
 
     made = new_plugin("storage", "graph", tmp_path)
@@ -178,26 +205,42 @@ def test_workflow_tokens_only_read_but_for_the_publishing_jobs(tmp_path: Path):
     import yaml
 
     workflows = new_plugin("event", "audit", tmp_path).project_dir / ".github/workflows"
-    ci, release = (yaml.safe_load((workflows / name).read_text())
-                   for name in ("ci.yml", "release.yml"))
+    ci, release = (
+        yaml.safe_load((workflows / name).read_text()) for name in ("ci.yml", "release.yml")
+    )
     for workflow in (ci, release):
         assert workflow["permissions"] == {}  # nothing unless a job asks for it
     read = {"contents": "read"}
     assert {name: job["permissions"] for name, job in ci["jobs"].items()} == {"test": read}
     assert {name: job["permissions"] for name, job in release["jobs"].items()} == {
-        "build": read, "test-wheel": read, "publish-testpypi": {"id-token": "write"},
-        "publish": {"id-token": "write"}}
+        "build": read,
+        "test-wheel": read,
+        "publish-testpypi": {"id-token": "write"},
+        "publish": {"id-token": "write"},
+    }
     assert release["jobs"]["publish"]["needs"] == "publish-testpypi"  # TestPyPI first
 
 
 @pytest.mark.parametrize(
     "license_name, marker, holder",
-    [("MIT", "MIT License", "Ada Lovelace"), ("Apache-2.0", "Apache License", "Version 2.0"),
-     ("BSD-3-Clause", "Redistribution and use", "Ada Lovelace")],
+    [
+        ("MIT", "MIT License", "Ada Lovelace"),
+        ("Apache-2.0", "Apache License", "Version 2.0"),
+        ("BSD-3-Clause", "Redistribution and use", "Ada Lovelace"),
+    ],
 )
 def test_license_is_selectable(tmp_path: Path, license_name: str, marker: str, holder: str):
-    result = invoke("event", "audit", "-o", str(tmp_path), "--no-input", "--license",
-                    license_name, "--author", "Ada Lovelace")
+    result = invoke(
+        "event",
+        "audit",
+        "-o",
+        str(tmp_path),
+        "--no-input",
+        "--license",
+        license_name,
+        "--author",
+        "Ada Lovelace",
+    )
     assert result.exit_code == 0, result.output
     project = tmp_path / "omi-event-audit"
     text = (project / "LICENSE").read_text()
@@ -210,17 +253,35 @@ def test_license_is_selectable(tmp_path: Path, license_name: str, marker: str, h
 
 
 def test_answers_file_records_type_version_and_every_variable(tmp_path: Path):
-    result = invoke("embedding", "acme", "-o", str(tmp_path), "--no-input", "--author", "Ada",
-                    "--email", "ada@example.org", "--description", "Acme vectors",
-                    "--set", "version=0.3.0")
+    result = invoke(
+        "embedding",
+        "acme",
+        "-o",
+        str(tmp_path),
+        "--no-input",
+        "--author",
+        "Ada",
+        "--email",
+        "ada@example.org",
+        "--description",
+        "Acme vectors",
+        "--set",
+        "version=0.3.0",
+    )
     assert result.exit_code == 0, result.output
     answers = json.loads((tmp_path / "omi-embedding-acme" / ".omi-template.json").read_text())
     assert answers["template"] == "embedding"
     assert answers["omi_openclaw_version"] == __version__
     assert answers["name"] == "acme"
-    assert answers["variables"] == {"description": "Acme vectors", "author": "Ada", "year": YEAR,
-                                    "email": "ada@example.org", "license": "MIT",
-                                    "version": "0.3.0", "repository": ""}
+    assert answers["variables"] == {
+        "description": "Acme vectors",
+        "author": "Ada",
+        "year": YEAR,
+        "email": "ada@example.org",
+        "license": "MIT",
+        "version": "0.3.0",
+        "repository": "",
+    }
     assert 'version = "0.3.0"' in (tmp_path / "omi-embedding-acme" / "pyproject.toml").read_text()
 
 
@@ -239,8 +300,11 @@ def test_success_prints_what_it_made_and_the_next_three_commands(tmp_path: Path)
     assert "Created omi-embedding-acme" in result.output
     assert "AcmeEmbedder" in result.output and "omi.embedding_providers" in result.output
     steps = result.output.split("Next:")[1].strip().splitlines()
-    assert [step.split()[0:2] for step in steps] == [["pip", "install"], ["pytest",
-                                                     steps[1].split()[1]], ["omi", "plugins"]]
+    assert [step.split()[0:2] for step in steps] == [
+        ["pip", "install"],
+        ["pytest", steps[1].split()[1]],
+        ["omi", "plugins"],
+    ]
     assert steps[2].strip() == "omi plugins check embedding:acme"
 
 
@@ -316,14 +380,16 @@ def test_a_dangling_symlink_in_the_targets_place_is_not_replaced(tmp_path: Path)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".omi-new-")]
 
 
-def test_of_four_concurrent_news_of_one_name_one_makes_it_and_three_say_it_exists(
-        tmp_path: Path):
+def test_of_four_concurrent_news_of_one_name_one_makes_it_and_three_say_it_exists(tmp_path: Path):
     """Before, the losers of the final rename failed with [Errno 39] and exit 1."""
     command = [OMI, "plugins", "new", "embedding", "jj", "--no-input", "-o", str(tmp_path)]
-    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for _ in range(4)]
-    results = [(run.returncode, out, err) for run in runs
-               for out, err in [run.communicate(timeout=120)]]
+    runs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    results = [
+        (run.returncode, out, err) for run in runs for out, err in [run.communicate(timeout=120)]
+    ]
     assert sorted(code for code, _, _ in results) == [0, 2, 2, 2], results
     for code, _, err in results:
         if code:
@@ -331,13 +397,18 @@ def test_of_four_concurrent_news_of_one_name_one_makes_it_and_three_say_it_exist
             assert len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gitconfig", "omi-embedding-jj"]
     project = tmp_path / "omi-embedding-jj"
-    check = subprocess.run([OMI, "plugins", "update", str(project), "--check"],
-                           capture_output=True, text=True, timeout=120)
+    check = subprocess.run(
+        [OMI, "plugins", "update", str(project), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert check.returncode == 0, check.stdout + check.stderr  # complete: its files, its base
 
 
 def test_the_losers_of_the_race_to_rename_into_place_say_it_exists(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     """Four renderings of one name held at the rename until all four got there: the race
     the processes above may or may not run into, every time."""
     barrier, rename = threading.Barrier(4), os.rename
@@ -414,21 +485,29 @@ def test_bad_variables_are_usage_errors_and_write_nothing(tmp_path: Path, args, 
 
 
 @pytest.mark.parametrize("plugin_type", ["embedding", "storage", "event"])
-def test_quotes_and_backslashes_in_answers_keep_pyproject_and_python_valid(tmp_path: Path,
-                                                                          plugin_type: str):
+def test_quotes_and_backslashes_in_answers_keep_pyproject_and_python_valid(
+    tmp_path: Path, plugin_type: str
+):
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     description = 'Says "hi" to C:\\new\\N paths, "quoted"'
     author = 'Jo "JJ" O\'Brien \\'
-    made = new_plugin(plugin_type, "acme", tmp_path, {"description": description,
-                                                     "author": author, "version": "1.0.0rc1"})
+    made = new_plugin(
+        plugin_type,
+        "acme",
+        tmp_path,
+        {"description": description, "author": author, "version": "1.0.0rc1"},
+    )
     project = tomllib.loads((made.project_dir / "pyproject.toml").read_text())["project"]
     assert project["description"] == description
     assert project["authors"][0]["name"] == author and project["version"] == "1.0.0rc1"
     package = made.project_dir / "src" / made.names.import_name
     for module in package.glob("*.py"):
         tree = ast.parse(module.read_text(), str(module))  # a SyntaxError fails the test
-        docstrings = [ast.get_docstring(node) for node in ast.walk(tree)
-                      if isinstance(node, (ast.Module, ast.ClassDef))]
+        docstrings = [
+            ast.get_docstring(node)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef))
+        ]
         if module.name == "__init__.py" or made.names.class_name in module.read_text():
             assert description in docstrings, module.name
 
@@ -438,11 +517,15 @@ def test_repository_gives_pypi_its_source_issues_and_changelog_links(tmp_path: P
     url = "https://github.com/ada/omi-event-audit"
     made = new_plugin("event", "audit", tmp_path, {"repository": url})
     project = tomllib.loads((made.project_dir / "pyproject.toml").read_text())["project"]
-    assert project["urls"] == {"Source": url, "Issues": f"{url}/issues",
-                               "Changelog": f"{url}/blob/main/CHANGELOG.md"}
+    assert project["urls"] == {
+        "Source": url,
+        "Issues": f"{url}/issues",
+        "Changelog": f"{url}/blob/main/CHANGELOG.md",
+    }
     plain = new_plugin("event", "other", tmp_path)
-    assert "urls" not in tomllib.loads((plain.project_dir / "pyproject.toml").read_text())[
-        "project"]
+    assert (
+        "urls" not in tomllib.loads((plain.project_dir / "pyproject.toml").read_text())["project"]
+    )
 
 
 def test_a_template_reached_through_a_symlink_renders(tmp_path: Path):
@@ -466,45 +549,58 @@ def test_a_rendering_error_leaves_no_half_written_directory(tmp_path: Path):
 
 def test_interactive_prompts_on_a_terminal(tmp_path: Path):
     """On a terminal without --no-input, cookiecutter asks; Enter takes each default."""
-    completed = on_a_terminal(["plugins", "new", "event", "audit", "-o", str(tmp_path),
-                               "--author", "Ada"])
+    completed = on_a_terminal(
+        ["plugins", "new", "event", "audit", "-o", str(tmp_path), "--author", "Ada"]
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "author" in completed.stdout  # cookiecutter asked
     answers = json.loads((tmp_path / "omi-event-audit" / ".omi-template.json").read_text())
     assert answers["variables"]["author"] == "Ada"  # the given value was the default offered
 
 
-@pytest.mark.parametrize("key, typed, error", [
-    ("version", "latest", "Error: Version 'latest' is not a PEP 440 version PyPI accepts"),
-    ("repository", "github.com/ada/x", "Error: Repository 'github.com/ada/x' is not a web "
-                                       "address like https://"),
-])
-def test_a_bad_answer_typed_at_a_prompt_is_refused_and_asked_again(tmp_path: Path, key: str,
-                                                                   typed: str, error: str):
+@pytest.mark.parametrize(
+    "key, typed, error",
+    [
+        ("version", "latest", "Error: Version 'latest' is not a PEP 440 version PyPI accepts"),
+        (
+            "repository",
+            "github.com/ada/x",
+            "Error: Repository 'github.com/ada/x' is not a web address like https://",
+        ),
+    ],
+)
+def test_a_bad_answer_typed_at_a_prompt_is_refused_and_asked_again(
+    tmp_path: Path, key: str, typed: str, error: str
+):
     """On a terminal, each answer is checked as --set checks it when it is typed; the question
     comes again (Enter then takes the default) and the answers before it are kept."""
-    completed = on_a_terminal(["plugins", "new", "event", "audit", "-o", str(tmp_path)],
-                              {"description": "Audits", key: typed})
+    completed = on_a_terminal(
+        ["plugins", "new", "event", "audit", "-o", str(tmp_path)],
+        {"description": "Audits", key: typed},
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     shown = re.sub(r"\x1b\[[0-9;]*m", "", completed.stdout)  # without the prompts' colours
     assert error in shown
     assert f"] {key} (" in shown.split(error, 1)[1].splitlines()[1]  # the same question again
     variables = json.loads((tmp_path / "omi-event-audit" / ".omi-template.json").read_text())[
-        "variables"]
+        "variables"
+    ]
     assert variables["description"] == "Audits"
     assert variables[key] == {"version": "0.1.0", "repository": ""}[key]
 
 
 def test_ctrl_c_at_a_prompt_aborts_and_leaves_nothing(tmp_path: Path):
-    completed = on_a_terminal(["plugins", "new", "event", "audit", "-o", str(tmp_path)],
-                              {"email": "\x03"})
+    completed = on_a_terminal(
+        ["plugins", "new", "event", "audit", "-o", str(tmp_path)], {"email": "\x03"}
+    )
     assert completed.returncode == 1, completed.stdout
     assert "Aborted!" in completed.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gitconfig"]
 
 
-def test_rendering_leaves_nothing_outside_the_target(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch):
+def test_rendering_leaves_nothing_outside_the_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
@@ -527,8 +623,9 @@ def readme_config(project: Path) -> str:
 
 
 @pytest.mark.parametrize("plugin_type", ["embedding", "storage", "event"])
-def test_readme_config_yaml_works_in_a_fresh_home(tmp_path: Path, plugin_type: str,
-                                                  make_dist, monkeypatch: pytest.MonkeyPatch):
+def test_readme_config_yaml_works_in_a_fresh_home(
+    tmp_path: Path, plugin_type: str, make_dist, monkeypatch: pytest.MonkeyPatch
+):
     """The README's config.yaml, read by omi.config, builds a working plugin on a machine
     where ~/.local/share/omi does not exist yet (and embedding honours its batch_size)."""
     from omi.config import build_plugins, load_config
@@ -538,8 +635,12 @@ def test_readme_config_yaml_works_in_a_fresh_home(tmp_path: Path, plugin_type: s
     names = made.names
     module = PLUGIN_MODULES[plugin_type]
     monkeypatch.syspath_prepend(str(made.project_dir / "src"))
-    make_dist(names.distribution, entry_points={
-        names.group: {names.name: f"{names.import_name}.{module}:{names.class_name}"}})
+    make_dist(
+        names.distribution,
+        entry_points={
+            names.group: {names.name: f"{names.import_name}.{module}:{names.class_name}"}
+        },
+    )
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
@@ -576,14 +677,20 @@ def install_rendered(project: Path, make_dist, monkeypatch: pytest.MonkeyPatch) 
     `omi` subprocesses."""
     names = plugin_names(*project.name.split("-", 2)[1:])
     module = PLUGIN_MODULES[names.plugin_type]
-    make_dist(names.distribution, entry_points={
-        names.group: {names.name: f"{names.import_name}.{module}:{names.class_name}"}})
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(project / "src"),
-                                                      os.environ["PYTHONPATH"]]))
+    make_dist(
+        names.distribution,
+        entry_points={
+            names.group: {names.name: f"{names.import_name}.{module}:{names.class_name}"}
+        },
+    )
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(project / "src"), os.environ["PYTHONPATH"]])
+    )
 
 
 def test_the_check_command_it_gives_works_when_another_group_has_the_name(
-        tmp_path: Path, make_dist, monkeypatch: pytest.MonkeyPatch):
+    tmp_path: Path, make_dist, monkeypatch: pytest.MonkeyPatch
+):
     """A storage plugin named nim beside the built-in nim embedder: the command that the
     CI workflow, the release workflow, the README and `Next:` give still picks this plugin."""
     (tmp_path / "out").mkdir()
@@ -594,33 +701,43 @@ def test_the_check_command_it_gives_works_when_another_group_has_the_name(
     command = result.output.split("Next:")[1].strip().splitlines()[2].strip()
     for path in (".github/workflows/ci.yml", ".github/workflows/release.yml", "README.md"):
         assert command in (project / path).read_text(), path
-    completed = subprocess.run([OMI, *command.split()[1:]], capture_output=True, text=True,
-                               timeout=300)
+    completed = subprocess.run(
+        [OMI, *command.split()[1:]], capture_output=True, text=True, timeout=300
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert " 0 failed" in completed.stdout.strip().splitlines()[-1]
 
 
-@pytest.mark.parametrize("plugin_type, option", [
-    ("storage", "path={workdir}/mine.db"),
-    ("event", "path={workdir}/mine.jsonl"),
-    ("embedding", "dimension=64"),
-])
+@pytest.mark.parametrize(
+    "plugin_type, option",
+    [
+        ("storage", "path={workdir}/mine.db"),
+        ("event", "path={workdir}/mine.jsonl"),
+        ("embedding", "dimension=64"),
+    ],
+)
 def test_a_generated_plugin_takes_the_options_of_omi_plugins_check(
-        tmp_path: Path, make_dist, monkeypatch: pytest.MonkeyPatch, plugin_type: str,
-        option: str):
+    tmp_path: Path, make_dist, monkeypatch: pytest.MonkeyPatch, plugin_type: str, option: str
+):
     """Its conformance_factory passes --option on to the class (before, every check failed
     with "unexpected keyword argument 'path'")."""
     (tmp_path / "out").mkdir()
-    install_rendered(new_plugin(plugin_type, "acme", tmp_path / "out").project_dir, make_dist,
-                     monkeypatch)
-    completed = subprocess.run([OMI, "plugins", "check", f"{plugin_type}:acme", "--option",
-                                option], capture_output=True, text=True, timeout=300)
+    install_rendered(
+        new_plugin(plugin_type, "acme", tmp_path / "out").project_dir, make_dist, monkeypatch
+    )
+    completed = subprocess.run(
+        [OMI, "plugins", "check", f"{plugin_type}:acme", "--option", option],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert " 0 failed" in completed.stdout.strip().splitlines()[-1]
 
 
-def test_version_is_bumped_in_pyproject_only(tmp_path: Path, make_dist,
-                                              monkeypatch: pytest.MonkeyPatch):
+def test_version_is_bumped_in_pyproject_only(
+    tmp_path: Path, make_dist, monkeypatch: pytest.MonkeyPatch
+):
     """__version__ is the installed distribution's, so a release bumps pyproject.toml alone."""
     made = new_plugin("event", "audit", tmp_path, {"version": "0.1.0"})
     monkeypatch.syspath_prepend(str(made.project_dir / "src"))
@@ -632,11 +749,14 @@ def test_version_is_bumped_in_pyproject_only(tmp_path: Path, make_dist,
             del sys.modules[loaded]
 
 
-@pytest.mark.parametrize(("version", "requirement"), [
-    ("0.4.0", "omi-openclaw>=0.4,<0.5"),
-    ("0.10.2rc1", "omi-openclaw>=0.10,<0.11"),
-    ("1.2.post3", "omi-openclaw>=1.2,<1.3"),
-])
+@pytest.mark.parametrize(
+    ("version", "requirement"),
+    [
+        ("0.4.0", "omi-openclaw>=0.4,<0.5"),
+        ("0.10.2rc1", "omi-openclaw>=0.10,<0.11"),
+        ("1.2.post3", "omi-openclaw>=1.2,<1.3"),
+    ],
+)
 def test_the_requirement_range_comes_from_the_pep_440_release(version: str, requirement: str):
     assert omi_requirement(version) == requirement
 
@@ -649,25 +769,30 @@ def test_a_built_in_name_of_the_same_type_is_refused_and_nothing_is_written(tmp_
     for extra in ([], ["--dry-run"]):
         result = invoke("embedding", "nim", "-o", str(tmp_path), "--no-input", *extra)
         assert result.exit_code == 2, result.output
-        assert result.output == ("Error: 'nim' is already an embedding provider (omi-openclaw); "
-                                 "pick another name\n")
+        assert result.output == (
+            "Error: 'nim' is already an embedding provider (omi-openclaw); pick another name\n"
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gitconfig"]
 
 
 def test_an_installed_plugin_name_of_the_same_type_is_refused(tmp_path: Path, make_dist):
-    make_dist("omi-event-audit-log", entry_points={
-        "omi.event_handlers": {"audit-log": "audit_log:Handler"},
-        "omi.storage_backends": {"graph": "audit_log:Backend"}})
+    make_dist(
+        "omi-event-audit-log",
+        entry_points={
+            "omi.event_handlers": {"audit-log": "audit_log:Handler"},
+            "omi.storage_backends": {"graph": "audit_log:Backend"},
+        },
+    )
     result = invoke("event", "audit-log", "-o", str(tmp_path), "--no-input")
     assert result.exit_code == 2, result.output
-    assert result.output == ("Error: 'audit-log' is already an event handler "
-                             "(omi-event-audit-log); pick another name\n")
+    assert result.output == (
+        "Error: 'audit-log' is already an event handler (omi-event-audit-log); pick another name\n"
+    )
     assert invoke("event", "graph", "-o", str(tmp_path), "--no-input").exit_code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gitconfig", "omi-event-graph", "site"]
 
 
-def test_the_refusal_compares_the_entry_point_name_the_template_writes(tmp_path: Path,
-                                                                       make_dist):
+def test_the_refusal_compares_the_entry_point_name_the_template_writes(tmp_path: Path, make_dist):
     """The name checked is the one the rendered pyproject.toml registers."""
     made = new_plugin("storage", "graph-db", tmp_path, dry_run=True)
     make_dist("omi-storage-other", entry_points={made.names.group: {made.names.name: "x:Y"}})
@@ -680,54 +805,70 @@ def test_the_refusal_compares_the_entry_point_name_the_template_writes(tmp_path:
 
 
 def git(project: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True,
-                          check=True, timeout=60).stdout
+    return subprocess.run(
+        ["git", *args], cwd=project, capture_output=True, text=True, check=True, timeout=60
+    ).stdout
 
 
 def test_git_makes_one_commit_by_the_author_answers_where_git_knows_nobody(tmp_path: Path):
-    result = invoke("storage", "graph", "-o", str(tmp_path), "--no-input", "--git",
-                    "--author", "Ada Lovelace", "--email", "ada@example.org")
+    result = invoke(
+        "storage",
+        "graph",
+        "-o",
+        str(tmp_path),
+        "--no-input",
+        "--git",
+        "--author",
+        "Ada Lovelace",
+        "--email",
+        "ada@example.org",
+    )
     assert result.exit_code == 0, result.output
     project = tmp_path / "omi-storage-graph"
     assert git(project, "log", "--format=%an <%ae>|%cn <%ce>|%s").splitlines() == [
         "Ada Lovelace <ada@example.org>|Ada Lovelace <ada@example.org>|Create "
-        f"omi-storage-graph with omi plugins new (omi-openclaw {__version__})"]
+        f"omi-storage-graph with omi plugins new (omi-openclaw {__version__})"
+    ]
     assert git(project, "status", "--porcelain", "--ignored") == ""
     tracked = git(project, "ls-files").split()
     assert ".omi-template.json" in tracked and ".omi-template-base.json" in tracked
     update = CliRunner().invoke(cli, ["plugins", "update", str(project)])
     assert update.exit_code == 0, update.output  # no "uncommitted changes", no note
-    assert update.output == ("omi-storage-graph is current with the omi-openclaw "
-                             f"{__version__} templates.\nYours, never updated (written once): "
-                             "src/omi_storage_graph/backend.py, tests/test_backend.py; the "
-                             "update keeps the other 12 template file(s) current.\n")
+    assert update.output == (
+        "omi-storage-graph is current with the omi-openclaw "
+        f"{__version__} templates.\nYours, never updated (written once): "
+        "src/omi_storage_graph/backend.py, tests/test_backend.py; the "
+        "update keeps the other 12 template file(s) current.\n"
+    )
 
 
 def test_git_leaves_an_identity_git_has_alone(tmp_path: Path, no_git_identity: Path):
     no_git_identity.write_text("[user]\n\tname = Grace Hopper\n\temail = grace@example.org\n")
-    result = invoke("event", "audit", "-o", str(tmp_path), "--no-input", "--git",
-                    "--author", "Ada")
+    result = invoke("event", "audit", "-o", str(tmp_path), "--no-input", "--git", "--author", "Ada")
     assert result.exit_code == 0, result.output
     assert git(tmp_path / "omi-event-audit", "log", "--format=%an|%cn") == (
-        "Grace Hopper|Grace Hopper\n")
+        "Grace Hopper|Grace Hopper\n"
+    )
 
 
 def test_git_missing_is_a_usage_error_before_anything_is_written(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     (tmp_path / "bin").mkdir()
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     result = invoke("event", "audit", "-o", str(tmp_path), "--no-input", "--git")
     assert result.exit_code == 2
-    assert result.output == ("Error: --git needs git, which is not installed (no git program "
-                             "on PATH); install git, or leave out --git\n")
+    assert result.output == (
+        "Error: --git needs git, which is not installed (no git program "
+        "on PATH); install git, or leave out --git\n"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "gitconfig"]
 
 
 def test_a_commit_git_refuses_leaves_nothing(tmp_path: Path):
     """No git identity and an empty author answer: git will not commit, and the project,
     which would have been half made without its commit, is not there."""
-    result = invoke("event", "audit", "-o", str(tmp_path), "--no-input", "--git",
-                    "--author", "")
+    result = invoke("event", "audit", "-o", str(tmp_path), "--no-input", "--git", "--author", "")
     assert result.exit_code == 1
     assert result.output.startswith("Error: --git: git commit failed: ")
     assert result.output.rstrip().endswith("; nothing was written")
@@ -735,29 +876,64 @@ def test_a_commit_git_refuses_leaves_nothing(tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gitconfig"]
 
 
-def test_git_ignores_the_repository_variables_a_git_hook_inherits(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch):
+def test_git_ignores_the_repository_variables_a_git_hook_inherits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     """Inside a hook, GIT_DIR, GIT_INDEX_FILE, GIT_WORK_TREE... point at the hook's repository:
     the new project gets its own repository and commit, and the other one is not touched."""
     other = tmp_path / "other"
     other.mkdir()
-    for arguments in (["init", "-q"], ["-c", "user.name=A", "-c", "user.email=a@b.c", "commit",
-                                       "-q", "--allow-empty", "-m", "theirs"]):
+    for arguments in (
+        ["init", "-q"],
+        [
+            "-c",
+            "user.name=A",
+            "-c",
+            "user.email=a@b.c",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "theirs",
+        ],
+    ):
         git(other, *arguments)
-    index_before = (other / ".git" / "index").read_bytes() if (other / ".git" / "index").exists() \
-        else None
+    index_before = (
+        (other / ".git" / "index").read_bytes() if (other / ".git" / "index").exists() else None
+    )
     head_before = git(other, "rev-parse", "HEAD")
-    for name, value in {"GIT_DIR": other / ".git", "GIT_WORK_TREE": other,
-                        "GIT_INDEX_FILE": other / ".git" / "index",
-                        "GIT_OBJECT_DIRECTORY": other / ".git" / "objects",
-                        "GIT_COMMON_DIR": other / ".git", "GIT_CONFIG_COUNT": "1",
-                        "GIT_CONFIG_KEY_0": "core.bare", "GIT_CONFIG_VALUE_0": "true"}.items():
+    for name, value in {
+        "GIT_DIR": other / ".git",
+        "GIT_WORK_TREE": other,
+        "GIT_INDEX_FILE": other / ".git" / "index",
+        "GIT_OBJECT_DIRECTORY": other / ".git" / "objects",
+        "GIT_COMMON_DIR": other / ".git",
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "core.bare",
+        "GIT_CONFIG_VALUE_0": "true",
+    }.items():
         monkeypatch.setenv(name, str(value))
-    result = invoke("event", "audit", "-o", str(tmp_path), "--no-input", "--git",
-                    "--author", "Ada", "--email", "ada@example.org")
+    result = invoke(
+        "event",
+        "audit",
+        "-o",
+        str(tmp_path),
+        "--no-input",
+        "--git",
+        "--author",
+        "Ada",
+        "--email",
+        "ada@example.org",
+    )
     assert result.exit_code == 0, result.output
-    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
-                 "GIT_COMMON_DIR", "GIT_CONFIG_COUNT"):
+    for name in (
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_COMMON_DIR",
+        "GIT_CONFIG_COUNT",
+    ):
         monkeypatch.delenv(name)
     project = tmp_path / "omi-event-audit"
     assert git(project, "rev-parse", "--show-toplevel").strip() == str(project)
@@ -765,34 +941,54 @@ def test_git_ignores_the_repository_variables_a_git_hook_inherits(tmp_path: Path
     assert git(project, "status", "--porcelain") == ""
     assert git(other, "rev-parse", "HEAD") == head_before
     assert git(other, "log", "--format=%s") == "theirs\n"
-    index_after = (other / ".git" / "index").read_bytes() if (other / ".git" / "index").exists() \
-        else None
+    index_after = (
+        (other / ".git" / "index").read_bytes() if (other / ".git" / "index").exists() else None
+    )
     assert index_after == index_before
 
 
 def test_every_variable_git_calls_repository_local_is_cleared():
     from omi.git import REPOSITORY_VARIABLES
 
-    local = subprocess.run(["git", "rev-parse", "--local-env-vars"], capture_output=True,
-                           text=True, check=True, timeout=60).stdout.split()
+    local = subprocess.run(
+        ["git", "rev-parse", "--local-env-vars"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()
     assert local and set(local) <= REPOSITORY_VARIABLES
 
 
-def test_a_git_that_says_it_committed_but_did_not_leaves_nothing(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch):
+def test_a_git_that_says_it_committed_but_did_not_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     """The commit is verified before the command says the project is a repository."""
     fake = tmp_path / "bin"
     fake.mkdir()
     real = shutil.which("git")
-    (fake / "git").write_text(f"#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = commit ] && exit 0; "
-                              f"done\nexec {real} \"$@\"\n")
+    (fake / "git").write_text(
+        f'#!/bin/sh\nfor a in "$@"; do [ "$a" = commit ] && exit 0; done\nexec {real} "$@"\n'
+    )
     (fake / "git").chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
-    result = invoke("event", "audit", "-o", str(tmp_path), "--no-input", "--git",
-                    "--author", "Ada", "--email", "ada@example.org")
+    result = invoke(
+        "event",
+        "audit",
+        "-o",
+        str(tmp_path),
+        "--no-input",
+        "--git",
+        "--author",
+        "Ada",
+        "--email",
+        "ada@example.org",
+    )
     assert result.exit_code == 1
-    assert result.output == ("Error: --git: git reported success but omi-event-audit holds no "
-                             "commit of its own; nothing was written\n")
+    assert result.output == (
+        "Error: --git: git reported success but omi-event-audit holds no "
+        "commit of its own; nothing was written\n"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "gitconfig"]
 
 
@@ -810,10 +1006,26 @@ def test_sigterm_during_new_leaves_nothing_as_ctrl_c_does(tmp_path: Path, no_git
     no_git_identity.write_text(f"[core]\n\thooksPath = {hooks}\n")
     out = tmp_path / "out"
     out.mkdir()
-    command = subprocess.Popen([OMI, "plugins", "new", "event", "audit", "-o", str(out),
-                                "--no-input", "--git", "--author", "Ada", "--email",
-                                "ada@example.org"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    command = subprocess.Popen(
+        [
+            OMI,
+            "plugins",
+            "new",
+            "event",
+            "audit",
+            "-o",
+            str(out),
+            "--no-input",
+            "--git",
+            "--author",
+            "Ada",
+            "--email",
+            "ada@example.org",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while not started.exists():
@@ -838,8 +1050,9 @@ def test_help_lists_every_set_variable_with_its_default():
 
     result = invoke("--help")
     assert result.exit_code == 0
-    section = " ".join(result.output.split("Template variables (--set KEY=VALUE, default):")[1]
-                       .split())
+    section = " ".join(
+        result.output.split("Template variables (--set KEY=VALUE, default):")[1].split()
+    )
     for plugin_type in ("embedding", "storage", "event"):
         defaults = json.loads((templates_root() / plugin_type / "cookiecutter.json").read_text())
         values = template_context(defaults, {})

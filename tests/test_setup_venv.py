@@ -18,12 +18,18 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "setup-venv.sh"
 
 
 def source_setup(venv: Path, python: str, **env: str) -> subprocess.CompletedProcess:
-    environment = {key: value for key, value in os.environ.items()
-                   if key not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    environment = {
+        key: value for key, value in os.environ.items() if key not in ("VIRTUAL_ENV", "PYTHONPATH")
+    }
     environment.update(OMI_VENV=str(venv), PYTHON=python, **env)
-    return subprocess.run(["bash", "-c", f'source "{SCRIPT}" && command -v python'],
-                          env=environment, text=True, capture_output=True, timeout=600,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        ["bash", "-c", f'source "{SCRIPT}" && command -v python'],
+        env=environment,
+        text=True,
+        capture_output=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture
@@ -31,7 +37,8 @@ def python_without_ensurepip(tmp_path: Path) -> str:
     hidden = tmp_path / "hide"
     (hidden / "ensurepip").mkdir(parents=True)
     (hidden / "ensurepip" / "__init__.py").write_text(
-        "raise ModuleNotFoundError(\"No module named 'ensurepip'\")\n")
+        "raise ModuleNotFoundError(\"No module named 'ensurepip'\")\n"
+    )
     wrapper = tmp_path / "python3"
     wrapper.write_text(f'#!/bin/sh\nPYTHONPATH="{hidden}" exec "{sys.executable}" "$@"\n')
     wrapper.chmod(0o755)
@@ -39,7 +46,8 @@ def python_without_ensurepip(tmp_path: Path) -> str:
 
 
 def test_a_python_without_ensurepip_is_a_one_line_error_and_leaves_no_venv(
-        tmp_path, python_without_ensurepip):
+    tmp_path, python_without_ensurepip
+):
     venv = tmp_path / "venv"
     result = source_setup(venv, python_without_ensurepip)
     assert result.returncode == 2
@@ -57,8 +65,9 @@ def test_a_directory_that_is_not_a_venv_is_refused_untouched(tmp_path):
     (venv / "notes.txt").write_text("keep me")
     result = source_setup(venv, sys.executable)
     assert result.returncode == 2
-    assert result.stderr.strip() == (f"error: {venv} exists and is not a virtual environment; "
-                                     f"move it or set OMI_VENV")
+    assert result.stderr.strip() == (
+        f"error: {venv} exists and is not a virtual environment; move it or set OMI_VENV"
+    )
     assert [path.name for path in venv.iterdir()] == ["notes.txt"]
 
 

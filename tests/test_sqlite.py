@@ -38,7 +38,8 @@ def test_is_not_an_entry_point_so_a_fresh_install_lists_no_storage_backend():
 def test_passes_the_whole_conformance_suite_including_persistent():
     report = run_suite(Target(SQLiteBackend, "omi.builtin.sqlite:SQLiteBackend", "sqlite"))
     assert {o.name: o.status for o in report.outcomes} == {
-        c.name: "passed" for c in checks_for("storage")}
+        c.name: "passed" for c in checks_for("storage")
+    }
     assert "data_survives_reopen" in {o.name for o in report.outcomes}
 
 
@@ -56,7 +57,9 @@ def test_the_file_uses_wal_and_the_requested_durability(db):
         assert {"memories", "edges", "memories_fts"} <= tables
         foreign = other.execute("PRAGMA foreign_key_list(edges)").fetchall()
         assert {(row[2], row[3], row[4]) for row in foreign} == {
-            ("memories", "from_id", "id"), ("memories", "to_id", "id")}
+            ("memories", "from_id", "id"),
+            ("memories", "to_id", "id"),
+        }
 
 
 def test_recall_is_ranked_by_fts5_relevance(backend):
@@ -74,8 +77,11 @@ def test_recall_is_ranked_by_fts5_relevance(backend):
 def test_a_long_memory_holding_every_word_ranks_above_short_ones_holding_some(backend):
     """BM25 alone ranks a short memory with one of the words above a long one with all."""
     some = [store(backend, "tea again"), store(backend, "green green green, and more green")]
-    every = store(backend, "Yesterday the team talked about the green walls at length, and "
-                           "after lunch and a long walk someone made tea for everyone")
+    every = store(
+        backend,
+        "Yesterday the team talked about the green walls at length, and "
+        "after lunch and a long walk someone made tea for everyone",
+    )
     results = backend.recall("green tea")
     assert [r["id"] for r in results][0] == every and {r["id"] for r in results[1:]} == set(some)
     assert results[0]["score"] >= 1.0 > results[1]["score"] >= results[2]["score"] > 0.0
@@ -84,21 +90,24 @@ def test_a_long_memory_holding_every_word_ranks_above_short_ones_holding_some(ba
 
 def test_queries_are_words_not_fts_syntax(backend):
     memory_id = store(backend, 'she said "NOT now" (AND later) near* the end')
-    for query in ['"NOT now"', "NOT", "AND", "near*", "(later)", "end:", "she said \"", "-now"]:
+    for query in ['"NOT now"', "NOT", "AND", "near*", "(later)", "end:", 'she said "', "-now"]:
         assert memory_id in [r["id"] for r in backend.recall(query)], query
     assert backend.recall("!!! ???") == []
     assert [r["id"] for r in backend.recall("now\0later")] == [memory_id]  # NUL splits words
     assert [r["id"] for r in backend.recall("\0 ")] == [memory_id]  # no words: most recent
 
 
-@pytest.mark.parametrize(("stored", "query"), [
-    ("Straße", "STRASSE"), ("STRASSE", "straße"), ("CAFÉ", "Café"), ("Café", "cafe")])
+@pytest.mark.parametrize(
+    ("stored", "query"),
+    [("Straße", "STRASSE"), ("STRASSE", "straße"), ("CAFÉ", "Café"), ("Café", "cafe")],
+)
 def test_recall_folds_case_as_unicode_does_and_returns_content_as_stored(backend, stored, query):
     """FTS5 alone folds one character at a time: `STRASSE` did not find `Straße`."""
     memory_id = store(backend, f"the {stored} corner")
     store(backend, "nothing to see")
     assert [(m["id"], m["content"]) for m in backend.recall(query)] == [
-        (memory_id, f"the {stored} corner")]
+        (memory_id, f"the {stored} corner")
+    ]
 
 
 def test_a_file_indexed_before_casefolding_is_casefolded_when_opened(db):
@@ -126,11 +135,14 @@ def test_edges_are_kept_deduplicated_and_checked(backend):
     backend.add_edge(a, b, "supports")
     backend.add_edge(a, b, "supports")
     backend.add_edge(a, b, "contradicts")
-    assert backend.edges(a) == [{"from_id": a, "to_id": b, "edge_type": "supports"},
-                                {"from_id": a, "to_id": b, "edge_type": "contradicts"}]
+    assert backend.edges(a) == [
+        {"from_id": a, "to_id": b, "edge_type": "supports"},
+        {"from_id": a, "to_id": b, "edge_type": "contradicts"},
+    ]
     assert backend.edges(b) == []
-    with pytest.raises(ValueError, match="Unknown memory id 'ghost'; store the memory before "
-                                         "linking it"):
+    with pytest.raises(
+        ValueError, match="Unknown memory id 'ghost'; store the memory before linking it"
+    ):
         backend.add_edge("ghost", b, "x")
     with pytest.raises(ValueError, match="Unknown memory id 'ghost'"):
         backend.add_edge(a, "ghost", "x")
@@ -141,7 +153,8 @@ def test_edges_are_kept_deduplicated_and_checked(backend):
 def test_the_database_itself_refuses_dangling_edges(backend):
     with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
         backend._connection().execute(
-            "INSERT INTO edges (from_id, to_id, edge_type) VALUES ('x', 'y', 'z')")
+            "INSERT INTO edges (from_id, to_id, edge_type) VALUES ('x', 'y', 'z')"
+        )
 
 
 def test_everything_survives_close_and_reopen(db):
@@ -170,8 +183,9 @@ def test_safe_for_many_threads_on_one_instance(backend):
         try:
             for n in range(50):
                 memory_id = store(backend, f"worker{index} item{n}")
-                assert memory_id in [r["id"] for r in backend.recall(f"worker{index} item{n}",
-                                                                     limit=100)]
+                assert memory_id in [
+                    r["id"] for r in backend.recall(f"worker{index} item{n}", limit=100)
+                ]
         except Exception as error:  # noqa: BLE001 - reported below
             errors.append(error)
 
@@ -214,19 +228,28 @@ def test_home_relative_paths_are_expanded(tmp_path, monkeypatch):
     assert (tmp_path / "sub" / "m.db").exists()
 
 
-@pytest.mark.parametrize("memory, error, message", [
-    ("text", TypeError, "memory must be a dict, got str"),
-    ({}, ValueError, r"memory\['content'\] must be a non-empty string"),
-    ({"content": " "}, ValueError, r"memory\['content'\] must be a non-empty string"),
-    ({"content": 3}, ValueError, r"memory\['content'\] must be a non-empty string"),
-    ({"content": "x", "metadata": {"s": {1, 2}}}, ValueError, "must be JSON-serialisable"),
-    ({"content": "x", "score": float("nan")}, ValueError, "must be JSON-serialisable"),
-    ({"content": "x", "metadata": {1: "one", "1": "two"}}, ValueError,
-     r"memory\['metadata'\] has the key 1 \(int\)"),
-    ({"content": "x", "embedding": [0.1, float("inf")]}, ValueError,
-     r"memory\['embedding'\]\[1\] is inf"),
-    ({"content": "x\udcff"}, ValueError, r"memory\['content'\] is not valid UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    "memory, error, message",
+    [
+        ("text", TypeError, "memory must be a dict, got str"),
+        ({}, ValueError, r"memory\['content'\] must be a non-empty string"),
+        ({"content": " "}, ValueError, r"memory\['content'\] must be a non-empty string"),
+        ({"content": 3}, ValueError, r"memory\['content'\] must be a non-empty string"),
+        ({"content": "x", "metadata": {"s": {1, 2}}}, ValueError, "must be JSON-serialisable"),
+        ({"content": "x", "score": float("nan")}, ValueError, "must be JSON-serialisable"),
+        (
+            {"content": "x", "metadata": {1: "one", "1": "two"}},
+            ValueError,
+            r"memory\['metadata'\] has the key 1 \(int\)",
+        ),
+        (
+            {"content": "x", "embedding": [0.1, float("inf")]},
+            ValueError,
+            r"memory\['embedding'\]\[1\] is inf",
+        ),
+        ({"content": "x\udcff"}, ValueError, r"memory\['content'\] is not valid UTF-8 text"),
+    ],
+)
 def test_bad_memories_are_rejected_and_nothing_is_written(backend, memory, error, message):
     with pytest.raises(error, match=message):
         backend.store_memory(memory)
@@ -234,9 +257,15 @@ def test_bad_memories_are_rejected_and_nothing_is_written(backend, memory, error
     assert backend.recall("x") == []
 
 
-@pytest.mark.parametrize("query, limit, error", [
-    ("x", -1, ValueError), ("x", True, ValueError), ("x", 2.0, ValueError), (None, 5, TypeError),
-])
+@pytest.mark.parametrize(
+    "query, limit, error",
+    [
+        ("x", -1, ValueError),
+        ("x", True, ValueError),
+        ("x", 2.0, ValueError),
+        (None, 5, TypeError),
+    ],
+)
 def test_bad_recall_arguments(backend, query, limit, error):
     with pytest.raises(error):
         backend.recall(query, limit)
@@ -251,13 +280,17 @@ def test_a_limit_beyond_sqlite_integers_means_every_match(backend):
 def test_unopenable_paths_and_bad_options_are_clear_errors(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    with pytest.raises(ValueError, match=f"Cannot open the SQLite database at {blocker}/m.db: "
-                                         ".*; give `path` a writable file location"):
+    with pytest.raises(
+        ValueError,
+        match=f"Cannot open the SQLite database at {blocker}/m.db: "
+        ".*; give `path` a writable file location",
+    ):
         SQLiteBackend(blocker / "m.db")
     not_sqlite = tmp_path / "notes.txt"
     not_sqlite.write_text("this is not a database, " * 100)
-    with pytest.raises(ValueError, match="Cannot open the SQLite database at .*notes.txt: file "
-                                         "is not a database"):
+    with pytest.raises(
+        ValueError, match="Cannot open the SQLite database at .*notes.txt: file is not a database"
+    ):
         SQLiteBackend(not_sqlite)
     assert not_sqlite.read_text().startswith("this is not a database")
     with pytest.raises(ValueError, match="synchronous must be one of normal, full, got 'off'"):
@@ -268,8 +301,12 @@ def test_closed_backend_raises_and_close_is_idempotent(db):
     backend = SQLiteBackend(db)
     backend.close()
     backend.close()
-    for call in (lambda: store(backend, "x"), lambda: backend.recall("x"),
-                 lambda: backend.add_edge("a", "b", "c"), backend.count):
+    for call in (
+        lambda: store(backend, "x"),
+        lambda: backend.recall("x"),
+        lambda: backend.add_edge("a", "b", "c"),
+        backend.count,
+    ):
         with pytest.raises(RuntimeError, match="is closed; create a new one"):
             call()
 
@@ -311,13 +348,19 @@ print(backend.count())
 
 @pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE and SIGXFSZ are POSIX")
 def test_a_file_size_limit_reports_sqlites_error_with_the_path(db):
-    completed = subprocess.run([sys.executable, "-c", FILE_SIZE_LIMITED, str(db)],
-                               capture_output=True, text=True, timeout=60)
+    completed = subprocess.run(
+        [sys.executable, "-c", FILE_SIZE_LIMITED, str(db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert completed.returncode == 0, completed.stderr
     error, count = completed.stdout.splitlines()
-    assert error in (f"OperationalError: disk I/O error (the SQLite database at {db}): writing "
-                     f"failed; is a file-size limit (ulimit -f) reached or the disk failing?",
-                     f"OperationalError: database or disk is full (the SQLite database at {db})")
+    assert error in (
+        f"OperationalError: disk I/O error (the SQLite database at {db}): writing "
+        f"failed; is a file-size limit (ulimit -f) reached or the disk failing?",
+        f"OperationalError: database or disk is full (the SQLite database at {db})",
+    )
     reopened = SQLiteBackend(db)
     assert reopened.count() == int(count) >= 1
     assert reopened.recall("before limit")[0]["content"] == "before the limit"
@@ -327,23 +370,31 @@ def test_a_file_size_limit_reports_sqlites_error_with_the_path(db):
 def write_raw(db: Path, memory_id: bytes | None, document: bytes, content: str = "tea") -> None:
     """A row as another program may write it: bytes SQLite keeps as TEXT, unchecked."""
     with sqlite3.connect(db) as other:
-        other.execute("INSERT INTO memories (id, content, document, created_at) "
-                      "VALUES (CAST(? AS TEXT), ?, CAST(? AS TEXT), 4e9)",  # the newest
-                      (memory_id, content, document))
-        other.execute("INSERT INTO memories_fts (content, id) VALUES (?, CAST(? AS TEXT))",
-                      (content, memory_id))
+        other.execute(
+            "INSERT INTO memories (id, content, document, created_at) "
+            "VALUES (CAST(? AS TEXT), ?, CAST(? AS TEXT), 4e9)",  # the newest
+            (memory_id, content, document),
+        )
+        other.execute(
+            "INSERT INTO memories_fts (content, id) VALUES (?, CAST(? AS TEXT))",
+            (content, memory_id),
+        )
     other.close()
 
 
-@pytest.mark.parametrize("memory_id, document, problem", [
-    (b"bad-document", b'{"content": "tea \xff"}', "is not valid UTF-8 (byte 0xFF)"),
-    (b"bad-\xc3(-id", b'{"content": "tea"}', "is not valid UTF-8 (byte 0xC3)"),
-    (b"not-json", b"{tea", "is not valid JSON (Expecting property name"),
-    (b"a-list", b'["tea"]', "holds JSON list, not an object"),
-    (None, b'{"content": "tea"}', "has no id or no document (a NULL, or a search entry "),
-])
+@pytest.mark.parametrize(
+    "memory_id, document, problem",
+    [
+        (b"bad-document", b'{"content": "tea \xff"}', "is not valid UTF-8 (byte 0xFF)"),
+        (b"bad-\xc3(-id", b'{"content": "tea"}', "is not valid UTF-8 (byte 0xC3)"),
+        (b"not-json", b"{tea", "is not valid JSON (Expecting property name"),
+        (b"a-list", b'["tea"]', "holds JSON list, not an object"),
+        (None, b'{"content": "tea"}', "has no id or no document (a NULL, or a search entry "),
+    ],
+)
 def test_a_row_another_program_broke_is_reported_once_and_recall_returns_the_rest(
-        db, backend, caplog, memory_id, document, problem):
+    db, backend, caplog, memory_id, document, problem
+):
     good = [store(backend, f"tea number {number}") for number in range(3)]
     write_raw(db, memory_id, document)
     with caplog.at_level("WARNING", logger="omi.builtin.sqlite"):

@@ -49,7 +49,9 @@ def test_long_functions_finds_a_long_one_and_passes_a_short_one():
 
 def test_no_function_of_omi_is_over_sixty_lines():
     found = {
-        str(path.relative_to(ROOT)): long_functions(path.read_text(encoding="utf-8"), LONGEST_FUNCTION)
+        str(path.relative_to(ROOT)): long_functions(
+            path.read_text(encoding="utf-8"), LONGEST_FUNCTION
+        )
         for path in sorted((ROOT / "omi").rglob("*.py"))
     }
     assert {path: names for path, names in found.items() if names} == {}

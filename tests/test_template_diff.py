@@ -17,8 +17,9 @@ from omi.templatediff import MAX_SHOWN_BYTES, template_diff
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    return new_plugin("storage", "acme", tmp_path, {"author": "Ada",
-                                                    "email": "ada@example.org"}).project_dir
+    return new_plugin(
+        "storage", "acme", tmp_path, {"author": "Ada", "email": "ada@example.org"}
+    ).project_dir
 
 
 def diff(*args: str):
@@ -47,18 +48,28 @@ def test_the_diff_shows_edits_and_deletions_and_git_apply_takes_them_back(projec
     assert "+no newline\n\\ No newline at end of file\n" in result.stdout
     assert "extra.py" not in result.stdout
     assert diff(str(project), "--name-only").stdout.splitlines() == [
-        "CHANGELOG.md", "LICENSE", "README.md"]
+        "CHANGELOG.md",
+        "LICENSE",
+        "README.md",
+    ]
     if shutil.which("git") is None:
         return
-    subprocess.run(["git", "apply", "-R", "-"], input=result.stdout, text=True, cwd=project,
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "apply", "-R", "-"],
+        input=result.stdout,
+        text=True,
+        cwd=project,
+        check=True,
+        capture_output=True,
+    )
     assert (project / "README.md").read_text() == readme
     assert (project / "LICENSE").read_text() == license_text
     assert template_diff(project)[1] == []
 
 
 def test_files_that_cannot_be_shown_as_plain_text_are_named_and_not_printed(
-        project: Path, tmp_path: Path):
+    project: Path, tmp_path: Path
+):
     (project / "README.md").write_bytes(b"\0binary")
     (project / "CHANGELOG.md").write_text("x" * (MAX_SHOWN_BYTES + 10))
     outside = tmp_path / "elsewhere.txt"
@@ -71,8 +82,11 @@ def test_files_that_cannot_be_shown_as_plain_text_are_named_and_not_printed(
     assert result.exit_code == 0, result.output
     hidden = "changed (binary, control characters or over 1 MiB; not shown)"
     assert [line for line in result.stdout.splitlines() if ": " in line] == [
-        f"CHANGELOG.md: {hidden}", "LICENSE: no longer a regular file",
-        f"README.md: {hidden}", f"pyproject.toml: {hidden}"]
+        f"CHANGELOG.md: {hidden}",
+        "LICENSE: no longer a regular file",
+        f"README.md: {hidden}",
+        f"pyproject.toml: {hidden}",
+    ]
     assert b"+tabs\tand CRLF\r\n" in result.stdout_bytes  # tabs and line ends: plain text
     assert "not the project's" not in result.output
 

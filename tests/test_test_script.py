@@ -22,12 +22,27 @@ def test_a_run_that_collects_no_tests_is_a_failure():
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     env.update(OMI_VENV=sys.prefix, OMI_TEST_POSTGRES_DSN="host=/nowhere dbname=unused")
     result = subprocess.run(
-        ["bash", "scripts/test.sh", "-q", "-p", "no:cacheprovider", "tests/test_test_script.py",
-         "-k", "no_test_is_named_like_this"],
-        cwd=ROOT, env=env, text=True, capture_output=True, timeout=600, stdin=subprocess.DEVNULL)
+        [
+            "bash",
+            "scripts/test.sh",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_test_script.py",
+            "-k",
+            "no_test_is_named_like_this",
+        ],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
-        "error: pytest collected no tests; a run that tests nothing is a failure")
+        "error: pytest collected no tests; a run that tests nothing is a failure"
+    )
 
 
 def test_ci_runs_the_readme_test_command():
@@ -55,15 +70,21 @@ def _fake_tools(tmp_path: Path, uid: int, chromium: bool) -> tuple:
     return str(tools), calls
 
 
-@pytest.mark.parametrize(("uid", "chromium", "installs"), [
-    (0, False, True), (0, True, False), (1000, False, False)])
-def test_chromium_is_installed_only_as_root_and_only_when_missing(tmp_path, uid, chromium,
-                                                                   installs):
+@pytest.mark.parametrize(
+    ("uid", "chromium", "installs"), [(0, False, True), (0, True, False), (1000, False, False)]
+)
+def test_chromium_is_installed_only_as_root_and_only_when_missing(
+    tmp_path, uid, chromium, installs
+):
     path, calls = _fake_tools(tmp_path, uid, chromium)
-    result = subprocess.run([shutil.which("bash"), "-c",
-                             "source scripts/chromium.sh && chromium_install"],
-                            cwd=ROOT, env={"PATH": path}, text=True, capture_output=True,
-                            timeout=60)
+    result = subprocess.run(
+        [shutil.which("bash"), "-c", "source scripts/chromium.sh && chromium_install"],
+        cwd=ROOT,
+        env={"PATH": path},
+        text=True,
+        capture_output=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     apt = calls.read_text().splitlines() if calls.exists() else []
     if installs:

@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict
 
 import pytest
 from click.testing import CliRunner
@@ -31,8 +30,12 @@ PROJECT = "omi-embedding-hello"
 EMBEDDER = "src/omi_embedding_hello/embedder.py"
 OUR_FILE = "src/omi_embedding_hello/tokens.py"
 TEMPLATE_LINE = "`omi plugins update` can bring in later template improvements."
-ENGINES = ["python", pytest.param("git", marks=pytest.mark.skipif(
-    shutil.which("git") is None, reason="git is not installed"))]
+ENGINES = [
+    "python",
+    pytest.param(
+        "git", marks=pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+    ),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -43,8 +46,13 @@ def isolated_git(git_config: Path) -> None:
 
 def render_project(where: Path, template_dir: Path | None = None) -> Path:
     where.mkdir(exist_ok=True)
-    made = new_plugin("embedding", "hello", where, {"author": "Ada", "email": "ada@example.org"},
-                      template_dir=template_dir)
+    made = new_plugin(
+        "embedding",
+        "hello",
+        where,
+        {"author": "Ada", "email": "ada@example.org"},
+        template_dir=template_dir,
+    )
     return made.project_dir
 
 
@@ -59,15 +67,20 @@ def old_project(tmp_path: Path) -> Path:
 def edit_embedder(text: str) -> str:
     old = "        return [self._hash_features(text) for text in texts]\n"
     assert old in text, "test data: the template's _embed_texts line changed"
-    return text.replace(old, "        # Case-insensitive: our users shout.\n"
-                             "        return [self._hash_features(text.casefold()) "
-                             "for text in texts]\n")
+    return text.replace(
+        old,
+        "        # Case-insensitive: our users shout.\n"
+        "        return [self._hash_features(text.casefold()) "
+        "for text in texts]\n",
+    )
 
 
 def edit_readme(text: str) -> str:
-    return text.replace("## Configuration\n",
-                        "## Why hello\n\nBecause every project starts with one.\n\n"
-                        "## Configuration\n", 1)
+    return text.replace(
+        "## Configuration\n",
+        "## Why hello\n\nBecause every project starts with one.\n\n## Configuration\n",
+        1,
+    )
 
 
 AUTHOR_EDITS = {EMBEDDER: edit_embedder, "README.md": edit_readme}
@@ -79,13 +92,15 @@ def edit_as_author(project: Path) -> None:
     (project / OUR_FILE).write_text("def tokens(text):\n    return text.split()\n")
 
 
-def snapshot(project: Path) -> Dict[str, bytes]:
+def snapshot(project: Path) -> dict[str, bytes]:
     """Every file's content and every folder (as b"<dir>") under `project`."""
-    return {p.relative_to(project).as_posix(): p.read_bytes() if p.is_file() else b"<dir>"
-            for p in sorted(project.rglob("*"))}
+    return {
+        p.relative_to(project).as_posix(): p.read_bytes() if p.is_file() else b"<dir>"
+        for p in sorted(project.rglob("*"))
+    }
 
 
-def current_rendering(project: Path) -> Dict[str, bytes]:
+def current_rendering(project: Path) -> dict[str, bytes]:
     """What the installed template renders with `project`'s answers."""
     return update.render(read_record(project)[0])[0]
 
@@ -95,8 +110,9 @@ def invoke(*args: str):
 
 
 def git(project: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=project, check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=project, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def commit_all(project: Path) -> None:
@@ -115,18 +131,24 @@ def test_plugins_new_records_answers_and_the_pristine_base(tmp_path: Path):
     assert answers["template"] == "embedding" and answers["name"] == "hello"
     assert answers["omi_openclaw_version"] == __version__
     assert answers["base"] == {"file": BASE_FILE, "fingerprint": fingerprint(base)}
-    on_disk = {path: content for path, content in snapshot(project).items()
-               if content != b"<dir>" and path not in (ANSWERS_FILE, BASE_FILE)}
+    on_disk = {
+        path: content
+        for path, content in snapshot(project).items()
+        if content != b"<dir>" and path not in (ANSWERS_FILE, BASE_FILE)
+    }
     assert base == on_disk
-    assert json.loads((project / BASE_FILE).read_text())["files"]["README.md"][0] == \
-        f"# {PROJECT}\n"  # one JSON string a line: the base diffs readably
+    assert (
+        json.loads((project / BASE_FILE).read_text())["files"]["README.md"][0] == f"# {PROJECT}\n"
+    )  # one JSON string a line: the base diffs readably
 
 
 def test_answers_typed_at_the_prompts_are_recorded(tmp_path: Path):
     """On a terminal cookiecutter asks; what the author types (here the first question, the
     description) is what the answers file records, so re-rendering reproduces the project."""
-    completed = on_a_terminal(["plugins", "new", "embedding", "hello", "-o", str(tmp_path)],
-                              {"description": "Typed at the prompt"})
+    completed = on_a_terminal(
+        ["plugins", "new", "embedding", "hello", "-o", str(tmp_path)],
+        {"description": "Typed at the prompt"},
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     project = tmp_path / PROJECT
     assert "Typed at the prompt" in (project / "README.md").read_text()
@@ -135,8 +157,12 @@ def test_answers_typed_at_the_prompts_are_recorded(tmp_path: Path):
 
 
 def test_base_round_trips_text_without_newline_crlf_and_binary(tmp_path: Path):
-    files = {"a.txt": b"no newline", "b.txt": b"one\r\ntwo\r\n", "c.bin": bytes(range(256)),
-             "d/e.txt": "ünïcode\n".encode()}
+    files = {
+        "a.txt": b"no newline",
+        "b.txt": b"one\r\ntwo\r\n",
+        "c.bin": bytes(range(256)),
+        "d/e.txt": "ünïcode\n".encode(),
+    }
     written = record_files({"template": "event", "name": "x", "variables": {}}, files)
     for name, content in written.items():
         (tmp_path / name).write_bytes(content)
@@ -149,59 +175,80 @@ def edit_answers(project: Path, **changes) -> None:
     (project / ANSWERS_FILE).write_text(json.dumps({**answers, **changes}))
 
 
-def write_base(project: Path, files: Dict[str, object]) -> None:
+def write_base(project: Path, files: dict[str, object]) -> None:
     """What anyone can do: write a base of their own and the fingerprint that matches it.
     A value that is not bytes goes into the base file as it is (a malformed entry)."""
-    answers = {key: value for key, value in json.loads((project / ANSWERS_FILE).read_text())
-               .items() if key != "base"}
+    answers = {
+        key: value
+        for key, value in json.loads((project / ANSWERS_FILE).read_text()).items()
+        if key != "base"
+    }
     plain = {path: content for path, content in files.items() if isinstance(content, bytes)}
     record = record_files(answers, plain)
     base = json.loads(record[BASE_FILE])
-    base["files"].update({path: content for path, content in files.items()
-                          if not isinstance(content, bytes)})
+    base["files"].update(
+        {path: content for path, content in files.items() if not isinstance(content, bytes)}
+    )
     (project / ANSWERS_FILE).write_bytes(record[ANSWERS_FILE])
     (project / BASE_FILE).write_text(json.dumps(base))
 
 
-def damage_base(entries: Dict[str, object]):
+def damage_base(entries: dict[str, object]):
     return lambda p: write_base(p, {**read_record(p)[1], **entries})
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda p: (p / ANSWERS_FILE).unlink(), "run `omi plugins update --init`"),
-    (lambda p: (p / BASE_FILE).unlink(), "restore it from version control"),
-    (lambda p: (p / BASE_FILE).write_text((p / BASE_FILE).read_text().replace("CI", "Cl", 1)),
-     "does not match"),
-    (lambda p: (p / BASE_FILE).write_text("{"), "damaged"),
-    (lambda p: (p / ANSWERS_FILE).write_text("{nope"), "not valid JSON"),
-    (lambda p: (p / ANSWERS_FILE).write_text('{"template": "gizmo", "name": "x", '
-                                             '"variables": {}}'), "unknown template 'gizmo'"),
-    (lambda p: edit_answers(p, variables=[]), "'variables' must be a JSON object, not []"),
-    (lambda p: edit_answers(p, skip="README.md"), "'skip' must be a list of globs"),
-    (lambda p: edit_answers(p, skip=[3]), "'skip' must list globs as strings"),
-    (lambda p: edit_answers(p, name=5), "'name' must be text, not 5"),
-    (lambda p: edit_answers(p, variables={"author": 5}), "author must be text, got 5"),
-    (lambda p: edit_answers(p, template=["embedding"]), "'template' must be text, not ["),
-    (lambda p: edit_answers(p, template="../embedding"), "unknown template '../embedding'"),
-    (lambda p: edit_answers(p, omi_openclaw_version={}), "'omi_openclaw_version' must be text"),
-    (lambda p: edit_answers(p, suite_noted=["0.4.0"]), "'suite_noted' must be text, not ["),
-    (lambda p: edit_answers(p, base="x"), "'base' must be a JSON object, not \"x\""),
-    (lambda p: edit_answers(p, base={"file": "../x.json"}), "'base' must be {\"file\""),
-    (lambda p: edit_answers(p, base={"fingerprint": 5}), "'base' must be {\"file\""),
-    (lambda p: edit_answers(p, skip="y" * 5000), "a list of globs, not \"yyyyyyyy"),
-    (lambda p: (p / ANSWERS_FILE).write_bytes(b"{\"template\": \"\xff\"}"), "not valid JSON"),
-    (lambda p: (p / ANSWERS_FILE).write_text("[" * 100_000 + "]" * 100_000),
-     "nested too deeply"),
-    (lambda p: (p / ANSWERS_FILE).write_text(" " * (4 << 20) + "{}"), "larger than 4 MiB"),
-    (lambda p: (p / BASE_FILE).write_text(" " * (4 << 20) + "{}"), "larger than 4 MiB"),
-    (lambda p: (p / BASE_FILE).write_text("[]"), "damaged: it has no 'files' object"),
-    (damage_base({"README.md": ["a\n", 2]}), "the content of README.md is neither a list of"),
-    (damage_base({"README.md": {"base64": "!!"}}), "the content of README.md is not valid base64"),
-    (damage_base({"README.md": {"base64": 5}}), "the content of README.md is neither"),
-    (damage_base({"README.md": None}), "the content of README.md is neither"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda p: (p / ANSWERS_FILE).unlink(), "run `omi plugins update --init`"),
+        (lambda p: (p / BASE_FILE).unlink(), "restore it from version control"),
+        (
+            lambda p: (p / BASE_FILE).write_text(
+                (p / BASE_FILE).read_text().replace("CI", "Cl", 1)
+            ),
+            "does not match",
+        ),
+        (lambda p: (p / BASE_FILE).write_text("{"), "damaged"),
+        (lambda p: (p / ANSWERS_FILE).write_text("{nope"), "not valid JSON"),
+        (
+            lambda p: (p / ANSWERS_FILE).write_text(
+                '{"template": "gizmo", "name": "x", "variables": {}}'
+            ),
+            "unknown template 'gizmo'",
+        ),
+        (lambda p: edit_answers(p, variables=[]), "'variables' must be a JSON object, not []"),
+        (lambda p: edit_answers(p, skip="README.md"), "'skip' must be a list of globs"),
+        (lambda p: edit_answers(p, skip=[3]), "'skip' must list globs as strings"),
+        (lambda p: edit_answers(p, name=5), "'name' must be text, not 5"),
+        (lambda p: edit_answers(p, variables={"author": 5}), "author must be text, got 5"),
+        (lambda p: edit_answers(p, template=["embedding"]), "'template' must be text, not ["),
+        (lambda p: edit_answers(p, template="../embedding"), "unknown template '../embedding'"),
+        (lambda p: edit_answers(p, omi_openclaw_version={}), "'omi_openclaw_version' must be text"),
+        (lambda p: edit_answers(p, suite_noted=["0.4.0"]), "'suite_noted' must be text, not ["),
+        (lambda p: edit_answers(p, base="x"), "'base' must be a JSON object, not \"x\""),
+        (lambda p: edit_answers(p, base={"file": "../x.json"}), "'base' must be {\"file\""),
+        (lambda p: edit_answers(p, base={"fingerprint": 5}), "'base' must be {\"file\""),
+        (lambda p: edit_answers(p, skip="y" * 5000), 'a list of globs, not "yyyyyyyy'),
+        (lambda p: (p / ANSWERS_FILE).write_bytes(b'{"template": "\xff"}'), "not valid JSON"),
+        (
+            lambda p: (p / ANSWERS_FILE).write_text("[" * 100_000 + "]" * 100_000),
+            "nested too deeply",
+        ),
+        (lambda p: (p / ANSWERS_FILE).write_text(" " * (4 << 20) + "{}"), "larger than 4 MiB"),
+        (lambda p: (p / BASE_FILE).write_text(" " * (4 << 20) + "{}"), "larger than 4 MiB"),
+        (lambda p: (p / BASE_FILE).write_text("[]"), "damaged: it has no 'files' object"),
+        (damage_base({"README.md": ["a\n", 2]}), "the content of README.md is neither a list of"),
+        (
+            damage_base({"README.md": {"base64": "!!"}}),
+            "the content of README.md is not valid base64",
+        ),
+        (damage_base({"README.md": {"base64": 5}}), "the content of README.md is neither"),
+        (damage_base({"README.md": None}), "the content of README.md is neither"),
+    ],
+)
 def test_a_missing_or_damaged_record_is_a_one_line_error_and_nothing_changes(
-        old_project: Path, damage, message: str):
+    old_project: Path, damage, message: str
+):
     damage(old_project)
     before = snapshot(old_project)
     for option in ((), ("--check",), ("--dry-run",)):
@@ -213,8 +260,9 @@ def test_a_missing_or_damaged_record_is_a_one_line_error_and_nothing_changes(
 
 
 @pytest.mark.parametrize("record", [ANSWERS_FILE, BASE_FILE])
-def test_a_record_file_that_is_a_symlink_is_not_read(old_project: Path, tmp_path: Path,
-                                                     record: str):
+def test_a_record_file_that_is_a_symlink_is_not_read(
+    old_project: Path, tmp_path: Path, record: str
+):
     """A symlink could make the update read (and quote) any file of the machine."""
     elsewhere = tmp_path / "elsewhere.json"
     (old_project / record).rename(elsewhere)
@@ -226,13 +274,23 @@ def test_a_record_file_that_is_a_symlink_is_not_read(old_project: Path, tmp_path
 
 # --- the project's bounds: paths from the record, symlinked folders -------------------------
 
-NOT_PLAIN = {"../../victim.txt": "has a '..' segment", "src/../../../victim.txt": "'..' segment",
-             "ABSOLUTE": "is absolute", "./README.md": "has a '.' segment",
-             "src//x.py": "has an empty segment", "src/": "has an empty segment", "": "is empty",
-             "src\\x.py": "contains a backslash", "C:/victim.txt": "starts with a drive letter",
-             "x\0y": "contains a control character", "x\ny": "contains a control character",
-             "a" * 300: "is too long", ".git/HEAD": "which no rendering has",
-             "src/.GIT/config": "which no rendering has", ANSWERS_FILE: "which no rendering has"}
+NOT_PLAIN = {
+    "../../victim.txt": "has a '..' segment",
+    "src/../../../victim.txt": "'..' segment",
+    "ABSOLUTE": "is absolute",
+    "./README.md": "has a '.' segment",
+    "src//x.py": "has an empty segment",
+    "src/": "has an empty segment",
+    "": "is empty",
+    "src\\x.py": "contains a backslash",
+    "C:/victim.txt": "starts with a drive letter",
+    "x\0y": "contains a control character",
+    "x\ny": "contains a control character",
+    "a" * 300: "is too long",
+    ".git/HEAD": "which no rendering has",
+    "src/.GIT/config": "which no rendering has",
+    ANSWERS_FILE: "which no rendering has",
+}
 
 
 @pytest.fixture
@@ -243,7 +301,8 @@ def deep_project(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("entry", list(NOT_PLAIN), ids=[json.dumps(e)[:24] for e in NOT_PLAIN])
 def test_a_base_naming_a_path_that_is_not_plain_is_refused_before_anything_is_touched(
-        deep_project: Path, tmp_path: Path, entry: str):
+    deep_project: Path, tmp_path: Path, entry: str
+):
     """A base listing a file unchanged since it was rendered makes the update delete it: a
     base with ../../victim.txt or an absolute path (fingerprint recomputed) deleted both."""
     victim = tmp_path / "victim.txt"
@@ -281,8 +340,9 @@ def test_a_symlinked_folder_is_not_followed_out_of_the_project(tmp_path: Path, o
     assert snapshot(elsewhere) == outside and snapshot(project) == before
 
 
-def test_writes_and_deletes_are_confined_even_when_the_plan_is_wrong(old_project: Path,
-                                                                     tmp_path: Path):
+def test_writes_and_deletes_are_confined_even_when_the_plan_is_wrong(
+    old_project: Path, tmp_path: Path
+):
     """Defence in depth: the atomic writer checks every path itself."""
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
@@ -303,7 +363,8 @@ def test_writes_and_deletes_are_confined_even_when_the_plan_is_wrong(old_project
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_update_keeps_the_authors_edits_and_brings_the_templates_changes(
-        old_project: Path, engine: str):
+    old_project: Path, engine: str
+):
     edit_as_author(old_project)
     ours = (old_project / OUR_FILE).read_bytes()
     embedder = (old_project / EMBEDDER).read_bytes()
@@ -327,8 +388,11 @@ def test_update_keeps_the_authors_edits_and_brings_the_templates_changes(
     assert "windows-latest" in (old_project / ".github/workflows/ci.yml").read_text()
     assert not (old_project / "MANIFEST.in").exists()
     assert (old_project / OUR_FILE).read_bytes() == ours
-    assert not [p for p in old_project.rglob("*") if ".rej" in p.name or ".omi-" in p.name
-                and p.name not in (ANSWERS_FILE, BASE_FILE)]
+    assert not [
+        p
+        for p in old_project.rglob("*")
+        if ".rej" in p.name or ".omi-" in p.name and p.name not in (ANSWERS_FILE, BASE_FILE)
+    ]
 
     answers, base = read_record(old_project)
     assert answers["omi_openclaw_version"] == __version__
@@ -339,7 +403,8 @@ def test_update_keeps_the_authors_edits_and_brings_the_templates_changes(
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_an_edit_to_lines_the_template_changed_is_a_conflict_with_markers(
-        old_project: Path, engine: str):
+    old_project: Path, engine: str
+):
     ci = old_project / ".github/workflows/ci.yml"
     ci.write_text(ci.read_text().replace('["3.10", "3.11", "3.12"]', '["3.11", "3.12"]'))
     plan = update.plan_update(old_project, engine=engine)
@@ -348,8 +413,11 @@ def test_an_edit_to_lines_the_template_changed_is_a_conflict_with_markers(
     assert "resolve the 1 <<<<<<< block(s)" in conflict.note
     update.apply_update(plan)
     text = ci.read_text()
-    mine, theirs = text.split("<<<<<<< yours\n")[1].split(">>>>>>> template (omi-openclaw")[0] \
+    mine, theirs = (
+        text.split("<<<<<<< yours\n")[1]
+        .split(">>>>>>> template (omi-openclaw")[0]
         .split("=======\n")
+    )
     assert '["3.11", "3.12"]' in mine and '"3.13"' in theirs
     assert "- name: Check the distributions" in text  # the template's other change merged
     assert TEMPLATE_LINE in (old_project / "README.md").read_text()  # other files updated
@@ -378,13 +446,14 @@ def test_a_folder_where_the_template_has_a_file_is_a_one_line_error(old_project:
     before = snapshot(old_project)
     result = invoke(str(old_project))
     assert result.exit_code == 2, result.output
-    assert "is not a regular file" in result.stderr and "--skip .github/workflows/release.yml" \
-        in result.stderr
+    assert (
+        "is not a regular file" in result.stderr
+        and "--skip .github/workflows/release.yml" in result.stderr
+    )
     assert snapshot(old_project) == before
 
 
-def test_path_defaults_to_the_current_directory(old_project: Path,
-                                                monkeypatch: pytest.MonkeyPatch):
+def test_path_defaults_to_the_current_directory(old_project: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(old_project)
     result = invoke("--check")
     assert result.exit_code == 1 and "A .github/workflows/release.yml" in result.output
@@ -431,13 +500,17 @@ def test_set_changes_an_answer_and_re_renders(tmp_path: Path):
     assert invoke(str(project), "--check").exit_code == 0
 
 
-@pytest.mark.parametrize("setting, message", [
-    ("colour=red", "Unknown template variable(s) colour"),
-    ("license=WTFPL", "Unknown license 'WTFPL'"),
-    ("description", "--set takes KEY=VALUE"),
-])
-def test_a_bad_set_is_a_one_line_error_and_nothing_changes(old_project: Path, setting: str,
-                                                            message: str):
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("colour=red", "Unknown template variable(s) colour"),
+        ("license=WTFPL", "Unknown license 'WTFPL'"),
+        ("description", "--set takes KEY=VALUE"),
+    ],
+)
+def test_a_bad_set_is_a_one_line_error_and_nothing_changes(
+    old_project: Path, setting: str, message: str
+):
     before = snapshot(old_project)
     result = invoke(str(old_project), "--set", setting)
     assert result.exit_code == 2 and message in result.stderr, result.output
@@ -447,8 +520,9 @@ def test_a_bad_set_is_a_one_line_error_and_nothing_changes(old_project: Path, se
 # --- --check and --dry-run ------------------------------------------------------------------
 
 
-def test_check_exits_0_on_a_current_project_and_1_on_a_behind_one(tmp_path: Path,
-                                                                   old_project: Path):
+def test_check_exits_0_on_a_current_project_and_1_on_a_behind_one(
+    tmp_path: Path, old_project: Path
+):
     current = render_project(tmp_path / "current")
     result = invoke(str(current), "--check")
     assert result.exit_code == 0, result.output
@@ -458,8 +532,12 @@ def test_check_exits_0_on_a_current_project_and_1_on_a_behind_one(tmp_path: Path
     result = invoke(str(old_project), "--check")
     assert result.exit_code == 1, result.output
     assert "is behind" in result.output
-    for line in ("M .github/workflows/ci.yml", "A .github/workflows/release.yml",
-                 "D MANIFEST.in", "M README.md"):
+    for line in (
+        "M .github/workflows/ci.yml",
+        "A .github/workflows/release.yml",
+        "D MANIFEST.in",
+        "M README.md",
+    ):
         assert f"  {line}" in result.output.splitlines(), line
     assert snapshot(old_project) == before
 
@@ -474,15 +552,18 @@ def test_dry_run_prints_the_diff_and_writes_nothing(old_project: Path):
     assert "--- a/MANIFEST.in\n+++ /dev/null\n" in out
     assert "\n-        os: [ubuntu-latest]\n" in out
     assert "\n+        os: [ubuntu-latest, macos-latest, windows-latest]\n" in out
-    assert f"+{TEMPLATE_LINE}\n" in out and "## Why hello" not in out.split("+++ b/README.md")[1] \
-        .split("@@")[0]
+    assert (
+        f"+{TEMPLATE_LINE}\n" in out
+        and "## Why hello" not in out.split("+++ b/README.md")[1].split("@@")[0]
+    )
     assert "nothing written" in out
     assert snapshot(old_project) == before
 
 
 @pytest.mark.parametrize("plugin_type", ["embedding", "storage", "event"])
-def test_every_template_re_renders_exactly_so_a_new_project_is_current(tmp_path: Path,
-                                                                       plugin_type: str):
+def test_every_template_re_renders_exactly_so_a_new_project_is_current(
+    tmp_path: Path, plugin_type: str
+):
     made = new_plugin(plugin_type, "acme", tmp_path, {"license": "Apache-2.0"})
     result = invoke(str(made.project_dir), "--check")
     assert result.exit_code == 0, result.output
@@ -515,13 +596,15 @@ def test_a_dirty_work_tree_is_refused_unless_allowed(old_project: Path):
     assert result.exit_code == 0, result.output
     assert "Note:" not in result.output
     changed = git(old_project, "status", "--porcelain").splitlines()
-    assert " M .github/workflows/ci.yml" in changed and "?? .github/workflows/release.yml" in \
-        changed
+    assert (
+        " M .github/workflows/ci.yml" in changed and "?? .github/workflows/release.yml" in changed
+    )
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_git_status_asks_the_projects_repository_not_the_one_git_dir_names(
-        old_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    old_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     """Run from a git hook of another repository (GIT_DIR, GIT_WORK_TREE set), the update
     still checks the project's own work tree: clean, so no refusal and no note."""
     commit_all(old_project)
@@ -547,15 +630,19 @@ def test_outside_git_it_updates_and_says_so(old_project: Path):
     assert "is not in a git work tree" in result.stderr
 
 
-def test_without_git_installed_it_updates_with_the_python_merge(tmp_path: Path,
-                                                                old_project: Path):
+def test_without_git_installed_it_updates_with_the_python_merge(tmp_path: Path, old_project: Path):
     edit_as_author(old_project)
     no_git = tmp_path / "bin"
     no_git.mkdir()
     env = {**os.environ, "PATH": str(no_git)}
     omi = str(Path(sys.executable).with_name("omi"))
-    completed = subprocess.run([omi, "plugins", "update", str(old_project)], env=env,
-                               capture_output=True, text=True, timeout=120)
+    completed = subprocess.run(
+        [omi, "plugins", "update", str(old_project)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "git is not installed" in completed.stderr
     readme = (old_project / "README.md").read_text()
@@ -572,8 +659,9 @@ def test_init_records_answers_from_pyproject(tmp_path: Path):
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('version = "0.1.0"', 'version = "0.4.0"'))
     license_file = project / "LICENSE"
-    license_file.write_text(re.sub(r"Copyright \(c\) \d{4}", "Copyright (c) 1999",
-                                   license_file.read_text()))
+    license_file.write_text(
+        re.sub(r"Copyright \(c\) \d{4}", "Copyright (c) 1999", license_file.read_text())
+    )
     result = invoke(str(project))
     assert result.exit_code == 2 and "--init" in result.stderr
 
@@ -581,9 +669,15 @@ def test_init_records_answers_from_pyproject(tmp_path: Path):
     assert result.exit_code == 0, result.output
     answers, base = read_record(project)
     assert answers["template"] == "embedding" and answers["name"] == "hello"
-    assert answers["variables"] == {"description": "An OMI embedding provider", "author": "Ada",
-                                    "email": "ada@example.org", "version": "0.4.0",
-                                    "license": "MIT", "year": "1999", "repository": ""}
+    assert answers["variables"] == {
+        "description": "An OMI embedding provider",
+        "author": "Ada",
+        "email": "ada@example.org",
+        "version": "0.4.0",
+        "license": "MIT",
+        "year": "1999",
+        "repository": "",
+    }
     assert (project / "pyproject.toml").read_bytes() == base["pyproject.toml"]
     assert invoke(str(project), "--check").exit_code == 0
 
@@ -592,12 +686,15 @@ def test_init_records_answers_from_pyproject(tmp_path: Path):
 
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="tomllib is new in Python 3.11")
-@pytest.mark.parametrize("content, message", [
-    (b"[project\nname = 1\n", "is not valid TOML ("),
-    (b'[project]\nname = "omi-embedding-caf\xe9"\n', "is not UTF-8 text; save it as UTF-8"),
-    (b"# " + b"x" * (1024 * 1024) + b"\n", "is larger than 1024 KiB"),
-    (b"[[[[" * 2000, "is not valid TOML ("),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"[project\nname = 1\n", "is not valid TOML ("),
+        (b'[project]\nname = "omi-embedding-caf\xe9"\n', "is not UTF-8 text; save it as UTF-8"),
+        (b"# " + b"x" * (1024 * 1024) + b"\n", "is larger than 1024 KiB"),
+        (b"[[[[" * 2000, "is not valid TOML ("),
+    ],
+)
 def test_init_refuses_a_bad_pyproject_in_one_line(tmp_path: Path, content: bytes, message: str):
     project = render_project(tmp_path)
     (project / ANSWERS_FILE).unlink()
@@ -633,12 +730,15 @@ def test_init_takes_a_project_as_current_and_lists_where_it_differs(old_project:
     assert invoke(str(old_project), "--check").exit_code == 0
 
 
-@pytest.mark.parametrize("pyproject, message", [
-    (None, "has no pyproject.toml"),
-    ('[project]\nname = "requests"\n', "not omi-<type>-<name>"),
-    ('[project]\nname = "omi-embedding-Bad_Name"\n', "Invalid plugin name"),
-    ("[project\n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "pyproject, message",
+    [
+        (None, "has no pyproject.toml"),
+        ('[project]\nname = "requests"\n', "not omi-<type>-<name>"),
+        ('[project]\nname = "omi-embedding-Bad_Name"\n', "Invalid plugin name"),
+        ("[project\n", "not valid TOML"),
+    ],
+)
 def test_init_refuses_what_is_not_an_omi_plugin(tmp_path: Path, pyproject, message: str):
     if pyproject is not None:
         (tmp_path / "pyproject.toml").write_text(pyproject)
@@ -665,9 +765,9 @@ def _fail_on_call(monkeypatch: pytest.MonkeyPatch, target, name: str, when: int)
 
 
 @pytest.mark.parametrize("phase", ["staging", "swapping"])
-def test_a_failure_at_any_step_leaves_the_project_as_it_was(old_project: Path,
-                                                            monkeypatch: pytest.MonkeyPatch,
-                                                            phase: str):
+def test_a_failure_at_any_step_leaves_the_project_as_it_was(
+    old_project: Path, monkeypatch: pytest.MonkeyPatch, phase: str
+):
     """Staging writes each new file beside its target (mkstemp); swapping moves originals
     aside and the new files in (os.replace). Fail each call in turn: nothing may change."""
     edit_as_author(old_project)
@@ -703,8 +803,9 @@ def test_disjoint_edits_merge_cleanly(engine: str):
     ours = base[:2] + ["ours\n"] + base[3:]
     theirs = base[:7] + ["theirs 1\n", "theirs 2\n"] + base[8:] + ["appended\n"]
     result = merge_texts("".join(base), "".join(ours), "".join(theirs), engine=engine)
-    expected = base[:2] + ["ours\n"] + base[3:7] + ["theirs 1\n", "theirs 2\n"] + base[8:] + \
-        ["appended\n"]
+    expected = (
+        base[:2] + ["ours\n"] + base[3:7] + ["theirs 1\n", "theirs 2\n"] + base[8:] + ["appended\n"]
+    )
     assert result == MergeResult("".join(expected), 0)
 
 
@@ -718,11 +819,17 @@ def test_the_same_change_on_both_sides_is_not_a_conflict(engine: str):
 @pytest.mark.parametrize("engine", ENGINES)
 def test_overlapping_edits_get_standard_markers_around_only_what_differs(engine: str):
     base = "a\nb\nc\nd\n"
-    result = merge_texts(base, "a\nB\nc\nd\n", "a\nb2\nc\nd\n",
-                         Labels(ours="yours", theirs="template (omi-openclaw 9.9)"), engine)
+    result = merge_texts(
+        base,
+        "a\nB\nc\nd\n",
+        "a\nb2\nc\nd\n",
+        Labels(ours="yours", theirs="template (omi-openclaw 9.9)"),
+        engine,
+    )
     assert result.conflicts == 1
-    assert result.text == ("a\n<<<<<<< yours\nB\n=======\nb2\n"
-                           ">>>>>>> template (omi-openclaw 9.9)\nc\nd\n")
+    assert result.text == (
+        "a\n<<<<<<< yours\nB\n=======\nb2\n>>>>>>> template (omi-openclaw 9.9)\nc\nd\n"
+    )
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -777,8 +884,8 @@ def test_random_edits_merge_like_applying_both(engine: str):
         assert clean == MergeResult("".join(expected), 0), case
 
         start = rng.randrange(len(base) - 2)
-        ours = base[:start] + ["mine\n"] + base[start + 2:]
-        theirs = base[:start + 1] + ["yours truly\n"] + base[start + 2:]
+        ours = base[:start] + ["mine\n"] + base[start + 2 :]
+        theirs = base[: start + 1] + ["yours truly\n"] + base[start + 2 :]
         clash = merge_texts("".join(base), "".join(ours), "".join(theirs), engine=engine)
         assert clash.conflicts >= 1, case
         assert take_side(clash.text, "ours") == "".join(ours), case
@@ -792,8 +899,7 @@ def test_an_unknown_record_field_in_a_damaged_answers_file_is_an_update_error(tm
 
 
 @pytest.mark.parametrize("glob", ["", "/", "./", " "])
-def test_an_empty_skip_glob_is_a_usage_error_and_is_not_remembered(old_project: Path,
-                                                                   glob: str):
+def test_an_empty_skip_glob_is_a_usage_error_and_is_not_remembered(old_project: Path, glob: str):
     before = snapshot(old_project)
     result = invoke(str(old_project), "--allow-dirty", "--skip", glob)
     assert result.exit_code == 2, result.output
@@ -808,7 +914,8 @@ def test_an_empty_skip_glob_is_a_usage_error_and_is_not_remembered(old_project: 
 
 @pytest.mark.parametrize("option", [(), ("--check",), ("--dry-run",)])
 def test_a_project_from_a_newer_omi_openclaw_is_not_taken_back_to_older_templates(
-        old_project: Path, option: tuple):
+    old_project: Path, option: tuple
+):
     edit_answers(old_project, omi_openclaw_version="99.1.0")
     before = snapshot(old_project)
     result = invoke(str(old_project), "--allow-dirty", *option)
@@ -824,20 +931,24 @@ def test_a_project_from_a_newer_omi_openclaw_is_not_taken_back_to_older_template
 def test_run_from_inside_the_project_names_the_project_to_update(old_project: Path):
     result = invoke(str(old_project / "src"))
     assert result.exit_code == 2, result.output
-    assert f"inside the plugin project {old_project}; run omi plugins update there" in \
-        result.stderr
+    assert f"inside the plugin project {old_project}; run omi plugins update there" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_a_license_the_templates_no_longer_offer_is_not_silently_replaced(old_project: Path):
     """Before, the update fell back to MIT and rewrote LICENSE and pyproject's license."""
-    edit_answers(old_project, variables={**read_record(old_project)[0]["variables"],
-                                         "license": "GPL-3.0-only"})
+    edit_answers(
+        old_project,
+        variables={**read_record(old_project)[0]["variables"], "license": "GPL-3.0-only"},
+    )
     before = snapshot(old_project)
     result = invoke(str(old_project), "--allow-dirty")
     assert result.exit_code == 2, result.output
-    assert "records the license 'GPL-3.0-only', which the installed templates do not offer" in \
-        result.stderr and "--set license=NAME" in result.stderr
+    assert (
+        "records the license 'GPL-3.0-only', which the installed templates do not offer"
+        in result.stderr
+        and "--set license=NAME" in result.stderr
+    )
     assert snapshot(old_project) == before
     chosen = invoke(str(old_project), "--allow-dirty", "--set", "license=Apache-2.0")
     assert chosen.exit_code == 0, chosen.output
@@ -856,13 +967,17 @@ def test_example_packages_are_current_with_the_templates(example: Path):
     assert "is current with" in result.output
 
 
-@pytest.mark.parametrize(("recorded", "refused"), [
-    (f"{__version__}.post1", True),    # a post-release of the installed version is newer
-    (f"{__version__}rc1", False),       # its release candidate is older
-    (f"{__version__}.dev3", False),
-])
+@pytest.mark.parametrize(
+    ("recorded", "refused"),
+    [
+        (f"{__version__}.post1", True),  # a post-release of the installed version is newer
+        (f"{__version__}rc1", False),  # its release candidate is older
+        (f"{__version__}.dev3", False),
+    ],
+)
 def test_recorded_versions_are_ordered_as_pep_440_orders_them(
-        old_project: Path, recorded: str, refused: bool):
+    old_project: Path, recorded: str, refused: bool
+):
     edit_answers(old_project, omi_openclaw_version=recorded)
     result = invoke(str(old_project), "--allow-dirty", "--check")
     assert (result.exit_code == 2) is refused, result.output
@@ -885,18 +1000,22 @@ def test_committed_conflict_markers_fail_check_dry_run_and_update(old_project: P
         assert result.stderr == (
             "Error: .github/workflows/ci.yml still hold(s) <<<<<<< conflict markers from an "
             "earlier update; resolve them (keep the lines you want, delete the marker lines), "
-            "commit, then run omi plugins update again\n")
+            "commit, then run omi plugins update again\n"
+        )
         assert snapshot(old_project) == before
     ci.write_text(current_rendering(old_project)[".github/workflows/ci.yml"].decode())
     result = invoke(str(old_project), "--check")
     assert result.exit_code == 0 and "is current" in result.output, result.output
 
 
-@pytest.mark.parametrize("text", [
-    "Usage\n=======\n\nRun it.\n",  # a heading underline alone
-    "<<<<<<< quoted\n\nUsage\n=======\n",  # no closing marker
-    "Usage\n=======\n>>>>>>> quoted\n",  # no opening marker before it
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Usage\n=======\n\nRun it.\n",  # a heading underline alone
+        "<<<<<<< quoted\n\nUsage\n=======\n",  # no closing marker
+        "Usage\n=======\n>>>>>>> quoted\n",  # no opening marker before it
+    ],
+)
 def test_text_that_only_looks_like_a_marker_is_not_a_conflict(tmp_path: Path, text: str):
     project = render_project(tmp_path)
     (project / "README.md").write_text(text)
@@ -904,8 +1023,7 @@ def test_text_that_only_looks_like_a_marker_is_not_a_conflict(tmp_path: Path, te
     assert result.exit_code == 0, result.output
 
 
-def test_markers_in_files_the_template_does_not_manage_are_the_authors_business(
-        old_project: Path):
+def test_markers_in_files_the_template_does_not_manage_are_the_authors_business(old_project: Path):
     (old_project / OUR_FILE).write_text("<<<<<<< a\nx = 1\n=======\nx = 2\n>>>>>>> b\n")
     assert invoke(str(old_project), "--check").exit_code == 1  # behind, not refused
     assert update.has_conflict_block((old_project / OUR_FILE).read_text())
@@ -931,17 +1049,20 @@ def test_the_conflict_scan_is_linear_in_the_file_size(old_project: Path):
     assert invoke(str(old_project), "--check").exit_code == 2
 
 
-@pytest.mark.parametrize("text, found", [
-    ("<<<<<<< a\nx\n=======\ny\n>>>>>>> b\n", True),
-    ("<<<<<<<\n=======\n>>>>>>>", True),
-    ("<<<<<<< a\r\n=======\r\n>>>>>>>\r\n", True),
-    ("<<<<<<< a\n<<<<<<< b\nx\n=======\n=======\n>>>>>>> b\n", True),
-    ("=======\n<<<<<<< a\n>>>>>>> b\n=======\n", False),  # out of order
-    ("<<<<<<<a\n=======\n>>>>>>> b\n", False),  # no space after the marker
-    ("<<<<<<< a\n=======\n>>>>>>>b\n", False),
-    ("<<<<<<< a\n========\n>>>>>>> b\n", False),  # a longer underline
-    ("<<<<<<< a\n=======", False),  # the separator must end its line
-])
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("<<<<<<< a\nx\n=======\ny\n>>>>>>> b\n", True),
+        ("<<<<<<<\n=======\n>>>>>>>", True),
+        ("<<<<<<< a\r\n=======\r\n>>>>>>>\r\n", True),
+        ("<<<<<<< a\n<<<<<<< b\nx\n=======\n=======\n>>>>>>> b\n", True),
+        ("=======\n<<<<<<< a\n>>>>>>> b\n=======\n", False),  # out of order
+        ("<<<<<<<a\n=======\n>>>>>>> b\n", False),  # no space after the marker
+        ("<<<<<<< a\n=======\n>>>>>>>b\n", False),
+        ("<<<<<<< a\n========\n>>>>>>> b\n", False),  # a longer underline
+        ("<<<<<<< a\n=======", False),  # the separator must end its line
+    ],
+)
 def test_a_conflict_block_is_three_marker_lines_in_order(text: str, found: bool):
     assert update.has_conflict_block(text) is found
 
@@ -966,12 +1087,16 @@ def as_if_made_by(project: Path, release: str) -> None:
     installed_next = f"{installed.split('.')[0]}.{int(installed.split('.')[1]) + 1}"
 
     def older(text: str) -> str:
-        return text.replace(f'suite_version = "{__version__}"', f'suite_version = "{release}"') \
-            .replace(f"omi-openclaw>={installed},<{installed_next}",
-                     f"omi-openclaw>={major}.{minor},<{major}.{int(minor) + 1}")
+        return text.replace(
+            f'suite_version = "{__version__}"', f'suite_version = "{release}"'
+        ).replace(
+            f"omi-openclaw>={installed},<{installed_next}",
+            f"omi-openclaw>={major}.{minor},<{major}.{int(minor) + 1}",
+        )
 
-    base = {path: older(content.decode()).encode()
-            for path, content in read_record(project)[1].items()}
+    base = {
+        path: older(content.decode()).encode() for path, content in read_record(project)[1].items()
+    }
     for path in ("tests/test_conformance.py", "pyproject.toml"):
         (project / path).write_bytes(base[path])
     edit_answers(project, omi_openclaw_version=release)
@@ -983,20 +1108,24 @@ def suite_of(release: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from omi.conformance import registry
 
     for check in registry.all_checks():
-        monkeypatch.setitem(registry.REGISTRY, check.name,
-                            dataclasses.replace(check, since=release))
+        monkeypatch.setitem(
+            registry.REGISTRY, check.name, dataclasses.replace(check, since=release)
+        )
 
 
 def test_update_never_raises_suite_version_and_says_a_newer_suite_exists(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     suite_of("0.3.0", monkeypatch)
     project = render_project(tmp_path)
     as_if_made_by(project, "0.3.0")
     tests = project / "tests/test_conformance.py"
-    suite_note = (f"Note: conformance suite {__version__} is available; "
-                  f"tests/test_conformance.py has suite_version = '0.3.0', which the update "
-                  f"leaves as it is; no embedding check was added since, so raise it when you "
-                  f"like")
+    suite_note = (
+        f"Note: conformance suite {__version__} is available; "
+        f"tests/test_conformance.py has suite_version = '0.3.0', which the update "
+        f"leaves as it is; no embedding check was added since, so raise it when you "
+        f"like"
+    )
     result = invoke(str(project), "--check")
     assert result.exit_code == 1, result.output
     assert "tests/test_conformance.py" not in result.output.split("Note:")[0]
@@ -1013,8 +1142,9 @@ def test_update_never_raises_suite_version_and_says_a_newer_suite_exists(
         assert "is current with" in result.output
 
 
-def test_the_suite_note_is_said_until_an_update_records_it(tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch):
+def test_the_suite_note_is_said_until_an_update_records_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     """A project already current: `--check` (read-only) says it each time; the first
     `update` says it, records that in the answers file, and nothing says it again."""
     suite_of("0.3.0", monkeypatch)
@@ -1028,8 +1158,9 @@ def test_the_suite_note_is_said_until_an_update_records_it(tmp_path: Path,
     (project / "README.md").write_text("work in progress\n")  # a dirty tree does not stop it
     result = invoke(str(project))
     assert result.exit_code == 0, result.output
-    assert (f"Recorded that the note below was shown in {ANSWERS_FILE}; omi-embedding-hello is "
-            f"current") in result.output and "Note: conformance suite" in result.output
+    assert (
+        f"Recorded that the note below was shown in {ANSWERS_FILE}; omi-embedding-hello is current"
+    ) in result.output and "Note: conformance suite" in result.output
     for again in (["--check"], []):
         result = invoke(str(project), *again)
         assert result.exit_code == 0 and "Note:" not in result.output, result.output
@@ -1052,8 +1183,10 @@ def test_files_the_author_owns_are_never_updated_nor_restored(old_project: Path)
     result = invoke(str(old_project), "--check")
     assert result.exit_code == 1
     assert EMBEDDER not in result.output.split("Yours")[0]
-    assert (f"Yours, never updated (written once): {EMBEDDER}, tests/test_embedder.py; the "
-            f"update keeps the other 12 template file(s) current.") in result.output
+    assert (
+        f"Yours, never updated (written once): {EMBEDDER}, tests/test_embedder.py; the "
+        f"update keeps the other 12 template file(s) current."
+    ) in result.output
     result = invoke(str(old_project))
     assert result.exit_code == 0, result.output
     assert (old_project / EMBEDDER).read_bytes() == embedder
@@ -1071,22 +1204,24 @@ def test_a_file_the_author_owns_that_the_template_adds_is_written_once(old_proje
     assert added.status == "added"
     update.apply_update(plan)
     fresh = current_rendering(old_project)
-    assert (old_project / "tests/test_embedder.py").read_bytes() == \
-        fresh["tests/test_embedder.py"]
+    assert (old_project / "tests/test_embedder.py").read_bytes() == fresh["tests/test_embedder.py"]
     (old_project / "tests/test_embedder.py").write_text("def test_mine() -> None: ...\n")
     assert not update.plan_update(old_project).behind
 
 
 @pytest.mark.parametrize("plugin_type", ["embedding", "storage", "event"])
 def test_each_template_names_its_implementation_module_and_unit_tests_written_once(
-        tmp_path: Path, plugin_type: str):
+    tmp_path: Path, plugin_type: str
+):
     made = new_plugin(plugin_type, "acme", tmp_path)
     plan = update.plan_update(made.project_dir)
     module = {"embedding": "embedder", "storage": "backend", "event": "handler"}[plugin_type]
     assert plan.yours == [f"src/omi_{plugin_type}_acme/{module}.py", f"tests/test_{module}.py"]
     assert "tests/test_conformance.py" in plan.managed and "README.md" in plan.managed
-    assert "_written_once" not in json.loads((made.project_dir / ANSWERS_FILE).read_text())[
-        "variables"]
+    assert (
+        "_written_once"
+        not in json.loads((made.project_dir / ANSWERS_FILE).read_text())["variables"]
+    )
 
 
 def test_a_bad_written_once_list_is_a_one_line_error(tmp_path: Path):
@@ -1100,7 +1235,8 @@ def test_a_bad_written_once_list_is_a_one_line_error(tmp_path: Path):
 
 
 def test_the_suite_note_lists_the_checks_added_since_the_authors_suite_version(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     from omi.conformance import registry
 
     suite_of("0.3.0", monkeypatch)
@@ -1110,10 +1246,11 @@ def test_the_suite_note_lists_the_checks_added_since_the_authors_suite_version(
     project = render_project(tmp_path)
     as_if_made_by(project, "0.3.0")
     result = invoke(str(project), "--check")
-    assert (f"Note: conformance suite {__version__} is available; tests/test_conformance.py "
-            f"has suite_version = '0.3.0', which the update leaves as it is; checks added "
-            f"since: batch_matches_single; raise it once the plugin passes them"
-            ) in result.output.splitlines(), result.output
+    assert (
+        f"Note: conformance suite {__version__} is available; tests/test_conformance.py "
+        f"has suite_version = '0.3.0', which the update leaves as it is; checks added "
+        f"since: batch_matches_single; raise it once the plugin passes them"
+    ) in result.output.splitlines(), result.output
 
 
 def test_a_new_omi_openclaw_requirement_range_is_said_explicitly(tmp_path: Path):
@@ -1121,10 +1258,12 @@ def test_a_new_omi_openclaw_requirement_range_is_said_explicitly(tmp_path: Path)
     as_if_made_by(project, "0.3.0")
     installed = ".".join(__version__.split(".")[:2])
     next_minor = f"{installed.split('.')[0]}.{int(installed.split('.')[1]) + 1}"
-    note = (f"Note: pyproject.toml: the omi-openclaw requirement moves from "
-            f"'omi-openclaw>=0.3,<0.4' to 'omi-openclaw>={installed},<{next_minor}': the "
-            f"plugin's next release drops users of the omi-openclaw releases the old range "
-            f"allowed; give it a new version and say so in CHANGELOG.md")
+    note = (
+        f"Note: pyproject.toml: the omi-openclaw requirement moves from "
+        f"'omi-openclaw>=0.3,<0.4' to 'omi-openclaw>={installed},<{next_minor}': the "
+        f"plugin's next release drops users of the omi-openclaw releases the old range "
+        f"allowed; give it a new version and say so in CHANGELOG.md"
+    )
     for option in ("--check", "--dry-run"):
         assert note in invoke(str(project), option).output.splitlines()
     result = invoke(str(project))
@@ -1138,7 +1277,8 @@ def test_a_new_omi_openclaw_requirement_range_is_said_explicitly(tmp_path: Path)
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 @pytest.mark.parametrize("repository", ["project", "parent"])
 def test_untracked_files_block_an_update_only_when_it_would_overwrite_them(
-        old_project: Path, repository: str):
+    old_project: Path, repository: str
+):
     """Before, any untracked file (a scratch note, a new module) refused the update."""
     root = old_project if repository == "project" else old_project.parent
     commit_all(root)
@@ -1151,7 +1291,8 @@ def test_untracked_files_block_an_update_only_when_it_would_overwrite_them(
     assert result.stderr == (
         "Error: the update would overwrite .github/workflows/release.yml, which git does not "
         "track and could not give back; commit or move them aside first, or pass "
-        "--allow-dirty\n")
+        "--allow-dirty\n"
+    )
     assert snapshot(old_project) == before
 
     release.unlink()
@@ -1165,20 +1306,26 @@ def test_the_requirement_note_comes_even_when_the_author_changed_that_line(tmp_p
     project = render_project(tmp_path)
     as_if_made_by(project, "0.3.0")
     pyproject = project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace("omi-openclaw>=0.3,<0.4",
-                                                       "omi-openclaw>=0.3,<0.5"))
+    pyproject.write_text(
+        pyproject.read_text().replace("omi-openclaw>=0.3,<0.4", "omi-openclaw>=0.3,<0.5")
+    )
     result = invoke(str(project), "--check")
-    assert "  C pyproject.toml: you and the template changed the same lines; resolve the 1 " \
-        "<<<<<<< block(s)" in result.output.splitlines(), result.output
-    assert "Note: pyproject.toml: the omi-openclaw requirement moves from " \
+    assert (
+        "  C pyproject.toml: you and the template changed the same lines; resolve the 1 "
+        "<<<<<<< block(s)" in result.output.splitlines()
+    ), result.output
+    assert (
+        "Note: pyproject.toml: the omi-openclaw requirement moves from "
         "'omi-openclaw>=0.3,<0.4' to 'omi-openclaw>=" in result.output
+    )
     result = invoke(str(project), "--check", "--skip", "pyproject.toml")
     assert "requirement" not in result.output, result.output
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigterm_while_the_update_swaps_files_puts_every_original_back(
-        old_project: Path, monkeypatch: pytest.MonkeyPatch):
+    old_project: Path, monkeypatch: pytest.MonkeyPatch
+):
     """SIGTERM arrives after the first original was moved aside: handled as Ctrl-C is, the
     update is undone and the command exits 143."""
     import signal

@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any
 
 #: `uses: owner/repo@ref  # v1.2.3`, as every step that uses an action is written here.
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<action>[^@\s]+)@(?P<ref>\S+)(?:\s+#\s*(?P<tag>\S+))?")
@@ -33,7 +34,7 @@ PINNED_RELEASES = {
 FIRST_PUBLISH_RELEASE_ACCEPTING = {"2.4": "v1.12.3", "2.5": "v1.14.2"}
 
 
-def load(path: Path) -> Dict[str, Any]:
+def load(path: Path) -> dict[str, Any]:
     """The workflow as GitHub reads it. PyYAML reads YAML 1.1, where the key `on` is the
     boolean True; GitHub reads YAML 1.2, where it is the string "on"."""
     import yaml
@@ -44,7 +45,7 @@ def load(path: Path) -> Dict[str, Any]:
     return document
 
 
-def schema_errors(document: Any, schema: str) -> List[str]:
+def schema_errors(document: Any, schema: str) -> list[str]:
     """Where `document` breaks one of the schemas check-jsonschema ships (no network needed):
     "github-workflows" or "dependabot"."""
     import jsonschema
@@ -52,17 +53,22 @@ def schema_errors(document: Any, schema: str) -> List[str]:
 
     definition = get_builtin_schema(f"vendor.{schema}")
     validator = jsonschema.validators.validator_for(definition)(definition)
-    return [f"{'/'.join(map(str, error.absolute_path)) or '(top)'}: {error.message}"
-            for error in validator.iter_errors(document)]
+    return [
+        f"{'/'.join(map(str, error.absolute_path)) or '(top)'}: {error.message}"
+        for error in validator.iter_errors(document)
+    ]
 
 
-def pinned_actions(path: Path) -> List[Dict[str, Optional[str]]]:
+def pinned_actions(path: Path) -> list[dict[str, str | None]]:
     """Every action a workflow uses: its name, the ref it is pinned to and the tag comment."""
-    return [match.groupdict() for line in path.read_text(encoding="utf-8").splitlines()
-            if (match := USES.match(line))]
+    return [
+        match.groupdict()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if (match := USES.match(line))
+    ]
 
 
-def hardening_problems(path: Path) -> List[str]:
+def hardening_problems(path: Path) -> list[str]:
     """What keeps a workflow from the rules: actions pinned to a full commit SHA with the
     release in a comment, no token left in the checkout, no permission unless a job asks,
     write access only for the OIDC token of jobs that publish from an environment, and a
@@ -85,42 +91,57 @@ def hardening_problems(path: Path) -> List[str]:
             permissions = {}
         publishes = any(PUBLISH_ACTION in step.get("uses", "") for step in job["steps"])
         for scope, access in permissions.items():
-            if access == "write" and not (scope == "id-token" and publishes
-                                          and "environment" in job):
+            if access == "write" and not (
+                scope == "id-token" and publishes and "environment" in job
+            ):
                 problems.append(f"job {name} may write {scope}")
         for step in job["steps"]:
-            if step.get("uses", "").startswith("actions/checkout@") and \
-                    (step.get("with") or {}).get("persist-credentials") is not False:
+            if (
+                step.get("uses", "").startswith("actions/checkout@")
+                and (step.get("with") or {}).get("persist-credentials") is not False
+            ):
                 problems.append(f"job {name} checks out without persist-credentials: false")
     return problems
 
 
-def job_commands(path: Path, job: str) -> List[str]:
+def job_commands(path: Path, job: str) -> list[str]:
     """The `run:` commands of one job, in order."""
     return [step["run"] for step in load(path)["jobs"][job]["steps"] if "run" in step]
 
 
-def run_step(command: str, cwd: Path, path_first: Path,
-             env: Optional[Mapping[str, str]] = None) -> subprocess.CompletedProcess:
+def run_step(
+    command: str, cwd: Path, path_first: Path, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run one command as a runner with `shell: bash` does (bash -eo pipefail), with
     `path_first` (where python and the tools are) first on PATH."""
-    environment = {**os.environ, **(env or {}),
-                   "PATH": os.pathsep.join([str(path_first), os.environ.get("PATH", "")])}
-    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command],
-                          cwd=cwd, capture_output=True, text=True, timeout=900,
-                          env=environment)
+    environment = {
+        **os.environ,
+        **(env or {}),
+        "PATH": os.pathsep.join([str(path_first), os.environ.get("PATH", "")]),
+    }
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=environment,
+    )
 
 
-def run_steps(commands: List[str], cwd: Path, path_first: Path,
-              env: Optional[Mapping[str, str]] = None) -> None:
+def run_steps(
+    commands: list[str], cwd: Path, path_first: Path, env: Mapping[str, str] | None = None
+) -> None:
     """Run commands one after the other; each must succeed."""
     for command in commands:
         completed = run_step(command, cwd, path_first, env)
-        assert completed.returncode == 0, (f"{command!r} exited {completed.returncode}:\n"
-                                           f"{completed.stdout[-3000:]}{completed.stderr[-3000:]}")
+        assert completed.returncode == 0, (
+            f"{command!r} exited {completed.returncode}:\n"
+            f"{completed.stdout[-3000:]}{completed.stderr[-3000:]}"
+        )
 
 
-def release_number(tag: str) -> Tuple[int, ...]:
+def release_number(tag: str) -> tuple[int, ...]:
     """`v1.12.3` as (1, 12, 3), for comparing releases."""
     return tuple(int(part) for part in tag.lstrip("v").split("."))
 
@@ -131,22 +152,29 @@ def wheel_metadata_version(wheel: Path) -> str:
     from email.parser import HeaderParser
 
     with zipfile.ZipFile(wheel) as archive:
-        name = next(name for name in archive.namelist()
-                    if name.count("/") == 1 and name.endswith(".dist-info/METADATA"))
+        name = next(
+            name
+            for name in archive.namelist()
+            if name.count("/") == 1 and name.endswith(".dist-info/METADATA")
+        )
         headers = HeaderParser().parsestr(archive.read(name).decode("utf-8"))
     return str(headers["Metadata-Version"])
 
 
-def publish_problems(workflow: Path, wheel: Path) -> List[str]:
+def publish_problems(workflow: Path, wheel: Path) -> list[str]:
     """Why the publish action `workflow` pins would refuse to upload `wheel`."""
     version = wheel_metadata_version(wheel)
     first = FIRST_PUBLISH_RELEASE_ACCEPTING.get(version)
     if first is None:
-        return [f"{wheel.name} has Metadata-Version {version}, which no entry of "
-                "FIRST_PUBLISH_RELEASE_ACCEPTING covers: add the first publish release that "
-                "uploads it"]
-    return [f"{workflow}: {PUBLISH_ACTION} {used['tag']} cannot upload Metadata-Version "
-            f"{version} (first accepted by {first}); pin {first} or newer"
-            for used in pinned_actions(workflow)
-            if used["action"] == PUBLISH_ACTION
-            and release_number(used["tag"] or "v0") < release_number(first)]
+        return [
+            f"{wheel.name} has Metadata-Version {version}, which no entry of "
+            "FIRST_PUBLISH_RELEASE_ACCEPTING covers: add the first publish release that "
+            "uploads it"
+        ]
+    return [
+        f"{workflow}: {PUBLISH_ACTION} {used['tag']} cannot upload Metadata-Version "
+        f"{version} (first accepted by {first}); pin {first} or newer"
+        for used in pinned_actions(workflow)
+        if used["action"] == PUBLISH_ACTION
+        and release_number(used["tag"] or "v0") < release_number(first)
+    ]

@@ -180,9 +180,9 @@ def render_junit(reports: list[Report], strict: bool = False) -> str:
                     case, "failure", message=f"{outcome.status}: {outcome.message}"
                 )
             elif outcome.status in ("xpass", "advisory"):
-                ElementTree.SubElement(case, "system-out").text = (
-                    f"{outcome.status}: {outcome.message}"
-                )
+                ElementTree.SubElement(
+                    case, "system-out"
+                ).text = f"{outcome.status}: {outcome.message}"
     return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True)
 
 
