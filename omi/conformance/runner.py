@@ -333,11 +333,12 @@ _FRAME = re.compile(r'\s*File "(.*)", line (\d+) in (.*)')
 _OURS = os.path.dirname(os.path.abspath(__file__))
 
 
-def _stuck_at(log: IO[bytes], wait: float = 5.0) -> str:
+def _stuck_at(log: IO[bytes], wait: float = 10.0) -> str:
     """Where the check's thread was, innermost first, from the stack the child dumped when the
     check's time ran out ("" when there is none): the plugin's frames, up to the check's own.
     Waits up to `wait` seconds for the dump, which races the parent's deadline: it usually
-    comes at once, but a spawned child on a loaded machine took over a second."""
+    comes at once, but a spawned child on a loaded machine took over a second, and once in a
+    full test run under load more than five."""
     deadline = time.monotonic() + wait
     while True:
         text = read_tail(log, STACK_BYTES)[0]
