@@ -302,10 +302,6 @@ def test_a_deadlock_fails_that_check_saying_where_and_the_run_goes_on(process):
         next(line for line in lines if line.startswith("  ✗ add_edge_between_stored_memories"))
     )
     assert lines[index + 1].startswith("      did not finish within 2 s")
-    if "stuck at" not in lines[index + 1]:
-        # Seen in two of three full runs under load, never alone: the spawned child's stack
-        # dump did not reach the report. A known bug, tracked in the note.
-        pytest.xfail("the check process's stack dump was missing")
     assert "stuck at conformance_plugins.py:" in lines[index + 1]
     assert lines[index + 1].endswith(" in add_edge")
     assert any(line.startswith("  ✓ add_edge_rejects_unknown_ids") for line in lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import threading
 
@@ -13,6 +14,7 @@ from omi.builtin.sqlite import SQLiteBackend
 from omi.conformance import Target, all_checks, checks_for, run_suite
 from omi.conformance.authoring import FIRST_SUITE_VERSION, CheckFailure
 from omi.conformance.registry import REGISTRY, SUITE_VERSION
+from omi.conformance.tail import new_log, read_tail
 
 plugins = importlib.import_module("conformance_plugins")
 
@@ -1024,3 +1026,19 @@ def test_the_messages_between_the_processes_are_typed_records():
     for line in ('{"kind": "Exec", "code": "x"}', "[1]", '{"check": "a"}'):
         with pytest.raises(ValueError, match="not a message of the check processes"):
             decode(line)
+
+
+def test_a_check_process_log_keeps_what_the_child_writes_while_the_parent_reads_it():
+    # The child writes through a descriptor sharing the log's file offset; the parent seeks to
+    # read the tail. A hung check's stack dump arriving just then once landed over the start
+    # of the log, and the report lost where the plugin was stuck.
+    with new_log() as log:
+        child = os.dup(log.fileno())
+        try:
+            os.write(child, b"imported\n")
+            assert read_tail(log) == ("imported\n", 0)
+            log.seek(0)  # where a reader leaves the shared offset
+            os.write(child, b"Timeout (0:00:02)!\n")
+        finally:
+            os.close(child)
+        assert read_tail(log) == ("imported\nTimeout (0:00:02)!\n", 0)

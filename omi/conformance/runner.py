@@ -62,7 +62,7 @@ from omi.conformance.outcome import (
 from omi.conformance.outcome import execute as execute  # re-exported: its home before
 from omi.conformance.outcome import parse_memory_limit as parse_memory_limit  # likewise
 from omi.conformance.reaper import kill_descendants
-from omi.conformance.tail import last_lines, read_tail
+from omi.conformance.tail import last_lines, new_log, read_tail
 
 
 class Interrupted(BaseException):
@@ -146,7 +146,7 @@ class _SpawnedWorker:
 
     def __init__(self) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = new_log()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "omi.conformance.worker"],
             stdin=subprocess.PIPE,
@@ -216,7 +216,7 @@ class _ForkedWorker:
 
         from omi.conformance.worker import line_writer, serve
 
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = new_log()
         read_end, write_end = os.pipe()
         spec_read, spec_write = os.pipe()
         sys.stdout.flush()
@@ -336,13 +336,20 @@ _OURS = os.path.dirname(os.path.abspath(__file__))
 def _stuck_at(log: IO[bytes], wait: float = 10.0) -> str:
     """Where the check's thread was, innermost first, from the stack the child dumped when the
     check's time ran out ("" when there is none): the plugin's frames, up to the check's own.
+
     Waits up to `wait` seconds for the dump, which races the parent's deadline: it usually
-    comes at once, but a spawned child on a loaded machine took over a second, and once in a
-    full test run under load more than five."""
+    comes at once, but on a loaded machine a child took seconds, and a dump is written in
+    many small pieces, so it is read when the checking thread's stack is whole (it reaches
+    `run_checks`) or the log has stopped growing (a stack too deep to be dumped whole).
+    """
     deadline = time.monotonic() + wait
-    while True:
-        text = read_tail(log, STACK_BYTES)[0]
-        if "Timeout (" in text or time.monotonic() >= deadline:
+    text, settled_at = "", time.monotonic()
+    while time.monotonic() < deadline:
+        latest = read_tail(log, STACK_BYTES)[0]
+        if latest != text:
+            text, settled_at = latest, time.monotonic()
+        dumped = text.rpartition("Timeout (")
+        if dumped[1] and (" in run_checks\n" in dumped[2] or time.monotonic() - settled_at > 0.5):
             break
         time.sleep(0.02)
     dump = text.rpartition("Timeout (")[2]

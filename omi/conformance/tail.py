@@ -10,14 +10,33 @@ is on disk, as any file the plugin writes is, and is removed when its check proc
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import IO
 
-__all__ = ["LINE_LIMIT", "TAIL_BYTES", "last_lines", "read_tail"]
+__all__ = ["LINE_LIMIT", "TAIL_BYTES", "last_lines", "new_log", "read_tail"]
 
 #: How much of the end of a plugin's output is ever read.
 TAIL_BYTES = 64 * 1024
 #: The longest line of a plugin's output a report quotes.
 LINE_LIMIT = 300
+
+
+def new_log() -> IO[bytes]:
+    """A temporary file for a check process's output, opened for appending.
+
+    The child writes through a descriptor that shares this one's file offset, and this
+    process seeks to read the tail while the child may still write (a hung check's stack is
+    dumped just as the parent gives up on it): without O_APPEND those writes would land where
+    the reader had sought, over what was written before.
+    """
+    log = tempfile.TemporaryFile()
+    try:
+        import fcntl
+    except ImportError:  # Windows: the child's handle is its own
+        return log
+    flags = fcntl.fcntl(log.fileno(), fcntl.F_GETFL)
+    fcntl.fcntl(log.fileno(), fcntl.F_SETFL, flags | os.O_APPEND)
+    return log
 
 
 def read_tail(log: IO[bytes], limit: int = TAIL_BYTES) -> tuple[str, int]:
