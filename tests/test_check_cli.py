@@ -57,7 +57,7 @@ def test_a_correct_plugin_passes_with_exit_0(installed):
     assert lines[1] == "  ✓ validate_plugin"
     assert any(line.startswith("  ✓ batch_matches_single (") for line in lines)
     assert any(line.startswith("  skipped similarity_tracks_meaning (") for line in lines)
-    assert lines[-1] == f"{EMBEDDING - 1} passed, 0 failed, 1 skipped"
+    assert lines[-1] == f"{EMBEDDING - 2} passed, 0 failed, 2 skipped"  # no semantic, no service
 
 
 def test_a_failing_check_exits_1_with_the_message_under_it(installed):
@@ -67,7 +67,7 @@ def test_a_failing_check_exits_1_with_the_message_under_it(installed):
     lines = result.stdout.splitlines()
     index = next(i for i, line in enumerate(lines) if line.startswith("  ✗ batch_matches_single"))
     assert lines[index + 1].startswith("      expected embed_batch(texts)[0] == embed(texts[0])")
-    assert lines[-1] == f"{EMBEDDING - 2} passed, 1 failed, 1 skipped"
+    assert lines[-1] == f"{EMBEDDING - 3} passed, 1 failed, 2 skipped"
 
 
 def test_validation_failure_stops_with_exit_2(make_dist):
@@ -107,7 +107,7 @@ def test_a_name_in_two_groups_needs_group(make_dist):
 def test_import_paths_can_be_checked_without_installing():
     result = omi("plugins", "check", "omi.builtin.sqlite:SQLiteBackend")
     assert result.returncode == 0, result.stdout
-    assert result.stdout.splitlines()[-1] == f"{STORAGE} passed, 0 failed, 0 skipped"
+    assert result.stdout.splitlines()[-1] == f"{STORAGE - 1} passed, 0 failed, 1 skipped"
 
 
 def test_json_and_junit_reports_and_atomic_output_file(installed, tmp_path):
@@ -416,7 +416,7 @@ def test_known_failures_are_listed_as_xfail_with_the_reason(installed):
         for line in result.stdout.splitlines()
     )
     assert result.stdout.splitlines()[-1] == (
-        f"{EMBEDDING - 2} passed, 0 failed, 1 skipped, 1 xfailed, 0 xpassed"
+        f"{EMBEDDING - 3} passed, 0 failed, 2 skipped, 1 xfailed, 0 xpassed"
     )
 
 
