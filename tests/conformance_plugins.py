@@ -1573,3 +1573,19 @@ class ZeroVectorOnHangUp(LineServiceEmbedder):
             return super().embed(text)
         except ServiceError:
             return [0.0] * self.dimension
+
+
+class KeyedServiceEmbedder(ServiceEmbedder):
+    """Correct: ServiceEmbedder that cannot be built without an API key."""
+
+    def __init__(self, api_key: str, base_url: str = "http://127.0.0.1:11434") -> None:
+        super().__init__(base_url)
+        self.api_key = api_key
+
+
+class SlowToConnect(ServiceEmbedder):
+    """Correct: its constructor takes a second (it connects, say)."""
+
+    def __init__(self, base_url: str = "http://127.0.0.1:11434") -> None:
+        time.sleep(1.0)
+        super().__init__(base_url)

@@ -1058,6 +1058,12 @@ def test_a_check_process_log_keeps_what_the_child_writes_while_the_parent_reads_
 
 # --- errors are raised, never swallowed into a made-up value ----------------------------------
 
+
+def registered(name: str):
+    """The check of that name, the registry loaded (a test may run alone)."""
+    return {check.name: check for check in all_checks()}[name]
+
+
 #: Broken plugins behind a service (their server given as base_url) that swallow its errors.
 SWALLOWS_ERRORS = [
     ("ZeroVectorOnServerError", "embed_raises_when_its_service_fails"),
@@ -1087,7 +1093,9 @@ def test_plugins_behind_a_service_that_raise_when_it_fails_pass_everything(name,
     service at all: each passes, the service check included."""
     with server_class() as server:
         report = _behind(name, server)
-    assert report.exit_code(strict=True) == 0, [(o.name, o.message) for o in report.outcomes]
+    assert report.exit_code(strict=True) == 0, [
+        (o.name, o.message) for o in report.outcomes if o.status != "passed"
+    ]
     assert set(statuses(report).values()) <= {"passed", "skipped"}
     service = (
         f"{'recall' if report.interface == 'storage' else 'embed'}_raises_when_its_service_fails"
@@ -1123,7 +1131,7 @@ def _service_check(name: str, call_timeout: float = 10.0, **options):
     from omi.conformance.building import InstanceFactory
     from omi.conformance.outcome import execute
 
-    check = REGISTRY["embed_raises_when_its_service_fails"]
+    check = registered("embed_raises_when_its_service_fails")
     factory = InstanceFactory(getattr(plugins, name), options)
     return execute(check, factory, (), 0, call_timeout=call_timeout)
 
@@ -1200,7 +1208,7 @@ def test_a_declared_url_is_pointed_at_the_failing_server_keeping_the_rest(url, p
 def test_a_backend_from_a_fixture_that_cannot_be_given_the_option_is_skipped_saying_how():
     from omi.conformance.outcome import execute
 
-    check = REGISTRY["recall_raises_when_its_service_fails"]
+    check = registered("recall_raises_when_its_service_fails")
     outcome = execute(check, lambda directory: plugins.MemoryServiceStore(), (), 0, 10.0)
     assert (outcome.status, outcome.message) == (
         "skipped",
@@ -1208,3 +1216,56 @@ def test_a_backend_from_a_fixture_that_cannot_be_given_the_option_is_skipped_say
         "plugin_class (and plugin_options) so that it builds the plugin, or name an environment "
         "variable (env) in conformance_service()",
     )
+
+
+def test_a_fixtures_plugin_the_suite_cannot_rebuild_is_skipped_saying_how():
+    """Under pytest the suite rebuilds the fixture's class with plugin_options only."""
+    from omi.conformance.outcome import execute
+    from omi.testing import _FixtureInstance
+
+    instance = plugins.KeyedServiceEmbedder(api_key="k")
+    factory = _FixtureInstance(plugins.KeyedServiceEmbedder, {}, instance)
+    outcome = execute(registered("embed_raises_when_its_service_fails"), factory, (), 0, 10.0)
+    assert outcome.status == "skipped"
+    assert outcome.message.startswith(
+        "the plugin could not be built pointed at a failing server, to try embed('The cat sat "
+        "on the mat.'): TypeError: "
+    )
+    assert "'api_key'" in outcome.message
+    assert outcome.message.endswith(
+        "; give the suite the options it needs (--option; under pytest plugin_class and "
+        "plugin_options: the arguments a plugin fixture passes cannot be reused)"
+    )
+
+
+@pytest.mark.parametrize(
+    "name, check",
+    [("HashEmbedder", "embed_is_thread_safe"), ("JSONLinesHandler", "handle_is_thread_safe")],
+)
+def test_the_thread_checks_build_one_instance_before_the_threads(name, check):
+    """Built lazily inside the threads, several instances were made at once (each thread
+    could call its own, proving nothing), and their constructors, each run in its directory,
+    left the process in the check's directory, which the check then removed: the next check
+    could not build the plugin (FileNotFoundError)."""
+    from omi.conformance.building import InstanceFactory
+    from omi.conformance.outcome import execute
+
+    built = []
+
+    def factory(directory):
+        built.append(threading.current_thread().name)
+        return InstanceFactory(getattr(plugins, name))(directory)
+
+    here = os.getcwd()
+    assert execute(registered(check), factory, (), 0, 10.0).status == "passed"
+    assert built == ["MainThread"]
+    assert os.getcwd() == here
+
+
+def test_a_constructor_still_running_at_the_call_timeout_leaves_the_working_directory():
+    """It runs in its own directory, which the check removes as it ends."""
+    here = os.getcwd()
+    outcome = _service_check("SlowToConnect", call_timeout=0.3)
+    assert outcome.status == "skipped", outcome.message
+    assert "was still running 0.3 s (the call timeout)" in outcome.message
+    assert os.getcwd() == here

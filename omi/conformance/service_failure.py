@@ -20,8 +20,9 @@ from __future__ import annotations
 import os
 import socketserver
 import threading
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -209,9 +210,9 @@ def _declared(ctx: Context) -> Service:
 
 
 def _builder(ctx: Context, service: Service) -> Callable[[str, Path], Any]:
-    """How to build a new instance pointed at a URL: the suite's recipe with the service's
-    option set to it, else with its environment variable set around the call (see `_try`).
-    NotApplicable when neither can move the plugin."""
+    """How to build a new instance pointed at a URL, in a directory: the suite's
+    recipe with the service's option set to it, else with its environment variable set around
+    the call (see `_attempt_all`). NotApplicable when neither can move the plugin."""
     factory = ctx.factory
     recipe = (
         (factory.plugin_class, factory.options) if isinstance(factory, InstanceFactory) else None
@@ -235,38 +236,91 @@ def _builder(ctx: Context, service: Service) -> Callable[[str, Path], Any]:
     )
 
 
-def _try(ctx: Context, service: Service, call: ServiceCall, where: Path) -> _Ending:
-    """Build a new instance pointed at a failing service and make `call` once, within the
-    call timeout, in a thread of its own (a plugin still retrying is left to it)."""
-    build, ending = _builder(ctx, service), _Ending()
-    with FailingService(speaks_http(service.url)) as failing:
-        url = pointed_at(service.url, failing.port)
+#: Held while an instance is built: InstanceFactory changes the working directory, which two
+#: threads building at once would leave pointing at the other's (soon removed) directory.
+_BUILDING = threading.Lock()
 
-        def run() -> None:
-            try:
-                instance = build(url, where)
-            except CheckFailure as failure:  # InstanceFactory's: it could not be built
-                ending.unbuilt = failure.got
-                return
-            except BaseException as error:  # noqa: BLE001 - judged by the check
-                ending.error = error
-                return
-            try:
-                ending.value, ending.returned = call.call(instance), True
-            except BaseException as error:  # noqa: BLE001 - raising is what is asked
-                ending.error = error
-            finally:
-                _close(instance)
 
-        where.mkdir(parents=True, exist_ok=True)
-        with _environment("" if service.option else service.env, url):
-            thread = threading.Thread(target=run, name="omi-check-failing-service", daemon=True)
-            thread.start()
-            thread.join(ctx.call_timeout)
-        ending.running, ending.contacts = thread.is_alive(), failing.contacts
+class _Attempt:
+    """One call on a new instance pointed at a failing service of its own, made in a thread of
+    its own (a plugin still retrying at the deadline is left to it): entered, the service and
+    the call start; `finish` waits for the call until a deadline and says how it ended."""
+
+    def __init__(
+        self, build: Callable[[str, Path], Any], call: ServiceCall, url: str, where: Path
+    ) -> None:
+        self.failing = FailingService(speaks_http(url))
+        self.url = pointed_at(url, self.failing.port)
+        self.build, self.call, self.where, self.ending = build, call, where, _Ending()
+        self.thread = threading.Thread(target=self._run, name="omi-check-failing", daemon=True)
+
+    def _run(self) -> None:
+        ending = self.ending
+        try:
+            self.where.mkdir(parents=True, exist_ok=True)
+            with _BUILDING:  # a constructor runs in its directory: the process's, one at a time
+                instance = self.build(self.url, self.where)
+        except CheckFailure as failure:  # InstanceFactory's: it could not be built
+            ending.unbuilt = failure.got
+            return
+        except BaseException as error:  # noqa: BLE001 - judged by the check
+            ending.error = error
+            return
+        try:
+            ending.value, ending.returned = self.call.call(instance), True
+        except BaseException as error:  # noqa: BLE001 - raising is what is asked
+            ending.error = error
+        finally:
+            _close(instance)
+
+    def __enter__(self) -> _Attempt:
+        self.failing.__enter__()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.failing.__exit__()
+
+    def finish(self, deadline: float) -> _Ending:
+        self.thread.join(max(0.0, deadline - time.monotonic()))
+        ending = self.ending
+        ending.running, ending.contacts = self.thread.is_alive(), self.failing.contacts
         if not ending.running and not isinstance(ending.error, (Exception, type(None))):
             raise ending.error  # KeyboardInterrupt, SystemExit: the runner reports them
-    return ending
+        return ending
+
+
+def _attempt_all(ctx: Context, service: Service, calls: list[ServiceCall]) -> list[_Ending]:
+    """How each call ended, each on its own instance and failing service, given the call
+    timeout: all at once when the option moves each instance, one after the other when the
+    environment variable does (it holds one URL at a time)."""
+    build = _builder(ctx, service)
+    attempts = [
+        _Attempt(build, call, service.url, ctx.workdir / f"failing-service-{index}")
+        for index, call in enumerate(calls)
+    ]
+    with _staying_in(os.getcwd()):
+        if service.option:
+            with ExitStack() as stack:
+                for attempt in attempts:
+                    stack.enter_context(attempt)
+                deadline = time.monotonic() + ctx.call_timeout
+                return [attempt.finish(deadline) for attempt in attempts]
+        endings = []
+        for attempt in attempts:
+            with _environment(service.env, attempt.url), attempt:
+                endings.append(attempt.finish(time.monotonic() + ctx.call_timeout))
+        return endings
+
+
+@contextmanager
+def _staying_in(directory: str) -> Iterator[None]:
+    """Back in `directory` on the way out: a constructor still running at the deadline is
+    still in its own directory, which the check removes when it ends."""
+    try:
+        yield
+    finally:
+        os.chdir(directory)
 
 
 def _close(instance: Any) -> None:
@@ -283,10 +337,7 @@ def expect_raises_when_service_fails(ctx: Context, calls: list[ServiceCall], fix
     module's docstring for the verdict)."""
     service = _declared(ctx)
     how = how_it_fails(speaks_http(service.url))
-    endings = [
-        (call, _try(ctx, service, call, ctx.workdir / f"failing-service-{index}"))
-        for index, call in enumerate(calls)
-    ]
+    endings = list(zip(calls, _attempt_all(ctx, service, calls), strict=True))
     for call, ending in endings:
         if ending.returned and not ending.running and ending.contacts:
             raise CheckFailure(
@@ -299,7 +350,9 @@ def expect_raises_when_service_fails(ctx: Context, calls: list[ServiceCall], fix
         if ending.unbuilt and not ending.contacts:
             raise NotApplicable(
                 f"the plugin could not be built pointed at a failing server, to try "
-                f"{call.what}: {ending.unbuilt}"
+                f"{call.what}: {ending.unbuilt}; give the suite the options it needs "
+                f"(--option; under pytest plugin_class and plugin_options: the arguments a "
+                f"plugin fixture passes cannot be reused)"
             )
     for call, ending in endings:
         if ending.running:
