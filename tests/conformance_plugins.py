@@ -89,11 +89,10 @@ class CachesLists(HashEmbedder):
 
 
 class RingCache(HashEmbedder):
-    """Caches the last 16 vectors in a ring but never forgets a key when its slot is reused:
-    once more than 16 texts were embedded, an old text gets a newer text's vector. (Few slots:
-    the check sends as many texts as fit in its CPU budget, which a loaded machine shrinks.)"""
+    """Caches the last 128 vectors in a ring but never forgets a key when its slot is reused:
+    once more than 128 texts were embedded, an old text gets a newer text's vector."""
 
-    SLOTS = 16
+    SLOTS = 128
 
     def __init__(self) -> None:
         self._slot_of: dict[str, int] = {}

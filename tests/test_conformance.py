@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 import threading
 import time
@@ -1236,6 +1237,45 @@ def test_a_fixtures_plugin_the_suite_cannot_rebuild_is_skipped_saying_how():
         "; give the suite the options it needs (--option; under pytest plugin_class and "
         "plugin_options: the arguments a plugin fixture passes cannot be reused)"
     )
+
+
+# --- many_texts_stay_consistent: a floor for cheap plugins -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "spent, count",
+    [
+        (0.0, 300),  # a remote API: little CPU, every text
+        (0.0001, 300),
+        (0.0005, 160),  # the budget alone would give 101: fewer than a cache of 128 holds
+        (0.002, 160),  # cheap, at the edge
+        (0.0021, 24),  # a local model: what fits in 0.1 s of CPU time
+        (0.015, 4),  # the bench's 1,000-dimension embedder
+        (5.0, 1),
+    ],
+)
+def test_many_texts_gives_a_cheap_plugin_at_least_the_floor(spent, count):
+    from omi.conformance.embedding import many_texts_count
+
+    assert many_texts_count(spent) == count
+
+
+@pytest.mark.parametrize("looks", [0.0, 0.0015])
+def test_a_cache_of_128_fails_many_texts_however_busy_the_machine(monkeypatch, looks):
+    """Each text looking up to 1.5 ms of CPU (a loaded machine) still sends 160 texts."""
+    import itertools
+
+    from omi.conformance.building import InstanceFactory
+    from omi.conformance.outcome import execute
+
+    if looks:
+        clock = itertools.count(step=looks)
+        monkeypatch.setattr(time, "process_time", lambda: next(clock))
+    check = registered("many_texts_stay_consistent")
+    outcome = execute(check, InstanceFactory(plugins.RingCache), (), 0, 10.0)
+    assert outcome.status == "failed"
+    sent = int(re.search(r"^expected \S+ again of text \d+ of (\d+) ", outcome.message)[1])
+    assert sent == 160 if looks else sent >= 160
 
 
 @pytest.mark.parametrize(
