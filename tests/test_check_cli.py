@@ -249,6 +249,31 @@ def test_builtin_embedders_pass_against_loopback_servers(name):
     assert result.stdout.splitlines()[-1] == f"{EMBEDDING - 2} passed, 0 failed, 2 skipped"
 
 
+def test_a_plugin_returning_a_zero_vector_when_its_server_fails_exits_1(installed):
+    """The service check points a new instance at a failing server; the plugin's own server
+    serves every other check."""
+    from fake_servers import FakeOllama
+
+    installed("omi.embedding_providers", zeros="ZeroVectorOnServerError", raises="ServiceEmbedder")
+    with FakeOllama() as server:
+        broken = omi("plugins", "check", "zeros", "--option", f"base_url={server.url}")
+        correct = omi("plugins", "check", "raises", "--option", f"base_url={server.url}")
+    assert broken.returncode == 1, broken.stdout
+    lines = broken.stdout.splitlines()
+    failed = [index for index, line in enumerate(lines) if line.startswith("  ✗ ")]
+    assert [lines[index].split()[1] for index in failed] == ["embed_raises_when_its_service_fails"]
+    assert lines[failed[0] + 1].startswith(
+        "      expected embed('The cat sat on the mat.') to raise when the embedding server "
+        "fails (HTTP 500 to every request; asked once); got [0.0, 0.0, "
+    )
+    assert lines[-1] == f"{EMBEDDING - 3} passed, 1 failed, 2 skipped"
+    assert correct.returncode == 0, correct.stdout
+    assert any(
+        line.startswith("  ✓ embed_raises_when_its_service_fails (")
+        for line in correct.stdout.splitlines()
+    )
+
+
 def test_seed_reaches_the_random_sequence(installed):
     installed("omi.storage_backends", lossy="DropsSomeMemories")
     first = omi("plugins", "check", "lossy", "-k", "random_operations*", "--seed", "7")
