@@ -1367,12 +1367,12 @@ def _post_json(url: str, body: dict[str, Any]) -> Any:
         return json.loads(response.read())
 
 
-class ServiceEmbedder(EmbeddingProvider):
+class ServiceEmbedder(HashEmbedder):
     """Correct: embeds through an Ollama-style server (POST /api/embed, fake_servers.FakeOllama)
     and raises its own ServiceError when the server fails; declares the server, so the suite
     can point it at one that fails."""
 
-    interface_version = "1.0"
+    conformance_capabilities: set[str] = set()  # a server promises no determinism
     dimension = 16
     retries, backoff = 0, 0.0
 
@@ -1406,12 +1406,6 @@ class ServiceEmbedder(EmbeddingProvider):
         for start in range(0, len(texts), batch_size):
             vectors += self._embed(list(texts[start : start + batch_size]))
         return vectors
-
-    def similarity(self, embedding1: list[float], embedding2: list[float]) -> float:
-        return cosine_similarity(embedding1, embedding2)
-
-    def get_dimension(self) -> int:
-        return self.dimension
 
     def get_model_name(self) -> str:
         return "nomic-embed-text"
