@@ -709,11 +709,14 @@ class DocumentStore(StorageBackend):
             kept = json.loads(json.dumps(kept, allow_nan=False))
         except (TypeError, ValueError) as error:
             raise ValueError(f"memory must be JSON data: {error}") from None
-        memory_id = str(uuid.uuid4())
         with self._lock:
+            memory_id = self._new_id()
             self._open()["memories"][memory_id] = kept
             self._save()
         return memory_id
+
+    def _new_id(self) -> str:
+        return str(uuid.uuid4())
 
     def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         if not isinstance(query, str):
@@ -759,6 +762,17 @@ class DocumentStore(StorageBackend):
     def close(self) -> None:
         with self._lock:
             self._data = None
+
+
+class SequenceIds(DocumentStore):
+    """Correct: ids from a sequence of its own ("1", "2", ...), as a database's would be, kept
+    in the file so that a reopened store goes on where it stopped; two stores give the same
+    ids, each naming its own memory."""
+
+    def _new_id(self) -> str:
+        data = self._open()
+        data["next_id"] = data.get("next_id", 0) + 1
+        return str(data["next_id"])
 
 
 class FTS5Ranked(SQLiteBackend):

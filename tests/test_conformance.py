@@ -36,6 +36,7 @@ def statuses(report) -> dict:
         "OneDimensional",
         "AngularSimilarity",
         "DocumentStore",
+        "SequenceIds",
         "BackgroundWriter",
         "CaseSensitive",
     ],

@@ -569,7 +569,10 @@ def memory_id_key_is_not_the_id(ctx: Context) -> None:
 def add_edge_rejects_ids_of_another_instance(ctx: Context) -> None:
     here, there = ctx.make("edges-here"), ctx.make("edges-there")
     known = here.store_memory(_memory(ctx, "here"))
-    foreign = there.store_memory(_memory(ctx, "there"))
+    # Ids from a sequence per instance repeat across instances ("1" in both), and there such
+    # an id does name a memory here: only another instance's ids this one never gave count.
+    theirs = [there.store_memory(_memory(ctx, f"there-{n}")) for n in range(3)]
+    foreign = next((memory_id for memory_id in theirs if memory_id != known), theirs[-1])
     for ends in ((known, foreign), (foreign, known)):
         expect_raises(
             (Exception,),
