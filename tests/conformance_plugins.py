@@ -71,6 +71,16 @@ class HashEmbedder(EmbeddingProvider):
         return "hash-64"
 
 
+class ValueErrorForNonStr(HashEmbedder):
+    """Correct: refuses text that is not a str with ValueError, the guide's exception for any
+    bad input, where Python's own functions would say TypeError."""
+
+    def embed(self, text: str) -> list[float]:
+        if not isinstance(text, str):
+            raise ValueError(f"text must be a str, got {type(text).__name__}")
+        return super().embed(text)
+
+
 class CachesLists(HashEmbedder):
     """Caches vectors and hands out the cached list itself: a caller that changes it changes
     every later result for that text."""
@@ -762,6 +772,24 @@ class DocumentStore(StorageBackend):
     def close(self) -> None:
         with self._lock:
             self._data = None
+
+
+class TypeErrorsForTypes(SQLiteBackend):
+    """Correct: refuses arguments of the wrong type with TypeError, as Python's own functions
+    do (content of 42, metadata holding a datetime or a set, a limit of "3" or 2.5), and wrong
+    values with ValueError."""
+
+    def store_memory(self, memory: dict[str, Any]) -> str:
+        if isinstance(memory, dict) and not isinstance(memory.get("content", ""), str):
+            raise TypeError(f"content must be a str, got {type(memory['content']).__name__}")
+        if isinstance(memory, dict):
+            json.dumps(memory, allow_nan=False)  # TypeError: not JSON data; ValueError: NaN
+        return super().store_memory(memory)
+
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
+        if isinstance(limit, bool) or not isinstance(limit, int):
+            raise TypeError(f"limit must be an int, got {type(limit).__name__}")
+        return super().recall(query, limit)
 
 
 class SequenceIds(DocumentStore):

@@ -37,6 +37,8 @@ def statuses(report) -> dict:
         "AngularSimilarity",
         "DocumentStore",
         "SequenceIds",
+        "TypeErrorsForTypes",
+        "ValueErrorForNonStr",
         "BackgroundWriter",
         "CaseSensitive",
     ],
