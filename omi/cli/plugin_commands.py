@@ -23,6 +23,7 @@ from omi.textsafety import json_text, plugin_output_to_stderr, visible
 if TYPE_CHECKING:  # imported by the commands that use them
     from pathlib import Path
 
+    from omi.conformance.messages import RunSettings
     from omi.scaffold import Rendered
     from omi.update import UpdatePlan
 
@@ -715,12 +716,10 @@ def check_plugin(
         return
     _check_selection(name, check_all, no_builtins)
     _check_grade_options(show_grade or badge is not None, check_all or bool(pattern), badge)
-    plugin_options, limit, timeout = _run_settings(options, memory_limit, timeout)
+    plugin_options, settings = _run_settings(options, seed, memory_limit, timeout)
     if output is not None:
         _check_writable(output)
-    reports = _run_checks(
-        name, group, plugin_options, pattern, seed, timeout, limit, builtins=not no_builtins
-    )
+    reports = _run_checks(name, group, plugin_options, pattern, settings, not no_builtins)
     _echo_report(reports, output_format, strict, output)
     if show_grade or badge is not None:
         _echo_grade(name or "", group, reports, badge)
@@ -749,20 +748,21 @@ def _list_checks(interface: str | None) -> None:
 
 
 def _run_settings(
-    options: tuple[str, ...], memory_limit: str, timeout: float | None
-) -> tuple[dict[str, Any], int | None, float]:
-    """The plugin's --option values, the memory limit in bytes and the timeout of each check
-    (--timeout, else $OMI_CHECK_TIMEOUT, else 60); a bad one is a usage error."""
+    options: tuple[str, ...], seed: int, memory_limit: str, timeout: float | None
+) -> tuple[dict[str, Any], RunSettings]:
+    """The plugin's --option values and the settings of the run: the seed, the timeout of each
+    check (--timeout, else $OMI_CHECK_TIMEOUT, else 60) and the memory limit in bytes; a bad
+    one is a usage error."""
+    from omi.conformance.messages import RunSettings
     from omi.conformance.outcome import default_timeout
     from omi.conformance.runner import parse_memory_limit
     from omi.conformance.target import parse_option
 
     try:
         plugin_options = unique_keys((parse_option(text) for text in options), "--option")
-        return (
-            plugin_options,
-            parse_memory_limit(memory_limit),
-            default_timeout() if timeout is None else timeout,
+        seconds = default_timeout() if timeout is None else timeout
+        return plugin_options, RunSettings(
+            seed, seconds, memory_limit=parse_memory_limit(memory_limit)
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -773,9 +773,7 @@ def _run_checks(
     group: str | None,
     plugin_options: dict[str, Any],
     pattern: str | None,
-    seed: int,
-    timeout: float,
-    limit: int | None,
+    settings: RunSettings,
     builtins: bool,
 ) -> list[Any]:
     """The reports of NAME's checks (of every plugin's, with --all); Ctrl-C or SIGTERM ends
@@ -790,10 +788,8 @@ def _run_checks(
                 group,
                 plugin_options,
                 pattern,
-                seed,
-                timeout,
-                limit,
-                builtins=builtins,
+                settings,
+                builtins,
             )
     except Interrupted as stop:
         click.echo(
