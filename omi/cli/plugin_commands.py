@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from omi import __version__
-from omi.cli.toolkit import TEXT, OmiGroup, parse_settings, unique_keys
+from omi.cli.toolkit import TEXT, OmiGroup, format_option, parse_settings, unique_keys
 from omi.errors import OperationFailed, UsageError, did_you_mean
 from omi.kinds import KIND_NAMES, KINDS
 from omi.textsafety import json_text, plugin_output_to_stderr, visible
@@ -53,14 +53,7 @@ def plugins() -> None:
 
 
 @plugins.command("list")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Text for people, JSON (schema in the README) for scripts.",
-)
+@format_option(["text", "json"], "Text for people, JSON (schema in the README) for scripts.")
 @click.option(
     "--group",
     metavar="GROUP",
@@ -117,14 +110,7 @@ def plugins_cache() -> None:
 
 
 @plugins_cache.command("show")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Text for people, JSON for scripts.",
-)
+@format_option(["text", "json"], "Text for people, JSON for scripts.")
 def plugins_cache_show(output_format: str) -> None:
     """Show where this interpreter's plugin index is, its key, its age and its entries; and
     which config files are kept parsed (never their contents).
@@ -594,14 +580,7 @@ def diff_plugin_command(path: str, name_only: bool) -> None:
     metavar="GROUP",
     help="The group of NAME when several have it; with --all, only the plugins of that group.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "junit"]),
-    default="text",
-    show_default=True,
-    help="Report format.",
-)
+@format_option(["text", "json", "junit"], "Report format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here.")
 @click.option(
     "-k",
@@ -912,14 +891,10 @@ def _matrix_output(matrix: Any, output_format: str, html: str | None) -> None:
     click.get_current_context().exit(matrix.exit_code())
 
 
-FORMAT_OPTION = click.option(
-    "--format",
-    "output_format",
-    default="text",
-    show_default=True,
-    type=click.Choice(["text", "json", "markdown"]),
-    help="A table for people, the omi-matrix/1 JSON document (see "
-    "the docs) or Markdown for a pull-request comment.",
+FORMAT_OPTION = format_option(
+    ["text", "json", "markdown"],
+    "A table for people, the omi-matrix/1 JSON document (see the docs) or Markdown for a "
+    "pull-request comment.",
 )
 HTML_OPTION = click.option(
     "--html",
