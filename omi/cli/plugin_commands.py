@@ -733,8 +733,7 @@ def _run_settings(
     check (--timeout, else $OMI_CHECK_TIMEOUT, else 60) and the memory limit in bytes; a bad
     one is a usage error."""
     from omi.conformance.messages import RunSettings
-    from omi.conformance.outcome import default_timeout
-    from omi.conformance.runner import parse_memory_limit
+    from omi.conformance.outcome import default_timeout, parse_memory_limit
     from omi.conformance.target import parse_option
 
     try:

@@ -18,8 +18,8 @@ from omi.conformance.registry import all_checks, checks_for
 from omi.conformance.suite import Report, run_suite_with, select_checks
 from omi.conformance.target import INTERFACE_OF_GROUP, UNKNOWN, Declared, source_root
 from omi.errors import UsageError, did_you_mean
+from omi.kinds import GROUPS
 from omi.plugins import (
-    GROUPS,
     PluginLoadError,
     PluginRegistry,
     discover_plugins,

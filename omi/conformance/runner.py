@@ -58,8 +58,6 @@ from omi.conformance.outcome import (
     Outcome,
     memory_limit_message,
 )
-from omi.conformance.outcome import execute as execute  # re-exported: its home before
-from omi.conformance.outcome import parse_memory_limit as parse_memory_limit  # likewise
 from omi.conformance.reaper import kill_descendants
 from omi.conformance.tail import last_lines, new_log, read_tail
 
