@@ -389,7 +389,7 @@ def test_a_memory_error_a_check_wrapped_still_names_the_memory_limit():
     """A check may turn what the plugin raised into its own failure (a constructor that
     runs out of memory, for instance); the limit is still what the report names."""
     from omi.conformance.authoring import Check
-    from omi.conformance.runner import execute
+    from omi.conformance.outcome import execute
 
     def builds(ctx):
         try:
