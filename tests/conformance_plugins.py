@@ -792,6 +792,20 @@ class TypeErrorsForTypes(SQLiteBackend):
         return super().recall(query, limit)
 
 
+class HandsOutItsRows(DocumentStore):
+    """Returns the dicts it keeps, with the id and score written into them: a caller that
+    changes a result (the host adds 'similarity' when it re-ranks) changes the stored memory."""
+
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
+        rows = self._open()["memories"]
+        handed = []
+        for result in super().recall(query, limit):
+            row = rows[result["id"]]
+            row.update(id=result["id"], score=result["score"])
+            handed.append(row)
+        return handed
+
+
 class SequenceIds(DocumentStore):
     """Correct: ids from a sequence of its own ("1", "2", ...), as a database's would be, kept
     in the file so that a reopened store goes on where it stopped; two stores give the same
