@@ -290,8 +290,7 @@ def recall_returns_content_and_metadata(ctx: Context) -> None:
 
 @check(
     "storage",
-    "changing the dicts recall() returned, nested metadata included, never changes what "
-    "is stored",
+    "changing the dicts recall() returned, nested metadata included, never changes what is stored",
     rules=("recall.everything",),
     why="the host adds 'similarity' to every result it re-ranks, and agents edit what they "
     "read: a backend handing out its own dicts lets that rewrite the stored memory",
