@@ -37,7 +37,7 @@ class EmbeddingProvider(ABC):
         - must: returns a new list each call: changing a returned list never changes a later
           result
         - must: raises ValueError for blank text (empty, spaces, newlines)
-        - must: raises TypeError for text that is not a str
+        - must: raises TypeError for text that is not a str (ValueError is accepted too)
         - must: embeds text of any language and any length: what the model cannot take whole is
           truncated or split, never refused
         - must: with the deterministic capability, gives the same vector for the same text, in

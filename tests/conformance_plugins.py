@@ -75,6 +75,16 @@ class HashEmbedder(EmbeddingProvider):
         return "hash-64"
 
 
+class ValueErrorForNonStr(HashEmbedder):
+    """Correct: refuses text that is not a str with ValueError, the guide's exception for any
+    bad input, where Python's own functions would say TypeError."""
+
+    def embed(self, text: str) -> list[float]:
+        if not isinstance(text, str):
+            raise ValueError(f"text must be a str, got {type(text).__name__}")
+        return super().embed(text)
+
+
 class CachesLists(HashEmbedder):
     """Caches vectors and hands out the cached list itself: a caller that changes it changes
     every later result for that text."""
@@ -712,11 +722,14 @@ class DocumentStore(StorageBackend):
             kept = json.loads(json.dumps(kept, allow_nan=False))
         except (TypeError, ValueError) as error:
             raise ValueError(f"memory must be JSON data: {error}") from None
-        memory_id = str(uuid.uuid4())
         with self._lock:
+            memory_id = self._new_id()
             self._open()["memories"][memory_id] = kept
             self._save()
         return memory_id
+
+    def _new_id(self) -> str:
+        return str(uuid.uuid4())
 
     def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         if not isinstance(query, str):
@@ -762,6 +775,49 @@ class DocumentStore(StorageBackend):
     def close(self) -> None:
         with self._lock:
             self._data = None
+
+
+class TypeErrorsForTypes(SQLiteBackend):
+    """Correct: refuses arguments of the wrong type with TypeError, as Python's own functions
+    do (content of 42, metadata holding a datetime or a set, a limit of "3" or 2.5), and wrong
+    values with ValueError."""
+
+    def store_memory(self, memory: dict[str, Any]) -> str:
+        if isinstance(memory, dict) and not isinstance(memory.get("content", ""), str):
+            raise TypeError(f"content must be a str, got {type(memory['content']).__name__}")
+        if isinstance(memory, dict):
+            json.dumps(memory, allow_nan=False)  # TypeError: not JSON data; ValueError: NaN
+        return super().store_memory(memory)
+
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
+        if isinstance(limit, bool) or not isinstance(limit, int):
+            raise TypeError(f"limit must be an int, got {type(limit).__name__}")
+        return super().recall(query, limit)
+
+
+class HandsOutItsRows(DocumentStore):
+    """Returns the dicts it keeps, with the id and score written into them: a caller that
+    changes a result (the host adds 'similarity' when it re-ranks) changes the stored memory."""
+
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
+        rows = self._open()["memories"]
+        handed = []
+        for result in super().recall(query, limit):
+            row = rows[result["id"]]
+            row.update(id=result["id"], score=result["score"])
+            handed.append(row)
+        return handed
+
+
+class SequenceIds(DocumentStore):
+    """Correct: ids from a sequence of its own ("1", "2", ...), as a database's would be, kept
+    in the file so that a reopened store goes on where it stopped; two stores give the same
+    ids, each naming its own memory."""
+
+    def _new_id(self) -> str:
+        data = self._open()
+        data["next_id"] = data.get("next_id", 0) + 1
+        return str(data["next_id"])
 
 
 class FTS5Ranked(SQLiteBackend):

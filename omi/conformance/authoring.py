@@ -203,6 +203,17 @@ def _text_difference(expected: str, got: str, path: str) -> Difference:
     )
 
 
+#: What refuses an argument of the wrong type: TypeError is Python's usual answer and
+#: ValueError the guide's for any bad input, so either is a refusal; not refusing, or failing
+#: by accident (AttributeError, a database error), is the finding.
+WRONG_TYPE: tuple[type[Exception], ...] = (TypeError, ValueError)
+
+
+def names_of(kinds: tuple[type[BaseException], ...]) -> str:
+    """ "TypeError or ValueError", for a message."""
+    return " or ".join(kind.__name__ for kind in kinds)
+
+
 def expect_raises(
     kinds: tuple[type[BaseException], ...], call: Callable[[], Any], expected: str, fix: str
 ) -> BaseException:
