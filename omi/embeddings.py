@@ -15,6 +15,8 @@ class EmbeddingProvider(ABC):
     Rules of the instance as a whole (omi.conformance.rules; the suite checks each):
 
     - must: embed() may run in several threads at once and gives each text its own vector
+    - must: raises when its service fails (an error answer, a connection cut off): never
+      returns a made-up vector (zeros, say) in place of the one it could not get
     - should: its constructor refuses an option it does not know, with an error naming it
 
     Rules of close(), when defined (omi.conformance.rules; the suite checks each):

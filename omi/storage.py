@@ -59,6 +59,8 @@ class StorageBackend(ABC):
           being found
         - must: treats a query with no words (empty, or only spaces and line breaks) as no
           error: returns the most recent memories or nothing
+        - must: raises when its service fails (an error answer, a connection cut off): never
+          returns a made-up result ([], say) in place of the one it could not get
         - should: ranks memories holding every word of the query above those holding some
         - should: finds words whatever their case
         """

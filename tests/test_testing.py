@@ -23,9 +23,12 @@ from omi.conformance import checks_for, embedding, events, storage  # noqa: F401
 TESTS = Path(__file__).parent
 #: How many checks each suite has: the counts below follow the registry as checks are added.
 EMBEDDING, STORAGE, EVENT = (len(checks_for(kind)) for kind in ("embedding", "storage", "event"))
-#: The embedding checks that HashEmbedder and its subclasses skip (it is not 'semantic').
+#: The embedding checks that HashEmbedder and its subclasses skip: it is not 'semantic', and
+#: it declares no service to make fail.
 SKIPS = sum(
-    not check.requires <= HashEmbedder.conformance_capabilities for check in checks_for("embedding")
+    not check.requires <= HashEmbedder.conformance_capabilities
+    or check.name == "embed_raises_when_its_service_fails"
+    for check in checks_for("embedding")
 )
 
 
@@ -260,7 +263,7 @@ class TestForgetful(StorageBackendConformance):
     plugin_class = ForgetfulButClaimsPersistent
 """)
     # the random sequence reopens too
-    result.assert_outcomes(passed=STORAGE + STORAGE - 2, failed=2)
+    result.assert_outcomes(passed=STORAGE + STORAGE - 4, failed=2, skipped=2)
     result.stdout.fnmatch_lines(
         [
             "*TestForgetful::test_data_survives_reopen FAILED*",
@@ -669,5 +672,44 @@ def test_after():
             "*expected the plugin's calls to return, or to raise an "
             "Exception; got SystemExit(no) (raised at test_plugin.py:6 in "
             "__init__)*"
+        ]
+    )
+
+
+def test_a_fixtures_plugin_is_rebuilt_pointed_at_a_failing_service(suite):
+    """The service check builds new instances of the fixture's class, given the declared
+    option: one that swallows the server's error fails under pytest too."""
+    result = suite(
+        """
+import pytest
+from fake_servers import FakeOllama
+from omi.testing import EmbeddingProviderConformance
+from conformance_plugins import ServiceEmbedder, ZeroVectorOnServerError
+
+@pytest.fixture(scope="module")
+def server():
+    with FakeOllama() as running:
+        yield running
+
+class TestRaises(EmbeddingProviderConformance):
+    @pytest.fixture
+    def plugin(self, server):
+        return ServiceEmbedder(base_url=server.url)
+
+class TestSwallows(EmbeddingProviderConformance):
+    @pytest.fixture
+    def plugin(self, server):
+        return ZeroVectorOnServerError(base_url=server.url)
+""",
+        "-k",
+        "service_fails",
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*TestSwallows::test_embed_raises_when_its_service_fails FAILED*",
+            "*embed_raises_when_its_service_fails: expected embed('The cat sat on the mat.') to "
+            "raise when the embedding server fails (HTTP 500 to every request; asked once); "
+            "got [0.0, 0.0, *",
         ]
     )

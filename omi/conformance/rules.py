@@ -168,6 +168,14 @@ _RULES = [
         "embed() may run in several threads at once and gives each text its own vector",
     ),
     (
+        "embedding.service_failure",
+        "embedding",
+        "instance",
+        "must",
+        "raises when its service fails (an error answer, a connection cut off): never returns "
+        "a made-up vector (zeros, say) in place of the one it could not get",
+    ),
+    (
         "embedding.options",
         "embedding",
         "instance",
@@ -277,6 +285,14 @@ _RULES = [
         "must",
         "treats a query with no words (empty, or only spaces and line breaks) as no error: "
         "returns the most recent memories or nothing",
+    ),
+    (
+        "recall.service_failure",
+        "storage",
+        "recall",
+        "must",
+        "raises when its service fails (an error answer, a connection cut off): never returns "
+        "a made-up result ([], say) in place of the one it could not get",
     ),
     (
         "recall.all_words_first",
