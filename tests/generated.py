@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
+from venvs import make_venv, uv
 
 TYPES = {
     "embedding": ("acme-vectors", "AcmeVectorsEmbedder"),
@@ -49,14 +49,11 @@ class Environment:
 
 
 def make_wheel_env(work: Path, omi_dist: Path) -> Environment:
-    """A venv in `work` with omi-openclaw's wheel (from `omi_dist`), pytest, build and twine."""
+    """A venv in `work` with omi-openclaw's wheel (from `omi_dist`), pytest, build and twine,
+    and pip, which the generated workflows run."""
     wheel = next(omi_dist.glob("omi_openclaw-*.whl"))
-    venv.create(work / "venv", with_pip=True)
+    make_venv(work / "venv", wheel, "pytest", "build", "twine", pip=True, cwd=work)
     env = Environment(work / "venv")
-    run(
-        [env.tool("python"), "-m", "pip", "install", "--quiet", wheel, "pytest", "build", "twine"],
-        cwd=work,
-    )
     env.wheel = wheel
     return env
 
@@ -79,21 +76,21 @@ def render_and_install(env: Environment, out: Path) -> Path:
             ],
             cwd=out,
         )
-    run(
-        [
-            env.tool("python"),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            *(
-                f"-e{out / f'omi-{plugin_type}-{name}'}[testing]"
-                for plugin_type, (name, _) in TYPES.items()
-            ),
-        ],
-        cwd=out,
+    install(
+        env,
+        *(
+            f"-e{out / f'omi-{plugin_type}-{name}'}[testing]"
+            for plugin_type, (name, _) in TYPES.items()
+        ),
     )
     return out
+
+
+def install(env: Environment, *requirements: str | Path) -> None:
+    """Install into the environment with uv (its pip is for the workflows' own commands)."""
+    run(
+        [uv(), "pip", "install", "--quiet", "--python", env.tool("python"), *requirements], env.root
+    )
 
 
 def workflow(project: Path, name: str) -> Path:

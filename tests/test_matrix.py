@@ -465,9 +465,10 @@ def env_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def matrix(
-    wheelhouse: dict[str, Path], cache: Path, *args: Any, cwd: Path, installer: str = "pip"
+    wheelhouse: dict[str, Path], cache: Path, *args: Any, cwd: Path, installer: str = "uv"
 ) -> subprocess.CompletedProcess:
-    """A matrix run offline from the wheelhouse, with venv + pip unless told otherwise."""
+    """A matrix run offline from the wheelhouse, with uv (what `--installer auto` picks where
+    uv is installed, as it is in the dev extras) unless told otherwise."""
     return subprocess.run(
         [
             OMI,
@@ -545,7 +546,7 @@ def test_a_regression_is_found_and_only_it_fails_the_run(regression_run):
     assert [c["status"] for k, c in cells.items() if k[0] == "omi_event_webhook"] == ["fail"] * 2
     assert [c["regression"] for c in document["cells"]].count(True) == 1
     assert (regression_run["done"].returncode, document["exit_code"]) == (1, 1)
-    assert document["installer"] == "venv + pip"
+    assert document["installer"].startswith("uv (")
 
 
 @pytest.mark.slow
@@ -670,6 +671,7 @@ def test_an_uninstallable_plugin_is_an_install_error_with_the_resolvers_line(
         "--format",
         "json",
         cwd=regression_run["work"],
+        installer="pip",  # pip's resolver line (uv's: the unit test of resolver_message)
     )
     cell = json.loads(done.stdout)["cells"][0]
     assert (done.returncode, cell["status"]) == (1, "install-error")
@@ -678,11 +680,9 @@ def test_an_uninstallable_plugin_is_an_install_error_with_the_resolvers_line(
 
 
 @pytest.mark.slow
-def test_uv_environments_give_the_verdicts_pip_environments_give(
+def test_pip_environments_give_the_verdicts_uv_environments_give(
     wheelhouse, env_cache, regression_run, tmp_path
 ):
-    if envs.find_uv() is None:
-        pytest.skip("uv is not installed (pip install uv)")
     done = matrix(
         wheelhouse,
         env_cache,
@@ -693,15 +693,15 @@ def test_uv_environments_give_the_verdicts_pip_environments_give(
         "--format",
         "json",
         cwd=tmp_path,
-        installer="uv",
+        installer="pip",
     )
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
-    assert document["installer"].startswith("uv (")
-    by_pip = cells_by(regression_run["document"])[("omi_embedding_example", "0.4.0")]
+    assert document["installer"] == "venv + pip"
+    by_uv = cells_by(regression_run["document"])[("omi_embedding_example", "0.4.0")]
     strip = ("seconds", "cached", "baseline")
     assert {k: v for k, v in document["cells"][0].items() if k not in strip} == {
-        k: v for k, v in by_pip.items() if k not in strip
+        k: v for k, v in by_uv.items() if k not in strip
     }
 
 
@@ -873,10 +873,10 @@ def test_the_progress_line_is_shown_on_a_terminal_only(wheelhouse, env_cache, re
             "--cache-dir",
             str(env_cache),
             "--installer",
-            "pip",
+            "uv",
         ]
     )
-    assert "Environments: venv + pip, cached in" in done.stdout.splitlines()[0]
+    assert "Environments: uv (" in done.stdout.splitlines()[0]
     assert "\x1b[K[4/4] " in done.stdout and "REGRESSION" in done.stdout
     assert "[4/4]" not in regression_run["done"].stderr
     assert regression_run["done"].stderr == ""
