@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from venvs import copy_checkout, make_venv
 
 from omi.cli import cli
 from omi.conformance import registry
@@ -380,29 +381,10 @@ def test_the_table_measure_sees_a_table_too_wide_for_the_column(site: Path, tmp_
 def test_the_documented_docs_install_is_all_mkdocs_build_needs(tmp_path: Path):
     """`pip install -e ".[docs]"` (the README's command) in a new virtual environment, then the
     strict build: no package of the `dev` extra is needed."""
-    import venv
-
-    checkout = tmp_path / "omi-openclaw"
-    shutil.copytree(
-        ROOT,
-        checkout,
-        ignore=shutil.ignore_patterns(
-            ".git",
-            ".venv*",
-            "dist",
-            "build",
-            "site",
-            "__pycache__",
-            "*.egg-info",
-            "examples",
-            "bench",
-            ".mypy_cache",
-        ),
-    )
+    checkout = copy_checkout(tmp_path / "omi-openclaw")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert 'pip install -e ".[docs]"' in readme
-    venv.create(tmp_path / "venv", with_pip=True)
-    python = str(tmp_path / "venv" / "bin" / "python")
+    python = str(make_venv(tmp_path / "venv", pip=True) / "python")
     for argv in (
         [python, "-m", "pip", "install", "--quiet", "-e", ".[docs]"],
         [
