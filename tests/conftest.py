@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from filelock import FileLock
+from venvs import BUILD
 
 MakeDist = Callable[..., Path]
 BuildOnce = Callable[[str, Callable[[Path], None]], Path]
@@ -157,12 +158,11 @@ def build_once(shared_dir: Path) -> BuildOnce:
 
 @pytest.fixture(scope="session")
 def omi_dist(build_once: BuildOnce) -> Path:
-    """omi-openclaw's sdist and wheel as `python -m build` makes them, once for the run (its
-    build environments made by uv, in less than half the time pip takes)."""
+    """omi-openclaw's sdist and wheel as `python -m build` makes them, once for the run."""
 
     def build(out: Path) -> None:
         completed = subprocess.run(
-            [sys.executable, "-m", "build", "--installer", "uv", "--outdir", str(out), str(ROOT)],
+            [sys.executable, *BUILD, "--outdir", str(out), str(ROOT)],
             capture_output=True,
             text=True,
             timeout=600,

@@ -49,10 +49,10 @@ class Environment:
 
 
 def make_wheel_env(work: Path, omi_dist: Path) -> Environment:
-    """A venv in `work` with omi-openclaw's wheel (from `omi_dist`), pytest, build and twine,
-    and pip, which the generated workflows run."""
+    """A venv in `work` with omi-openclaw's wheel (from `omi_dist`), pytest, build, twine and
+    uv (for `build --installer uv`: venvs.BUILD), and pip, which the generated workflows run."""
     wheel = next(omi_dist.glob("omi_openclaw-*.whl"))
-    make_venv(work / "venv", wheel, "pytest", "build", "twine", pip=True, cwd=work)
+    make_venv(work / "venv", wheel, "pytest", "build", "twine", "uv", pip=True, cwd=work)
     env = Environment(work / "venv")
     env.wheel = wheel
     return env

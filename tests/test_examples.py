@@ -165,10 +165,17 @@ def test_each_example_passes_its_own_tests(venv: Venv, example: Path):
     assert re.search(r"\d+ passed", output), output[-2000:]
 
 
+@pytest.fixture(scope="module")
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mypy cache for the examples: omi and the libraries are analysed once, not once per
+    example (mypy checks each cached module against its source)."""
+    return tmp_path_factory.mktemp("mypy-cache")
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)
-def test_each_example_passes_mypy_strict_and_ruff(venv: Venv, example: Path, tmp_path: Path):
+def test_each_example_passes_mypy_strict_and_ruff(venv: Venv, example: Path, mypy_cache: Path):
     """With the example's own [tool.mypy] and [tool.ruff], as its CI runs them."""
-    mypy = venv.run("python", "-m", "mypy", "--strict", "--cache-dir", str(tmp_path), cwd=example)
+    mypy = venv.run("python", "-m", "mypy", "--strict", "--cache-dir", str(mypy_cache), cwd=example)
     assert mypy.returncode == 0, f"mypy in {example.name}:\n{mypy.stdout[-4000:]}"
     ruff = venv.run("python", "-m", "ruff", "check", "--no-cache", cwd=example)
     assert ruff.returncode == 0, f"ruff in {example.name}:\n{ruff.stdout[-4000:]}"

@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from venvs import copy_checkout
+from venvs import BUILD, copy_checkout
 from workflows import (
     PINNED_RELEASES,
     PUBLISH_ACTION,
@@ -147,7 +147,7 @@ def test_the_publish_pin_check_refuses_a_release_too_old_for_the_metadata(tmp_pa
 def test_the_template_release_can_upload_the_wheel_the_template_builds(rendered: dict[str, Path]):
     project = rendered["storage"].parent
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(project / "dist"), str(project)],
+        [sys.executable, *BUILD, "--wheel", "--outdir", str(project / "dist"), str(project)],
         cwd=project,
         check=True,
         capture_output=True,

@@ -33,6 +33,11 @@ NOT_IN_A_CHECKOUT = (
 )
 
 
+#: `python -m build` with its build environments made by uv (the environment running it needs
+#: the uv package): the same distributions, in less than half the time pip takes to fill them.
+BUILD = ["-m", "build", "--installer", "uv"]
+
+
 def uv() -> str:
     """The uv of the environment running the tests (a dev extra)."""
     from uv import find_uv_bin
