@@ -156,6 +156,14 @@ def build_once(shared_dir: Path) -> BuildOnce:
     return once
 
 
+@pytest.fixture(scope="module")
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mypy cache for the mypy runs of a test file (its --cache-dir, or MYPY_CACHE_DIR):
+    omi and the libraries are analysed once, not once a run. mypy checks each cached module
+    against its source, so a project's own modules are never taken stale from another's run."""
+    return tmp_path_factory.mktemp("mypy-cache")
+
+
 @pytest.fixture(scope="session")
 def omi_dist(build_once: BuildOnce) -> Path:
     """omi-openclaw's sdist and wheel as `python -m build` makes them, once for the run."""

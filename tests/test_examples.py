@@ -165,13 +165,6 @@ def test_each_example_passes_its_own_tests(venv: Venv, example: Path):
     assert re.search(r"\d+ passed", output), output[-2000:]
 
 
-@pytest.fixture(scope="module")
-def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One mypy cache for the examples: omi and the libraries are analysed once, not once per
-    example (mypy checks each cached module against its source)."""
-    return tmp_path_factory.mktemp("mypy-cache")
-
-
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)
 def test_each_example_passes_mypy_strict_and_ruff(venv: Venv, example: Path, mypy_cache: Path):
     """With the example's own [tool.mypy] and [tool.ruff], as its CI runs them."""

@@ -194,13 +194,6 @@ def test_a_release_whose_tag_is_not_the_version_stops_before_anything_is_publish
     )
 
 
-@pytest.fixture(scope="module")
-def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One mypy cache for the six runs: omi and the libraries are analysed once, not six times
-    (mypy checks each cached module against its source, so a project's own are never stale)."""
-    return tmp_path_factory.mktemp("mypy-cache")
-
-
 @pytest.mark.parametrize("variant", ["default", "odd"])
 @pytest.mark.parametrize("plugin_type", list(TYPES))
 def test_generated_plugin_passes_mypy_strict_and_ruff(

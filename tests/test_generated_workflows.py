@@ -25,12 +25,12 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("plugin_type", list(TYPES))
 def test_every_command_of_the_generated_ci_workflow_passes(
-    wheel_env: Environment, projects: Path, plugin_type: str
+    wheel_env: Environment, projects: Path, mypy_cache: Path, plugin_type: str
 ):
     project = projects / f"omi-{plugin_type}-{TYPES[plugin_type][0]}"
     steps = job_commands(workflow(project, "ci.yml"), "test")
     assert any(step.startswith("omi plugins check") for step in steps)
-    run_steps(steps, project, wheel_env.bin)
+    run_steps(steps, project, wheel_env.bin, {"MYPY_CACHE_DIR": str(mypy_cache)})
 
 
 def test_release_workflow_tests_the_built_wheel_not_the_source(
