@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import CHROMIUM, NO_BROWSER, dump_dom
 from click.testing import CliRunner
 
 from omi.cli import cli
@@ -722,22 +723,10 @@ class _Balanced(HTMLParser):
         assert self.open and self.open.pop() == tag, f"</{tag}> closes nothing"
 
 
-BROWSER_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
 def in_browser(page: str, tmp_path: Path, *args: str) -> str:
     """The DOM of `page` after its own buttons sorted it by grade and every cell was opened."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip("no chromium to open the page in")
+    if CHROMIUM is None:
+        pytest.skip(NO_BROWSER)
     opened = tmp_path / "opened.html"
     opened.write_text(
         page.replace(
@@ -748,13 +737,7 @@ def in_browser(page: str, tmp_path: Path, *args: str) -> str:
         ),
         encoding="utf-8",
     )
-    flags = [*BROWSER_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args]
-    return subprocess.run(
-        [browser, *flags, "--dump-dom", opened.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
+    return dump_dom(opened, f"--user-data-dir={tmp_path / 'profile'}", *args).stdout
 
 
 @pytest.mark.slow
