@@ -20,6 +20,8 @@ TYPES = {
     "event": ("acme-audit", "AcmeAuditHandler"),
 }
 AUTHOR = ["--author", "Ada Lovelace", "--email", "ada@example.org"]
+#: What a generated plugin's `testing` extra brings besides omi-openclaw.
+TESTING_TOOLS = ("pytest", "build", "twine", "mypy", "ruff")
 
 
 def run(argv: list, cwd: Path, timeout: float = 600) -> str:
