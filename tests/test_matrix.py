@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from browser import CHROMIUM, NO_BROWSER, dump_dom
 from click.testing import CliRunner
+from venvs import BUILD
 
 from omi.cli import cli
 from omi.matrix import envs
@@ -416,11 +417,13 @@ def _stricter_checkout(target: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Wheels of both omi-openclaw versions, the examples and a freshly rendered plugin of
-    each kind, and of every dependency; by short name."""
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory, omi_dist: Path) -> dict[str, Path]:
+    """Wheels of both omi-openclaw versions (this checkout's is omi_dist's), the examples and a
+    freshly rendered plugin of each kind, and of every dependency; by short name."""
     work = tmp_path_factory.mktemp("matrix-wheelhouse")
     house = work / "wheels"
+    house.mkdir()
+    shutil.copy2(next(omi_dist.glob("omi_openclaw-*.whl")), house)
     rendered = work / "rendered"
     rendered.mkdir()
     for kind in KINDS:
@@ -440,13 +443,16 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             work,
         )
     sources = [
-        ROOT,
+        *house.iterdir(),
         *(ROOT / "examples" / name for name in EXAMPLES),
         *(rendered / f"omi-{kind}-fresh" for kind in KINDS),
     ]
     pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", house]
-    _run([*pip, *sources], work)
-    _run([*pip, "--no-deps", _stricter_checkout(work / "strict")], work)
+    _run([*pip, "--find-links", house, *sources], work)
+    _run(
+        [sys.executable, *BUILD, "--wheel", "--outdir", house, _stricter_checkout(work / "strict")],
+        work,
+    )
 
     def wheel(prefix: str) -> Path:
         return next(house.glob(f"{prefix}-*.whl"))
