@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from filelock import FileLock
-from venvs import BUILD
 
 MakeDist = Callable[..., Path]
 BuildOnce = Callable[[str, Callable[[Path], None]], Path]
@@ -169,6 +168,8 @@ def omi_dist(build_once: BuildOnce) -> Path:
     """omi-openclaw's sdist and wheel as `python -m build` makes them, once for the run."""
 
     def build(out: Path) -> None:
+        from venvs import BUILD  # here: test_conftest.py runs a copy of this file on its own
+
         completed = subprocess.run(
             [sys.executable, *BUILD, "--outdir", str(out), str(ROOT)],
             capture_output=True,
