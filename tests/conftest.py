@@ -181,16 +181,23 @@ def omi_dist(build_once: BuildOnce) -> Path:
     return build_once("omi-dist", build)
 
 
-#: The longest files, longest first, as measured (README, "Development: the test suite"): each
-#: runs whole on one worker, so they start first and the short ones fill in around them.
+#: The longest files, longest first, as measured (the sum of their tests' times in a whole run,
+#: README, "Development: the test suite"): each runs whole on one worker, so they start first
+#: and the short ones fill in around them.
 LONGEST_FILES = (
     "test_generated_workflows.py",
+    "test_conformance.py",
     "test_matrix.py",
-    "test_generated_plugins.py",
-    "test_workflows.py",
-    "test_generated_ci_variable.py",
+    "test_check_cli.py",
     "test_examples.py",
-    "test_setup_venv.py",
+    "test_workflows.py",
+    "test_generated_plugins.py",
+    "test_docs.py",
+    "test_index.py",
+    "test_postgres_script.py",
+    "test_installing.py",
+    "test_generated_ci_variable.py",
+    "test_testing.py",
 )
 
 
