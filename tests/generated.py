@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from venvs import make_venv, uv
+from venvs import install, make_venv
 
 TYPES = {
     "embedding": ("acme-vectors", "AcmeVectorsEmbedder"),
@@ -78,21 +78,15 @@ def render_and_install(env: Environment, out: Path) -> Path:
             ],
             cwd=out,
         )
-    install(
-        env,
+    install(  # with uv: the environment's pip is for the workflows' own commands
+        env.root,
         *(
             f"-e{out / f'omi-{plugin_type}-{name}'}[testing]"
             for plugin_type, (name, _) in TYPES.items()
         ),
+        cwd=out,
     )
     return out
-
-
-def install(env: Environment, *requirements: str | Path) -> None:
-    """Install into the environment with uv (its pip is for the workflows' own commands)."""
-    run(
-        [uv(), "pip", "install", "--quiet", "--python", env.tool("python"), *requirements], env.root
-    )
 
 
 def workflow(project: Path, name: str) -> Path:
