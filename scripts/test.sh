@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # Set everything up and run the whole test suite: bash scripts/test.sh [pytest args...]
 set -euo pipefail
-# Chromium for the browser tests, installed (as root, with apt-get, when missing) while the venv
-# is made; waited for before PostgreSQL's install, which takes the same apt lock.
-source "$(dirname "${BASH_SOURCE[0]}")/chromium.sh"
+SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# Set up side by side: the venv (made in a subshell), Chromium for the browser tests (installed
+# as root, with apt-get, when missing) and then a throwaway PostgreSQL server for the `postgres`
+# tests (scripts/postgres.sh: exported here, stopped on exit), whose install, when it is
+# missing, takes the same apt lock as Chromium's.
+source "$SCRIPTS/chromium.sh"
 chromium_install &
 chromium_pid=$!
-source "$(dirname "${BASH_SOURCE[0]}")/setup-venv.sh"
-cd "$ROOT"
+(source "$SCRIPTS/setup-venv.sh") &
+venv_pid=$!
 wait "$chromium_pid"
-# A throwaway PostgreSQL server for the `postgres` tests, stopped on exit (scripts/postgres.sh).
-source "$ROOT/scripts/postgres.sh"
+source "$SCRIPTS/postgres.sh"
 postgres_start
+wait "$venv_pid"
+source "$SCRIPTS/setup-venv.sh" # made by now: this only puts it first on PATH
+cd "$ROOT"
 
 # In parallel: OMI_TEST_WORKERS pytest-xdist workers (default: one per CPU; 0 runs in this
 # process). Each test file runs whole on one worker, so its module fixtures are made once and

@@ -54,11 +54,11 @@ def write_distribution(
     return dist_info
 
 
-#: pip's own cache, where pip looks for it before the tests move XDG_CACHE_HOME (pip reads
-#: XDG_CACHE_HOME on Linux): the tests' pip installs reuse its downloads and built wheels.
-PIP_CACHE_DIR = os.environ.get("PIP_CACHE_DIR") or str(
-    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pip"
-)
+#: pip's and uv's own caches, where they look for them before the tests move XDG_CACHE_HOME
+#: (both read it on Linux): the tests' installs reuse their downloads and built wheels.
+_USER_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+PIP_CACHE_DIR = os.environ.get("PIP_CACHE_DIR") or str(_USER_CACHE / "pip")
+UV_CACHE_DIR = os.environ.get("UV_CACHE_DIR") or str(_USER_CACHE / "uv")
 
 
 @pytest.fixture(autouse=True)
@@ -66,11 +66,12 @@ def private_cache(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
     """Each test's own user cache directory (the plugin index lives there), never the
-    developer's ~/.cache; pip keeps its cache."""
+    developer's ~/.cache; pip and uv keep theirs."""
     cache = tmp_path_factory.mktemp("xdg-cache")
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     if sys.platform.startswith("linux"):
         monkeypatch.setenv("PIP_CACHE_DIR", PIP_CACHE_DIR)
+        monkeypatch.setenv("UV_CACHE_DIR", UV_CACHE_DIR)
     return cache / "omi"
 
 
@@ -169,13 +170,23 @@ def build_once(shared_dir: Path) -> BuildOnce:
     return once
 
 
+@pytest.fixture(scope="module")
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mypy cache for the mypy runs of a test file (its --cache-dir, or MYPY_CACHE_DIR):
+    omi and the libraries are analysed once, not once a run. mypy checks each cached module
+    against its source, so a project's own modules are never taken stale from another's run."""
+    return tmp_path_factory.mktemp("mypy-cache")
+
+
 @pytest.fixture(scope="session")
 def omi_dist(build_once: BuildOnce) -> Path:
     """omi-openclaw's sdist and wheel as `python -m build` makes them, once for the run."""
 
     def build(out: Path) -> None:
+        from venvs import BUILD  # here: test_conftest.py runs a copy of this file on its own
+
         completed = subprocess.run(
-            [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+            [sys.executable, *BUILD, "--outdir", str(out), str(ROOT)],
             capture_output=True,
             text=True,
             timeout=600,
@@ -185,16 +196,23 @@ def omi_dist(build_once: BuildOnce) -> Path:
     return build_once("omi-dist", build)
 
 
-#: The longest files, longest first, as measured (README, "Development: the test suite"): each
-#: runs whole on one worker, so they start first and the short ones fill in around them.
+#: The longest files, longest first, as measured (the sum of their tests' times, --durations=0,
+#: in a whole fresh-clone run on the 2-core machine): each runs whole on one worker, so they
+#: start first and the short ones fill in around them.
 LONGEST_FILES = (
     "test_generated_workflows.py",
+    "test_conformance.py",
     "test_matrix.py",
-    "test_generated_plugins.py",
-    "test_workflows.py",
-    "test_generated_ci_variable.py",
+    "test_check_cli.py",
     "test_examples.py",
-    "test_setup_venv.py",
+    "test_workflows.py",
+    "test_generated_plugins.py",
+    "test_docs.py",
+    "test_index.py",
+    "test_postgres_script.py",
+    "test_installing.py",
+    "test_generated_ci_variable.py",
+    "test_testing.py",
 )
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
+from venvs import install, make_venv
 
 TYPES = {
     "embedding": ("acme-vectors", "AcmeVectorsEmbedder"),
@@ -20,6 +20,8 @@ TYPES = {
     "event": ("acme-audit", "AcmeAuditHandler"),
 }
 AUTHOR = ["--author", "Ada Lovelace", "--email", "ada@example.org"]
+#: What a generated plugin's `testing` extra brings besides omi-openclaw.
+TESTING_TOOLS = ("pytest", "build", "twine", "mypy", "ruff")
 
 
 def run(argv: list, cwd: Path, timeout: float = 600) -> str:
@@ -49,14 +51,11 @@ class Environment:
 
 
 def make_wheel_env(work: Path, omi_dist: Path) -> Environment:
-    """A venv in `work` with omi-openclaw's wheel (from `omi_dist`), pytest, build and twine."""
+    """A venv in `work` with omi-openclaw's wheel (from `omi_dist`), pytest, build, twine and
+    uv (for `build --installer uv`: venvs.BUILD), and pip, which the generated workflows run."""
     wheel = next(omi_dist.glob("omi_openclaw-*.whl"))
-    venv.create(work / "venv", with_pip=True)
+    make_venv(work / "venv", wheel, "pytest", "build", "twine", "uv", pip=True, cwd=work)
     env = Environment(work / "venv")
-    run(
-        [env.tool("python"), "-m", "pip", "install", "--quiet", wheel, "pytest", "build", "twine"],
-        cwd=work,
-    )
     env.wheel = wheel
     return env
 
@@ -79,18 +78,12 @@ def render_and_install(env: Environment, out: Path) -> Path:
             ],
             cwd=out,
         )
-    run(
-        [
-            env.tool("python"),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            *(
-                f"-e{out / f'omi-{plugin_type}-{name}'}[testing]"
-                for plugin_type, (name, _) in TYPES.items()
-            ),
-        ],
+    install(  # with uv: the environment's pip is for the workflows' own commands
+        env.root,
+        *(
+            f"-e{out / f'omi-{plugin_type}-{name}'}[testing]"
+            for plugin_type, (name, _) in TYPES.items()
+        ),
         cwd=out,
     )
     return out

@@ -11,10 +11,11 @@ import pytest
 OMI = str(Path(sys.executable).with_name("omi"))
 
 TERMINAL = """\
-import os, pty, select, sys, time
+import os, pty, select, signal, sys, time
 argv, typed = {argv!r}, {typed!r}
 pid, fd = pty.fork()
-if pid == 0:
+if pid == 0:  # Ctrl-C interrupts, even in a run started with SIGINT ignored (`cmd &`)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.execv(argv[0], argv)
 out, answered = b'', -1
 deadline = time.time() + 60

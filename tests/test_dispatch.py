@@ -10,6 +10,7 @@ from collections import OrderedDict
 from typing import Any
 
 import pytest
+from handlers import Gated
 
 from omi.dispatch import Dispatcher, snapshot
 from omi.events import EventHandler
@@ -372,25 +373,6 @@ def test_nothing_is_undelivered_when_close_delivers_everything():
 
 
 # --- close() and handlers still in their call (issue 23) -------------------------------------
-
-
-class Gated(EventHandler):
-    """Blocks in handle() until `release`; records handle's start and end and close, in order."""
-
-    interface_version = "1.0"
-
-    def __init__(self) -> None:
-        self.release, self.entered = threading.Event(), threading.Event()
-        self.log: list[str] = []
-
-    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
-        self.log.append("handle")
-        self.entered.set()
-        self.release.wait(10)
-        self.log.append("returned")
-
-    def close(self) -> None:
-        self.log.append("close")
 
 
 def closed_by(dispatcher: Dispatcher) -> threading.Thread:

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import click
 import pytest
+from browser import CHROMIUM, NO_BROWSER, dump_dom
 from click.testing import CliRunner
+from venvs import copy_checkout, make_venv
 
 from omi.cli import cli
 from omi.conformance import registry
@@ -304,14 +306,6 @@ window.addEventListener("load", () => setTimeout(() => {
     {tables: column.querySelectorAll("table").length, width: column.clientWidth, wide: wide}));
 }, 300));
 </script></body>"""
-CHROMIUM = next(
-    (
-        found
-        for name in ("chromium", "chromium-browser", "google-chrome")
-        if (found := shutil.which(name))
-    ),
-    None,
-)
 
 
 def measured(page_html: Path, width: int = 1280) -> dict[str, object]:
@@ -319,26 +313,7 @@ def measured(page_html: Path, width: int = 1280) -> dict[str, object]:
     page_html.write_text(
         page_html.read_text(encoding="utf-8").replace("</body>", MEASURE), encoding="utf-8"
     )
-    assert CHROMIUM is not None
-    completed = subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--window-size={width},900",
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-            page_html.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    completed = dump_dom(page_html, f"--window-size={width},900", "--virtual-time-budget=5000")
     found = re.search(r'data-measured="([^"]*)"', completed.stdout)
     assert found, completed.stderr[-2000:]
     result: dict[str, object] = json.loads(html.unescape(found.group(1)))
@@ -346,7 +321,7 @@ def measured(page_html: Path, width: int = 1280) -> dict[str, object]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium to lay the pages out")
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_BROWSER)
 def test_every_table_fits_the_content_column_at_1280_pixels(site: Path, tmp_path: Path):
     copy = tmp_path / "site"
     shutil.copytree(site, copy)
@@ -361,7 +336,7 @@ def test_every_table_fits_the_content_column_at_1280_pixels(site: Path, tmp_path
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium to lay the pages out")
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_BROWSER)
 def test_the_table_measure_sees_a_table_too_wide_for_the_column(site: Path, tmp_path: Path):
     copy = tmp_path / "site"
     shutil.copytree(site, copy)
@@ -380,29 +355,10 @@ def test_the_table_measure_sees_a_table_too_wide_for_the_column(site: Path, tmp_
 def test_the_documented_docs_install_is_all_mkdocs_build_needs(tmp_path: Path):
     """`pip install -e ".[docs]"` (the README's command) in a new virtual environment, then the
     strict build: no package of the `dev` extra is needed."""
-    import venv
-
-    checkout = tmp_path / "omi-openclaw"
-    shutil.copytree(
-        ROOT,
-        checkout,
-        ignore=shutil.ignore_patterns(
-            ".git",
-            ".venv*",
-            "dist",
-            "build",
-            "site",
-            "__pycache__",
-            "*.egg-info",
-            "examples",
-            "bench",
-            ".mypy_cache",
-        ),
-    )
+    checkout = copy_checkout(tmp_path / "omi-openclaw")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert 'pip install -e ".[docs]"' in readme
-    venv.create(tmp_path / "venv", with_pip=True)
-    python = str(tmp_path / "venv" / "bin" / "python")
+    python = str(make_venv(tmp_path / "venv", pip=True) / "python")
     for argv in (
         [python, "-m", "pip", "install", "--quiet", "-e", ".[docs]"],
         [

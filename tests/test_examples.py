@@ -13,13 +13,13 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from venvs import make_venv
 
 pytestmark = pytest.mark.slow
 
@@ -90,31 +90,12 @@ print(json.dumps(found))
 """
 
 
-def _install_examples(path: Path, env: dict[str, str]) -> None:
+def _install_examples(path: Path) -> None:
     """Make the venv at `path`: omi-openclaw (editable) and every example (editable, [testing])."""
-    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, timeout=120)
     packages = ["-e", str(ROOT)]
     for example in EXAMPLES:
         packages += ["-e", f"{example}[testing]"]
-    pip = subprocess.run(
-        [
-            str(path / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            *packages,
-        ],
-        env=env,
-        text=True,
-        capture_output=True,
-        timeout=600,
-    )
-    if pip.returncode != 0:
-        log = "\n".join(
-            line for line in (pip.stdout + pip.stderr).splitlines() if "is ignored" not in line
-        )
-        pytest.fail(f"pip install of the examples failed:\n{log[-3000:]}", pytrace=False)
+    make_venv(path, *packages)
 
 
 @pytest.fixture(scope="session")
@@ -133,13 +114,7 @@ def venv(build_once: Callable[..., Path], postgres_dsn: str | None) -> Venv:
             env.update(OMI_TEST_POSTGRES_DSN=postgres_dsn, OMI_POSTGRES_DSN=postgres_dsn)
         return env
 
-    path = (
-        build_once(
-            "examples",
-            lambda target: _install_examples(target / "venv", environment(target / "venv")),
-        )
-        / "venv"
-    )
+    path = build_once("examples", lambda target: _install_examples(target / "venv")) / "venv"
     env = environment(path)
     names = {example.name: _distribution_name(example) for example in EXAMPLES}
     listed = subprocess.run(
@@ -191,9 +166,9 @@ def test_each_example_passes_its_own_tests(venv: Venv, example: Path):
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)
-def test_each_example_passes_mypy_strict_and_ruff(venv: Venv, example: Path, tmp_path: Path):
+def test_each_example_passes_mypy_strict_and_ruff(venv: Venv, example: Path, mypy_cache: Path):
     """With the example's own [tool.mypy] and [tool.ruff], as its CI runs them."""
-    mypy = venv.run("python", "-m", "mypy", "--strict", "--cache-dir", str(tmp_path), cwd=example)
+    mypy = venv.run("python", "-m", "mypy", "--strict", "--cache-dir", str(mypy_cache), cwd=example)
     assert mypy.returncode == 0, f"mypy in {example.name}:\n{mypy.stdout[-4000:]}"
     ruff = venv.run("python", "-m", "ruff", "check", "--no-cache", cwd=example)
     assert ruff.returncode == 0, f"ruff in {example.name}:\n{ruff.stdout[-4000:]}"

@@ -5,11 +5,11 @@ test of the generated plugins, so that pytest-xdist runs it beside the others.""
 from __future__ import annotations
 
 import sys
-import venv
 from pathlib import Path
 
 import pytest
-from generated import AUTHOR, Environment, run, workflow
+from generated import AUTHOR, TESTING_TOOLS, Environment, run, workflow
+from venvs import make_venv
 from workflows import job_commands, run_steps
 
 pytestmark = pytest.mark.slow
@@ -18,7 +18,9 @@ pytestmark = pytest.mark.slow
 def test_ci_installs_omi_openclaw_from_the_repository_variable_when_it_is_set(
     omi_dist: Path, tmp_path: Path
 ):
-    """The whole CI job passes in an environment that has no omi-openclaw to begin with."""
+    """The whole CI job passes in an environment that has no omi-openclaw to begin with (the
+    plugin's testing tools are there, put by uv, so that pip's part is omi-openclaw, its
+    dependencies and the plugin)."""
     run(
         [
             sys.executable,
@@ -36,7 +38,7 @@ def test_ci_installs_omi_openclaw_from_the_repository_variable_when_it_is_set(
         cwd=tmp_path,
     )
     project = tmp_path / "omi-event-acme-audit"
-    venv.create(tmp_path / "venv", with_pip=True)
+    make_venv(tmp_path / "venv", *TESTING_TOOLS, pip=True)
     fresh = Environment(tmp_path / "venv")
     wheel = next(omi_dist.glob("omi_openclaw-*.whl"))
     run_steps(

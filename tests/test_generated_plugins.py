@@ -21,6 +21,7 @@ from generated import (  # noqa: F401 - the module fixtures: one environment per
     wheel_env_fixture,
     workflow,
 )
+from venvs import BUILD
 from workflows import job_commands, run_step
 
 pytestmark = pytest.mark.slow
@@ -137,7 +138,7 @@ def test_generated_plugin_builds_and_passes_twine_check(
     name, _ = TYPES[plugin_type]
     project = projects / f"omi-{plugin_type}-{name}"
     dist = project / "dist"
-    run([wheel_env.tool("python"), "-m", "build", "--outdir", dist, project], cwd=project)
+    run([wheel_env.tool("python"), *BUILD, "--outdir", dist, project], cwd=project)
     import_name = f"omi_{plugin_type}_{name.replace('-', '_')}"
     assert sorted(path.name for path in dist.iterdir()) == [
         f"{import_name}-0.1.0-py3-none-any.whl",
@@ -162,8 +163,7 @@ def event_checkout(
     run(
         [
             wheel_env.tool("python"),
-            "-m",
-            "build",
+            *BUILD,
             "--wheel",
             "--outdir",
             checkout / "dist",
@@ -197,13 +197,21 @@ def test_a_release_whose_tag_is_not_the_version_stops_before_anything_is_publish
 @pytest.mark.parametrize("variant", ["default", "odd"])
 @pytest.mark.parametrize("plugin_type", list(TYPES))
 def test_generated_plugin_passes_mypy_strict_and_ruff(
-    wheel_env: Environment, projects: Path, odd_projects: Path, plugin_type: str, variant: str
+    wheel_env: Environment,
+    projects: Path,
+    odd_projects: Path,
+    mypy_cache: Path,
+    plugin_type: str,
+    variant: str,
 ):
     """Against the omi of the wheel (its py.typed), with the project's own configuration."""
     if variant == "default":
         project = projects / f"omi-{plugin_type}-{TYPES[plugin_type][0]}"
     else:
         project = odd_projects / f"omi-{plugin_type}-graph-db-x"
-    output = run([wheel_env.tool("python"), "-m", "mypy", "--strict"], cwd=project)
+    output = run(
+        [wheel_env.tool("python"), "-m", "mypy", "--strict", "--cache-dir", mypy_cache],
+        cwd=project,
+    )
     assert output.startswith("Success: no issues found in 5 source files"), output
     run([wheel_env.tool("python"), "-m", "ruff", "check", "--no-cache"], cwd=project)

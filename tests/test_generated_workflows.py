@@ -6,7 +6,6 @@ and projects are test_generated_plugins.py's, made again here: a file per worker
 from __future__ import annotations
 
 import shutil
-import venv
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from generated import (  # noqa: F401 - the module fixtures: one environment per
     wheel_env_fixture,
     workflow,
 )
+from venvs import make_venv
 from workflows import job_commands, run_steps
 
 pytestmark = pytest.mark.slow
@@ -25,12 +25,12 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("plugin_type", list(TYPES))
 def test_every_command_of_the_generated_ci_workflow_passes(
-    wheel_env: Environment, projects: Path, plugin_type: str
+    wheel_env: Environment, projects: Path, mypy_cache: Path, plugin_type: str
 ):
     project = projects / f"omi-{plugin_type}-{TYPES[plugin_type][0]}"
     steps = job_commands(workflow(project, "ci.yml"), "test")
     assert any(step.startswith("omi plugins check") for step in steps)
-    run_steps(steps, project, wheel_env.bin)
+    run_steps(steps, project, wheel_env.bin, {"MYPY_CACHE_DIR": str(mypy_cache)})
 
 
 def test_release_workflow_tests_the_built_wheel_not_the_source(
@@ -46,12 +46,11 @@ def test_release_workflow_tests_the_built_wheel_not_the_source(
         wheel_env.bin,
         {"GITHUB_REF_NAME": "v0.1.0"},
     )
-    venv.create(tmp_path / "venv", with_pip=True)
+    make_venv(tmp_path / "venv", wheel_env.wheel, pip=True)
     fresh = Environment(tmp_path / "venv")
     checkout = tmp_path / "checkout"
     shutil.copytree(project, checkout, ignore=shutil.ignore_patterns("*.egg-info", "dist"))
     shutil.copytree(project / "dist", checkout / "dist")  # the downloaded artifact
-    run([fresh.tool("python"), "-m", "pip", "install", "--quiet", wheel_env.wheel], cwd=tmp_path)
     run_steps(job_commands(workflow(checkout, "release.yml"), "test-wheel"), checkout, fresh.bin)
     location = run(
         [fresh.tool("python"), "-c", "import omi_storage_acme_store as m; print(m.__file__)"],

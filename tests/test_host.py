@@ -16,6 +16,7 @@ import plugin_sources as src
 import pytest
 from click.testing import CliRunner
 from fake_servers import FakeNIM, FakeOllama, closed_port_url
+from handlers import Gated
 
 import omi
 from omi.builtin.ollama import OllamaEmbedder
@@ -765,28 +766,9 @@ def test_cli_recall_escapes_what_other_programs_stored(cli_config, tmp_path):
     )
 
 
-class _InCall(EventHandler):
-    """Blocks in handle() until released; logs handle's start and end and close, in order."""
-
-    interface_version = "1.0"
-
-    def __init__(self) -> None:
-        self.entered, self.release = threading.Event(), threading.Event()
-        self.log: list[str] = []
-
-    def handle(self, event_type: str, event_data: dict[str, Any]) -> None:
-        self.log.append("handle")
-        self.entered.set()
-        self.release.wait(10)
-        self.log.append("returned")
-
-    def close(self) -> None:
-        self.log.append("close")
-
-
 @pytest.mark.parametrize("background", [False, True])
 def test_memory_close_never_closes_a_handler_during_another_threads_handle(tmp_path, background):
-    handler = _InCall()
+    handler = Gated()
     memory = Memory(
         SQLiteBackend(tmp_path / "m.db"),
         handlers={"in-call": handler},

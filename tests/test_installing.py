@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import venv
 from pathlib import Path
 
 import pytest
+from venvs import copy_checkout, make_venv
 
 from omi import tomlfile
 from omi.scaffold import new_plugin
@@ -78,8 +78,7 @@ def documented(prefix: str) -> str:
 
 def install(command: str, cwd: Path, tmp_path: Path) -> Path:
     """Run a documented pip command in a new virtual environment; return its bin folder."""
-    venv.create(tmp_path / "venv", with_pip=True)
-    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir = make_venv(tmp_path / "venv", pip=True)
     completed = subprocess.run(
         ["bash", "-c", f'PATH="{bin_dir}:$PATH"; {command}'],
         cwd=cwd,
@@ -93,24 +92,7 @@ def install(command: str, cwd: Path, tmp_path: Path) -> Path:
 
 def clone(tmp_path: Path) -> Path:
     """A copy of this repository in a folder named as `git clone` names it."""
-    target = tmp_path / "omi-openclaw"
-    shutil.copytree(
-        ROOT,
-        target,
-        ignore=shutil.ignore_patterns(
-            ".git",
-            ".venv*",
-            "dist",
-            "build",
-            "site",
-            "__pycache__",
-            "*.egg-info",
-            "examples",
-            "bench",
-            ".mypy_cache",
-        ),
-    )
-    return target
+    return copy_checkout(tmp_path / "omi-openclaw")
 
 
 def assert_usable(bin_dir: Path, cwd: Path) -> None:
@@ -145,7 +127,7 @@ def test_the_documented_install_from_a_clone_works(tmp_path: Path):
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_the_documented_install_from_a_git_url_works(tmp_path: Path):
     """The same line with a file URL for the repository: no network needed. (The URL names
-    localhost: the pip that `venv` bundles refuses a git+file:/// URL without a host.)"""
+    localhost: some releases of pip refuse a git+file:/// URL without a host.)"""
     source = clone(tmp_path / "src")
     for args in (
         ["init", "-q", "-b", "main"],

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import CHROMIUM, NO_BROWSER, dump_dom
 from click.testing import CliRunner
+from venvs import BUILD
 
 from omi.cli import cli
 from omi.matrix import envs
@@ -415,11 +417,13 @@ def _stricter_checkout(target: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Wheels of both omi-openclaw versions, the examples and a freshly rendered plugin of
-    each kind, and of every dependency; by short name."""
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory, omi_dist: Path) -> dict[str, Path]:
+    """Wheels of both omi-openclaw versions (this checkout's is omi_dist's), the examples and a
+    freshly rendered plugin of each kind, and of every dependency; by short name."""
     work = tmp_path_factory.mktemp("matrix-wheelhouse")
     house = work / "wheels"
+    house.mkdir()
+    shutil.copy2(next(omi_dist.glob("omi_openclaw-*.whl")), house)
     rendered = work / "rendered"
     rendered.mkdir()
     for kind in KINDS:
@@ -439,13 +443,16 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             work,
         )
     sources = [
-        ROOT,
+        *house.iterdir(),
         *(ROOT / "examples" / name for name in EXAMPLES),
         *(rendered / f"omi-{kind}-fresh" for kind in KINDS),
     ]
     pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", house]
-    _run([*pip, *sources], work)
-    _run([*pip, "--no-deps", _stricter_checkout(work / "strict")], work)
+    _run([*pip, "--find-links", house, *sources], work)
+    _run(
+        [sys.executable, *BUILD, "--wheel", "--outdir", house, _stricter_checkout(work / "strict")],
+        work,
+    )
 
     def wheel(prefix: str) -> Path:
         return next(house.glob(f"{prefix}-*.whl"))
@@ -465,9 +472,10 @@ def env_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def matrix(
-    wheelhouse: dict[str, Path], cache: Path, *args: Any, cwd: Path, installer: str = "pip"
+    wheelhouse: dict[str, Path], cache: Path, *args: Any, cwd: Path, installer: str = "uv"
 ) -> subprocess.CompletedProcess:
-    """A matrix run offline from the wheelhouse, with venv + pip unless told otherwise."""
+    """A matrix run offline from the wheelhouse, with uv (what `--installer auto` picks where
+    uv is installed, as it is in the dev extras) unless told otherwise."""
     return subprocess.run(
         [
             OMI,
@@ -545,7 +553,7 @@ def test_a_regression_is_found_and_only_it_fails_the_run(regression_run):
     assert [c["status"] for k, c in cells.items() if k[0] == "omi_event_webhook"] == ["fail"] * 2
     assert [c["regression"] for c in document["cells"]].count(True) == 1
     assert (regression_run["done"].returncode, document["exit_code"]) == (1, 1)
-    assert document["installer"] == "venv + pip"
+    assert document["installer"].startswith("uv (")
 
 
 @pytest.mark.slow
@@ -670,6 +678,7 @@ def test_an_uninstallable_plugin_is_an_install_error_with_the_resolvers_line(
         "--format",
         "json",
         cwd=regression_run["work"],
+        installer="pip",  # pip's resolver line (uv's: the unit test of resolver_message)
     )
     cell = json.loads(done.stdout)["cells"][0]
     assert (done.returncode, cell["status"]) == (1, "install-error")
@@ -678,11 +687,9 @@ def test_an_uninstallable_plugin_is_an_install_error_with_the_resolvers_line(
 
 
 @pytest.mark.slow
-def test_uv_environments_give_the_verdicts_pip_environments_give(
+def test_pip_environments_give_the_verdicts_uv_environments_give(
     wheelhouse, env_cache, regression_run, tmp_path
 ):
-    if envs.find_uv() is None:
-        pytest.skip("uv is not installed (pip install uv)")
     done = matrix(
         wheelhouse,
         env_cache,
@@ -693,15 +700,15 @@ def test_uv_environments_give_the_verdicts_pip_environments_give(
         "--format",
         "json",
         cwd=tmp_path,
-        installer="uv",
+        installer="pip",
     )
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
-    assert document["installer"].startswith("uv (")
-    by_pip = cells_by(regression_run["document"])[("omi_embedding_example", "0.4.0")]
+    assert document["installer"] == "venv + pip"
+    by_uv = cells_by(regression_run["document"])[("omi_embedding_example", "0.4.0")]
     strip = ("seconds", "cached", "baseline")
     assert {k: v for k, v in document["cells"][0].items() if k not in strip} == {
-        k: v for k, v in by_pip.items() if k not in strip
+        k: v for k, v in by_uv.items() if k not in strip
     }
 
 
@@ -722,22 +729,10 @@ class _Balanced(HTMLParser):
         assert self.open and self.open.pop() == tag, f"</{tag}> closes nothing"
 
 
-BROWSER_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
 def in_browser(page: str, tmp_path: Path, *args: str) -> str:
     """The DOM of `page` after its own buttons sorted it by grade and every cell was opened."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip("no chromium to open the page in")
+    if CHROMIUM is None:
+        pytest.skip(NO_BROWSER)
     opened = tmp_path / "opened.html"
     opened.write_text(
         page.replace(
@@ -748,13 +743,7 @@ def in_browser(page: str, tmp_path: Path, *args: str) -> str:
         ),
         encoding="utf-8",
     )
-    flags = [*BROWSER_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args]
-    return subprocess.run(
-        [browser, *flags, "--dump-dom", opened.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
+    return dump_dom(opened, f"--user-data-dir={tmp_path / 'profile'}", *args).stdout
 
 
 @pytest.mark.slow
@@ -873,10 +862,10 @@ def test_the_progress_line_is_shown_on_a_terminal_only(wheelhouse, env_cache, re
             "--cache-dir",
             str(env_cache),
             "--installer",
-            "pip",
+            "uv",
         ]
     )
-    assert "Environments: venv + pip, cached in" in done.stdout.splitlines()[0]
+    assert "Environments: uv (" in done.stdout.splitlines()[0]
     assert "\x1b[K[4/4] " in done.stdout and "REGRESSION" in done.stdout
     assert "[4/4]" not in regression_run["done"].stderr
     assert regression_run["done"].stderr == ""

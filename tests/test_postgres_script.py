@@ -139,6 +139,12 @@ time.sleep(60)
 """
 
 
+def _interruptible() -> None:
+    """Ctrl-C's own action in the child, even in a run started with SIGINT ignored (as a
+    shell's `cmd &` starts one): a script cannot trap a signal ignored when it started."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
 def test_the_server_is_stopped_when_the_run_is_interrupted(how):
     """Ctrl-C reaches the whole foreground process group; a SIGTERM (a CI timeout, `kill`)
@@ -155,6 +161,7 @@ def test_the_server_is_stopped_when_the_run_is_interrupted(how):
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=_interruptible,
     )
     try:
         data, server_pid = process.stdout.readline().split()

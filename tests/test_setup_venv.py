@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from venvs import make_venv
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "setup-venv.sh"
 
@@ -81,3 +82,19 @@ def test_a_venv_left_without_pip_is_made_again(tmp_path):
     assert "==> creating" in result.stdout
     assert result.stdout.splitlines()[-1] == str(venv / "bin" / "python")
     assert (venv / "bin" / "pip").exists() and (venv / "bin" / "omi").exists()
+    assert (venv / "bin" / "uv").exists()  # pip installed uv, and uv installed the rest
+
+
+def test_a_failed_install_shows_the_log_and_names_it_and_is_tried_again(tmp_path):
+    """An extra that is no requirement: uv refuses it; the run stops with the log's tail and
+    where the whole log is, and leaves no stamp, so the next run installs again."""
+    venv = tmp_path / "venv"
+    make_venv(venv, "uv", pip=True)
+    result = source_setup(venv, sys.executable, OMI_EXTRAS="no such extra")
+    assert result.returncode == 1
+    log = venv / "pip-install.log"
+    assert result.stderr.splitlines()[-1] == (
+        f"error: installing -e {SCRIPT.parents[1]}[no such extra] into {venv} failed; "
+        f"full log in {log}"
+    )
+    assert log.read_text().strip() and not (venv / ".omi-installed").exists()

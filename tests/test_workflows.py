@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from venvs import BUILD, copy_checkout
 from workflows import (
     PINNED_RELEASES,
     PUBLISH_ACTION,
@@ -146,7 +147,7 @@ def test_the_publish_pin_check_refuses_a_release_too_old_for_the_metadata(tmp_pa
 def test_the_template_release_can_upload_the_wheel_the_template_builds(rendered: dict[str, Path]):
     project = rendered["storage"].parent
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(project / "dist"), str(project)],
+        [sys.executable, *BUILD, "--wheel", "--outdir", str(project / "dist"), str(project)],
         cwd=project,
         check=True,
         capture_output=True,
@@ -208,23 +209,7 @@ def test_ci_runs_the_readme_test_command_on_three_systems_and_four_pythons():
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The build job of release.yml (its pip install aside) in a copy of the source tree,
     for the tag of this version; returns the copy, with dist/ in it."""
-    checkout = tmp_path_factory.mktemp("release") / "checkout"
-    shutil.copytree(
-        ROOT,
-        checkout,
-        ignore=shutil.ignore_patterns(
-            ".git",
-            ".venv*",
-            "dist",
-            "build",
-            "site",
-            "__pycache__",
-            "*.egg-info",
-            "examples",
-            "bench",
-            ".mypy_cache",
-        ),
-    )
+    checkout = copy_checkout(tmp_path_factory.mktemp("release") / "checkout")
     commands = job_commands(PROJECT / "workflows" / "release.yml", "build")
     assert commands[0] == "python -m pip install build twine"
     run_steps(commands[1:], checkout, TOOLS, {"GITHUB_REF_NAME": f"v{__version__}"})
