@@ -86,7 +86,7 @@ def omi_process(
 ) -> subprocess.CompletedProcess:
     """`omi ARGS` as the installed console script, in a new process whose PYTHONPATH also
     holds tests/ (conformance_plugins), with the environment variables `env`."""
-    path = os.pathsep.join([os.environ.get("PYTHONPATH", ""), str(TESTS)])
+    path = os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(TESTS)]))
     return subprocess.run(
         [OMI, *args],
         cwd=cwd,
