@@ -9,9 +9,10 @@ what a new process would have of OMI's own state, and leaves this one as it foun
 
 `omi_process(...)` runs the installed console script instead. Use it when the test is about the
 process: its exit on a signal, its argv bytes, the console script's fast path for `plugins
-list`, what it logs or leaves behind, a check process forked from a single-threaded parent
-(OMI_CHECK_PROCESS=fork: under pytest-xdist this process has threads, so it would spawn), a
-working directory the command resolves against its own sys.path.
+list`, what it logs (pytest holds the logging here), what a plugin prints (a check process
+forked from this one writes to the copy of click's buffer it inherited), a check process
+forked or spawned as the test says (OMI_CHECK_PROCESS; this process forks only while it runs
+no other thread), a working directory the command resolves against its own sys.path.
 """
 
 from __future__ import annotations
