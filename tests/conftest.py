@@ -12,6 +12,7 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy  # noqa: F401 - imported once here, not in every check process forked from here
 import pytest
 from filelock import FileLock
 
