@@ -28,7 +28,8 @@ if TYPE_CHECKING:  # imported when plugins are built, not when a config is read
 
     from omi.embeddings import EmbeddingProvider
     from omi.events import EventHandler
-    from omi.plugins import PluginKind, PluginRegistry
+    from omi.kinds import PluginKind
+    from omi.plugins import PluginRegistry
     from omi.storage import StorageBackend
 
 __all__ = [
@@ -466,7 +467,7 @@ def build_plugins(config: Config, registry: PluginRegistry | None = None) -> Plu
 
 def _plugin_kind(choice: PluginChoice) -> PluginKind:
     """The plugin kind whose config section `choice` is in."""
-    from omi.plugins import KINDS
+    from omi.kinds import KINDS
 
     section = choice.key.split(".", 1)[0]
     return next(kind for kind in KINDS if kind.section == section)

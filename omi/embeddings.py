@@ -15,6 +15,8 @@ class EmbeddingProvider(ABC):
     Rules of the instance as a whole (omi.conformance.rules; the suite checks each):
 
     - must: embed() may run in several threads at once and gives each text its own vector
+    - must: raises when its service fails (an error answer, a connection cut off): never
+      returns a made-up vector (zeros, say) in place of the one it could not get
     - should: its constructor refuses an option it does not know, with an error naming it
 
     Rules of close(), when defined (omi.conformance.rules; the suite checks each):
@@ -35,7 +37,7 @@ class EmbeddingProvider(ABC):
         - must: returns a new list each call: changing a returned list never changes a later
           result
         - must: raises ValueError for blank text (empty, spaces, newlines)
-        - must: raises TypeError for text that is not a str
+        - must: raises TypeError for text that is not a str (ValueError is accepted too)
         - must: embeds text of any language and any length: what the model cannot take whole is
           truncated or split, never refused
         - must: with the deterministic capability, gives the same vector for the same text, in

@@ -2,7 +2,7 @@
 
 Its own module, importing nothing, so that `omi --help` and the modules that only need the
 names (the CLI's choices, the answers record, `plugins update`) need not load discovery and
-loading (omi.plugins, which re-exports all of this).
+loading (omi.plugins).
 """
 
 from __future__ import annotations

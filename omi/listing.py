@@ -116,7 +116,8 @@ def project_notes() -> list[str]:
     if not os.path.isfile(os.path.join(here, "pyproject.toml")):
         return []
     from omi.diagnosis import stale_install
-    from omi.plugins import GROUPS, discover_plugins, distribution_name, distribution_version
+    from omi.kinds import GROUPS
+    from omi.plugins import discover_plugins, distribution_name, distribution_version
 
     installed = [
         (
@@ -157,7 +158,7 @@ def render_list(
             "notes": list(notes),
         }
         return json_text(document)
-    from omi.plugins import GROUP_TITLES
+    from omi.kinds import GROUP_TITLES
 
     blocks = []
     for group_name, infos in report.items():

@@ -16,12 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from omi.errors import PluginError
 from omi.kinds import (
-    GROUP_TITLES,
     GROUPS,
     KINDS,
     PLUGIN_GROUPS,
     PluginKind,
-    kind_of,
 )
 
 if TYPE_CHECKING:  # importlib.metadata is imported only when the index cannot answer
@@ -30,22 +28,17 @@ if TYPE_CHECKING:  # importlib.metadata is imported only when the index cannot a
     from omi.distributions import Facts
 
 __all__ = [
-    "GROUPS",
-    "GROUP_TITLES",
-    "KINDS",
     "PLUGIN_GROUPS",
     "SUPPORTED_INTERFACE_VERSIONS",
     "InvalidPluginError",
     "PluginError",
     "PluginInfo",
-    "PluginKind",
     "PluginLoadError",
     "PluginRegistry",
     "PluginValidationError",
     "base_class_for",
     "discover_group",
     "discover_plugins",
-    "kind_of",
     "load_plugin",
     "resolve_group",
     "validate_plugin",

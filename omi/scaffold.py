@@ -22,7 +22,7 @@ from typing import Any
 
 from omi import __version__
 from omi.errors import ScaffoldError
-from omi.kinds import KINDS
+from omi.kinds import KINDS, kind_of
 from omi.record import record_rendering
 
 #: Plugin type -> (entry-point group, class-name suffix), derived from the table of kinds.
@@ -132,7 +132,7 @@ def git_identity() -> dict[str, str]:
 def refuse_taken_name(names: PluginNames) -> None:
     """ScaffoldError when an installed distribution (omi-openclaw's built-ins too) registers
     the entry point the new plugin would: installed beside it, one would shadow the other."""
-    from omi.plugins import discover_group, distribution_name, kind_of
+    from omi.plugins import discover_group, distribution_name
 
     owners = sorted(
         {

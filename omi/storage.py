@@ -31,8 +31,8 @@ class StorageBackend(ABC):
           also after reopening; the same memory stored twice is two memories
         - must: leaves the dict it is given unchanged
         - must: raises TypeError for a memory that is not a dict, and ValueError for content
-          missing, not a str or blank and for a value JSON cannot hold (a datetime, NaN); a
-          refused memory is not stored
+          missing, not a str or blank and for a value JSON cannot hold (a datetime, NaN);
+          either is accepted for a value of the wrong type; a refused memory is not stored
         - must: treats an 'id' key inside the memory as data: it is not the stored memory's id
         """
 
@@ -53,12 +53,14 @@ class StorageBackend(ABC):
           down the list
         - must: returns a list of at most limit dicts; [] for limit 0
         - must: raises TypeError for a query that is not a str, and ValueError for a limit that
-          is negative or not an int
+          is negative or not an int; either is accepted for a value of the wrong type
         - must: treats query text as data: quotes, operators (AND, OR, NOT, NEAR, *, ^, :),
           parentheses and NUL never raise and never keep a memory holding the query's words from
           being found
         - must: treats a query with no words (empty, or only spaces and line breaks) as no
           error: returns the most recent memories or nothing
+        - must: raises when its service fails (an error answer, a connection cut off): never
+          returns a made-up result ([], say) in place of the one it could not get
         - should: ranks memories holding every word of the query above those holding some
         - should: finds words whatever their case
         """

@@ -50,6 +50,7 @@ from omi.conformance.outcome import (
     EXITS,
     FAILED,
     NOT_TESTED,
+    SKIPPED,
     Outcome,
     default_timeout,
     execute,
@@ -170,6 +171,8 @@ class _Conformance:
         known, outcome = verdict
         if outcome.status == NOT_TESTED:  # the plugin's service could not be reached
             pytest.skip(f"not tested: {outcome.message}")
+        if outcome.status == SKIPPED:  # the check found it cannot judge this plugin
+            pytest.skip(outcome.message)
         if check.name in known:
             request.node.add_marker(pytest.mark.xfail(reason=known[check.name], strict=False))
         if outcome.status == ADVISORY:

@@ -13,10 +13,14 @@ import math
 import os
 import random
 import re
+import socket
 import sys
 import threading
 import time
 import unicodedata
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -71,6 +75,16 @@ class HashEmbedder(EmbeddingProvider):
         return "hash-64"
 
 
+class ValueErrorForNonStr(HashEmbedder):
+    """Correct: refuses text that is not a str with ValueError, the guide's exception for any
+    bad input, where Python's own functions would say TypeError."""
+
+    def embed(self, text: str) -> list[float]:
+        if not isinstance(text, str):
+            raise ValueError(f"text must be a str, got {type(text).__name__}")
+        return super().embed(text)
+
+
 class CachesLists(HashEmbedder):
     """Caches vectors and hands out the cached list itself: a caller that changes it changes
     every later result for that text."""
@@ -85,11 +99,10 @@ class CachesLists(HashEmbedder):
 
 
 class RingCache(HashEmbedder):
-    """Caches the last 16 vectors in a ring but never forgets a key when its slot is reused:
-    once more than 16 texts were embedded, an old text gets a newer text's vector. (Few slots:
-    the check sends as many texts as fit in its CPU budget, which a loaded machine shrinks.)"""
+    """Caches the last 128 vectors in a ring but never forgets a key when its slot is reused:
+    once more than 128 texts were embedded, an old text gets a newer text's vector."""
 
-    SLOTS = 16
+    SLOTS = 128
 
     def __init__(self) -> None:
         self._slot_of: dict[str, int] = {}
@@ -709,11 +722,14 @@ class DocumentStore(StorageBackend):
             kept = json.loads(json.dumps(kept, allow_nan=False))
         except (TypeError, ValueError) as error:
             raise ValueError(f"memory must be JSON data: {error}") from None
-        memory_id = str(uuid.uuid4())
         with self._lock:
+            memory_id = self._new_id()
             self._open()["memories"][memory_id] = kept
             self._save()
         return memory_id
+
+    def _new_id(self) -> str:
+        return str(uuid.uuid4())
 
     def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
         if not isinstance(query, str):
@@ -759,6 +775,49 @@ class DocumentStore(StorageBackend):
     def close(self) -> None:
         with self._lock:
             self._data = None
+
+
+class TypeErrorsForTypes(SQLiteBackend):
+    """Correct: refuses arguments of the wrong type with TypeError, as Python's own functions
+    do (content of 42, metadata holding a datetime or a set, a limit of "3" or 2.5), and wrong
+    values with ValueError."""
+
+    def store_memory(self, memory: dict[str, Any]) -> str:
+        if isinstance(memory, dict) and not isinstance(memory.get("content", ""), str):
+            raise TypeError(f"content must be a str, got {type(memory['content']).__name__}")
+        if isinstance(memory, dict):
+            json.dumps(memory, allow_nan=False)  # TypeError: not JSON data; ValueError: NaN
+        return super().store_memory(memory)
+
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
+        if isinstance(limit, bool) or not isinstance(limit, int):
+            raise TypeError(f"limit must be an int, got {type(limit).__name__}")
+        return super().recall(query, limit)
+
+
+class HandsOutItsRows(DocumentStore):
+    """Returns the dicts it keeps, with the id and score written into them: a caller that
+    changes a result (the host adds 'similarity' when it re-ranks) changes the stored memory."""
+
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
+        rows = self._open()["memories"]
+        handed = []
+        for result in super().recall(query, limit):
+            row = rows[result["id"]]
+            row.update(id=result["id"], score=result["score"])
+            handed.append(row)
+        return handed
+
+
+class SequenceIds(DocumentStore):
+    """Correct: ids from a sequence of its own ("1", "2", ...), as a database's would be, kept
+    in the file so that a reopened store goes on where it stopped; two stores give the same
+    ids, each naming its own memory."""
+
+    def _new_id(self) -> str:
+        data = self._open()
+        data["next_id"] = data.get("next_id", 0) + 1
+        return str(data["next_id"])
 
 
 class FTS5Ranked(SQLiteBackend):
@@ -1347,3 +1406,235 @@ class HandlerIgnoresUnknownOptions(JSONLinesHandler):
 
     def __init__(self, path: str = "events.jsonl", **options: Any) -> None:
         super().__init__(path)
+
+
+# --- plugins behind a service (run with a server of tests/fake_servers.py as base_url) ------
+
+
+class ServiceError(RuntimeError):
+    """A plugin's own error for a service that failed: names the service and the cause."""
+
+
+def _post_json(url: str, body: dict[str, Any]) -> Any:
+    """POST `body` as JSON to `url`; the decoded answer (urllib raises for an error status)."""
+    data = json.dumps(body, allow_nan=False).encode("utf-8")
+    request = urllib.request.Request(url, data, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+class ServiceEmbedder(HashEmbedder):
+    """Correct: embeds through an Ollama-style server (POST /api/embed, fake_servers.FakeOllama)
+    and raises its own ServiceError when the server fails; declares the server, so the suite
+    can point it at one that fails."""
+
+    conformance_capabilities: set[str] = set()  # a server promises no determinism
+    dimension = 16
+    retries, backoff = 0, 0.0
+
+    def __init__(self, base_url: str = "http://127.0.0.1:11434") -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def conformance_service(self) -> dict[str, str]:
+        return {"name": "the embedding server", "url": self.base_url, "option": "base_url"}
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        body = {"model": "nomic-embed-text", "input": texts}
+        for attempt in range(self.retries + 1):
+            try:
+                answer = _post_json(f"{self.base_url}/api/embed", body)
+                return [list(map(float, vector)) for vector in answer["embeddings"]]
+            except (OSError, ValueError, KeyError) as error:  # urllib's errors are OSErrors
+                if attempt == self.retries:
+                    raise ServiceError(
+                        f"the embedding server at {self.base_url} failed: {error}"
+                    ) from error
+                time.sleep(self.backoff * 2**attempt)
+        raise AssertionError("the loop returns or raises")
+
+    def embed(self, text: str) -> list[float]:
+        _check_text(text)
+        return self._embed([text])[0]
+
+    def embed_batch(self, texts: list[str], batch_size: int = 8) -> list[list[float]]:
+        _check_batch(texts, batch_size)
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), batch_size):
+            vectors += self._embed(list(texts[start : start + batch_size]))
+        return vectors
+
+    def get_model_name(self) -> str:
+        return "nomic-embed-text"
+
+
+class RetriesThenRaises(ServiceEmbedder):
+    """Correct: retries a failed request three times with a growing pause, then raises."""
+
+    retries, backoff = 3, 0.02
+
+
+class RetriesForLong(ServiceEmbedder):
+    """Correct: retries for a minute before raising: still retrying at a short call timeout."""
+
+    retries, backoff = 600, 0.1
+
+
+class ZeroVectorOnServerError(ServiceEmbedder):
+    """Returns a zero vector when the server fails: the memory is stored with a made-up
+    vector that matches nothing."""
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        try:
+            return super()._embed(texts)
+        except ServiceError:
+            return [[0.0] * self.dimension for _ in texts]
+
+
+class LocalEmbedderWithAService(HashEmbedder):
+    """Correct: declares a service (its usage reports, say) but embeds without it: a vector
+    it returns while that service fails is its own, not made up."""
+
+    def __init__(self, base_url: str = "http://127.0.0.1:9000") -> None:
+        self.base_url = base_url
+
+    def conformance_service(self) -> dict[str, str]:
+        return {"name": "the usage service", "url": self.base_url, "option": "base_url"}
+
+
+class MemoryServiceStore(StorageBackend):
+    """Correct: keeps memories in a memory service over HTTP (fake_servers.FakeMemoryService),
+    one namespace per location (the directory it is built in, so a new instance there finds
+    them again); TypeError and ValueError as the service names them, its own ServiceError
+    when the service fails."""
+
+    interface_version = "1.0"
+    conformance_capabilities = {"persistent"}
+
+    def __init__(self, base_url: str = "http://127.0.0.1:8700") -> None:
+        self.base_url = base_url.rstrip("/")
+        self.namespace = os.getcwd()
+        self._closed = False
+
+    def conformance_service(self) -> dict[str, str]:
+        return {"name": "the memory service", "url": self.base_url, "option": "base_url"}
+
+    def _call(self, operation: str, **arguments: Any) -> Any:
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        try:
+            json.dumps(arguments, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"a value JSON cannot hold: {error}") from None
+        url = f"{self.base_url}/v1/{operation}"
+        try:
+            return _post_json(url, {"namespace": self.namespace, **arguments})["result"]
+        except urllib.error.HTTPError as error:
+            if error.code != 400:
+                raise ServiceError(f"the memory service at {url} failed: {error}") from error
+            refused = json.loads(error.read())["error"]
+            raise (TypeError if refused["type"] == "TypeError" else ValueError)(
+                refused["message"]
+            ) from None
+        except (OSError, ValueError, KeyError) as error:
+            raise ServiceError(f"the memory service at {url} failed: {error}") from error
+
+    def store_memory(self, memory: dict[str, Any]) -> str:
+        if not isinstance(memory, dict):
+            raise TypeError(f"memory must be a dict, got {type(memory).__name__}")
+        result: str = self._call("store", memory=memory)
+        return result
+
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a str, got {type(query).__name__}")
+        results: list[dict[str, Any]] = self._call("recall", query=query, limit=limit)
+        return results
+
+    def add_edge(self, from_id: str, to_id: str, edge_type: str) -> None:
+        self._call("edge", from_id=from_id, to_id=to_id, edge_type=edge_type)
+
+    def close(self) -> None:
+        self._closed = True
+
+
+class EmptyRecallOnServerError(MemoryServiceStore):
+    """Returns [] from recall when the service fails: the agent is told it remembers nothing."""
+
+    def recall(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
+        try:
+            return super().recall(query, limit)
+        except ServiceError:
+            return []
+
+
+class ServiceWithoutAnOption(LocalEmbedderWithAService):
+    """Declares its service with no option or variable to point it at another."""
+
+    def conformance_service(self) -> dict[str, str]:
+        return {"name": "the usage service", "url": self.base_url}
+
+
+class EnvConfiguredEmbedder(ServiceEmbedder):
+    """Correct: takes its server's URL from OMI_TEST_EMBEDDING_URL when built, and says so."""
+
+    def __init__(self) -> None:
+        super().__init__(os.environ.get("OMI_TEST_EMBEDDING_URL", "http://127.0.0.1:11434"))
+
+    def conformance_service(self) -> dict[str, str]:
+        return {
+            "name": "the embedding server",
+            "url": self.base_url,
+            "env": "OMI_TEST_EMBEDDING_URL",
+        }
+
+
+class EnvConfiguredZeroVector(ZeroVectorOnServerError, EnvConfiguredEmbedder):
+    """EnvConfiguredEmbedder returning a zero vector when the server fails."""
+
+
+class LineServiceEmbedder(HashEmbedder):
+    """Correct: gets each vector from a line server (tcp://HOST:PORT: the text as a JSON line
+    out, the vector as a JSON line back) and raises ServiceError when it hangs up."""
+
+    def __init__(self, url: str = "tcp://127.0.0.1:7000") -> None:
+        self.url = url
+
+    def conformance_service(self) -> dict[str, str]:
+        return {"name": "the vector server", "url": self.url, "option": "url"}
+
+    def embed(self, text: str) -> list[float]:
+        _check_text(text)
+        parts = urllib.parse.urlsplit(self.url)
+        try:
+            with socket.create_connection((parts.hostname, parts.port), timeout=5) as connection:
+                connection.sendall(json.dumps(text).encode() + b"\n")
+                line = connection.makefile("rb").readline()
+            return [float(x) for x in json.loads(line)]
+        except (OSError, ValueError) as error:
+            raise ServiceError(f"the vector server at {self.url} failed: {error}") from error
+
+
+class ZeroVectorOnHangUp(LineServiceEmbedder):
+    """LineServiceEmbedder returning a zero vector when the server hangs up."""
+
+    def embed(self, text: str) -> list[float]:
+        try:
+            return super().embed(text)
+        except ServiceError:
+            return [0.0] * self.dimension
+
+
+class KeyedServiceEmbedder(ServiceEmbedder):
+    """Correct: ServiceEmbedder that cannot be built without an API key."""
+
+    def __init__(self, api_key: str, base_url: str = "http://127.0.0.1:11434") -> None:
+        super().__init__(base_url)
+        self.api_key = api_key
+
+
+class SlowToConnect(ServiceEmbedder):
+    """Correct: its constructor takes a second (it connects, say)."""
+
+    def __init__(self, base_url: str = "http://127.0.0.1:11434") -> None:
+        time.sleep(1.0)
+        super().__init__(base_url)

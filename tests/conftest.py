@@ -116,6 +116,21 @@ def git_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return config
 
 
+@pytest.fixture
+def isolated_git(git_config: Path) -> None:
+    """A git configuration with only an identity, outside any repository (the tests of
+    `plugins update`, the record, the merge engines and atomic writes use it throughout)."""
+    git_config.write_text("[user]\n\tname = Ada\n\temail = ada@example.org\n")
+
+
+@pytest.fixture
+def old_project(tmp_path: Path) -> Path:
+    """A project made with the older template (tests/data/older)."""
+    from template_projects import OLDER_TEMPLATE, render_project
+
+    return render_project(tmp_path, OLDER_TEMPLATE)
+
+
 @pytest.fixture(scope="session")
 def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory of this run that every pytest-xdist worker sees: the parent of the workers'

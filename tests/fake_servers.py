@@ -268,3 +268,56 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+class FakeMemoryService(FakeAPI):
+    """A memory service over HTTP: POST /v1/{store,recall,edge} with a `namespace`, each
+    namespace kept by OMI's SQLite backend in a file of its own; what that backend raises for
+    bad input (TypeError, ValueError) comes back as HTTP 400 naming the exception's type."""
+
+    OPERATIONS = {
+        "/v1/store": ("store_memory", ("memory",)),
+        "/v1/recall": ("recall", ("query", "limit")),
+        "/v1/edge": ("add_edge", ("from_id", "to_id", "edge_type")),
+    }
+
+    def __init__(self) -> None:
+        import tempfile
+
+        super().__init__()
+        self.directory = tempfile.mkdtemp(prefix="fake-memory-service-")
+        self.stores: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _store(self, namespace: str) -> Any:
+        from omi.builtin.sqlite import SQLiteBackend
+
+        with self._lock:
+            if namespace not in self.stores:
+                name = hashlib.sha256(namespace.encode()).hexdigest()[:16]
+                self.stores[namespace] = SQLiteBackend(f"{self.directory}/{name}.db")
+            return self.stores[namespace]
+
+    def route(self, path: str, headers: Any, body: Any) -> Answer:
+        if path not in self.OPERATIONS:
+            return 404, {"error": {"type": "NotFound", "message": f"no route {path}"}}
+        if not isinstance(body, dict) or not isinstance(body.get("namespace"), str):
+            return 400, {"error": {"type": "ValueError", "message": "a namespace is needed"}}
+        method, names = self.OPERATIONS[path]
+        try:
+            result = getattr(self._store(body["namespace"]), method)(
+                *(body.get(name) for name in names)
+            )
+        except (TypeError, ValueError) as error:
+            return 400, {"error": {"type": type(error).__name__, "message": str(error)}}
+        return 200, {"result": result}
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        import shutil
+
+        try:
+            super().__exit__(exc_type, *exc)
+        finally:
+            for store in self.stores.values():
+                store.close()
+            shutil.rmtree(self.directory, ignore_errors=True)

@@ -28,9 +28,7 @@ LITERAL_ANSWERS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def isolated_git(git_config: Path) -> None:
-    git_config.write_text("[user]\n\tname = Ada\n\temail = ada@example.org\n")
+pytestmark = pytest.mark.usefixtures("isolated_git")  # see conftest
 
 
 def attack(tmp_path: Path) -> str:

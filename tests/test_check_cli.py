@@ -45,7 +45,7 @@ def test_a_correct_plugin_passes_with_exit_0(installed):
     assert lines[1] == "  ✓ validate_plugin"
     assert any(line.startswith("  ✓ batch_matches_single (") for line in lines)
     assert any(line.startswith("  skipped similarity_tracks_meaning (") for line in lines)
-    assert lines[-1] == f"{EMBEDDING - 1} passed, 0 failed, 1 skipped"
+    assert lines[-1] == f"{EMBEDDING - 2} passed, 0 failed, 2 skipped"  # no semantic, no service
 
 
 def test_a_failing_check_exits_1_with_the_message_under_it(installed):
@@ -55,7 +55,7 @@ def test_a_failing_check_exits_1_with_the_message_under_it(installed):
     lines = result.stdout.splitlines()
     index = next(i for i, line in enumerate(lines) if line.startswith("  ✗ batch_matches_single"))
     assert lines[index + 1].startswith("      expected embed_batch(texts)[0] == embed(texts[0])")
-    assert lines[-1] == f"{EMBEDDING - 2} passed, 1 failed, 1 skipped"
+    assert lines[-1] == f"{EMBEDDING - 3} passed, 1 failed, 2 skipped"
 
 
 def test_validation_failure_stops_with_exit_2(make_dist):
@@ -95,7 +95,7 @@ def test_a_name_in_two_groups_needs_group(make_dist):
 def test_import_paths_can_be_checked_without_installing():
     result = omi("plugins", "check", "omi.builtin.sqlite:SQLiteBackend")
     assert result.returncode == 0, result.stdout
-    assert result.stdout.splitlines()[-1] == f"{STORAGE} passed, 0 failed, 0 skipped"
+    assert result.stdout.splitlines()[-1] == f"{STORAGE - 1} passed, 0 failed, 1 skipped"
 
 
 def test_json_and_junit_reports_and_atomic_output_file(installed, tmp_path):
@@ -235,6 +235,31 @@ def test_builtin_embedders_pass_against_loopback_servers(name):
     assert result.returncode == 0, result.stdout
     # not declared deterministic or semantic: real servers promise neither
     assert result.stdout.splitlines()[-1] == f"{EMBEDDING - 2} passed, 0 failed, 2 skipped"
+
+
+def test_a_plugin_returning_a_zero_vector_when_its_server_fails_exits_1(installed):
+    """The service check points a new instance at a failing server; the plugin's own server
+    serves every other check."""
+    from fake_servers import FakeOllama
+
+    installed("omi.embedding_providers", zeros="ZeroVectorOnServerError", raises="ServiceEmbedder")
+    with FakeOllama() as server:
+        broken = omi("plugins", "check", "zeros", "--option", f"base_url={server.url}")
+        correct = omi("plugins", "check", "raises", "--option", f"base_url={server.url}")
+    assert broken.returncode == 1, broken.stdout
+    lines = broken.stdout.splitlines()
+    failed = [index for index, line in enumerate(lines) if line.startswith("  ✗ ")]
+    assert [lines[index].split()[1] for index in failed] == ["embed_raises_when_its_service_fails"]
+    assert lines[failed[0] + 1].startswith(
+        "      expected embed('The cat sat on the mat.') to raise when the embedding server "
+        "fails (HTTP 500 to every request; asked once); got [0.0, 0.0, "
+    )
+    assert lines[-1] == f"{EMBEDDING - 3} passed, 1 failed, 2 skipped"
+    assert correct.returncode == 0, correct.stdout
+    assert any(
+        line.startswith("  ✓ embed_raises_when_its_service_fails (")
+        for line in correct.stdout.splitlines()
+    )
 
 
 def test_seed_reaches_the_random_sequence(installed):
@@ -404,7 +429,7 @@ def test_known_failures_are_listed_as_xfail_with_the_reason(installed):
         for line in result.stdout.splitlines()
     )
     assert result.stdout.splitlines()[-1] == (
-        f"{EMBEDDING - 2} passed, 0 failed, 1 skipped, 1 xfailed, 0 xpassed"
+        f"{EMBEDDING - 3} passed, 0 failed, 2 skipped, 1 xfailed, 0 xpassed"
     )
 
 

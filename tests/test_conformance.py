@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 import threading
+import time
 
 import pytest
+from fake_servers import FakeMemoryService, FakeOllama
 from packaging.version import Version
 
 from omi.builtin.sqlite import SQLiteBackend
@@ -36,6 +39,9 @@ def statuses(report) -> dict:
         "OneDimensional",
         "AngularSimilarity",
         "DocumentStore",
+        "SequenceIds",
+        "TypeErrorsForTypes",
+        "ValueErrorForNonStr",
         "BackgroundWriter",
         "CaseSensitive",
     ],
@@ -67,8 +73,15 @@ def test_backends_with_other_sound_rankings_pass(name):
 
 
 def test_the_builtin_sqlite_backend_passes_everything_including_persistent():
+    """Everything but the service check, which a backend with no service skips."""
+    from omi.conformance.service_failure import NO_SERVICE
+
     report = run_suite(Target(SQLiteBackend, "omi.builtin.sqlite:SQLiteBackend", "sqlite"))
-    assert statuses(report) == {c.name: "passed" for c in checks_for("storage")}
+    service = "recall_raises_when_its_service_fails"
+    assert statuses(report) == {
+        c.name: "skipped" if c.name == service else "passed" for c in checks_for("storage")
+    }
+    assert {o.message for o in report.outcomes if o.status == "skipped"} == {NO_SERVICE}
 
 
 BROKEN = [
@@ -90,6 +103,7 @@ BROKEN = [
     ("IntIds", "store_returns_unique_ids"),
     ("MutatesMemory", "store_does_not_mutate_input"),
     ("DropsMetadata", "recall_returns_content_and_metadata"),
+    ("HandsOutItsRows", "recall_results_are_the_callers"),
     ("MatchesOneWordOnly", "recall_finds_exact_content"),
     ("RecallsTuples", "recall_honours_limit"),
     ("SharesOneFile", "instances_are_isolated"),
@@ -210,6 +224,7 @@ FAIL_NOTHING_ELSE = {
     "ClosesItsFileTwice",
     "OneThreadDatabase",
     "KeepsOnlyContentAndMetadata",
+    "HandsOutItsRows",
 }
 
 
@@ -235,13 +250,15 @@ def test_each_broken_plugin_fails_the_named_check(name, check):
 
 
 def test_every_check_has_a_broken_plugin_that_fails_it():
-    """The parametrization above leaves no check unproven."""
-    proven = {check for _, check in BROKEN}
+    """The parametrizations above and of SWALLOWS_ERRORS leave no check unproven."""
+    proven = {check for _, check in BROKEN + SWALLOWS_ERRORS}
     assert proven == {c.name for c in all_checks()}
 
 
 @pytest.mark.parametrize("name", ["SharesOneFileAndSaysSo", "Chatty"])
 def test_declared_sharing_and_printing_plugins_pass(name, child_process):
+    from omi.conformance.service_failure import NO_SERVICE
+
     report = run(name)
     assert report.exit_code() == 0, [(o.name, o.message) for o in report.outcomes]
     if name == "SharesOneFileAndSaysSo":
@@ -250,6 +267,7 @@ def test_declared_sharing_and_printing_plugins_pass(name, child_process):
             "instances_are_isolated": "does not apply: the plugin declares 'shared'",
             "add_edge_rejects_ids_of_another_instance": "does not apply: the plugin declares "
             "'shared'",
+            "recall_raises_when_its_service_fails": NO_SERVICE,
         }
 
 
@@ -392,7 +410,7 @@ def test_a_memory_error_a_check_wrapped_still_names_the_memory_limit():
     """A check may turn what the plugin raised into its own failure (a constructor that
     runs out of memory, for instance); the limit is still what the report names."""
     from omi.conformance.authoring import Check
-    from omi.conformance.runner import execute
+    from omi.conformance.outcome import execute
 
     def builds(ctx):
         try:
@@ -1048,3 +1066,257 @@ def test_a_check_process_log_keeps_what_the_child_writes_while_the_parent_reads_
         finally:
             os.close(child)
         assert read_tail(log) == ("imported\nTimeout (0:00:02)!\n", 0)
+
+
+# --- errors are raised, never swallowed into a made-up value ----------------------------------
+
+
+def registered(name: str):
+    """The check of that name, the registry loaded (a test may run alone)."""
+    return {check.name: check for check in all_checks()}[name]
+
+
+#: Broken plugins behind a service (their server given as base_url) that swallow its errors.
+SWALLOWS_ERRORS = [
+    ("ZeroVectorOnServerError", "embed_raises_when_its_service_fails"),
+    ("EmptyRecallOnServerError", "recall_raises_when_its_service_fails"),
+]
+
+
+def _behind(name: str, server, **kwargs):
+    """The report of `name` checked against `server` (its base_url)."""
+    target = Target(
+        getattr(plugins, name), f"conformance_plugins:{name}", name, {"base_url": server.url}
+    )
+    return run_suite(target, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "name, server_class",
+    [
+        ("ServiceEmbedder", FakeOllama),
+        ("RetriesThenRaises", FakeOllama),
+        ("LocalEmbedderWithAService", FakeOllama),
+        ("MemoryServiceStore", FakeMemoryService),
+    ],
+)
+def test_plugins_behind_a_service_that_raise_when_it_fails_pass_everything(name, server_class):
+    """Their own error type, retries with backoff before it, or a vector that needs no
+    service at all: each passes, the service check included."""
+    with server_class() as server:
+        report = _behind(name, server)
+    assert report.exit_code(strict=True) == 0, [
+        (o.name, o.message) for o in report.outcomes if o.status != "passed"
+    ]
+    assert set(statuses(report).values()) <= {"passed", "skipped"}
+    service = (
+        f"{'recall' if report.interface == 'storage' else 'embed'}_raises_when_its_service_fails"
+    )
+    assert statuses(report)[service] == "passed"
+
+
+@pytest.mark.parametrize("name, check", SWALLOWS_ERRORS)
+def test_a_plugin_that_swallows_its_services_error_fails_that_rule_alone(name, check):
+    server_class = FakeMemoryService if "Recall" in name else FakeOllama
+    with server_class() as server:
+        report = _behind(name, server)
+    assert {o.name for o in report.outcomes if o.status == "failed"} == {check}
+    message = next(o.message for o in report.outcomes if o.name == check)
+    if name == "ZeroVectorOnServerError":
+        assert message.startswith(
+            "expected embed('The cat sat on the mat.') to raise when the embedding server fails "
+            "(HTTP 500 to every request; asked once); got [0.0, 0.0, "
+        )
+        assert "0.0], returned instead; fix: let the service's error reach the caller" in message
+    else:
+        assert message == (
+            "expected recall('where did I leave the keys', limit=5) to raise when the memory "
+            "service fails (HTTP 500 to every request; asked once); got [], returned instead; "
+            "fix: let the service's error reach the caller, or raise your own naming the "
+            "service and the cause (raise RuntimeError(...) from error); never return [] in "
+            "place of the results the service did not give"
+        )
+
+
+def _service_check(name: str, call_timeout: float = 10.0, **options):
+    """The outcome of the embedder service check alone, in this process."""
+    from omi.conformance.building import InstanceFactory
+    from omi.conformance.outcome import execute
+
+    check = registered("embed_raises_when_its_service_fails")
+    factory = InstanceFactory(getattr(plugins, name), options)
+    return execute(check, factory, (), 0, call_timeout=call_timeout)
+
+
+@pytest.mark.parametrize(
+    "name, status",
+    [("LineServiceEmbedder", "passed"), ("ZeroVectorOnHangUp", "failed")],
+)
+def test_a_service_that_is_not_http_fails_by_closing_every_connection(name, status):
+    outcome = _service_check(name)
+    assert outcome.status == status, outcome.message
+    if status == "failed":
+        assert outcome.message.startswith(
+            "expected embed('The cat sat on the mat.') to raise when the vector server fails "
+            "(every connection closed at once; asked once); got [0.0, "
+        )
+
+
+@pytest.mark.parametrize(
+    "name, status",
+    [("EnvConfiguredEmbedder", "passed"), ("EnvConfiguredZeroVector", "failed")],
+)
+def test_a_service_moved_by_its_environment_variable_is_made_to_fail(name, status, monkeypatch):
+    """The variable is set while the plugin is built and called, and restored after."""
+    monkeypatch.setenv("OMI_TEST_EMBEDDING_URL", "http://127.0.0.1:11434")
+    outcome = _service_check(name)
+    assert outcome.status == status, outcome.message
+    assert os.environ["OMI_TEST_EMBEDDING_URL"] == "http://127.0.0.1:11434"
+
+
+def test_a_plugin_still_retrying_at_the_call_timeout_is_skipped_not_judged():
+    started = time.perf_counter()
+    outcome = _service_check("RetriesForLong", call_timeout=0.5)
+    assert time.perf_counter() - started < 2.5  # two calls, each given the call timeout
+    assert outcome.status == "skipped"
+    assert outcome.message.startswith(
+        "embed('The cat sat on the mat.') was still running 0.5 s (the call timeout) after the "
+        "embedding server began to fail it (asked "
+    )
+    assert "it returned nothing made up in that time" in outcome.message
+
+
+def test_a_plugin_with_no_service_to_make_fail_is_skipped_saying_why():
+    from omi.conformance.service_failure import NO_SERVICE
+
+    assert (_service_check("HashEmbedder").status, _service_check("HashEmbedder").message) == (
+        "skipped",
+        NO_SERVICE,
+    )
+    outcome = _service_check("ServiceWithoutAnOption")
+    assert (outcome.status, outcome.message) == (
+        "skipped",
+        "conformance_service() names no option and no environment variable (env) that points "
+        "the plugin at another server, so it cannot be made to fail",
+    )
+
+
+@pytest.mark.parametrize(
+    "url, pointed",
+    [
+        ("https://api.example.com", "http://127.0.0.1:7"),
+        ("http://user:s3cret@db.example.com:8080/v1?x=1", "http://user:s3cret@127.0.0.1:7/v1?x=1"),
+        ("postgresql://omi@db:5432/memories", "postgresql://omi@127.0.0.1:7/memories"),
+        ("localhost:6379", "127.0.0.1:7"),
+    ],
+)
+def test_a_declared_url_is_pointed_at_the_failing_server_keeping_the_rest(url, pointed):
+    from omi.conformance.service_failure import pointed_at, speaks_http
+
+    assert pointed_at(url, 7) == pointed
+    assert speaks_http(url) is not url.startswith("postgresql")
+
+
+def test_a_backend_from_a_fixture_that_cannot_be_given_the_option_is_skipped_saying_how():
+    from omi.conformance.outcome import execute
+
+    check = registered("recall_raises_when_its_service_fails")
+    outcome = execute(check, lambda directory: plugins.MemoryServiceStore(), (), 0, 10.0)
+    assert (outcome.status, outcome.message) == (
+        "skipped",
+        "the suite builds the plugin through a fixture, which cannot be given base_url=URL: set "
+        "plugin_class (and plugin_options) so that it builds the plugin, or name an environment "
+        "variable (env) in conformance_service()",
+    )
+
+
+def test_a_fixtures_plugin_the_suite_cannot_rebuild_is_skipped_saying_how():
+    """Under pytest the suite rebuilds the fixture's class with plugin_options only."""
+    from omi.conformance.outcome import execute
+    from omi.testing import _FixtureInstance
+
+    instance = plugins.KeyedServiceEmbedder(api_key="k")
+    factory = _FixtureInstance(plugins.KeyedServiceEmbedder, {}, instance)
+    outcome = execute(registered("embed_raises_when_its_service_fails"), factory, (), 0, 10.0)
+    assert outcome.status == "skipped"
+    assert outcome.message.startswith(
+        "the plugin could not be built pointed at a failing server, to try embed('The cat sat "
+        "on the mat.'): TypeError: "
+    )
+    assert "'api_key'" in outcome.message
+    assert outcome.message.endswith(
+        "; give the suite the options it needs (--option; under pytest plugin_class and "
+        "plugin_options: the arguments a plugin fixture passes cannot be reused)"
+    )
+
+
+# --- many_texts_stay_consistent: a floor for cheap plugins -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "spent, count",
+    [
+        (0.0, 300),  # a remote API: little CPU, every text
+        (0.0001, 300),
+        (0.0005, 160),  # the budget alone would give 101: fewer than a cache of 128 holds
+        (0.002, 160),  # cheap, at the edge
+        (0.0021, 24),  # a local model: what fits in 0.1 s of CPU time
+        (0.015, 4),  # the bench's 1,000-dimension embedder
+        (5.0, 1),
+    ],
+)
+def test_many_texts_gives_a_cheap_plugin_at_least_the_floor(spent, count):
+    from omi.conformance.embedding import many_texts_count
+
+    assert many_texts_count(spent) == count
+
+
+@pytest.mark.parametrize("looks", [0.0, 0.0015])
+def test_a_cache_of_128_fails_many_texts_however_busy_the_machine(monkeypatch, looks):
+    """Each text looking up to 1.5 ms of CPU (a loaded machine) still sends 160 texts."""
+    import itertools
+
+    from omi.conformance.building import InstanceFactory
+    from omi.conformance.outcome import execute
+
+    if looks:
+        clock = itertools.count(step=looks)
+        monkeypatch.setattr(time, "process_time", lambda: next(clock))
+    check = registered("many_texts_stay_consistent")
+    outcome = execute(check, InstanceFactory(plugins.RingCache), (), 0, 10.0)
+    assert outcome.status == "failed"
+    sent = int(re.search(r"^expected \S+ again of text \d+ of (\d+) ", outcome.message)[1])
+    assert sent == 160 if looks else sent >= 160
+
+
+@pytest.mark.parametrize(
+    "name, check",
+    [("HashEmbedder", "embed_is_thread_safe"), ("JSONLinesHandler", "handle_is_thread_safe")],
+)
+def test_the_thread_checks_build_one_instance_before_the_threads(name, check):
+    """Built lazily inside the threads, several instances were made at once (each thread
+    could call its own, proving nothing), and their constructors, each run in its directory,
+    left the process in the check's directory, which the check then removed: the next check
+    could not build the plugin (FileNotFoundError)."""
+    from omi.conformance.building import InstanceFactory
+    from omi.conformance.outcome import execute
+
+    built = []
+
+    def factory(directory):
+        built.append(threading.current_thread().name)
+        return InstanceFactory(getattr(plugins, name))(directory)
+
+    here = os.getcwd()
+    assert execute(registered(check), factory, (), 0, 10.0).status == "passed"
+    assert built == ["MainThread"]
+    assert os.getcwd() == here
+
+
+def test_a_constructor_still_running_at_the_call_timeout_leaves_the_working_directory():
+    """It runs in its own directory, which the check removes as it ends."""
+    here = os.getcwd()
+    outcome = _service_check("SlowToConnect", call_timeout=0.3)
+    assert outcome.status == "skipped", outcome.message
+    assert "was still running 0.3 s (the call timeout)" in outcome.message
+    assert os.getcwd() == here

@@ -142,7 +142,7 @@ def test_all_passes_offline_for_a_healthy_plugin(make_dist):
     alone = omi("plugins", "check", "--all", "--no-builtins", **offline())
     assert alone.returncode == 0 and "nim" not in alone.stdout and "hashy" in alone.stdout
     assert alone.stdout.splitlines()[-1] == (
-        f"{len(checks_for('embedding')) - 1} passed, 0 failed, 1 skipped"
+        f"{len(checks_for('embedding')) - 2} passed, 0 failed, 2 skipped"
     )
 
 
@@ -296,13 +296,21 @@ def test_a_wrong_declaration_fails_the_first_check_saying_so(make_dist):
     result = omi("plugins", "check", "wrong", "-k", "recall*", ACMEDB_URL=closed_port_url())
     assert result.returncode == 1, result.stdout
     lines = result.stdout.splitlines()
-    failed = next(i for i, line in enumerate(lines) if line.startswith("  ✗ "))
-    assert lines[failed + 1] == (
+    failed = [i for i, line in enumerate(lines) if line.startswith("  ✗ ")]
+    assert lines[failed[0] + 1] == (
         "      AcmeStore.conformance_service() returned unknown key(s) "
         "port; it takes name, url, option and env"
     )
+    # the check that makes the service fail reads the declaration too
+    assert lines[failed[1]].startswith("  ✗ recall_raises_when_its_service_fails (")
+    assert lines[failed[1] + 1] == (
+        "      expected a conformance_service() the suite can read; got AcmeStore."
+        "conformance_service() returned unknown key(s) port; it takes name, url, option and "
+        "env; fix: return a dict of str: name and url, and option or env (the constructor "
+        "option or environment variable that sets the URL)"
+    )
     # validate and every other recall check
-    assert sum(line.startswith("  ✓ ") for line in lines) == RECALL
+    assert sum(line.startswith("  ✓ ") for line in lines) == RECALL - 1
 
 
 def test_under_pytest_a_check_that_meets_an_unreachable_server_is_skipped(pytester):

@@ -10,8 +10,8 @@ import pytest
 
 from omi.embeddings import EmbeddingProvider
 from omi.events import EVENT_TYPES, EventHandler
+from omi.kinds import GROUPS
 from omi.plugins import (
-    GROUPS,
     PLUGIN_GROUPS,
     InvalidPluginError,
     PluginError,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy  # noqa: F401 - see below
 import pytest
-from conformance_plugins import BUILD_FAILURE_IDS, BUILD_FAILURES
+from conformance_plugins import BUILD_FAILURE_IDS, BUILD_FAILURES, HashEmbedder
 
 from omi.conformance import checks_for, embedding, events, storage  # noqa: F401 - see below
 
@@ -23,6 +23,13 @@ from omi.conformance import checks_for, embedding, events, storage  # noqa: F401
 TESTS = Path(__file__).parent
 #: How many checks each suite has: the counts below follow the registry as checks are added.
 EMBEDDING, STORAGE, EVENT = (len(checks_for(kind)) for kind in ("embedding", "storage", "event"))
+#: The embedding checks that HashEmbedder and its subclasses skip: it is not 'semantic', and
+#: it declares no service to make fail.
+SKIPS = sum(
+    not check.requires <= HashEmbedder.conformance_capabilities
+    or check.name == "embed_raises_when_its_service_fails"
+    for check in checks_for("embedding")
+)
 
 
 @pytest.fixture
@@ -58,14 +65,14 @@ class TestConformance(EmbeddingProviderConformance):
 
 def test_every_check_is_a_test_with_the_same_name(suite):
     result = suite(EMBEDDER_SUITE.format(cls="HashEmbedder", body="pass"))
-    result.assert_outcomes(passed=EMBEDDING - 1, skipped=1)  # not 'semantic'
+    result.assert_outcomes(passed=EMBEDDING - SKIPS, skipped=SKIPS)
     for check in checks_for("embedding"):
         result.stdout.fnmatch_lines([f"*TestConformance::test_{check.name} *"])
 
 
 def test_a_broken_plugin_fails_the_named_test_with_the_message(suite):
     result = suite(EMBEDDER_SUITE.format(cls="BatchDisagrees", body="pass"))
-    result.assert_outcomes(passed=EMBEDDING - 2, failed=1, skipped=1)
+    result.assert_outcomes(passed=EMBEDDING - SKIPS - 1, failed=1, skipped=SKIPS)
     result.stdout.fnmatch_lines(
         [
             "*test_batch_matches_single FAILED*",
@@ -77,16 +84,16 @@ def test_a_broken_plugin_fails_the_named_test_with_the_message(suite):
 def test_known_failures_are_xfail_and_passing_ones_xpass(suite):
     body = "known_failures = {'batch_matches_single': 'reordered by the API'}"
     suite(EMBEDDER_SUITE.format(cls="BatchDisagrees", body=body)).assert_outcomes(
-        passed=EMBEDDING - 2, skipped=1, xfailed=1
+        passed=EMBEDDING - SKIPS - 1, skipped=SKIPS, xfailed=1
     )
 
 
 def test_plugin_declared_known_failures_count_too(suite):
     suite(EMBEDDER_SUITE.format(cls="KnownBatchFailure", body="pass")).assert_outcomes(
-        passed=EMBEDDING - 2, skipped=1, xfailed=1
+        passed=EMBEDDING - SKIPS - 1, skipped=SKIPS, xfailed=1
     )
     suite(EMBEDDER_SUITE.format(cls="WronglyKnownFailure", body="pass")).assert_outcomes(
-        passed=EMBEDDING - 2, skipped=1, xpassed=1
+        passed=EMBEDDING - SKIPS - 1, skipped=SKIPS, xpassed=1
     )
 
 
@@ -159,7 +166,7 @@ def test_opting_out_with_a_reason_is_allowed(suite):
         "    test_batch_matches_single = None"
     )
     suite(EMBEDDER_SUITE.format(cls="HashEmbedder", body=body)).assert_outcomes(
-        passed=EMBEDDING - 2, skipped=1
+        passed=EMBEDDING - SKIPS - 1, skipped=SKIPS
     )
 
 
@@ -192,7 +199,7 @@ REGISTRY.update(collect([__name__]))
         test_plugin=EMBEDDER_SUITE.format(cls="HashEmbedder", body="suite_version = '0.4.0'")
     )
     result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=EMBEDDING - 1 + 1, failed=1, skipped=1)  # 2 checks added
+    result.assert_outcomes(passed=EMBEDDING - SKIPS + 1, failed=1, skipped=SKIPS)  # 2 added
     result.stdout.fnmatch_lines(
         [
             "*TestConformance::test_model_name_is_short FAILED*",
@@ -228,7 +235,7 @@ class TestConformance(EmbeddingProviderConformance):
 def test_deterministic_builds_the_plugin_in_a_fresh_interpreter_from_plugin_options(suite):
     """The fixture's arguments cannot reach another process; plugin_options can."""
     result = suite(RESIZED_SUITE.format(body="pass"))
-    result.assert_outcomes(passed=EMBEDDING - 2, failed=1, skipped=1)
+    result.assert_outcomes(passed=EMBEDDING - SKIPS - 1, failed=1, skipped=SKIPS)
     result.stdout.fnmatch_lines(
         [
             "*embed_is_deterministic: expected a fresh interpreter to build the same plugin (model, "
@@ -237,7 +244,7 @@ def test_deterministic_builds_the_plugin_in_a_fresh_interpreter_from_plugin_opti
         ]
     )
     body = "plugin_class = ResizableEmbedder\n    plugin_options = {'dimension': 32}"
-    suite(RESIZED_SUITE.format(body=body)).assert_outcomes(passed=EMBEDDING - 1, skipped=1)
+    suite(RESIZED_SUITE.format(body=body)).assert_outcomes(passed=EMBEDDING - SKIPS, skipped=SKIPS)
 
 
 def test_storage_suite_uses_the_factory_and_proves_persistence(suite):
@@ -256,7 +263,7 @@ class TestForgetful(StorageBackendConformance):
     plugin_class = ForgetfulButClaimsPersistent
 """)
     # the random sequence reopens too
-    result.assert_outcomes(passed=STORAGE + STORAGE - 2, failed=2)
+    result.assert_outcomes(passed=STORAGE + STORAGE - 4, failed=2, skipped=2)
     result.stdout.fnmatch_lines(
         [
             "*TestForgetful::test_data_survives_reopen FAILED*",
@@ -665,5 +672,44 @@ def test_after():
             "*expected the plugin's calls to return, or to raise an "
             "Exception; got SystemExit(no) (raised at test_plugin.py:6 in "
             "__init__)*"
+        ]
+    )
+
+
+def test_a_fixtures_plugin_is_rebuilt_pointed_at_a_failing_service(suite):
+    """The service check builds new instances of the fixture's class, given the declared
+    option: one that swallows the server's error fails under pytest too."""
+    result = suite(
+        """
+import pytest
+from fake_servers import FakeOllama
+from omi.testing import EmbeddingProviderConformance
+from conformance_plugins import ServiceEmbedder, ZeroVectorOnServerError
+
+@pytest.fixture(scope="module")
+def server():
+    with FakeOllama() as running:
+        yield running
+
+class TestRaises(EmbeddingProviderConformance):
+    @pytest.fixture
+    def plugin(self, server):
+        return ServiceEmbedder(base_url=server.url)
+
+class TestSwallows(EmbeddingProviderConformance):
+    @pytest.fixture
+    def plugin(self, server):
+        return ZeroVectorOnServerError(base_url=server.url)
+""",
+        "-k",
+        "service_fails",
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*TestSwallows::test_embed_raises_when_its_service_fails FAILED*",
+            "*embed_raises_when_its_service_fails: expected embed('The cat sat on the mat.') to "
+            "raise when the embedding server fails (HTTP 500 to every request; asked once); "
+            "got [0.0, 0.0, *",
         ]
     )

@@ -11,8 +11,8 @@
 
 This module imports none of them: the console script lives in this package, so importing this
 module is the first thing every `omi` start does, and the fast path must not pay for click.
-`omi.cli.cli` (the click group) and `omi.cli.main` still work for code that imported them
-when this package was one module; they import root on first use.
+`omi.cli.cli`, the click group under the name the earlier OMI release gave it, imports root on
+first use.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("cli", "main"):
-        from omi.cli import root
+    if name == "cli":
+        from omi.cli.root import cli
 
-        return getattr(root, name)
+        return cli
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

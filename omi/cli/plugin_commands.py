@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from omi import __version__
-from omi.cli.toolkit import TEXT, OmiGroup, parse_settings, unique_keys
+from omi.cli.toolkit import TEXT, OmiGroup, format_option, parse_settings, unique_keys
 from omi.errors import OperationFailed, UsageError, did_you_mean
 from omi.kinds import KIND_NAMES, KINDS
 from omi.textsafety import json_text, plugin_output_to_stderr, visible
@@ -23,6 +23,7 @@ from omi.textsafety import json_text, plugin_output_to_stderr, visible
 if TYPE_CHECKING:  # imported by the commands that use them
     from pathlib import Path
 
+    from omi.conformance.messages import RunSettings
     from omi.scaffold import Rendered
     from omi.update import UpdatePlan
 
@@ -52,14 +53,7 @@ def plugins() -> None:
 
 
 @plugins.command("list")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Text for people, JSON (schema in the README) for scripts.",
-)
+@format_option(["text", "json"], "Text for people, JSON (schema in the README) for scripts.")
 @click.option(
     "--group",
     metavar="GROUP",
@@ -116,14 +110,7 @@ def plugins_cache() -> None:
 
 
 @plugins_cache.command("show")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Text for people, JSON for scripts.",
-)
+@format_option(["text", "json"], "Text for people, JSON for scripts.")
 def plugins_cache_show(output_format: str) -> None:
     """Show where this interpreter's plugin index is, its key, its age and its entries; and
     which config files are kept parsed (never their contents).
@@ -593,14 +580,7 @@ def diff_plugin_command(path: str, name_only: bool) -> None:
     metavar="GROUP",
     help="The group of NAME when several have it; with --all, only the plugins of that group.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "junit"]),
-    default="text",
-    show_default=True,
-    help="Report format.",
-)
+@format_option(["text", "json", "junit"], "Report format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here.")
 @click.option(
     "-k",
@@ -715,12 +695,10 @@ def check_plugin(
         return
     _check_selection(name, check_all, no_builtins)
     _check_grade_options(show_grade or badge is not None, check_all or bool(pattern), badge)
-    plugin_options, limit, timeout = _run_settings(options, memory_limit, timeout)
+    plugin_options, settings = _run_settings(options, seed, memory_limit, timeout)
     if output is not None:
         _check_writable(output)
-    reports = _run_checks(
-        name, group, plugin_options, pattern, seed, timeout, limit, builtins=not no_builtins
-    )
+    reports = _run_checks(name, group, plugin_options, pattern, settings, not no_builtins)
     _echo_report(reports, output_format, strict, output)
     if show_grade or badge is not None:
         _echo_grade(name or "", group, reports, badge)
@@ -749,20 +727,20 @@ def _list_checks(interface: str | None) -> None:
 
 
 def _run_settings(
-    options: tuple[str, ...], memory_limit: str, timeout: float | None
-) -> tuple[dict[str, Any], int | None, float]:
-    """The plugin's --option values, the memory limit in bytes and the timeout of each check
-    (--timeout, else $OMI_CHECK_TIMEOUT, else 60); a bad one is a usage error."""
-    from omi.conformance.outcome import default_timeout
-    from omi.conformance.runner import parse_memory_limit
+    options: tuple[str, ...], seed: int, memory_limit: str, timeout: float | None
+) -> tuple[dict[str, Any], RunSettings]:
+    """The plugin's --option values and the settings of the run: the seed, the timeout of each
+    check (--timeout, else $OMI_CHECK_TIMEOUT, else 60) and the memory limit in bytes; a bad
+    one is a usage error."""
+    from omi.conformance.messages import RunSettings
+    from omi.conformance.outcome import default_timeout, parse_memory_limit
     from omi.conformance.target import parse_option
 
     try:
         plugin_options = unique_keys((parse_option(text) for text in options), "--option")
-        return (
-            plugin_options,
-            parse_memory_limit(memory_limit),
-            default_timeout() if timeout is None else timeout,
+        seconds = default_timeout() if timeout is None else timeout
+        return plugin_options, RunSettings(
+            seed, seconds, memory_limit=parse_memory_limit(memory_limit)
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -773,9 +751,7 @@ def _run_checks(
     group: str | None,
     plugin_options: dict[str, Any],
     pattern: str | None,
-    seed: int,
-    timeout: float,
-    limit: int | None,
+    settings: RunSettings,
     builtins: bool,
 ) -> list[Any]:
     """The reports of NAME's checks (of every plugin's, with --all); Ctrl-C or SIGTERM ends
@@ -790,10 +766,8 @@ def _run_checks(
                 group,
                 plugin_options,
                 pattern,
-                seed,
-                timeout,
-                limit,
-                builtins=builtins,
+                settings,
+                builtins,
             )
     except Interrupted as stop:
         click.echo(
@@ -916,14 +890,10 @@ def _matrix_output(matrix: Any, output_format: str, html: str | None) -> None:
     click.get_current_context().exit(matrix.exit_code())
 
 
-FORMAT_OPTION = click.option(
-    "--format",
-    "output_format",
-    default="text",
-    show_default=True,
-    type=click.Choice(["text", "json", "markdown"]),
-    help="A table for people, the omi-matrix/1 JSON document (see "
-    "the docs) or Markdown for a pull-request comment.",
+FORMAT_OPTION = format_option(
+    ["text", "json", "markdown"],
+    "A table for people, the omi-matrix/1 JSON document (see the docs) or Markdown for a "
+    "pull-request comment.",
 )
 HTML_OPTION = click.option(
     "--html",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from omi import __version__
-from omi.cli.toolkit import TEXT, OmiGroup, parse_settings
+from omi.cli.toolkit import TEXT, OmiGroup, format_option, parse_settings
 from omi.errors import UsageError
 
 if TYPE_CHECKING:  # the host is imported by the commands that use it
@@ -109,14 +109,7 @@ def store_command(text: str, meta: tuple[str, ...], config_path: str | None) -> 
     show_default=True,
     help="At most this many memories (1 to 10000).",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Text for people, JSON (schema omi.recall/1) for scripts.",
-)
+@format_option(["text", "json"], "Text for people, JSON (schema omi.recall/1) for scripts.")
 @click.option("--config", "config_path", metavar="PATH", help=CONFIG_OPTION_HELP)
 def recall_command(query: str, limit: int, output_format: str, config_path: str | None) -> None:
     """Print the memories that best match QUERY, best first.
@@ -161,14 +154,7 @@ def config_group() -> None:
 
 @config_group.command("show")
 @click.option("--config", "config_path", metavar="PATH", help=CONFIG_OPTION_HELP)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["yaml", "json"]),
-    default="yaml",
-    show_default=True,
-    help="Output format.",
-)
+@format_option(["yaml", "json"], "Output format.")
 def config_show(config_path: str | None, output_format: str) -> None:
     """Print the effective configuration: the file found, ${VAR}s expanded, defaults filled in,
     secrets masked (values of keys and headers named like api_key, token, password or

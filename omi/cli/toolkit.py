@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from gettext import gettext as _gettext  # click's own translation hook, as click calls it
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -202,6 +202,21 @@ class CommandLineText(_TextParamType):
 
 
 TEXT = CommandLineText()
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def format_option(choices: Sequence[str], help: str) -> Callable[[_Command], _Command]:
+    """The `--format` option every command that prints a report has: one of `choices`, the
+    first by default, passed to the command as `output_format`."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )
 
 
 # --- KEY=VALUE options ---------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """What a check module needs to write checks, and nothing else: the `check` decorator, which
 only marks a function with what it proves (the registry collects marked functions from the
-modules it lists), `Context`, `CheckFailure` and the helpers that raise it.
+modules it lists), `Context`, `CheckFailure` and the helpers that raise it, and
+`NotApplicable`.
 
 Check modules import this module only (and `building`); the registry imports them. No module
 here imports the registry, so the import graph has no cycle.
@@ -36,6 +37,12 @@ class CheckFailure(AssertionError):
     def __init__(self, expected: str, got: str, fix: str) -> None:
         super().__init__(f"expected {expected}; got {got}; fix: {fix}")
         self.expected, self.got, self.fix = expected, got, fix
+
+
+class NotApplicable(Exception):
+    """Raised by a check that finds, once it looks at the plugin, that it cannot judge it (no
+    service to point elsewhere, say): the check is skipped, with this reason. Capabilities
+    decide most skips before a check runs (`Check.skip_reason`)."""
 
 
 class BuildFailure(CheckFailure):
@@ -194,6 +201,17 @@ def _text_difference(expected: str, got: str, path: str) -> Difference:
             f"{_excerpt(got, at - CONTEXT, at + CONTEXT)} ({len(got):,} characters)"
         ),
     )
+
+
+#: What refuses an argument of the wrong type: TypeError is Python's usual answer and
+#: ValueError the guide's for any bad input, so either is a refusal; not refusing, or failing
+#: by accident (AttributeError, a database error), is the finding.
+WRONG_TYPE: tuple[type[Exception], ...] = (TypeError, ValueError)
+
+
+def names_of(kinds: tuple[type[BaseException], ...]) -> str:
+    """ "TypeError or ValueError", for a message."""
+    return " or ".join(kind.__name__ for kind in kinds)
 
 
 def expect_raises(

@@ -9,16 +9,17 @@ reports.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from omi.conformance import runner
-from omi.conformance.outcome import DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT
+from omi.conformance.messages import RunSettings
 from omi.conformance.registry import all_checks, checks_for
-from omi.conformance.suite import Report, run_suite, select_checks
+from omi.conformance.suite import Report, run_suite_with, select_checks
 from omi.conformance.target import INTERFACE_OF_GROUP, UNKNOWN, Declared, source_root
 from omi.errors import UsageError, did_you_mean
+from omi.kinds import GROUPS
 from omi.plugins import (
-    GROUPS,
     PluginLoadError,
     PluginRegistry,
     discover_plugins,
@@ -29,6 +30,8 @@ from omi.plugins import (
 from omi.textsafety import one_line
 
 __all__ = ["check_plugins", "installed_plugin_names", "misplaced_reports"]
+
+_DEFAULTS = RunSettings()  # frozen: one instance serves every call
 
 
 def installed_plugin_names(group: str | None = None, builtins: bool = True) -> list[str]:
@@ -70,14 +73,12 @@ def check_plugins(
     group: str | None = None,
     options: dict[str, Any] | None = None,
     pattern: str | None = None,
-    seed: int = 0,
-    timeout: float = DEFAULT_TIMEOUT,
-    memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+    settings: RunSettings = _DEFAULTS,
     builtins: bool = True,
 ) -> list[Report]:
     """Check the plugins `names` (plugin names, GROUP:NAME or package.module:Class), or every
-    installed plugin when `names` is None (less OMI's own when `builtins` is False); one
-    Report per plugin checked.
+    installed plugin when `names` is None (less OMI's own when `builtins` is False), each
+    with `options` and `settings`; one Report per plugin checked.
 
     Checking every plugin (of `group`, when given) reports a plugin that cannot be resolved
     instead of raising, leaves out plugins without a check matching `pattern`, and ends with
@@ -93,15 +94,11 @@ def check_plugins(
         raise UsageError(str(error)) from None
     if names is not None:
         with runner.supervised():
-            return _check_each(
-                list(names), group, options or {}, pattern, seed, timeout, memory_limit, False
-            )
+            return _check_each(list(names), _Plan(group, options or {}, pattern, settings, False))
     every = installed_plugin_names(group, builtins)
     with runner.supervised():  # every name is GROUP:NAME: no --group to apply
-        reports = _check_each(
-            every, None, options or {}, pattern, seed, timeout, memory_limit, True
-        )
-    reports += misplaced_reports(group, seed)
+        reports = _check_each(every, _Plan(None, options or {}, pattern, settings, True))
+    reports += misplaced_reports(group, settings.seed)
     if reports:
         return reports
     if not every:
@@ -117,73 +114,58 @@ def check_plugins(
     )
 
 
-def _check_each(
-    names: list[str],
-    group: str | None,
-    options: dict[str, Any],
-    pattern: str | None,
-    seed: int,
-    timeout: float,
-    memory_limit: int | None,
-    check_all: bool,
-) -> list[Report]:
+@dataclass(frozen=True)
+class _Plan:
+    """What each plugin of one `check_plugins` call is checked with; `check_all`: every
+    installed plugin is, so a plugin that cannot be checked is a report, not an error."""
+
+    group: str | None
+    options: dict[str, Any]
+    pattern: str | None
+    settings: RunSettings
+    check_all: bool
+
+
+def _check_each(names: list[str], plan: _Plan) -> list[Report]:
     """Phase 1 and phase 2 for each plugin named; a report per plugin."""
     reports = []
     for plugin_name in names:
         try:
-            reports += _check_one(
-                plugin_name, group, options, pattern, seed, timeout, memory_limit, check_all
-            )
+            reports += _check_one(plugin_name, plan)
         finally:
             runner.discard_spare()  # phase 1's child, when no check followed
     return reports
 
 
-def _check_one(
-    plugin_name: str,
-    group: str | None,
-    options: dict[str, Any],
-    pattern: str | None,
-    seed: int,
-    timeout: float,
-    memory_limit: int | None,
-    check_all: bool,
-) -> list[Report]:
+def _check_one(plugin_name: str, plan: _Plan) -> list[Report]:
     """Phase 1 in a check process, whose plain-data answer is all this process learns of the
-    plugin (see `runner`), then phase 2; no report when `check_all` and nothing matches."""
+    plugin (see `runner`), then phase 2; no report when checking all and nothing matches."""
     with source_root(plugin_name):  # children started in it import from ./src too
-        return _resolve_and_run(
-            plugin_name, group, options, pattern, seed, timeout, memory_limit, check_all
-        )
+        return _resolve_and_run(plugin_name, plan)
 
 
-def _resolve_and_run(
-    plugin_name: str,
-    group: str | None,
-    options: dict[str, Any],
-    pattern: str | None,
-    seed: int,
-    timeout: float,
-    memory_limit: int | None,
-    check_all: bool,
-) -> list[Report]:
+def _resolve_and_run(plugin_name: str, plan: _Plan) -> list[Report]:
     runner.prestart()  # the child starts up while this process gets ready
-    found = runner.resolve_in_child(plugin_name, group, options, timeout, memory_limit)
+    found = runner.resolve_in_child(plugin_name, plan.group, plan.options, plan.settings)
     if found.get("error") == "load":
-        if not check_all:
+        if not plan.check_all:
             raise PluginLoadError(found["message"])
         group_named = plugin_name.partition(":")[0]
         return [
             Report(
                 plugin_name,
                 INTERFACE_OF_GROUP.get(group_named, UNKNOWN),
-                seed,
+                plan.settings.seed,
                 one_line(found["message"]),
             )
         ]
     if found.get("error") == "invalid":
-        return [Report(found["label"], found["interface"], seed, one_line(found["message"]))]
-    if found["options_problem"] and not check_all:  # a typo in --option, said once
+        return [
+            Report(
+                found["label"], found["interface"], plan.settings.seed, one_line(found["message"])
+            )
+        ]
+    if found["options_problem"] and not plan.check_all:  # a typo in --option, said once
         raise UsageError(f"--option: {found['options_problem']}")
     target = Declared(
         found["label"],
@@ -191,15 +173,15 @@ def _resolve_and_run(
         found["interface"],
         frozenset(found["capabilities"]),
         found["known_failures"],
-        options,
+        plan.options,
     )
-    if pattern and not select_checks(target.interface, pattern):
-        if check_all:
+    if plan.pattern and not select_checks(target.interface, plan.pattern):
+        if plan.check_all:
             return []
         names = [c.name for c in checks_for(target.interface)]
         raise UsageError(
-            f"no {target.interface} check matches -k {pattern!r}"
-            f"{did_you_mean(pattern, names)}; see omi plugins check "
+            f"no {target.interface} check matches -k {plan.pattern!r}"
+            f"{did_you_mean(plan.pattern, names)}; see omi plugins check "
             f"--list-checks {target.interface}"
         )
-    return [run_suite(target, pattern, seed, timeout, memory_limit=memory_limit)]
+    return [run_suite_with(target, plan.pattern, plan.settings)]

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from omi.conformance.authoring import BuildFailure, Check, CheckFailure, Context
+from omi.conformance.authoring import BuildFailure, Check, CheckFailure, Context, NotApplicable
 
 PASSED, FAILED, SKIPPED, XFAIL, XPASS = "passed", "failed", "skipped", "xfail", "xpass"
 #: A check of a "should" rule that the plugin does not follow: shown and counted, a failure
@@ -149,7 +149,8 @@ def execute(
     memory_limit: int | None = None,
     workdir: Path | None = None,
 ) -> Outcome:
-    """Run one check in this process and say how it went (passed or failed).
+    """Run one check in this process and say how it went (passed, failed, advisory, skipped
+    when the check found it does not apply, or not tested).
 
     `close_instances=False` leaves the instances `factory` returns open: the caller owns them
     (a pytest fixture that may be shared by several checks). `memory_limit` is the limit this
@@ -173,30 +174,36 @@ def execute(
         status, message = PASSED, ""
     except EXITS as error:  # the plugin's own: Ctrl-C never reaches a check process or thread
         status, message = FAILED, exit_failure(error)
+    except NotApplicable as error:  # the check found it cannot judge this plugin
+        status, message = SKIPPED, str(error)
     except Exception as error:  # noqa: BLE001 - any exception from the plugin is a failure
-        if exceeded and _ran_out_of_memory(error):
-            status, message = FAILED, exceeded
-        elif (unreachable := _unreachable(error)) is not None:
-            status, message = NOT_TESTED, unreachable
-        elif isinstance(error, CheckFailure):
-            # advice not followed is an advisory; a plugin that cannot be built is a failure
-            advice = check.level == "should" and not isinstance(error, BuildFailure)
-            status, message = ADVISORY if advice else FAILED, str(error)
-        else:
-            status, message = (
-                FAILED,
-                str(
-                    CheckFailure(
-                        "the check's calls to succeed",
-                        f"{type(error).__name__}: {error} ({raised_at(error)})",
-                        _call_fix(factory),
-                    )
-                ),
-            )
+        status, message = _judged(error, check, factory, exceeded)
     finally:
         duration = time.perf_counter() - start
         context.cleanup()
     return Outcome(check.name, status, duration, one_line_message(message))
+
+
+def _judged(
+    error: Exception, check: Check, factory: Callable[[Path], Any], exceeded: str | None
+) -> tuple[str, str]:
+    """The status and message of a check that raised `error` (`exceeded`: the message of a
+    memory limit, when there is one)."""
+    if exceeded and _ran_out_of_memory(error):
+        return FAILED, exceeded
+    if (unreachable := _unreachable(error)) is not None:
+        return NOT_TESTED, unreachable
+    if isinstance(error, CheckFailure):
+        # advice not followed is an advisory; a plugin that cannot be built is a failure
+        advice = check.level == "should" and not isinstance(error, BuildFailure)
+        return ADVISORY if advice else FAILED, str(error)
+    return FAILED, str(
+        CheckFailure(
+            "the check's calls to succeed",
+            f"{type(error).__name__}: {error} ({raised_at(error)})",
+            _call_fix(factory),
+        )
+    )
 
 
 def one_line_message(message: str) -> str:

@@ -35,6 +35,7 @@ CHECK_MODULES = (
     "omi.conformance.storage_inputs",
     "omi.conformance.events",
     "omi.conformance.threads",
+    "omi.conformance.service_failure",
 )
 
 REGISTRY: dict[str, Check] = {}

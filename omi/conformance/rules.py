@@ -50,7 +50,13 @@ _RULES = [
         "must",
         "raises ValueError for blank text (empty, spaces, newlines)",
     ),
-    ("embed.not_str", "embedding", "embed", "must", "raises TypeError for text that is not a str"),
+    (
+        "embed.not_str",
+        "embedding",
+        "embed",
+        "must",
+        "raises TypeError for text that is not a str (ValueError is accepted too)",
+    ),
     (
         "embed.any_text",
         "embedding",
@@ -162,6 +168,14 @@ _RULES = [
         "embed() may run in several threads at once and gives each text its own vector",
     ),
     (
+        "embedding.service_failure",
+        "embedding",
+        "instance",
+        "must",
+        "raises when its service fails (an error answer, a connection cut off): never returns "
+        "a made-up vector (zeros, say) in place of the one it could not get",
+    ),
+    (
         "embedding.options",
         "embedding",
         "instance",
@@ -197,8 +211,8 @@ _RULES = [
         "store_memory",
         "must",
         "raises TypeError for a memory that is not a dict, and ValueError for content missing, "
-        "not a str or blank and for a value JSON cannot hold (a datetime, NaN); a refused "
-        "memory is not stored",
+        "not a str or blank and for a value JSON cannot hold (a datetime, NaN); either is "
+        "accepted for a value of the wrong type; a refused memory is not stored",
     ),
     (
         "store_memory.id_key",
@@ -253,7 +267,7 @@ _RULES = [
         "recall",
         "must",
         "raises TypeError for a query that is not a str, and ValueError for a limit that is "
-        "negative or not an int",
+        "negative or not an int; either is accepted for a value of the wrong type",
     ),
     (
         "recall.query_is_data",
@@ -271,6 +285,14 @@ _RULES = [
         "must",
         "treats a query with no words (empty, or only spaces and line breaks) as no error: "
         "returns the most recent memories or nothing",
+    ),
+    (
+        "recall.service_failure",
+        "storage",
+        "recall",
+        "must",
+        "raises when its service fails (an error answer, a connection cut off): never returns "
+        "a made-up result ([], say) in place of the one it could not get",
     ),
     (
         "recall.all_words_first",

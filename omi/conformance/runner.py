@@ -54,13 +54,10 @@ from omi.conformance.messages import (
     encode,
 )
 from omi.conformance.outcome import (
-    DEFAULT_MEMORY_LIMIT,
     FAILED,
     Outcome,
     memory_limit_message,
 )
-from omi.conformance.outcome import execute as execute  # re-exported: its home before
-from omi.conformance.outcome import parse_memory_limit as parse_memory_limit  # likewise
 from omi.conformance.reaper import kill_descendants
 from omi.conformance.tail import last_lines, new_log, read_tail
 
@@ -411,32 +408,28 @@ def _new_worker() -> _Worker:
 
 
 def resolve_in_child(
-    name: str,
-    group: str | None,
-    options: dict[str, Any],
-    timeout: float,
-    memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+    name: str, group: str | None, options: dict[str, Any], settings: RunSettings
 ) -> dict[str, Any]:
     """Phase 1 in a child: `target.describe`'s answer, in plain data.
 
     The child stays, as the spare, to run the checks next (`run_in_child`): the plugin is
     imported once and no second interpreter is started; the caller discards it
-    (`discard_spare`) when no check follows. A child that dies or takes longer than `timeout`
-    (plus start-up time) is a load error.
+    (`discard_spare`) when no check follows. A child that dies or takes longer than
+    `settings.timeout` (plus start-up time) is a load error.
     """
     worker = _new_worker()
     kept = False  # as the spare
     try:
-        worker.send(Resolve(name, group, options, memory_limit))
+        worker.send(Resolve(name, group, options, settings.memory_limit))
         try:
-            event = worker.next_event(timeout + 30.0)
+            event = worker.next_event(settings.timeout + 30.0)
         except queue.Empty:
             event = Resolved(
                 {
                     "error": "load",
                     "message": f"importing and validating {name} "
                     f"did not finish within "
-                    f"{timeout + 30.0:g} s",
+                    f"{settings.timeout + 30.0:g} s",
                 }
             )
         if not isinstance(event, Resolved):

@@ -290,6 +290,38 @@ def recall_returns_content_and_metadata(ctx: Context) -> None:
 
 @check(
     "storage",
+    "changing the dicts recall() returned, nested metadata included, never changes what is stored",
+    rules=("recall.everything",),
+    why="the host adds 'similarity' to every result it re-ranks, and agents edit what they "
+    "read: a backend handing out its own dicts lets that rewrite the stored memory",
+    fix="build new dicts for every recall() (from the database row, or copy.deepcopy of what "
+    "the backend keeps)",
+)
+def recall_results_are_the_callers(ctx: Context) -> None:
+    memory = _memory(ctx, "copy")
+    memory["metadata"] = {"tags": ["kept"], "nested": {"n": 1}}
+    memory_id = ctx.plugin.store_memory(copy.deepcopy(memory))
+    first = _find(ctx.plugin, memory, memory_id)
+    first["similarity"] = 0.5  # what the host adds when it re-ranks
+    metadata = first.get("metadata")
+    if isinstance(metadata, dict):
+        for value in metadata.values():
+            if isinstance(value, list):
+                value.append("added by the caller")
+            elif isinstance(value, dict):
+                value["added"] = "by the caller"
+        metadata["added"] = "by the caller"
+    again = _find(ctx.plugin, memory, memory_id)
+    expect(
+        "similarity" not in again and again.get("metadata") == memory["metadata"],
+        "the memory recalled again as stored, after the caller changed the first results",
+        f"{shorten(again)}",
+        "return new dicts from recall(), never the ones the backend keeps",
+    )
+
+
+@check(
+    "storage",
     "non-ASCII and 1 MB content, nested metadata of every JSON type, and the "
     "host's other keys (embedding, embedding_model, session_id) come back exactly",
     rules=("recall.everything", "recall.finds"),
@@ -569,7 +601,10 @@ def memory_id_key_is_not_the_id(ctx: Context) -> None:
 def add_edge_rejects_ids_of_another_instance(ctx: Context) -> None:
     here, there = ctx.make("edges-here"), ctx.make("edges-there")
     known = here.store_memory(_memory(ctx, "here"))
-    foreign = there.store_memory(_memory(ctx, "there"))
+    # Ids from a sequence per instance repeat across instances ("1" in both), and there such
+    # an id does name a memory here: only another instance's ids this one never gave count.
+    theirs = [there.store_memory(_memory(ctx, f"there-{n}")) for n in range(3)]
+    foreign = next((memory_id for memory_id in theirs if memory_id != known), theirs[-1])
     for ends in ((known, foreign), (foreign, known)):
         expect_raises(
             (Exception,),

@@ -90,8 +90,13 @@ def run_suite(
 ) -> Report:
     """Run the behavioural checks of `target` (validation is the caller's phase 1), each
     child process limited to `memory_limit` bytes of address space (None: no limit)."""
+    return run_suite_with(target, pattern, RunSettings(seed, timeout, CALL_TIMEOUT, memory_limit))
+
+
+def run_suite_with(target: Target | Declared, pattern: str | None, settings: RunSettings) -> Report:
+    """`run_suite` with the settings of the run as one record."""
     start = time.perf_counter()
-    report = Report(target.label, target.interface, seed)
+    report = Report(target.label, target.interface, settings.seed)
     capabilities, known = target.capabilities, target.known_failures
     runnable: list[Check] = []
     skipped: dict[str, Outcome] = {}
@@ -101,7 +106,6 @@ def run_suite(
             skipped[check.name] = Outcome(check.name, SKIPPED, 0.0, reason)
         else:
             runnable.append(check)
-    settings = RunSettings(seed, timeout, CALL_TIMEOUT, memory_limit)
     ran = {
         o.name: o
         for o in run_in_child(target.import_path, target.options, runnable, capabilities, settings)

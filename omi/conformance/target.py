@@ -12,7 +12,8 @@ from typing import Any
 
 from omi.conformance.building import _takes_directory
 from omi.conformance.registry import CAPABILITIES
-from omi.plugins import KINDS, interface_class
+from omi.kinds import GROUPS, KINDS
+from omi.plugins import interface_class
 
 INTERFACE_OF_GROUP = {kind.group: kind.name for kind in KINDS}
 #: The interface of a plugin that could not be resolved far enough to know it.
@@ -223,12 +224,12 @@ def resolve_target(
                 f"{_not_importable_here(name, error)}"
             ) from error
         return Target(plugin_class, name, name, options), interface_base(plugin_class)
-    groups = (plugins.resolve_group(group),) if group else plugins.GROUPS
+    groups = (plugins.resolve_group(group),) if group else GROUPS
     found = plugins.discover_plugins()
     matches = [g for g in groups if any(ep.name == name for ep in found.get(g, ()))]
     if not matches:
         if group is None:
-            installed = sorted({ep.name for g in plugins.GROUPS for ep in found[g]})
+            installed = sorted({ep.name for g in GROUPS for ep in found[g]})
             raise plugins.PluginLoadError(
                 f"Plugin '{name}' not found in any group; installed: "
                 f"{', '.join(installed) or '(none)'}; "

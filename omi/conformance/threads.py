@@ -110,9 +110,10 @@ def storage_is_thread_safe(ctx: Context) -> None:
 def embed_is_thread_safe(ctx: Context) -> None:
     # three texts, each embedded by two threads at once: a vector swapped between threads shows
     texts = [f"thread {number} asks about topic {number * 7}" for number in range(3)]
-    alone = [ctx.plugin.embed(text) for text in texts] if ctx.has("deterministic") else None
-    together = _in_threads(lambda number: ctx.plugin.embed(texts[number % 3]), "embed()")
-    dimension = ctx.plugin.get_dimension()
+    plugin = ctx.plugin  # built here: the threads share one instance
+    alone = [plugin.embed(text) for text in texts] if ctx.has("deterministic") else None
+    together = _in_threads(lambda number: plugin.embed(texts[number % 3]), "embed()")
+    dimension = plugin.get_dimension()
     for number, vector in enumerate(together):
         expect(
             isinstance(vector, list) and len(vector) == dimension,
@@ -139,10 +140,11 @@ def embed_is_thread_safe(ctx: Context) -> None:
 )
 def handle_is_thread_safe(ctx: Context) -> None:
     kinds = list(SAMPLE_PAYLOADS.items())
+    handler = ctx.plugin  # built here: the threads share one instance
 
     def work(number: int) -> None:
         for index in range(CALLS):
             event_type, payload = kinds[(number + index) % len(kinds)]
-            ctx.plugin.handle(event_type, copy.deepcopy(payload))
+            handler.handle(event_type, copy.deepcopy(payload))
 
     _in_threads(work, "handle()")
