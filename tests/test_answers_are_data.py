@@ -9,12 +9,11 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from jinja2.exceptions import SecurityError
+from run_omi import omi
 from terminal import on_a_terminal
 
 from omi import update
-from omi.cli import cli
 from omi.record import ANSWERS_FILE, BASE_FILE, read_record, read_tree
 from omi.scaffold import new_plugin
 from omi.templating import TemplateEnvironment, template_context
@@ -54,17 +53,14 @@ def files_of(project: Path) -> dict:
     return {name: (project / name).read_bytes() for name in ("README.md", "pyproject.toml")}
 
 
-def run(*args: str):
-    return CliRunner().invoke(cli, ["plugins", *args])
-
-
 # --- omi plugins new --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("index", range(len(LITERAL_ANSWERS) + 1))
 def test_new_writes_options_and_set_values_literally(tmp_path: Path, index: int):
     text = answers(tmp_path)[index]
-    result = run(
+    result = omi(
+        "plugins",
         "new",
         "embedding",
         "jj",
@@ -76,12 +72,12 @@ def test_new_writes_options_and_set_values_literally(tmp_path: Path, index: int)
         "--set",
         f"author={text}",
     )
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.stdout + result.stderr
     project = tmp_path / "omi-embedding-jj"
     assert_literal(tmp_path, files_of(project), text, author=text)
     recorded = json.loads((project / ANSWERS_FILE).read_text())["variables"]
     assert recorded["description"] == recorded["author"] == text
-    assert run("update", str(project), "--check").exit_code == 0
+    assert omi("plugins", "update", str(project), "--check").returncode == 0
     assert not (tmp_path / MARKER).exists()
 
 
@@ -93,7 +89,7 @@ def test_an_answer_typed_at_a_prompt_is_written_literally(tmp_path: Path):
     assert completed.returncode == 0, completed.stdout + completed.stderr
     project = tmp_path / "omi-embedding-jj"
     assert_literal(tmp_path, files_of(project), text)
-    assert run("update", str(project), "--check").exit_code == 0
+    assert omi("plugins", "update", str(project), "--check").returncode == 0
     assert not (tmp_path / MARKER).exists()
 
 
@@ -125,10 +121,10 @@ def test_update_check_and_dry_run_never_run_an_answer_from_the_answers_file(
 ):
     text = answers(tmp_path)[index]
     record_description(project, text)
-    check = run("update", str(project), "--check")
-    assert check.exit_code == 1 and "M README.md" in check.output, check.output
-    dry_run = run("update", str(project), "--dry-run")
-    assert dry_run.exit_code == 0 and f"+{text}\n" in dry_run.output, dry_run.output
+    check = omi("plugins", "update", str(project), "--check")
+    assert check.returncode == 1 and "M README.md" in check.stdout, check.stdout
+    dry_run = omi("plugins", "update", str(project), "--dry-run")
+    assert dry_run.returncode == 0 and f"+{text}\n" in dry_run.stdout, dry_run.stdout
     assert not (tmp_path / MARKER).exists()
     plan = update.plan_update(project)
     assert_literal(tmp_path, plan.base, text)
@@ -137,22 +133,23 @@ def test_update_check_and_dry_run_never_run_an_answer_from_the_answers_file(
 def test_update_writes_an_answer_from_the_answers_file_literally(tmp_path: Path, project: Path):
     text = attack(tmp_path)
     record_description(project, text)
-    result = run("update", str(project), "--allow-dirty")
-    assert result.exit_code == 0, result.output
+    result = omi("plugins", "update", str(project), "--allow-dirty")
+    assert result.returncode == 0, result.stdout + result.stderr
     assert_literal(tmp_path, files_of(project), text)
-    assert run("update", str(project), "--check").exit_code == 0
+    assert omi("plugins", "update", str(project), "--check").returncode == 0
 
 
 def test_update_set_value_is_written_literally(tmp_path: Path, project: Path):
     text = attack(tmp_path)
-    result = run("update", str(project), "--allow-dirty", "--set", f"description={text}")
-    assert result.exit_code == 0, result.output
+    result = omi("plugins", "update", str(project), "--allow-dirty", "--set", f"description={text}")
+    assert result.returncode == 0, result.stdout + result.stderr
     assert_literal(tmp_path, files_of(project), text)
 
 
 def test_init_takes_pyproject_values_literally(tmp_path: Path, project: Path):
     text = attack(tmp_path)
-    result = run(
+    result = omi(
+        "plugins",
         "update",
         str(project),
         "--allow-dirty",
@@ -161,11 +158,11 @@ def test_init_takes_pyproject_values_literally(tmp_path: Path, project: Path):
         "--set",
         f"author={text}",
     )
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.stdout + result.stderr
     for record in (ANSWERS_FILE, BASE_FILE):
         (project / record).unlink()
-    result = run("update", str(project), "--init")
-    assert result.exit_code == 0, result.output
+    result = omi("plugins", "update", str(project), "--init")
+    assert result.returncode == 0, result.stdout + result.stderr
     recorded, base = read_record(project)
     assert recorded["variables"]["description"] == recorded["variables"]["author"] == text
     assert_literal(tmp_path, base, text, author=text)

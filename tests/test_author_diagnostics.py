@@ -12,21 +12,17 @@ from pathlib import Path
 
 import plugin_sources as src
 import pytest
+from run_omi import OMI, omi, omi_process
 
 from omi.plugins import GROUPS, PluginLoadError, load_plugin
 
 EMB, STO, EVT = GROUPS
-OMI = str(Path(sys.executable).with_name("omi"))
 REINSTALL = f"{shlex.quote(sys.executable)} -m pip install -e ."
 # The command names the interpreter running omi: in the console script, its shebang's, which
 # may be spelt python3 where pytest runs as python.
 SCRIPT_REINSTALL = (
     f"{shlex.quote(Path(OMI).read_text().splitlines()[0].removeprefix('#!'))} -m pip install -e ."
 )
-
-
-def omi(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([OMI, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
 
 
 # --- a module typo in an entry point ---------------------------------------------------------
@@ -105,7 +101,8 @@ def test_list_in_a_project_says_the_installed_entry_points_are_stale(make_dist, 
     here = project(
         tmp_path / "omi-storage-x", "omi-storage-x", {STO: {"x": "omi_x.store:XBackend"}}
     )
-    result = omi("plugins", "list", "--group", "storage", cwd=here)
+    # the console script names its own interpreter in the fix
+    result = omi_process("plugins", "list", "--group", "storage", cwd=here)
     assert result.returncode == 0, result.stderr
     note = result.stdout.split("\n\n")[-1].strip()
     assert note == (
@@ -114,7 +111,7 @@ def test_list_in_a_project_says_the_installed_entry_points_are_stale(make_dist, 
         f"omi_x.backend:XBackend): entry points are written when a project is installed; run "
         f"{SCRIPT_REINSTALL}"
     )
-    document = json.loads(omi("plugins", "list", "--format", "json", cwd=here).stdout)
+    document = json.loads(omi_process("plugins", "list", "--format", "json", cwd=here).stdout)
     assert document["notes"] == [note.removeprefix("Note: ")]
 
 
@@ -144,15 +141,16 @@ def test_list_says_nothing_of_a_current_install_or_an_unrelated_project(make_dis
 
 @pytest.mark.parametrize("plain", [True, False])
 def test_list_strict_exits_1_when_a_plugin_fails_to_load(make_dist, tmp_path, plain):
+    # the plain form is the console script's own (omi.cli.launch), the other click's
     args = ["plugins", "list", "--strict"] + ([] if plain else ["--format=json", "-v"])
-    assert omi(*args).returncode == 0
+    assert omi_process(*args).returncode == 0
     make_dist("omi-emb-broken", entry_points={EMB: {"broken": "no_such_module:X"}})
     make_dist("omi-emb-typo", entry_points={"omi.embedding_provider": {"typo": "m:X"}})
-    result = omi(*args)
+    result = omi_process(*args)
     assert result.returncode == 1
     assert result.stderr == ("Error: 2 plugins failed to load (--strict); the reasons are above\n")
     assert "broken" in result.stdout  # the listing is printed all the same
-    assert omi("plugins", "list").returncode == 0
+    assert omi_process("plugins", "list").returncode == 0
 
 
 def test_list_strict_is_the_same_through_click(make_dist):
@@ -172,7 +170,7 @@ def test_check_by_path_works_in_a_generated_project_that_is_not_installed(tmp_pa
     made = omi("plugins", "new", "storage", "foo", "--no-input", "-o", str(tmp_path))
     assert made.returncode == 0, made.stderr
     here = tmp_path / "omi-storage-foo"
-    result = omi(
+    result = omi_process(
         "plugins", "check", "omi_storage_foo.backend:FooBackend", "-k", "recall*", cwd=here
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -191,7 +189,7 @@ def test_check_by_path_of_a_module_in_the_current_directory_names_pythonpath(tmp
     (tmp_path / "lax.py").write_text(
         "from omi.builtin.sqlite import SQLiteBackend\n\n\nclass Lax(SQLiteBackend):\n    pass\n"
     )
-    result = omi("plugins", "check", "lax:Lax", cwd=tmp_path)
+    result = omi_process("plugins", "check", "lax:Lax", cwd=tmp_path)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
         "Error: Cannot import lax:Lax: ModuleNotFoundError: No module named 'lax'; lax.py is "

@@ -15,24 +15,12 @@ import plugin_sources as src
 import pytest
 from conformance_plugins import BUILD_FAILURE_IDS, BUILD_FAILURES
 from fake_servers import FakeNIM
+from run_omi import OMI, TESTS, omi, omi_process
 
 from omi.conformance import checks_for
 
-OMI = str(Path(sys.executable).with_name("omi"))
 #: How many checks each interface has: the expected counts follow the registry.
 EMBEDDING, STORAGE, EVENT = (len(checks_for(kind)) for kind in ("embedding", "storage", "event"))
-TESTS = Path(__file__).parent
-
-
-def omi(*args: str, **env: str) -> subprocess.CompletedProcess:
-    path = os.pathsep.join([os.environ.get("PYTHONPATH", ""), str(TESTS)])
-    return subprocess.run(
-        [OMI, *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": path, **env},
-        timeout=120,
-    )
 
 
 @pytest.fixture
@@ -310,7 +298,7 @@ def test_timeout_fails_a_hanging_check_and_the_run_goes_on(installed):
 @pytest.mark.parametrize("process", ["fork", "spawn"])
 def test_a_deadlock_fails_that_check_saying_where_and_the_run_goes_on(process):
     start = time.monotonic()
-    result = omi(
+    result = omi_process(
         "plugins",
         "check",
         "conformance_plugins:DeadlocksInAddEdge",
@@ -505,7 +493,7 @@ def test_a_plugin_that_prints_cannot_break_the_json_report(make_dist):
         entry_points={"omi.event_handlers": {"chatty": "chatty_mod:Chatty"}},
         files={"chatty_mod.py": "print('hello on import')\n" + src.handler("Chatty")},
     )
-    result = omi("plugins", "check", "chatty", "--format", "json")
+    result = omi_process("plugins", "check", "chatty", "--format", "json")
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout)["plugins"][0]["counts"]["passed"] == EVENT
     assert "hello on import" in result.stderr
@@ -661,7 +649,7 @@ def test_a_plugin_that_allocates_without_bound_fails_fast_under_the_memory_limit
 ):
     installed("omi.embedding_providers", hog="AllocatesWithoutBound")
     start = time.perf_counter()
-    result = omi(
+    result = omi_process(
         "plugins",
         "check",
         "hog",
@@ -834,7 +822,7 @@ def test_a_plugin_writing_to_file_descriptor_1_cannot_break_the_json_report(make
             "        super().handle(event_type, event_data)\n"
         },
     )
-    result = omi("plugins", "check", "noisy", "--format", "json", OMI_CHECK_PROCESS=process)
+    result = omi_process("plugins", "check", "noisy", "--format", "json", OMI_CHECK_PROCESS=process)
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout)["plugins"][0]["counts"]["passed"] == EVENT
     assert "garbage at import" in result.stderr  # the command's own import: shown, on stderr
@@ -1059,7 +1047,7 @@ def test_processes_a_plugin_starts_in_new_sessions_do_not_survive_the_check(
     env = {"OMI_TEST_PIDS": str(pids), "OMI_CHECK_PROCESS": process}
     if hang:
         env["ESCAPE_AND_HANG"] = "1"
-    result = omi(
+    result = omi_process(
         "plugins",
         "check",
         "escapes",

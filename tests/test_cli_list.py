@@ -7,17 +7,15 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import plugin_sources as src
 import pytest
-from click.testing import CliRunner
+from run_omi import OMI, omi, omi_process
 
 from omi import __version__
 from omi.cli import cli
 
 EMB = "omi.embedding_providers"
-OMI = str(Path(sys.executable).with_name("omi"))
 
 # The spec's listing; nim and ollama show the version of omi-openclaw, which ships them.
 SPEC_OUTPUT = f"""\
@@ -34,10 +32,6 @@ Event Handlers:
 """
 
 
-def run(*args: str, **env: str):
-    return CliRunner().invoke(cli, list(args), env=env or None)
-
-
 def install_spec_example(make_dist) -> None:
     make_dist(
         "my-omi-plugin",
@@ -48,16 +42,14 @@ def install_spec_example(make_dist) -> None:
 
 def test_list_prints_exactly_what_the_spec_shows(make_dist):
     install_spec_example(make_dist)
-    result = run("plugins", "list")
-    assert result.exit_code == 0, result.output
-    assert result.output == SPEC_OUTPUT
+    result = omi("plugins", "list")
+    assert result.returncode == 0, result.stdout
+    assert result.stdout == SPEC_OUTPUT
 
 
 def test_list_through_the_installed_console_script(make_dist):
     install_spec_example(make_dist)
-    completed = subprocess.run(
-        [OMI, "plugins", "list"], capture_output=True, text=True, env=os.environ.copy()
-    )
+    completed = omi_process("plugins", "list")
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout == SPEC_OUTPUT
 
@@ -76,9 +68,9 @@ def test_broken_plugins_are_listed_with_a_reason_and_never_crash(make_dist):
             "wrong_mod.py": "class NotAHandler:\n    interface_version = '1.0'\n",
         },
     )
-    result = run("plugins", "list")
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    result = omi("plugins", "list")
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
     by_name = {line.split()[0]: line for line in lines if line.startswith("  ") and "(" in line}
     assert by_name["no-import"].startswith("  no-import (Thing) - v2.0.1 [interface: ?] ✗ ")
     assert "No module named 'missing_mod'" in by_name["no-import"]
@@ -97,7 +89,7 @@ def test_a_name_registered_twice_is_listed_once_with_both_distributions(make_dis
             files={f"{module}.py": src.embedder()},
         )
     lines = [
-        line for line in run("plugins", "list").output.splitlines() if line.startswith("  twin ")
+        line for line in omi("plugins", "list").stdout.splitlines() if line.startswith("  twin ")
     ]
     assert len(lines) == 1 and " ✗ " in lines[0]
     assert "registered by 2 distributions: omi-first 0.1.0" in lines[0]
@@ -110,26 +102,26 @@ def test_skipped_plugins_are_shown_not_imported(make_dist):
         entry_points={EMB: {"slow": "slow_mod:Slow"}},
         files={"slow_mod.py": "raise RuntimeError('must not be imported')\n"},
     )
-    result = run("plugins", "list", OMI_LOAD_PLUGINS="")
-    line = next(line for line in result.output.splitlines() if line.startswith("  slow "))
+    result = omi("plugins", "list", OMI_LOAD_PLUGINS="")
+    line = next(line for line in result.stdout.splitlines() if line.startswith("  slow "))
     assert line == (
         "  slow (Slow) - v0.1.0 skipped: OMI_LOAD_PLUGINS is set but empty, "
         "so no third-party plugin loads"
     )
-    assert "nim (NIMEmbedder)" in result.output  # OMI's own plugins still load
+    assert "nim (NIMEmbedder)" in result.stdout  # OMI's own plugins still load
 
 
 def test_group_filter_accepts_full_and_short_names(make_dist):
     install_spec_example(make_dist)
     for group in ("omi.storage_backends", "storage", "storage_backends"):
-        result = run("plugins", "list", "--group", group)
-        assert result.output == "Storage Backends:\n  (none installed)\n"
+        result = omi("plugins", "list", "--group", group)
+        assert result.stdout == "Storage Backends:\n  (none installed)\n"
 
 
 def test_unknown_group_is_a_usage_error_listing_the_three():
-    result = run("plugins", "list", "--group", "embeddings")
-    assert result.exit_code == 2
-    assert result.output.strip() == (
+    result = omi("plugins", "list", "--group", "embeddings")
+    assert result.returncode == 2
+    assert result.stdout == "" and result.stderr.strip() == (
         "Error: Unknown plugin group 'embeddings'; choose one of: "
         "omi.embedding_providers, omi.storage_backends, omi.event_handlers"
     )
@@ -137,17 +129,17 @@ def test_unknown_group_is_a_usage_error_listing_the_three():
 
 def test_verbose_shows_distribution_and_module(make_dist):
     install_spec_example(make_dist)
-    result = run("plugins", "list", "--verbose", "--group", "embedding")
+    result = omi("plugins", "list", "--verbose", "--group", "embedding")
     assert (
         "      from my-omi-plugin 0.1.0: my_omi_plugin.provider:MyCustomEmbedder"
-        in result.output.splitlines()
+        in result.stdout.splitlines()
     )
 
 
 def test_json_output_follows_the_documented_schema(make_dist):
     install_spec_example(make_dist)
     make_dist("omi-broken", entry_points={EMB: {"broken": "nope_mod:X"}})
-    document = json.loads(run("plugins", "list", "--format", "json").output)
+    document = json.loads(omi("plugins", "list", "--format", "json").stdout)
     assert document["schema"] == "omi.plugins.list/1"
     assert list(document["groups"]) == [EMB, "omi.storage_backends", "omi.event_handlers"]
     rows = {row["name"]: row for row in document["groups"][EMB]}
@@ -173,15 +165,13 @@ def test_json_output_follows_the_documented_schema(make_dist):
 
 
 def test_cli_group_is_invokable_and_has_a_version():
-    result = run("--version")
-    assert result.exit_code == 0 and result.output.startswith("omi, version ")
+    result = omi("--version")
+    assert result.returncode == 0 and result.stdout.startswith("omi, version ")
 
 
 def test_debug_shows_the_spec_log_lines(make_dist):
     install_spec_example(make_dist)
-    completed = subprocess.run(
-        [OMI, "--debug", "plugins", "list"], capture_output=True, text=True, env=os.environ.copy()
-    )
+    completed = omi_process("--debug", "plugins", "list")
     assert (
         "INFO:omi.plugins:Loading plugin 'my-embedder' from group 'omi.embedding_providers'"
         in completed.stderr.splitlines()
@@ -238,12 +228,7 @@ def test_a_plugin_that_prints_on_import_cannot_break_the_json(make_dist):
         entry_points={EMB: {"chatty": "chatty_mod:MyCustomEmbedder"}},
         files={"chatty_mod.py": "print('hello from chatty')\n" + src.embedder()},
     )
-    completed = subprocess.run(
-        [OMI, "plugins", "list", "--format", "json"],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-    )
+    completed = omi_process("plugins", "list", "--format", "json")
     assert completed.returncode == 0, completed.stderr
     names = [info["name"] for info in json.loads(completed.stdout)["groups"][EMB]]
     assert "chatty" in names
@@ -256,14 +241,14 @@ def test_an_entry_point_naming_only_a_module_shows_the_module(make_dist):
         entry_points={EMB: {"modonly": "pkg.modonly_mod"}},
         files={"pkg/__init__.py": "", "pkg/modonly_mod.py": src.embedder()},
     )
-    result = run("plugins", "list", "--group", "embedding")
-    line = next(line for line in result.output.splitlines() if "modonly" in line)
+    result = omi("plugins", "list", "--group", "embedding")
+    line = next(line for line in result.stdout.splitlines() if "modonly" in line)
     assert line.startswith("  modonly (modonly_mod) - v0.1.0 [interface: ?] ✗ ")
     assert "got module 'pkg.modonly_mod'; point the entry point at the plugin class" in line
 
 
 def test_json_with_group_holds_that_group_only():
-    document = json.loads(run("plugins", "list", "--group", "storage", "--format", "json").output)
+    document = json.loads(omi("plugins", "list", "--group", "storage", "--format", "json").stdout)
     assert document == {
         "schema": "omi.plugins.list/1",
         "groups": {"omi.storage_backends": []},
@@ -298,12 +283,12 @@ def test_help_lists_the_lazy_plugins_group_as_click_would_without_importing_it()
 
 
 def test_a_plugins_command_line_loads_the_group_and_runs():
-    result = CliRunner().invoke(cli, ["plugins", "check", "--explain", "recall_honours_limit"])
-    assert result.exit_code == 0, result.output
-    assert result.output.startswith("recall_honours_limit (storage check")
-    result = CliRunner().invoke(cli, ["plugins", "nope"])
-    assert result.exit_code == 2
-    assert "No such command 'nope'" in result.output
+    result = omi("plugins", "check", "--explain", "recall_honours_limit")
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.startswith("recall_honours_limit (storage check")
+    result = omi("plugins", "nope")
+    assert result.returncode == 2
+    assert "No such command 'nope'" in result.stderr
 
 
 def test_plugin_metadata_cannot_drive_the_terminal(make_dist, tmp_path):

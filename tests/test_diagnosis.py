@@ -13,19 +13,14 @@ from pathlib import Path
 
 import plugin_sources as src
 import pytest
-from click.testing import CliRunner
+from run_omi import omi
 
 from omi import __version__
-from omi.cli import cli
 from omi.diagnosis import intended_group
 from omi.plugins import GROUPS, PluginLoadError, PluginRegistry, load_plugin
 
 EMB, STO, EVT = GROUPS
 REINSTALL = f"{shlex.quote(sys.executable)} -m pip install -e ."
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args))
 
 
 # --- the near-miss rule ---------------------------------------------------------------------
@@ -96,19 +91,19 @@ MISPLACED = (
 
 def test_list_ends_with_a_not_loaded_section_naming_the_group_meant(make_dist):
     install_misplaced(make_dist)
-    result = run("plugins", "list")
-    assert result.exit_code == 0, result.output
-    assert result.output.endswith(
+    result = omi("plugins", "list")
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.endswith(
         "Event Handlers:\n  (none installed)\n\n"
         f"Not loaded:\n  mine (MineEmbedder) - v0.2.0 ✗ {MISPLACED}\n"
     )
-    assert "mine-tool" not in result.output  # console_scripts and pytest11 are not ours
+    assert "mine-tool" not in result.stdout  # console_scripts and pytest11 are not ours
     assert "mine_mod" not in sys.modules
 
 
 def test_json_lists_the_misplaced_plugin_under_not_loaded(make_dist):
     install_misplaced(make_dist)
-    document = json.loads(run("plugins", "list", "--format", "json").output)
+    document = json.loads(omi("plugins", "list", "--format", "json").stdout)
     [entry] = document["not_loaded"]
     assert (entry["name"], entry["group"], entry["did_you_mean"]) == (
         "mine",
@@ -121,8 +116,8 @@ def test_json_lists_the_misplaced_plugin_under_not_loaded(make_dist):
 
 def test_list_of_another_group_leaves_the_misplaced_plugin_out(make_dist):
     install_misplaced(make_dist)
-    assert "Not loaded" not in run("plugins", "list", "--group", "storage").output
-    assert "Not loaded:" in run("plugins", "list", "--group", "embedding").output
+    assert "Not loaded" not in omi("plugins", "list", "--group", "storage").stdout
+    assert "Not loaded:" in omi("plugins", "list", "--group", "embedding").stdout
 
 
 def test_loading_it_says_where_it_is_registered_instead(make_dist):
@@ -137,8 +132,8 @@ def test_loading_it_says_where_it_is_registered_instead(make_dist):
 
 def test_check_says_where_it_is_registered_instead(make_dist):
     install_misplaced(make_dist)
-    result = run("plugins", "check", "mine")
-    assert result.exit_code == 2
+    result = omi("plugins", "check", "mine")
+    assert result.returncode == 2
     assert result.stderr.strip() == (
         "Error: Plugin 'mine' not found in any group; installed: nim, ollama; "
         f"omi-embedding-mine 0.2.0 has it {MISPLACED}"
@@ -147,7 +142,7 @@ def test_check_says_where_it_is_registered_instead(make_dist):
 
 def test_a_group_that_is_not_a_near_miss_adds_nothing(make_dist):
     make_dist("omi-other", entry_points={"omi.plugins": {"mine": "mine_mod:Mine"}})
-    assert "Not loaded" not in run("plugins", "list").output
+    assert "Not loaded" not in omi("plugins", "list").stdout
     with pytest.raises(
         PluginLoadError,
         match=r"check the entry points in pyproject.toml and "
@@ -176,7 +171,7 @@ def test_a_misnamed_class_lists_the_module_classes_with_a_did_you_mean(make_dist
         load_plugin(STO, "jsonl")
     assert str(raised.value) == expected
     line = next(
-        line for line in run("plugins", "list").output.splitlines() if line.startswith("  jsonl ")
+        line for line in omi("plugins", "list").stdout.splitlines() if line.startswith("  jsonl ")
     )
     assert line == f"  jsonl (JSONLBackend) - v0.1.0 [interface: ?] ✗ {expected}"
 
@@ -264,8 +259,8 @@ def test_a_project_here_that_is_not_installed_says_what_to_run(plugin_site, tmp_
     assert str(raised.value) == (
         f"Plugin 'here' not found in group '{EMB}'; installed: nim, ollama; {expected}"
     )
-    result = run("plugins", "check", "here")
-    assert result.exit_code == 2
+    result = omi("plugins", "check", "here")
+    assert result.returncode == 2
     assert result.stderr.strip() == (
         f"Error: Plugin 'here' not found in any group; installed: nim, ollama; {expected}"
     )
@@ -296,8 +291,8 @@ def test_a_plugin_asked_for_in_the_wrong_group_is_pointed_to_its_group(
         f"(none); omi-embedding-here 0.1.0 registers it in group "
         f"'{EMB}': ask for it there"
     )
-    result = run("plugins", "check", "storage:here")
-    assert result.exit_code == 2 and "registers it in group" in result.stderr
+    result = omi("plugins", "check", "storage:here")
+    assert result.returncode == 2 and "registers it in group" in result.stderr
 
 
 def test_a_project_here_that_declares_another_name_adds_nothing(plugin_site, tmp_path, monkeypatch):
@@ -333,7 +328,7 @@ def test_a_plugin_outside_its_omi_range_is_flagged_like_pip_check(make_dist):
     )
     lines = {
         line.split()[0]: line
-        for line in run("plugins", "list").output.splitlines()
+        for line in omi("plugins", "list").stdout.splitlines()
         if line.startswith("  ")
     }
     assert lines["old"] == (
@@ -343,7 +338,7 @@ def test_a_plugin_outside_its_omi_range_is_flagged_like_pip_check(make_dist):
     assert lines["new"].endswith("✓") and lines["extra"].endswith("✓")
     rows = {
         row["name"]: row
-        for row in json.loads(run("plugins", "list", "--format", "json").output)["groups"][EMB]
+        for row in json.loads(omi("plugins", "list", "--format", "json").stdout)["groups"][EMB]
     }
     assert rows["old"]["requires_omi"] == ["omi-openclaw<0.3"]
     assert rows["old"]["conflict"] == lines["old"].split(" ⚠ ")[1]
@@ -353,7 +348,7 @@ def test_a_plugin_outside_its_omi_range_is_flagged_like_pip_check(make_dist):
 def test_verbose_prints_every_plugins_required_range(make_dist):
     install_with_requirement(make_dist, "omi-embedding-new", "new", "omi-openclaw>=0.1,<1")
     install_with_requirement(make_dist, "omi-embedding-any", "any")
-    output = run("plugins", "list", "--verbose", "--group", "embedding").output
+    output = omi("plugins", "list", "--verbose", "--group", "embedding").stdout
     blocks: dict[str, str] = {}  # plugin name -> its line and the indented lines below it
     for line in output.splitlines():
         if line.startswith("  ") and not line.startswith("   "):
@@ -458,14 +453,14 @@ def test_the_readme_troubleshooting_section_shows_what_omi_prints(make_dist, tmp
     project.mkdir()
     (project / "pyproject.toml").write_text(PYPROJECT.format(group=EMB))
     monkeypatch.chdir(project)
-    printed = run("plugins", "check", "here").stderr
+    printed = omi("plugins", "check", "here").stderr
     make_dist(
         "omi-embedding-mine",
         entry_points={
             "omi.embedding_provider": {"mine": "omi_embedding_mine.embedder:MineEmbedder"}
         },
     )
-    printed += run("plugins", "check", "mine").stderr
+    printed += omi("plugins", "check", "mine").stderr
     make_dist(
         "omi-storage-jsonl",
         entry_points={STO: {"jsonl": "omi_storage_jsonl.backend:JSONLBackend"}},
@@ -497,7 +492,7 @@ def test_the_readme_troubleshooting_section_shows_what_omi_prints(make_dist, tmp
         "Metadata-Version: 2.1\nName: omi-embedding-old\n"
         "Version: 0.1.0\nRequires-Dist: omi-openclaw<0.4,>=0.3\n"
     )
-    printed += run("plugins", "list", "--verbose").output
+    printed += omi("plugins", "list", "--verbose").stdout
     printed = printed.replace(shlex.quote(sys.executable), "PYTHON")
     printed = printed.replace(str(project), "/home/me/omi-embedding-here")
     shown = [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import sys
 import threading
@@ -14,20 +13,19 @@ from typing import Any
 
 import plugin_sources as src
 import pytest
-from click.testing import CliRunner
 from fake_servers import FakeNIM, FakeOllama, closed_port_url
 from handlers import Gated
+from run_omi import omi as omi_cli
+from run_omi import omi_process
 
 import omi
 from omi.builtin.ollama import OllamaEmbedder
 from omi.builtin.sqlite import SQLiteBackend
-from omi.cli import cli
 from omi.config import Config, ConfigError, load_config
 from omi.events import EVENT_TYPES, EventHandler
 from omi.host import MAX_RECALL_LIMIT, Memory
 from omi.jsonvalues import MAX_JSON_DEPTH
 
-OMI = str(Path(sys.executable).with_name("omi"))
 ISO_TIMESTAMP = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+\+00:00$"
 
 
@@ -570,8 +568,8 @@ def test_bad_dispatch_options_are_refused_when_the_file_is_read(tmp_path, db, op
     with pytest.raises(ConfigError) as info:
         load_config(config)
     assert str(info.value).startswith(f"{config}: {problem}")
-    result = CliRunner().invoke(cli, ["store", "kept?", "--config", str(config)])
-    assert result.exit_code == 2 and result.output == f"Error: {info.value}\n"
+    result = omi_cli("store", "kept?", "--config", str(config))
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", f"Error: {info.value}\n")
     assert not db.exists()  # nothing was built, so nothing was stored
 
 
@@ -587,10 +585,6 @@ def cli_config(tmp_path, monkeypatch) -> Path:
     )
 
 
-def omi_cli(*args: str, **env: str):
-    return CliRunner().invoke(cli, list(args), env=env or None)
-
-
 def test_cli_store_then_recall(cli_config):
     stored = omi_cli(
         "store",
@@ -602,17 +596,17 @@ def test_cli_store_then_recall(cli_config):
         "--config",
         str(cli_config),
     )
-    assert stored.exit_code == 0, stored.output
-    memory_id = stored.output.strip()
+    assert stored.returncode == 0, stored.stderr
+    memory_id = stored.stdout.strip()
     assert len(memory_id) == 32
     omi_cli("store", "ada prefers short answers", "--config", str(cli_config))
     result = omi_cli("recall", "deploy key", "--config", str(cli_config))
-    assert result.exit_code == 0
-    assert result.output == (
+    assert result.returncode == 0
+    assert result.stdout == (
         f" 1. {memory_id}  the deploy key rotates on mondays  [source=ops team=infra]\n"
     )
     empty = omi_cli("recall", "zebra", "--config", str(cli_config))
-    assert empty.exit_code == 0 and empty.output == "No memories match 'zebra'.\n"
+    assert empty.returncode == 0 and empty.stdout == "No memories match 'zebra'.\n"
 
 
 def test_cli_recall_json_and_limit(cli_config):
@@ -621,7 +615,7 @@ def test_cli_recall_json_and_limit(cli_config):
     document = json.loads(
         omi_cli(
             "recall", "tea", "--limit", "3", "--format", "json", "--config", str(cli_config)
-        ).output
+        ).stdout
     )
     assert document["schema"] == "omi.recall/1"
     assert document["query"] == "tea" and document["limit"] == 3
@@ -637,8 +631,8 @@ def test_cli_uses_omi_config_and_never_prints_embeddings(tmp_path, monkeypatch, 
             f"storage: {{backend: sqlite, path: '{db}'}}\n",
         )
         monkeypatch.setenv("OMI_CONFIG", str(config))
-        assert omi_cli("store", "vectors stay inside").exit_code == 0
-        document = json.loads(omi_cli("recall", "vectors", "--format", "json").output)
+        assert omi_cli("store", "vectors stay inside").returncode == 0
+        document = json.loads(omi_cli("recall", "vectors", "--format", "json").stdout)
     (item,) = document["results"]
     assert "embedding" not in item and item["similarity"] == pytest.approx(3**-0.5)
 
@@ -665,13 +659,13 @@ def test_cli_uses_omi_config_and_never_prints_embeddings(tmp_path, monkeypatch, 
 def test_cli_usage_errors_exit_2_with_one_line(cli_config, args, message):
     write_config(Path("bad.yaml"), "embeddings: {provider: nim}\n")
     result = omi_cli(*args)
-    assert result.exit_code == 2
-    assert result.output.startswith(message) and result.output.count("\n") == 1
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
 
 
 def test_cli_limit_must_be_positive(cli_config):
     result = omi_cli("recall", "x", "--limit", "0", "--config", str(cli_config))
-    assert result.exit_code == 2 and "Invalid value for '--limit'" in result.output
+    assert result.returncode == 2 and "Invalid value for '--limit'" in result.stderr
 
 
 def test_cli_operation_failure_exits_1_and_stores_nothing(tmp_path, db):
@@ -681,23 +675,18 @@ def test_cli_operation_failure_exits_1_and_stores_nothing(tmp_path, db):
         f"max_retries: 0}}\nstorage: {{backend: sqlite, path: '{db}'}}\n",
     )
     result = omi_cli("store", "x", "--config", str(config))
-    assert result.exit_code == 1
-    assert result.output.startswith("Error: Cannot reach Ollama at http://127.0.0.1:")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("Error: Cannot reach Ollama at http://127.0.0.1:")
     with Memory(SQLiteBackend(db)) as memory:
         assert memory.storage.count() == 0
 
 
-def test_the_installed_script_stores_and_recalls(tmp_path):
-    env = {
-        **os.environ,
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-    }
-    env.pop("OMI_CONFIG", None)
-    run = {"capture_output": True, "text": True, "env": env, "cwd": tmp_path}
-    stored = subprocess.run([OMI, "store", "written by the real script"], **run)
+def test_the_installed_script_stores_and_recalls(tmp_path, monkeypatch):
+    monkeypatch.delenv("OMI_CONFIG", raising=False)
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    stored = omi_process("store", "written by the real script", cwd=tmp_path, **env)
     assert stored.returncode == 0, stored.stderr
-    recalled = subprocess.run([OMI, "recall", "script", "--format", "json"], **run)
+    recalled = omi_process("recall", "script", "--format", "json", cwd=tmp_path, **env)
     assert json.loads(recalled.stdout)["results"][0]["id"] == stored.stdout.strip()
     assert (tmp_path / "data" / "omi" / "memories.db").exists()
 
@@ -719,7 +708,7 @@ def test_cli_output_is_only_the_id_even_when_a_handler_prints(tmp_path, make_dis
         f"events: {{handlers: [chatty]}}\n",
     )
     stored = omi_cli("store", "quiet please", "--config", str(config))
-    assert stored.exit_code == 0, stored.output
+    assert stored.returncode == 0, stored.stderr
     assert len(stored.stdout.strip()) == 32 and "handled memory.stored" in stored.stderr
     recalled = omi_cli("recall", "quiet", "--format", "json", "--config", str(config))
     assert json.loads(recalled.stdout)["results"][0]["id"] == stored.stdout.strip()
@@ -760,8 +749,8 @@ def test_cli_recall_escapes_what_other_programs_stored(cli_config, tmp_path):
     with Memory(SQLiteBackend(tmp_path / "cli.db")) as memory:
         memory_id = memory.store("red \x1b[31m alert\x9b2J", {"from\x07": "api\x1b]0;x\x07"})
     result = omi_cli("recall", "alert", "--config", str(cli_config))
-    assert result.exit_code == 0, result.output
-    assert result.output == (
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
         f" 1. {memory_id}  red \\x1b[31m alert\\x9b2J  [from\\x07=api\\x1b]0;x\\x07]\n"
     )
 

@@ -4,16 +4,13 @@ check` probes the service once, says so in one line, and keeps its exit codes ap
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 from fake_servers import FakeNIM, closed_port_url
+from run_omi import omi
 
 from omi.conformance import checks_for
 from omi.conformance.reachability import (
@@ -30,8 +27,6 @@ NOT_TESTED = len(checks_for("embedding")) - 2
 #: The storage checks `-k "recall*"` selects.
 RECALL = sum(check.name.startswith("recall") for check in checks_for("storage"))
 
-OMI = str(Path(sys.executable).with_name("omi"))
-TESTS = Path(__file__).parent
 
 #: An embedder built on omi.builtin.http that declares nothing: the first check that meets
 #: the unreachable server says it.
@@ -74,17 +69,6 @@ class AcmeStore(SQLiteBackend):
     def conformance_service(self):
         return {"name": "Acme DB", "url": os.environ["ACMEDB_URL"], "env": "ACMEDB_URL"}
 """
-
-
-def omi(*args: str, **env: str) -> subprocess.CompletedProcess:
-    path = os.pathsep.join([os.environ.get("PYTHONPATH", ""), str(TESTS)])
-    return subprocess.run(
-        [OMI, *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": path, **env},
-        timeout=120,
-    )
 
 
 def offline() -> dict:

@@ -21,6 +21,7 @@ from xml.etree import ElementTree
 
 import plugin_sources as src
 import pytest
+from run_omi import omi_process
 
 from omi.builtin.sqlite import SQLiteBackend
 from omi.textsafety import one_line, visible
@@ -29,7 +30,6 @@ pytestmark = pytest.mark.skipif(
     sys.platform == "win32", reason="Windows file names cannot hold control characters"
 )
 
-OMI = str(Path(sys.executable).with_name("omi"))
 EMB = "omi.embedding_providers"
 
 UNSAFE = frozenset(
@@ -96,9 +96,9 @@ def assert_json(output: str) -> object:
 
 
 def run(*args: str, env: dict | None = None, code: int = 0) -> subprocess.CompletedProcess:
-    done = subprocess.run(
-        [OMI, *args], capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})}
-    )
+    """The console script, whose stdout is a real pipe with a strict encoder (and whose plain
+    `plugins list` is its own fast path), exiting with `code`."""
+    done = omi_process(*args, **(env or {}))
     assert done.returncode == code, done.stdout + done.stderr
     return done
 

@@ -20,7 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_a_run_that_collects_no_tests_is_a_failure():
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env.update(OMI_VENV=sys.prefix, OMI_TEST_POSTGRES_DSN="host=/nowhere dbname=unused")
+    # no pytest-xdist workers: what is tested is the exit status, not the workers' start-up
+    env.update(
+        OMI_VENV=sys.prefix,
+        OMI_TEST_POSTGRES_DSN="host=/nowhere dbname=unused",
+        OMI_TEST_WORKERS="0",
+    )
     result = subprocess.run(
         [
             "bash",
