@@ -28,7 +28,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-from omi.conformance.authoring import CheckFailure, Context, NotApplicable, check, shorten
+from omi.conformance.authoring import (
+    CheckFailure,
+    Context,
+    NotApplicable,
+    check,
+    close_quietly,
+    shorten,
+)
 from omi.conformance.building import InstanceFactory
 from omi.conformance.reachability import Service, declared_service
 
@@ -271,7 +278,7 @@ class _Attempt:
         except BaseException as error:  # noqa: BLE001 - raising is what is asked
             ending.error = error
         finally:
-            _close(instance)
+            close_quietly(instance)
 
     def __enter__(self) -> _Attempt:
         self.failing.__enter__()
@@ -323,15 +330,6 @@ def _staying_in(directory: str) -> Iterator[None]:
         os.chdir(directory)
 
 
-def _close(instance: Any) -> None:
-    close = getattr(instance, "close", None)
-    if callable(close):
-        try:
-            close()
-        except Exception:  # noqa: BLE001 - another check judges close()
-            pass
-
-
 def expect_raises_when_service_fails(ctx: Context, calls: list[ServiceCall], fix: str) -> None:
     """Each of `calls`, on a new instance pointed at a failing service, raises (see the
     module's docstring for the verdict)."""
@@ -369,6 +367,11 @@ def _times(count: int) -> str:
     return {1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
+#: The fix both checks give, before what the plugin must never return.
+RAISE_INSTEAD = (
+    "let the service's error reach the caller, or raise your own naming the service and the "
+    "cause (raise RuntimeError(...) from error)"
+)
 #: Texts the checks embed, and the query they recall.
 TEXTS = ["The cat sat on the mat.", "Quarterly revenue grew by 12 percent."]
 QUERY = "where did I leave the keys"
@@ -381,8 +384,7 @@ QUERY = "where did I leave the keys"
     rules=("embedding.service_failure",),
     why="a vector made up when the service was down (zeros, say) is stored with the memory as "
     "if it were real: the memory is never found again, and nothing says why",
-    fix="let the service's error reach the caller, or raise your own naming the service and "
-    "the cause (raise RuntimeError(...) from error); never return a vector in its place",
+    fix=f"{RAISE_INSTEAD}; never return a vector in its place",
 )
 def embed_raises_when_its_service_fails(ctx: Context) -> None:
     expect_raises_when_service_fails(
@@ -391,9 +393,7 @@ def embed_raises_when_its_service_fails(ctx: Context) -> None:
             ServiceCall(f"embed({TEXTS[0]!r})", lambda plugin: plugin.embed(TEXTS[0])),
             ServiceCall(f"embed_batch({TEXTS!r})", lambda plugin: plugin.embed_batch(list(TEXTS))),
         ],
-        "let the service's error reach the caller, or raise your own naming the service and "
-        "the cause (raise RuntimeError(...) from error); never return a zero vector in place "
-        "of the one the service did not give",
+        f"{RAISE_INSTEAD}; never return a zero vector in place of the one the service did not give",
     )
 
 
@@ -404,14 +404,11 @@ def embed_raises_when_its_service_fails(ctx: Context) -> None:
     rules=("recall.service_failure",),
     why="an empty result when the service was down tells the agent it remembers nothing: it "
     "answers without its memories instead of learning that recall failed",
-    fix="let the service's error reach the caller, or raise your own naming the service and "
-    "the cause (raise RuntimeError(...) from error); never return [] in its place",
+    fix=f"{RAISE_INSTEAD}; never return [] in its place",
 )
 def recall_raises_when_its_service_fails(ctx: Context) -> None:
     expect_raises_when_service_fails(
         ctx,
         [ServiceCall(f"recall({QUERY!r}, limit=5)", lambda plugin: plugin.recall(QUERY, limit=5))],
-        "let the service's error reach the caller, or raise your own naming the service and "
-        "the cause (raise RuntimeError(...) from error); never return [] in place of the "
-        "results the service did not give",
+        f"{RAISE_INSTEAD}; never return [] in place of the results the service did not give",
     )
