@@ -471,25 +471,32 @@ def env_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("matrix-envs")
 
 
+def matrix_args(
+    wheelhouse: dict[str, Path], cache: Path, *args: Any, installer: str = "uv"
+) -> list[str]:
+    """`omi`'s arguments for a matrix run offline from the wheelhouse, with uv (what
+    `--installer auto` picks where uv is installed, as it is in the dev extras) unless told
+    otherwise."""
+    return [
+        "plugins",
+        "matrix",
+        *map(str, args),
+        "--find-links",
+        str(wheelhouse["house"]),
+        "--offline",
+        "--cache-dir",
+        str(cache),
+        "--installer",
+        installer,
+    ]
+
+
 def matrix(
     wheelhouse: dict[str, Path], cache: Path, *args: Any, cwd: Path, installer: str = "uv"
 ) -> subprocess.CompletedProcess:
-    """A matrix run offline from the wheelhouse, with uv (what `--installer auto` picks where
-    uv is installed, as it is in the dev extras) unless told otherwise."""
+    """A matrix run (see `matrix_args`) in `cwd`."""
     return subprocess.run(
-        [
-            OMI,
-            "plugins",
-            "matrix",
-            *map(str, args),
-            "--find-links",
-            str(wheelhouse["house"]),
-            "--offline",
-            "--cache-dir",
-            str(cache),
-            "--installer",
-            installer,
-        ],
+        [OMI, *matrix_args(wheelhouse, cache, *args, installer=installer)],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -851,20 +858,7 @@ def test_check_grade_prints_the_checklist_and_writes_the_badge(
 def test_the_progress_line_is_shown_on_a_terminal_only(wheelhouse, env_cache, regression_run):
     from terminal import on_a_terminal
 
-    done = on_a_terminal(
-        [
-            "plugins",
-            "matrix",
-            *map(str, run_args(wheelhouse)),
-            "--find-links",
-            str(wheelhouse["house"]),
-            "--offline",
-            "--cache-dir",
-            str(env_cache),
-            "--installer",
-            "uv",
-        ]
-    )
+    done = on_a_terminal(matrix_args(wheelhouse, env_cache, *run_args(wheelhouse)))
     assert "Environments: uv (" in done.stdout.splitlines()[0]
     assert "\x1b[K[4/4] " in done.stdout and "REGRESSION" in done.stdout
     assert "[4/4]" not in regression_run["done"].stderr

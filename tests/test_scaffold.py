@@ -812,6 +812,23 @@ def git(project: Path, *args: str) -> str:
     ).stdout
 
 
+def audit_with_git(out: Path) -> list[str]:
+    """The arguments of `omi plugins new` for an event plugin `audit` in `out`, made a git
+    repository committed by Ada."""
+    return [
+        "event",
+        "audit",
+        "-o",
+        str(out),
+        "--no-input",
+        "--git",
+        "--author",
+        "Ada",
+        "--email",
+        "ada@example.org",
+    ]
+
+
 def test_git_makes_one_commit_by_the_author_answers_where_git_knows_nobody(tmp_path: Path):
     result = invoke(
         "storage",
@@ -915,18 +932,7 @@ def test_git_ignores_the_repository_variables_a_git_hook_inherits(
         "GIT_CONFIG_VALUE_0": "true",
     }.items():
         monkeypatch.setenv(name, str(value))
-    result = invoke(
-        "event",
-        "audit",
-        "-o",
-        str(tmp_path),
-        "--no-input",
-        "--git",
-        "--author",
-        "Ada",
-        "--email",
-        "ada@example.org",
-    )
+    result = invoke(*audit_with_git(tmp_path))
     assert result.exit_code == 0, result.output
     for name in (
         "GIT_DIR",
@@ -974,18 +980,7 @@ def test_a_git_that_says_it_committed_but_did_not_leaves_nothing(
     )
     (fake / "git").chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
-    result = invoke(
-        "event",
-        "audit",
-        "-o",
-        str(tmp_path),
-        "--no-input",
-        "--git",
-        "--author",
-        "Ada",
-        "--email",
-        "ada@example.org",
-    )
+    result = invoke(*audit_with_git(tmp_path))
     assert result.exit_code == 1
     assert result.output == (
         "Error: --git: git reported success but omi-event-audit holds no "
@@ -1009,21 +1004,7 @@ def test_sigterm_during_new_leaves_nothing_as_ctrl_c_does(tmp_path: Path, no_git
     out = tmp_path / "out"
     out.mkdir()
     command = subprocess.Popen(
-        [
-            OMI,
-            "plugins",
-            "new",
-            "event",
-            "audit",
-            "-o",
-            str(out),
-            "--no-input",
-            "--git",
-            "--author",
-            "Ada",
-            "--email",
-            "ada@example.org",
-        ],
+        [OMI, "plugins", "new", *audit_with_git(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
