@@ -24,12 +24,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 import omi
 from omi.cli import cli
 
 OMI = str(Path(sys.executable).with_name("omi"))
+#: The kinds of check process a test about them runs with (OMI_CHECK_PROCESS): forked, as on
+#: Linux, and a new interpreter, as on macOS and Windows. The second is the slower twin of
+#: the first (an interpreter to start for each), so only the whole suite runs it.
+CHECK_PROCESSES = ("fork", pytest.param("spawn", marks=pytest.mark.slow))
 TESTS = Path(__file__).parent
 #: Where modules a command may import and keep live for the rest of the run: the standard
 #: library, the environment's packages and OMI itself. A module from anywhere else (a test's

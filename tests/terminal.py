@@ -20,7 +20,7 @@ if pid == 0:  # Ctrl-C interrupts, even in a run started with SIGINT ignored (`c
 out, answered = b'', -1
 deadline = time.time() + 60
 while time.time() < deadline:
-    ready, _, _ = select.select([fd], [], [], 0.1)
+    ready, _, _ = select.select([fd], [], [], 0.03)
     if not ready:  # waiting at a prompt: type its answer once, else press Enter
         asked = out.rsplit(b'\\n', 1)[-1].decode(errors='replace')
         if not asked.rstrip(' ').endswith(':') or answered == len(out):

@@ -271,7 +271,14 @@ def test_list_in_a_current_project_imports_nothing_more(make_dist, tmp_path):
 
 @pytest.mark.parametrize(
     "typed, chosen",
-    [("mit", "MIT"), ("APACHE-2.0", "Apache-2.0"), ("2", "MIT"), ("", "BSD-3-Clause")],
+    [
+        ("mit", "MIT"),
+        # each answer is a terminal session of its own (about a second): the others, whole suite
+        *(
+            pytest.param(*answer, marks=pytest.mark.slow)
+            for answer in [("APACHE-2.0", "Apache-2.0"), ("2", "MIT"), ("", "BSD-3-Clause")]
+        ),
+    ],
 )
 def test_the_license_prompt_takes_a_name_in_any_case_or_a_number(
     tmp_path, git_config, typed, chosen

@@ -42,6 +42,7 @@ def test_broken(build_once, n):
 """
 
 
+@pytest.mark.slow
 def test_workers_build_once_and_a_failed_build_is_not_tried_again(
     pytester: pytest.Pytester, tmp_path: Path
 ):
@@ -76,6 +77,7 @@ def test_database(postgres_dsn, n):
 """
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_each_worker_has_a_postgres_database_of_its_own(pytester: pytest.Pytester, tmp_path: Path):
     import psycopg

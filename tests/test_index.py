@@ -524,7 +524,15 @@ def test_two_interpreters_share_one_cache_directory(env):
 
 
 @pytest.mark.parametrize(
-    "damage", ["truncated", "garbage", "not an object", "wrong shape", "foreign key"]
+    "damage",
+    [
+        "truncated",
+        # each costs three interpreters (about a second): the others, in the whole suite only
+        *(
+            pytest.param(damage, marks=pytest.mark.slow)
+            for damage in ["garbage", "not an object", "wrong shape", "foreign key"]
+        ),
+    ],
 )
 def test_a_damaged_index_means_a_scan_never_an_error(env, damage):
     site = env.site("site")

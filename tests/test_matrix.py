@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from browser import CHROMIUM, NO_BROWSER, dump_dom
 from click.testing import CliRunner
-from venvs import BUILD
+from venvs import uv
 
 from omi.cli import cli
 from omi.matrix import envs
@@ -442,17 +442,18 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory, omi_dist: Path) -> dict
             ],
             work,
         )
-    sources = [
-        *house.iterdir(),
+
+    def build(source: Path) -> None:  # uv's build: in half the time pip's took
+        _run([uv(), "build", "--quiet", "--wheel", "--out-dir", house, source], work)
+
+    for source in (
         *(ROOT / "examples" / name for name in EXAMPLES),
         *(rendered / f"omi-{kind}-fresh" for kind in KINDS),
-    ]
+    ):
+        build(source)
     pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", house]
-    _run([*pip, "--find-links", house, *sources], work)
-    _run(
-        [sys.executable, *BUILD, "--wheel", "--outdir", house, _stricter_checkout(work / "strict")],
-        work,
-    )
+    _run([*pip, "--find-links", house, *house.glob("*.whl")], work)  # and what they depend on
+    build(_stricter_checkout(work / "strict"))
 
     def wheel(prefix: str) -> Path:
         return next(house.glob(f"{prefix}-*.whl"))

@@ -146,6 +146,7 @@ def test_all_passes_offline_for_a_healthy_plugin(make_dist):
     )
 
 
+@pytest.mark.slow
 def test_all_with_nothing_tested_is_exit_3_and_a_failure_still_wins(make_dist):
     assert omi("plugins", "check", "--all", **offline()).returncode == 3
     make_dist(

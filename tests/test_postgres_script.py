@@ -67,6 +67,7 @@ def run_script(*command: str, env: dict | None = None) -> subprocess.CompletedPr
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("exit_code", [0, 3])
 def test_a_throwaway_server_runs_the_command_and_is_removed_after(exit_code):
     result = run_script(sys.executable, "-c", PROBE, str(exit_code))
@@ -145,6 +146,7 @@ def _interruptible() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
 def test_the_server_is_stopped_when_the_run_is_interrupted(how):
     """Ctrl-C reaches the whole foreground process group; a SIGTERM (a CI timeout, `kill`)

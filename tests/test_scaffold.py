@@ -562,10 +562,11 @@ def test_interactive_prompts_on_a_terminal(tmp_path: Path):
     "key, typed, error",
     [
         ("version", "latest", "Error: Version 'latest' is not a PEP 440 version PyPI accepts"),
-        (
+        pytest.param(  # a second terminal session (about a second): the whole suite's
             "repository",
             "github.com/ada/x",
             "Error: Repository 'github.com/ada/x' is not a web address like https://",
+            marks=pytest.mark.slow,
         ),
     ],
 )

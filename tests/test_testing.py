@@ -415,10 +415,10 @@ class TestDeadlock(StorageBackendConformance):
 
 
 def test_omi_check_timeout_is_the_default_of_check_timeout(suite, monkeypatch):
-    monkeypatch.setenv("OMI_CHECK_TIMEOUT", "1")
+    monkeypatch.setenv("OMI_CHECK_TIMEOUT", "0.3")
     result = suite(DEADLOCK_SUITE, "-k", "add_edge_between", stuck=True)
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["add_edge_between_stored_memories: did not finish within 1 s*"])
+    result.stdout.fnmatch_lines(["add_edge_between_stored_memories: did not finish within 0.3 s*"])
 
 
 def test_a_bad_omi_check_timeout_fails_each_test_in_one_line(suite, monkeypatch):
@@ -447,7 +447,7 @@ class Stuck(HashEmbedder):
         threading.Event().wait()
 
 class TestShared(EmbeddingProviderConformance):
-    check_timeout = 1
+    check_timeout = 0.3
 
     @pytest.fixture(scope="class")
     def plugin(self):
@@ -463,7 +463,7 @@ class TestShared(EmbeddingProviderConformance):
         [
             "*test_dimension_positive_and_stable FAILED*",
             "*test_batch_of_nothing_is_empty FAILED*",
-            "dimension_positive_and_stable: did not finish within 1 s*",
+            "dimension_positive_and_stable: did not finish within 0.3 s*",
             "*the `plugin` fixture gave the instance a check that did not finish is still using*",
         ]
     )
@@ -641,7 +641,9 @@ def test_a_timed_out_check_leaves_no_scratch_directory(suite, monkeypatch, tmp_p
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     monkeypatch.setenv("TMPDIR", str(scratch))
-    result = suite(DEADLOCK_SUITE + "    check_timeout = 1\n", "-k", "add_edge_between", stuck=True)
+    result = suite(
+        DEADLOCK_SUITE + "    check_timeout = 0.3\n", "-k", "add_edge_between", stuck=True
+    )
     result.assert_outcomes(failed=1)
     assert [path.name for path in scratch.iterdir() if path.name.startswith("omi-")] == []
 

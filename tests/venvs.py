@@ -38,7 +38,7 @@ NOT_IN_A_CHECKOUT = (
 BUILD = ["-m", "build", "--installer", "uv"]
 
 
-def _uv() -> str:
+def uv() -> str:
     """The uv of the environment running the tests (a dev extra)."""
     from uv import find_uv_bin
 
@@ -63,7 +63,7 @@ def make_venv(
     `pip=True` puts pip (and, before Python 3.12, setuptools and wheel) in it too, for a test
     that runs a pip command of its own."""
     seed = ["--seed"] if pip else []
-    _run([_uv(), "venv", "--quiet", *seed, "--python", sys.executable, str(path)], cwd, 120)
+    _run([uv(), "venv", "--quiet", *seed, "--python", sys.executable, str(path)], cwd, 120)
     if requirements:
         install(path, *requirements, cwd=cwd)
     return path / "bin"
@@ -73,7 +73,7 @@ def install(venv: Path, *requirements: str | Path, cwd: Path | None = None) -> N
     """Install `requirements` (pip's syntax) into the virtual environment at `venv`, with uv."""
     python = str(venv / "bin" / "python")
     args = [str(requirement) for requirement in requirements]
-    _run([_uv(), "pip", "install", "--quiet", "--python", python, *args], cwd, 600)
+    _run([uv(), "pip", "install", "--quiet", "--python", python, *args], cwd, 600)
 
 
 def copy_checkout(target: Path) -> Path:
