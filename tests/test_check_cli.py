@@ -222,7 +222,8 @@ def test_list_checks_prints_each_check_with_its_description():
     assert omi("plugins", "check", "--list-checks", "graph").returncode == 2
 
 
-@pytest.mark.parametrize("name", ["nim", "ollama"])
+# NIM's suite runs in the inner loop in test_remote_embedders.py, Ollama's here
+@pytest.mark.parametrize("name", [pytest.param("nim", marks=pytest.mark.slow), "ollama"])
 def test_builtin_embedders_pass_against_loopback_servers(name):
     from fake_servers import FakeOllama
 
@@ -237,6 +238,7 @@ def test_builtin_embedders_pass_against_loopback_servers(name):
     assert result.stdout.splitlines()[-1] == f"{EMBEDDING - 2} passed, 0 failed, 2 skipped"
 
 
+@pytest.mark.slow
 def test_a_plugin_returning_a_zero_vector_when_its_server_fails_exits_1(installed):
     """The service check points a new instance at a failing server; the plugin's own server
     serves every other check."""

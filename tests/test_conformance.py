@@ -61,7 +61,13 @@ def test_correct_plugins_pass_every_applicable_check(name, child_process):
 OTHER_RANKINGS = ["FTS5Ranked", "PlainBM25", "TrigramSimilarity", "OwnVectors"]
 
 
-@pytest.mark.parametrize("name", OTHER_RANKINGS)
+@pytest.mark.parametrize(
+    "name",  # the two slowest (most of a second each) in the whole suite only
+    [
+        name if name in ("FTS5Ranked", "PlainBM25") else pytest.param(name, marks=pytest.mark.slow)
+        for name in OTHER_RANKINGS
+    ],
+)
 def test_backends_with_other_sound_rankings_pass(name):
     report = run(name)
     assert report.exit_code() == 0, [
@@ -229,25 +235,30 @@ FAIL_NOTHING_ELSE = {
 }
 
 
-@pytest.mark.parametrize("name, check", BROKEN)
-def test_each_broken_plugin_fails_the_named_check(name, check):
-    """A check of a "should" rule reports an advisory: a failure only under strict.
-
-    The whole suite runs only for the plugins whose other checks must all pass; the others run
-    the check they prove alone, within 1 s: it fails either way, and a plugin that hangs
-    (Hangs, OneThreadDatabase) fails it at the timeout."""
-    if name in FAIL_NOTHING_ELSE:
-        report = run(name, timeout=3.0)
-    else:
-        report = run(name, timeout=1.0, pattern=check)
+def _fails(report, check: str) -> None:
+    """`check` failed (an advisory for a check of a "should" rule: a failure only under
+    strict), saying what it expected or that it did not finish."""
     outcome = next(o for o in report.outcomes if o.name == check)
     advice = REGISTRY[check].level == "should"
     assert outcome.status == ("advisory" if advice else "failed")
     assert outcome.message.startswith(("expected ", "did not finish"))
     assert report.exit_code(strict=True) == 1
-    if name in FAIL_NOTHING_ELSE:
-        failed = {o.name for o in report.outcomes if o.status == "failed"}
-        assert failed == (set() if advice else {check})
+
+
+@pytest.mark.parametrize("name, check", BROKEN)
+def test_each_broken_plugin_fails_the_named_check(name, check):
+    """The check alone, within 1 s: a plugin that hangs (Hangs, OneThreadDatabase) fails it at
+    the timeout."""
+    _fails(run(name, timeout=1.0, pattern=check), check)
+
+
+@pytest.mark.slow  # the whole suite for each (0.3 s): the inner loop runs the named check only
+@pytest.mark.parametrize("name, check", [(n, c) for n, c in BROKEN if n in FAIL_NOTHING_ELSE])
+def test_a_broken_plugin_fails_its_check_and_nothing_else(name, check):
+    report = run(name, timeout=3.0)
+    _fails(report, check)
+    failed = {o.name for o in report.outcomes if o.status == "failed"}
+    assert failed == (set() if REGISTRY[check].level == "should" else {check})
 
 
 def test_every_check_has_a_broken_plugin_that_fails_it():
@@ -1101,9 +1112,15 @@ def _behind(name: str, server, **kwargs):
     "name, server_class",
     [
         ("ServiceEmbedder", FakeOllama),
-        ("RetriesThenRaises", FakeOllama),
-        ("LocalEmbedderWithAService", FakeOllama),
-        ("MemoryServiceStore", FakeMemoryService),
+        # each is a whole suite against a server (about a second): in the whole suite only
+        *(
+            pytest.param(*case, marks=pytest.mark.slow)
+            for case in [
+                ("RetriesThenRaises", FakeOllama),
+                ("LocalEmbedderWithAService", FakeOllama),
+                ("MemoryServiceStore", FakeMemoryService),
+            ]
+        ),
     ],
 )
 def test_plugins_behind_a_service_that_raise_when_it_fails_pass_everything(name, server_class):
@@ -1319,6 +1336,7 @@ def test_the_thread_checks_build_one_instance_before_the_threads(name, check):
     assert os.getcwd() == here
 
 
+@pytest.mark.slow
 def test_a_constructor_still_running_at_the_call_timeout_leaves_the_working_directory():
     """It runs in its own directory, which the check removes as it ends."""
     here = os.getcwd()

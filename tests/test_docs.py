@@ -86,6 +86,7 @@ def page(site: Path, name: str) -> _Page:
     return parsed
 
 
+@pytest.mark.slow
 def test_the_guide_covers_every_topic_of_a_plugin_author(site: Path):
     for name in (
         "interfaces",
@@ -100,6 +101,7 @@ def test_the_guide_covers_every_topic_of_a_plugin_author(site: Path):
         assert (site / "guide" / name / "index.html").is_file(), name
 
 
+@pytest.mark.slow
 def test_the_api_reference_is_generated_for_the_public_modules(site: Path):
     ids = page(site, "reference/api").ids
     for name in (
@@ -129,6 +131,7 @@ def _commands(command: click.Command, path: str) -> Iterator[tuple[str, click.Co
             yield from _commands(sub, f"{path} {name}")
 
 
+@pytest.mark.slow
 def test_the_cli_reference_has_every_command_and_option(site: Path):
     built = page(site, "reference/cli")
     text = " ".join(built.text)
@@ -147,6 +150,7 @@ LISTED = re.compile(
 )
 
 
+@pytest.mark.slow
 def test_the_checks_page_says_what_list_checks_prints(site: Path):
     """Every line of `omi plugins check --list-checks` is a row of the page: the same check,
     the same description, the same rules, the same capabilities needed; and the page has no
@@ -166,6 +170,7 @@ def test_the_checks_page_says_what_list_checks_prints(site: Path):
     assert all(said in text for said in rules.values())
 
 
+@pytest.mark.slow
 def test_the_checks_page_says_why_each_check_exists_and_the_usual_fix(site: Path):
     """What `omi plugins check --explain CHECK` prints, for every check of the registry."""
     built = page(site, "reference/checks")
@@ -281,6 +286,7 @@ def test_a_link_out_of_the_repository_or_to_nothing_is_found(tmp_path: Path):
 # --- the theme, and the tables as a browser lays them out -------------------------------------
 
 
+@pytest.mark.slow
 def test_the_site_uses_material_and_loads_nothing_from_other_hosts(site: Path):
     home = (site / "index.html").read_text(encoding="utf-8")
     assert re.search(r'name="generator" content="mkdocs-[\d.]+, mkdocs-material-[\d.]+"', home)

@@ -755,7 +755,10 @@ def test_cli_recall_escapes_what_other_programs_stored(cli_config, tmp_path):
     )
 
 
-@pytest.mark.parametrize("background", [False, True])
+@pytest.mark.parametrize(
+    "background",
+    [False, pytest.param(True, marks=pytest.mark.slow)],  # a second each
+)
 def test_memory_close_never_closes_a_handler_during_another_threads_handle(tmp_path, background):
     handler = Gated()
     memory = Memory(

@@ -193,6 +193,7 @@ def test_first_run_writes_the_index_and_the_second_reads_it(env):
     env.check("hit")
 
 
+@pytest.mark.slow
 def test_install_uninstall_and_upgrade_are_seen_at_once(env):
     site = env.site("site")
     embedder_dist(site)
@@ -212,6 +213,7 @@ def test_install_uninstall_and_upgrade_are_seen_at_once(env):
     assert ("one", "0.2.0") in names(env.check("hit"))
 
 
+@pytest.mark.slow
 def test_editable_entry_points_changed_in_place_within_the_same_second(env):
     site = env.site("site")
     dist_info = embedder_dist(site)
@@ -277,6 +279,7 @@ def console_list(env: Env, expect: str) -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 def test_a_warm_list_shows_a_misplaced_plugin_until_its_group_is_fixed(env):
     site = env.site("site")
     dist_info = write_distribution(
@@ -347,6 +350,7 @@ def test_a_version_edited_in_place_in_an_egg_info_is_seen(env):
     assert names(env.check("miss"), EVT) == [("egg", "2.0")]
 
 
+@pytest.mark.slow
 def test_an_in_place_edit_that_puts_the_mtime_back_is_seen(env):
     site = env.site("site")
     dist_info = embedder_dist(site)
@@ -366,6 +370,7 @@ def test_an_in_place_edit_that_puts_the_mtime_back_is_seen(env):
     env.check("hit")
 
 
+@pytest.mark.slow
 def test_entry_points_of_an_egg_directory_on_sys_path_are_fingerprinted(env):
     egg = env.site("omi_egg-1.0-py3.egg")  # what easy_install (and a .pth) puts on sys.path
     (egg / "EGG-INFO").mkdir()
@@ -485,6 +490,7 @@ def test_a_broken_distribution_is_reported_and_everything_else_works(env):
     assert problems[0] in checked.stderr
 
 
+@pytest.mark.slow
 def test_pythonpath_changes_and_new_sys_path_entries(env):
     first, second = env.site("first"), env.site("second")
     embedder_dist(first)
@@ -506,6 +512,7 @@ def test_pythonpath_changes_and_new_sys_path_entries(env):
     assert len(list(env.cache.glob("plugins-*.json"))) == 3
 
 
+@pytest.mark.slow
 def test_two_interpreters_share_one_cache_directory(env):
     site = env.site("site")
     embedder_dist(site)
@@ -584,6 +591,7 @@ def test_an_unwritable_cache_directory_costs_only_the_cache(env, tmp_path):
     assert "plugin index not written" in log
 
 
+@pytest.mark.slow
 def test_concurrent_writers_leave_a_good_index(env):
     site = env.site("site")
     for number in range(20):
@@ -796,6 +804,7 @@ def zipped_site(staging: Path, target: Path, version: str, plugin: str) -> Path:
     return target
 
 
+@pytest.mark.slow
 def test_a_zip_file_on_sys_path_is_fingerprinted_by_its_own_stat(env, tmp_path):
     archive = zipped_site(tmp_path / "staging", tmp_path / "site.zip", "0.1.0", "zipped")
     env.pythonpath = [archive]

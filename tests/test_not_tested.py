@@ -129,6 +129,7 @@ def test_not_tested_in_json_and_junit():
     assert case.find("skipped").get("message").startswith("not-tested: NVIDIA NIM at ")
 
 
+@pytest.mark.slow
 def test_all_passes_offline_for_a_healthy_plugin(make_dist):
     make_dist(
         "omi-embedding-hashy",

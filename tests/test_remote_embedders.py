@@ -290,7 +290,8 @@ def test_bad_nim_input_type():
     "cls, server_class, options",
     [
         (NIMEmbedder, FakeNIM, {"api_key": "nim-test-key"}),
-        (OllamaEmbedder, FakeOllama, {}),
+        # Ollama's suite runs in the inner loop in test_check_cli.py, NIM's here
+        pytest.param(OllamaEmbedder, FakeOllama, {}, marks=pytest.mark.slow),
     ],
 )
 def test_both_pass_the_conformance_suite_against_loopback_servers(cls, server_class, options):

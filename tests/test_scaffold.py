@@ -380,6 +380,7 @@ def test_a_dangling_symlink_in_the_targets_place_is_not_replaced(tmp_path: Path)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".omi-new-")]
 
 
+@pytest.mark.slow
 def test_of_four_concurrent_news_of_one_name_one_makes_it_and_three_say_it_exists(tmp_path: Path):
     """Before, the losers of the final rename failed with [Errno 39] and exit 1."""
     command = [OMI, "plugins", "new", "embedding", "jj", "--no-input", "-o", str(tmp_path)]
@@ -689,6 +690,7 @@ def install_rendered(project: Path, make_dist, monkeypatch: pytest.MonkeyPatch) 
     )
 
 
+@pytest.mark.slow
 def test_the_check_command_it_gives_works_when_another_group_has_the_name(
     tmp_path: Path, make_dist, monkeypatch: pytest.MonkeyPatch
 ):
@@ -716,7 +718,7 @@ def test_the_check_command_it_gives_works_when_another_group_has_the_name(
     [
         ("storage", "path={workdir}/mine.db"),
         ("event", "path={workdir}/mine.jsonl"),
-        ("embedding", "dimension=64"),
+        pytest.param("embedding", "dimension=64", marks=pytest.mark.slow),  # the slowest
     ],
 )
 def test_a_generated_plugin_takes_the_options_of_omi_plugins_check(

@@ -18,6 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_a_run_that_collects_no_tests_is_a_failure():
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     # no pytest-xdist workers: what is tested is the exit status, not the workers' start-up

@@ -170,6 +170,7 @@ def test_opting_out_with_a_reason_is_allowed(suite):
     )
 
 
+@pytest.mark.slow
 def test_a_suite_release_that_adds_checks_names_the_new_ones_the_plugin_fails(
     pytester, monkeypatch
 ):
@@ -306,6 +307,7 @@ def test_an_advisory_passes_with_a_warning_and_fails_under_strict(suite):
     result.stdout.fnmatch_lines(["*TestAdvised::test_event_data_is_not_mutated FAILED*"])
 
 
+@pytest.mark.slow
 def test_a_handler_slower_than_the_suites_call_timeout_fails_with_its_time(suite):
     """`call_timeout` is the suite's limit on one call (10 s unless the class sets it)."""
     source = """
@@ -329,6 +331,7 @@ class TestDefault(EventHandlerConformance):
     )
 
 
+@pytest.mark.slow
 def test_missing_fixture_says_what_to_provide(suite):
     result = suite("""
 from omi.testing import EmbeddingProviderConformance
@@ -433,6 +436,7 @@ def test_a_bad_omi_check_timeout_fails_each_test_in_one_line(suite, monkeypatch)
     )
 
 
+@pytest.mark.slow
 def test_a_shared_instance_a_stuck_check_holds_fails_the_later_checks_at_once(suite):
     start = time.monotonic()
     result = suite(
@@ -637,6 +641,7 @@ def test_a_bad_check_timeout_fails_each_test_in_one_line(suite, value):
     )
 
 
+@pytest.mark.slow
 def test_a_timed_out_check_leaves_no_scratch_directory(suite, monkeypatch, tmp_path):
     scratch = tmp_path / "tmp"
     scratch.mkdir()
