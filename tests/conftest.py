@@ -224,18 +224,18 @@ def pytest_configure(config: pytest.Config) -> None:
 #: start first and the short ones fill in around them.
 LONGEST_FILES = (
     "test_generated_workflows.py",
-    "test_conformance.py",
-    "test_matrix.py",
-    "test_check_cli.py",
-    "test_examples.py",
     "test_workflows.py",
+    "test_examples.py",
+    "test_matrix.py",
+    "test_conformance.py",
     "test_generated_plugins.py",
+    "test_check_cli.py",
     "test_docs.py",
     "test_index.py",
-    "test_postgres_script.py",
     "test_installing.py",
-    "test_generated_ci_variable.py",
     "test_testing.py",
+    "test_generated_ci_variable.py",
+    "test_scaffold.py",
 )
 
 
