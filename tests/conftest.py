@@ -208,6 +208,10 @@ IN_MEMORY_ROOM = 4 * 1024**3
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # pip's --no-compile for every pip the tests run (the option's environment variable, so
+    # "0" turns compiling off): byte-compiling every module it installs was a third of a pip
+    # install's CPU here, and Python compiles what a test imports when it imports it
+    os.environ.setdefault("PIP_COMPILE", "0")
     if (
         not os.environ.get("TMPDIR")
         and IN_MEMORY_TEMP.is_dir()

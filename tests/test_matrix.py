@@ -416,6 +416,10 @@ def _stricter_checkout(target: Path) -> Path:
     return target
 
 
+#: What building or installing a project leaves in its tree (setuptools' build/ and egg-info).
+IN_TREE_BUILD_FILES = shutil.ignore_patterns("build", "*.egg-info")
+
+
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory, omi_dist: Path) -> dict[str, Path]:
     """Wheels of both omi-openclaw versions (this checkout's is omi_dist's), the examples and a
@@ -446,11 +450,11 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory, omi_dist: Path) -> dict
     def build(source: Path) -> None:  # uv's build: in half the time pip's took
         _run([uv(), "build", "--quiet", "--wheel", "--out-dir", house, source], work)
 
-    for source in (
-        *(ROOT / "examples" / name for name in EXAMPLES),
-        *(rendered / f"omi-{kind}-fresh" for kind in KINDS),
-    ):
-        build(source)
+    for name in EXAMPLES:  # a copy: a build writes into the tree it builds
+        shutil.copytree(ROOT / "examples" / name, work / name, ignore=IN_TREE_BUILD_FILES)
+        build(work / name)
+    for kind in KINDS:
+        build(rendered / f"omi-{kind}-fresh")
     pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", house]
     _run([*pip, "--find-links", house, *house.glob("*.whl")], work)  # and what they depend on
     build(_stricter_checkout(work / "strict"))
