@@ -81,6 +81,7 @@ def test_new_writes_options_and_set_values_literally(tmp_path: Path, index: int)
     assert not (tmp_path / MARKER).exists()
 
 
+@pytest.mark.slow
 def test_an_answer_typed_at_a_prompt_is_written_literally(tmp_path: Path):
     text = attack(tmp_path)
     completed = on_a_terminal(

@@ -269,16 +269,10 @@ def test_list_in_a_current_project_imports_nothing_more(make_dist, tmp_path):
 # --- answers at the prompts of `omi plugins new` ---------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "typed, chosen",
-    [
-        ("mit", "MIT"),
-        # each answer is a terminal session of its own (about a second): the others, whole suite
-        *(
-            pytest.param(*answer, marks=pytest.mark.slow)
-            for answer in [("APACHE-2.0", "Apache-2.0"), ("2", "MIT"), ("", "BSD-3-Clause")]
-        ),
-    ],
+    [("mit", "MIT"), ("APACHE-2.0", "Apache-2.0"), ("2", "MIT"), ("", "BSD-3-Clause")],
 )
 def test_the_license_prompt_takes_a_name_in_any_case_or_a_number(
     tmp_path, git_config, typed, chosen
@@ -295,6 +289,7 @@ def test_the_license_prompt_takes_a_name_in_any_case_or_a_number(
     assert answers["variables"]["license"] == chosen
 
 
+@pytest.mark.slow
 def test_a_name_that_is_no_option_is_refused_and_asked_again(tmp_path, git_config):
     from terminal import on_a_terminal
 
@@ -309,6 +304,7 @@ def test_a_name_that_is_no_option_is_refused_and_asked_again(tmp_path, git_confi
     assert answers["variables"]["license"] == "MIT"  # Enter, the second time: the default
 
 
+@pytest.mark.slow
 def test_ctrl_d_at_a_prompt_stops_as_ctrl_c_does(tmp_path, git_config):
     from terminal import on_a_terminal
 

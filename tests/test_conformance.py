@@ -1138,7 +1138,10 @@ def test_plugins_behind_a_service_that_raise_when_it_fails_pass_everything(name,
     assert statuses(report)[service] == "passed"
 
 
-@pytest.mark.parametrize("name, check", SWALLOWS_ERRORS)
+@pytest.mark.parametrize(
+    "name, check",  # the storage one in the whole suite only (the slower: a second or more)
+    [SWALLOWS_ERRORS[0], pytest.param(*SWALLOWS_ERRORS[1], marks=pytest.mark.slow)],
+)
 def test_a_plugin_that_swallows_its_services_error_fails_that_rule_alone(name, check):
     server_class = FakeMemoryService if "Recall" in name else FakeOllama
     with server_class() as server:

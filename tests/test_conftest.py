@@ -93,6 +93,7 @@ def test_each_worker_has_a_postgres_database_of_its_own(pytester: pytest.Pyteste
     assert seen == {("gw0", f"{database}_gw0"), ("gw1", f"{database}_gw1")}, seen
 
 
+@pytest.mark.slow
 def test_the_longest_files_go_out_first_then_the_slow_ones_then_the_rest(pytester):
     pytester.makeconftest((Path(__file__).parent / "conftest.py").read_text(encoding="utf-8"))
     pytester.makeini("[pytest]\nmarkers =\n    slow: slow\n")

@@ -42,6 +42,7 @@ def test_plugins_new_records_answers_and_the_pristine_base(tmp_path: Path):
     )  # one JSON string a line: the base diffs readably
 
 
+@pytest.mark.slow
 def test_answers_typed_at_the_prompts_are_recorded(tmp_path: Path):
     """On a terminal cookiecutter asks; what the author types (here the first question, the
     description) is what the answers file records, so re-rendering reproduces the project."""

@@ -559,15 +559,15 @@ def test_interactive_prompts_on_a_terminal(tmp_path: Path):
     assert answers["variables"]["author"] == "Ada"  # the given value was the default offered
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "key, typed, error",
     [
         ("version", "latest", "Error: Version 'latest' is not a PEP 440 version PyPI accepts"),
-        pytest.param(  # a second terminal session (about a second): the whole suite's
+        (
             "repository",
             "github.com/ada/x",
             "Error: Repository 'github.com/ada/x' is not a web address like https://",
-            marks=pytest.mark.slow,
         ),
     ],
 )
@@ -716,9 +716,10 @@ def test_the_check_command_it_gives_works_when_another_group_has_the_name(
 @pytest.mark.parametrize(
     "plugin_type, option",
     [
-        ("storage", "path={workdir}/mine.db"),
+        # a generated project's check each (about a second): one in the inner loop
+        pytest.param("storage", "path={workdir}/mine.db", marks=pytest.mark.slow),
         ("event", "path={workdir}/mine.jsonl"),
-        pytest.param("embedding", "dimension=64", marks=pytest.mark.slow),  # the slowest
+        pytest.param("embedding", "dimension=64", marks=pytest.mark.slow),
     ],
 )
 def test_a_generated_plugin_takes_the_options_of_omi_plugins_check(
@@ -992,6 +993,7 @@ def test_a_git_that_says_it_committed_but_did_not_leaves_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "gitconfig"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigterm_during_new_leaves_nothing_as_ctrl_c_does(tmp_path: Path, no_git_identity: Path):
     """A pre-commit hook holds `new --git` in the middle of its work (the rendering, with its

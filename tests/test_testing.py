@@ -417,6 +417,7 @@ class TestDeadlock(StorageBackendConformance):
 """
 
 
+@pytest.mark.slow
 def test_omi_check_timeout_is_the_default_of_check_timeout(suite, monkeypatch):
     monkeypatch.setenv("OMI_CHECK_TIMEOUT", "0.3")
     result = suite(DEADLOCK_SUITE, "-k", "add_edge_between", stuck=True)
@@ -596,6 +597,7 @@ def test_after():
     )
 
 
+@pytest.mark.slow
 def test_omi_plugins_check_gives_the_same_verdict_on_keyboardinterrupt(make_dist):
     make_dist("omi-exiting", files={"exiting_plugins.py": EXITING_PLUGINS})
     omi = str(Path(sys.executable).with_name("omi"))

@@ -66,6 +66,7 @@ def workflows_of(rendered: dict[str, Path]) -> list[Path]:
     ]
 
 
+@pytest.mark.slow
 def test_every_workflow_is_valid_for_github(rendered: dict[str, Path]):
     found = workflows_of(rendered)
     assert len(EXAMPLES) == 4
