@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from browser import CHROMIUM, NO_BROWSER, dump_dom
 from click.testing import CliRunner
-from venvs import uv
+from venvs import NOT_IN_A_CHECKOUT, uv
 
 from omi.cli import cli
 from omi.matrix import envs
@@ -416,10 +416,6 @@ def _stricter_checkout(target: Path) -> Path:
     return target
 
 
-#: What building or installing a project leaves in its tree (setuptools' build/ and egg-info).
-IN_TREE_BUILD_FILES = shutil.ignore_patterns("build", "*.egg-info")
-
-
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory, omi_dist: Path) -> dict[str, Path]:
     """Wheels of both omi-openclaw versions (this checkout's is omi_dist's), the examples and a
@@ -450,8 +446,9 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory, omi_dist: Path) -> dict
     def build(source: Path) -> None:  # uv's build: in half the time pip's took
         _run([uv(), "build", "--quiet", "--wheel", "--out-dir", house, source], work)
 
-    for name in EXAMPLES:  # a copy: a build writes into the tree it builds
-        shutil.copytree(ROOT / "examples" / name, work / name, ignore=IN_TREE_BUILD_FILES)
+    for name in EXAMPLES:  # a copy, as a clone has it: a build writes into the tree it builds
+        example = ROOT / "examples" / name
+        shutil.copytree(example, work / name, ignore=shutil.ignore_patterns(*NOT_IN_A_CHECKOUT))
         build(work / name)
     for kind in KINDS:
         build(rendered / f"omi-{kind}-fresh")
