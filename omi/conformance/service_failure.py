@@ -152,15 +152,17 @@ def pointed_at(url: str, port: int) -> str:
 @contextmanager
 def _environment(name: str, value: str) -> Iterator[None]:
     """Environment variable `name` set to `value` inside (nothing when `name` is "")."""
-    before = os.environ.get(name) if name else None
-    if name:
-        os.environ[name] = value
+    if not name:
+        yield
+        return
+    before = os.environ.get(name)
+    os.environ[name] = value
     try:
         yield
     finally:
-        if name and before is None:
+        if before is None:
             os.environ.pop(name, None)
-        elif name and before is not None:
+        else:
             os.environ[name] = before
 
 
