@@ -2,6 +2,16 @@
 # Set everything up and run the whole test suite: bash scripts/test.sh [pytest args...]
 set -euo pipefail
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# Checked before anything is set up: pytest-xdist's own refusal would come only after the setup
+# and would not name the variable.
+case "${OMI_TEST_WORKERS-}" in
+    "" | auto | logical) ;;
+    *[!0-9]*)
+        echo "error: OMI_TEST_WORKERS must be a whole number of test workers (0 runs the" \
+            "tests in one process), got '$OMI_TEST_WORKERS'" >&2
+        exit 2
+        ;;
+esac
 # Set up side by side: the venv (made in a subshell), Chromium for the browser tests (installed
 # as root, with apt-get, when missing) and then a throwaway PostgreSQL server for the `postgres`
 # tests (scripts/postgres.sh: exported here, stopped on exit), whose install, when it is

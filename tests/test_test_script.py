@@ -98,3 +98,23 @@ def test_chromium_is_installed_only_as_root_and_only_when_missing(
         assert "installing Debian's chromium" in result.stderr
     else:
         assert apt == [] and result.stderr == ""
+
+
+@pytest.mark.parametrize("workers", ["abc", "-1", "2x"])
+def test_a_bad_number_of_workers_is_one_line_exit_2_before_any_setup(tmp_path, workers):
+    venv = tmp_path / "venv"  # set up, it would be made here: it must not be
+    result = subprocess.run(
+        ["bash", "scripts/test.sh", "tests/test_test_script.py"],
+        cwd=ROOT,
+        env={**os.environ, "OMI_TEST_WORKERS": workers, "OMI_VENV": str(venv)},
+        text=True,
+        capture_output=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: OMI_TEST_WORKERS must be a whole number of test workers (0 runs the tests in "
+        f"one process), got '{workers}'\n"
+    )
+    assert result.stdout == "" and not venv.exists()
